@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh clone (Python 3.10+ and pip only):
+#   make demo   set up .venv, train the seed example, print the benchmark table (best device present)
+#   make test   set up .venv and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip
+# PyTorch is only the numerical oracle and the benchmark reference; the CPU build is enough.
+TORCH  ?= torch==2.13.0
+
+.PHONY: venv demo bench test test-slow test-gpu clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip >/dev/null
+	$(PIP) install -e '.[dev]'
+	-$(PIP) install '$(TORCH)' matplotlib || echo "note: torch not installed; its reference columns and oracle tests are skipped"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(VENV)/bin/gradengine demo --device auto
+	$(VENV)/bin/gradengine bench --device auto --quick
+
+bench: venv
+	$(VENV)/bin/gradengine bench --device auto
+
+test: venv
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-slow: venv
+	$(PY) -m pytest -q -m slow
+
+test-gpu: venv
+	$(PY) -m pytest -q -m gpu
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks

@@ -1,0 +1,479 @@
+"""The tape and the backward pass.
+
+Every differentiable op call records a :class:`Node` with an increasing sequence number
+(the tape, in execution order). ``backward`` visits the reachable nodes in decreasing
+sequence order with a heap -- never recursing -- and applies each node's vector-Jacobian
+product. A node holds its inputs strongly and its output only weakly, so a graph dies by
+reference counting alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import os
+import threading
+import traceback
+import weakref
+
+import numpy as np
+
+from .backend import FLOAT_DTYPES, DEFAULT_FLOAT, cupy
+from .errors import DeviceError, GraphError, ShapeError
+
+Tensor = None  # set by gradengine.tensor (the Tensor class needs this module first)
+_F64 = np.dtype("float64")
+
+
+class _Mode(threading.local):
+    """Grad mode is thread-local: a new thread starts with gradients enabled."""
+
+    enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+def set_grad_enabled(flag: bool) -> None:
+    _mode.enabled = bool(flag)
+
+
+class _GradModeSwitch:
+    """Base of no_grad / enable_grad: a context manager and a decorator."""
+
+    _value = True
+
+    def __init__(self, fn=None):
+        self._fn = fn
+        self._prev = []
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+
+    def __enter__(self):
+        self._prev.append(_mode.enabled)
+        _mode.enabled = self._value
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._prev.pop()
+        return False
+
+    def __call__(self, *args, **kwargs):
+        if self._fn is None:  # used as @no_grad() -> decorate the function given
+            return type(self)(args[0])
+        with type(self)():
+            return self._fn(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):  # decorating methods
+        return self if obj is None else functools.partial(self.__call__, obj)
+
+
+class no_grad(_GradModeSwitch):
+    """Disable gradient recording in this thread (``with ge.no_grad():`` or ``@ge.no_grad``)."""
+
+    _value = False
+
+
+class enable_grad(_GradModeSwitch):
+    """Enable gradient recording in this thread, e.g. inside a ``no_grad`` block."""
+
+    _value = True
+
+
+class detect_anomaly:
+    """Context manager: a NaN/inf made by an op's forward or backward raises GraphError
+    naming the op and the line of user code that created it."""
+
+    def __enter__(self):
+        self._prev = _mode.anomaly
+        _mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self._prev
+        return False
+
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _creation_site() -> str:
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PKG_DIR):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+def _all_finite(arr) -> bool:
+    xp = np if isinstance(arr, np.ndarray) else cupy()
+    return bool(xp.isfinite(arr).all())
+
+
+# ---------------------------------------------------------------- ops and nodes
+
+class Op:
+    """One differentiable operation: its forward on arrays and its VJP in Tensor ops.
+
+    ``fwd(xp, *arrays, *params)`` returns the output array (or ``(out, extra)`` when
+    ``extra=True``: arrays saved for the backward only). ``vjp(g, node)`` returns one
+    gradient (Tensor or None) per argument, broadcast-shaped; the engine sums each back
+    to its input's shape. ``save_out`` ops read their output in the VJP (sigmoid saves y);
+    ``saves_inputs`` ops read their inputs, so in-place changes to them are checked.
+    """
+
+    __slots__ = ("name", "fwd", "vjp", "save_out", "saves_inputs", "extra", "doc")
+
+    def __init__(self, fwd, name=None, save_out=False, saves_inputs=True, extra=False):
+        self.fwd = fwd
+        self.name = name or fwd.__name__
+        self.vjp = None
+        self.save_out = save_out
+        self.saves_inputs = saves_inputs
+        self.extra = extra
+        self.doc = fwd.__doc__
+
+    def defvjp(self, fn):
+        self.vjp = fn
+        return fn
+
+    def __call__(self, *args, params=()):
+        return apply(self, args, params)
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def op(name=None, **flags):
+    """Decorator: turn ``fwd(xp, *arrays, *params)`` into an :class:`Op`."""
+    def wrap(fwd):
+        return Op(fwd, name=name, **flags)
+    return wrap
+
+
+class Node:
+    """A recorded op call: the op, its arguments, and edges to where gradients flow."""
+
+    __slots__ = ("op", "args", "params", "edges", "versions", "seq", "out_data", "out_ref",
+                 "extra", "freed", "grad", "site", "__weakref__")
+
+    def output(self):
+        """The output as a Tensor in this graph (recreated if the user dropped it)."""
+        t = self.out_ref() if self.out_ref is not None else None
+        if t is not None:
+            if t._version:
+                _version_error(self, t, t._version, 0)
+            return t
+        t = Tensor._make(self.out_data, self.args_device())
+        t.node = self
+        t.requires_grad = True
+        return t
+
+    def args_device(self):
+        for a in self.args:
+            if isinstance(a, Tensor):
+                return a.device
+        return "cpu"
+
+    def needs(self, i: int) -> bool:
+        return self.edges[i] is not None
+
+    def __repr__(self):
+        return f"<node {self.op.name} #{self.seq}>"
+
+
+_seq = itertools.count()
+
+
+def _shape_error(op, arrays, err):
+    shapes = " and ".join(repr(tuple(getattr(a, "shape", ()))) for a in arrays)
+    if "broadcast" in str(err):
+        return ShapeError(f"{op.name}: shapes {shapes} cannot be broadcast together")
+    return ShapeError(f"{op.name}: invalid shapes {shapes}: {err}")
+
+
+def apply(op, args, params=()):
+    """Run ``op`` on ``args`` (Tensors or constants) and record a node when grad is needed."""
+    dev = None
+    need = False
+    arrays = []
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a.device
+            if dev is None:
+                dev = d
+            elif d is not dev and d != dev:
+                raise DeviceError(f"{op.name}: expected all tensors on one device, got {dev!r} "
+                                  f"and {d!r}")
+            arrays.append(a.data)
+            if a.requires_grad:
+                need = True
+        else:
+            arrays.append(a)
+    if dev is None:
+        dev = "cpu"
+    xp = np if dev == "cpu" else cupy()
+    try:
+        out = op.fwd(xp, *arrays, *params)
+    except ValueError as e:
+        if isinstance(e, ShapeError):
+            raise
+        raise _shape_error(op, arrays, e) from None
+    extra = None
+    if op.extra:
+        out, extra = out
+    if xp is np and type(out) is not np.ndarray:
+        out = np.asarray(out)  # NumPy reductions return scalars; keep 0-d arrays
+    dt = out.dtype
+    if dt is _F64 and not _has_f64_tensor(args):
+        out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> default float
+        dt = DEFAULT_FLOAT
+    t = Tensor._make(out, dev)
+    if need and _mode.enabled and dt in FLOAT_DTYPES:
+        _record(op, args, params, t, out, extra)
+    elif _mode.anomaly and dt in FLOAT_DTYPES:
+        _check_forward(op, arrays, out, None)
+    return t
+
+
+def _has_f64_tensor(args):
+    for a in args:
+        if isinstance(a, Tensor):
+            if a.data.dtype is _F64:
+                return True
+        elif getattr(a, "dtype", None) is _F64:
+            return True
+    return False
+
+
+def _record(op, args, params, t, out, extra):
+    node = Node()
+    node.op = op
+    node.args = args
+    node.params = params
+    node.edges = tuple(
+        (a.node or a) if isinstance(a, Tensor) and a.requires_grad else None for a in args)
+    node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args) \
+        if op.saves_inputs else None
+    node.seq = next(_seq)
+    node.out_data = out
+    node.out_ref = weakref.ref(t) if op.save_out else None
+    node.extra = extra
+    node.freed = False
+    node.grad = None
+    node.site = None
+    t.node = node
+    t.requires_grad = True
+    if _mode.anomaly:
+        node.site = _creation_site()
+        _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, node)
+
+
+def _check_forward(op, arrays, out, node):
+    if _all_finite(out):
+        return
+    if all(_all_finite(a) for a in arrays if hasattr(a, "dtype") and a.dtype.kind == "f"):
+        site = node.site if node is not None else _creation_site()
+        raise GraphError(f"{op.name}: forward produced NaN or inf in its output (shape "
+                         f"{tuple(out.shape)}) from finite inputs; op created at {site}")
+
+
+def _version_error(node, tensor, now, expected):
+    raise GraphError(
+        f"{node.op.name}: a tensor needed for its gradient has been modified in place: "
+        f"the tensor of shape {tuple(tensor.shape)} is at version {now}; expected version "
+        f"{expected} (its value when {node.op.name} ran)")
+
+
+def _check_versions(node):
+    for a, v in zip(node.args, node.versions):
+        if isinstance(a, Tensor) and a._version != v:
+            _version_error(node, a, a._version, v)
+
+
+# ---------------------------------------------------------------- backward
+
+def _owner(arr):
+    base = getattr(arr, "base", None)
+    return id(arr if base is None else base)
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False):
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``inputs=None`` gradients accumulate into the leaves' ``.grad``; otherwise the
+    gradients of ``inputs`` are returned as a tuple and no ``.grad`` changes.
+    """
+    from .ops.shape import sum_to  # the engine's one unbroadcasting rule
+
+    pending = {}  # node -> gradient of its output so far
+    heap = []
+    leaf_grads = {}  # id(leaf) -> [leaf, grad]
+    handed = set()
+    capture = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+            capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+
+    def route(target, g):
+        if type(target) is Node:
+            prev = pending.get(target)
+            if prev is None:
+                pending[target] = g
+                heapq.heappush(heap, (-target.seq, target))
+            else:
+                pending[target] = prev + g
+        else:
+            entry = leaf_grads.get(id(target))
+            if entry is None:
+                leaf_grads[id(target)] = [target, g]
+            else:
+                entry[1] = entry[1] + g
+
+    for root, g in zip(roots, root_grads):
+        handed.add(_owner(g.data))
+        route(root.node or root, g)
+
+    done = []
+    results = {}
+    prev_mode = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        while heap:
+            node = heapq.heappop(heap)[1]
+            g = pending.pop(node)
+            if node.freed:
+                raise GraphError(
+                    f"backward: the graph through {node.op.name} has been freed by an earlier "
+                    "backward(); call backward(retain_graph=True) the first time to go "
+                    "through it again")
+            if capture:
+                for i in capture.get(id(node), ()):
+                    results[i] = g
+            if node.versions is not None:
+                _check_versions(node)
+            node.grad = g
+            done.append(node)
+            grads = node.op.vjp(g, node)
+            for i, (edge, gi) in enumerate(zip(node.edges, grads)):
+                if edge is None or gi is None:
+                    continue
+                arg = node.args[i]
+                if gi.shape != arg.shape:
+                    gi = sum_to(gi, arg.shape)
+                if gi.dtype != arg.dtype:
+                    gi = gi.astype(arg.dtype)
+                if _mode.anomaly:
+                    _check_backward(node, i, gi)
+                route(edge, gi)
+    finally:
+        _mode.enabled = prev_mode
+
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t.node is None and id(t) in leaf_grads:
+                results[i] = leaf_grads[id(t)][1]
+        out = []
+        for i, t in enumerate(inputs):
+            g = results.get(i)
+            if g is None and not allow_unused:
+                raise GraphError(f"grad: input {i} (shape {tuple(t.shape)}) is not part of the "
+                                 "graph of the outputs (pass allow_unused=True to get None)")
+            out.append(g)
+    else:
+        for leaf, g in leaf_grads.values():
+            if leaf.grad is None:
+                owner = _owner(g.data)
+                if not create_graph and owner in handed:
+                    g = Tensor._make(g.data.copy(), g.device)  # never alias another grad
+                handed.add(owner)
+                leaf.grad = g
+            else:
+                leaf.grad = leaf.grad + g if create_graph else _add_nograd(leaf.grad, g)
+        out = None
+    if not retain_graph:
+        for node in done:
+            node.freed = True
+            node.extra = None
+    return tuple(out) if out is not None else None
+
+
+def _add_nograd(a, b):
+    with no_grad():
+        return a + b
+
+
+def _check_backward(node, i, gi):
+    xp = np if gi.device == "cpu" else cupy()
+    if bool(xp.isnan(gi.data).any()):
+        raise GraphError(f"{node.op.name} backward produced NaN in output {i} (shape "
+                         f"{tuple(gi.shape)}); op created at {node.site or '<unknown>'}")
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple (torch.autograd.grad).
+
+    Leaves' ``.grad`` are not touched. ``create_graph=True`` records the backward itself,
+    so the result can be differentiated again.
+    """
+    outputs = _as_seq(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_seq(grad_outputs)
+    roots, gs = _prepare_roots("grad", outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(roots, gs, retain_graph, create_graph, inputs=inputs,
+                        allow_unused=allow_unused)
+
+
+def _as_seq(x):
+    return [x] if isinstance(x, Tensor) or x is None else list(x)
+
+
+def _prepare_roots(name, outputs, grad_outputs):
+    roots, gs = [], []
+    for t, g in zip(outputs, grad_outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: outputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise GraphError(f"{name}: the tensor of shape {tuple(t.shape)} does not require "
+                             "grad and has no graph (was it built under no_grad, or from "
+                             "tensors without requires_grad=True?)")
+        if g is None:
+            if t.size != 1:
+                raise GraphError(f"{name}: grad can be created implicitly only for scalar "
+                                 f"outputs; got a non-scalar tensor of shape {tuple(t.shape)}; "
+                                 "pass grad=")
+            xp = np if t.device == "cpu" else cupy()
+            g = Tensor._make(xp.ones(t.shape, dtype=t.dtype), t.device)
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._make(_to_array_like(g, t), t.device)
+            if tuple(g.shape) != tuple(t.shape):
+                raise ShapeError(f"{name}: grad of shape {tuple(g.shape)} does not match the "
+                                 f"tensor's shape {tuple(t.shape)}")
+            if g.device != t.device:
+                raise DeviceError(f"{name}: grad on {g.device!r} but the tensor is on "
+                                  f"{t.device!r}")
+            if g.dtype != t.dtype:
+                g = Tensor._make(g.data.astype(t.dtype), t.device)
+        roots.append(t)
+        gs.append(g)
+    return roots, gs
+
+
+def _to_array_like(g, t):
+    xp = np if t.device == "cpu" else cupy()
+    return xp.asarray(g, dtype=t.dtype)

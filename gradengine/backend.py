@@ -1,0 +1,200 @@
+"""The backend: which array module (`xp`) and device a tensor lives on.
+
+This is the only module that imports CuPy, and only if it is installed. Devices are
+strings: ``"cpu"`` or ``"cuda:N"`` (``"cuda"`` means the current CUDA device).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from .errors import DeviceError, DTypeError
+
+try:  # CuPy is optional: the CPU path never needs it.
+    import cupy as _cupy
+except Exception:  # noqa: BLE001 - a broken CuPy install counts as absent
+    _cupy = None
+
+INSTALL_HINT = (
+    "install the CUDA extra: pip install 'gradengine[cuda12]' (CUDA 12) "
+    "or pip install 'gradengine[cuda13]' (CUDA 13)"
+)
+
+SUPPORTED_DTYPES = (
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "bool",
+)
+_DTYPES = {name: np.dtype(name) for name in SUPPORTED_DTYPES}
+_DTYPES.update({"half": _DTYPES["float16"], "float": _DTYPES["float32"],
+                "double": _DTYPES["float64"], "int": _DTYPES["int64"], "long": _DTYPES["int64"]})
+DEFAULT_FLOAT = np.dtype("float32")
+FLOAT_DTYPES = frozenset(np.dtype(n) for n in ("float16", "float32", "float64"))
+
+
+def resolve_dtype(dtype, op: str = "tensor") -> np.dtype:
+    """A supported numpy dtype from a name, numpy dtype or Python type; else DTypeError."""
+    if dtype is float:
+        return DEFAULT_FLOAT
+    if dtype is int:
+        return _DTYPES["int64"]
+    if dtype is bool:
+        return _DTYPES["bool"]
+    try:
+        dt = _DTYPES[dtype] if isinstance(dtype, str) else np.dtype(dtype)
+    except (KeyError, TypeError):
+        dt = None
+    if dt is None or dt.name not in SUPPORTED_DTYPES:
+        raise DTypeError(
+            f"{op}: unsupported dtype {dtype!r}; supported dtypes are {', '.join(SUPPORTED_DTYPES)}"
+        )
+    return dt
+
+
+def is_float(dtype) -> bool:
+    return dtype in FLOAT_DTYPES
+
+
+# ---------------------------------------------------------------- devices
+
+def cuda_available() -> bool:
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 - no driver / no device
+        return False
+
+
+def cuda_device_count() -> int:
+    return _cupy.cuda.runtime.getDeviceCount() if cuda_available() else 0
+
+
+def normalize_device(device, op: str = "tensor") -> str:
+    """``"cpu"`` or ``"cuda:N"``; raises DeviceError for CUDA where it cannot run."""
+    if device is None:
+        return get_default_device()
+    if not isinstance(device, str):
+        device = str(device)
+    dev = device.strip().lower()
+    if dev == "cpu":
+        return "cpu"
+    if dev == "cuda" or dev.startswith("cuda:"):
+        if _cupy is None:
+            raise DeviceError(f"{op}: device {device!r} needs CuPy, which is not installed; "
+                              f"{INSTALL_HINT}")
+        if not cuda_available():
+            raise DeviceError(f"{op}: device {device!r} requested but there is no CUDA device "
+                              "(CuPy is installed, but no GPU or driver was found)")
+        index = _cupy.cuda.runtime.getDevice() if dev == "cuda" else int(dev[5:])
+        if not 0 <= index < cuda_device_count():
+            raise DeviceError(f"{op}: no CUDA device {index}; "
+                              f"{cuda_device_count()} device(s) present")
+        return _intern(f"cuda:{index}")
+    raise DeviceError(f"{op}: unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
+
+
+_interned: dict = {"cpu": "cpu"}
+
+
+def _intern(name: str) -> str:
+    # Device strings are compared on every op, so keep one object per name.
+    return _interned.setdefault(name, name)
+
+
+class _DefaultDevice(threading.local):
+    value = None
+
+
+_default = _DefaultDevice()
+_process_default = None
+
+
+def get_default_device() -> str:
+    """The device new tensors go to: set_default_device, else $GRADENGINE_DEVICE, else cpu."""
+    global _process_default
+    if _process_default is None:
+        env = os.environ.get("GRADENGINE_DEVICE", "").strip()
+        _process_default = normalize_device(env, "GRADENGINE_DEVICE") if env else "cpu"
+    return _process_default
+
+
+def set_default_device(device) -> None:
+    """Make ``device`` the default for new tensors in this process."""
+    global _process_default
+    _process_default = normalize_device(device, "set_default_device")
+
+
+def xp_of(device: str):
+    """The array module for a device string."""
+    return np if device == "cpu" else _cupy
+
+
+def cupy():
+    """The CuPy module (None if not installed)."""
+    return _cupy
+
+
+def device_of_array(arr) -> str:
+    if isinstance(arr, np.ndarray):
+        return "cpu"
+    if _cupy is not None and isinstance(arr, _cupy.ndarray):
+        return _intern(f"cuda:{arr.device.id}")
+    return "cpu"
+
+
+def to_device_array(arr, device: str):
+    """Copy (or pass through) an array to ``device``."""
+    src = device_of_array(arr)
+    if src == device:
+        return arr
+    if device == "cpu":
+        return _cupy.asnumpy(arr)
+    with _cupy.cuda.Device(int(device[5:])):
+        return _cupy.asarray(arr)
+
+
+def cuda_context(device: str):
+    """A context manager selecting the CUDA device (a no-op on CPU)."""
+    if device == "cpu":
+        return _NULL
+    return _cupy.cuda.Device(int(device[5:]))
+
+
+class _Null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NULL = _Null()
+
+
+# ---------------------------------------------------------------- randomness
+
+class _RNG:
+    numpy = np.random.default_rng()
+    cupy = None
+
+
+def manual_seed(seed: int) -> None:
+    """Seed gradengine's generators on every backend (NumPy and, if present, CuPy)."""
+    _RNG.numpy = np.random.default_rng(seed)
+    _RNG.cupy = None
+    if _cupy is not None:
+        _RNG.cupy = seed
+
+
+def rng(device: str):
+    """The random generator for a device (numpy Generator or cupy RandomState)."""
+    if device == "cpu":
+        return _RNG.numpy
+    with cuda_context(device):
+        if isinstance(_RNG.cupy, int) or _RNG.cupy is None:
+            seed = _RNG.cupy
+            _RNG.cupy = _cupy.random.RandomState(seed)
+        return _RNG.cupy

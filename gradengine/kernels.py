@@ -1,0 +1,294 @@
+"""The fused CUDA kernels: one loader for ``kernels/*.cu`` and the launchers the ops call.
+
+Kernels are data: the ``.cu`` sources are read here, compiled by CuPy (NVRTC) on first use,
+memoized per (file, symbol, dtype, device), and kept on disk by CuPy's kernel cache. Each
+kernel has a NumPy twin in :mod:`gradengine.ops.fused`. Nothing here imports CuPy at import
+time; ``enabled()`` says whether the kernels may be used.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .errors import DeviceError, DTypeError, ShapeError
+
+__all__ = [
+    "KernelCompileError", "enabled", "source_dir", "get_function",
+    "sigmoid_fwd", "sigmoid_bwd", "bias_act_fwd", "bias_act_bwd",
+]
+
+BLOCK = 256  # threads per block; kernels/common.cuh sizes shared memory for it (GE_BLOCK)
+MAX_BLOCKS = 4096  # grid-stride loops cover the rest; more blocks only add scheduling
+TARGET_BLOCKS = 2048  # bias_act_bwd: enough row chunks to fill any current GPU
+# --fmad=false: no multiply-add contraction, so + - * / round exactly like NumPy's twins.
+COMPILE_OPTIONS = ("-std=c++17", "--fmad=false")
+
+_CTYPES = {np.dtype(np.float16): "ge_half", np.dtype(np.float32): "float",
+           np.dtype(np.float64): "double"}
+_ACTS = {None: "act_none", "sigmoid": "act_sigmoid", "relu": "act_relu", "tanh": "act_tanh"}
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"[ \t]*$', re.MULTILINE)
+# A null pointer passed by value: 8 zero bytes (older CuPy mishandles None as an argument).
+_NULL = np.uint64(0)
+_PKG_DIR = Path(__file__).resolve().parent
+
+
+class KernelCompileError(RuntimeError):
+    """NVRTC rejected a kernel source; the message carries the kernel, the file and the log."""
+
+
+def enabled() -> bool:
+    """True iff CuPy is importable and ``GRADENGINE_KERNELS`` is not ``"0"``."""
+    return os.environ.get("GRADENGINE_KERNELS", "1").strip() != "0" and (
+        backend.cupy() is not None)
+
+
+@functools.lru_cache(maxsize=None)
+def source_dir() -> Path:
+    """The folder holding the ``.cu`` files: in the wheel, else in the source checkout."""
+    for folder in (_PKG_DIR / "kernels_src", _PKG_DIR.parent / "kernels"):
+        if (folder / "common.cuh").is_file():
+            return folder
+    raise FileNotFoundError(
+        f"kernels: CUDA sources not found in {_PKG_DIR / 'kernels_src'} (wheel) or "
+        f"{_PKG_DIR.parent / 'kernels'} (source checkout); reinstall gradengine")
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_source(file: str) -> str:
+    """The text of ``file`` with its local ``#include "..."`` lines pasted in.
+
+    Pasting (rather than ``-I``) puts the headers into the text that CuPy hashes for its disk
+    cache, so editing ``common.cuh`` can never load a stale binary.
+    """
+    return _expand(source_dir(), file, set())
+
+
+def _expand(folder: Path, file: str, seen: set) -> str:
+    if file in seen:  # every header is #pragma once
+        return ""
+    seen.add(file)
+    text = (folder / file).read_text(encoding="utf-8")
+
+    def paste(match: re.Match) -> str:
+        line = text.count("\n", 0, match.start()) + 1
+        body = _expand(folder, match.group(1), seen)
+        return f'#line 1 "{match.group(1)}"\n{body}\n#line {line + 1} "{file}"'
+
+    return _INCLUDE.sub(paste, text)
+
+
+_functions: dict = {}
+_compile_lock = threading.Lock()
+
+
+def get_function(file: str, symbol_template: str, dtype, device_id: int):
+    """The compiled kernel ``symbol_template`` (``{T}`` = the C type of ``dtype``) from ``file``.
+
+    Memoized per (file, symbol, dtype, device); compiled with ``cupy.RawModule``.
+
+    Raises:
+        KernelCompileError: NVRTC failed; the message includes its log.
+    """
+    key = (file, symbol_template, dtype, device_id)
+    fn = _functions.get(key)
+    if fn is not None:
+        return fn
+    cp = _require_cupy(symbol_template)
+    expr = symbol_template.format(T=_ctype(dtype, symbol_template))
+    with _compile_lock:
+        fn = _functions.get(key)
+        if fn is None:
+            with cp.cuda.Device(device_id):
+                fn = _compile(cp, file, expr)
+            _functions[key] = fn
+    return fn
+
+
+def _compile(cp, file: str, expr: str):
+    module = cp.RawModule(code=kernel_source(file), options=COMPILE_OPTIONS,
+                          name_expressions=[expr])
+    try:
+        return module.get_function(expr)  # compiles (or loads from CuPy's disk cache)
+    except cp.cuda.compiler.CompileException as exc:
+        log = exc.get_message() if hasattr(exc, "get_message") else str(exc)
+        raise KernelCompileError(
+            f"{expr}: NVRTC could not compile {source_dir() / file} "
+            f"(options {' '.join(COMPILE_OPTIONS)}); set CUPY_DUMP_CUDA_SOURCE_ON_ERROR=1 "
+            f"to print the source. NVRTC log:\n{log}") from exc
+
+
+def _require_cupy(op: str):
+    cp = backend.cupy()
+    if cp is None:
+        raise DeviceError(f"{op}: the CUDA kernels need CuPy, which is not installed; "
+                          f"{backend.INSTALL_HINT}")
+    return cp
+
+
+def _ctype(dtype, op: str) -> str:
+    ctype = _CTYPES.get(np.dtype(dtype))
+    if ctype is None:
+        raise DTypeError(f"{op}: unsupported dtype {np.dtype(dtype).name!r}; the CUDA kernels "
+                         "take float16, float32 or float64")
+    return ctype
+
+
+# ---------------------------------------------------------------- launch shapes
+
+def pack_width(dtype) -> int:
+    """Elements per 128-bit load for ``dtype`` (4 for float32)."""
+    return 16 // np.dtype(dtype).itemsize
+
+
+def grid_1d(items: int) -> int:
+    """Blocks for a grid-stride loop over ``items`` work items (never 0)."""
+    return max(1, min(-(-items // BLOCK), MAX_BLOCKS))
+
+
+def bwd_launch(M: int, N: int):
+    """(grid, block, rows_per_chunk, chunks) for bias_act_bwd; a function of (M, N) only.
+
+    Threads along x cover columns (up to 32, fewer for narrow N so no lanes idle), the rest
+    of the block strides over rows. Depending on nothing but the shape keeps the order of the
+    bias reduction, and so its bits, the same on every run and every GPU.
+    """
+    bx = min(32, 1 << max(0, N - 1).bit_length())
+    by = BLOCK // bx
+    grid_x = -(-N // bx)
+    wanted = max(1, TARGET_BLOCKS // grid_x)
+    rows = max(by, -(-M // wanted))
+    rows = -(-rows // by) * by  # whole strides of threadIdx.y per chunk
+    chunks = max(1, -(-M // rows))
+    return (grid_x, chunks), (bx, by), rows, chunks
+
+
+# ---------------------------------------------------------------- launchers
+
+def sigmoid_fwd(x):
+    """y = sigmoid(x) on a CuPy array (any strides); a new C-contiguous array."""
+    cp = _require_cupy("sigmoid_fwd")
+    _ctype(x.dtype, "sigmoid_fwd")
+    x = cp.ascontiguousarray(x)  # also materialises transposed, [::-1] and stride-0 views
+    y = cp.empty(x.shape, x.dtype)
+    if x.size == 0:
+        return y
+    with x.device:
+        fn = get_function("sigmoid.cu", "sigmoid_fwd<{T}>", x.dtype, x.device.id)
+        fn((grid_1d(-(-x.size // pack_width(x.dtype))),), (BLOCK,),
+           (x, y, np.int64(x.size)))
+    return y
+
+
+def sigmoid_bwd(y, g):
+    """dx = g * y * (1 - y) on CuPy arrays (broadcast together); a new array."""
+    cp = _require_cupy("sigmoid_bwd")
+    _same_dtype("sigmoid_bwd", y, g)
+    y, g = (cp.ascontiguousarray(a) for a in cp.broadcast_arrays(y, g))
+    dx = cp.empty(y.shape, y.dtype)
+    if y.size == 0:
+        return dx
+    with y.device:
+        fn = get_function("sigmoid.cu", "sigmoid_bwd<{T}>", y.dtype, y.device.id)
+        fn((grid_1d(-(-y.size // pack_width(y.dtype))),), (BLOCK,),
+           (y, g, dx, np.int64(y.size)))
+    return dx
+
+
+def bias_act_fwd(z, b, act, out=None):
+    """out = act(z + b) for z of shape (..., N) and b of shape (N,) or None.
+
+    ``out`` (optional) must be a C-contiguous array of z's shape and dtype; it may be ``z``
+    itself (in place). ``act`` is None, "sigmoid", "relu" or "tanh".
+    """
+    cp = _require_cupy("linear")
+    act_name = _act("linear", act)
+    _ctype(z.dtype, "linear")
+    if z.ndim == 0:
+        raise ShapeError(f"linear: z must have at least one dimension, got shape {z.shape!r}")
+    N = z.shape[-1]
+    if b is not None:
+        _same_dtype("linear", z, b)
+        if b.shape != (N,):
+            raise ShapeError(f"linear: bias shape {b.shape!r} does not fit z of shape "
+                             f"{z.shape!r}; expected {(N,)!r}")
+        b = cp.ascontiguousarray(b)
+    if out is None:
+        z = cp.ascontiguousarray(z)
+        out = cp.empty(z.shape, z.dtype)
+    else:
+        if out.shape != z.shape or out.dtype != z.dtype or not out.flags.c_contiguous:
+            raise ShapeError(f"linear: out must be C-contiguous with shape {z.shape!r} and "
+                             f"dtype {z.dtype.name}; got {out.shape!r} {out.dtype.name}")
+        z = cp.ascontiguousarray(z)  # the same array when out is z (in place)
+    if z.size == 0:
+        return out
+    M = z.size // N
+    with z.device:
+        fn = get_function("linear_act.cu", f"bias_act_fwd<{{T}}, {act_name}>", z.dtype,
+                          z.device.id)
+        fn((grid_1d(-(-z.size // pack_width(z.dtype))),), (BLOCK,),
+           (z, _NULL if b is None else b, out, np.int64(M), np.int64(N)))
+    return out
+
+
+def bias_act_bwd(g, out, act, need_bias=True):
+    """(dz, db): dz = g * act'(out), db = column sum of dz (None unless ``need_bias``).
+
+    g and out have shape (..., N); ``out`` is the saved forward output (ignored, and may be
+    None, when ``act`` is None). One pass over g writes dz and per-chunk column sums; a small
+    second kernel adds the chunks in a fixed order, so db has the same bits on every run.
+    """
+    cp = _require_cupy("linear")
+    act_name = _act("linear", act)
+    _ctype(g.dtype, "linear")
+    if g.ndim == 0:
+        raise ShapeError(f"linear: g must have at least one dimension, got shape {g.shape!r}")
+    g = cp.ascontiguousarray(g)
+    if act is None:
+        out = g  # act_none never reads it; any valid pointer will do
+    else:
+        _same_dtype("linear", g, out)
+        if out.shape != g.shape:
+            raise ShapeError(f"linear: out shape {out.shape!r} does not match g shape "
+                             f"{g.shape!r}")
+        out = cp.ascontiguousarray(out)
+    N = g.shape[-1]
+    M = g.size // N if N else 0
+    dz = cp.empty(g.shape, g.dtype)
+    db = cp.zeros((N,), g.dtype) if need_bias else None
+    if g.size == 0:
+        return dz, db
+    grid, block, rows, chunks = bwd_launch(M, N)
+    with g.device:
+        dev = g.device.id
+        fn = get_function("linear_act.cu", f"bias_act_bwd<{{T}}, {act_name}>", g.dtype, dev)
+        if not need_bias:
+            fn(grid, block, (g, out, dz, _NULL, np.int64(M), np.int64(N), np.int64(rows)))
+            return dz, None
+        acc = np.float32 if g.dtype == np.float16 else g.dtype
+        partial = cp.empty((chunks, N), acc)
+        fn(grid, block, (g, out, dz, partial, np.int64(M), np.int64(N), np.int64(rows)))
+        reduce = get_function("linear_act.cu", "reduce_partials<{T}>", g.dtype, dev)
+        reduce((grid_1d(N),), (BLOCK,), (partial, db, np.int64(chunks), np.int64(N)))
+    return dz, db
+
+
+def _act(op: str, act) -> str:
+    try:
+        return _ACTS[act]
+    except (KeyError, TypeError):
+        raise ValueError(f"{op}: unknown activation {act!r}; use one of "
+                         f"{tuple(_ACTS)}") from None
+
+
+def _same_dtype(op: str, a, b) -> None:
+    if a.dtype != b.dtype:
+        raise DTypeError(f"{op}: dtypes differ: {a.dtype.name} and {b.dtype.name}")
+    _ctype(a.dtype, op)

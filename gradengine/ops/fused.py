@@ -1,0 +1,62 @@
+"""The array-level functions behind the fused CUDA kernels, written against ``xp``.
+
+Each function here is the NumPy twin of one kernel in ``kernels/``: the CPU path (and the
+unfused CuPy path, ``GRADENGINE_KERNELS=0``) computes exactly this; on CUDA the ops call
+the kernel from :mod:`gradengine.kernels` instead. Tests compare the two.
+"""
+
+from __future__ import annotations
+
+ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
+
+
+def sigmoid_ref(xp, x):
+    """sigma(x) = 1 / (1 + e^-x), without overflow for any |x| (e^-|x| never exceeds 1)."""
+    z = xp.exp(-xp.abs(x))
+    d = 1 + z
+    return xp.where(x >= 0, 1 / d, z / d).astype(x.dtype, copy=False)
+
+
+def sigmoid_backward_ref(xp, y, g):
+    """dx = g * y * (1 - y), from the saved output y (not x)."""
+    return g * y * (1 - y)
+
+
+def act_ref(xp, z, act):
+    """act(z) for act in None | "sigmoid" | "relu" | "tanh"."""
+    if act is None:
+        return z
+    if act == "sigmoid":
+        return sigmoid_ref(xp, z)
+    if act == "relu":
+        return xp.maximum(z, 0)
+    if act == "tanh":
+        return xp.tanh(z)
+    raise ValueError(f"linear: unknown activation {act!r}; use one of {ACTIVATIONS}")
+
+
+def act_grad_ref(xp, out, act):
+    """act'(z) expressed through out = act(z)."""
+    if act == "sigmoid":
+        return out * (1 - out)
+    if act == "relu":
+        return (out > 0).astype(out.dtype)
+    if act == "tanh":
+        return 1 - out * out
+    return xp.ones_like(out)
+
+
+def bias_act_ref(xp, z, b, act):
+    """out = act(z + b): the Linear epilogue after the matmul (b may be None)."""
+    if b is not None:
+        z = z + b
+    return act_ref(xp, z, act)
+
+
+def bias_act_backward_ref(xp, g, out, act, need_bias=True):
+    """dz = g * act'(out) and db = column sum of dz (None when there is no bias)."""
+    dz = g if act is None else g * act_grad_ref(xp, out, act)
+    db = None
+    if need_bias:
+        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if dz.ndim else dz
+    return dz, db

@@ -1,0 +1,215 @@
+"""Losses: mse, binary cross-entropy (on probabilities and on logits), cross-entropy.
+
+Each takes ``reduction`` = "mean" (default), "sum" or "none", as in PyTorch, and checks
+shapes strictly: a silent (4, 1) x (4,) broadcast is the classic bug.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import apply, op
+from ..tensor import Tensor
+from ..errors import DTypeError, ShapeError
+from .activations import log_softmax, sigmoid, softmax
+from .elementwise import clip, log
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _prepare(name, pred, target, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if not isinstance(target, Tensor):
+        target = Tensor(target, dtype=pred.dtype, device=pred.device)
+    if pred.shape != target.shape:
+        raise ShapeError(f"{name}: input of shape {pred.shape} and target of shape "
+                         f"{target.shape} differ; reshape one of them (no implicit broadcast)")
+    return target
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def mse_loss(pred, target, reduction="mean"):
+    """Mean squared error ``mean((pred - target)**2)``.
+
+    Raises:
+        ShapeError: pred and target shapes differ.
+    """
+    target = _prepare("mse_loss", pred, target, reduction)
+    return apply(squared_error, (pred, target), (reduction,))
+
+
+@op()
+def squared_error(xp, p, t, reduction):
+    """(p - t)^2, reduced."""
+    d = p - t
+    d = d * d
+    if reduction == "none":
+        return d
+    s = d.sum()
+    return s / d.size if reduction == "mean" and d.size else (s if reduction == "sum" else
+                                                              s * np.nan)
+
+
+@squared_error.defvjp
+def _(g, node):
+    p, t = node.args
+    scale = 2.0 / p.size if node.params[0] == "mean" and p.size else 2.0
+    d = (p - t) * (g * scale)
+    return d, (-d if node.edges[1] is not None else None)
+
+
+def binary_cross_entropy(prob, target, reduction="mean"):
+    """BCE on probabilities: ``-(t log p + (1 - t) log(1 - p))``, logs clamped at -100
+    (PyTorch's rule), so p = 0 or 1 gives a finite loss.
+
+    Raises:
+        ValueError: probabilities outside [0, 1]. ShapeError: shapes differ.
+    """
+    target = _prepare("binary_cross_entropy", prob, target, reduction)
+    xp = backend.xp_of(prob.device)
+    p = prob.data
+    if p.size and bool(xp.any((p < 0) | (p > 1))):
+        lo, hi = float(p.min()), float(p.max())
+        raise ValueError(f"binary_cross_entropy: input probabilities must be in [0, 1], got "
+                         f"values in [{lo}, {hi}] (shape {prob.shape}); use "
+                         "binary_cross_entropy_with_logits for logits")
+    return apply(bce_op, (prob, target), (reduction,))
+
+
+def _clamped_logs(xp, p):
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log(p), -100), xp.maximum(xp.log1p(-p), -100)
+
+
+@op(name="binary_cross_entropy")
+def bce_op(xp, p, t, reduction):
+    """-(t log p + (1 - t) log(1 - p)) with logs clamped at -100, reduced."""
+    lp, l1p = _clamped_logs(xp, p)
+    loss = -(t * lp + (1 - t) * l1p)
+    return _reduce_array(loss, reduction)
+
+
+def _reduce_array(loss, reduction):
+    if reduction == "none":
+        return loss
+    s = loss.sum()
+    if reduction == "sum":
+        return s
+    return s / loss.size if loss.size else s * np.nan
+
+
+def _scale(g, node):
+    p = node.args[0]
+    return g * (1.0 / p.size) if node.params[0] == "mean" and p.size else g
+
+
+@bce_op.defvjp
+def _(g, node):
+    p, t = node.args
+    g = _scale(g, node)
+    eps = 1e-12
+    gp = g * (p - t) / clip(p * (1 - p), eps, None) if node.edges[0] is not None else None
+    gt = None
+    if node.edges[1] is not None:
+        gt = g * (clip(log(1 - p), -100, None) - clip(log(p), -100, None))
+    return gp, gt
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """BCE on logits, ``max(x, 0) - x t + log(1 + e^-|x|)``: stable for any x, ±inf too."""
+    target = _prepare("binary_cross_entropy_with_logits", logits, target, reduction)
+    return apply(bce_logits_op, (logits, target), (reduction,))
+
+
+@op(name="binary_cross_entropy_with_logits")
+def bce_logits_op(xp, x, t, reduction):
+    """max(x, 0) - x t + log1p(e^-|x|), reduced."""
+    with np.errstate(invalid="ignore"):
+        xt = xp.where(t == 0, 0, x * t)  # inf * 0 would be NaN
+        loss = xp.maximum(x, 0) - xt + xp.log1p(xp.exp(-xp.abs(x)))
+    return _reduce_array(loss, reduction)
+
+
+@bce_logits_op.defvjp
+def _(g, node):
+    x, t = node.args
+    g = _scale(g, node)
+    gx = g * (sigmoid(x) - t) if node.edges[0] is not None else None
+    gt = -g * x if node.edges[1] is not None else None
+    return gx, gt
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Softmax cross-entropy over the last axis of (N, C) (or (C,)) logits.
+
+    ``target`` holds integer class labels of shape (N,), or class probabilities of the
+    logits' shape (soft labels).
+
+    Raises:
+        DTypeError: float labels that are not soft labels. ValueError: a label out of range.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, "
+                         f"got {reduction!r}")
+    if logits.ndim not in (1, 2):
+        raise ShapeError(f"cross_entropy: logits must be (N, C) or (C,), got {logits.shape}")
+    if not isinstance(target, Tensor):
+        target = Tensor(np.asarray(target) if not hasattr(target, "__cuda_array_interface__")
+                        else target, device=logits.device)
+    if target.dtype.kind == "f":
+        if target.shape == logits.shape:
+            loss = -(target * log_softmax(logits, axis=-1)).sum(axis=-1)
+            return _reduce(loss, reduction)
+        raise DTypeError(f"cross_entropy: expected integer labels of shape {logits.shape[:-1]}"
+                         f" (or soft labels of shape {logits.shape}), got {target.dtype.name} "
+                         f"labels of shape {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise DTypeError(f"cross_entropy: expected integer labels, got {target.dtype.name}")
+    if target.shape != logits.shape[:-1]:
+        raise ShapeError(f"cross_entropy: labels of shape {target.shape} do not match logits "
+                         f"of shape {logits.shape}; expected {logits.shape[:-1]}")
+    c = logits.shape[-1]
+    lab = target.data
+    if lab.size:
+        lo, hi = int(lab.min()), int(lab.max())
+        if lo < 0 or hi >= c:
+            bad = hi if hi >= c else lo
+            raise ValueError(f"cross_entropy: label {bad} is out of range for {c} classes "
+                             f"(logits of shape {logits.shape})")
+    return apply(cross_entropy_op, (logits, lab), (reduction,))
+
+
+@op(name="cross_entropy", extra=True)
+def cross_entropy_op(xp, x, labels, reduction):
+    """logsumexp(x) - x[label], reduced; saves nothing but the labels."""
+    z = x - x.max(axis=-1, keepdims=True) if x.size else x
+    lse = xp.log(xp.exp(z).sum(axis=-1))
+    picked = xp.take_along_axis(z, labels[..., None], axis=-1)[..., 0] if x.ndim == 2 else \
+        z[labels]
+    return _reduce_array(lse - picked, reduction), None
+
+
+@cross_entropy_op.defvjp
+def _(g, node):
+    x, labels = node.args
+    xp = backend.xp_of(x.device)
+    onehot = xp.zeros(x.shape, dtype=x.dtype)
+    if x.ndim == 2:
+        onehot[xp.arange(x.shape[0]), labels] = 1
+    else:
+        onehot[labels] = 1
+    red = node.params[0]
+    if red == "none" and x.ndim == 2:
+        g = g.reshape(-1, 1)
+    elif red == "mean" and x.ndim == 2 and x.shape[0]:
+        g = g * (1.0 / x.shape[0])
+    return (softmax(x, axis=-1) - onehot) * g, None
