@@ -229,8 +229,8 @@ def apply(op, args, params=()):
     if xp is np and type(out) is not np.ndarray:
         out = np.asarray(out)  # NumPy reductions return scalars; keep 0-d arrays
     dt = out.dtype
-    if dt is _F64 and not _has_f64_tensor(args):
-        out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> default float
+    if dt is _F64 and not _has_float_arg(args):
+        out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> the default float
         dt = DEFAULT_FLOAT
     t = Tensor._make(out, dev)
     if need and _mode.enabled and dt in FLOAT_DTYPES:
@@ -240,12 +240,10 @@ def apply(op, args, params=()):
     return t
 
 
-def _has_f64_tensor(args):
+def _has_float_arg(args):
     for a in args:
-        if isinstance(a, Tensor):
-            if a.data.dtype is _F64:
-                return True
-        elif getattr(a, "dtype", None) is _F64:
+        dt = a.data.dtype if isinstance(a, Tensor) else getattr(a, "dtype", None)
+        if dt is not None and dt.kind == "f":
             return True
     return False
 

@@ -1,7 +1,7 @@
 // Shared device helpers for gradengine's kernels.
 //
 // Compiled at run time by NVRTC (through CuPy), so no host headers: NVRTC has no <cmath>
-// or <cstdint>. gradengine/kernels.py pastes this file in place of `#include "common.cuh"`
+// or <cstdint>. gradengine/kernels.py pastes this file over the line that includes it,
 // so that CuPy's disk cache key changes whenever this header does.
 #pragma once
 

@@ -17,8 +17,11 @@ _SCALARS = (int, float, bool, np.number, np.bool_)
 def operand(x, like):
     """Python and NumPy scalars stay scalars (they never upcast); anything else becomes a
     constant Tensor on ``like``'s device."""
-    if isinstance(x, Tensor) or isinstance(x, _SCALARS):
+    if isinstance(x, Tensor):
         return x
+    if isinstance(x, _SCALARS):
+        # NumPy scalars are "strong" under NEP 50; as Python scalars they never upcast.
+        return x.item() if isinstance(x, (np.number, np.bool_)) else x
     return Tensor(x, device=like.device)
 
 

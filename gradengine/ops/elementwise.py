@@ -246,6 +246,8 @@ def cast(a, dtype):
     dt = resolve_dtype(dtype, "astype")
     if a.dtype == dt:
         return a
+    if a.dtype.kind != "f" or dt.kind != "f":  # no gradient flows through int/bool casts
+        return Tensor._make(a.data.astype(dt), a.device)
     return apply(astype, (a,), (dt,))
 
 

@@ -58,5 +58,9 @@ def bias_act_backward_ref(xp, g, out, act, need_bias=True):
     dz = g if act is None else g * act_grad_ref(xp, out, act)
     db = None
     if need_bias:
-        db = dz.reshape(-1, dz.shape[-1]).sum(axis=0) if dz.ndim else dz
+        # Sum over the leading axes (reshape(-1, N) is ambiguous when N == 0); float16
+        # accumulates in float32, as the kernel does, or long columns lose whole units.
+        acc = xp.float32 if dz.dtype == xp.float16 else dz.dtype
+        db = dz.sum(axis=tuple(range(dz.ndim - 1)), dtype=acc).astype(dz.dtype, copy=False) \
+            if dz.ndim else dz
     return dz, db

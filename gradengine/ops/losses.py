@@ -13,7 +13,7 @@ from ..autograd import apply, op
 from ..tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from .activations import log_softmax, sigmoid, softmax
-from .elementwise import clip, log
+from .elementwise import clip as _clip_op, log
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -85,6 +85,10 @@ def binary_cross_entropy(prob, target, reduction="mean"):
     return apply(bce_op, (prob, target), (reduction,))
 
 
+def clip(x, lo, hi):
+    return apply(_clip_op, (x,), (lo, hi))
+
+
 def _clamped_logs(xp, p):
     with np.errstate(divide="ignore"):
         return xp.maximum(xp.log(p), -100), xp.maximum(xp.log1p(-p), -100)
@@ -120,7 +124,7 @@ def _(g, node):
     gp = g * (p - t) / clip(p * (1 - p), eps, None) if node.edges[0] is not None else None
     gt = None
     if node.edges[1] is not None:
-        gt = g * (clip(log(1 - p), -100, None) - clip(log(p), -100, None))
+        gt = g * (clip(apply(log, (1 - p,)), -100, None) - clip(apply(log, (p,)), -100, None))
     return gp, gt
 
 
@@ -132,10 +136,12 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 
 @op(name="binary_cross_entropy_with_logits")
 def bce_logits_op(xp, x, t, reduction):
-    """max(x, 0) - x t + log1p(e^-|x|), reduced."""
+    """t softplus(-x) + (1 - t) softplus(x), reduced; a zero weight never meets an inf."""
     with np.errstate(invalid="ignore"):
-        xt = xp.where(t == 0, 0, x * t)  # inf * 0 would be NaN
-        loss = xp.maximum(x, 0) - xt + xp.log1p(xp.exp(-xp.abs(x)))
+        sp_pos = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(x)
+        sp_neg = sp_pos - x                                        # softplus(-x)
+        loss = xp.where(t != 0, t * xp.where(x == np.inf, 0, sp_neg), 0) + \
+            xp.where(t != 1, (1 - t) * xp.where(x == -np.inf, 0, sp_pos), 0)
     return _reduce_array(loss, reduction)
 
 

@@ -55,7 +55,7 @@ def _count(shape, axes):
 def _(g, node):
     x = node.args[0]
     n = _count(x.shape, node.params[0])
-    return (_expand(g, x, node.params[0]) * (1.0 / max(n, 1)),)
+    return (_expand(g, x, node.params[0]) * (1.0 / (n or 1)),)
 
 
 def _extreme_fwd(reduce):

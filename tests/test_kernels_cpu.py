@@ -1,0 +1,658 @@
+"""The CUDA kernels' CPU-side contract, checked on every CI machine (no GPU needed).
+
+- the NumPy twins (gradengine.ops.fused) against independent formulas and at extremes;
+- every kernels/*.cu compiles with nvcc for sm_80 and sm_90, and through NVRTC with name
+  expressions where libnvrtc is found;
+- the kernels themselves, compiled with g++ and run on host threads (a small emulation of
+  blockIdx / threadIdx / __syncthreads), driven by the real launchers in gradengine.kernels
+  against the twins: this exercises the index maths, vector paths, tails and the reduction;
+- the loader: source_dir, include pasting, enabled(), memoization, compile errors, and the
+  .cu files inside a built wheel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradengine import backend, kernels
+from gradengine.errors import DeviceError, DTypeError
+from gradengine.ops.fused import (act_grad_ref, act_ref, bias_act_backward_ref, bias_act_ref,
+                                  sigmoid_backward_ref, sigmoid_ref)
+
+REPO = Path(__file__).resolve().parents[1]
+CU_FILES = sorted((REPO / "kernels").glob("*.cu"))
+ACTS = (None, "sigmoid", "relu", "tanh")
+SIGMOID_ATOL = {np.float32: 2.4e-7, np.float64: 1e-15, np.float16: 1e-3}
+EXTREMES = [-np.inf, -1e4, -1e3, -100.0, -88.0, -87.0, -20.0, -1.0, -1e-30, -0.0, 0.0, 1e-30,
+            1.0, 20.0, 87.0, 88.0, 100.0, 1e3, 1e4, np.inf]
+
+
+def sigmoid_exact(x):
+    """1 / (1 + e^-x) in float64 with overflow silenced: an independent formula."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
+
+
+# ---------------------------------------------------------------- the NumPy twins
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_twin_matches_exact_formula(dtype):
+    x = np.random.default_rng(0).normal(0, 8, 4097).astype(dtype)
+    y = sigmoid_ref(np, x)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, sigmoid_exact(x), rtol=0, atol=SIGMOID_ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_twin_extremes_without_warning_or_nan(dtype):
+    x = np.array(EXTREMES, dtype)
+    # NumPy's defaults (underflow to 0 is fine), with every warning an error.
+    with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
+        warnings.simplefilter("error")
+        y = sigmoid_ref(np, x)
+        dx = sigmoid_backward_ref(np, y, np.ones_like(y))
+    assert not np.isnan(y).any() and not np.isnan(dx).any()
+    assert y[0] == 0 and y[-1] == 1  # -inf and +inf give exactly 0 and 1
+    assert ((y >= 0) & (y <= 1)).all()
+    np.testing.assert_allclose(y, sigmoid_exact(x), rtol=0, atol=SIGMOID_ATOL[dtype])
+
+
+def test_sigmoid_twin_propagates_nan():
+    with np.errstate(all="raise", under="ignore"):
+        assert np.isnan(sigmoid_ref(np, np.array([np.nan], np.float32)))[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_backward_twin_is_the_derivative(dtype):
+    x = np.random.default_rng(1).normal(0, 3, 1000)
+    g = np.random.default_rng(2).normal(size=1000)
+    y = sigmoid_ref(np, x.astype(dtype))
+    dx = sigmoid_backward_ref(np, y, g.astype(dtype))
+    e = np.exp(-x)
+    np.testing.assert_allclose(dx, g * e / (1 + e) ** 2, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_act_grad_twin_matches_central_differences(act):
+    z = np.random.default_rng(3).normal(0, 2, 500)
+    z = z[np.abs(z) > 1e-3]  # keep relu's kink out of the difference quotient
+    eps = 1e-6
+    numeric = (act_ref(np, z + eps, act) - act_ref(np, z - eps, act)) / (2 * eps)
+    np.testing.assert_allclose(act_grad_ref(np, act_ref(np, z, act), act), numeric,
+                               rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_bias_act_twin_matches_formula(act):
+    rng = np.random.default_rng(4)
+    z, b = rng.normal(size=(7, 5)), rng.normal(size=5)
+    formulas = {None: lambda s: s, "sigmoid": sigmoid_exact, "relu": lambda s: np.where(
+        s > 0, s, 0.0), "tanh": np.tanh}
+    np.testing.assert_allclose(bias_act_ref(np, z, b, act), formulas[act](z + b), atol=1e-15)
+    np.testing.assert_allclose(bias_act_ref(np, z, None, act), formulas[act](z), atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (2, 3, 4), (0, 4), (4,)])
+@pytest.mark.parametrize("act", ACTS)
+def test_bias_act_backward_twin_db_is_column_sum_of_dz(shape, act):
+    rng = np.random.default_rng(5)
+    g = rng.normal(size=shape)
+    out = act_ref(np, rng.normal(size=shape), act)
+    dz, db = bias_act_backward_ref(np, g, out, act)
+    np.testing.assert_array_equal(dz, g * act_grad_ref(np, out, act))
+    np.testing.assert_allclose(db, dz.reshape(-1, shape[-1]).sum(axis=0), atol=1e-15)
+    assert db.shape == (shape[-1],)
+    assert bias_act_backward_ref(np, g, out, act, need_bias=False)[1] is None
+
+
+def test_unknown_activation_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown activation"):
+        act_ref(np, np.zeros(2), "gelu")
+
+
+# ---------------------------------------------------------------- compiling the sources
+
+NVCC = shutil.which("nvcc")
+needs_nvcc = pytest.mark.skipif(NVCC is None, reason="nvcc not found")
+
+
+def test_kernel_sources_are_found():
+    assert kernels.source_dir() == REPO / "kernels"
+    names = {p.name for p in kernels.source_dir().iterdir()}
+    assert {"common.cuh", "sigmoid.cu", "linear_act.cu"} <= names
+
+
+@pytest.mark.parametrize("file", [p.name for p in CU_FILES])
+def test_kernel_source_pastes_its_includes(file):
+    text = kernels.kernel_source(file)
+    assert not re.search(r'^\s*#\s*include\s*"', text, re.MULTILINE)
+    assert "ge_half from_acc<ge_half>" in text and '#line 1 "common.cuh"' in text
+
+
+@needs_nvcc
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("file", CU_FILES, ids=lambda p: p.name)
+def test_kernel_compiles_with_nvcc(file, arch, tmp_path):
+    _nvcc(file, arch, tmp_path)
+
+
+@needs_nvcc
+@pytest.mark.parametrize("file", [p.name for p in CU_FILES])
+def test_pasted_source_compiles_without_the_kernels_folder(file, tmp_path):
+    # What CuPy hands NVRTC is the pasted text; compile it where common.cuh is not reachable.
+    src = tmp_path / file
+    src.write_text(kernels.kernel_source(file))
+    _nvcc(src, "sm_90", tmp_path)
+
+
+def _nvcc(src, arch, tmp_path):
+    cmd = [NVCC, "-std=c++17", f"-arch={arch}", "--ptx", "-o", str(tmp_path / "out.ptx"),
+           str(src)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stdout}\n{done.stderr}"
+    assert ".entry" in (tmp_path / "out.ptx").read_text()
+
+
+def _find_nvrtc():
+    """libnvrtc from $GRADENGINE_NVRTC, the nvidia-cuda-nvrtc wheel, or the system."""
+    env = os.environ.get("GRADENGINE_NVRTC")
+    if env:
+        return env
+    for site in sys.path:
+        hits = sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib", "libnvrtc.so*")))
+        hits = [h for h in hits if "builtins" not in h and ".alt." not in h]
+        if hits:
+            return hits[-1]
+    return ctypes.util.find_library("nvrtc")
+
+
+def _nvrtc_compile(lib, source, exprs, options):
+    """Compile with NVRTC as CuPy does; returns {name expression: lowered name}."""
+    prog = ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"kernel.cu", 0,
+                                  None, None) == 0
+    try:
+        for e in exprs:
+            assert lib.nvrtcAddNameExpression(prog, e.encode()) == 0
+        opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+        rc = lib.nvrtcCompileProgram(prog, len(options), opts)
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        log = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, log)
+        assert rc == 0, log.value.decode()
+        lowered = {}
+        for e in exprs:
+            name = ctypes.c_char_p()
+            assert lib.nvrtcGetLoweredName(prog, e.encode(), ctypes.byref(name)) == 0
+            lowered[e] = name.value.decode()
+        return lowered
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+NAME_EXPRESSIONS = {
+    "sigmoid.cu": [f"sigmoid_{d}<{{T}}>" for d in ("fwd", "bwd")],
+    "linear_act.cu": [f"bias_act_{d}<{{T}}, act_{a}>" for d in ("fwd", "bwd")
+                      for a in ("none", "sigmoid", "relu", "tanh")] + ["reduce_partials<{T}>"],
+}
+
+
+@pytest.mark.parametrize("arch", ["compute_80", "compute_90"])
+@pytest.mark.parametrize("file", sorted(NAME_EXPRESSIONS))
+def test_kernel_compiles_with_nvrtc_name_expressions(file, arch):
+    path = _find_nvrtc()
+    if not path:
+        pytest.skip("libnvrtc not found (pip install nvidia-cuda-nvrtc, or set GRADENGINE_NVRTC)")
+    # NVRTC dlopens its builtins library by name; load it from the same folder first.
+    for builtins in glob.glob(os.path.join(os.path.dirname(path), "libnvrtc-builtins.so*")):
+        if ".alt." not in builtins:
+            ctypes.CDLL(builtins, mode=ctypes.RTLD_GLOBAL)
+    lib = ctypes.CDLL(path)
+    exprs = [s.format(T=t) for s in NAME_EXPRESSIONS[file] for t in ("float", "double",
+                                                                      "ge_half")]
+    options = kernels.COMPILE_OPTIONS + (f"-arch={arch}", "-ftz=true")  # CuPy adds -ftz
+    lowered = _nvrtc_compile(lib, kernels.kernel_source(file), exprs, options)
+    assert all(name.startswith("_Z") for name in lowered.values())
+
+
+# ---------------------------------------------------------------- the kernels on host threads
+
+EMULATION = r"""
+// Just enough of CUDA to run gradengine's kernels on host threads, __syncthreads being a
+// std::barrier.
+#include <barrier>
+#include <math.h>
+#include <thread>
+#include <vector>
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(n)
+#define __align__(n) alignas(n)
+#define __shared__ static
+struct ge_dim3 { unsigned x = 1, y = 1, z = 1; };
+thread_local ge_dim3 threadIdx, blockIdx;
+ge_dim3 blockDim, gridDim;
+static std::barrier<>* ge_barrier;
+inline void __syncthreads() { ge_barrier->arrive_and_wait(); }
+
+// Kernels without __syncthreads run their threads one after another on one host thread;
+// the others get one std::thread per CUDA thread and a barrier between blocks.
+template <bool Sync, typename F>
+void ge_launch(unsigned gx, unsigned gy, unsigned bx, unsigned by, F body) {
+    gridDim = {gx, gy, 1};
+    blockDim = {bx, by, 1};
+    if (!Sync) {
+        for (unsigned y = 0; y < gy; ++y)
+            for (unsigned x = 0; x < gx; ++x)
+                for (unsigned t = 0; t < bx * by; ++t) {
+                    blockIdx = {x, y, 1};
+                    threadIdx = {t % bx, t / bx, 1};
+                    body();
+                }
+        return;
+    }
+    std::barrier<> bar(bx * by);
+    ge_barrier = &bar;
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < bx * by; ++t) {
+        pool.emplace_back([&, t] {
+            threadIdx = {t % bx, t / bx, 1};
+            for (unsigned y = 0; y < gy; ++y) {
+                for (unsigned x = 0; x < gx; ++x) {
+                    blockIdx = {x, y, 1};
+                    body();
+                    bar.arrive_and_wait();  // the next block reuses the shared memory
+                }
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+}
+
+#include "sigmoid.cu"
+#include "linear_act.cu"
+
+#define DIMS unsigned gx, unsigned gy, unsigned bx, unsigned by
+#define LAUNCH(call) ge_launch<false>(gx, gy, bx, by, [=] { call; })
+#define LAUNCH_SYNC(call) ge_launch<true>(gx, gy, bx, by, [=] { call; })
+#define EMU_TYPE(T, S)                                                                   \
+extern "C" void sigmoid_fwd_##S(const T* x, T* y, long long n, DIMS) {                   \
+    LAUNCH((sigmoid_fwd<T>(x, y, n))); }                                                 \
+extern "C" void sigmoid_bwd_##S(const T* y, const T* g, T* dx, long long n, DIMS) {      \
+    LAUNCH((sigmoid_bwd<T>(y, g, dx, n))); }                                             \
+extern "C" void reduce_partials_##S(const acc_t<T>* p, T* db, long long c, long long N,  \
+                                    DIMS) { LAUNCH((reduce_partials<T>(p, db, c, N))); }
+#define EMU_ACT(T, S, A)                                                                 \
+extern "C" void bias_act_fwd_##A##_##S(const T* z, const T* b, T* o, long long M,        \
+                                       long long N, DIMS) {                              \
+    LAUNCH((bias_act_fwd<T, A>(z, b, o, M, N))); }                                       \
+extern "C" void bias_act_bwd_##A##_##S(const T* g, const T* o, T* dz, acc_t<T>* p,       \
+                                       long long M, long long N, long long r, DIMS) {    \
+    LAUNCH_SYNC((bias_act_bwd<T, A>(g, o, dz, p, M, N, r))); }
+#define EMU_ALL(T, S) EMU_TYPE(T, S) EMU_ACT(T, S, act_none) EMU_ACT(T, S, act_sigmoid)  \
+    EMU_ACT(T, S, act_relu) EMU_ACT(T, S, act_tanh)
+EMU_ALL(float, f32)
+EMU_ALL(double, f64)
+EMU_ALL(ge_half, f16)
+"""
+
+
+@pytest.fixture(scope="module")
+def emulated(tmp_path_factory):
+    """The kernels built with g++ for host threads, and a stand-in CuPy that launches them."""
+    cxx = shutil.which("g++")
+    if cxx is None:
+        pytest.skip("g++ not found")
+    folder = tmp_path_factory.mktemp("emulation")
+    (folder / "emulation.cpp").write_text(EMULATION)
+    lib_path = folder / "libkernels.so"
+    cmd = [cxx, "-std=c++20", "-O1", "-ffp-contract=off", "-pthread", "-shared", "-fPIC",
+           "-DGE_HOST_EMULATION", f"-I{REPO / 'kernels'}", "-o", str(lib_path),
+           str(folder / "emulation.cpp")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0 and "_Float16" in done.stderr:
+        pytest.skip("this g++ has no _Float16")
+    assert done.returncode == 0, done.stderr
+    return ctypes.CDLL(str(lib_path))
+
+
+class _HostDevice:
+    id = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class HostArray(np.ndarray):
+    """A NumPy array that answers ``.device`` like a CuPy array does."""
+
+    @property
+    def device(self):
+        return _HostDevice()
+
+
+def _host(a):
+    return np.asarray(a).view(HostArray)
+
+
+def _host_cupy():
+    return types.SimpleNamespace(
+        ascontiguousarray=lambda a: _host(np.ascontiguousarray(a)),
+        empty=lambda shape, dtype: _host(np.empty(shape, dtype)),
+        zeros=lambda shape, dtype: _host(np.zeros(shape, dtype)),
+        broadcast_arrays=lambda *arrays: [_host(a) for a in np.broadcast_arrays(*arrays)],
+    )
+
+
+_SUFFIX = {np.dtype(np.float16): "f16", np.dtype(np.float32): "f32",
+           np.dtype(np.float64): "f64"}
+
+
+def _emulated_function(lib, launches):
+    def get_function(file, symbol_template, dtype, device_id):
+        name, _, rest = symbol_template.partition("<")
+        act = rest.partition(", ")[2].rstrip(">")
+        symbol = getattr(lib, f"{name}_{act + '_' if act else ''}{_SUFFIX[np.dtype(dtype)]}")
+
+        def launch(grid, block, args):
+            assert all(g >= 1 for g in grid), "a launch with an empty grid"
+            launches.append((name, grid, block))
+            grid, block = tuple(grid) + (1,), tuple(block) + (1,)
+            c_args = [ctypes.c_void_p(a.ctypes.data) if isinstance(a, np.ndarray)
+                      else ctypes.c_longlong(int(a)) for a in args]
+            symbol(*c_args, *(ctypes.c_uint(d) for d in (*grid[:2], *block[:2])))
+        return launch
+    return get_function
+
+
+@pytest.fixture
+def host_kernels(emulated, monkeypatch):
+    """Route gradengine.kernels' launchers to the host build; returns the launch log."""
+    launches = []
+    monkeypatch.setattr(backend, "_cupy", _host_cupy())
+    monkeypatch.setattr(kernels, "get_function", _emulated_function(emulated, launches))
+    # Few blocks keep the host threads cheap and make the grid-stride loops go round.
+    monkeypatch.setattr(kernels, "MAX_BLOCKS", 3)
+    monkeypatch.setattr(kernels, "TARGET_BLOCKS", 6)
+    return launches
+
+
+SIZES = [0, 1, 31, 32, 33, 255, 256, 257, 1023, 1025, 2**16 + 3]
+DTYPES = [np.float32, np.float64, np.float16]
+
+
+def _views(x):
+    """The layouts a launcher must accept: contiguous, misaligned, transposed, [::-1],
+    stride 0."""
+    n = x.size
+    padded = np.empty(n + 1, x.dtype)
+    padded[1:] = x
+    yield "contiguous", x
+    yield "misaligned", padded[1:]  # contiguous but not 16-byte aligned: the scalar path
+    yield "reversed", x[::-1].copy()[::-1]
+    if n >= 4 and n % 2 == 0:
+        yield "transposed", x.reshape(2, -1).T.copy().T.reshape(2, -1)
+    yield "stride0", np.broadcast_to(x[:1], x.shape) if n else x
+
+
+def _sigmoid_atol(dtype):
+    return SIGMOID_ATOL[np.dtype(dtype).type]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", SIZES)
+def test_emulated_sigmoid_kernels_match_twins(host_kernels, n, dtype):
+    rng = np.random.default_rng(n)
+    x = (rng.normal(0, 6, n)).astype(dtype)
+    g = rng.normal(size=n).astype(dtype)
+    for layout, xv in _views(x):
+        y = kernels.sigmoid_fwd(xv)
+        assert y.shape == xv.shape and y.dtype == dtype, layout
+        np.testing.assert_allclose(y, sigmoid_ref(np, np.asarray(xv)), rtol=0,
+                                   atol=_sigmoid_atol(dtype), err_msg=layout)
+        gv = g[::-1].reshape(xv.shape)
+        dx = kernels.sigmoid_bwd(y, gv)
+        np.testing.assert_allclose(dx, sigmoid_backward_ref(np, np.asarray(y), gv),
+                                   rtol=0, atol=_sigmoid_atol(dtype), err_msg=layout)
+    if n == 0:
+        assert host_kernels == []  # size 0 never launches
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_emulated_sigmoid_extremes(host_kernels, dtype):
+    x = np.array(EXTREMES + [np.nan], dtype)
+    y = np.asarray(kernels.sigmoid_fwd(x))
+    assert y[0] == 0 and y[-2] == 1 and np.isnan(y[-1]) and not np.isnan(y[:-1]).any()
+    np.testing.assert_allclose(y[:-1], sigmoid_exact(x[:-1]), rtol=0, atol=SIGMOID_ATOL[dtype])
+
+
+SHAPES = [(0, 5), (5, 0), (1, 1), (3, 1), (31, 1), (1, 33), (33, 31), (7, 32), (257, 3),
+          (4, 8, 12), (1025, 1), (1024, 40)]
+
+
+def _bias_act_tol(dtype, k=1):
+    if dtype == np.float16:
+        return dict(rtol=2e-3, atol=2e-3 * np.sqrt(k))
+    return dict(rtol=1e-5, atol=1e-5 * np.sqrt(k))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_emulated_bias_act_kernels_match_twins(host_kernels, shape, act, dtype):
+    rng = np.random.default_rng(sum(shape))
+    N = shape[-1]
+    z = rng.normal(0, 2, shape).astype(dtype)
+    b = rng.normal(size=N).astype(dtype)
+    g = rng.normal(size=shape).astype(dtype)
+    M = int(np.prod(shape[:-1]))
+    for bias in (b, None):
+        out = kernels.bias_act_fwd(z, bias, act)
+        np.testing.assert_allclose(out, bias_act_ref(np, z, bias, act), **_bias_act_tol(dtype))
+        dz, db = kernels.bias_act_bwd(g, out, act)
+        dz_ref, db_ref = bias_act_backward_ref(np, g, np.asarray(out), act)
+        np.testing.assert_allclose(dz, dz_ref, **_bias_act_tol(dtype))
+        assert db.shape == (N,) and db.dtype == dtype
+        np.testing.assert_allclose(db, db_ref, **_bias_act_tol(dtype, M))
+        dz2, db2 = kernels.bias_act_bwd(g, out, act, need_bias=False)
+        assert db2 is None
+        np.testing.assert_array_equal(dz2, dz)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_emulated_bias_act_accepts_any_layout(host_kernels, act):
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(12, 40))
+    padded = np.empty(481)
+    padded[1:] = base.T.ravel()
+    b = np.broadcast_to(rng.normal(size=1), (12,))  # stride 0
+    g = np.broadcast_to(rng.normal(size=(1, 12)), (40, 12))  # stride 0
+    for layout, z in [("transposed", base.T), ("reversed", base.T[::-1]),
+                      ("misaligned", padded[1:].reshape(40, 12)),
+                      ("stride0", np.broadcast_to(base.T[:1], (40, 12)))]:
+        out = kernels.bias_act_fwd(z, b, act)
+        np.testing.assert_allclose(out, bias_act_ref(np, z, b, act), atol=1e-12, err_msg=layout)
+        dz, db = kernels.bias_act_bwd(g, out[::-1][::-1], act)
+        dz_ref, db_ref = bias_act_backward_ref(np, g, np.asarray(out), act)
+        np.testing.assert_allclose(dz, dz_ref, atol=1e-12, err_msg=layout)
+        np.testing.assert_allclose(db, db_ref, atol=1e-12, err_msg=layout)
+
+
+def test_emulated_bias_act_runs_in_place(host_kernels):
+    z = np.random.default_rng(8).normal(size=(33, 8)).astype(np.float32)
+    b = np.arange(8, dtype=np.float32)
+    expected = bias_act_ref(np, z, b, "tanh")
+    zh = _host(z)
+    assert kernels.bias_act_fwd(zh, b, "tanh", out=zh) is zh
+    np.testing.assert_allclose(z, expected, rtol=1e-6)
+
+
+def test_emulated_bias_gradient_is_bit_identical_across_runs(host_kernels):
+    rng = np.random.default_rng(9)
+    g = rng.normal(size=(2049, 7)).astype(np.float32)
+    out = sigmoid_ref(np, rng.normal(size=(2049, 7)).astype(np.float32))
+    first = kernels.bias_act_bwd(g, out, "sigmoid")[1]
+    for _ in range(2):
+        np.testing.assert_array_equal(kernels.bias_act_bwd(g, out, "sigmoid")[1], first)
+    assert [name for name, *_ in host_kernels[-2:]] == ["bias_act_bwd", "reduce_partials"]
+
+
+def test_emulated_size_zero_returns_empty_results_without_launching(host_kernels):
+    dz, db = kernels.bias_act_bwd(np.zeros((0, 4), np.float32), None, None)
+    assert dz.shape == (0, 4) and db.shape == (4,) and not db.any()
+    assert kernels.bias_act_fwd(np.zeros((0, 4)), np.zeros(4), "relu").shape == (0, 4)
+    assert kernels.sigmoid_fwd(np.zeros((3, 0))).shape == (3, 0)
+    assert host_kernels == []
+
+
+# ---------------------------------------------------------------- the launch shapes
+
+@pytest.mark.parametrize("M,N", [(1, 1), (2**20 + 3, 1), (64, 4096), (1000, 3), (33, 33),
+                                 (5, 100_000), (10**7, 1000)])
+def test_bias_act_bwd_launch_shape_covers_every_row_and_column(M, N):
+    (gx, gy), (bx, by), rows, chunks = kernels.bwd_launch(M, N)
+    assert bx * by == kernels.BLOCK and by & (by - 1) == 0  # the tree reduction needs 2^k
+    assert gx * bx >= N > (gx - 1) * bx
+    assert gy == chunks <= 65535 and rows % by == 0
+    assert chunks * rows >= M > (chunks - 1) * rows
+    assert kernels.bwd_launch(M, N) == ((gx, gy), (bx, by), rows, chunks)  # shape only
+
+
+def test_grid_1d_is_never_empty():
+    assert kernels.grid_1d(0) == 1 and kernels.grid_1d(1) == 1
+    assert kernels.grid_1d(10**12) == kernels.MAX_BLOCKS
+
+
+# ---------------------------------------------------------------- the loader
+
+def test_kernels_disabled_without_cupy(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.delenv("GRADENGINE_KERNELS", raising=False)
+    assert kernels.enabled() is False
+
+
+def test_kernels_switch_is_read_at_call_time(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", types.SimpleNamespace())
+    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
+    assert kernels.enabled() is False
+    monkeypatch.setenv("GRADENGINE_KERNELS", "1")
+    assert kernels.enabled() is True
+
+
+def test_launchers_without_cupy_raise_device_error(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", None)
+    with pytest.raises(DeviceError, match="sigmoid_fwd: .*CuPy.*pip install"):
+        kernels.sigmoid_fwd(np.zeros(3))
+
+
+def test_launchers_reject_other_dtypes(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", _host_cupy())
+    with pytest.raises(DTypeError, match="sigmoid_fwd: unsupported dtype 'int32'"):
+        kernels.sigmoid_fwd(np.zeros(3, np.int32))
+    with pytest.raises(DTypeError, match="linear: dtypes differ"):
+        kernels.bias_act_fwd(np.zeros((2, 3), np.float32), np.zeros(3), None)
+    with pytest.raises(ValueError, match="linear: unknown activation 'gelu'"):
+        kernels.bias_act_bwd(np.zeros((2, 3)), np.zeros((2, 3)), "gelu")
+
+
+class _FakeCompileException(Exception):
+    def get_message(self):
+        return "kernel.cu(12): error: identifier \"oops\" is undefined"
+
+
+def _fake_cupy(modules, fail=False):
+    def raw_module(code, options, name_expressions):
+        modules.append((code, options, tuple(name_expressions)))
+
+        def get_function(expr):
+            if fail:
+                raise _FakeCompileException()
+            return ("kernel", expr)
+        return types.SimpleNamespace(get_function=get_function)
+
+    cuda = types.SimpleNamespace(Device=lambda i: _HostDevice(),
+                                 compiler=types.SimpleNamespace(
+                                     CompileException=_FakeCompileException))
+    return types.SimpleNamespace(RawModule=raw_module, cuda=cuda)
+
+
+def test_get_function_memoizes_per_file_symbol_dtype_device(monkeypatch):
+    modules = []
+    monkeypatch.setattr(backend, "_cupy", _fake_cupy(modules))
+    monkeypatch.setattr(kernels, "_functions", {})
+    fn = kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 0)
+    assert fn == ("kernel", "sigmoid_fwd<float>")
+    assert kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 0) is fn
+    kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float64, 0)
+    kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 1)
+    kernels.get_function("linear_act.cu", "bias_act_fwd<{T}, act_relu>", np.float16, 0)
+    assert [m[2] for m in modules] == [("sigmoid_fwd<float>",), ("sigmoid_fwd<double>",),
+                                       ("sigmoid_fwd<float>",), ("bias_act_fwd<ge_half, "
+                                                                 "act_relu>",)]
+    code, options, _ = modules[0]
+    assert "-std=c++17" in options and '#include "common.cuh"' not in code
+
+
+def test_compile_failure_names_the_kernel_and_shows_the_log(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", _fake_cupy([], fail=True))
+    monkeypatch.setattr(kernels, "_functions", {})
+    with pytest.raises(kernels.KernelCompileError) as info:
+        kernels.get_function("linear_act.cu", "reduce_partials<{T}>", np.float64, 0)
+    message = str(info.value)
+    assert "reduce_partials<double>" in message and "linear_act.cu" in message
+    assert 'identifier "oops" is undefined' in message
+    assert isinstance(info.value, RuntimeError)
+
+
+# ---------------------------------------------------------------- packaging
+
+NETWORK_ERRORS = ("Could not find a version that satisfies", "No matching distribution",
+                  "Failed to establish a new connection", "Temporary failure in name resolution",
+                  "Network is unreachable", "Connection refused", "timed out",
+                  "ProxyError", "Max retries exceeded")
+
+
+@pytest.mark.slow
+def test_built_wheel_contains_the_kernel_sources(tmp_path):
+    # Build from a copy: the build never touches the checkout, and works before README.md
+    # exists (a missing README is another test's business).
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(REPO / "pyproject.toml", src)
+    for folder in ("gradengine", "kernels"):
+        shutil.copytree(REPO / folder, src / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    readme = REPO / "README.md"
+    (src / "README.md").write_text(readme.read_text() if readme.exists() else "gradengine\n")
+    out = tmp_path / "dist"
+    cmd = [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-w", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    log = done.stdout + done.stderr
+    if done.returncode != 0 and any(e in log for e in NETWORK_ERRORS):
+        pytest.skip("cannot fetch the build backend (no network)")
+    assert done.returncode == 0, log
+    import zipfile
+
+    (wheel,) = out.glob("gradengine-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for cu in ["common.cuh"] + [p.name for p in CU_FILES]:
+        assert f"gradengine/kernels_src/{cu}" in names
+    assert "gradengine/kernels.py" in names
