@@ -159,7 +159,9 @@ class Node:
     """A recorded op call: the op, its arguments, and edges to where gradients flow."""
 
     __slots__ = ("op", "args", "params", "edges", "versions", "seq", "out_data", "out_ref",
-                 "extra", "freed", "grad", "site", "__weakref__")
+                 "grad", "freed", "__dict__", "__weakref__")
+    extra = None   # arrays the forward saved for the backward only (rare: in __dict__)
+    site = None    # "file.py:line" where the op was called (anomaly mode)
 
     def output(self):
         """The output as a Tensor in this graph (recreated if the user dropped it)."""
@@ -223,11 +225,47 @@ def apply(op, args, params=()):
         if isinstance(e, ShapeError):
             raise
         raise _shape_error(op, arrays, e) from None
+    return _finish(op, args, params, out, dev, need)
+
+
+def apply2(op, a, b):
+    """``apply`` for the binary operators (a is a Tensor): the hot path of every step."""
+    dev = a.device
+    if isinstance(b, Tensor):
+        bd = b.device
+        if bd is not dev and bd != dev:
+            raise DeviceError(f"{op.name}: expected all tensors on one device, got {dev!r} "
+                              f"and {bd!r}")
+        need = a.requires_grad or b.requires_grad
+        barr = b.data
+    else:
+        need = a.requires_grad
+        barr = b
+    try:
+        out = op.fwd(np if dev == "cpu" else cupy(), a.data, barr)
+    except ValueError as e:
+        raise _shape_error(op, (a.data, barr), e) from None
+    return _finish(op, (a, b), (), out, dev, need)
+
+
+def rapply2(op, b, a):
+    """``apply2`` with the Tensor on the right (``2.0 - t``)."""
+    if isinstance(b, Tensor):
+        return apply(op, (b, a))
+    dev = a.device
+    try:
+        out = op.fwd(np if dev == "cpu" else cupy(), b, a.data)
+    except ValueError as e:
+        raise _shape_error(op, (b, a.data), e) from None
+    return _finish(op, (b, a), (), out, dev, a.requires_grad)
+
+
+def _finish(op, args, params, out, dev, need):
     extra = None
     if op.extra:
         out, extra = out
-    if xp is np and type(out) is not np.ndarray:
-        out = np.asarray(out)  # NumPy reductions return scalars; keep 0-d arrays
+    if type(out) is not np.ndarray and dev == "cpu":
+        out = np.asarray(out)  # NumPy returns scalars from 0-d math; keep 0-d arrays
     dt = out.dtype
     if dt is _F64 and not _has_float_arg(args):
         out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> the default float
@@ -236,7 +274,7 @@ def apply(op, args, params=()):
     if need and _mode.enabled and dt in FLOAT_DTYPES:
         _record(op, args, params, t, out, extra)
     elif _mode.anomaly and dt in FLOAT_DTYPES:
-        _check_forward(op, arrays, out, None)
+        _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, None)
     return t
 
 
@@ -253,17 +291,28 @@ def _record(op, args, params, t, out, extra):
     node.op = op
     node.args = args
     node.params = params
-    node.edges = tuple(
-        (a.node or a) if isinstance(a, Tensor) and a.requires_grad else None for a in args)
-    node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args) \
-        if op.saves_inputs else None
+    a_t = isinstance(args[0], Tensor)
+    if len(args) == 2 and a_t:  # the common case, without a generator
+        a, b = args
+        if isinstance(b, Tensor):
+            node.edges = ((a.node or a) if a.requires_grad else None,
+                          (b.node or b) if b.requires_grad else None)
+            node.versions = (a._version, b._version) if op.saves_inputs else None
+        else:
+            node.edges = ((a.node or a) if a.requires_grad else None, None)
+            node.versions = (a._version, 0) if op.saves_inputs else None
+    else:
+        node.edges = tuple((a.node or a) if isinstance(a, Tensor) and a.requires_grad else None
+                           for a in args)
+        node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args) \
+            if op.saves_inputs else None
     node.seq = next(_seq)
     node.out_data = out
     node.out_ref = weakref.ref(t) if op.save_out else None
-    node.extra = extra
-    node.freed = False
     node.grad = None
-    node.site = None
+    node.freed = False
+    if extra is not None:
+        node.extra = extra
     t.node = node
     t.requires_grad = True
     if _mode.anomaly:
@@ -283,8 +332,8 @@ def _check_forward(op, arrays, out, node):
 def _version_error(node, tensor, now, expected):
     raise GraphError(
         f"{node.op.name}: a tensor needed for its gradient has been modified in place: "
-        f"the tensor of shape {tuple(tensor.shape)} is at version {now}; expected version "
-        f"{expected} (its value when {node.op.name} ran)")
+        f"the tensor of shape {tuple(tensor.shape)} is at version {now}; expected {expected} "
+        f"(its version when {node.op.name} ran); clone it before changing it in place")
 
 
 def _check_versions(node):
@@ -343,9 +392,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     results = {}
     prev_mode = _mode.enabled
     _mode.enabled = create_graph
+    anomaly = _mode.anomaly
+    _mode.anomaly = False  # VJP ops are checked on their results below, not as forwards
+    heappop, heappush = heapq.heappop, heapq.heappush
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = heappop(heap)[1]
             g = pending.pop(node)
             if node.freed:
                 raise GraphError(
@@ -357,22 +409,33 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     results[i] = g
             if node.versions is not None:
                 _check_versions(node)
-            node.grad = g
+            node.grad = g.data  # an array (not GC-tracked), kept for ge.viz
             done.append(node)
             grads = node.op.vjp(g, node)
-            for i, (edge, gi) in enumerate(zip(node.edges, grads)):
-                if edge is None or gi is None:
-                    continue
-                arg = node.args[i]
-                if gi.shape != arg.shape:
-                    gi = sum_to(gi, arg.shape)
-                if gi.dtype != arg.dtype:
-                    gi = gi.astype(arg.dtype)
-                if _mode.anomaly:
-                    _check_backward(node, i, gi)
-                route(edge, gi)
+            i = 0
+            for edge in node.edges:
+                gi = grads[i]
+                if edge is not None and gi is not None:
+                    arg = node.args[i]
+                    if gi.data.shape != arg.data.shape:
+                        gi = sum_to(gi, arg.data.shape)
+                    if gi.data.dtype != arg.data.dtype:
+                        gi = gi.astype(arg.data.dtype)
+                    if anomaly:
+                        _check_backward(node, i, gi)
+                    if type(edge) is Node:
+                        prev = pending.get(edge)
+                        if prev is None:
+                            pending[edge] = gi
+                            heappush(heap, (-edge.seq, edge))
+                        else:
+                            pending[edge] = prev + gi
+                    else:
+                        route(edge, gi)
+                i += 1
     finally:
         _mode.enabled = prev_mode
+        _mode.anomaly = anomaly
 
     if inputs is not None:
         for i, t in enumerate(inputs):

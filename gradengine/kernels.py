@@ -20,8 +20,8 @@ from . import backend
 from .errors import DeviceError, DTypeError, ShapeError
 
 __all__ = [
-    "KernelCompileError", "enabled", "source_dir", "get_function",
-    "sigmoid_fwd", "sigmoid_bwd", "bias_act_fwd", "bias_act_bwd",
+    "KernelCompileError", "bias_act_bwd", "bias_act_fwd", "enabled", "get_function",
+    "sigmoid_bwd", "sigmoid_fwd", "source_dir",
 ]
 
 BLOCK = 256  # threads per block; kernels/common.cuh sizes shared memory for it (GE_BLOCK)
@@ -49,7 +49,7 @@ def enabled() -> bool:
         backend.cupy() is not None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source_dir() -> Path:
     """The folder holding the ``.cu`` files: in the wheel, else in the source checkout."""
     for folder in (_PKG_DIR / "kernels_src", _PKG_DIR.parent / "kernels"):
@@ -60,7 +60,7 @@ def source_dir() -> Path:
         f"{_PKG_DIR.parent / 'kernels'} (source checkout); reinstall gradengine")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_source(file: str) -> str:
     """The text of ``file`` with its local ``#include "..."`` lines pasted in.
 
@@ -96,7 +96,7 @@ def get_function(file: str, symbol_template: str, dtype, device_id: int):
     Raises:
         KernelCompileError: NVRTC failed; the message includes its log.
     """
-    key = (file, symbol_template, dtype, device_id)
+    key = (file, symbol_template, np.dtype(dtype), device_id)
     fn = _functions.get(key)
     if fn is not None:
         return fn
@@ -112,10 +112,10 @@ def get_function(file: str, symbol_template: str, dtype, device_id: int):
 
 
 def _compile(cp, file: str, expr: str):
-    module = cp.RawModule(code=kernel_source(file), options=COMPILE_OPTIONS,
-                          name_expressions=[expr])
     try:
-        return module.get_function(expr)  # compiles (or loads from CuPy's disk cache)
+        module = cp.RawModule(code=kernel_source(file), options=COMPILE_OPTIONS,
+                              name_expressions=[expr])
+        return module.get_function(expr)  # compiles here (or loads CuPy's cached binary)
     except cp.cuda.compiler.CompileException as exc:
         log = exc.get_message() if hasattr(exc, "get_message") else str(exc)
         raise KernelCompileError(
@@ -262,9 +262,8 @@ def bias_act_bwd(g, out, act, need_bias=True):
     N = g.shape[-1]
     M = g.size // N if N else 0
     dz = cp.empty(g.shape, g.dtype)
-    db = cp.zeros((N,), g.dtype) if need_bias else None
     if g.size == 0:
-        return dz, db
+        return dz, (cp.zeros((N,), g.dtype) if need_bias else None)
     grid, block, rows, chunks = bwd_launch(M, N)
     with g.device:
         dev = g.device.id
@@ -274,6 +273,7 @@ def bias_act_bwd(g, out, act, need_bias=True):
             return dz, None
         acc = np.float32 if g.dtype == np.float16 else g.dtype
         partial = cp.empty((chunks, N), acc)
+        db = cp.empty((N,), g.dtype)
         fn(grid, block, (g, out, dz, partial, np.int64(M), np.int64(N), np.int64(rows)))
         reduce = get_function("linear_act.cu", "reduce_partials<{T}>", g.dtype, dev)
         reduce((grid_1d(N),), (BLOCK,), (partial, db, np.int64(chunks), np.int64(N)))

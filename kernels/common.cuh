@@ -65,6 +65,22 @@ template <typename A> __device__ __forceinline__ A sigmoid_of(A x) {
     return x >= A(0) ? A(1) / d : e / d;
 }
 
+// Compensated (Neumaier) summation for the bias gradient: a running float32 sum over
+// thousands of rows drifts by up to n * eps, far outside the twin's tolerance. Plain adds and
+// subtracts only, so no multiply-add contraction can break it; deterministic like any sum
+// in a fixed order.
+template <typename A> struct compensated_sum {
+    A s = A(0);
+    A c = A(0);
+    __device__ void add(A x) {
+        const A t = s + x;
+        c += ge_abs(s) >= ge_abs(x) ? (s - t) + x : (x - t) + s;
+        s = t;
+    }
+    // An infinite s makes c NaN (inf - inf); the sum is then s itself, as in NumPy.
+    __device__ A value() const { return c == c ? s + c : s; }
+};
+
 // Activations for the Linear epilogue. grad() is act'(z) written through out = act(z), so
 // the backward needs only the saved output (the same rule as act_grad_ref).
 struct act_none {

@@ -57,7 +57,7 @@ __global__ void __launch_bounds__(GE_BLOCK)
     __shared__ A sums[GE_BLOCK];
     const long long col = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
     const long long row_end = ge_min(M, (blockIdx.y + 1LL) * rows_per_chunk);
-    A sum = A(0);
+    compensated_sum<A> sum;
     if (col < N) {
         for (long long r = blockIdx.y * rows_per_chunk + threadIdx.y; r < row_end;
              r += blockDim.y) {
@@ -67,14 +67,14 @@ __global__ void __launch_bounds__(GE_BLOCK)
             const T dt = from_acc<T>(d);
             dz[i] = dt;
             // Sum dz as stored (rounded to T), so db is exactly the column sum of dz.
-            sum += to_acc(dt);
+            sum.add(to_acc(dt));
         }
     }
     if (partial_db == nullptr) return;  // uniform over the block: no barrier is skipped
     const unsigned t = threadIdx.y * blockDim.x + threadIdx.x;
-    sums[t] = sum;
+    sums[t] = sum.value();
     __syncthreads();
-    // A fixed tree over threadIdx.y (blockDim.y is a power of two): deterministic order.
+    // A fixed pairwise tree over threadIdx.y (blockDim.y is a power of two): deterministic.
     for (unsigned h = blockDim.y / 2; h > 0; h /= 2) {
         if (threadIdx.y < h) sums[t] += sums[t + h * blockDim.x];
         __syncthreads();
@@ -88,9 +88,9 @@ __global__ void __launch_bounds__(GE_BLOCK)
     reduce_partials(const acc_t<T>* partial, T* db, long long chunks, long long N) {
     using A = acc_t<T>;
     for (long long col = global_thread(); col < N; col += grid_threads()) {
-        A s = A(0);
-        for (long long c = 0; c < chunks; ++c) s += partial[c * N + col];
-        db[col] = from_acc<T>(s);
+        compensated_sum<A> s;
+        for (long long c = 0; c < chunks; ++c) s.add(partial[c * N + col]);
+        db[col] = from_acc<T>(s.value());
     }
 }
 

@@ -22,7 +22,7 @@ __global__ void __launch_bounds__(GE_BLOCK) sigmoid_fwd(const T* x, T* y, long l
             for (int k = 0; k < W; ++k) v.v[k] = from_acc<T>(sigmoid_of(to_acc(v.v[k])));
             yv[p] = v;
         }
-        head = packs * W + (n > 40 ? 1 : 0);
+        head = packs * W;
     }
     for (long long i = head + tid; i < n; i += stride) y[i] = from_acc<T>(sigmoid_of(to_acc(x[i])));
 }
@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(GE_BLOCK)
             }
             dv[p] = d;
         }
-        head = packs * W + (n > 40 ? 1 : 0);
+        head = packs * W;
     }
     for (long long i = head + tid; i < n; i += stride) {
         dx[i] = from_acc<T>(sigmoid_grad(to_acc(y[i]), to_acc(g[i])));

@@ -29,13 +29,19 @@ import pytest
 
 from gradengine import backend, kernels
 from gradengine.errors import DeviceError, DTypeError
-from gradengine.ops.fused import (act_grad_ref, act_ref, bias_act_backward_ref, bias_act_ref,
-                                  sigmoid_backward_ref, sigmoid_ref)
+from gradengine.ops.fused import (
+    act_grad_ref,
+    act_ref,
+    bias_act_backward_ref,
+    bias_act_ref,
+    sigmoid_backward_ref,
+    sigmoid_ref,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CU_FILES = sorted((REPO / "kernels").glob("*.cu"))
 ACTS = (None, "sigmoid", "relu", "tanh")
-SIGMOID_ATOL = {np.float32: 2.4e-7, np.float64: 1e-15, np.float16: 1e-3}
+SIGMOID_ATOL = {np.float32: 2.4e-7, np.float64: 1e-15, np.float16: 2e-3}
 EXTREMES = [-np.inf, -1e4, -1e3, -100.0, -88.0, -87.0, -20.0, -1.0, -1e-30, -0.0, 0.0, 1e-30,
             1.0, 20.0, 87.0, 88.0, 100.0, 1e3, 1e4, np.inf]
 
@@ -82,7 +88,9 @@ def test_sigmoid_backward_twin_is_the_derivative(dtype):
     y = sigmoid_ref(np, x.astype(dtype))
     dx = sigmoid_backward_ref(np, y, g.astype(dtype))
     e = np.exp(-x)
-    np.testing.assert_allclose(dx, g * e / (1 + e) ** 2, rtol=1e-5, atol=1e-7)
+    # 1 - y cancels near y = 1: y's own rounding, times |g| (< 4), bounds the error.
+    np.testing.assert_allclose(dx, g * e / (1 + e) ** 2, rtol=1e-5,
+                               atol=4 * SIGMOID_ATOL[dtype])
 
 
 @pytest.mark.parametrize("act", ACTS)
@@ -161,7 +169,7 @@ def test_pasted_source_compiles_without_the_kernels_folder(file, tmp_path):
 def _nvcc(src, arch, tmp_path):
     cmd = [NVCC, "-std=c++17", f"-arch={arch}", "--ptx", "-o", str(tmp_path / "out.ptx"),
            str(src)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stdout}\n{done.stderr}"
     assert ".entry" in (tmp_path / "out.ptx").read_text()
 
@@ -324,9 +332,9 @@ def emulated(tmp_path_factory):
     cmd = [cxx, "-std=c++20", "-O1", "-ffp-contract=off", "-pthread", "-shared", "-fPIC",
            "-DGE_HOST_EMULATION", f"-I{REPO / 'kernels'}", "-o", str(lib_path),
            str(folder / "emulation.cpp")]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0 and "_Float16" in done.stderr:
-        pytest.skip("this g++ has no _Float16")
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0 and re.search(r"_Float16|<barrier>|c\+\+20", done.stderr):
+        pytest.skip("this g++ lacks C++20 <barrier> or _Float16")
     assert done.returncode == 0, done.stderr
     return ctypes.CDLL(str(lib_path))
 
@@ -450,8 +458,8 @@ SHAPES = [(0, 5), (5, 0), (1, 1), (3, 1), (31, 1), (1, 33), (33, 31), (7, 32), (
 
 def _bias_act_tol(dtype, k=1):
     if dtype == np.float16:
-        return dict(rtol=2e-3, atol=2e-3 * np.sqrt(k))
-    return dict(rtol=1e-5, atol=1e-5 * np.sqrt(k))
+        return {"rtol": 2e-3, "atol": 2e-3 * np.sqrt(k)}
+    return {"rtol": 1e-5, "atol": 1e-5 * np.sqrt(k)}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -604,9 +612,8 @@ def test_get_function_memoizes_per_file_symbol_dtype_device(monkeypatch):
     kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float64, 0)
     kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 1)
     kernels.get_function("linear_act.cu", "bias_act_fwd<{T}, act_relu>", np.float16, 0)
-    assert [m[2] for m in modules] == [("sigmoid_fwd<float>",), ("sigmoid_fwd<double>",),
-                                       ("sigmoid_fwd<float>",), ("bias_act_fwd<ge_half, "
-                                                                 "act_relu>",)]
+    assert [m[2][0] for m in modules] == ["sigmoid_fwd<float>", "sigmoid_fwd<double>",
+                                          "sigmoid_fwd<float>", "bias_act_fwd<ge_half, act_relu>"]
     code, options, _ = modules[0]
     assert "-std=c++17" in options and '#include "common.cuh"' not in code
 
@@ -630,7 +637,6 @@ NETWORK_ERRORS = ("Could not find a version that satisfies", "No matching distri
                   "ProxyError", "Max retries exceeded")
 
 
-@pytest.mark.slow
 def test_built_wheel_contains_the_kernel_sources(tmp_path):
     # Build from a copy: the build never touches the checkout, and works before README.md
     # exists (a missing README is another test's business).
@@ -644,7 +650,7 @@ def test_built_wheel_contains_the_kernel_sources(tmp_path):
     (src / "README.md").write_text(readme.read_text() if readme.exists() else "gradengine\n")
     out = tmp_path / "dist"
     cmd = [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-w", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
     log = done.stdout + done.stderr
     if done.returncode != 0 and any(e in log for e in NETWORK_ERRORS):
         pytest.skip("cannot fetch the build backend (no network)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import GraphError, apply, _mode
+from ..autograd import GraphError, apply, apply2, rapply2, _mode
 from ..tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from . import activations, elementwise, linalg, losses, reductions, shape
@@ -27,10 +27,14 @@ def operand(x, like):
 
 def _binary(fn):
     def forward(self, other):
-        return apply(fn, (self, operand(other, self)))
+        if type(other) is not float and type(other) is not int:
+            other = operand(other, self)
+        return apply2(fn, self, other)
 
     def reflected(self, other):
-        return apply(fn, (operand(other, self), self))
+        if type(other) is not float and type(other) is not int:
+            other = operand(other, self)
+        return rapply2(fn, other, self)
     return forward, reflected
 
 

@@ -7,11 +7,19 @@ the kernel from :mod:`gradengine.kernels` instead. Tests compare the two.
 
 from __future__ import annotations
 
+import numpy as np
+
 ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
 
 
 def sigmoid_ref(xp, x):
     """sigma(x) = 1 / (1 + e^-x), without overflow for any |x| (e^-|x| never exceeds 1)."""
+    if x.size <= 4096:
+        # exp(-softplus(-x)): few ufunc calls, which is what matters on small arrays.
+        # Evaluated in float64: exp() would turn float32 rounding in softplus into a
+        # relative error of |x| ulps.
+        with np.errstate(invalid="ignore"):  # NaN in, NaN out, silently
+            return xp.exp(-xp.logaddexp(0.0, -x, dtype=xp.float64)).astype(x.dtype, copy=False)
     z = xp.exp(-xp.abs(x))
     d = 1 + z
     return xp.where(x >= 0, 1 / d, z / d).astype(x.dtype, copy=False)
@@ -58,9 +66,10 @@ def bias_act_backward_ref(xp, g, out, act, need_bias=True):
     dz = g if act is None else g * act_grad_ref(xp, out, act)
     db = None
     if need_bias:
-        # Sum over the leading axes (reshape(-1, N) is ambiguous when N == 0); float16
-        # accumulates in float32, as the kernel does, or long columns lose whole units.
-        acc = xp.float32 if dz.dtype == xp.float16 else dz.dtype
+        # Sum over the leading axes (reshape(-1, N) is ambiguous when N == 0). NumPy adds
+        # rows one by one along axis 0, so a float32 sum over many rows drifts by ~M * eps:
+        # accumulate in a wider type, as close to exact as the kernel's compensated sum.
+        acc = {xp.float16: xp.float32, xp.float32: xp.float64}.get(dz.dtype.type, dz.dtype)
         db = dz.sum(axis=tuple(range(dz.ndim - 1)), dtype=acc).astype(dz.dtype, copy=False) \
             if dz.ndim else dz
     return dz, db

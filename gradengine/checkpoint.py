@@ -1,0 +1,268 @@
+"""Checkpoints: ``ge.save(state_dict, path)`` and ``ge.load(path)``, without pickle.
+
+The file is a zip archive (stored, not compressed) that ``np.load(path,
+allow_pickle=False)`` can also open: one ``.npy`` member per array, written by NumPy, and
+a ``manifest.json`` member::
+
+    {"magic": "gradengine-checkpoint", "version": 1,
+     "arrays": {"arr_0": {"dtype": "float32", "shape": [2, 3], "crc32": 123456789}, ...},
+     "tree": <the saved structure, arrays replaced by {"__array__": "arr_0"}>}
+
+Nested dicts (an optimizer's state dict), lists, tuples, strings, numbers, booleans and
+None are kept in ``tree``; Tensors and CUDA arrays are saved as host arrays. Saving is
+atomic: the data goes to a temporary file in the same directory, is flushed and fsync'ed,
+then renamed over the target, so a crash leaves the old checkpoint intact (at worst a
+stray ``*.tmp`` file).
+
+Loading verifies everything before returning: the zip structure (its CRC32 per member),
+the magic, the format version, every manifest entry (present, dtype, shape) and each
+array's own CRC32. Any damage raises :class:`gradengine.CheckpointError` naming the path
+and the reason (``truncated``, ``bad magic``, ``checksum mismatch``, ``unsupported
+version``, ``not a gradengine checkpoint``, ``missing entry``, ``shape mismatch``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import backend
+from .errors import CheckpointError
+from .tensor import Tensor
+
+MAGIC = "gradengine-checkpoint"
+VERSION = 1
+MANIFEST = "manifest.json"
+_ZIP_SIGNATURE = b"PK\x03\x04"
+_NPY_SIGNATURE = b"\x93NUMPY"
+
+__all__ = ["save", "load", "MAGIC", "VERSION"]
+
+
+# ---------------------------------------------------------------- save
+
+def _to_host(value):
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        return value
+    cp = backend.cupy()
+    if cp is not None and isinstance(value, cp.ndarray):
+        return cp.asnumpy(value)
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    return None
+
+
+def _encode(value, arrays, where):
+    """The JSON form of ``value``; arrays are appended to ``arrays`` and referenced."""
+    arr = _to_host(value)
+    if arr is not None:
+        if arr.dtype.hasobject:
+            raise TypeError(f"save: {where} has dtype object, which cannot be saved without "
+                            "pickle")
+        name = f"arr_{len(arrays)}"
+        arrays.append((name, np.ascontiguousarray(arr)))
+        return {"__array__": name}
+    if isinstance(value, dict):
+        return {"__dict__": [[_key(k, where), _encode(v, arrays, f"{where}/{k}")]
+                             for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"save: cannot save {where} of type {type(value).__name__}; use arrays, "
+                    "Tensors, numbers, strings, lists, tuples and dicts")
+
+
+def _key(k, where):
+    if isinstance(k, (str, int)) and not isinstance(k, bool):
+        return k
+    raise TypeError(f"save: dict key {k!r} in {where or 'the state dict'} must be a str or "
+                    "an int")
+
+
+def save(state_dict, path) -> None:
+    """Save a state dict (``{name: array or Tensor}``, or a nested dict) to ``path``.
+
+    The write is atomic (temp file in the same directory, flush + fsync, rename) and no
+    pickle is involved. Arrays keep their dtype, shape and bits; CUDA data is copied to
+    the host, so the file loads anywhere.
+
+    Args:
+        state_dict: e.g. ``model.state_dict()`` or ``optimizer.state_dict()``.
+        path: the file to write (no suffix is added).
+    Raises:
+        TypeError: a value that cannot be saved without pickle.
+    Example:
+        >>> ge.save(model.state_dict(), "model.ge")
+    """
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"save: expected a dict, got {type(state_dict).__name__}")
+    path = os.fspath(path)
+    arrays = []
+    tree = _encode(state_dict, arrays, "")
+    manifest = {
+        "magic": MAGIC,
+        "version": VERSION,
+        "arrays": {name: {"dtype": arr.dtype.str, "shape": list(arr.shape),
+                          "crc32": _crc(arr)} for name, arr in arrays},
+        "tree": tree,
+    }
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+                zf.writestr(MANIFEST, json.dumps(manifest, sort_keys=True))
+                for name, arr in arrays:
+                    with zf.open(f"{name}.npy", "w", force_zip64=arr.nbytes > 2 ** 30) as m:
+                        np.lib.format.write_array(m, arr, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _crc(arr) -> int:
+    arr = np.ascontiguousarray(arr)
+    return zlib.crc32(arr.reshape(-1).view(np.uint8)) if arr.size else 0
+
+
+# ---------------------------------------------------------------- load
+
+def load(path):
+    """Load a checkpoint written by :func:`save`, verifying it completely first.
+
+    Returns:
+        The saved structure: for a model, ``{name: numpy array}`` (ready for
+        ``model.load_state_dict``); nested dicts come back nested.
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        CheckpointError: the file is not a readable gradengine checkpoint; the message
+            names the path and the reason.
+    Example:
+        >>> model.load_state_dict(ge.load("model.ge"))
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: {path!r} is a directory, not a gradengine checkpoint "
+                              "file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CheckpointError(f"load: cannot read {path!r}: {e}") from None
+    if len(data) < len(_ZIP_SIGNATURE):
+        raise CheckpointError(f"load: {path!r} is truncated ({len(data)} bytes; "
+                              "a checkpoint starts with a zip header)")
+    if data.startswith(_NPY_SIGNATURE):
+        raise CheckpointError(f"load: {path!r} is not a gradengine checkpoint: it is a plain "
+                              ".npy file (np.save); save state dicts with ge.save")
+    if not data.startswith(_ZIP_SIGNATURE):
+        raise CheckpointError(f"load: {path!r} has a bad magic number {data[:4]!r} (expected "
+                              "a zip archive written by ge.save)")
+    try:
+        return _read(path, data)
+    except CheckpointError:
+        raise
+    except zipfile.BadZipFile as e:
+        msg = str(e)
+        if "CRC" in msg:
+            raise CheckpointError(f"load: {path!r}: checksum mismatch ({msg}); the file is "
+                                  "corrupted") from None
+        raise CheckpointError(f"load: {path!r} is truncated or corrupted ({msg})") from None
+    except Exception as e:  # noqa: BLE001 - any parse failure of a damaged file
+        raise CheckpointError(f"load: {path!r} is truncated or corrupted "
+                              f"({type(e).__name__}: {e})") from None
+
+
+def _read(path, data):
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    names = set(zf.namelist())
+    if MANIFEST not in names:
+        raise CheckpointError(f"load: {path!r} is not a gradengine checkpoint: a zip without "
+                              f"{MANIFEST} (a plain np.savez archive?)")
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"load: {path!r}: the manifest is corrupted ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("magic") != MAGIC:
+        got = manifest.get("magic") if isinstance(manifest, dict) else None
+        raise CheckpointError(f"load: {path!r} has a bad magic {got!r} in its manifest "
+                              f"(expected {MAGIC!r}); not a gradengine checkpoint")
+    version = manifest.get("version")
+    if version != VERSION:
+        raise CheckpointError(f"load: {path!r} has unsupported version {version!r}; this "
+                              f"gradengine reads version {VERSION}")
+    entries = manifest.get("arrays")
+    if not isinstance(entries, dict) or "tree" not in manifest:
+        raise CheckpointError(f"load: {path!r}: the manifest lacks its 'arrays' or 'tree'")
+    arrays = {}
+    for name, meta in entries.items():
+        member = f"{name}.npy"
+        if member not in names:
+            raise CheckpointError(f"load: {path!r}: missing entry {member!r} listed in the "
+                                  "manifest")
+        arr = np.lib.format.read_array(io.BytesIO(zf.read(member)), allow_pickle=False)
+        shape = tuple(meta["shape"])
+        if arr.shape != shape:
+            raise CheckpointError(f"load: {path!r}: shape mismatch for {name!r}: the manifest "
+                                  f"says {shape}, the data has {arr.shape}")
+        if arr.dtype.str != meta["dtype"]:
+            raise CheckpointError(f"load: {path!r}: dtype mismatch for {name!r}: the manifest "
+                                  f"says {meta['dtype']}, the data has {arr.dtype.str}")
+        if _crc(arr) != meta["crc32"]:
+            raise CheckpointError(f"load: {path!r}: checksum mismatch for {name!r} (CRC32 "
+                                  f"{_crc(arr)} != {meta['crc32']}); the file is corrupted")
+        arrays[name] = arr
+    return _decode(manifest["tree"], arrays, path)
+
+
+def _decode(node, arrays, path):
+    if isinstance(node, dict):
+        if "__array__" in node:
+            name = node["__array__"]
+            if name not in arrays:
+                raise CheckpointError(f"load: {path!r}: missing entry {name!r} referenced by "
+                                      "the manifest")
+            return arrays[name]
+        if "__dict__" in node:
+            return {(k if isinstance(k, int) else str(k)): _decode(v, arrays, path)
+                    for k, v in node["__dict__"]}
+        if "__tuple__" in node:
+            return tuple(_decode(v, arrays, path) for v in node["__tuple__"])
+        raise CheckpointError(f"load: {path!r}: unknown manifest node {sorted(node)}")
+    if isinstance(node, list):
+        return [_decode(v, arrays, path) for v in node]
+    return node
