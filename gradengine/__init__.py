@@ -24,6 +24,7 @@ from .functional import (abs, binary_cross_entropy, binary_cross_entropy_with_lo
                          log_softmax, matmul, max, maximum, mean, min, minimum, mse_loss, relu,
                          reshape, sigmoid, softmax, sqrt, stack, sum, tanh, transpose, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .jit import jit  # the function shadows the module name on purpose
 
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
@@ -38,10 +39,8 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # The model-level modules load on first use, keeping `import gradengine` light.
     import importlib
-    if name in ("nn", "optim", "viz", "jit_module"):
+    if name in ("nn", "optim", "viz", "checkpoint", "keras", "callbacks"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".checkpoint", __name__), name)
-    if name == "jit":
-        return importlib.import_module(".jit", __name__).jit
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")

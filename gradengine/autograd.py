@@ -31,6 +31,7 @@ class _Mode(threading.local):
 
     enabled = True
     anomaly = False
+    trace = None  # the ge.jit recorder while a step is being traced
 
 
 _mode = _Mode()
@@ -126,10 +127,13 @@ class Op:
     ``saves_inputs`` ops read their inputs, so in-place changes to them are checked.
     """
 
-    __slots__ = ("name", "fwd", "vjp", "save_out", "saves_inputs", "extra", "doc")
+    __slots__ = ("name", "fwd", "vjp", "save_out", "saves_inputs", "extra", "differentiable",
+                 "doc")
 
-    def __init__(self, fwd, name=None, save_out=False, saves_inputs=True, extra=False):
+    def __init__(self, fwd, name=None, save_out=False, saves_inputs=True, extra=False,
+                 differentiable=True):
         self.fwd = fwd
+        self.differentiable = differentiable
         self.name = name or fwd.__name__
         self.vjp = None
         self.save_out = save_out
@@ -261,21 +265,43 @@ def rapply2(op, b, a):
 
 
 def _finish(op, args, params, out, dev, need):
+    raw = out
     extra = None
     if op.extra:
         out, extra = out
     if type(out) is not np.ndarray and dev == "cpu":
         out = np.asarray(out)  # NumPy returns scalars from 0-d math; keep 0-d arrays
     dt = out.dtype
+    cast = None
     if dt is _F64 and not _has_float_arg(args):
         out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> the default float
-        dt = DEFAULT_FLOAT
+        dt = cast = DEFAULT_FLOAT
+    if _mode.trace is not None:
+        _mode.trace.log_op(op, args, params, out, raw is not out, cast)
     t = Tensor._make(out, dev)
-    if need and _mode.enabled and dt in FLOAT_DTYPES:
+    if need and _mode.enabled and op.differentiable and dt in FLOAT_DTYPES:
         _record(op, args, params, t, out, extra)
     elif _mode.anomaly and dt in FLOAT_DTYPES:
         _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, None)
     return t
+
+
+def compute(fn, *args):
+    """Run ``fn(xp, *arrays)`` on Tensors (or constants) where no gradient flows: masks and
+    fused backward kernels inside VJPs. Returns a Tensor (a tuple of them for a tuple result).
+    Going through here, rather than touching ``.data``, is what lets ``ge.jit`` replay it."""
+    dev = "cpu"
+    for a in args:
+        if isinstance(a, Tensor):
+            dev = a.device
+            break
+    xp = np if dev == "cpu" else cupy()
+    out = fn(xp, *[a.data if isinstance(a, Tensor) else a for a in args])
+    if _mode.trace is not None:
+        _mode.trace.log_compute(fn, xp, args, out)
+    if isinstance(out, tuple):
+        return tuple(None if o is None else Tensor._make(o, dev) for o in out)
+    return Tensor._make(out, dev)
 
 
 def _has_float_arg(args):
@@ -318,6 +344,13 @@ def _record(op, args, params, t, out, extra):
     if _mode.anomaly:
         node.site = _creation_site()
         _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, node)
+
+
+def log_host_call(fn, *args) -> None:
+    """Under ``ge.jit`` recording, log a host-side step (an optimizer update, zero_grad)
+    that works on arrays directly, so that replays run it too. A no-op otherwise."""
+    if _mode.trace is not None:
+        _mode.trace.log_call(functools.partial(fn, *args) if args else fn)
 
 
 def _check_forward(op, arrays, out, node):
@@ -449,15 +482,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                                  "graph of the outputs (pass allow_unused=True to get None)")
             out.append(g)
     else:
-        for leaf, g in leaf_grads.values():
-            if leaf.grad is None:
+        trace = _mode.trace
+        _mode.trace = None  # the commit is logged as one step per leaf, not as its array ops
+        try:
+            for leaf, g in leaf_grads.values():
                 owner = _owner(g.data)
-                if not create_graph and owner in handed:
-                    g = Tensor._make(g.data.copy(), g.device)  # never alias another grad
+                copy = not create_graph and owner in handed
                 handed.add(owner)
-                leaf.grad = g
-            else:
-                leaf.grad = leaf.grad + g if create_graph else _add_nograd(leaf.grad, g)
+                step = trace.log_setgrad(leaf, g, copy) if trace is not None else None
+                if leaf.grad is None:
+                    leaf.grad = Tensor._make(g.data.copy(), g.device) if copy else g
+                else:
+                    leaf.grad = leaf.grad + g if create_graph else _add_nograd(leaf.grad, g)
+                if step is not None:
+                    trace.bind_grad(step, leaf)
+        finally:
+            _mode.trace = trace
         out = None
     if not retain_graph:
         for node in done:

@@ -192,9 +192,13 @@ def _rng():
 
 
 def _require_jit():
+    """gradengine.jit.jit (taken from the module: ``ge.jit`` may resolve to the module)."""
     if importlib.util.find_spec("gradengine.jit") is None:
         raise Skip("gradengine.jit does not exist yet")
-    return ge.jit
+    jit = getattr(importlib.import_module("gradengine.jit"), "jit", None)
+    if not callable(jit):
+        raise Skip("gradengine.jit has no jit() function yet")
+    return jit
 
 
 def _by_column(env: Env, ge_fn, torch_fn, xp_fn, jit_fn=None) -> dict:
@@ -752,7 +756,7 @@ def _warm_up(env: Env, impl: str, bench: Bench, warm_s: float) -> float:
                 return dt
 
 
-def run_time_case(env: Env, case: Case, log=print) -> list:
+def run_time_case(env: Env, case: Case) -> list:
     """Time every column of ``case``; one Result per column.
 
     The columns run in blocks, ``passes`` times over (ABC ABC ...), so that a slow moment of
@@ -865,7 +869,7 @@ def measure_memory(env: Env, impl: str, bench: Bench, steps: int) -> dict:
                 ("torch.cuda.memory_allocated" if impl == TORCH else "CuPy pool used_bytes"))
 
 
-def run_memory_case(env: Env, case: Case, log=print) -> list:
+def run_memory_case(env: Env, case: Case) -> list:
     results = []
     for impl in env.columns:
         if impl not in case.builders or impl == KERAS:
@@ -1203,8 +1207,9 @@ def write_chart(report: dict, path: Path):
             if r is not None:
                 ys.append(i + (j - (len(impls) - 1) / 2) * height)
                 xs.append(r["ratio_to_torch"])
-        ax.barh(ys, xs, height=height, label=impl, color=colors[impl])
-    ax.axvline(1.0, color="black", linewidth=1)
+        bars = ax.barh(ys, xs, height=height, label=impl, color=colors[impl])
+        ax.bar_label(bars, labels=[f"{x:.2g}×" for x in xs], fontsize=7, padding=2)
+    ax.axvline(1.0, color="black", linewidth=1, label="torch (= 1)")
     ax.set_xscale("log")
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
@@ -1216,6 +1221,13 @@ def write_chart(report: dict, path: Path):
     return path
 
 
+def _loadavg():
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
 def default_out_dir() -> Path:
     """bench/results of the source checkout, else ./bench/results."""
     repo_bench = Path(__file__).resolve().parent.parent / "bench"
@@ -1225,20 +1237,28 @@ def default_out_dir() -> Path:
 # ------------------------------------------------------------------ entry point
 
 
-def run(env: Env, out_dir: Path, only=None, log=print) -> dict:
+def run(env: Env, out_dir: Path, only=None, quiet=False) -> dict:
     """Run every case, print the tables, write JSON, markdown and the chart; the report."""
+    log = (lambda *a, **k: None) if quiet else print
     date = datetime.date.today().isoformat()
+    load_before = _loadavg()
     cases = make_cases(env, only)
     results = []
     t_start = time.perf_counter()
     for case in cases:
         t0 = time.perf_counter()
         runner = run_memory_case if case.kind == "memory" else run_time_case
-        results += runner(env, case, log)
+        results += runner(env, case)
         log(f"  {case.key:<24} {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
         gc.collect()
     report = build_report(env, cases, results, date)
     report["elapsed_s"] = round(time.perf_counter() - t_start, 1)
+    report["loadavg_1min"] = dict(before=load_before, after=_loadavg())
+    busy = max((v for v in report["loadavg_1min"].values() if v is not None), default=0.0)
+    if busy > (os.cpu_count() or 1):
+        report["notes"].append(f"the machine was busy (1-min load average up to {busy:.1f} on "
+                               f"{os.cpu_count()} cores): other processes competed for the "
+                               "CPU, so the spreads are wide; rerun on a quiet machine")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{env.device}-{date}"
     chart = write_chart(report, out_dir / f"{stem}.png")

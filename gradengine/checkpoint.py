@@ -68,7 +68,7 @@ def _encode(value, arrays, where):
             raise TypeError(f"save: {where} has dtype object, which cannot be saved without "
                             "pickle")
         name = f"arr_{len(arrays)}"
-        arrays.append((name, np.ascontiguousarray(arr)))
+        arrays.append((name, _c_order(arr)))
         return {"__array__": name}
     if isinstance(value, dict):
         return {"__dict__": [[_key(k, where), _encode(v, arrays, f"{where}/{k}")]
@@ -152,8 +152,13 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
+def _c_order(arr):
+    # Not np.ascontiguousarray: it turns a 0-d array into shape (1,).
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
+
+
 def _crc(arr) -> int:
-    arr = np.ascontiguousarray(arr)
+    arr = _c_order(arr)
     return zlib.crc32(arr.reshape(-1).view(np.uint8)) if arr.size else 0
 
 

@@ -295,6 +295,8 @@ class KerasModel:
             if spec in ("mae", "mse"):
                 if probs is None:
                     probs = _probabilities(xp, out, self._output_is_logits)
+                    if yb.dtype.kind in "iu" and probs.ndim == yb.ndim + 1:
+                        yb = xp.eye(probs.shape[-1], dtype=probs.dtype)[yb]  # sparse labels
                 d = probs - yb
                 v = xp.abs(d).sum() if spec == "mae" else (d * d).sum()
                 if d.ndim > 1:

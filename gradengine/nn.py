@@ -21,6 +21,7 @@ from . import backend
 from . import functional as F
 from .errors import ShapeError
 from .keras import KerasModel
+from . import autograd
 from .tensor import Tensor
 
 __all__ = ["Module", "Parameter", "Linear", "Sigmoid", "ReLU", "Tanh", "Softmax",
@@ -117,6 +118,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter."""
+        autograd.log_host_call(self.zero_grad, set_to_none)
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None

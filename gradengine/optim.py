@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from . import backend
+from . import autograd
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
@@ -65,6 +66,7 @@ class Optimizer:
     # ------------------------------------------------------------ stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (to None by default, as in PyTorch 2)."""
+        autograd.log_host_call(self.zero_grad, set_to_none)
         if set_to_none:
             for p in self.params:
                 p.grad = None
@@ -83,6 +85,8 @@ class Optimizer:
             The closure's loss, or None.
         """
         loss = None
+        if closure is None:
+            autograd.log_host_call(self.step)
         if closure is not None:
             from .autograd import enable_grad
             with enable_grad():
@@ -111,6 +115,9 @@ class Optimizer:
                 p.data = data
                 state[i] = st
             raise
+
+    def _names_for(self, hyper):
+        return self._state_names
 
     def _update(self, i, p, g):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -162,19 +169,21 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: the saved state has {got} parameters "
                              f"in {len(groups)} group(s); this optimizer has "
                              f"{len(self.params)} in 1")
+        hyper = {k: groups[0][k] for k in self._hyper if k in groups[0]}
+        state_names = self._names_for(hyper)
         new_state = [None] * len(self.params)
         for key, st in states.items():
             i = int(key)
             if not 0 <= i < len(self.params):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there "
                                  f"are {len(self.params)}")
-            missing = [k for k in self._state_names if k not in st]
+            missing = [k for k in state_names if k not in st]
             if missing:
                 raise ValueError(f"{name}.load_state_dict: state of parameter {i} lacks "
                                  f"{missing}")
             p = self.params[i]
             entry = []
-            for k in self._state_names:
+            for k in state_names:
                 v = st[k]
                 if _is_array(v) or isinstance(v, Tensor):
                     arr = v.data if isinstance(v, Tensor) else v
@@ -187,7 +196,6 @@ class Optimizer:
                     v = int(v)
                 entry.append(v)
             new_state[i] = entry
-        hyper = {k: groups[0][k] for k in self._hyper if k in groups[0]}
         for k, v in hyper.items():
             setattr(self, k, tuple(v) if isinstance(v, list) else v)
         self.state = new_state
@@ -293,7 +301,11 @@ class Adam(Optimizer):
 
     @property
     def _state_names(self):
-        return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
+        return self._names_for({})
+
+    def _names_for(self, hyper):
+        ams = hyper.get("amsgrad", self.amsgrad)
+        return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if ams else ())
 
     def _update(self, i, p, g):
         d = p.data

@@ -80,14 +80,21 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------ conversions
+    def _read(self):
+        # Reading values while ge.jit traces makes the trace depend on them.
+        if autograd._mode.trace is not None:
+            autograd._mode.trace.note_read(self)
+
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shares memory on the CPU, a copy from CUDA)."""
+        self._read()
         return self.data if self.device == "cpu" else backend.cupy().asnumpy(self.data)
 
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a "
                              f"Python scalar, got shape {self.shape}")
+        self._read()
         return self.data.reshape(()).item()
 
     def tolist(self):

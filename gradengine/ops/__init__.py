@@ -58,8 +58,9 @@ def inplace(self, fn, other):
             from ..errors import DeviceError
             raise DeviceError(f"{fn.name}: tensors on {self.device!r} and {other.device!r}")
         xp = backend.xp_of(self.device)
+        ufunc = getattr(xp, _UFUNCS[fn.name])
         try:
-            getattr(xp, _UFUNCS[fn.name])(self.data, od, out=self.data, casting="same_kind")
+            ufunc(self.data, od, out=self.data, casting="same_kind")
         except TypeError as e:
             raise DTypeError(f"{fn.name}: in-place result of {self.dtype.name} {fn.name} "
                              f"{getattr(od, 'dtype', type(od).__name__)} cannot be stored in "
@@ -68,8 +69,22 @@ def inplace(self, fn, other):
             raise ShapeError(f"{fn.name}: in-place result of shapes {self.shape} and "
                              f"{tuple(getattr(od, 'shape', ()))} does not fit {self.shape}") \
                 from None
+        if _mode.trace is not None:
+            _mode.trace.log_inplace(_inplace_ufunc(ufunc), self, other)
     self._version += 1
     return self
+
+
+def _inplace_ufunc(ufunc):
+    def run(target, other):
+        ufunc(target, other, out=target, casting="same_kind")
+    return run
+
+
+def _setitem_raw(idx):
+    def run(target, value):
+        target[idx] = value
+    return run
 
 
 def _alias(t):
@@ -106,6 +121,8 @@ def setitem(self, idx, value):
             _rebind(self, out, "setitem")
         else:
             self.data[nidx] = vd
+            if _mode.trace is not None:
+                _mode.trace.log_inplace(_setitem_raw(nidx), self, value)
     except IndexError as e:
         raise IndexError(f"setitem: {e} (tensor of shape {self.shape})") from None
     except ShapeError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..autograd import apply, op
+from ..autograd import apply, compute, op
 from .fused import sigmoid_backward_ref, sigmoid_ref
 from .shape import normalize_axis
 
@@ -78,8 +78,11 @@ def relu_op(xp, x):
 
 @relu_op.defvjp
 def _(g, node):
-    x = node.args[0]
-    return (g * (x.data > 0).astype(x.dtype),)
+    return (g * compute(_positive, node.args[0]),)
+
+
+def _positive(xp, x):
+    return (x > 0).astype(x.dtype)
 
 
 def relu(x):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import apply, op
+from ..autograd import apply, compute, op
 from ..tensor import Tensor
 from ..backend import resolve_dtype
 
@@ -140,8 +140,11 @@ def abs_(xp, a):
 
 @abs_.defvjp
 def _(g, node):
-    a = node.args[0]
-    return (g * backend.xp_of(a.device).sign(a.data),)
+    return (g * compute(_sign, node.args[0]),)
+
+
+def _sign(xp, a):
+    return xp.sign(a)
 
 
 @op()
@@ -152,14 +155,16 @@ def clip(xp, a, lo, hi):
 
 @clip.defvjp
 def _(g, node):
-    a = node.args[0]
-    lo, hi = node.params
-    mask = a.data == a.data  # NaN stays masked out
+    return (g * compute(_clip_mask, node.args[0], *node.params),)
+
+
+def _clip_mask(xp, a, lo, hi):
+    mask = a == a  # NaN stays masked out
     if lo is not None:
-        mask &= a.data >= lo
+        mask &= a >= lo
     if hi is not None:
-        mask &= a.data <= hi
-    return (g * mask.astype(a.dtype),)
+        mask &= a <= hi
+    return mask.astype(a.dtype)
 
 
 @op()
@@ -170,7 +175,7 @@ def maximum(xp, a, b):
 
 @maximum.defvjp
 def _(g, node):
-    return _select_vjp(g, node, lambda x, y: x >= y)
+    return _select_vjp(g, node, _ge_mask)
 
 
 @op()
@@ -181,17 +186,24 @@ def minimum(xp, a, b):
 
 @minimum.defvjp
 def _(g, node):
-    return _select_vjp(g, node, lambda x, y: x <= y)
+    return _select_vjp(g, node, _le_mask)
+
+
+def _ge_mask(xp, a, b, dtype):
+    m = a >= b
+    return m.astype(dtype), (~m).astype(dtype)
+
+
+def _le_mask(xp, a, b, dtype):
+    m = a <= b
+    return m.astype(dtype), (~m).astype(dtype)
 
 
 def _select_vjp(g, node, pick_a):
     a, b = node.args
-    ad = a.data if isinstance(a, Tensor) else a
-    bd = b.data if isinstance(b, Tensor) else b
-    m = pick_a(ad, bd)
-    dt = g.dtype
-    ga = g * m.astype(dt) if node.edges[0] is not None else None
-    gb = g * (~m).astype(dt) if node.edges[1] is not None else None
+    ma, mb = compute(pick_a, a, b, g.dtype)
+    ga = g * ma if node.edges[0] is not None else None
+    gb = g * mb if node.edges[1] is not None else None
     return ga, gb
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..autograd import apply, is_grad_enabled, op
+from ..autograd import apply, compute, is_grad_enabled, op
 from ..tensor import Tensor
 from ..errors import ShapeError
 from .activations import sigmoid_backward
@@ -103,20 +103,23 @@ def _(g, node):
         elif act == "tanh":
             dz = g * (1 - out * out)
         elif act == "relu":
-            dz = g * (out.data > 0).astype(out.dtype)
+            dz = g * compute(_positive, out)
         else:
             dz = g
         db = dz if need_b else None  # the engine sums it down to the bias' shape
         return dz, db
     # One pass over g gives dz and the bias gradient (the column sum of dz).
-    xp = np if g.device == "cpu" else kernels.backend.cupy()
+    return compute(_bias_act_backward, g, out, act, need_b)
+
+
+def _bias_act_backward(xp, g, out, act, need_b):
     if _use_kernel(xp):
-        dz, db = kernels.bias_act_bwd(g.data, out.data, act, need_bias=need_b)
-    else:
-        dz, db = bias_act_backward_ref(xp, g.data, out.data, act, need_bias=need_b)
-    dz_t = Tensor._make(dz, g.device)
-    db_t = Tensor._make(db, g.device) if need_b else None
-    return dz_t, db_t
+        return kernels.bias_act_bwd(g, out, act, need_bias=need_b)
+    return bias_act_backward_ref(xp, g, out, act, need_bias=need_b)
+
+
+def _positive(xp, x):
+    return (x > 0).astype(x.dtype)
 
 
 def linear(x, weight, bias=None, activation=None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import apply, op
+from ..autograd import apply, compute, op
 from ..tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from .activations import log_softmax, sigmoid, softmax
@@ -194,6 +194,15 @@ def cross_entropy(logits, target, reduction="mean"):
     return apply(cross_entropy_op, (logits, lab), (reduction,))
 
 
+def _onehot(xp, x, labels):
+    onehot = xp.zeros(x.shape, dtype=x.dtype)
+    if x.ndim == 2:
+        onehot[xp.arange(x.shape[0]), labels] = 1
+    else:
+        onehot[labels] = 1
+    return onehot
+
+
 @op(name="cross_entropy", extra=True)
 def cross_entropy_op(xp, x, labels, reduction):
     """logsumexp(x) - x[label], reduced; saves nothing but the labels."""
@@ -207,12 +216,7 @@ def cross_entropy_op(xp, x, labels, reduction):
 @cross_entropy_op.defvjp
 def _(g, node):
     x, labels = node.args
-    xp = backend.xp_of(x.device)
-    onehot = xp.zeros(x.shape, dtype=x.dtype)
-    if x.ndim == 2:
-        onehot[xp.arange(x.shape[0]), labels] = 1
-    else:
-        onehot[labels] = 1
+    onehot = compute(_onehot, x, labels)
     red = node.params[0]
     if red == "none" and x.ndim == 2:
         g = g.reshape(-1, 1)

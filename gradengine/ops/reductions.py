@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import apply, op
+from ..autograd import apply, compute, op
 from .shape import broadcast_to, normalize_axis, reshape
 
 
@@ -68,10 +68,14 @@ def _extreme_fwd(reduce):
 def _extreme_vjp(g, node):
     x = node.args[0]
     axes = node.params[0]
-    out = node.out_data.reshape(_keep_shape(x.shape, axes))
-    mask = (x.data == out).astype(x.dtype)
+    return (_expand(g, x, axes) * compute(_winners, x, node.out_data, axes),)
+
+
+def _winners(xp, x, out, axes):
+    """1/k at each of the k extreme elements along axes, 0 elsewhere."""
+    mask = (x == out.reshape(_keep_shape(x.shape, axes))).astype(x.dtype)
     mask /= mask.sum(axis=axes, keepdims=True)
-    return (_expand(g, x, axes) * mask,)
+    return mask
 
 
 max_op = op(name="max")(_extreme_fwd("amax"))
