@@ -265,25 +265,40 @@ def rapply2(op, b, a):
 
 
 def _finish(op, args, params, out, dev, need):
-    raw = out
+    """Wrap a forward's result in a Tensor, log it under ge.jit, record its node if needed."""
     extra = None
-    if op.extra:
-        out, extra = out
-    if type(out) is not np.ndarray and dev == "cpu":
-        out = np.asarray(out)  # NumPy returns scalars from 0-d math; keep 0-d arrays
-    dt = out.dtype
     cast = None
+    converted = type(out) is not np.ndarray
+    if converted:
+        if op.extra:
+            out, extra = out
+        if dev == "cpu" and type(out) is not np.ndarray:
+            out = np.asarray(out)  # NumPy returns scalars from 0-d math; keep 0-d arrays
+        converted = dev == "cpu"
+    dt = out.dtype
     if dt is _F64 and not _has_float_arg(args):
         out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> the default float
         dt = cast = DEFAULT_FLOAT
-    if _mode.trace is not None:
-        _mode.trace.log_op(op, args, params, out, raw is not out, cast)
-    t = Tensor._make(out, dev)
-    if need and _mode.enabled and op.differentiable and dt in FLOAT_DTYPES:
+    mode = _mode
+    if mode.trace is not None:
+        mode.trace.log_op(op, args, params, out, converted, cast)
+    t = _new(Tensor)
+    t.data = out
+    t.device = dev
+    t.grad = None
+    t.node = None
+    t._version = 0
+    if need and mode.enabled and dt.kind == "f" and op.differentiable:
         _record(op, args, params, t, out, extra)
-    elif _mode.anomaly and dt in FLOAT_DTYPES:
-        _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, None)
+    else:
+        t.requires_grad = False
+        if mode.anomaly and dt.kind == "f":
+            _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out,
+                           None)
     return t
+
+
+_new = object.__new__
 
 
 def compute(fn, *args):

@@ -24,8 +24,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -87,6 +89,7 @@ class Env:
     torch: object = None
     cupy: object = None
     notes: list = field(default_factory=list)
+    torch_missing: str = "torch not installed"
 
     @classmethod
     def detect(cls, device: str = "auto", size: str = "quick") -> "Env":
@@ -103,7 +106,8 @@ class Env:
         try:
             import torch
             if device == "cuda" and not torch.cuda.is_available():
-                env.notes.append("torch: installed without CUDA support; torch column skipped")
+                env.torch_missing = "this torch build has no CUDA support"
+                env.notes.append(f"torch: {env.torch_missing}; torch column skipped")
             else:
                 env.torch = torch
         except ImportError:
@@ -209,7 +213,7 @@ def _by_column(env: Env, ge_fn, torch_fn, xp_fn, jit_fn=None) -> dict:
 
     def torch_builder():
         if env.torch is None:
-            raise Skip("torch not installed")
+            raise Skip(env.torch_missing)
         return torch_fn(env.torch, env.torch_device)
 
     builders[TORCH] = torch_builder
@@ -339,11 +343,9 @@ def case_copy(env: Env, n: int) -> Case:
 
 def case_sigmoid(env: Env, n: int, part: str) -> Case:
     """Large elementwise: sigmoid forward, its backward op, or both through autograd."""
-    x0 = _rng().standard_normal(n, dtype=np.float32)
-    g0 = np.ones(n, dtype=np.float32)
-    y0 = 1 / (1 + np.exp(-x0))
 
     def ge_fn():
+        x0, g0, y0 = _sigmoid_data(n)
         x, g, y = ge.tensor(x0, requires_grad=part == "fwd_bwd"), ge.tensor(g0), ge.tensor(y0)
         if part == "fwd":
             return Bench(lambda: _ge_no_grad(F.sigmoid, x))
@@ -356,6 +358,7 @@ def case_sigmoid(env: Env, n: int, part: str) -> Case:
         return Bench(step)
 
     def torch_fn(torch, dev):
+        x0, g0, y0 = _sigmoid_data(n)
         x = torch.tensor(x0, device=dev, requires_grad=part == "fwd_bwd")
         g, y = torch.tensor(g0, device=dev), torch.tensor(y0, device=dev)
         if part == "fwd":
@@ -369,7 +372,7 @@ def case_sigmoid(env: Env, n: int, part: str) -> Case:
         return Bench(step)
 
     def xp_fn(xp):
-        x, g, y = xp.asarray(x0), xp.asarray(g0), xp.asarray(y0)
+        x, g, y = (xp.asarray(a) for a in _sigmoid_data(n))
         if part == "fwd":
             return Bench(lambda: 1 / (1 + xp.exp(-x)))
         if part == "bwd":
@@ -388,6 +391,13 @@ def case_sigmoid(env: Env, n: int, part: str) -> Case:
     return Case(f"sigmoid_{part}_2^{p}", f"sigmoid {part.replace('_', '+')} 2^{p} f32",
                 f"{what}, 2^{p} float32 elements", _by_column(env, ge_fn, torch_fn, xp_fn),
                 params=dict(n=n, bytes=traffic, dtype="float32"))
+
+
+@functools.lru_cache(maxsize=1)  # one size at a time: 2^26 float32 is 768 MB for the three
+def _sigmoid_data(n: int):
+    """x ~ N(0, 1), the upstream gradient g = 1 and y = sigmoid(x), float32 host arrays."""
+    x = _rng().standard_normal(n, dtype=np.float32)
+    return x, np.ones(n, dtype=np.float32), 1 / (1 + np.exp(-x))
 
 
 def _ge_no_grad(fn, *args):
@@ -621,7 +631,7 @@ def case_seed_fit(env: Env) -> Case:
         try:
             model = seed_model()
         except (ImportError, AttributeError) as exc:
-            raise Skip(f"the Keras loop is not usable yet ({type(exc).__name__}: {exc})")
+            raise Skip(f"the Keras loop is not usable yet ({type(exc).__name__}: {exc})") from None
         return Bench(lambda: model.fit(XOR_X, XOR_Y, epochs=epochs, verbose=0),
                      "Sequential/Dense/compile/fit as in the seed")
 
@@ -630,7 +640,8 @@ def case_seed_fit(env: Env) -> Case:
         try:
             model = seed_model(jit_compile=True)
         except (ImportError, AttributeError, TypeError) as exc:
-            raise Skip(f"compile(jit_compile=True) is not usable ({type(exc).__name__}: {exc})")
+            raise Skip(f"compile(jit_compile=True) is not usable ({type(exc).__name__}: "
+                       f"{exc})") from None
         return Bench(lambda: model.fit(XOR_X, XOR_Y, epochs=epochs, verbose=0),
                      "compile(..., jit_compile=True)")
 
@@ -648,7 +659,8 @@ def case_seed_fit(env: Env) -> Case:
     def xp_fn(xp):
         step = _xp_train_step(xp, SEED_SIZES)
         X, Y = xp.asarray(XOR_X), xp.asarray(XOR_Y)
-        perm = np.random.default_rng(0).permutation
+        rng = np.random.default_rng(0)
+        perm = (lambda n: xp.asarray(rng.permutation(n))) if xp is not np else rng.permutation
 
         def batch_step(idx):
             loss, out = step(X[idx], Y[idx])
@@ -678,7 +690,7 @@ def case_memory(env: Env, step_case: Case) -> Case:
     """Memory per training step: host RSS (CPU) or pool bytes (GPU), flat or not."""
     n = env.sizes["mem_steps"]
     what = "host RSS" if env.device == "cpu" else "CUDA pool bytes in use"
-    builders = {k: v for k, v in step_case.builders.items()}
+    builders = dict(step_case.builders)
     return Case(f"memory_{step_case.key}", f"memory: {step_case.label}",
                 f"{what} before and after {n:,} steps of {step_case.key} (after warm-up)",
                 builders, kind="memory", params=dict(steps=n, step=step_case.key))
@@ -911,6 +923,11 @@ TARGETS = (
 )
 
 
+GPU_TOP_LEVEL = ("copy_gbps", "sigmoid_fwd_fraction_of_copy", "sigmoid_bwd_fraction_of_copy",
+                 "linear_sigmoid_vs_torch", "linear_sigmoid_vs_unfused", "mlp_step_vs_torch",
+                 "seed_step_vs_torch", "seed_step_jit_vs_torch", "mlp_step_jit_vs_torch")
+
+
 def _medians(results) -> dict:
     return {(r.case, r.impl): r.stats()["median_s"] for r in results if r.samples}
 
@@ -999,8 +1016,10 @@ def _cell(res: Result, case: Case, torch_median) -> str:
 
 
 def _table(headers, rows) -> list:
-    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(r):
+        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
@@ -1128,7 +1147,9 @@ def build_report(env: Env, cases, results, date: str) -> dict:
         rows.append(row)
     ratios = derived_ratios(results, cases)
     threads = env.torch.get_num_threads() if env.torch is not None else None
-    return dict(schema=1, device=env.device, size=env.size, quick=env.size != "full",
+    # The GPU issues (8, 9) name these figures as top-level keys of the GPU results JSON.
+    top = {k: ratios[k] for k in GPU_TOP_LEVEL if k in ratios} if env.device == "cuda" else {}
+    return dict(**top, schema=1, device=env.device, size=env.size, quick=env.size != "full",
                 date=date, timestamp=datetime.datetime.now().isoformat(timespec="seconds"),
                 cpu_model=_cpu_model(), cpu_count=os.cpu_count(), gpu_name=_gpu_name(env),
                 platform=platform.platform(), torch_threads=threads, versions=versions,
@@ -1170,6 +1191,13 @@ def render_markdown(report: dict, tables: dict, chart_name) -> str:
     out += _md_table(*tables["time"])
     if chart_name:
         out += ["", f"![ratios to PyTorch]({chart_name})"]
+    seen = set()
+    measures = []
+    for r in report["rows"]:
+        if r["case"] not in seen:
+            seen.add(r["case"])
+            measures.append(f"- **{r['label']}**: {r['measures']}")
+    out += ["", "## What each row measures", ""] + measures
     if tables["memory"][1]:
         out += ["", "## Memory per training step", ""] + _md_table(*tables["memory"])
     out += ["", "## Targets of the issues", ""] + _md_table(*tables["targets"])

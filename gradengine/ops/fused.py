@@ -14,12 +14,17 @@ ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
 
 def sigmoid_ref(xp, x):
     """sigma(x) = 1 / (1 + e^-x), without overflow for any |x| (e^-|x| never exceeds 1)."""
-    if x.size <= 4096:
-        # exp(-softplus(-x)): few ufunc calls, which is what matters on small arrays.
-        # Evaluated in float64: exp() would turn float32 rounding in softplus into a
-        # relative error of |x| ulps.
-        with np.errstate(invalid="ignore"):  # NaN in, NaN out, silently
-            return xp.exp(-xp.logaddexp(0.0, -x, dtype=xp.float64)).astype(x.dtype, copy=False)
+    if x.dtype != xp.float64 and x.size <= 4096:
+        # Few ufunc calls matter most on small arrays: evaluate in float64, where e^-x
+        # cannot overflow once x >= -700 (and sigma(-700) rounds to 0 in float32).
+        z = xp.maximum(x, -700.0, dtype=xp.float64)
+        if type(z) is not type(x):
+            z = xp.asarray(z)  # 0-d math gives a scalar
+        xp.negative(z, out=z)
+        xp.exp(z, out=z)
+        z += 1.0
+        xp.reciprocal(z, out=z)
+        return z.astype(x.dtype)
     z = xp.exp(-xp.abs(x))
     d = 1 + z
     return xp.where(x >= 0, 1 / d, z / d).astype(x.dtype, copy=False)
