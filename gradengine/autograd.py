@@ -232,6 +232,20 @@ def apply(op, args, params=()):
     return _finish(op, args, params, out, dev, need)
 
 
+def apply1(op, a, *params):
+    """``apply`` for one Tensor input (activations)."""
+    if not isinstance(a, Tensor):
+        a = Tensor(a)
+    dev = a.device
+    try:
+        out = op.fwd(np if dev == "cpu" else cupy(), a.data, *params)
+    except ValueError as e:
+        if isinstance(e, ShapeError):
+            raise
+        raise _shape_error(op, (a.data,), e) from None
+    return _finish(op, (a,), params, out, dev, a.requires_grad)
+
+
 def apply2(op, a, b):
     """``apply`` for the binary operators (a is a Tensor): the hot path of every step."""
     dev = a.device
@@ -333,7 +347,12 @@ def _record(op, args, params, t, out, extra):
     node.args = args
     node.params = params
     a_t = isinstance(args[0], Tensor)
-    if len(args) == 2 and a_t:  # the common case, without a generator
+    n = len(args)
+    if n == 1 and a_t:  # the common cases, without a generator
+        a = args[0]
+        node.edges = (a.node or a,)
+        node.versions = (a._version,) if op.saves_inputs else None
+    elif n == 2 and a_t:
         a, b = args
         if isinstance(b, Tensor):
             node.edges = ((a.node or a) if a.requires_grad else None,

@@ -65,7 +65,7 @@ SIZES = {
                   budget=3.0, min_rounds=6, passes=2, sample_s=0.02),
     # Tiny sizes for the smoke test: exercises every code path in seconds.
     "smoke": dict(mul_chain=300, sigmoid=(2**10,), linear=(16, 32, 32), linear_cpu=(16, 32, 32),
-                  mem_steps=10, mlp_batch=8, budget=0.0, min_rounds=2, passes=1,
+                  mem_steps=10, mlp_batch=1, budget=0.0, min_rounds=2, passes=1,
                   sample_s=0.0005),
 }
 MAX_ROUNDS = 200
@@ -164,6 +164,12 @@ class Env:
 
 def _noop():
     return None
+
+
+def _collect(env: Env) -> None:
+    """A full GC pass (0.1-0.3 s with torch loaded), skipped in smoke runs."""
+    if env.size != "smoke":
+        gc.collect()
 
 
 # ------------------------------------------------------------------ cases
@@ -800,7 +806,7 @@ def run_time_case(env: Env, case: Case) -> list:
         live[impl] = (bench, res)
     if not live:
         return results
-    gc.collect()
+    _collect(env)
     passes = sz["passes"]
     block_s = sz["budget"] / (passes * len(live))
     per_block = -(-sz["min_rounds"] // passes)
@@ -862,7 +868,7 @@ def measure_memory(env: Env, impl: str, bench: Bench, steps: int) -> dict:
         for _ in range(max(5, steps // 20)):
             bench.fn()
         sync()
-        gc.collect()
+        _collect(env)
         base = read()
         every = max(1, steps // 20)
         samples = []
@@ -898,7 +904,6 @@ def run_memory_case(env: Env, case: Case) -> list:
         except Exception as exc:  # noqa: BLE001
             res.skipped = f"error: {type(exc).__name__}: {exc}"
         del bench
-        gc.collect()
     return results
 
 
@@ -1265,6 +1270,21 @@ def default_out_dir() -> Path:
 # ------------------------------------------------------------------ entry point
 
 
+@contextlib.contextmanager
+def _smoke_threads(env: Env):
+    """Smoke runs skip the settle pauses; one torch thread keeps its OpenMP pool from
+    fighting OpenBLAS's spinning threads (which slows tiny steps 100x on 2 cores)."""
+    if env.size != "smoke" or env.torch is None:
+        yield
+        return
+    threads = env.torch.get_num_threads()
+    env.torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        env.torch.set_num_threads(threads)
+
+
 def run(env: Env, out_dir: Path, only=None, quiet=False) -> dict:
     """Run every case, print the tables, write JSON, markdown and the chart; the report."""
     log = (lambda *a, **k: None) if quiet else print
@@ -1273,12 +1293,13 @@ def run(env: Env, out_dir: Path, only=None, quiet=False) -> dict:
     cases = make_cases(env, only)
     results = []
     t_start = time.perf_counter()
-    for case in cases:
-        t0 = time.perf_counter()
-        runner = run_memory_case if case.kind == "memory" else run_time_case
-        results += runner(env, case)
-        log(f"  {case.key:<24} {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
-        gc.collect()
+    with _smoke_threads(env):
+        for case in cases:
+            t0 = time.perf_counter()
+            runner = run_memory_case if case.kind == "memory" else run_time_case
+            results += runner(env, case)
+            log(f"  {case.key:<24} {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
+            _collect(env)
     report = build_report(env, cases, results, date)
     report["elapsed_s"] = round(time.perf_counter() - t_start, 1)
     report["loadavg_1min"] = dict(before=load_before, after=_loadavg())

@@ -254,7 +254,9 @@ class SGD(Optimizer):
             g = g + wd * d
         mom = self.momentum
         if not mom:
-            return d - self.lr * g, None
+            new = g * -self.lr  # d + (-lr * g) equals d - lr * g bit for bit, one array fewer
+            new += d
+            return new, None
         st = self.state[i]
         if st is None:
             buf = g.copy()
@@ -262,7 +264,9 @@ class SGD(Optimizer):
             buf = st[0] * mom
             buf += (1 - self.dampening) * g
         step = g + mom * buf if self.nesterov else buf
-        return d - self.lr * step, [buf]
+        new = step * -self.lr
+        new += d
+        return new, [buf]
 
 
 class Adam(Optimizer):

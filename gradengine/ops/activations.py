@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..autograd import apply, compute, op
+from ..autograd import apply, apply1, compute, op
 from .fused import sigmoid_backward_ref, sigmoid_ref
 from .shape import normalize_axis
 
@@ -45,7 +45,7 @@ def _(gg, node):
 
 def sigmoid(x):
     """Logistic sigmoid; on CUDA a fused kernel. Never overflows, never warns."""
-    return apply(sigmoid_op, (x,))
+    return apply1(sigmoid_op, x)
 
 
 def sigmoid_backward(y, g):
@@ -67,7 +67,7 @@ def _(g, node):
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return apply(tanh_op, (x,))
+    return apply1(tanh_op, x)
 
 
 @op(name="relu")
@@ -87,7 +87,7 @@ def _positive(xp, x):
 
 def relu(x):
     """Rectified linear unit."""
-    return apply(relu_op, (x,))
+    return apply1(relu_op, x)
 
 
 @op(name="softmax", save_out=True, saves_inputs=False)
