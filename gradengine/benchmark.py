@@ -1151,6 +1151,15 @@ def build_report(env: Env, cases, results, date: str) -> dict:
             row["memory"] = r.memory
         rows.append(row)
     ratios = derived_ratios(results, cases)
+    notes = list(env.notes)
+    if env.size != "full":
+        sz = env.sizes
+        m, k, n = sz["linear" if env.device == "cuda" else "linear_cpu"]
+        notes.append(f"{'--quick' if env.size == 'quick' else 'smoke'} sizes: chain of "
+                     f"{sz['mul_chain']:,} ops, sigmoid at "
+                     f"{', '.join(f'2^{x.bit_length() - 1}' for x in sz['sigmoid'])}, linear "
+                     f"{m}x{k}@{k}x{n}, {sz['mem_steps']:,} memory steps; the issues' targets "
+                     "are defined on the full sizes (gradengine bench without --quick)")
     threads = env.torch.get_num_threads() if env.torch is not None else None
     # The GPU issues (8, 9) name these figures as top-level keys of the GPU results JSON.
     top = {k: ratios[k] for k in GPU_TOP_LEVEL if k in ratios} if env.device == "cuda" else {}
@@ -1159,7 +1168,7 @@ def build_report(env: Env, cases, results, date: str) -> dict:
                 cpu_model=_cpu_model(), cpu_count=os.cpu_count(), gpu_name=_gpu_name(env),
                 platform=platform.platform(), torch_threads=threads, versions=versions,
                 ratios=ratios, targets=check_targets(ratios, env.device),
-                notes=list(env.notes), rows=rows)
+                notes=notes, rows=rows)
 
 
 def render_text(report: dict, tables: dict) -> str:
@@ -1305,9 +1314,9 @@ def run(env: Env, out_dir: Path, only=None, quiet=False) -> dict:
     report["loadavg_1min"] = dict(before=load_before, after=_loadavg())
     busy = max((v for v in report["loadavg_1min"].values() if v is not None), default=0.0)
     if busy > (os.cpu_count() or 1):
-        report["notes"].append(f"the machine was busy (1-min load average up to {busy:.1f} on "
+        report["notes"].append(f"the machine was shared (1-min load average up to {busy:.1f} on "
                                f"{os.cpu_count()} cores): other processes competed for the "
-                               "CPU, so the spreads are wide; rerun on a quiet machine")
+                               "CPU; a wide spread marks a row they disturbed")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{env.device}-{date}"
     chart = write_chart(report, out_dir / f"{stem}.png")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 
-__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "LambdaCallback"]
+__all__ = ["Callback", "EarlyStopping", "History", "LambdaCallback", "ModelCheckpoint"]
 
 
 class Callback:
@@ -80,7 +80,7 @@ def _monitor_op(monitor, mode, name):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{name}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        base = monitor[4:] if monitor.startswith("val_") else monitor
+        base = monitor.removeprefix("val_")
         mode = "max" if base in ("acc", "accuracy", "auc") or base.endswith("accuracy") \
             else "min"
     return mode

@@ -42,7 +42,7 @@ MANIFEST = "manifest.json"
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _NPY_SIGNATURE = b"\x93NUMPY"
 
-__all__ = ["save", "load", "MAGIC", "VERSION"]
+__all__ = ["MAGIC", "VERSION", "load", "save"]
 
 
 # ---------------------------------------------------------------- save

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -92,8 +93,8 @@ class KerasModel:
         elif isinstance(optimizer, optim.Optimizer):
             opt_spec = optimizer
         else:
-            raise ValueError(f"compile: optimizer must be one of {_allowed(OPTIMIZERS)} or a "
-                             f"gradengine.optim optimizer, got {type(optimizer).__name__}")
+            raise TypeError(f"compile: optimizer must be one of {_allowed(OPTIMIZERS)} or a "
+                            f"gradengine.optim optimizer, got {type(optimizer).__name__}")
         if loss is None:
             raise ValueError(f"compile: a loss is required; allowed: {_allowed(LOSSES)} or a "
                              "callable loss(pred, target)")
@@ -105,8 +106,8 @@ class KerasModel:
         elif callable(loss):
             loss_kind = "callable"
         else:
-            raise ValueError(f"compile: loss must be a name ({_allowed(LOSSES)}) or a "
-                             f"callable, got {type(loss).__name__}")
+            raise TypeError(f"compile: loss must be a name ({_allowed(LOSSES)}) or a "
+                            f"callable, got {type(loss).__name__}")
         specs = []
         for m in metrics or ():
             if isinstance(m, str):
@@ -117,8 +118,8 @@ class KerasModel:
             elif callable(m):
                 specs.append((getattr(m, "__name__", "metric"), m))
             else:
-                raise ValueError(f"compile: metric must be a name ({_allowed(METRICS)}) or a "
-                                 f"callable, got {type(m).__name__}")
+                raise TypeError(f"compile: metric must be a name ({_allowed(METRICS)}) or a "
+                                f"callable, got {type(m).__name__}")
         self._opt_spec = opt_spec
         self.optimizer = opt_spec if not isinstance(opt_spec, str) else None
         self.loss = loss
@@ -238,6 +239,14 @@ class KerasModel:
         if self.optimizer is None:
             cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}[self._opt_spec]
             self.optimizer = cls(self.parameters())
+        else:
+            held = {id(p) for p in self.optimizer.params}
+            left = [n for n, p in self.named_parameters() if id(p) not in held]
+            if left:
+                warnings.warn(f"fit: the optimizer does not update {left}; it was probably "
+                              "made before those layers were built (give the first layer "
+                              "input_dim, or pass the optimizer's name to compile)",
+                              stacklevel=3)
         logits_fn, act = self.split_activation() if hasattr(self, "split_activation") \
             else (None, None)
         kind = self._loss_kind

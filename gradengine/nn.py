@@ -17,15 +17,23 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import autograd, backend
 from . import functional as F
 from .errors import ShapeError
 from .keras import KerasModel
-from . import autograd
 from .tensor import Tensor
 
-__all__ = ["Module", "Parameter", "Linear", "Sigmoid", "ReLU", "Tanh", "Softmax",
-           "Sequential", "Dense"]
+__all__ = [
+    "Dense",
+    "Linear",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]
 
 
 class Parameter(Tensor):
@@ -160,7 +168,7 @@ class Module:
         own = dict(self.named_parameters())
         lazy = {}  # name -> (layer, expected shape with None for the unknown input size)
         for mod_name, mod in self.named_modules():
-            for pname, shape in getattr(mod, "_pending_parameters", lambda: {})().items():
+            for pname, shape in getattr(mod, "_pending_parameters", dict)().items():
                 lazy[f"{mod_name}.{pname}" if mod_name else pname] = (mod, shape)
         expected = set(own) | set(lazy)
         given = set(state_dict)
@@ -477,16 +485,22 @@ class Dense(Module):
     def _check(self, x):
         if not self.built:
             if x.ndim == 0:
-                raise ShapeError(f"Dense: cannot infer the input size from a 0-d input")
+                raise ShapeError("Dense: cannot infer the input size from a 0-d input")
             dt = x.dtype if backend.is_float(x.dtype) else _module_dtype(self)
             self.build(x.shape[-1], device=x.device, dtype=dt)
         elif x.ndim == 0 or x.shape[-1] != self.input_dim:
             raise ShapeError(f"Dense: input of shape {x.shape} does not match "
                              f"input_dim={self.input_dim} (expected (..., {self.input_dim}))")
 
+    def _as_input(self, x):
+        if isinstance(x, Tensor):
+            return x
+        if self.built:
+            return Tensor(x, dtype=self.weight.dtype, device=self.weight.device)
+        return Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
+
     def forward(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
+        x = self._as_input(x)
         self._check(x)
         act = self.activation
         if act == "softmax":
@@ -495,8 +509,7 @@ class Dense(Module):
 
     def pre_activation(self, x):
         """``x @ kernel + bias`` without the activation (the logits)."""
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
+        x = self._as_input(x)
         self._check(x)
         return F.linear(x, self.weight, self.bias)
 
@@ -530,10 +543,28 @@ class Sequential(KerasModel, Module):
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential.add: expected a Module (layer), got "
                             f"{type(layer).__name__}")
+        if isinstance(layer, Dense) and not layer.built and self.layers:
+            # As in Keras: when the width feeding the new layer is known, build it now, so
+            # that model.parameters() (and an optimizer made from it) is complete at once.
+            width, ref = self._output_width()
+            if width is not None:
+                layer.build(width, device=ref.device, dtype=ref.dtype)
         setattr(self, str(len(self.layers)), layer)
         self.layers.append(layer)
         self._invalidate()
         return self
+
+    def _output_width(self):
+        """(last-axis size of the model's output, a parameter to copy device and dtype
+        from), or (None, None) when it cannot be known before a call."""
+        for layer in reversed(self.layers):
+            if isinstance(layer, Dense):
+                return (layer.units, layer.weight) if layer.built else (None, None)
+            if isinstance(layer, Linear):
+                return layer.out_features, layer.weight
+            if not isinstance(layer, (Sigmoid, ReLU, Tanh, Softmax)):
+                return None, None
+        return None, None
 
     def forward(self, x):
         for layer in self.layers:

@@ -21,11 +21,10 @@ import math
 
 import numpy as np
 
-from . import backend
-from . import autograd
+from . import autograd, backend
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 
 class Optimizer:

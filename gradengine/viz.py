@@ -22,7 +22,7 @@ import numpy as np
 from . import backend
 from .tensor import Tensor
 
-__all__ = ["to_dot", "render"]
+__all__ = ["render", "to_dot"]
 
 _MAX_SHOWN = 12  # arrays up to this many elements have their values printed
 

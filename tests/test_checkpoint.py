@@ -78,7 +78,7 @@ def test_model_roundtrip_through_save_load_and_load_state_dict(tmp_path):
 
 
 def test_the_file_is_a_zip_numpy_opens_without_pickle(saved):
-    path, src = saved
+    path, _ = saved
     with np.load(path, allow_pickle=False) as npz:
         arrays = [npz[k] for k in npz.files if k.startswith("arr_")]
     assert len(arrays) == 4
@@ -233,7 +233,7 @@ def test_missing_file_raises_file_not_found_with_the_path(tmp_path):
 
 def test_save_replaces_atomically_and_an_interrupted_save_keeps_the_old_file(saved,
                                                                             monkeypatch):
-    path, src = saved
+    path, _ = saved
     old = path.read_bytes()
 
     def interrupted(*args, **kwargs):

@@ -8,7 +8,7 @@ import pytest
 
 import gradengine as ge
 import gradengine.functional as F
-from gradengine import nn, optim
+from gradengine import optim
 from gradengine.autograd import Node
 from gradengine.callbacks import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
 from gradengine.nn import Dense, Sequential
@@ -59,7 +59,7 @@ def blobs(n, rng):
 
 def test_seed_example_runs_as_written(capsys):
     X, y = X_XOR, Y_XOR
-    from gradengine.nn import Sequential, Dense  # noqa: F811 - exactly as in the example
+    from gradengine.nn import Dense, Sequential
     model = Sequential()
     model.add(Dense(3, input_dim=2, activation="sigmoid"))
     model.add(Dense(1, activation="sigmoid"))
@@ -541,3 +541,11 @@ def test_keyboard_interrupt_mid_fit_leaves_a_consistent_resumable_model(where, s
     model._invalidate()
     hist = model.fit(X, y, epochs=13, batch_size=4, verbose=0).history  # 52 steps
     assert hist["loss"][-1] < hist["loss"][0]
+
+
+def test_an_optimizer_that_misses_parameters_is_reported():
+    model = Sequential(Dense(4), Dense(1))
+    opt = optim.SGD(model.parameters())  # empty: no layer is built yet
+    model.compile(optimizer=opt, loss="mse")
+    with pytest.warns(UserWarning, match="does not update"):
+        model.fit(X_XOR, Y_XOR, verbose=0)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-import gradengine.functional as F
 from gradengine import nn
 from gradengine.autograd import Node
 
@@ -276,3 +275,11 @@ def test_module_moves_to_cuda_and_trains_there():
     assert len(h.history["loss"]) == 5
     assert isinstance(m.predict(X), np.ndarray)
     assert all(isinstance(v, np.ndarray) for v in m.state_dict().values())
+
+
+def test_sequential_add_builds_a_dense_layer_when_its_input_width_is_known():
+    m = nn.Sequential(nn.Dense(3, input_dim=2), nn.ReLU())
+    m.add(nn.Dense(1))
+    assert m[2].built and m[2].weight.shape == (3, 1) and len(m.parameters()) == 4
+    lazy = nn.Sequential(nn.Dense(3), nn.Dense(1))
+    assert not lazy[1].built and lazy.parameters() == []

@@ -65,7 +65,7 @@ def test_tensor_used_twice_has_one_node_and_two_edges():
     x = ge.tensor([1.0, 2.0], requires_grad=True)
     y = x * x
     dot = viz.to_dot(y)
-    leaf_ids = re.findall(r"^\s*(t\d+) \[", dot, re.M)
+    leaf_ids = re.findall(r"^\s*(t\d+) \[", dot, re.MULTILINE)
     assert len(leaf_ids) == 1
     assert dot.count(f"{leaf_ids[0]} ->") == 2
 
@@ -105,7 +105,8 @@ def test_render_with_graphviz(tmp_path, fmt):
     y = (x.sigmoid() * 3).sum()
     y.backward()
     out = viz.render(y, tmp_path / f"graph.{fmt}")
-    data = open(out, "rb").read()
+    with open(out, "rb") as f:
+        data = f.read()
     assert data[:4] in (b"<?xm", b"<svg") if fmt == "svg" else data[:4] == b"\x89PNG"
 
 
