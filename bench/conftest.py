@@ -10,6 +10,7 @@ the ``benchmark`` fixture. A column whose library or device is missing is skippe
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -73,6 +74,9 @@ def run_case(benchmark, bench_env):
 
         benchmark.extra_info.update(case=key, impl=impl, device=env.device,
                                     measures=case.measures, per=case.per, unit=case.unit)
+        # Let the previous test's thread pools (OpenBLAS, OpenMP) stop spinning first: on
+        # 2 cores they slow the next library's multi-threaded calls down many times over.
+        time.sleep(gb.SETTLE_S)
         with env.context(impl):
             for _ in range(3):  # warm-up: caches, lazy init, and ge.jit's recording call
                 call()

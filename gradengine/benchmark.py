@@ -1340,7 +1340,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA when CuPy sees a GPU, else CPU")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes and shorter sampling (about 2 minutes on 2 cores)")
+                        help="smaller sizes and shorter sampling (1-2 minutes on 2 cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: bench/results)")
     parser.add_argument("--only", default="",

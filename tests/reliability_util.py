@@ -80,7 +80,7 @@ def run_python(code: str, *args, timeout: float = 300, env=None) -> dict:
     if env:
         e.update(env)
     proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env=e, cwd=ROOT)
+                          text=True, timeout=timeout, env=e, cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"subprocess failed with exit code {proc.returncode}:\n"
                              f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n"

@@ -19,13 +19,12 @@ import threading
 
 import numpy as np
 import pytest
+from reliability_util import PropagatingThread, cuda_ok, report
 
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
 from gradengine.autograd import _mode
-
-from reliability_util import PropagatingThread, cuda_ok, report
 
 THIS = os.path.basename(__file__)
 
@@ -75,9 +74,8 @@ def test_log_of_a_negative_inside_pow_backward():
 
 def test_log_of_a_negative_in_forward_is_caught_at_its_line():
     x = ge.tensor([-1.0, 1.0, 2.0], requires_grad=True)
-    with ge.detect_anomaly():
-        with pytest.raises(ge.GraphError) as ei:
-            F.log(x)  # <- creation site of the forward log
+    with ge.detect_anomaly(), pytest.raises(ge.GraphError) as ei:
+        F.log(x)  # <- creation site of the forward log
     line = _line_of("# <- creation site of the forward log")
     assert re.fullmatch(rf"log: forward produced NaN or inf in its output \(shape \(3,\)\) "
                         rf"from finite inputs; op created at .*{re.escape(THIS)}:{line}",

@@ -21,10 +21,9 @@ import sys
 
 import numpy as np
 import pytest
+from reliability_util import report, run_python
 
 import gradengine as ge
-
-from reliability_util import report, run_python
 
 CHAIN = r"""
 import gc, json, resource, sys, time

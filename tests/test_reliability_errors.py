@@ -14,11 +14,10 @@ import re
 
 import numpy as np
 import pytest
+from conftest import Snapshot
 
 import gradengine as ge
 import gradengine.functional as F
-
-from conftest import Snapshot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -268,9 +268,9 @@ def check_program(prog):
                                        err_msg=_describe(prog))
 
 
-COMMON = dict(deadline=None, database=None, print_blob=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.filter_too_much])
+COMMON = {"deadline": None, "database": None, "print_blob": True,
+          "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                    HealthCheck.filter_too_much]}
 
 
 @settings(max_examples=100, derandomize=True, **COMMON)

@@ -27,19 +27,25 @@ import weakref
 
 import numpy as np
 import pytest
+from reliability_util import (
+    KiB,
+    MiB,
+    cuda_ok,
+    is_gradengine_object,
+    live_tensors,
+    report,
+    rss_bytes,
+)
 
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
 
-from reliability_util import KiB, MiB, cuda_ok, is_gradengine_object, live_tensors, report, \
-    rss_bytes
-
 PKG_DIR = os.path.dirname(os.path.abspath(ge.__file__)) + os.sep
 RSS_LIMIT = 5 * MiB
 TRACE_LIMIT = 256 * KiB
-CI = dict(steps=1_000, warmup=100, every=100)
-SLOW = dict(steps=10_000, warmup=500, every=500)
+CI = {"steps": 1_000, "warmup": 100, "every": 100}
+SLOW = {"steps": 10_000, "warmup": 500, "every": 500}
 
 
 class Probe(nn.Module):
@@ -142,14 +148,14 @@ def soak(steps, warmup, every, *, device="cpu", disable_gc=False, trace=False):
             tracemalloc.stop()
         if gc_was_enabled:
             gc.enable()
-    return dict(
-        steps=steps, sample_steps=sample_steps, seconds=elapsed,
-        rss_growth=rss[-1] - rss[0], rss_max_growth=max(rss) - rss[0],
-        tensors=tensors, alive_after_del=alive_after_del, losses=losses,
-        traced_growth=(traced[-1] - traced[0]) if traced else None,
-        top=top, garbage=None if garbage is None else [type(o).__name__ for o in garbage],
-        all_garbage=None if garbage is None else n_garbage,
-        pool_used=pool_used, pool_total=pool_total)
+    return {
+        "steps": steps, "sample_steps": sample_steps, "seconds": elapsed,
+        "rss_growth": rss[-1] - rss[0], "rss_max_growth": max(rss) - rss[0],
+        "tensors": tensors, "alive_after_del": alive_after_del, "losses": losses,
+        "traced_growth": (traced[-1] - traced[0]) if traced else None,
+        "top": top, "garbage": None if garbage is None else [type(o).__name__ for o in garbage],
+        "all_garbage": None if garbage is None else n_garbage,
+        "pool_used": pool_used, "pool_total": pool_total}
 
 
 def _check(res, label):
@@ -175,14 +181,14 @@ def _check(res, label):
 
 
 def _figures(res):
-    return dict(steps=res["steps"], seconds=round(res["seconds"], 2),
-                rss_growth_KiB=round(res["rss_growth"] / KiB, 1),
-                traced_growth_KiB=None if res["traced_growth"] is None else
-                round(res["traced_growth"] / KiB, 2),
-                top_compare_to=res["top"], live_tensors=sorted(set(res["tensors"])),
-                samples=len(res["tensors"]), alive_after_del=res["alive_after_del"],
-                gradengine_garbage=None if res["garbage"] is None else len(res["garbage"]),
-                loss_first_last=[res["losses"][0], res["losses"][-1]])
+    return {"steps": res["steps"], "seconds": round(res["seconds"], 2),
+            "rss_growth_KiB": round(res["rss_growth"] / KiB, 1),
+            "traced_growth_KiB": None if res["traced_growth"] is None else
+            round(res["traced_growth"] / KiB, 2),
+            "top_compare_to": res["top"], "live_tensors": sorted(set(res["tensors"])),
+            "samples": len(res["tensors"]), "alive_after_del": res["alive_after_del"],
+            "gradengine_garbage": None if res["garbage"] is None else len(res["garbage"]),
+            "loss_first_last": [res["losses"][0], res["losses"][-1]]}
 
 
 @pytest.mark.parametrize("mode", ["plain", "tracemalloc", "gc_disabled"])
@@ -252,7 +258,7 @@ def test_cuda_pool_flat_1000_steps():
 @pytest.mark.slow
 @pytest.mark.skipif(not cuda_ok(), reason="needs CuPy and a CUDA device")
 def test_cuda_pool_flat_10000_steps():
-    _gpu_soak(dict(steps=10_000, warmup=1_000, every=1_000), "memory_soak_gpu_slow")
+    _gpu_soak({"steps": 10_000, "warmup": 1_000, "every": 1_000}, "memory_soak_gpu_slow")
 
 
 # ---------------------------------------------------------------- the Keras loop
