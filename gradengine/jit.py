@@ -123,31 +123,58 @@ class _SetGrad:
 
 
 class Program:
-    """A recorded step: input slots, the step list, and how to rebuild the outputs."""
+    """A recorded step compiled to one Python function: each slot is a local variable, each
+    step one call, so a replay costs little more than the array operations themselves."""
 
     def __init__(self, trace, input_slots, outputs):
-        self.steps = [(fn, tuple(specs), out) for fn, specs, out in trace.steps]
-        self.n = len(trace.keep)
         self.input_slots = input_slots
         self.outputs = outputs
+        self.n_steps = len(trace.steps)
+        env = {}
+        params = [f"s{s}" for s in input_slots if s is not None]
+        lines = [f"def replay({', '.join(params)}):"]
+        for i, (fn, specs, out) in enumerate(trace.steps):
+            env[f"f{i}"] = fn
+            args = []
+            for j, (kind, v) in enumerate(specs):
+                if kind == SLOT:
+                    args.append(f"s{v}")
+                elif kind == LIVE:  # read at every replay: optimizers rebind .data
+                    env[f"t{i}_{j}"] = v
+                    args.append(f"t{i}_{j}.data")
+                else:
+                    env[f"c{i}_{j}"] = v
+                    args.append(f"c{i}_{j}")
+            call = f"f{i}({', '.join(args)})"
+            if out is None:
+                lines.append(f"    {call}")
+            elif isinstance(out, tuple):
+                names = ", ".join("_" if o is None else f"s{o}" for o in out)
+                lines.append(f"    {names}, = {call}" if len(out) == 1 else
+                             f"    {names} = {call}")
+            else:
+                lines.append(f"    s{out} = {call}")
+        self.result_slots = sorted(_slots_of(outputs))
+        lines.append(f"    return ({''.join(f's{o}, ' for o in self.result_slots)})")
+        self.source = "\n".join(lines)
+        exec(compile(self.source, "<ge.jit replay>", "exec"), env)  # noqa: S102 - our own code
+        self._replay = env["replay"]
 
     def run(self, arrays):
-        slots = [None] * self.n
-        for s, a in zip(self.input_slots, arrays):
-            if s is not None:
-                slots[s] = a
-        for fn, specs, out in self.steps:
-            r = fn(*[slots[v] if k == SLOT else (v.data if k == LIVE else v)
-                     for k, v in specs])
-            if out is None:
-                continue
-            if type(out) is tuple:
-                for o, a in zip(out, r):
-                    if o is not None:
-                        slots[o] = a
-            else:
-                slots[out] = r
-        return _rebuild(self.outputs, slots)
+        vals = self._replay(*[a for s, a in zip(self.input_slots, arrays) if s is not None])
+        return _rebuild(self.outputs, dict(zip(self.result_slots, vals)))
+
+
+def _slots_of(template):
+    kind = template[0]
+    if kind == "slot":
+        return {template[1]}
+    if kind == "seq":
+        return set().union(*[_slots_of(t) for t in template[2]]) if template[2] else set()
+    if kind == "dict":
+        return set().union(*[_slots_of(t) for t in template[1].values()]) \
+            if template[1] else set()
+    return set()
 
 
 def _rebuild(template, slots):
