@@ -28,7 +28,7 @@ def test_diamond_graph_accumulates_both_paths(device):
     c = a.tanh()
     (b + c).backward()
     s = 1 / (1 + np.exp(-6))
-    assert x.grad.item() == pytest.approx(3 * (s * (1 - s) + 1 - np.tanh(6) ** 2), rel=1e-5)
+    assert x.grad.item() == pytest.approx(3 * (s * (1 - s) + 1 - np.tanh(6) ** 2), rel=1e-4)
 
 
 def test_grad_is_a_tensor_of_the_inputs_shape_dtype_and_device(device):

@@ -13,21 +13,18 @@ ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
 
 
 def sigmoid_ref(xp, x):
-    """sigma(x) = 1 / (1 + e^-x), without overflow for any |x| (e^-|x| never exceeds 1)."""
-    if x.dtype != xp.float64 and x.size <= 4096:
-        # Few ufunc calls matter most on small arrays: evaluate in float64, where e^-x
-        # cannot overflow once x >= -700 (and sigma(-700) rounds to 0 in float32).
-        z = xp.maximum(x, -700.0, dtype=xp.float64)
-        if type(z) is not type(x):
-            z = xp.asarray(z)  # 0-d math gives a scalar
-        xp.negative(z, out=z)
+    """sigma(x) = 1 / (1 + e^-x), in place in one buffer.
+
+    e^-x overflows to inf for very negative x, and 1 / (1 + inf) is exactly the 0 that
+    sigma rounds to there, so the overflow is silenced rather than avoided.
+    """
+    z = xp.empty(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float32)
+    xp.negative(x, out=z)
+    with np.errstate(over="ignore"):
         xp.exp(z, out=z)
-        z += 1.0
-        xp.reciprocal(z, out=z)
-        return z.astype(x.dtype)
-    z = xp.exp(-xp.abs(x))
-    d = 1 + z
-    return xp.where(x >= 0, 1 / d, z / d).astype(x.dtype, copy=False)
+    z += 1
+    xp.reciprocal(z, out=z)
+    return z
 
 
 def sigmoid_backward_ref(xp, y, g):
