@@ -160,9 +160,14 @@ def op(name=None, **flags):
 
 
 class Node:
-    """A recorded op call: the op, its arguments, and edges to where gradients flow."""
+    """A recorded op call: the op, its arguments, and which of them need a gradient.
 
-    __slots__ = ("op", "args", "params", "edges", "versions", "seq", "out_data", "out_ref",
+    The gradient of argument ``i`` flows to ``args[i].node`` (or to the leaf itself). Only
+    when that argument was later changed in place and re-recorded does its history live in
+    its ``_prior``; this keeps a node to two GC-tracked objects (itself and ``args``).
+    """
+
+    __slots__ = ("op", "args", "params", "needs", "versions", "seq", "out_data", "out_ref",
                  "grad", "freed", "__dict__", "__weakref__")
     extra = None   # arrays the forward saved for the backward only (rare: in __dict__)
     site = None    # "file.py:line" where the op was called (anomaly mode)
@@ -185,14 +190,31 @@ class Node:
                 return a.device
         return "cpu"
 
-    def needs(self, i: int) -> bool:
-        return self.edges[i] is not None
+    def target(self, i: int):
+        """Where argument ``i``'s gradient goes: its node when this op ran, or the leaf."""
+        a = self.args[i]
+        expected = self.versions[i] if self.versions is not None else 0
+        if a._version != expected:
+            prior = getattr(a, "_prior", None)
+            if prior is not None and expected in prior:
+                return prior[expected]
+        return a.node or a
 
     def __repr__(self):
         return f"<node {self.op.name} #{self.seq}>"
 
 
 _seq = itertools.count()
+
+
+def remember_history(t) -> None:
+    """Before an in-place op re-records ``t``: earlier consumers keep routing to its old node.
+
+    Kept in the tensor's ``_prior`` slot ({version: node}), unset (and free) until needed."""
+    prior = getattr(t, "_prior", None)
+    if prior is None:
+        t._prior = prior = {}
+    prior[t._version] = t.node
 
 
 def _shape_error(op, arrays, err):
@@ -341,6 +363,10 @@ def _has_float_arg(args):
     return False
 
 
+_NEED1 = (True,)
+_NEED_A = (True, False)
+
+
 def _record(op, args, params, t, out, extra):
     node = Node()
     node.op = op
@@ -348,24 +374,23 @@ def _record(op, args, params, t, out, extra):
     node.params = params
     a_t = isinstance(args[0], Tensor)
     n = len(args)
-    if n == 1 and a_t:  # the common cases, without a generator
+    # versions stay None while every input is at version 0 (no tuple for the common case)
+    if n == 1 and a_t:
         a = args[0]
-        node.edges = (a.node or a,)
-        node.versions = (a._version,) if op.saves_inputs else None
+        node.needs = _NEED1
+        node.versions = (a._version,) if a._version else None
     elif n == 2 and a_t:
         a, b = args
         if isinstance(b, Tensor):
-            node.edges = ((a.node or a) if a.requires_grad else None,
-                          (b.node or b) if b.requires_grad else None)
-            node.versions = (a._version, b._version) if op.saves_inputs else None
+            node.needs = (a.requires_grad, b.requires_grad)
+            node.versions = (a._version, b._version) if a._version or b._version else None
         else:
-            node.edges = ((a.node or a) if a.requires_grad else None, None)
-            node.versions = (a._version, 0) if op.saves_inputs else None
+            node.needs = _NEED_A
+            node.versions = (a._version, 0) if a._version else None
     else:
-        node.edges = tuple((a.node or a) if isinstance(a, Tensor) and a.requires_grad else None
-                           for a in args)
-        node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args) \
-            if op.saves_inputs else None
+        node.needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        vs = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
+        node.versions = vs if any(vs) else None
     node.seq = next(_seq)
     node.out_data = out
     node.out_ref = weakref.ref(t) if op.save_out else None
@@ -404,9 +429,12 @@ def _version_error(node, tensor, now, expected):
 
 
 def _check_versions(node):
-    for a, v in zip(node.args, node.versions):
-        if isinstance(a, Tensor) and a._version != v:
-            _version_error(node, a, a._version, v)
+    versions = node.versions
+    for i, a in enumerate(node.args):
+        if isinstance(a, Tensor):
+            v = versions[i] if versions is not None else 0
+            if a._version != v:
+                _version_error(node, a, a._version, v)
 
 
 # ---------------------------------------------------------------- backward
@@ -474,23 +502,26 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if capture:
                 for i in capture.get(id(node), ()):
                     results[i] = g
-            if node.versions is not None:
+            if node.op.saves_inputs:
                 _check_versions(node)
             node.grad = g.data  # an array (not GC-tracked), kept for ge.viz
             done.append(node)
             grads = node.op.vjp(g, node)
             i = 0
-            for edge in node.edges:
+            for need in node.needs:
                 gi = grads[i]
-                if edge is not None and gi is not None:
+                if need and gi is not None:
                     arg = node.args[i]
+                    edge = (arg.node or arg) if not arg._version else node.target(i)
                     if gi.data.shape != arg.data.shape:
                         gi = sum_to(gi, arg.data.shape)
                     if gi.data.dtype != arg.data.dtype:
                         gi = gi.astype(arg.data.dtype)
                     if anomaly:
                         _check_backward(node, i, gi)
-                    if type(edge) is Node:
+                    if edge is None:  # an in-place change made it need no gradient
+                        pass
+                    elif type(edge) is Node:
                         prev = pending.get(edge)
                         if prev is None:
                             pending[edge] = gi

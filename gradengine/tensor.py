@@ -17,7 +17,8 @@ class Tensor:
     ``"cpu"`` or ``"cuda:N"``.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "node", "device", "_version", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "node", "device", "_version", "_prior",
+                 "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
 

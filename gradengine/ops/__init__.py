@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import GraphError, apply, apply2, rapply2, _mode
+from ..autograd import GraphError, apply, apply2, rapply2, remember_history, _mode
 from ..tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from . import activations, elementwise, linalg, losses, reductions, shape
@@ -100,6 +100,7 @@ def _rebind(t, out, name):
     if out.shape != t.shape:
         raise ShapeError(f"{name}: in-place result of shape {out.shape} does not fit {t.shape}")
     data = out.data if out.dtype == t.dtype else out.data.astype(t.dtype)
+    remember_history(t)
     t.data = data
     t.node = out.node
     t.requires_grad = True

@@ -38,8 +38,8 @@ def sigmoid_backward_op(xp, y, g):
 @sigmoid_backward_op.defvjp
 def _(gg, node):
     y, g = node.args
-    gy = gg * g * (1 - 2 * y) if node.edges[0] is not None else None
-    gg_ = sigmoid_backward(y, gg) if node.edges[1] is not None else None
+    gy = gg * g * (1 - 2 * y) if node.needs[0] else None
+    gg_ = sigmoid_backward(y, gg) if node.needs[1] else None
     return gy, gg_
 
 

@@ -33,7 +33,7 @@ def sub(xp, a, b):
 
 @sub.defvjp
 def _(g, node):
-    return g, (-g if node.edges[1] is not None else None)
+    return g, (-g if node.needs[1] else None)
 
 
 @op()
@@ -45,8 +45,8 @@ def mul(xp, a, b):
 @mul.defvjp
 def _(g, node):
     a, b = node.args
-    e = node.edges
-    return (g * b if e[0] is not None else None), (g * a if e[1] is not None else None)
+    e = node.needs
+    return (g * b if e[0] else None), (g * a if e[1] else None)
 
 
 @op()
@@ -59,9 +59,9 @@ def div(xp, a, b):
 @div.defvjp
 def _(g, node):
     a, b = node.args
-    e = node.edges
-    ga = g / b if e[0] is not None else None
-    gb = -g * a / (b * b) if e[1] is not None else None
+    e = node.needs
+    ga = g / b if e[0] else None
+    gb = -g * a / (b * b) if e[1] else None
     return ga, gb
 
 
@@ -75,11 +75,11 @@ def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
 @pow.defvjp
 def _(g, node):
     a, b = node.args
-    e = node.edges
+    e = node.needs
     ga = gb = None
-    if e[0] is not None:
+    if e[0]:
         ga = g * b * a ** (b - 1) if isinstance(b, Tensor) else g * (b * a ** (b - 1))
-    if e[1] is not None:
+    if e[1]:
         gb = g * node.output() * log(a) if isinstance(a, Tensor) else \
             g * node.output() * float(np.log(a))
     return ga, gb
@@ -202,8 +202,8 @@ def _le_mask(xp, a, b, dtype):
 def _select_vjp(g, node, pick_a):
     a, b = node.args
     ma, mb = compute(pick_a, a, b, g.dtype)
-    ga = g * ma if node.edges[0] is not None else None
-    gb = g * mb if node.edges[1] is not None else None
+    ga = g * ma if node.needs[0] else None
+    gb = g * mb if node.needs[1] else None
     return ga, gb
 
 
@@ -217,9 +217,9 @@ def where(xp, cond, a, b):
 def _(g, node):
     cond = node.args[0]
     cond = cond.data if isinstance(cond, Tensor) else cond
-    e = node.edges
-    ga = where(cond, g, 0.0) if e[1] is not None else None
-    gb = where(cond, 0.0, g) if e[2] is not None else None
+    e = node.needs
+    ga = where(cond, g, 0.0) if e[1] else None
+    gb = where(cond, 0.0, g) if e[2] else None
     return None, ga, gb
 
 

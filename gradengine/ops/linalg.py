@@ -22,7 +22,7 @@ def matmul_op(xp, a, b):
 @matmul_op.defvjp
 def _(g, node):
     a, b = node.args
-    need_a, need_b = node.edges[0] is not None, node.edges[1] is not None
+    need_a, need_b = node.needs[0], node.needs[1]
     ga = gb = None
     if a.ndim == 1 and b.ndim == 1:
         ga = g * b if need_a else None
@@ -95,7 +95,7 @@ def bias_act_op(xp, z, b, act):
 @bias_act_op.defvjp
 def _(g, node):
     z, b, act = node.args[0], node.args[1], node.params[0]
-    need_b = node.edges[1] is not None
+    need_b = node.needs[1]
     out = node.output()
     if is_grad_enabled():  # create_graph: the unfused VJP in Tensor ops, differentiable
         if act == "sigmoid":

@@ -64,7 +64,7 @@ def _(g, node):
     p, t = node.args
     scale = 2.0 / p.size if node.params[0] == "mean" and p.size else 2.0
     d = (p - t) * (g * scale)
-    return d, (-d if node.edges[1] is not None else None)
+    return d, (-d if node.needs[1] else None)
 
 
 def binary_cross_entropy(prob, target, reduction="mean"):
@@ -121,9 +121,9 @@ def _(g, node):
     p, t = node.args
     g = _scale(g, node)
     eps = 1e-12
-    gp = g * (p - t) / clip(p * (1 - p), eps, None) if node.edges[0] is not None else None
+    gp = g * (p - t) / clip(p * (1 - p), eps, None) if node.needs[0] else None
     gt = None
-    if node.edges[1] is not None:
+    if node.needs[1]:
         gt = g * (clip(apply(log, (1 - p,)), -100, None) - clip(apply(log, (p,)), -100, None))
     return gp, gt
 
@@ -149,8 +149,8 @@ def bce_logits_op(xp, x, t, reduction):
 def _(g, node):
     x, t = node.args
     g = _scale(g, node)
-    gx = g * (sigmoid(x) - t) if node.edges[0] is not None else None
-    gt = -g * x if node.edges[1] is not None else None
+    gx = g * (sigmoid(x) - t) if node.needs[0] else None
+    gt = -g * x if node.needs[1] else None
     return gx, gt
 
 

@@ -263,8 +263,8 @@ def index_put(xp, x, v, idx, advanced):
 @index_put.defvjp
 def _(g, node):
     idx, advanced = node.params
-    gx = apply(index_put, (g, 0.0), (idx, advanced)) if node.edges[0] is not None else None
-    gv = apply(getitem_op, (g,), (idx, advanced)) if node.edges[1] is not None else None
+    gx = apply(index_put, (g, 0.0), (idx, advanced)) if node.needs[0] else None
+    gv = apply(getitem_op, (g,), (idx, advanced)) if node.needs[1] else None
     return gx, gv
 
 
