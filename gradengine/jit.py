@@ -162,7 +162,10 @@ class Program:
 
     def run(self, arrays):
         vals = self._replay(*[a for s, a in zip(self.input_slots, arrays) if s is not None])
-        return _rebuild(self.outputs, dict(zip(self.result_slots, vals)))
+        out = self.outputs
+        if out[0] == "slot":  # one Tensor returned: the common case
+            return Tensor._make(vals[0], out[2])
+        return _rebuild(out, dict(zip(self.result_slots, vals)))
 
 
 def _slots_of(template):
@@ -216,8 +219,10 @@ def _flatten(obj, out):
 def _signature(leaves):
     sig = [autograd.is_grad_enabled()]
     for a in leaves:
-        if isinstance(a, Tensor):
-            sig.append(("T", a.data.shape, a.data.dtype.str, a.device, a.requires_grad))
+        if type(a) is Tensor:  # the same key as the hot path in _Jitted.__call__
+            sig.append((a.data.shape, a.data.dtype, a.device, a.requires_grad))
+        elif isinstance(a, Tensor):
+            sig.append(("T", a.data.shape, a.data.dtype, a.device, a.requires_grad))
         elif isinstance(a, (int, float, bool, str, type(None))):
             sig.append(("S", type(a), a))
         else:
@@ -247,8 +252,19 @@ class _Jitted:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        if autograd._mode.trace is not None:  # inside another trace: just be part of it
+        mode = autograd._mode
+        if mode.trace is not None:  # inside another trace: just be part of it
             return self.fn(*args, **kwargs)
+        if not kwargs:  # the hot path: positional Tensors only
+            sig = [mode.enabled]
+            for a in args:
+                if type(a) is not Tensor:
+                    break
+                sig.append((a.data.shape, a.data.dtype, a.device, a.requires_grad))
+            else:
+                prog = self.programs.get(tuple(sig), False)
+                if prog:
+                    return prog.run([a.data for a in args])
         args = _as_tensors(args)
         kwargs = _as_tensors(kwargs)
         leaves = _flatten((args, kwargs), [])
