@@ -6,7 +6,7 @@ accepted where a constant makes sense).
 
 from __future__ import annotations
 
-from .autograd import apply
+from .autograd import apply, apply1
 from .ops import elementwise as _ew
 from .ops.activations import log_softmax, relu, sigmoid, sigmoid_backward, softmax, tanh
 from .ops.elementwise import cast as astype
@@ -27,17 +27,17 @@ def _t(x, like=None):
 
 def exp(x):
     """e^x."""
-    return apply(_ew.exp, (_t(x),))
+    return apply1(_ew.exp, x)
 
 
 def log(x):
     """Natural logarithm."""
-    return apply(_ew.log, (_t(x),))
+    return apply1(_ew.log, x)
 
 
 def sqrt(x):
     """Square root."""
-    return apply(_ew.sqrt, (_t(x),))
+    return apply1(_ew.sqrt, x)
 
 
 def abs(x):  # noqa: A001

@@ -259,7 +259,7 @@ ROWS = [
     U("sqrt", F.sqrt, np.sqrt, torch and torch.sqrt, transform=positive),
     U("abs", F.abs, np.abs, torch and torch.abs, transform=away_from_zero),
     U("sigmoid", F.sigmoid, _sig, torch and torch.sigmoid, covers=("sigmoid_backward",)),
-    U("tanh", F.tanh, np.tanh, torch and torch.tanh),
+    U("tanh", F.tanh, np.tanh, torch and torch.tanh, covers=("tanh_backward",)),
     U("relu", F.relu, lambda x: np.maximum(x, 0), torch and torch.relu, transform=away_from_zero),
     U("clip", lambda x: F.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5),
       lambda x: torch.clamp(x, -0.5, 0.5),

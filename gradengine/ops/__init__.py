@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import GraphError, apply, apply2, rapply2, remember_history, _mode
+from ..autograd import GraphError, apply, apply1, apply2, rapply2, remember_history, _mode
 from ..tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from . import activations, elementwise, linalg, losses, reductions, shape
@@ -143,7 +143,7 @@ def _install():
         setattr(T, f"__r{name}__", r)
     for name, fn in (("iadd", add), ("isub", sub), ("imul", mul), ("itruediv", div)):
         setattr(T, f"__{name}__", lambda self, other, _fn=fn: inplace(self, _fn, other))
-    T.__neg__ = lambda self: apply(neg, (self,))
+    T.__neg__ = lambda self: apply1(neg, self)
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: apply(elementwise.abs_, (self,))
     T.__matmul__ = lambda self, other: linalg.matmul(self, operand(other, self))
@@ -169,9 +169,9 @@ def _install():
     T.broadcast_to = shape.broadcast_to
     T.expand = lambda self, *s: shape.broadcast_to(self, s[0] if len(s) == 1 and
                                                    isinstance(s[0], (tuple, list)) else s)
-    T.exp = lambda self: apply(elementwise.exp, (self,))
-    T.log = lambda self: apply(elementwise.log, (self,))
-    T.sqrt = lambda self: apply(elementwise.sqrt, (self,))
+    T.exp = lambda self: apply1(elementwise.exp, self)
+    T.log = lambda self: apply1(elementwise.log, self)
+    T.sqrt = lambda self: apply1(elementwise.sqrt, self)
     T.abs = T.__abs__
     T.sigmoid = activations.sigmoid
     T.tanh = activations.tanh

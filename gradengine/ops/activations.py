@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..autograd import apply, apply1, compute, op
+from ..autograd import apply, apply1, apply2, compute, op
 from .fused import sigmoid_backward_ref, sigmoid_ref
 from .shape import normalize_axis
 
@@ -50,7 +50,7 @@ def sigmoid(x):
 
 def sigmoid_backward(y, g):
     """The sigmoid VJP as an op: ``g * y * (1 - y)``."""
-    return apply(sigmoid_backward_op, (y, g))
+    return apply2(sigmoid_backward_op, y, g)
 
 
 @op(name="tanh", save_out=True, saves_inputs=False)
@@ -61,8 +61,26 @@ def tanh_op(xp, x):
 
 @tanh_op.defvjp
 def _(g, node):
-    y = node.output()
-    return (g * (1 - y * y),)
+    return (tanh_backward(node.output(), g),)
+
+
+@op(name="tanh_backward")
+def tanh_backward_op(xp, y, g):
+    """dx = g * (1 - y^2), from the saved output y: one op instead of three."""
+    return g * (1 - y * y)
+
+
+@tanh_backward_op.defvjp
+def _(gg, node):
+    y, g = node.args
+    gy = gg * g * (-2 * y) if node.needs[0] else None
+    gg_ = tanh_backward(y, gg) if node.needs[1] else None
+    return gy, gg_
+
+
+def tanh_backward(y, g):
+    """The tanh VJP as an op: ``g * (1 - y**2)``."""
+    return apply2(tanh_backward_op, y, g)
 
 
 def tanh(x):
