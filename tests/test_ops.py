@@ -306,7 +306,7 @@ ROWS = [
                                                         (3, 0), (2, 5), (1, 6), (3, 3), (7,))],
         lambda x: torch.log_softmax(x, 0)),
     Row("mse_loss", F.mse_loss, lambda p, t: np.mean((p - t) ** 2), _pair_samples,
-        torch and (lambda p, t: torch.nn.functional.mse_loss(p, t)), covers=("squared_error",)),
+        torch and (lambda p, t: torch.nn.functional.mse_loss(p, t)), covers=("mse_loss",)),
     Row("binary_cross_entropy", F.binary_cross_entropy,
         lambda p, t: -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)),
         lambda rng: [[prob(a), prob(b)] for a, b in _pair_samples(rng)],

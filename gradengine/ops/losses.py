@@ -47,7 +47,7 @@ def mse_loss(pred, target, reduction="mean"):
     return apply(squared_error, (pred, target), (reduction,))
 
 
-@op()
+@op(name="mse_loss")
 def squared_error(xp, p, t, reduction):
     """(p - t)^2, reduced."""
     d = p - t
