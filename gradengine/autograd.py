@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from .backend import FLOAT_DTYPES, DEFAULT_FLOAT, cupy
+from .backend import DEFAULT_FLOAT, cupy
 from .errors import DeviceError, GraphError, ShapeError
 
 Tensor = None  # set by gradengine.tensor (the Tensor class needs this module first)

@@ -67,3 +67,12 @@ class Snapshot:
                 assert before[1].tobytes() == after[1].tobytes()
             assert before[2:] == after[2:]
         assert live_nodes() <= self.nodes
+
+
+def snapshot(params):
+    """A Snapshot of a list of tensors (parameters)."""
+    return Snapshot(*params)
+
+
+def assert_unchanged(before, params=None):
+    before.assert_unchanged()

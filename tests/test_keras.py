@@ -1,37 +1,19 @@
 """The Keras-style loop: the seed example as written, learning, losses and metrics,
 validation, callbacks, every bad call of RELIABILITY.md rows 20-25, and interrupted fits."""
 
-import gc
 
 import numpy as np
 import pytest
 
 import gradengine as ge
+from conftest import assert_unchanged, snapshot
 import gradengine.functional as F
 from gradengine import optim
-from gradengine.autograd import Node
 from gradengine.callbacks import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
 from gradengine.nn import Dense, Sequential
 
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 Y_XOR = np.array([[0], [1], [1], [0]], dtype=np.float32)
-
-
-def snapshot(params):
-    return {
-        "tensors": [(p.numpy().copy(), None if p.grad is None else p.grad.numpy().copy(),
-                     p.requires_grad, p.dtype, p.device, p._version) for p in params],
-        "nodes": sum(type(o) is Node for o in gc.get_objects()),
-    }
-
-
-def assert_unchanged(before, params):
-    after = snapshot(params)
-    for (d0, g0, *rest0), (d1, g1, *rest1) in zip(before["tensors"], after["tensors"]):
-        assert d0.tobytes() == d1.tobytes()
-        assert (g0 is None and g1 is None) or np.array_equal(g0, g1)
-        assert rest0 == rest1
-    assert before["nodes"] == after["nodes"]
 
 
 def seed_model():

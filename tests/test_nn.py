@@ -1,34 +1,13 @@
 """nn: Module registration and state, Parameter, Linear, activations, Sequential, Dense."""
 
-import gc
 import math
 
 import numpy as np
 import pytest
 
 import gradengine as ge
+from conftest import assert_unchanged, snapshot
 from gradengine import nn
-from gradengine.autograd import Node
-
-
-def snapshot(params):
-    """Everything RELIABILITY.md section 2 calls "unchanged", for a list of tensors."""
-    return {
-        "tensors": [(p.numpy().copy(), None if p.grad is None else p.grad.numpy().copy(),
-                     p.requires_grad, p.dtype, p.device, p._version) for p in params],
-        "nodes": sum(type(o) is Node for o in gc.get_objects()),
-    }
-
-
-def assert_unchanged(before, params):
-    after = snapshot(params)
-    assert len(before["tensors"]) == len(after["tensors"])
-    for (d0, g0, r0, t0, v0, n0), (d1, g1, r1, t1, v1, n1) in zip(before["tensors"],
-                                                                  after["tensors"]):
-        assert np.array_equal(d0, d1) and d0.tobytes() == d1.tobytes()
-        assert (g0 is None and g1 is None) or np.array_equal(g0, g1)
-        assert (r0, t0, v0, n0) == (r1, t1, v1, n1)
-    assert before["nodes"] == after["nodes"]
 
 
 class TwoLayer(nn.Module):

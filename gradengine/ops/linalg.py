@@ -94,7 +94,7 @@ def bias_act_op(xp, z, b, act):
 
 @bias_act_op.defvjp
 def _(g, node):
-    z, b, act = node.args[0], node.args[1], node.params[0]
+    act = node.params[0]
     need_b = node.needs[1]
     out = node.output()
     if is_grad_enabled():  # create_graph: the unfused VJP in Tensor ops, differentiable
