@@ -144,11 +144,12 @@ def _axis(x, axis, name):
     return normalize_axis(axis, x.ndim, name)[0] if x.ndim else None
 
 
-def softmax(x, axis=-1):
-    """Softmax along ``axis`` (default last)."""
-    return apply(softmax_op, (x,), (_axis(x, axis, "softmax"),))
+def softmax(x, axis=-1, *, dim=None):
+    """Softmax along ``axis`` (default last; ``dim`` as PyTorch spells it)."""
+    return apply(softmax_op, (x,), (_axis(x, axis if dim is None else dim, "softmax"),))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=-1, *, dim=None):
     """log(softmax(x)) along ``axis``, without overflow or log(0)."""
-    return apply(log_softmax_op, (x,), (_axis(x, axis, "log_softmax"),))
+    return apply(log_softmax_op, (x,), (_axis(x, axis if dim is None else dim,
+                                                "log_softmax"),))

@@ -95,21 +95,22 @@ def _reduce(name, x, axis, keepdims):
     return apply(_OPS[name], (x,), (axes, bool(keepdims)))
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - F.sum, as in NumPy
-    """Sum over ``axis`` (None: all; int, negative int or tuple)."""
-    return _reduce("sum", x, axis, keepdims)
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001 - F.sum
+    """Sum over ``axis`` (None: all; int, negative int or tuple). ``dim``/``keepdim`` are
+    accepted as PyTorch spells them."""
+    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Mean over ``axis``."""
-    return _reduce("mean", x, axis, keepdims)
+    return _reduce("mean", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient equally."""
-    return _reduce("max", x, axis, keepdims)
+    return _reduce("max", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient equally."""
-    return _reduce("min", x, axis, keepdims)
+    return _reduce("min", x, axis if dim is None else dim, keepdims or bool(keepdim))
