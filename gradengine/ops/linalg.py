@@ -5,18 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..autograd import apply, compute, is_grad_enabled, op
+from ..autograd import apply, apply2, compute, is_grad_enabled, op
 from ..tensor import Tensor
 from ..errors import ShapeError
 from .activations import sigmoid_backward
 from .fused import ACTIVATIONS, bias_act_backward_ref, bias_act_ref
-from .shape import reshape, swapaxes
+from .shape import matrix_transpose, reshape
 
 
 @op(name="matmul")
 def matmul_op(xp, a, b):
     """a @ b (NumPy matmul semantics)."""
     return xp.matmul(a, b)
+
+
+def _mm(a, b):
+    return apply2(matmul_op, a, b)  # shapes known to fit: no checks
 
 
 @matmul_op.defvjp
@@ -29,16 +33,16 @@ def _(g, node):
         gb = g * a if need_b else None
     elif a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
         g2 = reshape(g, g.shape[:-1] + (1, g.shape[-1]))
-        ga = matmul(g2, swapaxes(b, -1, -2)) if need_a else None
+        ga = _mm(g2, matrix_transpose(b)) if need_a else None
         gb = reshape(a, (a.shape[0], 1)) * g2 if need_b else None
     elif b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
         g2 = reshape(g, g.shape + (1,))
         ga = g2 * b if need_a else None
-        gb = reshape(matmul(swapaxes(a, -1, -2), g2), a.shape[:-2] + (a.shape[-1],)) \
+        gb = reshape(_mm(matrix_transpose(a), g2), a.shape[:-2] + (a.shape[-1],)) \
             if need_b else None
     else:
-        ga = matmul(g, swapaxes(b, -1, -2)) if need_a else None
-        gb = matmul(swapaxes(a, -1, -2), g) if need_b else None
+        ga = _mm(g, matrix_transpose(b)) if need_a else None
+        gb = _mm(matrix_transpose(a), g) if need_b else None
     return ga, gb
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import apply, op
+from ..autograd import apply, apply1, op
 from ..tensor import Tensor
 from ..errors import ShapeError
 
@@ -101,6 +101,13 @@ def swapaxes(x, a1, a2):
         a2 % max(x.ndim, 1) else (a1 % x.ndim, a2 % x.ndim)
     axes[a1], axes[a2] = axes[a2], axes[a1]
     return apply(transpose_op, (x,), (tuple(axes),))
+
+
+def matrix_transpose(x):
+    """``x`` with its last two axes swapped: the transpose in every matmul VJP."""
+    nd = x.ndim
+    axes = (1, 0) if nd == 2 else tuple(range(nd - 2)) + (nd - 1, nd - 2)
+    return apply1(transpose_op, x, axes)
 
 
 def flatten(x):
