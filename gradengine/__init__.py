@@ -35,6 +35,20 @@ bool_ = _np.dtype("bool")
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "Tensor", "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full",
+    "empty", "eye", "randn", "rand", "arange", "zeros_like", "ones_like", "manual_seed",
+    "set_default_device", "get_default_device", "no_grad", "enable_grad", "is_grad_enabled",
+    "set_grad_enabled", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "jit",
+    "detect_anomaly", "ShapeError", "DTypeError", "DeviceError", "GraphError",
+    "CheckpointError", "cuda", "backend", "functional", "nn", "optim", "viz", "save", "load",
+    "abs", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "clip",
+    "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",
+    "sqrt", "stack", "sum", "tanh", "transpose", "where", "float16", "float32", "float64",
+    "int32", "int64", "bool_",
+]
+
 
 def __getattr__(name):
     # The model-level modules load on first use, keeping `import gradengine` light.

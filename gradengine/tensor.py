@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd, backend
+from . import backward as backward_module
 from .backend import DEFAULT_FLOAT, FLOAT_DTYPES, normalize_device, resolve_dtype
 from .errors import DTypeError, DeviceError
 
@@ -213,6 +214,7 @@ class Tensor:
 
 
 autograd.Tensor = Tensor
+backward_module.Tensor = Tensor
 
 
 # ---------------------------------------------------------------- creation

@@ -1,0 +1,101 @@
+"""Grad mode and anomaly mode: thread-local switches read on every op."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import traceback
+
+import numpy as np
+
+from .backend import cupy
+
+
+class _Mode(threading.local):
+    """Grad mode is thread-local: a new thread starts with gradients enabled."""
+
+    enabled = True
+    anomaly = False
+    trace = None  # the ge.jit recorder while a step is being traced
+
+
+_mode = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+def set_grad_enabled(flag: bool) -> None:
+    _mode.enabled = bool(flag)
+
+
+class _GradModeSwitch:
+    """Base of no_grad / enable_grad: a context manager and a decorator."""
+
+    _value = True
+
+    def __init__(self, fn=None):
+        self._fn = fn
+        self._prev = []
+        if fn is not None:
+            functools.update_wrapper(self, fn)
+
+    def __enter__(self):
+        self._prev.append(_mode.enabled)
+        _mode.enabled = self._value
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._prev.pop()
+        return False
+
+    def __call__(self, *args, **kwargs):
+        if self._fn is None:  # used as @no_grad() -> decorate the function given
+            return type(self)(args[0])
+        with type(self)():
+            return self._fn(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):  # decorating methods
+        return self if obj is None else functools.partial(self.__call__, obj)
+
+
+class no_grad(_GradModeSwitch):
+    """Disable gradient recording in this thread (``with ge.no_grad():`` or ``@ge.no_grad``)."""
+
+    _value = False
+
+
+class enable_grad(_GradModeSwitch):
+    """Enable gradient recording in this thread, e.g. inside a ``no_grad`` block."""
+
+    _value = True
+
+
+class detect_anomaly:
+    """Context manager: a NaN/inf made by an op's forward or backward raises GraphError
+    naming the op and the line of user code that created it."""
+
+    def __enter__(self):
+        self._prev = _mode.anomaly
+        _mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self._prev
+        return False
+
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _creation_site() -> str:
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PKG_DIR):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+def _all_finite(arr) -> bool:
+    xp = np if isinstance(arr, np.ndarray) else cupy()
+    return bool(xp.isfinite(arr).all())
