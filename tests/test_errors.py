@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-import gradengine.functional as F
 from gradengine import backend
 
 from conftest import CUDA, Snapshot

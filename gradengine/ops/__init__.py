@@ -8,7 +8,7 @@ from .. import backend
 from ..autograd import GraphError, apply, apply1, apply2, rapply2, remember_history, _mode
 from ..tensor import Tensor
 from ..errors import DTypeError, ShapeError
-from . import activations, elementwise, linalg, losses, reductions, shape
+from . import activations, elementwise, linalg, losses, reductions, shape  # noqa: F401
 from .elementwise import add, div, mul, neg, pow, sub
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
