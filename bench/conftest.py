@@ -98,3 +98,4 @@ def run_memory(benchmark, bench_env):
         benchmark.extra_info.update(case=key, impl=impl, device=env.device, **mem)
 
     return run
+

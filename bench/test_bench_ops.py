@@ -6,15 +6,10 @@ Each group is one case of ``gradengine.benchmark``; its rows are the implementat
 
 import pytest
 
+from bench_util import cases
 from gradengine import benchmark as gb
 
 COLUMNS = [gb.GE, gb.GE_OFF, gb.TORCH, gb.NUMPY, gb.CUPY]
-
-
-def cases(*keys):
-    """Parametrize over case keys, each in its own pytest-benchmark group."""
-    return pytest.mark.parametrize(
-        "key", [pytest.param(k, id=k, marks=pytest.mark.benchmark(group=k)) for k in keys])
 
 
 @cases("op_chain_200", "mul_chain")

@@ -7,15 +7,10 @@ TF-Keras for the seed fit when installed).
 
 import pytest
 
+from bench_util import cases
 from gradengine import benchmark as gb
 
 STEP_COLUMNS = [gb.GE, gb.GE_OFF, gb.GE_JIT, gb.TORCH, gb.NUMPY, gb.CUPY]
-
-
-def cases(*keys):
-    """Parametrize over case keys, each in its own pytest-benchmark group."""
-    return pytest.mark.parametrize(
-        "key", [pytest.param(k, id=k, marks=pytest.mark.benchmark(group=k)) for k in keys])
 
 
 @cases("seed_step", "mlp_step")

@@ -786,16 +786,7 @@ def run_time_case(env: Env, case: Case) -> list:
     sz = env.sizes
     settle = SETTLE_S if env.size != "smoke" else 0.0
     results, live = [], {}
-    for impl in env.columns:
-        if impl not in case.builders:
-            continue
-        res = Result(case.key, impl)
-        results.append(res)
-        bench, why = _build(env, case, impl)
-        if bench is None:
-            res.skipped = why
-            continue
-        res.note = bench.note
+    for impl, res, bench in _built_columns(env, case, results):
         time.sleep(settle)
         try:
             dt = _warm_up(env, impl, bench, WARM_S if env.size != "smoke" else 0.0)
@@ -887,10 +878,11 @@ def measure_memory(env: Env, impl: str, bench: Bench, steps: int) -> dict:
                 ("torch.cuda.memory_allocated" if impl == TORCH else "CuPy pool used_bytes"))
 
 
-def run_memory_case(env: Env, case: Case) -> list:
-    results = []
+def _built_columns(env: Env, case: Case, results: list, skip=()):
+    """(impl, result, bench) for each column of ``case`` that could be built; every column's
+    Result (skipped ones with the reason) is appended to ``results``."""
     for impl in env.columns:
-        if impl not in case.builders or impl == KERAS:
+        if impl not in case.builders or impl in skip:
             continue
         res = Result(case.key, impl)
         results.append(res)
@@ -899,6 +891,12 @@ def run_memory_case(env: Env, case: Case) -> list:
             res.skipped = why
             continue
         res.note = bench.note
+        yield impl, res, bench
+
+
+def run_memory_case(env: Env, case: Case) -> list:
+    results = []
+    for impl, res, bench in _built_columns(env, case, results, skip=(KERAS,)):
         try:
             res.memory = measure_memory(env, impl, bench, case.params["steps"])
         except Exception as exc:  # noqa: BLE001

@@ -51,6 +51,20 @@ def _shape(arr):
     return tuple(getattr(arr, "shape", ()))
 
 
+def _value_lines(value, grad, max_elems):
+    """The "value: ..." and "grad: ..." lines of a node label (small arrays in full)."""
+    lines = []
+    val = _fmt(value, max_elems)
+    if val is not None:
+        lines.append(f"value: {val}")
+    gv = _fmt(grad, max_elems)
+    if gv is not None:
+        lines.append(f"grad: {gv}")
+    elif grad is not None:
+        lines.append(f"grad: {_shape(grad)}")
+    return lines
+
+
 def to_dot(t, show_values=True, names=None, max_elems=_MAX_SHOWN, rankdir="LR") -> str:
     """The Graphviz DOT text of the graph that produced ``t``.
 
@@ -87,15 +101,7 @@ def to_dot(t, show_values=True, names=None, max_elems=_MAX_SHOWN, rankdir="LR") 
             title = "leaf" if tensor.requires_grad else "const"
         parts = [f"{title} {tensor.shape} {tensor.dtype.name}"]
         if show_values:
-            val = _fmt(tensor.data, max_elems)
-            if val is not None:
-                parts.append(f"value: {val}")
-            g = _array_of(tensor.grad)
-            gv = _fmt(g, max_elems)
-            if gv is not None:
-                parts.append(f"grad: {gv}")
-            elif g is not None:
-                parts.append(f"grad: {_shape(g)}")
+            parts += _value_lines(tensor.data, _array_of(tensor.grad), max_elems)
         style = ', style=filled, fillcolor="#dbe9f6"' if tensor.requires_grad else ""
         return f'  {nid} [shape=ellipse, label="{_esc(chr(10).join(parts))}"{style}];'
 
@@ -104,15 +110,7 @@ def to_dot(t, show_values=True, names=None, max_elems=_MAX_SHOWN, rankdir="LR") 
         parts = [f"{node.op.name}  #{node.seq}",
                  f"out {_shape(out)} {getattr(out, 'dtype', np.dtype('float32')).name}"]
         if show_values:
-            val = _fmt(out, max_elems)
-            if val is not None:
-                parts.append(f"value: {val}")
-            g = _array_of(node.grad)
-            gv = _fmt(g, max_elems)
-            if gv is not None:
-                parts.append(f"grad: {gv}")
-            elif g is not None:
-                parts.append(f"grad: {_shape(g)}")
+            parts += _value_lines(out, _array_of(node.grad), max_elems)
         return f'  {nid} [shape=box, style=rounded, label="{_esc(chr(10).join(parts))}"];'
 
     root = t.node if t.node is not None else t

@@ -1,23 +1,9 @@
 """Shared fixtures: the `device` fixture runs one test body on the CPU and, when present, CUDA."""
 
-import gc
-
 import numpy as np
 import pytest
 
-import gradengine as ge
-
-
-def _cuda_ok():
-    try:
-        return ge.cuda.is_available()
-    except Exception:  # noqa: BLE001
-        return False
-
-
-CUDA = _cuda_ok()
-DEVICES = ["cpu", pytest.param("cuda", marks=[
-    pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CuPy and a CUDA device")])]
+from ge_testutil import DEVICES
 
 
 @pytest.fixture(params=DEVICES)
@@ -28,51 +14,3 @@ def device(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-def to_host(a):
-    if isinstance(a, ge.Tensor):
-        return a.numpy()
-    if hasattr(a, "get"):
-        return a.get()
-    return np.asarray(a)
-
-
-def live_nodes():
-    from gradengine.autograd import Node
-    return sum(1 for o in gc.get_objects() if type(o) is Node)
-
-
-class Snapshot:
-    """Everything RELIABILITY.md section 2 says must stay bit-identical after a bad call."""
-
-    def __init__(self, *tensors):
-        self.tensors = tensors
-        self.state = [self._grab(t) for t in tensors]
-        self.nodes = live_nodes()
-
-    @staticmethod
-    def _grab(t):
-        return (to_host(t.data).copy(), None if t.grad is None else to_host(t.grad.data).copy(),
-                t.requires_grad, t.dtype, t.device, t._version, t.node)
-
-    def assert_unchanged(self):
-        for t, before in zip(self.tensors, self.state):
-            after = self._grab(t)
-            np.testing.assert_array_equal(before[0], after[0])
-            assert before[0].tobytes() == after[0].tobytes()
-            if before[1] is None:
-                assert after[1] is None
-            else:
-                assert before[1].tobytes() == after[1].tobytes()
-            assert before[2:] == after[2:]
-        assert live_nodes() <= self.nodes
-
-
-def snapshot(params):
-    """A Snapshot of a list of tensors (parameters)."""
-    return Snapshot(*params)
-
-
-def assert_unchanged(before, params=None):
-    before.assert_unchanged()

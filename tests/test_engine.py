@@ -11,7 +11,7 @@ import pytest
 import gradengine as ge
 import gradengine.functional as F
 
-from conftest import to_host
+from ge_testutil import to_host
 
 
 def test_tensor_used_twice_gets_summed_gradient(device):

@@ -6,7 +6,7 @@ import pytest
 import gradengine as ge
 from gradengine import backend
 
-from conftest import CUDA, Snapshot
+from ge_testutil import CUDA, Snapshot
 
 
 def _raises(exc, regex, fn, *tensors):

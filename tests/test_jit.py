@@ -7,7 +7,7 @@ import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
 
-from conftest import to_host
+from ge_testutil import to_host
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 Y = np.array([[0], [1], [1], [0]], np.float32)

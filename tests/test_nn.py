@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-from conftest import assert_unchanged, snapshot
+from ge_testutil import assert_unchanged, snapshot
 from gradengine import nn
 
 

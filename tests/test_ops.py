@@ -18,7 +18,7 @@ import gradengine.functional as F
 from gradengine.autograd import Op
 from gradengine import ops as ops_pkg
 
-from conftest import to_host
+from ge_testutil import to_host
 
 torch = None
 try:

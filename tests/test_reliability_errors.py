@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import Snapshot
+from ge_testutil import Snapshot
 
 import gradengine as ge
 import gradengine.functional as F
