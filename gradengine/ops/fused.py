@@ -58,9 +58,14 @@ def act_grad_ref(xp, out, act):
 
 def bias_act_ref(xp, z, b, act):
     """out = act(z + b): the Linear epilogue after the matmul (b may be None)."""
-    if b is not None:
-        z = z + b
-    return act_ref(xp, z, act)
+    if b is None:
+        return act_ref(xp, z, act)
+    zb = z + b
+    if act == "relu":
+        return xp.maximum(zb, 0, out=zb)  # one temporary: the activation works in place
+    if act == "tanh":
+        return xp.tanh(zb, out=zb)
+    return act_ref(xp, zb, act)
 
 
 def bias_act_backward_ref(xp, g, out, act, need_bias=True):

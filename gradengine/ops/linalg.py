@@ -88,11 +88,7 @@ def bias_act_op(xp, z, b, act):
     """act(z + b): the epilogue after the matmul of a Linear layer (b may be None)."""
     if _use_kernel(xp):
         return kernels.bias_act_fwd(z, b, act)
-    if xp is np and z.flags.writeable and z.flags.c_contiguous and b is not None and \
-            z.dtype == b.dtype:
-        # z is our own fresh matmul output: add the bias in place, one temporary fewer.
-        np.add(z, b, out=z)
-        return bias_act_ref(xp, z, None, act)
+    # z stays intact (no in-place bias add): it is the matmul node's value in ge.viz
     return bias_act_ref(xp, z, b, act)
 
 
