@@ -63,6 +63,7 @@ class KerasModel:
     def _invalidate(self):
         self._setup = None  # (logits_fn, activation) and the chosen loss closure
         self._jit_step = None
+        self._jit_eval = self._jit_predict = None
 
     # ------------------------------------------------------------ compile
     def compile(self, optimizer="sgd", loss=None, metrics=None, jit_compile=False):
@@ -272,13 +273,12 @@ class KerasModel:
         self._metric_names = [name for name, _ in metrics]
         self._setup = out_shape[1:]
         self._jit_step = None
+        self._jit_eval = self._jit_predict = None
         if self.jit_compile:
-            try:
-                from .jit import jit
-            except ImportError:
-                jit = None
-            if jit is not None:
-                self._jit_step = jit(self._train_step)
+            from .jit import jit
+            self._jit_step = jit(self._train_step)
+            self._jit_eval = jit(self._eval_step)
+            self._jit_predict = jit(self.forward)
 
     def _train_step(self, xb, yb):
         """One optimisation step on a batch: zero grads, forward, loss, backward, update.
@@ -470,8 +470,8 @@ class KerasModel:
                 for start in range(0, n, batch_size):
                     xb = Tensor._make(Xa[start:start + batch_size], device)
                     yb = ya[start:start + batch_size]
-                    out = self._forward_for_loss(xb)
-                    loss = self._loss_fn(out, Tensor._make(yb, device))
+                    step = self._jit_eval or self._eval_step
+                    loss, out = step(xb, Tensor._make(yb, device))
                     sums[0] = sums[0] + loss.data * xb.shape[0]
                     metric_sums = sums[1:]
                     self._batch_metrics(out.data, yb, metric_sums)
@@ -479,6 +479,11 @@ class KerasModel:
         finally:
             self.train()
         return {k: float(s) / max(n, 1) for k, s in zip(names, sums)}
+
+    def _eval_step(self, xb, yb):
+        """The loss and the output (or logits) on one batch; replayed under jit_compile."""
+        out = self._forward_for_loss(xb)
+        return self._loss_fn(out, yb), out
 
     def evaluate(self, X, y=None, batch_size=32, verbose=0, return_dict=True):
         """The loss and metrics on (X, y), without training (Keras's ``evaluate``).
@@ -512,11 +517,12 @@ class KerasModel:
         Xa = self._array(X, dtype, device, "predict", "X")
         was_training = self.training
         outs = []
+        forward = getattr(self, "_jit_predict", None) or self.forward
         self.eval()
         try:
             with no_grad():
                 for start in range(0, max(Xa.shape[0], 1), batch_size):
-                    outs.append(_host(self.forward(
+                    outs.append(_host(forward(
                         Tensor._make(Xa[start:start + batch_size], device)).data))
         finally:
             self.train(was_training)

@@ -168,3 +168,26 @@ def test_keras_fit_with_jit_compile_matches_eager():
     (h1, p1), (h2, p2) = run(False), run(True)
     np.testing.assert_allclose(h1, h2, rtol=1e-6)
     np.testing.assert_allclose(p1, p2, rtol=1e-6)
+
+
+def test_keras_evaluate_and_predict_with_jit_compile_match_eager():
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((70, 4)).astype(np.float32)   # 70: a partial last batch
+    ys = (xs.sum(axis=1, keepdims=True) > 0).astype(np.float32)
+
+    def run(jit_compile):
+        ge.manual_seed(0)
+        model = nn.Sequential()
+        model.add(nn.Dense(8, input_dim=4, activation="relu"))
+        model.add(nn.Dense(1, activation="sigmoid"))
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
+                      jit_compile=jit_compile)
+        model.fit(xs, ys, epochs=3, verbose=0, shuffle=False)
+        return model.evaluate(xs, ys), model.predict(xs), model.predict(xs[:5])
+
+    (e1, p1, q1), (e2, p2, q2) = run(False), run(True)
+    assert e1.keys() == e2.keys()
+    for k in e1:
+        assert e1[k] == pytest.approx(e2[k], rel=1e-6)
+    np.testing.assert_allclose(p1, p2, rtol=1e-6)
+    np.testing.assert_allclose(q1, q2, rtol=1e-6)
