@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import apply, compute, op
+from ..autograd import _finish as finish, apply, compute, op
 from ..tensor import Tensor
 from ..backend import resolve_dtype
 
@@ -246,11 +246,11 @@ def _(g, node):
 
 
 def to_device(a, device):
-    """``a.to(device)``, differentiable."""
+    """``a.to(device)``, differentiable. The output lives on ``device``, so it is finished
+    there (``apply`` would take the device, and array module, of the input)."""
     with backend.cuda_context(device):
-        t = apply(to_device_op, (a,), (device,))
-    t.device = device  # apply takes the device from the input; the output has moved
-    return t
+        out = to_device_op.fwd(None, a.data, device)
+    return finish(to_device_op, (a,), (device,), out, device, a.requires_grad)
 
 
 def cast(a, dtype):
