@@ -135,6 +135,8 @@ def linear(x, weight, bias=None, activation=None):
     if activation not in ACTIVATIONS:
         raise ValueError(f"linear: unknown activation {activation!r}; use one of "
                          f"{ACTIVATIONS}")
+    if not isinstance(x, Tensor):
+        x = Tensor(x, device=weight.device)
     _check_matmul(x.shape, weight.shape, "linear")
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-d (in_features, out_features), got "
@@ -142,7 +144,7 @@ def linear(x, weight, bias=None, activation=None):
     if bias is not None and tuple(bias.shape) != (weight.shape[1],):
         raise ShapeError(f"linear: bias of shape {bias.shape} does not match weight of shape "
                          f"{weight.shape}; expected ({weight.shape[1]},)")
-    z = apply(matmul_op, (x, weight))
+    z = apply2(matmul_op, x, weight)
     if bias is None and activation is None:
         return z
     return apply(bias_act_op, (z, bias), (activation,))
