@@ -11,12 +11,13 @@ Everything that can be checked is checked before the first step (compile state, 
 counts, shapes, labels), so a bad call leaves the parameters untouched. The train step
 is one method, :meth:`KerasModel._train_step`, which ``jit_compile=True`` hands to
 ``ge.jit`` when that is available.
+
+The loss and metric names and their functions are in :mod:`gradengine.keras_losses`, the
+per-epoch progress display in :mod:`gradengine.progress`.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 import warnings
 
 import numpy as np
@@ -25,29 +26,14 @@ from . import backend
 from .autograd import enable_grad, no_grad
 from .callbacks import Callback, History
 from .errors import DTypeError, ShapeError
+# The loss/metric tables and the progress bar moved out; their names stay importable here.
+from .keras_losses import (LOSSES, METRICS, _EPS, _allowed, _host,  # noqa: F401
+                           _loss_function, _metric_sums, _parse_loss, _parse_metrics,
+                           _probabilities, _resolve_metrics)
+from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 from .tensor import Tensor
 
-LOSSES = {
-    "mse": "mse", "mean_squared_error": "mse",
-    "mae": "mae", "mean_absolute_error": "mae",
-    "binary_crossentropy": "bce",
-    "categorical_crossentropy": "cce",
-    "sparse_categorical_crossentropy": "scce",
-}
 OPTIMIZERS = ("sgd", "adam", "adamw")
-METRICS = {
-    "mae": "mae", "mean_absolute_error": "mae",
-    "mse": "mse", "mean_squared_error": "mse",
-    "accuracy": "accuracy", "acc": "accuracy",
-    "binary_accuracy": "binary_accuracy",
-    "categorical_accuracy": "categorical_accuracy",
-    "sparse_categorical_accuracy": "sparse_categorical_accuracy",
-}
-_EPS = 1e-7  # Keras's clipping of probabilities in the cross-entropies
-
-
-def _allowed(table):
-    return ", ".join(repr(k) for k in table)
 
 
 class KerasModel:
@@ -96,31 +82,8 @@ class KerasModel:
         else:
             raise TypeError(f"compile: optimizer must be one of {_allowed(OPTIMIZERS)} or a "
                             f"gradengine.optim optimizer, got {type(optimizer).__name__}")
-        if loss is None:
-            raise ValueError(f"compile: a loss is required; allowed: {_allowed(LOSSES)} or a "
-                             "callable loss(pred, target)")
-        if isinstance(loss, str):
-            if loss not in LOSSES:
-                raise ValueError(f"compile: unknown loss {loss!r}; allowed: {_allowed(LOSSES)}"
-                                 " or a callable loss(pred, target)")
-            loss_kind = LOSSES[loss]
-        elif callable(loss):
-            loss_kind = "callable"
-        else:
-            raise TypeError(f"compile: loss must be a name ({_allowed(LOSSES)}) or a "
-                            f"callable, got {type(loss).__name__}")
-        specs = []
-        for m in metrics or ():
-            if isinstance(m, str):
-                if m not in METRICS:
-                    raise ValueError(f"compile: unknown metric {m!r}; allowed: "
-                                     f"{_allowed(METRICS)} or a callable")
-                specs.append((m, METRICS[m]))
-            elif callable(m):
-                specs.append((getattr(m, "__name__", "metric"), m))
-            else:
-                raise TypeError(f"compile: metric must be a name ({_allowed(METRICS)}) or a "
-                                f"callable, got {type(m).__name__}")
+        loss_kind = _parse_loss(loss)
+        specs = _parse_metrics(metrics)
         self._opt_spec = opt_spec
         self.optimizer = opt_spec if not isinstance(opt_spec, str) else None
         self.loss = loss
@@ -256,19 +219,7 @@ class KerasModel:
         self._forward_for_loss = logits_fn if use_logits else self.forward
         self._output_is_logits = act if use_logits else None
         self._loss_fn = _loss_function(kind, use_logits, self.loss)
-        metrics = []
-        for name, spec in self._metric_specs:
-            if spec == "accuracy":
-                if kind == "bce":
-                    spec = "binary_accuracy"
-                elif kind == "cce":
-                    spec = "categorical_accuracy"
-                elif kind == "scce":
-                    spec = "sparse_categorical_accuracy"
-                else:
-                    spec = "binary_accuracy" if out_shape[-1:] in ((1,), ()) else \
-                        "categorical_accuracy"
-            metrics.append((name, spec))
+        metrics = _resolve_metrics(self._metric_specs, kind, out_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
         self._setup = out_shape[1:]
@@ -298,32 +249,7 @@ class KerasModel:
     def _batch_metrics(self, out, yb, sums):
         """Add each metric's sum over the batch's samples into ``sums`` (arrays stay on
         the device; nothing synchronises)."""
-        xp = np if isinstance(out, np.ndarray) else backend.cupy()
-        probs = None
-        for j, (name, spec) in enumerate(self._metrics):
-            if spec in ("mae", "mse"):
-                if probs is None:
-                    probs = _probabilities(xp, out, self._output_is_logits)
-                    if yb.dtype.kind in "iu" and probs.ndim == yb.ndim + 1:
-                        yb = xp.eye(probs.shape[-1], dtype=probs.dtype)[yb]  # sparse labels
-                d = probs - yb
-                v = xp.abs(d).sum() if spec == "mae" else (d * d).sum()
-                if d.ndim > 1:
-                    v = v / d.shape[-1]
-            elif spec == "binary_accuracy":
-                pred = out > (0 if self._output_is_logits else 0.5)
-                v = (pred == (yb > 0.5)).sum()
-                if yb.ndim > 1:
-                    v = v / yb.shape[-1]
-            elif spec == "categorical_accuracy":
-                v = (out.argmax(axis=-1) == yb.argmax(axis=-1)).sum()
-            elif spec == "sparse_categorical_accuracy":
-                v = (out.argmax(axis=-1) == yb.reshape(-1)).sum()
-            else:  # a user callable on host arrays, averaged over batches by size
-                if probs is None:
-                    probs = _probabilities(xp, out, self._output_is_logits)
-                v = float(spec(_host(probs), _host(yb))) * len(yb)
-            sums[j] = sums[j] + (float(v) if xp is np else v)
+        _metric_sums(self._metrics, self._output_is_logits, out, yb, sums)
 
     # ------------------------------------------------------------ fit
     def fit(self, X, y=None, epochs=1, batch_size=32, shuffle=True, validation_data=None,
@@ -579,130 +505,6 @@ def _num_samples(v):
         return None
 
 
-def _host(arr):
-    return arr if isinstance(arr, np.ndarray) else backend.cupy().asnumpy(arr)
-
-
 def _overrides(cb, name):
     fn = getattr(cb, name)
     return getattr(fn, "__func__", fn) is not getattr(Callback, name)
-
-
-def _probabilities(xp, out, logits_act):
-    if logits_act == "sigmoid":
-        from .ops.fused import sigmoid_ref
-        return sigmoid_ref(xp, out)
-    if logits_act == "softmax":
-        e = xp.exp(out - out.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-    return out
-
-
-def _loss_function(kind, from_logits, user_fn):
-    """``loss(out, target) -> scalar Tensor`` for a Keras loss name."""
-    from . import functional as F
-    if kind == "mse":
-        return F.mse_loss
-    if kind == "mae":
-        return lambda p, t: F.abs(p - t).mean()
-    if kind == "bce":
-        if from_logits:
-            return F.binary_cross_entropy_with_logits
-
-        def bce(p, t):
-            p = F.clip(p, _EPS, 1 - _EPS)
-            return -(t * F.log(p) + (1 - t) * F.log(1 - p)).mean()
-        return bce
-    if kind == "cce":
-        if from_logits:
-            return F.cross_entropy
-
-        def cce(p, t):
-            p = p / p.sum(axis=-1, keepdims=True)
-            return -(t * F.log(F.clip(p, _EPS, 1 - _EPS))).sum(axis=-1).mean()
-        return cce
-    if kind == "scce":
-        if from_logits:
-            return F.cross_entropy
-
-        def scce(p, labels):
-            xp = backend.xp_of(p.device)
-            rows = xp.arange(labels.shape[0])
-            picked = p[(rows, labels.data)]
-            return -F.log(F.clip(picked, _EPS, 1 - _EPS)).mean()
-        return scce
-
-    def custom(p, t):
-        out = user_fn(p, t)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"fit: the loss function returned {type(out).__name__}, "
-                            "not a Tensor")
-        return out if out.ndim == 0 else out.mean()
-    return custom
-
-
-class _Progress:
-    """verbose=1: a tqdm bar per epoch with the running loss and metrics, then the epoch's
-    summary line with a full text bar. The tqdm bar uses tqdm's ``delay``: it appears only
-    when an epoch runs longer than 0.1 s, so tiny epochs cost a print, not a redraw.
-    Without tqdm only the summary lines are printed. verbose=2: the summary line only."""
-
-    def __init__(self, verbose, epoch, epochs, steps):
-        self.verbose = verbose
-        self.title = f"Epoch {epoch + 1}/{epochs}"
-        self.steps = steps
-        self.start = time.perf_counter()
-        self.next_refresh = self.start + 0.1
-        self.bar = None
-        self.done = 0
-        if verbose == 1:
-            tqdm = _tqdm()
-            if tqdm is not None:
-                self.bar = tqdm(total=steps, desc=self.title, unit="step", file=sys.stdout,
-                                leave=False, delay=0.1, mininterval=0.1, dynamic_ncols=True)
-
-    def update(self, sums, seen, names):
-        self.done += 1
-        bar = self.bar
-        if bar is not None:
-            now = time.perf_counter()
-            if now >= self.next_refresh:
-                self.next_refresh = now + 0.1
-                bar.set_postfix_str(_fmt({k: float(s) / seen for k, s in zip(names, sums)}),
-                                    refresh=False)
-            bar.update(1)
-
-    def close(self, logs):
-        if self.bar is not None:
-            self.bar.close()
-        secs = time.perf_counter() - self.start
-        if self.verbose == 1:
-            filled = 30 * self.done // max(self.steps, 1)
-            bar = "=" * filled + "." * (30 - filled)
-            line = f"{self.title}: {self.done}/{self.steps} [{bar}] - {secs:.2f}s - {_fmt(logs)}"
-        else:
-            line = f"{self.title} - {secs:.2f}s - {_fmt(logs)}"
-        out = sys.stdout
-        out.write(line + "\n")
-        out.flush()
-
-
-_TQDM = []
-
-
-def _tqdm():
-    if not _TQDM:
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            tqdm = None
-        _TQDM.append(tqdm)
-    return _TQDM[0]
-
-
-def _progress(verbose, epoch, epochs, steps):
-    return _Progress(verbose, epoch, epochs, steps) if verbose else None
-
-
-def _fmt(logs):
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())

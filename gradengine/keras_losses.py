@@ -1,0 +1,182 @@
+"""The Keras loss and metric names of ``compile`` and what each computes.
+
+``LOSSES`` and ``METRICS`` map every accepted name to its kind. :func:`_loss_function`
+turns a loss kind into ``loss(out, target) -> scalar Tensor`` (from probabilities, as in
+Keras, or from logits when the model's last activation allows it); :func:`_metric_sums`
+adds a batch's metric sums on the device, without synchronising.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+LOSSES = {
+    "mse": "mse", "mean_squared_error": "mse",
+    "mae": "mae", "mean_absolute_error": "mae",
+    "binary_crossentropy": "bce",
+    "categorical_crossentropy": "cce",
+    "sparse_categorical_crossentropy": "scce",
+}
+METRICS = {
+    "mae": "mae", "mean_absolute_error": "mae",
+    "mse": "mse", "mean_squared_error": "mse",
+    "accuracy": "accuracy", "acc": "accuracy",
+    "binary_accuracy": "binary_accuracy",
+    "categorical_accuracy": "categorical_accuracy",
+    "sparse_categorical_accuracy": "sparse_categorical_accuracy",
+}
+_EPS = 1e-7  # Keras's clipping of probabilities in the cross-entropies
+
+
+def _allowed(table):
+    return ", ".join(repr(k) for k in table)
+
+
+# ---------------------------------------------------------------- names (compile)
+
+def _parse_loss(loss):
+    """The loss kind of a ``compile(loss=...)`` argument: a LOSSES value or "callable"."""
+    if loss is None:
+        raise ValueError(f"compile: a loss is required; allowed: {_allowed(LOSSES)} or a "
+                         "callable loss(pred, target)")
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"compile: unknown loss {loss!r}; allowed: {_allowed(LOSSES)}"
+                             " or a callable loss(pred, target)")
+        return LOSSES[loss]
+    if callable(loss):
+        return "callable"
+    raise TypeError(f"compile: loss must be a name ({_allowed(LOSSES)}) or a "
+                    f"callable, got {type(loss).__name__}")
+
+
+def _parse_metrics(metrics):
+    """``[(display name, METRICS value or callable)]`` for ``compile(metrics=...)``."""
+    specs = []
+    for m in metrics or ():
+        if isinstance(m, str):
+            if m not in METRICS:
+                raise ValueError(f"compile: unknown metric {m!r}; allowed: "
+                                 f"{_allowed(METRICS)} or a callable")
+            specs.append((m, METRICS[m]))
+        elif callable(m):
+            specs.append((getattr(m, "__name__", "metric"), m))
+        else:
+            raise TypeError(f"compile: metric must be a name ({_allowed(METRICS)}) or a "
+                            f"callable, got {type(m).__name__}")
+    return specs
+
+
+def _resolve_metrics(specs, kind, out_shape):
+    """The metric specs with "accuracy" made binary, categorical or sparse, from the loss
+    kind (or, for the other losses, from the output width)."""
+    metrics = []
+    for name, spec in specs:
+        if spec == "accuracy":
+            if kind == "bce":
+                spec = "binary_accuracy"
+            elif kind == "cce":
+                spec = "categorical_accuracy"
+            elif kind == "scce":
+                spec = "sparse_categorical_accuracy"
+            else:
+                spec = "binary_accuracy" if out_shape[-1:] in ((1,), ()) else \
+                    "categorical_accuracy"
+        metrics.append((name, spec))
+    return metrics
+
+
+# ---------------------------------------------------------------- losses
+
+def _loss_function(kind, from_logits, user_fn):
+    """``loss(out, target) -> scalar Tensor`` for a Keras loss name."""
+    from . import functional as F
+    if kind == "mse":
+        return F.mse_loss
+    if kind == "mae":
+        return lambda p, t: F.abs(p - t).mean()
+    if kind == "bce":
+        if from_logits:
+            return F.binary_cross_entropy_with_logits
+
+        def bce(p, t):
+            p = F.clip(p, _EPS, 1 - _EPS)
+            return -(t * F.log(p) + (1 - t) * F.log(1 - p)).mean()
+        return bce
+    if kind == "cce":
+        if from_logits:
+            return F.cross_entropy
+
+        def cce(p, t):
+            p = p / p.sum(axis=-1, keepdims=True)
+            return -(t * F.log(F.clip(p, _EPS, 1 - _EPS))).sum(axis=-1).mean()
+        return cce
+    if kind == "scce":
+        if from_logits:
+            return F.cross_entropy
+
+        def scce(p, labels):
+            xp = backend.xp_of(p.device)
+            rows = xp.arange(labels.shape[0])
+            picked = p[(rows, labels.data)]
+            return -F.log(F.clip(picked, _EPS, 1 - _EPS)).mean()
+        return scce
+
+    def custom(p, t):
+        out = user_fn(p, t)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"fit: the loss function returned {type(out).__name__}, "
+                            "not a Tensor")
+        return out if out.ndim == 0 else out.mean()
+    return custom
+
+
+# ---------------------------------------------------------------- metrics
+
+def _host(arr):
+    return arr if isinstance(arr, np.ndarray) else backend.cupy().asnumpy(arr)
+
+
+def _probabilities(xp, out, logits_act):
+    if logits_act == "sigmoid":
+        from .ops.fused import sigmoid_ref
+        return sigmoid_ref(xp, out)
+    if logits_act == "softmax":
+        e = xp.exp(out - out.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
+def _metric_sums(metrics, logits_act, out, yb, sums):
+    """Add each metric's sum over the batch's samples into ``sums`` (arrays stay on the
+    device; nothing synchronises). ``out`` is the model output, or its logits when
+    ``logits_act`` names the activation they still need."""
+    xp = np if isinstance(out, np.ndarray) else backend.cupy()
+    probs = None
+    for j, (name, spec) in enumerate(metrics):
+        if spec in ("mae", "mse"):
+            if probs is None:
+                probs = _probabilities(xp, out, logits_act)
+                if yb.dtype.kind in "iu" and probs.ndim == yb.ndim + 1:
+                    yb = xp.eye(probs.shape[-1], dtype=probs.dtype)[yb]  # sparse labels
+            d = probs - yb
+            v = xp.abs(d).sum() if spec == "mae" else (d * d).sum()
+            if d.ndim > 1:
+                v = v / d.shape[-1]
+        elif spec == "binary_accuracy":
+            pred = out > (0 if logits_act else 0.5)
+            v = (pred == (yb > 0.5)).sum()
+            if yb.ndim > 1:
+                v = v / yb.shape[-1]
+        elif spec == "categorical_accuracy":
+            v = (out.argmax(axis=-1) == yb.argmax(axis=-1)).sum()
+        elif spec == "sparse_categorical_accuracy":
+            v = (out.argmax(axis=-1) == yb.reshape(-1)).sum()
+        else:  # a user callable on host arrays, averaged over batches by size
+            if probs is None:
+                probs = _probabilities(xp, out, logits_act)
+            v = float(spec(_host(probs), _host(yb))) * len(yb)
+        sums[j] = sums[j] + (float(v) if xp is np else v)

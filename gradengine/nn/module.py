@@ -1,0 +1,288 @@
+"""The base of every layer and model: :class:`Module` and its trainable :class:`Parameter`.
+
+A Module registers Parameters and sub-modules by attribute assignment, walks them
+iteratively (``named_modules``, ``named_parameters``), switches train/eval mode, moves
+itself between devices and dtypes, and saves and loads its ``state_dict`` all or nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd, backend
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module registers as trainable (``requires_grad=True``).
+
+    Example:
+        >>> w = nn.Parameter(ge.randn(3, 2))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, dtype=None, device=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models.
+
+    Parameters and sub-modules are registered by attribute assignment
+    (``self.fc = Linear(2, 3)``; ``self.w = Parameter(...)``), in that order. Calling a
+    module runs its ``forward``.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            Module.__init__(self)
+        params, mods = d["_parameters"], d["_modules"]
+        params.pop(name, None)
+        mods.pop(name, None)
+        if isinstance(value, Parameter):
+            params[name] = value
+        elif isinstance(value, Module):
+            mods[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, prefix: str = ""):
+        """(name, module) for this module and every descendant, pre-order, iteratively."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, mod = stack.pop()
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            yield name, mod
+            children = list(mod.__dict__.get("_modules", {}).items())
+            for child_name, child in reversed(children):
+                stack.append((f"{name}.{child_name}" if name else child_name, child))
+
+    def children(self):
+        return iter(self.__dict__.get("_modules", {}).values())
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = ""):
+        """(dotted name, Parameter) pairs: ``("0.weight", p)``; shared parameters once."""
+        seen = set()
+        for mod_name, mod in self.named_modules(prefix):
+            for name, p in mod.__dict__.get("_parameters", {}).items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self):
+        """Every trainable Parameter, in registration order (a list)."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter."""
+        autograd.log_host_call(self.zero_grad, set_to_none)
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._make(backend.xp_of(p.device).zeros_like(p.data), p.device)
+
+    def train(self, mode: bool = True):
+        """Set training mode on this module and every descendant; returns self."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Set evaluation mode (``train(False)``); returns self."""
+        return self.train(False)
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """``{name: numpy array copy}`` for every parameter (host copies, also from CUDA)."""
+        return {name: _host_copy(p.data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy values from ``state_dict`` into the parameters, all or nothing.
+
+        Every key and shape is checked before anything is written, so on error the model
+        is unchanged. Values may be NumPy/CuPy arrays, Tensors or nested lists; they are
+        converted to each parameter's dtype and device. Lazily-built layers (``Dense``
+        without ``input_dim``) are built from the saved shapes.
+
+        Args:
+            state_dict: ``{name: array}`` as returned by :meth:`state_dict` or ``ge.load``.
+            strict: require exactly the model's keys (else missing/extra keys are skipped).
+        Returns:
+            ``(missing_keys, unexpected_keys)`` (both empty when strict).
+        Raises:
+            KeyError: naming every missing and every unexpected key (strict only).
+            ShapeError: naming every key whose shape differs, with both shapes.
+        """
+        own = dict(self.named_parameters())
+        lazy = {}  # name -> (layer, expected shape with None for the unknown input size)
+        for mod_name, mod in self.named_modules():
+            for pname, shape in getattr(mod, "_pending_parameters", dict)().items():
+                lazy[f"{mod_name}.{pname}" if mod_name else pname] = (mod, shape)
+        expected = set(own) | set(lazy)
+        given = set(state_dict)
+        missing = sorted(expected - given)
+        unexpected = sorted(given - expected)
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise KeyError(f"load_state_dict: {' and '.join(parts)} (the model's keys are "
+                           f"{sorted(expected)})")
+        arrays = {}
+        bad = []
+        for name in sorted(expected & given):
+            arr = _as_array(state_dict[name])
+            if name in own:
+                want = own[name].shape
+                ok = tuple(arr.shape) == want
+            else:
+                want = lazy[name][1]
+                ok = len(arr.shape) == len(want) and all(
+                    w is None or w == s for w, s in zip(want, arr.shape))
+            if not ok:
+                bad.append(f"{name!r}: checkpoint {tuple(arr.shape)} vs model "
+                           f"{tuple(want)}")
+            arrays[name] = arr
+        if bad:
+            raise ShapeError("load_state_dict: shape mismatch for " + "; ".join(bad))
+        pending = {}
+        for name, (layer, _) in lazy.items():
+            if name in arrays:
+                pending.setdefault(id(layer), (layer, {}))[1][name] = arrays[name]
+        builds = []
+        for layer, entries in pending.values():
+            builds.append((layer, layer._shape_from_state(entries)))
+        # Convert everything first (a bad dtype fails here, before any write) ...
+        commits = []
+        for name, p in own.items():
+            if name in arrays:
+                commits.append((p, _converted(arrays[name], p.dtype, p.device)))
+        # ... then build the lazy layers and write, restoring the old arrays on any error.
+        done = []
+        try:
+            for layer, in_features in builds:
+                layer.build(in_features)
+                prefix = next(n for n, m in self.named_modules() if m is layer)
+                for pname, p in layer._parameters.items():
+                    key = f"{prefix}.{pname}" if prefix else pname
+                    if key in arrays:
+                        commits.append((p, _converted(arrays[key], p.dtype, p.device)))
+            for p, arr in commits:
+                done.append((p, p.data))
+                p.data = arr
+                p._version += 1
+        except BaseException:
+            for p, old in reversed(done):
+                p.data = old
+            for layer, _ in builds:
+                layer._unbuild()
+            raise
+        return missing, unexpected
+
+    def to(self, device=None, dtype=None):
+        """Move every parameter (and gradient) to ``device`` and/or cast to ``dtype``, in
+        place (the Parameter objects stay the same); returns self."""
+        dev = backend.normalize_device(device, "to") if device is not None else None
+        dt = backend.resolve_dtype(dtype, "to") if dtype is not None else None
+        for m in self.modules():
+            if dev is not None:
+                object.__setattr__(m, "_device", dev)
+            if dt is not None:
+                object.__setattr__(m, "_dtype", dt)
+        for p in self.parameters():
+            for t in (p, p.grad):
+                if t is None:
+                    continue
+                arr = t.data
+                if dev is not None and dev != t.device:
+                    arr = backend.to_device_array(arr, dev)
+                    t.device = dev
+                if dt is not None and arr.dtype != dt:
+                    arr = arr.astype(dt)
+                if arr is not t.data:
+                    t.data = arr
+                    t._version += 1
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, index: int = 0):
+        return self.to(f"cuda:{index}")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        mods = self.__dict__.get("_modules", {})
+        if not mods:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, m in mods.items():
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _host_copy(arr):
+    return arr.copy() if isinstance(arr, np.ndarray) else backend.cupy().asnumpy(arr)
+
+
+def _as_array(v):
+    if isinstance(v, Tensor):
+        return v.data
+    if isinstance(v, np.ndarray) or (backend.cupy() is not None and
+                                     isinstance(v, backend.cupy().ndarray)):
+        return v
+    return np.asarray(v)
+
+
+def _converted(arr, dtype, device):
+    """A fresh array of ``dtype`` on ``device`` holding ``arr``'s values (never aliased)."""
+    out = backend.to_device_array(arr, device)
+    return out.astype(dtype, copy=out is arr or out.dtype != dtype)
+
