@@ -15,7 +15,8 @@ is skipped with a note, never an error. Ratios are ``column time / torch time``.
 
     python -m gradengine.benchmark [--device auto|cpu|cuda] [--quick] [--out DIR]
 
-writes ``<device>-<date>.json``, ``.md`` and ``.png`` (the ratios) to ``bench/results``.
+writes ``<device>-<date>.json`` (``gpu-<gpu>-<date>.json`` on CUDA), ``.md`` and ``.png``
+(the ratios) to ``bench/results``.
 The pytest-benchmark suites in ``bench/`` build their cases from :func:`make_case`.
 """
 
@@ -30,6 +31,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import platform
 import statistics
 import subprocess
@@ -1317,6 +1319,9 @@ def run(env: Env, out_dir: Path, only=None, quiet=False) -> dict:
                                "CPU; a wide spread marks a row they disturbed")
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{env.device}-{date}"
+    if env.device != "cpu":  # issue 8's name: gpu-<device>-<date>, e.g. gpu-nvidia-h100-...
+        gpu = re.sub(r"[^a-z0-9]+", "-", (report.get("gpu_name") or "cuda").lower()).strip("-")
+        stem = f"gpu-{gpu}-{date}"
     chart = write_chart(report, out_dir / f"{stem}.png")
     tables = build_tables(report, cases, results)
     (out_dir / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
