@@ -125,11 +125,15 @@ def test_sigmoid_bce_is_computed_from_logits_and_equals_the_probability_form():
     assert np.isfinite(res["loss"]) and res["loss"] > 10
 
 
-def test_mse_on_a_softmax_output_and_binary_bce_without_sigmoid_use_probabilities():
+def test_binary_crossentropy_without_a_sigmoid_clips_the_outputs_as_probabilities():
     ge.manual_seed(0)
     model = Sequential(Dense(2, input_dim=2, activation="relu"), Dense(1))
     model.compile(loss="binary_crossentropy")
-    model.fit(X_XOR * 0.1, Y_XOR, epochs=2, verbose=0)  # relu/linear outputs get clipped
+    hist = model.fit(X_XOR * 0.1, Y_XOR, epochs=2, verbose=0)  # outputs outside (0, 1)
+    assert np.isfinite(hist.history["loss"]).all()
+    p = np.clip(model.predict(X_XOR * 0.1).astype(np.float64), 1e-7, 1 - 1e-7)
+    expected = -np.mean(Y_XOR * np.log(p) + (1 - Y_XOR) * np.log(1 - p))
+    assert model.evaluate(X_XOR * 0.1, Y_XOR)["loss"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_epoch_loss_is_the_sample_weighted_mean_over_batches():
