@@ -153,6 +153,10 @@ def to_device_array(arr, device: str):
     if device == "cpu":
         return _cupy.asnumpy(arr)
     with _cupy.cuda.Device(int(device[5:])):
+        if src != "cpu":
+            # cupy.asarray returns a CuPy array as is, even one on another GPU; copy()
+            # allocates on the current device (peer-to-peer)
+            return arr.copy()
         return _cupy.asarray(arr)
 
 

@@ -7,6 +7,8 @@ accepted where a constant makes sense).
 from __future__ import annotations
 
 from .autograd import apply, apply1
+from .errors import DeviceError
+from .ops import operand
 from .ops import elementwise as _ew
 from .ops.activations import log_softmax, relu, sigmoid, sigmoid_backward, softmax, tanh
 from .ops.elementwise import cast as astype
@@ -80,13 +82,13 @@ clamp = clip
 def maximum(a, b):
     """Elementwise maximum (ties send the gradient to a)."""
     a = _t(a, b if isinstance(b, Tensor) else None)
-    return apply(_ew.maximum, (a, b))
+    return apply(_ew.maximum, (a, operand(b, a)))  # an array b goes to a's device
 
 
 def minimum(a, b):
     """Elementwise minimum (ties send the gradient to a)."""
     a = _t(a, b if isinstance(b, Tensor) else None)
-    return apply(_ew.minimum, (a, b))
+    return apply(_ew.minimum, (a, operand(b, a)))
 
 
 def where(cond, a, b):
@@ -95,8 +97,11 @@ def where(cond, a, b):
     if like is None:
         a = _t(a)
         like = a
+    if isinstance(cond, Tensor) and cond.device != like.device:
+        raise DeviceError(f"where: expected all tensors on one device, got {like.device!r} "
+                          f"and {cond.device!r}")
     c = cond.data if isinstance(cond, Tensor) else _t(cond, like).data
-    return apply(_ew.where, (c, a, b))
+    return apply(_ew.where, (c, operand(a, like), operand(b, like)))
 
 
 __all__ = [

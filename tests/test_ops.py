@@ -455,7 +455,7 @@ def test_every_op_has_a_row():
                                 lambda x: F.binary_cross_entropy_with_logits(x, ge.ones_like(x)),
                                 lambda x: F.binary_cross_entropy(F.sigmoid(x), ge.ones_like(x)),
                                 lambda x: F.cross_entropy(x.reshape(1, -1),
-                                                          ge.tensor([0]))],
+                                                          ge.tensor([0], device=x.device))],
                          ids=["sigmoid", "softmax", "log_softmax", "bce_logits", "bce",
                               "cross_entropy"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

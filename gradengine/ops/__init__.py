@@ -109,6 +109,9 @@ def _rebind(t, out, name):
 def setitem(self, idx, value):
     """``self[idx] = value`` (version-checked; recorded when grad is needed)."""
     value = operand(value, self)
+    if isinstance(value, Tensor) and value.device != self.device:
+        from ..errors import DeviceError
+        raise DeviceError(f"setitem: tensors on {self.device!r} and {value.device!r}")
     nidx, advanced = shape._normalize_index(idx, self.device)
     v_rg = isinstance(value, Tensor) and value.requires_grad
     vd = value.data if isinstance(value, Tensor) else value

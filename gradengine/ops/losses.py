@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..autograd import apply, compute, op
 from ..tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import DeviceError, DTypeError, ShapeError
 from .activations import log_softmax, sigmoid, softmax
 from .elementwise import clip as _clip_op, log
 
@@ -171,6 +171,9 @@ def cross_entropy(logits, target, reduction="mean"):
     if not isinstance(target, Tensor):
         target = Tensor(np.asarray(target) if not hasattr(target, "__cuda_array_interface__")
                         else target, device=logits.device)
+    elif target.device != logits.device:  # its labels would reach the logits' xp as is
+        raise DeviceError(f"cross_entropy: expected all tensors on one device, got "
+                          f"{logits.device!r} and {target.device!r}")
     if target.dtype.kind == "f":
         if target.shape == logits.shape:
             loss = -(target * log_softmax(logits, axis=-1)).sum(axis=-1)

@@ -201,9 +201,7 @@ def _normalize_index(idx, device):
     advanced = False
     for it in items:
         if isinstance(it, Tensor):
-            it = it.data
-            if device != "cpu":
-                it = backend.to_device_array(it, device)
+            it = backend.to_device_array(it.data, device)  # a CUDA index for a CPU tensor too
             advanced = advanced or it.ndim > 0 or it.dtype == bool
         elif isinstance(it, (list, np.ndarray)) or (device != "cpu" and hasattr(it, "__cuda_array_interface__")):
             it = xp.asarray(it)

@@ -1,0 +1,546 @@
+"""The engine's CUDA *device plumbing*, exercised on a NumPy stand-in for CuPy.
+
+Every test here installs ``tests/fake_cupy.py`` as ``gradengine.backend._cupy`` (one fake
+device, ``cuda:0``) with ``GRADENGINE_KERNELS=0``, and runs the engine on device
+``"cuda"``: device strings, host/device transfers, ``xp = cupy`` dispatch in every op and
+VJP, the optimizers, Keras, ge.jit, checkpoints, DLPack and seeding. The fake refuses what
+real CuPy refuses (implicit NumPy conversion, NumPy arrays as ufunc operands), so a host
+array leaking into device code fails here as it would on a GPU.
+
+What this does NOT cover: the fused CUDA kernels and real GPU numerics. Those are tested on
+a GPU by tests/test_kernels_gpu.py and the other ``gpu``-marked tests. The monkeypatches
+are undone after each test, so nothing here leaks into the CPU-only tests.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import gradengine as ge
+import gradengine.functional as F
+from gradengine import backend, nn, optim
+
+import fake_cupy
+import test_ops
+from test_ops import ROWS
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    fake = fake_cupy.make_module()
+    monkeypatch.setattr(backend, "_cupy", fake)
+    monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
+    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
+    monkeypatch.setattr(backend._RNG, "cupy", None)
+    monkeypatch.setattr(backend._RNG, "numpy", backend._RNG.numpy)
+    monkeypatch.setattr(backend, "_process_default", backend._process_default)
+    yield fake
+
+
+def _is_dev(arr):
+    return isinstance(arr, fake_cupy.ndarray)
+
+
+def _host(t):
+    return t.numpy() if isinstance(t, ge.Tensor) else np.asarray(t)
+
+
+# ---------------------------------------------------------------- the fake itself
+
+def test_the_fake_refuses_what_cupy_refuses(fake_gpu):
+    a = fake_gpu.ones(3)
+    assert not isinstance(a, np.ndarray) and a.device.id == 0
+    with pytest.raises(TypeError):
+        np.asarray(a)
+    with pytest.raises(TypeError):
+        a + np.ones(3)
+    with pytest.raises(TypeError):
+        fake_gpu.maximum(a, np.ones(3))
+    assert _is_dev(a.sum()) and a.sum().shape == ()
+    assert _is_dev(a[0]) and _is_dev(a + 1) and _is_dev(np.exp(a))
+    assert a[1:].base is a and backend.device_of_array(a) == "cuda:0"
+    assert ge.cuda.is_available() and ge.cuda.device_count() == 1
+
+
+# ---------------------------------------------------------------- the op table on "cuda"
+
+def _tensors(arrays, dtype, device, row):
+    return test_ops._tensors(arrays, dtype, device, row)
+
+
+def _run(row, arrays, dtype, device):
+    ts = _tensors(arrays, dtype, device, row)
+    out = row.fn(*ts)
+    grads = None
+    if out.requires_grad:
+        g = np.random.default_rng(3).standard_normal(out.shape).astype(dtype)
+        out.backward(ge.tensor(g, device=device))
+        grads = [None if t.grad is None else t.grad for t in ts if t.requires_grad]
+    return out, grads, ts
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_op_table_on_cuda_matches_cpu(row, fake_gpu):
+    rng = np.random.default_rng(0)
+    for arrays in row.samples(rng):
+        ref, ref_grads, _ = _run(row, arrays, "float64", "cpu")
+        out, grads, ts = _run(row, arrays, "float64", "cuda")
+        assert out.device == "cuda:0" and _is_dev(out.data), row.name
+        assert out.dtype == ref.dtype and out.shape == ref.shape
+        np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12, atol=1e-12)
+        assert (grads is None) == (ref_grads is None)
+        for g, r, t in zip(grads or (), ref_grads or (), [t for t in ts if t.requires_grad]):
+            assert g is not None and r is not None
+            assert g.device == "cuda:0" and _is_dev(g.data), row.name
+            assert g.shape == t.shape and g.dtype == t.dtype
+            np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_op_table_on_cuda_matches_numpy(row, dtype, fake_gpu):
+    test_ops.test_matches_numpy_and_grads_keep_shape_dtype_device(
+        row, dtype, "cuda", np.random.default_rng(0))
+
+
+_GC_ROWS = [r for r in ROWS if r.name in {
+    "add", "mul", "div", "pow", "exp", "log", "abs", "sigmoid", "tanh", "relu", "clip",
+    "maximum", "where", "max[axis=0,keepdims=False]", "mean[axis=-1,keepdims=True]",
+    "broadcast_to", "getitem[5]", "getitem[6]", "setitem", "concatenate", "stack", "matmul",
+    "softmax", "log_softmax", "mse_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cross_entropy", "cross_entropy[soft]",
+    "linear[sigmoid]", "linear[relu]", "astype"}]
+
+
+def test_gradcheck_rows_exist():
+    assert len(_GC_ROWS) == 32
+
+
+@pytest.mark.parametrize("row", _GC_ROWS, ids=[r.name for r in _GC_ROWS])
+def test_gradcheck_on_cuda(row, fake_gpu):
+    rng = np.random.default_rng(0)
+    for arrays in row.samples(rng)[:4]:
+        ts = _tensors(arrays, "float64", "cuda", row)
+        assert ge.gradcheck(row.fn, ts, **row.gc_kw), row.name
+
+
+@pytest.mark.parametrize("row", [r for r in _GC_ROWS if r.second_order][:12],
+                         ids=[r.name for r in _GC_ROWS if r.second_order][:12])
+def test_gradgradcheck_on_cuda(row, fake_gpu):
+    rng = np.random.default_rng(0)
+    for arrays in row.samples(rng)[:2]:
+        ts = _tensors(arrays, "float64", "cuda", row)
+        assert ge.gradgradcheck(row.fn, ts, **row.gc_kw), row.name
+
+
+def test_gradcheck_directional_on_cuda(fake_gpu):
+    x = ge.randn(9, 9, dtype="float64", device="cuda", requires_grad=True)
+    assert ge.gradcheck(lambda a: (a.tanh() @ a).sum(axis=0), [x])
+
+
+@pytest.mark.parametrize("fn", [F.sigmoid, F.softmax, F.log_softmax,
+                                lambda x: F.binary_cross_entropy_with_logits(x, ge.ones_like(x)),
+                                lambda x: F.binary_cross_entropy(F.sigmoid(x), ge.ones_like(x)),
+                                lambda x: F.cross_entropy(x.reshape(1, -1),
+                                                          ge.tensor([0], device=x.device))],
+                         ids=["sigmoid", "softmax", "log_softmax", "bce_logits", "bce",
+                              "cross_entropy"])
+def test_extremes_on_cuda(fn, fake_gpu):
+    test_ops.test_extremes_give_no_nan_and_no_warning(fn, "float32", "cuda")
+
+
+# ---------------------------------------------------------------- creation and transfers
+
+def test_creation_functions_on_cuda(fake_gpu):
+    for t in (ge.zeros(2, 3, device="cuda"), ge.ones((2,), device="cuda"),
+              ge.full((2, 2), 3.0, device="cuda"), ge.eye(3, device="cuda"),
+              ge.arange(5, device="cuda"), ge.randn(4, device="cuda"),
+              ge.rand(4, device="cuda"), ge.empty(2, device="cuda"),
+              ge.zeros_like(ge.ones(2, device="cuda")), ge.tensor([1.0, 2.0], device="cuda"),
+              ge.tensor(np.ones(3), device="cuda"), ge.as_tensor([1, 2], device="cuda")):
+        assert t.device == "cuda:0" and _is_dev(t.data)
+    assert ge.arange(5, device="cuda").dtype == np.int64
+    assert ge.tensor(fake_gpu.ones(3)).device == "cuda:0"
+    assert ge.tensor([1.5]).device == "cpu"
+
+
+def test_to_and_cpu_round_trip_carry_gradients(fake_gpu):
+    x = ge.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+    xc = x.to("cuda")
+    assert xc.device == "cuda:0" and _is_dev(xc.data) and xc.requires_grad
+    y = (xc * xc).sum(axis=1)
+    back = y.cpu()
+    assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+    (back * ge.tensor([1.0, 2.0])).sum().backward()
+    assert x.grad.device == "cpu" and isinstance(x.grad.data, np.ndarray)
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, -4.0], [12.0, 16.0]])
+    # a leaf on cuda, used on the CPU
+    w = ge.tensor([0.5, 1.5], device="cuda", requires_grad=True)
+    (w.cpu() * ge.tensor([2.0, 3.0])).sum().backward()
+    assert w.grad.device == "cuda:0" and _is_dev(w.grad.data)
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 3.0])
+    # cuda(), dtype change on the way, .numpy() is a host copy
+    z = ge.tensor([1, 2, 3]).cuda()
+    assert z.device == "cuda:0" and z.dtype == np.int64
+    h = ge.tensor([1.0, 2.0]).to("cuda", dtype="float64")
+    assert h.dtype == np.float64 and isinstance(h.numpy(), np.ndarray)
+    assert "device='cuda:0'" in repr(h)
+    assert h.tolist() == [1.0, 2.0] and float(h.sum()) == 3.0
+
+
+def test_second_order_through_a_transfer(fake_gpu):
+    x = ge.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    y = (x.to("cuda") ** 3).sum()
+    (g,) = ge.grad(y, x, create_graph=True)
+    assert g.device == "cpu"
+    (gg,) = ge.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), [6.0, 12.0])
+
+
+def test_mixed_devices_raise_device_error_naming_both(fake_gpu):
+    a, b = ge.ones(3, device="cpu"), ge.ones(3, device="cuda")
+    for fn, name in ((lambda: a + b, "add"), (lambda: b * a, "mul"),
+                     (lambda: F.matmul(a, b), "matmul"), (lambda: F.maximum(b, a), "maximum"),
+                     (lambda: a < b, "less"), (lambda: F.concatenate([a, b]), "concatenate"),
+                     (lambda: F.cross_entropy(b.reshape(1, 3), ge.tensor([0])),
+                      "cross_entropy"),
+                     (lambda: F.mse_loss(b, a), "mse_loss")):
+        with pytest.raises(ge.DeviceError, match=rf"{name}: .*(cpu.*cuda:0|cuda:0.*cpu)"):
+            fn()
+    w = ge.ones(3, device="cuda", requires_grad=True)
+    with pytest.raises(ge.DeviceError, match=r"backward: .*cpu.*cuda:0"):
+        (w * 2).backward(ge.ones(3))
+    x = ge.ones(3, device="cuda")
+    with pytest.raises(ge.DeviceError, match=r"add: .*cuda:0.*cpu"):
+        x += ge.ones(3)
+    # where and setitem: a condition or a value Tensor on the other device
+    with pytest.raises(ge.DeviceError, match=r"where: .*cuda:0.*cpu"):
+        F.where(a > 0, b, 0.0)
+    with pytest.raises(ge.DeviceError, match=r"where: .*cpu.*cuda:0"):
+        F.where(b > 0, a, 0.0)
+    with pytest.raises(ge.DeviceError, match=r"setitem: .*cuda:0.*cpu"):
+        x[0:2] = ge.ones(2)
+    with pytest.raises(ge.DeviceError, match=r"setitem: .*cpu.*cuda:0"):
+        a[0:2] = ge.ones(2, device="cuda")
+    with pytest.raises(ge.DeviceError, match=r"no CUDA device 1"):
+        ge.zeros(2, device="cuda:1")
+
+
+def test_errors_row07_mixing_devices(fake_gpu):
+    import test_errors
+    test_errors.test_row07_mixing_devices()
+
+
+def test_inplace_and_setitem_on_cuda(fake_gpu):
+    x = ge.zeros(4, device="cuda")
+    x += 1
+    x *= ge.full((4,), 3.0, device="cuda")
+    x[1:3] = 7.0
+    x[ge.tensor([0], device="cuda")] = ge.tensor([5.0], device="cuda")
+    x[np.array([3])] = 2.0
+    assert _is_dev(x.data) and x.tolist() == [5.0, 7.0, 7.0, 2.0]
+    w = ge.ones(3, device="cuda", requires_grad=True)
+    y = w * 2
+    y[0] = ge.tensor(10.0, device="cuda")
+    y.sum().backward()
+    assert w.grad.tolist() == [0.0, 2.0, 2.0] and _is_dev(w.grad.data)
+    assert x[ge.tensor([True, False, True, False])].tolist() == [5.0, 7.0]
+    assert x[[0, 0]].tolist() == [5.0, 5.0]
+    assert x.argmax().item() == 1 and _is_dev(x.argmax().data)
+
+
+def test_functional_constants_follow_the_tensor_device(fake_gpu):
+    x = ge.tensor([[1.0, -1.0]], device="cuda", requires_grad=True)
+    assert (x + np.array([1.0, 2.0])).device == "cuda:0"
+    assert (np.array([1.0, 2.0]) * x).device == "cuda:0"
+    assert F.where(x > 0, x, 0.0).device == "cuda:0"
+    assert F.maximum(x, 0.5).device == "cuda:0"
+    assert (x == np.array([1.0, 0.0])).tolist() == [[True, False]]
+    labels = [1]
+    loss = F.cross_entropy(x, labels) + F.cross_entropy(x, np.array(labels)) + \
+        F.mse_loss(x, [[0.0, 0.0]]) + F.binary_cross_entropy_with_logits(x, np.ones((1, 2)))
+    loss.backward()
+    assert x.grad.device == "cuda:0"
+
+
+def test_host_arrays_and_index_tensors_go_to_the_tensor_device(fake_gpu):
+    xc = ge.arange(3.0, device="cuda")
+    x = ge.arange(3.0)
+    # a NumPy array as the second argument of maximum/minimum/where is a constant there
+    assert F.maximum(xc, np.ones(3)).tolist() == [1.0, 1.0, 2.0]
+    assert F.minimum(xc, np.ones(3)).tolist() == [0.0, 1.0, 1.0]
+    assert F.where(xc > 0, xc, np.full(3, -1.0)).tolist() == [-1.0, 1.0, 2.0]
+    assert F.where(np.array([True, False, True]), np.zeros(3), xc).tolist() == [0.0, 1.0, 0.0]
+    # index Tensors move to the indexed tensor's device, both ways
+    assert x[ge.tensor([2, 0], device="cuda")].tolist() == [2.0, 0.0]
+    assert xc[ge.tensor([2, 0])].tolist() == [2.0, 0.0]
+    w = ge.ones(3, requires_grad=True)
+    w[ge.tensor([1, 1], device="cuda")].sum().backward()
+    assert w.grad.tolist() == [0.0, 2.0, 0.0]
+    # F.maximum with an array b still differentiates a, on the device
+    v = ge.tensor([0.0, 2.0], device="cuda", requires_grad=True)
+    F.maximum(v, np.ones(2)).sum().backward()
+    assert v.grad.tolist() == [0.0, 1.0] and _is_dev(v.grad.data)
+
+
+@pytest.fixture
+def two_fake_gpus(monkeypatch):
+    fake = fake_cupy.make_module(device_count=2)
+    monkeypatch.setattr(backend, "_cupy", fake)
+    monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
+    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
+    monkeypatch.setattr(backend._RNG, "cupy", None)
+    monkeypatch.setattr(backend._RNG, "numpy", backend._RNG.numpy)
+    yield fake
+
+
+def test_copies_between_two_devices_land_on_the_target(two_fake_gpus):
+    t = ge.tensor([1.0, 2.0], device="cuda:0", requires_grad=True)
+    assert t.data.device.id == 0
+    u = t.to("cuda:1")
+    assert u.device == "cuda:1" and u.data.device.id == 1
+    assert u.data is not t.data
+    assert ge.tensor(t, device="cuda:1").data.device.id == 1
+    assert ge.zeros(2, device="cuda:1").data.device.id == 1
+    # the gradient comes back to cuda:0
+    u.sum().backward()
+    assert t.grad.device == "cuda:0" and t.grad.data.device.id == 0
+    m = nn.Linear(2, 2, device="cuda:0").to("cuda:1")
+    assert all(p.data.device.id == 1 for p in m.parameters())
+
+
+def test_detect_anomaly_on_cuda(fake_gpu):
+    x = ge.tensor([-1.0, 1.0], device="cuda", requires_grad=True)
+    with ge.detect_anomaly():
+        with pytest.raises(ge.GraphError, match="sqrt"):
+            F.sqrt(x)
+        (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+# ---------------------------------------------------------------- models and optimizers
+
+def _mlp(device):
+    ge.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 8, activation="tanh"), nn.Linear(8, 8, activation="relu"),
+                      nn.Linear(8, 4, activation="sigmoid"), nn.Linear(4, 1))
+    return m.to(device)
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd", "adamw-amsgrad"])
+def test_sequential_with_optimizer_matches_cpu(kind, fake_gpu):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3)).astype(np.float32)
+    Y = rng.standard_normal((16, 1)).astype(np.float32)
+    runs = {}
+    for device in ("cpu", "cuda"):
+        m = _mlp(device)
+        opt = {"adam": lambda p: optim.Adam(p, lr=0.01),
+               "sgd": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
+                                          weight_decay=1e-3),
+               "adamw-amsgrad": lambda p: optim.AdamW(p, lr=0.01, amsgrad=True)}[kind](
+            m.parameters())
+        x, y = ge.tensor(X, device=device), ge.tensor(Y, device=device)
+        losses = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        for p in m.parameters():
+            assert p.device == m.parameters()[0].device
+            assert p.grad.device == p.device
+        if device == "cuda":
+            assert all(_is_dev(p.data) for p in m.parameters())
+            st = opt.state_dict()
+            assert all(isinstance(v, np.ndarray) for s in st["state"].values()
+                       for v in s.values() if hasattr(v, "shape"))
+            opt.load_state_dict(st)
+            assert all(_is_dev(v) for s in opt.state for v in s if hasattr(v, "shape"))
+        runs[device] = (losses, [p.numpy() for p in m.parameters()])
+    np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-6, atol=1e-6)
+    for a, b in zip(runs["cuda"][1], runs["cpu"][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_module_to_moves_parameters_and_grads_both_ways(fake_gpu):
+    m = _mlp("cpu")
+    F.mse_loss(m(ge.ones((2, 3))), ge.zeros((2, 1))).backward()
+    m.to("cuda")
+    for p in m.parameters():
+        assert p.device == "cuda:0" and _is_dev(p.data)
+        assert p.grad.device == "cuda:0" and _is_dev(p.grad.data)
+    out = m(ge.ones((2, 3), device="cuda"))
+    assert out.device == "cuda:0"
+    sd = m.state_dict()
+    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    m.load_state_dict(sd)
+    assert all(_is_dev(p.data) for p in m.parameters())
+    m.cpu()
+    assert all(p.device == "cpu" and isinstance(p.data, np.ndarray) and
+               isinstance(p.grad.data, np.ndarray) for p in m.parameters())
+
+
+def test_layers_created_on_cuda(fake_gpu):
+    lin = nn.Linear(3, 2, device="cuda")
+    d = nn.Dense(2, input_dim=3, device="cuda")
+    lazy = nn.Dense(2, device="cuda")
+    x = ge.ones((4, 3), device="cuda")
+    for layer in (lin, d, lazy):
+        assert layer(x).device == "cuda:0"
+        assert all(p.device == "cuda:0" and _is_dev(p.data) for p in layer.parameters())
+    assert nn.Dense(2, device="cuda")(np.ones((1, 3), np.float32)).device == "cuda:0"
+
+
+def test_nn_module_moves_to_cuda_and_trains_there(fake_gpu):
+    import test_nn
+    test_nn.test_module_moves_to_cuda_and_trains_there()
+
+
+# ---------------------------------------------------------------- Keras
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("loss,act,units", [("mse", None, 1),
+                                            ("binary_crossentropy", "sigmoid", 1),
+                                            ("categorical_crossentropy", "softmax", 3),
+                                            ("sparse_categorical_crossentropy", "softmax", 3)])
+def test_keras_fit_predict_on_cuda_matches_cpu(loss, act, units, jit_compile, fake_gpu):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2)).astype(np.float32)
+    if loss == "sparse_categorical_crossentropy":
+        y = rng.integers(0, units, 40)
+        metrics = ["accuracy", "mae"]
+    elif loss == "categorical_crossentropy":
+        y = np.eye(units, dtype=np.float32)[rng.integers(0, units, 40)]
+        metrics = ["accuracy", "mse"]
+    else:
+        y = (rng.random((40, 1)) > 0.5).astype(np.float32)
+        metrics = ["accuracy", "mae", lambda p, t: float(np.mean(p))]
+    res = {}
+    for device in ("cpu", "cuda"):
+        ge.manual_seed(1)
+        m = nn.Sequential(nn.Dense(8, input_dim=2, activation="tanh"),
+                          nn.Dense(units, activation=act)).to(device)
+        m.compile(optimizer="adam", loss=loss, metrics=metrics, jit_compile=jit_compile)
+        h = m.fit(X, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
+        ev = m.evaluate(X, y, verbose=0)
+        pred = m.predict(X)
+        assert isinstance(pred, np.ndarray)
+        assert all(p.device == m.parameters()[0].device for p in m.parameters())
+        res[device] = (h.history, ev, pred)
+    hc, hg = res["cpu"][0], res["cuda"][0]
+    assert hc.keys() == hg.keys()
+    for k in hc:
+        assert all(isinstance(v, float) for v in hg[k]), k
+        np.testing.assert_allclose(hg[k], hc[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    for k in res["cpu"][1]:
+        np.testing.assert_allclose(res["cuda"][1][k], res["cpu"][1][k], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(res["cuda"][2], res["cpu"][2], rtol=1e-5, atol=1e-6)
+
+
+def test_keras_lazy_model_moved_before_compile_and_device_inputs(fake_gpu):
+    m = nn.Sequential(nn.Dense(4, activation="relu"), nn.Dense(1)).to("cuda")
+    m.compile(optimizer="sgd", loss="mse")
+    X = ge.randn(8, 3, device="cuda")
+    y = fake_gpu.zeros((8, 1), dtype=np.float32)
+    m.fit(X, y, epochs=2, batch_size=4, verbose=0, validation_data=(X, y))
+    assert all(p.device == "cuda:0" and _is_dev(p.data) for p in m.parameters())
+    assert m.predict(X).shape == (8, 1)
+    w = m.get_weights()
+    assert all(isinstance(a, np.ndarray) for a in w)
+    m.set_weights(w)
+    assert all(_is_dev(p.data) for p in m.parameters())
+
+
+# ---------------------------------------------------------------- jit
+
+@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw"])
+def test_jit_replay_on_cuda_equals_eager(kind, fake_gpu):
+    import test_jit
+    m1, o1 = test_jit._model(kind, "cuda")
+    m2, o2 = test_jit._model(kind, "cuda")
+    jstep = ge.jit(lambda x, y: test_jit._step(m2, o2, x, y))
+    x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")
+    eager = [test_jit._step(m1, o1, x, y).numpy().item() for _ in range(20)]
+    replay = []
+    for _ in range(20):
+        out = jstep(x, y)
+        assert out.device == "cuda:0" and _is_dev(out.data)
+        replay.append(out.numpy().item())
+    assert jstep.traces == 1
+    assert eager == replay  # the same array program on the same backend
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        assert a.numpy().tobytes() == b.numpy().tobytes()
+        assert _is_dev(b.data) and _is_dev(b.grad.data)
+
+
+def test_jit_with_device_array_arguments(fake_gpu):
+    f = ge.jit(lambda a, b: (a * b + 1).sum(axis=0))
+    a = fake_gpu.ones((3, 2))
+    b = fake_gpu.full((3, 2), 2.0)
+    r1, r2 = f(a, b), f(a, b)
+    assert f.traces == 1 and r1.device == r2.device == "cuda:0"
+    assert r2.tolist() == [9.0, 9.0]
+
+
+# ---------------------------------------------------------------- checkpoints, DLPack, seed
+
+def test_save_cuda_parameters_load_on_cpu_bit_exact(fake_gpu, tmp_path):
+    import test_checkpoint
+    import test_reliability_checkpoint
+    test_checkpoint.test_saved_on_cuda_loads_on_cpu(tmp_path)
+    test_reliability_checkpoint.test_saved_from_cuda_loads_on_cpu_bit_exact(tmp_path)
+    m = _mlp("cuda")
+    ge.save({"m": m.state_dict(), "t": ge.ones(2, device="cuda"),
+             "raw": fake_gpu.arange(3)}, tmp_path / "x.ge")
+    back = ge.load(tmp_path / "x.ge")
+    cpu = _mlp("cpu")
+    cpu.load_state_dict(back["m"])
+    for p, q in zip(m.parameters(), cpu.parameters()):
+        assert p.numpy().tobytes() == q.numpy().tobytes()
+    assert back["raw"].tolist() == [0, 1, 2] and isinstance(back["t"], np.ndarray)
+
+
+def test_dlpack_round_trip(fake_gpu):
+    t = ge.arange(6, dtype="float32", device="cuda").reshape(2, 3)
+    assert t.__dlpack_device__() == (2, 0)
+    u = ge.from_dlpack(t)
+    assert u.device == "cuda:0" and _is_dev(u.data)
+    assert u.tolist() == t.tolist()
+    u.data[0, 0] = 42.0  # shares memory, as DLPack does
+    assert t.tolist()[0][0] == 42.0
+    c = ge.from_dlpack(np.arange(3.0))
+    assert c.device == "cpu"
+    assert ge.tensor(t).device == "cuda:0"  # a Tensor copy keeps its device
+
+
+def test_manual_seed_reproducible_on_cuda(fake_gpu):
+    ge.manual_seed(5)
+    a = [ge.randn(3, device="cuda").numpy(), ge.rand(2, device="cuda").numpy(),
+         nn.Linear(2, 2, device="cuda").weight.numpy()]
+    ge.manual_seed(5)
+    b = [ge.randn(3, device="cuda").numpy(), ge.rand(2, device="cuda").numpy(),
+         nn.Linear(2, 2, device="cuda").weight.numpy()]
+    for x, y in zip(a, b):
+        assert x.tobytes() == y.tobytes()
+    ge.manual_seed(6)
+    assert ge.randn(3, device="cuda").numpy().tobytes() != a[0].tobytes()
+    assert ge.randn(3, device="cuda").dtype == np.float32
+
+
+def test_same_seed_cuda_losses_agree(fake_gpu):
+    import test_reliability_anomaly_determinism as t
+    t.test_same_seed_cuda_losses_agree_to_1e6_relative()
+
+
+def test_cuda_helpers(fake_gpu):
+    ge.cuda.synchronize()
+    ge.cuda.synchronize("cuda:0")
+    assert ge.cuda.memory_used() == 0
+    ge.set_default_device("cuda")  # the fixture restores the default
+    assert ge.zeros(2).device == "cuda:0" and ge.tensor([1.0]).device == "cuda:0"
+    assert nn.Linear(2, 2).weight.device == "cuda:0"
