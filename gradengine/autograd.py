@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from .backend import DEFAULT_FLOAT, cupy
+from .backend import DEFAULT_FLOAT, cupy, several_gpus
 from .errors import DeviceError, GraphError, ShapeError
 from .gradmode import (_all_finite, _creation_site, _mode, detect_anomaly, enable_grad,  # noqa: F401
                        is_grad_enabled, no_grad, set_grad_enabled)
@@ -124,6 +124,16 @@ def remember_history(t) -> None:
     prior[t._version] = t.node
 
 
+def on_gpu(dev, fn, *args):
+    """``fn(cupy, *args)`` with ``dev``'s GPU current. The switch costs a CUDA runtime call,
+    so it is made only on machines with several GPUs (CuPy allocates on the current one)."""
+    cp = cupy()
+    if several_gpus():
+        with cp.cuda.Device(int(dev[5:])):
+            return fn(cp, *args)
+    return fn(cp, *args)
+
+
 def _shape_error(op, arrays, err):
     shapes = " and ".join(repr(tuple(getattr(a, "shape", ()))) for a in arrays)
     if "broadcast" in str(err):
@@ -151,9 +161,9 @@ def apply(op, args, params=()):
             arrays.append(a)
     if dev is None:
         dev = "cpu"
-    xp = np if dev == "cpu" else cupy()
     try:
-        out = op.fwd(xp, *arrays, *params)
+        out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
+            on_gpu(dev, op.fwd, *arrays, *params)
     except ValueError as e:
         if isinstance(e, ShapeError):
             raise
@@ -167,7 +177,8 @@ def apply1(op, a, *params):
         a = Tensor(a)
     dev = a.device
     try:
-        out = op.fwd(np if dev == "cpu" else cupy(), a.data, *params)
+        out = op.fwd(np, a.data, *params) if dev == "cpu" else \
+            on_gpu(dev, op.fwd, a.data, *params)
     except ValueError as e:
         if isinstance(e, ShapeError):
             raise
@@ -189,7 +200,7 @@ def apply2(op, a, b):
         need = a.requires_grad
         barr = b
     try:
-        out = op.fwd(np if dev == "cpu" else cupy(), a.data, barr)
+        out = op.fwd(np, a.data, barr) if dev == "cpu" else on_gpu(dev, op.fwd, a.data, barr)
     except ValueError as e:
         raise _shape_error(op, (a.data, barr), e) from None
     return _finish(op, (a, b), (), out, dev, need)
@@ -201,7 +212,7 @@ def rapply2(op, b, a):
         return apply(op, (b, a))
     dev = a.device
     try:
-        out = op.fwd(np if dev == "cpu" else cupy(), b, a.data)
+        out = op.fwd(np, b, a.data) if dev == "cpu" else on_gpu(dev, op.fwd, b, a.data)
     except ValueError as e:
         raise _shape_error(op, (b, a.data), e) from None
     return _finish(op, (b, a), (), out, dev, a.requires_grad)
@@ -253,8 +264,9 @@ def compute(fn, *args):
         if isinstance(a, Tensor):
             dev = a.device
             break
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     xp = np if dev == "cpu" else cupy()
-    out = fn(xp, *[a.data if isinstance(a, Tensor) else a for a in args])
+    out = fn(np, *arrays) if dev == "cpu" else on_gpu(dev, fn, *arrays)
     if _mode.trace is not None:
         _mode.trace.log_compute(fn, xp, args, out)
     if isinstance(out, tuple):

@@ -72,6 +72,17 @@ def cuda_device_count() -> int:
     return _cupy.cuda.runtime.getDeviceCount() if cuda_available() else 0
 
 
+_several = None
+
+
+def several_gpus() -> bool:
+    """More than one CUDA device (then ops switch to their tensor's GPU); asked once."""
+    global _several
+    if _several is None:
+        _several = cuda_device_count() > 1
+    return _several
+
+
 def normalize_device(device, op: str = "tensor") -> str:
     """``"cpu"`` or ``"cuda:N"``; raises DeviceError for CUDA where it cannot run."""
     if device is None:

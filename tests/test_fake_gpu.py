@@ -294,6 +294,7 @@ def two_fake_gpus(monkeypatch):
     monkeypatch.setenv("GRADENGINE_KERNELS", "0")
     monkeypatch.setattr(backend._RNG, "cupy", None)
     monkeypatch.setattr(backend._RNG, "numpy", backend._RNG.numpy)
+    monkeypatch.setattr(backend, "_several", None)  # re-asked of this fake
     yield fake
 
 
@@ -544,3 +545,11 @@ def test_cuda_helpers(fake_gpu):
     ge.set_default_device("cuda")  # the fixture restores the default
     assert ge.zeros(2).device == "cuda:0" and ge.tensor([1.0]).device == "cuda:0"
     assert nn.Linear(2, 2).weight.device == "cuda:0"
+
+
+def test_ops_and_their_gradients_run_on_their_tensors_gpu(two_fake_gpus):
+    x = ge.tensor([1.0, 2.0], device="cuda:1", requires_grad=True)
+    y = (x * 3).sigmoid().sum()
+    assert y.data.device.id == 1  # computed with cuda:1 current, not CuPy's default 0
+    y.backward()
+    assert x.grad.device == "cuda:1" and x.grad.data.device.id == 1
