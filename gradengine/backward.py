@@ -86,27 +86,29 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 _check_versions(node)
             node.grad = g.data  # an array (not GC-tracked), kept for ge.viz
             done.append(node)
-            i = -1
-            for need, gi, arg in zip(node.needs, op.vjp(g, node), node.args):
+            grads = op.vjp(g, node)
+            i = 0
+            for need in node.needs:
+                gi = grads[i]
+                if need and gi is not None:
+                    arg = node.args[i]
+                    edge = (arg.node or arg) if not arg._version else node.target(i)
+                    if gi.data.shape != arg.data.shape:
+                        gi = sum_to(gi, arg.data.shape)
+                    if gi.data.dtype != arg.data.dtype:
+                        gi = gi.astype(arg.data.dtype)
+                    if anomaly:
+                        _check_backward(node, i, gi)
+                    if type(edge) is Node:
+                        prev = pending.get(edge)
+                        if prev is None:
+                            pending[edge] = gi
+                            heappush(heap, (-edge.seq, edge))
+                        else:
+                            pending[edge] = prev + gi
+                    elif edge is not None:  # None: an in-place change made it need no grad
+                        route(edge, gi)
                 i += 1
-                if not need or gi is None:
-                    continue
-                edge = (arg.node or arg) if not arg._version else node.target(i)
-                if gi.data.shape != arg.data.shape:
-                    gi = sum_to(gi, arg.data.shape)
-                if gi.data.dtype != arg.data.dtype:
-                    gi = gi.astype(arg.data.dtype)
-                if anomaly:
-                    _check_backward(node, i, gi)
-                if type(edge) is Node:
-                    prev = pending.get(edge)
-                    if prev is None:
-                        pending[edge] = gi
-                        heappush(heap, (-edge.seq, edge))
-                    else:
-                        pending[edge] = prev + gi
-                elif edge is not None:  # None: an in-place change made it need no gradient
-                    route(edge, gi)
     finally:
         _mode.enabled = prev_mode
         _mode.anomaly = anomaly
