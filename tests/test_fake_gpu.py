@@ -141,13 +141,7 @@ def test_gradcheck_directional_on_cuda(fake_gpu):
     assert ge.gradcheck(lambda a: (a.tanh() @ a).sum(axis=0), [x])
 
 
-@pytest.mark.parametrize("fn", [F.sigmoid, F.softmax, F.log_softmax,
-                                lambda x: F.binary_cross_entropy_with_logits(x, ge.ones_like(x)),
-                                lambda x: F.binary_cross_entropy(F.sigmoid(x), ge.ones_like(x)),
-                                lambda x: F.cross_entropy(x.reshape(1, -1),
-                                                          ge.tensor([0], device=x.device))],
-                         ids=["sigmoid", "softmax", "log_softmax", "bce_logits", "bce",
-                              "cross_entropy"])
+@pytest.mark.parametrize("fn", test_ops.EXTREME_FNS, ids=test_ops.EXTREME_IDS)
 def test_extremes_on_cuda(fn, fake_gpu):
     test_ops.test_extremes_give_no_nan_and_no_warning(fn, "float32", "cuda")
 
