@@ -193,23 +193,23 @@ _NULL = _Null()
 
 class _RNG:
     numpy = np.random.default_rng()
-    cupy = None
+    cupy_seed = None  # the seed of every device's generator (None: from the OS)
+    cupy = {}         # device -> cupy RandomState, made on first use on that device
 
 
 def manual_seed(seed: int) -> None:
-    """Seed gradengine's generators on every backend (NumPy and, if present, CuPy)."""
+    """Seed gradengine's generators on every backend (NumPy and, if present, every GPU)."""
     _RNG.numpy = np.random.default_rng(seed)
-    _RNG.cupy = None
-    if _cupy is not None:
-        _RNG.cupy = seed
+    _RNG.cupy_seed = seed
+    _RNG.cupy = {}
 
 
 def rng(device: str):
     """The random generator for a device (numpy Generator or cupy RandomState)."""
     if device == "cpu":
         return _RNG.numpy
-    with cuda_context(device):
-        if isinstance(_RNG.cupy, int) or _RNG.cupy is None:
-            seed = _RNG.cupy
-            _RNG.cupy = _cupy.random.RandomState(seed)
-        return _RNG.cupy
+    gen = _RNG.cupy.get(device)
+    if gen is None:
+        with cuda_context(device):
+            gen = _RNG.cupy[device] = _cupy.random.RandomState(_RNG.cupy_seed)
+    return gen

@@ -34,7 +34,7 @@ def fake_gpu(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", fake)
     monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
     monkeypatch.setenv("GRADENGINE_KERNELS", "0")
-    monkeypatch.setattr(backend._RNG, "cupy", None)
+    monkeypatch.setattr(backend._RNG, "cupy", {})
     monkeypatch.setattr(backend._RNG, "numpy", backend._RNG.numpy)
     monkeypatch.setattr(backend, "_process_default", backend._process_default)
     yield fake
@@ -286,7 +286,7 @@ def two_fake_gpus(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", fake)
     monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
     monkeypatch.setenv("GRADENGINE_KERNELS", "0")
-    monkeypatch.setattr(backend._RNG, "cupy", None)
+    monkeypatch.setattr(backend._RNG, "cupy", {})
     monkeypatch.setattr(backend._RNG, "numpy", backend._RNG.numpy)
     monkeypatch.setattr(backend, "_several", None)  # re-asked of this fake
     yield fake
