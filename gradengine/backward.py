@@ -145,7 +145,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     if not retain_graph:
         for node in done:
             node.freed = True
-            node.extra = None
+            if node.extra is not None:  # (assigning always would give every node a __dict__)
+                node.extra = None
     return tuple(out) if out is not None else None
 
 
