@@ -237,10 +237,7 @@ def case_op_chain(env: Env) -> Case:
     def five_ops(y):  # stays in (0, 3) for any start: sigmoid and tanh bound it
         return ((y * 0.9 + 0.1).sigmoid().tanh()).exp()
 
-    def ge_fn():
-        x = ge.tensor(x0, requires_grad=True)
-        g = ge.ones(100)
-
+    def chain(x, g):  # the same Python runs on a gradengine and on a torch tensor
         def step():
             y = x
             for _ in range(rounds):
@@ -248,18 +245,13 @@ def case_op_chain(env: Env) -> Case:
             y.backward(g)
             x.grad = None
         return Bench(step)
+
+    def ge_fn():
+        return chain(ge.tensor(x0, requires_grad=True), ge.ones(100))
 
     def torch_fn(torch, dev):
-        x = torch.tensor(x0, requires_grad=True, device=dev)
-        g = torch.ones(100, device=dev)
-
-        def step():
-            y = x
-            for _ in range(rounds):
-                y = five_ops(y)
-            y.backward(g)
-            x.grad = None
-        return Bench(step)
+        return chain(torch.tensor(x0, requires_grad=True, device=dev),
+                     torch.ones(100, device=dev))
 
     def xp_fn(xp):
         x = xp.asarray(x0)

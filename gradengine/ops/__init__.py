@@ -7,7 +7,7 @@ import numpy as np
 from .. import backend
 from ..autograd import GraphError, apply, apply1, apply2, rapply2, remember_history, _mode
 from ..tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import DeviceError, DTypeError, ShapeError
 from . import activations, elementwise, linalg, losses, reductions, shape  # noqa: F401
 from .elementwise import add, div, mul, neg, pow, sub
 
@@ -55,7 +55,6 @@ def inplace(self, fn, other):
     else:
         od = other.data if isinstance(other, Tensor) else other
         if isinstance(other, Tensor) and other.device != self.device:
-            from ..errors import DeviceError
             raise DeviceError(f"{fn.name}: tensors on {self.device!r} and {other.device!r}")
         xp = backend.xp_of(self.device)
         ufunc = getattr(xp, _UFUNCS[fn.name])
@@ -110,7 +109,6 @@ def setitem(self, idx, value):
     """``self[idx] = value`` (version-checked; recorded when grad is needed)."""
     value = operand(value, self)
     if isinstance(value, Tensor) and value.device != self.device:
-        from ..errors import DeviceError
         raise DeviceError(f"setitem: tensors on {self.device!r} and {value.device!r}")
     nidx, advanced = shape._normalize_index(idx, self.device)
     v_rg = isinstance(value, Tensor) and value.requires_grad

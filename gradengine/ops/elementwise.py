@@ -12,6 +12,7 @@ from .. import backend
 from ..autograd import _finish as finish, apply, compute, op
 from ..tensor import Tensor
 from ..backend import resolve_dtype
+from ..errors import DeviceError, ShapeError
 
 
 @op(saves_inputs=False)
@@ -269,7 +270,6 @@ def _compare(ufunc_name):
     def compare(a, b):
         if isinstance(b, Tensor):
             if b.device != a.device:
-                from ..errors import DeviceError
                 raise DeviceError(f"{ufunc_name}: tensors on {a.device!r} and {b.device!r}")
             b = b.data
         elif not isinstance(b, (int, float, bool)):
@@ -279,7 +279,6 @@ def _compare(ufunc_name):
         try:
             out = getattr(xp, ufunc_name)(a.data, b)
         except ValueError as e:
-            from ..errors import ShapeError
             raise ShapeError(f"{ufunc_name}: shapes {a.shape} and {np.shape(b)} cannot be "
                              f"broadcast together") from e
         return Tensor._make(out, a.device)
