@@ -283,9 +283,7 @@ def case_mul_chain(env: Env) -> Case:
     """Issue 3: y = y * 1.0000001 repeated; the engine's per-node cost at depth."""
     n = env.sizes["mul_chain"]
 
-    def ge_fn():
-        x = ge.tensor(1.0, dtype="float64", requires_grad=True)
-
+    def chain(x):  # the same Python runs on a gradengine and on a torch tensor
         def step():
             y = x
             for _ in range(n):
@@ -293,17 +291,12 @@ def case_mul_chain(env: Env) -> Case:
             y.backward()
             x.grad = None
         return Bench(step)
+
+    def ge_fn():
+        return chain(ge.tensor(1.0, dtype="float64", requires_grad=True))
 
     def torch_fn(torch, dev):
-        x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True, device=dev)
-
-        def step():
-            y = x
-            for _ in range(n):
-                y = y * 1.0000001
-            y.backward()
-            x.grad = None
-        return Bench(step)
+        return chain(torch.tensor(1.0, dtype=torch.float64, requires_grad=True, device=dev))
 
     def xp_fn(xp):
         x = xp.asarray(1.0, dtype=np.float64)
