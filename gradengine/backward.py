@@ -203,6 +203,8 @@ def _prepare_roots(name, outputs, grad_outputs):
                                  "pass grad=")
             xp = np if t.device == "cpu" else cupy()
             g = Tensor._make(xp.ones(t.shape, dtype=t.dtype), t.device)
+            if _mode.trace is not None:
+                _mode.trace.constant(g.data)  # ge.jit: the seed is the same at every replay
         else:
             if not isinstance(g, Tensor):
                 g = Tensor._make(_to_array_like(g, t), t.device)

@@ -21,19 +21,27 @@ from collections import OrderedDict
 import numpy as np
 
 from . import autograd, backend
+from .jit_lower import CONST, LIVE, RULES, SLOT, Lowerer, Val
+from .jit_optim import FlatStep
 from .tensor import Tensor
-
-SLOT, LIVE, CONST = 0, 1, 2
 _MAX_PROGRAMS = 8
 
 
 class Trace:
-    """The recorder: turns the engine's array operations into replayable steps."""
+    """The recorder: turns the engine's array operations into replayable steps.
+
+    A step is ``(fn, specs, out, kind)``: ``fn`` is called with the values ``specs``
+    describe and its result goes to slot(s) ``out``; ``kind`` tells the lowering what the
+    step is: ``("op", op, n_args, plain)``, ``("compute", fn)``, ``("inplace",)``,
+    ``("setgrad", leaf)`` or ``("call", fn, grads)`` (see :mod:`gradengine.jit_lower`).
+    """
 
     def __init__(self):
-        self.steps = []        # (fn, specs, out): out is a slot, a tuple of slots, or None
+        self.steps = []
         self.slots = {}        # id(array) -> slot
         self.keep = []         # arrays kept alive while recording, so ids stay unique
+        self.consts = set()    # ids of arrays made inside the function: constants
+        self.fresh_grads = {}  # slot -> leaf whose .grad it became (assigned, not added)
         self.value_read = None  # what made the trace depend on values, if anything
 
     def slot(self, arr):
@@ -42,10 +50,17 @@ class Trace:
         self.keep.append(arr)
         return s
 
+    def constant(self, arr):
+        """``arr`` was made inside the function (a backward seed): a constant."""
+        self.consts.add(id(arr))
+        self.keep.append(arr)
+
     def ref(self, x):
         if isinstance(x, Tensor):
             s = self.slots.get(id(x.data))
-            return (SLOT, s) if s is not None else (LIVE, x)
+            if s is not None:
+                return (SLOT, s)
+            return (CONST, x.data) if id(x.data) in self.consts else (LIVE, x)
         if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.generic):
             s = self.slots.get(id(x))
             return (SLOT, s) if s is not None else (CONST, x)
@@ -61,33 +76,49 @@ class Trace:
         fwd = op.fwd
         if op.extra or converted or cast is not None:
             fwd = _post(fwd, op.extra, cast)
+        plain = not (op.extra or cast is not None)  # rules return 0-d results as arrays
         xp = np if isinstance(out, np.ndarray) else backend.cupy()
         specs = [(CONST, xp)] + [self.ref(a) for a in args] + [(CONST, p) for p in params]
-        self.steps.append((fwd, specs, self.slot(out)))
+        self.steps.append((fwd, specs, self.slot(out), ("op", op, len(args), plain)))
 
     def log_compute(self, fn, xp, args, out):
         specs = [(CONST, xp)] + [self.ref(a) for a in args]
-        self.steps.append((fn, specs, self._out(out)))
+        self.steps.append((fn, specs, self._out(out), ("compute", fn)))
 
     def log_inplace(self, fn, target, other):
-        self.steps.append((fn, [self.ref(target), self.ref(other)], None))
+        self.steps.append((fn, [self.ref(target), self.ref(other)], None, ("inplace",)))
 
     def log_setgrad(self, leaf, g, copy):
         # The recorded choice (assign when .grad was None, else accumulate) is replayed.
         step = _SetGrad(leaf, copy, leaf.grad is not None)
-        self.steps.append((step, [self.ref(g)], None))
+        self.steps.append((step, [self.ref(g)], None, ("setgrad", leaf)))
         return step
 
     def bind_grad(self, step, leaf):
         """After the commit: later reads of ``leaf.grad`` in the function see this slot."""
-        self.steps[-1] = (step, self.steps[-1][1], self.slot(leaf.grad.data))
+        fn, specs, _, kind = self.steps[-1]
+        s = self.slot(leaf.grad.data)
+        self.steps[-1] = (fn, specs, s, kind)
+        if not step.accumulate:
+            self.fresh_grads[s] = leaf
 
     def log_call(self, fn):
-        self.steps.append((fn, [], None))
+        grads = None
+        owner = getattr(fn, "__self__", None)
+        if getattr(fn, "__func__", None) is _optimizer_step():
+            # which gradient each parameter holds as the optimizer reads it
+            grads = [None if p.grad is None else self.slots.get(id(p.grad.data), -1)
+                     for p in owner.params]
+        self.steps.append((fn, [], None, ("call", fn, grads)))
 
     def note_read(self, t):
         if self.value_read is None and id(t.data) in self.slots:
             self.value_read = "a value computed inside the function was read on the host"
+
+
+def _optimizer_step():
+    from .optim import Optimizer
+    return Optimizer.step
 
 
 def _post(fwd, extra, cast):
@@ -123,40 +154,64 @@ class _SetGrad:
 
 
 class Program:
-    """A recorded step compiled to one Python function: each slot is a local variable, each
-    step one call, so a replay costs little more than the array operations themselves."""
+    """A recorded step compiled to one Python function (see :mod:`gradengine.jit_lower`):
+    each value is a local variable, each step one line, so a replay costs little more than
+    the array operations themselves."""
 
     def __init__(self, trace, input_slots, outputs):
         self.input_slots = input_slots
         self.outputs = outputs
         self.n_steps = len(trace.steps)
-        env = {}
-        params = [f"s{s}" for s in input_slots if s is not None]
-        lines = [f"def replay({', '.join(params)}):"]
-        for i, (fn, specs, out) in enumerate(trace.steps):
-            env[f"f{i}"] = fn
-            args = []
-            for j, (kind, v) in enumerate(specs):
-                if kind == SLOT:
-                    args.append(f"s{v}")
-                elif kind == LIVE:  # read at every replay: optimizers rebind .data
-                    env[f"t{i}_{j}"] = v
-                    args.append(f"t{i}_{j}.data")
+        L = Lowerer()
+        vals = {s: Val(f"s{s}", trace.keep[s]) for s in input_slots if s is not None}
+        plans = _plan_optimizers(trace)
+        self.flat_steps = [f for f, _ in plans.values()]
+        targets = {}  # gradient slot -> (FlatStep, index of its parameter)
+        for flat, slots in plans.values():
+            for j, s in enumerate(slots):
+                targets.setdefault(s, (flat, j))
+        for i, (fn, specs, out, kind) in enumerate(trace.steps):
+            what = kind[0]
+            if what in ("op", "compute"):
+                _lower_array_step(L, vals, trace, fn, specs, out, kind)
+            elif what == "setgrad":
+                g = _arg(L, vals, specs[0])
+                target = targets.pop(out, None) if specs[0][0] == SLOT else None
+                if target is not None:
+                    flat, j = target
+                    gname = L.name(flat.grads[j], "g")
+                    vals[out] = L.retarget(g, gname)
+                    L.line(f"{L.name(kind[1], 't')}.grad = {L.name(flat.grad_tensors[j], 'g')}")
                 else:
-                    env[f"c{i}_{j}"] = v
-                    args.append(f"c{i}_{j}")
-            call = f"f{i}({', '.join(args)})"
-            if out is None:
-                lines.append(f"    {call}")
-            elif isinstance(out, tuple):
-                names = ", ".join("_" if o is None else f"s{o}" for o in out)
-                lines.append(f"    {names}, = {call}" if len(out) == 1 else
-                             f"    {names} = {call}")
-            else:
-                lines.append(f"    s{out} = {call}")
+                    v = L.var()
+                    L.line(f"{v} = {L.name(fn, 'f')}({g.expr})")
+                    if out is not None:
+                        vals[out] = Val(v, trace.keep[out])
+            elif what == "call" and i in plans:
+                L.line(f"{L.name(plans[i][0], 'f')}()")
+            elif what == "call" and _clears_grads(fn):
+                params = tuple(fn.func.__self__.parameters() if hasattr(
+                    fn.func.__self__, "parameters") else fn.func.__self__.params)
+                L.line(f"for _p in {L.name(params, 'c')}: _p.grad = None")
+            else:  # an in-place update or a host call: called as recorded
+                args = ", ".join(_arg(L, vals, sp).expr for sp in specs)
+                L.line(f"{L.name(fn, 'f')}({args})")
         self.result_slots = sorted(_slots_of(outputs))
-        lines.append(f"    return ({''.join(f's{o}, ' for o in self.result_slots)})")
+        results = []
+        for s in self.result_slots:
+            v = vals[s]
+            results.append(f"{v.expr}.copy()" if v.static else v.expr)
+        params = [f"s{s}" for s in input_slots if s is not None]
+        body = L.lines + [f"return ({''.join(r + ', ' for r in results)})"]
+        lines = [f"def replay({', '.join(params)}):"]
+        if L.errstate:  # floating-point warnings off, as the eager ops have them
+            L.env["_errstate"] = np.errstate
+            lines.append("    with _errstate(all='ignore'):")
+            lines += [f"        {ln}" for ln in body]
+        else:
+            lines += [f"    {ln}" for ln in body]
         self.source = "\n".join(lines)
+        env = L.env
         exec(compile(self.source, "<ge.jit replay>", "exec"), env)  # noqa: S102 - our own code
         self._replay = env["replay"]
 
@@ -166,6 +221,88 @@ class Program:
         if out[0] == "slot":  # one Tensor returned: the common case
             return Tensor._make(vals[0], out[2])
         return _rebuild(out, dict(zip(self.result_slots, vals)))
+
+
+def _arg(L, vals, spec):
+    kind, v = spec
+    if kind == SLOT:
+        return vals[v]
+    if kind == LIVE:  # read at every replay: optimizers rebind .data
+        return Val(f"{L.name(v, 't')}.data", v.data)
+    return Val(L.literal(v), v, const=True)
+
+
+def _lower_array_step(L, vals, trace, fn, specs, out, kind):
+    """An op forward or a compute step: folded when all its inputs are constants, written
+    out by a rule when one applies (CPU), else called as recorded."""
+    outs = out if isinstance(out, tuple) else (out,)
+    arrays = tuple(None if o is None else trace.keep[o] for o in outs)
+    if all(k == CONST for k, _ in specs):  # e.g. the backward seed times a scale
+        for o, a in zip(outs, arrays):
+            if o is not None:
+                vals[o] = Val(L.name(a, "k"), a, const=True, static=True)
+        return
+    args = [_arg(L, vals, sp) for sp in specs[1:]]
+    res = None
+    if specs[0][1] is np:
+        if kind[0] == "op" and kind[3]:
+            rule = RULES.get(kind[1].fwd)
+            n = kind[2]
+            if rule is not None:
+                res = rule(L, args[:n], tuple(a.arr for a in args[n:]), arrays[0])
+        elif kind[0] == "compute":
+            rule = RULES.get(fn)
+            if rule is not None:
+                res = rule(L, args, (), arrays if isinstance(out, tuple) else arrays[0])
+    if res is None:
+        text = ", ".join([L.literal(specs[0][1])] + [a.expr for a in args])
+        names = [L.var() if o is not None else "_" for o in outs]
+        lhs = f"{names[0]}," if len(outs) == 1 and isinstance(out, tuple) else ", ".join(names)
+        L.lines.append(f"{lhs} = {L.name(fn, 'f')}({text})")
+        res = tuple(None if o is None else Val(nm, a) for o, nm, a in zip(outs, names, arrays))
+    elif not isinstance(res, tuple):
+        res = (res,)
+    for o, r in zip(outs, res):
+        if o is not None:
+            vals[o] = r
+
+
+def _clears_grads(fn):
+    """``opt.zero_grad()`` / ``module.zero_grad()`` with set_to_none (the default)."""
+    from .nn.module import Module
+    from .optim import Optimizer
+    if not isinstance(fn, functools.partial) or fn.args != (True,):
+        return False
+    f = getattr(fn.func, "__func__", None)
+    return f is Optimizer.zero_grad or f is Module.zero_grad
+
+
+def _plan_optimizers(trace):
+    """``{step index: (FlatStep, gradient slots)}`` for each ``opt.step()`` whose every
+    gradient was computed and assigned (not accumulated) in this trace, all of one dtype
+    and device; any other step stays a host call."""
+    from .optim import Optimizer
+    plans, taken = {}, set()
+    for i, (fn, _, _, kind) in enumerate(trace.steps):
+        if kind[0] != "call" or kind[2] is None:
+            continue
+        opt = fn.__self__
+        grads = kind[2]
+        index = [k for k, s in enumerate(grads) if s is not None]
+        if not index or type(opt).step is not Optimizer.step:
+            continue
+        params = [opt.params[k] for k in index]
+        slots = [grads[k] for k in index]
+        ok = all(s in trace.fresh_grads and trace.fresh_grads[s] is p
+                 for s, p in zip(slots, params))
+        ok = ok and len({(p.data.dtype, p.device) for p in params}) == 1 and \
+            params[0].data.dtype.kind == "f" and not taken & {id(p) for p in params}
+        ok = ok and all(trace.keep[s].shape == p.data.shape and
+                        trace.keep[s].dtype == p.data.dtype for s, p in zip(slots, params))
+        if ok:
+            plans[i] = (FlatStep(opt, index), slots)
+            taken |= {id(p) for p in params}
+    return plans
 
 
 def _slots_of(template):

@@ -30,9 +30,11 @@ __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 class Optimizer:
     """Base class: a list of parameters, hyperparameters as attributes, per-parameter state.
 
-    Subclasses implement ``_update(i, p, g)``, which returns ``(new_data, new_state)``
-    computed into fresh arrays without touching ``p`` or ``self.state``; the base class
-    commits all of them at once.
+    Subclasses implement ``_step_arrays(xp, d, g, st)``: from a parameter's array ``d``,
+    its gradient ``g`` and its state ``st`` (None before the first update) it returns
+    ``(new_data, new_state)`` computed into fresh arrays, touching nothing; the base class
+    commits all of them at once. The rule is elementwise, so ``ge.jit`` applies it once to
+    all parameters laid end to end in one flat array (same results, bit for bit).
 
     Attributes:
         params: the parameters (a list of leaf Tensors).
@@ -91,11 +93,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         updates = []
-        update = self._update
+        update = self._step_arrays
+        state = self.state
         for i, p in enumerate(self.params):
             g = p.grad
             if g is not None:
-                updates.append((i, p, *update(i, p, g.data)))
+                xp = np if p.device == "cpu" else backend.xp_of(p.device)
+                updates.append((i, p, *update(xp, p.data, g.data, state[i])))
         self._commit(updates)
         return loss
 
@@ -118,7 +122,7 @@ class Optimizer:
     def _names_for(self, hyper):
         return self._state_names
 
-    def _update(self, i, p, g):  # pragma: no cover - abstract
+    def _step_arrays(self, xp, d, g, st):  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ------------------------------------------------------------ state
@@ -246,8 +250,7 @@ class SGD(Optimizer):
         self.weight_decay = float(weight_decay)
         self.nesterov = bool(nesterov)
 
-    def _update(self, i, p, g):
-        d = p.data
+    def _step_arrays(self, xp, d, g, st):
         wd = self.weight_decay
         if wd:
             g = g + wd * d
@@ -256,7 +259,6 @@ class SGD(Optimizer):
             new = g * -self.lr  # d + (-lr * g) equals d - lr * g bit for bit, one array fewer
             new += d
             return new, None
-        st = self.state[i]
         if st is None:
             buf = g.copy()
         else:
@@ -310,11 +312,9 @@ class Adam(Optimizer):
         ams = hyper.get("amsgrad", self.amsgrad)
         return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if ams else ())
 
-    def _update(self, i, p, g):
-        d = p.data
+    def _step_arrays(self, xp, d, g, st):
         lr, wd = self.lr, self.weight_decay
         b1, b2 = self.betas
-        st = self.state[i]
         if wd:
             if self._decoupled:
                 d = d * (1 - lr * wd)
@@ -338,10 +338,9 @@ class Adam(Optimizer):
         new_state = [t, m, v]
         vd = v
         if self.amsgrad:
-            xp = backend.xp_of(p.device)
             vd = v if st is None else xp.maximum(st[3], v)
             new_state.append(vd)
-        denom = backend.xp_of(p.device).sqrt(vd)
+        denom = xp.sqrt(vd)
         denom /= bc2_sqrt
         denom += self.eps
         upd = m / denom

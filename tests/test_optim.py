@@ -199,15 +199,15 @@ def test_keyboard_interrupt_while_computing_leaves_everything_old(monkeypatch):
     versions = [p._version for p in params]
     state = _state_copy(opt)
     calls = []
-    original = opt._update
+    original = opt._step_arrays
 
-    def interrupting(i, p, g):
-        calls.append(i)
+    def interrupting(xp, d, g, st):
+        calls.append(d)
         if len(calls) == len(params) // 2 + 1:
             raise KeyboardInterrupt
-        return original(i, p, g)
+        return original(xp, d, g, st)
 
-    monkeypatch.setattr(opt, "_update", interrupting)
+    monkeypatch.setattr(opt, "_step_arrays", interrupting)
     with pytest.raises(KeyboardInterrupt):
         opt.step()
     _assert_same(params, opt, data, state)

@@ -1,0 +1,165 @@
+"""The optimizer step of a ``ge.jit`` replay: one update over all parameters, in place.
+
+Eagerly, ``opt.step()`` updates each parameter on its own and commits by rebinding
+``p.data``. In a replayed step, :class:`FlatStep` lays the parameters (and their
+gradients and optimizer state) end to end in flat buffers -- each ``p.data`` becomes a
+view of its slice -- and applies the optimizer's own elementwise rule
+(``opt._step_arrays``) once to the whole buffer: the same operations on the same numbers,
+so the same results bit for bit, in a handful of array calls however many parameters there
+are. Parameters keep their buffers across replays (what a CUDA graph needs), and the
+commit is one copy into one buffer holding parameters and state together.
+
+Anything that rebinds a parameter or the optimizer's state outside the replay (an eager
+``opt.step()``, ``load_state_dict``, ``p.data = ...``) is noticed by the replay's guard
+(an identity check per parameter), which copies the new values into the buffers.
+"""
+
+from __future__ import annotations
+
+from . import backend
+from .tensor import Tensor
+
+
+class FlatStep:
+    """``opt.step()`` for the parameters ``opt.params[i] for i in index``, over flat
+    buffers. ``grads`` are the gradient views the replay writes (one per parameter)."""
+
+    def __init__(self, opt, index):
+        self.opt = opt
+        self.index = list(index)
+        self.params = [opt.params[i] for i in self.index]
+        first = self.params[0]
+        self.device = first.device
+        xp = self.xp = backend.xp_of(self.device)
+        self.dtype = first.data.dtype
+        self.shapes = [p.data.shape for p in self.params]
+        sizes = [int(p.data.size) for p in self.params]
+        self.n = sum(sizes)
+        self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+        self.G = xp.empty(self.n, dtype=self.dtype)
+        self.grads = self._views(self.G)
+        self.grad_tensors = [Tensor._make(g, self.device) for g in self.grads]
+        self.B = None        # rows: the parameters, then each array of the state
+        self.views = []      # the parameters' views into B[0]
+        self.state = None    # the flat state entry given to _step_arrays
+        self.entries = []    # each parameter's state list, holding views into B
+        self.state_list = None
+        self.sync()
+
+    def _views(self, flat):
+        return [flat[o:o + int(_size(s))].reshape(s) for o, s in zip(self.offsets, self.shapes)]
+
+    # ------------------------------------------------------------ layout
+    def sync(self):
+        """(Re)build the flat buffers from the parameters' and the state's current values,
+        and point ``p.data`` and the state entries at them."""
+        xp, opt = self.xp, self.opt
+        for p, shp in zip(self.params, self.shapes):
+            if p.data.shape != shp or p.data.dtype != self.dtype or p.device != self.device:
+                raise _Changed(f"parameter of shape {shp} is now {p.data.shape} "
+                               f"{p.data.dtype} on {p.device}")
+        states = [opt.state[i] for i in self.index]
+        arrays = []   # positions of the state entries holding arrays
+        if all(st is None for st in states):
+            flat_state = None
+        elif all(st is not None for st in states) and len({len(st) for st in states}) == 1:
+            first = states[0]
+            arrays = [k for k, v in enumerate(first) if hasattr(v, "shape")]
+            scalars = [k for k in range(len(first)) if k not in arrays]
+            if any(st[k] != first[k] for st in states for k in scalars) or \
+                    any(not hasattr(st[k], "shape") for st in states for k in arrays):
+                flat_state = False  # mixed: every replay steps eagerly until it is uniform
+            else:
+                flat_state = list(first)
+        else:
+            flat_state = False
+        B = xp.empty((1 + len(arrays), self.n), dtype=self.dtype)
+        views = self._views(B[0])
+        for v, p in zip(views, self.params):
+            xp.copyto(v, p.data)
+        rows = []
+        for r, k in enumerate(arrays, start=1):
+            row_views = self._views(B[r])
+            for v, st in zip(row_views, states):
+                xp.copyto(v, st[k])
+            rows.append(row_views)
+        entries = []
+        if flat_state:
+            for r, k in enumerate(arrays, start=1):
+                flat_state[k] = B[r]
+            for j, st in enumerate(states):
+                e = list(st)
+                for r, k in enumerate(arrays):
+                    e[k] = rows[r][j]
+                entries.append(e)
+        # commit the new layout
+        self.B, self.views, self.arrays = B, views, arrays
+        self.state, self.entries = (flat_state or None), entries
+        self.eager = flat_state is False
+        for p, v in zip(self.params, views):
+            p.data = v
+        if flat_state:
+            for i, e in zip(self.index, entries):
+                opt.state[i] = e
+        self.state_list = opt.state
+
+    def in_sync(self):
+        """Whether the parameters and the state still live in this step's buffers."""
+        for p, v in zip(self.params, self.views):
+            if p.data is not v:
+                return False
+        opt = self.opt
+        if opt.state is not self.state_list:
+            return False
+        if self.state is None:
+            return all(opt.state[i] is None for i in self.index)
+        return all(opt.state[i] is e for i, e in zip(self.index, self.entries))
+
+    # ------------------------------------------------------------ the step
+    def __call__(self):
+        if not self.in_sync():
+            self.sync()
+        if not self.eager:
+            new, new_state = self.opt._step_arrays(self.xp, self.B[0], self.G, self.state)
+            if new_state is None or self.state is not None:
+                self._commit(new, new_state)
+                return
+        # Mixed state, or the first step of a stateful optimizer (its state does not exist
+        # yet): the eager step, which rebinds; the next replay lays it out again.
+        for p, g in zip(self.params, self.grad_tensors):
+            p.grad = g
+        self.opt.step()
+
+    def _commit(self, new, new_state):
+        xp = self.xp
+        if not self.arrays:
+            xp.copyto(self.B[0], new)  # one call: all parameters or none
+        else:
+            staged = xp.stack([new] + [new_state[k] for k in self.arrays])
+            scalars = [(k, v) for k, v in enumerate(new_state) if k not in self.arrays]
+            old = [[e[k] for k, _ in scalars] for e in self.entries]
+            try:
+                for e in self.entries:
+                    for k, v in scalars:
+                        e[k] = v
+                xp.copyto(self.B, staged)  # one call: parameters and state, or none
+            except BaseException:
+                for e, vals in zip(self.entries, old):
+                    for (k, _), v in zip(scalars, vals):
+                        e[k] = v
+                raise
+            for k, v in scalars:
+                self.state[k] = v
+        for p in self.params:
+            p._version += 1
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+class _Changed(RuntimeError):
+    """A parameter changed shape, dtype or device since the step was recorded."""
