@@ -21,7 +21,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import autograd, backend
-from .jit_lower import CONST, LIVE, RULES, SLOT, Lowerer, Val
+from .jit_lower import CONST, LIVE, RULES, SLOT, Lowerer, Val, quiet_fp
 from .jit_optim import FlatStep
 from .tensor import Tensor
 _MAX_PROGRAMS = 8
@@ -160,6 +160,7 @@ class Program:
 
     def __init__(self, trace, input_slots, outputs):
         self.input_slots = input_slots
+        self._all_inputs = None not in input_slots
         self.outputs = outputs
         self.n_steps = len(trace.steps)
         L = Lowerer()
@@ -190,9 +191,13 @@ class Program:
             elif what == "call" and i in plans:
                 L.line(f"{L.name(plans[i][0], 'f')}()")
             elif what == "call" and _clears_grads(fn):
-                params = tuple(fn.func.__self__.parameters() if hasattr(
-                    fn.func.__self__, "parameters") else fn.func.__self__.params)
-                L.line(f"for _p in {L.name(params, 'c')}: _p.grad = None")
+                owner = fn.func.__self__
+                params = owner.parameters() if hasattr(owner, "parameters") else owner.params
+                # a gradient the program assigns before any other host call needs no None
+                params = tuple(p for p in params if id(p) not in _assigned_next(trace, i,
+                                                                                 targets))
+                if params:
+                    L.line(f"for _p in {L.name(params, 'c')}: _p.grad = None")
             else:  # an in-place update or a host call: called as recorded
                 args = ", ".join(_arg(L, vals, sp).expr for sp in specs)
                 L.line(f"{L.name(fn, 'f')}({args})")
@@ -204,7 +209,13 @@ class Program:
         params = [f"s{s}" for s in input_slots if s is not None]
         body = L.lines + [f"return ({''.join(r + ', ' for r in results)})"]
         lines = [f"def replay({', '.join(params)}):"]
-        if L.errstate:  # floating-point warnings off, as the eager ops have them
+        quiet = quiet_fp() if L.errstate else None
+        if quiet is not None:  # floating-point warnings off, as the eager ops have them
+            L.env["_fp_set"], L.env["_fp_reset"], L.env["_fp_quiet"] = quiet
+            lines += ["    _tok = _fp_set(_fp_quiet)", "    try:"]
+            lines += [f"        {ln}" for ln in body]
+            lines += ["    finally:", "        _fp_reset(_tok)"]
+        elif L.errstate:
             L.env["_errstate"] = np.errstate
             lines.append("    with _errstate(all='ignore'):")
             lines += [f"        {ln}" for ln in body]
@@ -216,7 +227,9 @@ class Program:
         self._replay = env["replay"]
 
     def run(self, arrays):
-        vals = self._replay(*[a for s, a in zip(self.input_slots, arrays) if s is not None])
+        if not self._all_inputs:
+            arrays = [a for s, a in zip(self.input_slots, arrays) if s is not None]
+        vals = self._replay(*arrays)
         out = self.outputs
         if out[0] == "slot":  # one Tensor returned: the common case
             return Tensor._make(vals[0], out[2])
@@ -265,6 +278,18 @@ def _lower_array_step(L, vals, trace, fn, specs, out, kind):
     for o, r in zip(outs, res):
         if o is not None:
             vals[o] = r
+
+
+def _assigned_next(trace, start, targets):
+    """ids of the leaves whose ``.grad`` the program sets to its gradient buffer after step
+    ``start`` and before any host call or in-place update (which might read it)."""
+    out = set()
+    for fn, _, out_slot, kind in trace.steps[start + 1:]:
+        if kind[0] in ("call", "inplace"):
+            break
+        if kind[0] == "setgrad" and out_slot in targets:
+            out.add(id(kind[1]))
+    return out
 
 
 def _clears_grads(fn):
@@ -394,14 +419,17 @@ class _Jitted:
             return self.fn(*args, **kwargs)
         if not kwargs:  # the hot path: positional Tensors only
             sig = [mode.enabled]
+            arrays = []
             for a in args:
                 if type(a) is not Tensor:
                     break
-                sig.append((a.data.shape, a.data.dtype, a.device, a.requires_grad))
+                d = a.data
+                sig.append((d.shape, d.dtype, a.device, a.requires_grad))
+                arrays.append(d)
             else:
                 prog = self.programs.get(tuple(sig), False)
                 if prog:
-                    return prog.run([a.data for a in args])
+                    return prog.run(arrays)
         args = _as_tensors(args)
         kwargs = _as_tensors(kwargs)
         leaves = _flatten((args, kwargs), [])

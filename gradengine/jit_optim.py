@@ -94,6 +94,7 @@ class FlatStep:
                 entries.append(e)
         # commit the new layout
         self.B, self.views, self.arrays = B, views, arrays
+        self.pairs = list(zip(self.params, views))
         self.state, self.entries = (flat_state or None), entries
         self.eager = flat_state is False
         for p, v in zip(self.params, views):
@@ -105,22 +106,34 @@ class FlatStep:
 
     def in_sync(self):
         """Whether the parameters and the state still live in this step's buffers."""
-        for p, v in zip(self.params, self.views):
+        for p, v in self.pairs:
             if p.data is not v:
                 return False
-        opt = self.opt
-        if opt.state is not self.state_list:
+        state = self.opt.state
+        if state is not self.state_list:
             return False
         if self.state is None:
-            return all(opt.state[i] is None for i in self.index)
-        return all(opt.state[i] is e for i, e in zip(self.index, self.entries))
+            for i in self.index:
+                if state[i] is not None:
+                    return False
+            return True
+        for i, e in zip(self.index, self.entries):
+            if state[i] is not e:
+                return False
+        return True
 
     # ------------------------------------------------------------ the step
     def __call__(self):
         if not self.in_sync():
             self.sync()
         if not self.eager:
-            new, new_state = self.opt._step_arrays(self.xp, self.B[0], self.G, self.state)
+            opt = self.opt
+            if self.state is None and opt._stateless():
+                opt._step_in_place(self.xp, self.B[0], self.G)  # commits in one call
+                for p in self.params:
+                    p._version += 1
+                return
+            new, new_state = opt._step_arrays(self.xp, self.B[0], self.G, self.state)
             if new_state is None or self.state is not None:
                 self._commit(new, new_state)
                 return

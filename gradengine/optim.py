@@ -125,6 +125,16 @@ class Optimizer:
     def _step_arrays(self, xp, d, g, st):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _stateless(self) -> bool:
+        """Whether the update keeps no state (then ``_step_in_place`` may be used)."""
+        return False
+
+    def _step_in_place(self, xp, d, g):
+        """The stateless update written into ``d`` with one final array call (atomic);
+        the same numbers as ``_step_arrays``. Used by ``ge.jit``'s flat step."""
+        new, _ = self._step_arrays(xp, d, g, None)
+        xp.copyto(d, new)
+
     # ------------------------------------------------------------ state
     @property
     def param_groups(self):
@@ -249,6 +259,15 @@ class SGD(Optimizer):
         self.dampening = float(dampening)
         self.weight_decay = float(weight_decay)
         self.nesterov = bool(nesterov)
+
+    def _stateless(self):
+        return not self.momentum
+
+    def _step_in_place(self, xp, d, g):
+        if self.weight_decay:
+            return super()._step_in_place(xp, d, g)
+        step = g * -self.lr
+        xp.add(d, step, out=d)  # d + (-lr * g): the eager result, in one call
 
     def _step_arrays(self, xp, d, g, st):
         wd = self.weight_decay
