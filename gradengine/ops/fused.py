@@ -73,10 +73,35 @@ def bias_act_backward_ref(xp, g, out, act, need_bias=True):
     dz = g if act is None else g * act_grad_ref(xp, out, act)
     db = None
     if need_bias:
-        # Sum over the leading axes (reshape(-1, N) is ambiguous when N == 0). NumPy adds
-        # rows one by one along axis 0, so a float32 sum over many rows drifts by ~M * eps:
-        # accumulate in a wider type, as close to exact as the kernel's compensated sum.
-        acc = {xp.float16: xp.float32, xp.float32: xp.float64}.get(dz.dtype.type, dz.dtype)
+        # Sum over the leading axes (reshape(-1, N) is ambiguous when N == 0).
+        acc = bias_grad_accumulator(dz.shape, dz.dtype)
         db = dz.sum(axis=tuple(range(dz.ndim - 1)), dtype=acc).astype(dz.dtype, copy=False) \
             if dz.ndim else dz
     return dz, db
+
+
+SMALL_SUM_ROWS = 32  # up to this many rows a float32 column sum is accurate in float32
+
+
+def bias_grad_accumulator(shape, dtype):
+    """The dtype the bias gradient (a column sum of dz) is accumulated in.
+
+    NumPy adds rows one by one along axis 0, so a float32 sum over M rows drifts by about
+    M * eps: over many rows it accumulates in float64, as close to exact as the kernel's
+    compensated sum; over at most SMALL_SUM_ROWS rows float32 is as good (a few ulp) and
+    skips a conversion. float16 always accumulates in float32.
+    """
+    dtype = np.dtype(dtype)
+    rows = 1
+    for d in shape[:-1]:
+        rows *= d
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype == np.float32 and rows > SMALL_SUM_ROWS:
+        return np.dtype(np.float64)
+    return dtype
+
+
+def matmul_ref(xp, a, b):
+    """a @ b for 2-D a (M, K) and b (K, N)."""
+    return xp.matmul(a, b)
