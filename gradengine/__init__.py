@@ -14,7 +14,8 @@ from . import backend, cuda
 from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backend import get_default_device, manual_seed, set_default_device
-from .errors import CheckpointError, DeviceError, DTypeError, GraphError, ShapeError
+from .errors import (CaptureError, CheckpointError, DeviceError, DTypeError, GraphError,
+                     ShapeError)
 from .tensor import (Tensor, arange, as_tensor, empty, eye, from_dlpack, from_numpy, full,
                      ones, ones_like, rand, randn, tensor, zeros, zeros_like)
 from . import ops as _ops  # noqa: F401 - installs the Tensor operators and methods
@@ -41,7 +42,8 @@ __all__ = [
     "set_default_device", "get_default_device", "no_grad", "enable_grad", "is_grad_enabled",
     "set_grad_enabled", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "jit",
     "detect_anomaly", "ShapeError", "DTypeError", "DeviceError", "GraphError",
-    "CheckpointError", "cuda", "backend", "functional", "nn", "optim", "viz", "save", "load",
+    "CheckpointError", "CaptureError", "cuda", "backend", "functional", "nn", "optim", "viz",
+    "save", "load",
     "abs", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "clip",
     "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",

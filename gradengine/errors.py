@@ -19,3 +19,7 @@ class GraphError(RuntimeError):
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read: truncated, corrupted, wrong format or version."""
+
+
+class CaptureError(RuntimeError):
+    """A step that cannot be captured as a CUDA graph (cuBLAS/cuRAND calls, host reads)."""

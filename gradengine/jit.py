@@ -42,6 +42,7 @@ class Trace:
         self.keep = []         # arrays kept alive while recording, so ids stay unique
         self.consts = set()    # ids of arrays made inside the function: constants
         self.fresh_grads = {}  # slot -> leaf whose .grad it became (assigned, not added)
+        self.cleared_at_exit = []  # leaves whose .grad the function left None
         self.value_read = None  # what made the trace depend on values, if anything
 
     def slot(self, arr):
@@ -134,7 +135,9 @@ def _post(fwd, extra, cast):
 
 
 class _SetGrad:
-    """Replay of the engine's commit of a gradient to a leaf's ``.grad``."""
+    """Replay of the engine's commit of a gradient to a leaf's ``.grad``: assigned when
+    ``.grad`` is None at that moment, else added (``accumulate`` is what the recording
+    did)."""
 
     __slots__ = ("leaf", "copy", "accumulate")
 
@@ -145,7 +148,7 @@ class _SetGrad:
 
     def __call__(self, g):
         leaf = self.leaf
-        if self.accumulate and leaf.grad is not None:
+        if leaf.grad is not None:  # as eagerly: add to a gradient nobody cleared
             g = leaf.grad.data + g
         elif self.copy:
             g = g.copy()
@@ -201,6 +204,8 @@ class Program:
             else:  # an in-place update or a host call: called as recorded
                 args = ", ".join(_arg(L, vals, sp).expr for sp in specs)
                 L.line(f"{L.name(fn, 'f')}({args})")
+        if trace.cleared_at_exit:
+            L.line(f"for _p in {L.name(tuple(trace.cleared_at_exit), 'c')}: _p.grad = None")
         self.result_slots = sorted(_slots_of(outputs))
         results = []
         for s in self.result_slots:
@@ -280,6 +285,26 @@ def _lower_array_step(L, vals, trace, fn, specs, out, kind):
             vals[o] = r
 
 
+def _cleared_before(trace, stop, params):
+    """Whether each of ``params`` had its ``.grad`` set to None by a zero_grad of this
+    step before its gradient was assigned, with no other host call in between: then the
+    assignment is certainly an assignment (never an addition) at every replay."""
+    pending = {id(p) for p in params}
+    seen_grad = set()
+    for fn, _, _, kind in reversed(trace.steps[:stop]):
+        if kind[0] == "setgrad":
+            seen_grad.add(id(kind[1]))
+        elif kind[0] == "call":
+            if not _clears_grads(fn):
+                return False
+            owner = fn.func.__self__
+            cleared = owner.parameters() if hasattr(owner, "parameters") else owner.params
+            pending -= {id(p) for p in cleared if id(p) in seen_grad}
+            if not pending:
+                return True
+    return False
+
+
 def _assigned_next(trace, start, targets):
     """ids of the leaves whose ``.grad`` the program sets to its gradient buffer after step
     ``start`` and before any host call or in-place update (which might read it)."""
@@ -320,6 +345,7 @@ def _plan_optimizers(trace):
         slots = [grads[k] for k in index]
         ok = all(s in trace.fresh_grads and trace.fresh_grads[s] is p
                  for s, p in zip(slots, params))
+        ok = ok and _cleared_before(trace, i, params)
         ok = ok and len({(p.data.dtype, p.device) for p in params}) == 1 and \
             params[0].data.dtype.kind == "f" and not taken & {id(p) for p in params}
         ok = ok and all(trace.keep[s].shape == p.data.shape and
@@ -450,6 +476,10 @@ class _Jitted:
             out = self.fn(*args, **kwargs)
         finally:
             autograd._mode.trace = None
+        # A gradient the function set and then cleared without a traced call (``p.grad =
+        # None``): the replay clears it at the end too.
+        leaves = {id(k[1]): k[1] for _, _, _, k in trace.steps if k[0] == "setgrad"}
+        trace.cleared_at_exit = [leaf for leaf in leaves.values() if leaf.grad is None]
         self.traces += 1
         if trace.value_read is not None:
             warnings.warn(f"ge.jit: {getattr(self.fn, '__name__', self.fn)!r} cannot be "

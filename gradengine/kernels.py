@@ -20,13 +20,14 @@ from . import backend
 from .errors import DeviceError, DTypeError, ShapeError
 
 __all__ = [
-    "KernelCompileError", "bias_act_bwd", "bias_act_fwd", "enabled", "get_function",
+    "KernelCompileError", "bias_act_bwd", "bias_act_fwd", "enabled", "get_function", "matmul",
     "sigmoid_bwd", "sigmoid_fwd", "source_dir",
 ]
 
 BLOCK = 256  # threads per block; kernels/common.cuh sizes shared memory for it (GE_BLOCK)
 MAX_BLOCKS = 4096  # grid-stride loops cover the rest; more blocks only add scheduling
 TARGET_BLOCKS = 2048  # bias_act_bwd: enough row chunks to fill any current GPU
+MATMUL_TILE = 64  # rows and columns of C per block (GE_MM_TILE in kernels/matmul.cu)
 # --fmad=false: no multiply-add contraction, so + - * / round exactly like NumPy's twins.
 COMPILE_OPTIONS = ("-std=c++17", "--fmad=false")
 
@@ -278,6 +279,53 @@ def bias_act_bwd(g, out, act, need_bias=True):
         reduce = get_function("linear_act.cu", "reduce_partials<{T}>", g.dtype, dev)
         reduce((grid_1d(N),), (BLOCK,), (partial, db, np.int64(chunks), np.int64(N)))
     return dz, db
+
+
+def matmul(a, b, out=None):
+    """out = a @ b for 2-D CuPy arrays of any strides; capture-safe (no cuBLAS).
+
+    Transposed, sliced, reversed and broadcast views are read in place, without copies.
+    ``out`` (optional) must be a C-contiguous (M, N) array of the operands' dtype on their
+    device, not overlapping a or b; it is returned. The product is accumulated in float32
+    for float16 and in the operands' dtype otherwise; K == 0 gives zeros.
+
+    Raises:
+        ShapeError, DTypeError, DeviceError: operands or ``out`` that do not fit.
+    """
+    cp = _require_cupy("matmul")
+    _same_dtype("matmul", a, b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ShapeError(f"matmul: the kernel takes 2-D operands (M, K) @ (K, N); got "
+                         f"{a.shape!r} @ {b.shape!r}")
+    dev = a.device.id
+    if b.device.id != dev:
+        raise DeviceError(f"matmul: operands on different devices: {a.shape!r} on cuda:{dev}, "
+                          f"{b.shape!r} on cuda:{b.device.id}")
+    (M, K), N = a.shape, b.shape[1]
+    if out is None:
+        with a.device:
+            out = cp.empty((M, N), a.dtype)
+    else:
+        if out.dtype != a.dtype:
+            raise DTypeError(f"matmul: out has dtype {out.dtype.name}, the operands "
+                             f"{a.dtype.name}")
+        if out.shape != (M, N) or not out.flags.c_contiguous:
+            raise ShapeError(f"matmul: out must be C-contiguous with shape {(M, N)!r} for "
+                             f"{a.shape!r} @ {b.shape!r}; got shape {out.shape!r}")
+        if out.device.id != dev:
+            raise DeviceError(f"matmul: out is on cuda:{out.device.id}, the operands on "
+                              f"cuda:{dev}")
+    if out.size == 0:
+        return out
+    tiles_m, tiles_n = -(-M // MATMUL_TILE), -(-N // MATMUL_TILE)
+    # The kernel loops over the tiles beyond the grid; gridDim.y is capped at 65535.
+    grid = (min(tiles_n, MAX_BLOCKS), min(tiles_m, MAX_BLOCKS, 65535))
+    sa, sb = (s // a.itemsize for s in a.strides), (s // b.itemsize for s in b.strides)
+    with a.device:
+        fn = get_function("matmul.cu", "matmul_fwd<{T}>", a.dtype, dev)
+        fn(grid, (BLOCK,), (a, b, out, np.int64(M), np.int64(N), np.int64(K),
+                            *map(np.int64, sa), *map(np.int64, sb)))
+    return out
 
 
 def _act(op: str, act) -> str:

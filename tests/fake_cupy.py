@@ -18,12 +18,42 @@ models the device boundary as strictly as real CuPy does:
   copy, even to another device), ``a.copy()`` copies to the current device -- as in CuPy.
   ``make_module(device_count=2)`` gives a second device.
 
+* memory comes from the current allocator (``cuda.set_allocator`` / ``using_allocator``,
+  default: the default ``MemoryPool``): an array that owns its buffer holds ``nbytes`` of its
+  pool's ``used_bytes()`` until it is freed; views hold none.
+
+Streams and CUDA graph capture (``cuda.Stream``, ``Event``, ``graph.Graph``) are modelled
+after CuPy's stream capture. While the current stream is capturing, every array operation
+(ufuncs, operators, module functions, methods, in-place ops, setitem, copies, uploads) is
+still executed, so results exist, and is also recorded as a step that recomputes its result
+into the *same* buffer (in-place ops simply run again; views need no step; ``empty``
+queues nothing). ``end_capture()`` returns a ``Graph`` whose ``launch()`` runs the steps in
+order, and puts back the contents of every array that existed before the capture and was
+written during it: as on a GPU, where a captured call runs nothing, a capture leaves the
+state as it found it (arrays allocated during the capture keep the captured pass's values,
+where a GPU would hold garbage until the first launch). As CuPy does, while capturing:
+
+* host reads (``get``, ``asnumpy``, ``item``, ``tolist``, ``bool``/``int``/``float``,
+  ``repr``) and data-dependent shapes (``nonzero``, ``unique``, one-argument ``where``,
+  boolean-mask indexing, ``allclose``) raise RuntimeError "... is capturing";
+* ``matmul``, ``dot``, ``@`` and ``tensordot`` raise NotImplementedError naming cuBLAS, and
+  ``random`` raises NotImplementedError naming cuRAND (the capture stays valid);
+* ``synchronize()`` of the capturing stream (or of the device) raises CUDARuntimeError and
+  invalidates the capture: ``end_capture()`` then ends it and raises CUDARuntimeError.
+
+Uploads of host data during a capture are recorded as constants (their values at capture
+time). The current stream is per thread, as in CuPy; one fake device has one stream stack.
+
 It is *not* a model of the CUDA kernels (``kernels.py`` needs NVRTC): run the engine with
 ``GRADENGINE_KERNELS=0`` against it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import operator
+import threading
 import types
 
 import numpy as np
@@ -63,7 +93,11 @@ class Device:
         self.__enter__()
 
     def synchronize(self):
-        pass
+        if _CAPTURING:  # a device sync would wait on work that is only being recorded
+            for stream in _CAPTURING:
+                stream._capture.invalidated = True
+            raise CUDARuntimeError("cudaErrorStreamCaptureUnsupported: operation not "
+                                   "permitted when stream is capturing (fake cupy)")
 
     def __eq__(self, other):
         return isinstance(other, Device) and other.id == self.id
@@ -73,6 +107,368 @@ class Device:
 
     def __repr__(self):
         return f"<CUDA Device {self.id}>"
+
+
+# ---------------------------------------------------------------- capture bookkeeping
+
+_CAPTURING = []  # the streams now capturing; empty almost always, so checks cost nothing
+_tls = threading.local()  # per thread: the current-stream stack and using_allocator's allocator
+
+
+def _session():
+    """The capture the current stream records into, or None."""
+    if not _CAPTURING:
+        return None
+    stream = get_current_stream()
+    if stream.ptr == 0 and any(s._blocking for s in _CAPTURING):
+        for s in _CAPTURING:
+            s._capture.invalidated = True
+        raise CUDARuntimeError("cudaErrorStreamCaptureImplicit: the legacy stream was used "
+                               "while a blocking stream is capturing (fake cupy)")
+    return stream._capture
+
+
+def _host_read(what):
+    if _CAPTURING and _session() is not None:
+        raise RuntimeError(f"fake cupy: {what} needs a synchronous device-to-host copy, but "
+                           "the current stream is capturing")
+
+
+def _no_library(library, what):
+    if _CAPTURING and _session() is not None:
+        raise NotImplementedError(f"calling {library} API during stream capture is currently "
+                                  f"unsupported (fake cupy: {what})")
+
+
+def _root(a):
+    """The NumPy array owning the memory of view ``a``."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _arrays_in(obj):
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _arrays_in(v)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _arrays_in(v)
+
+
+class _Step:
+    """One recorded operation: run it again, and copy fresh results into the captured ones."""
+
+    __slots__ = ("args", "call", "kwargs", "single", "targets")
+
+    def __init__(self, call, args, kwargs, single, targets):
+        self.call, self.args, self.kwargs = call, args, kwargs
+        self.single, self.targets = single, targets
+
+    def __call__(self):
+        r = self.call(*self.args, **self.kwargs)
+        outs = (r,) if self.single else r
+        for i, target in self.targets:
+            target[...] = outs[i]
+
+
+class _Capture:
+    """What a capturing stream has recorded: the steps, and the buffers to put back."""
+
+    __slots__ = ("fresh", "invalidated", "saved", "steps")
+
+    def __init__(self):
+        self.steps = []
+        self.saved = {}  # id(root) -> (root, its contents when first written)
+        self.fresh = {}  # id(root) -> root, for buffers allocated during the capture
+        self.invalidated = False
+
+    def allocated(self, a):
+        root = _root(a)
+        self.fresh[id(root)] = root
+
+    def writing(self, a):
+        root = _root(a)
+        key = id(root)
+        if key not in self.fresh and key not in self.saved:
+            self.saved[key] = (root, root.copy())
+
+    def restore(self):
+        for root, contents in self.saved.values():
+            root[...] = contents
+        self.saved.clear()
+
+    def record(self, call, args, kwargs, r, writes, replay):
+        """Note ``r = call(*args, **kwargs)``; returns r with NumPy scalars made 0-d arrays."""
+        single = not isinstance(r, (tuple, list))
+        outs = [np.asarray(o) if isinstance(o, np.generic) else o
+                for o in ((r,) if single else r)]
+        for o in outs:
+            if o is not None and not isinstance(o, np.ndarray):
+                _host_read(f"{getattr(call, '__name__', call)} (a host value)")
+        inputs = list(_arrays_in((args, kwargs)))
+        targets = [(i, o) for i, o in enumerate(outs) if isinstance(o, np.ndarray)
+                   and not any(np.may_share_memory(o, x) for x in inputs)]
+        for _, o in targets:
+            self.allocated(o)
+        if replay and (writes or targets):
+            self.steps.append(_Step(call, args, kwargs, single, targets))
+        return outs[0] if single else type(r)(outs)
+
+
+def _exec(call, args=(), kwargs=None, writes=(), replay=True):
+    """``call(*args, **kwargs)`` on NumPy arrays; while capturing, also recorded as a step.
+
+    ``writes``: the arrays the call writes in place (out=, setitem), put back after capture.
+    """
+    kwargs = {} if kwargs is None else kwargs
+    cap = _session() if _CAPTURING else None
+    if cap is None:
+        return call(*args, **kwargs)
+    for w in writes:
+        cap.writing(w)
+    return cap.record(call, args, kwargs, call(*args, **kwargs), bool(writes), replay)
+
+
+def _upload(a):
+    """A host -> device copy into the new buffer ``a``; while capturing, a constant step."""
+    cap = _session() if _CAPTURING else None
+    if cap is not None:
+        cap.allocated(a)
+        cap.steps.append(_Step(np.copyto, (a, a.copy()), {}, True, []))
+    return a
+
+
+def _no_data_dependent_shape(name, idx=None):
+    if not _CAPTURING:
+        return
+    if idx is None or any(isinstance(i, np.ndarray) and i.dtype == np.bool_
+                          for i in (idx if isinstance(idx, tuple) else (idx,))):
+        _host_read(f"{name} (a data-dependent shape)")
+
+
+# ---------------------------------------------------------------- memory
+
+class _Memory:
+    """What an allocator returns (``cupy.cuda.MemoryPointer``): ``size`` bytes of a pool."""
+
+    __slots__ = ("pool", "size")
+
+    def __init__(self, pool, size):
+        self.pool, self.size = pool, size
+        if pool is not None:
+            pool._used += size
+            pool._total = max(pool._total, pool._used)
+
+    def __del__(self):
+        if self.pool is not None:
+            self.pool._used -= self.size
+
+
+class MemoryPool:
+    """``cupy.cuda.MemoryPool``: counts the bytes of the live arrays it allocated."""
+
+    def __init__(self, allocator=None):
+        self._used = 0
+        self._total = 0  # freed blocks stay in the pool until free_all_blocks
+
+    def malloc(self, size):
+        return _Memory(self, int(size))
+
+    def used_bytes(self):
+        return self._used
+
+    def total_bytes(self):
+        return self._total
+
+    def free_bytes(self):
+        return self._total - self._used
+
+    def free_all_blocks(self, stream=None):
+        self._total = self._used
+
+
+def _raw_malloc(size):
+    return _Memory(None, int(size))
+
+
+_POOL = MemoryPool()
+_allocator = [_POOL.malloc]
+
+
+def get_allocator():
+    allocator = getattr(_tls, "allocator", None)
+    return _allocator[0] if allocator is None else allocator
+
+
+def set_allocator(allocator=None):
+    if getattr(_tls, "allocator", None) is not None:
+        raise ValueError("Can't change the global allocator inside `using_allocator` context "
+                         "manager")
+    _allocator[0] = _raw_malloc if allocator is None else allocator
+
+
+@contextlib.contextmanager
+def using_allocator(allocator=None):
+    previous = getattr(_tls, "allocator", None)
+    _tls.allocator = _raw_malloc if allocator is None else allocator
+    try:
+        yield
+    finally:
+        _tls.allocator = previous
+
+
+def _allocate(nbytes):
+    allocator = getattr(_tls, "allocator", None) or _allocator[0]
+    return allocator(nbytes)
+
+
+# ---------------------------------------------------------------- streams, events, graphs
+
+_handles = itertools.count(0x1000)
+
+
+class Stream:
+    """``cupy.cuda.Stream``: a context manager making it current; it can capture a graph."""
+
+    null = None  # the legacy default stream, set below
+
+    def __init__(self, null=False, non_blocking=False, ptds=False):
+        self.ptr = 0 if null else next(_handles)
+        self.device_id = -1 if null else _current[0]
+        self._blocking = not non_blocking
+        self._capture = None
+
+    def __enter__(self):
+        _stream_stack().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _stream_stack().pop()
+        return False
+
+    def use(self):
+        _stream_stack()[-1] = self
+        return self
+
+    def __eq__(self, other):
+        return isinstance(other, Stream) and other.ptr == self.ptr
+
+    def __hash__(self):
+        return self.ptr
+
+    def __repr__(self):
+        return f"<Stream {self.ptr} (device {self.device_id})>"
+
+    def is_capturing(self):
+        if self.ptr == 0 and any(s._blocking for s in _CAPTURING):
+            raise CUDARuntimeError("cudaErrorStreamCaptureImplicit: operation would make the "
+                                   "legacy stream depend on a capturing blocking stream")
+        return self._capture is not None
+
+    def begin_capture(self, mode=None):
+        if self.ptr == 0:
+            raise RuntimeError("cannot capture on the default (legacy) stream")
+        if self._capture is not None:
+            raise CUDARuntimeError("cudaErrorIllegalState: the stream is already capturing")
+        self._capture = _Capture()
+        _CAPTURING.append(self)
+
+    def end_capture(self):
+        cap = self._capture
+        if cap is None:
+            raise CUDARuntimeError("cudaErrorIllegalState: the stream is not capturing")
+        self._capture = None
+        _CAPTURING.remove(self)
+        cap.restore()
+        if cap.invalidated:
+            raise CUDARuntimeError("cudaErrorStreamCaptureInvalidated: operation failed due "
+                                   "to a previous error during capture")
+        return Graph._of(cap.steps)
+
+    def synchronize(self):
+        if self._capture is not None:
+            self._capture.invalidated = True
+            raise CUDARuntimeError("cudaErrorStreamCaptureUnsupported: operation not "
+                                   "permitted when stream is capturing")
+
+    @property
+    def done(self):
+        if self._capture is not None:  # querying a capturing stream invalidates the capture
+            self._capture.invalidated = True
+            return False
+        return True
+
+    def record(self, event=None):
+        event = Event() if event is None else event
+        event.record(self)
+        return event
+
+    def wait_event(self, event):
+        pass  # the fake runs everything at once, in order
+
+    def launch_host_func(self, callback, arg):
+        if self._capture is not None:
+            self._capture.steps.append(lambda: callback(arg))
+        callback(arg)
+
+
+Stream.null = Stream(null=True)
+
+
+def _stream_stack():
+    try:
+        return _tls.streams
+    except AttributeError:
+        _tls.streams = [Stream.null]
+        return _tls.streams
+
+
+def get_current_stream(device_id=-1):
+    return _stream_stack()[-1]
+
+
+class Event:
+    """``cupy.cuda.Event``: the fake runs work at once, so every event is complete."""
+
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self.ptr = next(_handles)
+
+    def record(self, stream=None):
+        pass
+
+    def synchronize(self):
+        pass
+
+    @property
+    def done(self):
+        return True
+
+
+class Graph:
+    """``cupy.cuda.graph.Graph``: the steps a capture recorded; ``launch`` runs them again."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("currently this class cannot be initiated by the user and "
+                                  "must be created via stream capture")
+
+    @classmethod
+    def _of(cls, steps):
+        graph = object.__new__(cls)
+        graph._steps = tuple(steps)
+        return graph
+
+    def launch(self, stream=None):
+        if _CAPTURING and (stream._capture if stream is not None else _session()) is not None:
+            raise NotImplementedError("fake cupy: launching a graph into a capture (a child "
+                                      "graph) is not modelled")
+        for step in self._steps:
+            step()
+
+    def upload(self, stream=None):
+        pass
 
 
 # ---------------------------------------------------------------- the array type
@@ -132,13 +528,16 @@ class _Flags:
 class ndarray(NDArrayOperatorsMixin):
     """A "device" array: a NumPy array behind CuPy's interface."""
 
-    __slots__ = ("_a", "_base", "_dev", "__weakref__")
+    __slots__ = ("__weakref__", "_a", "_base", "_dev", "_mem")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
         self._a = np.empty(shape, dtype=dtype, order=order)
         self._base = None
         self._dev = _current[0]
+        self._mem = _allocate(self._a.nbytes)
+        if _CAPTURING and _session() is not None:
+            _session().allocated(self._a)
 
     @classmethod
     def _of(cls, a, base=None):
@@ -147,6 +546,7 @@ class ndarray(NDArrayOperatorsMixin):
         obj._base = base
         # a view lives where its base does; anything new is allocated on the current device
         obj._dev = base._dev if base is not None else _current[0]
+        obj._mem = _allocate(a.nbytes) if base is None and a.base is None else None
         return obj
 
     # ---------------------------------------------------- attributes
@@ -171,10 +571,12 @@ class ndarray(NDArrayOperatorsMixin):
 
     # ---------------------------------------------------- host <-> device
     def get(self, stream=None, order="C", out=None):
+        _host_read("get()")
         return np.array(self._a, order=order, copy=True)
 
     def set(self, arr, stream=None):
-        self._a[...] = np.asarray(arr)
+        _exec(operator.setitem, (self._a, Ellipsis, np.array(arr, copy=True)),
+              writes=(self._a,))
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use "
@@ -190,17 +592,20 @@ class ndarray(NDArrayOperatorsMixin):
     # ---------------------------------------------------- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         where = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
+        if ufunc is np.matmul:
+            _no_library("cuBLAS", where)
         args = [_unwrap(x, where) for x in inputs]
         out = kwargs.get("out")
+        writes = (args[0],) if method == "at" else ()
         if out is not None:
             for o in out:
                 if not isinstance(o, ndarray):
                     raise TypeError(f"{where}: out must be a cupy.ndarray (fake cupy)")
-            kwargs["out"] = tuple(o._a for o in out)
+            kwargs["out"] = writes = tuple(o._a for o in out)
         for k in ("where",):
             if k in kwargs:
                 kwargs[k] = _unwrap(kwargs[k], where)
-        r = getattr(ufunc, method)(*args, **kwargs)
+        r = _exec(getattr(ufunc, method), args, kwargs, writes)
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _wrap(r, inputs)
@@ -213,10 +618,17 @@ class ndarray(NDArrayOperatorsMixin):
 
     # ---------------------------------------------------- python protocol
     def __getitem__(self, idx):
-        return _wrap(self._a[_index(idx)], (self,))
+        idx = _index(idx)
+        _no_data_dependent_shape("boolean-mask indexing", idx)
+        return _wrap(_exec(operator.getitem, (self._a, idx)), (self,))
 
     def __setitem__(self, idx, value):
-        self._a[_index(idx)] = _unwrap(value, "setitem", strict=False)
+        idx = _index(idx)
+        _no_data_dependent_shape("boolean-mask assignment", idx)
+        if _CAPTURING and isinstance(value, np.ndarray):
+            value = value.copy()  # an upload: its value at capture time
+        _exec(operator.setitem, (self._a, idx, _unwrap(value, "setitem", strict=False)),
+              writes=(self._a,))
 
     def __len__(self):
         return len(self._a)
@@ -226,21 +638,27 @@ class ndarray(NDArrayOperatorsMixin):
             yield self[i]
 
     def __float__(self):
+        _host_read("float()")
         return float(self._a)
 
     def __int__(self):
+        _host_read("int()")
         return int(self._a)
 
     def __complex__(self):
+        _host_read("complex()")
         return complex(self._a)
 
     def __bool__(self):
+        _host_read("bool()")
         return bool(self._a)
 
     def __repr__(self):
+        _host_read("repr()")
         return repr(self._a).replace("array(", "fake_cupy.array(", 1)
 
     def __str__(self):
+        _host_read("str()")
         return str(self._a)
 
     __hash__ = None
@@ -248,16 +666,19 @@ class ndarray(NDArrayOperatorsMixin):
     # ---------------------------------------------------- methods
     def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
         kw = {} if casting is None else {"casting": casting}
-        return _wrap(self._a.astype(dtype, order=order, copy=copy, **kw), (self,))
+        kw.update(order=order, copy=copy)
+        return _wrap(_exec(self._a.astype, (dtype,), kw), (self,))
 
     def item(self):
+        _host_read("item()")
         return self._a.item()
 
     def tolist(self):
+        _host_read("tolist()")
         return self._a.tolist()
 
     def fill(self, value):
-        self._a.fill(value)
+        _exec(self._a.fill, (value,), writes=(self._a,))
 
 
 def _index(idx):
@@ -269,11 +690,15 @@ def _index(idx):
 
 def _method(name):
     def m(self, *args, **kwargs):
+        if name == "dot":
+            _no_library("cuBLAS", "ndarray.dot")
+        elif name == "nonzero":
+            _no_data_dependent_shape("ndarray.nonzero")
         args = [_unwrap(a, name) for a in args]
         kwargs = {k: _unwrap(v, name) for k, v in kwargs.items()}
         if "out" in kwargs:
             raise NotImplementedError("fake cupy: out= on methods")
-        return _wrap(getattr(self._a, name)(*args, **kwargs), (self,))
+        return _wrap(_exec(getattr(self._a, name), args, kwargs), (self,))
     m.__name__ = name
     return m
 
@@ -286,6 +711,10 @@ for _name in ("reshape", "transpose", "swapaxes", "squeeze", "ravel", "flatten",
 
 # ---------------------------------------------------------------- module functions
 
+_CUBLAS = frozenset({"matmul", "dot", "tensordot"})
+_DATA_DEPENDENT = frozenset({"nonzero", "unique"})
+
+
 def _func(name, np_fn=None):
     np_fn = np_fn or getattr(np, name)
 
@@ -293,9 +722,15 @@ def _func(name, np_fn=None):
         out = kwargs.get("out")
         if out is not None and not isinstance(out, ndarray):
             raise TypeError(f"{name}: out must be a cupy.ndarray (fake cupy)")
+        if _CAPTURING:
+            if name in _CUBLAS:
+                _no_library("cuBLAS", name)
+            if name in _DATA_DEPENDENT or (name == "where" and len(args) == 1):
+                _no_data_dependent_shape(name)
         a = [_unwrap(x, name) for x in args]
         kw = {k: _unwrap(v, name) for k, v in kwargs.items()}
-        r = np_fn(*a, **kw)
+        writes = (kw["out"],) if out is not None else (a[0],) if name == "copyto" else ()
+        r = _exec(np_fn, a, kw, writes, replay=name not in ("empty", "empty_like"))
         if out is not None:
             return out
         return _wrap(r, args)
@@ -313,6 +748,7 @@ _FUNCS = (
     "ceil", "power", "add", "subtract", "multiply", "divide", "true_divide", "logaddexp",
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
     "logical_or", "logical_not", "isfinite", "isnan", "isinf", "where", "matmul", "dot",
+    "tensordot",
     "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "any", "all",
     "cumsum", "var", "std", "allclose", "array_equal",
     # shape
@@ -342,14 +778,15 @@ def asarray(a, dtype=None, order=None, blocking=False):
         return a.astype(dtype)
     if isinstance(a, (list, tuple)):
         a = _unwrap(a, "asarray", strict=False)
-    return ndarray._of(np.array(a, dtype=dtype, order=order or "K", copy=True))
+    return ndarray._of(_upload(np.array(a, dtype=dtype, order=order or "K", copy=True)))
 
 
 def array(obj, dtype=None, copy=True, order="K", ndmin=0):
     if isinstance(obj, ndarray):
-        return ndarray._of(np.array(obj._a, dtype=dtype, copy=True, order=order, ndmin=ndmin))
-    return ndarray._of(np.array(_unwrap(obj, "array", strict=False), dtype=dtype, copy=True,
-                                order=order, ndmin=ndmin))
+        kwargs = {"dtype": dtype, "copy": True, "order": order, "ndmin": ndmin}
+        return ndarray._of(_exec(np.array, (obj._a,), kwargs))
+    return ndarray._of(_upload(np.array(_unwrap(obj, "array", strict=False), dtype=dtype,
+                                        copy=True, order=order, ndmin=ndmin)))
 
 
 def asnumpy(a, stream=None, order="C", out=None, blocking=True):
@@ -381,20 +818,6 @@ def get_array_module(*args):
     return _module if any(isinstance(a, ndarray) for a in args) else np
 
 
-class _MemoryPool:
-    def used_bytes(self):
-        return 0
-
-    def total_bytes(self):
-        return 0
-
-    def free_all_blocks(self):
-        pass
-
-
-_POOL = _MemoryPool()
-
-
 class RandomState:
     """``cupy.random.RandomState``: its own stream (not CuPy's bits), device arrays out."""
 
@@ -403,6 +826,11 @@ class RandomState:
 
     def _out(self, arr, dtype):
         return ndarray._of(np.asarray(arr, dtype=dtype))
+
+    def __getattribute__(self, name):
+        if not name.startswith("_"):
+            _no_library("cuRAND", f"random.{name}")
+        return object.__getattribute__(self, name)
 
     def standard_normal(self, size=None, dtype=float):
         return self._out(self._rs.standard_normal(size), dtype)
@@ -429,14 +857,21 @@ def _scatter_add(a, slices, value):
     if not isinstance(a, ndarray):
         raise TypeError("cupyx.scatter_add: a must be a cupy.ndarray (fake cupy)")
     _check_no_host(value, "scatter_add")
-    np.add.at(a._a, _index(slices), _unwrap(value, "scatter_add"))
+    _exec(np.add.at, (a._a, _index(slices), _unwrap(value, "scatter_add")), writes=(a._a,))
 
 
 def make_module(device_count: int = 1):
     """A fresh fake ``cupy`` module object."""
-    global _DEVICE_COUNT
+    global _DEVICE_COUNT, _POOL
     _DEVICE_COUNT = device_count
     _current[0] = 0
+    _POOL = MemoryPool()
+    _allocator[0] = _POOL.malloc
+    _tls.allocator = None
+    _tls.streams = [Stream.null]
+    for stream in _CAPTURING:  # a capture a failed test left open
+        stream._capture = None
+    _CAPTURING.clear()
     mod = types.ModuleType("cupy", "fake cupy (tests/fake_cupy.py)")
     mod.__fake__ = True
     mod.ndarray = ndarray
@@ -457,8 +892,12 @@ def make_module(device_count: int = 1):
                                     getDevice=lambda: _current[0],
                                     CUDARuntimeError=CUDARuntimeError)
     compiler = types.SimpleNamespace(CompileException=CompileException)
-    mod.cuda = types.SimpleNamespace(runtime=runtime, Device=Device, compiler=compiler,
-                                     is_available=lambda: _DEVICE_COUNT > 0)
+    mod.cuda = types.SimpleNamespace(
+        runtime=runtime, Device=Device, compiler=compiler,
+        is_available=lambda: _DEVICE_COUNT > 0, Stream=Stream, Event=Event, Graph=Graph,
+        graph=types.SimpleNamespace(Graph=Graph), get_current_stream=get_current_stream,
+        MemoryPool=MemoryPool, set_allocator=set_allocator, get_allocator=get_allocator,
+        using_allocator=using_allocator)
     mod.random = types.SimpleNamespace(RandomState=RandomState)
 
     def _no_kernels(*a, **k):

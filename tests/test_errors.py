@@ -163,6 +163,7 @@ def test_every_error_subclasses_its_builtin():
     assert issubclass(ge.DeviceError, RuntimeError)
     assert issubclass(ge.GraphError, RuntimeError)
     assert issubclass(ge.CheckpointError, ValueError)
+    assert issubclass(ge.CaptureError, RuntimeError)
 
 
 def test_int_tensor_plus_float_scalar_gives_the_default_float():

@@ -28,12 +28,13 @@ import numpy as np
 import pytest
 
 from gradengine import backend, kernels
-from gradengine.errors import DeviceError, DTypeError
+from gradengine.errors import DeviceError, DTypeError, ShapeError
 from gradengine.ops.fused import (
     act_grad_ref,
     act_ref,
     bias_act_backward_ref,
     bias_act_ref,
+    matmul_ref,
     sigmoid_backward_ref,
     sigmoid_ref,
 )
@@ -216,6 +217,7 @@ NAME_EXPRESSIONS = {
     "sigmoid.cu": [f"sigmoid_{d}<{{T}}>" for d in ("fwd", "bwd")],
     "linear_act.cu": [f"bias_act_{d}<{{T}}, act_{a}>" for d in ("fwd", "bwd")
                       for a in ("none", "sigmoid", "relu", "tanh")] + ["reduce_partials<{T}>"],
+    "matmul.cu": ["matmul_fwd<{T}>"],
 }
 
 
@@ -294,6 +296,7 @@ void ge_launch(unsigned gx, unsigned gy, unsigned bx, unsigned by, F body) {
 
 #include "sigmoid.cu"
 #include "linear_act.cu"
+#include "matmul.cu"
 
 #define DIMS unsigned gx, unsigned gy, unsigned bx, unsigned by
 #define LAUNCH(call) ge_launch<false>(gx, gy, bx, by, [=] { call; })
@@ -304,7 +307,11 @@ extern "C" void sigmoid_fwd_##S(const T* x, T* y, long long n, DIMS) {          
 extern "C" void sigmoid_bwd_##S(const T* y, const T* g, T* dx, long long n, DIMS) {      \
     LAUNCH((sigmoid_bwd<T>(y, g, dx, n))); }                                             \
 extern "C" void reduce_partials_##S(const acc_t<T>* p, T* db, long long c, long long N,  \
-                                    DIMS) { LAUNCH((reduce_partials<T>(p, db, c, N))); }
+                                    DIMS) { LAUNCH((reduce_partials<T>(p, db, c, N))); }   \
+extern "C" void matmul_fwd_##S(const T* a, const T* b, T* c, long long M, long long N,    \
+                               long long K, long long sa0, long long sa1, long long sb0, \
+                               long long sb1, DIMS) {                                    \
+    LAUNCH_SYNC((matmul_fwd<T>(a, b, c, M, N, K, sa0, sa1, sb0, sb1))); }
 #define EMU_ACT(T, S, A)                                                                 \
 extern "C" void bias_act_fwd_##A##_##S(const T* z, const T* b, T* o, long long M,        \
                                        long long N, DIMS) {                              \
@@ -529,6 +536,100 @@ def test_emulated_size_zero_returns_empty_results_without_launching(host_kernels
     assert kernels.bias_act_fwd(np.zeros((0, 4)), np.zeros(4), "relu").shape == (0, 4)
     assert kernels.sigmoid_fwd(np.zeros((3, 0))).shape == (3, 0)
     assert host_kernels == []
+
+
+MATMUL_SHAPES = [(1, 1, 1), (1, 37, 1), (1, 300, 5), (5, 300, 1), (3, 5, 2), (64, 16, 64),
+                 (65, 17, 63), (7, 33, 130), (7, 9, 200), (200, 9, 7), (4, 0, 3), (0, 3, 4),
+                 (4, 3, 0)]
+
+
+def _matmul_tol(dtype, k):
+    if dtype == np.float16:
+        return {"rtol": 2e-3, "atol": 2e-3 * np.sqrt(max(k, 1))}
+    if dtype == np.float32:
+        return {"rtol": 1e-5, "atol": 1e-6 * np.sqrt(max(k, 1))}
+    return {"rtol": 1e-12, "atol": 1e-14 * np.sqrt(max(k, 1))}
+
+
+def _matmul_layouts(a, b):
+    """(name, a view, b view): the same values in every layout the kernel reads in place."""
+    (M, K), N = a.shape, b.shape[1]
+    yield "contiguous", a, b
+    yield "transposed", np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T
+    yield "reversed", a[::-1].copy()[::-1], b[:, ::-1].copy()[:, ::-1]
+    wide_a, wide_b = np.zeros((M, 2 * K + 1), a.dtype), np.zeros((2 * K + 1, N), b.dtype)
+    wide_a[:, 1::2], wide_b[1::2] = a, b
+    yield "strided", wide_a[:, 1::2], wide_b[1::2]  # stride 2 and an odd offset
+    if M and K and N:
+        yield "stride0", np.broadcast_to(a[:1], a.shape), np.broadcast_to(b[:, :1], b.shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", MATMUL_SHAPES, ids=str)
+def test_emulated_matmul_kernel_matches_twin(host_kernels, shape, dtype):
+    M, K, N = shape
+    rng = np.random.default_rng(M * 10_000 + K * 100 + N)
+    a = rng.normal(size=(M, K)).astype(dtype)
+    b = rng.normal(size=(K, N)).astype(dtype)
+    for layout, av, bv in _matmul_layouts(a, b):
+        out = kernels.matmul(_host(av), _host(bv))
+        assert out.shape == (M, N) and out.dtype == dtype and out.flags.c_contiguous, layout
+        # float16's twin runs in float32: NumPy's own float16 product rounds at every step.
+        acc = np.float32 if dtype == np.float16 else dtype
+        expected = matmul_ref(np, av.astype(acc), bv.astype(acc)).astype(dtype)
+        np.testing.assert_allclose(out, expected, **_matmul_tol(dtype, K), err_msg=layout)
+    if M * N == 0:
+        assert host_kernels == []  # size 0 never launches
+    else:
+        assert all(name == "matmul_fwd" and block == (kernels.BLOCK,) and max(grid) <= 3
+                   for name, grid, block in host_kernels)
+
+
+def test_emulated_matmul_writes_out_and_is_bit_identical_across_layouts(host_kernels):
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(70, 45)), rng.normal(size=(45, 66))
+    out = _host(np.full((70, 66), np.nan))
+    assert kernels.matmul(_host(a), _host(b), out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-13)
+    # The order of the sum is fixed by the shape, not by the operands' layout.
+    for layout, av, bv in _matmul_layouts(a, b):
+        if layout != "stride0":  # other values
+            np.testing.assert_array_equal(kernels.matmul(_host(av), _host(bv)), out)
+    zeros = kernels.matmul(_host(np.ones((3, 0))), _host(np.ones((0, 2))))
+    np.testing.assert_array_equal(zeros, np.zeros((3, 2)))  # K == 0 still launches
+
+
+class _OtherDevice(_HostDevice):
+    id = 1
+
+
+class _OtherHostArray(np.ndarray):
+    @property
+    def device(self):
+        return _OtherDevice()
+
+
+def test_matmul_launcher_rejects_operands_that_do_not_fit(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy", _host_cupy())
+    f32 = _host(np.ones((2, 3), np.float32))
+    with pytest.raises(ShapeError, match=r"matmul: .*\(2, 3\) @ \(2, 3\)"):
+        kernels.matmul(f32, f32)
+    with pytest.raises(ShapeError, match=r"matmul: .*\(3,\) @ \(3, 2\)"):
+        kernels.matmul(_host(np.ones(3, np.float32)), f32.T)
+    with pytest.raises(DTypeError, match="matmul: dtypes differ: float32 and float64"):
+        kernels.matmul(f32, _host(np.ones((3, 2))))
+    with pytest.raises(DTypeError, match="matmul: unsupported dtype 'int64'"):
+        kernels.matmul(_host(np.ones((2, 3), np.int64)), _host(np.ones((3, 2), np.int64)))
+    with pytest.raises(DeviceError, match="matmul: operands on different devices"):
+        kernels.matmul(f32, np.ones((3, 2), np.float32).view(_OtherHostArray))
+    b = _host(np.ones((3, 4), np.float32))
+    for bad in (np.empty((2, 5), np.float32), np.empty((4, 2), np.float32).T):
+        with pytest.raises(ShapeError, match=r"out must be C-contiguous with shape \(2, 4\)"):
+            kernels.matmul(f32, b, out=_host(bad))
+    with pytest.raises(DTypeError, match="matmul: out has dtype float64"):
+        kernels.matmul(f32, b, out=_host(np.empty((2, 4))))
+    with pytest.raises(DeviceError, match="matmul: out is on cuda:1"):
+        kernels.matmul(f32, b, out=np.empty((2, 4), np.float32).view(_OtherHostArray))
 
 
 # ---------------------------------------------------------------- the launch shapes

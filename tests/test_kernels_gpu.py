@@ -28,6 +28,7 @@ from gradengine import kernels  # noqa: E402
 from gradengine.ops.fused import (  # noqa: E402
     bias_act_backward_ref,
     bias_act_ref,
+    matmul_ref,
     sigmoid_backward_ref,
     sigmoid_ref,
 )
@@ -180,6 +181,49 @@ def test_size_zero_returns_empty_results():
     dz, db = kernels.bias_act_bwd(cp.zeros((0, 4), cp.float32), None, None)
     assert dz.shape == (0, 4) and db.shape == (4,) and not cp.asnumpy(db).any()
     assert kernels.sigmoid_fwd(cp.zeros((3, 0))).shape == (3, 0)
+
+
+# ---------------------------------------------------------------- matmul (capture-safe)
+
+MATMUL_SHAPES = [(1, 1, 1), (1, 300, 7), (7, 300, 1), (33, 17, 65), (64, 64, 64),
+                 (127, 1000, 129), (1025, 513, 257), (3, 0, 4), (0, 5, 3), (4, 5, 0)]
+
+
+def _matmul_layouts(a, b):
+    """(name, a view, b view) on the device: the same values, read in place by the kernel."""
+    yield "contiguous", a, b
+    yield "transposed", cp.ascontiguousarray(a.T).T, cp.ascontiguousarray(b.T).T
+    yield "reversed", cp.ascontiguousarray(a[::-1])[::-1], cp.ascontiguousarray(b[:, ::-1])[:, ::-1]
+    wide = cp.zeros((a.shape[0], 2 * a.shape[1] + 1), a.dtype)
+    wide[:, 1::2] = a
+    yield "strided", wide[:, 1::2], b
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", MATMUL_SHAPES, ids=str)
+def test_matmul_kernel_matches_cupy_matmul(shape, dtype):
+    M, K, N = shape
+    rng = np.random.default_rng(sum(shape))
+    a = cp.asarray(rng.normal(size=(M, K)).astype(dtype))
+    b = cp.asarray(rng.normal(size=(K, N)).astype(dtype))
+    acc = np.float32 if dtype == np.float16 else dtype
+    expected = cp.asnumpy(matmul_ref(cp, a.astype(acc), b.astype(acc)))
+    for layout, av, bv in _matmul_layouts(a, b):
+        out = kernels.matmul(av, bv)
+        assert out.shape == (M, N) and out.dtype == dtype and out.flags.c_contiguous
+        np.testing.assert_allclose(cp.asnumpy(out).astype(acc), expected, **_tol(dtype, K),
+                                   err_msg=layout)
+
+
+def test_matmul_kernel_writes_out_and_is_deterministic():
+    rng = np.random.default_rng(7)
+    a = cp.asarray(rng.normal(size=(300, 700)).astype(np.float32))
+    b = cp.asarray(rng.normal(size=(700, 200)).astype(np.float32))
+    out = cp.full((300, 200), cp.nan, cp.float32)
+    assert kernels.matmul(a, b, out=out) is out
+    first = cp.asnumpy(out).tobytes()
+    for _ in range(3):
+        assert cp.asnumpy(kernels.matmul(a.T.copy().T, b)).tobytes() == first
 
 
 # ---------------------------------------------------------------- the loader on a device
