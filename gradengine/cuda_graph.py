@@ -22,10 +22,20 @@ Nothing here imports CuPy at import time; the module knows nothing of Tensors.
 
 from __future__ import annotations
 
+import threading
+
 from . import backend
 from .errors import CaptureError, DeviceError
 
-__all__ = ["CapturedGraph", "capture", "capturing", "pool_bytes"]
+__all__ = ["CapturedGraph", "active", "capture", "capturing", "pool_bytes"]
+
+_local = threading.local()
+
+
+def active() -> bool:
+    """True inside the captured call of :func:`capture` on this thread: a flag, so ops can
+    choose capture-safe kernels without asking the driver."""
+    return getattr(_local, "active", False)
 
 
 def capturing() -> bool:
@@ -142,6 +152,7 @@ def capture(fn, device_id: int | None = None) -> CapturedGraph:
 def _record(cp, stream, fn):
     """(graph, fn's result): ``fn()`` captured on ``stream``, which is current."""
     stream.begin_capture()
+    _local.active = True
     try:
         result = fn()
     except BaseException as exc:
@@ -149,6 +160,8 @@ def _record(cp, stream, fn):
         if _uncapturable(cp, exc):
             raise CaptureError(_message(exc)) from exc
         raise
+    finally:
+        _local.active = False
     try:
         graph = stream.end_capture()
     except cp.cuda.runtime.CUDARuntimeError as exc:  # the capture was invalidated

@@ -15,6 +15,7 @@ cleared with ``zero_grad()``; on CUDA the replay is the same array program (no C
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections import OrderedDict
 
@@ -166,7 +167,9 @@ class Program:
         self._all_inputs = None not in input_slots
         self.outputs = outputs
         self.n_steps = len(trace.steps)
-        L = Lowerer()
+        xp = np if all(isinstance(a, np.ndarray) for a in trace.keep[:len(input_slots)]
+                       if a is not None) else backend.cupy()
+        L = Lowerer(xp)
         vals = {s: Val(f"s{s}", trace.keep[s]) for s in input_slots if s is not None}
         plans = _plan_optimizers(trace)
         self.flat_steps = [f for f, _ in plans.values()]
@@ -185,14 +188,15 @@ class Program:
                     flat, j = target
                     gname = L.name(flat.grads[j], "g")
                     vals[out] = L.retarget(g, gname)
-                    L.line(f"{L.name(kind[1], 't')}.grad = {L.name(flat.grad_tensors[j], 'g')}")
+                    L.host(f"{L.name(kind[1], 't')}.grad = {L.name(flat.grad_tensors[j], 'g')}")
                 else:
                     v = L.var()
                     L.line(f"{v} = {L.name(fn, 'f')}({g.expr})")
+                    L.uncapturable = "a gradient is assigned or added outside the optimizer"
                     if out is not None:
                         vals[out] = Val(v, trace.keep[out])
             elif what == "call" and i in plans:
-                L.line(f"{L.name(plans[i][0], 'f')}()")
+                L.flat_step(plans[i][0])
             elif what == "call" and _clears_grads(fn):
                 owner = fn.func.__self__
                 params = owner.parameters() if hasattr(owner, "parameters") else owner.params
@@ -200,12 +204,14 @@ class Program:
                 params = tuple(p for p in params if id(p) not in _assigned_next(trace, i,
                                                                                  targets))
                 if params:
-                    L.line(f"for _p in {L.name(params, 'c')}: _p.grad = None")
+                    L.host(f"for _p in {L.name(params, 'c')}: _p.grad = None")
             else:  # an in-place update or a host call: called as recorded
                 args = ", ".join(_arg(L, vals, sp).expr for sp in specs)
                 L.line(f"{L.name(fn, 'f')}({args})")
+                if what == "call":
+                    L.uncapturable = f"it calls {getattr(fn, '__qualname__', fn)!r} on the host"
         if trace.cleared_at_exit:
-            L.line(f"for _p in {L.name(tuple(trace.cleared_at_exit), 'c')}: _p.grad = None")
+            L.host(f"for _p in {L.name(tuple(trace.cleared_at_exit), 'c')}: _p.grad = None")
         self.result_slots = sorted(_slots_of(outputs))
         results = []
         for s in self.result_slots:
@@ -230,15 +236,126 @@ class Program:
         env = L.env
         exec(compile(self.source, "<ge.jit replay>", "exec"), env)  # noqa: S102 - our own code
         self._replay = env["replay"]
+        self.graph = None
+        if xp is not np and os.environ.get("GRADENGINE_CUDA_GRAPHS", "1") != "0":
+            self.graph = GraphReplay(self, L, params, [vals[s].expr for s in self.result_slots],
+                                     trace)
 
     def run(self, arrays):
         if not self._all_inputs:
             arrays = [a for s, a in zip(self.input_slots, arrays) if s is not None]
-        vals = self._replay(*arrays)
+        if self.graph is not None and self.graph.usable:
+            vals = self.graph.run(arrays)
+        else:
+            vals = self._replay(*arrays)
         out = self.outputs
         if out[0] == "slot":  # one Tensor returned: the common case
             return Tensor._make(vals[0], out[2])
         return _rebuild(out, dict(zip(self.result_slots, vals)))
+
+
+class GraphReplay:
+    """A CUDA program replayed as one CUDA graph launch (:mod:`gradengine.cuda_graph`).
+
+    The program's lines are split in two: the array work (forward, backward, gradients
+    into the optimizer's flat buffer and, for SGD, the update itself), captured once into
+    a graph that reads the inputs from fixed buffers; and the host bookkeeping (``.grad``
+    attributes, version counters, Adam's step, whose bias corrections change every step and
+    so run as a few kernels on the flat buffers after the graph). A call copies the inputs
+    in, launches the graph, does the bookkeeping and copies the results out: no host
+    synchronisation, and no allocation inside the graph.
+
+    Re-captured when what the graph baked in changes: a parameter or constant rebound to
+    another array, the optimizer's buffers reallocated, its hyperparameters changed. A step
+    that cannot be captured (CaptureError) is replayed uncaptured from then on, with one
+    warning.
+    """
+
+    def __init__(self, program, L, params, results, trace):
+        self.program = program
+        self.lines, self.kinds, self.env = list(L.lines), dict(L.kinds), L.env
+        self.params, self.results = params, results
+        self.flats = [k for k in L.kinds.values() if k != "host"]
+        self.lives = [v for _, specs, _, _ in trace.steps for kind, v in specs if kind == LIVE]
+        self.usable = L.uncapturable is None
+        self.reason = L.uncapturable
+        self.graph = None
+        self.captures = 0
+
+    def _key(self):
+        """What the captured graph baked in."""
+        return ([(f.layout, f.graph_safe(), f.hyper()) for f in self.flats],
+                [t.data for t in self.lives])
+
+    def _compile(self, in_graph):
+        dev, host = [], []
+        for i, ln in enumerate(self.lines):
+            k = self.kinds.get(i)
+            if k is None:
+                dev.append(ln)
+            elif k == "host":
+                host.append(ln)
+            elif k in in_graph:
+                dev.append(f"{self.env_name(k)}.device_step()")
+                host.append(f"{self.env_name(k)}.after_device_step()")
+            else:
+                host.append(ln)
+        dev.append(f"return ({''.join(r + ', ' for r in self.results)})")
+        src = (f"def device({', '.join(self.params)}):\n" +
+               "\n".join(f"    {ln}" for ln in dev) +
+               "\ndef host():\n" + "\n".join(f"    {ln}" for ln in host + ["pass"]))
+        exec(compile(src, "<ge.jit graph>", "exec"), self.env)  # noqa: S102 - our own code
+        return self.env["device"], self.env["host"]
+
+    def env_name(self, obj):
+        return next(k for k, v in self.env.items() if v is obj)
+
+    def run(self, arrays):
+        for f in self.flats:
+            if not f.in_sync():
+                f.sync()
+        if self.graph is None or self._key_changed():
+            return self._capture(arrays)
+        for buf, a in zip(self.static, arrays):
+            self.xp.copyto(buf, a)
+        vals = self.graph.launch()
+        self.host()
+        return tuple(v.copy() for v in vals)
+
+    def _key_changed(self):
+        layout, datas = self._key()
+        return layout != self.key[0] or any(a is not b for a, b in zip(datas, self.key[1]))
+
+    def _capture(self, arrays):
+        from . import cuda_graph
+        from .errors import CaptureError
+        self.xp = xp = backend.cupy()
+        in_graph = [f for f in self.flats if f.graph_safe()]
+        device, self.host = self._compile(in_graph)
+        static = [xp.empty_like(a) for a in arrays]
+        for buf, a in zip(static, arrays):
+            xp.copyto(buf, a)
+        first = []
+
+        def step():
+            vals = device(*static)
+            if not first:
+                first.append(vals)
+            return vals
+        dev_id = int(arrays[0].device.id) if arrays else 0
+        self.key = self._key()
+        try:
+            self.graph = cuda_graph.capture(step, dev_id)
+        except CaptureError as exc:
+            if not first:  # the warm-up itself failed: nothing ran; run it uncaptured
+                raise
+            self.usable, self.reason, self.graph = False, str(exc), None
+            warnings.warn(f"ge.jit: this step is replayed without a CUDA graph ({exc})",
+                          RuntimeWarning, stacklevel=4)
+        self.static = static
+        self.captures += 1
+        self.host()  # the warm-up did this call's array work; now its bookkeeping
+        return tuple(v.copy() for v in first[0])
 
 
 def _arg(L, vals, spec):

@@ -45,8 +45,11 @@ class Val:
 class Lowerer:
     """Collects the lines and the names (constants, functions) of one replay function."""
 
-    def __init__(self):
+    def __init__(self, xp=np):
+        self.xp = xp
         self.lines = []
+        self.kinds = {}      # line index -> "host" (no array work) or a FlatStep
+        self.uncapturable = None  # why the program cannot be one CUDA graph, if it cannot
         self.env = {"np": np}
         self._names = {}
         self._fulls = {}
@@ -86,6 +89,17 @@ class Lowerer:
     def line(self, text):
         self.lines.append(text)
         self.cse.clear()  # a line of unknown effect: forget what was computed
+
+    def host(self, text):
+        """A line with no array work (setting ``.grad``): after the graph on CUDA."""
+        self.kinds[len(self.lines)] = "host"
+        self.lines.append(text)
+
+    def flat_step(self, flat):
+        """The flat optimizer step (see :mod:`gradengine.jit_optim`)."""
+        self.kinds[len(self.lines)] = flat
+        self.lines.append(f"{self.name(flat, 'f')}()")
+        self.cse.clear()
 
     def call(self, fn, args, like, out_ok=True):
         """Emit ``v = fn(*args)`` (reusing an identical earlier call); returns its Val."""
@@ -129,7 +143,7 @@ class Lowerer:
             self.lines[i] = f"{text[:-1]}, out={target})"
         else:
             self.lines.append(f"_copyto({target}, {val.expr})")
-            self.env["_copyto"] = np.copyto
+            self.env["_copyto"] = self.xp.copyto
         for key in [k for k, v in self.cse.items() if v == val.expr]:
             del self.cse[key]
         return Val(target if i is None else val.expr, val.arr, static=True)

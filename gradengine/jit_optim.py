@@ -44,6 +44,7 @@ class FlatStep:
         self.state = None    # the flat state entry given to _step_arrays
         self.entries = []    # each parameter's state list, holding views into B
         self.state_list = None
+        self.layout = 0      # bumped whenever B is reallocated (a CUDA graph must be re-made)
         self.sync()
 
     def _views(self, flat):
@@ -73,8 +74,13 @@ class FlatStep:
                 flat_state = list(first)
         else:
             flat_state = False
-        B = xp.empty((1 + len(arrays), self.n), dtype=self.dtype)
-        views = self._views(B[0])
+        shape = (1 + len(arrays), self.n)
+        if self.B is not None and self.B.shape == shape:
+            B, views = self.B, self.views  # same addresses: a captured graph stays valid
+        else:
+            B = xp.empty(shape, dtype=self.dtype)
+            views = self._views(B[0])
+            self.layout += 1
         for v, p in zip(views, self.params):
             xp.copyto(v, p.data)
         rows = []
@@ -142,6 +148,33 @@ class FlatStep:
         for p, g in zip(self.params, self.grad_tensors):
             p.grad = g
         self.opt.step()
+
+    # ------------------------------------------------------------ CUDA graphs
+    def graph_safe(self) -> bool:
+        """Whether the update's array work is the same at every step (so a CUDA graph may
+        hold it): true for SGD, whose numbers are hyperparameters only; Adam's bias
+        corrections change with the step count."""
+        from .optim import SGD
+        return type(self.opt) is SGD and not self.eager and (
+            self.state is not None or self.opt._stateless())
+
+    def hyper(self):
+        """The hyperparameters a captured update has baked in."""
+        return tuple(self.opt._hyperparams().items())
+
+    def device_step(self):
+        """The update's array work only (captured in a graph): no checks, no bookkeeping."""
+        opt = self.opt
+        if self.state is None and opt._stateless():
+            opt._step_in_place(self.xp, self.B[0], self.G)
+            return
+        new, new_state = opt._step_arrays(self.xp, self.B[0], self.G, self.state)
+        self.xp.copyto(self.B, self.xp.stack([new] + [new_state[k] for k in self.arrays]))
+
+    def after_device_step(self):
+        """The bookkeeping of a step whose array work ran in a graph."""
+        for p in self.params:
+            p._version += 1
 
     def _commit(self, new, new_state):
         xp = self.xp

@@ -200,7 +200,7 @@ class _Capture:
             root[...] = contents
         self.saved.clear()
 
-    def record(self, call, args, kwargs, r, writes, replay):
+    def record(self, call, args, kwargs, r, writes, replay, owner=None):
         """Note ``r = call(*args, **kwargs)``; returns r with NumPy scalars made 0-d arrays."""
         single = not isinstance(r, (tuple, list))
         outs = [np.asarray(o) if isinstance(o, np.generic) else o
@@ -208,7 +208,7 @@ class _Capture:
         for o in outs:
             if o is not None and not isinstance(o, np.ndarray):
                 _host_read(f"{getattr(call, '__name__', call)} (a host value)")
-        inputs = list(_arrays_in((args, kwargs)))
+        inputs = list(_arrays_in((args, kwargs, owner)))  # owner: a method's array
         targets = [(i, o) for i, o in enumerate(outs) if isinstance(o, np.ndarray)
                    and not any(np.may_share_memory(o, x) for x in inputs)]
         for _, o in targets:
@@ -218,7 +218,7 @@ class _Capture:
         return outs[0] if single else type(r)(outs)
 
 
-def _exec(call, args=(), kwargs=None, writes=(), replay=True):
+def _exec(call, args=(), kwargs=None, writes=(), replay=True, owner=None):
     """``call(*args, **kwargs)`` on NumPy arrays; while capturing, also recorded as a step.
 
     ``writes``: the arrays the call writes in place (out=, setitem), put back after capture.
@@ -229,7 +229,7 @@ def _exec(call, args=(), kwargs=None, writes=(), replay=True):
         return call(*args, **kwargs)
     for w in writes:
         cap.writing(w)
-    return cap.record(call, args, kwargs, call(*args, **kwargs), bool(writes), replay)
+    return cap.record(call, args, kwargs, call(*args, **kwargs), bool(writes), replay, owner)
 
 
 def _upload(a):
@@ -698,7 +698,7 @@ def _method(name):
         kwargs = {k: _unwrap(v, name) for k, v in kwargs.items()}
         if "out" in kwargs:
             raise NotImplementedError("fake cupy: out= on methods")
-        return _wrap(_exec(getattr(self._a, name), args, kwargs), (self,))
+        return _wrap(_exec(getattr(self._a, name), args, kwargs, owner=self._a), (self,))
     m.__name__ = name
     return m
 

@@ -453,9 +453,12 @@ def test_keras_lazy_model_moved_before_compile_and_device_inputs(fake_gpu):
 
 # ---------------------------------------------------------------- jit
 
-@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw"])
-def test_jit_replay_on_cuda_equals_eager(kind, fake_gpu):
+@pytest.mark.parametrize("graphs", ["graph", "no-graph"])
+@pytest.mark.parametrize("kind", ["sgd", "plain", "adam", "adamw"])
+def test_jit_replay_on_cuda_equals_eager(kind, graphs, fake_gpu, monkeypatch):
     import test_jit
+    if graphs == "no-graph":
+        monkeypatch.setenv("GRADENGINE_CUDA_GRAPHS", "0")
     m1, o1 = test_jit._model(kind, "cuda")
     m2, o2 = test_jit._model(kind, "cuda")
     jstep = ge.jit(lambda x, y: test_jit._step(m2, o2, x, y))
@@ -467,10 +470,83 @@ def test_jit_replay_on_cuda_equals_eager(kind, fake_gpu):
         assert out.device == "cuda:0" and _is_dev(out.data)
         replay.append(out.numpy().item())
     assert jstep.traces == 1
-    assert eager == replay  # the same array program on the same backend
-    for a, b in zip(m1.parameters(), m2.parameters()):
-        assert a.numpy().tobytes() == b.numpy().tobytes()
+    prog = next(iter(jstep.programs.values()))
+    if graphs == "graph":
+        # one CUDA graph, captured once; its matmuls are the capture-safe kernel's (here
+        # the kernels are off: a broadcast product and a sum), so float32 rounding differs
+        assert prog.graph.usable and prog.graph.captures == 1, prog.graph.reason
+        np.testing.assert_allclose(eager, replay, rtol=2e-6)
+        for a, b in zip(m1.parameters(), m2.parameters()):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    else:
+        assert prog.graph is None
+        assert eager == replay  # the same array program on the same backend
+        for a, b in zip(m1.parameters(), m2.parameters()):
+            assert a.numpy().tobytes() == b.numpy().tobytes()
+    for b in m2.parameters():
         assert _is_dev(b.data) and _is_dev(b.grad.data)
+
+
+def test_jit_cuda_graph_recaptures_when_what_it_baked_in_changes(fake_gpu):
+    import test_jit
+    m1, o1 = test_jit._model("plain", "cuda")
+    m2, o2 = test_jit._model("plain", "cuda")
+    jstep = ge.jit(lambda x, y: test_jit._step(m2, o2, x, y))
+    x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")
+    for _ in range(3):
+        test_jit._step(m1, o1, x, y), jstep(x, y)
+    prog = next(iter(jstep.programs.values()))
+    assert prog.graph.captures == 1
+    o1.lr = o2.lr = 0.05                      # a hyperparameter baked into the graph
+    for _ in range(2):
+        a, b = test_jit._step(m1, o1, x, y), jstep(x, y)
+    assert prog.graph.captures == 2
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-6)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):  # rebound outside the replay
+        p1.data = p1.data * 0.5
+        p2.data = p2.data * 0.5
+    for _ in range(2):
+        a, b = test_jit._step(m1, o1, x, y), jstep(x, y)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-6)
+    assert prog.graph.captures == 2  # copied into the same buffers: the graph still holds
+
+
+def test_jit_cuda_graph_keeps_pool_memory_constant(fake_gpu):
+    import test_jit
+    from gradengine import cuda_graph
+    m, o = test_jit._model("sgd", "cuda")
+    jstep = ge.jit(lambda x, y: test_jit._step(m, o, x, y))
+    x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")
+    for _ in range(3):
+        jstep(x, y)
+    before = cuda_graph.pool_bytes()
+    for _ in range(20):
+        jstep(x, y)
+    assert cuda_graph.pool_bytes() == before
+
+
+def test_jit_step_that_cannot_be_captured_warns_once_and_replays_uncaptured(fake_gpu):
+    ge.manual_seed(0)
+    w = ge.randn(2, 3, 4, device="cuda", requires_grad=True)  # batched matmul: cuBLAS only
+    opt = ge.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = (x @ w).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    jstep = ge.jit(step)
+    x = ge.ones(2, 5, 3, device="cuda")
+    jstep(x)
+    with pytest.warns(RuntimeWarning, match="without a CUDA graph"):
+        jstep(x)
+    prog = next(iter(jstep.programs.values()))
+    assert not prog.graph.usable and "cuBLAS" in prog.graph.reason
+    w_before = w.numpy().copy()
+    jstep(x)  # uncaptured, no new warning, still updates
+    assert not np.array_equal(w.numpy(), w_before)
 
 
 def test_jit_with_device_array_arguments(fake_gpu):

@@ -17,7 +17,7 @@ def _model(kind, device="cpu"):
     ge.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 8, activation="tanh"), nn.Linear(8, 8, activation="relu"),
                           nn.Linear(8, 1, activation="sigmoid")).to(device)
-    opt = {"sgd": lambda p: optim.SGD(p, lr=0.5, momentum=0.9, nesterov=True),
+    opt = {"sgd": lambda p: optim.SGD(p, lr=0.5, momentum=0.9, nesterov=True), "plain": lambda p: optim.SGD(p, lr=0.5),
            "adam": lambda p: optim.Adam(p, lr=0.01),
            "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1)}[kind](
         model.parameters())
