@@ -45,7 +45,10 @@ def test_hundred_replayed_steps_equal_eager_steps_bit_for_bit(kind, device):
         for a, b in zip(m1.parameters(), m2.parameters()):
             assert to_host(a).tobytes() == to_host(b).tobytes()
     else:
-        np.testing.assert_allclose(eager, replay, rtol=1e-6)
+        # one CUDA graph; its matmuls are gradengine's capture-safe kernel, not cuBLAS
+        prog = next(iter(jstep.programs.values()))
+        assert prog.graph is not None and prog.graph.usable, prog.graph and prog.graph.reason
+        np.testing.assert_allclose(eager, replay, rtol=1e-4)
     assert jstep.traces == 1
     assert eager[-1] < eager[0]
 
