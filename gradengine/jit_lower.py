@@ -318,7 +318,8 @@ def _bias_act_backward(L, args, params, out):
     acc = bias_grad_accumulator(dz_arr.shape, dz_arr.dtype)
     axes = tuple(range(dz_arr.ndim - 1))
     L.env["_add_reduce"] = np.add.reduce
-    s = L.call("_add_reduce", (dz, repr(axes[0] if len(axes) == 1 else axes), L.name(acc)),
+    axis = repr(axes[0] if len(axes) == 1 else axes)
+    s = L.call("_add_reduce", (dz, axis) if acc == dz_arr.dtype else (dz, axis, L.name(acc)),
                db_arr, out_ok=dz_arr.dtype == acc)
     if dz_arr.dtype == acc:
         return dz, s
