@@ -27,6 +27,7 @@ from .ops import activations, elementwise, linalg, losses, shape
 from .ops.fused import bias_grad_accumulator
 
 SLOT, LIVE, CONST = 0, 1, 2
+FULL_MAX = 4096  # elements: constants up to this size are expanded to arrays
 
 
 class Val:
@@ -124,7 +125,11 @@ class Lowerer:
         return target
 
     def full(self, value, like):
-        """A read-only constant array of ``like``'s shape and dtype filled with value."""
+        """A read-only constant array of ``like``'s shape and dtype filled with value; for
+        large shapes the scalar itself (then reading a second array would cost more memory
+        traffic than the scalar's conversion costs time)."""
+        if like.size > FULL_MAX:
+            return Val(self.literal(value), value, const=True)
         key = (type(value), value, like.shape, like.dtype.str)
         nm = self._fulls.get(key)
         if nm is None:
