@@ -167,8 +167,7 @@ class Program:
         self._all_inputs = None not in input_slots
         self.outputs = outputs
         self.n_steps = len(trace.steps)
-        xp = np if all(isinstance(a, np.ndarray) for a in trace.keep[:len(input_slots)]
-                       if a is not None) else backend.cupy()
+        xp = np if all(isinstance(a, np.ndarray) for a in trace.keep) else backend.cupy()
         L = Lowerer(xp)
         vals = {s: Val(f"s{s}", trace.keep[s]) for s in input_slots if s is not None}
         plans = _plan_optimizers(trace)
@@ -201,8 +200,8 @@ class Program:
                 owner = fn.func.__self__
                 params = owner.parameters() if hasattr(owner, "parameters") else owner.params
                 # a gradient the program assigns before any other host call needs no None
-                params = tuple(p for p in params if id(p) not in _assigned_next(trace, i,
-                                                                                 targets))
+                assigned = _assigned_next(trace, i, targets)
+                params = tuple(p for p in params if id(p) not in assigned)
                 if params:
                     L.host(f"for _p in {L.name(params, 'c')}: _p.grad = None")
             else:  # an in-place update or a host call: called as recorded
@@ -238,7 +237,7 @@ class Program:
         self._replay = env["replay"]
         self.graph = None
         if xp is not np and os.environ.get("GRADENGINE_CUDA_GRAPHS", "1") != "0":
-            self.graph = GraphReplay(self, L, params, [vals[s].expr for s in self.result_slots],
+            self.graph = GraphReplay(L, params, [vals[s].expr for s in self.result_slots],
                                      trace)
 
     def run(self, arrays):
@@ -271,9 +270,8 @@ class GraphReplay:
     warning.
     """
 
-    def __init__(self, program, L, params, results, trace):
-        self.program = program
-        self.lines, self.kinds, self.env = list(L.lines), dict(L.kinds), L.env
+    def __init__(self, L, params, results, trace):
+        self.lines, self.kinds, self.env, self.name = list(L.lines), dict(L.kinds), L.env, L.name
         self.params, self.results = params, results
         self.flats = [k for k in L.kinds.values() if k != "host"]
         self.lives = [v for _, specs, _, _ in trace.steps for kind, v in specs if kind == LIVE]
@@ -296,8 +294,8 @@ class GraphReplay:
             elif k == "host":
                 host.append(ln)
             elif k in in_graph:
-                dev.append(f"{self.env_name(k)}.device_step()")
-                host.append(f"{self.env_name(k)}.after_device_step()")
+                dev.append(f"{self.name(k)}.device_step()")
+                host.append(f"{self.name(k)}.after_device_step()")
             else:
                 host.append(ln)
         dev.append(f"return ({''.join(r + ', ' for r in self.results)})")
@@ -306,9 +304,6 @@ class GraphReplay:
                "\ndef host():\n" + "\n".join(f"    {ln}" for ln in host + ["pass"]))
         exec(compile(src, "<ge.jit graph>", "exec"), self.env)  # noqa: S102 - our own code
         return self.env["device"], self.env["host"]
-
-    def env_name(self, obj):
-        return next(k for k, v in self.env.items() if v is obj)
 
     def run(self, arrays):
         for f in self.flats:

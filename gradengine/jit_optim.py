@@ -16,6 +16,8 @@ Anything that rebinds a parameter or the optimizer's state outside the replay (a
 
 from __future__ import annotations
 
+import math
+
 from . import backend
 from .tensor import Tensor
 
@@ -48,7 +50,7 @@ class FlatStep:
         self.sync()
 
     def _views(self, flat):
-        return [flat[o:o + int(_size(s))].reshape(s) for o, s in zip(self.offsets, self.shapes)]
+        return [flat[o:o + math.prod(s)].reshape(s) for o, s in zip(self.offsets, self.shapes)]
 
     # ------------------------------------------------------------ layout
     def sync(self):
@@ -132,22 +134,34 @@ class FlatStep:
     def __call__(self):
         if not self.in_sync():
             self.sync()
-        if not self.eager:
-            opt = self.opt
-            if self.state is None and opt._stateless():
-                opt._step_in_place(self.xp, self.B[0], self.G)  # commits in one call
-                for p in self.params:
-                    p._version += 1
-                return
-            new, new_state = opt._step_arrays(self.xp, self.B[0], self.G, self.state)
-            if new_state is None or self.state is not None:
-                self._commit(new, new_state)
-                return
+        if self.flat_ok():
+            self.device_step()
+            self.after_device_step()
+            return
         # Mixed state, or the first step of a stateful optimizer (its state does not exist
         # yet): the eager step, which rebinds; the next replay lays it out again.
         for p, g in zip(self.params, self.grad_tensors):
             p.grad = g
         self.opt.step()
+
+    def flat_ok(self) -> bool:
+        """Whether the update can run on the flat buffers: the state is laid out (or the
+        optimizer keeps none)."""
+        return not self.eager and (self.state is not None or self.opt._stateless())
+
+    def device_step(self):
+        """The update's array work, committed in one call (captured in a CUDA graph for
+        SGD): no checks, no version bumps."""
+        if self.state is None:  # a stateless update: written into the parameters at once
+            self.opt._step_in_place(self.xp, self.B[0], self.G)
+            return
+        new, new_state = self.opt._step_arrays(self.xp, self.B[0], self.G, self.state)
+        self._commit(new, new_state)
+
+    def after_device_step(self):
+        """The bookkeeping of an update: every parameter's version moves on."""
+        for p in self.params:
+            p._version += 1
 
     # ------------------------------------------------------------ CUDA graphs
     def graph_safe(self) -> bool:
@@ -155,56 +169,31 @@ class FlatStep:
         hold it): true for SGD, whose numbers are hyperparameters only; Adam's bias
         corrections change with the step count."""
         from .optim import SGD
-        return type(self.opt) is SGD and not self.eager and (
-            self.state is not None or self.opt._stateless())
+        return type(self.opt) is SGD and self.flat_ok()
 
     def hyper(self):
         """The hyperparameters a captured update has baked in."""
         return tuple(self.opt._hyperparams().items())
 
-    def device_step(self):
-        """The update's array work only (captured in a graph): no checks, no bookkeeping."""
-        opt = self.opt
-        if self.state is None and opt._stateless():
-            opt._step_in_place(self.xp, self.B[0], self.G)
-            return
-        new, new_state = opt._step_arrays(self.xp, self.B[0], self.G, self.state)
-        self.xp.copyto(self.B, self.xp.stack([new] + [new_state[k] for k in self.arrays]))
-
-    def after_device_step(self):
-        """The bookkeeping of a step whose array work ran in a graph."""
-        for p in self.params:
-            p._version += 1
-
     def _commit(self, new, new_state):
+        """Parameters and state into B with one copy (an interrupt leaves all old or all
+        new); the state's scalars (Adam's step) are put back if the copy does not happen."""
         xp = self.xp
-        if not self.arrays:
-            xp.copyto(self.B[0], new)  # one call: all parameters or none
-        else:
-            staged = xp.stack([new] + [new_state[k] for k in self.arrays])
-            scalars = [(k, v) for k, v in enumerate(new_state) if k not in self.arrays]
-            old = [[e[k] for k, _ in scalars] for e in self.entries]
-            try:
-                for e in self.entries:
-                    for k, v in scalars:
-                        e[k] = v
-                xp.copyto(self.B, staged)  # one call: parameters and state, or none
-            except BaseException:
-                for e, vals in zip(self.entries, old):
-                    for (k, _), v in zip(scalars, vals):
-                        e[k] = v
-                raise
-            for k, v in scalars:
-                self.state[k] = v
-        for p in self.params:
-            p._version += 1
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+        staged = xp.stack([new] + [new_state[k] for k in self.arrays])
+        scalars = [(k, v) for k, v in enumerate(new_state) if k not in self.arrays]
+        old = [[e[k] for k, _ in scalars] for e in self.entries]
+        try:
+            for e in self.entries:
+                for k, v in scalars:
+                    e[k] = v
+            xp.copyto(self.B, staged)
+        except BaseException:
+            for e, vals in zip(self.entries, old):
+                for (k, _), v in zip(scalars, vals):
+                    e[k] = v
+            raise
+        for k, v in scalars:
+            self.state[k] = v
 
 
 class _Changed(RuntimeError):

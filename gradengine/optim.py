@@ -259,6 +259,7 @@ class SGD(Optimizer):
         self.dampening = float(dampening)
         self.weight_decay = float(weight_decay)
         self.nesterov = bool(nesterov)
+        self._neg_lr = None  # (key, -lr as an array) for _step_in_place
 
     def _stateless(self):
         return not self.momentum
@@ -269,7 +270,7 @@ class SGD(Optimizer):
         # -lr as an array of g's shape (cached while lr stays): NumPy multiplies two arrays
         # faster than an array by a Python float, with the same float32 rounding of -lr
         key = (self.lr, g.shape, g.dtype)
-        cached = self.__dict__.get("_neg_lr")
+        cached = self._neg_lr
         if cached is None or cached[0] != key:
             cached = self._neg_lr = (key, xp.full(g.shape, -self.lr, dtype=g.dtype))
         step = g * cached[1]

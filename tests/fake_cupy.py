@@ -637,22 +637,6 @@ class ndarray(NDArrayOperatorsMixin):
         for i in range(len(self._a)):
             yield self[i]
 
-    def __float__(self):
-        _host_read("float()")
-        return float(self._a)
-
-    def __int__(self):
-        _host_read("int()")
-        return int(self._a)
-
-    def __complex__(self):
-        _host_read("complex()")
-        return complex(self._a)
-
-    def __bool__(self):
-        _host_read("bool()")
-        return bool(self._a)
-
     def __repr__(self):
         _host_read("repr()")
         return repr(self._a).replace("array(", "fake_cupy.array(", 1)
@@ -701,6 +685,19 @@ def _method(name):
         return _wrap(_exec(getattr(self._a, name), args, kwargs, owner=self._a), (self,))
     m.__name__ = name
     return m
+
+
+def _host_conversion(convert):
+    """``float(a)``, ``int(a)``...: a host read of the value."""
+    def f(self):
+        _host_read(f"{convert.__name__}()")
+        return convert(self._a)
+    f.__name__ = f"__{convert.__name__}__"
+    return f
+
+
+for _convert in (float, int, complex, bool):
+    setattr(ndarray, f"__{_convert.__name__}__", _host_conversion(_convert))
 
 
 for _name in ("reshape", "transpose", "swapaxes", "squeeze", "ravel", "flatten", "view",

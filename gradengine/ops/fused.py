@@ -7,6 +7,8 @@ the kernel from :mod:`gradengine.kernels` instead. Tests compare the two.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
@@ -91,15 +93,14 @@ def bias_grad_accumulator(shape, dtype):
     compensated sum; over at most SMALL_SUM_ROWS rows float32 is as good (a few ulp) and
     skips a conversion. float16 always accumulates in float32.
     """
-    dtype = np.dtype(dtype)
-    rows = 1
-    for d in shape[:-1]:
-        rows *= d
     if dtype == np.float16:
-        return np.dtype(np.float32)
-    if dtype == np.float32 and rows > SMALL_SUM_ROWS:
-        return np.dtype(np.float64)
+        return _F32
+    if dtype == np.float32 and math.prod(shape[:-1]) > SMALL_SUM_ROWS:
+        return _F64
     return dtype
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def matmul_ref(xp, a, b):
