@@ -55,8 +55,10 @@ __all__ = [
 def __getattr__(name):
     # The model-level modules load on first use, keeping `import gradengine` light.
     import importlib
-    if name in ("nn", "optim", "viz", "checkpoint", "keras", "callbacks"):
+    if name in ("nn", "optim", "viz", "checkpoint", "keras"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "callbacks":
+        return importlib.import_module(".keras.callbacks", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".checkpoint", __name__), name)
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")

@@ -152,7 +152,7 @@ class Env:
         if impl in _GE_FAMILY:
             ge.set_default_device(self.device)
             if impl == GE_OFF:
-                # read at call time by gradengine.kernels.enabled()
+                # read at call time by gradengine.cuda.kernels.enabled()
                 os.environ["GRADENGINE_KERNELS"] = "0"
         try:
             yield

@@ -254,7 +254,7 @@ class Program:
 
 
 class GraphReplay:
-    """A CUDA program replayed as one CUDA graph launch (:mod:`gradengine.cuda_graph`).
+    """A CUDA program replayed as one CUDA graph launch (:mod:`gradengine.cuda.graph`).
 
     The program's lines are split in two: the array work (forward, backward, gradients
     into the optimizer's flat buffer and, for SGD, the update itself), captured once into
@@ -322,7 +322,7 @@ class GraphReplay:
         return layout != self.key[0] or any(a is not b for a, b in zip(datas, self.key[1]))
 
     def _capture(self, arrays):
-        from . import cuda_graph
+        from .cuda import graph as cuda_graph
         from .errors import CaptureError
         self.xp = xp = backend.cupy()
         in_graph = [f for f in self.flats if f.graph_safe()]

@@ -1,4 +1,4 @@
-"""Capturing a step as a CUDA graph (gradengine.cuda_graph), and the fake CuPy's capture model.
+"""Capturing a step as a CUDA graph (gradengine.cuda.graph), and the fake CuPy's capture model.
 
 Every test body runs twice: on ``tests/fake_cupy.py`` (always) and on real CuPy (marked
 ``gpu``; skipped without CuPy or a device). The second run also checks that the fake models
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-from gradengine import backend, cuda_graph, kernels
-from gradengine.cuda_graph import capture, capturing
+from gradengine import backend
+from gradengine.cuda import graph as cuda_graph, kernels
+from gradengine.cuda.graph import capture, capturing
 
 import fake_cupy
 

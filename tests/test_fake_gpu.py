@@ -513,7 +513,7 @@ def test_jit_cuda_graph_recaptures_when_what_it_baked_in_changes(fake_gpu):
 
 def test_jit_cuda_graph_keeps_pool_memory_constant(fake_gpu):
     import test_jit
-    from gradengine import cuda_graph
+    from gradengine.cuda import graph as cuda_graph
     m, o = test_jit._model("sgd", "cuda")
     jstep = ge.jit(lambda x, y: test_jit._step(m, o, x, y))
     x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")

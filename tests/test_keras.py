@@ -9,7 +9,7 @@ import gradengine as ge
 from ge_testutil import assert_unchanged, snapshot
 import gradengine.functional as F
 from gradengine import optim
-from gradengine.callbacks import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
+from gradengine.keras.callbacks import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
 from gradengine.nn import Dense, Sequential
 
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

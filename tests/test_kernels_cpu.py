@@ -4,7 +4,7 @@
 - every kernels/*.cu compiles with nvcc for sm_80 and sm_90, and through NVRTC with name
   expressions where libnvrtc is found;
 - the kernels themselves, compiled with g++ and run on host threads (a small emulation of
-  blockIdx / threadIdx / __syncthreads), driven by the real launchers in gradengine.kernels
+  blockIdx / threadIdx / __syncthreads), driven by the real launchers in gradengine.cuda.kernels
   against the twins: this exercises the index maths, vector paths, tails and the reduction;
 - the loader: source_dir, include pasting, enabled(), memoization, compile errors, and the
   .cu files inside a built wheel.
@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradengine import backend, kernels
+from gradengine import backend
+from gradengine.cuda import kernels
 from gradengine.errors import DeviceError, DTypeError, ShapeError
 from gradengine.ops.fused import (
     act_grad_ref,
@@ -400,7 +401,7 @@ def _emulated_function(lib, launches):
 
 @pytest.fixture
 def host_kernels(emulated, monkeypatch):
-    """Route gradengine.kernels' launchers to the host build; returns the launch log."""
+    """Route gradengine.cuda.kernels' launchers to the host build; returns the launch log."""
     launches = []
     monkeypatch.setattr(backend, "_cupy", _host_cupy())
     monkeypatch.setattr(kernels, "get_function", _emulated_function(emulated, launches))
@@ -762,4 +763,4 @@ def test_built_wheel_contains_the_kernel_sources(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for cu in ["common.cuh"] + [p.name for p in CU_FILES]:
         assert f"gradengine/kernels_src/{cu}" in names
-    assert "gradengine/kernels.py" in names
+    assert "gradengine/cuda/kernels.py" in names

@@ -24,7 +24,7 @@ def _device_count():
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(_device_count() == 0, reason="needs a CUDA device")]
 
-from gradengine import kernels  # noqa: E402
+from gradengine.cuda import kernels  # noqa: E402
 from gradengine.ops.fused import (  # noqa: E402
     bias_act_backward_ref,
     bias_act_ref,

@@ -163,7 +163,7 @@ def keras_loop(seed):
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     batch_losses = []
 
-    from gradengine.callbacks import Callback
+    from gradengine.keras.callbacks import Callback
 
     class Recorder(Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -30,7 +30,7 @@ from reliability_util import live_tensors, report
 
 import gradengine as ge
 from gradengine import nn, optim
-from gradengine.callbacks import Callback
+from gradengine.keras.callbacks import Callback
 
 N, BATCH, EPOCHS, PRE_EPOCHS = 96, 32, 4, 1
 STEPS_PER_EPOCH = N // BATCH

@@ -268,7 +268,7 @@ def test_keras_fit_memory_flat_over_epochs(jit_compile):
     """The same figures through ``Sequential.fit`` (History, shuffling, metrics, and the
     ``ge.jit`` replay when asked): 60 epochs x 16 steps = 960 steps; live Tensors equal and
     RSS within 5 MiB from epoch 10 on, sampled every 10 epochs by a callback."""
-    from gradengine.callbacks import Callback
+    from gradengine.keras.callbacks import Callback
 
     ge.manual_seed(0)
     rng = np.random.default_rng(0)

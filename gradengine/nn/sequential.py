@@ -3,7 +3,7 @@ of :class:`gradengine.keras.KerasModel` (compile / fit / evaluate / predict)."""
 
 from __future__ import annotations
 
-from ..keras import KerasModel
+from ..keras.model import KerasModel
 from .layers import Dense, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .module import Module
 

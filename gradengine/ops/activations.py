@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
+from ..cuda import kernels
 from ..autograd import apply, apply1, apply2, compute, op
 from .fused import sigmoid_backward_ref, sigmoid_ref
 from .shape import normalize_axis

@@ -2,7 +2,7 @@
 
 Each function here is the NumPy twin of one kernel in ``kernels/``: the CPU path (and the
 unfused CuPy path, ``GRADENGINE_KERNELS=0``) computes exactly this; on CUDA the ops call
-the kernel from :mod:`gradengine.kernels` instead. Tests compare the two.
+the kernel from :mod:`gradengine.cuda.kernels` instead. Tests compare the two.
 """
 
 from __future__ import annotations

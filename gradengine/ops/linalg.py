@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cuda_graph, kernels
+from ..cuda import graph as cuda_graph, kernels
 from ..autograd import apply, apply2, compute, is_grad_enabled, op
 from ..tensor import Tensor
 from ..errors import ShapeError

@@ -12,8 +12,8 @@ counts, shapes, labels), so a bad call leaves the parameters untouched. The trai
 is one method, :meth:`KerasModel._train_step`, which ``jit_compile=True`` hands to
 ``ge.jit`` when that is available.
 
-The loss and metric names and their functions are in :mod:`gradengine.keras_losses`, the
-per-epoch progress display in :mod:`gradengine.progress`.
+The loss and metric names and their functions are in :mod:`gradengine.keras.losses`, the
+per-epoch progress display in :mod:`gradengine.keras.progress`.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ import warnings
 
 import numpy as np
 
-from . import backend
-from .autograd import enable_grad, no_grad
+from .. import backend
+from ..autograd import enable_grad, no_grad
 from .callbacks import Callback, History
-from .errors import DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError
 # The loss/metric tables and the progress bar moved out; their names stay importable here.
-from .keras_losses import (LOSSES, METRICS, _EPS, _allowed, _host,  # noqa: F401
+from .losses import (LOSSES, METRICS, _EPS, _allowed, _host,  # noqa: F401
                            _loss_function, _metric_sums, _parse_loss, _parse_metrics,
                            _probabilities, _resolve_metrics)
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
-from .tensor import Tensor
+from ..tensor import Tensor
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
@@ -71,7 +71,7 @@ class KerasModel:
         Example:
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
         """
-        from . import optim
+        from .. import optim
         if isinstance(optimizer, str):
             if optimizer.lower() not in OPTIMIZERS:
                 raise ValueError(f"compile: unknown optimizer {optimizer!r}; allowed: "
@@ -199,7 +199,7 @@ class KerasModel:
     # ------------------------------------------------------------ the step
     def _configure(self, out_shape):
         """Choose the loss closure (logits or probabilities) and the metrics, once."""
-        from . import optim
+        from .. import optim
         if self.optimizer is None:
             cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}[self._opt_spec]
             self.optimizer = cls(self.parameters())
@@ -226,7 +226,7 @@ class KerasModel:
         self._jit_step = None
         self._jit_eval = self._jit_predict = None
         if self.jit_compile:
-            from .jit import jit
+            from ..jit import jit
             self._jit_step = jit(self._train_step)
             self._jit_eval = jit(self._eval_step)
             self._jit_predict = jit(self.forward)
@@ -457,7 +457,7 @@ class KerasModel:
     # ------------------------------------------------------------ weights
     def save_weights(self, path):
         """Save the parameters with ``ge.save`` (checksummed, atomic)."""
-        from .checkpoint import save
+        from ..checkpoint import save
         save(self.state_dict(), path)
 
     def load_weights(self, path):
@@ -466,7 +466,7 @@ class KerasModel:
         Raises:
             FileNotFoundError, CheckpointError, KeyError, ShapeError.
         """
-        from .checkpoint import load
+        from ..checkpoint import load
         self.load_state_dict(load(path))
 
     def get_weights(self):

@@ -7,7 +7,7 @@
 
 A graph replays the kernels that ``fn`` queued, on the same memory, with no Python in
 between. So ``fn`` must not need the host while it runs: no ``.item()``, ``bool()`` or
-``asnumpy`` of a device value, no cuBLAS (``cupy.matmul``; use :func:`gradengine.kernels.matmul`),
+``asnumpy`` of a device value, no cuBLAS (``cupy.matmul``; use :func:`gradengine.cuda.kernels.matmul`),
 cuRAND or cuSOLVER. CuPy refuses those while capturing; :func:`capture` then raises
 :class:`~gradengine.errors.CaptureError`.
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import threading
 
-from . import backend
-from .errors import CaptureError, DeviceError
+from .. import backend
+from ..errors import CaptureError, DeviceError
 
 __all__ = ["CapturedGraph", "active", "capture", "capturing", "pool_bytes"]
 
@@ -189,4 +189,4 @@ def _message(exc: BaseException) -> str:
     return ("capture: this step cannot be captured as a CUDA graph: "
             f"{type(exc).__name__}: {exc}. While capturing, a step may not read device "
             "values on the host (item(), bool(), numpy()), synchronise, or call cuBLAS "
-            "(cupy.matmul; gradengine.kernels.matmul is capture-safe), cuRAND or cuSOLVER")
+            "(cupy.matmul; gradengine.cuda.kernels.matmul is capture-safe), cuRAND or cuSOLVER")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from .. import backend
+from ..tensor import Tensor
 
 LOSSES = {
     "mse": "mse", "mean_squared_error": "mse",
@@ -93,7 +93,7 @@ def _resolve_metrics(specs, kind, out_shape):
 
 def _loss_function(kind, from_logits, user_fn):
     """``loss(out, target) -> scalar Tensor`` for a Keras loss name."""
-    from . import functional as F
+    from .. import functional as F
     if kind == "mse":
         return F.mse_loss
     if kind == "mae":
@@ -142,7 +142,7 @@ def _host(arr):
 
 def _probabilities(xp, out, logits_act):
     if logits_act == "sigmoid":
-        from .ops.fused import sigmoid_ref
+        from ..ops.fused import sigmoid_ref
         return sigmoid_ref(xp, out)
     if logits_act == "softmax":
         e = xp.exp(out - out.max(axis=-1, keepdims=True))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
-from .errors import DeviceError, DTypeError, ShapeError
+from .. import backend
+from ..errors import DeviceError, DTypeError, ShapeError
 
 __all__ = [
     "KernelCompileError", "bias_act_bwd", "bias_act_fwd", "enabled", "get_function", "matmul",
@@ -37,7 +37,7 @@ _ACTS = {None: "act_none", "sigmoid": "act_sigmoid", "relu": "act_relu", "tanh":
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"[ \t]*$', re.MULTILINE)
 # A null pointer passed by value: 8 zero bytes (older CuPy mishandles None as an argument).
 _NULL = np.uint64(0)
-_PKG_DIR = Path(__file__).resolve().parent
+_PKG_DIR = Path(__file__).resolve().parent.parent
 
 
 class KernelCompileError(RuntimeError):
