@@ -11,21 +11,22 @@ from __future__ import annotations
 import numpy as _np
 
 from . import backend, cuda
-from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from .core import (Tensor, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled,
+                   no_grad, set_grad_enabled)
 from .backend import get_default_device, manual_seed, set_default_device
 from .errors import (CaptureError, CheckpointError, DeviceError, DTypeError, GraphError,
                      ShapeError)
-from .tensor import (Tensor, arange, as_tensor, empty, eye, from_dlpack, from_numpy, full,
-                     ones, ones_like, rand, randn, tensor, zeros, zeros_like)
 from . import ops as _ops  # noqa: F401 - installs the Tensor operators and methods
+from .ops.creation import (arange, as_tensor, empty, eye, from_dlpack, from_numpy, full, ones,
+                           ones_like, rand, randn, tensor, zeros, zeros_like)
 from . import functional
 from .functional import (abs, binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa
                          broadcast_to, clip, concatenate, cross_entropy, exp, linear, log,
                          log_softmax, matmul, max, maximum, mean, min, minimum, mse_loss, relu,
-                         reshape, sigmoid, softmax, sqrt, stack, sum, tanh, transpose, where)
+                         reshape, sigmoid, softmax, sqrt, stack, sum, tanh, transpose, where,
+                         cat)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .jit import jit  # the function shadows the module name on purpose
+from .capture import jit
 
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
@@ -33,6 +34,7 @@ float64 = _np.dtype("float64")
 int32 = _np.dtype("int32")
 int64 = _np.dtype("int64")
 bool_ = _np.dtype("bool")
+bool = bool_  # noqa: A001 - ge.bool, as torch.bool
 
 __version__ = "0.1.0"
 
@@ -48,7 +50,7 @@ __all__ = [
     "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",
     "sqrt", "stack", "sum", "tanh", "transpose", "where", "float16", "float32", "float64",
-    "int32", "int64", "bool_",
+    "int32", "int64", "bool_", "bool", "cat", "inference_mode",
 ]
 
 

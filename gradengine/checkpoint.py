@@ -34,7 +34,7 @@ import numpy as np
 
 from . import backend
 from .errors import CheckpointError
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 MAGIC = "gradengine-checkpoint"
 VERSION = 1

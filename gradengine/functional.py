@@ -6,19 +6,21 @@ accepted where a constant makes sense).
 
 from __future__ import annotations
 
-from .autograd import apply, apply1
-from .errors import DeviceError
+from .core.op import apply
+from .core.tensor import Tensor
 from .ops import operand
 from .ops import elementwise as _ew
-from .ops.activations import log_softmax, relu, sigmoid, sigmoid_backward, softmax, tanh
-from .ops.elementwise import cast as astype
+from .ops.activations import (act_backward, log_softmax, relu, sigmoid, sigmoid_backward,
+                              softmax, tanh)
+from .ops.elementwise import cast as astype, where
+from .ops.indexing import getitem
+from .ops.reductions import all, any, argmax_ as argmax, argmin_ as argmin  # noqa: A004
 from .ops.linalg import linear, matmul
 from .ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
                          cross_entropy, mse_loss)
 from .ops.reductions import max, mean, min, sum  # noqa: A004
-from .ops.shape import (broadcast_to, concatenate, flatten, getitem, reshape, squeeze, stack,
-                        sum_to, swapaxes, transpose, unsqueeze)
-from .tensor import Tensor
+from .ops.shape import (broadcast_to, concatenate, flatten, reshape, squeeze, stack, sum_to,
+                        swapaxes, transpose, unsqueeze)
 
 
 def _t(x, like=None):
@@ -29,22 +31,22 @@ def _t(x, like=None):
 
 def exp(x):
     """e^x."""
-    return apply1(_ew.exp, x)
+    return apply(_ew.exp, _t(x))
 
 
 def log(x):
     """Natural logarithm."""
-    return apply1(_ew.log, x)
+    return apply(_ew.log, _t(x))
 
 
 def sqrt(x):
     """Square root."""
-    return apply1(_ew.sqrt, x)
+    return apply(_ew.sqrt, _t(x))
 
 
 def abs(x):  # noqa: A001
     """|x|."""
-    return apply(_ew.abs_, (_t(x),))
+    return apply(_ew.abs_, _t(x))
 
 
 def add(a, b):
@@ -73,42 +75,35 @@ def neg(x):
 
 def clip(x, lo=None, hi=None):
     """Clamp into [lo, hi]; the gradient passes inside the range."""
-    return apply(_ew.clip, (_t(x),), (lo, hi))
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of lo (min) and hi (max) must be given")
+    return apply(_ew.clip, _t(x), params=(lo, hi))
 
 
 clamp = clip
 
 
 def maximum(a, b):
-    """Elementwise maximum (ties send the gradient to a)."""
+    """Elementwise maximum (ties split the gradient evenly)."""
     a = _t(a, b if isinstance(b, Tensor) else None)
-    return apply(_ew.maximum, (a, operand(b, a)))  # an array b goes to a's device
+    return apply(_ew.maximum, a, operand(b, a))  # an array b goes to a's device
 
 
 def minimum(a, b):
-    """Elementwise minimum (ties send the gradient to a)."""
+    """Elementwise minimum (ties split the gradient evenly)."""
     a = _t(a, b if isinstance(b, Tensor) else None)
-    return apply(_ew.minimum, (a, operand(b, a)))
+    return apply(_ew.minimum, a, operand(b, a))
 
 
-def where(cond, a, b):
-    """``a`` where ``cond`` else ``b``; the condition gets no gradient."""
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    if like is None:
-        a = _t(a)
-        like = a
-    if isinstance(cond, Tensor) and cond.device != like.device:
-        raise DeviceError(f"where: expected all tensors on one device, got {like.device!r} "
-                          f"and {cond.device!r}")
-    c = cond.data if isinstance(cond, Tensor) else _t(cond, like).data
-    return apply(_ew.where, (c, operand(a, like), operand(b, like)))
+cat = concatenate
 
 
 __all__ = [
     "sigmoid", "relu", "tanh", "exp", "log", "sqrt", "abs", "softmax", "log_softmax",
     "sigmoid_backward", "matmul", "linear", "sum", "mean", "max", "min", "reshape",
     "transpose", "swapaxes", "flatten", "squeeze", "unsqueeze", "broadcast_to", "sum_to",
-    "concatenate", "stack", "where", "getitem", "clip", "clamp", "maximum", "minimum",
+    "concatenate", "cat", "stack", "where", "getitem", "argmax", "argmin", "any", "all",
+    "act_backward", "clip", "clamp", "maximum", "minimum",
     "add", "sub", "mul", "div", "pow", "neg", "astype", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy",
 ]

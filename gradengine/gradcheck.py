@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import enable_grad, grad, no_grad
-from .tensor import Tensor
+from .core import Tensor, enable_grad, grad, no_grad
 
 _F64 = np.dtype("float64")
 

@@ -21,8 +21,10 @@ import math
 
 import numpy as np
 
-from . import autograd, backend
-from .tensor import Tensor
+from . import backend
+from .core.gradmode import enable_grad
+from .core.op import host_call
+from .core.tensor import Tensor
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
@@ -43,6 +45,8 @@ class Optimizer:
     """
 
     _hyper: tuple = ("lr",)
+    # the update's array work is the same at every step (a CUDA graph may hold it)
+    step_is_static: bool = False
 
     def __init__(self, params, lr):
         if isinstance(params, Tensor):
@@ -67,7 +71,9 @@ class Optimizer:
     # ------------------------------------------------------------ stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (to None by default, as in PyTorch 2)."""
-        autograd.log_host_call(self.zero_grad, set_to_none)
+        host_call(self._zero_grad, set_to_none)
+
+    def _zero_grad(self, set_to_none):
         if set_to_none:
             for p in self.params:
                 p.grad = None
@@ -86,12 +92,13 @@ class Optimizer:
             The closure's loss, or None.
         """
         loss = None
-        if closure is None:
-            autograd.log_host_call(self.step)
         if closure is not None:
-            from .autograd import enable_grad
             with enable_grad():
                 loss = closure()
+        host_call(self._step)  # through the dispatch: ge.jit sees and replays the update
+        return loss
+
+    def _step(self):
         updates = []
         update = self._step_arrays
         state = self.state
@@ -101,7 +108,6 @@ class Optimizer:
                 xp = np if p.device == "cpu" else backend.xp_of(p.device)
                 updates.append((i, p, *update(xp, p.data, g.data, state[i])))
         self._commit(updates)
-        return loss
 
     def _commit(self, updates):
         state = self.state
@@ -245,6 +251,8 @@ class SGD(Optimizer):
 
     _hyper = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
     _state_names = ("momentum_buffer",)
+
+    step_is_static = True
 
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
                  dampening=0.0):

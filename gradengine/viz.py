@@ -20,7 +20,7 @@ import subprocess
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .core.tensor import Tensor
 
 __all__ = ["render", "to_dot"]
 

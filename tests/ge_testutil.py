@@ -30,7 +30,7 @@ def to_host(a):
 
 
 def live_nodes():
-    from gradengine.autograd import Node
+    from gradengine.core.op import Node
     return sum(1 for o in gc.get_objects() if type(o) is Node)
 
 

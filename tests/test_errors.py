@@ -119,8 +119,10 @@ def test_row15_in_place_change_of_a_saved_tensor():
 
 
 def test_row15_optimizer_style_update_between_forward_and_backward():
+    # w is saved by the matmul because x needs a gradient (a hidden layer's input); with
+    # x constant only x would be saved and the update would be allowed, as in PyTorch
     w = ge.ones((3, 2), requires_grad=True)
-    x = ge.ones((4, 3))
+    x = ge.ones((4, 3), requires_grad=True)
     loss = (x @ w).sum()
     with ge.no_grad():
         w -= 0.1 * ge.ones((3, 2))

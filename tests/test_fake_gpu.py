@@ -198,7 +198,7 @@ def test_mixed_devices_raise_device_error_naming_both(fake_gpu):
     a, b = ge.ones(3, device="cpu"), ge.ones(3, device="cuda")
     for fn, name in ((lambda: a + b, "add"), (lambda: b * a, "mul"),
                      (lambda: F.matmul(a, b), "matmul"), (lambda: F.maximum(b, a), "maximum"),
-                     (lambda: a < b, "less"), (lambda: F.concatenate([a, b]), "concatenate"),
+                     (lambda: a < b, "lt"), (lambda: F.concatenate([a, b]), "concatenate"),
                      (lambda: F.cross_entropy(b.reshape(1, 3), ge.tensor([0])),
                       "cross_entropy"),
                      (lambda: F.mse_loss(b, a), "mse_loss")):

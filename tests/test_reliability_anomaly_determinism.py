@@ -24,7 +24,7 @@ from reliability_util import PropagatingThread, cuda_ok, report
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
-from gradengine.autograd import _mode
+from gradengine.core.gradmode import _mode
 
 THIS = os.path.basename(__file__)
 

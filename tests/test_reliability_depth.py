@@ -98,7 +98,7 @@ def test_chain_100k_built_and_deleted_without_backward():
 def test_deep_graph_deleted_in_process_at_low_recursion_limit():
     """In this process too (a crash would take pytest down): a 50,000-node graph mixing
     unary and binary ops dies at ``del`` under recursion limit 200, and leaves no nodes."""
-    from gradengine.autograd import Node
+    from gradengine.core.op import Node
     gc.collect()
     before = sum(1 for o in gc.get_objects() if type(o) is Node)
     old = sys.getrecursionlimit()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 LOSSES = {
     "mse": "mse", "mean_squared_error": "mse",

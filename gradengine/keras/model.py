@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd import enable_grad, no_grad
+from ..core.gradmode import enable_grad, no_grad
 from .callbacks import Callback, History
 from ..errors import DTypeError, ShapeError
 # The loss/metric tables and the progress bar moved out; their names stay importable here.
@@ -31,7 +31,7 @@ from .losses import (LOSSES, METRICS, _EPS, _allowed, _host,  # noqa: F401
                            _loss_function, _metric_sums, _parse_loss, _parse_metrics,
                            _probabilities, _resolve_metrics)
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
@@ -226,7 +226,7 @@ class KerasModel:
         self._jit_step = None
         self._jit_eval = self._jit_predict = None
         if self.jit_compile:
-            from ..jit import jit
+            from ..capture import jit
             self._jit_step = jit(self._train_step)
             self._jit_eval = jit(self._eval_step)
             self._jit_predict = jit(self.forward)

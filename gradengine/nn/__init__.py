@@ -21,11 +21,9 @@ from .module import Module, Parameter
 from .sequential import Sequential
 
 # Names gradengine.nn held when it was one module, kept importable from here.
-from .. import autograd, backend  # noqa: F401
 from .. import functional as F  # noqa: F401
 from ..errors import ShapeError  # noqa: F401
 
-from ..tensor import Tensor  # noqa: F401
 from .layers import _DENSE_ACTIVATIONS, _module_device, _module_dtype, _uniform  # noqa: F401
 from .module import _as_array, _converted, _host_copy  # noqa: F401
 

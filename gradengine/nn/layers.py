@@ -8,7 +8,7 @@ import math
 from .. import backend
 from .. import functional as F
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 from .module import Module, Parameter
 
 __all__ = ["Dense", "Linear", "ReLU", "Sigmoid", "Softmax", "Tanh"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import backend
+from ..core.op import host_call
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..core.tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
 
@@ -106,7 +107,9 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter."""
-        autograd.log_host_call(self.zero_grad, set_to_none)
+        host_call(self._zero_grad, set_to_none)
+
+    def _zero_grad(self, set_to_none):
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None

@@ -1,114 +1,104 @@
 """Activations: sigmoid (fused kernel on CUDA), tanh, relu, softmax, log_softmax.
 
-``sigmoid_backward`` is an op of its own, so the fused backward kernel and second-order
-gradients live together (Chainer's SigmoidGrad).
+The backward of an activation is an op of its own, :data:`act_backward` (Chainer's
+SigmoidGrad), so the fused backward kernel and second-order gradients live together; the
+derivative, from the saved output, is written once (:func:`~gradengine.ops.fused.act_grad_ref`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.op import apply, op
 from ..cuda import kernels
-from ..autograd import apply, apply1, apply2, compute, op
-from .fused import sigmoid_backward_ref, sigmoid_ref
+from .fused import act_backward_ref, sigmoid_ref
 from .shape import normalize_axis
 
 
-@op(name="sigmoid", save_out=True, saves_inputs=False)
+def _kernel(xp):
+    return xp is not np and kernels.enabled()
+
+
+@op(name="sigmoid", save=("out",), kernel="sigmoid.cu:sigmoid_fwd")
 def sigmoid_op(xp, x):
     """sigma(x) = 1 / (1 + e^-x), overflow-free for any |x|."""
-    if xp is not np and kernels.enabled():
+    if _kernel(xp):
         return kernels.sigmoid_fwd(x)
     return sigmoid_ref(xp, x)
 
 
-@sigmoid_op.defvjp
-def _(g, node):
-    return (sigmoid_backward(node.output(), g),)
+sigmoid_op.defvjp(lambda g, out: act_backward(out, g, "sigmoid"))
 
 
-@op(name="sigmoid_backward")
-def sigmoid_backward_op(xp, y, g):
-    """dx = g * y * (1 - y), from the saved output y."""
-    if xp is not np and kernels.enabled():
+@op(params=("act",), save=("y", "g"), kernel="sigmoid.cu:sigmoid_bwd")
+def act_backward_op(xp, y, g, act):
+    """dx = g * act'(z), from the saved output y = act(z)."""
+    if act == "sigmoid" and _kernel(xp):
         return kernels.sigmoid_bwd(y, g)
-    return sigmoid_backward_ref(xp, y, g)
+    return act_backward_ref(xp, y, g, act)
 
 
-@sigmoid_backward_op.defvjp
-def _(gg, node):
-    y, g = node.args
-    gy = gg * g * (1 - 2 * y) if node.needs[0] else None
-    gg_ = sigmoid_backward(y, gg) if node.needs[1] else None
-    return gy, gg_
+act_backward_op.name = "act_backward"
 
 
-def sigmoid(x):
-    """Logistic sigmoid; on CUDA a fused kernel. Never overflows, never warns."""
-    return apply1(sigmoid_op, x)
+def _act_backward_gy(gg, y, g, act):
+    # d/dy of g * act'(y): sigmoid act' = y(1-y) -> g(1-2y); tanh 1-y^2 -> -2gy; relu: 0
+    if act == "sigmoid":
+        return gg * g * (1 - 2 * y)
+    if act == "tanh":
+        return gg * g * (-2 * y)
+    return None
+
+
+act_backward_op.defvjp(_act_backward_gy, lambda gg, y, act: act_backward(y, gg, act))
+
+
+def act_backward(y, g, act):
+    """The VJP of ``act`` as an op: ``g * act'(z)`` from ``y = act(z)``."""
+    if act is None:
+        return g
+    return apply(act_backward_op, y, g, params=(act,))
 
 
 def sigmoid_backward(y, g):
     """The sigmoid VJP as an op: ``g * y * (1 - y)``."""
-    return apply2(sigmoid_backward_op, y, g)
+    return act_backward(y, g, "sigmoid")
 
 
-@op(name="tanh", save_out=True, saves_inputs=False)
+def sigmoid(x):
+    """Logistic sigmoid; on CUDA a fused kernel. Never overflows, never warns."""
+    return apply(sigmoid_op, x)
+
+
+@op(name="tanh", save=("out",))
 def tanh_op(xp, x):
     """tanh(x)."""
     return xp.tanh(x)
 
 
-@tanh_op.defvjp
-def _(g, node):
-    return (tanh_backward(node.output(), g),)
-
-
-@op(name="tanh_backward")
-def tanh_backward_op(xp, y, g):
-    """dx = g * (1 - y^2), from the saved output y: one op instead of three."""
-    return g * (1 - y * y)
-
-
-@tanh_backward_op.defvjp
-def _(gg, node):
-    y, g = node.args
-    gy = gg * g * (-2 * y) if node.needs[0] else None
-    gg_ = tanh_backward(y, gg) if node.needs[1] else None
-    return gy, gg_
-
-
-def tanh_backward(y, g):
-    """The tanh VJP as an op: ``g * (1 - y**2)``."""
-    return apply2(tanh_backward_op, y, g)
+tanh_op.defvjp(lambda g, out: act_backward(out, g, "tanh"))
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return apply1(tanh_op, x)
+    return apply(tanh_op, x)
 
 
-@op(name="relu")
+@op(name="relu", save=("out",))
 def relu_op(xp, x):
     """max(x, 0); the derivative at 0 is taken as 0."""
     return xp.maximum(x, 0)
 
 
-@relu_op.defvjp
-def _(g, node):
-    return (g * compute(_positive, node.args[0]),)
-
-
-def _positive(xp, x):
-    return (x > 0).astype(x.dtype)
+relu_op.defvjp(lambda g, out: act_backward(out, g, "relu"))
 
 
 def relu(x):
     """Rectified linear unit."""
-    return apply1(relu_op, x)
+    return apply(relu_op, x)
 
 
-@op(name="softmax", save_out=True, saves_inputs=False)
+@op(name="softmax", params=("axis",), save=("out",))
 def softmax_op(xp, x, axis):
     """e^x / sum(e^x) along axis, shifted by the max so nothing overflows."""
     if x.size == 0:
@@ -117,14 +107,10 @@ def softmax_op(xp, x, axis):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-@softmax_op.defvjp
-def _(g, node):
-    y = node.output()
-    axis = node.params[0]
-    return (y * (g - (g * y).sum(axis=axis, keepdims=True)),)
+softmax_op.defvjp(lambda g, out, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)))
 
 
-@op(name="log_softmax", save_out=True, saves_inputs=False)
+@op(name="log_softmax", params=("axis",), save=("out",))
 def log_softmax_op(xp, x, axis):
     """x - logsumexp(x) along axis, computed stably."""
     if x.size == 0:
@@ -133,11 +119,7 @@ def log_softmax_op(xp, x, axis):
     return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
 
 
-@log_softmax_op.defvjp
-def _(g, node):
-    y = node.output()
-    axis = node.params[0]
-    return (g - y.exp() * g.sum(axis=axis, keepdims=True),)
+log_softmax_op.defvjp(lambda g, out, axis: g - out.exp() * g.sum(axis=axis, keepdims=True))
 
 
 def _axis(x, axis, name):
@@ -146,10 +128,10 @@ def _axis(x, axis, name):
 
 def softmax(x, axis=-1, *, dim=None):
     """Softmax along ``axis`` (default last; ``dim`` as PyTorch spells it)."""
-    return apply(softmax_op, (x,), (_axis(x, axis if dim is None else dim, "softmax"),))
+    return apply(softmax_op, x, params=(_axis(x, axis if dim is None else dim, "softmax"),))
 
 
 def log_softmax(x, axis=-1, *, dim=None):
     """log(softmax(x)) along ``axis``, without overflow or log(0)."""
-    return apply(log_softmax_op, (x,), (_axis(x, axis if dim is None else dim,
-                                                "log_softmax"),))
+    return apply(log_softmax_op, x,
+                 params=(_axis(x, axis if dim is None else dim, "log_softmax"),))

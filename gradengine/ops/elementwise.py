@@ -9,158 +9,141 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import _finish as finish, apply, compute, op
-from ..tensor import Tensor
 from ..backend import resolve_dtype
-from ..errors import DeviceError, ShapeError
+from ..core.op import apply, op
+from ..core.tensor import Tensor
+from ..errors import DeviceError
 
 
-@op(saves_inputs=False)
+@op()
 def add(xp, a, b):
     """a + b with NumPy broadcasting."""
     return a + b
 
 
-@add.defvjp
-def _(g, node):
-    return g, g
+add.defvjp(lambda g: g, lambda g: g)
 
 
-@op(saves_inputs=False)
+@op()
 def sub(xp, a, b):
     """a - b."""
     return a - b
 
 
-@sub.defvjp
-def _(g, node):
-    return g, (-g if node.needs[1] else None)
+sub.defvjp(lambda g: g, lambda g: -g)
 
 
-@op()
+@op(save=("a", "b"))
 def mul(xp, a, b):
     """a * b."""
     return a * b
 
 
-@mul.defvjp
-def _(g, node):
-    a, b = node.args
-    e = node.needs
-    return (g * b if e[0] else None), (g * a if e[1] else None)
+mul.defvjp(lambda g, b: g * b, lambda g, a: g * a)
 
 
-@op()
+@op(save=("a", "b"))
 def div(xp, a, b):
     """a / b."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return a / b
 
 
-@div.defvjp
-def _(g, node):
-    a, b = node.args
-    e = node.needs
-    ga = g / b if e[0] else None
-    gb = -g * a / (b * b) if e[1] else None
-    return ga, gb
+div.defvjp(lambda g, b: g / b, lambda g, a, b: -(g * a / b) / b)
 
 
-@op(save_out=True)
+@op(save=("a", "b", "out"))
 def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
     """a ** b."""
     with np.errstate(all="ignore"):
         return a ** b
 
 
-@pow.defvjp
-def _(g, node):
-    a, b = node.args
-    e = node.needs
-    ga = gb = None
-    if e[0]:
-        ga = g * b * a ** (b - 1) if isinstance(b, Tensor) else g * (b * a ** (b - 1))
-    if e[1]:
-        gb = g * node.output() * log(a) if isinstance(a, Tensor) else \
-            g * node.output() * float(np.log(a))
-    return ga, gb
+def _pow_grad_a(g, a, b):
+    if isinstance(b, Tensor):
+        return g * b * a ** (b - 1)
+    if b == 0:
+        return g * 0.0
+    return g * (b * a ** (b - 1))
 
 
-@op(saves_inputs=False)
+def _pow_grad_b(g, a, out):
+    # d(a^b)/db = a^b ln a; where the base is 0 PyTorch takes it as 0 (not NaN).
+    if isinstance(a, Tensor):
+        return g * where(a != 0, out * log(a), 0.0)
+    return g * out * (float(np.log(a)) if a != 0 else 0.0)
+
+
+pow.defvjp(_pow_grad_a, _pow_grad_b)
+
+
+@op()
 def neg(xp, a):
     """-a."""
     return -a
 
 
-@neg.defvjp
-def _(g, node):
-    return (-g,)
+neg.defvjp(lambda g: -g)
 
 
-@op(save_out=True, saves_inputs=False)
+@op(save=("out",))
 def exp(xp, a):
     """e^a."""
     with np.errstate(over="ignore"):
         return xp.exp(a)
 
 
-@exp.defvjp
-def _(g, node):
-    return (g * node.output(),)
+exp.defvjp(lambda g, out: g * out)
 
 
-@op()
+@op(save=("a",))
 def log(xp, a):
     """ln a."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return xp.log(a)
 
 
-@log.defvjp
-def _(g, node):
-    return (g / node.args[0],)
+log.defvjp(lambda g, a: g / a)
 
 
-@op(save_out=True, saves_inputs=False)
+@op(save=("out",))
 def sqrt(xp, a):
     """a ** 0.5."""
     with np.errstate(invalid="ignore"):
         return xp.sqrt(a)
 
 
-@sqrt.defvjp
-def _(g, node):
-    return (g / (2 * node.output()),)
+sqrt.defvjp(lambda g, out: g / (2 * out))
 
 
-@op(name="abs")
+@op(name="abs", save=("a",))
 def abs_(xp, a):
     """|a|; the derivative at 0 is taken as 0."""
     return xp.abs(a)
 
 
-@abs_.defvjp
-def _(g, node):
-    return (g * compute(_sign, node.args[0]),)
+abs_.defvjp(lambda g, a: g * sign(a))
 
 
-def _sign(xp, a):
+@op(differentiable=False)
+def sign(xp, a):
+    """-1, 0 or 1 by the sign of a (no gradient)."""
     return xp.sign(a)
 
 
-@op()
+@op(save=("a",), params=("lo", "hi"))
 def clip(xp, a, lo, hi):
     """min(max(a, lo), hi); the gradient passes where lo <= a <= hi."""
     return xp.clip(a, lo, hi)
 
 
-@clip.defvjp
-def _(g, node):
-    return (g * compute(_clip_mask, node.args[0], *node.params),)
+clip.defvjp(lambda g, a, lo, hi: g * clip_mask(a, params=(lo, hi)))
 
 
-def _clip_mask(xp, a, lo, hi):
-    mask = a == a  # NaN stays masked out
+@op(params=("lo", "hi"), differentiable=False)
+def clip_mask(xp, a, lo, hi):
+    """1 where lo <= a <= hi (NaN excluded), else 0, in a's dtype."""
+    mask = a == a
     if lo is not None:
         mask &= a >= lo
     if hi is not None:
@@ -168,90 +151,80 @@ def _clip_mask(xp, a, lo, hi):
     return mask.astype(a.dtype)
 
 
-@op()
+@op(save=("a", "b"))
 def maximum(xp, a, b):
-    """Elementwise max(a, b); ties send the gradient to a."""
+    """Elementwise max(a, b); ties split the gradient evenly."""
     return xp.maximum(a, b)
 
 
-@maximum.defvjp
-def _(g, node):
-    return _select_vjp(g, node, _ge_mask)
-
-
-@op()
+@op(save=("a", "b"))
 def minimum(xp, a, b):
-    """Elementwise min(a, b); ties send the gradient to a."""
+    """Elementwise min(a, b); ties split the gradient evenly."""
     return xp.minimum(a, b)
 
 
-@minimum.defvjp
-def _(g, node):
-    return _select_vjp(g, node, _le_mask)
+@op(params=("upper",), differentiable=False)
+def select_share(xp, a, b, upper):
+    """The share of the gradient of max(a, b) (upper) or min(a, b) that a receives: 1 where
+    a wins, 0.5 on ties, 0 where b wins; a NaN takes the whole gradient."""
+    wins = (a > b) if upper else (a < b)
+    dt = np.promote_types(a.dtype, getattr(b, "dtype", a.dtype))
+    dt = dt if dt.kind == "f" else np.dtype(np.float32)
+    share = wins.astype(dt) + (a == b).astype(dt) * 0.5
+    return xp.where(a != a, 1, xp.where(b != b, 0, share)).astype(dt)
 
 
-def _ge_mask(xp, a, b, dtype):
-    m = a >= b
-    return m.astype(dtype), (~m).astype(dtype)
+maximum.defvjp(lambda g, a, b: g * select_share(a, b, params=(True,)),
+               lambda g, a, b: g * (1 - select_share(a, b, params=(True,))))
+minimum.defvjp(lambda g, a, b: g * select_share(a, b, params=(False,)),
+               lambda g, a, b: g * (1 - select_share(a, b, params=(False,))))
 
 
-def _le_mask(xp, a, b, dtype):
-    m = a <= b
-    return m.astype(dtype), (~m).astype(dtype)
-
-
-def _select_vjp(g, node, pick_a):
-    a, b = node.args
-    ma, mb = compute(pick_a, a, b, g.dtype)
-    ga = g * ma if node.needs[0] else None
-    gb = g * mb if node.needs[1] else None
-    return ga, gb
-
-
-@op(saves_inputs=False)
-def where(xp, cond, a, b):
+@op(name="where", save=("cond",))
+def where_op(xp, cond, a, b):
     """a where cond else b (cond gets no gradient)."""
     return xp.where(cond, a, b)
 
 
-@where.defvjp
-def _(g, node):
-    cond = node.args[0]
-    cond = cond.data if isinstance(cond, Tensor) else cond
-    e = node.needs
-    ga = where(cond, g, 0.0) if e[1] else None
-    gb = where(cond, 0.0, g) if e[2] else None
-    return None, ga, gb
+where_op.defvjp(None, lambda g, cond: where(cond, g, 0.0), lambda g, cond: where(cond, 0.0, g))
 
 
-@op(saves_inputs=False)
-def astype(xp, a, dtype):
+def where(cond, a, b):
+    """``a`` where ``cond`` else ``b``; the condition gets no gradient."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else \
+        cond if isinstance(cond, Tensor) else None
+    if like is None:
+        like = a = Tensor(a)
+    for x in (cond, a, b):
+        if isinstance(x, Tensor) and x.device != like.device:
+            raise DeviceError(f"where: expected all tensors on one device, got "
+                              f"{like.device!r} and {x.device!r}")
+    if not isinstance(cond, Tensor):
+        cond = Tensor(cond, device=like.device)
+    return apply(where_op, cond, _const(a, like), _const(b, like))
+
+
+def _const(x, like):
+    if isinstance(x, (Tensor, int, float, bool)):
+        return x
+    if isinstance(x, (np.number, np.bool_)):
+        return x.item()
+    return Tensor(x, device=like.device)
+
+
+@op(name="astype", params=("dtype",))
+def astype_op(xp, a, dtype):
     """a cast to dtype; the gradient is cast back."""
     return a.astype(dtype)
 
 
-@astype.defvjp
-def _(g, node):
-    return (cast(g, node.args[0].dtype),)
+astype_op.defvjp(lambda g, a_dtype: cast(g, a_dtype))
 
 
-@op(name="to", saves_inputs=False)
-def to_device_op(xp, a, device):
-    """a copied to device; the gradient is copied back."""
-    return backend.to_device_array(a, device)
-
-
-@to_device_op.defvjp
-def _(g, node):
-    return (to_device(g, node.args[0].device),)
-
-
-def to_device(a, device):
-    """``a.to(device)``, differentiable. The output lives on ``device``, so it is finished
-    there (``apply`` would take the device, and array module, of the input)."""
-    with backend.cuda_context(device):
-        out = to_device_op.fwd(None, a.data, device)
-    return finish(to_device_op, (a,), (device,), out, device, a.requires_grad)
+@op(name="astype", params=("dtype",), differentiable=False)
+def astype_nograd(xp, a, dtype):
+    """a cast to an integer or bool dtype (no gradient flows)."""
+    return a.astype(dtype)
 
 
 def cast(a, dtype):
@@ -259,36 +232,57 @@ def cast(a, dtype):
     dt = resolve_dtype(dtype, "astype")
     if a.dtype == dt:
         return a
-    if a.dtype.kind != "f" or dt.kind != "f":  # no gradient flows through int/bool casts
-        return Tensor._make(a.data.astype(dt), a.device)
-    return apply(astype, (a,), (dt,))
+    if a.dtype.kind != "f" or dt.kind != "f":
+        return apply(astype_nograd, a, params=(dt,))
+    return apply(astype_op, a, params=(dt,))
+
+
+@op(name="to", params=("device",), moves=True)
+def to_device_op(xp, a, device):
+    """a copied to device; the gradient is copied back."""
+    with backend.cuda_context(device):
+        return backend.to_device_array(a, device)
+
+
+to_device_op.defvjp(lambda g, a_device: to_device(g, a_device))
+
+
+def to_device(a, device):
+    """``a.to(device)``, differentiable. The result lives on ``device``."""
+    return apply(to_device_op, a, params=(device,))
 
 
 # ---------------------------------------------------------------- comparisons (no gradient)
 
-def _compare(ufunc_name):
-    def compare(a, b):
-        if isinstance(b, Tensor):
-            if b.device != a.device:
-                raise DeviceError(f"{ufunc_name}: tensors on {a.device!r} and {b.device!r}")
-            b = b.data
-        elif not isinstance(b, (int, float, bool)):
-            b = backend.to_device_array(np.asarray(b), a.device) if a.device == "cpu" else \
-                backend.xp_of(a.device).asarray(b)
-        xp = backend.xp_of(a.device)
-        try:
-            out = getattr(xp, ufunc_name)(a.data, b)
-        except ValueError as e:
-            raise ShapeError(f"{ufunc_name}: shapes {a.shape} and {np.shape(b)} cannot be "
-                             f"broadcast together") from e
-        return Tensor._make(out, a.device)
-    compare.__name__ = ufunc_name
-    return compare
+def _comparison(name, ufunc):
+    def fwd(xp, a, b):
+        return getattr(xp, ufunc)(a, b)
+    fwd.__name__ = name
+    fwd.__doc__ = f"a {name} b, elementwise (a bool tensor; no gradient)."
+    return op(name=name, differentiable=False)(fwd)
 
 
-lt = _compare("less")
-le = _compare("less_equal")
-gt = _compare("greater")
-ge = _compare("greater_equal")
-eq = _compare("equal")
-ne = _compare("not_equal")
+lt = _comparison("lt", "less")
+le = _comparison("le", "less_equal")
+gt = _comparison("gt", "greater")
+ge = _comparison("ge", "greater_equal")
+eq = _comparison("eq", "equal")
+ne = _comparison("ne", "not_equal")
+
+
+@op(name="logical_not", differentiable=False)
+def logical_not(xp, a):
+    """not a, elementwise."""
+    return xp.logical_not(a)
+
+
+@op(name="logical_and", differentiable=False)
+def logical_and(xp, a, b):
+    """a and b, elementwise."""
+    return xp.logical_and(a, b)
+
+
+@op(name="logical_or", differentiable=False)
+def logical_or(xp, a, b):
+    """a or b, elementwise."""
+    return xp.logical_or(a, b)

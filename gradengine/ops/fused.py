@@ -29,9 +29,19 @@ def sigmoid_ref(xp, x):
     return z
 
 
+def act_backward_ref(xp, y, g, act):
+    """dx = g * act'(z) from the saved output y = act(z) (not z): the CPU forward of the
+    ``act_backward`` op and the twin of the sigmoid backward kernel."""
+    if act is None:
+        return g
+    if act == "sigmoid":
+        return g * y * (1 - y)  # the kernel's order of operations
+    return g * act_grad_ref(xp, y, act)
+
+
 def sigmoid_backward_ref(xp, y, g):
-    """dx = g * y * (1 - y), from the saved output y (not x)."""
-    return g * y * (1 - y)
+    """dx = g * y * (1 - y): the twin of the sigmoid backward kernel."""
+    return act_backward_ref(xp, y, g, "sigmoid")
 
 
 def act_ref(xp, z, act):
@@ -48,7 +58,7 @@ def act_ref(xp, z, act):
 
 
 def act_grad_ref(xp, out, act):
-    """act'(z) expressed through out = act(z)."""
+    """act'(z) expressed through out = act(z): the one place each derivative is written."""
     if act == "sigmoid":
         return out * (1 - out)
     if act == "relu":

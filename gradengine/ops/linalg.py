@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.gradmode import is_grad_enabled
+from ..core.op import apply, op
+from ..core.tensor import Tensor
 from ..cuda import graph as cuda_graph, kernels
-from ..autograd import apply, apply2, compute, is_grad_enabled, op
-from ..tensor import Tensor
 from ..errors import ShapeError
-from .activations import sigmoid_backward
+from .activations import act_backward
 from .fused import ACTIVATIONS, bias_act_backward_ref, bias_act_ref
 from .shape import matrix_transpose, reshape
 
 
-@op(name="matmul")
+@op(name="matmul", save=("a", "b"))
 def matmul_op(xp, a, b):
     """a @ b (NumPy matmul semantics). NumPy's ``dot`` makes the same BLAS call for two
     matrices (bit-identical results) at half the call overhead of ``matmul``."""
@@ -33,30 +34,31 @@ def _capture_safe_matmul(xp, a, b):
 
 
 def _mm(a, b):
-    return apply2(matmul_op, a, b)  # shapes known to fit: no checks
+    return apply(matmul_op, a, b)  # shapes known to fit: no checks
 
 
-@matmul_op.defvjp
-def _(g, node):
-    a, b = node.args
-    need_a, need_b = node.needs[0], node.needs[1]
-    ga = gb = None
-    if a.ndim == 1 and b.ndim == 1:
-        ga = g * b if need_a else None
-        gb = g * a if need_b else None
-    elif a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
-        g2 = reshape(g, g.shape[:-1] + (1, g.shape[-1]))
-        ga = _mm(g2, matrix_transpose(b)) if need_a else None
-        gb = reshape(a, (a.shape[0], 1)) * g2 if need_b else None
-    elif b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
-        g2 = reshape(g, g.shape + (1,))
-        ga = g2 * b if need_a else None
-        gb = reshape(_mm(matrix_transpose(a), g2), a.shape[:-2] + (a.shape[-1],)) \
-            if need_b else None
-    else:
-        ga = _mm(g, matrix_transpose(b)) if need_a else None
-        gb = _mm(matrix_transpose(a), g) if need_b else None
-    return ga, gb
+def _matmul_grad_a(g, a_shape, b):
+    if len(a_shape) == 1 and b.ndim == 1:
+        return g * b
+    if len(a_shape) == 1:  # (k,) @ (..., k, n) -> (..., n)
+        return _mm(reshape(g, g.shape[:-1] + (1, g.shape[-1])), matrix_transpose(b))
+    if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
+        return reshape(g, g.shape + (1,)) * b
+    return _mm(g, matrix_transpose(b))
+
+
+def _matmul_grad_b(g, a, b_shape):
+    if a.ndim == 1 and len(b_shape) == 1:
+        return g * a
+    if a.ndim == 1:
+        return reshape(a, (a.shape[0], 1)) * reshape(g, g.shape[:-1] + (1, g.shape[-1]))
+    if len(b_shape) == 1:
+        return reshape(_mm(matrix_transpose(a), reshape(g, g.shape + (1,))),
+                       a.shape[:-2] + (a.shape[-1],))
+    return _mm(matrix_transpose(a), g)
+
+
+matmul_op.defvjp(_matmul_grad_a, _matmul_grad_b)
 
 
 def _check_matmul(a_shape, b_shape, name="matmul"):
@@ -87,7 +89,7 @@ def matmul(a, b):
     if not isinstance(b, Tensor):
         b = Tensor(b, device=a.device)
     _check_matmul(a.shape, b.shape)
-    return apply(matmul_op, (a, b))
+    return apply(matmul_op, a, b)
 
 
 # ---------------------------------------------------------------- the Linear epilogue
@@ -96,7 +98,7 @@ def _use_kernel(xp):
     return xp is not np and kernels.enabled()
 
 
-@op(name="bias_act", save_out=True, saves_inputs=False)
+@op(name="bias_act", params=("act",), save=("out",), kernel="linear_act.cu:bias_act_fwd")
 def bias_act_op(xp, z, b, act):
     """act(z + b): the epilogue after the matmul of a Linear layer (b may be None)."""
     if _use_kernel(xp):
@@ -105,34 +107,23 @@ def bias_act_op(xp, z, b, act):
     return bias_act_ref(xp, z, b, act)
 
 
-@bias_act_op.defvjp
-def _(g, node):
-    act = node.params[0]
-    need_b = node.needs[1]
-    out = node.output()
-    if is_grad_enabled():  # create_graph: the unfused VJP in Tensor ops, differentiable
-        if act == "sigmoid":
-            dz = sigmoid_backward(out, g)
-        elif act == "tanh":
-            dz = g * (1 - out * out)
-        elif act == "relu":
-            dz = g * compute(_positive, out)
-        else:
-            dz = g
-        db = dz if need_b else None  # the engine sums it down to the bias' shape
-        return dz, db
+@bias_act_op.vjp
+def _(g, out, act):
+    if is_grad_enabled():  # create_graph: the differentiable VJP
+        dz = act_backward(out, g, act)
+        return dz, dz  # the engine sums the bias' gradient down to its shape
     # One pass over g gives dz and the bias gradient (the column sum of dz).
-    return compute(_bias_act_backward, g, out, act, need_b)
+    return apply(bias_act_backward, g, out, params=(act,))
 
 
-def _bias_act_backward(xp, g, out, act, need_b):
+@op(params=("act",), differentiable=False, kernel="linear_act.cu:bias_act_bwd")
+def bias_act_backward(xp, g, out, act):
+    """(dz, db): dz = g * act'(z) from out = act(z), db = the column sum of dz, in one
+    pass over g (the fused backward of the Linear epilogue; create_graph uses act_backward
+    and the engine's sum instead)."""
     if _use_kernel(xp):
-        return kernels.bias_act_bwd(g, out, act, need_bias=need_b)
-    return bias_act_backward_ref(xp, g, out, act, need_bias=need_b)
-
-
-def _positive(xp, x):
-    return (x > 0).astype(x.dtype)
+        return kernels.bias_act_bwd(g, out, act, need_bias=True)
+    return bias_act_backward_ref(xp, g, out, act, need_bias=True)
 
 
 def linear(x, weight, bias=None, activation=None):
@@ -157,7 +148,7 @@ def linear(x, weight, bias=None, activation=None):
     if bias is not None and tuple(bias.shape) != (weight.shape[1],):
         raise ShapeError(f"linear: bias of shape {bias.shape} does not match weight of shape "
                          f"{weight.shape}; expected ({weight.shape[1]},)")
-    z = apply2(matmul_op, x, weight)
+    z = apply(matmul_op, x, weight)
     if bias is None and activation is None:
         return z
-    return apply(bias_act_op, (z, bias), (activation,))
+    return apply(bias_act_op, z, bias, params=(activation,))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import apply, compute, op
-from ..tensor import Tensor
+from ..core.op import apply, op
+from ..core.tensor import Tensor
 from ..errors import DeviceError, DTypeError, ShapeError
 from .activations import log_softmax, sigmoid, softmax
 from .elementwise import clip as _clip_op, log
@@ -44,10 +44,10 @@ def mse_loss(pred, target, reduction="mean"):
         ShapeError: pred and target shapes differ.
     """
     target = _prepare("mse_loss", pred, target, reduction)
-    return apply(squared_error, (pred, target), (reduction,))
+    return apply(squared_error, pred, target, params=(reduction,))
 
 
-@op(name="mse_loss")
+@op(name="mse_loss", params=("reduction",), save=("p", "t"))
 def squared_error(xp, p, t, reduction):
     """(p - t)^2, reduced."""
     d = p - t
@@ -59,12 +59,12 @@ def squared_error(xp, p, t, reduction):
                                                               s * np.nan)
 
 
-@squared_error.defvjp
-def _(g, node):
-    p, t = node.args
-    scale = 2.0 / p.size if node.params[0] == "mean" and p.size else 2.0
-    d = (p - t) * (g * scale)
-    return d, (-d if node.needs[1] else None)
+def _mse_grad(g, p, t, reduction):
+    scale = 2.0 / p.size if reduction == "mean" and p.size else 2.0
+    return (p - t) * (g * scale)
+
+
+squared_error.defvjp(_mse_grad, lambda g, p, t, reduction: -_mse_grad(g, p, t, reduction))
 
 
 def binary_cross_entropy(prob, target, reduction="mean"):
@@ -82,11 +82,11 @@ def binary_cross_entropy(prob, target, reduction="mean"):
         raise ValueError(f"binary_cross_entropy: input probabilities must be in [0, 1], got "
                          f"values in [{lo}, {hi}] (shape {prob.shape}); use "
                          "binary_cross_entropy_with_logits for logits")
-    return apply(bce_op, (prob, target), (reduction,))
+    return apply(bce_op, prob, target, params=(reduction,))
 
 
 def clip(x, lo, hi):
-    return apply(_clip_op, (x,), (lo, hi))
+    return apply(_clip_op, x, params=(lo, hi))
 
 
 def _clamped_logs(xp, p):
@@ -94,7 +94,7 @@ def _clamped_logs(xp, p):
         return xp.maximum(xp.log(p), -100), xp.maximum(xp.log1p(-p), -100)
 
 
-@op(name="binary_cross_entropy")
+@op(name="binary_cross_entropy", params=("reduction",), save=("p", "t"))
 def bce_op(xp, p, t, reduction):
     """-(t log p + (1 - t) log(1 - p)) with logs clamped at -100, reduced."""
     lp, l1p = _clamped_logs(xp, p)
@@ -111,30 +111,24 @@ def _reduce_array(loss, reduction):
     return s / loss.size if loss.size else s * np.nan
 
 
-def _scale(g, node):
-    p = node.args[0]
-    return g * (1.0 / p.size) if node.params[0] == "mean" and p.size else g
+def _scale(g, p, reduction):
+    return g * (1.0 / p.size) if reduction == "mean" and p.size else g
 
 
-@bce_op.defvjp
-def _(g, node):
-    p, t = node.args
-    g = _scale(g, node)
-    eps = 1e-12
-    gp = g * (p - t) / clip(p * (1 - p), eps, None) if node.needs[0] else None
-    gt = None
-    if node.needs[1]:
-        gt = g * (clip(apply(log, (1 - p,)), -100, None) - clip(apply(log, (p,)), -100, None))
-    return gp, gt
+bce_op.defvjp(
+    lambda g, p, t, reduction: _scale(g, p, reduction) * (p - t) / clip(p * (1 - p), 1e-12,
+                                                                         None),
+    lambda g, p, reduction: _scale(g, p, reduction) * (
+        clip(apply(log, 1 - p), -100, None) - clip(apply(log, p), -100, None)))
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """BCE on logits, ``max(x, 0) - x t + log(1 + e^-|x|)``: stable for any x, ±inf too."""
     target = _prepare("binary_cross_entropy_with_logits", logits, target, reduction)
-    return apply(bce_logits_op, (logits, target), (reduction,))
+    return apply(bce_logits_op, logits, target, params=(reduction,))
 
 
-@op(name="binary_cross_entropy_with_logits")
+@op(name="binary_cross_entropy_with_logits", params=("reduction",), save=("x", "t"))
 def bce_logits_op(xp, x, t, reduction):
     """t softplus(-x) + (1 - t) softplus(x), reduced; a zero weight never meets an inf."""
     with np.errstate(invalid="ignore"):
@@ -145,13 +139,8 @@ def bce_logits_op(xp, x, t, reduction):
     return _reduce_array(loss, reduction)
 
 
-@bce_logits_op.defvjp
-def _(g, node):
-    x, t = node.args
-    g = _scale(g, node)
-    gx = g * (sigmoid(x) - t) if node.needs[0] else None
-    gt = -g * x if node.needs[1] else None
-    return gx, gt
+bce_logits_op.defvjp(lambda g, x, t, reduction: _scale(g, x, reduction) * (sigmoid(x) - t),
+                     lambda g, x, reduction: -_scale(g, x, reduction) * x)
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -194,10 +183,12 @@ def cross_entropy(logits, target, reduction="mean"):
             bad = hi if hi >= c else lo
             raise ValueError(f"cross_entropy: label {bad} is out of range for {c} classes "
                              f"(logits of shape {logits.shape})")
-    return apply(cross_entropy_op, (logits, lab), (reduction,))
+    return apply(cross_entropy_op, logits, target, params=(reduction,))
 
 
-def _onehot(xp, x, labels):
+@op(differentiable=False)
+def onehot_like(xp, x, labels):
+    """One-hot rows of x's shape and dtype for integer labels."""
     onehot = xp.zeros(x.shape, dtype=x.dtype)
     if x.ndim == 2:
         onehot[xp.arange(x.shape[0]), labels] = 1
@@ -206,23 +197,23 @@ def _onehot(xp, x, labels):
     return onehot
 
 
-@op(name="cross_entropy", extra=True)
+@op(name="cross_entropy", params=("reduction",), save=("x", "labels"))
 def cross_entropy_op(xp, x, labels, reduction):
-    """logsumexp(x) - x[label], reduced; saves nothing but the labels."""
+    """logsumexp(x) - x[label], reduced; saves the logits and the labels."""
     z = x - x.max(axis=-1, keepdims=True) if x.size else x
     lse = xp.log(xp.exp(z).sum(axis=-1))
     picked = xp.take_along_axis(z, labels[..., None], axis=-1)[..., 0] if x.ndim == 2 else \
         z[labels]
-    return _reduce_array(lse - picked, reduction), None
+    return _reduce_array(lse - picked, reduction)
 
 
-@cross_entropy_op.defvjp
-def _(g, node):
-    x, labels = node.args
-    onehot = compute(_onehot, x, labels)
-    red = node.params[0]
-    if red == "none" and x.ndim == 2:
+def _cross_entropy_grad(g, x, labels, reduction):
+    onehot = apply(onehot_like, x, labels)
+    if reduction == "none" and x.ndim == 2:
         g = g.reshape(-1, 1)
-    elif red == "mean" and x.ndim == 2 and x.shape[0]:
+    elif reduction == "mean" and x.ndim == 2 and x.shape[0]:
         g = g * (1.0 / x.shape[0])
-    return (softmax(x, axis=-1) - onehot) * g, None
+    return (softmax(x, axis=-1) - onehot) * g
+
+
+cross_entropy_op.defvjp(_cross_entropy_grad, None)

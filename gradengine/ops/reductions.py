@@ -1,8 +1,12 @@
-"""Reductions: sum, mean, max, min over None, an int, a negative int or a tuple of axes."""
+"""Reductions: sum, mean, max, min over None, an int, a negative int or a tuple of axes;
+argmax/argmin, any/all (no gradient). Float16 accumulates in float32."""
 
 from __future__ import annotations
 
-from ..autograd import apply, compute, op
+import numpy as np
+
+from ..backend import resolve_dtype
+from ..core.op import apply, op
 from .shape import broadcast_to, normalize_axis, reshape
 
 
@@ -13,34 +17,26 @@ def _keep_shape(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def _expand(g, x, axes):
+def _expand(g, shape, axes):
     """The upstream gradient of a reduction broadcast back to the input's shape."""
-    return broadcast_to(reshape(g, _keep_shape(x.shape, axes)), x.shape)
+    return broadcast_to(reshape(g, _keep_shape(shape, axes)), shape)
 
 
-@op(saves_inputs=False)
-def sum_op(xp, x, axes, keepdims):
+def _acc(x):
+    return np.float32 if x.dtype == np.float16 else None
+
+
+@op(name="sum", params=("axes", "keepdims", "dtype"))
+def sum_op(xp, x, axes, keepdims, dtype):
     """sum of x over axes."""
-    return xp.sum(x, axis=axes, keepdims=keepdims)
+    if dtype is not None:
+        return xp.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)
+    acc = _acc(x)
+    s = xp.sum(x, axis=axes, keepdims=keepdims, dtype=acc)
+    return s.astype(x.dtype) if acc is not None else s
 
 
-sum_op.name = "sum"
-
-
-@sum_op.defvjp
-def _(g, node):
-    return (_expand(g, node.args[0], node.params[0]),)
-
-
-@op(saves_inputs=False)
-def mean_op(xp, x, axes, keepdims):
-    """mean of x over axes."""
-    n = _count(x.shape, axes)
-    s = xp.sum(x, axis=axes, keepdims=keepdims)
-    return s / n if n else s * xp.nan
-
-
-mean_op.name = "mean"
+sum_op.defvjp(lambda g, x_shape, axes: _expand(g, x_shape, axes))
 
 
 def _count(shape, axes):
@@ -51,54 +47,65 @@ def _count(shape, axes):
     return n
 
 
-@mean_op.defvjp
-def _(g, node):
-    x = node.args[0]
-    n = _count(x.shape, node.params[0])
-    return (_expand(g, x, node.params[0]) * (1.0 / (n or 1)),)
+@op(name="mean", params=("axes", "keepdims"))
+def mean_op(xp, x, axes, keepdims):
+    """mean of x over axes."""
+    n = _count(x.shape, axes)
+    acc = _acc(x)
+    s = xp.sum(x, axis=axes, keepdims=keepdims, dtype=acc)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = s / n if n else s * xp.nan
+    return m.astype(x.dtype) if acc is not None else m
 
 
-def _extreme_fwd(reduce):
+mean_op.defvjp(lambda g, x_shape, axes: _expand(g, x_shape, axes) *
+               (1.0 / (_count(x_shape, axes) or 1)))
+
+
+def _extreme(name, reduce):
     def fwd(xp, x, axes, keepdims):
         return getattr(xp, reduce)(x, axis=axes, keepdims=keepdims)
-    fwd.__doc__ = f"{reduce} of x over axes; ties share the gradient equally."
-    return fwd
+    fwd.__name__ = name
+    fwd.__doc__ = f"{reduce} of x over axes; ties share the gradient equally, a NaN takes it."
+    o = op(name=name, params=("axes", "keepdims"), save=("x", "out"))(fwd)
+    o.defvjp(lambda g, x, out, axes: _expand(g, x.shape, axes) *
+             apply(winners, x, out, params=(axes,)))
+    return o
 
 
-def _extreme_vjp(g, node):
-    x = node.args[0]
-    axes = node.params[0]
-    return (_expand(g, x, axes) * compute(_winners, x, node.out_data, axes),)
-
-
-def _winners(xp, x, out, axes):
-    """1/k at each of the k extreme elements along axes, 0 elsewhere."""
-    mask = (x == out.reshape(_keep_shape(x.shape, axes))).astype(x.dtype)
-    mask /= mask.sum(axis=axes, keepdims=True)
+@op(params=("axes",), differentiable=False)
+def winners(xp, x, out, axes):
+    """1/k at each of the k extreme elements along axes (the NaNs, when there are any),
+    0 elsewhere."""
+    ref = out.reshape(_keep_shape(x.shape, axes))
+    mask = ((x == ref) | ((x != x) & (ref != ref))).astype(x.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mask /= mask.sum(axis=axes, keepdims=True)
     return mask
 
 
-max_op = op(name="max")(_extreme_fwd("amax"))
-min_op = op(name="min")(_extreme_fwd("amin"))
-max_op.defvjp(_extreme_vjp)
-min_op.defvjp(_extreme_vjp)
+max_op = _extreme("max", "amax")
+min_op = _extreme("min", "amin")
 
 _OPS = {"sum": sum_op, "mean": mean_op, "max": max_op, "min": min_op}
 
 
-def _reduce(name, x, axis, keepdims):
+def _reduce(name, x, axis, keepdims, *extra):
     axes = normalize_axis(axis, x.ndim, name)
     if name in ("max", "min") and x.size == 0:
         if axes is None or any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{name}: zero-size tensor of shape {x.shape} has no {name}imum "
                              f"along axis {axis}")
-    return apply(_OPS[name], (x,), (axes, bool(keepdims)))
+    if axes == () and x.ndim == 0:
+        axes = None
+    return apply(_OPS[name], x, params=(axes, bool(keepdims)) + extra)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001 - F.sum
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):  # noqa: A001
     """Sum over ``axis`` (None: all; int, negative int or tuple). ``dim``/``keepdim`` are
-    accepted as PyTorch spells them."""
-    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim))
+    accepted as PyTorch spells them; ``dtype`` sets the result's (and accumulator's) dtype."""
+    dt = resolve_dtype(dtype, "sum") if dtype is not None else None
+    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), dt)
 
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -114,3 +121,58 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient equally."""
     return _reduce("min", x, axis if dim is None else dim, keepdims or bool(keepdim))
+
+
+@op(params=("axis", "keepdims"), differentiable=False)
+def argmax(xp, x, axis, keepdims):
+    """The index of the maximum (flattened when axis is None)."""
+    return xp.argmax(x, axis=axis, keepdims=keepdims)
+
+
+@op(params=("axis", "keepdims"), differentiable=False)
+def argmin(xp, x, axis, keepdims):
+    """The index of the minimum (flattened when axis is None)."""
+    return xp.argmin(x, axis=axis, keepdims=keepdims)
+
+
+@op(name="any", params=("axes", "keepdims"), differentiable=False)
+def any_op(xp, x, axes, keepdims):
+    """Whether any element is true (nonzero) over axes."""
+    return xp.any(x, axis=axes, keepdims=keepdims)
+
+
+@op(name="all", params=("axes", "keepdims"), differentiable=False)
+def all_op(xp, x, axes, keepdims):
+    """Whether all elements are true (nonzero) over axes."""
+    return xp.all(x, axis=axes, keepdims=keepdims)
+
+
+def _arg(o, name, x, axis, keepdims):
+    if axis is not None:
+        axis = normalize_axis(axis, x.ndim, name)
+        axis = axis[0] if axis else None
+    if x.size == 0:
+        raise ValueError(f"{name}: zero-size tensor of shape {x.shape} has no {name[3:]}imum")
+    return apply(o, x, params=(axis, bool(keepdims)))
+
+
+def argmax_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Index of the maximum along ``axis`` (of the flattened tensor when None)."""
+    return _arg(argmax, "argmax", x, axis if dim is None else dim, keepdims or bool(keepdim))
+
+
+def argmin_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Index of the minimum along ``axis``."""
+    return _arg(argmin, "argmin", x, axis if dim is None else dim, keepdims or bool(keepdim))
+
+
+def any(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    """A bool tensor: whether any element is nonzero (over ``axis``)."""
+    axes = normalize_axis(axis if dim is None else dim, x.ndim, "any")
+    return apply(any_op, x, params=(axes or None, keepdims or bool(keepdim)))
+
+
+def all(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+    """A bool tensor: whether every element is nonzero (over ``axis``)."""
+    axes = normalize_axis(axis if dim is None else dim, x.ndim, "all")
+    return apply(all_op, x, params=(axes or None, keepdims or bool(keepdim)))

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 
-from . import backend
-from .tensor import Tensor
+from .. import backend
+from ..core.tensor import Tensor
 
 
 class FlatStep:
@@ -168,8 +168,7 @@ class FlatStep:
         """Whether the update's array work is the same at every step (so a CUDA graph may
         hold it): true for SGD, whose numbers are hyperparameters only; Adam's bias
         corrections change with the step count."""
-        from .optim import SGD
-        return type(self.opt) is SGD and self.flat_ok()
+        return getattr(type(self.opt), "step_is_static", False) and self.flat_ok()
 
     def hyper(self):
         """The hyperparameters a captured update has baked in."""

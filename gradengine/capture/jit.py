@@ -17,14 +17,19 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
 
-from . import autograd, backend
-from .jit_lower import CONST, LIVE, RULES, SLOT, Lowerer, Val, quiet_fp
-from .jit_optim import FlatStep
-from .tensor import Tensor
+from .. import backend
+from ..backend import DEFAULT_FLOAT
+from ..core.gradmode import _mode
+from ..core.op import _host_op
+from ..core.tensor import Tensor
+from ..ops import to_host
+from .flat_step import FlatStep
+from .lower import CONST, LIVE, SLOT, Lowerer, Val, quiet_fp
 _MAX_PROGRAMS = 8
 
 
@@ -34,7 +39,7 @@ class Trace:
     A step is ``(fn, specs, out, kind)``: ``fn`` is called with the values ``specs``
     describe and its result goes to slot(s) ``out``; ``kind`` tells the lowering what the
     step is: ``("op", op, n_args, plain)``, ``("compute", fn)``, ``("inplace",)``,
-    ``("setgrad", leaf)`` or ``("call", fn, grads)`` (see :mod:`gradengine.jit_lower`).
+    ``("setgrad", leaf)`` or ``("call", fn, grads)`` (see :mod:`gradengine.capture.lower`).
     """
 
     def __init__(self):
@@ -73,54 +78,62 @@ class Trace:
             return tuple(None if o is None else self.slot(o) for o in out)
         return self.slot(out)
 
-    # -- called by the engine ------------------------------------------------------------
-    def log_op(self, op, args, params, out, converted, cast):
+    # -- the hook: called by the dispatch and by the gradient commit ----------------------
+    def op(self, op, args, params, out):
+        if op is to_host:  # a read of values on the host: control flow may depend on it
+            if self.value_read is None and id(args[0].data) in self.slots:
+                self.value_read = "a value computed inside the function was read on the host"
+            return
+        if op is _host_op:
+            fn, fargs = params[0]
+            self._call(functools.partial(fn, *fargs) if fargs else fn, fn, fargs)
+            return
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         fwd = op.fwd
-        if op.extra or converted or cast is not None:
-            fwd = _post(fwd, op.extra, cast)
-        plain = not (op.extra or cast is not None)  # rules return 0-d results as arrays
-        xp = np if isinstance(out, np.ndarray) else backend.cupy()
+        if out is None:  # an in-place write (assign)
+            xp = np if isinstance(arrays[0], np.ndarray) else backend.cupy()
+            specs = [(CONST, xp)] + [self.ref(a) for a in args] + [(CONST, p) for p in params]
+            self.steps.append((fwd, specs, None, ("inplace",)))
+            return
+        first = out[0] if isinstance(out, tuple) else out
+        xp = np if isinstance(first.data, np.ndarray) else backend.cupy()
+        cast = None
+        if not isinstance(out, tuple):
+            if out.data.dtype == DEFAULT_FLOAT and op.differentiable and not any(
+                    getattr(a, "dtype", None) is not None and a.dtype.kind == "f"
+                    for a in arrays):
+                cast = DEFAULT_FLOAT
+            if op.extras or cast is not None or out.data.ndim == 0:
+                fwd = _post(fwd, bool(op.extras), cast)
         specs = [(CONST, xp)] + [self.ref(a) for a in args] + [(CONST, p) for p in params]
-        self.steps.append((fwd, specs, self.slot(out), ("op", op, len(args), plain)))
+        if isinstance(out, tuple):
+            slots = tuple(None if o is None else self.slot(o.data) for o in out)
+            self.steps.append((fwd, specs, slots, ("op", op)))
+        else:
+            self.steps.append((fwd, specs, self.slot(out.data), ("op", op)))
 
-    def log_compute(self, fn, xp, args, out):
-        specs = [(CONST, xp)] + [self.ref(a) for a in args]
-        self.steps.append((fn, specs, self._out(out), ("compute", fn)))
-
-    def log_inplace(self, fn, target, other):
-        self.steps.append((fn, [self.ref(target), self.ref(other)], None, ("inplace",)))
-
-    def log_setgrad(self, leaf, g, copy):
+    def grad(self, leaf, g, accumulate, copy):
         # The recorded choice (assign when .grad was None, else accumulate) is replayed.
-        step = _SetGrad(leaf, copy, leaf.grad is not None)
-        self.steps.append((step, [self.ref(g)], None, ("setgrad", leaf)))
-        return step
-
-    def bind_grad(self, step, leaf):
-        """After the commit: later reads of ``leaf.grad`` in the function see this slot."""
-        fn, specs, _, kind = self.steps[-1]
-        s = self.slot(leaf.grad.data)
-        self.steps[-1] = (fn, specs, s, kind)
-        if not step.accumulate:
+        step = _SetGrad(leaf, copy, accumulate)
+        spec = self.ref(g)
+        s = self.slot(leaf.grad.data)  # later reads of leaf.grad see this slot
+        self.steps.append((step, [spec], s, ("setgrad", leaf)))
+        if not accumulate:
             self.fresh_grads[s] = leaf
 
-    def log_call(self, fn):
+    def _call(self, call, fn, fargs):
         grads = None
         owner = getattr(fn, "__self__", None)
-        if getattr(fn, "__func__", None) is _optimizer_step():
+        if _is_optimizer_step(fn):
             # which gradient each parameter holds as the optimizer reads it
             grads = [None if p.grad is None else self.slots.get(id(p.grad.data), -1)
                      for p in owner.params]
-        self.steps.append((fn, [], None, ("call", fn, grads)))
-
-    def note_read(self, t):
-        if self.value_read is None and id(t.data) in self.slots:
-            self.value_read = "a value computed inside the function was read on the host"
+        self.steps.append((call, [], None, ("call", call, grads)))
 
 
-def _optimizer_step():
-    from .optim import Optimizer
-    return Optimizer.step
+def _is_optimizer_step(fn):
+    owner = getattr(fn, "__self__", None)
+    return getattr(fn, "__name__", "") == "_step" and hasattr(owner, "_step_arrays")
 
 
 def _post(fwd, extra, cast):
@@ -158,11 +171,17 @@ class _SetGrad:
 
 
 class Program:
-    """A recorded step compiled to one Python function (see :mod:`gradengine.jit_lower`):
+    """A recorded step compiled to one Python function (see :mod:`gradengine.capture.lower`):
     each value is a local variable, each step one line, so a replay costs little more than
     the array operations themselves."""
 
     def __init__(self, trace, input_slots, outputs):
+        lives = {}
+        for _, specs, _, _ in trace.steps:
+            for kind, v in specs:
+                if kind == LIVE:
+                    lives[id(v)] = v
+        self.lives = [(t, t.data.shape, t.data.dtype, t._rg) for t in lives.values()]
         self.input_slots = input_slots
         self._all_inputs = None not in input_slots
         self.outputs = outputs
@@ -239,6 +258,15 @@ class Program:
         if xp is not np and os.environ.get("GRADENGINE_CUDA_GRAPHS", "1") != "0":
             self.graph = GraphReplay(L, params, [vals[s].expr for s in self.result_slots],
                                      trace)
+
+    def guard(self):
+        """Whether every tensor read live still has its recorded shape, dtype and
+        requires_grad (a frozen parameter changes what the step computes)."""
+        for t, shape, dtype, rg in self.lives:
+            d = t.data
+            if t._rg is not rg or d.shape != shape or d.dtype != dtype:
+                return False
+        return True
 
     def run(self, arrays):
         if not self._all_inputs:
@@ -322,8 +350,8 @@ class GraphReplay:
         return layout != self.key[0] or any(a is not b for a, b in zip(datas, self.key[1]))
 
     def _capture(self, arrays):
-        from .cuda import graph as cuda_graph
-        from .errors import CaptureError
+        from ..cuda import graph as cuda_graph
+        from ..errors import CaptureError
         self.xp = xp = backend.cupy()
         in_graph = [f for f in self.flats if f.graph_safe()]
         device, self.host = self._compile(in_graph)
@@ -363,8 +391,7 @@ def _arg(L, vals, spec):
 
 
 def _lower_array_step(L, vals, trace, fn, specs, out, kind):
-    """An op forward or a compute step: folded when all its inputs are constants, written
-    out by a rule when one applies (CPU), else called as recorded."""
+    """An op's forward: folded when all its inputs are constants, else called as recorded."""
     outs = out if isinstance(out, tuple) else (out,)
     arrays = tuple(None if o is None else trace.keep[o] for o in outs)
     if all(k == CONST for k, _ in specs):  # e.g. the backward seed times a scale
@@ -374,16 +401,9 @@ def _lower_array_step(L, vals, trace, fn, specs, out, kind):
         return
     args = [_arg(L, vals, sp) for sp in specs[1:]]
     res = None
-    if specs[0][1] is np:
-        if kind[0] == "op" and kind[3]:
-            rule = RULES.get(kind[1].fwd)
-            n = kind[2]
-            if rule is not None:
-                res = rule(L, args[:n], tuple(a.arr for a in args[n:]), arrays[0])
-        elif kind[0] == "compute":
-            rule = RULES.get(fn)
-            if rule is not None:
-                res = rule(L, args, (), arrays if isinstance(out, tuple) else arrays[0])
+    if not isinstance(out, tuple):  # the op's own forward; an identical call is made once
+        res = L.call(L.name(fn, "f"), [L.literal(specs[0][1])] + args, arrays[0],
+                     out_ok=False)
     if res is None:
         text = ", ".join([L.literal(specs[0][1])] + [a.expr for a in args])
         names = [L.var() if o is not None else "_" for o in outs]
@@ -431,19 +451,15 @@ def _assigned_next(trace, start, targets):
 
 def _clears_grads(fn):
     """``opt.zero_grad()`` / ``module.zero_grad()`` with set_to_none (the default)."""
-    from .nn.module import Module
-    from .optim import Optimizer
     if not isinstance(fn, functools.partial) or fn.args != (True,):
         return False
-    f = getattr(fn.func, "__func__", None)
-    return f is Optimizer.zero_grad or f is Module.zero_grad
+    return getattr(fn.func, "__name__", "") == "_zero_grad"
 
 
 def _plan_optimizers(trace):
     """``{step index: (FlatStep, gradient slots)}`` for each ``opt.step()`` whose every
     gradient was computed and assigned (not accumulated) in this trace, all of one dtype
     and device; any other step stays a host call."""
-    from .optim import Optimizer
     plans, taken = {}, set()
     for i, (fn, _, _, kind) in enumerate(trace.steps):
         if kind[0] != "call" or kind[2] is None:
@@ -451,7 +467,7 @@ def _plan_optimizers(trace):
         opt = fn.__self__
         grads = kind[2]
         index = [k for k, s in enumerate(grads) if s is not None]
-        if not index or type(opt).step is not Optimizer.step:
+        if not index:
             continue
         params = [opt.params[k] for k in index]
         slots = [grads[k] for k in index]
@@ -517,17 +533,62 @@ def _flatten(obj, out):
 
 
 def _signature(leaves):
-    sig = [autograd.is_grad_enabled()]
+    """The cache key of a call: Tensors by (shape, dtype, device, requires_grad), Python
+    and NumPy scalars by value, other objects by weak reference plus the structure and
+    ``requires_grad`` flags of their parameters -- never a bare ``id()``."""
+    sig = [_mode.enabled]
     for a in leaves:
-        if type(a) is Tensor:  # the same key as the hot path in _Jitted.__call__
-            sig.append((a.data.shape, a.data.dtype, a.device, a.requires_grad))
-        elif isinstance(a, Tensor):
-            sig.append(("T", a.data.shape, a.data.dtype, a.device, a.requires_grad))
-        elif isinstance(a, (int, float, bool, str, type(None))):
+        if isinstance(a, Tensor):
+            sig.append((a.data.shape, a.data.dtype, a.device, a._rg))
+        elif isinstance(a, (int, float, bool, str, bytes, type(None), np.generic)):
             sig.append(("S", type(a), a))
         else:
-            sig.append(("O", id(a)))
+            sig.append(_object_key(a))
     return tuple(sig)
+
+
+def _object_key(obj):
+    params = _params_of(obj)
+    structure = None if params is None else tuple(
+        (tuple(p.data.shape), p.data.dtype, p.device, p._rg) for p in params)
+    try:
+        ref = weakref.ref(obj)
+    except TypeError:  # not weakly referenceable: held (so its id cannot be reused)
+        try:
+            hash(obj)
+            return ("V", type(obj), obj, structure)
+        except TypeError:
+            return ("H", _Held(obj), structure)
+    return ("W", ref, structure)
+
+
+class _Held:
+    """An unhashable argument kept alive by the key, compared by identity."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is _Held and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+
+def _params_of(obj):
+    """The parameters of a module or an optimizer argument (None for other objects)."""
+    params = getattr(obj, "parameters", None)
+    if callable(params):
+        try:
+            return list(params())
+        except TypeError:
+            return None
+    params = getattr(obj, "params", None)
+    if isinstance(params, list) and all(isinstance(p, Tensor) for p in params):
+        return params
+    return None
 
 
 def _as_tensors(obj):
@@ -544,6 +605,12 @@ def _as_tensors(obj):
     return obj
 
 
+def _forget(jitted_ref, sig):
+    jitted = jitted_ref()
+    if jitted is not None:
+        jitted.programs.pop(sig, None)
+
+
 class _Jitted:
     def __init__(self, fn):
         self.fn = fn
@@ -552,8 +619,9 @@ class _Jitted:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
-        mode = autograd._mode
-        if mode.trace is not None:  # inside another trace: just be part of it
+        mode = _mode
+        if mode.hook is not None or mode.anomaly:
+            # inside another trace: be part of it; anomaly mode: eager, so that it raises
             return self.fn(*args, **kwargs)
         if not kwargs:  # the hot path: positional Tensors only
             sig = [mode.enabled]
@@ -562,20 +630,20 @@ class _Jitted:
                 if type(a) is not Tensor:
                     break
                 d = a.data
-                sig.append((d.shape, d.dtype, a.device, a.requires_grad))
+                sig.append((d.shape, d.dtype, a.device, a._rg))
                 arrays.append(d)
             else:
                 prog = self.programs.get(tuple(sig), False)
-                if prog:
+                if prog and prog.guard():
                     return prog.run(arrays)
         args = _as_tensors(args)
         kwargs = _as_tensors(kwargs)
         leaves = _flatten((args, kwargs), [])
         sig = _signature(leaves)
-        if sig in self.programs:
-            prog = self.programs[sig]
-            if prog is None:
-                return self.fn(*args, **kwargs)
+        prog = self.programs.get(sig, False)
+        if prog is None:
+            return self.fn(*args, **kwargs)
+        if prog and prog.guard():
             self.programs.move_to_end(sig)
             return prog.run([t.data if isinstance(t, Tensor) else None for t in leaves])
         return self._record(sig, leaves, args, kwargs)
@@ -583,11 +651,11 @@ class _Jitted:
     def _record(self, sig, leaves, args, kwargs):
         trace = Trace()
         input_slots = [trace.slot(t.data) if isinstance(t, Tensor) else None for t in leaves]
-        autograd._mode.trace = trace
+        _mode.hook = trace
         try:
             out = self.fn(*args, **kwargs)
         finally:
-            autograd._mode.trace = None
+            _mode.hook = None
         # A gradient the function set and then cleared without a traced call (``p.grad =
         # None``): the replay clears it at the end too.
         leaves = {id(k[1]): k[1] for _, _, _, k in trace.steps if k[0] == "setgrad"}
@@ -601,6 +669,11 @@ class _Jitted:
         else:
             prog = Program(trace, input_slots, _template(out, trace))
         self.programs[sig] = prog
+        for key in sig[1:]:
+            if type(key) is tuple and key and key[0] == "W":
+                obj = key[1]()
+                if obj is not None:  # a program must not keep a dead model alive
+                    weakref.finalize(obj, _forget, weakref.ref(self), sig)
         if len(self.programs) > _MAX_PROGRAMS:
             self.programs.popitem(last=False)
         return out
@@ -612,9 +685,13 @@ class _Jitted:
 def jit(fn=None):
     """Decorator: record ``fn`` once per signature, replay the recorded array program after.
 
-    The signature is the shapes, dtypes, devices and ``requires_grad`` of the Tensor (and
-    NumPy array) arguments, the values of scalar arguments, the identity of other objects
-    and the grad mode. A replay returns Tensors without a graph.
+    The cache key is the grad mode, the shapes, dtypes, devices and ``requires_grad`` of
+    the Tensor (and NumPy array) arguments, the values of Python and NumPy scalars, and
+    other objects (modules, optimizers) by weak reference plus their parameters' structure
+    and ``requires_grad`` flags. A replay also checks that every tensor the program reads
+    live (parameters) still has the shape, dtype and ``requires_grad`` it was recorded
+    with; otherwise the call is recorded anew. Under ``ge.detect_anomaly()`` the function
+    runs eagerly. A replay returns Tensors without a graph.
 
     Example:
         >>> @ge.jit

@@ -9,7 +9,7 @@ import traceback
 
 import numpy as np
 
-from .backend import cupy
+from ..backend import cupy
 
 
 class _Mode(threading.local):
@@ -17,7 +17,7 @@ class _Mode(threading.local):
 
     enabled = True
     anomaly = False
-    trace = None  # the ge.jit recorder while a step is being traced
+    hook = None  # the recorder plug-in (ge.jit) while a step is being traced
 
 
 _mode = _Mode()
@@ -86,7 +86,7 @@ class detect_anomaly:
         return False
 
 
-_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _creation_site() -> str:
@@ -99,3 +99,16 @@ def _creation_site() -> str:
 def _all_finite(arr) -> bool:
     xp = np if isinstance(arr, np.ndarray) else cupy()
     return bool(xp.isfinite(arr).all())
+
+
+class inference_mode(_GradModeSwitch):
+    """``torch.inference_mode``: no gradients are recorded (here the same as no_grad)."""
+
+    _value = False
+
+    def __init__(self, mode=True):
+        if callable(mode):  # used as a bare decorator
+            super().__init__(mode)
+            return
+        super().__init__()
+        self._value = not mode

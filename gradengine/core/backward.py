@@ -1,0 +1,257 @@
+"""The backward pass: the tape walked in reverse, without recursion.
+
+:func:`walk` visits the reachable nodes in decreasing sequence order with a heap and
+applies each node's VJP; every edge is routed by one rule (:func:`_edge`); gradients are
+summed back to each input's shape in one place (``sum_to``), and a tensor used many
+times receives the sum. :func:`commit` then writes the leaves' ``.grad`` (the one point
+where the plug-in hook sees gradients), and :func:`grad` collects chosen gradients
+instead.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from ..backend import cupy
+from ..errors import DeviceError, GraphError, ShapeError
+from .broadcast import sum_to
+from .gradmode import _mode, no_grad
+from .op import Node, apply, check_saved, node_grads, op
+from .tensor import Tensor
+
+
+def _edge(node, i):
+    """Where argument ``i`` of ``node`` sends its gradient: a node or a leaf Tensor."""
+    a = node.args[i]
+    if getattr(a, "_prior", None) is not None:
+        return node.target(i)
+    return a.node or a
+
+
+def walk(roots, root_grads, create_graph=False, capture=None):
+    """Backpropagate ``root_grads`` from ``roots``. Returns ``(leaf_grads, done, found)``:
+    ``{id(leaf): [leaf, grad]}``, the nodes visited, and the gradients reaching the nodes
+    or leaves named in ``capture`` (``{id(node or leaf): [indices]}``)."""
+    pending = {}       # node -> gradient of its output so far
+    heap = []
+    leaves = {}        # id(leaf) -> [leaf, grad]
+    found = {}
+    done = []
+
+    def route(target, g):
+        if type(target) is Node:
+            prev = pending.get(target)
+            if prev is None:
+                pending[target] = g
+                heapq.heappush(heap, (-target.seq, target))
+            else:
+                pending[target] = prev + g
+        else:
+            entry = leaves.get(id(target))
+            if entry is None:
+                leaves[id(target)] = [target, g]
+            else:
+                entry[1] = entry[1] + g
+
+    for root, g in zip(roots, root_grads):
+        route(root.node or root, g)
+    prev_mode, anomaly = _mode.enabled, _mode.anomaly
+    _mode.enabled = create_graph
+    _mode.anomaly = False  # VJP ops are checked on their results below, not as forwards
+    heappop = heapq.heappop
+    try:
+        while heap:
+            node = heappop(heap)[1]
+            g = pending.pop(node)
+            if node.freed:
+                raise GraphError(
+                    f"backward: the graph through {node.op.name} has been freed by an earlier "
+                    "backward(); call backward(retain_graph=True) the first time to go "
+                    "through it again")
+            if capture and id(node) in capture:
+                found[id(node)] = g
+            check_saved(node)
+            node.grad = g.data  # an array (not GC-tracked), kept for ge.viz and retain_grad
+            done.append(node)
+            grads = node_grads(node, g)
+            args = node.args
+            for i, need in enumerate(node.needs):
+                gi = grads[i]
+                if need and gi is not None:
+                    arg = args[i]
+                    if gi.data.shape != arg.data.shape:
+                        gi = sum_to(gi, arg.data.shape)
+                    if gi.data.dtype != arg.data.dtype:
+                        gi = gi.astype(arg.data.dtype)
+                    if anomaly:
+                        _check_backward(node, i, gi)
+                    route(_edge(node, i), gi)
+    finally:
+        _mode.enabled = prev_mode
+        _mode.anomaly = anomaly
+    if capture:
+        for key, entry in leaves.items():
+            if key in capture:
+                found[key] = entry[1]
+    return leaves, done, found
+
+
+def commit(leaves, create_graph, fresh):
+    """Write each leaf's gradient into its ``.grad``: assigned when it is None (copied when
+    the array is also another leaf's or the caller's), else added."""
+    hook = _mode.hook
+    handed = set(fresh)
+    for leaf, g in leaves.values():
+        owner = _owner(g.data)
+        copy = not create_graph and owner in handed
+        handed.add(owner)
+        accumulate = leaf.grad is not None
+        if not accumulate:
+            leaf.grad = Tensor._make(g.data.copy(), g.device) if copy else g
+        elif create_graph:
+            leaf.grad = leaf.grad + g
+        else:  # bookkeeping on arrays: a ge.jit replay repeats it as one step
+            leaf.grad = Tensor._make(leaf.grad.data + g.data, leaf.device)
+        if hook is not None:
+            hook.grad(leaf, g, accumulate, copy)
+
+
+def _release(done, retain_graph):
+    """Free the saved arrays of the visited nodes (the structure stays for ge.viz)."""
+    if not retain_graph:
+        for node in done:
+            node.freed = True
+            node.extra = None
+
+
+def _retained(done):
+    """Non-leaf tensors that asked for ``retain_grad()`` get their gradient."""
+    for node in done:
+        t = node.out_ref() if node.out_ref is not None else None
+        if t is not None and getattr(t, "_retain", False) and t.node is node:
+            g = Tensor._make(node.grad, t.device)
+            t.grad = g if t.grad is None else _add_nograd(t.grad, g)
+
+
+def _owner(arr):
+    base = getattr(arr, "base", None)
+    return id(arr if base is None else base)
+
+
+def _add_nograd(a, b):
+    with no_grad():
+        return a + b
+
+
+def _check_backward(node, i, gi):
+    xp = np if gi.device == "cpu" else cupy()
+    if bool(xp.isnan(gi.data).any()):
+        raise GraphError(f"{node.op.name} backward produced NaN in output {i} (shape "
+                         f"{tuple(gi.shape)}); op created at {node.site or '<unknown>'}")
+
+
+def backward(tensor, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``.
+
+    Args:
+        grad: the upstream gradient; may be omitted for a one-element tensor.
+        retain_graph: keep the graph so that backward can run through it again.
+        create_graph: record the backward itself, for higher-order gradients.
+    Raises:
+        GraphError: no graph, a non-scalar without ``grad``, a freed graph, or a saved
+            tensor modified in place. ShapeError: ``grad`` of the wrong shape.
+    """
+    roots, gs = prepare_roots("backward", [tensor], [grad])
+    leaves, done, _ = walk(roots, gs, create_graph)
+    commit(leaves, create_graph, {_owner(g.data) for g in gs})
+    _retained(done)
+    _release(done, retain_graph or create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple (torch.autograd.grad).
+
+    Leaves' ``.grad`` are not touched. ``create_graph=True`` records the backward itself,
+    so the result can be differentiated again.
+
+    Raises:
+        ValueError: ``grad_outputs`` of another length than ``outputs``.
+        GraphError: an input not in the graph (unless ``allow_unused``).
+    """
+    outputs = _as_seq(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_seq(grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for "
+                             f"{len(outputs)} outputs; pass one per output (None for a "
+                             "scalar output)")
+    capture = {}
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+        capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+    roots, gs = prepare_roots("grad", outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _, done, found = walk(roots, gs, create_graph, capture)
+    result = []
+    for i, t in enumerate(inputs):
+        g = found.get(id(t.node) if t.node is not None else id(t))
+        if g is None and not allow_unused:
+            raise GraphError(f"grad: input {i} (shape {tuple(t.shape)}) is not part of the "
+                             "graph of the outputs (pass allow_unused=True to get None)")
+        result.append(g)
+    _release(done, retain_graph)
+    return tuple(result)
+
+
+def _as_seq(x):
+    return [x] if isinstance(x, Tensor) or x is None else list(x)
+
+
+@op(differentiable=False)
+def ones_like(xp, x):
+    """Ones of x's shape and dtype (the seed of a backward)."""
+    return xp.ones(x.shape, dtype=x.dtype)
+
+
+def prepare_roots(name, outputs, grad_outputs):
+    roots, gs = [], []
+    for t, g in zip(outputs, grad_outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: outputs must be Tensors, got {type(t).__name__}")
+        if not t._rg:
+            raise GraphError(f"{name}: the tensor of shape {tuple(t.shape)} does not require "
+                             "grad and has no graph (was it built under no_grad, or from "
+                             "tensors without requires_grad=True?)")
+        if g is None:
+            if t.size != 1:
+                raise GraphError(f"{name}: grad can be created implicitly only for scalar "
+                                 f"outputs; got a non-scalar tensor of shape {tuple(t.shape)}; "
+                                 "pass grad=")
+            g = apply(ones_like, t)
+        else:
+            if not isinstance(g, Tensor):
+                xp = np if t.device == "cpu" else cupy()
+                g = Tensor._make(xp.asarray(g, dtype=t.dtype), t.device)
+            if tuple(g.shape) != tuple(t.shape):
+                raise ShapeError(f"{name}: grad of shape {tuple(g.shape)} does not match the "
+                                 f"tensor's shape {tuple(t.shape)}")
+            if g.device != t.device:
+                raise DeviceError(f"{name}: grad on {g.device!r} but the tensor is on "
+                                  f"{t.device!r}")
+            if g.dtype != t.dtype:
+                g = Tensor._make(g.data.astype(t.dtype), t.device)
+        roots.append(t)
+        gs.append(g)
+    return roots, gs
+
+
+Tensor.backward = backward

@@ -1,0 +1,498 @@
+"""The op record and its one dispatch path, and the nodes it records on the tape.
+
+An op states everything about itself in one place::
+
+    @op(save=("a", "b"))
+    def mul(xp, a, b):
+        '''a * b with NumPy broadcasting.'''
+        return a * b
+
+    mul.defvjp(lambda g, b: g * b,      # the gradient of a reads b
+               lambda g, a: g * a)      # the gradient of b reads a
+
+Each gradient rule names, by its parameters after ``g``, what it reads: an input (by the
+forward's parameter name), ``out`` (the result), a parameter, or an extra array the
+forward returned for the backward (``extras=``), or ``<input>_shape`` / ``<input>_dtype``
+(metadata only: nothing is saved). The engine saves -- and version-checks --
+only what the rules of the inputs that need a gradient read, and calls only those rules.
+A single rule for all inputs (``@mul.vjp``) returns one gradient per input.
+
+Every call that makes an array from Tensors goes through :func:`apply`: the forward runs on
+the tensors' array module, the result becomes a Tensor, the node is recorded when a
+gradient is needed, and the plug-in hook (ge.jit's recorder) sees the call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import weakref
+
+import numpy as np
+
+from ..backend import DEFAULT_FLOAT, cupy, several_gpus
+from ..errors import DeviceError, DTypeError, GraphError, ShapeError
+from .gradmode import _all_finite, _creation_site, _mode
+from .tensor import Tensor
+
+_F64 = np.dtype("float64")
+_INPUT, _OUT, _PARAM, _EXTRA, _SHAPE, _DTYPE, _DEVICE, _REST = 0, 1, 2, 3, 4, 5, 6, 7
+
+
+class Op:
+    """One operation: its forward on arrays, what it saves, its gradient rules.
+
+    Attributes:
+        name: the op's name (the ``F`` function and the op-table row).
+        fwd: ``fwd(xp, *arrays, *params)`` -> the output array (``(out, *extras)`` when
+            ``extras`` is given; a tuple of arrays for a non-differentiable op).
+        inputs / params / extras: the names of the array inputs, the non-array parameters
+            and the arrays kept for the backward only.
+        differentiable: False for comparisons, argmax, casts to integers, masks.
+        view: the output may share memory with the first input (it then shares its
+            version counter).
+        moves: the output lives on the device its first parameter names (``to``).
+        kernel: a note of the CUDA kernel the forward uses on the GPU, if any.
+    """
+
+    __slots__ = ("name", "fwd", "inputs", "params", "extras", "save", "rules", "joint",
+                 "differentiable", "view", "moves", "kernel", "doc", "rest", "_plans")
+
+    def __init__(self, fwd, name=None, save=(), params=(), extras=(), differentiable=True,
+                 view=False, moves=False, kernel=None):
+        self.fwd = fwd
+        self.name = name or fwd.__name__.rstrip("_")
+        self.params = tuple(params)
+        self.extras = tuple(extras)
+        names = [p.name for p in inspect.signature(fwd).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][1:]
+        self.inputs = tuple(n for n in names if n not in self.params)
+        # a variadic forward (``def getitem(xp, x, *rest)``): its extra inputs by that name
+        self.rest = next((p.name for p in inspect.signature(fwd).parameters.values()
+                          if p.kind == p.VAR_POSITIONAL), None)
+        self.save = tuple(save)
+        self.rules = None
+        self.joint = None
+        self.differentiable = differentiable
+        self.view = view
+        self.moves = moves  # the output lives on the device named by the first param
+        self.kernel = kernel
+        self.doc = fwd.__doc__
+        self._plans = {}
+
+    # ------------------------------------------------------------ gradient rules
+    def defvjp(self, *rules):
+        """One gradient rule per input, ``rule(g, *what_it_reads)`` (None: no gradient)."""
+        self.rules = tuple(None if r is None else (r, self._reads(r)) for r in rules)
+        return self
+
+    def vjp(self, fn):
+        """Decorator: one rule for all inputs, returning a gradient (or None) per input."""
+        self.joint = (fn, self._reads(fn))
+        return fn
+
+    def _reads(self, fn):
+        spec = []
+        for name in list(inspect.signature(fn).parameters)[1:]:
+            if name in self.inputs:
+                spec.append((_INPUT, self.inputs.index(name)))
+            elif name == self.rest:
+                spec.append((_REST, len(self.inputs)))
+            elif name == "out":
+                spec.append((_OUT, 0))
+            elif name in self.params:
+                spec.append((_PARAM, self.params.index(name)))
+            elif name in self.extras:
+                spec.append((_EXTRA, self.extras.index(name)))
+            elif name.endswith("_shape") and name[:-6] in self.inputs:
+                spec.append((_SHAPE, self.inputs.index(name[:-6])))
+            elif name.endswith("_dtype") and name[:-6] in self.inputs:
+                spec.append((_DTYPE, self.inputs.index(name[:-6])))
+            elif name.endswith("_device") and name[:-7] in self.inputs:
+                spec.append((_DEVICE, self.inputs.index(name[:-7])))
+            else:
+                raise TypeError(f"op {self.name}: a gradient rule reads {name!r}, which is "
+                                f"none of its inputs {self.inputs}, 'out', its params "
+                                f"{self.params} or extras {self.extras}")
+            if name in self.inputs or name in ("out", self.rest) or name in self.extras:
+                if name not in self.save and name not in self.extras:
+                    raise TypeError(f"op {self.name}: a gradient rule reads {name!r} but the "
+                                    f"op does not save it (save={self.save})")
+        return tuple(spec)
+
+    def plan(self, needs):
+        """``(inputs to version-check, whether the output is read)`` for a needs pattern."""
+        p = self._plans.get(needs)
+        if p is None:
+            reads = set()
+            if self.joint is not None:
+                reads.update(self.joint[1])
+            else:
+                for need, rule in zip(needs, self.rules or ()):
+                    if need and rule is not None:
+                        reads.update(rule[1])
+            check = {k for kind, k in reads if kind == _INPUT}
+            for kind, k in reads:
+                if kind == _REST:
+                    check.update(range(k, len(needs)))
+            check = tuple(sorted(check))
+            p = self._plans[needs] = (check, (_OUT, 0) in reads)
+        return p
+
+    def __call__(self, *args, params=()):
+        return apply(self, *args, params=params)
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def op(name=None, **flags):
+    """Decorator: turn ``fwd(xp, *arrays, *params)`` into an :class:`Op`."""
+    def wrap(fwd):
+        return Op(fwd, name=name, **flags)
+    return wrap
+
+
+class Node:
+    """A recorded op call: the op, its arguments, which of them need a gradient.
+
+    The gradient of argument ``i`` flows to ``args[i].node`` (or to the leaf itself); when
+    that argument was changed in place after this op ran, to the history it had then
+    (its ``_prior``). ``versions`` holds the version of each checked input at record time.
+    """
+
+    __slots__ = ("op", "args", "params", "needs", "versions", "seq", "out_data", "out_ref",
+                 "out_version", "grad", "freed", "extra", "site", "__weakref__")
+
+    def output(self):
+        """The output as a Tensor in this graph (recreated if the user dropped it)."""
+        t = self.out_ref() if self.out_ref is not None else None
+        if t is not None:
+            if t._version != self.out_version:
+                version_error(self, t, t._version, self.out_version)
+            return t
+        t = Tensor._make(self.out_data, self.args_device())
+        t.node = self
+        t._rg = True
+        return t
+
+    def args_device(self):
+        for a in self.args:
+            if isinstance(a, Tensor):
+                return a.device
+        return "cpu"
+
+    def target(self, i: int):
+        """Where argument ``i``'s gradient goes: its node when this op ran, or the leaf."""
+        a = self.args[i]
+        prior = getattr(a, "_prior", None)
+        if prior is not None:
+            entry = prior.get(self.seq)
+            if entry is not None:
+                return entry
+        return a.node or a
+
+    def __repr__(self):
+        return f"<node {self.op.name} #{self.seq}>"
+
+
+_seq = itertools.count()
+
+
+def remember_history(t) -> None:
+    """Before an in-place op re-records ``t``: nodes recorded so far that read ``t`` keep
+    routing to its old history. Kept in ``t._prior`` as (first seq after, history) pairs,
+    looked up by a reader's seq."""
+    prior = getattr(t, "_prior", None)
+    if prior is None:
+        t._prior = prior = _History()
+    prior.add(next(_seq), t.node or t)
+
+
+class _History:
+    """The histories an in-place-modified tensor had: ``get(seq)`` is the one a node with
+    sequence number ``seq`` read (None when it read the current one)."""
+
+    __slots__ = ("cuts",)
+
+    def __init__(self):
+        self.cuts = []  # (seq at the change, history before it), increasing
+
+    def add(self, seq, history):
+        self.cuts.append((seq, history))
+
+    def get(self, seq):
+        for cut, history in self.cuts:
+            if seq < cut:
+                return history
+        return None
+
+
+def on_gpu(dev, fn, *args):
+    """``fn(cupy, *args)`` with ``dev``'s GPU current. The switch costs a CUDA runtime call,
+    so it is made only on machines with several GPUs (CuPy allocates on the current one)."""
+    cp = cupy()
+    if several_gpus():
+        with cp.cuda.Device(int(dev[5:])):
+            return fn(cp, *args)
+    return fn(cp, *args)
+
+
+def _describe(arrays):
+    parts = []
+    for a in arrays:
+        if hasattr(a, "shape") and hasattr(a, "dtype"):
+            parts.append(f"{a.dtype.name}{tuple(a.shape)}")
+        else:
+            parts.append(repr(a) if isinstance(a, (int, float, bool)) else type(a).__name__)
+    return " and ".join(parts)
+
+
+def _forward_error(op, arrays, err):
+    """A NumPy/CuPy error inside a forward, as gradengine's error naming the op."""
+    text = str(err)
+    what = _describe(arrays)
+    if isinstance(err, (ShapeError, DTypeError, DeviceError, GraphError)):
+        return err
+    if isinstance(err, ValueError) and ("broadcast" in text or "shape" in text or
+                                        "dimension" in text or "size" in text):
+        return ShapeError(f"{op.name}: invalid shapes {what}: {text}")
+    if isinstance(err, TypeError) or "Integers to negative" in text:
+        return DTypeError(f"{op.name}: unsupported operand types {what}: {text}")
+    if isinstance(err, IndexError):
+        return IndexError(f"{op.name}: {text} (operands {what})")
+    return type(err)(f"{op.name}: {text} (operands {what})")
+
+
+def apply(op, *args, params=()):
+    """Run ``op`` on ``args`` (Tensors or constants) and record a node when grad is needed.
+
+    The one dispatch path: every op call, differentiable or not, comes through here."""
+    n = len(args)
+    need = False
+    if n == 1:  # the fast branches: one or two Tensor arguments
+        a = args[0]
+        if type(a) is Tensor or isinstance(a, Tensor):
+            dev = a.device
+            need = a._rg
+            arrays = (a.data,)
+        else:
+            dev, arrays = "cpu", args
+    elif n == 2 and isinstance(args[0], Tensor):
+        a, b = args
+        dev = a.device
+        if isinstance(b, Tensor):
+            bd = b.device
+            if bd is not dev and bd != dev:
+                raise DeviceError(f"{op.name}: expected all tensors on one device, got "
+                                  f"{dev!r} and {bd!r}")
+            need = a._rg or b._rg
+            arrays = (a.data, b.data)
+        else:
+            need = a._rg
+            arrays = (a.data, b)
+    else:
+        dev = None
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a.device
+                if dev is None:
+                    dev = d
+                elif d is not dev and d != dev:
+                    raise DeviceError(f"{op.name}: expected all tensors on one device, got "
+                                      f"{dev!r} and {d!r}")
+                arrays.append(a.data)
+                if a._rg:
+                    need = True
+            else:
+                arrays.append(a)
+        if dev is None:
+            dev = "cpu"
+    try:
+        out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
+            on_gpu(dev, op.fwd, *arrays, *params)
+    except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError,
+            MemoryError) as e:
+        raise _forward_error(op, arrays, e) from None
+    mode = _mode
+    if type(out) is not np.ndarray:
+        if out is None or type(out) is tuple and not op.extras:  # a host op, or several outputs
+            res = out if out is None else tuple(
+                None if o is None else _wrap(o, dev) for o in out)
+            if mode.hook is not None:
+                mode.hook.op(op, args, params, res)
+            return res
+        extra = None
+        if op.extras:
+            out, *extra = out
+        if isinstance(out, np.generic):
+            out = np.asarray(out)  # NumPy returns scalars from 0-d math; keep 0-d arrays
+    else:
+        extra = None
+    dt = out.dtype
+    if dt is _F64 and not _has_float_arg(arrays) and op.differentiable:
+        out = out.astype(DEFAULT_FLOAT)  # int tensor op float scalar -> the default float
+        dt = DEFAULT_FLOAT
+    t = _new(Tensor)
+    t.data = out
+    t.device = params[0] if op.moves else dev
+    t.grad = None
+    t.node = None
+    t._vc = None
+    t._rg = False
+    if op.view:
+        base = args[0]
+        x = arrays[0]
+        ob = out.base
+        if ob is not None and (ob is x or ob is x.base):
+            t._vc = base._counter()
+    if need and mode.enabled and op.differentiable and dt.kind == "f":
+        _record(op, args, params, t, out, extra)
+    elif mode.anomaly and dt.kind == "f":
+        _check_forward(op, arrays, out, None)
+    if mode.hook is not None:
+        mode.hook.op(op, args, params, t)
+    return t
+
+
+def _wrap(arr, dev):
+    if isinstance(arr, np.generic):
+        arr = np.asarray(arr)
+    return Tensor._make(arr, dev)
+
+
+_new = object.__new__
+
+
+def _has_float_arg(arrays):
+    for a in arrays:
+        dt = getattr(a, "dtype", None)
+        if dt is not None and dt.kind == "f":
+            return True
+    return False
+
+
+_NEED1 = (True,)
+
+
+def _record(op, args, params, t, out, extra):
+    node = Node()
+    node.op = op
+    node.args = args
+    node.params = params
+    if len(args) == 1:
+        needs = _NEED1
+    else:
+        needs = tuple(isinstance(a, Tensor) and a._rg for a in args)
+    node.needs = needs
+    check, save_out = op.plan(needs)
+    versions = None
+    for i in check:
+        a = args[i]
+        if isinstance(a, Tensor) and a._vc is not None and a._vc[0]:
+            versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
+            break
+    node.versions = versions
+    node.seq = next(_seq)
+    node.out_data = out
+    node.out_ref = weakref.ref(t) if save_out else None
+    node.out_version = 0
+    node.grad = None
+    node.freed = False
+    node.extra = extra
+    node.site = None
+    t.node = node
+    t._rg = True
+    if _mode.anomaly:
+        node.site = _creation_site()
+        _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, node)
+
+
+def _check_forward(op, arrays, out, node):
+    if _all_finite(out):
+        return
+    if all(_all_finite(a) for a in arrays if hasattr(a, "dtype") and a.dtype.kind == "f"):
+        site = node.site if node is not None else _creation_site()
+        raise GraphError(f"{op.name}: forward produced NaN or inf in its output (shape "
+                         f"{tuple(out.shape)}) from finite inputs; op created at {site}")
+
+
+def version_error(node, tensor, now, expected):
+    raise GraphError(
+        f"{node.op.name}: a tensor needed for its gradient has been modified in place: "
+        f"the tensor of shape {tuple(tensor.shape)} is at version {now}; expected {expected} "
+        f"(its version when {node.op.name} ran); clone it before changing it in place")
+
+
+def check_saved(node):
+    """Raise GraphError when an input this node's backward reads changed since it ran."""
+    check = node.op.plan(node.needs)[0]
+    versions = node.versions
+    args = node.args
+    for i in check:
+        a = args[i]
+        if isinstance(a, Tensor):
+            v = versions[i] if versions is not None else 0
+            if a._version != v:
+                version_error(node, a, a._version, v)
+
+
+def gather(node, spec):
+    """The values a gradient rule reads, in its order."""
+    out = []
+    for kind, k in spec:
+        if kind == _INPUT:
+            out.append(node.args[k])
+        elif kind == _OUT:
+            out.append(node.output())
+        elif kind == _PARAM:
+            out.append(node.params[k])
+        elif kind == _EXTRA:
+            out.append(node.extra[k])
+        elif kind == _REST:
+            out.append(node.args[k:])
+        elif kind == _DEVICE:
+            a = node.args[k]
+            out.append(a.device if isinstance(a, Tensor) else "cpu")
+        else:
+            a = node.args[k]
+            a = a.data if isinstance(a, Tensor) else a
+            out.append(np.shape(a) if kind == _SHAPE else getattr(a, "dtype", None))
+    return out
+
+
+def node_grads(node, g):
+    """The VJP of ``node`` for upstream ``g``: a gradient (or None) per argument, computed
+    only for the arguments that need one."""
+    op = node.op
+    if op.joint is not None:
+        fn, spec = op.joint
+        grads = fn(g, *gather(node, spec))
+        return grads if isinstance(grads, tuple) else (grads,)
+    rules = op.rules
+    if rules is None:
+        raise GraphError(f"{op.name}: this op has no gradient")
+    out = []
+    for i, need in enumerate(node.needs):
+        rule = rules[i] if i < len(rules) else None
+        if need and rule is not None:
+            fn, spec = rule
+            out.append(fn(g, *gather(node, spec)))
+        else:
+            out.append(None)
+    return out
+
+
+def host_call(fn, *args):
+    """Run a host-side step (an optimizer update, zero_grad) through the dispatch, so that
+    the plug-in hook sees it and a replay runs it too."""
+    return apply(_host_op, params=((fn, args),))
+
+
+def _host(xp, call):
+    fn, args = call
+    fn(*args)
+
+
+_host_op = Op(_host, name="host_call", params=("call",), differentiable=False)

@@ -1,0 +1,234 @@
+"""The Tensor: an array (NumPy on the CPU, CuPy on CUDA) plus what autograd needs.
+
+A tensor's in-place writes are counted on a version counter that its views and
+``detach()`` share (PyTorch's rule), so a write through any of them is caught by a backward
+that saved another. The counter is made on first need: most tensors never get one.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .. import backend
+from ..backend import DEFAULT_FLOAT, FLOAT_DTYPES, normalize_device, resolve_dtype
+from ..errors import DeviceError, DTypeError, GraphError
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for backpropagation.
+
+    ``data`` is the backend array; ``grad`` a Tensor of the same shape (or None);
+    ``node`` the graph node that produced it (None for leaves); ``device`` is
+    ``"cpu"`` or ``"cuda:N"``.
+    """
+
+    __slots__ = ("data", "_rg", "grad", "node", "device", "_vc", "_prior", "_retain",
+                 "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        arr, dev = to_array(data, dtype, device, "tensor")
+        self.data = arr
+        self.device = dev
+        self.grad = None
+        self.node = None
+        self._vc = None
+        self._rg = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, arr, device):
+        t = _new(Tensor)
+        t.data = arr
+        t.device = device
+        t._rg = False
+        t.grad = None
+        t.node = None
+        t._vc = None
+        return t
+
+    # ------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.node is None
+
+    @property
+    def grad_fn(self):
+        """The node that produced this tensor (None for leaves), as PyTorch names it."""
+        return self.node
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, flag: bool = True):
+        """Set requires_grad in place (leaves only; floating dtypes only)."""
+        flag = bool(flag)
+        if flag and self.data.dtype not in FLOAT_DTYPES:
+            raise DTypeError(f"requires_grad_: only floating tensors (float16/float32/float64) "
+                             f"can require gradients, got {self.data.dtype.name}")
+        if not flag and self.node is not None:
+            raise GraphError("requires_grad_: cannot turn off requires_grad of a non-leaf "
+                             f"tensor (shape {self.shape}, made by {self.node.op.name}); use "
+                             "detach()")
+        self._rg = flag
+        return self
+
+    # ------------------------------------------------------------ versions
+    @property
+    def _version(self) -> int:
+        vc = self._vc
+        return vc[0] if vc is not None else 0
+
+    @_version.setter
+    def _version(self, value) -> None:
+        vc = self._vc
+        if vc is None:
+            self._vc = [value]
+        else:
+            vc[0] = value
+
+    def _counter(self):
+        """The version counter, made now if this tensor had none (to share with a view)."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0]
+        return vc
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph; shares this tensor's version counter."""
+        t = Tensor._make(self.data, self.device)
+        t._vc = self._counter()
+        return t
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (a no-op on
+        leaves, which keep theirs anyway)."""
+        if self.node is not None:
+            self._retain = True
+            if self.node.out_ref is None:
+                self.node.out_ref = weakref.ref(self)
+        elif not self._rg:
+            raise GraphError(f"retain_grad: the tensor of shape {self.shape} does not require "
+                             "grad")
+        return self
+
+    # ------------------------------------------------------------ python protocol
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20)
+        extras = [f"dtype={self.dtype.name}"]
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.node is not None:
+            extras.append(f"grad_fn={self.node.op.name}")
+        elif self._rg:
+            extras.append("requires_grad=True")
+        return f"tensor({body}, {', '.join(extras)})"
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    __hash__ = object.__hash__
+
+
+_new = object.__new__
+
+
+def to_array(data, dtype, device, op):
+    """(array, device) from any array-like, with gradengine's dtype rules (always a copy)."""
+    dt = resolve_dtype(dtype, op) if dtype is not None else None
+    if isinstance(data, Tensor):
+        arr, src = data.data, data.device
+    else:
+        arr, src = data, None
+        cp = backend.cupy()
+        if cp is not None and isinstance(data, cp.ndarray):
+            src = backend.device_of_array(data)
+        elif not isinstance(data, np.ndarray):
+            if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
+                try:
+                    arr, src = _from_dlpack_array(data)
+                except Exception:  # noqa: BLE001 - fall back to a plain conversion
+                    arr = np.asarray(data)
+            else:
+                try:
+                    arr = np.asarray(data)
+                except ValueError as e:  # ragged nesting
+                    raise ValueError(f"{op}: cannot make a tensor from {type(data).__name__} "
+                                     f"data: {e}") from None
+                # Python floats become the default float dtype (float32), as in PyTorch.
+                if dt is None and arr.dtype == np.float64:
+                    dt = DEFAULT_FLOAT
+    dev = normalize_device(device, op) if device is not None else (src or
+                                                                    backend.get_default_device())
+    if arr.dtype.name not in backend.SUPPORTED_DTYPES and dt is None:
+        raise DTypeError(f"{op}: unsupported dtype {arr.dtype.name}; supported dtypes are "
+                         f"{', '.join(backend.SUPPORTED_DTYPES)}")
+    src = src or "cpu"
+    if src != dev:
+        arr = backend.to_device_array(arr, dev)
+    if dt is not None and arr.dtype != dt:
+        arr = arr.astype(dt)
+    if arr is data or (isinstance(data, Tensor) and arr is data.data) or (
+            not isinstance(data, (list, tuple, int, float, bool)) and _shares(arr, data)):
+        arr = arr.copy()  # tensor() copies, like torch.tensor; from_numpy shares
+    return arr, dev
+
+
+def _shares(arr, data):
+    base = getattr(arr, "base", None)
+    return base is not None and not isinstance(data, np.generic)
+
+
+def _from_dlpack_array(obj):
+    kind = obj.__dlpack_device__()[0] if hasattr(obj, "__dlpack_device__") else 1
+    if int(kind) == 1:  # kDLCPU
+        return np.from_dlpack(obj), "cpu"
+    cp = backend.cupy()
+    if cp is None:
+        raise DeviceError(f"from_dlpack: the object lives on a CUDA device; "
+                          f"{backend.INSTALL_HINT}")
+    arr = cp.from_dlpack(obj)
+    return arr, backend.device_of_array(arr)

