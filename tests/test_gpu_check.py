@@ -104,3 +104,10 @@ def test_pytest_timeout_plugin_counts_outcomes():
                           ("call", "failed"), ("setup", "skipped"), ("setup", "failed")]:
         plugin.pytest_runtest_logreport(Report(when, outcome))
     assert (plugin.passed, plugin.failed, plugin.skipped) == (1, 2, 1)
+
+
+def test_make_test_gpu_keeps_the_not_slow_filter_and_gpu_check_exists():
+    text = (REPO / "Makefile").read_text()
+    recipe = text.split("\ntest-gpu:", 1)[1].split("\n\n", 1)[0]
+    assert '-m "gpu and not slow"' in recipe
+    assert "\ngpu-check:" in text and "gradengine.cuda.check" in text
