@@ -75,7 +75,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 _DEVICE_COUNT = 1
 _current = [0]
 
-__all__ = ["ndarray", "make_module", "make_cupyx"]
+__all__ = ["make_cupyx", "make_module", "ndarray"]
 
 
 # ---------------------------------------------------------------- devices

@@ -8,15 +8,15 @@ found them.
 
 from __future__ import annotations
 
+import fake_cupy
 import numpy as np
 import pytest
 
 import gradengine as ge
 from gradengine import backend
-from gradengine.cuda import cublas, gemm, graph as cuda_graph, kernels
+from gradengine.cuda import cublas, gemm, kernels
+from gradengine.cuda import graph as cuda_graph
 from gradengine.cuda.graph import capture, capturing
-
-import fake_cupy
 
 
 def _real_cupy():

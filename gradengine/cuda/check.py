@@ -144,26 +144,37 @@ def stage_sigmoid(cp, cfg):
     n = cfg["sigmoid_n"]
     out = {"n": n, "copy_GBps": copy / 1e9}
     for dtype in (np.float32, np.float16, np.float64):
-        x = cp.random.standard_normal(n, dtype=np.float32).astype(dtype)
-        y = kernels.sigmoid_fwd(x)
-        g = cp.ones_like(y)
-        fwd = timed(cp, lambda: kernels.sigmoid_fwd(x), cfg["repeat"])
-        bwd = timed(cp, lambda: kernels.sigmoid_bwd(y, g), cfg["repeat"])
-        size = x.itemsize * n
-        row = {"fwd_fraction_of_copy": 2 * size / fwd / copy,
-               "bwd_fraction_of_copy": 3 * size / bwd / copy, "fwd_s": fwd, "bwd_s": bwd}
-        del g
-        if torch is not None:
-            tx = torch.from_dlpack(x)
-            row["torch_fwd_s"] = timed(cp, lambda: torch.sigmoid(tx), cfg["repeat"])
-            row["fwd_vs_torch"] = _ratio(row["torch_fwd_s"], fwd)
-            del tx
-        out[np.dtype(dtype).name] = row
-        del x, y
+        out[np.dtype(dtype).name] = _sigmoid_row(cp, cfg, kernels, torch, n, dtype, copy)
         cp.get_default_memory_pool().free_all_blocks()
     out["sigmoid_fwd_fraction_of_copy"] = out["float32"]["fwd_fraction_of_copy"]
     out["sigmoid_bwd_fraction_of_copy"] = out["float32"]["bwd_fraction_of_copy"]
     return out
+
+
+def _sigmoid_row(cp, cfg, kernels, torch, n, dtype, copy):
+    x = cp.random.standard_normal(n, dtype=np.float32).astype(dtype)
+    y = kernels.sigmoid_fwd(x)
+    g = cp.ones_like(y)
+    fwd = timed(cp, lambda: kernels.sigmoid_fwd(x), cfg["repeat"])
+    bwd = timed(cp, lambda: kernels.sigmoid_bwd(y, g), cfg["repeat"])
+    size = x.itemsize * n
+    row = {"fwd_fraction_of_copy": 2 * size / fwd / copy,
+           "bwd_fraction_of_copy": 3 * size / bwd / copy, "fwd_s": fwd, "bwd_s": bwd}
+    if torch is not None:
+        tx = torch.from_dlpack(x)
+        row["torch_fwd_s"] = timed(cp, lambda: torch.sigmoid(tx), cfg["repeat"])
+        row["fwd_vs_torch"] = _ratio(row["torch_fwd_s"], fwd)
+    return row
+
+
+def _bias_act_row(cp, cfg, kernels, M, N, copy):
+    z = cp.random.standard_normal((M, N), dtype=np.float32)
+    b = cp.random.standard_normal(N, dtype=np.float32)
+    out = kernels.bias_act_fwd(z, b, "sigmoid")
+    fwd = timed(cp, lambda: kernels.bias_act_fwd(z, b, "sigmoid"), cfg["repeat"])
+    bwd = timed(cp, lambda: kernels.bias_act_bwd(z, out, "sigmoid"), cfg["repeat"])
+    return {"shape": [M, N], "fwd_fraction_of_copy": 2 * z.nbytes / fwd / copy,
+            "bwd_fraction_of_copy": 3 * z.nbytes / bwd / copy, "fwd_s": fwd, "bwd_s": bwd}
 
 
 def stage_bias_act(cp, cfg):
@@ -171,16 +182,7 @@ def stage_bias_act(cp, cfg):
     copy = copy_bandwidth(cp, cfg)
     rows = []
     for M, N in cfg["bias_shapes"]:
-        z = cp.random.standard_normal((M, N), dtype=np.float32)
-        b = cp.random.standard_normal(N, dtype=np.float32)
-        out = kernels.bias_act_fwd(z, b, "sigmoid")
-        fwd = timed(cp, lambda: kernels.bias_act_fwd(z, b, "sigmoid"), cfg["repeat"])
-        bwd = timed(cp, lambda: kernels.bias_act_bwd(z, out, "sigmoid"), cfg["repeat"])
-        size = z.nbytes
-        rows.append({"shape": [M, N], "fwd_fraction_of_copy": 2 * size / fwd / copy,
-                     "bwd_fraction_of_copy": 3 * size / bwd / copy, "fwd_s": fwd,
-                     "bwd_s": bwd})
-        del z, out
+        rows.append(_bias_act_row(cp, cfg, kernels, M, N, copy))
         cp.get_default_memory_pool().free_all_blocks()
     return {"shapes": rows, "copy_GBps": copy / 1e9,
             "bias_act_bwd_fraction_of_copy": rows[0]["bwd_fraction_of_copy"]}
@@ -298,7 +300,7 @@ def stage_steps(cp, cfg):
             opt = torch.optim.SGD(model.parameters(), lr=0.01)
             tx, ty = torch.tensor(x_h, device="cuda"), torch.tensor(y_h, device="cuda")
 
-            def tstep():
+            def tstep(opt=opt, model=model, tx=tx, ty=ty):
                 opt.zero_grad()
                 torch.nn.functional.mse_loss(model(tx), ty).backward()
                 opt.step()
@@ -449,7 +451,7 @@ def gpu_status():
 
 def run_stage_here(name: str, cfg: dict) -> dict:
     """Run one stage in this process; prints its JSON result tagged for the parent."""
-    fn = dict((n, f) for n, _, f in STAGES).get(name) or EXTRA_STAGES[name]
+    fn = {n: f for n, _, f in STAGES}.get(name) or EXTRA_STAGES[name]
     from .. import backend
     cp = backend.cupy()
     result = fn(cp, cfg)

@@ -28,8 +28,17 @@ import numpy as np
 from .. import backend
 from ..errors import CaptureError, DeviceError
 
-__all__ = ["CublasError", "Library", "OP_N", "OP_T", "available", "gemm", "library",
-           "operand", "WORKSPACE_BYTES"]
+__all__ = [
+    "OP_N",
+    "OP_T",
+    "WORKSPACE_BYTES",
+    "CublasError",
+    "Library",
+    "available",
+    "gemm",
+    "library",
+    "operand",
+]
 
 OP_N, OP_T = 0, 1  # cublasOperation_t
 # cudaDataType_t and cublasComputeType_t: float16 is multiplied in float32, like cupy.matmul.
