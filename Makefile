@@ -8,7 +8,7 @@ PIP     = $(PY) -m pip
 # PyTorch is only the numerical oracle and the benchmark reference; the CPU build is enough.
 TORCH  ?= torch==2.13.0
 
-.PHONY: venv demo bench test test-slow test-gpu clean
+.PHONY: venv demo bench test test-slow test-gpu gpu-check clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ test-slow: venv
 	$(PY) -m pytest -q -m slow
 
 test-gpu: venv
-	$(PY) -m pytest -q -m gpu
+	$(PY) -m pytest -q -p no:cacheprovider -m "gpu and not slow"
+
+# One prepared check on a GPU machine (under 8 minutes; needs no venv or install: the checkout
+# with PYTHONPATH=.). Writes at most 8 files to $GPU_CHECK_OUT (default build/gpu-check/);
+# without a GPU it says so in one line and exits 0.
+GPU_CHECK_PYTHON ?= $(shell command -v python3.12 || command -v python3)
+gpu-check:
+	PYTHONPATH=. $(GPU_CHECK_PYTHON) -m gradengine.cuda.check
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks

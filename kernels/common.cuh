@@ -50,6 +50,15 @@ template <> __device__ __forceinline__ ge_half from_acc<ge_half>(float a) {
 
 __device__ __forceinline__ float ge_exp(float x) { return expf(x); }
 __device__ __forceinline__ double ge_exp(double x) { return exp(x); }
+// Fast intrinsics for float16 results only: their few-ulp float error is far below half's
+// 2^-11, and they cut the float16 sigmoid from ~25 instructions an element to ~8.
+#ifdef GE_HOST_EMULATION
+__device__ __forceinline__ float ge_exp_fast(float x) { return expf(x); }
+__device__ __forceinline__ float ge_div_fast(float a, float b) { return a / b; }
+#else
+__device__ __forceinline__ float ge_exp_fast(float x) { return __expf(x); }
+__device__ __forceinline__ float ge_div_fast(float a, float b) { return __fdividef(a, b); }
+#endif
 __device__ __forceinline__ float ge_tanh(float x) { return tanhf(x); }
 __device__ __forceinline__ double ge_tanh(double x) { return tanh(x); }
 __device__ __forceinline__ float ge_abs(float x) { return fabsf(x); }
@@ -120,6 +129,19 @@ template <typename T> struct __align__(16) pack {
 
 __device__ __forceinline__ bool aligned16(const void* p) {
     return (reinterpret_cast<unsigned long long>(p) & 15ull) == 0;
+}
+
+// Elements of T before p reaches a 16-byte boundary (0 when it is aligned): peeling them off
+// lets a misaligned view (x[1:]) use the 128-bit path for the rest.
+template <typename T> __device__ __forceinline__ long long peel16(const T* p) {
+    return static_cast<long long>(((16ull - (reinterpret_cast<unsigned long long>(p) & 15ull)) &
+                                   15ull) / sizeof(T));
+}
+
+// True when p and q sit at the same offset from a 16-byte boundary, so one peel aligns both.
+__device__ __forceinline__ bool same_phase16(const void* p, const void* q) {
+    return ((reinterpret_cast<unsigned long long>(p) ^ reinterpret_cast<unsigned long long>(q)) &
+            15ull) == 0;
 }
 
 __device__ __forceinline__ long long global_thread() {

@@ -36,13 +36,26 @@ where a GPU would hold garbage until the first launch). As CuPy does, while capt
 * host reads (``get``, ``asnumpy``, ``item``, ``tolist``, ``bool``/``int``/``float``,
   ``repr``) and data-dependent shapes (``nonzero``, ``unique``, one-argument ``where``,
   boolean-mask indexing, ``allclose``) raise RuntimeError "... is capturing";
-* ``matmul``, ``dot``, ``@`` and ``tensordot`` raise NotImplementedError naming cuBLAS, and
-  ``random`` raises NotImplementedError naming cuRAND (the capture stays valid);
+* ``matmul``, ``dot``, ``@`` and ``tensordot`` raise NotImplementedError naming cuBLAS --
+  except, as in CuPy, products with an empty operand (zeros, no library call) and products
+  of at most 2-D operands with a single output element (vector . vector: a reduction
+  kernel) -- and ``random`` raises NotImplementedError naming cuRAND (the capture stays valid);
+* host -> device copies (``asarray``/``array`` of host data, ``set``, assigning a NumPy array
+  or a list) raise RuntimeError "the current stream is capturing, so H2D transfers are
+  disallowed", as CuPy's ``copy_from_host_async`` does; Python scalars are kernel arguments
+  and stay allowed;
 * ``synchronize()`` of the capturing stream (or of the device) raises CUDARuntimeError and
   invalidates the capture: ``end_capture()`` then ends it and raises CUDARuntimeError.
 
-Uploads of host data during a capture are recorded as constants (their values at capture
-time). The current stream is per thread, as in CuPy; one fake device has one stream stack.
+The current stream is per thread, as in CuPy; one fake device has one stream stack.
+
+``cupy._gradengine_cublas`` is a :class:`CublasModel`: cuBLAS's column-major ``gemmEx`` in
+NumPy on the fake's memory (read through each operand's pointer and leading dimension, as
+cuBLAS does, so argument order, transposes and leading dimensions are checked), with the rules
+that matter for our capture-safe binding (gradengine/cuda/cublas.py): a GEMM runs on the
+stream its handle is bound to, which must be the current stream (else it would run out of
+order); ``set_stream`` resets the workspace, and a GEMM inside a capture needs one set
+after it; handles are not created inside a capture.
 
 It is *not* a model of the CUDA kernels (``kernels.py`` needs NVRTC): run the engine with
 ``GRADENGINE_KERNELS=0`` against it.
@@ -62,7 +75,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 _DEVICE_COUNT = 1
 _current = [0]
 
-__all__ = ["ndarray", "make_module", "make_cupyx"]
+__all__ = ["make_cupyx", "make_module", "ndarray"]
 
 
 # ---------------------------------------------------------------- devices
@@ -232,12 +245,15 @@ def _exec(call, args=(), kwargs=None, writes=(), replay=True, owner=None):
     return cap.record(call, args, kwargs, call(*args, **kwargs), bool(writes), replay, owner)
 
 
+def _no_upload(what):
+    if _CAPTURING and _session() is not None:
+        raise RuntimeError(f"the current stream is capturing, so H2D transfers are disallowed "
+                           f"(fake cupy: {what})")
+
+
 def _upload(a):
-    """A host -> device copy into the new buffer ``a``; while capturing, a constant step."""
-    cap = _session() if _CAPTURING else None
-    if cap is not None:
-        cap.allocated(a)
-        cap.steps.append(_Step(np.copyto, (a, a.copy()), {}, True, []))
+    """A host -> device copy into the new buffer ``a``; refused while capturing, as in CuPy."""
+    _no_upload("asarray/array of host data")
     return a
 
 
@@ -561,6 +577,9 @@ class ndarray(NDArrayOperatorsMixin):
     base = property(lambda self: self._base)
     T = property(lambda self: _wrap(self._a.T, (self,)))
     device = property(lambda self: Device(self._dev))
+    # ``a.data.ptr``: the address of the first element (a MemoryPointer in CuPy)
+    data = property(lambda self: types.SimpleNamespace(
+        ptr=self._a.__array_interface__["data"][0]))
 
     @property
     def __cuda_array_interface__(self):
@@ -575,6 +594,7 @@ class ndarray(NDArrayOperatorsMixin):
         return np.array(self._a, order=order, copy=True)
 
     def set(self, arr, stream=None):
+        _no_upload("ndarray.set")
         _exec(operator.setitem, (self._a, Ellipsis, np.array(arr, copy=True)),
               writes=(self._a,))
 
@@ -592,7 +612,7 @@ class ndarray(NDArrayOperatorsMixin):
     # ---------------------------------------------------- NumPy protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         where = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
-        if ufunc is np.matmul:
+        if ufunc is np.matmul and _CAPTURING and not _without_cublas(*inputs):
             _no_library("cuBLAS", where)
         args = [_unwrap(x, where) for x in inputs]
         out = kwargs.get("out")
@@ -625,8 +645,8 @@ class ndarray(NDArrayOperatorsMixin):
     def __setitem__(self, idx, value):
         idx = _index(idx)
         _no_data_dependent_shape("boolean-mask assignment", idx)
-        if _CAPTURING and isinstance(value, np.ndarray):
-            value = value.copy()  # an upload: its value at capture time
+        if _CAPTURING and isinstance(value, (np.ndarray, list, tuple)):
+            _no_upload("assigning host data")
         _exec(operator.setitem, (self._a, idx, _unwrap(value, "setitem", strict=False)),
               writes=(self._a,))
 
@@ -665,6 +685,19 @@ class ndarray(NDArrayOperatorsMixin):
         _exec(self._a.fill, (value,), writes=(self._a,))
 
 
+def _without_cublas(a=None, b=None, *rest):
+    """True for the products CuPy computes without cuBLAS: an empty operand (zeros), or at
+    most 2-D operands with one output element (vector . vector: a reduction kernel)."""
+    shapes = [np.shape(x._a if isinstance(x, ndarray) else x) for x in (a, b)]
+    if any(0 in sh for sh in shapes):
+        return True
+    if rest or any(len(sh) > 2 or len(sh) == 0 for sh in shapes):
+        return False
+    m = shapes[0][0] if len(shapes[0]) == 2 else 1
+    n = shapes[1][-1] if len(shapes[1]) == 2 else 1
+    return m == 1 and n == 1
+
+
 def _index(idx):
     """Indices may hold device arrays, host arrays, lists, slices, ints."""
     if isinstance(idx, tuple):
@@ -674,7 +707,7 @@ def _index(idx):
 
 def _method(name):
     def m(self, *args, **kwargs):
-        if name == "dot":
+        if name == "dot" and _CAPTURING and not _without_cublas(self, *args):
             _no_library("cuBLAS", "ndarray.dot")
         elif name == "nonzero":
             _no_data_dependent_shape("ndarray.nonzero")
@@ -720,7 +753,7 @@ def _func(name, np_fn=None):
         if out is not None and not isinstance(out, ndarray):
             raise TypeError(f"{name}: out must be a cupy.ndarray (fake cupy)")
         if _CAPTURING:
-            if name in _CUBLAS:
+            if name in _CUBLAS and not _without_cublas(*args[:2]):
                 _no_library("cuBLAS", name)
             if name in _DATA_DEPENDENT or (name == "where" and len(args) == 1):
                 _no_data_dependent_shape(name)
@@ -849,6 +882,87 @@ class CompileException(Exception):
     pass
 
 
+class CublasError(RuntimeError):
+    pass
+
+
+def _column_major(arr, rows, cols, ld, what):
+    """The (rows, cols) column-major matrix cuBLAS reads at arr's first element with leading
+    dimension ld: a view of the allocation's memory, so writes land where cuBLAS's would."""
+    if not isinstance(arr, ndarray):
+        raise TypeError(f"fake cublas: {what} must be a device array")
+    x = arr._a
+    root = _root(x)
+    offset = x.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    item = x.itemsize
+    extent = ((rows - 1) + (cols - 1) * ld + 1) * item if rows and cols else 0
+    if offset + extent > root.nbytes:
+        raise CublasError(f"fake cublas: {what} ({rows} x {cols}, ld {ld}) reads past the end of "
+                          "its allocation (an illegal address on a GPU)")
+    return np.ndarray((rows, cols), x.dtype, buffer=root, offset=offset,
+                      strides=(item, ld * item))
+
+
+class CublasModel:
+    """cuBLAS as gradengine.cuda.cublas calls it, in NumPy with column-major semantics."""
+
+    def __init__(self):
+        self.handles = {}  # device id -> handle, kept here as the binding's Library does
+        self.state = {}  # handle -> its stream and workspace
+        self.calls = []  # (transa, transb, m, n, k, lda, ldb, ldc, captured)
+
+    def create(self):
+        if _CAPTURING and _session() is not None:
+            raise CublasError("fake cublas: cublasCreate inside a capture (it allocates)")
+        handle = next(_handles)
+        self.state[handle] = {"stream": 0, "workspace": None}
+        return handle
+
+    def set_stream(self, handle, stream_ptr):
+        state = self.state[handle]
+        state["stream"] = int(stream_ptr)
+        state["workspace"] = None  # cublasSetStream resets the workspace, as cuBLAS does
+
+    def set_workspace(self, handle, workspace):
+        if not isinstance(workspace, ndarray) or workspace.nbytes < 4 << 20:
+            raise CublasError("fake cublas: the workspace must be a device array of >= 4 MiB")
+        self.state[handle]["workspace"] = workspace
+
+    def gemm(self, handle, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        state = self.state[handle]
+        current = get_current_stream().ptr
+        if state["stream"] != current:
+            raise CublasError(f"fake cublas: the handle is bound to stream {state['stream']}, "
+                              f"the current stream is {current}: the GEMM would run out of "
+                              "order with the work around it")
+        cap = _session() if _CAPTURING else None
+        if cap is not None and state["workspace"] is None:
+            raise CublasError("fake cublas: a GEMM inside a capture without a workspace of "
+                              "ours (cublasSetWorkspace after cublasSetStream)")
+        rows_a, cols_a = (m, k) if transa == 0 else (k, m)
+        rows_b, cols_b = (k, n) if transb == 0 else (n, k)
+        if (min(m, n, k) < 0 or lda < max(1, rows_a) or ldb < max(1, rows_b)
+                or ldc < max(1, m) or transa not in (0, 1) or transb not in (0, 1)):
+            raise CublasError("fake cublas: CUBLAS_STATUS_INVALID_VALUE (m, n, k, lda, ldb, "
+                              f"ldc = {m}, {n}, {k}, {lda}, {ldb}, {ldc})")
+        if not (a.dtype == b.dtype == c.dtype):
+            raise CublasError("fake cublas: mixed dtypes")
+        A = _column_major(a, rows_a, cols_a, lda, "A")
+        B = _column_major(b, rows_b, cols_b, ldb, "B")
+        C = _column_major(c, m, n, ldc, "C")
+        acc = np.float32 if c.dtype == np.float16 else c.dtype
+        self.calls.append((transa, transb, m, n, k, lda, ldb, ldc, cap is not None))
+
+        def run():
+            op_a = A if transa == 0 else A.T
+            op_b = B if transb == 0 else B.T
+            product = alpha * (op_a.astype(acc) @ op_b.astype(acc))
+            if beta != 0:  # beta == 0: C is not read, as in BLAS
+                product = product + beta * C.astype(acc)
+            C[...] = product.astype(C.dtype)
+        _exec(run, writes=(C,))
+
+
 def _scatter_add(a, slices, value):
     """``cupyx.scatter_add``: unbuffered a[slices] += value (repeats accumulate)."""
     if not isinstance(a, ndarray):
@@ -857,8 +971,9 @@ def _scatter_add(a, slices, value):
     _exec(np.add.at, (a._a, _index(slices), _unwrap(value, "scatter_add")), writes=(a._a,))
 
 
-def make_module(device_count: int = 1):
-    """A fresh fake ``cupy`` module object."""
+def make_module(device_count: int = 1, cublas: bool = True):
+    """A fresh fake ``cupy`` module object; ``cublas=False`` leaves out the cuBLAS model (as
+    on a machine whose libcublas cannot be loaded)."""
     global _DEVICE_COUNT, _POOL
     _DEVICE_COUNT = device_count
     _current[0] = 0
@@ -899,6 +1014,7 @@ def make_module(device_count: int = 1):
 
     def _no_kernels(*a, **k):
         raise RuntimeError("fake cupy cannot compile CUDA kernels; set GRADENGINE_KERNELS=0")
+    mod._gradengine_cublas = CublasModel() if cublas else None
     mod.RawModule = _no_kernels
     mod.RawKernel = _no_kernels
     mod.ElementwiseKernel = _no_kernels

@@ -8,15 +8,15 @@ found them.
 
 from __future__ import annotations
 
+import fake_cupy
 import numpy as np
 import pytest
 
 import gradengine as ge
 from gradengine import backend
-from gradengine.cuda import graph as cuda_graph, kernels
+from gradengine.cuda import cublas, gemm, kernels
+from gradengine.cuda import graph as cuda_graph
 from gradengine.cuda.graph import capture, capturing
-
-import fake_cupy
 
 
 def _real_cupy():
@@ -303,3 +303,243 @@ def test_matmul_kernel_is_capture_safe(monkeypatch):
         np.testing.assert_allclose(real.asnumpy(out), expected, rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(real.asnumpy(graph.result), 2 * (expected @ b_h),
                                    rtol=1e-4, atol=1e-3)
+
+
+# ---------------------------------------------------------------- one GEMM path, capture-safe
+
+
+
+def _fake_with(monkeypatch, **kwargs):
+    module = fake_cupy.make_module(**kwargs)
+    monkeypatch.setattr(backend, "_cupy", module)
+    return module
+
+
+def test_warm_up_capture_and_replay_take_the_same_gemm(monkeypatch):
+    cp = _fake_with(monkeypatch)
+    a, b = _arrays(cp, (5, 4), (4, 3))
+    paths, flags = [], []
+
+    def step():
+        flags.append(cuda_graph.active())
+        paths.append(gemm.path(a, b))
+        return ge.matmul(ge.Tensor(a, device="cuda"), ge.Tensor(b, device="cuda")).data
+
+    assert not cuda_graph.active()
+    graph = capture(step, device_id=0)
+    assert flags == [True, True] and paths == ["cublas", "cublas"] and not cuda_graph.active()
+    calls = cp._gradengine_cublas.calls
+    assert [c[-1] for c in calls] == [False, True]  # the warm-up ran it, then the capture
+    a[...] = 2.0
+    graph.launch()
+    np.testing.assert_allclose(cp.asnumpy(graph.result), 2.0 * cp.asnumpy(b).sum(axis=0)[None]
+                               .repeat(5, axis=0), rtol=1e-12)
+    assert graph.resources.nbytes() == cublas.WORKSPACE_BYTES  # the workspace is the graph's
+    assert gemm.path(a, b) == "cupy"  # eager: cupy.matmul
+
+
+def test_the_cublas_handle_and_workspace_are_made_in_the_warm_up_not_in_the_capture(monkeypatch):
+    cp = _fake_with(monkeypatch)
+    a, b = _arrays(cp, (3, 3), (3, 3))
+    with cp.cuda.Stream(non_blocking=True) as s:
+        s.begin_capture()
+        with cuda_graph.capture_path():
+            with pytest.raises(ge.errors.CaptureError, match="warm-up"):
+                gemm.matmul(cp, a, b)  # no warm-up: cublasCreate would run in the capture
+        s.end_capture()
+
+
+GEMM_LAYOUTS = ["contiguous", "transposed", "strided", "reversed", "stride0", "sliced"]
+
+
+def _layout(cp, x, layout):
+    if layout == "contiguous":
+        return cp.asarray(x)
+    if layout == "transposed":
+        return cp.ascontiguousarray(cp.asarray(x).T).T
+    if layout == "strided":
+        wide = cp.zeros((x.shape[0], 2 * x.shape[1] + 1))
+        wide[:, 1::2] = cp.asarray(x)
+        return wide[:, 1::2]
+    if layout == "reversed":
+        return cp.ascontiguousarray(cp.asarray(x)[::-1])[::-1]
+    if layout == "stride0":
+        return cp.broadcast_to(cp.asarray(x[:1]), x.shape)
+    wide = cp.zeros((x.shape[0] + 2, x.shape[1] + 3))  # a view with a larger row stride
+    wide[1:-1, 2:-1] = cp.asarray(x)
+    return wide[1:-1, 2:-1]
+
+
+@pytest.mark.parametrize("shape", [(5, 4, 3), (1, 7, 1), (1, 7, 5), (6, 7, 1), (6, 1, 5),
+                                   (1, 1, 1), (33, 17, 9)], ids=str)
+@pytest.mark.parametrize("layout_a", GEMM_LAYOUTS)
+@pytest.mark.parametrize("layout_b", ["contiguous", "transposed", "sliced", "stride0"])
+def test_cublas_binding_matches_numpy_in_every_layout(monkeypatch, shape, layout_a, layout_b):
+    # The stand-in's cuBLAS reads memory through the pointers and leading dimensions the
+    # binding passes, column-major: wrong operand order, op or ld gives wrong numbers or an
+    # out-of-bounds read.
+    cp = _fake_with(monkeypatch)
+    M, K, N = shape
+    rng = np.random.default_rng(M * 100 + K * 10 + N)
+    a_h, b_h = rng.normal(size=(M, K)), rng.normal(size=(K, N))
+    a, b = _layout(cp, a_h, layout_a), _layout(cp, b_h, layout_b)
+    expected = cp.asnumpy(a) @ cp.asnumpy(b)
+    out = cp.empty((M, N))
+    workspace = cp.empty((cublas.WORKSPACE_BYTES,), cp.uint8)
+    assert cublas.gemm(a, b, out, workspace) is out
+    np.testing.assert_allclose(cp.asnumpy(out), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_cublas_binding_reads_plain_and_transposed_operands_in_place(monkeypatch):
+    cp = _fake_with(monkeypatch)
+    a = cp.asarray(np.arange(12.0).reshape(3, 4))
+    b = cp.asarray(np.arange(10.0).reshape(2, 5))
+    model = cp._gradengine_cublas
+    out = cp.empty((3, 2))
+    cublas.gemm(a, cp.ascontiguousarray(cp.asarray(np.ones((2, 4)))).T, out,
+                cp.empty((4 << 20,), cp.uint8))
+    # C^T = B^T A^T: cuBLAS's A is our b (transposed view: op T, ld 4), its B our a (op N)
+    assert model.calls[-1][:8] == (cublas.OP_T, cublas.OP_N, 2, 3, 4, 4, 4, 2)
+    out = cp.empty((3, 5))
+    cublas.gemm(a[:, :2], b, out, cp.empty((4 << 20,), cp.uint8))
+    assert model.calls[-1][:8] == (cublas.OP_N, cublas.OP_N, 5, 3, 2, 5, 4, 5)  # ld = 4: a view
+    np.testing.assert_allclose(cp.asnumpy(out), np.arange(12.0).reshape(3, 4)[:, :2] @
+                               np.arange(10.0).reshape(2, 5))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_cublas_binding_keeps_the_dtype_and_gives_zeros_for_k_0(monkeypatch, dtype):
+    cp = _fake_with(monkeypatch)
+    a = cp.asarray(np.full((2, 3), 0.5, dtype))
+    out = cp.empty((2, 2), dtype)
+    ws = cp.empty((4 << 20,), cp.uint8)
+    cublas.gemm(a, cp.asarray(np.ones((3, 2), dtype)), out, ws)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(cp.asnumpy(out), np.full((2, 2), 1.5, dtype))
+    cublas.gemm(cp.ones((2, 0), dtype), cp.ones((0, 2), dtype), out, ws)
+    np.testing.assert_array_equal(cp.asnumpy(out), np.zeros((2, 2)))
+
+
+def test_the_stand_in_cublas_refuses_what_cublas_would_get_wrong(monkeypatch):
+    cp = _fake_with(monkeypatch)
+    lib = cublas.library()
+    handle = lib.create()
+    a, out = cp.ones((4, 4)), cp.empty((4, 4))
+    ws = cp.empty((4 << 20,), cp.uint8)
+    with cp.cuda.Stream(non_blocking=True) as s:
+        lib.set_stream(handle, s.ptr)
+    with pytest.raises(fake_cupy.CublasError, match="out of order"):  # bound to another stream
+        lib.gemm(handle, 0, 0, 4, 4, 4, 1.0, a, 4, a, 4, 0.0, out, 4)
+    lib.set_stream(handle, cp.cuda.get_current_stream().ptr)
+    with pytest.raises(fake_cupy.CublasError, match="INVALID_VALUE"):
+        lib.gemm(handle, 0, 0, 4, 4, 4, 1.0, a, 3, a, 4, 0.0, out, 4)
+    with pytest.raises(fake_cupy.CublasError, match="past the end"):
+        lib.gemm(handle, 0, 0, 4, 4, 4, 1.0, a, 5, a, 4, 0.0, out, 4)
+    with cp.cuda.Stream(non_blocking=True) as s:
+        lib.set_stream(handle, s.ptr)
+        s.begin_capture()
+        with pytest.raises(fake_cupy.CublasError, match="without a workspace"):
+            lib.gemm(handle, 0, 0, 4, 4, 4, 1.0, a, 4, a, 4, 0.0, out, 4)
+        lib.set_workspace(handle, ws)
+        lib.gemm(handle, 0, 0, 4, 4, 4, 1.0, a, 4, a, 4, 0.0, out, 4)
+        s.end_capture()
+
+
+class _RecordingCDLL:
+    """Stands in for libcublas under ctypes: records each call's arguments."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def call(*args):
+            self.calls.append((name, args))
+            if name == "cublasCreate_v2":
+                args[0]._obj.value = 0xABC
+            return 0
+        call.restype = None
+        setattr(self, name, call)
+        return call
+
+
+def test_ctypes_library_passes_cublas_gemmex_its_arguments_in_order():
+    cdll = _RecordingCDLL()
+    lib = cublas.Library(cdll)
+    assert lib.create() == 0xABC
+    a = np.ones((3, 4), np.float32)
+    b = np.ones((4, 2), np.float32)
+    c = np.empty((3, 2), np.float32)
+    lib.set_stream(0xABC, 0x1234)
+    lib.set_workspace(0xABC, np.empty(4 << 20, np.uint8))
+    lib.gemm(0xABC, cublas.OP_T, cublas.OP_N, 2, 3, 4, 1.0, b, 2, a, 4, 0.0, c, 2)
+    names = [n for n, _ in cdll.calls]
+    assert names == ["cublasCreate_v2", "cublasSetStream_v2", "cublasSetWorkspace_v2",
+                     "cublasGemmEx"]
+    args = cdll.calls[-1][1]
+    values = [getattr(x, "value", None) for x in args]
+    assert values[1:6] == [cublas.OP_T, cublas.OP_N, 2, 3, 4]
+    assert args[6]._obj.value == 1.0 and args[13]._obj.value == 0.0  # alpha, beta by reference
+    assert values[7] == b.ctypes.data and values[10] == a.ctypes.data
+    assert values[14] == c.ctypes.data
+    assert values[8] == values[11] == values[15] == 0  # CUDA_R_32F for A, B and C
+    assert values[9] == 2 and values[12] == 4 and values[16] == 2  # lda, ldb, ldc
+    assert values[17] == 68 and values[18] == -1  # CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT
+    assert cdll.calls[2][1][2].value == 4 << 20
+
+
+def test_without_cublas_the_capture_uses_the_kernel_or_the_chunked_product(monkeypatch):
+    cp = _fake_with(monkeypatch, cublas=False)
+    a, b = _arrays(cp, (4, 3), (3, 2))
+    with cuda_graph.capture_path():
+        monkeypatch.setenv("GRADENGINE_KERNELS", "1")
+        assert gemm.path(a, b) == "kernel"
+        monkeypatch.setenv("GRADENGINE_KERNELS", "0")
+        assert gemm.path(a, b) == "chunked"
+        assert gemm.path(a[0], b) == "cupy"  # not 2-D: CuPy's own (capturable or refused)
+
+
+def test_kernels_off_capture_safe_matmul_never_builds_an_m_k_n_temporary(monkeypatch):
+    cp = _fake_with(monkeypatch, cublas=False)
+    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
+    monkeypatch.setattr(gemm, "CHUNK_ELEMENTS", 2048)
+    M, K, N = 64, 96, 32
+    a, b = _arrays(cp, (M, K), (K, N))
+    graph = capture(lambda: gemm.matmul(cp, a, b), device_id=0)
+    graph.launch()
+    np.testing.assert_allclose(cp.asnumpy(graph.result), cp.asnumpy(a) @ cp.asnumpy(b),
+                               rtol=1e-12, atol=1e-12)
+    # the private pool's high-water mark: a few M x N arrays, never M x K x N
+    assert graph.pool.total_bytes() < M * K * N * 8 // 8
+
+
+def test_host_to_device_copies_are_refused_while_capturing(cp):
+    host = np.ones(3)
+    a = cp.zeros(3)
+    s = cp.cuda.Stream(non_blocking=True)
+    with s:
+        s.begin_capture()
+        for upload in (lambda: cp.asarray(host), lambda: cp.array(host),
+                       lambda: a.set(host), lambda: a.__setitem__(slice(None), host)):
+            with pytest.raises(RuntimeError, match="is capturing"):
+                upload()
+        a[...] = 2.0  # a Python scalar is a kernel argument, not a copy
+        s.end_capture()
+    assert not s.is_capturing()
+
+
+def test_vector_dot_and_empty_matmuls_are_capturable(cp):
+    v, w = cp.ones(4), cp.ones(4)
+    e, f = cp.ones((3, 0)), cp.ones((0, 2))
+    s = cp.cuda.Stream(non_blocking=True)
+    with s:
+        s.begin_capture()
+        dot = cp.matmul(v, w)
+        inner = v @ w
+        zeros = cp.matmul(e, f)
+        row_col = cp.matmul(cp.ones((1, 4)), cp.ones((4, 1)))
+        graph = s.end_capture()
+    graph.launch(s)
+    s.synchronize()
+    assert float(cp.asnumpy(dot)) == float(cp.asnumpy(inner)) == 4.0
+    np.testing.assert_array_equal(cp.asnumpy(zeros), np.zeros((3, 2)))
+    assert cp.asnumpy(row_col).shape == (1, 1)

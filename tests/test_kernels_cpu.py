@@ -13,9 +13,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import glob
-import os
 import re
 import shutil
 import subprocess
@@ -28,7 +25,7 @@ import numpy as np
 import pytest
 
 from gradengine import backend
-from gradengine.cuda import kernels
+from gradengine.cuda import kernels, nvrtc
 from gradengine.errors import DeviceError, DTypeError, ShapeError
 from gradengine.ops.fused import (
     act_grad_ref,
@@ -176,68 +173,33 @@ def _nvcc(src, arch, tmp_path):
     assert ".entry" in (tmp_path / "out.ptx").read_text()
 
 
-def _find_nvrtc():
-    """libnvrtc from $GRADENGINE_NVRTC, the nvidia-cuda-nvrtc wheel, or the system."""
-    env = os.environ.get("GRADENGINE_NVRTC")
-    if env:
-        return env
-    for site in sys.path:
-        hits = sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib", "libnvrtc.so*")))
-        hits = [h for h in hits if "builtins" not in h and ".alt." not in h]
-        if hits:
-            return hits[-1]
-    return ctypes.util.find_library("nvrtc")
-
-
-def _nvrtc_compile(lib, source, exprs, options):
-    """Compile with NVRTC as CuPy does; returns {name expression: lowered name}."""
-    prog = ctypes.c_void_p()
-    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"kernel.cu", 0,
-                                  None, None) == 0
-    try:
-        for e in exprs:
-            assert lib.nvrtcAddNameExpression(prog, e.encode()) == 0
-        opts = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
-        rc = lib.nvrtcCompileProgram(prog, len(options), opts)
-        size = ctypes.c_size_t()
-        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
-        log = ctypes.create_string_buffer(size.value)
-        lib.nvrtcGetProgramLog(prog, log)
-        assert rc == 0, log.value.decode()
-        lowered = {}
-        for e in exprs:
-            name = ctypes.c_char_p()
-            assert lib.nvrtcGetLoweredName(prog, e.encode(), ctypes.byref(name)) == 0
-            lowered[e] = name.value.decode()
-        return lowered
-    finally:
-        lib.nvrtcDestroyProgram(ctypes.byref(prog))
-
-
-NAME_EXPRESSIONS = {
-    "sigmoid.cu": [f"sigmoid_{d}<{{T}}>" for d in ("fwd", "bwd")],
-    "linear_act.cu": [f"bias_act_{d}<{{T}}, act_{a}>" for d in ("fwd", "bwd")
-                      for a in ("none", "sigmoid", "relu", "tanh")] + ["reduce_partials<{T}>"],
-    "matmul.cu": ["matmul_fwd<{T}>"],
-}
-
-
-@pytest.mark.parametrize("arch", ["compute_80", "compute_90"])
-@pytest.mark.parametrize("file", sorted(NAME_EXPRESSIONS))
-def test_kernel_compiles_with_nvrtc_name_expressions(file, arch):
-    path = _find_nvrtc()
-    if not path:
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("file", sorted(kernels.NAME_EXPRESSIONS))
+def test_kernel_compiles_with_nvrtc_as_cupy_would(file, arch):
+    # The dev extra brings NVRTC from PyPI, so CI never skips this (set GRADENGINE_NVRTC
+    # elsewhere); the options are CuPy 14's for a RawModule (-ftz=true, -arch=sm_XX, ...).
+    if not nvrtc.find_library():
         pytest.skip("libnvrtc not found (pip install nvidia-cuda-nvrtc, or set GRADENGINE_NVRTC)")
-    # NVRTC dlopens its builtins library by name; load it from the same folder first.
-    for builtins in glob.glob(os.path.join(os.path.dirname(path), "libnvrtc-builtins.so*")):
-        if ".alt." not in builtins:
-            ctypes.CDLL(builtins, mode=ctypes.RTLD_GLOBAL)
-    lib = ctypes.CDLL(path)
-    exprs = [s.format(T=t) for s in NAME_EXPRESSIONS[file] for t in ("float", "double",
-                                                                      "ge_half")]
-    options = kernels.COMPILE_OPTIONS + (f"-arch={arch}", "-ftz=true")  # CuPy adds -ftz
-    lowered = _nvrtc_compile(lib, kernels.kernel_source(file), exprs, options)
+    lowered = nvrtc.compile_file(file, arch)
+    assert set(lowered) == set(kernels.NAME_EXPRESSIONS[file])
     assert all(name.startswith("_Z") for name in lowered.values())
+
+
+def test_nvrtc_options_are_cupys():
+    options = kernels.nvrtc_options("sm_90", ("/cuda/include",))
+    assert options[:2] == kernels.COMPILE_OPTIONS
+    assert {"-ftz=true", "--device-as-default-execution-space", "-arch=sm_90",
+            "-I/cuda/include"} <= set(options)
+
+
+def test_every_kernel_a_launcher_asks_for_is_a_name_expression():
+    launched = {"sigmoid_fwd<{T}>", "sigmoid_bwd<{T}>", "matmul_fwd<{T}>"} | {
+        f"bias_act_{d}<{{T}}, act_{a}>" for d in ("fwd", "bwd")
+        for a in ("none", "sigmoid", "relu", "tanh")}
+    exprs = {e for v in kernels.NAME_EXPRESSIONS.values() for e in v}
+    for template in launched:
+        for t in ("float", "double", "ge_half"):
+            assert template.format(T=t) in exprs
 
 
 # ---------------------------------------------------------------- the kernels on host threads
@@ -260,6 +222,10 @@ thread_local ge_dim3 threadIdx, blockIdx;
 ge_dim3 blockDim, gridDim;
 static std::barrier<>* ge_barrier;
 inline void __syncthreads() { ge_barrier->arrive_and_wait(); }
+inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
 
 // Kernels without __syncthreads run their threads one after another on one host thread;
 // the others get one std::thread per CUDA thread and a barrier between blocks.
@@ -307,8 +273,6 @@ extern "C" void sigmoid_fwd_##S(const T* x, T* y, long long n, DIMS) {          
     LAUNCH((sigmoid_fwd<T>(x, y, n))); }                                                 \
 extern "C" void sigmoid_bwd_##S(const T* y, const T* g, T* dx, long long n, DIMS) {      \
     LAUNCH((sigmoid_bwd<T>(y, g, dx, n))); }                                             \
-extern "C" void reduce_partials_##S(const acc_t<T>* p, T* db, long long c, long long N,  \
-                                    DIMS) { LAUNCH((reduce_partials<T>(p, db, c, N))); }   \
 extern "C" void matmul_fwd_##S(const T* a, const T* b, T* c, long long M, long long N,    \
                                long long K, long long sa0, long long sa1, long long sb0, \
                                long long sb1, DIMS) {                                    \
@@ -318,8 +282,9 @@ extern "C" void bias_act_fwd_##A##_##S(const T* z, const T* b, T* o, long long M
                                        long long N, DIMS) {                              \
     LAUNCH((bias_act_fwd<T, A>(z, b, o, M, N))); }                                       \
 extern "C" void bias_act_bwd_##A##_##S(const T* g, const T* o, T* dz, acc_t<T>* p,       \
-                                       long long M, long long N, long long r, DIMS) {    \
-    LAUNCH_SYNC((bias_act_bwd<T, A>(g, o, dz, p, M, N, r))); }
+                                       unsigned* tk, T* db, long long M, long long N,    \
+                                       long long r, int vec, DIMS) {                     \
+    LAUNCH_SYNC((bias_act_bwd<T, A>(g, o, dz, p, tk, db, M, N, r, vec))); }
 #define EMU_ALL(T, S) EMU_TYPE(T, S) EMU_ACT(T, S, act_none) EMU_ACT(T, S, act_sigmoid)  \
     EMU_ACT(T, S, act_relu) EMU_ACT(T, S, act_tanh)
 EMU_ALL(float, f32)
@@ -393,6 +358,7 @@ def _emulated_function(lib, launches):
             launches.append((name, grid, block))
             grid, block = tuple(grid) + (1,), tuple(block) + (1,)
             c_args = [ctypes.c_void_p(a.ctypes.data) if isinstance(a, np.ndarray)
+                      else ctypes.c_int(int(a)) if isinstance(a, np.int32)
                       else ctypes.c_longlong(int(a)) for a in args]
             symbol(*c_args, *(ctypes.c_uint(d) for d in (*grid[:2], *block[:2])))
         return launch
@@ -450,6 +416,37 @@ def test_emulated_sigmoid_kernels_match_twins(host_kernels, n, dtype):
                                    rtol=0, atol=_sigmoid_atol(dtype), err_msg=layout)
     if n == 0:
         assert host_kernels == []  # size 0 never launches
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_emulated_sigmoid_kernels_keep_a_0d_shape(host_kernels, dtype):
+    x = np.array(0.75, dtype)
+    y = kernels.sigmoid_fwd(x)
+    assert y.shape == () and y.dtype == dtype
+    np.testing.assert_allclose(y, sigmoid_ref(np, x), atol=_sigmoid_atol(dtype))
+    dx = kernels.sigmoid_bwd(y, np.array(2.0, dtype))
+    assert dx.shape == ()
+    np.testing.assert_allclose(dx, sigmoid_backward_ref(np, np.asarray(y), np.array(2.0, dtype)),
+                               atol=_sigmoid_atol(dtype))
+    # a 0-d upstream gradient broadcast against a vector keeps the vector's shape
+    assert kernels.sigmoid_bwd(_host(np.full(3, 0.5, dtype)), np.array(1.0, dtype)).shape == (3,)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_emulated_sigmoid_result_of_a_misaligned_view_shares_its_phase(host_kernels, dtype):
+    # x[1:] is 16-byte misaligned; its result sits at the same offset, so both peel together
+    # and the body keeps the 128-bit path.
+    padded = np.random.default_rng(2).normal(size=1001).astype(dtype)
+    for k in range(1, pack_width := kernels.pack_width(dtype)):
+        x = padded[k:]
+        y = kernels.sigmoid_fwd(x)
+        assert kernels.address(y) % 16 == kernels.address(x) % 16 != 0
+        np.testing.assert_allclose(y, sigmoid_ref(np, x), rtol=0, atol=_sigmoid_atol(dtype))
+        dx = kernels.sigmoid_bwd(y, kernels.sigmoid_fwd(x))
+        assert kernels.address(dx) % 16 == kernels.address(y) % 16
+        np.testing.assert_allclose(dx, sigmoid_backward_ref(np, np.asarray(y), np.asarray(y)),
+                                   rtol=0, atol=_sigmoid_atol(dtype))
+    assert pack_width > 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -528,7 +525,9 @@ def test_emulated_bias_gradient_is_bit_identical_across_runs(host_kernels):
     first = kernels.bias_act_bwd(g, out, "sigmoid")[1]
     for _ in range(2):
         np.testing.assert_array_equal(kernels.bias_act_bwd(g, out, "sigmoid")[1], first)
-    assert [name for name, *_ in host_kernels[-2:]] == ["bias_act_bwd", "reduce_partials"]
+    # dz, the chunk partials and db in one launch: the last block per column group sums them.
+    assert [name for name, *_ in host_kernels[-1:]] == ["bias_act_bwd"]
+    assert host_kernels[-1][1][1] > 1  # several row chunks, so the ticket decides
 
 
 def test_emulated_size_zero_returns_empty_results_without_launching(host_kernels):
@@ -646,6 +645,23 @@ def test_bias_act_bwd_launch_shape_covers_every_row_and_column(M, N):
     assert kernels.bwd_launch(M, N) == ((gx, gy), (bx, by), rows, chunks)  # shape only
 
 
+@pytest.mark.parametrize("M,N,dtype", [(1, 1, np.float32), (5, 3, np.float32),
+                                       (4096, 1024, np.float32), (7, 1023, np.float16),
+                                       (10**6, 1, np.float64), (3, 100_000, np.float32)])
+def test_bias_act_fwd_launch_shape_covers_rows_and_packs(M, N, dtype):
+    (gx, gy), (bx, by) = kernels.fwd_launch(M, N, dtype)
+    assert bx * by == kernels.BLOCK and 1 <= gy <= kernels.MAX_GRID_Y
+    assert gx * gy <= kernels.MAX_BLOCKS or gy == 1  # grid-stride covers the rest
+    packs = -(-N // kernels.pack_width(dtype))
+    assert bx <= max(1, 2 * packs)  # no block of threads mostly past the end of a row
+
+
+def test_bias_act_bwd_vector_launch_gives_each_thread_a_pack_and_several_rows():
+    (gx, gy), (bx, by), rows, chunks = kernels.bwd_launch(4096, 1024, 4)
+    assert gx * bx * 4 >= 1024 and rows // by >= kernels.ROWS_PER_THREAD
+    assert gx * gy <= 2 * kernels.TARGET_BLOCKS
+
+
 def test_grid_1d_is_never_empty():
     assert kernels.grid_1d(0) == 1 and kernels.grid_1d(1) == 1
     assert kernels.grid_1d(10**12) == kernels.MAX_BLOCKS
@@ -708,14 +724,19 @@ def test_get_function_memoizes_per_file_symbol_dtype_device(monkeypatch):
     modules = []
     monkeypatch.setattr(backend, "_cupy", _fake_cupy(modules))
     monkeypatch.setattr(kernels, "_functions", {})
+    monkeypatch.setattr(kernels, "_modules", {})
     fn = kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 0)
     assert fn == ("kernel", "sigmoid_fwd<float>")
     assert kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 0) is fn
     kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float64, 0)
     kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 1)
     kernels.get_function("linear_act.cu", "bias_act_fwd<{T}, act_relu>", np.float16, 0)
-    assert [m[2][0] for m in modules] == ["sigmoid_fwd<float>", "sigmoid_fwd<double>",
-                                          "sigmoid_fwd<float>", "bias_act_fwd<ge_half, act_relu>"]
+    kernels.get_function("sigmoid.cu", "sigmoid_bwd<{T}>", np.float16, 0)
+    # One module per (file, device), holding every kernel of the file.
+    assert [m[2] for m in modules] == [kernels.NAME_EXPRESSIONS["sigmoid.cu"],
+                                       kernels.NAME_EXPRESSIONS["sigmoid.cu"],
+                                       kernels.NAME_EXPRESSIONS["linear_act.cu"]]
+    assert "bias_act_fwd<ge_half, act_relu>" in modules[2][2]
     code, options, _ = modules[0]
     assert "-std=c++17" in options and '#include "common.cuh"' not in code
 
@@ -723,12 +744,32 @@ def test_get_function_memoizes_per_file_symbol_dtype_device(monkeypatch):
 def test_compile_failure_names_the_kernel_and_shows_the_log(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", _fake_cupy([], fail=True))
     monkeypatch.setattr(kernels, "_functions", {})
+    monkeypatch.setattr(kernels, "_modules", {})
     with pytest.raises(kernels.KernelCompileError) as info:
-        kernels.get_function("linear_act.cu", "reduce_partials<{T}>", np.float64, 0)
+        kernels.get_function("linear_act.cu", "bias_act_bwd<{T}, act_tanh>", np.float64, 0)
     message = str(info.value)
-    assert "reduce_partials<double>" in message and "linear_act.cu" in message
+    assert "bias_act_bwd<double, act_tanh>" in message and "linear_act.cu" in message
     assert 'identifier "oops" is undefined' in message
-    assert isinstance(info.value, RuntimeError)
+    assert isinstance(info.value, DeviceError)
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError("Failed to find CUDA headers. Please install CUDA toolkit headers (e.g., pip "
+                 "install cupy-cuda12x[ctk]) or specify CUDA_PATH environment variable."),
+    OSError("libnvrtc.so.13: cannot open shared object file"),
+    ImportError("cannot import name 'nvrtc'")])
+def test_a_machine_that_cannot_compile_gets_one_error_saying_what_to_install(monkeypatch, error):
+    def raw_module(**kwargs):
+        raise error
+    cuda = types.SimpleNamespace(Device=lambda i: _HostDevice(), compiler=types.SimpleNamespace(
+        CompileException=_FakeCompileException))
+    monkeypatch.setattr(backend, "_cupy", types.SimpleNamespace(RawModule=raw_module, cuda=cuda))
+    monkeypatch.setattr(kernels, "_functions", {})
+    monkeypatch.setattr(kernels, "_modules", {})
+    with pytest.raises(kernels.KernelCompileError, match=r"cupy-cuda12x\[ctk\]>=14") as info:
+        kernels.get_function("sigmoid.cu", "sigmoid_fwd<{T}>", np.float32, 0)
+    assert "GRADENGINE_KERNELS=0" in str(info.value) and type(error).__name__ in str(info.value)
+    assert kernels._modules == {}  # nothing half-built is kept: a later call tries again
 
 
 # ---------------------------------------------------------------- packaging

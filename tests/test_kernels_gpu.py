@@ -255,3 +255,40 @@ def test_kernels_run_on_the_arrays_device():
     y = kernels.sigmoid_fwd(x)
     assert y.device.id == 1
     np.testing.assert_allclose(cp.asnumpy(y), sigmoid_ref(np, cp.asnumpy(x)), atol=2.4e-7)
+
+
+# ---------------------------------------------------------------- issue 17
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_sigmoid_kernels_keep_a_0d_shape(dtype):
+    x = cp.asarray(np.array(0.25, dtype))
+    y = kernels.sigmoid_fwd(x)
+    assert y.shape == ()
+    assert kernels.sigmoid_bwd(y, cp.asarray(np.array(1.0, dtype))).shape == ()
+
+
+@pytest.mark.parametrize("shape", [(70, 40, 50), (1, 33, 1), (4096, 64, 3)], ids=str)
+def test_cublas_binding_in_a_graph_matches_cupy_matmul(shape):
+    from gradengine.cuda import gemm, graph
+    M, K, N = shape
+    rng = np.random.default_rng(0)
+    a = cp.asarray(rng.normal(size=(M, K)).astype(np.float32))
+    b = cp.asarray(rng.normal(size=(N, K)).astype(np.float32)).T  # a transposed view
+    captured = graph.capture(lambda: gemm.matmul(cp, a, b), device_id=0)
+    assert gemm.path(a, b) == "cupy"
+    for seed in range(2):
+        a[...] = cp.asarray(np.random.default_rng(seed).normal(size=(M, K)).astype(np.float32))
+        captured.launch()
+        np.testing.assert_allclose(cp.asnumpy(captured.result), cp.asnumpy(cp.matmul(a, b)),
+                                   rtol=1e-5, atol=1e-5 * np.sqrt(K))
+
+
+def test_bias_gradient_in_one_launch_is_deterministic_on_the_gpu():
+    g = cp.asarray(np.random.default_rng(1).normal(size=(50_000, 96)).astype(np.float32))
+    out = kernels.sigmoid_fwd(g)
+    first = cp.asnumpy(kernels.bias_act_bwd(g, out, "sigmoid")[1])
+    for _ in range(3):
+        np.testing.assert_array_equal(cp.asnumpy(kernels.bias_act_bwd(g, out, "sigmoid")[1]),
+                                      first)
+    dz = cp.asnumpy(kernels.bias_act_bwd(g, out, "sigmoid")[0]).astype(np.float64)
+    np.testing.assert_allclose(first, dz.sum(axis=0), rtol=1e-5, atol=1e-3)

@@ -7,9 +7,14 @@
 
 A graph replays the kernels that ``fn`` queued, on the same memory, with no Python in
 between. So ``fn`` must not need the host while it runs: no ``.item()``, ``bool()`` or
-``asnumpy`` of a device value, no cuBLAS (``cupy.matmul``; use :func:`gradengine.cuda.kernels.matmul`),
-cuRAND or cuSOLVER. CuPy refuses those while capturing; :func:`capture` then raises
+``asnumpy`` of a device value, no CuPy cuBLAS call (``cupy.matmul``; the matmul op takes
+:func:`gradengine.cuda.gemm.matmul`, our own capture-safe cuBLAS binding), cuRAND or cuSOLVER.
+CuPy refuses those while capturing; :func:`capture` then raises
 :class:`~gradengine.errors.CaptureError`.
+
+:func:`active` is True through the warm-up *and* the recorded call (:func:`capture_path`), so
+ops pick the same capture-safe kernels in both, and the graph replays exactly what the
+warm-up ran (compiled and loaded there, outside the capture).
 
 What ``fn`` allocates while it is captured (temporaries, results) comes from a memory pool
 of the graph's own, never from CuPy's default pool: every launch writes those addresses
@@ -22,20 +27,62 @@ Nothing here imports CuPy at import time; the module knows nothing of Tensors.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from .. import backend
 from ..errors import CaptureError, DeviceError
 
-__all__ = ["CapturedGraph", "active", "capture", "capturing", "pool_bytes"]
+__all__ = ["CaptureResources", "CapturedGraph", "active", "capture", "capture_path",
+           "capturing", "pool_bytes", "workspace"]
 
 _local = threading.local()
 
 
 def active() -> bool:
-    """True inside the captured call of :func:`capture` on this thread: a flag, so ops can
-    choose capture-safe kernels without asking the driver."""
-    return getattr(_local, "active", False)
+    """True inside :func:`capture_path` on this thread (the warm-up and the captured call of
+    :func:`capture`): a flag, so ops choose capture-safe kernels without asking the driver."""
+    return getattr(_local, "resources", None) is not None
+
+
+class CaptureResources:
+    """What the ops of one capture keep for its replays: cuBLAS workspaces per stream."""
+
+    __slots__ = ("workspaces",)
+
+    def __init__(self):
+        self.workspaces = {}
+
+    def nbytes(self) -> int:
+        return sum(w.nbytes for w in self.workspaces.values())
+
+
+@contextlib.contextmanager
+def capture_path():
+    """Ops inside choose their capture-safe paths (:func:`active` is True); yields the
+    :class:`CaptureResources` they allocate into. Nested uses share the outer one."""
+    outer = getattr(_local, "resources", None)
+    resources = outer if outer is not None else CaptureResources()
+    _local.resources = resources
+    try:
+        yield resources
+    finally:
+        _local.resources = outer
+
+
+def workspace(nbytes: int):
+    """A device workspace of ``nbytes`` for the current stream, owned by the current
+    :func:`capture_path` (allocated on first use -- the warm-up -- and reused by the recorded
+    call, so nothing is allocated for it inside the capture)."""
+    resources = getattr(_local, "resources", None)
+    if resources is None:
+        raise CaptureError("workspace: only inside capture_path() (a CUDA graph capture)")
+    cp = backend.cupy()
+    key = (cp.cuda.Device().id, cp.cuda.get_current_stream().ptr)
+    buf = resources.workspaces.get(key)
+    if buf is None or buf.nbytes < nbytes:
+        buf = resources.workspaces[key] = cp.empty((nbytes,), cp.uint8)
+    return buf
 
 
 def capturing() -> bool:
@@ -61,12 +108,15 @@ class CapturedGraph:
     """A captured ``fn``: launch it with :meth:`launch`; ``result`` is what ``fn`` returned.
 
     Holds everything the graph's replays touch: the graph, its stream, its private memory
-    pool (so the temporaries' addresses stay reserved) and ``result``.
+    pool (so the temporaries' addresses stay reserved), the ops' resources (cuBLAS
+    workspaces) and ``result``.
     """
 
-    __slots__ = ("_done", "_ready", "device_id", "graph", "pool", "result", "stream")
+    __slots__ = ("_done", "_ready", "device_id", "graph", "pool", "resources", "result",
+                 "stream")
 
-    def __init__(self, graph, stream, pool, result, device_id: int, ready, done):
+    def __init__(self, graph, stream, pool, result, device_id: int, ready, done,
+                 resources=None):
         self.graph = graph
         self.stream = stream
         self.pool = pool
@@ -74,6 +124,7 @@ class CapturedGraph:
         self.device_id = device_id
         self._ready = ready
         self._done = done
+        self.resources = resources
 
     def launch(self):
         """Replay the graph after the work queued on the current stream; returns ``result``.
@@ -138,7 +189,7 @@ def capture(fn, device_id: int | None = None) -> CapturedGraph:
         ready.record(caller)
         stream.wait_event(ready)
         try:
-            with cp.cuda.using_allocator(pool.malloc), stream:
+            with cp.cuda.using_allocator(pool.malloc), stream, capture_path() as resources:
                 try:
                     fn()
                 finally:
@@ -146,13 +197,12 @@ def capture(fn, device_id: int | None = None) -> CapturedGraph:
                 graph, result = _record(cp, stream, fn)
         finally:
             caller.wait_event(done)  # the warm-up's writes, even when the capture failed
-        return CapturedGraph(graph, stream, pool, result, device.id, ready, done)
+        return CapturedGraph(graph, stream, pool, result, device.id, ready, done, resources)
 
 
 def _record(cp, stream, fn):
     """(graph, fn's result): ``fn()`` captured on ``stream``, which is current."""
     stream.begin_capture()
-    _local.active = True
     try:
         result = fn()
     except BaseException as exc:
@@ -160,8 +210,6 @@ def _record(cp, stream, fn):
         if _uncapturable(cp, exc):
             raise CaptureError(_message(exc)) from exc
         raise
-    finally:
-        _local.active = False
     try:
         graph = stream.end_capture()
     except cp.cuda.runtime.CUDARuntimeError as exc:  # the capture was invalidated
@@ -189,4 +237,4 @@ def _message(exc: BaseException) -> str:
     return ("capture: this step cannot be captured as a CUDA graph: "
             f"{type(exc).__name__}: {exc}. While capturing, a step may not read device "
             "values on the host (item(), bool(), numpy()), synchronise, or call cuBLAS "
-            "(cupy.matmul; gradengine.cuda.kernels.matmul is capture-safe), cuRAND or cuSOLVER")
+            "(cupy.matmul; gradengine.cuda.gemm.matmul is capture-safe), cuRAND or cuSOLVER")

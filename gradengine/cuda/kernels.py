@@ -9,6 +9,7 @@ time; ``enabled()`` says whether the kernels may be used.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import threading
@@ -26,10 +27,31 @@ __all__ = [
 
 BLOCK = 256  # threads per block; kernels/common.cuh sizes shared memory for it (GE_BLOCK)
 MAX_BLOCKS = 4096  # grid-stride loops cover the rest; more blocks only add scheduling
-TARGET_BLOCKS = 2048  # bias_act_bwd: enough row chunks to fill any current GPU
+TARGET_BLOCKS = 512  # bias_act_bwd: about four blocks per SM of the largest current GPUs
+ROWS_PER_THREAD = 8  # bias_act_bwd: at least this many rows per thread before adding chunks
+MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y
 MATMUL_TILE = 64  # rows and columns of C per block (GE_MM_TILE in kernels/matmul.cu)
 # --fmad=false: no multiply-add contraction, so + - * / round exactly like NumPy's twins.
+# CuPy appends -ftz=true (float32 denormals flush to zero; see docs/kernels.md), the -arch of
+# the device, --device-as-default-execution-space and its include folders: nvrtc_options().
 COMPILE_OPTIONS = ("-std=c++17", "--fmad=false")
+CUPY_NVRTC_OPTIONS = ("-ftz=true", "--device-as-default-execution-space")
+# What to install when CuPy cannot compile at all (no NVRTC, no CUDA headers: CuPy 14 needs
+# both for every RawModule).
+COMPILE_HINT = ("install CuPy 14 with its CUDA toolkit extra, which brings NVRTC and the CUDA "
+                "headers: pip install 'gradengine[cuda12]' or 'gradengine[cuda13]' (that is "
+                "'cupy-cuda12x[ctk]>=14' / 'cupy-cuda13x[ctk]>=14'), or set CUDA_PATH to a "
+                "CUDA toolkit; GRADENGINE_KERNELS=0 runs the NumPy-twin path instead")
+
+_TYPES = ("float", "double", "ge_half")
+# Every kernel a .cu file defines, as the name expressions NVRTC instantiates: one module per
+# file and device holds them all (compiled once, then in CuPy's disk cache).
+NAME_EXPRESSIONS = {
+    "sigmoid.cu": tuple(f"sigmoid_{d}<{t}>" for d in ("fwd", "bwd") for t in _TYPES),
+    "linear_act.cu": tuple(f"bias_act_{d}<{t}, act_{a}>" for d in ("fwd", "bwd")
+                           for a in ("none", "sigmoid", "relu", "tanh") for t in _TYPES),
+    "matmul.cu": tuple(f"matmul_fwd<{t}>" for t in _TYPES),
+}
 
 _CTYPES = {np.dtype(np.float16): "ge_half", np.dtype(np.float32): "float",
            np.dtype(np.float64): "double"}
@@ -40,8 +62,18 @@ _NULL = np.uint64(0)
 _PKG_DIR = Path(__file__).resolve().parent.parent
 
 
-class KernelCompileError(RuntimeError):
-    """NVRTC rejected a kernel source; the message carries the kernel, the file and the log."""
+class KernelCompileError(DeviceError):
+    """A kernel could not be compiled: NVRTC rejected the source (the message carries the
+    kernel, the file and the log), or CuPy cannot compile at all here (no NVRTC or no CUDA
+    headers; the message says what to install)."""
+
+
+def nvrtc_options(arch: str, include_dirs=()) -> tuple:
+    """The NVRTC options CuPy 14's RawModule ends up passing for ``arch`` (``sm_90``):
+    ours, the include folders, then CuPy's own (cupy/_core/core.pyx and cupy/cuda/compiler.py).
+    CI compiles with exactly these (tests/test_kernels_cpu.py, .ci/run)."""
+    return (COMPILE_OPTIONS + tuple(f"-I{d}" for d in include_dirs) + CUPY_NVRTC_OPTIONS +
+            (f"-arch={arch}",))
 
 
 def enabled() -> bool:
@@ -86,16 +118,19 @@ def _expand(folder: Path, file: str, seen: set) -> str:
 
 
 _functions: dict = {}
+_modules: dict = {}
 _compile_lock = threading.Lock()
 
 
 def get_function(file: str, symbol_template: str, dtype, device_id: int):
     """The compiled kernel ``symbol_template`` (``{T}`` = the C type of ``dtype``) from ``file``.
 
-    Memoized per (file, symbol, dtype, device); compiled with ``cupy.RawModule``.
+    Memoized per (file, symbol, dtype, device); one ``cupy.RawModule`` per (file, device)
+    holds every kernel of the file (:data:`NAME_EXPRESSIONS`).
 
     Raises:
-        KernelCompileError: NVRTC failed; the message includes its log.
+        KernelCompileError: the source did not compile (with NVRTC's log), or CuPy cannot
+            compile here (the message says what to install).
     """
     key = (file, symbol_template, np.dtype(dtype), device_id)
     fn = _functions.get(key)
@@ -107,22 +142,37 @@ def get_function(file: str, symbol_template: str, dtype, device_id: int):
         fn = _functions.get(key)
         if fn is None:
             with cp.cuda.Device(device_id):
-                fn = _compile(cp, file, expr)
+                fn = _compile(cp, file, expr, device_id)
             _functions[key] = fn
     return fn
 
 
-def _compile(cp, file: str, expr: str):
+def _compile(cp, file: str, expr: str, device_id: int):
+    exprs = NAME_EXPRESSIONS.get(file, (expr,))
+    if expr not in exprs:
+        exprs = exprs + (expr,)
+    compile_error = getattr(getattr(cp.cuda, "compiler", None), "CompileException", ())
     try:
-        module = cp.RawModule(code=kernel_source(file), options=COMPILE_OPTIONS,
-                              name_expressions=[expr])
+        module = _modules.get((file, device_id))
+        if module is None:
+            module = cp.RawModule(code=kernel_source(file), options=COMPILE_OPTIONS,
+                                  name_expressions=list(exprs))
+            _modules[(file, device_id)] = module
         return module.get_function(expr)  # compiles here (or loads CuPy's cached binary)
-    except cp.cuda.compiler.CompileException as exc:
+    except compile_error as exc:
+        _modules.pop((file, device_id), None)
         log = exc.get_message() if hasattr(exc, "get_message") else str(exc)
         raise KernelCompileError(
             f"{expr}: NVRTC could not compile {source_dir() / file} "
             f"(options {' '.join(COMPILE_OPTIONS)}); set CUPY_DUMP_CUDA_SOURCE_ON_ERROR=1 "
             f"to print the source. NVRTC log:\n{log}") from exc
+    except (RuntimeError, OSError, ImportError) as exc:
+        # CuPy 14 raises RuntimeError('Failed to find CUDA headers...') without the headers,
+        # and OSError / ImportError / RuntimeError without a loadable NVRTC.
+        _modules.pop((file, device_id), None)
+        raise KernelCompileError(
+            f"{expr}: CuPy cannot compile the CUDA kernels of {file} here "
+            f"({type(exc).__name__}: {exc}); {COMPILE_HINT}") from exc
 
 
 def _require_cupy(op: str):
@@ -153,31 +203,68 @@ def grid_1d(items: int) -> int:
     return max(1, min(-(-items // BLOCK), MAX_BLOCKS))
 
 
-def bwd_launch(M: int, N: int):
-    """(grid, block, rows_per_chunk, chunks) for bias_act_bwd; a function of (M, N) only.
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
 
-    Threads along x cover columns (up to 32, fewer for narrow N so no lanes idle), the rest
-    of the block strides over rows. Depending on nothing but the shape keeps the order of the
-    bias reduction, and so its bits, the same on every run and every GPU.
-    """
-    bx = min(32, 1 << max(0, N - 1).bit_length())
+
+def fwd_launch(M: int, N: int, dtype):
+    """(grid, block) for bias_act_fwd: threads along x over a row's 128-bit packs, along y
+    over rows, so each thread finds its column from the loop, not from a division."""
+    packs = max(1, -(-N // pack_width(dtype)))
+    bx = min(BLOCK, _pow2_at_least(packs))
     by = BLOCK // bx
-    grid_x = -(-N // bx)
+    gx = min(-(-packs // bx), MAX_BLOCKS)
+    gy = max(1, min(-(-M // by), MAX_GRID_Y, max(1, MAX_BLOCKS // gx)))
+    return (gx, gy), (bx, by)
+
+
+def bwd_launch(M: int, N: int, cols_per_thread: int = 1):
+    """(grid, block, rows_per_chunk, chunks) for bias_act_bwd; a function of its arguments only.
+
+    Threads along x cover column groups of ``cols_per_thread`` columns (up to 32 groups, fewer
+    for narrow N so no lanes idle), the rest of the block strides over rows, at least
+    ROWS_PER_THREAD rows each. Depending on nothing but the shape keeps the order of the bias
+    reduction, and so its bits, the same on every run and every GPU.
+    """
+    groups = -(-N // cols_per_thread)
+    bx = min(32, _pow2_at_least(groups))
+    by = BLOCK // bx
+    grid_x = max(1, -(-groups // bx))
     wanted = max(1, TARGET_BLOCKS // grid_x)
-    rows = max(by, -(-M // wanted))
+    rows = max(by * ROWS_PER_THREAD, -(-M // wanted), -(-M // MAX_GRID_Y))
     rows = -(-rows // by) * by  # whole strides of threadIdx.y per chunk
     chunks = max(1, -(-M // rows))
     return (grid_x, chunks), (bx, by), rows, chunks
 
 
+def address(a) -> int:
+    """The device address of array ``a`` (CuPy: ``a.data.ptr``; NumPy-backed test arrays:
+    their host address)."""
+    ptr = getattr(getattr(a, "data", None), "ptr", None)
+    return int(ptr) if ptr is not None else int(a.__array_interface__["data"][0])
+
+
+def _empty_in_phase(cp, shape, ref):
+    """An empty C-contiguous array of ``shape`` and ref's dtype at the same offset from a
+    16-byte boundary as ``ref``, so a misaligned view (x[1:]) and its result peel together and
+    keep the 128-bit path (a view into an allocation a pack longer)."""
+    offset = (address(ref) % 16) // ref.itemsize if ref.size else 0
+    if offset == 0:
+        return cp.empty(shape, ref.dtype)
+    size = math.prod(shape)
+    return cp.empty((size + offset,), ref.dtype)[offset:].reshape(shape)
+
+
 # ---------------------------------------------------------------- launchers
 
 def sigmoid_fwd(x):
-    """y = sigmoid(x) on a CuPy array (any strides); a new C-contiguous array."""
+    """y = sigmoid(x) on a CuPy array (any strides, 0-d included); a new C-contiguous array
+    of x's shape."""
     cp = _require_cupy("sigmoid_fwd")
     _ctype(x.dtype, "sigmoid_fwd")
+    shape = x.shape  # ascontiguousarray makes a 0-d array (1,)
     x = cp.ascontiguousarray(x)  # also materialises transposed, [::-1] and stride-0 views
-    y = cp.empty(x.shape, x.dtype)
+    y = _empty_in_phase(cp, shape, x)
     if x.size == 0:
         return y
     with x.device:
@@ -188,11 +275,14 @@ def sigmoid_fwd(x):
 
 
 def sigmoid_bwd(y, g):
-    """dx = g * y * (1 - y) on CuPy arrays (broadcast together); a new array."""
+    """dx = g * y * (1 - y) on CuPy arrays (broadcast together, 0-d included); a new array of
+    the broadcast shape."""
     cp = _require_cupy("sigmoid_bwd")
     _same_dtype("sigmoid_bwd", y, g)
-    y, g = (cp.ascontiguousarray(a) for a in cp.broadcast_arrays(y, g))
-    dx = cp.empty(y.shape, y.dtype)
+    y, g = cp.broadcast_arrays(y, g)
+    shape = y.shape
+    y, g = cp.ascontiguousarray(y), cp.ascontiguousarray(g)
+    dx = _empty_in_phase(cp, shape, y)
     if y.size == 0:
         return dx
     with y.device:
@@ -222,7 +312,7 @@ def bias_act_fwd(z, b, act, out=None):
         b = cp.ascontiguousarray(b)
     if out is None:
         z = cp.ascontiguousarray(z)
-        out = cp.empty(z.shape, z.dtype)
+        out = _empty_in_phase(cp, z.shape, z)
     else:
         if out.shape != z.shape or out.dtype != z.dtype or not out.flags.c_contiguous:
             raise ShapeError(f"linear: out must be C-contiguous with shape {z.shape!r} and "
@@ -231,11 +321,11 @@ def bias_act_fwd(z, b, act, out=None):
     if z.size == 0:
         return out
     M = z.size // N
+    grid, block = fwd_launch(M, N, z.dtype)
     with z.device:
         fn = get_function("linear_act.cu", f"bias_act_fwd<{{T}}, {act_name}>", z.dtype,
                           z.device.id)
-        fn((grid_1d(-(-z.size // pack_width(z.dtype))),), (BLOCK,),
-           (z, _NULL if b is None else b, out, np.int64(M), np.int64(N)))
+        fn(grid, block, (z, _NULL if b is None else b, out, np.int64(M), np.int64(N)))
     return out
 
 
@@ -243,8 +333,9 @@ def bias_act_bwd(g, out, act, need_bias=True):
     """(dz, db): dz = g * act'(out), db = column sum of dz (None unless ``need_bias``).
 
     g and out have shape (..., N); ``out`` is the saved forward output (ignored, and may be
-    None, when ``act`` is None). One pass over g writes dz and per-chunk column sums; a small
-    second kernel adds the chunks in a fixed order, so db has the same bits on every run.
+    None, when ``act`` is None). One launch reads g once, writes dz and per-chunk column sums,
+    and its last block per column group adds the chunks in a fixed order into db: the same
+    bits on every run.
     """
     cp = _require_cupy("linear")
     act_name = _act("linear", act)
@@ -265,19 +356,22 @@ def bias_act_bwd(g, out, act, need_bias=True):
     dz = cp.empty(g.shape, g.dtype)
     if g.size == 0:
         return dz, (cp.zeros((N,), g.dtype) if need_bias else None)
-    grid, block, rows, chunks = bwd_launch(M, N)
+    W = pack_width(g.dtype)
+    vec = N % W == 0 and all(address(a) % 16 == 0 for a in (g, out, dz))
+    grid, block, rows, chunks = bwd_launch(M, N, W if vec else 1)
     with g.device:
-        dev = g.device.id
-        fn = get_function("linear_act.cu", f"bias_act_bwd<{{T}}, {act_name}>", g.dtype, dev)
+        fn = get_function("linear_act.cu", f"bias_act_bwd<{{T}}, {act_name}>", g.dtype,
+                          g.device.id)
         if not need_bias:
-            fn(grid, block, (g, out, dz, _NULL, np.int64(M), np.int64(N), np.int64(rows)))
+            fn(grid, block, (g, out, dz, _NULL, _NULL, _NULL, np.int64(M), np.int64(N),
+                             np.int64(rows), np.int32(vec)))
             return dz, None
         acc = np.float32 if g.dtype == np.float16 else g.dtype
         partial = cp.empty((chunks, N), acc)
+        ticket = cp.zeros((grid[0],), np.uint32)
         db = cp.empty((N,), g.dtype)
-        fn(grid, block, (g, out, dz, partial, np.int64(M), np.int64(N), np.int64(rows)))
-        reduce = get_function("linear_act.cu", "reduce_partials<{T}>", g.dtype, dev)
-        reduce((grid_1d(N),), (BLOCK,), (partial, db, np.int64(chunks), np.int64(N)))
+        fn(grid, block, (g, out, dz, partial, ticket, db, np.int64(M), np.int64(N),
+                         np.int64(rows), np.int32(vec)))
     return dz, db
 
 

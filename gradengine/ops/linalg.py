@@ -7,7 +7,7 @@ import numpy as np
 from ..core.gradmode import is_grad_enabled
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..cuda import graph as cuda_graph, kernels
+from ..cuda import gemm, kernels
 from ..errors import ShapeError
 from .activations import act_backward
 from .fused import ACTIVATIONS, bias_act_backward_ref, bias_act_ref
@@ -20,17 +20,9 @@ def matmul_op(xp, a, b):
     matrices (bit-identical results) at half the call overhead of ``matmul``."""
     if xp is np and a.ndim == 2 and b.ndim == 2:
         return np.dot(a, b)
-    if a.ndim == 2 and b.ndim == 2 and cuda_graph.active():
-        return _capture_safe_matmul(xp, a, b)
-    return xp.matmul(a, b)
-
-
-def _capture_safe_matmul(xp, a, b):
-    """a @ b while a CUDA graph is captured, where CuPy refuses cuBLAS: our own GEMM kernel
-    (or, with the kernels switched off, a broadcast product and a sum)."""
-    if kernels.enabled():
-        return kernels.matmul(a, b)
-    return (a[:, :, None] * b[None, :, :]).sum(axis=1)
+    if xp is np:
+        return xp.matmul(a, b)
+    return gemm.matmul(xp, a, b)  # cupy.matmul, or in a CUDA graph a capture-safe GEMM
 
 
 def _mm(a, b):
