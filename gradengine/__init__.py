@@ -34,7 +34,12 @@ int32 = _np.dtype("int32")
 int64 = _np.dtype("int64")
 bool_ = _np.dtype("bool")
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:  # written once, in pyproject.toml; read back from the installed package's metadata
+    __version__ = _metadata.version("gradengine")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Tensor", "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full",
