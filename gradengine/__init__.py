@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 import numpy as _np
 
 from . import backend, cuda
@@ -33,8 +35,6 @@ float64 = _np.dtype("float64")
 int32 = _np.dtype("int32")
 int64 = _np.dtype("int64")
 bool_ = _np.dtype("bool")
-
-from importlib import metadata as _metadata
 
 try:  # written once, in pyproject.toml; read back from the installed package's metadata
     __version__ = _metadata.version("gradengine")

@@ -128,3 +128,14 @@ def test_the_library_does_not_import_the_benchmarks():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=60, check=True)
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_readme_quick_starts_run_as_written(index, tmp_path):
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2  # the PyTorch-style and the Keras-style quick start
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", blocks[index]], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr

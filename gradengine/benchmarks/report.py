@@ -91,7 +91,7 @@ def build_tables(report: dict, cases, results) -> dict:
         res = by.get((case.key, impl))
         if res is not None and res.skipped:
             return marks.mark(f"{impl}: {res.skipped}")
-        return marks.mark(f"{impl}: {case.absent.get(impl, 'not measured in this case')}")
+        return marks.mark(case.absent.get(impl, f"no {impl} version of this case"))
 
     rows = []
     for case in (c for c in cases if c.kind == "time"):
@@ -138,10 +138,10 @@ def _column_notes(cases, results, used) -> list:
             notes.append(f"column {impl} not shown: {skipped[0].skipped}")
     built = {}
     for r in results:
-        if r.note and r.impl in used:
+        if r.note and r.impl in used and not r.case.startswith("memory_"):
             built.setdefault((r.impl, r.note), []).append(label[r.case])
     for (impl, note), where in built.items():
-        notes.append(f"{impl} in {', '.join(dict.fromkeys(where))}: {note}")
+        notes.append(f"{impl} ({'; '.join(dict.fromkeys(where))}): {note}")
     return notes
 
 
