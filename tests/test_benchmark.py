@@ -154,7 +154,7 @@ def test_a_row_with_a_wide_spread_is_measured_again_and_marked():
     noisy = Noisy(device="cpu", size="smoke")
     case = gb.Case("noise", "noise", "alternating fast and slow calls",
                    {gb.GE: lambda: gb.Bench(lambda: calls.append(time.sleep(
-                       0.005 if len(calls) % 2 else 0.001)))})
+                       0.03 if len(calls) % 2 else 0.002)))})
     (res,) = gb.measure_time_case(noisy, case)
     assert res.attempts == 3 and res.wide and res.spread() > gb.WIDE
     report = {"rows": [], "notes": []}
