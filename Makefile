@@ -1,6 +1,7 @@
-# Two commands do everything on a fresh clone (Python 3.10+ and pip only):
-#   make demo   set up .venv, train the seed example, print the benchmark table (best device present)
+# Two commands do everything on a fresh clone (Python 3.10+, pip and make):
+#   make demo   set up .venv, train the seed example, print the benchmark table (best device)
 #   make test   set up .venv and run the test suite
+# Outputs go to gradengine-demo/ and gradengine-bench/ (ignored by git).
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -8,7 +9,7 @@ PIP     = $(PY) -m pip
 # PyTorch is only the numerical oracle and the benchmark reference; the CPU build is enough.
 TORCH  ?= torch==2.13.0
 
-.PHONY: venv demo bench test test-slow test-gpu gpu-check clean
+.PHONY: venv demo bench test test-slow test-gpu gpu-check lint docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,7 @@ test: venv
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-slow: venv
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 test-gpu: venv
 	$(PY) -m pytest -q -p no:cacheprovider -m "gpu and not slow"
@@ -40,7 +41,15 @@ test-gpu: venv
 # without a GPU it says so in one line and exits 0.
 GPU_CHECK_PYTHON ?= $(shell command -v python3.12 || command -v python3)
 gpu-check:
-	PYTHONPATH=. $(GPU_CHECK_PYTHON) -m gradengine.cuda.check
+	PYTHONPATH=. $(GPU_CHECK_PYTHON) -m gradengine.benchmarks.gpu_check
+
+lint: venv
+	$(PY) -m ruff check .
+
+# The pictures the README shows (needs matplotlib and Graphviz's dot).
+docs: venv
+	$(VENV)/bin/gradengine demo --device cpu --out docs/demo
+	rm -f docs/demo/training_step.dot
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .benchmarks gradengine-demo gradengine-bench

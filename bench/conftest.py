@@ -3,8 +3,9 @@
     .venv/bin/python -m pytest bench --benchmark-only [--bench-device cpu|cuda] [--bench-quick]
 
 The cases themselves (sizes, the gradengine / torch / NumPy / CuPy code) live in
-``gradengine.benchmark``, shared with ``gradengine bench``; this file only adapts them to
+``gradengine.benchmarks``, shared with ``gradengine bench``; this file only adapts them to
 the ``benchmark`` fixture. A column whose library or device is missing is skipped.
+pytest-benchmark keeps what it saves in ``.benchmarks/`` (ignored by git).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import time
 
 import pytest
 
-from gradengine import benchmark as gb
+import gradengine as ge
+from gradengine import benchmarks as gb
 
 
 def pytest_addoption(parser):
@@ -41,7 +43,7 @@ def bench_env(pytestconfig):
     size = "quick" if pytestconfig.getoption("bench_quick") else "full"
     try:
         return gb.Env.detect(device, size)
-    except gb.ge.DeviceError as exc:
+    except ge.DeviceError as exc:
         pytest.skip(str(exc))
 
 
@@ -53,7 +55,7 @@ def _column(env, key, impl):
         pytest.skip(str(exc))
     if impl not in env.columns or impl not in case.builders:
         pytest.skip(f"{key}: no {impl} column on {env.device}")
-    bench, why = gb._build(env, case, impl)
+    bench, why = gb.build_column(env, case, impl)
     if bench is None:
         pytest.skip(f"{key} / {impl}: {why}")
     return case, bench

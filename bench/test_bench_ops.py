@@ -1,13 +1,13 @@
 """Op-level benchmarks: per-op overhead, the deep chain, large elementwise, Linear + sigmoid.
 
-Each group is one case of ``gradengine.benchmark``; its rows are the implementations
+Each group is one case of ``gradengine.benchmarks``; its rows are the implementations
 (gradengine, gradengine kernels=0 on CUDA, torch, NumPy or CuPy by hand).
 """
 
 import pytest
 
 from bench_util import cases
-from gradengine import benchmark as gb
+from gradengine import benchmarks as gb
 
 COLUMNS = [gb.GE, gb.GE_OFF, gb.TORCH, gb.NUMPY, gb.CUPY]
 

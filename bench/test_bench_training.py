@@ -1,14 +1,14 @@
 """Training benchmarks: the seed step, the MLP step, the seed's fit, and memory per step.
 
-Each group is one case of ``gradengine.benchmark``; its rows are the implementations
-(gradengine, gradengine+jit when ``ge.jit`` exists, torch, NumPy or CuPy by hand, and
+Each group is one case of ``gradengine.benchmarks``; its rows are the implementations
+(gradengine, gradengine+jit under ``ge.jit``, torch, NumPy or CuPy by hand, and
 TF-Keras for the seed fit when installed).
 """
 
 import pytest
 
 from bench_util import cases
-from gradengine import benchmark as gb
+from gradengine import benchmarks as gb
 
 STEP_COLUMNS = [gb.GE, gb.GE_OFF, gb.GE_JIT, gb.TORCH, gb.NUMPY, gb.CUPY]
 

@@ -8,25 +8,73 @@
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 import numpy as _np
 
-from . import backend, cuda
-from .core import (Tensor, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled,
-                   no_grad, set_grad_enabled)
-from .backend import get_default_device, manual_seed, set_default_device
-from .errors import (CaptureError, CheckpointError, DeviceError, DTypeError, GraphError,
-                     ShapeError)
+from . import backend, cuda, functional
 from . import ops as _ops  # noqa: F401 - installs the Tensor operators and methods
-from .ops.creation import (arange, as_tensor, empty, eye, from_dlpack, from_numpy, full, ones,
-                           ones_like, rand, randn, tensor, zeros, zeros_like)
-from . import functional
-from .functional import (abs, binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa
-                         broadcast_to, clip, concatenate, cross_entropy, exp, linear, log,
-                         log_softmax, matmul, max, maximum, mean, min, minimum, mse_loss, relu,
-                         reshape, sigmoid, softmax, sqrt, stack, sum, tanh, transpose, where,
-                         cat)
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .backend import get_default_device, manual_seed, set_default_device
 from .capture import jit
+from .core import (
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .errors import CaptureError, CheckpointError, DeviceError, DTypeError, GraphError, ShapeError
+from .functional import (  # noqa
+    abs,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    broadcast_to,
+    cat,
+    clip,
+    concatenate,
+    cross_entropy,
+    exp,
+    linear,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mse_loss,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    stack,
+    sum,
+    tanh,
+    transpose,
+    where,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops.creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
@@ -36,7 +84,10 @@ int64 = _np.dtype("int64")
 bool_ = _np.dtype("bool")
 bool = bool_  # noqa: A001 - ge.bool, as torch.bool
 
-__version__ = "0.1.0"
+try:  # written once, in pyproject.toml; read back from the installed package's metadata
+    __version__ = _metadata.version("gradengine")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Tensor", "tensor", "as_tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full",

@@ -33,8 +33,8 @@ import zlib
 import numpy as np
 
 from . import backend
-from .errors import CheckpointError
 from .core.tensor import Tensor
+from .errors import CheckpointError
 
 MAGIC = "gradengine-checkpoint"
 VERSION = 1

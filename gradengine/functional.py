@@ -8,19 +8,42 @@ from __future__ import annotations
 
 from .core.op import apply
 from .core.tensor import Tensor
-from .ops import operand
 from .ops import elementwise as _ew
-from .ops.activations import (act_backward, log_softmax, relu, sigmoid, sigmoid_backward,
-                              softmax, tanh)
-from .ops.elementwise import cast as astype, where
+from .ops import operand
+from .ops.activations import (
+    act_backward,
+    log_softmax,
+    relu,
+    sigmoid,
+    sigmoid_backward,
+    softmax,
+    tanh,
+)
+from .ops.elementwise import cast as astype
+from .ops.elementwise import where
 from .ops.indexing import getitem
-from .ops.reductions import all, any, argmax_ as argmax, argmin_ as argmin  # noqa: A004
 from .ops.linalg import linear, matmul
-from .ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
-                         cross_entropy, mse_loss)
-from .ops.reductions import max, mean, min, sum  # noqa: A004
-from .ops.shape import (broadcast_to, concatenate, flatten, reshape, squeeze, stack, sum_to,
-                        swapaxes, transpose, unsqueeze)
+from .ops.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
+from .ops.reductions import all, any, max, mean, min, sum  # noqa: A004  # noqa: A004
+from .ops.reductions import argmax_ as argmax
+from .ops.reductions import argmin_ as argmin
+from .ops.shape import (
+    broadcast_to,
+    concatenate,
+    flatten,
+    reshape,
+    squeeze,
+    stack,
+    sum_to,
+    swapaxes,
+    transpose,
+    unsqueeze,
+)
 
 
 def _t(x, like=None):

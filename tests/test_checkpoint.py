@@ -255,7 +255,7 @@ def test_sigkill_during_save_leaves_the_previous_checkpoint_loadable(tmp_path):
     big = {f"w{i}": np.full((256, 256), i, np.float32) for i in range(8)}  # 2 MiB
     ge.save(big, path)
     rng = np.random.default_rng(0)
-    for trial in range(20):
+    for _trial in range(20):
         pid = os.fork()
         if pid == 0:  # child: save over and over until killed
             try:

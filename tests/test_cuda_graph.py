@@ -8,10 +8,10 @@ found them.
 
 from __future__ import annotations
 
-import fake_cupy
 import numpy as np
 import pytest
 
+import fake_cupy
 import gradengine as ge
 from gradengine import backend
 from gradengine.cuda import cublas, gemm, kernels

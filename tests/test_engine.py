@@ -10,7 +10,6 @@ import pytest
 
 import gradengine as ge
 import gradengine.functional as F
-
 from ge_testutil import to_host
 
 

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-from gradengine import backend
-
 from ge_testutil import CUDA, Snapshot
+from gradengine import backend
 
 
 def _raises(exc, regex, fn, *tensors):

@@ -19,12 +19,11 @@ import sys
 import numpy as np
 import pytest
 
+import fake_cupy
 import gradengine as ge
 import gradengine.functional as F
-from gradengine import backend, nn, optim
-
-import fake_cupy
 import test_ops
+from gradengine import backend, nn, optim
 from test_ops import ROWS
 
 

@@ -1,4 +1,4 @@
-"""``make gpu-check`` (gradengine.cuda.check) without a GPU: the one-line exit, the stage
+"""``make gpu-check`` (gradengine.benchmarks.gpu_check) without a GPU: the one-line exit, the stage
 runner (timeouts, failures, the summary after every stage, at most 8 files) and the stage code
 that the stand-in for CuPy can drive."""
 
@@ -9,21 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from gradengine import backend
-from gradengine.cuda import check
-
 import fake_cupy
+from gradengine import backend
+from gradengine.benchmarks import gpu_check as check
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_without_a_gpu_it_says_so_in_one_line_and_exits_0(tmp_path):
     env = {"PYTHONPATH": str(REPO), "GPU_CHECK_OUT": str(tmp_path / "out"), "PATH": "/usr/bin"}
-    done = subprocess.run([sys.executable, "-m", "gradengine.cuda.check"], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=tmp_path, check=False)
+    done = subprocess.run([sys.executable, "-m", "gradengine.benchmarks.gpu_check"],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+                          check=False)
     if check.gpu_status()[0]:
         pytest.skip("this machine has a GPU")
     assert done.returncode == 0, done.stderr
@@ -110,4 +109,4 @@ def test_make_test_gpu_keeps_the_not_slow_filter_and_gpu_check_exists():
     text = (REPO / "Makefile").read_text()
     recipe = text.split("\ntest-gpu:", 1)[1].split("\n\n", 1)[0]
     assert '-m "gpu and not slow"' in recipe
-    assert "\ngpu-check:" in text and "gradengine.cuda.check" in text
+    assert "\ngpu-check:" in text and "gradengine.benchmarks.gpu_check" in text

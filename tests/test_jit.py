@@ -5,9 +5,8 @@ import pytest
 
 import gradengine as ge
 import gradengine.functional as F
-from gradengine import nn, optim
-
 from ge_testutil import to_host
+from gradengine import nn, optim
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 Y = np.array([[0], [1], [1], [0]], np.float32)
@@ -17,7 +16,8 @@ def _model(kind, device="cpu"):
     ge.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 8, activation="tanh"), nn.Linear(8, 8, activation="relu"),
                           nn.Linear(8, 1, activation="sigmoid")).to(device)
-    opt = {"sgd": lambda p: optim.SGD(p, lr=0.5, momentum=0.9, nesterov=True), "plain": lambda p: optim.SGD(p, lr=0.5),
+    opt = {"sgd": lambda p: optim.SGD(p, lr=0.5, momentum=0.9, nesterov=True),
+           "plain": lambda p: optim.SGD(p, lr=0.5),
            "adam": lambda p: optim.Adam(p, lr=0.01),
            "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1)}[kind](
         model.parameters())

@@ -72,14 +72,14 @@ def _calls_left(prog):
 def test_linear_layers_are_lowered_and_exact(act, bias):
     runs = _pair(lambda: _net(act, bias), lambda p: optim.SGD(p, lr=0.1),
                  lambda m, x, y: F.mse_loss(m(x), y))
-    prog = _compare(runs, ge.tensor(X), ge.tensor(Y))
+    _compare(runs, ge.tensor(X), ge.tensor(Y))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_mse_reductions_are_lowered_and_exact(reduction):
     runs = _pair(lambda: _net("sigmoid"), lambda p: optim.SGD(p, lr=0.05),
                  lambda m, x, y: F.mse_loss(m(x), y, reduction=reduction))
-    prog = _compare(runs, ge.tensor(X), ge.tensor(Y))
+    _compare(runs, ge.tensor(X), ge.tensor(Y))
 
 
 def test_elementwise_ops_with_scalars_and_activations_are_exact():
@@ -88,7 +88,7 @@ def test_elementwise_ops_with_scalars_and_activations_are_exact():
         z = (h * 2.5 + 1.0 - y / 3.0) * h - (-h)
         return F.mse_loss(F.sigmoid(z) + F.tanh(z) + F.relu(z), y, reduction="none").mean()
     runs = _pair(lambda: _net(None), lambda p: optim.SGD(p, lr=0.001), body)
-    prog = _compare(runs, ge.tensor(X), ge.tensor(Y))
+    _compare(runs, ge.tensor(X), ge.tensor(Y))
 
 
 def test_three_d_input_and_float64_are_exact():
@@ -104,7 +104,7 @@ def test_large_batch_bias_gradient_accumulates_in_float64_as_eager():
     yb = RNG.standard_normal((100, 2)).astype(np.float32)
     runs = _pair(lambda: _net("sigmoid"), lambda p: optim.SGD(p, lr=0.1),
                  lambda m, x, y: F.mse_loss(m(x), y))
-    prog = _compare(runs, ge.tensor(xb), ge.tensor(yb))
+    _compare(runs, ge.tensor(xb), ge.tensor(yb))
 
 
 @pytest.mark.parametrize("make_opt", [

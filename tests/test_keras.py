@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-from ge_testutil import assert_unchanged, snapshot
 import gradengine.functional as F
+from ge_testutil import assert_unchanged, snapshot
 from gradengine import optim
 from gradengine.keras.callbacks import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
 from gradengine.nn import Dense, Sequential

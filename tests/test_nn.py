@@ -165,7 +165,7 @@ def test_state_dict_holds_numpy_copies():
 def test_load_state_dict_roundtrip_is_bit_exact_and_accepts_tensors_and_lists():
     a, b = TwoLayer(), TwoLayer()
     b.load_state_dict(a.state_dict())
-    for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+    for (_n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
         assert p.numpy().tobytes() == q.numpy().tobytes()
     sd = {k: ge.tensor(v) for k, v in a.state_dict().items()}
     sd["fc2.bias"] = sd["fc2.bias"].tolist()

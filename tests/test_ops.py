@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 import gradengine as ge
 import gradengine.functional as F
-from gradengine.core.op import Op
-from gradengine import ops as ops_pkg
-
 from ge_testutil import to_host
+from gradengine import ops as ops_pkg
+from gradengine.core.op import Op
 
 torch = None
 try:
@@ -273,7 +272,8 @@ ROWS = [
         lambda a, b: torch.where(a > 0, a, b)),
     *_axis_rows(),
     U("reshape", lambda x: x.reshape(-1), lambda x: x.reshape(-1), lambda x: x.reshape(-1)),
-    U("transpose", lambda x: x.T, lambda x: x.T, lambda x: x.permute(*range(x.ndim - 1, -1, -1)) if x.ndim else x),
+    U("transpose", lambda x: x.T, lambda x: x.T,
+      lambda x: x.permute(*range(x.ndim - 1, -1, -1)) if x.ndim else x),
     U("broadcast_to", lambda x: F.broadcast_to(x, (2,) + x.shape),
       lambda x: np.broadcast_to(x, (2,) + x.shape),
       lambda x: x.expand((2,) + tuple(x.shape)), covers=("sum_to",)),

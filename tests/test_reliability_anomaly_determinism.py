@@ -19,12 +19,12 @@ import threading
 
 import numpy as np
 import pytest
-from reliability_util import PropagatingThread, cuda_ok, report
 
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
 from gradengine.core.gradmode import _mode
+from reliability_util import PropagatingThread, cuda_ok, report
 
 THIS = os.path.basename(__file__)
 

@@ -22,11 +22,11 @@ import time
 
 import numpy as np
 import pytest
-from reliability_util import ROOT, cuda_ok, report
 
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
+from reliability_util import ROOT, cuda_ok, report
 
 STATE_SRC = r"""
 import numpy as np

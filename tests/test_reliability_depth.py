@@ -21,9 +21,9 @@ import sys
 
 import numpy as np
 import pytest
-from reliability_util import report, run_python
 
 import gradengine as ge
+from reliability_util import report, run_python
 
 CHAIN = r"""
 import gc, json, resource, sys, time
@@ -106,7 +106,7 @@ def test_deep_graph_deleted_in_process_at_low_recursion_limit():
     y = x
     sys.setrecursionlimit(200)
     try:
-        for i in range(25_000):
+        for _i in range(25_000):
             y = (y * 0.5 + x).tanh()
         del y
     finally:

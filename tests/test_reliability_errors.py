@@ -14,10 +14,10 @@ import re
 
 import numpy as np
 import pytest
-from ge_testutil import Snapshot
 
 import gradengine as ge
 import gradengine.functional as F
+from ge_testutil import Snapshot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -231,8 +231,8 @@ def _leaves(prog):
 
 
 def _describe(prog):
-    return (f"inputs {[np.shape(v) for v in prog['values']]}, steps "
-            f"{[s[:2] + tuple(x for x in s[2:] if not isinstance(x, float)) for s in prog['steps']]}")
+    steps = [s[:2] + tuple(x for x in s[2:] if not isinstance(x, float)) for s in prog["steps"]]
+    return f"inputs {[np.shape(v) for v in prog['values']]}, steps {steps}"
 
 
 def check_program(prog):

@@ -26,11 +26,11 @@ import gc
 
 import numpy as np
 import pytest
-from reliability_util import live_tensors, report
 
 import gradengine as ge
 from gradengine import nn, optim
 from gradengine.keras.callbacks import Callback
+from reliability_util import live_tensors, report
 
 N, BATCH, EPOCHS, PRE_EPOCHS = 96, 32, 4, 1
 STEPS_PER_EPOCH = N // BATCH

@@ -27,6 +27,10 @@ import weakref
 
 import numpy as np
 import pytest
+
+import gradengine as ge
+import gradengine.functional as F
+from gradengine import nn, optim
 from reliability_util import (
     KiB,
     MiB,
@@ -36,10 +40,6 @@ from reliability_util import (
     report,
     rss_bytes,
 )
-
-import gradengine as ge
-import gradengine.functional as F
-from gradengine import nn, optim
 
 PKG_DIR = os.path.dirname(os.path.abspath(ge.__file__)) + os.sep
 RSS_LIMIT = 5 * MiB

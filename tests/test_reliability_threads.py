@@ -24,11 +24,11 @@ import threading
 
 import numpy as np
 import pytest
-from reliability_util import PropagatingThread, report
 
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
+from reliability_util import PropagatingThread, report
 
 THREADS, STEPS = 8, 200
 

@@ -26,7 +26,7 @@ def _graph_ops(t):
     return names
 
 
-def test_to_dot_of_a_training_step_after_backward_shows_ops_shapes_values_and_grads():
+def _seed_step():
     ge.manual_seed(0)
     model = nn.Sequential(nn.Dense(3, input_dim=2, activation="sigmoid"),
                           nn.Dense(1, activation="sigmoid"))
@@ -34,20 +34,54 @@ def test_to_dot_of_a_training_step_after_backward_shows_ops_shapes_values_and_gr
     y = ge.tensor([[0.0], [1.0], [1.0], [0.0]])
     loss = F.mse_loss(model(X), y)
     loss.backward()
+    return model, X, y, loss
+
+
+def test_to_dot_of_a_training_step_after_backward_shows_ops_shapes_values_and_grads():
+    model, X, y, loss = _seed_step()
     dot = viz.to_dot(loss, names=dict(model.named_parameters()))
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    ops = _graph_ops(loss)
-    assert len(ops) >= 3
-    for name in ops:
-        assert name in dot
+    assert len(_graph_ops(loss)) >= 3
+    for shown in ("matmul", "+ → sigmoid", "mse_loss"):  # as written, not internal names
+        assert shown in dot
+    assert "bias_act" not in dot
     for pname in ("0.weight", "0.bias", "1.weight", "1.bias"):
         assert pname in dot
     w_grad = model[1].weight.grad.numpy()
     assert f"{w_grad.ravel()[0]:.4f}".rstrip("0")[:5] in dot  # the leaf's gradient is shown
     assert "grad: 1" in dot  # d loss / d loss on the root node
     assert "(4, 3)" in dot and "(4, 1)" in dot
-    n_edges = dot.count("->")
-    assert n_edges >= 8
+    assert "input: (4, 2) float32" in dot and "const" not in dot
+    assert not re.search(r"#\d", dot)  # no internal sequence numbers
+    assert dot.count("->") >= 8
+
+
+def test_user_names_name_inputs_parameters_and_the_output():
+    model, X, y, loss = _seed_step()
+    names = {"X": X, "y": y, "W1": model[0].weight, "b1": model[0].bias, "loss": loss}
+    dot = viz.to_dot(loss, names=names)
+    for shown in ("X: (4, 2)", "y: (4, 1)", "W1: (2, 3)", "b1: (3,)", "loss = mse_loss"):
+        assert shown in dot
+    assert "1.weight" not in dot and "parameter: (3, 1)" in dot  # W2 was not named
+    by_module = viz.to_dot(loss, names=model)
+    assert "0.weight: (2, 3)" in by_module
+
+
+def test_edge_numbers_only_where_the_order_matters_and_a_legend_explains_them():
+    a = ge.tensor([1.0, 2.0], requires_grad=True)
+    b = ge.tensor([3.0, 4.0], requires_grad=True)
+    dot = viz.to_dot(((a * b) - a).sum())
+    mul_edges = [ln for ln in dot.splitlines() if "->" in ln and 'label="' in ln]
+    assert len(mul_edges) == 2  # only the two arguments of "-" are numbered
+    assert "legend" in dot and "first, second argument" in dot
+    assert "legend" not in viz.to_dot(((a * b) - a).sum(), legend=False)
+
+
+def test_python_numbers_are_written_into_the_op():
+    x = ge.tensor([1.0, 2.0], requires_grad=True)
+    dot = viz.to_dot(((x * 3) + 1 - (2 / x)).sum())
+    for shown in ('"* 3', '"+ 1', '"2 /'):
+        assert shown in dot
 
 
 def test_to_dot_before_backward_and_without_values():
@@ -56,9 +90,9 @@ def test_to_dot_before_backward_and_without_values():
     dot = viz.to_dot(y)
     assert "grad:" not in dot and "value:" in dot
     bare = viz.to_dot(y, show_values=False)
-    assert "value:" not in bare and "mul" in bare and "sum" in bare
+    assert "value:" not in bare and '"*' in bare and "sum" in bare
     leaf = viz.to_dot(x)
-    assert "leaf (2,)" in leaf and "->" not in leaf
+    assert "parameter: (2,)" in leaf and "->" not in leaf
 
 
 def test_tensor_used_twice_has_one_node_and_two_edges():

@@ -30,6 +30,7 @@ from ..core.tensor import Tensor
 from ..ops import to_host
 from .flat_step import FlatStep
 from .lower import CONST, LIVE, SLOT, Lowerer, Val, quiet_fp
+
 _MAX_PROGRAMS = 8
 
 
@@ -441,7 +442,7 @@ def _assigned_next(trace, start, targets):
     """ids of the leaves whose ``.grad`` the program sets to its gradient buffer after step
     ``start`` and before any host call or in-place update (which might read it)."""
     out = set()
-    for fn, _, out_slot, kind in trace.steps[start + 1:]:
+    for _fn, _, out_slot, kind in trace.steps[start + 1:]:
         if kind[0] in ("call", "inplace"):
             break
         if kind[0] == "setgrad" and out_slot in targets:

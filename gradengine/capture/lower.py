@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-
 SLOT, LIVE, CONST = 0, 1, 2
 FULL_MAX = 4096  # elements: constants up to this size are expanded to arrays
 

@@ -4,8 +4,14 @@ backward and the grad modes. Nothing here imports the ops, the plug-ins or the m
 from __future__ import annotations
 
 from .backward import backward, grad
-from .gradmode import (detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from .gradmode import (
+                       detect_anomaly,
+                       enable_grad,
+                       inference_mode,
+                       is_grad_enabled,
+                       no_grad,
+                       set_grad_enabled,
+)
 from .op import Node, Op, apply, host_call, op
 from .tensor import Tensor
 

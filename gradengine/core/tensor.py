@@ -119,7 +119,7 @@ class Tensor:
             vc = self._vc = [0]
         return vc
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data, cut from the graph; shares this tensor's version counter."""
         t = Tensor._make(self.data, self.device)
         t._vc = self._counter()

@@ -156,7 +156,7 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
     ``logits_act`` names the activation they still need."""
     xp = np if isinstance(out, np.ndarray) else backend.cupy()
     probs = None
-    for j, (name, spec) in enumerate(metrics):
+    for j, (_name, spec) in enumerate(metrics):
         if spec in ("mae", "mse"):
             if probs is None:
                 probs = _probabilities(xp, out, logits_act)

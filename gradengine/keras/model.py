@@ -24,14 +24,25 @@ import numpy as np
 
 from .. import backend
 from ..core.gradmode import enable_grad, no_grad
-from .callbacks import Callback, History
-from ..errors import DTypeError, ShapeError
-# The loss/metric tables and the progress bar moved out; their names stay importable here.
-from .losses import (LOSSES, METRICS, _EPS, _allowed, _host,  # noqa: F401
-                           _loss_function, _metric_sums, _parse_loss, _parse_metrics,
-                           _probabilities, _resolve_metrics)
-from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 from ..core.tensor import Tensor
+from ..errors import DTypeError, ShapeError
+from .callbacks import Callback, History
+
+# The loss/metric tables and the progress bar moved out; their names stay importable here.
+from .losses import (  # noqa: F401
+    _EPS,
+    LOSSES,
+    METRICS,
+    _allowed,
+    _host,
+    _loss_function,
+    _metric_sums,
+    _parse_loss,
+    _parse_metrics,
+    _probabilities,
+    _resolve_metrics,
+)
+from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 

@@ -16,16 +16,23 @@ Dense), :mod:`.sequential` (Sequential).
 
 from __future__ import annotations
 
-from .layers import Dense, Linear, ReLU, Sigmoid, Softmax, Tanh
-from .module import Module, Parameter
-from .sequential import Sequential
-
 # Names gradengine.nn held when it was one module, kept importable from here.
 from .. import functional as F  # noqa: F401
 from ..errors import ShapeError  # noqa: F401
-
-from .layers import _DENSE_ACTIVATIONS, _module_device, _module_dtype, _uniform  # noqa: F401
-from .module import _as_array, _converted, _host_copy  # noqa: F401
+from .layers import (  # noqa: F401
+    _DENSE_ACTIVATIONS,
+    Dense,
+    Linear,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    _module_device,
+    _module_dtype,
+    _uniform,
+)
+from .module import Module, Parameter, _as_array, _converted, _host_copy  # noqa: F401
+from .sequential import Sequential
 
 __all__ = [
     "Dense",

@@ -7,8 +7,8 @@ import math
 
 from .. import backend
 from .. import functional as F
-from ..errors import ShapeError
 from ..core.tensor import Tensor
+from ..errors import ShapeError
 from .module import Module, Parameter
 
 __all__ = ["Dense", "Linear", "ReLU", "Sigmoid", "Softmax", "Tanh"]

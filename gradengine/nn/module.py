@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import backend
 from ..core.op import host_call
-from ..errors import ShapeError
 from ..core.tensor import Tensor
+from ..errors import ShapeError
 
 __all__ = ["Module", "Parameter"]
 

@@ -13,7 +13,8 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import DeviceError, DTypeError, ShapeError
 from .activations import log_softmax, sigmoid, softmax
-from .elementwise import clip as _clip_op, log
+from .elementwise import clip as _clip_op
+from .elementwise import log
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.broadcast import broadcast as broadcast_to, sum_to  # noqa: F401 - public here
+from ..core.broadcast import broadcast as broadcast_to
+from ..core.broadcast import sum_to  # noqa: F401 - the unbroadcasting rule, public here
 from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ShapeError

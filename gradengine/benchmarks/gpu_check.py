@@ -1,4 +1,5 @@
-"""``python -m gradengine.cuda.check`` (``make gpu-check``): one prepared check of the GPU path.
+"""``python -m gradengine.benchmarks.gpu_check`` (``make gpu-check``): one prepared check
+of the GPU path.
 
 Runs on a machine with a GPU as is (the checkout with ``PYTHONPATH=.``; CuPy, NumPy, pytest and,
 for the reference columns, torch), within 8 minutes: each stage in its own subprocess under its
@@ -115,7 +116,7 @@ def stage_versions(cp, cfg):
 
 
 def stage_compile(cp, cfg):
-    from . import kernels
+    from ..cuda import kernels
     out = {}
     for file, exprs in sorted(kernels.NAME_EXPRESSIONS.items()):
         t0 = time.perf_counter()
@@ -138,7 +139,7 @@ def stage_copy(cp, cfg):
 
 
 def stage_sigmoid(cp, cfg):
-    from . import kernels
+    from ..cuda import kernels
     copy = copy_bandwidth(cp, cfg)
     torch = _torch()
     n = cfg["sigmoid_n"]
@@ -178,7 +179,7 @@ def _bias_act_row(cp, cfg, kernels, M, N, copy):
 
 
 def stage_bias_act(cp, cfg):
-    from . import kernels
+    from ..cuda import kernels
     copy = copy_bandwidth(cp, cfg)
     rows = []
     for M, N in cfg["bias_shapes"]:
@@ -189,7 +190,7 @@ def stage_bias_act(cp, cfg):
 
 
 def stage_gemm(cp, cfg):
-    from . import gemm, graph, kernels
+    from ..cuda import gemm, graph, kernels
     M, K, N = cfg["gemm"]
     a = cp.random.standard_normal((M, K), dtype=np.float32)
     b = cp.random.standard_normal((K, N), dtype=np.float32)
@@ -256,7 +257,8 @@ def stage_linear(cp, cfg):
 
 def _ge_step(sizes, x_h, y_h):
     import gradengine as ge
-    from gradengine import functional as F, nn, optim
+    from gradengine import functional as F
+    from gradengine import nn, optim
     ge.manual_seed(0)
     model = nn.Sequential(*[nn.Linear(i, o, activation="sigmoid")
                             for i, o in zip(sizes, sizes[1:])]).to("cuda")
@@ -358,7 +360,7 @@ def stage_pytest(cp, cfg):
 
 def sanitizer_launches(cp, cfg):
     """Small odd-sized launches of every kernel and of the cuBLAS binding in a graph."""
-    from . import gemm, graph, kernels
+    from ..cuda import gemm, graph, kernels
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64, np.float16):
         for n in (1, 33, 1025):
@@ -396,7 +398,7 @@ def stage_sanitizer(cp, cfg):
     with open(log, "w") as f:
         for which in ("memcheck", "racecheck"):
             cmd = [tool, "--tool", which, "--error-exitcode", "99", sys.executable, "-m",
-                   "gradengine.cuda.check", "--stage", "sanitizer-launches"]
+                   "gradengine.benchmarks.gpu_check", "--stage", "sanitizer-launches"]
             f.write(f"$ {' '.join(cmd)}\n")
             f.flush()
             try:
@@ -464,7 +466,7 @@ def run_stage(name: str, timeout: float, out_dir: Path, log) -> dict:
     env = dict(os.environ, GPU_CHECK_OUT=str(out_dir))
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, "-m", "gradengine.cuda.check", "--stage", name]
+    cmd = [sys.executable, "-m", "gradengine.benchmarks.gpu_check", "--stage", name]
     t0 = time.perf_counter()
     log.write(f"==== stage {name} (timeout {timeout:.0f} s)\n")
     log.flush()
