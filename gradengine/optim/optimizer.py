@@ -393,4 +393,4 @@ def lerp(xp, a, b, w):
         return out
     out = b - a
     out *= 1 - w
-    return xp.subtract(b, out, out=out)
+    return b - out

@@ -61,7 +61,7 @@ class RMSprop(Optimizer):
             prev = old.get("grad_avg")
             ga = lerp(xp, xp.zeros_like(g) if prev is None else prev, g, 1 - alpha)
             avg = s - ga * ga
-            avg = xp.sqrt(avg, out=avg)
+            avg = xp.sqrt(avg)
         else:
             ga = None
             avg = xp.sqrt(s)
