@@ -19,6 +19,7 @@ from __future__ import annotations
 from .layers import Dense, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .module import Module, Parameter
 from .sequential import Sequential
+from . import init, utils  # noqa: E402 - submodules: nn.init, nn.utils
 
 # Names gradengine.nn held when it was one module, kept importable from here.
 from .. import autograd, backend  # noqa: F401
@@ -39,4 +40,6 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "init",
+    "utils",
 ]
