@@ -283,7 +283,8 @@ class Optimizer:
                              for k, v in zip(names, st)}
         groups, start = [], 0
         for g in self.param_groups:
-            out = {k: v for k, v in g.items() if k != "params"}
+            out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()
+                   if k != "params"}
             out["params"] = list(range(start, start + len(g["params"])))
             start += len(g["params"])
             groups.append(out)
