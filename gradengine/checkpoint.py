@@ -109,12 +109,14 @@ def save(state_dict, path) -> None:
     """
     if not isinstance(state_dict, dict):
         if callable(getattr(state_dict, "state_dict", None)):
+            from .nn.module import Module
             kind = type(state_dict).__name__
-            hint = " or model.save(path)" if callable(getattr(state_dict, "save", None)) \
+            var = "model" if isinstance(state_dict, Module) else "obj"
+            hint = f" or {var}.save(path)" if callable(getattr(state_dict, "save", None)) \
                 else ""
             raise TypeError(f"save: expected a state dict, got a {kind} object; save its "
-                            f"state with ge.save(obj.state_dict(), path){hint}, and load it "
-                            "back with obj.load_state_dict(ge.load(path))")
+                            f"state with ge.save({var}.state_dict(), path){hint}, and load "
+                            f"it back with {var}.load_state_dict(ge.load(path))")
         raise TypeError(f"save: expected a dict, got {type(state_dict).__name__}")
     path = os.fspath(path)
     arrays = []
