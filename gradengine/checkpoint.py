@@ -289,9 +289,9 @@ def _read_npy(path, name, raw, meta):
     bio = io.BytesIO(raw)
     version = np.lib.format.read_magic(bio)
     if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(bio)
+        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(bio)
     elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(bio)
+        shape, _fortran, dtype = np.lib.format.read_array_header_2_0(bio)
     else:
         raise CheckpointError(f"load: {path!r}: {name!r} has .npy format version {version}, "
                               "which gradengine does not write")

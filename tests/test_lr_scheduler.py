@@ -15,15 +15,15 @@ torch = pytest.importorskip("torch")
 tls = torch.optim.lr_scheduler
 
 SCHEDULES = [
-    ("StepLR", dict(step_size=3, gamma=0.5)),
-    ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)),
-    ("ExponentialLR", dict(gamma=0.9)),
-    ("CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
-    ("LinearLR", dict(start_factor=0.25, end_factor=0.9, total_iters=6)),
-    ("LambdaLR", dict(lr_lambda=lambda e: 1.0 / (1 + e))),
-    ("OneCycleLR", dict(max_lr=[0.5, 0.2], total_steps=25)),
-    ("OneCycleLR", dict(max_lr=0.3, total_steps=25, anneal_strategy="linear",
-                        three_phase=True)),
+    ("StepLR", {"step_size": 3, "gamma": 0.5}),
+    ("MultiStepLR", {"milestones": [2, 5, 5, 9], "gamma": 0.3}),
+    ("ExponentialLR", {"gamma": 0.9}),
+    ("CosineAnnealingLR", {"T_max": 7, "eta_min": 0.001}),
+    ("LinearLR", {"start_factor": 0.25, "end_factor": 0.9, "total_iters": 6}),
+    ("LambdaLR", {"lr_lambda": lambda e: 1.0 / (1 + e)}),
+    ("OneCycleLR", {"max_lr": [0.5, 0.2], "total_steps": 25}),
+    ("OneCycleLR", {"max_lr": 0.3, "total_steps": 25, "anneal_strategy": "linear",
+                        "three_phase": True}),
 ]
 
 
@@ -32,7 +32,7 @@ def _opts(kind="SGD"):
     gp = [{"params": [nn.Parameter(a)], "lr": 0.1}, {"params": [nn.Parameter(b)]}]
     tp = [{"params": [torch.tensor(a, requires_grad=True)], "lr": 0.1},
           {"params": [torch.tensor(b, requires_grad=True)]}]
-    kw = dict(lr=0.05, momentum=0.9) if kind == "SGD" else dict(lr=0.05)
+    kw = {"lr": 0.05, "momentum": 0.9} if kind == "SGD" else {"lr": 0.05}
     return getattr(optim, kind)(gp, **kw), getattr(torch.optim, kind)(tp, **kw)
 
 
@@ -64,8 +64,8 @@ def test_schedule_equals_torch_step_for_step(name, kwargs, kind):
 
 def test_reduce_lr_on_plateau_equals_torch():
     losses = [1.0, 0.9, 0.9, 0.95, 0.91, 0.92, 0.93, 0.5, 0.6, 0.6, 0.6, 0.6, 0.61, 0.7]
-    for kw in (dict(patience=2, factor=0.5), dict(mode="max", patience=1, cooldown=2,
-                                                  threshold_mode="abs", min_lr=[0.02, 0.0])):
+    for kw in ({"patience": 2, "factor": 0.5}, {"mode": "max", "patience": 1, "cooldown": 2,
+                                                  "threshold_mode": "abs", "min_lr": [0.02, 0.0]}):
         gopt, topt = _opts()
         g, t = ls.ReduceLROnPlateau(gopt, **kw), tls.ReduceLROnPlateau(topt, **kw)
         for v in losses:

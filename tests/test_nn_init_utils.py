@@ -19,14 +19,14 @@ def _std_bound(gw, tw):
 
 
 @pytest.mark.parametrize("name,kwargs,kind", [
-    ("kaiming_uniform_", dict(a=math.sqrt(5)), "uniform"),
-    ("kaiming_uniform_", dict(nonlinearity="relu"), "uniform"),
-    ("kaiming_uniform_", dict(mode="fan_out", nonlinearity="relu"), "uniform"),
-    ("kaiming_normal_", dict(nonlinearity="relu"), "normal"),
-    ("kaiming_normal_", dict(mode="fan_out", a=0.2), "normal"),
-    ("xavier_uniform_", dict(), "uniform"),
-    ("xavier_uniform_", dict(gain=5 / 3), "uniform"),
-    ("xavier_normal_", dict(gain=2.0), "normal"),
+    ("kaiming_uniform_", {"a": math.sqrt(5)}, "uniform"),
+    ("kaiming_uniform_", {"nonlinearity": "relu"}, "uniform"),
+    ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}, "uniform"),
+    ("kaiming_normal_", {"nonlinearity": "relu"}, "normal"),
+    ("kaiming_normal_", {"mode": "fan_out", "a": 0.2}, "normal"),
+    ("xavier_uniform_", {}, "uniform"),
+    ("xavier_uniform_", {"gain": 5 / 3}, "uniform"),
+    ("xavier_normal_", {"gain": 2.0}, "normal"),
 ])
 def test_initialisers_draw_the_distribution_pytorch_draws_for_the_same_layer(name, kwargs,
                                                                            kind):

@@ -12,24 +12,24 @@ torch = pytest.importorskip("torch")
 SHAPES = [(3, 4), (4,), (1,), ()]
 
 CONFIGS = [
-    ("SGD", dict(lr=0.1)),
-    ("SGD", dict(lr=0.05, momentum=0.9)),
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
-    ("SGD", dict(lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.01, maximize=True)),
-    ("Adam", dict()),
-    ("Adam", dict(lr=0.01, betas=(0.3, 0.99), eps=1e-6)),
-    ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
-    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
-    ("AdamW", dict()),
-    ("AdamW", dict(lr=0.05, weight_decay=0.1, amsgrad=True)),
-    ("RMSprop", dict()),
-    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.05)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9)),
-    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)),
-    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True, maximize=True)),
-    ("Adagrad", dict()),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-6, maximize=True)),
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.01, "maximize": True}),
+    ("Adam", {}),
+    ("Adam", {"lr": 0.01, "betas": (0.3, 0.99), "eps": 1e-6}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.05}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.3, "centered": True, "maximize": True}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6, "maximize": True}),
 ]
 
 
@@ -79,8 +79,8 @@ def test_torch_defaults(name):
 
 
 @pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)), ("Adagrad", dict(lr=0.1))])
+    ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}), ("Adagrad", {"lr": 0.1})])
 def test_param_groups_with_their_own_hyperparameters_equal_torch(name, kwargs):
     gp, tp = _pair()
     over = {"lr": 0.3} if name != "SGD" else {"lr": 0.3, "momentum": 0.5}
@@ -105,7 +105,7 @@ def test_lr_property_reads_and_writes_the_single_group():
     with pytest.raises(ValueError, match="param_groups"):
         two.lr = 0.3
     with pytest.raises(ValueError, match="param_groups"):
-        two.lr
+        _ = two.lr
 
 
 def test_add_param_group_and_refusals():
@@ -120,11 +120,11 @@ def test_add_param_group_and_refusals():
 
 
 @pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
-    ("RMSprop", dict(momentum=0.9, centered=True)), ("Adagrad", dict(lr_decay=0.1))])
+    ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01, "amsgrad": True}),
+    ("RMSprop", {"momentum": 0.9, "centered": True}), ("Adagrad", {"lr_decay": 0.1})])
 def test_state_dict_with_groups_roundtrips_through_a_file(name, kwargs, tmp_path):
     gp, tp = _pair(seed=3)
-    groups = lambda ps: [{"params": ps[:1], "lr": 0.05}, {"params": ps[1:]}]  # noqa: E731
+    groups = lambda ps: [{"params": ps[:1], "lr": 0.05}, {"params": ps[1:]}]
     a = getattr(optim, name)(groups(gp), **kwargs)
     topt = getattr(torch.optim, name)(groups(tp), **kwargs)
     _run(a, topt, gp, tp, steps=3)

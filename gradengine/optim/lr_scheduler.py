@@ -23,8 +23,17 @@ from collections import Counter
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LinearLR", "OneCycleLR", "ReduceLROnPlateau"]
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "StepLR",
+]
 
 
 def _lrs(opt):
@@ -313,19 +322,19 @@ class OneCycleLR(LRScheduler):
         T = self.total_steps
         if three_phase:
             self._schedule_phases = [
-                dict(end_step=float(pct_start * T) - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=float(2 * pct_start * T) - 2, start_lr="max_lr",
-                     end_lr="initial_lr", start_momentum="base_momentum",
-                     end_momentum="max_momentum"),
-                dict(end_step=T - 1, start_lr="initial_lr", end_lr="min_lr",
-                     start_momentum="max_momentum", end_momentum="max_momentum")]
+                {"end_step": float(pct_start * T) - 1, "start_lr": "initial_lr", "end_lr": "max_lr",
+                     "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
+                {"end_step": float(2 * pct_start * T) - 2, "start_lr": "max_lr",
+                     "end_lr": "initial_lr", "start_momentum": "base_momentum",
+                     "end_momentum": "max_momentum"},
+                {"end_step": T - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
+                     "start_momentum": "max_momentum", "end_momentum": "max_momentum"}]
         else:
             self._schedule_phases = [
-                dict(end_step=float(pct_start * T) - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=T - 1, start_lr="max_lr", end_lr="min_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum")]
+                {"end_step": float(pct_start * T) - 1, "start_lr": "initial_lr", "end_lr": "max_lr",
+                     "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
+                {"end_step": T - 1, "start_lr": "max_lr", "end_lr": "min_lr",
+                     "start_momentum": "base_momentum", "end_momentum": "max_momentum"}]
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: expected a float pct_start in [0, 1], got "
                              f"{pct_start!r}")
@@ -425,7 +434,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch=None) -> None:  # noqa: D401 - torch's signature
+    def step(self, metrics, epoch=None) -> None:
         """Record the epoch's metric; reduce the lr after ``patience`` bad epochs."""
         current = float(metrics)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
