@@ -4,8 +4,8 @@ Eagerly, ``opt.step()`` updates each parameter on its own and commits by rebindi
 ``p.data``. In a replayed step, :class:`FlatStep` lays the parameters (and their
 gradients and optimizer state) end to end in flat buffers -- each ``p.data`` becomes a
 view of its slice -- and applies the optimizer's own elementwise rule
-(the public ``opt.update_arrays``) once to the whole buffer: the same operations on the same numbers,
-so the same results bit for bit, in a handful of array calls however many parameters there
+(the public ``opt.update_arrays``) once to the whole buffer: the same operations on the
+same numbers, so the same results bit for bit, in a handful of array calls however many parameters there
 are. Parameters keep their buffers across replays (what a CUDA graph needs), and the
 commit is one copy into one buffer holding parameters and state together.
 
