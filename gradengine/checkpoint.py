@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -106,6 +108,15 @@ def save(state_dict, path) -> None:
         >>> ge.save(model.state_dict(), "model.ge")
     """
     if not isinstance(state_dict, dict):
+        if callable(getattr(state_dict, "state_dict", None)):
+            from .nn.module import Module
+            kind = type(state_dict).__name__
+            var = "model" if isinstance(state_dict, Module) else "obj"
+            hint = f" or {var}.save(path)" if callable(getattr(state_dict, "save", None)) \
+                else ""
+            raise TypeError(f"save: expected a state dict, got a {kind} object; save its "
+                            f"state with ge.save({var}.state_dict(), path){hint}, and load "
+                            f"it back with {var}.load_state_dict(ge.load(path))")
         raise TypeError(f"save: expected a dict, got {type(state_dict).__name__}")
     path = os.fspath(path)
     arrays = []
@@ -121,6 +132,9 @@ def save(state_dict, path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                dir=directory)
     try:
+        # mkstemp makes the file 0600: give it the mode of the file it replaces, or the
+        # umask's default for a new file, as open() would
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
                 zf.writestr(MANIFEST, json.dumps(manifest, sort_keys=True))
@@ -137,6 +151,26 @@ def save(state_dict, path) -> None:
             pass
         raise
     _fsync_dir(directory)
+
+
+def _mode_for(path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask is process-wide, racy in threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory):
@@ -180,14 +214,25 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
-    if os.path.isdir(path):
-        raise CheckpointError(f"load: {path!r} is a directory, not a gradengine checkpoint "
-                              "file")
+    _require_regular(path, os.stat(path).st_mode)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        # O_NONBLOCK: a FIFO swapped in after the check must not block the open
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise CheckpointError(f"load: cannot read {path!r}: {e}") from None
+    try:
+        st = os.fstat(fd)
+        _require_regular(path, st.st_mode)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as f:
+            fd = None
+            data = f.read(st.st_size)
+    except OSError as e:
+        raise CheckpointError(f"load: cannot read {path!r}: {e}") from None
+    finally:
+        if fd is not None:
+            os.close(fd)
     if len(data) < len(_ZIP_SIGNATURE):
         raise CheckpointError(f"load: {path!r} is truncated ({len(data)} bytes; "
                               "a checkpoint starts with a zip header)")
@@ -212,8 +257,62 @@ def load(path):
                               f"({type(e).__name__}: {e})") from None
 
 
+def _require_regular(path, mode):
+    if stat.S_ISREG(mode):
+        return
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if
+            stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode) else
+            "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    raise CheckpointError(f"load: {path!r} is {kind}, not a gradengine checkpoint file "
+                          "(only regular files are read)")
+
+
+def _check_members(path, zf, size):
+    """Refuse compressed members (gradengine writes stored ones only, and a compressed
+    member can expand a small file into gigabytes) and sizes beyond the file's own."""
+    for info in zf.infolist():
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(f"load: {path!r}: member {info.filename!r} is compressed "
+                                  f"(method {info.compress_type}); gradengine writes stored "
+                                  "members only, so this is not its checkpoint (a compressed "
+                                  "member may be a decompression bomb)")
+        if info.file_size > size or info.compress_size > size:
+            raise CheckpointError(f"load: {path!r}: member {info.filename!r} declares "
+                                  f"{info.file_size} bytes, more than the file's {size}; "
+                                  "the file is corrupted")
+
+
+def _read_npy(path, name, raw, meta):
+    """An array from a member's bytes, its header checked against the manifest and the
+    member's size before anything is allocated."""
+    bio = io.BytesIO(raw)
+    version = np.lib.format.read_magic(bio)
+    if version == (1, 0):
+        shape, _fortran, dtype = np.lib.format.read_array_header_1_0(bio)
+    elif version == (2, 0):
+        shape, _fortran, dtype = np.lib.format.read_array_header_2_0(bio)
+    else:
+        raise CheckpointError(f"load: {path!r}: {name!r} has .npy format version {version}, "
+                              "which gradengine does not write")
+    if dtype.hasobject:
+        raise CheckpointError(f"load: {path!r}: {name!r} has dtype object (pickle); refused")
+    if tuple(shape) != tuple(meta["shape"]) or dtype.str != meta["dtype"]:
+        raise CheckpointError(f"load: {path!r}: shape mismatch for {name!r}: the manifest "
+                              f"says {tuple(meta['shape'])} {meta['dtype']}, the data has "
+                              f"{tuple(shape)} {dtype.str}")
+    need = math.prod(shape) * dtype.itemsize
+    if need != len(raw) - bio.tell():
+        raise CheckpointError(f"load: {path!r}: {name!r} is truncated or corrupted: its "
+                              f"header declares {need} bytes of data, the member holds "
+                              f"{len(raw) - bio.tell()}")
+    bio.seek(0)
+    return np.lib.format.read_array(bio, allow_pickle=False)
+
+
 def _read(path, data):
     zf = zipfile.ZipFile(io.BytesIO(data))
+    _check_members(path, zf, len(data))
     names = set(zf.namelist())
     if MANIFEST not in names:
         raise CheckpointError(f"load: {path!r} is not a gradengine checkpoint: a zip without "
@@ -239,7 +338,7 @@ def _read(path, data):
         if member not in names:
             raise CheckpointError(f"load: {path!r}: missing entry {member!r} listed in the "
                                   "manifest")
-        arr = np.lib.format.read_array(io.BytesIO(zf.read(member)), allow_pickle=False)
+        arr = _read_npy(path, name, zf.read(member), meta)
         shape = tuple(meta["shape"])
         if arr.shape != shape:
             raise CheckpointError(f"load: {path!r}: shape mismatch for {name!r}: the manifest "

@@ -503,14 +503,14 @@ def test_keyboard_interrupt_mid_fit_leaves_a_consistent_resumable_model(where, s
             return original(closure)
         monkeypatch.setattr(opt, "step", step)
     else:
-        original = opt._step_arrays
+        original = opt.update_arrays
 
-        def update(xp, d, g, st):
+        def update(xp, d, g, st, group):
             calls["n"] += 1
             if calls["n"] == (target_step - 1) * len(opt.params) + len(opt.params) // 2 + 1:
                 raise KeyboardInterrupt
-            return original(xp, d, g, st)
-        monkeypatch.setattr(opt, "_step_arrays", update)
+            return original(xp, d, g, st, group)
+        monkeypatch.setattr(opt, "update_arrays", update)
 
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y, epochs=5, batch_size=4, verbose=0, callbacks=[Track()])

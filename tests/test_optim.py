@@ -162,8 +162,9 @@ def test_bad_params_argument_raises_type_error():
         optim.SGD(nn.Parameter(np.ones(2, np.float32)))
     with pytest.raises(TypeError, match="parameter 1"):
         optim.SGD([nn.Parameter(np.ones(2, np.float32)), np.ones(2)])
-    with pytest.raises(TypeError, match="groups"):
-        optim.SGD([{"params": []}])
+    with pytest.raises(TypeError, match="mixes Tensors and dicts"):
+        optim.SGD([{"params": [nn.Parameter(np.ones(2, np.float32))]},
+                   nn.Parameter(np.ones(2, np.float32))])
 
 
 def _adam_setup(n=6):
@@ -199,15 +200,15 @@ def test_keyboard_interrupt_while_computing_leaves_everything_old(monkeypatch):
     versions = [p._version for p in params]
     state = _state_copy(opt)
     calls = []
-    original = opt._step_arrays
+    original = opt.update_arrays
 
-    def interrupting(xp, d, g, st):
+    def interrupting(xp, d, g, st, group):
         calls.append(d)
         if len(calls) == len(params) // 2 + 1:
             raise KeyboardInterrupt
-        return original(xp, d, g, st)
+        return original(xp, d, g, st, group)
 
-    monkeypatch.setattr(opt, "_step_arrays", interrupting)
+    monkeypatch.setattr(opt, "update_arrays", interrupting)
     with pytest.raises(KeyboardInterrupt):
         opt.step()
     _assert_same(params, opt, data, state)

@@ -174,7 +174,7 @@ def interrupted_run(point, seed, jit=False):
             # A replayed step updates all parameters in place with one commit (no p.data
             # writes to trip on): the interrupt comes from the optimizer's update rule,
             # which the replayed step calls once for all parameters before committing.
-            rule = opt._step_arrays
+            rule = opt.update_arrays
 
             def interrupting_rule(*args):
                 arm = Tripwire.armed
@@ -182,7 +182,7 @@ def interrupted_run(point, seed, jit=False):
                     arm["fired"] = True
                     raise KeyboardInterrupt("injected inside the replayed opt.step")
                 return rule(*args)
-            opt._step_arrays = interrupting_rule
+            opt.update_arrays = interrupting_rule
         else:
             for p in opt.params:
                 p.__class__ = Tripwire
@@ -195,7 +195,7 @@ def interrupted_run(point, seed, jit=False):
         Tripwire.armed = None
         object.__setattr__(bomb, "at", None)
         opt.__dict__.pop("step", None)
-        opt.__dict__.pop("_step_arrays", None)
+        opt.__dict__.pop("update_arrays", None)
         for p in opt.params:
             if type(p) is Tripwire:
                 p.__class__ = nn.Parameter

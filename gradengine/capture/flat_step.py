@@ -4,9 +4,9 @@ Eagerly, ``opt.step()`` updates each parameter on its own and commits by rebindi
 ``p.data``. In a replayed step, :class:`FlatStep` lays the parameters (and their
 gradients and optimizer state) end to end in flat buffers -- each ``p.data`` becomes a
 view of its slice -- and applies the optimizer's own elementwise rule
-(``opt._step_arrays``) once to the whole buffer: the same operations on the same numbers,
-so the same results bit for bit, in a handful of array calls however many parameters there
-are. Parameters keep their buffers across replays (what a CUDA graph needs), and the
+(the public ``opt.update_arrays``) once to the whole buffer: the same operations on the
+same numbers, so the same results bit for bit, in a handful of array calls however many
+parameters there are. Parameters keep their buffers across replays (what a CUDA graph needs), and the
 commit is one copy into one buffer holding parameters and state together.
 
 Anything that rebinds a parameter or the optimizer's state outside the replay (an eager
@@ -43,7 +43,7 @@ class FlatStep:
         self.grad_tensors = [Tensor._make(g, self.device) for g in self.grads]
         self.B = None        # rows: the parameters, then each array of the state
         self.views = []      # the parameters' views into B[0]
-        self.state = None    # the flat state entry given to _step_arrays
+        self.state = None    # the flat state entry given to update_arrays
         self.entries = []    # each parameter's state list, holding views into B
         self.state_list = None
         self.layout = 0      # bumped whenever B is reallocated (a CUDA graph must be re-made)
@@ -147,15 +147,20 @@ class FlatStep:
     def flat_ok(self) -> bool:
         """Whether the update can run on the flat buffers: the state is laid out (or the
         optimizer keeps none)."""
-        return not self.eager and (self.state is not None or self.opt._stateless())
+        opt = self.opt
+        if len(opt.param_groups) != 1:  # per-group hyperparameters: the eager step
+            return False
+        return not self.eager and (self.state is not None or
+                                   opt.stateless(opt.param_groups[0]))
 
     def device_step(self):
         """The update's array work, committed in one call (captured in a CUDA graph for
         SGD): no checks, no version bumps."""
         if self.state is None:  # a stateless update: written into the parameters at once
-            self.opt._step_in_place(self.xp, self.B[0], self.G)
+            self.opt.update_in_place(self.xp, self.B[0], self.G, self.opt.param_groups[0])
             return
-        new, new_state = self.opt._step_arrays(self.xp, self.B[0], self.G, self.state)
+        new, new_state = self.opt.update_arrays(self.xp, self.B[0], self.G, self.state,
+                                                self.opt.param_groups[0])
         self._commit(new, new_state)
 
     def after_device_step(self):
@@ -172,7 +177,8 @@ class FlatStep:
 
     def hyper(self):
         """The hyperparameters a captured update has baked in."""
-        return tuple(self.opt._hyperparams().items())
+        return tuple((k, v) for g in self.opt.param_groups for k, v in g.items()
+                     if k != "params")
 
     def _commit(self, new, new_state):
         """Parameters and state into B with one copy (an interrupt leaves all old or all

@@ -134,7 +134,7 @@ class Trace:
 
 def _is_optimizer_step(fn):
     owner = getattr(fn, "__self__", None)
-    return getattr(fn, "__name__", "") == "_step" and hasattr(owner, "_step_arrays")
+    return getattr(fn, "__name__", "") == "_step" and hasattr(owner, "update_arrays")
 
 
 def _post(fwd, extra, cast):

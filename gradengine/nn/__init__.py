@@ -16,22 +16,9 @@ Dense), :mod:`.sequential` (Sequential).
 
 from __future__ import annotations
 
-# Names gradengine.nn held when it was one module, kept importable from here.
-from .. import functional as F  # noqa: F401
-from ..errors import ShapeError  # noqa: F401
-from .layers import (  # noqa: F401
-    _DENSE_ACTIVATIONS,
-    Dense,
-    Linear,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    _module_device,
-    _module_dtype,
-    _uniform,
-)
-from .module import Module, Parameter, _as_array, _converted, _host_copy  # noqa: F401
+from . import init, utils
+from .layers import Dense, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .module import Module, Parameter
 from .sequential import Sequential
 
 __all__ = [
@@ -44,4 +31,6 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "init",
+    "utils",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..core.op import host_call
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 
 __all__ = ["Module", "Parameter"]
 
@@ -147,6 +147,8 @@ class Module:
         Raises:
             KeyError: naming every missing and every unexpected key (strict only).
             ShapeError: naming every key whose shape differs, with both shapes.
+            DTypeError: naming every key whose array is not real numbers (object,
+                complex, strings).
         """
         own = dict(self.named_parameters())
         lazy = {}  # name -> (layer, expected shape with None for the unknown input size)
@@ -167,8 +169,12 @@ class Module:
                            f"{sorted(expected)})")
         arrays = {}
         bad = []
+        kinds = []
         for name in sorted(expected & given):
             arr = _as_array(state_dict[name])
+            if arr.dtype.kind not in "fiub":
+                kinds.append(f"{name!r} has dtype {arr.dtype}")
+                continue
             if name in own:
                 want = own[name].shape
                 ok = tuple(arr.shape) == want
@@ -180,6 +186,10 @@ class Module:
                 bad.append(f"{name!r}: checkpoint {tuple(arr.shape)} vs model "
                            f"{tuple(want)}")
             arrays[name] = arr
+        if kinds:
+            raise DTypeError("load_state_dict: " + "; ".join(kinds) + " (parameters take real "
+                             "numbers: an object array would load as NaN, a complex one "
+                             "would lose its imaginary part); nothing was loaded")
         if bad:
             raise ShapeError("load_state_dict: shape mismatch for " + "; ".join(bad))
         pending = {}
@@ -217,28 +227,45 @@ class Module:
         return missing, unexpected
 
     def to(self, device=None, dtype=None):
-        """Move every parameter (and gradient) to ``device`` and/or cast to ``dtype``, in
-        place (the Parameter objects stay the same); returns self."""
+        """Move every parameter (and gradient) to ``device`` and/or cast to a floating
+        ``dtype``, in place (the Parameter objects stay the same); returns self.
+
+        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``.
+        Everything is converted before anything is rebound, so on error nothing changes.
+
+        Raises:
+            DTypeError: a dtype that is not floating (parameters must stay trainable).
+            DeviceError: a device that cannot be used.
+        """
+        if dtype is None and device is not None and _looks_like_dtype(device):
+            device, dtype = None, device
         dev = backend.normalize_device(device, "to") if device is not None else None
         dt = backend.resolve_dtype(dtype, "to") if dtype is not None else None
+        if dt is not None and dt.kind != "f":
+            raise DTypeError(f"to: dtype {dt} is not a floating dtype; a module's parameters "
+                             "must stay floating to be trained (nothing was changed)")
+        changes = []
+        for p in self.parameters():
+            for t in (p, p.grad):
+                if t is None or not isinstance(t, Tensor):
+                    continue
+                arr, where = t.data, t.device
+                if dev is not None and dev != t.device:
+                    arr, where = backend.to_device_array(arr, dev), dev
+                if dt is not None and arr.dtype != dt:
+                    with backend.cuda_context(where):
+                        arr = arr.astype(dt)
+                if arr is not t.data:
+                    changes.append((t, arr, where))
         for m in self.modules():
             if dev is not None:
                 object.__setattr__(m, "_device", dev)
             if dt is not None:
                 object.__setattr__(m, "_dtype", dt)
-        for p in self.parameters():
-            for t in (p, p.grad):
-                if t is None:
-                    continue
-                arr = t.data
-                if dev is not None and dev != t.device:
-                    arr = backend.to_device_array(arr, dev)
-                    t.device = dev
-                if dt is not None and arr.dtype != dt:
-                    arr = arr.astype(dt)
-                if arr is not t.data:
-                    t.data = arr
-                    t._version += 1
+        for t, arr, where in changes:
+            t.data = arr
+            t.device = where
+            t._version += 1
         return self
 
     def cpu(self):
@@ -273,6 +300,16 @@ class Module:
 
 def _host_copy(arr):
     return arr.copy() if isinstance(arr, np.ndarray) else backend.cupy().asnumpy(arr)
+
+
+def _looks_like_dtype(x):
+    """Whether ``to``'s first argument names a dtype rather than a device."""
+    if isinstance(x, (np.dtype, type)):
+        return True
+    if isinstance(x, str):
+        d = x.strip().lower()
+        return not (d == "cpu" or d.startswith("cuda"))
+    return False
 
 
 def _as_array(v):

@@ -1,0 +1,404 @@
+"""The optimizer base class: parameter groups, the atomic step, state dicts.
+
+Update rules are PyTorch's, written line for line on the arrays (``p.data``,
+``p.grad.data``): no Tensor ops and no graph, so a step costs a few array operations per
+parameter. Each optimizer implements one public, elementwise rule,
+:meth:`Optimizer.update_arrays`, which ``ge.jit`` also applies once to all parameters laid
+end to end (:mod:`gradengine.jit_optim`).
+
+A step is atomic. Every gradient is checked against its parameter (shape, dtype, device)
+and every new parameter value and state entry is first computed into fresh arrays; only
+then are they committed by rebinding (``p.data = new``). If anything -- a
+KeyboardInterrupt included -- interrupts the commit, the old arrays are put back, so each
+parameter and its optimizer state are either all-before or all-after the step. Committing
+bumps each updated parameter's version, so a backward through a graph recorded before the
+step raises GraphError instead of using stale values.
+
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt.zero_grad(); loss.backward(); opt.step()
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..core.gradmode import enable_grad
+from ..core.op import host_call
+from ..core.tensor import Tensor
+from ..errors import DeviceError, DTypeError, ShapeError
+
+__all__ = ["Optimizer"]
+
+
+class Optimizer:
+    """Base class: parameter groups with their hyperparameters, per-parameter state.
+
+    ``params`` is an iterable of Tensors, or of dicts (parameter groups) each holding
+    ``"params"`` and any hyperparameters that differ from the defaults, as in PyTorch::
+
+        optim.SGD([{"params": model.fc1.parameters(), "lr": 0.1},
+                   {"params": model.fc2.parameters()}], lr=0.01, momentum=0.9)
+
+    A subclass gives its defaults to ``__init__`` and implements :meth:`update_arrays`
+    (and :meth:`_check` for its hyperparameters, :meth:`_state_names` for its state).
+
+    Attributes:
+        param_groups: list of dicts ``{"params": [Tensor, ...], "lr": ..., ...}``; assign
+            to a group's hyperparameters to change them (``opt.param_groups[0]["lr"] = 1e-4``).
+        defaults: the hyperparameters given to the constructor.
+        params: every parameter of every group, in order (a list).
+        state: one entry per parameter of ``params`` (None before its first update): the
+            list of its state values, named by :meth:`_state_names`.
+        lr: the learning rate of a single-group optimizer (reads and writes
+            ``param_groups[0]["lr"]``); other hyperparameters read the same way
+            (``opt.momentum``).
+    """
+
+    # the update's array work is the same at every step (a CUDA graph may hold it)
+    step_is_static: bool = False
+
+    def __init__(self, params, defaults: dict):
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or dicts, got a "
+                            "single Tensor; pass [t] or model.parameters()")
+        if isinstance(params, dict):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
+                            "(parameter groups), got one dict; pass [group]")
+        groups = list(params)
+        object.__setattr__(self, "defaults", dict(defaults))
+        object.__setattr__(self, "param_groups", [])
+        object.__setattr__(self, "params", [])
+        object.__setattr__(self, "state", [])
+        object.__setattr__(self, "_groups_of", [])
+        if not groups:
+            return
+        kinds = {isinstance(g, dict) for g in groups}
+        if kinds == {True, False}:
+            raise TypeError(f"{name}: params mixes Tensors and dicts; give either a list of "
+                            "Tensors or a list of parameter groups (dicts)")
+        if kinds == {False}:
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters (``{"params": [...], <hyperparameter>: value}``);
+        missing hyperparameters take the defaults.
+
+        Raises:
+            TypeError: an entry that is not a Tensor.
+            ValueError: a non-leaf Tensor, a parameter already in a group, a missing
+                ``"params"`` key or an invalid hyperparameter.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise ValueError(f"{name}: a parameter group is a dict with a 'params' key, "
+                             f"got {type(param_group).__name__}")
+        group = dict(param_group)
+        plist = group["params"]
+        plist = [plist] if isinstance(plist, Tensor) else list(plist)
+        base = len(self.params)
+        seen = {id(p) for p in self.params}
+        for k, p in enumerate(plist):
+            i = base + k
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+            if p.node is not None:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) is not a leaf "
+                                 "Tensor (it was computed by an op); optimize the leaf, "
+                                 "or use .detach() to make a new leaf")
+            if id(p) in seen:
+                raise ValueError(f"{name}: some parameters appear more than once (parameter "
+                                 f"{i}, shape {p.shape})")
+            seen.add(id(p))
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        group["params"] = plist
+        self._check(group)
+        self.param_groups.append(group)
+        self.params.extend(plist)
+        self.state.extend([None] * len(plist))
+        self._groups_of.extend([group] * len(plist))
+
+    def _check(self, group: dict) -> None:
+        """Raise ValueError for an invalid hyperparameter of ``group`` (torch's checks)."""
+        _nonneg(self, group, "lr", "learning rate")
+
+    # single-group conveniences: opt.lr, opt.momentum, ... read param_groups
+    def _hyper_value(self, key):
+        groups = self.param_groups
+        if not groups:
+            return self.defaults[key]
+        first = groups[0][key]
+        if any(g[key] != first for g in groups[1:]):
+            raise ValueError(f"{type(self).__name__}.{key}: the {len(groups)} parameter groups "
+                             f"have different values; read param_groups[i][{key!r}]")
+        return first
+
+    def __getattr__(self, key):
+        d = self.__dict__
+        if "defaults" in d and key in d["defaults"]:
+            return self._hyper_value(key)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
+
+    def __setattr__(self, key, value):
+        d = self.__dict__
+        if "defaults" in d and key in d["defaults"]:
+            if len(self.param_groups) > 1:
+                raise ValueError(f"{type(self).__name__}.{key}: the optimizer has "
+                                 f"{len(self.param_groups)} parameter groups; set "
+                                 f"param_groups[i][{key!r}]")
+            for g in self.param_groups:
+                g[key] = value
+            d["defaults"][key] = value
+            return
+        object.__setattr__(self, key, value)
+
+    # ------------------------------------------------------------ the rule
+    def update_arrays(self, xp, data, grad, state, group):
+        """One parameter's update, computed into fresh arrays, touching nothing.
+
+        The rule is elementwise, so it may also be applied to many parameters laid end to
+        end in one flat array (what ``ge.jit`` does) with the same results bit for bit.
+
+        Args:
+            xp: the array module (numpy or cupy) of ``data``.
+            data: the parameter's array. grad: its gradient (same shape, dtype, device).
+            state: the parameter's state list (named by :meth:`_state_names`), or None
+                before its first update.
+            group: the parameter group (a dict) whose hyperparameters apply.
+        Returns:
+            ``(new_data, new_state)``: fresh arrays (``new_state`` is None for a rule that
+            keeps no state); neither ``data``, ``grad`` nor ``state`` is modified.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define update_arrays")
+
+    def stateless(self, group) -> bool:
+        """Whether the rule keeps no state under ``group``'s hyperparameters (then
+        :meth:`update_in_place` may be used)."""
+        return False
+
+    def update_in_place(self, xp, data, grad, group) -> None:
+        """The stateless update written into ``data`` by one final array call (atomic);
+        the same numbers as :meth:`update_arrays`. Only valid when :meth:`stateless`."""
+        new, _ = self.update_arrays(xp, data, grad, None, group)
+        xp.copyto(data, new)
+
+    def _state_names(self, group) -> tuple:
+        """The names of a parameter's state entries under ``group``'s hyperparameters."""
+        return ()
+
+    # ------------------------------------------------------------ stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient (to None by default, as in PyTorch 2)."""
+        host_call(self._zero_grad, set_to_none)
+
+    def _zero_grad(self, set_to_none):
+        if set_to_none:
+            for p in self.params:
+                p.grad = None
+        else:
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad = Tensor._make(backend.xp_of(p.device).zeros_like(p.data), p.device)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; atomic (see the module docstring).
+
+        Args:
+            closure: optional callable that re-evaluates the model and returns the loss;
+                it runs (with gradients enabled) before the update, as in PyTorch.
+        Returns:
+            The closure's loss, or None.
+        Raises:
+            TypeError: a ``.grad`` that is not a gradengine Tensor (a NumPy array).
+            ShapeError, DTypeError, DeviceError: a gradient whose shape, dtype or device
+                differs from its parameter's; nothing is changed.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        host_call(self._step)  # through the dispatch: ge.jit sees and replays the update
+        return loss
+
+    def _step(self):
+        updates = []
+        update = self.update_arrays
+        state = self.state
+        groups = self._groups_of
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            d = p.data
+            if not isinstance(g, Tensor) or g.data.shape != d.shape or \
+                    g.data.dtype != d.dtype or g.device != p.device:
+                self._bad_grad(i, p, g)
+            xp = np if p.device == "cpu" else backend.xp_of(p.device)
+            updates.append((i, p, *update(xp, d, g.data, state[i], groups[i])))
+        self._commit(updates)
+
+    def _bad_grad(self, i, p, g):
+        name = f"{type(self).__name__}.step"
+        what = f"parameter {i} (shape {p.shape}, {p.dtype}, on {p.device})"
+        if not isinstance(g, Tensor):
+            raise TypeError(f"{name}: the .grad of {what} is a {type(g).__module__}."
+                            f"{type(g).__name__}, not a gradengine Tensor; assign "
+                            "ge.tensor(...) (nothing was updated)")
+        gd = g.data
+        if gd.shape != p.data.shape:
+            raise ShapeError(f"{name}: the gradient of {what} has shape {tuple(gd.shape)}, "
+                             f"the parameter {p.shape} (nothing was updated)")
+        if gd.dtype != p.data.dtype:
+            raise DTypeError(f"{name}: the gradient of {what} has dtype {gd.dtype}, the "
+                             f"parameter {p.data.dtype} (nothing was updated)")
+        raise DeviceError(f"{name}: the gradient of {what} is on {g.device}, the parameter "
+                          f"on {p.device} (nothing was updated)")
+
+    def _commit(self, updates):
+        state = self.state
+        done = []
+        try:
+            for i, p, data, st in updates:
+                done.append((i, p, p.data, state[i]))
+                p.data = data
+                state[i] = st
+                p._version += 1
+        except BaseException:
+            # Put every old array back: the step happens completely or not at all.
+            for i, p, data, st in reversed(done):
+                p.data = data
+                state[i] = st
+            raise
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """``{"state": {index: {name: value}}, "param_groups": [{..., "params": [index,
+        ...]}]}`` as in PyTorch (indices count through the groups in order).
+
+        Arrays are host (NumPy) copies, so the dict can be given to ``ge.save`` as is.
+        """
+        states = {}
+        for i, st in enumerate(self.state):
+            if st is not None:
+                names = self._state_names(self._groups_of[i])
+                states[i] = {k: (_host_copy(v) if _is_array(v) else v)
+                             for k, v in zip(names, st)}
+        groups, start = [], 0
+        for g in self.param_groups:
+            out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()
+                   if k != "params"}
+            out["params"] = list(range(start, start + len(g["params"])))
+            start += len(g["params"])
+            groups.append(out)
+        return {"state": states, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and state saved by :meth:`state_dict` (all or nothing).
+
+        Also reads a ``torch.optim`` state dict of the same optimizer (torch tensors are
+        converted to arrays).
+
+        Raises:
+            ValueError: a different number of groups or parameters, or a malformed dict.
+            ShapeError: a state array whose shape differs from its parameter's.
+        """
+        name = type(self).__name__
+        try:
+            groups = list(state_dict["param_groups"])
+            states = state_dict["state"]
+            saved_sizes = [len(g["params"]) for g in groups]
+        except (KeyError, TypeError):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
+                             "'param_groups'") from None
+        own_sizes = [len(g["params"]) for g in self.param_groups]
+        if saved_sizes != own_sizes:
+            raise ValueError(f"{name}.load_state_dict: the saved state has "
+                             f"{sum(saved_sizes)} parameters in {len(groups)} group(s) "
+                             f"{saved_sizes}; this optimizer has {sum(own_sizes)} in "
+                             f"{len(own_sizes)} {own_sizes}")
+        # the new groups, without touching the current ones
+        new_groups = []
+        for own, saved in zip(self.param_groups, groups):
+            g = dict(own)
+            for k, v in saved.items():
+                if k != "params":
+                    g[k] = tuple(v) if isinstance(v, list) else v
+            self._check(g)
+            new_groups.append(g)
+        groups_of = [g for g, n in zip(new_groups, own_sizes) for _ in range(n)]
+        new_state = [None] * len(self.params)
+        for key, st in states.items():
+            i = int(key)
+            if not 0 <= i < len(self.params):
+                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there "
+                                 f"are {len(self.params)}")
+            names = self._state_names(groups_of[i])
+            if not names or all(st.get(k) is None for k in st):
+                continue  # torch keeps {"momentum_buffer": None} for plain SGD
+            missing = [k for k in names if k not in st]
+            if missing:
+                raise ValueError(f"{name}.load_state_dict: state of parameter {i} lacks "
+                                 f"{missing}")
+            p = self.params[i]
+            entry = []
+            for k in names:
+                v = _from_torch(st[k])
+                if k == "step":
+                    v = int(v)
+                elif _is_array(v) or isinstance(v, Tensor):
+                    arr = v.data if isinstance(v, Tensor) else v
+                    if tuple(arr.shape) != p.shape:
+                        raise ShapeError(f"{name}.load_state_dict: state {k!r} of parameter "
+                                         f"{i} has shape {tuple(arr.shape)}, the parameter "
+                                         f"{p.shape}")
+                    v = backend.to_device_array(arr, p.device).astype(p.dtype, copy=True)
+                entry.append(v)
+            new_state[i] = entry
+        for own, g in zip(self.param_groups, new_groups):
+            own.update(g)
+        self.state = new_state
+
+    def __repr__(self):
+        parts = []
+        for k, g in enumerate(self.param_groups):
+            args = ", ".join(f"{h}={v!r}" for h, v in g.items() if h != "params")
+            parts.append(f"group {k}: {len(g['params'])} parameters, {args}")
+        return f"{type(self).__name__}({'; '.join(parts) or 'no parameters'})"
+
+
+def _nonneg(opt, group, key, what):
+    v = group[key]
+    if not v >= 0.0:
+        raise ValueError(f"{type(opt).__name__}: invalid {what} {key}={v!r}; it must be >= 0")
+
+
+def _is_array(v):
+    return isinstance(v, np.ndarray) or (backend.cupy() is not None and
+                                         isinstance(v, backend.cupy().ndarray))
+
+
+def _host_copy(arr):
+    return arr.copy() if isinstance(arr, np.ndarray) else backend.cupy().asnumpy(arr)
+
+
+def _from_torch(v):
+    if type(v).__module__.startswith("torch") and hasattr(v, "detach"):
+        return v.detach().cpu().numpy()
+    return v
+
+
+def lerp(xp, a, b, w):
+    """``a + w (b - a)`` into a fresh array, rounded as ``torch.lerp`` on the CPU."""
+    if abs(w) < 0.5:
+        out = b - a
+        out *= w
+        out += a
+        return out
+    out = b - a
+    out *= 1 - w
+    return b - out
