@@ -19,6 +19,7 @@ from .ops.activations import (
     softmax,
     tanh,
 )
+from .ops.conv import *  # noqa: F403 - each op family lists its F functions in __all__
 from .ops.elementwise import cast as astype
 from .ops.elementwise import where
 from .ops.indexing import getitem
@@ -29,9 +30,13 @@ from .ops.losses import (
     cross_entropy,
     mse_loss,
 )
+from .ops.manipulation import *  # noqa: F403
+from .ops.math import *  # noqa: F403
+from .ops.normalization import *  # noqa: F403
 from .ops.reductions import all, any, max, mean, min, sum  # noqa: A004  # noqa: A004
 from .ops.reductions import argmax_ as argmax
 from .ops.reductions import argmin_ as argmin
+from .ops.scans import *  # noqa: F403
 from .ops.shape import (
     broadcast_to,
     concatenate,
@@ -130,3 +135,7 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "astype", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy",
 ]
+
+from .ops import FAMILIES as _FAMILIES  # noqa: E402
+
+__all__ += [name for family in _FAMILIES for name in family.__all__]

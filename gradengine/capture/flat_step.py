@@ -6,7 +6,8 @@ gradients and optimizer state) end to end in flat buffers -- each ``p.data`` bec
 view of its slice -- and applies the optimizer's own elementwise rule
 (the public ``opt.update_arrays``) once to the whole buffer: the same operations on the
 same numbers, so the same results bit for bit, in a handful of array calls however many
-parameters there are. Parameters keep their buffers across replays (what a CUDA graph needs), and the
+parameters there are. Parameters keep their buffers across replays (what a CUDA graph
+needs), and the
 commit is one copy into one buffer holding parameters and state together.
 
 Anything that rebinds a parameter or the optimizer's state outside the replay (an eager

@@ -98,6 +98,16 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     return leaves, done, found
 
 
+_commit_hooks = []  # plug-ins (data-parallel averaging): fn(leaves) after a backward's commit
+
+
+def add_commit_hook(fn):
+    """Call ``fn(leaves)`` after every backward has written its leaves' ``.grad`` (the list
+    of leaf Tensors, in the order their gradients became ready). Returns a remover."""
+    _commit_hooks.append(fn)
+    return lambda: _commit_hooks.remove(fn) if fn in _commit_hooks else None
+
+
 def commit(leaves, create_graph, fresh):
     """Write each leaf's gradient into its ``.grad``: assigned when it is None (copied when
     the array is also another leaf's or the caller's), else added."""
@@ -116,6 +126,10 @@ def commit(leaves, create_graph, fresh):
             leaf.grad = Tensor._make(leaf.grad.data + g.data, leaf.device)
         if hook is not None:
             hook.grad(leaf, g, accumulate, copy)
+    if _commit_hooks:
+        done = [leaf for leaf, _ in leaves.values()]
+        for fn in list(_commit_hooks):
+            fn(done)
 
 
 def _release(done, retain_graph):

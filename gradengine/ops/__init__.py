@@ -15,7 +15,21 @@ from ..core.gradmode import _mode
 from ..core.op import apply, op, remember_history
 from ..core.tensor import Tensor
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
-from . import activations, creation, elementwise, indexing, linalg, losses, reductions, shape
+from . import (
+    activations,
+    conv,
+    creation,
+    elementwise,
+    indexing,
+    linalg,
+    losses,
+    manipulation,
+    math,
+    normalization,
+    reductions,
+    scans,
+    shape,
+)
 from .elementwise import add, div, mul, neg, pow, sub
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
@@ -303,9 +317,13 @@ def _install():
     T.clip = lambda self, lo=None, hi=None: apply(elementwise.clip, self, params=(lo, hi))
     T.clamp = T.clip
     T.pow = T.__pow__
+    for family in FAMILIES:
+        for name, fn in family.TENSOR_METHODS.items():
+            setattr(T, name, fn)
 
 
+FAMILIES = (math, scans, manipulation, conv, normalization)
 _install()
 
-__all__ = ["activations", "creation", "elementwise", "indexing", "linalg", "losses",
-           "operand", "reductions", "shape"]
+__all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",
+           "manipulation", "math", "normalization", "operand", "reductions", "scans", "shape"]
