@@ -347,6 +347,8 @@ def apply(op, *args, params=()):
         ob = out.base
         if ob is not None and (ob is x or ob is x.base):
             t._vc = base._counter()
+            if n == 1:  # how to find the view in its base again (an in-place write into it)
+                t._view = (base, op, params)
     if need and mode.enabled and op.differentiable and dt.kind == "f":
         _record(op, args, params, t, out, extra)
     elif mode.anomaly and dt.kind == "f":

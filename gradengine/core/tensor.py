@@ -24,7 +24,9 @@ class Tensor:
     ``"cpu"`` or ``"cuda:N"``.
     """
 
-    __slots__ = ("data", "_rg", "grad", "node", "device", "_vc", "_prior", "_retain",
+    # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
+    # _prior: histories before in-place changes, _retain: retain_grad() was called
+    __slots__ = ("data", "_rg", "grad", "node", "device", "_vc", "_view", "_prior", "_retain",
                  "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000

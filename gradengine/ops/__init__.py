@@ -104,15 +104,53 @@ def inplace(self, fn, other):
             raise GraphError(f"{fn.name}: a leaf tensor that requires grad (shape "
                              f"{self.shape}) cannot be modified in place while gradients are "
                              "recorded; use ge.no_grad() or an out-of-place op")
+        _root_leaf(self, fn.name)
         needs = (self._rg, other_rg)
         saves_self = 0 in fn.plan(needs)[0]
         out = apply(fn, _alias(self, saves_self), other)
         _write(self, out, fn.name)
         _rebind(self, out)
+        _rebase(self)
     else:
         out = apply(fn, self, other)
         _write(self, out, fn.name)
     return self
+
+
+@op(params=("view", "vparams"))
+def view_put(xp, base, value, view, vparams):
+    """A copy of base with the region ``view`` selects set to value: the history of a base
+    after an in-place write into one of its views."""
+    out = base.copy()
+    view.fwd(xp, out, *vparams)[...] = value
+    return out
+
+
+view_put.defvjp(lambda g, view, vparams: apply(view_put, g, 0.0, params=(view, vparams)),
+                lambda g, view, vparams: apply(view, g, params=vparams))
+
+
+def _root_leaf(t, name):
+    """Refuse an in-place write with grad into a view of a leaf that requires grad."""
+    view = getattr(t, "_view", None)
+    while view is not None:
+        t = view[0]
+        view = getattr(t, "_view", None)
+    if t.node is None and t._rg:
+        raise GraphError(f"{name}: a view of a leaf tensor that requires grad (shape "
+                         f"{t.shape}) cannot be modified in place while gradients are "
+                         "recorded; use ge.no_grad() or clone() the leaf first")
+
+
+def _rebase(t):
+    """After an in-place write into the view ``t``: its bases take the write into their
+    histories (PyTorch's CopySlices), up the chain of views."""
+    view = getattr(t, "_view", None)
+    while view is not None:
+        base, vop, vparams = view
+        new = apply(view_put, _alias(base, False), t, params=(vop, vparams))
+        _rebind(base, new)
+        t, view = base, getattr(base, "_view", None)
 
 
 def _rebind(t, out):
@@ -150,10 +188,12 @@ def setitem(self, idx, value):
                 raise GraphError(f"setitem: a leaf tensor that requires grad (shape "
                                  f"{self.shape}) cannot be modified in place while gradients "
                                  "are recorded; use ge.no_grad()")
+            _root_leaf(self, "setitem")
             out = apply(indexing.index_put, _alias(self, False), value, *tensors,
                         params=(template,))
             _write(self, out, "setitem")
             _rebind(self, out)
+            _rebase(self)
         else:
             _write(self, value, "setitem", template, tensors)
     except IndexError as e:
