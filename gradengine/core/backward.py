@@ -19,13 +19,13 @@ from ..errors import DeviceError, GraphError, ShapeError
 from .broadcast import sum_to
 from .gradmode import _mode, no_grad
 from .op import Node, apply, check_saved, node_grads, op
-from .tensor import Tensor
+from .tensor import _RETAINED, Tensor
 
 
 def _edge(node, i):
     """Where argument ``i`` of ``node`` sends its gradient: a node or a leaf Tensor."""
     a = node.args[i]
-    if getattr(a, "_prior", None) is not None:
+    if a._prior is not None:
         return node.target(i)
     return a.node or a
 
@@ -180,7 +180,8 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False):
     roots, gs = prepare_roots("backward", [tensor], [grad])
     leaves, done, _ = walk(roots, gs, create_graph)
     commit(leaves, create_graph, {_owner(g.data) for g in gs})
-    _retained(done)
+    if _RETAINED[0]:
+        _retained(done)
     _release(done, retain_graph or create_graph)
 
 

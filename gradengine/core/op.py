@@ -161,8 +161,8 @@ class Node:
     (its ``_prior``). ``versions`` holds the version of each checked input at record time.
     """
 
-    __slots__ = ("op", "args", "params", "needs", "versions", "seq", "out_data", "out_ref",
-                 "out_version", "grad", "freed", "extra", "site", "__weakref__")
+    __slots__ = ("op", "args", "params", "needs", "check", "versions", "seq", "out_data",
+                 "out_ref", "out_version", "grad", "freed", "extra", "site", "__weakref__")
 
     def output(self):
         """The output as a Tensor in this graph (recreated if the user dropped it)."""
@@ -185,7 +185,7 @@ class Node:
     def target(self, i: int):
         """Where argument ``i``'s gradient goes: its node when this op ran, or the leaf."""
         a = self.args[i]
-        prior = getattr(a, "_prior", None)
+        prior = a._prior
         if prior is not None:
             entry = prior.get(self.seq)
             if entry is not None:
@@ -341,6 +341,7 @@ def apply(op, *args, params=()):
     t.node = None
     t._vc = None
     t._rg = False
+    t._prior = None
     if op.view:
         base = args[0]
         x = arrays[0]
@@ -376,6 +377,7 @@ def _has_float_arg(arrays):
 
 
 _NEED1 = (True,)
+_NEED_A = (True, False)
 
 
 def _record(op, args, params, t, out, extra):
@@ -383,12 +385,19 @@ def _record(op, args, params, t, out, extra):
     node.op = op
     node.args = args
     node.params = params
-    if len(args) == 1:
+    n = len(args)
+    if n == 1:
         needs = _NEED1
+    elif n == 2:
+        a0, b = args
+        needs = (isinstance(a0, Tensor) and a0._rg, b._rg) if isinstance(b, Tensor) else \
+            _NEED_A  # a constant second argument: the first is the tensor that needs grad
     else:
         needs = tuple(isinstance(a, Tensor) and a._rg for a in args)
     node.needs = needs
-    check, save_out = op.plan(needs)
+    p = op._plans.get(needs) or op.plan(needs)
+    check = p[0]
+    node.check = check
     versions = None
     for i in check:
         a = args[i]
@@ -396,6 +405,7 @@ def _record(op, args, params, t, out, extra):
             versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
             break
     node.versions = versions
+    save_out = p[1]
     node.seq = next(_seq)
     node.out_data = out
     node.out_ref = weakref.ref(t) if save_out else None
@@ -429,7 +439,9 @@ def version_error(node, tensor, now, expected):
 
 def check_saved(node):
     """Raise GraphError when an input this node's backward reads changed since it ran."""
-    check = node.op.plan(node.needs)[0]
+    check = node.check
+    if not check:
+        return
     versions = node.versions
     args = node.args
     for i in check:
@@ -475,12 +487,20 @@ def node_grads(node, g):
     rules = op.rules
     if rules is None:
         raise GraphError(f"{op.name}: this op has no gradient")
+    needs = node.needs
+    if len(needs) == 1:  # the common case: one input, its rule reads one saved value
+        fn, spec = rules[0]
+        if not spec:
+            return (fn(g),)
+        if len(spec) == 1 and spec[0][0] == _OUT:
+            return (fn(g, node.output()),)
+        return (fn(g, *gather(node, spec)),)
     out = []
-    for i, need in enumerate(node.needs):
+    for i, need in enumerate(needs):
         rule = rules[i] if i < len(rules) else None
         if need and rule is not None:
             fn, spec = rule
-            out.append(fn(g, *gather(node, spec)))
+            out.append(fn(g, *gather(node, spec)) if spec else fn(g))
         else:
             out.append(None)
     return out

@@ -39,6 +39,7 @@ class Tensor:
         self.node = None
         self._vc = None
         self._rg = False
+        self._prior = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -51,6 +52,7 @@ class Tensor:
         t.grad = None
         t.node = None
         t._vc = None
+        t._prior = None
         return t
 
     # ------------------------------------------------------------ properties
@@ -132,6 +134,7 @@ class Tensor:
         leaves, which keep theirs anyway)."""
         if self.node is not None:
             self._retain = True
+            _RETAINED[0] = True
             if self.node.out_ref is None:
                 self.node.out_ref = weakref.ref(self)
         elif not self._rg:
@@ -176,6 +179,7 @@ class Tensor:
 
 
 _new = object.__new__
+_RETAINED = [False]  # whether any tensor ever asked for retain_grad (backward skips the search)
 
 
 def to_array(data, dtype, device, op):

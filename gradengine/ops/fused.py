@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from ..backend import fp_quiet, fp_restore
+
 ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
 
 
@@ -22,8 +24,11 @@ def sigmoid_ref(xp, x):
     """
     z = xp.empty(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float32)
     xp.negative(x, out=z)
-    with np.errstate(over="ignore"):
+    token = fp_quiet()
+    try:
         xp.exp(z, out=z)
+    finally:
+        fp_restore(token)
     z += 1
     xp.reciprocal(z, out=z)
     return z
