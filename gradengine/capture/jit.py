@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import DEFAULT_FLOAT
+from ..core.backward import ones_like
 from ..core.gradmode import _mode
 from ..core.op import _host_op
 from ..core.tensor import Tensor
@@ -88,6 +89,9 @@ class Trace:
         if op is _host_op:
             fn, fargs = params[0]
             self._call(functools.partial(fn, *fargs) if fargs else fn, fn, fargs)
+            return
+        if op is ones_like:  # the backward's seed: the same at every replay, a constant
+            self.constant(out.data)
             return
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         fwd = op.fwd

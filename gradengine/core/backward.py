@@ -137,7 +137,8 @@ def _release(done, retain_graph):
     if not retain_graph:
         for node in done:
             node.freed = True
-            node.extra = None
+            if getattr(node, "extra", None) is not None:
+                node.extra = None
 
 
 def _retained(done):

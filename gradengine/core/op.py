@@ -162,13 +162,18 @@ class Node:
     """
 
     __slots__ = ("op", "args", "params", "needs", "check", "versions", "seq", "out_data",
-                 "out_ref", "out_version", "grad", "freed", "extra", "site", "__weakref__")
+                 "out_ref", "out_version", "grad", "freed", "extra", "_site", "__weakref__")
+
+    @property
+    def site(self):
+        """``file:line`` of the user code that created this node (anomaly mode), or None."""
+        return getattr(self, "_site", None)
 
     def output(self):
         """The output as a Tensor in this graph (recreated if the user dropped it)."""
         t = self.out_ref() if self.out_ref is not None else None
         if t is not None:
-            if t._version != self.out_version:
+            if t._version != getattr(self, "out_version", 0):
                 version_error(self, t, t._version, self.out_version)
             return t
         t = Tensor._make(self.out_data, self.args_device())
@@ -408,16 +413,19 @@ def _record(op, args, params, t, out, extra):
     save_out = p[1]
     node.seq = next(_seq)
     node.out_data = out
-    node.out_ref = weakref.ref(t) if save_out else None
-    node.out_version = 0
+    if save_out:
+        node.out_ref = weakref.ref(t)
+        node.out_version = 0
+    else:
+        node.out_ref = None
     node.grad = None
     node.freed = False
-    node.extra = extra
-    node.site = None
+    if extra is not None:  # (site, extra and out_version are set only when they exist)
+        node.extra = extra
     t.node = node
     t._rg = True
     if _mode.anomaly:
-        node.site = _creation_site()
+        node._site = _creation_site()
         _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, node)
 
 
@@ -425,7 +433,7 @@ def _check_forward(op, arrays, out, node):
     if _all_finite(out):
         return
     if all(_all_finite(a) for a in arrays if hasattr(a, "dtype") and a.dtype.kind == "f"):
-        site = node.site if node is not None else _creation_site()
+        site = (node.site if node is not None else None) or _creation_site()
         raise GraphError(f"{op.name}: forward produced NaN or inf in its output (shape "
                          f"{tuple(out.shape)}) from finite inputs; op created at {site}")
 

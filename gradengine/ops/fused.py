@@ -16,13 +16,15 @@ from ..backend import fp_quiet, fp_restore
 ACTIVATIONS = (None, "sigmoid", "relu", "tanh")
 
 
-def sigmoid_ref(xp, x):
-    """sigma(x) = 1 / (1 + e^-x), in place in one buffer.
+def sigmoid_ref(xp, x, out=None):
+    """sigma(x) = 1 / (1 + e^-x), in place in one buffer (``out``, which may be x itself
+    when x is a temporary).
 
     e^-x overflows to inf for very negative x, and 1 / (1 + inf) is exactly the 0 that
     sigma rounds to there, so the overflow is silenced rather than avoided.
     """
-    z = xp.empty(x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float32)
+    z = out if out is not None else xp.empty(
+        x.shape, dtype=x.dtype if x.dtype.kind == "f" else np.float32)
     xp.negative(x, out=z)
     token = fp_quiet()
     try:
@@ -82,6 +84,8 @@ def bias_act_ref(xp, z, b, act):
         return xp.maximum(zb, 0, out=zb)  # one temporary: the activation works in place
     if act == "tanh":
         return xp.tanh(zb, out=zb)
+    if act == "sigmoid" and zb.dtype.kind == "f":
+        return sigmoid_ref(xp, zb, out=zb)
     return act_ref(xp, zb, act)
 
 
