@@ -222,7 +222,10 @@ class _Capture:
             if o is not None and not isinstance(o, np.ndarray):
                 _host_read(f"{getattr(call, '__name__', call)} (a host value)")
         inputs = list(_arrays_in((args, kwargs, owner)))  # owner: a method's array
+        # a fresh result is copied into its captured buffer at each launch; a view (which may
+        # be read-only, or empty and so share no memory) follows its base instead
         targets = [(i, o) for i, o in enumerate(outs) if isinstance(o, np.ndarray)
+                   and o.flags.writeable and o.size
                    and not any(np.may_share_memory(o, x) for x in inputs)]
         for _, o in targets:
             self.allocated(o)

@@ -67,3 +67,31 @@ def snapshot(params):
 
 def assert_unchanged(before, params=None):
     before.assert_unchanged()
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+XOR_Y = np.array([[0], [1], [1], [0]], np.float32)
+
+
+def jit_model(kind, device="cpu"):
+    """A 2-8-8-1 network and an optimizer of ``kind`` (sgd, plain, adam, adamw)."""
+    from gradengine import nn, optim
+    ge.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8, activation="tanh"), nn.Linear(8, 8, activation="relu"),
+                          nn.Linear(8, 1, activation="sigmoid")).to(device)
+    opt = {"sgd": lambda p: optim.SGD(p, lr=0.5, momentum=0.9, nesterov=True),
+           "plain": lambda p: optim.SGD(p, lr=0.5),
+           "adam": lambda p: optim.Adam(p, lr=0.01),
+           "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1)}[kind](
+        model.parameters())
+    return model, opt
+
+
+def train_step(model, opt, x, y):
+    """One training step: zero_grad, MSE loss, backward, step; returns the loss."""
+    import gradengine.functional as F
+    opt.zero_grad()
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss

@@ -272,9 +272,7 @@ def test_sigkill_during_save_leaves_the_previous_checkpoint_loadable(tmp_path):
     assert all(p.endswith(".tmp") for p in strays)
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not ge.cuda.is_available(), reason="needs CuPy and a CUDA device")
-def test_saved_on_cuda_loads_on_cpu(tmp_path):
+def test_saved_on_cuda_loads_on_cpu(tmp_path, cuda_device):
     ge.manual_seed(0)
     m = model_2_3_1().to("cuda")
     ge.save(m.state_dict(), tmp_path / "gpu.ge")

@@ -46,9 +46,7 @@ def test_row06_transpose_with_repeated_axes():
     _raises(ge.ShapeError, r"transpose: .*axes", lambda: a.transpose((0, 0)), a)
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not CUDA, reason="needs CuPy and a CUDA device")
-def test_row07_mixing_devices():
+def test_row07_mixing_devices(cuda_device):
     a, b = ge.ones(3, device="cpu"), ge.ones(3, device="cuda")
     _raises(ge.DeviceError, r"add: .*cpu.*cuda:0", lambda: a + b, a, b)
 

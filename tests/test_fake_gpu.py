@@ -22,21 +22,8 @@ import pytest
 import fake_cupy
 import gradengine as ge
 import gradengine.functional as F
-import test_ops
+from ge_testutil import XOR_X, XOR_Y, jit_model, train_step
 from gradengine import backend, nn, optim
-from test_ops import ROWS
-
-
-@pytest.fixture
-def fake_gpu(monkeypatch):
-    fake = fake_cupy.make_module()
-    monkeypatch.setattr(backend, "_cupy", fake)
-    monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
-    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
-    monkeypatch.setattr(backend._RNG, "cupy", {})
-    monkeypatch.setattr(backend._RNG, "numpy", backend._RNG.numpy)
-    monkeypatch.setattr(backend, "_process_default", backend._process_default)
-    yield fake
 
 
 def _is_dev(arr):
@@ -64,85 +51,12 @@ def test_the_fake_refuses_what_cupy_refuses(fake_gpu):
     assert ge.cuda.is_available() and ge.cuda.device_count() == 1
 
 
-# ---------------------------------------------------------------- the op table on "cuda"
-
-def _tensors(arrays, dtype, device, row):
-    return test_ops._tensors(arrays, dtype, device, row)
-
-
-def _run(row, arrays, dtype, device):
-    ts = _tensors(arrays, dtype, device, row)
-    out = row.fn(*ts)
-    grads = None
-    if out.requires_grad:
-        g = np.random.default_rng(3).standard_normal(out.shape).astype(dtype)
-        out.backward(ge.tensor(g, device=device))
-        grads = [None if t.grad is None else t.grad for t in ts if t.requires_grad]
-    return out, grads, ts
-
-
-@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-def test_op_table_on_cuda_matches_cpu(row, fake_gpu):
-    rng = np.random.default_rng(0)
-    for arrays in row.samples(rng):
-        ref, ref_grads, _ = _run(row, arrays, "float64", "cpu")
-        out, grads, ts = _run(row, arrays, "float64", "cuda")
-        assert out.device == "cuda:0" and _is_dev(out.data), row.name
-        assert out.dtype == ref.dtype and out.shape == ref.shape
-        np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12, atol=1e-12)
-        assert (grads is None) == (ref_grads is None)
-        for g, r, t in zip(grads or (), ref_grads or (), [t for t in ts if t.requires_grad]):
-            assert g is not None and r is not None
-            assert g.device == "cuda:0" and _is_dev(g.data), row.name
-            assert g.shape == t.shape and g.dtype == t.dtype
-            np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-def test_op_table_on_cuda_matches_numpy(row, dtype, fake_gpu):
-    test_ops.test_matches_numpy_and_grads_keep_shape_dtype_device(
-        row, dtype, "cuda", np.random.default_rng(0))
-
-
-_GC_ROWS = [r for r in ROWS if r.name in {
-    "add", "mul", "div", "pow", "exp", "log", "abs", "sigmoid", "tanh", "relu", "clip",
-    "maximum", "where", "max[axis=0,keepdims=False]", "mean[axis=-1,keepdims=True]",
-    "broadcast_to", "getitem[5]", "getitem[6]", "setitem", "concatenate", "stack", "matmul",
-    "softmax", "log_softmax", "mse_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "cross_entropy[soft]",
-    "linear[sigmoid]", "linear[relu]", "astype"}]
-
-
-def test_gradcheck_rows_exist():
-    assert len(_GC_ROWS) == 32
-
-
-@pytest.mark.parametrize("row", _GC_ROWS, ids=[r.name for r in _GC_ROWS])
-def test_gradcheck_on_cuda(row, fake_gpu):
-    rng = np.random.default_rng(0)
-    for arrays in row.samples(rng)[:4]:
-        ts = _tensors(arrays, "float64", "cuda", row)
-        assert ge.gradcheck(row.fn, ts, **row.gc_kw), row.name
-
-
-@pytest.mark.parametrize("row", [r for r in _GC_ROWS if r.second_order][:12],
-                         ids=[r.name for r in _GC_ROWS if r.second_order][:12])
-def test_gradgradcheck_on_cuda(row, fake_gpu):
-    rng = np.random.default_rng(0)
-    for arrays in row.samples(rng)[:2]:
-        ts = _tensors(arrays, "float64", "cuda", row)
-        assert ge.gradgradcheck(row.fn, ts, **row.gc_kw), row.name
-
+# The op table runs on the stand-in through the ``device`` fixture (tests/test_ops.py).
 
 def test_gradcheck_directional_on_cuda(fake_gpu):
     x = ge.randn(9, 9, dtype="float64", device="cuda", requires_grad=True)
     assert ge.gradcheck(lambda a: (a.tanh() @ a).sum(axis=0), [x])
 
-
-@pytest.mark.parametrize("fn", test_ops.EXTREME_FNS, ids=test_ops.EXTREME_IDS)
-def test_extremes_on_cuda(fn, fake_gpu):
-    test_ops.test_extremes_give_no_nan_and_no_warning(fn, "float32", "cuda")
 
 
 # ---------------------------------------------------------------- creation and transfers
@@ -220,11 +134,6 @@ def test_mixed_devices_raise_device_error_naming_both(fake_gpu):
         a[0:2] = ge.ones(2, device="cuda")
     with pytest.raises(ge.DeviceError, match=r"no CUDA device 1"):
         ge.zeros(2, device="cuda:1")
-
-
-def test_errors_row07_mixing_devices(fake_gpu):
-    import test_errors
-    test_errors.test_row07_mixing_devices()
 
 
 def test_inplace_and_setitem_on_cuda(fake_gpu):
@@ -390,11 +299,6 @@ def test_layers_created_on_cuda(fake_gpu):
     assert nn.Dense(2, device="cuda")(np.ones((1, 3), np.float32)).device == "cuda:0"
 
 
-def test_nn_module_moves_to_cuda_and_trains_there(fake_gpu):
-    import test_nn
-    test_nn.test_module_moves_to_cuda_and_trains_there()
-
-
 # ---------------------------------------------------------------- Keras
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
@@ -455,14 +359,13 @@ def test_keras_lazy_model_moved_before_compile_and_device_inputs(fake_gpu):
 @pytest.mark.parametrize("graphs", ["graph", "no-graph"])
 @pytest.mark.parametrize("kind", ["sgd", "plain", "adam", "adamw"])
 def test_jit_replay_on_cuda_equals_eager(kind, graphs, fake_gpu, monkeypatch):
-    import test_jit
     if graphs == "no-graph":
         monkeypatch.setenv("GRADENGINE_CUDA_GRAPHS", "0")
-    m1, o1 = test_jit._model(kind, "cuda")
-    m2, o2 = test_jit._model(kind, "cuda")
-    jstep = ge.jit(lambda x, y: test_jit._step(m2, o2, x, y))
-    x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")
-    eager = [test_jit._step(m1, o1, x, y).numpy().item() for _ in range(20)]
+    m1, o1 = jit_model(kind, "cuda")
+    m2, o2 = jit_model(kind, "cuda")
+    jstep = ge.jit(lambda x, y: train_step(m2, o2, x, y))
+    x, y = ge.tensor(XOR_X, device="cuda"), ge.tensor(XOR_Y, device="cuda")
+    eager = [train_step(m1, o1, x, y).numpy().item() for _ in range(20)]
     replay = []
     for _ in range(20):
         out = jstep(x, y)
@@ -487,35 +390,33 @@ def test_jit_replay_on_cuda_equals_eager(kind, graphs, fake_gpu, monkeypatch):
 
 
 def test_jit_cuda_graph_recaptures_when_what_it_baked_in_changes(fake_gpu):
-    import test_jit
-    m1, o1 = test_jit._model("plain", "cuda")
-    m2, o2 = test_jit._model("plain", "cuda")
-    jstep = ge.jit(lambda x, y: test_jit._step(m2, o2, x, y))
-    x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")
+    m1, o1 = jit_model("plain", "cuda")
+    m2, o2 = jit_model("plain", "cuda")
+    jstep = ge.jit(lambda x, y: train_step(m2, o2, x, y))
+    x, y = ge.tensor(XOR_X, device="cuda"), ge.tensor(XOR_Y, device="cuda")
     for _ in range(3):
-        test_jit._step(m1, o1, x, y), jstep(x, y)
+        train_step(m1, o1, x, y), jstep(x, y)
     prog = next(iter(jstep.programs.values()))
     assert prog.graph.captures == 1
     o1.lr = o2.lr = 0.05                      # a hyperparameter baked into the graph
     for _ in range(2):
-        a, b = test_jit._step(m1, o1, x, y), jstep(x, y)
+        a, b = train_step(m1, o1, x, y), jstep(x, y)
     assert prog.graph.captures == 2
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-6)
     for p1, p2 in zip(m1.parameters(), m2.parameters()):  # rebound outside the replay
         p1.data = p1.data * 0.5
         p2.data = p2.data * 0.5
     for _ in range(2):
-        a, b = test_jit._step(m1, o1, x, y), jstep(x, y)
+        a, b = train_step(m1, o1, x, y), jstep(x, y)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-6)
     assert prog.graph.captures == 2  # copied into the same buffers: the graph still holds
 
 
 def test_jit_cuda_graph_keeps_pool_memory_constant(fake_gpu):
-    import test_jit
     from gradengine.cuda import graph as cuda_graph
-    m, o = test_jit._model("sgd", "cuda")
-    jstep = ge.jit(lambda x, y: test_jit._step(m, o, x, y))
-    x, y = ge.tensor(test_jit.X, device="cuda"), ge.tensor(test_jit.Y, device="cuda")
+    m, o = jit_model("sgd", "cuda")
+    jstep = ge.jit(lambda x, y: train_step(m, o, x, y))
+    x, y = ge.tensor(XOR_X, device="cuda"), ge.tensor(XOR_Y, device="cuda")
     for _ in range(3):
         jstep(x, y)
     before = cuda_graph.pool_bytes()
@@ -560,10 +461,6 @@ def test_jit_with_device_array_arguments(fake_gpu):
 # ---------------------------------------------------------------- checkpoints, DLPack, seed
 
 def test_save_cuda_parameters_load_on_cpu_bit_exact(fake_gpu, tmp_path):
-    import test_checkpoint
-    import test_reliability_checkpoint
-    test_checkpoint.test_saved_on_cuda_loads_on_cpu(tmp_path)
-    test_reliability_checkpoint.test_saved_from_cuda_loads_on_cpu_bit_exact(tmp_path)
     m = _mlp("cuda")
     ge.save({"m": m.state_dict(), "t": ge.ones(2, device="cuda"),
              "raw": fake_gpu.arange(3)}, tmp_path / "x.ge")
@@ -600,11 +497,6 @@ def test_manual_seed_reproducible_on_cuda(fake_gpu):
     ge.manual_seed(6)
     assert ge.randn(3, device="cuda").numpy().tobytes() != a[0].tobytes()
     assert ge.randn(3, device="cuda").dtype == np.float32
-
-
-def test_same_seed_cuda_losses_agree(fake_gpu):
-    import test_reliability_anomaly_determinism as t
-    t.test_same_seed_cuda_losses_agree_to_1e6_relative()
 
 
 def test_cuda_helpers(fake_gpu):

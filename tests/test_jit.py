@@ -5,31 +5,11 @@ import pytest
 
 import gradengine as ge
 import gradengine.functional as F
-from ge_testutil import to_host
+from ge_testutil import XOR_X, XOR_Y, jit_model, to_host, train_step
 from gradengine import nn, optim
 
-X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
-Y = np.array([[0], [1], [1], [0]], np.float32)
-
-
-def _model(kind, device="cpu"):
-    ge.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 8, activation="tanh"), nn.Linear(8, 8, activation="relu"),
-                          nn.Linear(8, 1, activation="sigmoid")).to(device)
-    opt = {"sgd": lambda p: optim.SGD(p, lr=0.5, momentum=0.9, nesterov=True),
-           "plain": lambda p: optim.SGD(p, lr=0.5),
-           "adam": lambda p: optim.Adam(p, lr=0.01),
-           "adamw": lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1)}[kind](
-        model.parameters())
-    return model, opt
-
-
-def _step(model, opt, x, y):
-    opt.zero_grad()
-    loss = F.mse_loss(model(x), y)
-    loss.backward()
-    opt.step()
-    return loss
+X, Y = XOR_X, XOR_Y
+_model, _step = jit_model, train_step
 
 
 @pytest.mark.parametrize("kind", ["sgd", "adam", "adamw"])

@@ -241,9 +241,7 @@ def test_to_cuda_without_a_gpu_raises_device_error_and_changes_nothing():
     assert_unchanged(before, m.parameters())
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not ge.cuda.is_available(), reason="needs CuPy and a CUDA device")
-def test_module_moves_to_cuda_and_trains_there():
+def test_module_moves_to_cuda_and_trains_there(cuda_device):
     m = nn.Sequential(nn.Dense(8, input_dim=2, activation="tanh"),
                       nn.Dense(1, activation="sigmoid")).to("cuda")
     assert all(p.device.startswith("cuda") for p in m.parameters())

@@ -24,7 +24,7 @@ import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
 from gradengine.core.gradmode import _mode
-from reliability_util import PropagatingThread, cuda_ok, report
+from reliability_util import PropagatingThread, report
 
 THIS = os.path.basename(__file__)
 
@@ -209,9 +209,7 @@ def test_determinism_does_not_depend_on_other_threads_drawing_nothing():
     assert threading.current_thread() is threading.main_thread()
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not cuda_ok(), reason="needs CuPy and a CUDA device")
-def test_same_seed_cuda_losses_agree_to_1e6_relative():
+def test_same_seed_cuda_losses_agree_to_1e6_relative(cuda_device):
     a, _ = hand_loop(7, device="cuda")
     b, _ = hand_loop(7, device="cuda")
     rel = np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-30))

@@ -26,7 +26,7 @@ import pytest
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
-from reliability_util import ROOT, cuda_ok, report
+from reliability_util import ROOT, report
 
 STATE_SRC = r"""
 import numpy as np
@@ -211,9 +211,7 @@ def test_model_and_adam_roundtrip_through_a_file_continue_identically(tmp_path, 
         assert p1.numpy().tobytes() == p2.numpy().tobytes()
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not cuda_ok(), reason="needs CuPy and a CUDA device")
-def test_saved_from_cuda_loads_on_cpu_bit_exact(tmp_path):
+def test_saved_from_cuda_loads_on_cpu_bit_exact(tmp_path, cuda_device):
     ge.manual_seed(0)
     m = nn.Sequential(nn.Linear(2, 8, activation="sigmoid", device="cuda"),
                       nn.Linear(8, 1, device="cuda"))
