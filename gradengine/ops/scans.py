@@ -126,7 +126,7 @@ def _(g, x, axes, keepdims):
     perm = keep + red
     y = transpose(x, perm) if perm != tuple(range(nd)) else x
     kept_shape = tuple(x.shape[i] for i in keep)
-    y = reshape(y, kept_shape + (-1,))
+    y = reshape(y, kept_shape + (_count(x.shape, red),))
     others = _exclusive_products(y)  # prod of every element but one, along the last axis
     g = reshape(g, kept_shape + (1,))
     gy = reshape(g * others, tuple(x.shape[i] for i in perm))
@@ -138,6 +138,8 @@ def _(g, x, axes, keepdims):
 def exclusive_cumprod(xp, x, reverse):
     """Products of the elements strictly before (after, when reverse) each one, along the
     last axis: no division, so zeros are exact."""
+    if x.shape[-1] == 0:
+        return xp.ones_like(x)
     if reverse:
         x = xp.flip(x, -1)
     ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
