@@ -230,18 +230,19 @@ def minimum(xp, a, b):
 @op(params=("upper",), differentiable=False)
 def select_share(xp, a, b, upper):
     """The share of the gradient of max(a, b) (upper) or min(a, b) that a receives: 1 where
-    a wins, 0.5 on ties, 0 where b wins; a NaN takes the whole gradient."""
+    a wins, 0.5 on ties, 0 where b wins; where either is NaN, 1 (PyTorch gives both inputs
+    the whole gradient there)."""
     wins = (a > b) if upper else (a < b)
     dt = np.promote_types(a.dtype, getattr(b, "dtype", a.dtype))
     dt = dt if dt.kind == "f" else np.dtype(np.float32)
     share = wins.astype(dt) + (a == b).astype(dt) * 0.5
-    return xp.where(a != a, 1, xp.where(b != b, 0, share)).astype(dt)
+    return xp.where((a != a) | (b != b), 1, share).astype(dt)
 
 
 maximum.defvjp(lambda g, a, b: g * select_share(a, b, params=(True,)),
-               lambda g, a, b: g * (1 - select_share(a, b, params=(True,))))
+               lambda g, a, b: g * select_share(b, a, params=(True,)))
 minimum.defvjp(lambda g, a, b: g * select_share(a, b, params=(False,)),
-               lambda g, a, b: g * (1 - select_share(a, b, params=(False,))))
+               lambda g, a, b: g * select_share(b, a, params=(False,)))
 
 
 @op(name="where", save=("cond",))
