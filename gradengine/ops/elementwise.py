@@ -51,6 +51,10 @@ def result_dtype(*arrays):
 
 def promote(*arrays):
     """The arrays cast to :func:`result_dtype` (the binary ops' forwards call this first)."""
+    if len(arrays) == 2:  # the hot path: one dtype, or a Python scalar beside an array
+        da, db = getattr(arrays[0], "dtype", None), getattr(arrays[1], "dtype", None)
+        if da is None or db is None or da == db:
+            return arrays
     dt = result_dtype(*arrays)
     if dt is None:
         return arrays
