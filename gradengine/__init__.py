@@ -59,7 +59,7 @@ from .functional import (  # noqa
     where,
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .ops.creation import (
+from .ops.creation import (  # issue 14 adds full_like, linspace, randint, randperm
     arange,
     as_tensor,
     empty,
@@ -67,10 +67,14 @@ from .ops.creation import (
     from_dlpack,
     from_numpy,
     full,
+    full_like,
+    linspace,
     ones,
     ones_like,
     rand,
+    randint,
     randn,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -102,6 +106,7 @@ __all__ = [
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",
     "sqrt", "stack", "sum", "tanh", "transpose", "where", "float16", "float32", "float64",
     "int32", "int64", "bool_", "bool", "cat", "inference_mode",
+    "full_like", "linspace", "randint", "randperm",  # issue 14
 ]
 
 

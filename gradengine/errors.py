@@ -1,8 +1,26 @@
-"""The exceptions gradengine raises; each subclasses the built-in a user would catch."""
+"""The exceptions gradengine raises; each subclasses the built-in a user would catch.
+
+Where PyTorch raises a different built-in for the same mistake, the error subclasses both
+(multiple inheritance), so code written for either library catches it: a shape mismatch is
+a ``ValueError`` (NumPy's habit) and a ``RuntimeError`` (PyTorch's); a dimension out of
+range is also an ``IndexError``.
+"""
 
 
-class ShapeError(ValueError):
-    """Shapes that do not fit the op (broadcasting, matmul, reshape, axes)."""
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit the op (broadcasting, matmul, reshape, axes, negative sizes)."""
+
+
+class AxisError(ShapeError, IndexError):
+    """A dimension out of range: a ShapeError, and an IndexError as PyTorch raises."""
+
+
+class IndexingError(ShapeError, IndexError):
+    """An index that does not fit the tensor (ragged, out of bounds, a zero slice step)."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value the op cannot take (a zero step, no bound at all, a bad mode)."""
 
 
 class DTypeError(TypeError):
@@ -23,3 +41,7 @@ class CheckpointError(ValueError):
 
 class CaptureError(RuntimeError):
     """A step that cannot be captured as a CUDA graph (cuBLAS/cuRAND calls, host reads)."""
+
+
+class OutOfMemoryError(MemoryError):
+    """An allocation that cannot be made: the op, the shape and the bytes asked for."""

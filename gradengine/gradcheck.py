@@ -6,12 +6,29 @@ import numpy as np
 
 from . import backend
 from .core import Tensor, enable_grad, grad, no_grad
+from .errors import GraphError
 
 _F64 = np.dtype("float64")
 
 
 class GradcheckError(RuntimeError):
     """The analytical gradient disagrees with finite differences."""
+
+
+def _checked(out, name):
+    """``out`` when it is a Tensor or a sequence of Tensors; else GraphError: a check of a
+    function that returns a number or None would pass without checking anything."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    bad = [type(o).__name__ for o in outs if not isinstance(o, Tensor)]
+    if bad or not outs:
+        raise GraphError(f"{name}: the function must return a Tensor or a tuple of Tensors, "
+                         f"got {type(out).__name__}" + (f" holding {', '.join(bad)}"
+                                                         if isinstance(out, (tuple, list))
+                                                         else ""))
+    if not any(o.dtype.kind == "f" for o in outs):
+        raise GraphError(f"{name}: the function returned no floating-point Tensor (dtypes "
+                         f"{', '.join(o.dtype.name for o in outs)}): nothing to check")
+    return out
 
 
 def _outputs(out):
@@ -53,12 +70,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
     Raises:
         GradcheckError: naming the output and input index and both values.
     """
+    return _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, max_full, n_directions,
+                      seed, "gradcheck")
+
+
+def _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, max_full, n_directions, seed,
+               name):
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     xs = _to64(inputs)
     diff = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff:
         raise ValueError("gradcheck: no input requires grad")
-    outs = _outputs(fn(*xs))
+    out = fn(*xs)
+    outs = _outputs(_checked(out, name) if name else out)
     n_in = sum(xs[i].size for i in diff)
     try:
         if n_in <= max_full:
@@ -156,7 +180,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     xs = _to64(inputs)
     diff = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
-    outs = _outputs(fn(*xs))
+    outs = _outputs(_checked(fn(*xs), "gradgradcheck"))
     rng = np.random.default_rng(seed)
     if grad_outputs is None:
         gos = []
@@ -185,5 +209,5 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                   create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    return gradcheck(first_order, xs + gos, eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception, seed=seed, **kwargs)
+    return _gradcheck(first_order, xs + gos, eps, atol, rtol, raise_exception,
+                      kwargs.get("max_full", 64), kwargs.get("n_directions", 3), seed, None)

@@ -169,3 +169,71 @@ def test_int_tensor_plus_float_scalar_gives_the_default_float():
     t = ge.tensor([1, 2]) + 0.5
     assert t.dtype == np.float32
     assert (ge.tensor([1, 2]) / 2).dtype == np.float32
+
+
+# ---------------------------------------------------------------- issue 14: typed errors that
+# name the op and the values, catchable as PyTorch code catches them
+
+@pytest.mark.parametrize("fn,exc,regex", [
+    (lambda: ge.arange(3) ** -2, ge.DTypeError, r"pow: integer tensors .*negative .*int64\(3,\)"),
+    (lambda: ge.ones(3)[::0], IndexError, r"getitem: slice step cannot be zero"),
+    (lambda: ge.tensor([[1, 2], [3]]), ge.ShapeError, r"tensor: cannot make a tensor from ragged"),
+    (lambda: ge.ones(3)[[[0, 1], [2]]], IndexError, r"getitem: invalid index \[\[0, 1\], \[2\]\]"),
+    (lambda: ge.zeros((-1, 3)), ge.ShapeError, r"zeros: negative size -1 in shape \(-1, 3\)"),
+    (lambda: ge.randn(-1), ge.ShapeError, r"randn: negative size -1"),
+    (lambda: ge.arange(0, 10, 0), ge.errors.ArgumentError, r"arange: step must be nonzero"),
+    (lambda: ge.zeros((2**40, 2**40)), ge.ShapeError, r"zeros: shape \(1099511627776, "),
+    (lambda: ge.ones(3) + "abc", ge.DTypeError, r"add: unsupported operand.*\(3,\).*'abc'"),
+    (lambda: "abc" * ge.ones(3), ge.DTypeError, r"mul: unsupported operand.*'abc'"),
+    (lambda: ge.ones(3).clip(None, None), ge.errors.ArgumentError,
+     r"clip: at least one of min and max.*\(3,\)"),
+    (lambda: ge.gradcheck(lambda x: 3.0, [ge.ones(2, dtype="float64", requires_grad=True)]),
+     ge.GraphError, r"gradcheck: the function must return a Tensor .*got float"),
+    (lambda: ge.gradcheck(lambda x: (x, 2), [ge.ones(2, dtype="float64", requires_grad=True)]),
+     ge.GraphError, r"gradcheck: .*holding int"),
+    (lambda: ge.gradgradcheck(lambda x: None, [ge.ones(2, dtype="float64", requires_grad=True)]),
+     ge.GraphError, r"gradgradcheck: .*got NoneType"),
+    (lambda: ge.ones(3)[5], IndexError, r"getitem: .*out of bounds.*\(3,\)"),
+])
+def test_bad_input_raises_gradengines_error_naming_the_op(fn, exc, regex):
+    with pytest.raises(exc, match=regex) as info:
+        fn()
+    assert type(info.value).__module__ == "gradengine.errors"
+
+
+def test_shape_errors_are_also_runtime_errors_as_torch_raises():
+    a, b = ge.ones((2, 3)), ge.ones((4,))
+    for fn in (lambda: a + b, lambda: a @ ge.ones((4, 5)), lambda: a.reshape(4)):
+        with pytest.raises(RuntimeError):
+            fn()
+        with pytest.raises(ValueError):
+            fn()
+    assert issubclass(ge.ShapeError, RuntimeError) and issubclass(ge.ShapeError, ValueError)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.sum(axis=2), lambda x: x.squeeze(3),
+                                lambda x: x.softmax(axis=5), lambda x: x.flatten(0, 4),
+                                lambda x: x.unsqueeze(4), lambda x: x.argmax(dim=2),
+                                lambda x: x.swapaxes(0, -3), lambda x: x.any(dim=2)])
+def test_dimension_out_of_range_is_also_an_index_error(fn):
+    x = ge.ones((2, 3))
+    with pytest.raises(IndexError, match=r"out of range"):
+        fn(x)
+    with pytest.raises(ge.ShapeError):
+        fn(x)
+
+
+def test_numpy_value_errors_are_not_all_called_shapes():
+    from gradengine.core.op import _forward_error, op
+
+    @op()
+    def demo(xp, a):
+        """a."""
+        return a
+    err = _forward_error(demo, (np.ones(2),), ValueError("math domain"))
+    assert isinstance(err, ge.errors.ArgumentError) and "invalid shapes" not in str(err)
+    assert "demo: math domain" in str(err)
+    err = _forward_error(demo, (np.ones(2),), ValueError("operands could not be broadcast"))
+    assert isinstance(err, ge.ShapeError) and "demo: invalid shapes float64(2,)" in str(err)
+    err = _forward_error(demo, (np.ones(2),), MemoryError("no"))
+    assert isinstance(err, ge.errors.OutOfMemoryError) and "demo" in str(err)

@@ -31,7 +31,15 @@ import weakref
 import numpy as np
 
 from ..backend import DEFAULT_FLOAT, cupy, several_gpus
-from ..errors import DeviceError, DTypeError, GraphError, ShapeError
+from ..errors import (
+    ArgumentError,
+    DeviceError,
+    DTypeError,
+    GraphError,
+    IndexingError,
+    OutOfMemoryError,
+    ShapeError,
+)
 from .gradmode import _all_finite, _creation_site, _mode
 from .tensor import Tensor
 
@@ -253,20 +261,30 @@ def _describe(arrays):
     return " and ".join(parts)
 
 
+# ---------------------------------------------------------------- forward errors (issue 14)
 def _forward_error(op, arrays, err):
-    """A NumPy/CuPy error inside a forward, as gradengine's error naming the op."""
+    """A NumPy/CuPy error inside a forward, as gradengine's error naming the op, the
+    operands and what was wrong, typed by what went wrong (not all ValueErrors are shapes)."""
+    if isinstance(err, (ShapeError, DTypeError, DeviceError, GraphError, ArgumentError,
+                        OutOfMemoryError)):
+        return err
     text = str(err)
     what = _describe(arrays)
-    if isinstance(err, (ShapeError, DTypeError, DeviceError, GraphError)):
-        return err
-    if isinstance(err, ValueError) and ("broadcast" in text or "shape" in text or
-                                        "dimension" in text or "size" in text):
-        return ShapeError(f"{op.name}: invalid shapes {what}: {text}")
-    if isinstance(err, TypeError) or "Integers to negative" in text:
-        return DTypeError(f"{op.name}: unsupported operand types {what}: {text}")
+    low = text.lower()
+    if isinstance(err, MemoryError):
+        return OutOfMemoryError(f"{op.name}: out of memory with operands {what}: {text}")
+    if "integers to negative" in low:
+        return DTypeError(f"{op.name}: integer tensors cannot be raised to negative integer "
+                          f"powers (operands {what}); use a float tensor")
     if isinstance(err, IndexError):
-        return IndexError(f"{op.name}: {text} (operands {what})")
-    return type(err)(f"{op.name}: {text} (operands {what})")
+        return IndexingError(f"{op.name}: {text} (operands {what})")
+    if isinstance(err, TypeError):
+        return DTypeError(f"{op.name}: unsupported operand types {what}: {text}")
+    if isinstance(err, ValueError) and ("broadcast" in low or "shape" in low or
+                                        "dimension" in low or "size" in low):
+        return ShapeError(f"{op.name}: invalid shapes {what}: {text}")
+    return ArgumentError(f"{op.name}: {text} (operands {what})")
+# ---------------------------------------------------------------- end forward errors
 
 
 def apply(op, *args, params=()):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import DEFAULT_FLOAT, FLOAT_DTYPES, normalize_device, resolve_dtype
-from ..errors import DeviceError, DTypeError, GraphError
+from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 
 
 class Tensor:
@@ -202,8 +202,12 @@ def to_array(data, dtype, device, op):
                 try:
                     arr = np.asarray(data)
                 except ValueError as e:  # ragged nesting
-                    raise ValueError(f"{op}: cannot make a tensor from {type(data).__name__} "
-                                     f"data: {e}") from None
+                    raise ShapeError(f"{op}: cannot make a tensor from ragged "
+                                     f"{type(data).__name__} data (the nested sequences differ "
+                                     f"in length): {e}") from None
+                except OverflowError as e:  # a Python int beyond int64
+                    raise DTypeError(f"{op}: a value does not fit any supported dtype: "
+                                     f"{e}") from None
                 # Python floats become the default float dtype (float32), as in PyTorch.
                 if dt is None and arr.dtype == np.float64:
                     dt = DEFAULT_FLOAT
@@ -216,7 +220,8 @@ def to_array(data, dtype, device, op):
     if src != dev:
         arr = backend.to_device_array(arr, dev)
     if dt is not None and arr.dtype != dt:
-        arr = arr.astype(dt)
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e300 -> inf quietly, as torch
+            arr = arr.astype(dt)
     if arr is data or (isinstance(data, Tensor) and arr is data.data) or (
             not isinstance(data, (list, tuple, int, float, bool)) and _shares(arr, data)):
         arr = arr.copy()  # tensor() copies, like torch.tensor; from_numpy shares

@@ -35,29 +35,29 @@ from .elementwise import add, div, mul, neg, pow, sub
 _SCALARS = (int, float, bool, np.number, np.bool_)
 
 
-def operand(x, like):
+def operand(x, like, name="operand"):
     """Python and NumPy scalars stay scalars (they never upcast); anything else becomes a
-    constant Tensor on ``like``'s device."""
+    constant Tensor on ``like``'s device (``name``: the op, for the error)."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, _SCALARS):
         # NumPy scalars are "strong" under NEP 50; as Python scalars they never upcast.
         return x.item() if isinstance(x, (np.number, np.bool_)) else x
-    if isinstance(x, str) or x is None:
-        raise TypeError(f"unsupported operand: a tensor of shape {like.shape} and "
-                        f"{type(x).__name__} {x!r}")
+    if isinstance(x, str) or x is None:  # issue 14: gradengine's error, naming the op
+        raise DTypeError(f"{name}: unsupported operand: a tensor of shape {like.shape} and "
+                         f"dtype {like.dtype.name} with {type(x).__name__} {x!r}")
     return Tensor(x, device=like.device)
 
 
 def _binary(fn):
     def forward(self, other):
         if type(other) is not float and type(other) is not int:
-            other = operand(other, self)
+            other = operand(other, self, fn.name)
         return apply(fn, self, other)
 
     def reflected(self, other):
         if type(other) is not float and type(other) is not int:
-            other = operand(other, self)
+            other = operand(other, self, fn.name)
         return apply(fn, other, self)
     return forward, reflected
 

@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from ..backend import DEFAULT_FLOAT, normalize_device, resolve_dtype
 from ..core.tensor import Tensor, _from_dlpack_array
-from ..errors import DTypeError
+from ..errors import ArgumentError, DTypeError, OutOfMemoryError, ShapeError
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
@@ -46,18 +46,54 @@ def from_dlpack(obj) -> Tensor:
     return Tensor._make(arr, dev)
 
 
-def _shape_arg(shape):
+def _shape_arg(shape, op="tensor"):
+    """A shape tuple from varargs or one sequence; ShapeError for negative or non-integer
+    sizes and for more elements than an array can index."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = tuple(shape[0])
+    shape = tuple(shape)
+    n = 1
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise ShapeError(f"{op}: sizes must be integers, got {s!r} in shape {shape}")
+        if s < 0:
+            raise ShapeError(f"{op}: negative size {int(s)} in shape {shape}")
+        n *= int(s)
+    if n > np.iinfo(np.intp).max:
+        raise ShapeError(f"{op}: shape {shape} has {n} elements, more than an array can "
+                         f"hold ({np.iinfo(np.intp).max})")
+    return tuple(int(s) for s in shape)
+
+
+def _alloc(fn, shape, dt, op):
+    try:
+        return fn()
+    except MemoryError:
+        n = 1
+        for s in shape:
+            n *= s
+        raise OutOfMemoryError(f"{op}: out of memory allocating shape {shape} of "
+                               f"{dt.name} ({n * dt.itemsize} bytes)") from None
+    except ValueError as e:  # "array is too big"
+        raise ShapeError(f"{op}: cannot allocate shape {shape} of {dt.name}: {e}") from None
+
+
+def _fill_dtype(fill):
+    """The dtype PyTorch infers for ``full(shape, fill)``: bool, int64 or the default float."""
+    if isinstance(fill, (bool, np.bool_)):
+        return np.dtype("bool")
+    if isinstance(fill, (int, np.integer)):
+        return np.dtype("int64")
+    return DEFAULT_FLOAT
 
 
 def _filled(fill, shape, dtype, device, requires_grad, op):
     dev = normalize_device(device, op)
     dt = resolve_dtype(dtype, op) if dtype is not None else DEFAULT_FLOAT
+    shape = _shape_arg(shape, op)
     xp = backend.xp_of(dev)
-    with backend.cuda_context(dev):
-        arr = xp.full(_shape_arg(shape), fill, dtype=dt)
+    with backend.cuda_context(dev), np.errstate(over="ignore", invalid="ignore"):
+        arr = _alloc(lambda: xp.full(shape, fill, dtype=dt), shape, dt, op)
     return _leaf(arr, dev, requires_grad)
 
 
@@ -79,12 +115,22 @@ def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A tensor filled with ``fill_value``."""
-    return _filled(fill_value, (shape,), dtype, device, requires_grad, "full")
+    """A tensor filled with ``fill_value``; without ``dtype``, bool, int64 or float32 from the
+    fill value's type (PyTorch's inference)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    return _filled(fill_value, (shape,), dtype if dtype is not None else _fill_dtype(fill_value),
+                   device, requires_grad, "full")
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    """An uninitialised tensor (zeros here: gradengine never hands out stale memory)."""
+    return _filled(0, shape, dtype, device, requires_grad, "empty")
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of ``t``'s shape, dtype and device filled with ``fill_value``."""
+    return _filled(fill_value, (tuple(t.shape),), dtype or t.dtype, device or t.device,
+                   requires_grad, "full_like")
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -94,6 +140,7 @@ def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones of ``t``'s shape, dtype and device."""
     return _filled(1, (tuple(t.shape),), dtype or t.dtype, device or t.device, requires_grad,
                    "ones_like")
 
@@ -109,13 +156,15 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
 def _random(kind, shape, dtype, device, requires_grad, op):
     dev = normalize_device(device, op)
     dt = resolve_dtype(dtype, op) if dtype is not None else DEFAULT_FLOAT
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, op)
     gen = backend.rng(dev)
     with backend.cuda_context(dev):
         if dev == "cpu":
-            arr = gen.standard_normal(shape) if kind == "normal" else gen.random(shape)
+            arr = _alloc(lambda: gen.standard_normal(shape) if kind == "normal" else
+                         gen.random(shape), shape, np.dtype("float64"), op)
         else:
-            arr = gen.standard_normal(shape) if kind == "normal" else gen.random_sample(shape)
+            arr = _alloc(lambda: gen.standard_normal(shape) if kind == "normal" else
+                         gen.random_sample(shape), shape, np.dtype("float64"), op)
         arr = arr.astype(dt, copy=False)
     return _leaf(arr, dev, requires_grad)
 
@@ -140,6 +189,71 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
         dt = np.dtype("int64") if ints else DEFAULT_FLOAT
     else:
         dt = resolve_dtype(dtype, "arange")
+    for v in (start, stop, step):
+        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+            raise ArgumentError(f"arange: start, end and step must be numbers, got "
+                                f"({start!r}, {stop!r}, {step!r})")
+    if step == 0:
+        raise ArgumentError(f"arange: step must be nonzero, got arange({start!r}, {stop!r}, "
+                            f"{step!r})")
+    if not all(np.isfinite(float(v)) for v in (start, stop, step)):
+        raise ArgumentError(f"arange: start, end and step must be finite, got "
+                            f"({start!r}, {stop!r}, {step!r})")
+    n = max(int(np.ceil((stop - start) / step)), 0)
+    _shape_arg((n,), "arange")
     with backend.cuda_context(dev):
-        arr = backend.xp_of(dev).arange(start, stop, step).astype(dt)
+        arr = _alloc(lambda: backend.xp_of(dev).arange(start, stop, step).astype(dt), (n,),
+                     dt, "arange")
+    return _leaf(arr, dev, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (torch.linspace)."""
+    dev = normalize_device(device, "linspace")
+    dt = resolve_dtype(dtype, "linspace") if dtype is not None else DEFAULT_FLOAT
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ShapeError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    with backend.cuda_context(dev):
+        arr = backend.xp_of(dev).linspace(start, end, int(steps)).astype(dt)
+    return _leaf(arr, dev, requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Integers drawn uniformly from [low, high) (``randint(high, size)`` as torch too);
+    int64 unless ``dtype`` says otherwise."""
+    if size is None:  # torch.randint(high, size)
+        if not isinstance(high, (tuple, list)):
+            raise ArgumentError(f"randint: a size tuple is needed, got randint({low!r}, "
+                                f"{high!r})")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    shape = _shape_arg((size,) if isinstance(size, (int, np.integer)) else (tuple(size),),
+                       "randint")
+    if high <= low:
+        raise ArgumentError(f"randint: need low < high, got low={low!r} and high={high!r}")
+    dev = normalize_device(device, "randint")
+    dt = resolve_dtype(dtype, "randint") if dtype is not None else np.dtype("int64")
+    gen = backend.rng(dev)
+    with backend.cuda_context(dev):
+        if dev == "cpu":
+            arr = gen.integers(low, high, size=shape)
+        else:
+            arr = gen.randint(low, high, size=shape)
+        arr = arr.astype(dt, copy=False)
+    return _leaf(arr, dev, requires_grad)
+
+
+def randperm(n, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A random permutation of 0..n-1 (int64), from the seeded generator."""
+    _shape_arg((n,), "randperm")
+    dev = normalize_device(device, "randperm")
+    dt = resolve_dtype(dtype, "randperm") if dtype is not None else np.dtype("int64")
+    gen = backend.rng(dev)
+    with backend.cuda_context(dev):
+        if dev == "cpu":
+            arr = gen.permutation(int(n))
+        else:  # CuPy's RandomState: the order of uniform keys is a uniform permutation
+            arr = backend.xp_of(dev).argsort(gen.random_sample((int(n),)))
+        arr = arr.astype(dt, copy=False)
     return _leaf(arr, dev, requires_grad)

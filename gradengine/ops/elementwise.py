@@ -12,12 +12,62 @@ from .. import backend
 from ..backend import resolve_dtype
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import DeviceError
+from ..errors import ArgumentError, DeviceError
+
+builtins_max = max
+
+
+# ---------------------------------------------------------------- type promotion (PyTorch's)
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_dtype(*arrays):
+    """The dtype PyTorch gives an op on these arrays (Python scalars are NumPy's business:
+    they never upcast). The highest category (bool < integer < float) among the tensors with
+    dimensions wins, promoted within it: float32 with int64 is float32, float32 with float64
+    is float64, int32 with int64 is int64. A 0-d tensor counts only when its category is
+    higher than theirs (``float32[3] + float64[]`` is float32, ``int64[3] + float64[]`` is
+    float64). None when nothing needs a cast."""
+    dims, zero = [], []
+    for a in arrays:
+        dt = getattr(a, "dtype", None)
+        if dt is not None and not isinstance(a, np.generic):
+            (dims if a.ndim else zero).append(dt)
+    if not dims:
+        dims, zero = zero, []
+    if len(dims) + len(zero) < 2 or all(d == dims[0] for d in dims + zero):
+        return None
+
+    def top(dts):
+        cat = builtins_max(_CATEGORY[d.kind] for d in dts)
+        return cat, np.result_type(*[d for d in dts if _CATEGORY[d.kind] == cat])
+    cat, dt = top(dims)
+    if zero:
+        zcat, zdt = top(zero)
+        if zcat > cat:
+            dt = zdt
+    return dt
+
+
+def promote(*arrays):
+    """The arrays cast to :func:`result_dtype` (the binary ops' forwards call this first)."""
+    if len(arrays) == 2:  # the hot path: one dtype, or a Python scalar beside an array
+        da, db = getattr(arrays[0], "dtype", None), getattr(arrays[1], "dtype", None)
+        if da is None or db is None or da == db:
+            return arrays
+    dt = result_dtype(*arrays)
+    if dt is None:
+        return arrays
+    return tuple(a.astype(dt) if getattr(a, "dtype", dt) != dt and not isinstance(
+        a, np.generic) else a for a in arrays)
+# ---------------------------------------------------------------- end type promotion
+
 
 
 @op()
 def add(xp, a, b):
     """a + b with NumPy broadcasting."""
+    a, b = promote(a, b)
     return a + b
 
 
@@ -27,6 +77,7 @@ add.defvjp(lambda g: g, lambda g: g)
 @op()
 def sub(xp, a, b):
     """a - b."""
+    a, b = promote(a, b)
     return a - b
 
 
@@ -36,6 +87,7 @@ sub.defvjp(lambda g: g, lambda g: -g)
 @op(save=("a", "b"))
 def mul(xp, a, b):
     """a * b."""
+    a, b = promote(a, b)
     return a * b
 
 
@@ -44,34 +96,45 @@ mul.defvjp(lambda g, b: g * b, lambda g, a: g * a)
 
 @op(save=("a", "b"))
 def div(xp, a, b):
-    """a / b."""
+    """a / b (true division: integers give the default float)."""
+    a, b = promote(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
         return a / b
 
 
-div.defvjp(lambda g, b: g / b, lambda g, a, b: -(g * a / b) / b)
+# d(a/b)/db = -(a/b)/b, never -a/b**2: b**2 overflows float32 for |b| > 1.8e19
+div.defvjp(lambda g, b: g / b, lambda g, a, b: -(g / b) * (a / b))
 
 
 @op(save=("a", "b", "out"))
 def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
     """a ** b."""
+    a, b = promote(a, b)
     with np.errstate(all="ignore"):
         return a ** b
 
 
 def _pow_grad_a(g, a, b):
+    # b * a^(b-1), and 0 where b == 0 (PyTorch): 0 ** 0 has gradient 0, not 0 * inf. The
+    # masked entries compute a^1, so no inf reaches a higher-order gradient either.
     if isinstance(b, Tensor):
-        return g * b * a ** (b - 1)
+        zero = b == 0
+        return g * where(zero, 0.0, b * a ** where(zero, 1.0, b - 1))
     if b == 0:
         return g * 0.0
     return g * (b * a ** (b - 1))
 
 
 def _pow_grad_b(g, a, out):
-    # d(a^b)/db = a^b ln a; where the base is 0 PyTorch takes it as 0 (not NaN).
+    # d(a^b)/db = a^b ln a; where the base is 0 PyTorch takes it as 0 (not NaN). The log
+    # reads 1 there, so neither this gradient nor its own gradient meets log(0).
     if isinstance(a, Tensor):
-        return g * where(a != 0, out * log(a), 0.0)
-    return g * out * (float(np.log(a)) if a != 0 else 0.0)
+        nz = a != 0
+        return g * where(nz, out * log(where(nz, a, 1.0)), 0.0)
+    if a == 0:
+        return g * 0.0
+    with np.errstate(invalid="ignore"):
+        return g * out * float(np.log(a))
 
 
 pow.defvjp(_pow_grad_a, _pow_grad_b)
@@ -134,6 +197,9 @@ def sign(xp, a):
 @op(save=("a",), params=("lo", "hi"))
 def clip(xp, a, lo, hi):
     """min(max(a, lo), hi); the gradient passes where lo <= a <= hi."""
+    if lo is None and hi is None:
+        raise ArgumentError(f"clip: at least one of min and max must be given, got "
+                            f"min={lo!r} and max={hi!r} for a tensor of shape {a.shape}")
     return xp.clip(a, lo, hi)
 
 
@@ -154,35 +220,39 @@ def clip_mask(xp, a, lo, hi):
 @op(save=("a", "b"))
 def maximum(xp, a, b):
     """Elementwise max(a, b); ties split the gradient evenly."""
+    a, b = promote(a, b)
     return xp.maximum(a, b)
 
 
 @op(save=("a", "b"))
 def minimum(xp, a, b):
     """Elementwise min(a, b); ties split the gradient evenly."""
+    a, b = promote(a, b)
     return xp.minimum(a, b)
 
 
 @op(params=("upper",), differentiable=False)
 def select_share(xp, a, b, upper):
     """The share of the gradient of max(a, b) (upper) or min(a, b) that a receives: 1 where
-    a wins, 0.5 on ties, 0 where b wins; a NaN takes the whole gradient."""
+    a wins, 0.5 on ties, 0 where b wins; where either is NaN, 1 (PyTorch gives both inputs
+    the whole gradient there)."""
     wins = (a > b) if upper else (a < b)
     dt = np.promote_types(a.dtype, getattr(b, "dtype", a.dtype))
     dt = dt if dt.kind == "f" else np.dtype(np.float32)
     share = wins.astype(dt) + (a == b).astype(dt) * 0.5
-    return xp.where(a != a, 1, xp.where(b != b, 0, share)).astype(dt)
+    return xp.where((a != a) | (b != b), 1, share).astype(dt)
 
 
 maximum.defvjp(lambda g, a, b: g * select_share(a, b, params=(True,)),
-               lambda g, a, b: g * (1 - select_share(a, b, params=(True,))))
+               lambda g, a, b: g * select_share(b, a, params=(True,)))
 minimum.defvjp(lambda g, a, b: g * select_share(a, b, params=(False,)),
-               lambda g, a, b: g * (1 - select_share(a, b, params=(False,))))
+               lambda g, a, b: g * select_share(b, a, params=(False,)))
 
 
 @op(name="where", save=("cond",))
 def where_op(xp, cond, a, b):
     """a where cond else b (cond gets no gradient)."""
+    a, b = promote(a, b)
     return xp.where(cond, a, b)
 
 

@@ -3,8 +3,20 @@
 An index is split into a template (ints, slices, None, Ellipsis, bools) and the index
 arrays it holds; the arrays travel as Tensor arguments of the op, so ge.jit replays them as
 values (``x[x.argmax()]`` reads this call's argmax) and a backward that saved them checks
-their version. Indexing follows NumPy's rules, including where the dimensions of advanced
-indices go.
+their version.
+
+Indexing follows PyTorch's rules, which differ from NumPy's in one place: where the
+dimensions of an advanced index (an index tensor, list or mask) go when integers are in the
+index too. PyTorch applies the integers (and slices, None, Ellipsis) first, as basic
+indexing that removes those dimensions, and only then the index tensors: when the
+remaining index tensors are adjacent, the dimensions they make stand where they stood,
+otherwise they go first. NumPy counts an integer as an advanced index, so an integer that
+separates itself from an index tensor by a slice sends the dimensions to the front::
+
+    x = ge.zeros((2, 3, 20, 10, 5)); idx = ge.tensor([0, 1])
+    x[1, :, 3:11:2, idx, 0:2].shape   # (3, 4, 2, 2) as torch; NumPy gives (2, 3, 4, 2)
+
+Without integers, or with everything adjacent, both rules agree.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import numpy as np
 from .. import backend
 from ..core.op import apply, op
 from ..core.tensor import Tensor
+from ..errors import IndexingError
 
 
 class _Slot:
@@ -46,20 +59,20 @@ def split_index(idx, device):
                     it = Tensor(it if not isinstance(it, list) else np.asarray(it),
                                 device=device)
                 except ValueError as e:
-                    raise IndexError(f"getitem: invalid index {idx!r}: {e}") from None
+                    raise IndexingError(f"getitem: invalid index {idx!r}: {e}") from None
             elif it.device != device:
                 it = Tensor._make(backend.to_device_array(it.data, device), device)
             if it.dtype.kind not in "iub":
-                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                raise IndexingError(f"getitem: tensors used as indices must be integer or bool, "
                                  f"got {it.dtype.name}")
             template.append(_Slot(len(tensors)))
             tensors.append(it)
         else:
             if isinstance(it, float):
-                raise IndexError(f"getitem: only integers, slices, None, Ellipsis and "
+                raise IndexingError(f"getitem: only integers, slices, None, Ellipsis and "
                                  f"integer or bool tensors are valid indices, got {it!r}")
             if isinstance(it, slice) and it.step == 0:
-                raise ValueError(f"getitem: slice step cannot be zero in {idx!r}")
+                raise IndexingError(f"getitem: slice step cannot be zero in index {idx!r}")
             template.append(it)
     template = tuple(template) if isinstance(idx, tuple) else template[0]
     return template, tensors
@@ -72,6 +85,43 @@ def build(template, arrays):
     return arrays[template.k] if type(template) is _Slot else template
 
 
+def _is_int(t):
+    return isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_))
+
+
+def locate(template, arrays):
+    """``(basic, index)`` such that ``x[idx]`` with PyTorch's placement is
+    ``x[basic][index]`` (``basic`` None: plain ``x[index]``). Only an index holding both
+    integers and index arrays needs the split: the integers go into ``basic``, applied
+    first as a view, the index arrays stay in ``index``, so NumPy's rule on what remains
+    is PyTorch's."""
+    if not (isinstance(template, tuple) and any(type(t) is _Slot for t in template)
+            and any(_is_int(t) for t in template)):
+        return None, build(template, arrays)
+    basic, rest = [], []
+    for t in template:
+        if type(t) is _Slot:
+            a = arrays[t.k]
+            basic.extend([slice(None)] * (a.ndim if a.dtype == np.bool_ else 1))
+            rest.append(a)
+        elif _is_int(t):
+            basic.append(t)
+        elif t is Ellipsis:
+            basic.append(t)
+            rest.append(t)
+        else:  # a slice (applied in basic) or None (a new dimension there)
+            basic.append(t)
+            rest.append(slice(None))
+    return tuple(basic), tuple(rest)
+
+
+def _target(arr, template, arrays):
+    """``(view of arr, index)`` where ``arr[idx]`` (PyTorch's placement) is
+    ``view[index]``; the view shares arr's memory, so writes through it land in arr."""
+    basic, idx = locate(template, arrays)
+    return (arr if basic is None else arr[basic]), idx
+
+
 def _advanced(template):
     items = template if isinstance(template, tuple) else (template,)
     return any(type(t) is _Slot or isinstance(t, (bool, np.bool_)) for t in items)
@@ -81,7 +131,7 @@ def _advanced(template):
 def getitem_op(xp, x, *rest):
     """x[idx] (basic and advanced NumPy indexing)."""
     *arrays, template = rest
-    idx = build(template, arrays)
+    x, idx = _target(x, template, arrays)
     if not arrays:  # basic indexing: a view, also for a single element (x[0, ...])
         items = idx if isinstance(idx, tuple) else (idx,)
         if not any(i is Ellipsis for i in items) and not any(
@@ -100,14 +150,14 @@ def index_grad(xp, g, *rest):
     """zeros(shape) with g added at idx; repeated indices accumulate."""
     *arrays, shape, template = rest
     out = xp.zeros(shape, dtype=g.dtype)
-    idx = build(template, arrays)
+    view, idx = _target(out, template, arrays)
     if not _advanced(template):
-        out[idx] = g
+        view[idx] = g
     elif xp is np:
-        np.add.at(out, idx, g)
+        np.add.at(view, idx, g)
     else:
         import cupyx
-        cupyx.scatter_add(out, idx, g)
+        cupyx.scatter_add(view, idx, g)
     return out
 
 
@@ -121,8 +171,10 @@ def getitem(x, idx):
     template, tensors = split_index(idx, x.device)
     try:
         return apply(getitem_op, x, *tensors, params=(template,))
+    except IndexingError:
+        raise
     except IndexError as e:
-        raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
+        raise IndexingError(f"getitem: {e} (tensor of shape {x.shape})") from None
 
 
 def basic_slice(x, idx):
@@ -135,7 +187,8 @@ def index_put(xp, x, v, *rest):
     """A copy of x with x[idx] = v (the out-of-place form of setitem)."""
     *arrays, template = rest
     out = x.copy()
-    out[build(template, arrays)] = v
+    view, idx = _target(out, template, arrays)
+    view[idx] = v
     return out
 
 
@@ -150,7 +203,8 @@ def _(g, rest, template):
 def assign(xp, target, value, *rest):
     """target[idx] = value, in place: the write behind every in-place op."""
     *arrays, template = rest
-    target[build(template, arrays)] = value
+    view, idx = _target(target, template, arrays)
+    view[idx] = value
 
 
 WHOLE = Ellipsis  # the template that names a whole tensor

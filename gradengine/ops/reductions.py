@@ -104,8 +104,10 @@ def _reduce(name, x, axis, keepdims, *extra):
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):  # noqa: A001
     """Sum over ``axis`` (None: all; int, negative int or tuple). ``dim``/``keepdim`` are
     accepted as PyTorch spells them; ``dtype`` sets the result's (and accumulator's) dtype."""
-    dt = resolve_dtype(dtype, "sum") if dtype is not None else None
-    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), dt)
+    if dtype is not None:  # cast first, as torch: int -> float64 stays float64
+        from .elementwise import cast
+        x = cast(x, resolve_dtype(dtype, "sum"))
+    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), None)
 
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):

@@ -1,6 +1,177 @@
-"""Op family: scans (see docs/ops.md)."""
+"""Op family: reductions beyond sum/mean/max/min and scans -- var, std (PyTorch's
+``correction``/``unbiased``), prod, logsumexp, cumsum, cumprod. var, std and logsumexp are
+compositions of differentiable ops (two-pass variance; logsumexp shifted by a detached
+max), so their gradients of every order come from their parts. See docs/ops.md.
+"""
 
 from __future__ import annotations
 
-__all__: list = []       # the F functions of this family (re-exported by gradengine.functional)
-TENSOR_METHODS: dict = {}  # Tensor method name -> function (installed by gradengine.ops)
+import numpy as np
+
+from ..backend import resolve_dtype
+from ..core.op import apply, op
+from .elementwise import exp, log, sqrt, where
+from .reductions import max as _max
+from .reductions import sum
+from .shape import normalize_axis, reshape, transpose
+
+
+def _axes(x, dim, name):
+    axes = normalize_axis(dim, x.ndim, name)
+    return None if axes == () else axes
+
+
+def _count(shape, axes):
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    return n
+
+
+def var(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
+    """Variance over ``dim`` (None: all), divided by N - correction (default 1; as PyTorch,
+    ``unbiased=False`` means correction 0); NaN where N - correction <= 0."""
+    if correction is not None and unbiased is not None:
+        from ..errors import ArgumentError
+        raise ArgumentError("var: give correction or unbiased, not both")
+    corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
+    axes = _axes(x, dim, "var")
+    mean = sum(x, axis=axes, keepdims=True) * (1.0 / (_count(x.shape, axes) or 1))
+    d = x - mean
+    n = _count(x.shape, axes) - corr
+    s = sum(d * d, axis=axes, keepdims=bool(keepdim))
+    return s / n if n > 0 else s * float("nan")
+
+
+def std(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
+    """Standard deviation: sqrt(var) with the same keywords."""
+    return sqrt(var(x, dim, correction=correction, unbiased=unbiased, keepdim=keepdim))
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    """ln sum e^x over ``dim``, shifted by the (detached) max so nothing overflows; its
+    gradient is the softmax."""
+    axes = _axes(x, dim, "logsumexp")
+    if x.size == 0:
+        return log(sum(exp(x), axis=axes, keepdims=bool(keepdim)))
+    m = _max(x, axis=axes, keepdims=True).detach()
+    m = where(abs(m) < float("inf"), m, 0.0)  # an infinite max would give inf - inf
+    out = log(sum(exp(x - m), axis=axes, keepdims=True)) + m
+    return out if keepdim else reshape(out, tuple(s for i, s in enumerate(out.shape)
+                                                  if axes is not None and i not in axes))
+
+
+# ---------------------------------------------------------------- scans
+
+@op(name="cumsum", params=("axis", "reverse"))
+def cumsum_op(xp, x, axis, reverse):
+    """Running sum along axis (from the end when reverse)."""
+    if reverse:
+        return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis), axis)
+    return xp.cumsum(x, axis=axis)
+
+
+cumsum_op.defvjp(lambda g, axis, reverse: apply(cumsum_op, g, params=(axis, not reverse)))
+
+
+@op(name="cumprod", params=("axis",), save=("x", "out"))
+def cumprod_op(xp, x, axis):
+    """Running product along axis; d/dx_i = sum_{k >= i} g_k out_k / x_i."""
+    return xp.cumprod(x, axis=axis)
+
+
+cumprod_op.defvjp(lambda g, x, out, axis: apply(cumsum_op, g * out, params=(axis, True)) / x)
+
+
+def _scan_axis(x, dim, name):
+    if x.ndim == 0:
+        normalize_axis(dim, 0, name)
+        return None
+    return normalize_axis(dim, x.ndim, name)[0]
+
+
+def cumsum(x, dim, *, dtype=None):
+    """Running sum along ``dim``."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, resolve_dtype(dtype, "cumsum"))
+    axis = _scan_axis(x, dim, "cumsum")
+    return x * 1 if axis is None else apply(cumsum_op, x, params=(axis, False))
+
+
+def cumprod(x, dim, *, dtype=None):
+    """Running product along ``dim`` (the gradient divides by x: see docs/ops.md)."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, resolve_dtype(dtype, "cumprod"))
+    axis = _scan_axis(x, dim, "cumprod")
+    return x * 1 if axis is None else apply(cumprod_op, x, params=(axis,))
+
+
+# ---------------------------------------------------------------- prod
+
+@op(name="prod", params=("axes", "keepdims"), save=("x",))
+def prod_op(xp, x, axes, keepdims):
+    """Product of x over axes; the gradient (exact where x has zeros) is the product of all
+    the other elements."""
+    return xp.prod(x, axis=axes, keepdims=keepdims)
+
+
+@prod_op.vjp
+def _(g, x, axes, keepdims):
+    nd = x.ndim
+    red = tuple(range(nd)) if axes is None else axes
+    keep = tuple(i for i in range(nd) if i not in red)
+    perm = keep + red
+    y = transpose(x, perm) if perm != tuple(range(nd)) else x
+    kept_shape = tuple(x.shape[i] for i in keep)
+    y = reshape(y, kept_shape + (_count(x.shape, red),))
+    others = _exclusive_products(y)  # prod of every element but one, along the last axis
+    g = reshape(g, kept_shape + (1,))
+    gy = reshape(g * others, tuple(x.shape[i] for i in perm))
+    inv = tuple(int(i) for i in np.argsort(perm))
+    return (transpose(gy, inv) if perm != tuple(range(nd)) else gy,)
+
+
+@op(name="exclusive_cumprod", params=("reverse",), save=("x", "out"))
+def exclusive_cumprod(xp, x, reverse):
+    """Products of the elements strictly before (after, when reverse) each one, along the
+    last axis: no division, so zeros are exact."""
+    if x.shape[-1] == 0:
+        return xp.ones_like(x)
+    if reverse:
+        x = xp.flip(x, -1)
+    ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    out = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    return xp.flip(out, -1) if reverse else out
+
+
+@exclusive_cumprod.vjp
+def _(g, x, out, reverse):
+    # sum over the j after i (before, when reverse) of g_j out_j / x_i: out_j holds x_i once.
+    # Only the second-order gradient of prod reads this; it divides by x, so it is 0 (not
+    # exact) where x is 0 -- first-order gradients of prod never divide.
+    go = g * out
+    rest = apply(cumsum_op, go, params=(x.ndim - 1, not reverse)) - go
+    nz = x != 0
+    return (where(nz, rest / where(nz, x, 1.0), 0.0),)
+
+
+def _exclusive_products(y):
+    return apply(exclusive_cumprod, y, params=(False,)) * \
+        apply(exclusive_cumprod, y, params=(True,))
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    """Product over ``dim`` (None: all)."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, resolve_dtype(dtype, "prod"))
+    axes = _axes(x, dim, "prod")
+    return apply(prod_op, x, params=(axes, bool(keepdim)))
+
+
+__all__ = ["var", "std", "prod", "logsumexp", "cumsum", "cumprod"]
+TENSOR_METHODS = {"var": var, "std": std, "prod": prod, "logsumexp": logsumexp,
+                  "cumsum": cumsum, "cumprod": cumprod}

@@ -12,11 +12,7 @@ from ..core.broadcast import broadcast as broadcast_to
 from ..core.broadcast import sum_to  # noqa: F401 - the unbroadcasting rule, public here
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ShapeError
-
-
-class AxisError(ShapeError, IndexError):
-    """An axis out of range: a ShapeError, and an IndexError as PyTorch raises."""
+from ..errors import AxisError, ShapeError  # noqa: F401 - AxisError is public here too
 
 
 def normalize_axis(axis, ndim, name):
