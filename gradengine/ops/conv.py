@@ -1,8 +1,9 @@
 """Op family: convolution and pooling, NCHW, with PyTorch's signatures and semantics.
 
 A convolution is im2col, one matmul, and a reshape: :data:`im2col` gathers every receptive
-field of the (padded) input into the columns of a ``(C * kh * kw, N * Ho * Wo)`` matrix, so
-the whole layer is one GEMM (cuBLAS on CUDA, through the matmul op); :data:`col2im` is its
+field of the (padded) input into the columns of ``(N, C * kh * kw, Ho * Wo)`` matrices, so
+the layer is one batched GEMM whose result is already NCHW (cuBLAS on CUDA, through the
+matmul op); :data:`col2im` is its
 adjoint (a scatter-add of the columns back into the image) and each is the other's VJP, so
 double backward comes free. Both loop over the kh * kw kernel offsets only; every offset is
 one strided slice of the whole batch (no loop over pixels).
@@ -69,15 +70,15 @@ def _padded(xp, x, pads, fill=0):
 
 @op(params=("kernel", "stride", "pads", "dilation", "out_hw"))
 def im2col(xp, x, kernel, stride, pads, dilation, out_hw):
-    """cols[(c, i, j), (n, ho, wo)] = xpad[n, c, ho * s + i * d, wo * s + j * d]."""
+    """cols[n, (c, i, j), (ho, wo)] = xpad[n, c, ho * s + i * d, wo * s + j * d]."""
     n, c, h, w = x.shape
     kh, kw = kernel
     ho, wo = out_hw
-    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    cols = xp.empty((n, c, kh, kw, ho, wo), dtype=x.dtype)
     xpad = _padded(xp, x, pads)
     for i, j, view in _windows(xp, xpad, kernel, stride, dilation, out_hw):
-        cols[:, i, j] = view.transpose(1, 0, 2, 3)
-    return cols.reshape(c * kh * kw, n * ho * wo)
+        cols[:, :, i, j] = view
+    return cols.reshape(n, c * kh * kw, ho * wo)
 
 
 im2col.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: apply(
@@ -91,10 +92,10 @@ def col2im(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     kh, kw = kernel
     (pt, pb), (pl, pr) = pads
     ho, wo = out_hw
-    g = cols.reshape(c, kh, kw, n, ho, wo)
+    g = cols.reshape(n, c, kh, kw, ho, wo)
     out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
     for i, j, view in _windows(xp, out, kernel, stride, dilation, out_hw):
-        view += g[:, i, j].transpose(1, 0, 2, 3)
+        view += g[:, :, i, j]
     return out[:, :, pt:pt + h, pl:pl + w]
 
 
@@ -172,11 +173,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"smaller than the kernel {(kh, kw)} (dilation {d})")
     cols = apply(im2col, input, params=((kh, kw), s, pads, d, (ho, wo)))
     if groups == 1:
-        out = apply(matmul_op, reshape(weight, o, cg * kh * kw), cols)  # (O, N*Ho*Wo)
+        out = apply(matmul_op, reshape(weight, o, cg * kh * kw), cols)  # (N, O, Ho*Wo)
     else:
         wg = reshape(weight, groups, o // groups, cg * kh * kw)
-        out = apply(matmul_op, wg, reshape(cols, groups, cg * kh * kw, n * ho * wo))
-    out = transpose(reshape(out, o, n, ho, wo), (1, 0, 2, 3))
+        out = apply(matmul_op, wg, reshape(cols, n, groups, cg * kh * kw, ho * wo))
+    out = reshape(out, n, o, ho, wo)
     if bias is not None:
         out = out + reshape(bias, o, 1, 1)
     return out
@@ -238,10 +239,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     if hout < 1 or wout < 1:
         raise ShapeError(f"conv_transpose2d: the output of shape ({hout}, {wout}) for input "
                          f"{input.shape} is empty")
-    xm = reshape(transpose(input, (1, 0, 2, 3)), groups, c // groups, n * h * w)
+    xm = reshape(input, n, groups, c // groups, h * w)
     wm = reshape(weight, groups, c // groups, og * kh * kw)
-    cols = apply(matmul_op, transpose(wm, (0, 2, 1)), xm)  # (G, og*kh*kw, N*H*W)
-    cols = reshape(cols, o * kh * kw, n * h * w)
+    cols = apply(matmul_op, transpose(wm, (0, 2, 1)), xm)  # (N, G, og*kh*kw, H*W)
+    cols = reshape(cols, n, o * kh * kw, h * w)
     pads = ((p[0], p[0]), (p[1], p[1]))
     out = apply(col2im, cols, params=((n, o, hout, wout), (kh, kw), s, pads, d, (h, w)))
     if bias is not None:
