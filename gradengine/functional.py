@@ -28,7 +28,11 @@ from .ops.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
+    l1_loss,
     mse_loss,
+    nll_loss,
+    smooth_l1_loss,
 )
 from .ops.manipulation import *  # noqa: F403
 from .ops.math import *  # noqa: F403
@@ -134,6 +138,7 @@ __all__ = [
     "act_backward", "clip", "clamp", "maximum", "minimum",
     "add", "sub", "mul", "div", "pow", "neg", "astype", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy",
+    "nll_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
 ]
 
 from .ops import FAMILIES as _FAMILIES  # noqa: E402

@@ -525,6 +525,87 @@ def case_memory(env: Env, step_case: Case) -> Case:
                 absent=dict(step_case.absent))
 
 
+# ---------------------------------------------------------------- op families (issue 14)
+
+NO_TWIN = "no hand-written NumPy twin for this op row (torch is the reference)"
+
+
+def _fwd_bwd_case(env: Env, key, label, measures, shapes, ge_fwd, torch_fwd, params,
+                  grad_of=None) -> Case:
+    """A forward + backward of one op family's function on float32 inputs of ``shapes``
+    (all of them get gradients unless ``grad_of`` names which), the upstream gradient ones."""
+    rng = _rng()
+    arrays = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    grad_of = range(len(shapes)) if grad_of is None else grad_of
+
+    def ge_fn():
+        ts = [ge.tensor(a, requires_grad=i in grad_of) for i, a in enumerate(arrays)]
+        g = ge.ones(ge_fwd(*ts).shape)
+
+        def step():
+            ge_fwd(*ts).backward(g)
+            for t in ts:
+                t.grad = None
+        return Bench(step)
+
+    def torch_builder():
+        if env.torch is None:
+            raise Skip(env.torch_missing)
+        torch, dev = env.torch, env.torch_device
+        ts = [torch.tensor(a, device=dev, requires_grad=i in grad_of)
+              for i, a in enumerate(arrays)]
+        g = torch.ones(torch_fwd(torch, *ts).shape, device=dev)
+
+        def step():
+            torch_fwd(torch, *ts).backward(g)
+            for t in ts:
+                t.grad = None
+        return Bench(step)
+
+    builders = {GE: ge_fn, GE_OFF: ge_fn, TORCH: torch_builder}
+    return Case(key, label, measures, builders, params=dict(params, dtype="float32"),
+                absent=_absent(builders, {NUMPY: NO_TWIN, CUPY: NO_TWIN}))
+
+
+def case_conv2d(env: Env) -> Case:
+    return _fwd_bwd_case(
+        env, "conv2d_fwd_bwd", "conv2d 32x3x32x32, 16 3x3, pad 1",
+        "conv2d forward + backward (grads of input, weight, bias): batch 32x3x32x32, 16 "
+        "filters 3x3, padding 1, float32", [(32, 3, 32, 32), (16, 3, 3, 3), (16,)],
+        lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        lambda torch, x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1),
+        dict(input=[32, 3, 32, 32], weight=[16, 3, 3, 3], padding=1))
+
+
+def case_max_pool2d(env: Env) -> Case:
+    return _fwd_bwd_case(
+        env, "max_pool2d_fwd_bwd", "max_pool2d 2x2 on 32x16x32x32",
+        "max_pool2d 2x2 (stride 2) forward + backward on the conv2d row's output shape "
+        "32x16x32x32, float32", [(32, 16, 32, 32)],
+        lambda x: F.max_pool2d(x, 2), lambda torch, x: torch.nn.functional.max_pool2d(x, 2),
+        dict(input=[32, 16, 32, 32], kernel=2))
+
+
+def case_attention(env: Env) -> Case:
+    return _fwd_bwd_case(
+        env, "attention_fwd_bwd", "scaled_dot_product_attention (8, 128, 64)",
+        "scaled_dot_product_attention forward + backward (grads of q, k, v), each "
+        "(8, 128, 64) float32", [(8, 128, 64)] * 3,
+        F.scaled_dot_product_attention,
+        lambda torch, q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v),
+        dict(shape=[8, 128, 64]))
+
+
+def case_layer_norm(env: Env) -> Case:
+    return _fwd_bwd_case(
+        env, "layer_norm_fwd_bwd", "layer_norm (128, 1024)",
+        "layer_norm over the last axis forward + backward (grads of input, weight, bias), "
+        "(128, 1024) float32", [(128, 1024), (1024,), (1024,)],
+        lambda x, w, b: F.layer_norm(x, (1024,), w, b),
+        lambda torch, x, w, b: torch.nn.functional.layer_norm(x, (1024,), w, b),
+        dict(shape=[128, 1024]))
+
+
 def make_cases(env: Env, only=None) -> list:
     """Every case of this run, in table order (``only``: substrings of keys to keep)."""
     cases = [case_op_chain(env), case_mul_chain(env)]
@@ -534,6 +615,7 @@ def make_cases(env: Env, only=None) -> list:
     cases.append(case_linear(env))
     seed, mlp = case_seed_step(env), case_mlp_step(env)
     cases += [seed, mlp, case_seed_fit(env), case_memory(env, seed), case_memory(env, mlp)]
+    cases += [case_conv2d(env), case_max_pool2d(env), case_attention(env), case_layer_norm(env)]
     if only:
         cases = [c for c in cases if any(s in c.key for s in only)]
     return cases

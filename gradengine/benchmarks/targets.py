@@ -44,6 +44,14 @@ TARGETS = (
            "sigmoid forward bandwidth as a fraction of a plain copy's"),
     Target("sigmoid_bwd_fraction_of_copy", 0.85, ">=", ("cuda",),
            "sigmoid backward bandwidth as a fraction of a plain copy's"),
+    Target("conv2d_vs_torch", 1.5, "<=", ("cpu",),
+           "conv2d 32x3x32x32, 16 3x3 filters, forward + backward / torch"),
+    Target("max_pool2d_vs_torch", 1.5, "<=", ("cpu",),
+           "max_pool2d 2x2 on 32x16x32x32, forward + backward / torch"),
+    Target("attention_vs_torch", 1.5, "<=", ("cpu",),
+           "scaled_dot_product_attention (8, 128, 64), forward + backward / torch"),
+    Target("layer_norm_vs_torch", 1.5, "<=", ("cpu",),
+           "layer_norm (128, 1024), forward + backward / torch"),
 )
 
 # GPU results carry these figures at the top level of their JSON as well.
@@ -77,6 +85,9 @@ def derived_ratios(results, cases) -> dict:
     ratio("seed_fit_vs_torch", "seed_fit", GE, TORCH)
     ratio("seed_fit_vs_keras", "seed_fit", GE, KERAS)
     ratio("seed_fit_jit_vs_torch", "seed_fit", GE_JIT, TORCH)
+    for name, case in (("conv2d", "conv2d_fwd_bwd"), ("max_pool2d", "max_pool2d_fwd_bwd"),
+                       ("attention", "attention_fwd_bwd"), ("layer_norm", "layer_norm_fwd_bwd")):
+        ratio(f"{name}_vs_torch", case, GE, TORCH)
     if ("op_chain_200", GE) in med:
         out["op_overhead_us_per_op"] = med[("op_chain_200", GE)] / CHAIN_OPS * 1e6
     # bandwidth figures at the largest size measured

@@ -1,6 +1,471 @@
-"""Op family: conv (see docs/ops.md)."""
+"""Op family: convolution and pooling, NCHW, with PyTorch's signatures and semantics.
+
+A convolution is im2col, one matmul, and a reshape: :data:`im2col` gathers every receptive
+field of the (padded) input into the columns of ``(N, C * kh * kw, Ho * Wo)`` matrices, so
+the layer is one batched GEMM whose result is already NCHW (cuBLAS on CUDA, through the
+matmul op); :data:`col2im` is its
+adjoint (a scatter-add of the columns back into the image) and each is the other's VJP, so
+double backward comes free. Both loop over the kh * kw kernel offsets only; every offset is
+one strided slice of the whole batch (no loop over pixels).
+
+Pooling uses the same strided slices: max_pool2d is kh * kw elementwise maxima, its
+backward an op that routes each gradient to the first maximum of its window (PyTorch's
+tie rule) and whose VJP gathers from the same places; avg_pool2d and its backward are
+each other's adjoints; adaptive_avg_pool2d is two small averaging matmuls.
+"""
 
 from __future__ import annotations
 
-__all__: list = []       # the F functions of this family (re-exported by gradengine.functional)
-TENSOR_METHODS: dict = {}  # Tensor method name -> function (installed by gradengine.ops)
+import numpy as np
+
+from ..core.op import apply, op
+from ..core.tensor import Tensor
+from ..errors import DTypeError, ShapeError
+from .linalg import matmul_op
+from .shape import reshape, transpose
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+           "adaptive_avg_pool2d"]
+TENSOR_METHODS: dict = {}
+
+
+# ---------------------------------------------------------------- geometry
+
+def _pair(v, name, what):
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    v = tuple(int(a) for a in v)
+    if len(v) == 1:
+        return v * 2
+    if len(v) != 2:
+        raise ValueError(f"{name}: {what} must be an int or a pair, got {v!r}")
+    return v
+
+
+def _out_size(size, k, s, pad_lo, pad_hi, d):
+    return (size + pad_lo + pad_hi - d * (k - 1) - 1) // s + 1
+
+
+def _windows(xp, xpad, k, s, d, out_hw):
+    """The strided slice of the padded input seen by kernel offset (i, j), for each offset:
+    ``(i, j, view)`` with view of shape (N, C, Ho, Wo)."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = k, s, d, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, xpad[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                             j * dw:j * dw + sw * (wo - 1) + 1:sw]
+
+
+def _padded(xp, x, pads, fill=0):
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
+
+
+# ---------------------------------------------------------------- im2col / col2im
+
+@op(params=("kernel", "stride", "pads", "dilation", "out_hw"))
+def im2col(xp, x, kernel, stride, pads, dilation, out_hw):
+    """cols[n, (c, i, j), (ho, wo)] = xpad[n, c, ho * s + i * d, wo * s + j * d]."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    ho, wo = out_hw
+    cols = xp.empty((n, c, kh, kw, ho, wo), dtype=x.dtype)
+    xpad = _padded(xp, x, pads)
+    for i, j, view in _windows(xp, xpad, kernel, stride, dilation, out_hw):
+        cols[:, :, i, j] = view
+    return cols.reshape(n, c * kh * kw, ho * wo)
+
+
+im2col.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: apply(
+    col2im, g, params=(tuple(x_shape), kernel, stride, pads, dilation, out_hw)))
+
+
+@op(params=("x_shape", "kernel", "stride", "pads", "dilation", "out_hw"))
+def col2im(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
+    """The adjoint of im2col: each column entry added back at the pixel it was read from."""
+    n, c, h, w = x_shape
+    kh, kw = kernel
+    (pt, pb), (pl, pr) = pads
+    ho, wo = out_hw
+    g = cols.reshape(n, c, kh, kw, ho, wo)
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    for i, j, view in _windows(xp, out, kernel, stride, dilation, out_hw):
+        view += g[:, :, i, j]
+    return out[:, :, pt:pt + h, pl:pl + w]
+
+
+col2im.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: apply(
+    im2col, g, params=(kernel, stride, pads, dilation, out_hw)))
+
+
+# ---------------------------------------------------------------- checks
+
+def _check_float(name, *ts):
+    for t in ts:
+        if t is not None and not isinstance(t, Tensor):
+            raise DTypeError(f"{name}: expected Tensors, got {type(t).__name__}")
+        if t is not None and t.dtype.kind != "f":
+            raise DTypeError(f"{name}: expected floating tensors, got {t.dtype.name}")
+
+
+def _conv_pads(name, padding, kernel, dilation, stride):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{name}: padding='same' is not supported for strided "
+                                 f"convolutions (stride {stride})")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))  # the extra one on the right
+            return tuple(pads)
+        raise ValueError(f"{name}: padding must be 'valid', 'same', an int or a pair, got "
+                         f"{padding!r}")
+    p = _pair(padding, name, "padding")
+    if min(p) < 0:
+        raise ValueError(f"{name}: negative padding {padding!r}")
+    return ((p[0], p[0]), (p[1], p[1]))
+
+
+def _geometry(name, stride, dilation):
+    s, d = _pair(stride, name, "stride"), _pair(dilation, name, "dilation")
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"{name}: stride and dilation must be positive, got stride {stride!r}"
+                         f" and dilation {dilation!r}")
+    return s, d
+
+
+# ---------------------------------------------------------------- convolution
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """2-D convolution (cross-correlation) of (N, C, H, W) input with (O, C / groups, kh, kw)
+    weights, as ``torch.nn.functional.conv2d``: im2col, one matmul, a reshape.
+
+    Raises:
+        ShapeError: the input is not 4-d, the channels do not match the weight and groups,
+            or the (padded) input is smaller than the (dilated) kernel.
+    """
+    _check_float("conv2d", input, weight, bias)
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv2d: expected a 4-d input (N, C, H, W) and a 4-d weight "
+                         f"(O, C/groups, kh, kw), got {input.shape} and {weight.shape}")
+    n, c, h, w = input.shape
+    o, cg, kh, kw = weight.shape
+    if groups < 1 or c != cg * groups or o % groups:
+        raise ShapeError(f"conv2d: input of shape {input.shape} with {c} channels does not "
+                         f"fit weight of shape {weight.shape} and groups={groups}")
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ShapeError(f"conv2d: bias of shape {bias.shape} does not match {o} output "
+                         "channels")
+    s, d = _geometry("conv2d", stride, dilation)
+    pads = _conv_pads("conv2d", padding, (kh, kw), d, s)
+    ho = _out_size(h, kh, s[0], *pads[0], d[0])
+    wo = _out_size(w, kw, s[1], *pads[1], d[1])
+    if ho < 1 or wo < 1:
+        raise ShapeError(f"conv2d: input of shape {input.shape} with padding {padding!r} is "
+                         f"smaller than the kernel {(kh, kw)} (dilation {d})")
+    cols = apply(im2col, input, params=((kh, kw), s, pads, d, (ho, wo)))
+    if groups == 1:
+        out = apply(matmul_op, reshape(weight, o, cg * kh * kw), cols)  # (N, O, Ho*Wo)
+    else:
+        wg = reshape(weight, groups, o // groups, cg * kh * kw)
+        out = apply(matmul_op, wg, reshape(cols, n, groups, cg * kh * kw, ho * wo))
+    out = reshape(out, n, o, ho, wo)
+    if bias is not None:
+        out = out + reshape(bias, o, 1, 1)
+    return out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """1-D convolution of (N, C, L) input with (O, C / groups, k) weights (conv2d on a
+    height of 1), as ``torch.nn.functional.conv1d``."""
+    _check_float("conv1d", input, weight, bias)
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: expected a 3-d input (N, C, L) and a 3-d weight "
+                         f"(O, C/groups, k), got {input.shape} and {weight.shape}")
+    if isinstance(padding, str):
+        pad2 = padding
+    else:
+        pad2 = (0, _one(padding, "padding"))
+    x = reshape(input, input.shape[0], input.shape[1], 1, input.shape[2])
+    wt = reshape(weight, weight.shape[0], weight.shape[1], 1, weight.shape[2])
+    out = conv2d(x, wt, bias, stride=(1, _one(stride, "stride")), padding=pad2,
+                 dilation=(1, _one(dilation, "dilation")), groups=groups)
+    return reshape(out, out.shape[0], out.shape[1], out.shape[3])
+
+
+def _one(v, what):
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    v = tuple(v)
+    if len(v) != 1:
+        raise ValueError(f"conv1d: {what} must be an int or a 1-tuple, got {v!r}")
+    return int(v[0])
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d with respect to its input) of
+    (N, C_in, H, W) input with (C_in, C_out / groups, kh, kw) weights, as
+    ``torch.nn.functional.conv_transpose2d``: one matmul, then col2im."""
+    _check_float("conv_transpose2d", input, weight, bias)
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv_transpose2d: expected a 4-d input and a 4-d weight, got "
+                         f"{input.shape} and {weight.shape}")
+    n, c, h, w = input.shape
+    ci, og, kh, kw = weight.shape
+    if groups < 1 or ci != c or c % groups:
+        raise ShapeError(f"conv_transpose2d: input of shape {input.shape} does not fit weight "
+                         f"of shape {weight.shape} and groups={groups}")
+    o = og * groups
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ShapeError(f"conv_transpose2d: bias of shape {bias.shape} does not match {o} "
+                         "output channels")
+    s, d = _geometry("conv_transpose2d", stride, dilation)
+    p = _pair(padding, "conv_transpose2d", "padding")
+    op_ = _pair(output_padding, "conv_transpose2d", "output_padding")
+    if any(a >= max(si, di) for a, si, di in zip(op_, s, d)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be "
+                         f"smaller than stride {s} or dilation {d}")
+    hout = (h - 1) * s[0] - 2 * p[0] + d[0] * (kh - 1) + op_[0] + 1
+    wout = (w - 1) * s[1] - 2 * p[1] + d[1] * (kw - 1) + op_[1] + 1
+    if hout < 1 or wout < 1:
+        raise ShapeError(f"conv_transpose2d: the output of shape ({hout}, {wout}) for input "
+                         f"{input.shape} is empty")
+    xm = reshape(input, n, groups, c // groups, h * w)
+    wm = reshape(weight, groups, c // groups, og * kh * kw)
+    cols = apply(matmul_op, transpose(wm, (0, 2, 1)), xm)  # (N, G, og*kh*kw, H*W)
+    cols = reshape(cols, n, o * kh * kw, h * w)
+    pads = ((p[0], p[0]), (p[1], p[1]))
+    out = apply(col2im, cols, params=((n, o, hout, wout), (kh, kw), s, pads, d, (h, w)))
+    if bias is not None:
+        out = out + reshape(bias, o, 1, 1)
+    return out
+
+
+# ---------------------------------------------------------------- pooling
+
+def _pool_out(size, k, s, p, d, ceil_mode):
+    """PyTorch's pooling output size: with ceil_mode, a last window must start inside the
+    input or its left padding."""
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _pool_geometry(name, x, kernel_size, stride, padding, dilation, ceil_mode):
+    _check_float(name, x)
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"{name}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got "
+                         f"shape {x.shape}")
+    k = _pair(kernel_size, name, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _pair(stride, name, "stride")
+    p = _pair(padding, name, "padding")
+    d = _pair(dilation, name, "dilation")
+    if min(k) < 1 or min(s) < 1 or min(d) < 1:
+        raise ValueError(f"{name}: kernel_size, stride and dilation must be positive, got "
+                         f"{k}, {s}, {d}")
+    if any(pi > ki // 2 for pi, ki in zip(p, k)) or min(p) < 0:
+        raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k}")
+    h, w = x.shape[-2:]
+    ho = _pool_out(h, k[0], s[0], p[0], d[0], ceil_mode)
+    wo = _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode)
+    if ho < 1 or wo < 1:
+        raise ShapeError(f"{name}: input of shape {x.shape} is too small for kernel {k} "
+                         f"(padding {p}, dilation {d})")
+    # the padded input must hold every window, ceil_mode's last one included
+    pads = tuple((pi, max(pi, (o - 1) * si + di * (ki - 1) + 1 - size - pi))
+                 for pi, o, si, di, ki, size in zip(p, (ho, wo), s, d, k, (h, w)))
+    return (k, s, pads, d, (ho, wo))
+
+
+def _batched(fn, x, *args):
+    if x.ndim == 3:
+        out = fn(reshape(x, (1,) + x.shape), *args)
+        return reshape(out, out.shape[1:])
+    return fn(x, *args)
+
+
+def _maximum(xp, a, b):
+    return xp.maximum(a, b, out=a) if xp is np else xp.maximum(a, b)
+
+
+@op(name="max_pool2d", params=("geom",), save=("x",))
+def max_pool2d_op(xp, x, geom):
+    """out[n, c, ho, wo] = max of x over the window at (ho, wo) (padding is -inf; a NaN
+    in the window gives NaN)."""
+    k, s, pads, d, out_hw = geom
+    xpad = _padded(xp, x, pads, -np.inf)
+    out = None
+    for _, _, view in _windows(xp, xpad, k, s, d, out_hw):
+        out = view.copy() if out is None else _maximum(xp, out, view)
+    return out
+
+
+max_pool2d_op.defvjp(lambda g, x, geom: apply(max_pool2d_backward, g, x, params=(geom,)))
+
+
+def _argmax(xp, x, geom):
+    """The kernel offset (i * kw + j) of each window's maximum, by PyTorch's CPU rule: the
+    first maximum, a NaN replacing it."""
+    k, s, pads, d, out_hw = geom
+    xpad = _padded(xp, x, pads, -np.inf)
+    best = idx = None
+    for i, j, view in _windows(xp, xpad, k, s, d, out_hw):
+        if best is None:
+            best, idx = view.copy(), xp.zeros(view.shape, dtype=np.int32)
+            continue
+        take = (view > best) | (view != view)
+        idx = xp.where(take, i * k[1] + j, idx)
+        best = xp.where(take, view, best)
+    return idx
+
+
+@op(params=("geom",), save=("x",))
+def max_pool2d_backward(xp, g, x, geom):
+    """gx: each window's gradient added at its maximum."""
+    k, s, pads, d, out_hw = geom
+    (pt, pb), (pl, pr) = pads
+    n, c, h, w = x.shape
+    idx = _argmax(xp, x, geom)
+    gx = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
+    zero = xp.zeros((), dtype=g.dtype)
+    for i, j, view in _windows(xp, gx, k, s, d, out_hw):
+        view += xp.where(idx == i * k[1] + j, g, zero)
+    return gx[:, :, pt:pt + h, pl:pl + w]
+
+
+max_pool2d_backward.defvjp(
+    lambda gg, x, geom: apply(max_pool2d_select, gg, x, params=(geom,)), None)
+
+
+@op(params=("geom",), save=("x",))
+def max_pool2d_select(xp, h, x, geom):
+    """h read at each window's maximum of x (the adjoint of max_pool2d_backward)."""
+    k, s, pads, d, out_hw = geom
+    idx = _argmax(xp, x, geom)
+    res = xp.zeros(idx.shape, dtype=h.dtype)
+    for i, j, view in _windows(xp, _padded(xp, h, pads), k, s, d, out_hw):
+        res = xp.where(idx == i * k[1] + j, view, res)
+    return res
+
+
+max_pool2d_select.defvjp(
+    lambda g, x, geom: apply(max_pool2d_backward, g, x, params=(geom,)), None)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
+    """2-D max pooling of (N, C, H, W) or (C, H, W) input, as
+    ``torch.nn.functional.max_pool2d`` (stride defaults to kernel_size; ties and NaNs: the
+    first in the window takes the gradient)."""
+    if return_indices:
+        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+    geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation,
+                          ceil_mode)
+    return _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+
+
+@op(name="avg_pool2d", params=("geom",), save=("div",))
+def avg_pool2d_op(xp, x, div, geom):
+    """out = the sum of x over each window (zero padding) / div[ho, wo]."""
+    k, s, pads, d, out_hw = geom
+    xpad = _padded(xp, x, pads)
+    out = None
+    for _, _, view in _windows(xp, xpad, k, s, d, out_hw):
+        out = view.copy() if out is None else (
+            xp.add(out, view, out=out) if xp is np else out + view)
+    return out / div
+
+
+avg_pool2d_op.defvjp(lambda g, x_shape, div, geom: apply(
+    avg_pool2d_backward, g, div, params=(tuple(x_shape), geom)), None)
+
+
+@op(params=("x_shape", "geom"), save=("div",))
+def avg_pool2d_backward(xp, g, div, x_shape, geom):
+    """gx: each window's gradient / div spread over the window (the adjoint of
+    avg_pool2d)."""
+    k, s, pads, d, out_hw = geom
+    (pt, pb), (pl, pr) = pads
+    n, c, h, w = x_shape
+    gx = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
+    share = g / div
+    for _, _, view in _windows(xp, gx, k, s, d, out_hw):
+        view += share
+    return gx[:, :, pt:pt + h, pl:pl + w]
+
+
+avg_pool2d_backward.defvjp(lambda gg, div, geom: apply(avg_pool2d_op, gg, div,
+                                                       params=(geom,)), None)
+
+
+def _avg_divisor(size, k, s, p, out, include_pad):
+    """Per output position along one axis: the window's extent within the padded input
+    (count_include_pad) or within the input."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (count_include_pad=True and
+    ceil_mode=False by default; divisor_override replaces the window size)."""
+    geom = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    k, s, _, _, (ho, wo) = geom
+    p = _pair(padding, "avg_pool2d", "padding")
+    h, w = input.shape[-2:]
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must be non-zero")
+        div = np.full((ho, wo), float(divisor_override))
+    else:
+        dh = _avg_divisor(h, k[0], s[0], p[0], ho, count_include_pad)
+        dw = _avg_divisor(w, k[1], s[1], p[1], wo, count_include_pad)
+        div = np.outer(dh, dw)
+    div = Tensor(div.astype(input.dtype), device=input.device)
+    return _batched(lambda x: apply(avg_pool2d_op, x, div, params=(geom,)), input)
+
+
+def _adaptive_matrix(size, out, dtype):
+    """(out, size): row i averages input positions floor(i*size/out) .. ceil((i+1)*size/out)."""
+    m = np.zeros((out, size), dtype=dtype)
+    for i in range(out):  # one row per output position (not per pixel)
+        a, b = (i * size) // out, -(-((i + 1) * size) // out)
+        m[i, a:b] = 1.0 / (b - a)
+    return m
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """Adaptive average pooling to ``output_size`` (an int, or a pair whose None entries keep
+    the input's size), as ``torch.nn.functional.adaptive_avg_pool2d``: two averaging matmuls,
+    ``A_h @ x @ A_w^T``."""
+    _check_float("adaptive_avg_pool2d", input)
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"adaptive_avg_pool2d: expected a 3-d or 4-d input, got shape "
+                         f"{input.shape}")
+    h, w = input.shape[-2:]
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (int(output_size), int(output_size))
+    ho, wo = (h if output_size[0] is None else int(output_size[0]),
+              w if output_size[1] is None else int(output_size[1]))
+    if ho < 1 or wo < 1 or h < 1 or w < 1:
+        raise ShapeError(f"adaptive_avg_pool2d: cannot pool input of shape {input.shape} to "
+                         f"{(ho, wo)}")
+    ah = Tensor(_adaptive_matrix(h, ho, input.dtype), device=input.device)
+    aw = Tensor(_adaptive_matrix(w, wo, input.dtype).T, device=input.device)
+    return apply(matmul_op, apply(matmul_op, ah, input), aw)
+
