@@ -35,8 +35,14 @@ def _has_mpi():
     return _mpiexec() is not None
 
 
-mpi = pytest.mark.skipif(not _has_mpi(), reason="needs mpi4py and mpiexec "
-                         "(pip install 'gradengine[mpi]')")
+_skip = pytest.mark.skipif(not _has_mpi(), reason="needs mpi4py and mpiexec "
+                           "(pip install 'gradengine[mpi]')")
+
+
+def mpi(fn):
+    """Mark a test that starts mpiexec worlds: ``-m mpi`` selects them, and they skip
+    cleanly where mpi4py or mpiexec is absent."""
+    return pytest.mark.mpi(_skip(fn))
 
 
 def mpi_flags(exe):
@@ -432,6 +438,47 @@ def test_the_sampler_matches_pytorchs_rules_without_a_world():
     assert len(s.indices()) == 3
     with pytest.raises(ValueError, match="rank 3"):
         DistributedSampler(10, num_replicas=3, rank=3)
+
+
+def _cli(*args, timeout=TIMEOUT):
+    e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "gradengine", *args], capture_output=True,
+                          text=True, timeout=timeout, env=e, cwd=ROOT, check=False)
+
+
+@mpi
+def test_gradengine_launch_runs_the_script_on_n_ranks_with_cores_over_n_threads(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import os, sys\n"
+                      "import gradengine.distributed as dist\n"
+                      "dist.init()\n"
+                      "print('rank', dist.rank(), 'of', dist.world_size(), 'threads',\n"
+                      "      os.environ['OMP_NUM_THREADS'], sys.argv[1:], flush=True)\n"
+                      "sys.exit(3 if '--fail' in sys.argv and dist.rank() == 1 else 0)\n")
+    res = _cli("launch", "-n", "2", str(script), "--epochs", "3")
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    for r in range(2):
+        assert f"rank {r} of 2 threads {threads} ['--epochs', '3']" in ok(res)
+    assert _cli("launch", "-n", "2", str(script), "--fail").returncode != 0
+
+
+def test_gradengine_launch_user_errors_are_one_line_and_exit_2(tmp_path):
+    for args, msg in [(["launch", "-n", "0", "x.py"], "at least 1"),
+                      (["launch", "-n", "2", str(tmp_path / "missing.py")], "not found"),
+                      (["launch", str(tmp_path / "x.py")], "required: -n")]:
+        res = _cli(*args)
+        assert res.returncode == 2, res
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and msg in lines[0] and lines[0].startswith("gradengine launch")
+
+
+def test_launch_adds_open_mpis_flags_and_mpichs_environment():
+    from gradengine.distributed import launch
+    cmd, env = launch.command(4, "t.py", ["-a"], "mpiexec", "openmpi", cores=16)
+    assert cmd[:4] == ["mpiexec", "-n", "4", "--oversubscribe"] and "-x" in cmd
+    assert env["OMP_NUM_THREADS"] == "4" and cmd[-2:] == ["t.py", "-a"]
+    cmd, env = launch.command(3, "t.py", [], "mpiexec", "mpich", cores=2)
+    assert ["-genv", "OMP_NUM_THREADS", "1"] == cmd[3:6] and env["MKL_NUM_THREADS"] == "1"
 
 
 if __name__ == "__main__":
