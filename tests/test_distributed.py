@@ -57,12 +57,12 @@ def mpi_flags(exe):
     return []
 
 
-def run_world(n, case, *args, timeout=TIMEOUT, env=None):
+def run_world(n, case, *args, timeout=TIMEOUT, env=None, script=HERE):
     exe = _mpiexec()
     e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
              OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     e.update(env or {})
-    cmd = [exe, "-n", str(n)] + mpi_flags(exe) + [sys.executable, HERE, case, *args]
+    cmd = [exe, "-n", str(n)] + mpi_flags(exe) + [sys.executable, script, case, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=e,
                           cwd=ROOT, check=False)
 

@@ -151,7 +151,7 @@ class GradientAverager:
                 req.Wait()
             xp = backend.xp_of(b.device)
             if w.size > 1:
-                xp.divide(b.flat, w.size, out=b.flat)
+                b.flat /= w.size
             b.unpack(xp)
 
     # ---------------------------------------------------------------- ge.jit replay
