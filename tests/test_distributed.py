@@ -452,13 +452,17 @@ def test_gradengine_launch_runs_the_script_on_n_ranks_with_cores_over_n_threads(
     script.write_text("import os, sys\n"
                       "import gradengine.distributed as dist\n"
                       "dist.init()\n"
-                      "print('rank', dist.rank(), 'of', dist.world_size(), 'threads',\n"
-                      "      os.environ['OMP_NUM_THREADS'], sys.argv[1:], flush=True)\n"
-                      "sys.exit(3 if '--fail' in sys.argv and dist.rank() == 1 else 0)\n")
-    res = _cli("launch", "-n", "2", str(script), "--epochs", "3")
+                      "r = dist.rank()\n"
+                      "with open(os.path.join(os.path.dirname(__file__), f'rank{r}.txt'), 'w') "
+                      "as f:\n"
+                      "    f.write(f\"rank {r} of {dist.world_size()} threads "
+                      "{os.environ['OMP_NUM_THREADS']} {sys.argv[1:]}\")\n"
+                      "sys.exit(3 if '--fail' in sys.argv and r == 1 else 0)\n")
+    ok(_cli("launch", "-n", "2", str(script), "--epochs", "3"))
     threads = max(1, (os.cpu_count() or 1) // 2)
     for r in range(2):
-        assert f"rank {r} of 2 threads {threads} ['--epochs', '3']" in ok(res)
+        text = (tmp_path / f"rank{r}.txt").read_text()
+        assert text == f"rank {r} of 2 threads {threads} ['--epochs', '3']"
     assert _cli("launch", "-n", "2", str(script), "--fail").returncode != 0
 
 
