@@ -2,6 +2,7 @@
 
     gradengine demo  [--device auto|cpu|cuda] [--out DIR] [--quick] [--epochs-long N] [--seed N]
     gradengine bench [--device auto|cpu|cuda] [--out DIR] [--quick] [--only CASES] [--targets]
+    gradengine launch -n N script.py [args]
     gradengine --version
 
 A user error (a bad flag, a device that is not there, a folder that cannot be written)
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -60,10 +62,23 @@ example:
   gradengine bench --device cpu --only sigmoid,mlp --out /tmp/bench
   gradengine bench --targets                   # also the maintainers' targets"""
 
+# -- launch (gradengine.distributed) ---------------------------------------------------------
+LAUNCH_DESCRIPTION = """\
+Run script.py as N processes of one data-parallel world: mpiexec -n N with each rank given
+cores / N threads (OMP_NUM_THREADS and the BLAS equivalents). Uses the mpiexec beside this
+Python (pip install 'gradengine[mpi]' brings one) or on PATH. In the script,
+gradengine.distributed.init() joins the world. Exit status: the job's, 2 on a user error."""
+
+LAUNCH_EXAMPLE = """\
+example:
+  gradengine launch -n 4 train.py --epochs 10
+  gradengine launch -n 2 examples/distributed_mlp.py"""
+# -- end launch ----------------------------------------------------------------------------
+
 MAIN_DESCRIPTION = """\
 gradengine: a tensor autodiff engine you can read, on NumPy (CPU) and CuPy (CUDA).
 Commands: `demo` trains the seed example and draws its pictures; `bench` compares
-gradengine with PyTorch and hand-written NumPy/CuPy."""
+gradengine with PyTorch and hand-written NumPy/CuPy; `launch` runs a script on N ranks."""
 
 MAIN_EXAMPLE = """\
 example:
@@ -105,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gradengine", description=MAIN_DESCRIPTION, epilog=MAIN_EXAMPLE,
                 formatter_class=fmt)
     p.add_argument("--version", action="version", version=f"gradengine {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="{demo,bench}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{demo,bench,launch}", parser_class=_Parser)
     d = sub.add_parser("demo", help="train the seed example (a 2-3-1 sigmoid network on XOR, "
                                     "SGD, MSE), then learn XOR; draw loss curves and the graph",
                        description=DEMO_DESCRIPTION, epilog=DEMO_EXAMPLE, formatter_class=fmt)
@@ -123,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also show the maintainers' performance targets and whether this run "
                         "meets them")
     b.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tests: tiny sizes
+    # -- launch (gradengine.distributed)
+    la = sub.add_parser("launch", help="run a script on N ranks (mpiexec with the environment "
+                                       "set)", description=LAUNCH_DESCRIPTION,
+                        epilog=LAUNCH_EXAMPLE, formatter_class=fmt)
+    la.add_argument("-n", "--nproc", type=int, required=True, metavar="N",
+                    help="the number of ranks (processes)")
+    la.add_argument("script", help="the Python script to run on every rank")
+    la.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    # -- end launch
     return p
 
 
@@ -131,7 +155,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     if args.command is None:
-        parser.error("choose a command: demo or bench")
+        parser.error("choose a command: demo, bench or launch")
     if extra:
         _Parser(prog=f"gradengine {args.command}").error(
             f"unrecognized arguments: {' '.join(extra)}")
@@ -142,6 +166,8 @@ def main(argv=None) -> int:
             if epochs < 1:
                 raise UserError("--epochs-long must be at least 1")
             return demo(args.device, args.out or DEMO_OUT, epochs, args.seed)
+        if args.command == "launch":
+            return launch(args.nproc, args.script, args.args)
         return bench(args)
     except UserError as exc:
         print(f"gradengine {args.command}: error: {exc}", file=sys.stderr)
@@ -149,6 +175,24 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"gradengine {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+# -- launch (gradengine.distributed) ---------------------------------------------------------
+def launch(n, script, script_args) -> int:
+    """``mpiexec -n N python script [args]`` with cores / N threads per rank; the job's exit
+    status."""
+    from .distributed import launch as dl
+    if n < 1:
+        raise UserError(f"-n must be at least 1, got {n}")
+    if not os.path.isfile(script):
+        raise UserError(f"script {script!r} not found")
+    exe = dl.find_mpiexec()
+    if exe is None:
+        raise UserError("mpiexec not found; pip install 'gradengine[mpi]' (mpi4py and an MPI "
+                        "from PyPI) or put a system MPI's mpiexec on PATH")
+    cmd, env = dl.command(n, script, script_args, exe, dl.flavor(exe))
+    return subprocess.run(cmd, env=env, check=False).returncode
+# -- end launch ----------------------------------------------------------------------------
 
 
 def _out_dir(path) -> Path:

@@ -22,6 +22,27 @@ import math
 from .. import backend
 from ..core.tensor import Tensor
 
+# -- plug-in point: gradient reducers (data-parallel averaging) ----------------------------
+# gradengine.distributed registers one; capture never imports it. A reducer is asked once,
+# when a FlatStep is laid out, whether it reduces these parameters' gradients; if so, the
+# flat gradient buffer G is reduced in place (one collective) before every replayed update.
+_grad_reducers = []
+
+
+def add_grad_reducer(fn):
+    """Register ``fn(params) -> reduce(G) or None``. Returns a remover."""
+    _grad_reducers.append(fn)
+    return lambda: _grad_reducers.remove(fn) if fn in _grad_reducers else None
+
+
+def _reducer_for(params):
+    for fn in list(_grad_reducers):
+        reduce = fn(params)
+        if reduce is not None:
+            return reduce
+    return None
+# -- end of the plug-in point ----------------------------------------------------------------
+
 
 class FlatStep:
     """``opt.step()`` for the parameters ``opt.params[i] for i in index``, over flat
@@ -48,6 +69,7 @@ class FlatStep:
         self.entries = []    # each parameter's state list, holding views into B
         self.state_list = None
         self.layout = 0      # bumped whenever B is reallocated (a CUDA graph must be re-made)
+        self.reduce = _reducer_for(self.params)  # distributed: G averaged before the update
         self.sync()
 
     def _views(self, flat):
@@ -135,6 +157,8 @@ class FlatStep:
     def __call__(self):
         if not self.in_sync():
             self.sync()
+        if self.reduce is not None:  # distributed: the flat gradients, one collective
+            self.reduce(self.G)
         if self.flat_ok():
             self.device_step()
             self.after_device_step()
@@ -174,7 +198,8 @@ class FlatStep:
         """Whether the update's array work is the same at every step (so a CUDA graph may
         hold it): true for SGD, whose numbers are hyperparameters only; Adam's bias
         corrections change with the step count."""
-        return getattr(type(self.opt), "step_is_static", False) and self.flat_ok()
+        return getattr(type(self.opt), "step_is_static", False) and self.flat_ok() and \
+            self.reduce is None  # a collective stays outside the graph
 
     def hyper(self):
         """The hyperparameters a captured update has baked in."""

@@ -52,6 +52,7 @@ class Trace:
         self.fresh_grads = {}  # slot -> leaf whose .grad it became (assigned, not added)
         self.cleared_at_exit = []  # leaves whose .grad the function left None
         self.value_read = None  # what made the trace depend on values, if anything
+        self.reduced = set()   # distributed: ids of leaves whose .grad a commit hook averaged
 
     def slot(self, arr):
         s = len(self.keep)
@@ -673,6 +674,15 @@ class _Jitted:
             prog = None
         else:
             prog = Program(trace, input_slots, _template(out, trace))
+            # -- distributed: gradients averaged by a commit hook must be averaged in the
+            # replay too, by the flat step's reducer; else this signature runs eagerly
+            covered = {id(p) for f in prog.flat_steps if f.reduce is not None for p in f.params}
+            if trace.reduced - covered:
+                warnings.warn(f"ge.jit: {getattr(self.fn, '__name__', self.fn)!r} runs eagerly "
+                              "for this signature: its averaged gradients do not all reach one "
+                              "flat optimizer step", RuntimeWarning, stacklevel=3)
+                prog = None
+            # -- end distributed
         self.programs[sig] = prog
         for key in sig[1:]:
             if type(key) is tuple and key and key[0] == "W":

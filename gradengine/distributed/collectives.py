@@ -1,0 +1,249 @@
+"""Collectives on Tensors: all_reduce (in place), broadcast (in place), all_gather.
+
+CPU buffers go to MPI as they are (a contiguous array is handed over by address, no copy);
+CUDA buffers go to NCCL on the current stream (:mod:`gradengine.distributed.nccl`), or
+through host memory over MPI when NCCL is not there or ``init(backend="mpi")`` was asked
+for. Every call first makes a cheap handshake (one all-gather of a dozen integers) so that
+a collective whose op, shape or dtype differs across ranks raises the same clear error on
+every rank instead of hanging or mixing bytes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .. import backend
+from ..core.tensor import Tensor
+from ..errors import DTypeError, ShapeError
+from .world import require
+
+OPS = ("sum", "mean", "max", "min")
+_KINDS = {"all_reduce": 1, "broadcast": 2, "all_gather": 3, "bucket": 4}
+_DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int8", "int16", "int32",
+                                 "int64", "uint8", "uint16", "uint32", "uint64")]
+_DTYPE_CODE = {d: i for i, d in enumerate(_DTYPES)}
+_MAX_DIMS = 8
+# GRADENGINE_DIST_CHECK=0 skips the per-call handshake of the Tensor collectives (one small
+# all-reduce of 28 integers); DataParallel's check of a new bucket layout always runs.
+CHECK = os.environ.get("GRADENGINE_DIST_CHECK", "1") != "0"
+
+
+def _check_tensor(name, t, op=None):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(t).__name__}")
+    if t.data.dtype not in _DTYPE_CODE:
+        raise DTypeError(f"{name}: dtype {t.data.dtype.name} is not supported; use one of "
+                         f"{', '.join(d.name for d in _DTYPES)}")
+    if op is not None and op not in OPS:
+        raise ValueError(f"{name}: op must be one of {', '.join(map(repr, OPS))}, got {op!r}")
+
+
+def _describe(row):
+    kind, code, op, extra, ndim = (int(v) for v in row[:5])
+    shape = tuple(int(v) for v in row[5:5 + min(ndim, _MAX_DIMS)])
+    if ndim > _MAX_DIMS:
+        shape = shape + ("...",)
+    name = {v: k for k, v in _KINDS.items()}.get(kind, "?")
+    dtype = _DTYPES[code].name if 0 <= code < len(_DTYPES) else "?"
+    text = f"{name} of shape {shape} {dtype}"
+    if name == "all_reduce":
+        text += f" op={OPS[op]!r}"
+    elif name == "broadcast":
+        text += f" src={extra}"
+    elif name == "bucket":
+        text += f" (layout #{extra})"
+    return text
+
+
+def handshake(w, name, kind, arr, op=0, extra=0):
+    """Raise the same ShapeError on every rank when the ranks disagree about a collective.
+
+    Each rank contributes (kind, dtype, op, extra, ndim, shape); a shape with more than
+    eight dimensions adds a hash of the rest."""
+    if w.size == 1:
+        return
+    row = np.zeros(5 + _MAX_DIMS + 1, dtype=np.int64)
+    shape = tuple(arr.shape)
+    row[:5] = (_KINDS[kind], _DTYPE_CODE.get(np.dtype(arr.dtype), -1), op, extra, len(shape))
+    row[5:5 + min(len(shape), _MAX_DIMS)] = shape[:_MAX_DIMS]
+    row[-1] = hash(shape[_MAX_DIMS:]) if len(shape) > _MAX_DIMS else 0
+    # one all-reduce of (row, -row) with MAX gives each entry's max and min over the ranks;
+    # only when they differ somewhere (every rank sees it) is the full table gathered
+    both = np.concatenate([row, -row])
+    w.comm.Allreduce(w.MPI.IN_PLACE, both, op=w.MPI.MAX)
+    if (both[:row.size] == -both[row.size:]).all():
+        return
+    table = np.empty((w.size, row.size), dtype=np.int64)
+    w.comm.Allgather(row, table)
+    bad = np.nonzero((table != table[0]).any(axis=1))[0]
+    q = int(bad[0])
+    raise ShapeError(f"{name}: the ranks disagree: rank 0 calls {_describe(table[0])} but "
+                     f"rank {q} calls {_describe(table[q])}")
+
+
+# ------------------------------------------------------------------ MPI on host buffers
+_F16_OK = [None]  # whether this MPI reduces float16 itself (MPICH 4+); else staged via float32
+
+
+def _mpi_op(w, op):
+    MPI = w.MPI
+    return {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
+
+
+def mpi_allreduce(w, arr, op):
+    """``arr`` (a NumPy array) reduced in place over MPI: no copy when it is contiguous."""
+    if arr.size == 0:
+        return
+    if arr.dtype == np.float16 and _F16_OK[0] is not True:
+        if _F16_OK[0] is None:
+            try:
+                probe = np.ones(1, np.float16)
+                w.comm.Allreduce(w.MPI.IN_PLACE, probe, op=w.MPI.SUM)
+                _F16_OK[0] = bool(probe[0] == w.size)
+            except Exception:  # noqa: BLE001 - any MPI without float16 reductions
+                _F16_OK[0] = False
+        if not _F16_OK[0]:
+            wide = arr.astype(np.float32)
+            w.comm.Allreduce(w.MPI.IN_PLACE, wide, op=_mpi_op(w, op))
+            np.copyto(arr, wide, casting="unsafe")
+            return
+    if arr.flags.c_contiguous and arr.flags.writeable:
+        w.comm.Allreduce(w.MPI.IN_PLACE, arr, op=_mpi_op(w, op))
+    else:  # a view with gaps: MPI needs one block of memory
+        tmp = np.ascontiguousarray(arr)
+        w.comm.Allreduce(w.MPI.IN_PLACE, tmp, op=_mpi_op(w, op))
+        np.copyto(arr, tmp)
+
+
+def mpi_iallreduce(w, arr):
+    """Start a sum of the contiguous ``arr`` in place; returns the MPI request."""
+    return w.comm.Iallreduce(w.MPI.IN_PLACE, arr, op=w.MPI.SUM)
+
+
+def _mpi_bcast(w, arr, src):
+    if arr.size == 0:
+        return
+    if arr.flags.c_contiguous and arr.flags.writeable:
+        w.comm.Bcast(arr, root=src)
+    else:
+        tmp = np.ascontiguousarray(arr)
+        w.comm.Bcast(tmp, root=src)
+        np.copyto(arr, tmp)
+
+
+def _mpi_allgather(w, arr):
+    out = np.empty((w.size,) + arr.shape, dtype=arr.dtype)
+    if arr.size:
+        w.comm.Allgather(np.ascontiguousarray(arr), out)
+    return out
+
+
+# ------------------------------------------------------------------ routing
+def _use_nccl(w, t):
+    """The NCCL communicator for a CUDA tensor, or None (MPI through host memory)."""
+    if t.device == "cpu" or w.backend == "mpi":
+        return None
+    from .nccl import communicator, nccl_module
+    if w.backend == "nccl" or nccl_module() is not None:
+        return communicator(t.device)
+    return None
+
+
+def reduce_array(w, arr, device, op):
+    """``arr`` all-reduced in place with ``op`` (the Tensor-free core of all_reduce)."""
+    if device == "cpu":
+        if w.size > 1:
+            mpi_allreduce(w, arr, op)
+    else:
+        comm = _use_nccl(w, Tensor._make(arr, device))
+        if comm is not None:
+            comm.all_reduce(arr, op)
+        elif w.size > 1:
+            host = backend.cupy().asnumpy(arr)
+            mpi_allreduce(w, host, op)
+            arr[...] = host
+    if op == "mean" and w.size > 1:
+        if arr.dtype.kind == "f":
+            arr /= w.size
+        else:  # an integer mean floors, as NumPy's // does
+            arr //= w.size
+
+
+def all_reduce(t: Tensor, op: str = "sum") -> Tensor:
+    """Reduce ``t`` over all ranks, in place: every rank ends with the same values.
+
+    Args:
+        t: a Tensor (float16/32/64 or integer, any shape, CPU or CUDA); written in place.
+        op: ``"sum"``, ``"mean"`` (an integer mean floors), ``"max"`` or ``"min"``.
+    Returns:
+        ``t`` itself.
+    Raises:
+        RuntimeError: before ``init()``. ValueError: an unknown op. ShapeError: the ranks
+            pass different shapes, dtypes or ops (the same error on every rank).
+    Example:
+        >>> loss_sum = ge.tensor(3.0); dist.all_reduce(loss_sum, op="mean")
+    """
+    w = require("all_reduce")
+    _check_tensor("all_reduce", t, op)
+    if CHECK:
+        handshake(w, "all_reduce", "all_reduce", t.data, OPS.index(op))
+    reduce_array(w, t.data, t.device, op)
+    if w.size > 1 or w.nccl is not None:
+        t._version += 1
+    return t
+
+
+def broadcast(t: Tensor, src: int = 0) -> Tensor:
+    """Copy rank ``src``'s values of ``t`` into ``t`` on every rank, in place.
+
+    Raises:
+        RuntimeError: before ``init()``. ValueError: ``src`` outside the world.
+        ShapeError: the ranks pass different shapes, dtypes or sources.
+    """
+    w = require("broadcast")
+    _check_tensor("broadcast", t)
+    if not isinstance(src, (int, np.integer)) or not 0 <= src < w.size:
+        raise ValueError(f"broadcast: src must be a rank in 0..{w.size - 1}, got {src!r}")
+    if CHECK:
+        handshake(w, "broadcast", "broadcast", t.data, 0, int(src))
+    arr = t.data
+    if t.device != "cpu" and (comm := _use_nccl(w, t)) is not None:
+        comm.broadcast(arr, int(src))
+    elif w.size > 1:
+        if t.device == "cpu":
+            _mpi_bcast(w, arr, int(src))
+        else:
+            host = backend.cupy().asnumpy(arr)
+            _mpi_bcast(w, host, int(src))
+            arr[...] = host
+    else:
+        return t
+    t._version += 1
+    return t
+
+
+def all_gather(t: Tensor) -> list:
+    """Every rank's ``t``, in rank order, as a list of new Tensors (on ``t``'s device).
+
+    Raises:
+        RuntimeError: before ``init()``. ShapeError: the ranks pass different shapes or
+            dtypes.
+    """
+    w = require("all_gather")
+    _check_tensor("all_gather", t)
+    if CHECK:
+        handshake(w, "all_gather", "all_gather", t.data)
+    arr = t.data
+    if t.device == "cpu":
+        out = _mpi_allgather(w, arr) if w.size > 1 else arr.copy()[None]
+    elif (comm := _use_nccl(w, t)) is not None:
+        out = comm.all_gather(arr)
+    else:
+        cp = backend.cupy()
+        host = _mpi_allgather(w, cp.asnumpy(arr)) if w.size > 1 else cp.asnumpy(arr)[None]
+        with backend.cuda_context(t.device):
+            out = cp.asarray(host)
+    return [Tensor._make(out[i], t.device) for i in range(w.size)]
+
