@@ -59,7 +59,13 @@ class Module:
                 try:
                     bound = sig.bind(self, *args, **kw)
                     bound.apply_defaults()
-                    cfg = {k: v for k, v in list(bound.arguments.items())[1:]}
+                    cfg = {}
+                    for k, v in list(bound.arguments.items())[1:]:
+                        kind = sig.parameters[k].kind
+                        if kind is inspect.Parameter.VAR_KEYWORD:
+                            cfg.update(v)
+                        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                            cfg[k] = v
                 except TypeError:
                     cfg = None
                 object.__setattr__(self, "_init_args", cfg)
