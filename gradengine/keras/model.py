@@ -410,12 +410,13 @@ class KerasModel:
             self._configure(out_shape)
         elif hasattr(self.optimizer, "build") and not self.optimizer.params:
             self._configure(out_shape)
-        cbs = [History()] + list(callbacks or [])
-        for cb in cbs[1:]:
+        # History last, as Keras: it records what the other callbacks add to the logs
+        cbs = list(callbacks or []) + [History()]
+        for cb in cbs[:-1]:
             if not isinstance(cb, Callback):
                 raise TypeError(f"fit: callbacks must be Callback instances, got "
                                 f"{type(cb).__name__}")
-        self.history = cbs[0]
+        self.history = cbs[-1]
         with enable_grad():
             self.train()
             self._fit_loop(Xa, ya, wa, val, int(epochs), int(batch_size), bool(shuffle), cbs,

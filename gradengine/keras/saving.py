@@ -194,7 +194,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         model.add(InputLayer(shape=tuple(arch["input_shape"])))
     for layer in layers:
         model.add(layer)
-    model.load_state_dict(state["weights"])
+    if state["weights"] or model.built:  # an unbuilt model was saved without weights
+        model.load_state_dict(state["weights"])
     comp = state.get("compile")
     if compile and comp is not None:
         from . import losses as klosses
