@@ -16,8 +16,6 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 from _digits import load  # noqa: E402
 
