@@ -93,9 +93,8 @@ class Sequential(KerasModel, Module):
         layer = self.layers.pop()
         delattr(self, str(len(self.layers)))
         self._invalidate()
-        if self.optimizer is not None:
-            self.compiled = self.compiled and True
-            self.optimizer = None if not isinstance(self._opt_spec, str) else None
+        if isinstance(self.__dict__.get("_opt_spec"), str):
+            self.optimizer = None  # made again for the remaining parameters at the next fit
         return layer
 
     def build(self, input_shape=None):
