@@ -17,7 +17,7 @@ from . import callbacks, losses
 from .model import KerasModel
 
 _LAZY = ("models", "layers", "optimizers", "metrics", "activations", "initializers",
-         "saving", "schedules")
+         "saving", "loading", "schedules")
 
 __all__ = ["KerasModel", "activations", "callbacks", "initializers", "layers", "losses",
            "metrics", "models", "optimizers", "saving"]

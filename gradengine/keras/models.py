@@ -6,6 +6,7 @@ evaluate / predict / save); ``load_model`` rebuilds a model saved with ``model.s
 from __future__ import annotations
 
 from ..nn.sequential import Sequential
-from .saving import load_model, save_model
+from .loading import load_model
+from .saving import save_model
 
 __all__ = ["Sequential", "load_model", "save_model"]
