@@ -1,7 +1,7 @@
 """``model.save("m.keras")`` (read back by :mod:`.loading`'s ``load_model``): ONE file in
 gradengine's checksummed checkpoint format (no pickle) holding the architecture as JSON,
-the weights and buffers, the compile arguments, the optimizer's state and the shuffling generator's state, so a
-loaded model predicts the same and trains on step for step."""
+the weights and buffers, the compile arguments, the optimizer's state and the shuffling
+generator's state, so a loaded model predicts the same and trains on step for step."""
 
 from __future__ import annotations
 
