@@ -325,7 +325,7 @@ def test_keras_fit_predict_on_cuda_matches_cpu(loss, act, units, jit_compile, fa
                           nn.Dense(units, activation=act)).to(device)
         m.compile(optimizer="adam", loss=loss, metrics=metrics, jit_compile=jit_compile)
         h = m.fit(X, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
-        ev = m.evaluate(X, y, verbose=0)
+        ev = m.evaluate(X, y, verbose=0, return_dict=True)
         pred = m.predict(X)
         assert isinstance(pred, np.ndarray)
         assert all(p.device == m.parameters()[0].device for p in m.parameters())

@@ -166,7 +166,7 @@ def test_keras_evaluate_and_predict_with_jit_compile_match_eager():
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
                       jit_compile=jit_compile)
         model.fit(xs, ys, epochs=3, verbose=0, shuffle=False)
-        return model.evaluate(xs, ys), model.predict(xs), model.predict(xs[:5])
+        return model.evaluate(xs, ys, return_dict=True), model.predict(xs), model.predict(xs[:5])
 
     (e1, p1, q1), (e2, p2, q2) = run(False), run(True)
     assert e1.keys() == e2.keys()

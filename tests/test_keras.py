@@ -9,6 +9,7 @@ import gradengine as ge
 import gradengine.functional as F
 from ge_testutil import assert_unchanged, snapshot
 from gradengine import optim
+from gradengine.keras import optimizers as koptimizers
 from gradengine.keras.callbacks import Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
 from gradengine.nn import Dense, Sequential
 
@@ -56,7 +57,7 @@ def test_seed_example_runs_as_written(capsys):
     out = capsys.readouterr().out
     assert "Epoch 1/50" in out and "Epoch 50/50" in out and "loss:" in out
     assert model.history is results
-    assert isinstance(model.optimizer, optim.SGD) and model.optimizer.lr == 0.01
+    assert isinstance(model.optimizer, koptimizers.SGD) and model.optimizer.lr == 0.01
 
 
 def test_xor_is_learned_to_100_percent():
@@ -70,7 +71,7 @@ def test_xor_is_learned_to_100_percent():
     pred = model.predict(X_XOR)
     assert isinstance(pred, np.ndarray) and pred.shape == (4, 1)
     assert np.array_equal(pred > 0.5, Y_XOR > 0.5)
-    assert model.evaluate(X_XOR, Y_XOR)["accuracy"] == 1.0
+    assert model.evaluate(X_XOR, Y_XOR, return_dict=True)["accuracy"] == 1.0
 
 
 def test_two_moons_reach_97_percent_on_held_out_data():
@@ -83,7 +84,7 @@ def test_two_moons_reach_97_percent_on_held_out_data():
     model.compile(optimizer=optim.Adam(model.parameters(), lr=0.01),
                   loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(X, y, epochs=100, verbose=0)
-    assert model.evaluate(Xt, yt)["accuracy"] >= 0.97
+    assert model.evaluate(Xt, yt, return_dict=True)["accuracy"] >= 0.97
 
 
 @pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
@@ -99,7 +100,7 @@ def test_three_gaussian_blobs_reach_97_percent_on_held_out_data(loss):
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy", "mae"])
     hist = model.fit(X, y, epochs=20, verbose=0, validation_split=0.1).history
     assert set(hist) == {"loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae"}
-    res = model.evaluate(Xt, yt)
+    res = model.evaluate(Xt, yt, return_dict=True)
     assert res["accuracy"] >= 0.97
     probs = model.predict(Xt)
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
@@ -113,7 +114,7 @@ def test_sigmoid_bce_is_computed_from_logits_and_equals_the_probability_form():
     ge.manual_seed(0)
     model = Sequential(Dense(4, input_dim=2, activation="tanh"), Dense(1, activation="sigmoid"))
     model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy", "mse"])
-    res = model.evaluate(X_XOR, Y_XOR)
+    res = model.evaluate(X_XOR, Y_XOR, return_dict=True)
     p = np.clip(model.predict(X_XOR), 1e-7, 1 - 1e-7)
     bce = -np.mean(Y_XOR * np.log(p) + (1 - Y_XOR) * np.log(1 - p))
     assert res["loss"] == pytest.approx(bce, rel=1e-5)
@@ -121,7 +122,7 @@ def test_sigmoid_bce_is_computed_from_logits_and_equals_the_probability_form():
     # Saturated logits: the probability form would clip, the logits form stays exact.
     with ge.no_grad():
         model[1].weight.data[...] = 1e4
-    res = model.evaluate(X_XOR, Y_XOR)
+    res = model.evaluate(X_XOR, Y_XOR, return_dict=True)
     assert np.isfinite(res["loss"]) and res["loss"] > 10
 
 
@@ -133,7 +134,8 @@ def test_binary_crossentropy_without_a_sigmoid_clips_the_outputs_as_probabilitie
     assert np.isfinite(hist.history["loss"]).all()
     p = np.clip(model.predict(X_XOR * 0.1).astype(np.float64), 1e-7, 1 - 1e-7)
     expected = -np.mean(Y_XOR * np.log(p) + (1 - Y_XOR) * np.log(1 - p))
-    assert model.evaluate(X_XOR * 0.1, Y_XOR)["loss"] == pytest.approx(expected, rel=1e-5)
+    assert model.evaluate(X_XOR * 0.1, Y_XOR, return_dict=True)["loss"] == \
+        pytest.approx(expected, rel=1e-5)
 
 
 def test_epoch_loss_is_the_sample_weighted_mean_over_batches():
@@ -144,7 +146,7 @@ def test_epoch_loss_is_the_sample_weighted_mean_over_batches():
     model.compile(optimizer=optim.SGD(model.parameters(), lr=0.0), loss="mse",
                   metrics=["mae", "mse"])
     hist = model.fit(X, y, batch_size=4, shuffle=False, epochs=1, verbose=0).history
-    full = model.evaluate(X, y, batch_size=10)
+    full = model.evaluate(X, y, batch_size=10, return_dict=True)
     assert hist["loss"][0] == pytest.approx(full["loss"], rel=1e-6)
     assert hist["mae"][0] == pytest.approx(full["mae"], rel=1e-6)
     pred = model.predict(X, batch_size=3)
@@ -183,8 +185,11 @@ def test_custom_loss_and_metric_callables():
 
 
 def test_compile_accepts_optimizer_names_and_instances_with_keras_defaults():
-    for name, cls, lr in (("sgd", optim.SGD, 0.01), ("adam", optim.Adam, 0.001),
-                          ("adamw", optim.AdamW, 0.001)):
+    # the names give Keras' optimizers with Keras' defaults (and numerics)
+    for name, cls, lr in (("sgd", koptimizers.SGD, 0.01), ("adam", koptimizers.Adam, 0.001),
+                          ("adamw", koptimizers.AdamW, 0.001),
+                          ("rmsprop", koptimizers.RMSprop, 0.001),
+                          ("adagrad", koptimizers.Adagrad, 0.001)):
         model = seed_model()
         model.compile(optimizer=name, loss="mse")
         model.fit(X_XOR, Y_XOR, epochs=1, verbose=0)
@@ -214,8 +219,10 @@ def test_validation_split_holds_out_the_last_samples_and_adds_val_keys():
     hist = model.fit(X, y, epochs=3, validation_split=0.25, verbose=0).history
     assert set(hist) == {"loss", "mae", "val_loss", "val_mae"}
     assert all(len(v) == 3 for v in hist.values())
-    assert hist["val_loss"][0] == pytest.approx(model.evaluate(X[15:], y[15:])["loss"])
-    assert hist["loss"][0] == pytest.approx(model.evaluate(X[:15], y[:15])["loss"])
+    val_loss, _ = model.evaluate(X[15:], y[15:])  # [loss, mae], as Keras returns
+    assert hist["val_loss"][0] == pytest.approx(val_loss)
+    assert hist["loss"][0] == pytest.approx(model.evaluate(X[:15], y[:15], return_dict=True)
+                                            ["loss"])
 
 
 def test_validation_data_adds_val_keys():
@@ -381,7 +388,7 @@ def test_row_22_dense_called_with_the_wrong_width_raises_before_any_change():
     before = snapshot(model.parameters())
     with pytest.raises(ge.ShapeError, match=r"Dense.*\(5, 3\).*input_dim=2"):
         model[0](ge.ones((5, 3)))
-    with pytest.raises(ge.ShapeError, match=r"Dense.*\(1, 3\).*input_dim=2"):
+    with pytest.raises(ge.ShapeError, match=r"Dense.*\(5, 3\).*input_dim=2"):
         model.fit(np.ones((5, 3), np.float32), np.ones((5, 1), np.float32), verbose=0)
     assert_unchanged(before, model.parameters())
 
@@ -407,7 +414,7 @@ def test_row_24_fit_evaluate_before_compile_raise_runtime_error():
     with pytest.raises(RuntimeError, match="compile"):
         model.fit(X_XOR, Y_XOR)
     with pytest.raises(RuntimeError, match="compile"):
-        model.evaluate(X_XOR, Y_XOR)
+        model.evaluate(X_XOR, Y_XOR, return_dict=True)
     assert_unchanged(before, model.parameters())
     assert model.predict(X_XOR).shape == (4, 1)  # predict needs no compile, as in Keras
 

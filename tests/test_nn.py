@@ -135,7 +135,7 @@ def test_dense_glorot_kernel_zero_bias_and_keras_activations():
     np.testing.assert_allclose(lin(x).numpy(), x.numpy() @ lin.weight.numpy(), rtol=1e-5)
     assert nn.Dense(2, input_dim=3, use_bias=False).bias is None
     with pytest.raises(ValueError, match="'softmax'"):
-        nn.Dense(2, activation="swish")
+        nn.Dense(2, activation="bogus")
 
 
 def test_dense_infers_its_input_size_at_the_first_call():

@@ -224,9 +224,9 @@ def interrupted_run(point, seed, jit=False):
     else:
         found["live_tensors"] = 0
     # resume: a new fit (48 steps) must lower the loss
-    loss0 = model.evaluate(X, y)["loss"]
+    loss0 = model.evaluate(X, y, verbose=0, return_dict=True)["loss"]
     hist2 = model.fit(X, y, epochs=48 // STEPS_PER_EPOCH, batch_size=BATCH, verbose=0)
-    loss1 = model.evaluate(X, y)["loss"]
+    loss1 = model.evaluate(X, y, verbose=0, return_dict=True)["loss"]
     found["resume_loss"] = (round(loss0, 5), round(loss1, 5))
     found["resumed"] = bool(np.isfinite(loss1) and loss1 < loss0 and
                             len(hist2.history["loss"]) == 48 // STEPS_PER_EPOCH)

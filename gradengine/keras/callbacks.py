@@ -1,5 +1,6 @@
-"""Keras-style callbacks for ``Sequential.fit``: History, EarlyStopping, ModelCheckpoint and
-LambdaCallback, on a :class:`Callback` base whose hooks do nothing.
+"""Keras-style callbacks for ``Sequential.fit``: History, EarlyStopping, ModelCheckpoint,
+ReduceLROnPlateau, CSVLogger, LearningRateScheduler and LambdaCallback, on a
+:class:`Callback` base whose hooks do nothing.
 
     stop = EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
     model.fit(X, y, epochs=200, validation_split=0.2, callbacks=[stop])
@@ -10,7 +11,8 @@ from __future__ import annotations
 import math
 import warnings
 
-__all__ = ["Callback", "EarlyStopping", "History", "LambdaCallback", "ModelCheckpoint"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"]
 
 
 class Callback:
@@ -170,13 +172,14 @@ class ModelCheckpoint(Callback):
         monitor: the log key used with ``save_best_only``.
         save_best_only: save only when the monitored value improves.
         mode: "min", "max" or "auto".
-        save_weights_only: accepted for Keras compatibility; only weights are saved.
+        save_weights_only: False (Keras' default) saves the whole model when the path ends
+            in ``.keras``; otherwise, or when True, the weights (``ge.save`` format).
     Example:
         >>> ModelCheckpoint("best.ge", monitor="val_loss", save_best_only=True)
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=True, mode="auto"):
+                 save_weights_only=False, mode="auto", save_freq="epoch"):
         super().__init__()
         self.filepath = str(filepath)
         self.monitor = monitor
@@ -201,7 +204,10 @@ class ModelCheckpoint(Callback):
             if not better:
                 return
             self.best = current
-        self.model.save_weights(path)
+        if not self.save_weights_only and path.endswith(".keras"):
+            self.model.save(path)
+        else:
+            self.model.save_weights(path)
         self.last_saved = path
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved weights to {path}")
@@ -219,3 +225,137 @@ class LambdaCallback(Callback):
                          ("on_train_batch_end", on_train_batch_end)):
             if fn is not None:
                 setattr(self, name, fn)
+
+
+def _get_lr(model):
+    opt = model.optimizer
+    if hasattr(opt, "learning_rate"):
+        return float(opt.learning_rate)
+    return float(opt.param_groups[0]["lr"])
+
+
+def _set_lr(model, lr):
+    opt = model.optimizer
+    if hasattr(type(opt), "learning_rate"):
+        opt.learning_rate = float(lr)
+    else:
+        for g in opt.param_groups:
+            g["lr"] = float(lr)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved (by more
+    than ``min_delta``) for ``patience`` epochs, then wait ``cooldown`` epochs; never
+    below ``min_lr`` (Keras's rules; adds ``learning_rate`` to the logs)."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
+        self.verbose, self.min_delta = verbose, float(min_delta)
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self.mode = _monitor_op(monitor, mode, "ReduceLROnPlateau")
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def _improved(self, current):
+        if self.mode == "min":
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = _get_lr(self.model)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: monitor {self.monitor!r} is not in the logs "
+                          f"(available: {sorted(logs)})", stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = _get_lr(self.model)
+                if old > self.min_lr:
+                    new = max(old * self.factor, self.min_lr)
+                    _set_lr(self.model, new)
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)``)."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = _get_lr(self.model)
+        try:
+            new = self.schedule(epoch, lr)
+        except TypeError:
+            new = self.schedule(epoch)
+        if not isinstance(new, (int, float)) or isinstance(new, bool):
+            raise ValueError(f"LearningRateScheduler: the schedule must return a float, got "
+                             f"{new!r}")
+        _set_lr(self.model, new)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _get_lr(self.model)
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch (``epoch`` and every log key) to ``filename``."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = str(filename), separator, bool(append)
+        self.keys = None
+        self._file = None
+
+    def on_train_begin(self, logs=None):
+        import os
+        exists = self.append and os.path.exists(self.filename) and \
+            os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._header_done = exists
+        self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import csv
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+        writer = csv.writer(self._file, delimiter=self.sep)
+        if not self._header_done:
+            writer.writerow(["epoch"] + self.keys)
+            self._header_done = True
+        writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None

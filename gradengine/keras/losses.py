@@ -57,7 +57,11 @@ def _parse_metrics(metrics):
     """``[(display name, METRICS value or callable)]`` for ``compile(metrics=...)``."""
     specs = []
     for m in metrics or ():
-        if isinstance(m, str):
+        if isinstance(m, type) and getattr(m, "spec", None) is not None:
+            m = m()
+        if getattr(m, "spec", None) is not None and not isinstance(m, str):
+            specs.append((m.name, m.spec))
+        elif isinstance(m, str):
             if m not in METRICS:
                 raise ValueError(f"compile: unknown metric {m!r}; allowed: "
                                  f"{_allowed(METRICS)} or a callable")
@@ -180,3 +184,128 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
                 probs = _probabilities(xp, out, logits_act)
             v = float(spec(_host(probs), _host(yb))) * len(yb)
         sums[j] = sums[j] + (float(v) if xp is np else v)
+
+
+# ---------------------------------------------------------------- Keras' loss objects
+
+def _per_sample(kind, from_logits):
+    """``loss(out, target) -> per-sample loss (N,)`` (each sample's mean over its last
+    axis), for sample and class weights."""
+    from .. import functional as F
+
+    def lastmean(v):
+        return v.mean(axis=tuple(range(1, v.ndim))) if v.ndim > 1 else v
+
+    if kind == "mse":
+        return lambda p, t: lastmean((p - t) * (p - t))
+    if kind == "mae":
+        return lambda p, t: lastmean(F.abs(p - t))
+    if kind == "bce":
+        if from_logits:
+            return lambda x, t: lastmean(F.relu(x) - x * t + F.log(1 + F.exp(-F.abs(x))))
+
+        def bce(p, t):
+            p = F.clip(p, _EPS, 1 - _EPS)
+            return lastmean(-(t * F.log(p) + (1 - t) * F.log(1 - p)))
+        return bce
+    if kind in ("cce", "scce"):
+        def cce(out, t):
+            if from_logits:
+                logp = F.log_softmax(out, axis=-1)
+            else:
+                p = out / out.sum(axis=-1, keepdims=True)
+                logp = F.log(F.clip(p, _EPS, 1 - _EPS))
+            if kind == "cce":
+                return -(t * logp).sum(axis=-1)
+            xp = backend.xp_of(out.device)
+            return -logp[(xp.arange(t.shape[0]), t.data)]
+        return cce
+    if kind == "huber":
+        raise ValueError("sample weights with the Huber loss are not supported")
+    raise ValueError(f"sample or class weights need a named loss, not {kind!r}")
+
+
+class Loss:
+    """A Keras loss object: ``loss(y_true, y_pred)`` (Keras' argument order) -> the mean
+    loss as a Tensor; ``compile(loss=...)`` takes it like its name."""
+
+    kind = "callable"
+
+    def __init__(self, from_logits=False, name=None, reduction="sum_over_batch_size"):
+        self.from_logits, self.name = bool(from_logits), name or type(self).__name__
+        self.reduction = reduction
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        from ..core.tensor import Tensor
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+        dtype = "int64" if self.kind == "scce" else y_pred.dtype
+        y_true = y_true if isinstance(y_true, Tensor) else Tensor(y_true, dtype=dtype)
+        if sample_weight is None:
+            return _loss_function(self.kind, self.from_logits, None)(y_pred, y_true)
+        w = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
+            sample_weight, dtype=y_pred.dtype)
+        v = _per_sample(self.kind, self.from_logits)(y_pred, y_true)
+        return (v * w).sum() / v.shape[0]
+
+    def get_config(self):
+        return {"from_logits": self.from_logits, "name": self.name}
+
+
+def _loss_class(name, kind, logits=True):
+    return type(name, (Loss,), {"kind": kind, "__doc__": f"Keras' {name}."})
+
+
+MeanSquaredError = _loss_class("MeanSquaredError", "mse")
+MeanAbsoluteError = _loss_class("MeanAbsoluteError", "mae")
+BinaryCrossentropy = _loss_class("BinaryCrossentropy", "bce")
+CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", "cce")
+SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", "scce")
+
+
+class Huber(Loss):
+    """Keras' Huber loss: ``0.5 d^2`` for ``|d| <= delta``, else ``delta (|d| - 0.5
+    delta)``, averaged."""
+
+    kind = "huber"
+
+    def __init__(self, delta=1.0, name="huber_loss", reduction="sum_over_batch_size"):
+        super().__init__(False, name, reduction)
+        self.delta = float(delta)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        from .. import functional as F
+        from ..core.tensor import Tensor
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+        y_true = y_true if isinstance(y_true, Tensor) else Tensor(y_true, dtype=y_pred.dtype)
+        d = F.abs(y_pred - y_true)
+        v = F.where(d <= self.delta, 0.5 * d * d, self.delta * (d - 0.5 * self.delta))
+        return v.mean()
+
+    def get_config(self):
+        return {"delta": self.delta, "name": self.name}
+
+
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError()(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError()(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    return BinaryCrossentropy(from_logits)(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return CategoricalCrossentropy(from_logits)(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return SparseCategoricalCrossentropy(from_logits)(y_true, y_pred)
+
+
+mse, mae = mean_squared_error, mean_absolute_error
+_LOSS_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError,
+                                         BinaryCrossentropy, CategoricalCrossentropy,
+                                         SparseCategoricalCrossentropy, Huber)}

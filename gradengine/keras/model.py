@@ -18,6 +18,8 @@ per-epoch progress display in :mod:`gradengine.keras.progress`.
 
 from __future__ import annotations
 
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -39,12 +41,13 @@ from .losses import (  # noqa: F401
     _metric_sums,
     _parse_loss,
     _parse_metrics,
+    _per_sample,
     _probabilities,
     _resolve_metrics,
 )
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 
 class KerasModel:
@@ -59,23 +62,28 @@ class KerasModel:
 
     def _invalidate(self):
         self._setup = None  # (logits_fn, activation) and the chosen loss closure
-        self._jit_step = None
+        self.__dict__.pop("_per_sample_cached", None)
+        self._jit_step = self._jit_step_w = None
         self._jit_eval = self._jit_predict = None
 
     # ------------------------------------------------------------ compile
-    def compile(self, optimizer="sgd", loss=None, metrics=None, jit_compile=False):
-        """Configure training.
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile=False, **kwargs):
+        """Configure training (Keras's ``compile``).
 
         Args:
-            optimizer: "sgd" (lr 0.01), "adam" (lr 0.001), "adamw", or an optimizer
-                instance from :mod:`gradengine.optim`.
+            optimizer: a name -- "sgd", "adam", "adamw", "rmsprop" (the default, as Keras),
+                "adagrad" -- giving the Keras optimizer with Keras' defaults, a
+                :mod:`gradengine.keras.optimizers` instance, or a :mod:`gradengine.optim`
+                optimizer made on the model's parameters.
             loss: "mse" / "mean_squared_error", "mae", "binary_crossentropy",
-                "categorical_crossentropy", "sparse_categorical_crossentropy", or a
+                "categorical_crossentropy", "sparse_categorical_crossentropy", a
+                :mod:`gradengine.keras.losses` object (``from_logits=`` honoured), or a
                 callable ``loss(pred, target) -> Tensor`` (a non-scalar result is averaged).
-            metrics: a list of "mae", "mse", "accuracy" (binary, categorical or sparse,
-                chosen from the loss) and their long names, or callables
-                ``metric(pred, target) -> float`` (pred and target as arrays).
-            jit_compile: capture the train step with ``ge.jit`` (when available).
+            metrics: names ("mae", "mse", "accuracy", ...), :mod:`gradengine.keras.metrics`
+                objects, or callables ``metric(pred, target) -> float`` on arrays.
+            jit_compile: capture the train step with ``ge.jit``.
         Raises:
             ValueError: an unknown optimizer, loss or metric name (the allowed names are
                 listed).
@@ -83,22 +91,32 @@ class KerasModel:
             >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
         """
         from .. import optim
+        unknown = set(kwargs) - {"auto_scale_loss"}
+        if unknown:
+            raise TypeError(f"compile: unexpected keyword arguments {sorted(unknown)}")
+        if loss_weights is not None or weighted_metrics is not None:
+            raise NotImplementedError("compile: loss_weights and weighted_metrics are not "
+                                      "supported (one output, unweighted metrics)")
         if isinstance(optimizer, str):
             if optimizer.lower() not in OPTIMIZERS:
                 raise ValueError(f"compile: unknown optimizer {optimizer!r}; allowed: "
-                                 f"{_allowed(OPTIMIZERS)} or a gradengine.optim optimizer")
+                                 f"{_allowed(OPTIMIZERS)} or an optimizer instance")
             opt_spec = optimizer.lower()
         elif isinstance(optimizer, optim.Optimizer):
             opt_spec = optimizer
         else:
-            raise TypeError(f"compile: optimizer must be one of {_allowed(OPTIMIZERS)} or a "
-                            f"gradengine.optim optimizer, got {type(optimizer).__name__}")
-        loss_kind = _parse_loss(loss)
+            raise TypeError(f"compile: optimizer must be one of {_allowed(OPTIMIZERS)} or an "
+                            f"optimizer instance, got {type(optimizer).__name__}")
+        from_logits = bool(getattr(loss, "from_logits", False))
+        loss_kind = getattr(loss, "kind", None) if not isinstance(loss, str) else None
+        if loss_kind is None or loss_kind in ("callable", "huber"):
+            loss_kind = _parse_loss(loss)
         specs = _parse_metrics(metrics)
         self._opt_spec = opt_spec
         self.optimizer = opt_spec if not isinstance(opt_spec, str) else None
         self.loss = loss
         self._loss_kind = loss_kind
+        self._from_logits = from_logits
         self._metric_specs = specs
         self.jit_compile = bool(jit_compile)
         # A generator of our own for shuffling, seeded from ge.manual_seed's stream once,
@@ -187,22 +205,45 @@ class KerasModel:
             raise ValueError(f"{where}: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
         device, dtype = self._model_place()
-        Xa = self._array(X, dtype, device, where, "X")
+        Xa = self._array(X, self._input_dtype_for(dtype), device, where, "X")
+        if Xa.shape[0] == 0:
+            raise ValueError(f"{where}: X has no samples (shape {tuple(Xa.shape)}); there is "
+                             "nothing to train on or to evaluate")
         ya_raw = y
         n_y = _num_samples(y)
         if n_y is not None and n_y != Xa.shape[0]:
             raise ShapeError(f"{where}: X has {Xa.shape[0]} samples but y has {n_y}")
-        out_shape = self._probe(Xa)
+        out_shape = self._probe(Xa, where)
         ya = self._targets(ya_raw, out_shape, device, dtype, where)
         if ya.shape[0] != Xa.shape[0]:
             raise ShapeError(f"{where}: X has {Xa.shape[0]} samples but y has {ya.shape[0]}")
         return Xa, ya, out_shape
 
-    def _probe(self, Xa):
-        """Run one sample through the model (no graph): builds lazy layers and checks the
-        input width before any parameter can change."""
-        with no_grad():
-            out = self.forward(Tensor._make(Xa[:1], backend.device_of_array(Xa)))
+    def _input_dtype_for(self, dtype):
+        """X's dtype: the model's float dtype, or int64 for a model that starts with an
+        Embedding (indices)."""
+        layers = getattr(self, "layers", None) or []
+        if layers and type(layers[0]).__name__ == "Embedding":
+            return np.int64
+        return dtype
+
+    def _probe(self, Xa, where="fit"):
+        """Run one sample through the model (no graph, eval mode): builds lazy layers and
+        checks the input width before any parameter can change."""
+        modes = [(m, m.training) for m in self.modules()]
+        probe = Xa[:1]
+        try:
+            self.eval()
+            with no_grad():
+                out = self.forward(Tensor._make(probe, backend.device_of_array(Xa)))
+        except ShapeError as e:
+            # name the data's shape, not the one-sample probe's
+            text = str(e).replace(str(tuple(probe.shape)), str(tuple(Xa.shape)))
+            raise ShapeError(f"{where}: X of shape {tuple(Xa.shape)} does not fit the model: "
+                             f"{text}") from None
+        finally:
+            for m, t in modes:
+                object.__setattr__(m, "training", t)
         if not isinstance(out, Tensor):
             raise TypeError(f"fit: the model returned {type(out).__name__}, not a Tensor")
         return (Xa.shape[0],) + tuple(out.shape[1:])
@@ -210,10 +251,11 @@ class KerasModel:
     # ------------------------------------------------------------ the step
     def _configure(self, out_shape):
         """Choose the loss closure (logits or probabilities) and the metrics, once."""
-        from .. import optim
+        from . import optimizers
         if self.optimizer is None:
-            cls = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}[self._opt_spec]
-            self.optimizer = cls(self.parameters())
+            self.optimizer = optimizers.get(self._opt_spec)
+        if isinstance(self.optimizer, optimizers.Optimizer):
+            self.optimizer.build(self.parameters())
         else:
             held = {id(p) for p in self.optimizer.params}
             left = [n for n, p in self.named_parameters() if id(p) not in held]
@@ -225,20 +267,33 @@ class KerasModel:
         logits_fn, act = self.split_activation() if hasattr(self, "split_activation") \
             else (None, None)
         kind = self._loss_kind
-        use_logits = (kind == "bce" and act == "sigmoid") or \
-            (kind in ("cce", "scce") and act == "softmax")
-        self._forward_for_loss = logits_fn if use_logits else self.forward
-        self._output_is_logits = act if use_logits else None
-        self._loss_fn = _loss_function(kind, use_logits, self.loss)
+        if self.__dict__.get("_from_logits"):
+            # the model's output already is the logits (Keras' from_logits=True)
+            self._forward_for_loss = self.forward
+            self._output_is_logits = "sigmoid" if kind == "bce" else "softmax"
+            use_logits = True
+        else:
+            use_logits = (kind == "bce" and act == "sigmoid") or \
+                (kind in ("cce", "scce") and act == "softmax")
+            self._forward_for_loss = logits_fn if use_logits else self.forward
+            self._output_is_logits = act if use_logits else None
+        loss_obj = self.loss
+        if getattr(loss_obj, "kind", None) == "huber":
+            self._loss_fn = lambda p, t: loss_obj(t, p)
+        else:
+            self._loss_fn = _loss_function(kind, use_logits, self.loss)
+        self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
         metrics = _resolve_metrics(self._metric_specs, kind, out_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
         self._setup = out_shape[1:]
-        self._jit_step = None
+        self.__dict__.pop("_per_sample_cached", None)
+        self._jit_step = self._jit_step_w = None
         self._jit_eval = self._jit_predict = None
         if self.jit_compile:
             from ..capture import jit
             self._jit_step = jit(self._train_step)
+            self._jit_step_w = jit(self._train_step_weighted)
             self._jit_eval = jit(self._eval_step)
             self._jit_predict = jit(self.forward)
 
@@ -257,51 +312,84 @@ class KerasModel:
         opt.step()
         return loss.detach(), out.detach()
 
+    def _train_step_weighted(self, xb, yb, wb):
+        """The train step with per-sample weights: ``sum(w_i loss_i) / batch size`` (Keras'
+        "sum_over_batch_size")."""
+        opt = self.optimizer
+        opt.zero_grad()
+        out = self._forward_for_loss(xb)
+        per = self._per_sample_fn(out, yb)
+        loss = (per * wb).sum() / per.shape[0]
+        loss.backward()
+        opt.step()
+        return loss.detach(), out.detach()
+
+    def _per_sample_fn(self, out, yb):
+        fn = self.__dict__.get("_per_sample_cached")
+        if fn is None:
+            fn = self._loss_per_sample()
+            self.__dict__["_per_sample_cached"] = fn
+        return fn(out, yb)
+
     def _batch_metrics(self, out, yb, sums):
         """Add each metric's sum over the batch's samples into ``sums`` (arrays stay on
         the device; nothing synchronises)."""
         _metric_sums(self._metrics, self._output_is_logits, out, yb, sums)
 
     # ------------------------------------------------------------ fit
-    def fit(self, X, y=None, epochs=1, batch_size=32, shuffle=True, validation_data=None,
-            validation_split=0.0, callbacks=None, verbose=1, initial_epoch=0):
-        """Train for ``epochs`` epochs of mini-batch steps (Keras's ``fit``).
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, **kwargs):
+        """Train for ``epochs - initial_epoch`` epochs of mini-batch steps (Keras's ``fit``).
 
         Args:
-            X, y: samples and targets (NumPy arrays, lists or Tensors), first axis samples.
-            epochs: the index of the last epoch (training starts at ``initial_epoch``).
-            batch_size: samples per step (default 32). shuffle: reshuffle every epoch.
-            validation_data: ``(X_val, y_val)`` evaluated after every epoch.
+            x, y: samples and targets (NumPy arrays, lists or Tensors), first axis samples.
+            batch_size: samples per step (None: 32). epochs: the index of the last epoch.
+            verbose: "auto" or 1 a live progress bar per epoch, 2 one line per epoch, 0
+                silent. callbacks: Callback instances (EarlyStopping, ModelCheckpoint, ...).
             validation_split: fraction of the data, taken from the end before shuffling,
                 held out for validation (ignored when validation_data is given).
-            callbacks: Callback instances (EarlyStopping, ModelCheckpoint, ...).
-            verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+            validation_data: ``(x_val, y_val)`` evaluated after every epoch.
+            shuffle: reshuffle every epoch.
+            class_weight: ``{class: weight}``, each sample's loss weighted by its class.
+            sample_weight: one weight per sample; the loss is ``sum(w_i l_i) / batch``.
+            initial_epoch: the epoch to start from (to resume a run).
         Returns:
             A History; ``history.history["loss"]`` has one value per epoch, and so have
             the metrics and their ``val_`` forms. Also kept as ``model.history``.
         Raises:
-            RuntimeError: fit before compile. ShapeError: X and y sample counts differ or
-                shapes do not fit the model. ValueError: bad arguments. All are raised
-                before any parameter changes. KeyboardInterrupt propagates; the epochs
-                completed so far stay in ``model.history``.
+            RuntimeError: fit before compile. ShapeError: x and y sample counts differ or
+                shapes do not fit the model. ValueError: bad arguments, or no samples. All
+                are raised before any parameter changes. KeyboardInterrupt propagates; the
+                epochs completed so far stay in ``model.history``.
         Example:
             >>> history = model.fit(X, y, epochs=50, validation_split=0.2, verbose=0)
         """
+        if x is None and "X" in kwargs:
+            x = kwargs.pop("X")  # the seed's spelling
+        if kwargs:
+            raise TypeError(f"fit: unexpected keyword arguments {sorted(kwargs)}")
+        if steps_per_epoch is not None:
+            raise NotImplementedError("fit: steps_per_epoch is not supported (arrays only)")
         if not self.__dict__.get("compiled"):
             raise RuntimeError("fit: the model must be compiled first; call "
                                "model.compile(optimizer=..., loss=...) before fit()")
-        if verbose == "auto":
-            verbose = 1
+        batch_size = 32 if batch_size is None else batch_size
+        verbose = _verbosity(verbose, "fit")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
-        Xa, ya, out_shape = self._prepare(X, y, "fit", batch_size)
+        if not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+            raise ValueError(f"fit: initial_epoch must be a non-negative integer, got "
+                             f"{initial_epoch!r}")
+        Xa, ya, out_shape = self._prepare(x, y, "fit", batch_size)
+        wa = self._sample_weights(sample_weight, class_weight, ya, Xa.shape[0], "fit")
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in \
                     (2, 3):
-                raise ValueError("fit: validation_data must be a tuple (X_val, y_val)")
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
             Xv, yv, _ = self._prepare(validation_data[0], validation_data[1], "fit",
                                       batch_size)
             if Xv.shape[1:] != Xa.shape[1:]:
@@ -316,21 +404,57 @@ class KerasModel:
             cut = Xa.shape[0] - n_val
             val = (Xa[cut:], ya[cut:])
             Xa, ya = Xa[:cut], ya[:cut]
+            if wa is not None:
+                wa = wa[:cut]
         if self._setup != out_shape[1:] or self.optimizer is None:
             self._configure(out_shape)
-        cbs = [History()] + list(callbacks or [])
-        for cb in cbs[1:]:
+        elif hasattr(self.optimizer, "build") and not self.optimizer.params:
+            self._configure(out_shape)
+        # History last, as Keras: it records what the other callbacks add to the logs
+        cbs = list(callbacks or []) + [History()]
+        for cb in cbs[:-1]:
             if not isinstance(cb, Callback):
                 raise TypeError(f"fit: callbacks must be Callback instances, got "
                                 f"{type(cb).__name__}")
-        self.history = cbs[0]
+        self.history = cbs[-1]
         with enable_grad():
             self.train()
-            self._fit_loop(Xa, ya, val, int(epochs), int(batch_size), bool(shuffle), cbs,
+            self._fit_loop(Xa, ya, wa, val, int(epochs), int(batch_size), bool(shuffle), cbs,
                            verbose, int(initial_epoch))
         return self.history
 
-    def _fit_loop(self, Xa, ya, val, epochs, batch_size, shuffle, cbs, verbose, initial_epoch):
+    def _sample_weights(self, sample_weight, class_weight, ya, n, where):
+        """Per-sample weights (an array of the model's dtype on its device) or None."""
+        if sample_weight is None and class_weight is None:
+            return None
+        device, dtype = self._model_place()
+        xp = backend.xp_of(device)
+        w = None
+        if sample_weight is not None:
+            w = self._array(sample_weight, dtype, device, where, "sample_weight")
+            if w.ndim == 2 and w.shape[1] == 1:
+                w = w.reshape(-1)
+            if w.shape != (n,):
+                raise ShapeError(f"{where}: sample_weight of shape {tuple(w.shape)} does not "
+                                 f"match the {n} samples")
+        if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise TypeError(f"{where}: class_weight must be a dict {{class: weight}}")
+            labels = ya
+            if labels.ndim == 2 and labels.shape[1] > 1:
+                labels = labels.argmax(axis=-1)
+            elif labels.ndim == 2:
+                labels = (labels[:, 0] > 0.5) if labels.dtype.kind == "f" else labels[:, 0]
+            labels = _host(labels).astype(np.int64)
+            table = np.ones(int(max(labels.max(initial=0), max(class_weight))) + 1)
+            for k, v in class_weight.items():
+                table[int(k)] = float(v)
+            cw = backend.to_device_array(table[labels].astype(dtype), device)
+            w = cw if w is None else w * cw
+        return xp.ascontiguousarray(w)
+
+    def _fit_loop(self, Xa, ya, wa, val, epochs, batch_size, shuffle, cbs, verbose,
+                  initial_epoch):
         n = Xa.shape[0]
         steps = -(-n // batch_size)
         device = backend.device_of_array(Xa)
@@ -341,7 +465,10 @@ class KerasModel:
             cb.set_params(params)
         batch_cbs = [cb for cb in cbs if _overrides(cb, "on_train_batch_begin") or
                      _overrides(cb, "on_train_batch_end")]
-        step = self._jit_step or self._train_step
+        if wa is None:
+            step = self._jit_step or self._train_step
+        else:
+            step = self._jit_step_w or self._train_step_weighted
         names = ["loss"] + self._metric_names
         make = Tensor._make
         on_cpu = device == "cpu"
@@ -361,14 +488,19 @@ class KerasModel:
                     with backend.cuda_context(device):
                         order = xp.asarray(order)
                 Xe, ye = Xa[order], ya[order]
+                we = wa[order] if wa is not None else None
             else:
-                Xe, ye = Xa, ya
+                Xe, ye, we = Xa, ya, wa
             for b, start in enumerate(range(0, n, batch_size)):
                 for cb in batch_cbs:
                     cb.on_train_batch_begin(b)
                 xb = Xe[start:start + batch_size]
                 yb = ye[start:start + batch_size]
-                loss, out = step(make(xb, device), make(yb, device))
+                if we is None:
+                    loss, out = step(make(xb, device), make(yb, device))
+                else:
+                    loss, out = step(make(xb, device), make(yb, device),
+                                     make(we[start:start + batch_size], device))
                 nb = xb.shape[0]
                 seen += nb
                 sums[0] = sums[0] + (float(loss.data) * nb if on_cpu else loss.data * nb)
@@ -422,36 +554,86 @@ class KerasModel:
         out = self._forward_for_loss(xb)
         return self._loss_fn(out, yb), out
 
-    def evaluate(self, X, y=None, batch_size=32, verbose=0, return_dict=True):
-        """The loss and metrics on (X, y), without training (Keras's ``evaluate``).
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False, **kwargs):
+        """The loss and metrics on (x, y), without training (Keras's ``evaluate``).
 
         Returns:
-            ``{"loss": ..., metric: ...}`` (means over the samples).
+            As Keras: the loss alone (a float) when the model has no metrics, else the
+            list ``[loss, *metrics]``; with ``return_dict=True`` the dict ``{"loss": ...,
+            metric: ...}`` (means over the samples).
         Raises:
-            RuntimeError: the model is not compiled. ShapeError: X and y do not fit.
+            RuntimeError: the model is not compiled. ShapeError: x and y do not fit.
+            ValueError: no samples.
         """
+        if x is None and "X" in kwargs:
+            x = kwargs.pop("X")
+        if kwargs:
+            raise TypeError(f"evaluate: unexpected keyword arguments {sorted(kwargs)}")
+        batch_size = 32 if batch_size is None else batch_size
+        verbose = _verbosity(verbose, "evaluate")
         was_training = self.training
-        Xa, ya, out_shape = self._prepare(X, y, "evaluate", batch_size)
+        start = time.perf_counter()
+        Xa, ya, out_shape = self._prepare(x, y, "evaluate", batch_size)
+        wa = self._sample_weights(sample_weight, None, ya, Xa.shape[0], "evaluate")
         if self._setup != out_shape[1:] or self.optimizer is None:
             self._configure(out_shape)
         try:
-            logs = self._evaluate_arrays(Xa, ya, batch_size)
+            logs = self._evaluate_arrays(Xa, ya, batch_size, wa)
         finally:
             self.train(was_training)
         if verbose:
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        return logs if return_dict else [logs[k] for k in logs]
+            steps = -(-Xa.shape[0] // batch_size)
+            _print_step_line(steps, time.perf_counter() - start, logs)
+        return _keras_result(logs, return_dict)
 
-    def predict(self, X, batch_size=32, verbose=0):
-        """The model's outputs for X as a NumPy array on the host (Keras's ``predict``).
+    def _evaluate_arrays(self, Xa, ya, batch_size, wa=None):
+        names = ["loss"] + self._metric_names
+        sums = [0.0] * len(names)
+        device = backend.device_of_array(Xa)
+        n = Xa.shape[0]
+        self.eval()
+        try:
+            with no_grad():
+                for start in range(0, n, batch_size):
+                    xb = Tensor._make(Xa[start:start + batch_size], device)
+                    yb = ya[start:start + batch_size]
+                    if wa is None:
+                        step = self._jit_eval or self._eval_step
+                        loss, out = step(xb, Tensor._make(yb, device))
+                    else:
+                        out = self._forward_for_loss(xb)
+                        per = self._per_sample_fn(out, Tensor._make(yb, device))
+                        loss = (per * Tensor._make(wa[start:start + batch_size], device)
+                                ).sum() / per.shape[0]
+                    sums[0] = sums[0] + loss.data * xb.shape[0]
+                    metric_sums = sums[1:]
+                    self._batch_metrics(out.data, yb, metric_sums)
+                    sums[1:] = metric_sums
+        finally:
+            self.train()
+        return {k: float(s) / max(n, 1) for k, s in zip(names, sums)}
+
+    def _eval_step(self, xb, yb):
+        """The loss and the output (or logits) on one batch; replayed under jit_compile."""
+        out = self._forward_for_loss(xb)
+        return self._loss_fn(out, yb), out
+
+    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """The model's outputs for x as a NumPy array on the host (Keras's ``predict``).
 
         ``model(x)`` returns a Tensor instead (on the model's device, with a graph).
         """
+        if kwargs:
+            raise TypeError(f"predict: unexpected keyword arguments {sorted(kwargs)}")
+        batch_size = 32 if batch_size is None else batch_size
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
+        verbose = _verbosity(verbose, "predict")
+        start_t = time.perf_counter()
         device, dtype = self._model_place()
-        Xa = self._array(X, dtype, device, "predict", "X")
+        Xa = self._array(x, self._input_dtype_for(dtype), device, "predict", "x")
         was_training = self.training
         outs = []
         forward = getattr(self, "_jit_predict", None) or self.forward
@@ -463,43 +645,157 @@ class KerasModel:
                         Tensor._make(Xa[start:start + batch_size], device)).data))
         finally:
             self.train(was_training)
+        if verbose:
+            _print_step_line(len(outs), time.perf_counter() - start_t, {})
         return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
 
-    # ------------------------------------------------------------ weights
-    def save_weights(self, path):
-        """Save the parameters with ``ge.save`` (checksummed, atomic)."""
-        from ..checkpoint import save
-        save(self.state_dict(), path)
+    # ------------------------------------------------------------ one batch
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimisation step on (x, y) as one batch; returns the batch's loss (and
+        metrics) as :meth:`evaluate` does."""
+        if not self.__dict__.get("compiled"):
+            raise RuntimeError("train_on_batch: the model must be compiled first")
+        Xa, ya, out_shape = self._prepare(x, y, "train_on_batch", 1)
+        wa = self._sample_weights(sample_weight, class_weight, ya, Xa.shape[0],
+                                  "train_on_batch")
+        if self._setup != out_shape[1:] or self.optimizer is None:
+            self._configure(out_shape)
+        device = backend.device_of_array(Xa)
+        make = Tensor._make
+        with enable_grad():
+            self.train()
+            if wa is None:
+                loss, out = (self._jit_step or self._train_step)(make(Xa, device),
+                                                                 make(ya, device))
+            else:
+                loss, out = (self._jit_step_w or self._train_step_weighted)(
+                    make(Xa, device), make(ya, device), make(wa, device))
+        sums = [0.0] * len(self._metric_names)
+        self._batch_metrics(out.data, ya, sums)
+        logs = {"loss": float(loss.data)}
+        logs.update({k: float(v) / Xa.shape[0] for k, v in zip(self._metric_names, sums)})
+        return _keras_result(logs, return_dict)
 
-    def load_weights(self, path):
-        """Load parameters saved by :meth:`save_weights`; all or nothing.
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss (and metrics) on (x, y) as one batch, without training."""
+        return self.evaluate(x, y, batch_size=max(_num_samples(x) or 1, 1), verbose=0,
+                             sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for x as one batch (a NumPy array)."""
+        return self.predict(x, batch_size=max(_num_samples(x) or 1, 1), verbose=0)
+
+    # ------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        """Every weight: the trainable parameters and the buffers (moving statistics)."""
+        return [t for _, t in self._named_state()]
+
+    @property
+    def trainable_weights(self):
+        return self.parameters()
+
+    @property
+    def non_trainable_weights(self):
+        return self.buffers()
+
+    def count_params(self) -> int:
+        """The number of weights (parameters and buffers, as Keras counts).
 
         Raises:
-            FileNotFoundError, CheckpointError, KeyError, ShapeError.
+            ValueError: the model is not built yet (its sizes are unknown).
+        """
+        if not _model_built(self):
+            raise ValueError(f"count_params: the model {self._display_name()!r} is not built "
+                             "yet: give the first layer input_shape=..., add an Input, or "
+                             "call the model on data first")
+        return sum(int(t.size) for t in self.weights)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights (and buffers) with ``ge.save``: checksummed, atomic, no pickle.
+
+        Raises:
+            ValueError: a ``.h5`` / ``.hdf5`` path (gradengine does not write HDF5) or a
+                ``.keras`` path (use :meth:`save`).
+        """
+        from ..checkpoint import save
+        save(self.state_dict(), _weights_path(filepath, "save_weights", overwrite))
+
+    def load_weights(self, filepath):
+        """Load weights saved by :meth:`save_weights`; all or nothing.
+
+        Raises:
+            FileNotFoundError, CheckpointError, KeyError, ShapeError; ValueError for an
+            HDF5 path.
         """
         from ..checkpoint import load
-        self.load_state_dict(load(path))
+        self.load_state_dict(load(_weights_path(filepath, "load_weights", True)))
 
-    def get_weights(self):
-        """The parameters as a list of NumPy arrays (copies), in order."""
-        return list(self.state_dict().values())
+    def save(self, filepath, overwrite=True):
+        """Save the whole model to ONE ``.keras`` file: the architecture as JSON, the
+        weights and the optimizer state, in gradengine's checksummed checkpoint format
+        (no pickle). :func:`gradengine.keras.models.load_model` rebuilds it.
 
-    def set_weights(self, weights):
-        """Set the parameters from a list of arrays in :meth:`get_weights` order."""
-        names = [n for n, _ in self.named_parameters()]
-        if len(weights) != len(names):
-            raise ValueError(f"set_weights: expected {len(names)} arrays, got {len(weights)}")
-        self.load_state_dict(dict(zip(names, weights)))
+        Raises:
+            ValueError: a path that does not end in ``.keras``. TypeError: a layer whose
+                configuration cannot be written as JSON (a custom module).
+        """
+        from .saving import save_model
+        save_model(self, filepath, overwrite=overwrite)
 
-    def summary(self, print_fn=print):
-        """Print each layer, its parameter count and the total."""
-        rows = [(name, type(m).__name__, sum(p.size for p in m.parameters()))
-                for name, m in self.named_modules() if name and "." not in name]
-        width = max([len(f"{n} ({t})") for n, t, _ in rows] + [20])
-        print_fn(f"{'Layer':<{width}}  Params")
-        for n, t, c in rows:
-            print_fn(f"{f'{n} ({t})':<{width}}  {c:,}")
-        print_fn(f"Total params: {self.num_parameters():,}")
+    def _display_name(self):
+        return self.__dict__.get("name") or "sequential"
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Print each layer with its output shape and parameter count, then the totals; a
+        model that is not built yet says so (and shows "?" for what is unknown)."""
+        print_fn = print_fn or print
+        layers = list(getattr(self, "layers", None) or
+                      [m for n, m in self.named_modules() if n and "." not in n])
+        built = _model_built(self)
+        shapes = [None] * len(layers)
+        in_shape = self.__dict__.get("_input_shape")
+        if built and in_shape is not None and hasattr(self, "_layer_shapes"):
+            try:
+                shapes = self._layer_shapes(in_shape)
+            except Exception:  # noqa: BLE001 - a summary never fails on a shape probe
+                shapes = [None] * len(layers)
+        counts = {}
+        rows = []
+        for layer, shape in zip(layers, shapes):
+            kind = type(layer).__name__
+            name = getattr(layer, "name", None)
+            if not name:
+                base = _snake(kind)
+                k = counts.get(base, 0)
+                counts[base] = k + 1
+                name = base if k == 0 else f"{base}_{k}"
+            lbuilt = bool(getattr(layer, "built", True))
+            n = sum(int(t.size) for _, t in layer._named_state()) if lbuilt else None
+            out = "?" if shape is None else str((None,) + tuple(shape))
+            rows.append((f"{name} ({kind})", out, f"{n:,}" if n is not None else
+                         "0 (unbuilt)"))
+        w = [max([len(r[i]) for r in rows] + [len(h)]) + 2 for i, h in
+             enumerate(("Layer (type)", "Output Shape", "Param #"))]
+        sep = "-" * sum(w)
+        print_fn(f'Model: "{self._display_name()}"')
+        print_fn(sep)
+        print_fn(f"{'Layer (type)':<{w[0]}}{'Output Shape':<{w[1]}}{'Param #':>{w[2]}}")
+        print_fn("=" * sum(w))
+        for a, b, c in rows:
+            print_fn(f"{a:<{w[0]}}{b:<{w[1]}}{c:>{w[2]}}")
+        print_fn("=" * sum(w))
+        if not built:
+            print_fn("The model is not built yet: its parameter counts are unknown. Give the "
+                     "first layer input_shape=..., start with Input(shape=...), call "
+                     "model.build(...), or fit / call it on data.")
+            return
+        trainable = sum(int(p.size) for p in self.parameters())
+        total = sum(int(t.size) for t in self.weights)
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
 
 
 # ---------------------------------------------------------------- helpers
@@ -514,6 +810,67 @@ def _num_samples(v):
         return len(v)
     except TypeError:
         return None
+
+
+def _verbosity(verbose, where):
+    if verbose == "auto":
+        return 1
+    if verbose in (0, 1, 2) or verbose is False or verbose is True:
+        return int(verbose)
+    raise ValueError(f"{where}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+
+
+def _keras_result(logs, return_dict):
+    if return_dict:
+        return dict(logs)
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _print_step_line(steps, secs, logs):
+    """Keras' closing line: ``4/4 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.1234``."""
+    per = secs / max(steps, 1)
+    per_txt = f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step"
+    line = f"{steps}/{steps} " + "\u2501" * 20 + f" {secs:.0f}s {per_txt}"
+    if logs:
+        line += " - " + _fmt(logs)
+    out = sys.stdout
+    out.write(line + "\n")
+    out.flush()
+
+
+def _snake(name):
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper() or
+                                   (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def _model_built(model):
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        return True
+    return bool(layers) and all(bool(getattr(layer, "built", True)) for layer in layers)
+
+
+def _weights_path(filepath, where, overwrite):
+    import os
+    path = os.fspath(filepath)
+    low = path.lower()
+    if low.endswith((".h5", ".hdf5")):
+        raise ValueError(f"{where}: {path!r} is an HDF5 path; gradengine does not read or "
+                         "write HDF5. Use a name like 'model.weights.npz' (gradengine's "
+                         "checksummed checkpoint format)")
+    if low.endswith(".keras"):
+        raise ValueError(f"{where}: {path!r} ends in .keras, the whole-model format; use "
+                         "model.save / keras.models.load_model for it, or a name like "
+                         "'model.weights.npz' for the weights alone")
+    if where == "save_weights" and not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{where}: {path!r} exists and overwrite=False")
+    return path
 
 
 def _overrides(cb, name):

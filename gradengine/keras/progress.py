@@ -1,6 +1,6 @@
 """The per-epoch progress display of ``fit`` (``verbose=1``: a bar, ``verbose=2``: a line).
 
-tqdm is optional and imported on first use only.
+tqdm (a required dependency) draws the live bar; it is imported on first use.
 """
 
 from __future__ import annotations
@@ -72,5 +72,11 @@ def _progress(verbose, epoch, epochs, steps):
     return _Progress(verbose, epoch, epochs, steps) if verbose else None
 
 
+def _value(v):
+    """Keras' number format: 4 decimals, or e-notation for magnitudes up to 1e-3."""
+    v = float(v)
+    return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
+
+
 def _fmt(logs):
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+    return " - ".join(f"{k}: {_value(v)}" for k, v in logs.items())

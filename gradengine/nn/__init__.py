@@ -10,27 +10,48 @@ predict, from :mod:`gradengine.keras`), so the classic example runs as written:
     model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
     history = model.fit(X, y, epochs=50)
 
-The package: :mod:`.module` (Module, Parameter), :mod:`.layers` (Linear, the activations,
-Dense), :mod:`.sequential` (Sequential).
+The package: :mod:`.module` (Module, Parameter, buffers), :mod:`.layers` (Linear, the
+activations, Flatten, Embedding, Dense), :mod:`.conv`, :mod:`.normalization`,
+:mod:`.dropout`, :mod:`.containers`, :mod:`.loss` (the loss modules), :mod:`.sequential`.
 """
 
 from __future__ import annotations
 
 from . import init, utils
-from .layers import Dense, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .containers import ModuleDict, ModuleList
+from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .dropout import Dropout
+from .layers import (
+    GELU,
+    Dense,
+    Embedding,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .sequential import Sequential
 
 __all__ = [
-    "Dense",
-    "Linear",
-    "Module",
-    "Parameter",
-    "ReLU",
-    "Sequential",
-    "Sigmoid",
-    "Softmax",
-    "Tanh",
-    "init",
-    "utils",
+    "GELU", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
+    "Conv1d", "Conv2d", "CrossEntropyLoss", "Dense", "Dropout", "Embedding", "Flatten",
+    "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "MSELoss",
+    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
+    "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "init", "utils",
 ]

@@ -9,9 +9,12 @@ from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
+from . import _fallback_ops as _fb
+from . import _keras_init
 from .module import Module, Parameter
 
-__all__ = ["Dense", "Linear", "ReLU", "Sigmoid", "Softmax", "Tanh"]
+__all__ = ["GELU", "Dense", "Embedding", "Flatten", "Identity", "LeakyReLU", "Linear", "ReLU",
+           "SiLU", "Sigmoid", "Softmax", "Tanh"]
 
 
 def _module_device(mod):
@@ -110,40 +113,189 @@ class Softmax(Module):
         return f"axis={self.axis}"
 
 
-_DENSE_ACTIVATIONS = (None, "linear", "sigmoid", "relu", "tanh", "softmax")
+class GELU(Module):
+    """Elementwise GELU, ``x * Phi(x)`` (``approximate="tanh"``: the tanh form)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return _fb.get("gelu")(x, approximate=self.approximate)
+
+
+class SiLU(Module):
+    """Elementwise SiLU (swish), ``x * sigmoid(x)``."""
+
+    def forward(self, x):
+        return _fb.get("silu")(x)
+
+
+class LeakyReLU(Module):
+    """Elementwise ``x if x > 0 else negative_slope * x``."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return _fb.get("leaky_relu")(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (any constructor arguments are ignored, as in PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Flatten axes ``start_dim`` .. ``end_dim`` into one (PyTorch's default keeps the batch
+    axis: (N, C, H, W) -> (N, C*H*W))."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def forward(self, x):
+        nd = x.ndim
+        s = self.start_dim % nd if nd else 0
+        e = self.end_dim % nd if nd else 0
+        shape = x.shape[:s] + (-1 if x.size else math.prod(x.shape[s:e + 1]),) + \
+            x.shape[e + 1:]
+        return x.reshape(*shape)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Embedding(Module):
+    """A lookup table: ``out[..., :] = weight[input[...]]``, weight (num_embeddings,
+    embedding_dim) drawn from N(0, 1) as in PyTorch; the ``padding_idx`` row starts at zero
+    and gets no gradient.
+
+    Example:
+        >>> emb = nn.Embedding(10, 3); emb(ge.tensor([[1, 2], [4, 5]])).shape  # (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None,
+                 dtype=None, device=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
+                                 f"{self.num_embeddings} embeddings")
+            padding_idx %= self.num_embeddings
+        self.padding_idx = padding_idx
+        dev = backend.normalize_device(device, "Embedding") if device is not None else \
+            backend.get_default_device()
+        init = _keras_init.RandomNormal(0.0, 1.0)
+        w = init((self.num_embeddings, self.embedding_dim), dtype, dev)
+        if padding_idx is not None:
+            w[padding_idx] = 0
+        self.weight = Parameter(w, device=dev)
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype="int64", device=self.weight.device)
+        if x.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got {x.dtype}")
+        return _fb.get("embedding")(x, self.weight, padding_idx=self.padding_idx)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+def _activation_fn(name):
+    """``fn(tensor) -> tensor`` for a Keras activation name (or a callable, returned)."""
+    if callable(name):
+        return name
+    table = {
+        "relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh,
+        "softmax": lambda x: F.softmax(x, axis=-1),
+        "log_softmax": lambda x: F.log_softmax(x, axis=-1),
+        "gelu": lambda x: _fb.get("gelu")(x, approximate="none"),
+        "silu": lambda x: _fb.get("silu")(x), "swish": lambda x: _fb.get("silu")(x),
+        "leaky_relu": lambda x: _fb.get("leaky_relu")(x, 0.2),
+        "exponential": F.exp, "linear": lambda x: x,
+    }
+    fn = table.get(name)
+    if fn is None:
+        raise ValueError(f"unknown activation {name!r}; allowed: "
+                         f"{', '.join(repr(k) for k in [None, *table])} or a callable")
+    return fn
+
+
+ACTIVATION_NAMES = (None, "linear", "sigmoid", "relu", "tanh", "softmax", "log_softmax",
+                    "gelu", "silu", "swish", "leaky_relu", "exponential")
 
 
 class Dense(Module):
     """A Keras-style fully connected layer: ``act(x @ kernel + bias)``.
 
-    The kernel (stored as ``weight``, shape (input_dim, units)) starts Glorot-uniform,
-    U(-sqrt(6 / (in + units)), +...), the bias at zero, as in Keras. Without
-    ``input_dim`` the layer is built at its first call from the input's last dimension.
+    The kernel (stored as ``weight``, shape (input_dim, units)) starts Glorot-uniform and
+    the bias at zero, as in Keras. Without ``input_dim`` (or ``input_shape``) the layer is
+    built at its first call from the input's last dimension. An input of another dtype
+    (an int64 array, say) is cast to the layer's dtype, as Keras does.
 
     Args:
-        units: output size. input_dim: input size, or None to infer it.
-        activation: None / "linear", "sigmoid", "relu", "tanh" or "softmax".
+        units: output size.
+        activation: None / "linear", "sigmoid", "relu", "tanh", "softmax", "gelu",
+            "silu" / "swish", "leaky_relu", "exponential", or a callable on Tensors.
         use_bias: add a learned bias.
+        kernel_initializer, bias_initializer: Keras initializer names or objects
+            (:mod:`gradengine.keras.initializers`).
+        input_dim: input size, or None to infer it. input_shape: Keras' form, ``(in,)``.
+        name: the layer's name (as shown by ``summary``).
     Raises:
         ShapeError: when called with an input whose last dimension is not input_dim.
     Example:
         >>> model.add(Dense(3, input_dim=2, activation="sigmoid"))
     """
 
-    def __init__(self, units, input_dim=None, activation=None, use_bias=True, dtype=None,
-                 device=None):
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 input_dim=None, input_shape=None, name=None, dtype=None, device=None,
+                 **kwargs):
         super().__init__()
-        if activation not in _DENSE_ACTIVATIONS:
+        if isinstance(activation, (int,)) and not isinstance(activation, bool) and \
+                input_dim is None:
+            # the seed's positional form Dense(units, input_dim, ...) of earlier versions
+            activation, input_dim = None, activation
+        if not callable(activation) and activation not in ACTIVATION_NAMES:
             raise ValueError(f"Dense: unknown activation {activation!r}; allowed: "
-                             f"{', '.join(repr(a) for a in _DENSE_ACTIVATIONS)}")
+                             f"{', '.join(repr(a) for a in ACTIVATION_NAMES)} or a callable")
+        unknown = set(kwargs) - {"trainable"}
+        if unknown:
+            raise TypeError(f"Dense: unexpected keyword arguments {sorted(unknown)}")
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units!r}")
         self.units = int(units)
         self.activation = None if activation == "linear" else activation
         self.use_bias = bool(use_bias)
+        self.kernel_initializer = _keras_init.get(kernel_initializer)
+        self.bias_initializer = _keras_init.get(bias_initializer)
+        self.name = name
         self.input_dim = None
         self.weight = None
         self.bias = None
+        if input_shape is not None:
+            input_shape = tuple(input_shape)
+            if input_dim is not None and input_shape[-1] != input_dim:
+                raise ValueError(f"Dense: input_shape={input_shape} and input_dim={input_dim} "
+                                 "disagree")
+            input_dim = input_shape[-1]
+        self.input_shape = input_shape if input_shape is not None else (
+            (int(input_dim),) if input_dim is not None else None)
         if device is not None:
             object.__setattr__(self, "_device", backend.normalize_device(device, "Dense"))
         if dtype is not None:
@@ -160,17 +312,21 @@ class Dense(Module):
     def built(self) -> bool:
         return self.weight is not None
 
-    def build(self, input_dim: int, device=None, dtype=None):
-        """Create the kernel (Glorot uniform) and the bias (zeros) for ``input_dim`` inputs."""
+    def build(self, input_dim, device=None, dtype=None):
+        """Create the kernel and the bias for ``input_dim`` inputs (an int, or Keras'
+        input shape tuple)."""
+        if isinstance(input_dim, (tuple, list)):
+            input_dim = input_dim[-1]
         dev = device or _module_device(self)
         dt = dtype or _module_dtype(self)
-        limit = math.sqrt(6.0 / (input_dim + self.units))
         self.input_dim = int(input_dim)
-        self.weight = Parameter(_uniform((input_dim, self.units), limit, dt, dev), device=dev)
+        self.weight = Parameter(self.kernel_initializer((self.input_dim, self.units), dt, dev),
+                                device=dev)
         if self.use_bias:
-            with backend.cuda_context(dev):
-                zeros = backend.xp_of(dev).zeros((self.units,), dtype=dt)
-            self.bias = Parameter(zeros, device=dev)
+            self.bias = Parameter(self.bias_initializer((self.units,), dt, dev), device=dev)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
 
     def _unbuild(self):
         self.input_dim = self.weight = self.bias = None
@@ -200,19 +356,22 @@ class Dense(Module):
                              f"input_dim={self.input_dim} (expected (..., {self.input_dim}))")
 
     def _as_input(self, x):
-        if isinstance(x, Tensor):
-            return x
-        if self.built:
-            return Tensor(x, dtype=self.weight.dtype, device=self.weight.device)
-        return Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
+        if not isinstance(x, Tensor):
+            if self.built:
+                return Tensor(x, dtype=self.weight.dtype, device=self.weight.device)
+            return Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
+        self._check(x)
+        if x.dtype != self.weight.dtype:
+            x = x.astype(self.weight.dtype)  # Keras casts inputs to the layer's dtype
+        return x
 
     def forward(self, x):
         x = self._as_input(x)
         self._check(x)
         act = self.activation
-        if act == "softmax":
-            return F.softmax(F.linear(x, self.weight, self.bias), axis=-1)
-        return F.linear(x, self.weight, self.bias, act)
+        if act is None or act in ("sigmoid", "relu", "tanh"):
+            return F.linear(x, self.weight, self.bias, act)
+        return _activation_fn(act)(F.linear(x, self.weight, self.bias))
 
     def pre_activation(self, x):
         """``x @ kernel + bias`` without the activation (the logits)."""
@@ -220,6 +379,19 @@ class Dense(Module):
         self._check(x)
         return F.linear(x, self.weight, self.bias)
 
+    def get_config(self):
+        cfg = super().get_config()
+        for k in ("kernel_initializer", "bias_initializer"):
+            if k in cfg:
+                cfg[k] = _keras_init.serialize(cfg[k])
+        cfg.pop("device", None)
+        if self.built:
+            cfg["input_dim"] = self.input_dim
+            cfg["input_shape"] = None
+        return cfg
+
     def extra_repr(self):
+        act = self.activation if not callable(self.activation) else \
+            getattr(self.activation, "__name__", "callable")
         return (f"units={self.units}, input_dim={self.input_dim}, "
-                f"activation={self.activation!r}, use_bias={self.use_bias}")
+                f"activation={act!r}, use_bias={self.use_bias}")

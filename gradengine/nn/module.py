@@ -7,6 +7,9 @@ itself between devices and dtypes, and saves and loads its ``state_dict`` all or
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from .. import backend
@@ -41,9 +44,67 @@ class Module:
     module runs its ``forward``.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        # Remember each module's constructor arguments (the outermost __init__'s), so a
+        # model's architecture can be written as JSON (get_config) and rebuilt.
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        sig = inspect.signature(init)
+
+        @functools.wraps(init)
+        def __init__(self, *args, **kw):
+            if "_init_args" not in self.__dict__:
+                try:
+                    bound = sig.bind(self, *args, **kw)
+                    bound.apply_defaults()
+                    cfg = {}
+                    for k, v in list(bound.arguments.items())[1:]:
+                        kind = sig.parameters[k].kind
+                        if kind is inspect.Parameter.VAR_KEYWORD:
+                            cfg.update(v)
+                        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+                            cfg[k] = v
+                except TypeError:
+                    cfg = None
+                object.__setattr__(self, "_init_args", cfg)
+            init(self, *args, **kw)
+        cls.__init__ = __init__
+
+    def get_config(self) -> dict:
+        """The constructor arguments of this module (what ``from_config`` rebuilds it
+        from)."""
+        cfg = self.__dict__.get("_init_args")
+        return dict(cfg) if cfg else {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def get_weights(self) -> list:
+        """The parameters and buffers as a list of NumPy arrays (copies), in the order of
+        :meth:`state_dict` (Keras's ``get_weights``)."""
+        return list(self.state_dict().values())
+
+    def set_weights(self, weights) -> None:
+        """Set the parameters and buffers from arrays in :meth:`get_weights` order; all or
+        nothing.
+
+        Raises:
+            ValueError: a different number of arrays. ShapeError: a wrong shape.
+        """
+        names = [n for n, _ in self._named_state()]
+        weights = list(weights)
+        if len(weights) != len(names):
+            raise ValueError(f"set_weights: expected {len(names)} arrays ({names}), got "
+                             f"{len(weights)}")
+        self.load_state_dict(dict(zip(names, weights)))
+
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -51,8 +112,15 @@ class Module:
         if "_parameters" not in d:
             Module.__init__(self)
         params, mods = d["_parameters"], d["_modules"]
+        bufs = d.setdefault("_buffers", {})
+        if name in bufs and (value is None or isinstance(value, Tensor)) and \
+                not isinstance(value, Parameter):
+            bufs[name] = value  # assigning to a buffer's name rebinds the buffer (PyTorch)
+            object.__setattr__(self, name, value)
+            return
         params.pop(name, None)
         mods.pop(name, None)
+        bufs.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
         elif isinstance(value, Module):
@@ -62,7 +130,53 @@ class Module:
     def __delattr__(self, name):
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self.__dict__.get("_buffers", {}).pop(name, None)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Register ``tensor`` (a Tensor or None) as a buffer: state that is not trained
+        but is saved in :meth:`state_dict` (when ``persistent``) and moved by :meth:`to`,
+        such as BatchNorm's running statistics.
+
+        Raises:
+            TypeError: ``tensor`` is neither a Tensor nor None.
+            KeyError: ``name`` is already a parameter or a sub-module.
+        """
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: {name!r} is already a parameter or a module")
+        self.__dict__.setdefault("_buffers", {})[name] = tensor
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        object.__setattr__(self, name, tensor)
+
+    def named_buffers(self, prefix: str = "", persistent_only: bool = False):
+        """(dotted name, Tensor) for every buffer of this module and its descendants."""
+        for mod_name, mod in self.named_modules(prefix):
+            skip = mod.__dict__.get("_non_persistent", ()) if persistent_only else ()
+            for name, b in mod.__dict__.get("_buffers", {}).items():
+                if b is not None and name not in skip:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self):
+        """Every buffer (a list)."""
+        return [b for _, b in self.named_buffers()]
+
+    def _named_state(self):
+        """(name, Tensor) of the parameters and persistent buffers, module by module
+        (each module's parameters, then its buffers: PyTorch's and Keras' order)."""
+        seen = set()
+        for mod_name, mod in self.named_modules():
+            skip = mod.__dict__.get("_non_persistent", ())
+            items = list(mod.__dict__.get("_parameters", {}).items()) + [
+                (n, b) for n, b in mod.__dict__.get("_buffers", {}).items()
+                if b is not None and n not in skip]
+            for name, t in items:
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    yield (f"{mod_name}.{name}" if mod_name else name), t
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -128,8 +242,9 @@ class Module:
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
-        """``{name: numpy array copy}`` for every parameter (host copies, also from CUDA)."""
-        return {name: _host_copy(p.data) for name, p in self.named_parameters()}
+        """``{name: numpy array copy}`` for every parameter and persistent buffer (host
+        copies, also from CUDA)."""
+        return {name: _host_copy(p.data) for name, p in self._named_state()}
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values from ``state_dict`` into the parameters, all or nothing.
@@ -150,10 +265,11 @@ class Module:
             DTypeError: naming every key whose array is not real numbers (object,
                 complex, strings).
         """
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         lazy = {}  # name -> (layer, expected shape with None for the unknown input size)
         for mod_name, mod in self.named_modules():
-            for pname, shape in getattr(mod, "_pending_parameters", dict)().items():
+            pending_fn = getattr(mod, "_pending_parameters", None)
+            for pname, shape in (pending_fn() if pending_fn else {}).items():
                 lazy[f"{mod_name}.{pname}" if mod_name else pname] = (mod, shape)
         expected = set(own) | set(lazy)
         given = set(state_dict)
@@ -210,7 +326,8 @@ class Module:
             for layer, in_features in builds:
                 layer.build(in_features)
                 prefix = next(n for n, m in self.named_modules() if m is layer)
-                for pname, p in layer._parameters.items():
+                for pname, p in list(layer._parameters.items()) + list(
+                        layer.__dict__.get("_buffers", {}).items()):
                     key = f"{prefix}.{pname}" if prefix else pname
                     if key in arrays:
                         commits.append((p, _converted(arrays[key], p.dtype, p.device)))
@@ -245,14 +362,14 @@ class Module:
             raise DTypeError(f"to: dtype {dt} is not a floating dtype; a module's parameters "
                              "must stay floating to be trained (nothing was changed)")
         changes = []
-        for p in self.parameters():
+        for p in self.parameters() + self.buffers():
             for t in (p, p.grad):
                 if t is None or not isinstance(t, Tensor):
                     continue
                 arr, where = t.data, t.device
                 if dev is not None and dev != t.device:
                     arr, where = backend.to_device_array(arr, dev), dev
-                if dt is not None and arr.dtype != dt:
+                if dt is not None and arr.dtype != dt and arr.dtype.kind == "f":
                     with backend.cuda_context(where):
                         arr = arr.astype(dt)
                 if arr is not t.data:

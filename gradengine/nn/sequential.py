@@ -1,10 +1,16 @@
 """The :class:`Sequential` container: layers applied in order, with the Keras training loop
-of :class:`gradengine.keras.KerasModel` (compile / fit / evaluate / predict)."""
+of :class:`gradengine.keras.KerasModel` (compile / fit / evaluate / predict / save)."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import backend
+from ..core.gradmode import no_grad
+from ..core.tensor import Tensor
+from ..errors import ShapeError
 from ..keras.model import KerasModel
-from .layers import Dense, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .layers import Dense, Embedding, Linear, Sigmoid, Softmax
 from .module import Module
 
 __all__ = ["Sequential"]
@@ -13,56 +19,177 @@ __all__ = ["Sequential"]
 class Sequential(KerasModel, Module):
     """Layers applied in order; a Module with the Keras training loop.
 
-    Iterable and indexable (``model[0]``, ``model[1:]``), ``len(model)``, ``model.layers``
-    is the list; :meth:`add` appends. See :class:`gradengine.keras.KerasModel` for
-    ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
+    ``Sequential(layer, layer, ...)`` (PyTorch) or ``Sequential([layers], name=...)``
+    (Keras). Iterable and indexable (``model[0]``, ``model[1:]``), ``len(model)``,
+    ``model.layers`` is the list; :meth:`add` appends and :meth:`pop` removes the last.
+    When the input shape is known -- an ``Input(shape=...)`` first, or a first layer with
+    ``input_shape`` / ``input_dim`` (or an ``nn.Linear``) -- every layer is built as it is
+    added, so ``parameters()`` and ``summary()`` are complete at once; otherwise at the
+    first call. See :class:`gradengine.keras.KerasModel` for the training methods.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(2, 8, activation="tanh"), nn.Linear(8, 1))
     """
 
-    def __init__(self, *layers):
+    def __init__(self, *layers, name=None, trainable=True):
         Module.__init__(self)
-        object.__setattr__(self, "layers", [])
+        object.__setattr__(self, "_layers", [])
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_input_shape", None)   # per sample, when known
+        object.__setattr__(self, "_input_dtype", None)
         KerasModel.__init__(self)
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
         for layer in layers:
             self.add(layer)
 
+    @property
+    def layers(self) -> list:
+        """The layers, in order (an ``Input`` is not one of them, as in Keras)."""
+        return self.__dict__["_layers"]
+
+    # ------------------------------------------------------------ structure
     def add(self, layer):
-        """Append a layer (any Module)."""
+        """Append a layer (any Module); with a known input shape it is built at once.
+
+        Raises:
+            TypeError: not a Module. ShapeError: the layer does not fit the output of the
+                layers before it (the model is left as it was).
+        """
+        from ..keras.layers import InputLayer
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential.add: expected a Module (layer), got "
                             f"{type(layer).__name__}")
-        if isinstance(layer, Dense) and not layer.built and self.layers:
-            # As in Keras: when the width feeding the new layer is known, build it now, so
-            # that model.parameters() (and an optimizer made from it) is complete at once.
-            width, ref = self._output_width()
-            if width is not None:
-                layer.build(width, device=ref.device, dtype=ref.dtype)
+        if isinstance(layer, InputLayer):
+            if self.layers:
+                raise ValueError("Sequential.add: an Input must come first")
+            object.__setattr__(self, "_input_shape", tuple(layer.input_shape))
+            object.__setattr__(self, "_input_dtype", layer.__dict__.get("_dtype"))
+            return self
+        if not self.layers and self._input_shape is None:
+            shape = _declared_input_shape(layer)
+            if shape is not None:
+                object.__setattr__(self, "_input_shape", shape)
         setattr(self, str(len(self.layers)), layer)
         self.layers.append(layer)
+        try:
+            if self._input_shape is not None and not _built(layer):
+                self._build_from_shape(self._input_shape)
+        except BaseException:
+            self.layers.pop()
+            delattr(self, str(len(self.layers)))
+            raise
         self._invalidate()
         return self
 
+    def pop(self):
+        """Remove and return the last layer (Keras' ``model.pop()``).
+
+        Raises:
+            IndexError: the model has no layers.
+        """
+        if not self.layers:
+            raise IndexError("Sequential.pop: the model has no layers")
+        layer = self.layers.pop()
+        delattr(self, str(len(self.layers)))
+        self._invalidate()
+        if isinstance(self.__dict__.get("_opt_spec"), str):
+            self.optimizer = None  # made again for the remaining parameters at the next fit
+        return layer
+
+    def build(self, input_shape=None):
+        """Build every layer for inputs of ``input_shape`` (Keras' form with the batch
+        axis, ``(None, 4)``, or without it)."""
+        if input_shape is None:
+            input_shape = self._input_shape
+            if input_shape is None:
+                raise ValueError("Sequential.build: give the input shape, e.g. "
+                                 "model.build((None, 4))")
+        shape = tuple(input_shape)
+        if shape and shape[0] is None:
+            shape = shape[1:]
+        self._build_from_shape(shape)
+        object.__setattr__(self, "_input_shape", shape)
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(_built(layer) for layer in self.layers)
+
+    def _probe_input(self, shape):
+        device, dtype = self._model_place()
+        if self.layers and isinstance(self.layers[0], Embedding) or \
+                type(self.layers[0]).__name__ == "Embedding" or self._input_dtype is not None \
+                and np.dtype(self._input_dtype).kind in "iu":
+            dtype = np.int64
+        with backend.cuda_context(device):
+            arr = backend.xp_of(device).zeros((1,) + tuple(shape), dtype=dtype)
+        return Tensor._make(arr, device)
+
+    def _layer_shapes(self, shape):
+        """Each layer's output shape (per sample) for inputs of ``shape``, by one forward of
+        zeros without a graph, in eval mode (BatchNorm statistics do not move); builds
+        lazy layers."""
+        modes = [(m, m.training) for m in self.modules()]
+        shapes = []
+        try:
+            self.eval()
+            with no_grad():
+                x = self._probe_input(shape)
+                for layer in self.layers:
+                    x = layer(x)
+                    shapes.append(tuple(x.shape[1:]))
+        finally:
+            for m, t in modes:
+                object.__setattr__(m, "training", t)
+        return shapes
+
+    def _build_from_shape(self, shape):
+        self._layer_shapes(shape)
+
     def _output_width(self):
-        """(last-axis size of the model's output, a parameter to copy device and dtype
-        from), or (None, None) when it cannot be known before a call."""
         for layer in reversed(self.layers):
             if isinstance(layer, Dense):
                 return (layer.units, layer.weight) if layer.built else (None, None)
             if isinstance(layer, Linear):
                 return layer.out_features, layer.weight
-            if not isinstance(layer, (Sigmoid, ReLU, Tanh, Softmax)):
-                return None, None
         return None, None
 
     def forward(self, x):
+        if self._input_shape is None and isinstance(x, Tensor) and x.ndim:
+            object.__setattr__(self, "_input_shape", tuple(x.shape[1:]))
         for layer in self.layers:
             x = layer(x)
         return x
 
+    # ------------------------------------------------------------ state
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """:meth:`Module.load_state_dict`; in a model with lazily-built layers the loaded
+        shapes must also chain from layer to layer (checked by a forward of zeros), else
+        ShapeError and the model is left unbuilt and unchanged."""
+        lazy = [layer for layer in self.layers if not _built(layer)]
+        if not lazy:
+            return Module.load_state_dict(self, state_dict, strict)
+        before = {id(t): (t, t.data) for _, t in self._named_state()}
+        result = Module.load_state_dict(self, state_dict, strict)
+        shape = None
+        first = self.layers[0]
+        if isinstance(first, Dense) and first.built:
+            shape = (first.input_dim,)
+        elif self._input_shape is not None:
+            shape = self._input_shape
+        if shape is not None:
+            try:
+                self._layer_shapes(shape)
+            except (ShapeError, ValueError) as e:
+                for t, data in before.values():
+                    t.data = data
+                for layer in lazy:
+                    layer._unbuild()
+                raise ShapeError(f"load_state_dict: the checkpoint's layer shapes do not "
+                                 f"chain: {e}; nothing was loaded") from None
+        return result
+
+    # ------------------------------------------------------------ logits for the losses
     def split_activation(self):
         """``(forward_to_logits, activation)`` when the last layer ends in a sigmoid or a
         softmax over the last axis, else ``(None, None)``; used to compute the
@@ -70,7 +197,7 @@ class Sequential(KerasModel, Module):
         if not self.layers:
             return None, None
         last = self.layers[-1]
-        body = [layer.forward for layer in self.layers[:-1]]
+        body = [layer for layer in self.layers[:-1]]
         act = None
         head = None
         if isinstance(last, (Dense, Linear)) and last.activation in ("sigmoid", "softmax"):
@@ -79,13 +206,15 @@ class Sequential(KerasModel, Module):
             act = "sigmoid"
         elif isinstance(last, Softmax) and last.axis in (-1,):
             act = "softmax"
+        elif type(last).__name__ == "Activation" and last.activation in ("sigmoid",
+                                                                          "softmax"):
+            act = last.activation
         if act is None:
             return None, None
-        if head is not None:
-            body.append(head)
+        calls = body + ([head] if head is not None else [])
 
         def logits(x):
-            for f in body:
+            for f in calls:
                 x = f(x)
             return x
         return logits, act
@@ -100,3 +229,18 @@ class Sequential(KerasModel, Module):
         if isinstance(idx, slice):
             return Sequential(*self.layers[idx])
         return self.layers[idx]
+
+
+def _built(layer):
+    b = getattr(layer, "built", True)
+    return bool(b)
+
+
+def _declared_input_shape(layer):
+    """The per-sample input shape a first layer declares, or None."""
+    shape = getattr(layer, "input_shape", None)
+    if isinstance(shape, tuple):
+        return shape
+    if isinstance(layer, Linear):
+        return (layer.in_features,)
+    return None

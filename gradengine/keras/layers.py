@@ -1,0 +1,438 @@
+"""Keras 3's layers, channels-last, with Keras' names and defaults:
+``from gradengine.keras.layers import Input, Dense, Dropout, Conv2D, ...``.
+
+Each layer is a gradengine Module built at its first call (or when the model knows its
+input shape) from the input shape, and calls the ``F`` functions: Conv2D transposes
+(N, H, W, C) to the NCHW layout of ``F.conv2d`` and back, BatchNormalization keeps
+Keras' moving statistics (momentum 0.99, epsilon 1e-3, biased variance). ``Dense`` is
+:class:`gradengine.nn.Dense` itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from .. import functional as F
+from ..core.gradmode import no_grad
+from ..core.tensor import Tensor
+from ..errors import ShapeError
+from ..nn import _fallback_ops as _fb
+from ..nn import _keras_init
+from ..nn.layers import Dense, _activation_fn, _module_device, _module_dtype
+from ..nn.module import Module, Parameter
+
+__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout",
+           "Embedding", "Flatten", "Input", "InputLayer", "Layer", "LayerNormalization",
+           "MaxPooling2D"]
+
+
+def _pair(v):
+    return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+class Layer(Module):
+    """Base of the Keras layers: ``name``, ``input_shape``, lazy :meth:`build` at the first
+    call from the input's shape (batch axis excluded), and the input cast to the layer's
+    dtype."""
+
+    def __init__(self, name=None, input_shape=None, dtype=None, trainable=True, **kwargs):
+        super().__init__()
+        unknown = set(kwargs) - {"input_dim", "batch_input_shape", "autocast"}
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
+                            f"{sorted(unknown)}")
+        self.name = name
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.trainable = bool(trainable)
+        if dtype is not None:
+            object.__setattr__(self, "_dtype", backend.resolve_dtype(dtype, "layer"))
+        object.__setattr__(self, "_built", False)
+
+    @property
+    def built(self) -> bool:
+        return self.__dict__.get("_built", False)
+
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (without the batch axis)."""
+        object.__setattr__(self, "_built", True)
+
+    def _unbuild(self):
+        for name in list(self._parameters):
+            delattr(self, name)
+            object.__setattr__(self, name, None)
+        for name in list(self.__dict__.get("_buffers", {})):
+            self._buffers.pop(name)
+            object.__setattr__(self, name, None)
+        object.__setattr__(self, "_built", False)
+
+    def _weight(self, init, shape, name):
+        p = Parameter(_keras_init.get(init)(shape, _module_dtype(self), _module_device(self)),
+                      device=_module_device(self))
+        setattr(self, name, p)
+        return p
+
+    def _buffer(self, init, shape, name):
+        dev = _module_device(self)
+        self.register_buffer(name, Tensor._make(
+            _keras_init.get(init)(shape, _module_dtype(self), dev), dev))
+
+    def _float_input(self, x):
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
+        elif x.dtype != _module_dtype(self):
+            x = x.astype(_module_dtype(self))  # Keras casts inputs to the layer's dtype
+        return x
+
+    def __call__(self, x, *args, **kwargs):
+        x = self._prepare(x)
+        if not self.built:
+            self.build(tuple(x.shape[1:]))
+            object.__setattr__(self, "_built", True)
+        return self.forward(x, *args, **kwargs)
+
+    def _prepare(self, x):
+        return self._float_input(x)
+
+
+class InputLayer(Layer):
+    """What :func:`Input` returns: the model's input shape (batch axis excluded)."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None):
+        shape = shape if shape is not None else input_shape
+        if shape is None:
+            raise ValueError("Input: a shape is required, e.g. Input(shape=(4,))")
+        super().__init__(name=name, input_shape=tuple(shape), dtype=dtype)
+        self.shape = (batch_size,) + tuple(shape)
+        object.__setattr__(self, "_built", True)
+
+    def forward(self, x):
+        return x
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
+    """The model's input, for ``Sequential([Input(shape=(4,)), Dense(8), ...])`` (only in a
+    Sequential model: gradengine has no functional API)."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+
+
+class Activation(Layer):
+    """Apply an activation by name ("relu", "softmax", ...) or a callable."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activation
+        self._fn = _activation_fn("linear" if activation is None else activation)
+
+    def forward(self, x):
+        return self._fn(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class Dropout(Layer):
+    """Zero inputs with probability ``rate`` during fit (scaled by 1 / (1 - rate)); the
+    identity in evaluate and predict."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) <= 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1], got {rate!r}")
+        if noise_shape is not None:
+            raise NotImplementedError("Dropout: noise_shape is not supported")
+        self.rate = float(rate)
+
+    def forward(self, x):
+        return _fb.get("dropout")(x, p=self.rate, training=self.training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...), in channels-last order as Keras."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
+
+    def compute_output_shape(self, input_shape):
+        return (math.prod(input_shape),)
+
+
+class Embedding(Layer):
+    """Integer indices -> rows of ``embeddings`` (input_dim, output_dim), initialised
+    U(-0.05, 0.05) as in Keras."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 mask_zero=False, **kwargs):
+        kwargs.pop("input_length", None)
+        super().__init__(**kwargs)
+        if mask_zero:
+            raise NotImplementedError("Embedding: mask_zero is not supported (no masking)")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+        self.embeddings = None
+        self.build(None)  # the table's shape does not depend on the input
+
+    def build(self, input_shape):
+        if self.embeddings is None:
+            self._weight(self.embeddings_initializer, (self.input_dim, self.output_dim),
+                         "embeddings")
+        object.__setattr__(self, "_built", True)
+
+    def _prepare(self, x):
+        if not isinstance(x, Tensor):
+            x = Tensor(x, device=_module_device(self))
+        if x.dtype.kind == "f":
+            x = x.astype("int64")
+        return x
+
+    def forward(self, x):
+        return _fb.get("embedding")(x, self.embeddings)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+
+class LayerNormalization(Layer):
+    """Normalize over the last axis: ``gamma (x - mean) / sqrt(var + epsilon) + beta``
+    (epsilon 1e-3, as Keras)."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1,):
+            raise NotImplementedError("LayerNormalization: only axis=-1 is supported")
+        self.axis, self.epsilon = axis, float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.gamma = self.beta = None
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+            object.__setattr__(self, "_built", True)
+
+    def build(self, input_shape):
+        c = (input_shape[-1],)
+        if self.scale:
+            self._weight(self.gamma_initializer, c, "gamma")
+        if self.center:
+            self._weight(self.beta_initializer, c, "beta")
+
+    def forward(self, x):
+        return _fb.get("layer_norm")(x, (x.shape[-1],), self.gamma, self.beta, self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def _channels_first(x):
+    return x if x.ndim == 2 else x.transpose(0, x.ndim - 1, *range(1, x.ndim - 1))
+
+
+def _channels_last(x):
+    return x if x.ndim == 2 else x.transpose(0, *range(2, x.ndim), 1)
+
+
+class BatchNormalization(Layer):
+    """Batch normalization over the last (channels) axis with Keras' numerics: in fit, batch
+    statistics, and ``moving = moving * momentum + batch * (1 - momentum)`` with the
+    biased variance; in evaluate / predict, the moving statistics. momentum 0.99,
+    epsilon 1e-3."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if axis not in (-1,):
+            raise NotImplementedError("BatchNormalization: only axis=-1 (channels last) is "
+                                      "supported")
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self._inits = (gamma_initializer, beta_initializer, moving_mean_initializer,
+                       moving_variance_initializer)
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+            object.__setattr__(self, "_built", True)
+
+    def build(self, input_shape):
+        c = (input_shape[-1],)
+        g, b, mm, mv = self._inits
+        if self.scale:
+            self._weight(g, c, "gamma")
+        if self.center:
+            self._weight(b, c, "beta")
+        self._buffer(mm, c, "moving_mean")
+        self._buffer(mv, c, "moving_variance")
+
+    def forward(self, x):
+        if x.shape[-1] != self.moving_mean.shape[0]:
+            raise ShapeError(f"BatchNormalization: input of shape {x.shape} does not have "
+                             f"{self.moving_mean.shape[0]} channels on its last axis")
+        xt = _channels_first(x)
+        bn = _fb.get("batch_norm")
+        if not self.training:
+            out = bn(xt, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                     training=False, eps=self.epsilon)
+            return _channels_last(out)
+        out = bn(xt, None, None, self.gamma, self.beta, training=True, eps=self.epsilon)
+        with no_grad():
+            axes = tuple(range(x.ndim - 1))
+            xd = x.detach()
+            mean = xd.mean(axis=axes)
+            d = xd - mean
+            var = (d * d).mean(axis=axes)
+            m = self.momentum
+            self.moving_mean *= m
+            self.moving_mean += mean * (1 - m)
+            self.moving_variance *= m
+            self.moving_variance += var * (1 - m)
+        return _channels_last(out)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def _same_pads(size, k, s, d=1):
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pad_hw(x, top, bottom, left, right, fill=0.0):
+    """Pad the spatial axes of an NCHW tensor (Keras' "same" puts the odd pixel last)."""
+    xp = backend.xp_of(x.device)
+
+    def block(shape):
+        with backend.cuda_context(x.device):
+            return Tensor._make(xp.full(shape, fill, dtype=x.dtype), x.device)
+
+    n, c, h, w = x.shape
+    parts = ([block((n, c, top, w))] if top else []) + [x] + \
+        ([block((n, c, bottom, w))] if bottom else [])
+    x = F.concatenate(parts, axis=2) if len(parts) > 1 else x
+    h = x.shape[2]
+    parts = ([block((n, c, h, left))] if left else []) + [x] + \
+        ([block((n, c, h, right))] if right else [])
+    return F.concatenate(parts, axis=3) if len(parts) > 1 else x
+
+
+def _check_padding(name, padding):
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{name}: padding must be 'valid' or 'same', got {padding!r}")
+    return padding
+
+
+class Conv2D(Layer):
+    """2-D convolution on channels-last input (N, H, W, C); the kernel in Keras' layout
+    (kh, kw, in, filters), Glorot-uniform, the bias at zero. ``padding="same"`` pads as
+    Keras (the odd pixel at the bottom / right)."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 data_format=None, dilation_rate=(1, 1), groups=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise NotImplementedError("Conv2D: only data_format='channels_last' is supported "
+                                      "(use gradengine.nn.Conv2d for NCHW)")
+        self.filters, self.kernel_size = int(filters), _pair(kernel_size)
+        self.strides, self.dilation_rate = _pair(strides), _pair(dilation_rate)
+        self.padding = _check_padding("Conv2D", padding)
+        self.groups = int(groups)
+        self.activation = activation
+        self._fn = _activation_fn("linear" if activation is None else activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel = self.bias = None
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+            object.__setattr__(self, "_built", True)
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ShapeError(f"Conv2D: expected inputs (N, H, W, C), got per-sample shape "
+                             f"{tuple(input_shape)}")
+        c = input_shape[-1]
+        if c % self.groups:
+            raise ValueError(f"Conv2D: {c} input channels are not divisible by groups "
+                             f"{self.groups}")
+        self._weight(self.kernel_initializer,
+                     self.kernel_size + (c // self.groups, self.filters), "kernel")
+        if self.use_bias:
+            self._weight(self.bias_initializer, (self.filters,), "bias")
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ShapeError(f"Conv2D: expected input (N, H, W, C), got {x.shape}")
+        xt = x.transpose(0, 3, 1, 2)
+        if self.padding == "same":
+            (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+            t, b = _same_pads(xt.shape[2], kh, sh, dh)
+            left, right = _same_pads(xt.shape[3], kw, sw, dw)
+            xt = _pad_hw(xt, t, b, left, right)
+        w = self.kernel.transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
+        out = _fb.get("conv2d")(xt, w, self.bias, self.strides, 0, self.dilation_rate,
+                                self.groups)
+        return self._fn(out.transpose(0, 2, 3, 1))
+
+    def compute_output_shape(self, input_shape):
+        h, w, _ = input_shape
+        out = []
+        for size, k, s, d in zip((h, w), self.kernel_size, self.strides, self.dilation_rate):
+            out.append(-(-size // s) if self.padding == "same" else
+                       (size - d * (k - 1) - 1) // s + 1)
+        return (out[0], out[1], self.filters)
+
+
+class MaxPooling2D(Layer):
+    """The maximum over ``pool_size`` windows of channels-last input (strides default to
+    the pool size)."""
+
+    _op = "max_pool2d"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise NotImplementedError(f"{type(self).__name__}: only channels_last")
+        self.pool_size = _pair(pool_size)
+        self.strides = _pair(strides) if strides is not None else self.pool_size
+        self.padding = _check_padding(type(self).__name__, padding)
+        if self.padding == "same" and self._op == "avg_pool2d":
+            raise NotImplementedError("AveragePooling2D: padding='same' is not supported "
+                                      "(Keras averages over the unpadded part of a window)")
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ShapeError(f"{type(self).__name__}: expected input (N, H, W, C), got "
+                             f"{x.shape}")
+        xt = x.transpose(0, 3, 1, 2)
+        if self.padding == "same":
+            t, b = _same_pads(xt.shape[2], self.pool_size[0], self.strides[0])
+            left, right = _same_pads(xt.shape[3], self.pool_size[1], self.strides[1])
+            xt = _pad_hw(xt, t, b, left, right, fill=float("-inf"))
+        out = _fb.get(self._op)(xt, self.pool_size, self.strides)
+        return out.transpose(0, 2, 3, 1)
+
+    def compute_output_shape(self, input_shape):
+        h, w, c = input_shape
+        out = []
+        for size, k, s in zip((h, w), self.pool_size, self.strides):
+            out.append(-(-size // s) if self.padding == "same" else (size - k) // s + 1)
+        return (out[0], out[1], c)
+
+
+class AveragePooling2D(MaxPooling2D):
+    """The mean over ``pool_size`` windows of channels-last input."""
+
+    _op = "avg_pool2d"
+
+
+# the layer classes load_model can rebuild, by Keras class name
+LAYER_CLASSES = {c.__name__: c for c in (Activation, AveragePooling2D, BatchNormalization,
+                                         Conv2D, Dense, Dropout, Embedding, Flatten,
+                                         InputLayer, LayerNormalization, MaxPooling2D)}

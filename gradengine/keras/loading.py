@@ -1,0 +1,105 @@
+"""``load_model``: rebuild a model written by ``model.save("m.keras")`` (see
+:mod:`gradengine.keras.saving` for the format)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .. import backend
+from ..errors import CheckpointError
+from .saving import FORMAT, VERSION, _check_suffix
+
+__all__ = ["load_model"]
+
+
+def _layer_class(entry, custom_objects):
+    from .. import nn
+    from .layers import LAYER_CLASSES
+    name = entry["class_name"]
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    cls = LAYER_CLASSES.get(name)
+    if cls is None and name in getattr(nn, "__all__", ()):
+        cls = getattr(nn, name)
+    if cls is None:
+        raise ValueError(f"load_model: unknown layer class {name!r} (from "
+                         f"{entry.get('module')}); pass custom_objects={{{name!r}: cls}}")
+    return cls
+
+
+def _rebuild_optimizer(entry, model):
+    from .. import optim
+    from . import optimizers
+    if entry is None:
+        return "rmsprop"
+    if "name" in entry and "class_name" not in entry:
+        return entry["name"]
+    name, cfg = entry["class_name"], entry["config"]
+    if entry.get("module", "").startswith("gradengine.keras"):
+        cls = getattr(optimizers, name)
+        opt = cls.from_config(cfg)
+        opt.build(model.parameters())
+        return opt
+    cls = getattr(optim, name)
+    cfg = {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()}
+    return cls(model.parameters(), **cfg)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+    """Rebuild a model written by ``model.save("m.keras")``: the same layers and weights
+    (predictions identical), compiled again with its optimizer's state restored (training
+    continues step for step).
+
+    Raises:
+        ValueError: a path that does not end in ``.keras``, or an unknown layer class.
+        FileNotFoundError; CheckpointError: a damaged file or one that is not a model.
+    """
+    from ..checkpoint import load
+    from ..nn.sequential import Sequential
+    from .layers import InputLayer
+    path = _check_suffix(filepath, "load_model")
+    state = load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"load_model: {path!r} is a gradengine checkpoint but not a "
+                              "saved model (no architecture); load it with ge.load")
+    if state.get("version") != VERSION:
+        raise CheckpointError(f"load_model: {path!r} has model format version "
+                              f"{state.get('version')!r}; this gradengine reads {VERSION}")
+    arch = json.loads(state["architecture"])
+    model = Sequential(name=arch.get("name"))
+    layers = []
+    for entry in arch["layers"]:
+        cls = _layer_class(entry, custom_objects)
+        cfg = dict(entry["config"])
+        if "input_shape" in cfg and isinstance(cfg["input_shape"], list):
+            cfg["input_shape"] = tuple(cfg["input_shape"])
+        layers.append(cls.from_config(cfg))
+    if arch.get("dtype") and arch["dtype"] != backend.DEFAULT_FLOAT.name:
+        for layer in layers:
+            layer.to(dtype=arch["dtype"])
+            object.__setattr__(layer, "_dtype", np.dtype(arch["dtype"]))
+        object.__setattr__(model, "_dtype", np.dtype(arch["dtype"]))
+    if arch.get("input_shape") is not None:
+        model.add(InputLayer(shape=tuple(arch["input_shape"])))
+    for layer in layers:
+        model.add(layer)
+    if state["weights"] or model.built:  # an unbuilt model was saved without weights
+        model.load_state_dict(state["weights"])
+    comp = state.get("compile")
+    if compile and comp is not None:
+        from . import losses as klosses
+        comp = json.loads(comp)
+        loss = comp["loss"]
+        if isinstance(loss, dict):
+            loss = klosses._LOSS_CLASSES[loss["class_name"]](**loss["config"])
+        opt = _rebuild_optimizer(comp["optimizer"], model)
+        model.compile(optimizer=opt, loss=loss, metrics=[n for n, _ in comp["metrics"]],
+                      jit_compile=comp["jit_compile"])
+        model._metric_specs = [(n, s) for n, s in comp["metrics"]]
+        if "optimizer_state" in state and not isinstance(opt, str):
+            opt.load_state_dict(state["optimizer_state"])
+        if "shuffle_rng" in state:
+            model._shuffle_rng.bit_generator.state = json.loads(state["shuffle_rng"])
+    return model

@@ -1,0 +1,12 @@
+"""Keras 3's ``keras.models``: ``from gradengine.keras.models import Sequential, load_model``.
+
+``Sequential`` is :class:`gradengine.nn.Sequential` (a Module with compile / fit /
+evaluate / predict / save); ``load_model`` rebuilds a model saved with ``model.save``."""
+
+from __future__ import annotations
+
+from ..nn.sequential import Sequential
+from .loading import load_model
+from .saving import save_model
+
+__all__ = ["Sequential", "load_model", "save_model"]

@@ -1,0 +1,119 @@
+"""``model.save("m.keras")`` (read back by :mod:`.loading`'s ``load_model``): ONE file in
+gradengine's checksummed checkpoint format (no pickle) holding the architecture as JSON,
+the weights and buffers, the compile arguments, the optimizer's state and the shuffling
+generator's state, so a loaded model predicts the same and trains on step for step."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+__all__ = ["save_model"]  # load_model is in gradengine.keras.loading (it needs nn)
+
+FORMAT = "gradengine-keras-model"
+VERSION = 1
+
+
+def _check_suffix(path, where):
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ValueError(f"{where}: the path must end in '.keras' (gradengine's one-file "
+                         f"model format), got {path!r}; for the weights alone use "
+                         "model.save_weights('name.weights.npz')")
+    return path
+
+
+def _jsonable(value, where):
+    if type(value).__module__.endswith("_keras_init") and hasattr(value, "get_config"):
+        return {"class_name": type(value).__name__, "config": value.get_config()}
+    if isinstance(value, tuple):
+        return [_jsonable(v, where) for v in value]
+    if isinstance(value, list):
+        return [_jsonable(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, where) for k, v in value.items()}
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"save: {where} holds {type(value).__name__} {value!r}, which cannot be "
+                    "written as JSON; use names (activation='relu') instead of objects")
+
+
+def _layer_entry(layer):
+    cls = type(layer)
+    cfg = layer.get_config()
+    cfg.pop("device", None)
+    return {"class_name": cls.__name__, "module": cls.__module__,
+            "config": _jsonable(cfg, f"the config of layer {cls.__name__}")}
+
+
+def _optimizer_entry(model):
+    from .. import optim
+    from . import optimizers
+    opt = model.optimizer
+    if opt is None:
+        spec = model.__dict__.get("_opt_spec")
+        return {"name": spec} if isinstance(spec, str) else None
+    cls = type(opt)
+    if isinstance(opt, optimizers.Optimizer):
+        cfg = opt.get_config()
+    elif isinstance(opt, optim.Optimizer):
+        cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opt.defaults.items()}
+    else:
+        return None
+    return {"class_name": cls.__name__, "module": cls.__module__,
+            "config": _jsonable(cfg, f"the optimizer {cls.__name__}")}
+
+
+def _compile_entry(model):
+    if not model.__dict__.get("compiled"):
+        return None
+    loss = model.loss
+    if isinstance(loss, str):
+        loss_e = loss
+    elif hasattr(loss, "kind") and hasattr(loss, "get_config"):
+        loss_e = {"class_name": type(loss).__name__, "config": loss.get_config()}
+    else:
+        raise TypeError("save: the model was compiled with a custom loss function, which "
+                        "cannot be saved; compile with a loss name or a keras.losses object")
+    metrics = []
+    for name, spec in model._metric_specs:
+        if callable(spec):
+            raise TypeError(f"save: the metric {name!r} is a custom function, which cannot "
+                            "be saved")
+        metrics.append([name, spec])
+    return {"loss": loss_e, "metrics": metrics, "jit_compile": model.jit_compile,
+            "optimizer": _optimizer_entry(model)}
+
+
+def save_model(model, filepath, overwrite=True):
+    """Write ``model`` (a Sequential) to ``filepath`` (``*.keras``), atomically."""
+    from ..checkpoint import save
+    path = _check_suffix(filepath, "save")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save: {path!r} exists and overwrite=False")
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        raise TypeError("save: only Sequential models can be saved whole; save a module's "
+                        "state_dict with ge.save(model.state_dict(), path)")
+    _, dtype = model._model_place()
+    arch = {"class_name": "Sequential", "name": model.__dict__.get("name"),
+            "input_shape": _jsonable(model.__dict__.get("_input_shape"), "the input shape"),
+            "dtype": np.dtype(dtype).name,
+            "layers": [_layer_entry(layer) for layer in layers]}
+    state = {"format": FORMAT, "version": VERSION, "architecture": json.dumps(arch),
+             "weights": model.state_dict()}
+    comp = _compile_entry(model)
+    if comp is not None:
+        state["compile"] = json.dumps(comp)
+        if model.optimizer is not None:
+            state["optimizer_state"] = model.optimizer.state_dict()
+        rng = model.__dict__.get("_shuffle_rng")
+        if rng is not None:
+            state["shuffle_rng"] = json.dumps(rng.bit_generator.state)
+    save(state, path)

@@ -1,0 +1,98 @@
+"""Convolution and pooling modules with PyTorch's names, layout (NCHW) and initialisation:
+:class:`Conv1d`, :class:`Conv2d` (weight (out, in / groups, kH, kW)), :class:`MaxPool2d`,
+:class:`AvgPool2d`. Each calls the matching ``F`` function."""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from . import _fallback_ops as _fb
+from . import _keras_init
+from .module import Module, Parameter
+
+__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]
+
+
+def _tuple(v, n):
+    return (int(v),) * n if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+class _ConvNd(Module):
+    n = 2
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, dtype=None, device=None):
+        super().__init__()
+        name = type(self).__name__
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _tuple(kernel_size, self.n)
+        self.stride = _tuple(stride, self.n)
+        self.padding = _tuple(padding, self.n)
+        self.dilation = _tuple(dilation, self.n)
+        self.groups = int(groups)
+        dev = backend.normalize_device(device, name) if device is not None else \
+            backend.get_default_device()
+        fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
+        # PyTorch's default: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+        init = _keras_init.RandomUniform(-bound, bound)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(init(shape, dtype, dev), device=dev)
+        self.bias = Parameter(init((self.out_channels,), dtype, dev), device=dev) if bias \
+            else None
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C, H, W) input, ``torch.nn.Conv2d``'s arguments, layout and
+    initialisation (weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+
+    Example:
+        >>> conv = nn.Conv2d(1, 8, 3, padding=1); y = conv(x)   # x (N, 1, 8, 8) -> (N, 8, 8, 8)
+    """
+
+    n = 2
+
+    def forward(self, x):
+        return _fb.get("conv2d")(x, self.weight, self.bias, self.stride, self.padding,
+                                 self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) input, ``torch.nn.Conv1d``'s arguments and layout."""
+
+    n = 1
+
+    def forward(self, x):
+        return _fb.get("conv1d")(x, self.weight, self.bias, self.stride[0], self.padding[0],
+                                 self.dilation[0], self.groups)
+
+
+class MaxPool2d(Module):
+    """The maximum over each ``kernel_size`` window (stride defaults to the kernel size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _tuple(kernel_size, 2)
+        self.stride = _tuple(stride, 2) if stride is not None else self.kernel_size
+        self.padding = _tuple(padding, 2)
+
+    def forward(self, x):
+        return _fb.get("max_pool2d")(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(MaxPool2d):
+    """The mean over each ``kernel_size`` window (padding counted, as PyTorch's default)."""
+
+    def forward(self, x):
+        return _fb.get("avg_pool2d")(x, self.kernel_size, self.stride, self.padding)

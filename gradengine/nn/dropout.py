@@ -1,0 +1,33 @@
+"""Dropout: zero elements with probability ``p`` in training, the identity in eval mode."""
+
+from __future__ import annotations
+
+from . import _fallback_ops as _fb
+from .module import Module
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
+    while training (``module.train()``); the identity after ``module.eval()``.
+
+    Args:
+        p: the drop probability, in [0, 1].
+    Raises:
+        ValueError: ``p`` outside [0, 1].
+    Example:
+        >>> drop = nn.Dropout(0.2); y = drop(x)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p!r}")
+        self.p = float(p)
+
+    def forward(self, x):
+        return _fb.get("dropout")(x, p=self.p, training=self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

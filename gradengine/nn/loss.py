@@ -1,0 +1,152 @@
+"""Loss modules with PyTorch's names and arguments; each calls its ``F`` function:
+``criterion = nn.CrossEntropyLoss(); loss = criterion(logits, labels)``."""
+
+from __future__ import annotations
+
+import inspect
+
+from .. import functional as F
+from ..errors import ShapeError
+from . import _fallback_ops as _fb
+from .module import Module
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss",
+           "MSELoss", "NLLLoss"]
+
+
+def _reduce(v, reduction):
+    return _fb._reduce(v, reduction, "loss")
+
+
+def _check_reduction(name, reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    return reduction
+
+
+def _same_shape(name, a, b):
+    if tuple(a.shape) != tuple(getattr(b, "shape", a.shape)):
+        raise ShapeError(f"{name}: input of shape {tuple(a.shape)} and target of shape "
+                         f"{tuple(b.shape)} differ (a silent broadcast would be wrong)")
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = _check_reduction(type(self).__name__, reduction)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean squared error, ``mean((input - target)^2)``."""
+
+    def forward(self, input, target):  # noqa: A002
+        _same_shape("MSELoss", input, target)
+        if self.reduction == "mean":
+            return F.mse_loss(input, target)
+        d = input - target
+        return _reduce(d * d, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error, ``mean(|input - target|)``."""
+
+    def forward(self, input, target):  # noqa: A002
+        _same_shape("L1Loss", input, target)
+        return _fb.get("l1_loss")(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = float(delta)
+
+    def forward(self, input, target):  # noqa: A002
+        _same_shape("HuberLoss", input, target)
+        return _fb.get("huber_loss")(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, int(ignore_index)
+
+    def forward(self, input, target):  # noqa: A002
+        return _fb.get("nll_loss")(input, target, weight=self.weight,
+                                   ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+def _full_cross_entropy():
+    fn = F.cross_entropy
+    if "label_smoothing" in inspect.signature(fn).parameters:
+        return fn
+    return _fb.cross_entropy
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy of logits (N, C) and integer labels (N,): ``log_softmax`` + NLL,
+    with PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing``."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
+                             f"{label_smoothing}")
+        self.weight, self.ignore_index = weight, int(ignore_index)
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, input, target):  # noqa: A002
+        if self.weight is None and self.ignore_index == -100 and not self.label_smoothing:
+            return F.cross_entropy(input, target, reduction=self.reduction)
+        return _full_cross_entropy()(input, target, weight=self.weight,
+                                     ignore_index=self.ignore_index, reduction=self.reduction,
+                                     label_smoothing=self.label_smoothing)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities in [0, 1] (log clamped at -100, as PyTorch)."""
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input, target):  # noqa: A002
+        _same_shape("BCELoss", input, target)
+        if self.weight is None and self.reduction == "mean":
+            return F.binary_cross_entropy(input, target)
+        logp = F.clip(F.log(input), -100.0, None)
+        log1mp = F.clip(F.log(1 - input), -100.0, None)
+        v = -(target * logp + (1 - target) * log1mp)
+        if self.weight is not None:
+            v = v * self.weight
+        return _reduce(v, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy of logits (stable: ``max(x, 0) - x t + log(1 + e^-|x|)``),
+    with PyTorch's ``weight`` and ``pos_weight``."""
+
+    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def forward(self, input, target):  # noqa: A002
+        _same_shape("BCEWithLogitsLoss", input, target)
+        if self.weight is None and self.pos_weight is None and self.reduction == "mean":
+            return F.binary_cross_entropy_with_logits(input, target)
+        # log(1 + e^-x) and log(1 + e^x) without overflow
+        sp_neg = F.relu(-input) + F.log(1 + F.exp(-F.abs(input)))   # -log sigmoid(x)
+        sp_pos = sp_neg + input                                     # -log(1 - sigmoid(x))
+        pw = 1.0 if self.pos_weight is None else self.pos_weight
+        v = target * sp_neg * pw + (1 - target) * sp_pos
+        if self.weight is not None:
+            v = v * self.weight
+        return _reduce(v, self.reduction)

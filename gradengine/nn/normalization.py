@@ -1,0 +1,122 @@
+"""Normalization modules with PyTorch's names and defaults: :class:`LayerNorm`,
+:class:`BatchNorm1d`, :class:`BatchNorm2d` (momentum 0.1, eps 1e-5, running statistics
+as buffers saved in the state dict, switched by ``train()`` / ``eval()``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..core.tensor import Tensor
+from ..errors import ShapeError
+from . import _fallback_ops as _fb
+from .module import Module, Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+def _filled(shape, value, dtype, device):
+    dev = backend.normalize_device(device, "norm") if device is not None else \
+        backend.get_default_device()
+    dt = backend.resolve_dtype(dtype, "norm") if dtype is not None else backend.DEFAULT_FLOAT
+    with backend.cuda_context(dev):
+        return backend.xp_of(dev).full(shape, value, dtype=dt), dev
+
+
+class LayerNorm(Module):
+    """Normalize over the last ``len(normalized_shape)`` axes: ``(x - mean) /
+    sqrt(var + eps) * weight + bias`` (biased variance), as ``torch.nn.LayerNorm``.
+
+    Example:
+        >>> ln = nn.LayerNorm(16); y = ln(x)   # x (..., 16)
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype=None, device=None):
+        super().__init__()
+        shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else \
+            tuple(int(s) for s in normalized_shape)
+        self.normalized_shape, self.eps = shape, float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = self.bias = None
+        if elementwise_affine:
+            w, dev = _filled(shape, 1.0, dtype, device)
+            self.weight = Parameter(w, device=dev)
+            if bias:
+                b, dev = _filled(shape, 0.0, dtype, device)
+                self.bias = Parameter(b, device=dev)
+
+    def forward(self, x):
+        if tuple(x.shape[x.ndim - len(self.normalized_shape):]) != self.normalized_shape:
+            raise ShapeError(f"LayerNorm: input of shape {x.shape} does not end in "
+                             f"normalized_shape {self.normalized_shape}")
+        return _fb.get("layer_norm")(x, self.normalized_shape, self.weight, self.bias,
+                                     self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class _BatchNorm(Module):
+    dims = (2, 3)
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype=None, device=None):
+        super().__init__()
+        self.num_features, self.eps = int(num_features), float(eps)
+        self.momentum = momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        c = (self.num_features,)
+        self.weight = self.bias = None
+        if affine:
+            w, dev = _filled(c, 1.0, dtype, device)
+            b, _ = _filled(c, 0.0, dtype, device)
+            self.weight, self.bias = Parameter(w, device=dev), Parameter(b, device=dev)
+        if track_running_stats:
+            m, dev = _filled(c, 0.0, dtype, device)
+            v, _ = _filled(c, 1.0, dtype, device)
+            with backend.cuda_context(dev):
+                nb = backend.xp_of(dev).zeros((), dtype=np.int64)
+            self.register_buffer("running_mean", Tensor._make(m, dev))
+            self.register_buffer("running_var", Tensor._make(v, dev))
+            self.register_buffer("num_batches_tracked", Tensor._make(nb, dev))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x):
+        name = type(self).__name__
+        if x.ndim not in self.dims or x.shape[1] != self.num_features:
+            raise ShapeError(f"{name}: expected input of {' or '.join(map(str, self.dims))} "
+                             f"dims with {self.num_features} channels on axis 1, got "
+                             f"{x.shape}")
+        use_batch = self.training or not self.track_running_stats
+        if self.training and x.size // x.shape[1] <= 1:
+            raise ValueError(f"{name}: expected more than 1 value per channel when training, "
+                             f"got input of shape {x.shape}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if momentum is None:  # a cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        rm = self.running_mean if (self.training or not use_batch) else None
+        rv = self.running_var if (self.training or not use_batch) else None
+        return _fb.get("batch_norm")(x, rm, rv, self.weight, self.bias, training=use_batch,
+                                     momentum=0.0 if momentum is None else momentum,
+                                     eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization over (N, C) or (N, C, L) input, ``torch.nn.BatchNorm1d``:
+    batch statistics while training (running mean and unbiased variance updated with
+    ``momentum``), the running statistics after ``eval()``."""
+
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization over (N, C, H, W) input, ``torch.nn.BatchNorm2d``."""
+
+    dims = (4,)
