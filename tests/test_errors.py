@@ -15,44 +15,44 @@ def _raises(exc, regex, fn, *tensors):
     snap.assert_unchanged()
 
 
-def test_row01_add_shapes_that_do_not_broadcast():
+def test_add_shapes_that_do_not_broadcast():
     a, b = ge.ones((2, 3), requires_grad=True), ge.ones((4,))
     _raises(ge.ShapeError, r"add: .*\(2, 3\).*\(4,\).*broadcast", lambda: a + b, a, b)
 
 
-def test_row02_matmul_inner_dims_differ():
+def test_matmul_inner_dims_differ():
     a, b = ge.ones((2, 3), requires_grad=True), ge.ones((4, 5))
     _raises(ge.ShapeError, r"matmul: .*\(2, 3\).*\(4, 5\)", lambda: a @ b, a, b)
 
 
-def test_row03_matmul_of_a_0d_tensor():
+def test_matmul_of_a_0d_tensor():
     a, b = ge.ones(()), ge.ones((3,))
     _raises(ge.ShapeError, r"matmul: .*0-d", lambda: a @ b, a, b)
 
 
-def test_row04_reshape_to_a_different_size():
+def test_reshape_to_a_different_size():
     a = ge.ones((2, 3), requires_grad=True)
     _raises(ge.ShapeError, r"reshape: .*size 6.*\(2, 3\).*\(4,\)", lambda: a.reshape(4), a)
 
 
 @pytest.mark.parametrize("axis", [2, -3])
-def test_row05_sum_axis_out_of_range(axis):
+def test_sum_axis_out_of_range(axis):
     a = ge.ones((2, 3), requires_grad=True)
     _raises(ge.ShapeError, rf"sum: axis {axis} .*ndim 2", lambda: a.sum(axis=axis), a)
 
 
-def test_row06_transpose_with_repeated_axes():
+def test_transpose_with_repeated_axes():
     a = ge.ones((2, 3))
     _raises(ge.ShapeError, r"transpose: .*axes", lambda: a.transpose((0, 0)), a)
 
 
-def test_row07_mixing_devices(cuda_device):
+def test_mixing_devices(cuda_device):
     a, b = ge.ones(3, device="cpu"), ge.ones(3, device="cuda")
     _raises(ge.DeviceError, r"add: .*cpu.*cuda:0", lambda: a + b, a, b)
 
 
 @pytest.mark.skipif(CUDA, reason="checks the message without CUDA")
-def test_row08_cuda_without_cupy_or_gpu_says_how_to_install():
+def test_cuda_without_cupy_or_gpu_says_how_to_install():
     a = ge.ones(3)
     _raises(ge.DeviceError, r"pip install .*gradengine\[cuda12\]|no CUDA device",
             lambda: a.to("cuda"), a)
@@ -60,36 +60,36 @@ def test_row08_cuda_without_cupy_or_gpu_says_how_to_install():
         ge.zeros(3, device="cuda")
 
 
-def test_row08_message_without_cupy(monkeypatch):
+def test_message_without_cupy(monkeypatch):
     monkeypatch.setattr(backend, "_cupy", None)
     with pytest.raises(ge.DeviceError, match=r"pip install .*gradengine\[cuda12\]"):
         ge.ones(3).to("cuda")
 
 
-def test_row09_int_tensor_cannot_require_grad():
+def test_int_tensor_cannot_require_grad():
     with pytest.raises(ge.DTypeError, match=r"requires_grad.*floating.*int64"):
         ge.tensor([1, 2], requires_grad=True)
 
 
-def test_row10_unsupported_dtype_lists_the_supported_ones():
+def test_unsupported_dtype_lists_the_supported_ones():
     with pytest.raises(ge.DTypeError, match=r"float8.*float32.*float64"):
         ge.tensor([1.0], dtype="float8")
 
 
-def test_row11_backward_of_non_scalar_without_grad():
+def test_backward_of_non_scalar_without_grad():
     x = ge.ones(3, requires_grad=True)
     y = x.sigmoid()
     _raises(ge.GraphError, r"backward: .*grad.*non-scalar.*\(3,\)", y.backward, x, y)
 
 
-def test_row12_backward_grad_of_wrong_shape():
+def test_backward_grad_of_wrong_shape():
     x = ge.ones(3, requires_grad=True)
     y = x * 2
     _raises(ge.ShapeError, r"backward: .*\(2,\).*\(3,\)", lambda: y.backward(grad=ge.ones(2)),
             x, y)
 
 
-def test_row13_backward_without_requires_grad_or_under_no_grad():
+def test_backward_without_requires_grad_or_under_no_grad():
     x = ge.ones(3)
     _raises(ge.GraphError, r"does not require grad", lambda: x.sum().backward(), x)
     w = ge.ones(3, requires_grad=True)
@@ -98,14 +98,14 @@ def test_row13_backward_without_requires_grad_or_under_no_grad():
     _raises(ge.GraphError, r"does not require grad", y.backward, w, y)
 
 
-def test_row14_second_backward_through_a_freed_graph():
+def test_second_backward_through_a_freed_graph():
     x = ge.ones(3, requires_grad=True)
     loss = (x * x).sum()
     loss.backward()
     _raises(ge.GraphError, r"freed.*retain_graph=True", loss.backward, x, loss)
 
 
-def test_row15_in_place_change_of_a_saved_tensor():
+def test_in_place_change_of_a_saved_tensor():
     x = ge.ones(3, requires_grad=True)
     h = x * 1
     y = h * h
@@ -115,7 +115,7 @@ def test_row15_in_place_change_of_a_saved_tensor():
             loss.backward, x, h, y, loss)
 
 
-def test_row15_optimizer_style_update_between_forward_and_backward():
+def test_optimizer_style_update_between_forward_and_backward():
     # w is saved by the matmul because x needs a gradient (a hidden layer's input); with
     # x constant only x would be saved and the update would be allowed, as in PyTorch
     w = ge.ones((3, 2), requires_grad=True)
@@ -129,20 +129,20 @@ def test_row15_optimizer_style_update_between_forward_and_backward():
     assert w.grad is None
 
 
-def test_row16_grad_of_an_input_not_in_the_graph():
+def test_grad_of_an_input_not_in_the_graph():
     x = ge.ones(3, requires_grad=True)
     z = ge.ones(3, requires_grad=True)
     out = (x * 2).sum()
     _raises(ge.GraphError, r"input 0 .*not part of the graph", lambda: ge.grad(out, [z]), x, z)
 
 
-def test_row28_index_out_of_bounds():
+def test_index_out_of_bounds():
     t = ge.ones(3, requires_grad=True)
     _raises(IndexError, r"getitem: index 5 .*\(3,\)", lambda: t[5], t)
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
-def test_row29_max_of_a_size_zero_tensor(name):
+def test_max_of_a_size_zero_tensor(name):
     t = ge.ones((0, 3))
     _raises(ValueError, rf"{name}: .*zero-size.*\(0, 3\)", getattr(t, name), t)
 

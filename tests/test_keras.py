@@ -356,7 +356,7 @@ def test_save_and_load_weights_roundtrip(tmp_path):
 
 # ---------------------------------------------------------------- bad calls (rows 20-25)
 
-def test_row_20_mse_loss_does_not_broadcast_n1_against_n():
+def test_mse_loss_does_not_broadcast_n1_against_n():
     pred, target = ge.ones((4, 1), requires_grad=True), ge.ones((4,))
     before = snapshot([pred, target])
     with pytest.raises(ge.ShapeError, match=r"mse_loss: .*\(4, 1\).*\(4,\)"):
@@ -364,7 +364,7 @@ def test_row_20_mse_loss_does_not_broadcast_n1_against_n():
     assert_unchanged(before, [pred, target])
 
 
-def test_row_21_fit_with_mismatched_sample_counts_raises_before_any_change():
+def test_fit_with_mismatched_sample_counts_raises_before_any_change():
     X = np.ones((10, 2), np.float32)
     y = np.ones((9, 1), np.float32)
     for opt in ("sgd", "adam"):
@@ -382,7 +382,7 @@ def test_row_21_fit_with_mismatched_sample_counts_raises_before_any_change():
         assert len(model.history.history["loss"]) == 1
 
 
-def test_row_22_dense_called_with_the_wrong_width_raises_before_any_change():
+def test_dense_called_with_the_wrong_width_raises_before_any_change():
     model = seed_model()
     model.compile(optimizer="sgd", loss="mse")
     before = snapshot(model.parameters())
@@ -399,7 +399,7 @@ def test_row_22_dense_called_with_the_wrong_width_raises_before_any_change():
     (dict(loss="mse", metrics=["f1"]), "'accuracy'"),
     (dict(loss=None), "'mse'"),
 ])
-def test_row_23_compile_with_unknown_names_lists_the_allowed_ones(kwargs, allowed):
+def test_compile_with_unknown_names_lists_the_allowed_ones(kwargs, allowed):
     model = seed_model()
     before = snapshot(model.parameters())
     with pytest.raises(ValueError, match=allowed):
@@ -408,7 +408,7 @@ def test_row_23_compile_with_unknown_names_lists_the_allowed_ones(kwargs, allowe
     assert_unchanged(before, model.parameters())
 
 
-def test_row_24_fit_evaluate_before_compile_raise_runtime_error():
+def test_fit_evaluate_before_compile_raise_runtime_error():
     model = seed_model()
     before = snapshot(model.parameters())
     with pytest.raises(RuntimeError, match="compile"):
@@ -419,7 +419,7 @@ def test_row_24_fit_evaluate_before_compile_raise_runtime_error():
     assert model.predict(X_XOR).shape == (4, 1)  # predict needs no compile, as in Keras
 
 
-def test_row_25_load_weights_with_bad_keys_or_shapes_changes_nothing(tmp_path):
+def test_load_weights_with_bad_keys_or_shapes_changes_nothing(tmp_path):
     model = seed_model()
     model(X_XOR)  # builds the second, lazy layer
     good = model.state_dict()

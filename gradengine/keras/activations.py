@@ -3,6 +3,7 @@ each calls the ``F`` function."""
 
 from __future__ import annotations
 
+from .. import functional as F
 from ..nn.layers import ACTIVATION_NAMES, _activation_fn
 
 __all__ = ["elu", "exponential", "gelu", "get", "leaky_relu", "linear", "relu", "sigmoid",
@@ -36,8 +37,7 @@ def softmax(x, axis=-1):
 
 
 def gelu(x, approximate=False):
-    from ..nn import _fallback_ops as _fb
-    return _fb.get("gelu")(x, approximate="tanh" if approximate else "none")
+    return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
 def silu(x):
@@ -48,8 +48,7 @@ swish = silu
 
 
 def leaky_relu(x, negative_slope=0.2):
-    from ..nn import _fallback_ops as _fb
-    return _fb.get("leaky_relu")(x, negative_slope)
+    return F.leaky_relu(x, negative_slope)
 
 
 def exponential(x):

@@ -17,7 +17,6 @@ from .. import functional as F
 from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from ..nn import _fallback_ops as _fb
 from ..nn import _keras_init
 from ..nn.layers import Dense, _activation_fn, _module_device, _module_dtype
 from ..nn.module import Module, Parameter
@@ -144,7 +143,7 @@ class Dropout(Layer):
         self.rate = float(rate)
 
     def forward(self, x):
-        return _fb.get("dropout")(x, p=self.rate, training=self.training)
+        return F.dropout(x, p=self.rate, training=self.training)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -189,7 +188,7 @@ class Embedding(Layer):
         return x
 
     def forward(self, x):
-        return _fb.get("embedding")(x, self.embeddings)
+        return F.embedding(x, self.embeddings)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -220,7 +219,7 @@ class LayerNormalization(Layer):
             self._weight(self.beta_initializer, c, "beta")
 
     def forward(self, x):
-        return _fb.get("layer_norm")(x, (x.shape[-1],), self.gamma, self.beta, self.epsilon)
+        return F.layer_norm(x, (x.shape[-1],), self.gamma, self.beta, self.epsilon)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -272,7 +271,7 @@ class BatchNormalization(Layer):
             raise ShapeError(f"BatchNormalization: input of shape {x.shape} does not have "
                              f"{self.moving_mean.shape[0]} channels on its last axis")
         xt = _channels_first(x)
-        bn = _fb.get("batch_norm")
+        bn = F.batch_norm
         if not self.training:
             out = bn(xt, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                      training=False, eps=self.epsilon)
@@ -375,7 +374,7 @@ class Conv2D(Layer):
             left, right = _same_pads(xt.shape[3], kw, sw, dw)
             xt = _pad_hw(xt, t, b, left, right)
         w = self.kernel.transpose(3, 2, 0, 1)  # (kh, kw, in, out) -> (out, in, kh, kw)
-        out = _fb.get("conv2d")(xt, w, self.bias, self.strides, 0, self.dilation_rate,
+        out = F.conv2d(xt, w, self.bias, self.strides, 0, self.dilation_rate,
                                 self.groups)
         return self._fn(out.transpose(0, 2, 3, 1))
 
@@ -415,7 +414,7 @@ class MaxPooling2D(Layer):
             t, b = _same_pads(xt.shape[2], self.pool_size[0], self.strides[0])
             left, right = _same_pads(xt.shape[3], self.pool_size[1], self.strides[1])
             xt = _pad_hw(xt, t, b, left, right, fill=float("-inf"))
-        out = _fb.get(self._op)(xt, self.pool_size, self.strides)
+        out = getattr(F, self._op)(xt, self.pool_size, self.strides)
         return out.transpose(0, 2, 3, 1)
 
     def compute_output_shape(self, input_shape):

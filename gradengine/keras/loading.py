@@ -57,8 +57,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         FileNotFoundError; CheckpointError: a damaged file or one that is not a model.
     """
     from ..checkpoint import load
-    from ..nn.sequential import Sequential
     from .layers import InputLayer
+    from .sequential import Sequential
     path = _check_suffix(filepath, "load_model")
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:

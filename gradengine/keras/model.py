@@ -27,6 +27,7 @@ import numpy as np
 from .. import backend
 from ..core.gradmode import enable_grad, no_grad
 from ..core.tensor import Tensor
+from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from .callbacks import Callback, History
 
@@ -417,10 +418,17 @@ class KerasModel:
                 raise TypeError(f"fit: callbacks must be Callback instances, got "
                                 f"{type(cb).__name__}")
         self.history = cbs[-1]
+        world = dist_fit.begin(self)  # None outside an initialized world of N > 1
+        if world is not None:
+            cbs, verbose = world.callbacks(cbs), world.verbose(verbose)
         with enable_grad():
             self.train()
-            self._fit_loop(Xa, ya, wa, val, int(epochs), int(batch_size), bool(shuffle), cbs,
-                           verbose, int(initial_epoch))
+            try:
+                self._fit_loop(Xa, ya, wa, val, int(epochs), int(batch_size), bool(shuffle),
+                               cbs, verbose, int(initial_epoch), world)
+            finally:
+                if world is not None:
+                    world.close()
         return self.history
 
     def _sample_weights(self, sample_weight, class_weight, ya, n, where):
@@ -454,9 +462,11 @@ class KerasModel:
         return xp.ascontiguousarray(w)
 
     def _fit_loop(self, Xa, ya, wa, val, epochs, batch_size, shuffle, cbs, verbose,
-                  initial_epoch):
+                  initial_epoch, world=None):
         n = Xa.shape[0]
-        steps = -(-n // batch_size)
+        # in a world of N each rank takes its disjoint, padded share of every epoch
+        n_local = n if world is None else len(world.epoch_indices(n, 0, False))
+        steps = -(-n_local // batch_size)
         device = backend.device_of_array(Xa)
         xp = backend.xp_of(device)
         params = {"epochs": epochs, "steps": steps, "samples": n, "verbose": verbose}
@@ -482,7 +492,14 @@ class KerasModel:
             bar = _progress(verbose, epoch, epochs, steps)
             sums = [0.0] * len(names)
             seen = 0
-            if shuffle and n > 1:
+            if world is not None:
+                order = world.epoch_indices(n, epoch, shuffle)
+                if device != "cpu":
+                    with backend.cuda_context(device):
+                        order = xp.asarray(order)
+                Xe, ye = Xa[order], ya[order]
+                we = wa[order] if wa is not None else None
+            elif shuffle and n > 1:
                 order = self._shuffle_rng.permutation(n)
                 if device != "cpu":
                     with backend.cuda_context(device):
@@ -491,7 +508,7 @@ class KerasModel:
                 we = wa[order] if wa is not None else None
             else:
                 Xe, ye, we = Xa, ya, wa
-            for b, start in enumerate(range(0, n, batch_size)):
+            for b, start in enumerate(range(0, Xe.shape[0], batch_size)):
                 for cb in batch_cbs:
                     cb.on_train_batch_begin(b)
                 xb = Xe[start:start + batch_size]
@@ -514,7 +531,8 @@ class KerasModel:
                     blogs = {k: float(s) / seen for k, s in zip(names, sums)}
                     for cb in batch_cbs:
                         cb.on_train_batch_end(b, blogs)
-            logs = {k: float(s) / max(seen, 1) for k, s in zip(names, sums)}
+            logs = (world.logs(names, sums, seen) if world is not None
+                    else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
             if val is not None:
                 vlogs = self._evaluate_arrays(val[0], val[1], batch_size)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})

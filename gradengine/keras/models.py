@@ -5,8 +5,8 @@ evaluate / predict / save); ``load_model`` rebuilds a model saved with ``model.s
 
 from __future__ import annotations
 
-from ..nn.sequential import Sequential
 from .loading import load_model
 from .saving import save_model
+from .sequential import Sequential
 
 __all__ = ["Sequential", "load_model", "save_model"]

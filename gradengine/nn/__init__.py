@@ -46,7 +46,6 @@ from .loss import (
 )
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .sequential import Sequential
 
 __all__ = [
     "GELU", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
@@ -55,3 +54,13 @@ __all__ = [
     "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
     "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "init", "utils",
 ]
+
+
+def __getattr__(name):
+    # nn.Sequential is the Keras-style model (compile / fit / evaluate / predict), defined in
+    # gradengine.keras, which builds on nn: loaded on first use, so nn never imports keras
+    # at import time. `from gradengine.nn import Sequential` and nn.Sequential(...) work.
+    if name == "Sequential":
+        from ..keras.sequential import Sequential
+        return Sequential
+    raise AttributeError(f"module 'gradengine.nn' has no attribute {name!r}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from . import _fallback_ops as _fb
+from .. import functional as F
 from . import _keras_init
 from .module import Module, Parameter
 
@@ -61,7 +61,7 @@ class Conv2d(_ConvNd):
     n = 2
 
     def forward(self, x):
-        return _fb.get("conv2d")(x, self.weight, self.bias, self.stride, self.padding,
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding,
                                  self.dilation, self.groups)
 
 
@@ -71,7 +71,7 @@ class Conv1d(_ConvNd):
     n = 1
 
     def forward(self, x):
-        return _fb.get("conv1d")(x, self.weight, self.bias, self.stride[0], self.padding[0],
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
                                  self.dilation[0], self.groups)
 
 
@@ -85,7 +85,7 @@ class MaxPool2d(Module):
         self.padding = _tuple(padding, 2)
 
     def forward(self, x):
-        return _fb.get("max_pool2d")(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -95,4 +95,4 @@ class AvgPool2d(MaxPool2d):
     """The mean over each ``kernel_size`` window (padding counted, as PyTorch's default)."""
 
     def forward(self, x):
-        return _fb.get("avg_pool2d")(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)

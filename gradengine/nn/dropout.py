@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _fallback_ops as _fb
+from .. import functional as F
 from .module import Module
 
 __all__ = ["Dropout"]
@@ -27,7 +27,7 @@ class Dropout(Module):
         self.p = float(p)
 
     def forward(self, x):
-        return _fb.get("dropout")(x, p=self.p, training=self.training)
+        return F.dropout(x, p=self.p, training=self.training)
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -9,7 +9,6 @@ from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from . import _fallback_ops as _fb
 from . import _keras_init
 from .module import Module, Parameter
 
@@ -123,14 +122,14 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x):
-        return _fb.get("gelu")(x, approximate=self.approximate)
+        return F.gelu(x, approximate=self.approximate)
 
 
 class SiLU(Module):
     """Elementwise SiLU (swish), ``x * sigmoid(x)``."""
 
     def forward(self, x):
-        return _fb.get("silu")(x)
+        return F.silu(x)
 
 
 class LeakyReLU(Module):
@@ -141,7 +140,7 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x):
-        return _fb.get("leaky_relu")(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -209,7 +208,7 @@ class Embedding(Module):
             x = Tensor(x, dtype="int64", device=self.weight.device)
         if x.dtype.kind not in "iu":
             raise TypeError(f"Embedding: indices must be integers, got {x.dtype}")
-        return _fb.get("embedding")(x, self.weight, padding_idx=self.padding_idx)
+        return F.embedding(x, self.weight, padding_idx=self.padding_idx)
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
@@ -223,9 +222,9 @@ def _activation_fn(name):
         "relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh,
         "softmax": lambda x: F.softmax(x, axis=-1),
         "log_softmax": lambda x: F.log_softmax(x, axis=-1),
-        "gelu": lambda x: _fb.get("gelu")(x, approximate="none"),
-        "silu": lambda x: _fb.get("silu")(x), "swish": lambda x: _fb.get("silu")(x),
-        "leaky_relu": lambda x: _fb.get("leaky_relu")(x, 0.2),
+        "gelu": lambda x: F.gelu(x, approximate="none"),
+        "silu": lambda x: F.silu(x), "swish": lambda x: F.silu(x),
+        "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
         "exponential": F.exp, "linear": lambda x: x,
     }
     fn = table.get(name)

@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import inspect
-
 from .. import functional as F
 from ..errors import ShapeError
-from . import _fallback_ops as _fb
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss",
@@ -15,7 +12,13 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1L
 
 
 def _reduce(v, reduction):
-    return _fb._reduce(v, reduction, "loss")
+    if reduction == "mean":
+        return v.mean()
+    if reduction == "sum":
+        return v.sum()
+    if reduction == "none":
+        return v
+    raise ValueError(f"loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _check_reduction(name, reduction):
@@ -56,7 +59,7 @@ class L1Loss(_Loss):
 
     def forward(self, input, target):  # noqa: A002
         _same_shape("L1Loss", input, target)
-        return _fb.get("l1_loss")(input, target, reduction=self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
@@ -68,7 +71,7 @@ class HuberLoss(_Loss):
 
     def forward(self, input, target):  # noqa: A002
         _same_shape("HuberLoss", input, target)
-        return _fb.get("huber_loss")(input, target, reduction=self.reduction, delta=self.delta)
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class NLLLoss(_Loss):
@@ -79,15 +82,12 @@ class NLLLoss(_Loss):
         self.weight, self.ignore_index = weight, int(ignore_index)
 
     def forward(self, input, target):  # noqa: A002
-        return _fb.get("nll_loss")(input, target, weight=self.weight,
+        return F.nll_loss(input, target, weight=self.weight,
                                    ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 def _full_cross_entropy():
-    fn = F.cross_entropy
-    if "label_smoothing" in inspect.signature(fn).parameters:
-        return fn
-    return _fb.cross_entropy
+    return F.cross_entropy
 
 
 class CrossEntropyLoss(_Loss):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from . import _fallback_ops as _fb
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -50,7 +50,7 @@ class LayerNorm(Module):
         if tuple(x.shape[x.ndim - len(self.normalized_shape):]) != self.normalized_shape:
             raise ShapeError(f"LayerNorm: input of shape {x.shape} does not end in "
                              f"normalized_shape {self.normalized_shape}")
-        return _fb.get("layer_norm")(x, self.normalized_shape, self.weight, self.bias,
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias,
                                      self.eps)
 
     def extra_repr(self):
@@ -100,7 +100,7 @@ class _BatchNorm(Module):
                 momentum = 1.0 / float(self.num_batches_tracked.item())
         rm = self.running_mean if (self.training or not use_batch) else None
         rv = self.running_var if (self.training or not use_batch) else None
-        return _fb.get("batch_norm")(x, rm, rv, self.weight, self.bias, training=use_batch,
+        return F.batch_norm(x, rm, rv, self.weight, self.bias, training=use_batch,
                                      momentum=0.0 if momentum is None else momentum,
                                      eps=self.eps)
 

@@ -9,9 +9,9 @@ from .. import backend
 from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from ..keras.model import KerasModel
-from .layers import Dense, Embedding, Linear, Sigmoid, Softmax
-from .module import Module
+from ..nn.layers import Dense, Embedding, Linear, Sigmoid, Softmax
+from ..nn.module import Module
+from .model import KerasModel
 
 __all__ = ["Sequential"]
 
