@@ -244,3 +244,31 @@ def test_no_floating_point_warning_leaks_and_the_error_state_is_restored():
         for _ in range(3):
             step(x)
     assert np.geterr() == before
+
+
+def test_flat_buffer_views_start_on_32_element_boundaries():
+    from gradengine.capture.flat_step import ALIGN
+    ge.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5, activation="tanh"), nn.Linear(5, 1))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x, y = ge.randn(4, 3), ge.randn(4, 1)
+
+    @ge.jit
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(3):
+        step(x, y)
+    flats = [f for prog in step.programs.values() for f in prog.flat_steps]
+    assert flats
+    for flat in flats:
+        assert all(o % ALIGN == 0 for o in flat.offsets)
+        itemsize = flat.G.dtype.itemsize
+        for p, g in zip(flat.params, flat.grads):
+            assert p.data.ctypes.data % (ALIGN * itemsize) == flat.B.ctypes.data % (
+                ALIGN * itemsize)
+            assert g.ctypes.data % (ALIGN * itemsize) == flat.G.ctypes.data % (ALIGN * itemsize)

@@ -44,6 +44,9 @@ def _reducer_for(params):
 # -- end of the plug-in point ----------------------------------------------------------------
 
 
+ALIGN = 32  # elements: the alignment of each parameter's slice in the flat buffers
+
+
 class FlatStep:
     """``opt.step()`` for the parameters ``opt.params[i] for i in index``, over flat
     buffers. ``grads`` are the gradient views the replay writes (one per parameter)."""
@@ -57,10 +60,16 @@ class FlatStep:
         xp = self.xp = backend.xp_of(self.device)
         self.dtype = first.data.dtype
         self.shapes = [p.data.shape for p in self.params]
-        sizes = [int(p.data.size) for p in self.params]
-        self.n = sum(sizes)
-        self.offsets = [sum(sizes[:k]) for k in range(len(sizes))]
-        self.G = xp.empty(self.n, dtype=self.dtype)
+        # Each parameter's slice starts on a multiple of ALIGN elements, so every view is
+        # aligned for the kernels' vector loads; the gaps hold zeros (a zero gradient, a
+        # zero parameter and zero state update to zero under every optimizer's rule).
+        self.offsets = []
+        n = 0
+        for p in self.params:
+            self.offsets.append(n)
+            n += -(-int(p.data.size) // ALIGN) * ALIGN
+        self.n = n
+        self.G = xp.zeros(self.n, dtype=self.dtype)
         self.grads = self._views(self.G)
         self.grad_tensors = [Tensor._make(g, self.device) for g in self.grads]
         self.B = None        # rows: the parameters, then each array of the state
@@ -103,7 +112,7 @@ class FlatStep:
         if self.B is not None and self.B.shape == shape:
             B, views = self.B, self.views  # same addresses: a captured graph stays valid
         else:
-            B = xp.empty(shape, dtype=self.dtype)
+            B = xp.zeros(shape, dtype=self.dtype)
             views = self._views(B[0])
             self.layout += 1
         for v, p in zip(views, self.params):

@@ -112,7 +112,13 @@ class Trace:
             if op.extras or cast is not None or out.data.ndim == 0:
                 fwd = _post(fwd, bool(op.extras), cast)
         specs = [(CONST, xp)] + [self.ref(a) for a in args] + [(CONST, p) for p in params]
-        if isinstance(out, tuple):
+        extra = getattr(out.node, "extra", None) if not isinstance(out, tuple) and \
+            out.node is not None else None
+        if extra is not None:  # the backward reads them: they are values of the program
+            fwd = _post(op.fwd, True, cast, keep_extras=True)
+            slots = (self.slot(out.data),) + tuple(self.slot(e) for e in extra)
+            self.steps.append((fwd, specs, slots, ("op", op)))
+        elif isinstance(out, tuple):
             slots = tuple(None if o is None else self.slot(o.data) for o in out)
             self.steps.append((fwd, specs, slots, ("op", op)))
         else:
@@ -142,15 +148,16 @@ def _is_optimizer_step(fn):
     return getattr(fn, "__name__", "") == "_step" and hasattr(owner, "update_arrays")
 
 
-def _post(fwd, extra, cast):
-    """The op's forward plus the conversions ``apply`` made to its result."""
+def _post(fwd, extra, cast, keep_extras=False):
+    """The op's forward plus the conversions ``apply`` made to its result (with the extra
+    arrays it keeps for the backward when ``keep_extras``: the backward reads them)."""
     def run(*vals):
-        out = fwd(*vals)
-        if extra:
-            out = out[0]
+        res = fwd(*vals)
+        out = res[0] if extra else res
         if isinstance(out, np.generic):
             out = np.asarray(out)
-        return out.astype(cast) if cast is not None else out
+        out = out.astype(cast) if cast is not None else out
+        return (out, *res[1:]) if keep_extras else out
     return run
 
 

@@ -488,8 +488,8 @@ def gather(node, spec):
             out.append(node.output())
         elif kind == _PARAM:
             out.append(node.params[k])
-        elif kind == _EXTRA:
-            out.append(node.extra[k])
+        elif kind == _EXTRA:  # a Tensor, so that an op given it takes it as an argument
+            out.append(Tensor._make(node.extra[k], node.args_device()))
         elif kind == _REST:
             out.append(node.args[k:])
         elif kind == _DEVICE:

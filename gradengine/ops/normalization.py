@@ -44,16 +44,21 @@ def _stats(xp, x, axes, eps):
 
 
 def _norm_forward(xp, x, w, b, axes, eps):
-    """(x - mean(x)) / sqrt(var(x) + eps) * w + b over axes (w, b broadcast; None: 1, 0)."""
-    xc, rstd = _stats(xp, x, axes, eps)
-    out = xc * rstd
+    """(out, xhat, rstd): out = xhat * w + b with xhat = (x - mean(x)) / sqrt(var(x) + eps)
+    over axes (w, b broadcast; None: 1, 0); xhat and rstd are kept for the backward."""
+    xhat, rstd = _stats(xp, x, axes, eps)
+    xhat *= rstd  # in place on the fresh x - mean
+    if w is not None:
+        out = xhat * w
+        if b is not None:
+            out += b
+    elif b is not None:
+        out = xhat + b
+    else:
+        out = xhat.copy()  # never the saved xhat itself: out may be written in place
     if out.dtype != x.dtype:
         out = out.astype(x.dtype)
-    if w is not None:
-        out *= w
-    if b is not None:
-        out += b
-    return out
+    return out, xhat, rstd
 
 
 def _sum_to_shape(xp, a, shape):
@@ -64,11 +69,11 @@ def _sum_to_shape(xp, a, shape):
     return out.reshape(shape)
 
 
-def _norm_rule(g, x, w, b_shape, b_dtype, axes, eps):
+def _norm_rule(g, x, w, b_shape, b_dtype, xhat, rstd, axes, eps):
     b_shape = None if b_dtype is None else tuple(b_shape)  # no dtype: no bias
     if is_grad_enabled():  # create_graph: the same maths in Tensor ops
         return _norm_grad_tensors(g, x, w, b_shape, axes, eps)
-    gx, gw, gb = apply(normalize_backward, g, x, w, params=(axes, eps, b_shape))
+    gx, gw, gb = apply(normalize_backward, g, x, w, xhat, rstd, params=(axes, b_shape))
     return gx, gw, gb
 
 
@@ -88,7 +93,7 @@ def _make_norm(name):
     def fwd(xp, x, w, b, axes, eps):
         return _norm_forward(xp, x, w, b, axes, eps)
     fwd.__doc__ = f"{name}: (x - mean(x)) / sqrt(var(x) + eps) * w + b over axes."
-    o = op(name=name, params=("axes", "eps"), save=("x", "w"))(fwd)
+    o = op(name=name, params=("axes", "eps"), save=("x", "w"), extras=("xhat", "rstd"))(fwd)
     o.vjp(_norm_rule)
     return o
 
@@ -97,19 +102,24 @@ layer_norm_op = _make_norm("layer_norm")
 batch_norm_op = _make_norm("batch_norm")
 
 
-@op(params=("axes", "eps", "b_shape"), differentiable=False)
-def normalize_backward(xp, g, x, w, axes, eps, b_shape):
-    """(gx, gw, gb) of normalize-scale-shift, the statistics recomputed from x:
+@op(params=("axes", "b_shape"), differentiable=False)
+def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
+    """(gx, gw, gb) of normalize-scale-shift from the forward's xhat and rstd:
     gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * w."""
-    xc, rstd = _stats(xp, x, axes, eps)
-    xhat = xc * rstd
     gf = g.astype(xhat.dtype) if g.dtype != xhat.dtype else g
     gh = gf if w is None else gf * w
-    gx = rstd * (gh - gh.mean(axis=axes, keepdims=True) -
-                 xhat * xp.mean(gh * xhat, axis=axes, keepdims=True))
-    gw = None if w is None else _sum_to_shape(xp, gf * xhat, w.shape).astype(w.dtype)
+    p = gh * xhat
+    m2 = xp.mean(p, axis=axes, keepdims=True)
+    gx = gh - gh.mean(axis=axes, keepdims=True)  # a fresh array: updated in place below
+    xp.multiply(xhat, m2, out=p)
+    gx -= p
+    gx *= rstd
+    gw = None
+    if w is not None:
+        xp.multiply(gf, xhat, out=p)
+        gw = _sum_to_shape(xp, p, w.shape).astype(w.dtype, copy=False)
     gb = None if b_shape is None else _sum_to_shape(xp, g, b_shape)
-    return gx.astype(x.dtype), gw, gb
+    return gx.astype(x.dtype, copy=False), gw, gb
 
 
 def _check(name, *ts):
