@@ -543,3 +543,25 @@ def test_vector_dot_and_empty_matmuls_are_capturable(cp):
     assert float(cp.asnumpy(dot)) == float(cp.asnumpy(inner)) == 4.0
     np.testing.assert_array_equal(cp.asnumpy(zeros), np.zeros((3, 2)))
     assert cp.asnumpy(row_col).shape == (1, 1)
+
+
+def test_graph_bytes_counts_the_private_pools_of_live_graphs(fake_gpu):
+    import gc
+    buf = fake_gpu.zeros(1024, dtype="float32")
+
+    def step():
+        return buf * 2 + 1
+
+    before = cuda_graph.graph_bytes()
+    graph = capture(step)
+    held = cuda_graph.graph_bytes()
+    assert held > before and held >= graph.pool.used_bytes()
+    del graph
+    gc.collect()
+    assert cuda_graph.graph_bytes() == before
+
+
+def test_cuda_benchmark_rows_use_at_least_2_to_the_26_elements():
+    from gradengine.benchmarks.env import SIZES
+    assert min(SIZES["quick"]["sigmoid_cuda"]) >= 2 ** 26
+    assert min(SIZES["full"]["sigmoid_cuda"]) >= 2 ** 26

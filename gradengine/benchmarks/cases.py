@@ -609,7 +609,7 @@ def case_layer_norm(env: Env) -> Case:
 def make_cases(env: Env, only=None) -> list:
     """Every case of this run, in table order (``only``: substrings of keys to keep)."""
     cases = [case_op_chain(env), case_mul_chain(env)]
-    for n in env.sizes["sigmoid"]:
+    for n in env.sizes["sigmoid_cuda" if env.device == "cuda" else "sigmoid"]:
         cases.append(case_copy(env, n))
         cases += [case_sigmoid(env, n, part) for part in ("fwd", "bwd", "fwd_bwd")]
     cases.append(case_linear(env))

@@ -20,14 +20,19 @@ GE_FAMILY = (GE, GE_OFF, GE_JIT)
 # Per run size: how much work each case does, how long it may sample, and how many times
 # a row whose spread stays wide is measured again.
 SIZES = {
-    "full": dict(mul_chain=100_000, sigmoid=(2**20, 2**26), linear=(4096, 1024, 1024),
+    # on CUDA the elementwise rows use >= 2**26 elements: 2**20 fits in L2 and would time
+    # Python overhead, not the memory system
+    "full": dict(mul_chain=100_000, sigmoid=(2**20, 2**26), sigmoid_cuda=(2**26, 2**28),
+                 linear=(4096, 1024, 1024),
                  linear_cpu=(4096, 1024, 1024), mem_steps=1000, mlp_batch=128,
                  budget=12.0, min_rounds=6, passes=3, sample_s=0.025, remeasure=2),
-    "quick": dict(mul_chain=20_000, sigmoid=(2**20,), linear=(4096, 1024, 1024),
+    "quick": dict(mul_chain=20_000, sigmoid=(2**20,), sigmoid_cuda=(2**26,),
+                  linear=(4096, 1024, 1024),
                   linear_cpu=(512, 1024, 1024), mem_steps=300, mlp_batch=128,
                   budget=3.0, min_rounds=6, passes=2, sample_s=0.02, remeasure=1),
     # Tiny sizes for the smoke test: exercises every code path in seconds.
-    "smoke": dict(mul_chain=300, sigmoid=(2**10,), linear=(16, 32, 32), linear_cpu=(16, 32, 32),
+    "smoke": dict(mul_chain=300, sigmoid=(2**10,), sigmoid_cuda=(2**10,), linear=(16, 32, 32),
+                  linear_cpu=(16, 32, 32),
                   mem_steps=10, mlp_batch=1, budget=0.0, min_rounds=2, passes=1,
                   sample_s=0.0005, remeasure=0),
 }

@@ -176,7 +176,9 @@ def _memory_reader(env: Env, impl: str):
         return rss_bytes
     if impl == TORCH:
         return env.torch.cuda.memory_allocated
-    return lambda: int(env.cupy.get_default_memory_pool().used_bytes())
+    from ..cuda import graph
+    # the default pool and the private pools (and workspaces) of ge.jit's CUDA graphs
+    return lambda: int(env.cupy.get_default_memory_pool().used_bytes()) + graph.graph_bytes()
 
 
 def measure_memory(env: Env, impl: str, bench: Bench, steps: int) -> dict:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
 
 from .. import backend
 from ..errors import CaptureError, DeviceError
@@ -104,6 +105,19 @@ def pool_bytes() -> int:
     return 0 if cp is None else int(cp.get_default_memory_pool().used_bytes())
 
 
+_LIVE = weakref.WeakSet()  # the captured graphs alive now
+
+
+def graph_bytes() -> int:
+    """Bytes held by the live captured graphs: their private pools and cuBLAS workspaces."""
+    total = 0
+    for g in list(_LIVE):
+        total += int(g.pool.used_bytes())
+        if g.resources is not None:
+            total += int(g.resources.nbytes())
+    return total
+
+
 class CapturedGraph:
     """A captured ``fn``: launch it with :meth:`launch`; ``result`` is what ``fn`` returned.
 
@@ -112,8 +126,8 @@ class CapturedGraph:
     workspaces) and ``result``.
     """
 
-    __slots__ = ("_done", "_ready", "device_id", "graph", "pool", "resources", "result",
-                 "stream")
+    __slots__ = ("__weakref__", "_done", "_ready", "device_id", "graph", "pool", "resources",
+                 "result", "stream")
 
     def __init__(self, graph, stream, pool, result, device_id: int, ready, done,
                  resources=None):
@@ -125,6 +139,7 @@ class CapturedGraph:
         self._ready = ready
         self._done = done
         self.resources = resources
+        _LIVE.add(self)
 
     def launch(self):
         """Replay the graph after the work queued on the current stream; returns ``result``.
