@@ -606,6 +606,58 @@ def case_layer_norm(env: Env) -> Case:
         dict(shape=[128, 1024]))
 
 
+def case_cnn_epoch(env: Env) -> Case:
+    """One training epoch of the digits CNN of examples/digits_cnn.py (Conv2d-ReLU-MaxPool-
+    Flatten-Linear, Adam, batch 32) on 1,437 images of 8x8, beside the same loop in torch."""
+    rng = _rng()
+    n, batch = 1437, 32
+    X = rng.standard_normal((n, 1, 8, 8), dtype=np.float32)
+    y = rng.integers(0, 10, n)
+
+    def ge_fn():
+        from gradengine import nn, optim
+        ge.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 16, kernel_size=3, padding=1), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+        model.to(env.device)
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        batches = [(ge.tensor(X[i:i + batch], device=env.device),
+                    ge.tensor(y[i:i + batch], device=env.device)) for i in range(0, n, batch)]
+
+        def epoch():
+            for xb, yb in batches:
+                opt.zero_grad()
+                F.cross_entropy(model(xb), yb).backward()
+                opt.step()
+        return Bench(epoch)
+
+    def torch_builder():
+        if env.torch is None:
+            raise Skip(env.torch_missing)
+        torch, dev = env.torch, env.torch_device
+        torch.manual_seed(0)
+        tnn = torch.nn
+        model = tnn.Sequential(tnn.Conv2d(1, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                               tnn.Flatten(), tnn.Linear(16 * 4 * 4, 10)).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        batches = [(torch.tensor(X[i:i + batch], device=dev),
+                    torch.tensor(y[i:i + batch], device=dev)) for i in range(0, n, batch)]
+
+        def epoch():
+            for xb, yb in batches:
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(model(xb), yb).backward()
+                opt.step()
+        return Bench(epoch)
+
+    builders = {GE: ge_fn, GE_OFF: ge_fn, TORCH: torch_builder}
+    return Case("cnn_epoch", "digits CNN, one epoch (1437 x 1x8x8, batch 32)",
+                "one training epoch of Conv2d(1,16,3,pad 1)-ReLU-MaxPool2d(2)-Flatten-"
+                "Linear(256,10) with Adam and cross-entropy, 45 batches of 32", builders,
+                params=dict(samples=n, batch=batch),
+                absent=_absent(builders, {NUMPY: NO_TWIN, CUPY: NO_TWIN}))
+
+
 def make_cases(env: Env, only=None) -> list:
     """Every case of this run, in table order (``only``: substrings of keys to keep)."""
     cases = [case_op_chain(env), case_mul_chain(env)]
@@ -615,7 +667,8 @@ def make_cases(env: Env, only=None) -> list:
     cases.append(case_linear(env))
     seed, mlp = case_seed_step(env), case_mlp_step(env)
     cases += [seed, mlp, case_seed_fit(env), case_memory(env, seed), case_memory(env, mlp)]
-    cases += [case_conv2d(env), case_max_pool2d(env), case_attention(env), case_layer_norm(env)]
+    cases += [case_conv2d(env), case_max_pool2d(env), case_attention(env), case_layer_norm(env),
+              case_cnn_epoch(env)]
     if only:
         cases = [c for c in cases if any(s in c.key for s in only)]
     return cases
