@@ -1,7 +1,8 @@
 """The backward pass: the tape walked in reverse, without recursion.
 
 :func:`walk` visits the reachable nodes in decreasing sequence order with a heap and
-applies each node's VJP; every edge is routed by one rule (:func:`_edge`); gradients are
+applies each node's VJP; every edge is routed by one rule (an input's gradient goes to its
+node, or to the history it had before an in-place change: ``Node.target``); gradients are
 summed back to each input's shape in one place (``sum_to``), and a tensor used many
 times receives the sum. :func:`commit` then writes the leaves' ``.grad`` (the one point
 where the plug-in hook sees gradients), and :func:`grad` collects chosen gradients
@@ -20,14 +21,6 @@ from .broadcast import sum_to
 from .gradmode import _mode, no_grad
 from .op import Node, apply, check_saved, node_grads, op
 from .tensor import _RETAINED, Tensor
-
-
-def _edge(node, i):
-    """Where argument ``i`` of ``node`` sends its gradient: a node or a leaf Tensor."""
-    a = node.args[i]
-    if a._prior is not None:
-        return node.target(i)
-    return a.node or a
 
 
 def walk(roots, root_grads, create_graph=False, capture=None):
@@ -60,7 +53,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     prev_mode, anomaly = _mode.enabled, _mode.anomaly
     _mode.enabled = create_graph
     _mode.anomaly = False  # VJP ops are checked on their results below, not as forwards
-    heappop = heapq.heappop
+    heappop, heappush = heapq.heappop, heapq.heappush
     try:
         while heap:
             node = heappop(heap)[1]
@@ -87,7 +80,16 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                         gi = gi.astype(arg.data.dtype)
                     if anomaly:
                         _check_backward(node, i, gi)
-                    route(_edge(node, i), gi)
+                    edge = node.target(i) if arg._prior is not None else (arg.node or arg)
+                    if type(edge) is Node:  # (route(), inlined for the common case)
+                        prev = pending.get(edge)
+                        if prev is None:
+                            pending[edge] = gi
+                            heappush(heap, (-edge.seq, edge))
+                        else:
+                            pending[edge] = prev + gi
+                    else:
+                        route(edge, gi)
     finally:
         _mode.enabled = prev_mode
         _mode.anomaly = anomaly

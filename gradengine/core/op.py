@@ -478,6 +478,27 @@ def check_saved(node):
                 version_error(node, a, a._version, v)
 
 
+def _fetch(node, kind, k):
+    """One value a gradient rule reads."""
+    if kind == _INPUT:
+        return node.args[k]
+    if kind == _OUT:
+        return node.output()
+    if kind == _PARAM:
+        return node.params[k]
+    return gather(node, ((kind, k),))[0]
+
+
+def _call(rule, node, g):
+    fn, spec = rule
+    if not spec:
+        return fn(g)
+    if len(spec) == 1:
+        kind, k = spec[0]
+        return fn(g, _fetch(node, kind, k))
+    return fn(g, *gather(node, spec))
+
+
 def gather(node, spec):
     """The values a gradient rule reads, in its order."""
     out = []
@@ -521,6 +542,14 @@ def node_grads(node, g):
         if len(spec) == 1 and spec[0][0] == _OUT:
             return (fn(g, node.output()),)
         return (fn(g, *gather(node, spec)),)
+    if len(needs) == 2 and len(rules) == 2:  # binary ops: no list, one rule per input
+        r0, r1 = rules
+        g0 = g1 = None
+        if needs[0] and r0 is not None:
+            g0 = _call(r0, node, g)
+        if needs[1] and r1 is not None:
+            g1 = _call(r1, node, g)
+        return g0, g1
     out = []
     for i, need in enumerate(needs):
         rule = rules[i] if i < len(rules) else None
