@@ -567,11 +567,6 @@ class KerasModel:
             self.train()
         return {k: float(s) / max(n, 1) for k, s in zip(names, sums)}
 
-    def _eval_step(self, xb, yb):
-        """The loss and the output (or logits) on one batch; replayed under jit_compile."""
-        out = self._forward_for_loss(xb)
-        return self._loss_fn(out, yb), out
-
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False, **kwargs):
         """The loss and metrics on (x, y), without training (Keras's ``evaluate``).

@@ -11,22 +11,14 @@ import numpy as np
 from ..backend import resolve_dtype
 from ..core.op import apply, op
 from .elementwise import exp, log, sqrt, where
+from .reductions import _count, sum
 from .reductions import max as _max
-from .reductions import sum
 from .shape import normalize_axis, reshape, transpose
 
 
 def _axes(x, dim, name):
     axes = normalize_axis(dim, x.ndim, name)
     return None if axes == () else axes
-
-
-def _count(shape, axes):
-    n = 1
-    for i, s in enumerate(shape):
-        if axes is None or i in axes:
-            n *= s
-    return n
 
 
 def var(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
