@@ -53,7 +53,7 @@ Time gradengine beside PyTorch and the same maths written by hand in NumPy (CuPy
 plus gradengine+jit and TF-Keras where they apply, all in one run on this machine; print
 the table and write <device>-<date>.json, .md and .png (the chart needs matplotlib) into
 --out. Ratios are to PyTorch (pip install 'gradengine[bench]'); a missing library skips
-its column with the reason. --quick takes about a minute on two CPU cores, the full sizes
+its column with the reason. --quick takes about three minutes on two CPU cores, the full sizes
 several minutes."""
 
 BENCH_EXAMPLE = """\
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0, help="ge.manual_seed (default: %(default)s)")
     b = sub.add_parser("bench", help="time gradengine beside PyTorch and NumPy/CuPy by hand",
                        description=BENCH_DESCRIPTION, epilog=BENCH_EXAMPLE, formatter_class=fmt)
-    _common(b, BENCH_OUT, "smaller sizes and shorter sampling (about a minute on 2 cores)")
+    _common(b, BENCH_OUT, "smaller sizes and shorter sampling (about three minutes on 2 cores)")
     b.add_argument("--only", default="", metavar="CASES",
                    help="comma-separated parts of case names to run, e.g. sigmoid,mlp")
     b.add_argument("--targets", action="store_true",
