@@ -334,6 +334,29 @@ def case_keras_fit(use_jit):
     assert not all(np.array_equal(g, x) for x in comm.allgather(g))
 
 
+def case_real_keras_fit(use_jit):
+    """The Keras model's own fit in a world of N: rank 0's weights everywhere, equal weights
+    and equal history on every rank after training, one progress output (rank 0's)."""
+    import gradengine as ge
+    from gradengine.keras.layers import Dense
+    from gradengine.keras.models import Sequential
+    from mpi4py import MPI
+    dist, r, n = _world()
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    Y = rng.normal(size=(60, 1)).astype(np.float32)
+    ge.manual_seed(10 + r)   # a different start on every rank: fit must broadcast rank 0's
+    model = Sequential([Dense(8, activation="tanh", input_shape=(4,)), Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"], jit_compile=use_jit == "jit")
+    h = model.fit(X, Y, epochs=3, batch_size=8, verbose=2)
+    comm = MPI.COMM_WORLD
+    flat = np.concatenate([w.ravel() for w in model.get_weights()])
+    assert all(np.array_equal(flat, f) for f in comm.allgather(flat)), "weights differ"
+    hist = {k: list(v) for k, v in h.history.items()}
+    assert all(x == hist for x in comm.allgather(hist)), "histories differ"
+    assert len(hist["loss"]) == 3
+
+
 CASES = {k[5:]: v for k, v in dict(globals()).items() if k.startswith("case_")}
 
 
@@ -487,3 +510,10 @@ def test_launch_adds_open_mpis_flags_and_mpichs_environment():
 
 if __name__ == "__main__":
     CASES[sys.argv[1]](*sys.argv[2:])
+
+
+@mpi
+@pytest.mark.parametrize("jit", ["eager", "jit"])
+def test_keras_fit_in_a_world_of_two_trains_alike_and_prints_once(jit):
+    out = ok(run_world(2, "real_keras_fit", jit))
+    assert out.count("Epoch 1/3") == 1, out
