@@ -337,10 +337,11 @@ def case_keras_fit(use_jit):
 def case_real_keras_fit(use_jit):
     """The Keras model's own fit in a world of N: rank 0's weights everywhere, equal weights
     and equal history on every rank after training, one progress output (rank 0's)."""
+    from mpi4py import MPI
+
     import gradengine as ge
     from gradengine.keras.layers import Dense
     from gradengine.keras.models import Sequential
-    from mpi4py import MPI
     dist, r, n = _world()
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 4)).astype(np.float32)
