@@ -231,6 +231,9 @@ def case_data_parallel(opt_name, use_jit, cap_mb):
             (av.collectives, len(av.buckets), fn.traces)
     else:
         assert av.collectives == len(av.buckets) * steps
+        # from the second step on (the layout is known) every bucket's all-reduce starts
+        # during the backward, as soon as its gradients are final
+        assert av.overlapped == len(av.buckets) * (steps - 1), (av.overlapped, steps)
     if cap_mb < 0.01:
         assert len(av.buckets) > 1
     print(f"dp ok buckets={len(av.buckets)} collectives={av.collectives}", flush=True)

@@ -32,6 +32,9 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     leaves = {}        # id(leaf) -> [leaf, grad]
     found = {}
     done = []
+    # plug-ins that act on a leaf's gradient as soon as it is final (data-parallel overlap):
+    # the edges still to arrive at each leaf, counted once before the walk
+    remaining = _leaf_edges(roots) if _ready_hooks and capture is None else None
 
     def route(target, g):
         if type(target) is Node:
@@ -44,9 +47,15 @@ def walk(roots, root_grads, create_graph=False, capture=None):
         else:
             entry = leaves.get(id(target))
             if entry is None:
-                leaves[id(target)] = [target, g]
+                leaves[id(target)] = entry = [target, g]
             else:
                 entry[1] = entry[1] + g
+            if remaining is not None:
+                left = remaining.get(id(target), 1) - 1
+                remaining[id(target)] = left
+                if left == 0:
+                    for fn in list(_ready_hooks):
+                        fn(target, entry[1])
 
     for root, g in zip(roots, root_grads):
         route(root.node or root, g)
@@ -101,6 +110,43 @@ def walk(roots, root_grads, create_graph=False, capture=None):
 
 
 _commit_hooks = []  # plug-ins (data-parallel averaging): fn(leaves) after a backward's commit
+_ready_hooks = []   # plug-ins: fn(leaf, grad) when a leaf's gradient of a backward is final
+
+
+def add_ready_hook(fn):
+    """Call ``fn(leaf, grad)`` during every backward as soon as ``leaf``'s gradient is final
+    (every edge into it has delivered), before it is written to ``.grad``: what lets a
+    data-parallel plug-in start averaging while the backward goes on. Returns a remover."""
+    _ready_hooks.append(fn)
+    return lambda: _ready_hooks.remove(fn) if fn in _ready_hooks else None
+
+
+def _leaf_edges(roots):
+    """``{id(leaf): number of edges into it}`` over the graph reachable from ``roots``."""
+    counts = {}
+    stack = []
+    seen = set()
+    for root in roots:
+        if root.node is None:
+            counts[id(root)] = counts.get(id(root), 0) + 1
+        elif id(root.node) not in seen:
+            seen.add(id(root.node))
+            stack.append(root.node)
+    while stack:
+        node = stack.pop()
+        args = node.args
+        for i, need in enumerate(node.needs):
+            if not need:
+                continue
+            a = args[i]
+            edge = node.target(i) if a._prior is not None else (a.node or a)
+            if type(edge) is Node:
+                if id(edge) not in seen:
+                    seen.add(id(edge))
+                    stack.append(edge)
+            else:
+                counts[id(edge)] = counts.get(id(edge), 0) + 1
+    return counts
 
 
 def add_commit_hook(fn):

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..capture.flat_step import add_grad_reducer
-from ..core.backward import add_commit_hook
+from ..core.backward import add_commit_hook, add_ready_hook
 from ..core.gradmode import _mode
 from ..core.tensor import Tensor
 from ..nn.module import Module, Parameter
@@ -92,6 +92,10 @@ class GradientAverager:
         self.buckets = []
         self.flat_seen = set()
         self.collectives = 0  # collectives launched for gradients (eager buckets + replays)
+        self.where = {}       # id(param) -> index of its bucket (the current layout)
+        self.early = {}       # bucket index -> {id(param): grad} arrived in this backward
+        self.launched = {}    # bucket index -> request of its all-reduce, started early
+        self.overlapped = 0   # buckets whose all-reduce started during a backward
         ref = weakref.ref(self)
 
         def on_commit(leaves):
@@ -99,10 +103,16 @@ class GradientAverager:
             if me is not None:
                 me._on_commit(leaves)
 
+        def on_ready(leaf, grad):
+            me = ref()
+            if me is not None:
+                me._on_ready(leaf, grad)
+
         def reducer(params):
             me = ref()
             return None if me is None else me._flat_reducer(params)
-        self._removers = [add_commit_hook(on_commit), add_grad_reducer(reducer)]
+        self._removers = [add_commit_hook(on_commit), add_ready_hook(on_ready),
+                          add_grad_reducer(reducer)]
         weakref.finalize(self, _remove_all, list(self._removers))
 
     def close(self):
@@ -110,6 +120,38 @@ class GradientAverager:
         _remove_all(self._removers)
 
     # ---------------------------------------------------------------- eager backward
+    def _on_ready(self, leaf, grad):
+        """A gradient is final while the backward goes on: once every gradient of a bucket
+        (of the layout the last backward used) is, its all-reduce starts at once (MPI's
+        Iallreduce), overlapping the rest of the backward. Only for gradients that will be
+        assigned (``.grad`` is None: the usual step after zero_grad) on CPU buffers."""
+        b = self.where.get(id(leaf))
+        w = WORLD
+        if b is None or w.size == 1 or leaf.grad is not None or _mode.hook is not None:
+            return
+        bucket = self.buckets[b]
+        if bucket.device != "cpu" or bucket.flat.dtype == np.float16 or \
+                grad.data.dtype != bucket.flat.dtype:
+            return
+        got = self.early.setdefault(b, {})
+        got[id(leaf)] = grad.data
+        if len(got) == len(bucket.items) and b not in self.launched:
+            for p, view in bucket.items:
+                np.copyto(view, got[id(p)])
+            self.launched[b] = collectives.mpi_iallreduce(w, bucket.flat)
+            self.collectives += 1
+            self.overlapped += 1
+
+    def _finish_early(self):
+        """Wait for the all-reduces started during the backward; returns their buckets."""
+        done = {}
+        for b, req in self.launched.items():
+            req.Wait()
+            done[b] = True
+        self.launched = {}
+        self.early = {}
+        return done
+
     def _on_commit(self, leaves):
         w = WORLD
         if w.size == 1 and w.nccl is None:
@@ -117,6 +159,7 @@ class GradientAverager:
         index = self.index
         ready = [p for p in leaves if id(p) in index and p.grad is not None]
         if not ready:
+            self._finish_early()
             return
         trace = _mode.hook
         if trace is not None and hasattr(trace, "reduced"):
@@ -127,17 +170,24 @@ class GradientAverager:
         """Average the ``.grad`` of ``ready`` (in this order) across ranks, bucket by bucket."""
         w = WORLD
         key = tuple((self.index[id(p)], p.grad.data.dtype.str) for p in ready)
+        early = self._finish_early()  # (every rank started the same ones: same graph)
         if key != self.key:
+            early = {}  # another layout: what was reduced early is reduced again below
             # a new layout: the buckets are made again, and the ranks check they agree
             self.buckets = _buckets(ready, self.cap)
             self.key = key
+            self.where = {id(p): b for b, bucket in enumerate(self.buckets)
+                          for p, _ in bucket.items}
             layout = zlib.crc32(repr([(k, p.data.shape) for (k, _), p in zip(key, ready)])
                                 .encode())
             probe = _Shape((len(ready), sum(int(p.data.size) for p in ready)),
                            ready[0].data.dtype)
             collectives.handshake(w, "DataParallel", "bucket", probe, 0, layout & 0x7FFFFFFF)
         reqs = []
-        for b in self.buckets:
+        for i, b in enumerate(self.buckets):
+            if i in early:
+                reqs.append(None)  # reduced during the backward already
+                continue
             xp = backend.xp_of(b.device)
             b.pack(xp)
             if b.device == "cpu" and w.size > 1 and b.flat.dtype != np.float16:
