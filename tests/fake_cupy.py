@@ -790,7 +790,12 @@ _FUNCS = (
     "take", "copyto", "copy", "nonzero", "argsort", "sort", "unique",
 )
 
-_MODULE_FUNCS = {name: _func(name) for name in _FUNCS if hasattr(np, name)}
+# CuPy functions the op families use, NumPy's function of the same name in CuPy too
+_FAMILY_FUNCS = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+                 "arccosh", "arctanh", "exp2", "log2", "log10", "trunc", "round", "flip",
+                 "roll", "tile", "tril", "triu", "pad", "moveaxis", "cumprod", "einsum",
+                 "isclose")
+_MODULE_FUNCS = {name: _func(name) for name in (*_FUNCS, *_FAMILY_FUNCS) if hasattr(np, name)}
 _MODULE_FUNCS.update(shape=lambda a: a.shape, ndim=lambda a: a.ndim,
                      size=lambda a, axis=None: a.size if axis is None else a.shape[axis])
 

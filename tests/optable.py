@@ -6,34 +6,13 @@ eager bit for bit. A helper module (imported by name), not a test module."""
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-import fake_cupy
 import gradengine as ge
-from ge_testutil import CUDA
-from gradengine import backend
 from gradengine.core.op import Op
-
-DEVICES = ["cpu", "fake_cuda", pytest.param("cuda", marks=[
-    pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CuPy and a CUDA device")])]
-
-
-def use_device(name, monkeypatch):
-    """The device string for a `device` fixture parameter; "fake_cuda" installs the NumPy
-    stand-in for CuPy (tests/fake_cupy.py) and runs on its "cuda"."""
-    if name != "fake_cuda":
-        return name
-    fake = fake_cupy.make_module()
-    monkeypatch.setattr(backend, "_cupy", fake)
-    monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
-    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
-    monkeypatch.setattr(backend._RNG, "cupy", {})
-    monkeypatch.setattr(backend, "_process_default", backend._process_default)
-    return "cuda"
 
 
 @dataclasses.dataclass

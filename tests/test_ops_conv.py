@@ -16,11 +16,6 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
-@pytest.fixture(params=optable.DEVICES)
-def device(request, monkeypatch):
-    return optable.use_device(request.param, monkeypatch)
-
-
 def _s(*shapes):
     def samples(rng):
         return [[rng.standard_normal(s) for s in ss] for ss in shapes]

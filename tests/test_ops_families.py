@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-import fake_cupy
 import gradengine as ge
 import gradengine.functional as F
-from ge_testutil import CUDA, to_host
-from gradengine import backend
+from ge_testutil import to_host
 from gradengine.core.op import Op
 from gradengine.ops import manipulation, scans
 from gradengine.ops import math as math_ops
@@ -28,28 +25,7 @@ from gradengine.ops import math as math_ops
 torch = pytest.importorskip("torch")
 tnf = torch.nn.functional
 
-# CuPy functions the families use that the stand-in does not model yet (each is NumPy's
-# function of the same name in CuPy too)
-_MORE_CUPY = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
-              "arccosh", "arctanh", "exp2", "log2", "log10", "trunc", "round", "flip", "roll",
-              "tile", "tril", "triu", "pad", "moveaxis", "cumprod", "einsum", "isclose")
-
-
-@pytest.fixture(params=["cpu", "fake_cuda", pytest.param("cuda", marks=[
-    pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs CuPy and a CUDA device")])])
-def device(request, monkeypatch):
-    """cpu, the NumPy stand-in for CUDA (tests/fake_cupy.py), and a real GPU if present."""
-    if request.param != "fake_cuda":
-        return request.param
-    fake = fake_cupy.make_module()
-    for name in _MORE_CUPY:
-        setattr(fake, name, fake_cupy._func(name))
-    monkeypatch.setattr(backend, "_cupy", fake)
-    monkeypatch.setitem(sys.modules, "cupyx", fake_cupy.make_cupyx())
-    monkeypatch.setenv("GRADENGINE_KERNELS", "0")
-    monkeypatch.setattr(backend._RNG, "cupy", {})
-    monkeypatch.setattr(backend, "_process_default", backend._process_default)
-    return "cuda"
+# the `device` fixture (tests/conftest.py): cpu, the NumPy stand-in for CUDA, a real GPU
 
 
 # ---------------------------------------------------------------- samples

@@ -18,11 +18,6 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
-@pytest.fixture(params=optable.DEVICES)
-def device(request, monkeypatch):
-    return optable.use_device(request.param, monkeypatch)
-
-
 def _pairs(rng, tf=None):
     return [[rng.standard_normal(s), (tf or (lambda v: v))(rng.standard_normal(s))]
             for s in ((), (5,), (3, 4), (2, 3, 2), (0, 3))]

@@ -546,27 +546,6 @@ class KerasModel:
             cb.on_train_end(logs)
 
     # ------------------------------------------------------------ evaluate / predict
-    def _evaluate_arrays(self, Xa, ya, batch_size):
-        names = ["loss"] + self._metric_names
-        sums = [0.0] * len(names)
-        device = backend.device_of_array(Xa)
-        n = Xa.shape[0]
-        self.eval()
-        try:
-            with no_grad():
-                for start in range(0, n, batch_size):
-                    xb = Tensor._make(Xa[start:start + batch_size], device)
-                    yb = ya[start:start + batch_size]
-                    step = self._jit_eval or self._eval_step
-                    loss, out = step(xb, Tensor._make(yb, device))
-                    sums[0] = sums[0] + loss.data * xb.shape[0]
-                    metric_sums = sums[1:]
-                    self._batch_metrics(out.data, yb, metric_sums)
-                    sums[1:] = metric_sums
-        finally:
-            self.train()
-        return {k: float(s) / max(n, 1) for k, s in zip(names, sums)}
-
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False, **kwargs):
         """The loss and metrics on (x, y), without training (Keras's ``evaluate``).
