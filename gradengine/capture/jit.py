@@ -210,6 +210,8 @@ class Program:
                 targets.setdefault(s, (flat, j))
         for i, (fn, specs, out, kind) in enumerate(trace.steps):
             what = kind[0]
+            if what == "op" and kind[1].quiet:
+                L.errstate = True  # the eager op has NumPy's warnings off: so does the replay
             if what in ("op", "compute"):
                 _lower_array_step(L, vals, trace, fn, specs, out, kind)
             elif what == "setgrad":

@@ -17,21 +17,27 @@ import numpy as np
 
 from ..backend import cupy
 from ..errors import DeviceError, GraphError, ShapeError
-from .broadcast import sum_to
+from .broadcast import sum_to, sum_to_op
 from .gradmode import _mode, no_grad
-from .op import Node, apply, check_saved, node_grads, op
+from .op import Node, apply, call, check_saved, node_grads, node_grads_arrays, op
 from .tensor import _RETAINED, Tensor
 
 
 def walk(roots, root_grads, create_graph=False, capture=None):
     """Backpropagate ``root_grads`` from ``roots``. Returns ``(leaf_grads, done, found)``:
     ``{id(leaf): [leaf, grad]}``, the nodes visited, and the gradients reaching the nodes
-    or leaves named in ``capture`` (``{id(node or leaf): [indices]}``)."""
+    or leaves named in ``capture`` (``{id(node or leaf): [indices]}``).
+
+    A first-order backward with no plug-in recording (no ge.jit capture, no anomaly mode)
+    carries the CPU gradients as NumPy arrays and runs the rules of the ops marked
+    ``arrays`` on them directly; any other rule gets Tensors. The results are the same."""
     pending = {}       # node -> gradient of its output so far
     heap = []
     leaves = {}        # id(leaf) -> [leaf, grad]
     found = {}
     done = []
+    anomaly = _mode.anomaly
+    arrays = not create_graph and not anomaly and _mode.hook is None
     # plug-ins that act on a leaf's gradient as soon as it is final (data-parallel overlap):
     # the edges still to arrive at each leaf, counted once before the walk
     remaining = _leaf_edges(roots) if _ready_hooks and capture is None else None
@@ -43,26 +49,29 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                 pending[target] = g
                 heapq.heappush(heap, (-target.seq, target))
             else:
-                pending[target] = prev + g
+                pending[target] = _sum(prev, g)
         else:
             entry = leaves.get(id(target))
             if entry is None:
                 leaves[id(target)] = entry = [target, g]
             else:
-                entry[1] = entry[1] + g
+                entry[1] = _sum(entry[1], g)
             if remaining is not None:
                 left = remaining.get(id(target), 1) - 1
                 remaining[id(target)] = left
                 if left == 0:
+                    entry[1] = _tensor(entry[1])
                     for fn in list(_ready_hooks):
                         fn(target, entry[1])
 
     for root, g in zip(roots, root_grads):
-        route(root.node or root, g)
-    prev_mode, anomaly = _mode.enabled, _mode.anomaly
+        route(root.node or root, _array(g) if arrays else g)
+    prev_mode = _mode.enabled
     _mode.enabled = create_graph
     _mode.anomaly = False  # VJP ops are checked on their results below, not as forwards
     heappop, heappush = heapq.heappop, heapq.heappush
+    ndarray = np.ndarray
+    quiet = np.seterr(all="ignore") if arrays else None  # gradients never warn (PyTorch)
     try:
         while heap:
             node = heappop(heap)[1]
@@ -73,22 +82,40 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                     "backward(); call backward(retain_graph=True) the first time to go "
                     "through it again")
             if capture and id(node) in capture:
-                found[id(node)] = g
+                found[id(node)] = _tensor(g)
             check_saved(node)
-            node.grad = g.data  # an array (not GC-tracked), kept for ge.viz and retain_grad
             done.append(node)
-            grads = node_grads(node, g)
+            if type(g) is ndarray:
+                node.grad = g  # an array (not GC-tracked), kept for ge.viz and retain_grad
+                grads = node_grads_arrays(node, g) if node.op.arrays else None
+                if grads is None:
+                    grads = [None if gi is None else _array(gi)
+                             for gi in node_grads(node, Tensor._make(g, "cpu"))]
+            else:
+                node.grad = g.data
+                grads = node_grads(node, g)
+                if arrays:
+                    grads = [None if gi is None else _array(gi) for gi in grads]
             args = node.args
             for i, need in enumerate(node.needs):
                 gi = grads[i]
                 if need and gi is not None:
                     arg = args[i]
-                    if gi.data.shape != arg.data.shape:
-                        gi = sum_to(gi, arg.data.shape)
-                    if gi.data.dtype != arg.data.dtype:
-                        gi = gi.astype(arg.data.dtype)
-                    if anomaly:
-                        _check_backward(node, i, gi)
+                    if arrays and type(gi) is not ndarray and type(gi) is not Tensor:
+                        gi = np.asarray(gi)  # a NumPy scalar from 0-d maths
+                    if type(gi) is ndarray:
+                        data = arg.data
+                        if gi.shape != data.shape:
+                            gi = call(sum_to_op, gi, params=(data.shape,))
+                        if gi.dtype != data.dtype:
+                            gi = gi.astype(data.dtype)
+                    else:
+                        if gi.data.shape != arg.data.shape:
+                            gi = sum_to(gi, arg.data.shape)
+                        if gi.data.dtype != arg.data.dtype:
+                            gi = gi.astype(arg.data.dtype)
+                        if anomaly:
+                            _check_backward(node, i, gi)
                     edge = node.target(i) if arg._prior is not None else (arg.node or arg)
                     if type(edge) is Node:  # (route(), inlined for the common case)
                         prev = pending.get(edge)
@@ -96,17 +123,40 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                             pending[edge] = gi
                             heappush(heap, (-edge.seq, edge))
                         else:
-                            pending[edge] = prev + gi
+                            pending[edge] = _sum(prev, gi)
                     else:
                         route(edge, gi)
     finally:
         _mode.enabled = prev_mode
         _mode.anomaly = anomaly
+        if quiet is not None:
+            np.seterr(**quiet)
+    for entry in leaves.values():
+        entry[1] = _tensor(entry[1])
     if capture:
         for key, entry in leaves.items():
             if key in capture:
                 found[key] = entry[1]
     return leaves, done, found
+
+
+def _array(g):
+    """A gradient as the walk carries it in arrays mode: a NumPy array on the CPU, else
+    the Tensor."""
+    if type(g) is np.ndarray:
+        return g
+    if isinstance(g, Tensor):
+        return g.data if g.device == "cpu" else g
+    return np.asarray(g)  # a NumPy scalar from 0-d maths
+
+
+def _sum(a, b):
+    s = a + b
+    return s if type(s) is np.ndarray or isinstance(s, Tensor) else np.asarray(s)
+
+
+def _tensor(g):
+    return Tensor._make(g, "cpu") if type(g) is np.ndarray else g
 
 
 _commit_hooks = []  # plug-ins (data-parallel averaging): fn(leaves) after a backward's commit

@@ -30,7 +30,7 @@ import weakref
 
 import numpy as np
 
-from ..backend import DEFAULT_FLOAT, cupy, several_gpus
+from ..backend import DEFAULT_FLOAT, cupy, fp_quiet, fp_restore, several_gpus
 from ..errors import (
     ArgumentError,
     DeviceError,
@@ -60,15 +60,19 @@ class Op:
         view: the output may share memory with the first input (it then shares its
             version counter).
         moves: the output lives on the device its first parameter names (``to``).
+        quiet: the forward may make inf or NaN (log 0, overflow) without a NumPy warning,
+            as PyTorch does (switched off around the forward in ~0.1 us, not np.errstate).
         kernel: a note of the CUDA kernel the forward uses on the GPU, if any.
     """
 
     __slots__ = ("name", "fwd", "inputs", "params", "extras", "save", "rules", "joint",
-                 "differentiable", "view", "moves", "kernel", "doc", "rest", "_plans")
+                 "differentiable", "view", "moves", "kernel", "doc", "rest", "_plans",
+                 "arrays", "quiet")
 
     def __init__(self, fwd, name=None, save=(), params=(), extras=(), differentiable=True,
-                 view=False, moves=False, kernel=None):
+                 view=False, moves=False, kernel=None, quiet=False):
         self.fwd = fwd
+        self.quiet = quiet  # NumPy's floating-point warnings off in the forward (inf, NaN)
         self.name = name or fwd.__name__.rstrip("_")
         self.params = tuple(params)
         self.extras = tuple(extras)
@@ -81,6 +85,7 @@ class Op:
         self.save = tuple(save)
         self.rules = None
         self.joint = None
+        self.arrays = False
         self.differentiable = differentiable
         self.view = view
         self.moves = moves  # the output lives on the device named by the first param
@@ -89,15 +94,24 @@ class Op:
         self._plans = {}
 
     # ------------------------------------------------------------ gradient rules
-    def defvjp(self, *rules):
-        """One gradient rule per input, ``rule(g, *what_it_reads)`` (None: no gradient)."""
+    def defvjp(self, *rules, arrays=None):
+        """One gradient rule per input, ``rule(g, *what_it_reads)`` (None: no gradient).
+
+        ``arrays``: whether the rules also run unchanged on NumPy arrays (see
+        :func:`call`); by default, when they use nothing but operators on what they read."""
         self.rules = tuple(None if r is None else (r, self._reads(r)) for r in rules)
+        self.arrays = all(r is None or array_safe(r) for r in rules) if arrays is None \
+            else bool(arrays)
         return self
 
-    def vjp(self, fn):
-        """Decorator: one rule for all inputs, returning a gradient (or None) per input."""
-        self.joint = (fn, self._reads(fn))
-        return fn
+    def vjp(self, fn=None, *, arrays=None):
+        """Decorator: one rule for all inputs, returning a gradient (or None) per input
+        (``@op.vjp`` or ``@op.vjp(arrays=True)``, as for :meth:`defvjp`)."""
+        def set_rule(fn):
+            self.joint = (fn, self._reads(fn))
+            self.arrays = array_safe(fn) if arrays is None else bool(arrays)
+            return fn
+        return set_rule if fn is None else set_rule(fn)
 
     def _reads(self, fn):
         spec = []
@@ -152,6 +166,39 @@ class Op:
 
     def __repr__(self):
         return f"<op {self.name}>"
+
+
+# Attributes that mean the same on a Tensor and on a NumPy array.
+_SAME_ON_ARRAYS = frozenset(("T", "shape", "ndim", "dtype", "size"))
+
+
+def array_safe(fn, depth=3):
+    """Whether the rule ``fn`` runs unchanged on NumPy arrays: its code uses operators and
+    the attributes of ``_SAME_ON_ARRAYS`` only, or calls module functions that do."""
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_freevars or depth == 0:
+        return False
+    for name in code.co_names:
+        if name in _SAME_ON_ARRAYS:
+            continue
+        ref = fn.__globals__.get(name)
+        if not (inspect.isfunction(ref) and array_safe(ref, depth - 1)):
+            return False
+    return True
+
+
+def call(op, *args, params=()):
+    """``op`` on Tensors through :func:`apply`, or its forward itself on NumPy arrays.
+
+    A first-order backward on the CPU runs the gradient rules of ops marked ``arrays`` on
+    the arrays themselves (no Tensor, nothing recorded); a rule that calls ops through
+    ``call`` is then the same code on both."""
+    if type(args[0]) is np.ndarray:
+        out = op.fwd(np, *args, *params)
+        if type(out) is np.ndarray or type(out) is tuple:
+            return out
+        return np.asarray(out)
+    return apply(op, *args, params=params)
 
 
 def op(name=None, **flags):
@@ -333,8 +380,16 @@ def apply(op, *args, params=()):
         if dev is None:
             dev = "cpu"
     try:
-        out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
-            on_gpu(dev, op.fwd, *arrays, *params)
+        if op.quiet:
+            token = fp_quiet()
+            try:
+                out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
+                    on_gpu(dev, op.fwd, *arrays, *params)
+            finally:
+                fp_restore(token)
+        else:
+            out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
+                on_gpu(dev, op.fwd, *arrays, *params)
     except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError,
             MemoryError) as e:
         raise _forward_error(op, arrays, e) from None
@@ -520,6 +575,68 @@ def gather(node, spec):
             a = node.args[k]
             a = a.data if isinstance(a, Tensor) else a
             out.append(np.shape(a) if kind == _SHAPE else getattr(a, "dtype", None))
+    return out
+
+
+def node_grads_arrays(node, g):
+    """:func:`node_grads` on NumPy arrays (an op marked ``arrays``, a first-order backward
+    on the CPU): the gradients as arrays, or None when a saved array's dtype differs from
+    the gradient's (the Tensor rules' type promotion then decides)."""
+    op = node.op
+    if op.joint is not None:
+        fn, spec = op.joint
+        vals = _arrays_of(node, spec, g.dtype)
+        if vals is None:
+            return None
+        grads = fn(g, *vals)
+        return grads if type(grads) is tuple else (grads,)
+    rules = op.rules
+    needs = node.needs
+    out = []
+    dt = g.dtype
+    for i, need in enumerate(needs):
+        rule = rules[i] if i < len(rules) else None
+        if need and rule is not None:
+            fn, spec = rule
+            if spec:
+                vals = _arrays_of(node, spec, dt)
+                if vals is None:
+                    return None
+                out.append(fn(g, *vals))
+            else:
+                out.append(fn(g))
+        else:
+            out.append(None)
+    return out
+
+
+def _arrays_of(node, spec, dt):
+    """The values a rule reads, as arrays (None: one of another dtype than ``dt``)."""
+    out = []
+    for kind, k in spec:
+        if kind == _INPUT:
+            a = node.args[k]
+            if isinstance(a, Tensor):
+                a = a.data
+                if a.dtype != dt:
+                    return None
+            out.append(a)
+        elif kind == _OUT:
+            t = node.out_ref() if node.out_ref is not None else None
+            if t is not None and t._version != getattr(node, "out_version", 0):
+                version_error(node, t, t._version, node.out_version)
+            out.append(node.out_data)
+        elif kind == _PARAM:
+            out.append(node.params[k])
+        elif kind == _EXTRA:
+            a = node.extra[k]
+            if getattr(a, "dtype", dt) != dt:
+                return None
+            out.append(a)
+        elif kind == _REST:
+            return None
+        else:
+            out.append(gather(node, ((kind, k),))[0])
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.op import apply, op
+from ..core.op import apply, call, op
 from ..cuda import kernels
 from .fused import act_backward_ref, sigmoid_ref
 from .shape import normalize_axis
@@ -27,7 +27,7 @@ def sigmoid_op(xp, x):
     return sigmoid_ref(xp, x)
 
 
-sigmoid_op.defvjp(lambda g, out: act_backward(out, g, "sigmoid"))
+sigmoid_op.defvjp(lambda g, out: act_backward(out, g, "sigmoid"), arrays=True)
 
 
 @op(params=("act",), save=("y", "g"), kernel="sigmoid.cu:sigmoid_bwd")
@@ -54,10 +54,11 @@ act_backward_op.defvjp(_act_backward_gy, lambda gg, y, act: act_backward(y, gg, 
 
 
 def act_backward(y, g, act):
-    """The VJP of ``act`` as an op: ``g * act'(z)`` from ``y = act(z)``."""
+    """The VJP of ``act`` as an op: ``g * act'(z)`` from ``y = act(z)`` (on Tensors, or on
+    arrays in a first-order backward: :func:`~gradengine.core.op.call`)."""
     if act is None:
         return g
-    return apply(act_backward_op, y, g, params=(act,))
+    return call(act_backward_op, y, g, params=(act,))
 
 
 def sigmoid_backward(y, g):
@@ -76,7 +77,7 @@ def tanh_op(xp, x):
     return xp.tanh(x)
 
 
-tanh_op.defvjp(lambda g, out: act_backward(out, g, "tanh"))
+tanh_op.defvjp(lambda g, out: act_backward(out, g, "tanh"), arrays=True)
 
 
 def tanh(x):
@@ -90,7 +91,7 @@ def relu_op(xp, x):
     return xp.maximum(x, 0)
 
 
-relu_op.defvjp(lambda g, out: act_backward(out, g, "relu"))
+relu_op.defvjp(lambda g, out: act_backward(out, g, "relu"), arrays=True)
 
 
 def relu(x):

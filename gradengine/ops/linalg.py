@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.gradmode import is_grad_enabled
-from ..core.op import apply, op
+from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from ..cuda import gemm, kernels
 from ..errors import ShapeError
 from .activations import act_backward
 from .fused import ACTIVATIONS, bias_act_backward_ref, bias_act_ref
-from .shape import matrix_transpose, reshape
+from .shape import reshape_op, transpose_op
 
 
 @op(name="matmul", save=("a", "b"))
@@ -26,31 +26,41 @@ def matmul_op(xp, a, b):
 
 
 def _mm(a, b):
-    return apply(matmul_op, a, b)  # shapes known to fit: no checks
+    return call(matmul_op, a, b)  # shapes known to fit: no checks
 
 
+def _mT(x):  # noqa: N802 - the last two axes swapped (matrix_transpose, on arrays too)
+    nd = x.ndim
+    return call(transpose_op, x, params=(tuple(range(nd - 2)) + (nd - 1, nd - 2),))
+
+
+def _reshape(x, shape):
+    return call(reshape_op, x, params=(shape,))
+
+
+# The rules run on Tensors and, in a first-order backward, on arrays (``call``).
 def _matmul_grad_a(g, a_shape, b):
     if len(a_shape) == 1 and b.ndim == 1:
         return g * b
     if len(a_shape) == 1:  # (k,) @ (..., k, n) -> (..., n)
-        return _mm(reshape(g, g.shape[:-1] + (1, g.shape[-1])), matrix_transpose(b))
+        return _mm(_reshape(g, g.shape[:-1] + (1, g.shape[-1])), _mT(b))
     if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
-        return reshape(g, g.shape + (1,)) * b
-    return _mm(g, matrix_transpose(b))
+        return _reshape(g, g.shape + (1,)) * b
+    return _mm(g, _mT(b))
 
 
 def _matmul_grad_b(g, a, b_shape):
     if a.ndim == 1 and len(b_shape) == 1:
         return g * a
     if a.ndim == 1:
-        return reshape(a, (a.shape[0], 1)) * reshape(g, g.shape[:-1] + (1, g.shape[-1]))
+        return _reshape(a, (a.shape[0], 1)) * _reshape(g, g.shape[:-1] + (1, g.shape[-1]))
     if len(b_shape) == 1:
-        return reshape(_mm(matrix_transpose(a), reshape(g, g.shape + (1,))),
-                       a.shape[:-2] + (a.shape[-1],))
-    return _mm(matrix_transpose(a), g)
+        return _reshape(_mm(_mT(a), _reshape(g, g.shape + (1,))),
+                        a.shape[:-2] + (a.shape[-1],))
+    return _mm(_mT(a), g)
 
 
-matmul_op.defvjp(_matmul_grad_a, _matmul_grad_b)
+matmul_op.defvjp(_matmul_grad_a, _matmul_grad_b, arrays=True)
 
 
 def _check_matmul(a_shape, b_shape, name="matmul"):
@@ -99,13 +109,13 @@ def bias_act_op(xp, z, b, act):
     return bias_act_ref(xp, z, b, act)
 
 
-@bias_act_op.vjp
+@bias_act_op.vjp(arrays=True)
 def _(g, out, act):
     if is_grad_enabled():  # create_graph: the differentiable VJP
         dz = act_backward(out, g, act)
         return dz, dz  # the engine sums the bias' gradient down to its shape
     # One pass over g gives dz and the bias gradient (the column sum of dz).
-    return apply(bias_act_backward, g, out, params=(act,))
+    return call(bias_act_backward, g, out, params=(act,))
 
 
 @op(params=("act",), differentiable=False, kernel="linear_act.cu:bias_act_bwd")

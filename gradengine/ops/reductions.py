@@ -47,14 +47,13 @@ def _count(shape, axes):
     return n
 
 
-@op(name="mean", params=("axes", "keepdims"))
+@op(name="mean", params=("axes", "keepdims"), quiet=True)
 def mean_op(xp, x, axes, keepdims):
     """mean of x over axes."""
     n = _count(x.shape, axes)
     acc = _acc(x)
     s = xp.sum(x, axis=axes, keepdims=keepdims, dtype=acc)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = s / n if n else s * xp.nan
+    m = s / n if n else s * xp.nan
     return m.astype(x.dtype) if acc is not None else m
 
 
@@ -73,14 +72,13 @@ def _extreme(name, reduce):
     return o
 
 
-@op(params=("axes",), differentiable=False)
+@op(params=("axes",), differentiable=False, quiet=True)
 def winners(xp, x, out, axes):
     """1/k at each of the k extreme elements along axes (the NaNs, when there are any),
     0 elsewhere."""
     ref = out.reshape(_keep_shape(x.shape, axes))
     mask = ((x == ref) | ((x != x) & (ref != ref))).astype(x.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mask /= mask.sum(axis=axes, keepdims=True)
+    mask /= mask.sum(axis=axes, keepdims=True)
     return mask
 
 
