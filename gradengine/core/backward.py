@@ -15,7 +15,7 @@ import heapq
 
 import numpy as np
 
-from ..backend import cupy
+from ..backend import cupy, fp_quiet, fp_restore
 from ..errors import DeviceError, GraphError, ShapeError
 from .broadcast import sum_to, sum_to_op
 from .gradmode import _mode, no_grad
@@ -71,7 +71,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     _mode.anomaly = False  # VJP ops are checked on their results below, not as forwards
     heappop, heappush = heapq.heappop, heapq.heappush
     ndarray = np.ndarray
-    quiet = np.seterr(all="ignore") if arrays else None  # gradients never warn (PyTorch)
+    quiet = fp_quiet() if arrays else None  # gradients never warn (PyTorch)
     try:
         while heap:
             node = heappop(heap)[1]
@@ -130,7 +130,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
         _mode.enabled = prev_mode
         _mode.anomaly = anomaly
         if quiet is not None:
-            np.seterr(**quiet)
+            fp_restore(quiet)
     for entry in leaves.values():
         entry[1] = _tensor(entry[1])
     if capture:
