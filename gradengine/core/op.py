@@ -100,6 +100,7 @@ class Op:
         ``arrays``: whether the rules also run unchanged on NumPy arrays (see
         :func:`call`); by default, when they use nothing but operators on what they read."""
         self.rules = tuple(None if r is None else (r, self._reads(r)) for r in rules)
+        self._plans = {}
         self.arrays = all(r is None or array_safe(r) for r in rules) if arrays is None \
             else bool(arrays)
         return self
@@ -109,6 +110,7 @@ class Op:
         (``@op.vjp`` or ``@op.vjp(arrays=True)``, as for :meth:`defvjp`)."""
         def set_rule(fn):
             self.joint = (fn, self._reads(fn))
+            self._plans = {}
             self.arrays = array_safe(fn) if arrays is None else bool(arrays)
             return fn
         return set_rule if fn is None else set_rule(fn)
@@ -143,7 +145,8 @@ class Op:
         return tuple(spec)
 
     def plan(self, needs):
-        """``(inputs to version-check, whether the output is read)`` for a needs pattern."""
+        """``(inputs to version-check, whether the output is read, the rules to call as
+        (input index, rule, what it reads))`` for a needs pattern."""
         p = self._plans.get(needs)
         if p is None:
             reads = set()
@@ -158,7 +161,10 @@ class Op:
                 if kind == _REST:
                     check.update(range(k, len(needs)))
             check = tuple(sorted(check))
-            p = self._plans[needs] = (check, (_OUT, 0) in reads)
+            calls = () if self.joint is not None else tuple(
+                (i, rule[0], rule[1]) for i, (need, rule) in enumerate(zip(needs, self.rules or ()))
+                if need and rule is not None)
+            p = self._plans[needs] = (check, (_OUT, 0) in reads, calls)
         return p
 
     def __call__(self, *args, params=()):
@@ -583,30 +589,30 @@ def node_grads_arrays(node, g):
     on the CPU): the gradients as arrays, or None when a saved array's dtype differs from
     the gradient's (the Tensor rules' type promotion then decides)."""
     op = node.op
+    dt = g.dtype
     if op.joint is not None:
         fn, spec = op.joint
-        vals = _arrays_of(node, spec, g.dtype)
+        vals = _arrays_of(node, spec, dt)
         if vals is None:
             return None
         grads = fn(g, *vals)
         return grads if type(grads) is tuple else (grads,)
-    rules = op.rules
     needs = node.needs
-    out = []
-    dt = g.dtype
-    for i, need in enumerate(needs):
-        rule = rules[i] if i < len(rules) else None
-        if need and rule is not None:
-            fn, spec = rule
-            if spec:
-                vals = _arrays_of(node, spec, dt)
-                if vals is None:
-                    return None
-                out.append(fn(g, *vals))
-            else:
-                out.append(fn(g))
-        else:
-            out.append(None)
+    out = [None] * len(needs)
+    for i, fn, spec in op.plan(needs)[2]:
+        if not spec:
+            out[i] = fn(g)
+            continue
+        if len(spec) == 1 and spec[0][0] == _OUT:  # (the activations: they read out)
+            t = node.out_ref() if node.out_ref is not None else None
+            if t is not None and t._version != node.out_version:
+                version_error(node, t, t._version, node.out_version)
+            out[i] = fn(g, node.out_data)
+            continue
+        vals = _arrays_of(node, spec, dt)
+        if vals is None:
+            return None
+        out[i] = fn(g, *vals)
     return out
 
 
