@@ -279,3 +279,66 @@ def test_tensor_properties_and_conversions():
     assert t[:, ::-1].tolist() == [[2.0, 1.0], [4.0, 3.0]]
     assert t[None, ..., 0].shape == (1, 2)
     assert t[t > 2].tolist() == [3.0, 4.0]
+
+
+# -- a first-order CPU backward runs array-safe rules on NumPy arrays (core.op.call) --------
+
+def test_array_safe_rules_are_found_from_their_code():
+    from gradengine.core.op import array_safe
+    from gradengine.ops import elementwise, linalg, losses
+
+    assert array_safe(lambda g, b: g * b)
+    assert array_safe(lambda g, a: -(g / a) * a.T + a.size)
+    assert not array_safe(lambda g, a: g * F.sigmoid(a))  # a call that needs Tensors
+    assert not array_safe(lambda g: g.sum(axis=0))        # a method: not the same on arrays
+    assert elementwise.mul.arrays and elementwise.div.arrays
+    assert losses.squared_error.arrays                     # through a module function
+    assert linalg.matmul_op.arrays and linalg.bias_act_op.arrays  # declared: they use call()
+    assert not elementwise.pow.arrays                      # reads where(): Tensor rules
+
+
+def _grads(fn, arrays, anomaly):
+    ts = [ge.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    if anomaly:  # the Tensor path: anomaly mode runs every rule on Tensors
+        with ge.detect_anomaly():
+            fn(*ts).sum().backward()
+    else:
+        fn(*ts).sum().backward()
+    return [None if t.grad is None else t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("case", ["chain", "broadcast", "mixed_dtype", "zero_d", "mlp"])
+def test_backward_on_arrays_matches_the_tensor_rules_bit_for_bit(case):
+    rng = np.random.default_rng(3)
+    f32 = np.float32
+    fn, arrays = {
+        "chain": (lambda x: ((x * 0.9 + 0.1).sigmoid().tanh()).exp() / (x * x + 1),
+                  [rng.standard_normal(7).astype(f32)]),
+        "broadcast": (lambda a, b: (a - b) * (a / (b * b + 1)),
+                      [rng.standard_normal((3, 4)).astype(f32),
+                       rng.standard_normal(4).astype(f32)]),
+        "mixed_dtype": (lambda a, k: a * k + a / (k + 1),  # float32 with int64: Tensor promotion
+                        [rng.standard_normal((2, 3)).astype(f32), np.arange(6).reshape(2, 3)]),
+        "zero_d": (lambda x: x * 1.0000001 * x + x, [np.asarray(1.5)]),
+        "mlp": (lambda x, w, b, v: F.linear(x, w, b, activation="sigmoid") @ v,
+                [rng.standard_normal((5, 3)).astype(f32),
+                 rng.standard_normal((3, 4)).astype(f32),
+                 rng.standard_normal(4).astype(f32),
+                 rng.standard_normal((4, 2)).astype(f32)]),
+    }[case]
+    fast, slow = _grads(fn, arrays, False), _grads(fn, arrays, True)
+    for a, b in zip(fast, slow):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+
+
+def test_backward_on_arrays_gives_tensors_and_never_warns():
+    import warnings
+    x = ge.tensor(np.array([0.0, 1e-30, 3.0], np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (ge.tensor(1e30) / x).sum().backward()  # the gradient overflows: inf, no warning
+    assert isinstance(x.grad, ge.Tensor) and x.grad.dtype == np.float32
+    assert np.isinf(x.grad.numpy()[0]) and np.isinf(x.grad.numpy()[1])
