@@ -17,6 +17,8 @@ would be folded at trace time with its mask, so dropout belongs on activations.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import backend
@@ -31,6 +33,7 @@ from .shape import matrix_transpose, reshape
 
 __all__ = ["layer_norm", "batch_norm", "dropout", "embedding", "scaled_dot_product_attention"]
 TENSOR_METHODS: dict = {}
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 # ---------------------------------------------------------------- normalize, scale, shift
@@ -43,9 +46,82 @@ def _stats(xp, x, axes, eps):
     return xc, 1.0 / xp.sqrt(var + eps)
 
 
+def _rows(x, w, b, axes):
+    """(rows, row length) when axes are x's trailing axes, x is float32/float64 and
+    C-contiguous and w, b (if any) have exactly those axes' shape: the fast 2-D path of
+    layer_norm (one reduction over a contiguous last axis); None otherwise."""
+    nd = x.ndim
+    k = len(axes)
+    if axes != tuple(range(nd - k, nd)) or x.dtype not in (_F32, _F64) or \
+            not x.flags.c_contiguous or x.size == 0:
+        return None
+    tail = x.shape[nd - k:]
+    for t in (w, b):
+        if t is not None and (t.shape != tail or t.dtype != x.dtype):
+            return None
+    d = 1
+    for s in tail:
+        d *= s
+    return x.size // d, d
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(xp, shape, dtype):
+    """A temporary array of shape and dtype, reused from call to call on the CPU (one per
+    thread): a fresh 512 KB NumPy array costs ~128 page faults whenever glibc gave the
+    last one back to the system, often more than the arithmetic. Never returned to the
+    caller. CuPy's pool already reuses memory."""
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = _SCRATCH.buf = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _rowdot(xp, a, b):
+    """Dot products along the last axis of two arrays of one shape (one fused pass)."""
+    vecdot = getattr(xp, "vecdot", None)
+    if vecdot is not None:
+        return vecdot(a, b)
+    return xp.einsum("...j,...j->...", a, b)
+
+
+def _norm_forward_rows(xp, x, w, b, eps, r, d):
+    """The fast path of :func:`_norm_forward` on (r, d) rows: the mean by a matrix-vector
+    product (BLAS), the variance from x - mean (exact, two-pass), everything else in place."""
+    x2 = x.reshape(r, d)
+    ones = xp.ones(d, dtype=x.dtype)
+    mean = xp.matmul(x2, ones)
+    mean *= 1.0 / d
+    xhat = xp.subtract(x2, mean[:, None])
+    var = _rowdot(xp, xhat, xhat)
+    var *= 1.0 / d
+    var += eps
+    rstd = xp.sqrt(var, out=var)
+    xp.divide(1.0, rstd, out=rstd)
+    xhat *= rstd[:, None]
+    if w is not None:
+        out = xp.multiply(xhat, w.reshape(d))
+        if b is not None:
+            out += b.reshape(d)
+    elif b is not None:
+        out = xp.add(xhat, b.reshape(d))
+    else:
+        out = xhat.copy()  # never the saved xhat itself: out may be written in place
+    return out, xhat, rstd
+
+
 def _norm_forward(xp, x, w, b, axes, eps):
     """(out, xhat, rstd): out = xhat * w + b with xhat = (x - mean(x)) / sqrt(var(x) + eps)
     over axes (w, b broadcast; None: 1, 0); xhat and rstd are kept for the backward."""
+    rd = _rows(x, w, b, axes)
+    if rd is not None:
+        out, xhat, rstd = _norm_forward_rows(xp, x, w, b, eps, *rd)
+        kshape = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+        return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(kshape)
     xhat, rstd = _stats(xp, x, axes, eps)
     xhat *= rstd  # in place on the fresh x - mean
     if w is not None:
@@ -106,6 +182,9 @@ batch_norm_op = _make_norm("batch_norm")
 def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
     """(gx, gw, gb) of normalize-scale-shift from the forward's xhat and rstd:
     gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * w."""
+    rd = _rows(x, w, None, axes)
+    if rd is not None and g.dtype == x.dtype:
+        return _norm_backward_rows(xp, g, x, w, xhat, rstd, b_shape, *rd)
     gf = g.astype(xhat.dtype) if g.dtype != xhat.dtype else g
     gh = gf if w is None else gf * w
     p = gh * xhat
@@ -120,6 +199,36 @@ def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
         gw = _sum_to_shape(xp, p, w.shape).astype(w.dtype, copy=False)
     gb = None if b_shape is None else _sum_to_shape(xp, g, b_shape)
     return gx.astype(x.dtype, copy=False), gw, gb
+
+
+def _norm_backward_rows(xp, g, x, w, xhat, rstd, b_shape, r, d):
+    """The fast path of :data:`normalize_backward` on (r, d) rows: every reduction is a
+    matrix-vector product (BLAS) -- gw = 1^T (g xhat), gb = 1^T g, mean(g w) = g w / d,
+    mean(g w xhat) = (g xhat) w / d -- and gx is built in place in one fresh array."""
+    g2 = g.reshape(r, d)
+    xh = xhat.reshape(r, d)
+    rs = rstd.reshape(r, 1)
+    gw = gb = None
+    if b_shape is not None:
+        gb = xp.matmul(xp.ones(r, dtype=g.dtype), g2).reshape(b_shape)
+    p = xp.multiply(g2, xh, out=_scratch(xp, (r, d), g.dtype))
+    if w is not None:
+        w1 = w.reshape(d)
+        gw = xp.matmul(xp.ones(r, dtype=g.dtype), p).reshape(w.shape)
+        m2 = xp.matmul(p, w1)
+        m1 = xp.matmul(g2, w1)
+        gx = xp.multiply(g2, w1)
+    else:
+        m2 = p.sum(axis=1)
+        m1 = g2.sum(axis=1)
+        gx = g2.copy()
+    m2 *= 1.0 / d
+    m1 *= 1.0 / d
+    xp.multiply(xh, m2[:, None], out=p)
+    gx -= p
+    gx -= m1[:, None]
+    gx *= rs
+    return gx.reshape(x.shape), gw, gb
 
 
 def _check(name, *ts):
@@ -318,6 +427,67 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
 
 # ---------------------------------------------------------------- attention
 
+def _causal_fill(xp, s, neg):
+    """Set the scores above the diagonal (key j > query i) to neg, in place."""
+    L, S = s.shape[-2:]
+    s[..., xp.triu(xp.ones((L, S), dtype=bool), 1)] = neg
+
+
+@op(name="sdpa", params=("scale", "causal"), save=("q", "k", "v"), extras=("p",))
+def sdpa_op(xp, q, k, v, scale, causal):
+    """(softmax(q k^T * scale [causal]) v, p): attention in one op; the probabilities p are
+    kept for the backward (scale folded into q, the softmax in place)."""
+    qs = q * q.dtype.type(scale)
+    s = xp.matmul(qs, xp.swapaxes(k, -1, -2))
+    if causal:
+        _causal_fill(xp, s, -xp.inf)
+    s -= s.max(axis=-1, keepdims=True)
+    xp.exp(s, out=s)
+    den = s.sum(axis=-1, keepdims=True)
+    xp.divide(1.0, den, out=den)
+    s *= den
+    return xp.matmul(s, v), s
+
+
+@sdpa_op.vjp
+def _sdpa_rule(g, q, k, v, p, scale, causal):
+    if is_grad_enabled():  # create_graph: the same maths in Tensor ops
+        return _sdpa_grad_tensors(g, q, k, v, scale, causal)
+    dq, dk, dv = apply(sdpa_backward, g, q, k, v, p, params=(scale,))
+    return dq, dk, dv
+
+
+def _sdpa_grad_tensors(g, q, k, v, scale, causal):
+    sc = apply(matmul_op, q, matrix_transpose(k)) * scale
+    if causal:
+        L, S = sc.shape[-2:]
+        sc = where(Tensor(np.tri(L, S, dtype=bool), device=q.device), sc, -np.inf)
+    p = softmax(sc, axis=-1)
+    dv = apply(matmul_op, matrix_transpose(p), g)
+    dp = apply(matmul_op, g, matrix_transpose(v))
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    dq = apply(matmul_op, ds, k) * scale
+    dk = apply(matmul_op, matrix_transpose(ds), q) * scale
+    return dq, dk, dv
+
+
+@op(params=("scale",), differentiable=False)
+def sdpa_backward(xp, g, q, k, v, p, scale):
+    """(dq, dk, dv) of attention from the probabilities p: dv = p^T g, dS = p (g v^T -
+    rowsum(g v^T p)), dq = dS k * scale, dk = dS^T q * scale (batched matmuls, dS in place)."""
+    dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
+    ds = xp.matmul(g, xp.swapaxes(v, -1, -2))
+    rs = _rowdot(xp, ds, p)
+    ds -= rs[..., None]
+    ds *= p
+    sc = ds.dtype.type(scale)
+    dq = xp.matmul(ds, k)
+    dq *= sc
+    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q)
+    dk *= sc
+    return dq, dk, dv
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(q @ k^T * scale + mask) @ v, as
@@ -337,6 +507,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     L, S = query.shape[-2], key.shape[-2]
     sc = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
+    if attn_mask is None and not dropout_p > 0 and L and S and \
+            query.shape[:-2] == key.shape[:-2] == value.shape[:-2] and \
+            query.dtype == key.dtype == value.dtype and query.dtype in (_F32, _F64):
+        # the fused path: one op forward, one backward (exact: the same maths)
+        return apply(sdpa_op, query, key, value, params=(sc, bool(is_causal)))
     scores = apply(matmul_op, query, matrix_transpose(key)) * sc
     if is_causal:
         attn_mask = np.tril(np.ones((L, S), dtype=bool))
