@@ -46,19 +46,18 @@ def _stats(xp, x, axes, eps):
     return xc, 1.0 / xp.sqrt(var + eps)
 
 
-def _rows(x, w, b, axes):
+def _rows(x, w, axes):
     """(rows, row length) when axes are x's trailing axes, x is float32/float64 and
-    C-contiguous and w, b (if any) have exactly those axes' shape: the fast 2-D path of
-    layer_norm (one reduction over a contiguous last axis); None otherwise."""
+    C-contiguous and w (if any) has exactly those axes' shape and x's dtype: the fast 2-D
+    path of layer_norm; None otherwise. The forward and the backward decide alike."""
     nd = x.ndim
     k = len(axes)
     if axes != tuple(range(nd - k, nd)) or x.dtype not in (_F32, _F64) or \
             not x.flags.c_contiguous or x.size == 0:
         return None
     tail = x.shape[nd - k:]
-    for t in (w, b):
-        if t is not None and (t.shape != tail or t.dtype != x.dtype):
-            return None
+    if w is not None and (w.shape != tail or w.dtype != x.dtype):
+        return None
     d = 1
     for s in tail:
         d *= s
@@ -90,38 +89,35 @@ def _rowdot(xp, a, b):
 
 
 def _norm_forward_rows(xp, x, w, b, eps, r, d):
-    """The fast path of :func:`_norm_forward` on (r, d) rows: the mean by a matrix-vector
-    product (BLAS), the variance from x - mean (exact, two-pass), everything else in place."""
+    """The fast path of :func:`_norm_forward` on (r, d) rows, in the one fresh array it
+    returns: the mean by a matrix-vector product (BLAS), the variance from x - mean (exact,
+    two passes), then scale and shift in place. Keeps only the mean and 1/std (r values
+    each): the backward reads x again rather than a saved xhat."""
     x2 = x.reshape(r, d)
-    ones = xp.ones(d, dtype=x.dtype)
-    mean = xp.matmul(x2, ones)
+    mean = xp.matmul(x2, xp.ones(d, dtype=x.dtype))
     mean *= 1.0 / d
-    xhat = xp.subtract(x2, mean[:, None])
-    var = _rowdot(xp, xhat, xhat)
+    out = xp.subtract(x2, mean[:, None])
+    var = _rowdot(xp, out, out)
     var *= 1.0 / d
     var += eps
     rstd = xp.sqrt(var, out=var)
     xp.divide(1.0, rstd, out=rstd)
-    xhat *= rstd[:, None]
+    out *= rstd[:, None]
     if w is not None:
-        out = xp.multiply(xhat, w.reshape(d))
-        if b is not None:
-            out += b.reshape(d)
-    elif b is not None:
-        out = xp.add(xhat, b.reshape(d))
-    else:
-        out = xhat.copy()  # never the saved xhat itself: out may be written in place
-    return out, xhat, rstd
+        out *= w.reshape(d)
+    if b is not None:
+        out += b.reshape(d)
+    return out, mean, rstd
 
 
 def _norm_forward(xp, x, w, b, axes, eps):
-    """(out, xhat, rstd): out = xhat * w + b with xhat = (x - mean(x)) / sqrt(var(x) + eps)
-    over axes (w, b broadcast; None: 1, 0); xhat and rstd are kept for the backward."""
-    rd = _rows(x, w, b, axes)
-    if rd is not None:
-        out, xhat, rstd = _norm_forward_rows(xp, x, w, b, eps, *rd)
-        kshape = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
-        return out.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(kshape)
+    """(out, stat, rstd): out = xhat * w + b with xhat = (x - mean(x)) / sqrt(var(x) + eps)
+    over axes (w, b broadcast; None: 1, 0); stat (xhat, or on the fast 2-D path of
+    :func:`_rows` the rows' mean) and rstd are kept for the backward."""
+    rd = _rows(x, w, axes)
+    if rd is not None:  # (out, mean, rstd): see _norm_forward_rows
+        out, mean, rstd = _norm_forward_rows(xp, x, w, b, eps, *rd)
+        return out.reshape(x.shape), mean, rstd
     xhat, rstd = _stats(xp, x, axes, eps)
     xhat *= rstd  # in place on the fresh x - mean
     if w is not None:
@@ -182,8 +178,8 @@ batch_norm_op = _make_norm("batch_norm")
 def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
     """(gx, gw, gb) of normalize-scale-shift from the forward's xhat and rstd:
     gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * w."""
-    rd = _rows(x, w, None, axes)
-    if rd is not None and g.dtype == x.dtype:
+    rd = _rows(x, w, axes)
+    if rd is not None:  # xhat holds the mean here
         return _norm_backward_rows(xp, g, x, w, xhat, rstd, b_shape, *rd)
     gf = g.astype(xhat.dtype) if g.dtype != xhat.dtype else g
     gh = gf if w is None else gf * w
@@ -201,33 +197,44 @@ def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
     return gx.astype(x.dtype, copy=False), gw, gb
 
 
-def _norm_backward_rows(xp, g, x, w, xhat, rstd, b_shape, r, d):
-    """The fast path of :data:`normalize_backward` on (r, d) rows: every reduction is a
-    matrix-vector product (BLAS) -- gw = 1^T (g xhat), gb = 1^T g, mean(g w) = g w / d,
-    mean(g w xhat) = (g xhat) w / d -- and gx is built in place in one fresh array."""
+def _norm_backward_rows(xp, g, x, w, mean, rstd, b_shape, r, d):
+    """The fast path of :data:`normalize_backward` on (r, d) rows, from x, the mean and
+    rstd (no saved xhat): with xhat = (x - mean) rstd, every reduction is a matrix-vector
+    product (BLAS) of g x or g --
+    gw = rstd^T (g x) - (mean rstd)^T g, gb = 1^T g, m1 = mean(g w) = g w / d,
+    m2 = mean(g w xhat) = rstd ((g x) w - mean (g w)) / d --
+    and gx = rstd (g w - m1 - xhat m2) = (g w) rstd - x k + c with k = rstd^2 m2,
+    c = k mean - rstd m1, built in place in the one fresh array returned (the temporary
+    g x, then x k, in a reused scratch)."""
     g2 = g.reshape(r, d)
-    xh = xhat.reshape(r, d)
-    rs = rstd.reshape(r, 1)
+    if g2.dtype != x.dtype:
+        g2 = g2.astype(x.dtype)
+    x2 = x.reshape(r, d)
     gw = gb = None
     if b_shape is not None:
-        gb = xp.matmul(xp.ones(r, dtype=g.dtype), g2).reshape(b_shape)
-    p = xp.multiply(g2, xh, out=_scratch(xp, (r, d), g.dtype))
+        gb = xp.matmul(xp.ones(r, dtype=x.dtype), g2).reshape(b_shape)
+    gxp = xp.multiply(g2, x2, out=_scratch(xp, (r, d), x.dtype))
     if w is not None:
         w1 = w.reshape(d)
-        gw = xp.matmul(xp.ones(r, dtype=g.dtype), p).reshape(w.shape)
-        m2 = xp.matmul(p, w1)
         m1 = xp.matmul(g2, w1)
-        gx = xp.multiply(g2, w1)
+        m2 = xp.matmul(gxp, w1)
     else:
-        m2 = p.sum(axis=1)
-        m1 = g2.sum(axis=1)
-        gx = g2.copy()
-    m2 *= 1.0 / d
-    m1 *= 1.0 / d
-    xp.multiply(xh, m2[:, None], out=p)
-    gx -= p
-    gx -= m1[:, None]
-    gx *= rs
+        ones = xp.ones(d, dtype=x.dtype)
+        m1 = xp.matmul(g2, ones)
+        m2 = xp.matmul(gxp, ones)
+    mr = mean * rstd
+    if w is not None:
+        gw = (xp.matmul(rstd, gxp) - xp.matmul(mr, g2)).reshape(w.shape)
+    m2 -= mean * m1
+    m2 *= rstd * (1.0 / d)  # now mean(g w xhat)
+    k = rstd * rstd * m2
+    c = mean * k
+    c -= rstd * m1 * (1.0 / d)
+    gx = xp.multiply(g2, w1) if w is not None else g2.copy()
+    gx *= rstd[:, None]
+    xp.multiply(x2, k[:, None], out=gxp)
+    gx -= gxp
+    gx += c[:, None]
     return gx.reshape(x.shape), gw, gb
 
 
