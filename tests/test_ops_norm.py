@@ -51,7 +51,8 @@ ROWS = [
         covers=("embedding_backward",), finite_diff=False),
     Row("scaled_dot_product_attention", F.scaled_dot_product_attention,
         TF.scaled_dot_product_attention,
-        _s(((2, 3, 4), (2, 5, 4), (2, 5, 2)), ((1, 2, 2, 3), (1, 2, 4, 3), (1, 2, 4, 3)))),
+        _s(((2, 3, 4), (2, 5, 4), (2, 5, 2)), ((1, 2, 2, 3), (1, 2, 4, 3), (1, 2, 4, 3))),
+        covers=("sdpa", "sdpa_backward")),
     Row("scaled_dot_product_attention[causal]",
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.5),
         lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.5),
@@ -160,3 +161,122 @@ def test_norm_errors_name_the_op_and_shapes():
         F.batch_norm(ge.ones((2, 3)), None, None, ge.ones(2), training=True)
     with pytest.raises(ge.ShapeError, match=r"scaled_dot_product_attention: .*\(2, 3\)"):
         F.scaled_dot_product_attention(ge.ones((2, 3)), ge.ones((2, 4)), ge.ones((2, 4)))
+
+
+# ------------------------------------------------ the fused paths of layer_norm and attention
+
+def _torch_grads(fn, arrays, g):
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    out.backward(torch.tensor(g))
+    return out.detach().numpy(), [t.grad.numpy() for t in ts]
+
+
+def _ge_grads(fn, arrays, g, device):
+    ts = [ge.tensor(a, device=device, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    out.backward(ge.tensor(g, device=device))
+    return out.numpy(), [t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("dtype,tol", [("float32", 2e-5), ("float64", 1e-10)])
+@pytest.mark.parametrize("affine", ["wb", "w", "b", "none"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "large_mean"])
+def test_layer_norm_fast_and_general_paths_match_torch(dtype, tol, affine, layout, device):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 40)).astype(dtype)
+    if layout == "transposed":  # not C-contiguous: the general path
+        x = np.ascontiguousarray(x.T).T
+    elif layout == "large_mean":  # the variance from x - mean: no cancellation
+        x = x + 300
+        tol = max(tol, 3e-4)  # float32 holds x to ~2e-5 here: torch is no closer to exact
+    w, b = (rng.standard_normal(x.shape[-1:]).astype(dtype) for _ in range(2))
+    g = rng.standard_normal(x.shape).astype(dtype)
+    arrays = [x] + ([w] if "w" in affine else []) + ([b] if "b" in affine else [])
+
+    def call(lib, ts):
+        xs, rest = ts[0], list(ts[1:])
+        wt = rest.pop(0) if "w" in affine else None
+        bt = rest.pop(0) if "b" in affine else None
+        return lib.layer_norm(xs, (x.shape[-1],), wt, bt)
+
+    want, wgrads = _torch_grads(lambda *ts: call(TF, ts), arrays, g)
+    got, ggrads = _ge_grads(lambda *ts: call(F, ts), arrays, g, device)
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    for a, e in zip(ggrads, wgrads):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(a, e, rtol=tol * 10, atol=tol * 10)
+
+
+def test_layer_norm_fast_path_edges(device):
+    # 0 rows, float16 (statistics in float32), a second backward through the same graph
+    x = ge.zeros((0, 8), device=device, requires_grad=True)
+    F.layer_norm(x, (8,)).sum().backward()
+    assert x.grad.shape == (0, 8)
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 16))
+    h = ge.tensor(a.astype(np.float16), device=device, requires_grad=True)
+    y = F.layer_norm(h, (16,))
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(y.numpy(), TF.layer_norm(torch.tensor(a), (16,)).numpy(),
+                               atol=5e-3)
+    x = ge.tensor(a.astype(np.float32), device=device, requires_grad=True)
+    y = F.layer_norm(x, (16,), ge.ones((16,), device=device))
+    g = ge.tensor(rng.standard_normal((4, 16)).astype(np.float32), device=device)
+    y.backward(g, retain_graph=True)
+    first = x.grad.numpy().copy()
+    x.grad = None
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), first)
+
+
+@pytest.mark.parametrize("dtype,tol", [("float32", 2e-5), ("float64", 1e-10)])
+@pytest.mark.parametrize("kind", ["plain", "causal", "causal_wide", "causal_tall", "scale",
+                                  "mask", "float_mask", "broadcast", "noncontiguous"])
+def test_attention_fused_and_general_paths_match_torch(dtype, tol, kind, device):
+    rng = np.random.default_rng(3)
+    L, S = {"causal_wide": (3, 6), "causal_tall": (6, 3)}.get(kind, (5, 7))
+    shapes = [(2, 3, L, 4), (2, 3, S, 4), (2, 3, S, 5)]
+    if kind == "broadcast":
+        shapes[1], shapes[2] = (1, 3, S, 4), (1, 3, S, 5)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    if kind == "noncontiguous":
+        arrays[0] = np.ascontiguousarray(arrays[0].swapaxes(-1, -2)).swapaxes(-1, -2)
+    mask = rng.standard_normal((L, S)) > -0.5
+    mask[:, 0] = True
+    kw = {"causal": dict(is_causal=True), "causal_wide": dict(is_causal=True),
+          "causal_tall": dict(is_causal=True), "scale": dict(scale=0.3)}.get(kind, {})
+
+    def call(lib, wrap, ts):
+        m = {}
+        if kind == "mask":
+            m = dict(attn_mask=wrap(mask))
+        elif kind == "float_mask":
+            m = dict(attn_mask=wrap(np.where(mask, 0.5, -2.0).astype(dtype)))
+        return lib.scaled_dot_product_attention(*ts, **kw, **m)
+
+    g = rng.standard_normal(shapes[0][:-1] + (5,)).astype(dtype)
+    want, wgrads = _torch_grads(lambda *ts: call(TF, torch.tensor, ts), arrays, g)
+    got, ggrads = _ge_grads(
+        lambda *ts: call(F, lambda a: ge.tensor(a, device=device), ts), arrays, g, device)
+    if kind == "causal_tall":  # rows with no key: NaN in both
+        ok = ~np.isnan(want)
+        assert np.array_equal(np.isnan(got), ~ok)
+        got, want = got[ok], want[ok]
+        wgrads, ggrads = wgrads[:1], ggrads[:1]  # only dq has a row-wise NaN pattern
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    for a, e in zip(ggrads, wgrads):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(np.nan_to_num(a), np.nan_to_num(e), rtol=tol * 10,
+                                   atol=tol * 10)
+
+
+def test_attention_fused_path_gradgradcheck_and_causal_tall(device):
+    rng = np.random.default_rng(4)
+    ts = [ge.tensor(rng.standard_normal(s), device=device, requires_grad=True)
+          for s in ((2, 3, 4), (2, 4, 4), (2, 4, 2))]
+    assert ge.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                        ts)
+    assert ge.gradgradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), ts)

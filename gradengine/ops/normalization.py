@@ -17,6 +17,8 @@ would be folded at trace time with its mask, so dropout belongs on activations.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import backend
@@ -31,6 +33,7 @@ from .shape import matrix_transpose, reshape
 
 __all__ = ["layer_norm", "batch_norm", "dropout", "embedding", "scaled_dot_product_attention"]
 TENSOR_METHODS: dict = {}
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 # ---------------------------------------------------------------- normalize, scale, shift
@@ -43,9 +46,78 @@ def _stats(xp, x, axes, eps):
     return xc, 1.0 / xp.sqrt(var + eps)
 
 
+def _rows(x, w, axes):
+    """(rows, row length) when axes are x's trailing axes, x is float32/float64 and
+    C-contiguous and w (if any) has exactly those axes' shape and x's dtype: the fast 2-D
+    path of layer_norm; None otherwise. The forward and the backward decide alike."""
+    nd = x.ndim
+    k = len(axes)
+    if axes != tuple(range(nd - k, nd)) or x.dtype not in (_F32, _F64) or \
+            not x.flags.c_contiguous or x.size == 0:
+        return None
+    tail = x.shape[nd - k:]
+    if w is not None and (w.shape != tail or w.dtype != x.dtype):
+        return None
+    d = 1
+    for s in tail:
+        d *= s
+    return x.size // d, d
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(xp, shape, dtype):
+    """A temporary array of shape and dtype, reused from call to call on the CPU (one per
+    thread): a fresh 512 KB NumPy array costs ~128 page faults whenever glibc gave the
+    last one back to the system, often more than the arithmetic. Never returned to the
+    caller. CuPy's pool already reuses memory."""
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = _SCRATCH.buf = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _rowdot(xp, a, b):
+    """Dot products along the last axis of two arrays of one shape (one fused pass)."""
+    vecdot = getattr(xp, "vecdot", None)
+    if vecdot is not None:
+        return vecdot(a, b)
+    return xp.einsum("...j,...j->...", a, b)
+
+
+def _norm_forward_rows(xp, x, w, b, eps, r, d):
+    """The fast path of :func:`_norm_forward` on (r, d) rows, in the one fresh array it
+    returns: the mean by a matrix-vector product (BLAS), the variance from x - mean (exact,
+    two passes), then scale and shift in place. Keeps only the mean and 1/std (r values
+    each): the backward reads x again rather than a saved xhat."""
+    x2 = x.reshape(r, d)
+    mean = xp.matmul(x2, xp.ones(d, dtype=x.dtype))
+    mean *= 1.0 / d
+    out = xp.subtract(x2, mean[:, None])
+    var = _rowdot(xp, out, out)
+    var *= 1.0 / d
+    var += eps
+    rstd = xp.sqrt(var, out=var)
+    xp.divide(1.0, rstd, out=rstd)
+    out *= rstd[:, None]
+    if w is not None:
+        out *= w.reshape(d)
+    if b is not None:
+        out += b.reshape(d)
+    return out, mean, rstd
+
+
 def _norm_forward(xp, x, w, b, axes, eps):
-    """(out, xhat, rstd): out = xhat * w + b with xhat = (x - mean(x)) / sqrt(var(x) + eps)
-    over axes (w, b broadcast; None: 1, 0); xhat and rstd are kept for the backward."""
+    """(out, stat, rstd): out = xhat * w + b with xhat = (x - mean(x)) / sqrt(var(x) + eps)
+    over axes (w, b broadcast; None: 1, 0); stat (xhat, or on the fast 2-D path of
+    :func:`_rows` the rows' mean) and rstd are kept for the backward."""
+    rd = _rows(x, w, axes)
+    if rd is not None:  # (out, mean, rstd): see _norm_forward_rows
+        out, mean, rstd = _norm_forward_rows(xp, x, w, b, eps, *rd)
+        return out.reshape(x.shape), mean, rstd
     xhat, rstd = _stats(xp, x, axes, eps)
     xhat *= rstd  # in place on the fresh x - mean
     if w is not None:
@@ -106,6 +178,9 @@ batch_norm_op = _make_norm("batch_norm")
 def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
     """(gx, gw, gb) of normalize-scale-shift from the forward's xhat and rstd:
     gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * w."""
+    rd = _rows(x, w, axes)
+    if rd is not None:  # xhat holds the mean here
+        return _norm_backward_rows(xp, g, x, w, xhat, rstd, b_shape, *rd)
     gf = g.astype(xhat.dtype) if g.dtype != xhat.dtype else g
     gh = gf if w is None else gf * w
     p = gh * xhat
@@ -120,6 +195,47 @@ def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
         gw = _sum_to_shape(xp, p, w.shape).astype(w.dtype, copy=False)
     gb = None if b_shape is None else _sum_to_shape(xp, g, b_shape)
     return gx.astype(x.dtype, copy=False), gw, gb
+
+
+def _norm_backward_rows(xp, g, x, w, mean, rstd, b_shape, r, d):
+    """The fast path of :data:`normalize_backward` on (r, d) rows, from x, the mean and
+    rstd (no saved xhat): with xhat = (x - mean) rstd, every reduction is a matrix-vector
+    product (BLAS) of g x or g --
+    gw = rstd^T (g x) - (mean rstd)^T g, gb = 1^T g, m1 = mean(g w) = g w / d,
+    m2 = mean(g w xhat) = rstd ((g x) w - mean (g w)) / d --
+    and gx = rstd (g w - m1 - xhat m2) = (g w) rstd - x k + c with k = rstd^2 m2,
+    c = k mean - rstd m1, built in place in the one fresh array returned (the temporary
+    g x, then x k, in a reused scratch)."""
+    g2 = g.reshape(r, d)
+    if g2.dtype != x.dtype:
+        g2 = g2.astype(x.dtype)
+    x2 = x.reshape(r, d)
+    gw = gb = None
+    if b_shape is not None:
+        gb = xp.matmul(xp.ones(r, dtype=x.dtype), g2).reshape(b_shape)
+    gxp = xp.multiply(g2, x2, out=_scratch(xp, (r, d), x.dtype))
+    if w is not None:
+        w1 = w.reshape(d)
+        m1 = xp.matmul(g2, w1)
+        m2 = xp.matmul(gxp, w1)
+    else:
+        ones = xp.ones(d, dtype=x.dtype)
+        m1 = xp.matmul(g2, ones)
+        m2 = xp.matmul(gxp, ones)
+    mr = mean * rstd
+    if w is not None:
+        gw = (xp.matmul(rstd, gxp) - xp.matmul(mr, g2)).reshape(w.shape)
+    m2 -= mean * m1
+    m2 *= rstd * (1.0 / d)  # now mean(g w xhat)
+    k = rstd * rstd * m2
+    c = mean * k
+    c -= rstd * m1 * (1.0 / d)
+    gx = xp.multiply(g2, w1) if w is not None else g2.copy()
+    gx *= rstd[:, None]
+    xp.multiply(x2, k[:, None], out=gxp)
+    gx -= gxp
+    gx += c[:, None]
+    return gx.reshape(x.shape), gw, gb
 
 
 def _check(name, *ts):
@@ -318,6 +434,67 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
 
 # ---------------------------------------------------------------- attention
 
+def _causal_fill(xp, s, neg):
+    """Set the scores above the diagonal (key j > query i) to neg, in place."""
+    L, S = s.shape[-2:]
+    s[..., xp.triu(xp.ones((L, S), dtype=bool), 1)] = neg
+
+
+@op(name="sdpa", params=("scale", "causal"), save=("q", "k", "v"), extras=("p",))
+def sdpa_op(xp, q, k, v, scale, causal):
+    """(softmax(q k^T * scale [causal]) v, p): attention in one op; the probabilities p are
+    kept for the backward (scale folded into q, the softmax in place)."""
+    qs = q * q.dtype.type(scale)
+    s = xp.matmul(qs, xp.swapaxes(k, -1, -2))
+    if causal:
+        _causal_fill(xp, s, -xp.inf)
+    s -= s.max(axis=-1, keepdims=True)
+    xp.exp(s, out=s)
+    den = s.sum(axis=-1, keepdims=True)
+    xp.divide(1.0, den, out=den)
+    s *= den
+    return xp.matmul(s, v), s
+
+
+@sdpa_op.vjp
+def _sdpa_rule(g, q, k, v, p, scale, causal):
+    if is_grad_enabled():  # create_graph: the same maths in Tensor ops
+        return _sdpa_grad_tensors(g, q, k, v, scale, causal)
+    dq, dk, dv = apply(sdpa_backward, g, q, k, v, p, params=(scale,))
+    return dq, dk, dv
+
+
+def _sdpa_grad_tensors(g, q, k, v, scale, causal):
+    sc = apply(matmul_op, q, matrix_transpose(k)) * scale
+    if causal:
+        L, S = sc.shape[-2:]
+        sc = where(Tensor(np.tri(L, S, dtype=bool), device=q.device), sc, -np.inf)
+    p = softmax(sc, axis=-1)
+    dv = apply(matmul_op, matrix_transpose(p), g)
+    dp = apply(matmul_op, g, matrix_transpose(v))
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    dq = apply(matmul_op, ds, k) * scale
+    dk = apply(matmul_op, matrix_transpose(ds), q) * scale
+    return dq, dk, dv
+
+
+@op(params=("scale",), differentiable=False)
+def sdpa_backward(xp, g, q, k, v, p, scale):
+    """(dq, dk, dv) of attention from the probabilities p: dv = p^T g, dS = p (g v^T -
+    rowsum(g v^T p)), dq = dS k * scale, dk = dS^T q * scale (batched matmuls, dS in place)."""
+    dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
+    ds = xp.matmul(g, xp.swapaxes(v, -1, -2))
+    rs = _rowdot(xp, ds, p)
+    ds -= rs[..., None]
+    ds *= p
+    sc = ds.dtype.type(scale)
+    dq = xp.matmul(ds, k)
+    dq *= sc
+    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q)
+    dk *= sc
+    return dq, dk, dv
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(q @ k^T * scale + mask) @ v, as
@@ -337,6 +514,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     L, S = query.shape[-2], key.shape[-2]
     sc = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
+    if attn_mask is None and not dropout_p > 0 and L and S and \
+            query.shape[:-2] == key.shape[:-2] == value.shape[:-2] and \
+            query.dtype == key.dtype == value.dtype and query.dtype in (_F32, _F64):
+        # the fused path: one op forward, one backward (exact: the same maths)
+        return apply(sdpa_op, query, key, value, params=(sc, bool(is_causal)))
     scores = apply(matmul_op, query, matrix_transpose(key)) * sc
     if is_causal:
         attn_mask = np.tril(np.ones((L, S), dtype=bool))
