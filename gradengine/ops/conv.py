@@ -331,9 +331,43 @@ def _argmax(xp, x, geom):
     return idx
 
 
+def _tiles(geom):
+    """Whether the windows tile the input without overlap or padding (stride == kernel, no
+    dilation): each input pixel is then in at most one window."""
+    k, s, pads, d, _ = geom
+    return s == k and d == (1, 1) and not any(pads[0] + pads[1])
+
+
+def _first_max_scatter(xp, g, x, geom):
+    """max_pool2d_backward for tiling windows on the CPU, or None when a window holds a NaN:
+    each window's gradient written at the first position equal to its maximum (PyTorch's
+    rule when there is no NaN), one compare and one masked copy per kernel offset."""
+    views = [v for _, _, v in _windows(xp, x, *geom[:2], geom[3], geom[4])]
+    best = views[0].copy()
+    for v in views[1:]:
+        xp.maximum(best, v, out=best)
+    if xp.isnan(best).any():
+        return None
+    gx = xp.zeros(x.shape, dtype=g.dtype)
+    gviews = [v for _, _, v in _windows(xp, gx, *geom[:2], geom[3], geom[4])]
+    taken = None
+    for r, (v, gv) in enumerate(zip(views, gviews)):
+        hit = v == best
+        if taken is not None:
+            xp.greater(hit, taken, out=hit)  # hit and not taken
+        xp.copyto(gv, g, where=hit)
+        if r + 1 < len(views):
+            taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
+    return gx
+
+
 @op(params=("geom",), save=("x",))
 def max_pool2d_backward(xp, g, x, geom):
     """gx: each window's gradient added at its maximum."""
+    if xp is np and _tiles(geom):
+        gx = _first_max_scatter(xp, g, x, geom)
+        if gx is not None:
+            return gx
     k, s, pads, d, out_hw = geom
     (pt, pb), (pl, pr) = pads
     n, c, h, w = x.shape
