@@ -45,11 +45,11 @@ def _conv_rows():
     for k, kw in enumerate(KW):
         rows.append(Row(f"conv2d[{k}]", lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw),
                         lambda x, w, b, kw=kw: TF.conv2d(x, w, b, **kw), _s(*CONV_SHAPES),
-                        covers=("im2col", "col2im")))
+                        covers=("im2col_cm", "col2im_cm", "fold_nchw_bias", "unfold_nchw")))
     rows.append(Row("conv2d[groups]", lambda x, w: F.conv2d(x, w, stride=(1, 2), groups=2),
                     lambda x, w: TF.conv2d(x, w, stride=(1, 2), groups=2),
                     _s(((1, 4, 4, 5), (4, 2, 2, 2)), ((2, 2, 3, 3), (2, 1, 3, 1))),
-                    covers=("im2col",)))
+                    covers=("im2col_cm", "fold_nchw")))
     rows.append(Row("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1),
                     lambda x, w, b: TF.conv1d(x, w, b, stride=2, padding=1),
                     _s(((2, 3, 7), (2, 3, 3), (2,)), ((1, 1, 5), (3, 1, 2), (3,)))))
@@ -161,3 +161,31 @@ def test_conv_weight_gradient_is_one_matmul_path_on_both_devices(device):
     assert x.grad.shape == x.shape and w.grad.shape == w.shape
     assert float(w.grad.numpy()[0, 0, 1, 1]) == 50.0  # every pixel of both images
     assert float(x.grad.numpy()[0, 0, 0, 0]) == 16.0  # a corner sees 2x2 taps x 4 filters
+
+
+def _pool_grads(a, kw, dtype):
+    x = ge.tensor(a.astype(dtype), requires_grad=True)
+    tx = torch.tensor(a.astype(dtype), requires_grad=True)
+    g = np.random.default_rng(1).standard_normal(TF.max_pool2d(tx, **kw).shape).astype(dtype)
+    out, tout = F.max_pool2d(x, **kw), TF.max_pool2d(tx, **kw)
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    out.backward(ge.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3)),
+                                dict(kernel_size=3, ceil_mode=True)])
+def test_max_pool2d_tiling_windows_route_ties_and_nans_as_torch(kw, dtype):
+    """The tiling fast path (stride == kernel): ties go to the first maximum, NaNs to the
+    last NaN, odd sizes leave the uncovered rows and columns without gradient, and a
+    non-contiguous input works."""
+    rng = np.random.default_rng(0)
+    ties = rng.integers(0, 3, size=(2, 3, 7, 9)).astype(np.float64)  # many ties
+    _pool_grads(ties, kw, dtype)
+    nans = ties.copy()
+    nans[0, 0, :3, :3] = np.nan
+    nans[1, 2, 1, ::2] = np.nan
+    _pool_grads(nans, kw, dtype)
+    _pool_grads(rng.standard_normal((3, 2, 9, 8)).transpose(1, 0, 3, 2), kw, dtype)

@@ -22,6 +22,7 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from .linalg import matmul_op
+from .reductions import sum as sum_
 from .shape import reshape, transpose
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
@@ -103,6 +104,84 @@ col2im.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: apply(
     im2col, g, params=(kernel, stride, pads, dilation, out_hw)))
 
 
+# ---------------------------------------------------------------- channel-major columns
+
+@op(params=("kernel", "stride", "pads", "dilation", "out_hw"))
+def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
+    """im2col with the batch in the columns: cols[(c, i, j), (n, ho, wo)] =
+    xpad[n, c, ho * s + i * d, wo * s + j * d], so a convolution is one 2-D GEMM."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    ho, wo = out_hw
+    cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    xpad = _padded(xp, x.transpose(1, 0, 2, 3), pads)  # (C, N, H + pads, W + pads)
+    for i, j, view in _windows(xp, xpad, kernel, stride, dilation, out_hw):
+        cols[:, i, j] = view
+    return cols.reshape(c * kh * kw, n * ho * wo)
+
+
+im2col_cm.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: apply(
+    col2im_cm, g, params=(tuple(x_shape), kernel, stride, pads, dilation, out_hw)))
+
+
+@op(params=("x_shape", "kernel", "stride", "pads", "dilation", "out_hw"))
+def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
+    """The adjoint of im2col_cm: each column entry added back at the pixel it was read
+    from."""
+    n, c, h, w = x_shape
+    kh, kw = kernel
+    (pt, pb), (pl, pr) = pads
+    ho, wo = out_hw
+    g = cols.reshape(c, kh, kw, n, ho, wo)
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    for i, j, view in _windows(xp, out.transpose(1, 0, 2, 3), kernel, stride, dilation,
+                               out_hw):
+        view += g[:, i, j]
+    return out[:, :, pt:pt + h, pl:pl + w]
+
+
+col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: apply(
+    im2col_cm, g, params=(kernel, stride, pads, dilation, out_hw)))
+
+
+@op(params=("n", "out_hw"))
+def fold_nchw(xp, y, n, out_hw):
+    """(O, N * Ho * Wo) GEMM result -> contiguous (N, O, Ho, Wo): out[n, o] = y[o, n]."""
+    o = y.shape[0]
+    out = xp.empty((n, o) + tuple(out_hw), dtype=y.dtype)
+    out.reshape(n, o, -1)[...] = y.reshape(o, n, -1).transpose(1, 0, 2)
+    return out
+
+
+fold_nchw.defvjp(lambda g: apply(unfold_nchw, g))
+
+
+@op(params=("n", "out_hw"))
+def fold_nchw_bias(xp, y, b, n, out_hw):
+    """fold_nchw(y) + b[o], in the same pass: out[n, o] = y[o, n] + b[o]."""
+    o = y.shape[0]
+    out = xp.empty((n, o) + tuple(out_hw), dtype=xp.result_type(y.dtype, b.dtype))
+    xp.add(y.reshape(o, n, -1).transpose(1, 0, 2), b.reshape(o, 1), out=out.reshape(n, o, -1))
+    return out
+
+
+fold_nchw_bias.defvjp(lambda g: apply(unfold_nchw, g),
+                      lambda g: sum_(g, axis=(0, 2, 3)))
+
+
+@op()
+def unfold_nchw(xp, g):
+    """(N, O, Ho, Wo) -> contiguous (O, N * Ho * Wo), the adjoint of fold_nchw."""
+    n, o, ho, wo = g.shape
+    out = xp.empty((o, n, ho, wo), dtype=g.dtype)
+    out[...] = g.transpose(1, 0, 2, 3)
+    return out.reshape(o, n * ho * wo)
+
+
+unfold_nchw.defvjp(lambda g, g_shape: apply(fold_nchw, g, params=(g_shape[0],
+                                                                  tuple(g_shape[2:]))))
+
+
 # ---------------------------------------------------------------- checks
 
 def _check_float(name, *ts):
@@ -171,16 +250,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if ho < 1 or wo < 1:
         raise ShapeError(f"conv2d: input of shape {input.shape} with padding {padding!r} is "
                          f"smaller than the kernel {(kh, kw)} (dilation {d})")
-    cols = apply(im2col, input, params=((kh, kw), s, pads, d, (ho, wo)))
+    # columns (C * kh * kw, N * Ho * Wo): one GEMM for the batch, forward and backward
+    cols = apply(im2col_cm, input, params=((kh, kw), s, pads, d, (ho, wo)))
     if groups == 1:
-        out = apply(matmul_op, reshape(weight, o, cg * kh * kw), cols)  # (N, O, Ho*Wo)
+        y = apply(matmul_op, reshape(weight, o, cg * kh * kw), cols)  # (O, N*Ho*Wo)
     else:
         wg = reshape(weight, groups, o // groups, cg * kh * kw)
-        out = apply(matmul_op, wg, reshape(cols, n, groups, cg * kh * kw, ho * wo))
-    out = reshape(out, n, o, ho, wo)
-    if bias is not None:
-        out = out + reshape(bias, o, 1, 1)
-    return out
+        y = reshape(apply(matmul_op, wg, reshape(cols, groups, cg * kh * kw, n * ho * wo)),
+                    o, n * ho * wo)
+    if bias is None:
+        return apply(fold_nchw, y, params=(n, (ho, wo)))
+    return apply(fold_nchw_bias, y, bias, params=(n, (ho, wo)))
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
@@ -331,9 +411,43 @@ def _argmax(xp, x, geom):
     return idx
 
 
+def _tiles(geom):
+    """Whether the windows tile the input without overlap or padding (stride == kernel, no
+    dilation): each input pixel is then in at most one window."""
+    k, s, pads, d, _ = geom
+    return s == k and d == (1, 1) and not any(pads[0] + pads[1])
+
+
+def _first_max_scatter(xp, g, x, geom):
+    """max_pool2d_backward for tiling windows on the CPU, or None when a window holds a NaN:
+    each window's gradient written at the first position equal to its maximum (PyTorch's
+    rule when there is no NaN), one compare and one masked copy per kernel offset."""
+    views = [v for _, _, v in _windows(xp, x, *geom[:2], geom[3], geom[4])]
+    best = views[0].copy()
+    for v in views[1:]:
+        xp.maximum(best, v, out=best)
+    if xp.isnan(best).any():
+        return None
+    gx = xp.zeros(x.shape, dtype=g.dtype)
+    gviews = [v for _, _, v in _windows(xp, gx, *geom[:2], geom[3], geom[4])]
+    taken = None
+    for r, (v, gv) in enumerate(zip(views, gviews)):
+        hit = v == best
+        if taken is not None:
+            xp.greater(hit, taken, out=hit)  # hit and not taken
+        xp.copyto(gv, g, where=hit)
+        if r + 1 < len(views):
+            taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
+    return gx
+
+
 @op(params=("geom",), save=("x",))
 def max_pool2d_backward(xp, g, x, geom):
     """gx: each window's gradient added at its maximum."""
+    if xp is np and _tiles(geom):
+        gx = _first_max_scatter(xp, g, x, geom)
+        if gx is not None:
+            return gx
     k, s, pads, d, out_hw = geom
     (pt, pb), (pl, pr) = pads
     n, c, h, w = x.shape
