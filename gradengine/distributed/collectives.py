@@ -21,7 +21,10 @@ from .world import WORLD, require
 
 OPS = ("sum", "mean", "max", "min")
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}
-_KINDS = {"all_reduce": 1, "broadcast": 2, "all_gather": 3, "bucket": 4}
+# the collectives a handshake can name; "bucket" (a backward's gradient average), "early"
+# (a bucket's all-reduce started during the backward) and "flat" (a ge.jit replay's flat
+# gradient buffer) are DataParallel's
+_KINDS = {"all_reduce": 1, "broadcast": 2, "all_gather": 3, "bucket": 4, "early": 5, "flat": 6}
 _DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int8", "int16", "int32",
                                  "int64", "uint8", "uint16", "uint32", "uint64")]
 _DTYPE_CODE = {d: i for i, d in enumerate(_DTYPES)}
@@ -50,13 +53,19 @@ def _describe(row):
         shape = shape + ("...",)
     name = {v: k for k, v in _KINDS.items()}.get(kind, "?")
     dtype = _DTYPES[code].name if 0 <= code < len(_DTYPES) else "?"
+    if name == "bucket" and len(shape) == 2:
+        return (f"the gradient average of {shape[0]} parameters ({shape[1]} elements, "
+                f"{dtype} first; layout #{extra})")
+    if name == "early" and len(shape) == 2:
+        return (f"the all-reduce of gradient bucket {shape[0]} ({shape[1]} elements {dtype}; "
+                f"layout #{extra}) during its backward")
+    if name == "flat" and len(shape) == 1:
+        return f"the ge.jit flat gradient average ({shape[0]} elements {dtype})"
     text = f"{name} of shape {shape} {dtype}"
     if name == "all_reduce":
         text += f" op={OPS[op]!r}"
     elif name == "broadcast":
         text += f" src={extra}"
-    elif name == "bucket":
-        text += f" (layout #{extra})"
     return text
 
 
@@ -118,10 +127,15 @@ def handshake(w, name, kind, arr, op=0, extra=0):
     Each rank contributes (kind, dtype, op, extra, shape): one small all-reduce when they
     agree; one all-gather more, to name both sides, when they do not. Every rank makes the
     same calls in both cases, so a disagreement can never leave one rank waiting."""
+    check(w, name, kind, arr.dtype, arr.shape, op, extra)
+
+
+def check(w, name, kind, dtype, shape, op=0, extra=0):
+    """:func:`handshake` on a dtype and a shape (a tuple of ints) instead of an array."""
     if w.size == 1:
         return
-    sig = (_KINDS[kind], _DTYPE_CODE.get(np.dtype(arr.dtype), -1), int(op), int(extra),
-           tuple(arr.shape))
+    sig = (_KINDS[kind], _DTYPE_CODE.get(np.dtype(dtype), -1), int(op), int(extra),
+           tuple(shape))
     if not _agree(w, sig):
         _refuse(w, name, sig)
 
