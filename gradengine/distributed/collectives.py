@@ -25,6 +25,7 @@ _OP_INDEX = {op: i for i, op in enumerate(OPS)}
 # (a bucket's all-reduce started during the backward) and "flat" (a ge.jit replay's flat
 # gradient buffer) are DataParallel's
 _KINDS = {"all_reduce": 1, "broadcast": 2, "all_gather": 3, "bucket": 4, "early": 5, "flat": 6}
+_OVER_NCCL = 8  # added to the kind of a Tensor collective that goes to NCCL (not MPI)
 _DTYPES = [np.dtype(d) for d in ("float16", "float32", "float64", "int8", "int16", "int32",
                                  "int64", "uint8", "uint16", "uint32", "uint64")]
 _DTYPE_CODE = {d: i for i, d in enumerate(_DTYPES)}
@@ -51,7 +52,8 @@ def _describe(row):
     shape = tuple(int(v) for v in row[5:5 + min(ndim, _MAX_DIMS)])
     if ndim > _MAX_DIMS:
         shape = shape + ("...",)
-    name = {v: k for k, v in _KINDS.items()}.get(kind, "?")
+    over = " over NCCL" if kind & _OVER_NCCL else ""
+    name = {v: k for k, v in _KINDS.items()}.get(kind & ~_OVER_NCCL, "?")
     dtype = _DTYPES[code].name if 0 <= code < len(_DTYPES) else "?"
     if name == "bucket" and len(shape) == 2:
         return (f"the gradient average of {shape[0]} parameters ({shape[1]} elements, "
@@ -66,7 +68,7 @@ def _describe(row):
         text += f" op={OPS[op]!r}"
     elif name == "broadcast":
         text += f" src={extra}"
-    return text
+    return text + over
 
 
 def _row(sig):
@@ -130,12 +132,13 @@ def handshake(w, name, kind, arr, op=0, extra=0):
     check(w, name, kind, arr.dtype, arr.shape, op, extra)
 
 
-def check(w, name, kind, dtype, shape, op=0, extra=0):
-    """:func:`handshake` on a dtype and a shape (a tuple of ints) instead of an array."""
+def check(w, name, kind, dtype, shape, op=0, extra=0, nccl=False):
+    """:func:`handshake` on a dtype and a shape (a tuple of ints) instead of an array;
+    ``nccl``: this rank's collective goes to NCCL (a rank on MPI must not meet it)."""
     if w.size == 1:
         return
-    sig = (_KINDS[kind], _DTYPE_CODE.get(np.dtype(dtype), -1), int(op), int(extra),
-           tuple(shape))
+    sig = (_KINDS[kind] | (_OVER_NCCL if nccl else 0), _DTYPE_CODE.get(np.dtype(dtype), -1),
+           int(op), int(extra), tuple(shape))
     if not _agree(w, sig):
         _refuse(w, name, sig)
 
@@ -208,6 +211,15 @@ def _mpi_allgather(w, arr):
 
 
 # ------------------------------------------------------------------ routing
+def _goes_to_nccl(w, t):
+    """Whether ``t``'s collectives go to NCCL: what :func:`_use_nccl` decides, without
+    making the communicator (that is itself collective: it comes after the handshake)."""
+    if t.device == "cpu" or w.backend == "mpi":
+        return False
+    from .nccl import nccl_module
+    return w.backend == "nccl" or nccl_module() is not None
+
+
 def _use_nccl(w, t):
     """The NCCL communicator for a CUDA tensor, or None (MPI through host memory)."""
     if t.device == "cpu" or w.backend == "mpi":
@@ -270,7 +282,8 @@ def all_reduce(t: Tensor, op: str = "sum") -> Tensor:
     if code is None or k is None:
         _check_tensor("all_reduce", t, op)
     if w.size > 1:
-        if CHECK and not _agree(w, sig := (1, code, k, 0, arr.shape)):
+        if CHECK and not _agree(w, sig := (1 if t.device == "cpu" or not _goes_to_nccl(w, t)
+                                           else 1 | _OVER_NCCL, code, k, 0, arr.shape)):
             _refuse(w, "all_reduce", sig)
         if t.device == "cpu":
             if arr.flags.c_contiguous and arr.flags.writeable and code != _F16 and arr.size:
@@ -302,7 +315,8 @@ def broadcast(t: Tensor, src: int = 0) -> Tensor:
     if not isinstance(src, (int, np.integer)) or not 0 <= src < w.size:
         raise ValueError(f"broadcast: src must be a rank in 0..{w.size - 1}, got {src!r}")
     if CHECK:
-        handshake(w, "broadcast", "broadcast", t.data, 0, int(src))
+        check(w, "broadcast", "broadcast", t.data.dtype, t.data.shape, 0, int(src),
+              _goes_to_nccl(w, t))
     arr = t.data
     if t.device != "cpu" and (comm := _use_nccl(w, t)) is not None:
         comm.broadcast(arr, int(src))
@@ -329,7 +343,8 @@ def all_gather(t: Tensor) -> list:
     w = require("all_gather")
     _check_tensor("all_gather", t)
     if CHECK:
-        handshake(w, "all_gather", "all_gather", t.data)
+        check(w, "all_gather", "all_gather", t.data.dtype, t.data.shape,
+              nccl=_goes_to_nccl(w, t))
     arr = t.data
     if t.device == "cpu":
         out = _mpi_allgather(w, arr) if w.size > 1 else arr.copy()[None]

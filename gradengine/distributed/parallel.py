@@ -198,8 +198,8 @@ class GradientAverager:
         key = tuple((self.index[id(p)], p.grad.data.dtype.str) for p in ready)
         new = key != self.key
         if new:
-            layout = (zlib.crc32(repr([(k, p.data.shape) for k, p in zip(key, ready)])
-                                 .encode()) & 0x7FFFFFFF,
+            layout = (zlib.crc32(repr([(k, p.data.shape, p.device == "cpu")
+                                       for k, p in zip(key, ready)]).encode()) & 0x7FFFFFFF,
                       sum(int(p.data.size) for p in ready), ready[0].data.dtype)
         else:
             layout = self.layout
