@@ -3,9 +3,11 @@
 CPU buffers go to MPI as they are (a contiguous array is handed over by address, no copy);
 CUDA buffers go to NCCL on the current stream (:mod:`gradengine.distributed.nccl`), or
 through host memory over MPI when NCCL is not there or ``init(backend="mpi")`` was asked
-for. Every call first makes a cheap handshake (one all-gather of a dozen integers) so that
-a collective whose op, shape or dtype differs across ranks raises the same clear error on
-every rank instead of hanging or mixing bytes.
+for. Every call first makes a cheap handshake (one all-reduce of 28 integers, from a
+buffer kept per signature) so that a collective whose op, shape, dtype or transport differs
+across ranks raises the same clear error on every rank instead of hanging or mixing bytes.
+The handshake is made on every call on every rank, never skipped on what one rank has seen
+before, so that every rank always makes the same MPI calls.
 """
 
 from __future__ import annotations
