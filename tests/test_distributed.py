@@ -163,6 +163,96 @@ def case_collectives():
     print("collectives ok", flush=True)
 
 
+def _refused(fn, *names):
+    """``fn()`` must raise the ShapeError that names every one of ``names``."""
+    from gradengine.errors import ShapeError
+    try:
+        fn()
+    except ShapeError as exc:
+        msg = str(exc)
+        assert "the ranks disagree" in msg and all(x in msg for x in names), msg
+        return msg
+    raise AssertionError(f"not refused: {names}")
+
+
+def case_mismatch():
+    """Every kind of disagreement raises the same clear error on every rank, whatever each
+    rank has seen before (the handshake is made on every call: a signature cached on one
+    rank only, or on both, changes nothing), and the world goes on working afterwards."""
+    import gradengine as ge
+    dist, r, n = _world()
+    last = r == n - 1
+    for _ in range(3):  # both signatures seen (and agreed) before on every rank
+        dist.all_reduce(ge.ones(5))
+        dist.all_reduce(ge.ones(6))
+    _refused(lambda: dist.all_reduce(ge.ones(6 if last else 5)), "rank 0", f"rank {n - 1}",
+             "(5,)", "(6,)")
+    # a shape that only one rank has seen (agreed) before, another never
+    _refused(lambda: dist.all_reduce(ge.ones((7, 2) if last else 5)), "(5,)", "(7, 2)")
+    _refused(lambda: dist.all_reduce(ge.ones(5, dtype="float64" if last else "float32")),
+             "float32", "float64")
+    _refused(lambda: dist.all_reduce(ge.ones(5), op="max" if last else "sum"),
+             "op='sum'", "op='max'")
+    _refused(lambda: dist.all_reduce(ge.ones(0 if last else 1)), "(0,)", "(1,)")
+    _refused(lambda: dist.all_reduce(ge.ones(5, dtype="int64" if last else "float32")),
+             "int64", "float32")
+    big = 2 ** 18  # 1 MiB of float32 against one element more
+    _refused(lambda: dist.all_reduce(ge.zeros(big + (1 if last else 0))), f"({big},)",
+             f"({big + 1},)")
+    _refused(lambda: dist.broadcast(ge.ones(3), src=n - 1 if last else 0), "src=0",
+             f"src={n - 1}")
+    _refused(lambda: dist.all_gather(ge.ones(2 if last else 3)), "(2,)", "(3,)")
+    _refused(lambda: (dist.all_gather if last else dist.all_reduce)(ge.ones(3)),
+             "all_reduce", "all_gather")
+    for shape in [(5,), (6,), (big,)]:  # and everything still works, cached or not
+        t = ge.ones(shape)
+        dist.all_reduce(t)
+        assert (t.numpy() == n).all()
+    print("mismatch ok", flush=True)
+
+
+def case_dp_layout_one_rank():
+    """A backward that takes another branch on one rank only (a parameter without a
+    gradient there: a layout the other ranks never see) raises on every rank -- during the
+    backward on the ranks that started a bucket's all-reduce, at its end on the other --
+    instead of hanging; afterwards the ranks train on, equal."""
+    import gradengine as ge
+    from gradengine import nn, optim
+    from gradengine.errors import ShapeError
+    dist, r, n = _world()
+    ge.manual_seed(0)
+
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 3)
+            self.b = nn.Linear(4, 3)
+
+        def forward(self, x, both):
+            y = self.a(x)
+            return y + self.b(x) if both else y
+    model = dist.DataParallel(TwoHeads())
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = ge.tensor(np.full((2, 4), r + 1.0))
+    refused = 0
+    for step in range(6):
+        opt.zero_grad()
+        loss = model(x, not (step == 2 and r == n - 1)).sum()
+        try:
+            loss.backward()
+        except ShapeError as exc:
+            assert step == 2 and "the ranks disagree" in str(exc), (step, str(exc))
+            assert "gradient" in str(exc) and "rank 0" in str(exc), str(exc)
+            refused += 1
+            continue
+        opt.step()
+    assert refused == 1
+    flat = np.concatenate([p.numpy().ravel() for p in model.parameters()])
+    from mpi4py import MPI
+    assert all(np.array_equal(flat, f) for f in MPI.COMM_WORLD.allgather(flat))
+    print("dp layout ok", flush=True)
+
+
 def _mlp(seed, dtype="float64"):
     import gradengine as ge
     from gradengine import nn
@@ -403,6 +493,19 @@ def test_a_plain_python_run_is_a_world_of_one_without_mpi4py(tmp_path):
 @pytest.mark.parametrize("n", [2, 3])
 def test_each_collective_against_numpy(n):
     assert "collectives ok" in ok(run_world(n, "collectives", timeout=180))
+
+
+@mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_mismatched_collectives_raise_on_every_rank_whatever_each_has_seen(n):
+    assert ok(run_world(n, "mismatch", timeout=90)).count("mismatch ok") == n
+
+
+@mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_gradient_layout_seen_on_one_rank_only_raises_and_never_hangs(n):
+    assert ok(run_world(n, "dp_layout_one_rank", timeout=90)).count(
+        "dp layout ok") == n
 
 
 @mpi

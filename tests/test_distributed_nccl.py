@@ -136,6 +136,16 @@ def case_nccl_collectives(backend_name):
     base = ge.tensor(np.arange(6.0).reshape(2, 3) * (r + 1), device="cuda")
     dist.all_reduce(base.T)
     np.testing.assert_allclose(base.numpy(), np.arange(6.0).reshape(2, 3) * n * (n + 1) / 2)
+    if backend_name != "mpi":
+        # a CPU tensor on one rank against a CUDA one (NCCL) on another: refused, not hung
+        last = r == n - 1
+        for fn in (dist.all_reduce, dist.broadcast, dist.all_gather):
+            msg = td._refused(lambda fn=fn: fn(ge.ones(3, device="cuda" if last else "cpu")),
+                              "over NCCL", "rank 0")
+            assert msg.count("over NCCL") == 1, msg
+        t = ge.ones(3, device="cuda")
+        dist.all_reduce(t)
+        assert (t.numpy() == n).all()
     kinds = {e[0] for e in log}
     if backend_name == "mpi":
         assert log == [], "backend='mpi' must go through host memory, not NCCL"

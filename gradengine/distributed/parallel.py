@@ -12,6 +12,16 @@ Under ``ge.jit`` the replay never runs the commit; the averager registers with t
 optimizer step instead (:func:`gradengine.capture.flat_step.add_grad_reducer`), which
 reduces the whole flat gradient buffer as one collective inside the replay, before the
 update.
+
+The ranks check that they agree before every gradient collective they could disagree on,
+with one small all-reduce each (:func:`collectives.check`): at each backward's commit the
+layout (which parameters got gradients, their shapes and dtypes), before each bucket
+started during the backward that bucket, and in each replay the flat buffer. The checks
+are made at the same points on every rank whatever each rank has seen before (no local
+"seen this layout" cache decides whether to check), so a rank whose gradients differ --
+a branch taken on one rank only, a parameter left without a gradient -- meets the other
+ranks in a check, and every rank raises the same ShapeError; none waits in a collective
+that the others never start.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from ..capture.flat_step import add_grad_reducer
 from ..core.backward import add_commit_hook, add_ready_hook
 from ..core.gradmode import _mode
 from ..core.tensor import Tensor
+from ..errors import ShapeError
 from ..nn.module import Module, Parameter
 from . import collectives
 from .world import WORLD, require
@@ -89,8 +100,8 @@ class GradientAverager:
         self.index = {id(p): k for k, p in enumerate(self.params)}
         self.cap = int(bucket_cap_mb * 2 ** 20)
         self.key = None
+        self.layout = (0, 0, "float64")  # (crc of the layout, its elements, first dtype)
         self.buckets = []
-        self.flat_seen = set()
         self.collectives = 0  # collectives launched for gradients (eager buckets + replays)
         self.where = {}       # id(param) -> index of its bucket (the current layout)
         self.early = {}       # bucket index -> {id(param): grad} arrived in this backward
@@ -136,6 +147,10 @@ class GradientAverager:
         got = self.early.setdefault(b, {})
         got[id(leaf)] = grad.data
         if len(got) == len(bucket.items) and b not in self.launched:
+            # every rank must be starting this same bucket now (a rank whose backward took
+            # another way is at another check: both raise, neither waits for the other)
+            self._check("early", bucket.flat.dtype, (b, int(bucket.flat.size)),
+                        self.layout[0])
             for p, view in bucket.items:
                 np.copyto(view, got[id(p)])
             self.launched[b] = collectives.mpi_iallreduce(w, bucket.flat)
@@ -151,6 +166,17 @@ class GradientAverager:
         self.launched = {}
         self.early = {}
         return done
+
+    def _check(self, kind, dtype, shape, extra):
+        """One layout check with the other ranks; when they disagree, every rank forgets
+        its layout alike (the all-reduces started so far were agreed: they are waited for)
+        and raises the same ShapeError."""
+        try:
+            collectives.check(WORLD, "DataParallel", kind, dtype, shape, 0, extra)
+        except ShapeError:
+            self._finish_early()
+            self.key, self.buckets, self.where = None, [], {}
+            raise
 
     def _on_commit(self, leaves):
         w = WORLD
@@ -170,19 +196,24 @@ class GradientAverager:
         """Average the ``.grad`` of ``ready`` (in this order) across ranks, bucket by bucket."""
         w = WORLD
         key = tuple((self.index[id(p)], p.grad.data.dtype.str) for p in ready)
-        early = self._finish_early()  # (every rank started the same ones: same graph)
-        if key != self.key:
+        new = key != self.key
+        if new:
+            layout = (zlib.crc32(repr([(k, p.data.shape, p.device == "cpu")
+                                       for k, p in zip(key, ready)]).encode()) & 0x7FFFFFFF,
+                      sum(int(p.data.size) for p in ready), ready[0].data.dtype)
+        else:
+            layout = self.layout
+        # every backward, on every rank: the layout of this one (the early starts so far
+        # were each checked when they were made)
+        self._check("bucket", layout[2], (len(ready), layout[1]), layout[0])
+        early = self._finish_early()
+        if new:
             early = {}  # another layout: what was reduced early is reduced again below
-            # a new layout: the buckets are made again, and the ranks check they agree
             self.buckets = _buckets(ready, self.cap)
             self.key = key
+            self.layout = layout
             self.where = {id(p): b for b, bucket in enumerate(self.buckets)
                           for p, _ in bucket.items}
-            layout = zlib.crc32(repr([(k, p.data.shape) for (k, _), p in zip(key, ready)])
-                                .encode())
-            probe = _Shape((len(ready), sum(int(p.data.size) for p in ready)),
-                           ready[0].data.dtype)
-            collectives.handshake(w, "DataParallel", "bucket", probe, 0, layout & 0x7FFFFFFF)
         reqs = []
         for i, b in enumerate(self.buckets):
             if i in early:
@@ -214,20 +245,11 @@ class GradientAverager:
         device = params[0].device
 
         def reduce_flat(G):
-            sig = (G.size, G.dtype.str)
-            if sig not in self.flat_seen:
-                collectives.handshake(w, "DataParallel (ge.jit)", "bucket", G, 0, 0)
-                self.flat_seen.add(sig)
+            # every replay, on every rank (one small all-reduce beside the flat buffer's)
+            collectives.check(w, "DataParallel (ge.jit)", "flat", G.dtype, (int(G.size),))
             collectives.reduce_array(w, G, device, "mean")
             self.collectives += 1
         return reduce_flat
-
-
-class _Shape:
-    """What a handshake reads of an array: its shape and dtype."""
-
-    def __init__(self, shape, dtype):
-        self.shape, self.dtype = shape, dtype
 
 
 def _remove_all(removers):
