@@ -89,14 +89,22 @@ im2col.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: apply(
 @op(params=("x_shape", "kernel", "stride", "pads", "dilation", "out_hw"))
 def col2im(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col: each column entry added back at the pixel it was read from."""
+    n, c = x_shape[:2]
+    g = cols.reshape(n, c, *kernel, *out_hw)
+    return _add_back(xp, lambda i, j: g[:, :, i, j], x_shape, kernel, stride, pads,
+                     dilation, out_hw, cols.dtype, False)
+
+
+def _add_back(xp, at, x_shape, kernel, stride, pads, dilation, out_hw, dtype, channel_major):
+    """The shared body of col2im and col2im_cm: ``at(i, j)`` (the columns of kernel offset
+    (i, j), as (N, C, Ho, Wo), or (C, N, Ho, Wo) when ``channel_major``) added into a zero
+    padded image at the pixels they were read from; the image without its padding."""
     n, c, h, w = x_shape
-    kh, kw = kernel
     (pt, pb), (pl, pr) = pads
-    ho, wo = out_hw
-    g = cols.reshape(n, c, kh, kw, ho, wo)
-    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
-    for i, j, view in _windows(xp, out, kernel, stride, dilation, out_hw):
-        view += g[:, :, i, j]
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=dtype)
+    target = out.transpose(1, 0, 2, 3) if channel_major else out
+    for i, j, view in _windows(xp, target, kernel, stride, dilation, out_hw):
+        view += at(i, j)
     return out[:, :, pt:pt + h, pl:pl + w]
 
 
@@ -128,16 +136,10 @@ im2col_cm.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: appl
 def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col_cm: each column entry added back at the pixel it was read
     from."""
-    n, c, h, w = x_shape
-    kh, kw = kernel
-    (pt, pb), (pl, pr) = pads
-    ho, wo = out_hw
-    g = cols.reshape(c, kh, kw, n, ho, wo)
-    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
-    for i, j, view in _windows(xp, out.transpose(1, 0, 2, 3), kernel, stride, dilation,
-                               out_hw):
-        view += g[:, i, j]
-    return out[:, :, pt:pt + h, pl:pl + w]
+    n, c = x_shape[:2]
+    g = cols.reshape(c, *kernel, n, *out_hw)
+    return _add_back(xp, lambda i, j: g[:, i, j], x_shape, kernel, stride, pads, dilation,
+                     out_hw, cols.dtype, True)
 
 
 col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: apply(
