@@ -232,14 +232,25 @@ class Node:
 
     def output(self):
         """The output as a Tensor in this graph (recreated if the user dropped it)."""
-        t = self.out_ref() if self.out_ref is not None else None
+        t = self._live_output()
         if t is not None:
-            if t._version != getattr(self, "out_version", 0):
-                version_error(self, t, t._version, self.out_version)
             return t
         t = Tensor._make(self.out_data, self.args_device())
         t.node = self
         t._rg = True
+        return t
+
+    def out_array(self):
+        """The output's array, as the backward reads it (checked like :meth:`output`)."""
+        self._live_output()
+        return self.out_data
+
+    def _live_output(self):
+        """The output Tensor if the user still holds it (None otherwise), after checking
+        that it was not changed in place since this op ran."""
+        t = self.out_ref() if self.out_ref is not None else None
+        if t is not None and t._version != getattr(self, "out_version", 0):
+            version_error(self, t, t._version, self.out_version)
         return t
 
     def args_device(self):
@@ -385,20 +396,16 @@ def apply(op, *args, params=()):
                 arrays.append(a)
         if dev is None:
             dev = "cpu"
+    token = fp_quiet() if op.quiet else None
     try:
-        if op.quiet:
-            token = fp_quiet()
-            try:
-                out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
-                    on_gpu(dev, op.fwd, *arrays, *params)
-            finally:
-                fp_restore(token)
-        else:
-            out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
-                on_gpu(dev, op.fwd, *arrays, *params)
+        out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
+            on_gpu(dev, op.fwd, *arrays, *params)
     except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError,
             MemoryError) as e:
         raise _forward_error(op, arrays, e) from None
+    finally:
+        if token is not None:
+            fp_restore(token)
     mode = _mode
     if type(out) is not np.ndarray:
         if out is None or type(out) is tuple and not op.extras:  # a host op, or several outputs
@@ -604,10 +611,7 @@ def node_grads_arrays(node, g):
             out[i] = fn(g)
             continue
         if len(spec) == 1 and spec[0][0] == _OUT:  # (the activations: they read out)
-            t = node.out_ref() if node.out_ref is not None else None
-            if t is not None and t._version != node.out_version:
-                version_error(node, t, t._version, node.out_version)
-            out[i] = fn(g, node.out_data)
+            out[i] = fn(g, node.out_array())
             continue
         vals = _arrays_of(node, spec, dt)
         if vals is None:
@@ -628,10 +632,7 @@ def _arrays_of(node, spec, dt):
                     return None
             out.append(a)
         elif kind == _OUT:
-            t = node.out_ref() if node.out_ref is not None else None
-            if t is not None and t._version != getattr(node, "out_version", 0):
-                version_error(node, t, t._version, node.out_version)
-            out.append(node.out_data)
+            out.append(node.out_array())
         elif kind == _PARAM:
             out.append(node.params[k])
         elif kind == _EXTRA:
