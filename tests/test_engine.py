@@ -342,3 +342,29 @@ def test_backward_on_arrays_gives_tensors_and_never_warns():
         (ge.tensor(1e30) / x).sum().backward()  # the gradient overflows: inf, no warning
     assert isinstance(x.grad, ge.Tensor) and x.grad.dtype == np.float32
     assert np.isinf(x.grad.numpy()[0]) and np.isinf(x.grad.numpy()[1])
+
+
+def test_backward_pauses_the_cyclic_collector_and_restores_it():
+    from gradengine.core.op import Op, apply
+    x = ge.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+
+    def rule(g):  # runs inside the walk
+        seen.append(gc.isenabled())
+        return g
+    ident = Op(lambda xp, a: a.copy(), name="ident").defvjp(rule)
+    assert gc.isenabled()
+    apply(ident, x).sum().backward()
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a user who turned it off keeps it off
+    try:
+        (x * 3).sum().backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    z = x * x
+    x.data[0] = 9.0
+    x._version += 1  # a saved input changed: the walk raises, the collector is back on
+    with pytest.raises(ge.GraphError):
+        z.sum().backward()
+    assert gc.isenabled()

@@ -11,6 +11,7 @@ instead.
 
 from __future__ import annotations
 
+import gc
 import heapq
 
 import numpy as np
@@ -72,6 +73,11 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     heappop, heappush = heapq.heappop, heapq.heappush
     ndarray = np.ndarray
     quiet = fp_quiet() if arrays else None  # gradients never warn (PyTorch)
+    # The walk makes no reference cycles, but its allocations would start the cyclic
+    # collector, whose full passes traverse the whole graph: paused until the walk ends.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         while heap:
             node = heappop(heap)[1]
@@ -127,6 +133,8 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                     else:
                         route(edge, gi)
     finally:
+        if paused:
+            gc.enable()
         _mode.enabled = prev_mode
         _mode.anomaly = anomaly
         if quiet is not None:
