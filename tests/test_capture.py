@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import gradengine as ge
 import gradengine.functional as F
+from ge_testutil import to_host
 from gradengine import nn, optim
 
 
@@ -44,25 +45,27 @@ def test_integer_casts_and_comparisons_are_replayed(device):
 
 
 def test_a_fresh_model_each_call_gives_its_own_output():
-    f = ge.jit(lambda model, x: model(x))
-    x = ge.ones((2, 3))
-    for seed in range(5):
-        ge.manual_seed(seed)
-        model = nn.Linear(3, 2)
-        _same(f(model, x), model(x))
-        del model
-        gc.collect()
+    with ge.no_grad():  # inference calls: a replay returns no graph
+        f = ge.jit(lambda model, x: model(x))
+        x = ge.ones((2, 3))
+        for seed in range(5):
+            ge.manual_seed(seed)
+            model = nn.Linear(3, 2)
+            _same(f(model, x), model(x))
+            del model
+            gc.collect()
 
 
 def test_the_cache_does_not_keep_a_dead_model_alive():
-    f = ge.jit(lambda model, x: model(x))
-    model = nn.Linear(3, 2)
-    f(model, ge.ones((1, 3)))
-    ref = weakref.ref(model)
-    del model
-    gc.collect()
-    assert ref() is None
-    assert not f.programs
+    with ge.no_grad():  # inference calls: a replay returns no graph
+        f = ge.jit(lambda model, x: model(x))
+        model = nn.Linear(3, 2)
+        f(model, ge.ones((1, 3)))
+        ref = weakref.ref(model)
+        del model
+        gc.collect()
+        assert ref() is None
+        assert not f.programs
 
 
 @pytest.mark.parametrize("scalar", [np.int64(2), np.float32(0.5), 3, 2.5, True])
@@ -153,7 +156,9 @@ def test_a_replay_honours_grad_mode():
     w = ge.tensor([1.0, 2.0], requires_grad=True)
     f = ge.jit(lambda x: x * w)
     x = ge.tensor([3.0, 4.0])
-    assert f(x).requires_grad or True  # recorded with grad enabled (a replay has no graph)
+    with pytest.warns(RuntimeWarning, match="requires grad"):
+        assert f(x).requires_grad  # its graph is unused: eager, so that backward works
+    assert f(x).requires_grad
     with ge.no_grad():
         out = f(x)
         _same(out, x * w)
@@ -200,3 +205,210 @@ def test_random_programs_replay_equal_to_eager(program, shape, seed):
         _same(got[0], want[0])
         _same(got[1], want[1])
     assert f.traces == 1
+
+
+# ---------------------------------------------------------------- random draws
+
+def _draws(x):
+    d = x.device
+    return (x + ge.randn(3, device=d) + ge.rand(3, device=d) * ge.randint(0, 5, (3,), device=d)
+            + ge.randperm(3, device=d) + ge.randn(3, device=d) + F.dropout(x, 0.5))
+
+
+def test_random_draws_are_made_anew_at_every_replay_as_eager_makes_them(device):
+    f = ge.jit(_draws)
+    x = ge.ones(3, device=device)
+    for seed in range(4):  # the first call records, the others replay
+        ge.manual_seed(seed)
+        eager = to_host(_draws(x))
+        ge.manual_seed(seed)
+        assert np.array_equal(to_host(f(x)), eager)
+    assert f.traces == 1
+    assert not np.array_equal(to_host(f(x)), to_host(f(x)))  # no seed: fresh numbers
+
+
+def test_two_identical_draws_are_not_merged_and_a_draw_is_not_folded():
+    f = ge.jit(lambda: ge.randn(4) - ge.randn(4))
+    f()
+    a, b = f(), f()
+    assert np.all(a.numpy() != 0) and not np.array_equal(a.numpy(), b.numpy())
+
+
+# ---------------------------------------------------------------- module state and context
+
+def _dropout_model():
+    ge.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+
+def test_train_and_eval_of_a_module_argument_select_their_own_programs():
+    with ge.no_grad():  # inference calls: a replay returns no graph
+        m = _dropout_model()
+        f = ge.jit(lambda m, x: m(x))
+        x = ge.ones(2, 4)
+        f(m, x)
+        f(m, x)
+        m.eval()
+        assert np.array_equal(f(m, x).numpy(), m(x).numpy())
+        m.train()
+        ge.manual_seed(1)
+        a = f(m, x).numpy()
+        ge.manual_seed(1)
+        assert np.array_equal(a, m(x).numpy())
+        assert f.traces == 2  # one program per mode, both kept
+
+
+def test_a_module_read_from_a_global_or_a_closure_is_guarded():
+    with ge.no_grad():  # inference calls: a replay returns no graph
+        m = _dropout_model()
+        x = ge.ones(2, 4)
+
+        def make():
+            return ge.jit(lambda x: m(x))
+        f = make()
+        f(x)
+        f(x)
+        m.eval()
+        assert np.array_equal(f(x).numpy(), m(x).numpy())
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.scale = 1.0
+
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+class _ScaledJitted(_Scaled):
+    @ge.jit
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+@pytest.mark.parametrize("cls", [_Scaled, _ScaledJitted])
+def test_a_changed_scalar_attribute_of_a_module_is_not_replayed_stale(cls):
+    with ge.no_grad():  # inference calls: a replay returns no graph
+        m = cls()
+        f = ge.jit(lambda m, x: m(x)) if cls is _Scaled else (lambda m, x: m(x))
+        x = ge.ones(1, 2)
+        f(m, x)
+        f(m, x)
+        m.scale = 5.0
+        expect = (m.lin(x) * 5.0).numpy()
+        assert np.array_equal(f(m, x).numpy(), expect)
+
+
+SCALE = 2.0
+
+
+def _times_scale(x):
+    return x * SCALE
+
+
+def test_a_global_scalar_and_a_rebound_global_model_are_guarded():
+    with ge.no_grad():  # inference calls: a replay returns no graph
+        global SCALE
+        f = ge.jit(_times_scale)
+        x = ge.ones(2)
+        f(x)
+        SCALE = 3.0
+        try:
+            assert f(x).numpy().tolist() == [3.0, 3.0]
+        finally:
+            SCALE = 2.0
+        assert f(x).numpy().tolist() == [2.0, 2.0]
+        models = [nn.Linear(2, 1), nn.Linear(2, 1)]
+        box = {"m": models[0]}
+
+        def make():
+            m = box["m"]
+            return ge.jit(lambda x: m(x))
+        g = make()
+        g(ge.ones(1, 2))
+        box["m"] = models[1]
+        h = make()  # another function object: its own cache
+        assert np.array_equal(h(ge.ones(1, 2)).numpy(), models[1](ge.ones(1, 2)).numpy())
+
+
+def test_momentum_switched_off_and_on_keeps_the_buffer_as_torch_does():
+    torch = pytest.importorskip("torch")
+    moms = [0.9, 0.9, 0.0, 0.0, 0.5, 0.5]
+
+    def ours(jit):
+        w = ge.tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
+        opt = optim.SGD([w], lr=0.1, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        s = ge.jit(step) if jit else step
+        for mom in moms:
+            opt.param_groups[0]["momentum"] = mom
+            s()
+        assert "momentum_buffer" in opt.state_dict()["state"][0]
+        return w.numpy()
+
+    w = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    for mom in moms:
+        opt.param_groups[0]["momentum"] = mom
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    expect = w.detach().numpy()
+    np.testing.assert_allclose(ours(False), expect, rtol=1e-6)
+    assert np.array_equal(ours(True), ours(False))
+
+
+# ---------------------------------------------------------------- .grad and open graphs
+
+def _manual_sgd_step(m):
+    def step(x, y):
+        loss = F.mse_loss(m(x), y)
+        for p in m.parameters():
+            p.grad = None  # plain Python: the replay must clear it too
+        loss.backward()
+        with ge.no_grad():
+            for p in m.parameters():
+                p -= 0.1 * p.grad
+        return loss
+    return step
+
+
+def test_a_gradient_set_to_none_inside_the_function_is_cleared_at_every_replay():
+    ge.manual_seed(0)
+    m1 = nn.Linear(3, 1)
+    ge.manual_seed(0)
+    m2 = nn.Linear(3, 1)
+    eager, jitted = _manual_sgd_step(m1), ge.jit(_manual_sgd_step(m2))
+    x = ge.tensor(np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32))
+    y = ge.zeros(5, 1)
+    a = [eager(x, y).item() for _ in range(5)]
+    b = [jitted(x, y).item() for _ in range(5)]
+    assert a == b and jitted.traces == 1
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.grad.numpy(), q.grad.numpy())
+
+
+def test_a_returned_tensor_with_an_unused_graph_runs_eagerly_so_backward_works():
+    ge.manual_seed(0)
+    m = nn.Linear(3, 1)
+    x = ge.ones(4, 3)
+    f = ge.jit(lambda x: F.mse_loss(m(x), ge.zeros(4, 1)))
+    with pytest.warns(RuntimeWarning, match="requires grad"):
+        f(x).backward()
+    for _ in range(2):
+        m.zero_grad()
+        f(x).backward()  # a replay would have no graph: eager for this signature
+        assert m.weight.grad is not None
+    with ge.no_grad():  # no graph to give: replayed
+        f(x)
+        f(x)
+    assert len([p for p in f.programs.values() if p is not None]) == 1

@@ -13,6 +13,7 @@ import pytest
 
 import fake_cupy
 import gradengine as ge
+from ge_testutil import to_host
 from gradengine import backend
 from gradengine.cuda import cublas, gemm, kernels
 from gradengine.cuda import graph as cuda_graph
@@ -565,3 +566,16 @@ def test_cuda_benchmark_rows_use_at_least_2_to_the_26_elements():
     from gradengine.benchmarks.env import SIZES
     assert min(SIZES["quick"]["sigmoid_cuda"]) >= 2 ** 26
     assert min(SIZES["full"]["sigmoid_cuda"]) >= 2 ** 26
+
+
+def test_a_program_that_draws_is_not_baked_into_a_cuda_graph(cp):
+    f = ge.jit(lambda x: x * ge.rand(3, device="cuda"))
+    x = ge.ones(3, device="cuda")
+    f(x)
+    prog = next(iter(f.programs.values()))
+    assert prog.graph is not None and not prog.graph.usable
+    assert "random" in prog.graph.reason
+    ge.manual_seed(3)
+    a = to_host(f(x))
+    ge.manual_seed(3)
+    assert np.array_equal(a, to_host(ge.rand(3, device="cuda")))

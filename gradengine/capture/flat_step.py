@@ -190,8 +190,11 @@ class FlatStep:
     def device_step(self):
         """The update's array work, committed in one call (captured in a CUDA graph for
         SGD): no checks, no version bumps."""
-        if self.state is None:  # a stateless update: written into the parameters at once
-            self.opt.update_in_place(self.xp, self.B[0], self.G, self.opt.param_groups[0])
+        group = self.opt.param_groups[0]
+        if self.state is None or self.opt.stateless(group):
+            # a stateless update (also SGD whose momentum was set to 0 after its buffers
+            # were made: they stay as they are, as in the eager step), written in place
+            self.opt.update_in_place(self.xp, self.B[0], self.G, group)
             return
         new, new_state = self.opt.update_arrays(self.xp, self.B[0], self.G, self.state,
                                                 self.opt.param_groups[0])

@@ -15,6 +15,7 @@ cleared with ``zero_grad()``; on CUDA the replay is the same array program (no C
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import warnings
 import weakref
@@ -25,7 +26,7 @@ import numpy as np
 from .. import backend
 from ..backend import DEFAULT_FLOAT
 from ..core.backward import ones_like
-from ..core.gradmode import _mode
+from ..core.gradmode import _mode, state_epoch
 from ..core.op import _host_op
 from ..core.tensor import Tensor
 from ..ops import to_host
@@ -406,17 +407,22 @@ def _arg(L, vals, spec):
 
 
 def _lower_array_step(L, vals, trace, fn, specs, out, kind):
-    """An op's forward: folded when all its inputs are constants, else called as recorded."""
+    """An op's forward: folded when all its inputs are constants, else called as recorded
+    (a random draw is made anew at every replay: never folded, never merged with another)."""
     outs = out if isinstance(out, tuple) else (out,)
     arrays = tuple(None if o is None else trace.keep[o] for o in outs)
-    if all(k == CONST for k, _ in specs):  # e.g. the backward seed times a scale
+    random = kind[0] == "op" and kind[1].random
+    if random:
+        L.uncapturable = f"it draws random numbers ({kind[1].name}), which a CUDA graph " \
+                         "would repeat"
+    elif all(k == CONST for k, _ in specs):  # e.g. the backward seed times a scale
         for o, a in zip(outs, arrays):
             if o is not None:
                 vals[o] = Val(L.name(a, "k"), a, const=True, static=True)
         return
     args = [_arg(L, vals, sp) for sp in specs[1:]]
     res = None
-    if not isinstance(out, tuple):  # the op's own forward; an identical call is made once
+    if not isinstance(out, tuple) and not random:  # an identical call is made once
         res = L.call(L.name(fn, "f"), [L.literal(specs[0][1])] + args, arrays[0],
                      out_ok=False)
     if res is None:
@@ -535,6 +541,14 @@ def _template(out, trace):
     return ("const", out)
 
 
+def _has_open_graph(out):
+    """Whether a returned Tensor has a graph a caller could still backpropagate through."""
+    for t in _flatten(out, []):
+        if isinstance(t, Tensor) and t.node is not None and not t.node.freed:
+            return True
+    return False
+
+
 def _flatten(obj, out):
     if isinstance(obj, (list, tuple)):
         for o in obj:
@@ -547,11 +561,12 @@ def _flatten(obj, out):
     return out
 
 
-def _signature(leaves):
+def _signature(leaves, ctx=()):
     """The cache key of a call: Tensors by (shape, dtype, device, requires_grad), Python
     and NumPy scalars by value, other objects by weak reference plus the structure and
-    ``requires_grad`` flags of their parameters -- never a bare ``id()``."""
-    sig = [_mode.enabled]
+    ``requires_grad`` flags of their parameters (and a module's state) -- never a bare
+    ``id()``; ``ctx``: what the function reads from outside (:class:`_Context`)."""
+    sig = [_mode.enabled, ctx]
     for a in leaves:
         if isinstance(a, Tensor):
             sig.append((a.data.shape, a.data.dtype, a.device, a._rg))
@@ -566,6 +581,8 @@ def _object_key(obj):
     params = _params_of(obj)
     structure = None if params is None else tuple(
         (tuple(p.data.shape), p.data.dtype, p.device, p._rg) for p in params)
+    if _is_module(obj):  # train()/eval() and a module's settings change what it computes
+        structure = (structure, _module_state(obj))
     try:
         ref = weakref.ref(obj)
     except TypeError:  # not weakly referenceable: held (so its id cannot be reused)
@@ -590,6 +607,94 @@ class _Held:
 
     def __hash__(self):
         return id(self.obj)
+
+
+_SCALARS = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _is_module(obj):
+    return isinstance(getattr(obj, "__dict__", None), dict) and "_modules" in obj.__dict__ \
+        and callable(getattr(obj, "modules", None))
+
+
+def _module_state(obj):
+    """The settings of a module and its descendants that a recording bakes in: ``training``
+    and every attribute holding a Python or NumPy scalar (``p``, ``eps``, a user's
+    ``scale``), by value."""
+    return tuple(tuple((k, v) for k, v in m.__dict__.items()
+                       if isinstance(v, _SCALARS) or isinstance(v, np.generic))
+                 for m in obj.modules())
+
+
+class _Context:
+    """What a jitted function reads from outside its arguments: its closure cells and the
+    globals its code names, where they hold Python or NumPy scalars (keyed by value),
+    modules (by weak reference and :func:`_module_state`) or optimizers (by weak
+    reference). A replay is valid only while these are what they were at its recording,
+    as for the arguments (torch.compile guards on them the same way).
+
+    Module state is re-read only when a module attribute changed since the last call
+    (``state_epoch``); the cells and globals themselves are read at every call (a few
+    dictionary lookups)."""
+
+    __slots__ = ("cells", "names", "globals", "last", "epoch", "key")
+
+    def __init__(self, fn):
+        fn = getattr(fn, "__func__", fn)
+        while isinstance(fn, functools.partial):
+            fn = fn.func
+        code = getattr(fn, "__code__", None)
+        self.globals = getattr(fn, "__globals__", None) or {}
+        cells = getattr(fn, "__closure__", None) or () if code is not None else ()
+        self.cells = tuple(c for c in cells if _relevant(_cell_value(c)))
+        names = code.co_names if code is not None else ()
+        self.names = tuple(n for n in dict.fromkeys(names) if _relevant(self.globals.get(n)))
+        self.last = None
+        self.epoch = -1
+        self.key = ()
+
+    def current(self):
+        """The key of what the function reads now (cached while nothing changed)."""
+        cells, names = self.cells, self.names
+        if not cells and not names:
+            return ()
+        try:  # identical objects compare at C speed; an equal scalar gives the same key
+            vals = tuple(map(_CONTENTS, cells))
+            if names:
+                vals += tuple(map(self.globals.get, names))
+            if self.epoch == state_epoch[0] and vals == self.last:
+                return self.key
+        except (ValueError, TypeError):  # an emptied cell; a global rebound to an array
+            vals = tuple(map(_cell_value, cells)) + tuple(map(self.globals.get, names))
+        self.key = tuple(_context_value(v) for v in vals)
+        self.last = vals
+        self.epoch = state_epoch[0]
+        return self.key
+
+
+_CONTENTS = operator.attrgetter("cell_contents")
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell (a name assigned later)
+        return None
+
+
+def _relevant(v):
+    return (isinstance(v, _SCALARS) and v is not None) or isinstance(v, np.generic) or \
+        _is_module(v) or isinstance(getattr(v, "param_groups", None), list)
+
+
+def _context_value(v):
+    if isinstance(v, _SCALARS) or isinstance(v, np.generic):
+        return ("S", type(v), v)
+    try:
+        ref = weakref.ref(v)
+    except TypeError:
+        return ("S", type(v), id(v))
+    return ("W", ref, _module_state(v) if _is_module(v) else None)
 
 
 def _params_of(obj):
@@ -631,6 +736,7 @@ class _Jitted:
         self.fn = fn
         self.programs = OrderedDict()  # signature -> Program, or None for "run eagerly"
         self.traces = 0
+        self.context = _Context(fn)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -638,8 +744,9 @@ class _Jitted:
         if mode.hook is not None or mode.anomaly:
             # inside another trace: be part of it; anomaly mode: eager, so that it raises
             return self.fn(*args, **kwargs)
+        ctx = self.context.current()
         if not kwargs:  # the hot path: positional Tensors only
-            sig = [mode.enabled]
+            sig = [mode.enabled, ctx]
             arrays = []
             for a in args:
                 if type(a) is not Tensor:
@@ -654,7 +761,7 @@ class _Jitted:
         args = _as_tensors(args)
         kwargs = _as_tensors(kwargs)
         leaves = _flatten((args, kwargs), [])
-        sig = _signature(leaves)
+        sig = _signature(leaves, ctx)
         prog = self.programs.get(sig, False)
         if prog is None:
             return self.fn(*args, **kwargs)
@@ -676,10 +783,17 @@ class _Jitted:
         leaves = {id(k[1]): k[1] for _, _, _, k in trace.steps if k[0] == "setgrad"}
         trace.cleared_at_exit = [leaf for leaf in leaves.values() if leaf.grad is None]
         self.traces += 1
+        if trace.value_read is None and _has_open_graph(out):
+            trace.value_read = ("it returns a tensor that requires grad and whose graph no "
+                                "backward inside used (the replay could not give it a graph; "
+                                "call it under ge.no_grad() to replay it)")
         if trace.value_read is not None:
+            why = trace.value_read
+            if why.startswith("a value"):
+                why += ": control flow may depend on it"
             warnings.warn(f"ge.jit: {getattr(self.fn, '__name__', self.fn)!r} cannot be "
-                          f"replayed ({trace.value_read}: control flow may depend on it); "
-                          "it runs eagerly for this signature", RuntimeWarning, stacklevel=3)
+                          f"replayed ({why}); it runs eagerly for this signature",
+                          RuntimeWarning, stacklevel=3)
             prog = None
         else:
             prog = Program(trace, input_slots, _template(out, trace))
@@ -693,7 +807,7 @@ class _Jitted:
                 prog = None
             # -- end distributed
         self.programs[sig] = prog
-        for key in sig[1:]:
+        for key in sig[2:] + sig[1]:
             if type(key) is tuple and key and key[0] == "W":
                 obj = key[1]()
                 if obj is not None:  # a program must not keep a dead model alive

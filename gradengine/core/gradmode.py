@@ -22,6 +22,10 @@ class _Mode(threading.local):
 
 _mode = _Mode()
 
+# Bumped whenever a module's attributes change (assigned, deleted, train()/eval()): a
+# plug-in that caches what a function computed (ge.jit) re-reads modules' state only then.
+state_epoch = [0]
+
 
 def is_grad_enabled() -> bool:
     return _mode.enabled

@@ -62,16 +62,19 @@ class Op:
         moves: the output lives on the device its first parameter names (``to``).
         quiet: the forward may make inf or NaN (log 0, overflow) without a NumPy warning,
             as PyTorch does (switched off around the forward in ~0.1 us, not np.errstate).
+        random: the forward draws from the seeded generator (randn, dropout's mask): a
+            ge.jit replay draws again, and such a program is not baked into a CUDA graph.
         kernel: a note of the CUDA kernel the forward uses on the GPU, if any.
     """
 
     __slots__ = ("name", "fwd", "inputs", "params", "extras", "save", "rules", "joint",
                  "differentiable", "view", "moves", "kernel", "doc", "rest", "_plans",
-                 "arrays", "quiet")
+                 "arrays", "quiet", "random")
 
     def __init__(self, fwd, name=None, save=(), params=(), extras=(), differentiable=True,
-                 view=False, moves=False, kernel=None, quiet=False):
+                 view=False, moves=False, kernel=None, quiet=False, random=False):
         self.fwd = fwd
+        self.random = random
         self.quiet = quiet  # NumPy's floating-point warnings off in the forward (inf, NaN)
         self.name = name or fwd.__name__.rstrip("_")
         self.params = tuple(params)
@@ -428,7 +431,7 @@ def apply(op, *args, params=()):
     t = _new(Tensor)
     t.data = out
     t.device = params[0] if op.moves else dev
-    t.grad = None
+    t._grad = None
     t.node = None
     t._vc = None
     t._rg = False
@@ -697,3 +700,32 @@ def _host(xp, call):
 
 
 _host_op = Op(_host, name="host_call", params=("call",), differentiable=False)
+
+
+# ---------------------------------------------------------------- .grad
+class _GradClear:
+    """``t.grad = None`` as a host step, so that a ge.jit replay clears the gradient where
+    the recorded call did (shaped like an optimizer's zero_grad: ``params``, ``_zero_grad``)."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, t):
+        self.params = (t,)
+
+    def _zero_grad(self, set_to_none):
+        self.params[0]._grad = None
+
+
+def _get_grad(t):
+    return t._grad
+
+
+def _set_grad(t, value):
+    if value is None and _mode.hook is not None:  # (None already: a replay may find one)
+        host_call(_GradClear(t)._zero_grad, True)  # recorded: the replay clears it too
+    else:
+        t._grad = value
+
+
+Tensor.grad = property(_get_grad, _set_grad, doc="The gradient accumulated by backward() "
+                       "(a Tensor of this tensor's shape), or None.")

@@ -26,7 +26,7 @@ class Tensor:
 
     # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
     # _prior: histories before in-place changes, _retain: retain_grad() was called
-    __slots__ = ("data", "_rg", "grad", "node", "device", "_vc", "_view", "_prior", "_retain",
+    __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_prior", "_retain",
                  "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
@@ -35,7 +35,7 @@ class Tensor:
         arr, dev = to_array(data, dtype, device, "tensor")
         self.data = arr
         self.device = dev
-        self.grad = None
+        self._grad = None
         self.node = None
         self._vc = None
         self._rg = False
@@ -49,7 +49,7 @@ class Tensor:
         t.data = arr
         t.device = device
         t._rg = False
-        t.grad = None
+        t._grad = None
         t.node = None
         t._vc = None
         t._prior = None

@@ -13,6 +13,7 @@ import inspect
 import numpy as np
 
 from .. import backend
+from ..core.gradmode import state_epoch
 from ..core.op import host_call
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
@@ -109,6 +110,8 @@ class Module:
 
     def __setattr__(self, name, value):
         d = self.__dict__
+        if d.get(name, d) is not value:  # what a ge.jit program baked in may have changed
+            state_epoch[0] += 1
         if "_parameters" not in d:
             Module.__init__(self)
         params, mods = d["_parameters"], d["_modules"]
@@ -128,6 +131,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
+        state_epoch[0] += 1
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         self.__dict__.get("_buffers", {}).pop(name, None)
@@ -232,6 +236,7 @@ class Module:
 
     def train(self, mode: bool = True):
         """Set training mode on this module and every descendant; returns self."""
+        state_epoch[0] += 1
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self

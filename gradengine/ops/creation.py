@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import DEFAULT_FLOAT, normalize_device, resolve_dtype
+from ..core.op import apply, op
 from ..core.tensor import Tensor, _from_dlpack_array
 from ..errors import ArgumentError, DTypeError, OutOfMemoryError, ShapeError
 
@@ -153,20 +154,41 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _leaf(arr, dev, requires_grad)
 
 
-def _random(kind, shape, dtype, device, requires_grad, op):
+@op(name="random", params=("device", "kind", "shape", "dtype", "bounds", "name"),
+    differentiable=False, moves=True, random=True)
+def draw(xp, device, kind, shape, dtype, bounds, name):
+    """Samples from ``device``'s generator (the one ``ge.manual_seed`` seeds), drawn when the
+    op runs: "normal", "uniform", "integers" in [low, high) or a "permutation" of
+    range(shape[0]). An op, so that a ge.jit replay draws again instead of repeating the
+    recording's numbers."""
+    return _alloc(lambda: _sample(backend.rng(device), device, kind, shape, dtype, bounds),
+                  shape, dtype, name)
+
+
+def _sample(gen, device, kind, shape, dtype, bounds):
+    cpu = device == "cpu"
+    with backend.cuda_context(device):
+        if kind == "normal":
+            arr = gen.standard_normal(shape)
+        elif kind == "uniform":
+            arr = gen.random(shape) if cpu else gen.random_sample(shape)
+        elif kind == "integers":
+            arr = gen.integers(*bounds, size=shape) if cpu else gen.randint(*bounds, size=shape)
+        elif cpu:
+            arr = gen.permutation(shape[0])
+        else:  # CuPy's RandomState: the order of uniform keys is a uniform permutation
+            arr = backend.xp_of(device).argsort(gen.random_sample(shape))
+        return arr.astype(dtype, copy=False)
+
+
+def _random(kind, shape, dtype, device, requires_grad, op, bounds=None, default=DEFAULT_FLOAT):
     dev = normalize_device(device, op)
-    dt = resolve_dtype(dtype, op) if dtype is not None else DEFAULT_FLOAT
+    dt = resolve_dtype(dtype, op) if dtype is not None else default
     shape = _shape_arg(shape, op)
-    gen = backend.rng(dev)
-    with backend.cuda_context(dev):
-        if dev == "cpu":
-            arr = _alloc(lambda: gen.standard_normal(shape) if kind == "normal" else
-                         gen.random(shape), shape, np.dtype("float64"), op)
-        else:
-            arr = _alloc(lambda: gen.standard_normal(shape) if kind == "normal" else
-                         gen.random_sample(shape), shape, np.dtype("float64"), op)
-        arr = arr.astype(dt, copy=False)
-    return _leaf(arr, dev, requires_grad)
+    t = apply(draw, params=(dev, kind, shape, dt, bounds, op))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -232,28 +254,11 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
                        "randint")
     if high <= low:
         raise ArgumentError(f"randint: need low < high, got low={low!r} and high={high!r}")
-    dev = normalize_device(device, "randint")
-    dt = resolve_dtype(dtype, "randint") if dtype is not None else np.dtype("int64")
-    gen = backend.rng(dev)
-    with backend.cuda_context(dev):
-        if dev == "cpu":
-            arr = gen.integers(low, high, size=shape)
-        else:
-            arr = gen.randint(low, high, size=shape)
-        arr = arr.astype(dt, copy=False)
-    return _leaf(arr, dev, requires_grad)
+    return _random("integers", shape, dtype, device, requires_grad, "randint",
+                   (low, high), np.dtype("int64"))
 
 
 def randperm(n, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of 0..n-1 (int64), from the seeded generator."""
-    _shape_arg((n,), "randperm")
-    dev = normalize_device(device, "randperm")
-    dt = resolve_dtype(dtype, "randperm") if dtype is not None else np.dtype("int64")
-    gen = backend.rng(dev)
-    with backend.cuda_context(dev):
-        if dev == "cpu":
-            arr = gen.permutation(int(n))
-        else:  # CuPy's RandomState: the order of uniform keys is a uniform permutation
-            arr = backend.xp_of(dev).argsort(gen.random_sample((int(n),)))
-        arr = arr.astype(dt, copy=False)
-    return _leaf(arr, dev, requires_grad)
+    return _random("permutation", (n,), dtype, device, requires_grad, "randperm",
+                   default=np.dtype("int64"))

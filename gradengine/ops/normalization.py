@@ -331,7 +331,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
 
 # ---------------------------------------------------------------- dropout
 
-@op(params=("p",), differentiable=False)
+@op(params=("p",), differentiable=False, random=True)
 def dropout_mask(xp, x, p):
     """(mask,): 0 with probability p, else 1 / (1 - p), in x's dtype, drawn now from the
     device's seeded generator (a one-element tuple: ge.jit never merges two draws)."""

@@ -44,7 +44,7 @@ class SGD(Optimizer):
             raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
 
     def _state_names(self, group):
-        return ("momentum_buffer",) if group["momentum"] else ()
+        return ("momentum_buffer",)
 
     def stateless(self, group):
         return not group["momentum"]
@@ -69,10 +69,10 @@ class SGD(Optimizer):
             g = g + wd * data
         mom = group["momentum"]
         lr = group["lr"]
-        if not mom:
+        if not mom:  # a buffer made while momentum was on stays as it is (PyTorch)
             new = g * -lr  # d + (-lr * g) equals d - lr * g bit for bit, one array fewer
             new += data
-            return new, None
+            return new, state
         if state is None:
             buf = g.copy()
         else:
