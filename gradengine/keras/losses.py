@@ -74,23 +74,29 @@ def _parse_metrics(metrics):
     return specs
 
 
-def _resolve_metrics(specs, kind, out_shape):
-    """The metric specs with "accuracy" made binary, categorical or sparse, from the loss
-    kind (or, for the other losses, from the output width)."""
+def _resolve_metrics(specs, kind, out_shape, y_shape=None):
+    """The metric specs with "accuracy" made binary, categorical or sparse by Keras' rule
+    (``compile_utils.is_binary_or_sparse_categorical``): binary when the output's last
+    axis is 1, sparse when the targets have fewer axes than the output (or a last axis of
+    1 against a wider output), else categorical."""
     metrics = []
     for name, spec in specs:
         if spec == "accuracy":
-            if kind == "bce":
-                spec = "binary_accuracy"
-            elif kind == "cce":
-                spec = "categorical_accuracy"
-            elif kind == "scce":
-                spec = "sparse_categorical_accuracy"
-            else:
-                spec = "binary_accuracy" if out_shape[-1:] in ((1,), ()) else \
-                    "categorical_accuracy"
+            spec = _accuracy_kind(kind, out_shape, y_shape)
         metrics.append((name, spec))
     return metrics
+
+
+def _accuracy_kind(kind, out_shape, y_shape):
+    p_last = out_shape[-1] if len(out_shape) > 1 else 1
+    if p_last == 1:
+        return "binary_accuracy"
+    if y_shape is None:  # not known: the loss tells
+        return "sparse_categorical_accuracy" if kind == "scce" else "categorical_accuracy"
+    t_last = y_shape[-1] if len(y_shape) > 1 else 1
+    if len(y_shape) < len(out_shape) or (t_last == 1 and p_last > 1):
+        return "sparse_categorical_accuracy"
+    return "categorical_accuracy"
 
 
 # ---------------------------------------------------------------- losses
@@ -179,6 +185,9 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
             v = (out.argmax(axis=-1) == yb.argmax(axis=-1)).sum()
         elif spec == "sparse_categorical_accuracy":
             v = (out.argmax(axis=-1) == yb.reshape(-1)).sum()
+        elif spec == "equal":  # keras.metrics.Accuracy: how often y_pred equals y_true
+            eq = out == yb.reshape(out.shape)
+            v = eq.sum() / (eq[0].size if eq.ndim > 1 else 1)
         else:  # a user callable on host arrays, averaged over batches by size
             if probs is None:
                 probs = _probabilities(xp, out, logits_act)
