@@ -33,6 +33,7 @@ from ..errors import DTypeError, ShapeError
 from .callbacks import Callback, History
 
 # The loss/metric tables and the progress bar moved out; their names stay importable here.
+from .losses import Loss as _KerasLoss
 from .losses import (  # noqa: F401
     _EPS,
     LOSSES,
@@ -269,22 +270,28 @@ class KerasModel:
         logits_fn, act = self.split_activation() if hasattr(self, "split_activation") \
             else (None, None)
         kind = self._loss_kind
-        if self.__dict__.get("_from_logits"):
-            # the model's output already is the logits (Keras' from_logits=True)
-            self._forward_for_loss = self.forward
-            self._output_is_logits = "sigmoid" if kind == "bce" else "softmax"
-            use_logits = True
-        else:
-            use_logits = (kind == "bce" and act == "sigmoid") or \
-                (kind in ("cce", "scce") and act == "softmax")
-            self._forward_for_loss = logits_fn if use_logits else self.forward
-            self._output_is_logits = act if use_logits else None
         loss_obj = self.loss
-        if getattr(loss_obj, "kind", None) == "huber":
-            self._loss_fn = lambda p, t: loss_obj(t, p)
+        keras_obj = isinstance(loss_obj, _KerasLoss) and not loss_obj.is_plain
+        if keras_obj:
+            # a keras.losses object with label smoothing, another reduction or its own
+            # call(): called as Keras calls it, loss(y_true, y_pred), on the model's output
+            self._forward_for_loss = self.forward
+            self._output_is_logits = None
+            self._loss_fn = lambda p, t: _scalar(loss_obj(t, p))
+            self._loss_per_sample = (lambda: (lambda p, t: loss_obj.call(t, p)))
         else:
+            if self.__dict__.get("_from_logits"):
+                # the model's output already is the logits (Keras' from_logits=True)
+                self._forward_for_loss = self.forward
+                self._output_is_logits = "sigmoid" if kind == "bce" else "softmax"
+                use_logits = True
+            else:
+                use_logits = (kind == "bce" and act == "sigmoid") or \
+                    (kind in ("cce", "scce") and act == "softmax")
+                self._forward_for_loss = logits_fn if use_logits else self.forward
+                self._output_is_logits = act if use_logits else None
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
-        self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
+            self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
         metrics = _resolve_metrics(self._metric_specs, kind, out_shape, y_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
@@ -828,6 +835,10 @@ def _verbosity(verbose, where):
     if verbose in (0, 1, 2) or verbose is False or verbose is True:
         return int(verbose)
     raise ValueError(f"{where}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+
+
+def _scalar(v):
+    return v if v.ndim == 0 else v.mean()
 
 
 def _should_validate(epoch, freq):
