@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
-           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"]
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
 
 
 class Callback:
@@ -317,7 +317,7 @@ def _get_lr(model):
 
 def _set_lr(model, lr):
     opt = model.optimizer
-    if hasattr(type(opt), "learning_rate"):
+    if hasattr(type(opt), "learning_rate"):  # a Keras optimizer (a schedule: TypeError)
         opt.learning_rate = float(lr)
     else:
         for g in opt.param_groups:
@@ -421,6 +421,16 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = _get_lr(self.model)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite (Keras')."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
 
 
 class CSVLogger(Callback):

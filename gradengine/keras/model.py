@@ -554,6 +554,8 @@ class KerasModel:
                     blogs = _sorted_logs({k: float(s) / seen for k, s in zip(names, sums)})
                     for cb in batch_cbs:
                         cb.on_train_batch_end(b, blogs)
+                    if self.stop_training:  # Keras ends the epoch at once
+                        break
             logs = (world.logs(names, sums, seen) if world is not None
                     else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
             if val is not None and _should_validate(epoch, validation_freq):

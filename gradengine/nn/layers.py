@@ -355,6 +355,13 @@ def _activation_fn(name):
         "silu": lambda x: F.silu(x), "swish": lambda x: F.silu(x),
         "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
         "exponential": F.exp, "linear": lambda x: x,
+        "elu": lambda x: F.elu(x, 1.0), "selu": F.selu, "softplus": F.softplus,
+        "softsign": F.softsign, "relu6": F.relu6, "mish": F.mish,
+        "log_sigmoid": F.log_sigmoid,
+        # Keras 3's hard_sigmoid: relu6(x + 3) / 6; hard_silu: x * hard_sigmoid(x)
+        "hard_sigmoid": lambda x: F.relu6(x + 3.0) / 6.0,
+        "hard_silu": lambda x: x * (F.relu6(x + 3.0) / 6.0),
+        "hard_swish": lambda x: x * (F.relu6(x + 3.0) / 6.0),
     }
     fn = table.get(name)
     if fn is None:
@@ -363,8 +370,14 @@ def _activation_fn(name):
     return fn
 
 
+# Keras' Dense arguments that are accepted when left at their defaults (None)
+_KERAS_UNSUPPORTED = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                      "kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha")
+
 ACTIVATION_NAMES = (None, "linear", "sigmoid", "relu", "tanh", "softmax", "log_softmax",
-                    "gelu", "silu", "swish", "leaky_relu", "exponential")
+                    "gelu", "silu", "swish", "leaky_relu", "exponential", "elu", "selu",
+                    "softplus", "softsign", "relu6", "mish", "log_sigmoid", "hard_sigmoid",
+                    "hard_silu", "hard_swish")
 
 
 class Dense(Module):
@@ -402,9 +415,13 @@ class Dense(Module):
         if not callable(activation) and activation not in ACTIVATION_NAMES:
             raise ValueError(f"Dense: unknown activation {activation!r}; allowed: "
                              f"{', '.join(repr(a) for a in ACTIVATION_NAMES)} or a callable")
-        unknown = set(kwargs) - {"trainable"}
+        unknown = set(kwargs) - {"trainable"} - set(_KERAS_UNSUPPORTED)
         if unknown:
             raise TypeError(f"Dense: unexpected keyword arguments {sorted(unknown)}")
+        given = sorted(k for k in _KERAS_UNSUPPORTED if kwargs.get(k) not in (None, 0))
+        if given:
+            raise NotImplementedError(f"Dense: {', '.join(given)} are not supported "
+                                      "(regularizers, constraints and LoRA)")
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units!r}")
         self.units = int(units)
