@@ -31,9 +31,6 @@ from ..core.tensor import Tensor
 from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from .callbacks import Callback, History
-
-# The loss/metric tables and the progress bar moved out; their names stay importable here.
-from .losses import Loss as _KerasLoss
 from .losses import (  # noqa: F401
     _EPS,
     LOSSES,
@@ -48,6 +45,9 @@ from .losses import (  # noqa: F401
     _probabilities,
     _resolve_metrics,
 )
+
+# The loss/metric tables and the progress bar moved out; their names stay importable here.
+from .losses import Loss as _KerasLoss
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
