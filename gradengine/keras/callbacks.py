@@ -8,11 +8,12 @@ ReduceLROnPlateau, CSVLogger, LearningRateScheduler and LambdaCallback, on a
 
 from __future__ import annotations
 
-import math
 import warnings
 
+import numpy as np
+
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
-           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau"]
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
 
 
 class Callback:
@@ -47,6 +48,38 @@ class Callback:
         pass
 
     def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    # Keras' other hooks, accepted so that a Keras callback subclass works unchanged
+    # (fit calls the train ones above)
+    def on_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
         pass
 
 
@@ -118,11 +151,12 @@ class EarlyStopping(Callback):
         self.on_train_begin()
 
     def _better(self, current, reference):
+        # Keras' _is_improvement: a NaN never improves
         if reference is None:
             return True
         if self.mode == "min":
-            return current < reference - self.min_delta
-        return current > reference + self.min_delta
+            return current + self.min_delta < reference
+        return current - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
         self.wait = 0
@@ -137,15 +171,19 @@ class EarlyStopping(Callback):
             warnings.warn(f"EarlyStopping: monitor {self.monitor!r} is not in the logs "
                           f"(available: {sorted(logs or {})}); not stopping", stacklevel=2)
             return
-        if epoch < self.start_from_epoch or (isinstance(current, float) and
-                                             math.isnan(current)):
+        if epoch < self.start_from_epoch:
             return
+        if self.restore_best_weights and self.best_weights is None:
+            # Keras keeps the first monitored epoch's weights, so that something is restored
+            # even when no epoch improves (a NaN from the start)
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
         self.wait += 1
         if self._better(current, self.best):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
-                self.best_weights = self.model.state_dict()
+                self.best_weights = self.model.get_weights()
             if self.baseline is None or self._better(current, self.baseline):
                 self.wait = 0
             return
@@ -159,7 +197,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print(f"Restoring the weights of epoch {self.best_epoch + 1}, the best one")
-            self.model.load_state_dict(self.best_weights)
+            self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(Callback):
@@ -179,46 +217,89 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch"):
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
         super().__init__()
-        self.filepath = str(filepath)
+        import os
+        self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = save_weights_only
         self.mode = _monitor_op(monitor, mode, "ModelCheckpoint")
-        self.best = None
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or
+                                     not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint: unrecognized save_freq {save_freq!r}; "
+                             "expected 'epoch' or a positive integer (batches)")
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.best = initial_value_threshold
         self.last_saved = None
+        self._epoch = 0
+        self._batches_since = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since += 1
+        if self._batches_since >= self.save_freq:
+            self._batches_since = 0
+            self._save(self._epoch, logs or {}, batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {}, None)
+
+    def _save(self, epoch, logs, batch):
+        import os
+        fields = dict(logs)
+        if batch is not None and "batch" not in fields:
+            fields["batch"] = batch + 1
+        path = self.filepath.format(epoch=epoch + 1, **fields)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                warnings.warn(f"ModelCheckpoint: monitor {self.monitor!r} is not in the logs "
-                              f"(available: {sorted(logs)}); skipping", stacklevel=2)
-                return
-            better = self.best is None or (current < self.best if self.mode == "min"
-                                           else current > self.best)
-            if not better:
-                return
-            self.best = current
+                # Keras saves anyway when the monitored value is missing
+                warnings.warn(f"ModelCheckpoint: can save the best model only with "
+                              f"{self.monitor!r} available (the logs have {sorted(logs)}); "
+                              "saving", stacklevel=3)
+            else:
+                best = self.best
+                better = best is None or (current < best if self.mode == "min"
+                                          else current > best)
+                if not better:
+                    if self.verbose:
+                        print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                              f"{best:.5f}")
+                    return
+                if self.verbose:
+                    shown = "None" if best is None else f"{best:.5f}"
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {shown} to "
+                          f"{current:.5f}, saving model to {path}")
+                self.best = current
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         if not self.save_weights_only and path.endswith(".keras"):
             self.model.save(path)
         else:
             self.model.save_weights(path)
         self.last_saved = path
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: saved weights to {path}")
 
 
 class LambdaCallback(Callback):
     """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None):
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
         super().__init__()
+        self.__dict__.update(kwargs)
         for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
                          ("on_train_begin", on_train_begin), ("on_train_end", on_train_end),
                          ("on_train_batch_begin", on_train_batch_begin),
@@ -236,7 +317,7 @@ def _get_lr(model):
 
 def _set_lr(model, lr):
     opt = model.optimizer
-    if hasattr(type(opt), "learning_rate"):
+    if hasattr(type(opt), "learning_rate"):  # a Keras optimizer (a schedule: TypeError)
         opt.learning_rate = float(lr)
     else:
         for g in opt.param_groups:
@@ -260,7 +341,7 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _reset(self):
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = None
         self.wait = 0
         self.cooldown_counter = 0
 
@@ -268,9 +349,11 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _improved(self, current):
+        if self.best is None:
+            return True
         if self.mode == "min":
-            return current < self.best - self.min_delta
-        return current > self.best + self.min_delta
+            return current + abs(self.min_delta) < self.best
+        return current - abs(self.min_delta) > self.best
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -290,7 +373,7 @@ class ReduceLROnPlateau(Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 old = _get_lr(self.model)
-                if old > self.min_lr:
+                if old > float(np.float32(self.min_lr)):
                     new = max(old * self.factor, self.min_lr)
                     _set_lr(self.model, new)
                     if self.verbose:
@@ -298,6 +381,22 @@ class ReduceLROnPlateau(Callback):
                               f"to {new}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
+
+
+def _as_float_lr(value):
+    import numbers
+
+    import numpy as np
+    if isinstance(value, bool):
+        raise ValueError(f"LearningRateScheduler: the schedule must return a float, got "
+                         f"{value!r}")
+    if isinstance(value, numbers.Real):
+        return float(value)
+    arr = getattr(value, "data", value)  # a 0-d Tensor or array
+    if isinstance(arr, np.ndarray) and arr.ndim == 0 and arr.dtype.kind in "fiu":
+        return float(arr)
+    raise ValueError(f"LearningRateScheduler: the schedule must return a float, got "
+                     f"{value!r}")
 
 
 class LearningRateScheduler(Callback):
@@ -314,9 +413,7 @@ class LearningRateScheduler(Callback):
             new = self.schedule(epoch, lr)
         except TypeError:
             new = self.schedule(epoch)
-        if not isinstance(new, (int, float)) or isinstance(new, bool):
-            raise ValueError(f"LearningRateScheduler: the schedule must return a float, got "
-                             f"{new!r}")
+        new = _as_float_lr(new)
         _set_lr(self.model, new)
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
@@ -324,6 +421,16 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = _get_lr(self.model)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite (Keras')."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
 
 
 class CSVLogger(Callback):
@@ -348,6 +455,9 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                # Keras' header always has the val_ columns ("NA" without validation)
+                self.keys.extend([f"val_{k}" for k in self.keys])
         writer = csv.writer(self._file, delimiter=self.sep)
         if not self._header_done:
             writer.writerow(["epoch"] + self.keys)

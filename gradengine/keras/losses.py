@@ -47,6 +47,9 @@ def _parse_loss(loss):
             raise ValueError(f"compile: unknown loss {loss!r}; allowed: {_allowed(LOSSES)}"
                              " or a callable loss(pred, target)")
         return LOSSES[loss]
+    kind = next((k for f, k in _FUNCTION_KINDS.items() if f is loss), None)
+    if kind is not None:
+        return kind  # keras.losses.binary_crossentropy & co: as their names
     if callable(loss):
         return "callable"
     raise TypeError(f"compile: loss must be a name ({_allowed(LOSSES)}) or a "
@@ -74,23 +77,29 @@ def _parse_metrics(metrics):
     return specs
 
 
-def _resolve_metrics(specs, kind, out_shape):
-    """The metric specs with "accuracy" made binary, categorical or sparse, from the loss
-    kind (or, for the other losses, from the output width)."""
+def _resolve_metrics(specs, kind, out_shape, y_shape=None):
+    """The metric specs with "accuracy" made binary, categorical or sparse by Keras' rule
+    (``compile_utils.is_binary_or_sparse_categorical``): binary when the output's last
+    axis is 1, sparse when the targets have fewer axes than the output (or a last axis of
+    1 against a wider output), else categorical."""
     metrics = []
     for name, spec in specs:
         if spec == "accuracy":
-            if kind == "bce":
-                spec = "binary_accuracy"
-            elif kind == "cce":
-                spec = "categorical_accuracy"
-            elif kind == "scce":
-                spec = "sparse_categorical_accuracy"
-            else:
-                spec = "binary_accuracy" if out_shape[-1:] in ((1,), ()) else \
-                    "categorical_accuracy"
+            spec = _accuracy_kind(kind, out_shape, y_shape)
         metrics.append((name, spec))
     return metrics
+
+
+def _accuracy_kind(kind, out_shape, y_shape):
+    p_last = out_shape[-1] if len(out_shape) > 1 else 1
+    if p_last == 1:
+        return "binary_accuracy"
+    if y_shape is None:  # not known: the loss tells
+        return "sparse_categorical_accuracy" if kind == "scce" else "categorical_accuracy"
+    t_last = y_shape[-1] if len(y_shape) > 1 else 1
+    if len(y_shape) < len(out_shape) or (t_last == 1 and p_last > 1):
+        return "sparse_categorical_accuracy"
+    return "categorical_accuracy"
 
 
 # ---------------------------------------------------------------- losses
@@ -179,6 +188,9 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
             v = (out.argmax(axis=-1) == yb.argmax(axis=-1)).sum()
         elif spec == "sparse_categorical_accuracy":
             v = (out.argmax(axis=-1) == yb.reshape(-1)).sum()
+        elif spec == "equal":  # keras.metrics.Accuracy: how often y_pred equals y_true
+            eq = out == yb.reshape(out.shape)
+            v = eq.sum() / (eq[0].size if eq.ndim > 1 else 1)
         else:  # a user callable on host arrays, averaged over batches by size
             if probs is None:
                 probs = _probabilities(xp, out, logits_act)
@@ -220,92 +232,230 @@ def _per_sample(kind, from_logits):
             xp = backend.xp_of(out.device)
             return -logp[(xp.arange(t.shape[0]), t.data)]
         return cce
-    if kind == "huber":
-        raise ValueError("sample weights with the Huber loss are not supported")
     raise ValueError(f"sample or class weights need a named loss, not {kind!r}")
 
 
+_REDUCTIONS = (None, "none", "sum", "sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
 class Loss:
-    """A Keras loss object: ``loss(y_true, y_pred)`` (Keras' argument order) -> the mean
-    loss as a Tensor; ``compile(loss=...)`` takes it like its name."""
+    """A Keras loss object: ``loss(y_true, y_pred, sample_weight=None)`` (Keras' argument
+    order) -> a Tensor; ``compile(loss=...)`` takes it like its name.
+
+    Each sample's loss is its mean over the last axis (Keras' ``axis=-1``), then
+    ``reduction`` applies: "sum_over_batch_size" (the default, also "mean") sums and divides
+    by the number of samples, "sum" sums, None / "none" returns the per-sample losses, and
+    "mean_with_sample_weight" divides by the sum of the weights. A subclass may define
+    ``call(y_true, y_pred)`` returning the per-sample (or per-element) losses, as in Keras.
+    """
 
     kind = "callable"
+    default_name = "loss"
 
-    def __init__(self, from_logits=False, name=None, reduction="sum_over_batch_size"):
-        self.from_logits, self.name = bool(from_logits), name or type(self).__name__
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: invalid reduction {reduction!r}; "
+                             f"expected one of {_REDUCTIONS}")
+        self.name = name or self.default_name
         self.reduction = reduction
+        self.dtype = dtype
+        self.from_logits = getattr(self, "from_logits", False)
+
+    @property
+    def is_plain(self) -> bool:
+        """Whether compile may use the named (fused) loss for this object."""
+        return self.kind not in ("callable", "huber") and \
+            self.reduction in ("sum_over_batch_size", "mean") and \
+            not getattr(self, "label_smoothing", 0.0) and type(self).call is Loss.call
+
+    def call(self, y_true, y_pred):
+        return _per_sample(self.kind, self.from_logits)(y_pred, y_true)
+
+    def _tensors(self, y_true, y_pred):
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(
+            y_pred, dtype=self.dtype or None)
+        dtype = "int64" if self.kind == "scce" else y_pred.dtype
+        if isinstance(y_true, Tensor):
+            y_true = y_true if self.kind == "scce" or y_true.dtype == y_pred.dtype else \
+                y_true.astype(y_pred.dtype)
+        else:
+            y_true = Tensor(y_true, dtype=dtype, device=y_pred.device)
+        if self.kind == "scce" and y_true.ndim == y_pred.ndim:
+            y_true = y_true.reshape(*y_true.shape[:-1])
+        elif self.kind in ("mse", "mae", "bce") and y_true.ndim == y_pred.ndim - 1 and \
+                y_pred.shape[-1] == 1:
+            y_true = y_true.reshape(*y_true.shape, 1)
+        return y_true, y_pred
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        from ..core.tensor import Tensor
-        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
-        dtype = "int64" if self.kind == "scce" else y_pred.dtype
-        y_true = y_true if isinstance(y_true, Tensor) else Tensor(y_true, dtype=dtype)
-        if sample_weight is None:
+        y_true, y_pred = self._tensors(y_true, y_pred)
+        if sample_weight is None and self.is_plain:
             return _loss_function(self.kind, self.from_logits, None)(y_pred, y_true)
-        w = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
-            sample_weight, dtype=y_pred.dtype)
-        v = _per_sample(self.kind, self.from_logits)(y_pred, y_true)
-        return (v * w).sum() / v.shape[0]
+        values = self.call(y_true, y_pred)
+        if not isinstance(values, Tensor):
+            values = Tensor(values, dtype=y_pred.dtype, device=y_pred.device)
+        w = None
+        if sample_weight is not None:
+            w = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
+                sample_weight, dtype=values.dtype, device=values.device)
+            while w.ndim > values.ndim and w.shape[-1] == 1:
+                w = w.reshape(*w.shape[:-1])
+            while w.ndim < values.ndim:
+                w = w.reshape(*w.shape, 1)
+            values = values * w
+        red = self.reduction
+        if red in (None, "none") or values.ndim == 0:
+            return values
+        total = values.sum()
+        if red == "sum":
+            return total
+        if red == "mean_with_sample_weight" and w is not None:
+            return total / w.sum()
+        return total / max(values.size, 1)
 
     def get_config(self):
-        return {"from_logits": self.from_logits, "name": self.name}
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
-def _loss_class(name, kind, logits=True):
-    return type(name, (Loss,), {"kind": kind, "__doc__": f"Keras' {name}."})
+class _NamedLoss(Loss):
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
 
 
-MeanSquaredError = _loss_class("MeanSquaredError", "mse")
-MeanAbsoluteError = _loss_class("MeanAbsoluteError", "mae")
-BinaryCrossentropy = _loss_class("BinaryCrossentropy", "bce")
-CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", "cce")
-SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", "scce")
+class MeanSquaredError(_NamedLoss):
+    """Keras' MeanSquaredError: ``mean((y_true - y_pred)^2, axis=-1)`` per sample."""
+
+    kind = "mse"
+    default_name = "mean_squared_error"
+
+
+class MeanAbsoluteError(_NamedLoss):
+    """Keras' MeanAbsoluteError: ``mean(|y_true - y_pred|, axis=-1)`` per sample."""
+
+    kind = "mae"
+    default_name = "mean_absolute_error"
+
+
+class BinaryCrossentropy(Loss):
+    """Keras' BinaryCrossentropy (probabilities, or logits with ``from_logits=True``;
+    ``label_smoothing`` moves the targets towards 0.5)."""
+
+    kind = "bce"
+    default_name = "binary_crossentropy"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name=None, dtype=None):
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        if axis != -1:
+            raise NotImplementedError(f"{type(self).__name__}: only axis=-1 is supported")
+        self.axis = axis
+        super().__init__(name, reduction, dtype)
+
+    def call(self, y_true, y_pred):
+        if self.label_smoothing:
+            y_true = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        return _per_sample("bce", self.from_logits)(y_pred, y_true)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits":
+                self.from_logits, "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(BinaryCrossentropy):
+    """Keras' CategoricalCrossentropy of one-hot targets (``label_smoothing`` mixes in the
+    uniform distribution over the classes)."""
+
+    kind = "cce"
+    default_name = "categorical_crossentropy"
+
+    def call(self, y_true, y_pred):
+        if self.label_smoothing:
+            k = y_pred.shape[-1]
+            y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing / k
+        return _per_sample("cce", self.from_logits)(y_pred, y_true)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Keras' SparseCategoricalCrossentropy of integer labels."""
+
+    kind = "scce"
+    default_name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 name=None, dtype=None):
+        if ignore_class is not None:
+            raise NotImplementedError("SparseCategoricalCrossentropy: ignore_class is not "
+                                      "supported")
+        self.from_logits = bool(from_logits)
+        super().__init__(name, reduction, dtype)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits":
+                self.from_logits}
 
 
 class Huber(Loss):
     """Keras' Huber loss: ``0.5 d^2`` for ``|d| <= delta``, else ``delta (|d| - 0.5
-    delta)``, averaged."""
+    delta)``, averaged over the last axis."""
 
     kind = "huber"
+    default_name = "huber_loss"
 
-    def __init__(self, delta=1.0, name="huber_loss", reduction="sum_over_batch_size"):
-        super().__init__(False, name, reduction)
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
         self.delta = float(delta)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def call(self, y_true, y_pred):
         from .. import functional as F
-        from ..core.tensor import Tensor
-        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
-        y_true = y_true if isinstance(y_true, Tensor) else Tensor(y_true, dtype=y_pred.dtype)
         d = F.abs(y_pred - y_true)
         v = F.where(d <= self.delta, 0.5 * d * d, self.delta * (d - 0.5 * self.delta))
-        return v.mean()
+        return v.mean(axis=-1) if v.ndim > 1 else v
 
     def get_config(self):
-        return {"delta": self.delta, "name": self.name}
+        return {"delta": self.delta, "name": self.name, "reduction": self.reduction}
 
+
+# Keras' loss functions: the per-sample losses (no reduction), Keras' argument order; given
+# to compile(loss=...), each is taken as its name (so the order is Keras' there too).
 
 def mean_squared_error(y_true, y_pred):
-    return MeanSquaredError()(y_true, y_pred)
+    return MeanSquaredError(reduction=None)(y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
-    return MeanAbsoluteError()(y_true, y_pred)
+    return MeanAbsoluteError(reduction=None)(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False):
-    return BinaryCrossentropy(from_logits)(y_true, y_pred)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    return BinaryCrossentropy(from_logits, label_smoothing, axis, reduction=None)(y_true,
+                                                                                 y_pred)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return CategoricalCrossentropy(from_logits)(y_true, y_pred)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                             axis=-1):
+    return CategoricalCrossentropy(from_logits, label_smoothing, axis, reduction=None)(
+        y_true, y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits)(y_true, y_pred)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
+                                    axis=-1):
+    return SparseCategoricalCrossentropy(from_logits, ignore_class, reduction=None)(y_true,
+                                                                                  y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    return Huber(delta, reduction=None)(y_true, y_pred)
 
 
 mse, mae = mean_squared_error, mean_absolute_error
+MSE, MAE = MeanSquaredError, MeanAbsoluteError
+_FUNCTION_KINDS = {mean_squared_error: "mse", mean_absolute_error: "mae",
+                   binary_crossentropy: "bce", categorical_crossentropy: "cce",
+                   sparse_categorical_crossentropy: "scce"}
 _LOSS_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError,
                                          BinaryCrossentropy, CategoricalCrossentropy,
                                          SparseCategoricalCrossentropy, Huber)}

@@ -30,8 +30,11 @@ class Metric:
             raise NotImplementedError(f"{type(self).__name__}: sample_weight is not supported")
         yt, yp = np.asarray(y_true), np.asarray(y_pred)
         spec = self.spec
-        if spec == "accuracy":
-            spec = "binary_accuracy" if yp.shape[-1:] in ((1,), ()) else "categorical_accuracy"
+        if spec == "binary_accuracy" and getattr(self, "threshold", 0.5) != 0.5:
+            yp = yp > self.threshold
+            spec = "equal"
+            yt = yt.astype(bool) if yt.dtype.kind == "b" else yt
+            yp = yp.astype(yt.dtype)
         sums = [0.0]
         _metric_sums([(self.name, spec)], None, yp, yt, sums)
         self._sum += float(sums[0])
@@ -51,8 +54,26 @@ def _metric(name, spec, default):
 
 MeanSquaredError = _metric("MeanSquaredError", "mse", "mean_squared_error")
 MeanAbsoluteError = _metric("MeanAbsoluteError", "mae", "mean_absolute_error")
-Accuracy = _metric("Accuracy", "accuracy", "accuracy")
-BinaryAccuracy = _metric("BinaryAccuracy", "binary_accuracy", "binary_accuracy")
+# keras.metrics.Accuracy: how often y_pred equals y_true exactly (the string "accuracy"
+# in compile is resolved to the binary, categorical or sparse form instead)
+Accuracy = _metric("Accuracy", "equal", "accuracy")
+
+
+class BinaryAccuracy(Metric):
+    """Keras' BinaryAccuracy: how often ``y_pred > threshold`` equals ``y_true`` (history
+    key 'binary_accuracy')."""
+
+    spec = "binary_accuracy"
+    default_name = "binary_accuracy"
+
+    def __init__(self, name=None, dtype=None, threshold=0.5):
+        self.threshold = float(threshold)
+        super().__init__(name, dtype)
+
+    def get_config(self):
+        return {"name": self.name, "threshold": self.threshold}
+
+
 CategoricalAccuracy = _metric("CategoricalAccuracy", "categorical_accuracy",
                               "categorical_accuracy")
 SparseCategoricalAccuracy = _metric("SparseCategoricalAccuracy", "sparse_categorical_accuracy",

@@ -18,6 +18,7 @@ per-epoch progress display in :mod:`gradengine.keras.progress`.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import warnings
@@ -30,8 +31,6 @@ from ..core.tensor import Tensor
 from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from .callbacks import Callback, History
-
-# The loss/metric tables and the progress bar moved out; their names stay importable here.
 from .losses import (  # noqa: F401
     _EPS,
     LOSSES,
@@ -46,6 +45,9 @@ from .losses import (  # noqa: F401
     _probabilities,
     _resolve_metrics,
 )
+
+# The loss/metric tables and the progress bar moved out; their names stay importable here.
+from .losses import Loss as _KerasLoss
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
@@ -250,7 +252,7 @@ class KerasModel:
         return (Xa.shape[0],) + tuple(out.shape[1:])
 
     # ------------------------------------------------------------ the step
-    def _configure(self, out_shape):
+    def _configure(self, out_shape, y_shape=None):
         """Choose the loss closure (logits or probabilities) and the metrics, once."""
         from . import optimizers
         if self.optimizer is None:
@@ -268,26 +270,33 @@ class KerasModel:
         logits_fn, act = self.split_activation() if hasattr(self, "split_activation") \
             else (None, None)
         kind = self._loss_kind
-        if self.__dict__.get("_from_logits"):
-            # the model's output already is the logits (Keras' from_logits=True)
-            self._forward_for_loss = self.forward
-            self._output_is_logits = "sigmoid" if kind == "bce" else "softmax"
-            use_logits = True
-        else:
-            use_logits = (kind == "bce" and act == "sigmoid") or \
-                (kind in ("cce", "scce") and act == "softmax")
-            self._forward_for_loss = logits_fn if use_logits else self.forward
-            self._output_is_logits = act if use_logits else None
         loss_obj = self.loss
-        if getattr(loss_obj, "kind", None) == "huber":
-            self._loss_fn = lambda p, t: loss_obj(t, p)
+        keras_obj = isinstance(loss_obj, _KerasLoss) and not loss_obj.is_plain
+        if keras_obj:
+            # a keras.losses object with label smoothing, another reduction or its own
+            # call(): called as Keras calls it, loss(y_true, y_pred), on the model's output
+            self._forward_for_loss = self.forward
+            self._output_is_logits = None
+            self._loss_fn = lambda p, t: _scalar(loss_obj(t, p))
+            self._loss_per_sample = (lambda: (lambda p, t: loss_obj.call(t, p)))
         else:
+            if self.__dict__.get("_from_logits"):
+                # the model's output already is the logits (Keras' from_logits=True)
+                self._forward_for_loss = self.forward
+                self._output_is_logits = "sigmoid" if kind == "bce" else "softmax"
+                use_logits = True
+            else:
+                use_logits = (kind == "bce" and act == "sigmoid") or \
+                    (kind in ("cce", "scce") and act == "softmax")
+                self._forward_for_loss = logits_fn if use_logits else self.forward
+                self._output_is_logits = act if use_logits else None
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
-        self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
-        metrics = _resolve_metrics(self._metric_specs, kind, out_shape)
+            self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
+        metrics = _resolve_metrics(self._metric_specs, kind, out_shape, y_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
-        self._setup = out_shape[1:]
+        self._setup = (tuple(out_shape[1:]), None if y_shape is None else
+                       (len(y_shape), tuple(y_shape[1:])))
         self.__dict__.pop("_per_sample_cached", None)
         self._jit_step = self._jit_step_w = None
         self._jit_eval = self._jit_predict = None
@@ -335,12 +344,16 @@ class KerasModel:
     def _batch_metrics(self, out, yb, sums):
         """Add each metric's sum over the batch's samples into ``sums`` (arrays stay on
         the device; nothing synchronises)."""
-        _metric_sums(self._metrics, self._output_is_logits, out, yb, sums)
+        # Keras' metrics see the model's output as it is: with from_logits=True the
+        # logits themselves; when gradengine chose the logits, the probabilities
+        act = None if self.__dict__.get("_from_logits") else self._output_is_logits
+        _metric_sums(self._metrics, act, out, yb, sums)
 
     # ------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, **kwargs):
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, **kwargs):
         """Train for ``epochs - initial_epoch`` epochs of mini-batch steps (Keras's ``fit``).
 
         Args:
@@ -355,6 +368,9 @@ class KerasModel:
             class_weight: ``{class: weight}``, each sample's loss weighted by its class.
             sample_weight: one weight per sample; the loss is ``sum(w_i l_i) / batch``.
             initial_epoch: the epoch to start from (to resume a run).
+            validation_batch_size: batch size of the validation pass (default batch_size).
+            validation_freq: validate every this many epochs (an int), or at the epochs
+                (1-based) in a list, as Keras.
         Returns:
             A History; ``history.history["loss"]`` has one value per epoch, and so have
             the metrics and their ``val_`` forms. Also kept as ``model.history``.
@@ -370,8 +386,14 @@ class KerasModel:
             x = kwargs.pop("X")  # the seed's spelling
         if kwargs:
             raise TypeError(f"fit: unexpected keyword arguments {sorted(kwargs)}")
-        if steps_per_epoch is not None:
-            raise NotImplementedError("fit: steps_per_epoch is not supported (arrays only)")
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise NotImplementedError("fit: steps_per_epoch and validation_steps are not "
+                                      "supported (arrays only)")
+        if isinstance(validation_freq, bool) or not (
+                isinstance(validation_freq, (int, np.integer)) and validation_freq >= 1 or
+                isinstance(validation_freq, (list, tuple, set, range))):
+            raise ValueError(f"fit: validation_freq must be a positive integer or a list of "
+                             f"epochs, got {validation_freq!r}")
         if not self.__dict__.get("compiled"):
             raise RuntimeError("fit: the model must be compiled first; call "
                                "model.compile(optimizer=..., loss=...) before fit()")
@@ -398,19 +420,19 @@ class KerasModel:
                                  f"match X of shape {tuple(Xa.shape)}")
             val = (Xv, yv)
         elif validation_split:
-            n_val = int(Xa.shape[0] * validation_split)
-            if n_val == 0 or n_val == Xa.shape[0]:
+            # Keras' split: the first floor(N * (1 - split)) samples train, the rest validate
+            cut = int(math.floor(Xa.shape[0] * (1.0 - validation_split)))
+            if cut == 0 or cut == Xa.shape[0]:
                 raise ValueError(f"fit: validation_split={validation_split} of "
                                  f"{Xa.shape[0]} samples leaves an empty set")
-            cut = Xa.shape[0] - n_val
             val = (Xa[cut:], ya[cut:])
             Xa, ya = Xa[:cut], ya[:cut]
             if wa is not None:
                 wa = wa[:cut]
-        if self._setup != out_shape[1:] or self.optimizer is None:
-            self._configure(out_shape)
+        if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
+            self._configure(out_shape, ya.shape)
         elif hasattr(self.optimizer, "build") and not self.optimizer.params:
-            self._configure(out_shape)
+            self._configure(out_shape, ya.shape)
         # History last, as Keras: it records what the other callbacks add to the logs
         cbs = list(callbacks or []) + [History()]
         for cb in cbs[:-1]:
@@ -425,7 +447,8 @@ class KerasModel:
             self.train()
             try:
                 self._fit_loop(Xa, ya, wa, val, int(epochs), int(batch_size), bool(shuffle),
-                               cbs, verbose, int(initial_epoch), world)
+                               cbs, verbose, int(initial_epoch), world, validation_freq,
+                               validation_batch_size)
             finally:
                 if world is not None:
                     world.close()
@@ -462,7 +485,7 @@ class KerasModel:
         return xp.ascontiguousarray(w)
 
     def _fit_loop(self, Xa, ya, wa, val, epochs, batch_size, shuffle, cbs, verbose,
-                  initial_epoch, world=None):
+                  initial_epoch, world=None, validation_freq=1, validation_batch_size=None):
         n = Xa.shape[0]
         # in a world of N each rank takes its disjoint, padded share of every epoch
         n_local = n if world is None else len(world.epoch_indices(n, 0, False))
@@ -484,11 +507,11 @@ class KerasModel:
         on_cpu = device == "cpu"
         self.stop_training = False
         for cb in cbs:
-            cb.on_train_begin()
+            cb.on_train_begin({})
         logs = {}
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
-                cb.on_epoch_begin(epoch)
+                cb.on_epoch_begin(epoch, {})
             bar = _progress(verbose, epoch, epochs, steps)
             sums = [0.0] * len(names)
             seen = 0
@@ -510,7 +533,7 @@ class KerasModel:
                 Xe, ye, we = Xa, ya, wa
             for b, start in enumerate(range(0, Xe.shape[0], batch_size)):
                 for cb in batch_cbs:
-                    cb.on_train_batch_begin(b)
+                    cb.on_train_batch_begin(b, {})
                 xb = Xe[start:start + batch_size]
                 yb = ye[start:start + batch_size]
                 if we is None:
@@ -528,14 +551,18 @@ class KerasModel:
                 if bar is not None:
                     bar.update(sums, seen, names)
                 if batch_cbs:
-                    blogs = {k: float(s) / seen for k, s in zip(names, sums)}
+                    blogs = _sorted_logs({k: float(s) / seen for k, s in zip(names, sums)})
                     for cb in batch_cbs:
                         cb.on_train_batch_end(b, blogs)
+                    if self.stop_training:  # Keras ends the epoch at once
+                        break
             logs = (world.logs(names, sums, seen) if world is not None
                     else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
-            if val is not None:
-                vlogs = self._evaluate_arrays(val[0], val[1], batch_size)
+            if val is not None and _should_validate(epoch, validation_freq):
+                vlogs = self._evaluate_arrays(val[0], val[1], validation_batch_size or
+                                              batch_size)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
+            logs = _sorted_logs(logs)  # the callbacks' logs in Keras' order: sorted by key
             if bar is not None:
                 bar.close(logs)
             for cb in cbs:
@@ -568,8 +595,8 @@ class KerasModel:
         start = time.perf_counter()
         Xa, ya, out_shape = self._prepare(x, y, "evaluate", batch_size)
         wa = self._sample_weights(sample_weight, None, ya, Xa.shape[0], "evaluate")
-        if self._setup != out_shape[1:] or self.optimizer is None:
-            self._configure(out_shape)
+        if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
+            self._configure(out_shape, ya.shape)
         try:
             logs = self._evaluate_arrays(Xa, ya, batch_size, wa)
         finally:
@@ -651,8 +678,8 @@ class KerasModel:
         Xa, ya, out_shape = self._prepare(x, y, "train_on_batch", 1)
         wa = self._sample_weights(sample_weight, class_weight, ya, Xa.shape[0],
                                   "train_on_batch")
-        if self._setup != out_shape[1:] or self.optimizer is None:
-            self._configure(out_shape)
+        if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
+            self._configure(out_shape, ya.shape)
         device = backend.device_of_array(Xa)
         make = Tensor._make
         with enable_grad():
@@ -812,9 +839,29 @@ def _verbosity(verbose, where):
     raise ValueError(f"{where}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
 
 
+def _scalar(v):
+    return v if v.ndim == 0 else v.mean()
+
+
+def _should_validate(epoch, freq):
+    """Keras' rule: every ``freq`` epochs, or at the (1-based) epochs listed."""
+    if isinstance(freq, (int, np.integer)):
+        return (epoch + 1) % int(freq) == 0
+    return epoch + 1 in freq
+
+
+def _setup_key(out_shape, ya):
+    return (tuple(out_shape[1:]), (ya.ndim, tuple(ya.shape[1:])))
+
+
+def _sorted_logs(logs):
+    """Keras' order of a log dict: sorted by name (``pythonify_logs``)."""
+    return {k: logs[k] for k in sorted(logs)}
+
+
 def _keras_result(logs, return_dict):
     if return_dict:
-        return dict(logs)
+        return _sorted_logs(logs)
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
 

@@ -12,11 +12,25 @@ and Adagrad's epsilon inside it, Adagrad's accumulators starting at 0.1.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import optim as _optim
 from ..core.op import host_call
 from . import schedules
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "schedules"]
+
+
+class _LearningRate(float):
+    """A learning rate read from a Keras optimizer: a float that also answers Keras'
+    variable reads (``optimizer.learning_rate.numpy()``)."""
+
+    def numpy(self):
+        return np.float32(self)
+
+    @property
+    def value(self):
+        return float(self)
 
 
 class Optimizer(_optim.Optimizer):
@@ -59,14 +73,21 @@ class Optimizer(_optim.Optimizer):
     def learning_rate(self) -> float:
         """The current learning rate (a schedule's value at ``iterations``); assignable."""
         if self._schedule is not None:
-            return float(self._schedule(self.iterations))
-        return self.param_groups[0]["lr"] if self.param_groups else self.defaults["lr"]
+            return _LearningRate(self._schedule(self.iterations))
+        return _LearningRate(self.param_groups[0]["lr"] if self.param_groups else
+                             self.defaults["lr"])
 
     @learning_rate.setter
     def learning_rate(self, value):
         if callable(value):
             object.__setattr__(self, "_schedule", value)
             value = value(self.iterations)
+        elif isinstance(self._schedule, schedules.LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object "
+                            "as its `learning_rate` constructor argument, hence its learning "
+                            "rate is not settable. If you need the learning rate to be "
+                            "settable, you should instantiate the optimizer with a float "
+                            "`learning_rate` argument.")
         else:
             object.__setattr__(self, "_schedule", None)
         self.lr = float(value)

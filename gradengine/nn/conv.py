@@ -11,7 +11,7 @@ from .. import functional as F
 from . import _keras_init
 from .module import Module, Parameter
 
-__all__ = ["AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]
 
 
 def _tuple(v, n):
@@ -22,16 +22,24 @@ class _ConvNd(Module):
     n = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, dtype=None, device=None):
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None,
+                 device=None):
         super().__init__()
         name = type(self).__name__
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not "
+                                      "supported (only 'zeros')")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, "
+                             f"got {padding!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _tuple(kernel_size, self.n)
         self.stride = _tuple(stride, self.n)
-        self.padding = _tuple(padding, self.n)
+        self.padding = padding if isinstance(padding, str) else _tuple(padding, self.n)
+        self.padding_mode = padding_mode
         self.dilation = _tuple(dilation, self.n)
         self.groups = int(groups)
         dev = backend.normalize_device(device, name) if device is not None else \
@@ -46,8 +54,18 @@ class _ConvNd(Module):
             else None
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
+        # torch.nn.Conv*d's: the defaults are left out
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * self.n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self.n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
 
 
 class Conv2d(_ConvNd):
@@ -76,23 +94,57 @@ class Conv1d(_ConvNd):
 
 
 class MaxPool2d(Module):
-    """The maximum over each ``kernel_size`` window (stride defaults to the kernel size)."""
+    """The maximum over each ``kernel_size`` window (stride defaults to the kernel size),
+    ``torch.nn.MaxPool2d``'s arguments."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
         super().__init__()
-        self.kernel_size = _tuple(kernel_size, 2)
-        self.stride = _tuple(stride, 2) if stride is not None else self.kernel_size
-        self.padding = _tuple(padding, 2)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None and stride != [] else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = bool(return_indices), bool(ceil_mode)
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+                f", dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean over each ``kernel_size`` window (padding counted, as PyTorch's default),
+    ``torch.nn.AvgPool2d``'s arguments."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None and stride != [] else kernel_size
+        self.padding = padding
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+        self.divisor_override = divisor_override
+
+    def forward(self, x):
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(MaxPool2d):
-    """The mean over each ``kernel_size`` window (padding counted, as PyTorch's default)."""
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed ``output_size`` (an int or a pair), as
+    ``torch.nn.AdaptiveAvgPool2d``."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

@@ -25,9 +25,10 @@ class Dropout(Module):
         if not 0.0 <= float(p) <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p!r}")
         self.p = float(p)
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return F.dropout(x, p=self.p, training=self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

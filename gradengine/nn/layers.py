@@ -12,8 +12,9 @@ from ..errors import ShapeError
 from . import _keras_init
 from .module import Module, Parameter
 
-__all__ = ["GELU", "Dense", "Embedding", "Flatten", "Identity", "LeakyReLU", "Linear", "ReLU",
-           "SiLU", "Sigmoid", "Softmax", "Tanh"]
+__all__ = ["ELU", "GELU", "SELU", "Dense", "Embedding", "Flatten", "Hardtanh", "Identity",
+           "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6", "SiLU",
+           "Sigmoid", "Softmax", "Softplus", "Softsign", "Tanh"]
 
 
 def _module_device(mod):
@@ -77,6 +78,18 @@ class Linear(Module):
                 f"bias={self.bias is not None}{act}")
 
 
+class _Elementwise(Module):
+    """An elementwise activation; ``inplace`` is accepted as in PyTorch (the result is a
+    new tensor either way: gradengine's graph keeps the input)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
 class Sigmoid(Module):
     """Elementwise logistic sigmoid."""
 
@@ -84,7 +97,7 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
-class ReLU(Module):
+class ReLU(_Elementwise):
     """Elementwise max(x, 0)."""
 
     def forward(self, x):
@@ -99,17 +112,28 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """Softmax along ``axis`` (default: the last)."""
+    """Softmax along ``dim`` (PyTorch's name; ``axis`` is the NumPy spelling); the last
+    axis when neither is given."""
 
-    def __init__(self, axis=-1):
+    def __init__(self, dim=None, axis=None):
         super().__init__()
-        self.axis = axis
+        if dim is not None and axis is not None and dim != axis:
+            raise ValueError(f"Softmax: dim={dim} and axis={axis} disagree")
+        self.dim = dim if dim is not None else axis
+        self.axis = -1 if self.dim is None else int(self.dim)
 
     def forward(self, x):
         return F.softmax(x, axis=self.axis)
 
     def extra_repr(self):
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """Log-softmax along ``dim`` (the last axis when not given)."""
+
+    def forward(self, x):
+        return F.log_softmax(x, axis=self.axis)
 
 
 class GELU(Module):
@@ -124,8 +148,11 @@ class GELU(Module):
     def forward(self, x):
         return F.gelu(x, approximate=self.approximate)
 
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
-class SiLU(Module):
+
+class SiLU(_Elementwise):
     """Elementwise SiLU (swish), ``x * sigmoid(x)``."""
 
     def forward(self, x):
@@ -138,12 +165,92 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = float(negative_slope)
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                          else "")
+
+
+class ELU(_Elementwise):
+    """Elementwise ``x if x > 0 else alpha (e^x - 1)``."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
+        self.alpha = float(alpha)
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SELU(_Elementwise):
+    """Elementwise SELU."""
+
+    def forward(self, x):
+        return F.selu(x)
+
+
+class ReLU6(_Elementwise):
+    """Elementwise ``min(max(x, 0), 6)``."""
+
+    def forward(self, x):
+        return F.relu6(x)
+
+
+class Hardtanh(_Elementwise):
+    """Elementwise clamp to ``[min_val, max_val]``."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
+        self.min_val, self.max_val = float(min_val), float(max_val)
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else "")
+
+
+class Softplus(Module):
+    """Elementwise ``log(1 + e^(beta x)) / beta`` (linear above ``threshold``)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Mish(_Elementwise):
+    """Elementwise ``x tanh(softplus(x))``."""
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+class Softsign(Module):
+    """Elementwise ``x / (1 + |x|)``."""
+
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class LogSigmoid(Module):
+    """Elementwise ``log(sigmoid(x))``."""
+
+    def forward(self, x):
+        return F.log_sigmoid(x)
 
 
 class Identity(Module):
@@ -186,8 +293,12 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None,
-                 dtype=None, device=None):
+                 max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False,
+                 _weight=None, _freeze=False, dtype=None, device=None):
         super().__init__()
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse "
+                                      "are not supported")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
@@ -199,9 +310,16 @@ class Embedding(Module):
             backend.get_default_device()
         init = _keras_init.RandomNormal(0.0, 1.0)
         w = init((self.num_embeddings, self.embedding_dim), dtype, dev)
-        if padding_idx is not None:
+        if _weight is not None:
+            w = backend.to_device_array(_weight.data if isinstance(_weight, Tensor) else
+                                        _weight, dev)
+            if tuple(w.shape) != (self.num_embeddings, self.embedding_dim):
+                raise ShapeError(f"Embedding: _weight of shape {tuple(w.shape)} is not "
+                                 f"({self.num_embeddings}, {self.embedding_dim})")
+            w = w.astype(w.dtype, copy=True)
+        elif padding_idx is not None:
             w[padding_idx] = 0
-        self.weight = Parameter(w, device=dev)
+        self.weight = Parameter(w, device=dev, requires_grad=not _freeze)
 
     def forward(self, x):
         if not isinstance(x, Tensor):
@@ -210,8 +328,19 @@ class Embedding(Module):
             raise TypeError(f"Embedding: indices must be integers, got {x.dtype}")
         return F.embedding(x, self.weight, padding_idx=self.padding_idx)
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, **kwargs):
+        """An Embedding holding ``embeddings`` (num_embeddings, embedding_dim), frozen
+        unless ``freeze=False``, as ``torch.nn.Embedding.from_pretrained``."""
+        arr = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        rows, cols = arr.shape
+        return cls(rows, cols, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze,
+                   **kwargs)
+
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None
+                    else "")
 
 
 def _activation_fn(name):
@@ -226,6 +355,13 @@ def _activation_fn(name):
         "silu": lambda x: F.silu(x), "swish": lambda x: F.silu(x),
         "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
         "exponential": F.exp, "linear": lambda x: x,
+        "elu": lambda x: F.elu(x, 1.0), "selu": F.selu, "softplus": F.softplus,
+        "softsign": F.softsign, "relu6": F.relu6, "mish": F.mish,
+        "log_sigmoid": F.log_sigmoid,
+        # Keras 3's hard_sigmoid: relu6(x + 3) / 6; hard_silu: x * hard_sigmoid(x)
+        "hard_sigmoid": lambda x: F.relu6(x + 3.0) / 6.0,
+        "hard_silu": lambda x: x * (F.relu6(x + 3.0) / 6.0),
+        "hard_swish": lambda x: x * (F.relu6(x + 3.0) / 6.0),
     }
     fn = table.get(name)
     if fn is None:
@@ -234,8 +370,14 @@ def _activation_fn(name):
     return fn
 
 
+# Keras' Dense arguments that are accepted when left at their defaults (None)
+_KERAS_UNSUPPORTED = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                      "kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha")
+
 ACTIVATION_NAMES = (None, "linear", "sigmoid", "relu", "tanh", "softmax", "log_softmax",
-                    "gelu", "silu", "swish", "leaky_relu", "exponential")
+                    "gelu", "silu", "swish", "leaky_relu", "exponential", "elu", "selu",
+                    "softplus", "softsign", "relu6", "mish", "log_sigmoid", "hard_sigmoid",
+                    "hard_silu", "hard_swish")
 
 
 class Dense(Module):
@@ -273,9 +415,13 @@ class Dense(Module):
         if not callable(activation) and activation not in ACTIVATION_NAMES:
             raise ValueError(f"Dense: unknown activation {activation!r}; allowed: "
                              f"{', '.join(repr(a) for a in ACTIVATION_NAMES)} or a callable")
-        unknown = set(kwargs) - {"trainable"}
+        unknown = set(kwargs) - {"trainable"} - set(_KERAS_UNSUPPORTED)
         if unknown:
             raise TypeError(f"Dense: unexpected keyword arguments {sorted(unknown)}")
+        given = sorted(k for k in _KERAS_UNSUPPORTED if kwargs.get(k) not in (None, 0))
+        if given:
+            raise NotImplementedError(f"Dense: {', '.join(given)} are not supported "
+                                      "(regularizers, constraints and LoRA)")
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units!r}")
         self.units = int(units)

@@ -8,7 +8,7 @@ from ..errors import ShapeError
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss",
-           "MSELoss", "NLLLoss"]
+           "MSELoss", "NLLLoss", "SmoothL1Loss"]
 
 
 def _reduce(v, reduction):
@@ -40,7 +40,7 @@ class _Loss(Module):
         self.reduction = _check_reduction(type(self).__name__, reduction)
 
     def extra_repr(self):
-        return f"reduction={self.reduction!r}"
+        return ""  # torch.nn's loss modules print as MSELoss()
 
 
 class MSELoss(_Loss):
@@ -72,6 +72,18 @@ class HuberLoss(_Loss):
     def forward(self, input, target):  # noqa: A002
         _same_shape("HuberLoss", input, target)
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = float(beta)
+
+    def forward(self, input, target):  # noqa: A002
+        _same_shape("SmoothL1Loss", input, target)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class NLLLoss(_Loss):

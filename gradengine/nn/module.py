@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections import namedtuple
 
 import numpy as np
 
@@ -19,6 +20,28 @@ from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
 
 __all__ = ["Module", "Parameter"]
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns, as in PyTorch: ``(missing_keys, unexpected_keys)``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+class _ParameterList(list):
+    """The list ``parameters()`` returns: a list (``len``, indexing, ``+``), and also an
+    iterator, so PyTorch's ``next(model.parameters())`` works."""
+
+    def __next__(self):
+        it = self.__dict__.get("_it")
+        if it is None:
+            it = self.__dict__["_it"] = iter(list(self))
+        return next(it)
 
 
 class Parameter(Tensor):
@@ -156,17 +179,19 @@ class Module:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
         object.__setattr__(self, name, tensor)
 
-    def named_buffers(self, prefix: str = "", persistent_only: bool = False):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      persistent_only: bool = False):
         """(dotted name, Tensor) for every buffer of this module and its descendants."""
-        for mod_name, mod in self.named_modules(prefix):
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_name, mod in mods:
             skip = mod.__dict__.get("_non_persistent", ()) if persistent_only else ()
             for name, b in mod.__dict__.get("_buffers", {}).items():
                 if b is not None and name not in skip:
                     yield (f"{mod_name}.{name}" if mod_name else name), b
 
-    def buffers(self):
-        """Every buffer (a list)."""
-        return [b for _, b in self.named_buffers()]
+    def buffers(self, recurse: bool = True):
+        """Every buffer (a list that ``next()`` also reads)."""
+        return _ParameterList(b for _, b in self.named_buffers(recurse=recurse))
 
     def _named_state(self):
         """(name, Tensor) of the parameters and persistent buffers, module by module
@@ -189,39 +214,137 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal
-    def named_modules(self, prefix: str = ""):
-        """(name, module) for this module and every descendant, pre-order, iteratively."""
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """(name, module) for this module and every descendant, pre-order, iteratively
+        (PyTorch's arguments; ``named_modules("x")`` is taken as the prefix)."""
+        if isinstance(memo, str):
+            memo, prefix = None, memo
         stack = [(prefix, self)]
-        seen = set()
+        seen = set() if memo is None else {id(m) for m in memo}
         while stack:
             name, mod = stack.pop()
-            if id(mod) in seen:
-                continue
-            seen.add(id(mod))
+            if remove_duplicate:
+                if id(mod) in seen:
+                    continue
+                seen.add(id(mod))
             yield name, mod
-            children = list(mod.__dict__.get("_modules", {}).items())
+            children = [(n, m) for n, m in mod.__dict__.get("_modules", {}).items()
+                        if m is not None]
             for child_name, child in reversed(children):
                 stack.append((f"{name}.{child_name}" if name else child_name, child))
 
     def children(self):
-        return iter(self.__dict__.get("_modules", {}).values())
+        """The direct sub-modules (an iterator), in registration order."""
+        for _, m in self.named_children():
+            yield m
+
+    def named_children(self):
+        """(name, module) for each direct sub-module (an iterator); a module held twice
+        once, as in PyTorch."""
+        seen = set()
+        for name, m in self.__dict__.get("_modules", {}).items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def add_module(self, name: str, module) -> None:
+        """Register ``module`` (a Module or None) as the sub-module ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        if not isinstance(name, str) or "." in name or not name:
+            raise KeyError(f"add_module: module name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        if module is None:
+            self.__dict__.setdefault("_modules", {})[name] = None
+            object.__setattr__(self, name, None)
+            return
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param) -> None:
+        """Register ``param`` (a Parameter or None) as the parameter ``name``."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign {type(param).__name__} as "
+                            f"parameter {name!r} (nn.Parameter or None expected)")
+        if not isinstance(name, str) or "." in name or not name:
+            raise KeyError(f"register_parameter: parameter name must be a non-empty string "
+                           f"without '.', got {name!r}")
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+            return
+        setattr(self, name, param)
+
+    def get_submodule(self, target: str = ""):
+        """The sub-module at the dotted path ``target`` ("" is this module)."""
+        mod = self
+        if not target:
+            return mod
+        for item in target.split("."):
+            child = mod.__dict__.get("_modules", {}).get(item)
+            if child is None:
+                raise AttributeError(f"{type(mod).__name__} has no submodule {item!r}")
+            mod = child
+        return mod
+
+    def get_parameter(self, target: str):
+        """The parameter at the dotted path ``target`` ("0.weight")."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        p = mod.__dict__.get("_parameters", {}).get(name)
+        if p is None:
+            raise AttributeError(f"{type(mod).__name__} has no parameter {name!r}")
+        return p
+
+    def apply(self, fn):
+        """Call ``fn`` on every sub-module (children first, recursively) and then on this
+        module, as ``torch.nn.Module.apply`` (e.g. to initialise weights); returns self."""
+        order = []
+        stack = [(self, False)]
+        seen = set()
+        while stack:  # post-order, iteratively
+            mod, expanded = stack.pop()
+            if expanded:
+                order.append(mod)
+                continue
+            if id(mod) in seen:
+                continue
+            seen.add(id(mod))
+            stack.append((mod, True))
+            for child in reversed(list(mod.children())):
+                stack.append((child, False))
+        for mod in order:
+            fn(mod)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True):
+        """Set ``requires_grad`` on every parameter (freeze with ``False``); returns self."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix: str = ""):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True):
         """(dotted name, Parameter) pairs: ``("0.weight", p)``; shared parameters once."""
         seen = set()
-        for mod_name, mod in self.named_modules(prefix):
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_name, mod in mods:
             for name, p in mod.__dict__.get("_parameters", {}).items():
-                if id(p) not in seen:
+                if p is None:
+                    continue
+                if id(p) not in seen or not remove_duplicate:
                     seen.add(id(p))
                     yield (f"{mod_name}.{name}" if mod_name else name), p
 
-    def parameters(self):
-        """Every trainable Parameter, in registration order (a list)."""
-        return [p for _, p in self.named_parameters()]
+    def parameters(self, recurse: bool = True):
+        """Every Parameter, in registration order: a list that ``next()`` also reads, as
+        PyTorch's generator (``next(model.parameters()).device``)."""
+        return _ParameterList(p for _, p in self.named_parameters(recurse=recurse))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter."""
@@ -263,7 +386,8 @@ class Module:
             state_dict: ``{name: array}`` as returned by :meth:`state_dict` or ``ge.load``.
             strict: require exactly the model's keys (else missing/extra keys are skipped).
         Returns:
-            ``(missing_keys, unexpected_keys)`` (both empty when strict).
+            ``(missing_keys, unexpected_keys)``, a named tuple as in PyTorch (both empty
+            when strict).
         Raises:
             KeyError: naming every missing and every unexpected key (strict only).
             ShapeError: naming every key whose shape differs, with both shapes.
@@ -346,7 +470,7 @@ class Module:
             for layer, _ in builds:
                 layer._unbuild()
             raise
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
     def to(self, device=None, dtype=None):
         """Move every parameter (and gradient) to ``device`` and/or cast to a floating
@@ -401,6 +525,12 @@ class Module:
 
     def float(self):
         return self.to(dtype="float32")
+
+    def half(self):
+        return self.to(dtype="float16")
+
+    def type(self, dst_type):
+        return self.to(dtype=dst_type)
 
     def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters())

@@ -54,14 +54,15 @@ class LayerNorm(Module):
                                      self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class _BatchNorm(Module):
     dims = (2, 3)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None, device=None):
+                 track_running_stats=True, dtype=None, device=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps = int(num_features), float(eps)
         self.momentum = momentum
@@ -71,7 +72,8 @@ class _BatchNorm(Module):
         if affine:
             w, dev = _filled(c, 1.0, dtype, device)
             b, _ = _filled(c, 0.0, dtype, device)
-            self.weight, self.bias = Parameter(w, device=dev), Parameter(b, device=dev)
+            self.weight = Parameter(w, device=dev)
+            self.bias = Parameter(b, device=dev) if bias else None
         if track_running_stats:
             m, dev = _filled(c, 0.0, dtype, device)
             v, _ = _filled(c, 1.0, dtype, device)
@@ -105,7 +107,9 @@ class _BatchNorm(Module):
                                      eps=self.eps)
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
