@@ -353,21 +353,27 @@ def test_load_model_rebuilds_a_cnn_and_an_unbuilt_model(tmp_path):
     assert not load_model(tmp_path / "lazy.keras").built
 
 
-def test_save_refuses_other_suffixes_and_hdf5(tmp_path):
+def test_save_refuses_other_suffixes_and_weights_take_keras_3_names(tmp_path):
     model = mlp()
     with pytest.raises(ValueError, match=r"\.keras"):
         model.save(tmp_path / "m.h5")
-    with pytest.raises(ValueError, match="HDF5"):
-        model.save_weights(tmp_path / "m.weights.h5")
-    with pytest.raises(ValueError, match="HDF5"):
-        model.load_weights(tmp_path / "m.weights.h5")
     with pytest.raises(ValueError, match=r"\.keras"):
         load_model(tmp_path / "m.npz")
+    with pytest.raises(ValueError, match=r"\.keras"):
+        model.save_weights(tmp_path / "m.keras")
     assert not list(tmp_path.iterdir())
-    model.save_weights(tmp_path / "m.weights.npz")
-    other = mlp()
-    other.load_weights(tmp_path / "m.weights.npz")
-    for a, b in zip(model.get_weights(), other.get_weights()):
+    for name in ("m.weights.npz", "m.weights.h5"):  # Keras 3's name works as it is
+        model.save_weights(tmp_path / name)
+        other = mlp()
+        other.load_weights(tmp_path / name)
+        for a, b in zip(model.get_weights(), other.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    real = tmp_path / "keras.weights.h5"  # an HDF5 file Keras wrote: refused, unchanged
+    real.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    before = model.get_weights()
+    with pytest.raises(ge.CheckpointError):
+        model.load_weights(real)
+    for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
 
 

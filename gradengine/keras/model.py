@@ -734,9 +734,11 @@ class KerasModel:
     def save_weights(self, filepath, overwrite=True):
         """Save the weights (and buffers) with ``ge.save``: checksummed, atomic, no pickle.
 
+        Any name but ``.keras`` is taken, Keras 3's ``model.weights.h5`` too: the file
+        holds gradengine's checkpoint format, not HDF5 (Keras cannot read it).
+
         Raises:
-            ValueError: a ``.h5`` / ``.hdf5`` path (gradengine does not write HDF5) or a
-                ``.keras`` path (use :meth:`save`).
+            ValueError: a ``.keras`` path (use :meth:`save`).
         """
         from ..checkpoint import save
         save(self.state_dict(), _weights_path(filepath, "save_weights", overwrite))
@@ -745,8 +747,8 @@ class KerasModel:
         """Load weights saved by :meth:`save_weights`; all or nothing.
 
         Raises:
-            FileNotFoundError, CheckpointError, KeyError, ShapeError; ValueError for an
-            HDF5 path.
+            FileNotFoundError, CheckpointError (a real HDF5 file written by Keras
+            included), KeyError, ShapeError; ValueError for a ``.keras`` path.
         """
         from ..checkpoint import load
         self.load_state_dict(load(_weights_path(filepath, "load_weights", True)))
@@ -899,10 +901,8 @@ def _weights_path(filepath, where, overwrite):
     import os
     path = os.fspath(filepath)
     low = path.lower()
-    if low.endswith((".h5", ".hdf5")):
-        raise ValueError(f"{where}: {path!r} is an HDF5 path; gradengine does not read or "
-                         "write HDF5. Use a name like 'model.weights.npz' (gradengine's "
-                         "checksummed checkpoint format)")
+    # A Keras 3 name (``model.weights.h5``) is taken as it is; the file holds gradengine's
+    # checksummed checkpoint format, not HDF5 (Keras itself cannot read it).
     if low.endswith(".keras"):
         raise ValueError(f"{where}: {path!r} ends in .keras, the whole-model format; use "
                          "model.save / keras.models.load_model for it, or a name like "
