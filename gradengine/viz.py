@@ -24,6 +24,7 @@ import subprocess
 import numpy as np
 
 from . import backend
+from .core.op import DROPPED
 from .core.tensor import Tensor
 
 __all__ = ["render", "to_dot"]
@@ -102,7 +103,8 @@ def _op_title(node):
         act = next((p for p in (getattr(node, "params", None) or ()) if isinstance(p, str)),
                    None)
         shown = "+" if act in (None, "none", "linear") else f"+ → {act}"
-    consts = [(i, a) for i, a in enumerate(node.args) if not isinstance(a, Tensor)]
+    consts = [(i, a) for i, a in enumerate(node.args)
+              if not isinstance(a, Tensor) and a is not DROPPED]
     if consts and len(node.args) == 2 and len(consts) == 1 and name in _SPELLING:
         i, c = consts[0]
         return f"{_const_text(c)} {shown}" if i == 0 else f"{shown} {_const_text(c)}"
@@ -193,11 +195,16 @@ def to_dot(t, show_values=True, names=None, max_elems=_MAX_SHOWN, rankdir="LR",
             continue
         op_nodes.append(item)
         dst = node_id(item, "op")
-        tensor_args = [a for a in item.args if isinstance(a, Tensor)]
-        numbered = len(tensor_args) > 1 and item.op.name not in _SYMMETRIC
-        for i, a in enumerate(tensor_args):
-            src_obj = a.node if a.node is not None else a
-            src = node_id(src_obj, "op" if a.node is not None else "t")
+        sources = []  # what each tensor argument came from: its node, or a leaf
+        for i, a in enumerate(item.args):
+            e = item.edge(i) if item.needs[i] else None
+            if e is None and isinstance(a, Tensor):
+                e = a.node if a.node is not None else a
+            if e is not None:
+                sources.append(e)
+        numbered = len(sources) > 1 and item.op.name not in _SYMMETRIC
+        for i, src_obj in enumerate(sources):
+            src = node_id(src_obj, "t" if isinstance(src_obj, Tensor) else "op")
             edges.append(f'  {src} -> {dst} [label="{i + 1}"];' if numbered
                          else f"  {src} -> {dst};")
             if id(src_obj) not in seen:

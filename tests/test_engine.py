@@ -111,7 +111,7 @@ def test_deleting_a_deep_graph_without_backward_does_not_crash():
     y = x
     for _ in range(100_000):
         y = y * 1.0
-    last, first = weakref.ref(y.node), weakref.ref(y.node.args[0].node)
+    last, first = weakref.ref(y.node), weakref.ref(y.node.edge(0))
     del y  # CPython's trashcan keeps the deep deallocation off the C stack
     assert last() is None and first() is None  # freed by reference counting, no gc needed
 
@@ -137,6 +137,18 @@ def test_intermediate_dies_without_gc_collect():
         assert r() is None
     finally:
         gc.enable()
+
+
+def test_an_input_no_rule_reads_dies_with_its_last_reference_and_the_graph_still_works():
+    x = ge.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0  # mul by a constant reads nothing of h
+    r = weakref.ref(h)
+    y = (h * 2.0).exp()  # exp reads its output, not h
+    del h
+    assert r() is None  # the graph keeps h's node, not the Tensor (PyTorch's rule)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6.0 * np.exp(6.0 * np.array([1.0, 2.0])),
+                               rtol=1e-6)
 
 
 def test_graph_dies_without_backward_too():

@@ -13,7 +13,7 @@ from gradengine import nn, viz
 
 
 def _graph_ops(t):
-    """The op names in t's graph, found independently of viz (walk node.args)."""
+    """The op names in t's graph, found independently of viz (walk the nodes' edges)."""
     names, stack, seen = set(), [t.node], set()
     while stack:
         node = stack.pop()
@@ -21,7 +21,8 @@ def _graph_ops(t):
             continue
         seen.add(id(node))
         names.add(node.op.name)
-        stack.extend(a.node for a in node.args if isinstance(a, ge.Tensor) and a.node)
+        edges = [node.edge(i) for i, need in enumerate(node.needs) if need]
+        stack.extend(e for e in edges if not isinstance(e, ge.Tensor))  # nodes, not leaves
     return names
 
 

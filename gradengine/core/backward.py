@@ -1,12 +1,12 @@
 """The backward pass: the tape walked in reverse, without recursion.
 
 :func:`walk` visits the reachable nodes in decreasing sequence order with a heap and
-applies each node's VJP; every edge is routed by one rule (an input's gradient goes to its
-node, or to the history it had before an in-place change: ``Node.target``); gradients are
-summed back to each input's shape in one place (``sum_to``), and a tensor used many
-times receives the sum. :func:`commit` then writes the leaves' ``.grad`` (the one point
-where the plug-in hook sees gradients), and :func:`grad` collects chosen gradients
-instead.
+applies each node's VJP; every edge is routed by one rule (an input's gradient goes to the
+node that made it when the op ran, or to the leaf: ``Node.edge``, so a tensor changed in
+place later does not reroute the nodes that read it before); gradients are summed back to
+each input's shape in one place (``sum_to``), and a tensor used many times receives the
+sum. :func:`commit` then writes the leaves' ``.grad`` (the one point where the plug-in
+hook sees gradients), and :func:`grad` collects chosen gradients instead.
 """
 
 from __future__ import annotations
@@ -102,27 +102,25 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                 grads = node_grads(node, g)
                 if arrays:
                     grads = [None if gi is None else _array(gi) for gi in grads]
-            args = node.args
             for i, need in enumerate(node.needs):
                 gi = grads[i]
                 if need and gi is not None:
-                    arg = args[i]
+                    edge = node.e0 if i == 0 else node.e1 if i == 1 else node.edges[i]
+                    data = edge.out_data if type(edge) is Node else edge.data  # the input
                     if arrays and type(gi) is not ndarray and type(gi) is not Tensor:
                         gi = np.asarray(gi)  # a NumPy scalar from 0-d maths
                     if type(gi) is ndarray:
-                        data = arg.data
                         if gi.shape != data.shape:
                             gi = call(sum_to_op, gi, params=(data.shape,))
                         if gi.dtype != data.dtype:
                             gi = gi.astype(data.dtype)
                     else:
-                        if gi.data.shape != arg.data.shape:
-                            gi = sum_to(gi, arg.data.shape)
-                        if gi.data.dtype != arg.data.dtype:
-                            gi = gi.astype(arg.data.dtype)
+                        if gi.data.shape != data.shape:
+                            gi = sum_to(gi, data.shape)
+                        if gi.data.dtype != data.dtype:
+                            gi = gi.astype(data.dtype)
                         if anomaly:
                             _check_backward(node, i, gi)
-                    edge = node.target(i) if arg._prior is not None else (arg.node or arg)
                     if type(edge) is Node:  # (route(), inlined for the common case)
                         prev = pending.get(edge)
                         if prev is None:
@@ -192,12 +190,10 @@ def _leaf_edges(roots):
             stack.append(root.node)
     while stack:
         node = stack.pop()
-        args = node.args
         for i, need in enumerate(node.needs):
             if not need:
                 continue
-            a = args[i]
-            edge = node.target(i) if a._prior is not None else (a.node or a)
+            edge = node.edge(i)
             if type(edge) is Node:
                 if id(edge) not in seen:
                     seen.add(id(edge))

@@ -167,7 +167,15 @@ class Op:
             calls = () if self.joint is not None else tuple(
                 (i, rule[0], rule[1]) for i, (need, rule) in enumerate(zip(needs, self.rules or ()))
                 if need and rule is not None)
-            p = self._plans[needs] = (check, (_OUT, 0) in reads, calls)
+            # the arguments the node holds on to: those the rules read (values or metadata)
+            # and those that need no gradient (constants: ge.viz shows them); an input that
+            # needs a gradient and is not read is reached through its edge alone, so the
+            # Tensor itself can die with the user's last reference (PyTorch's rule)
+            keep = {k for kind, k in reads if kind in (_INPUT, _SHAPE, _DTYPE, _DEVICE)}
+            if any(kind == _REST for kind, _ in reads):
+                keep.update(range(len(self.inputs), len(needs)))
+            drop = tuple(i for i, need in enumerate(needs) if need and i not in keep)
+            p = self._plans[needs] = (check, (_OUT, 0) in reads, calls, drop)
         return p
 
     def __call__(self, *args, params=()):
@@ -220,13 +228,17 @@ def op(name=None, **flags):
 class Node:
     """A recorded op call: the op, its arguments, which of them need a gradient.
 
-    The gradient of argument ``i`` flows to ``args[i].node`` (or to the leaf itself); when
-    that argument was changed in place after this op ran, to the history it had then
-    (its ``_prior``). ``versions`` holds the version of each checked input at record time.
+    The gradient of argument ``i`` flows along its edge (:meth:`edge`), fixed when the op
+    ran: the node that made the argument then, or the leaf itself. ``args`` holds what the
+    gradient rules read and the constants; an input that needs a gradient but is not read
+    is ``DROPPED``, so its Tensor dies with the user's last reference (a deep graph keeps
+    one tracked object per op for the cyclic collector, not three). ``versions`` holds the
+    version of each checked input at record time.
     """
 
     __slots__ = ("op", "args", "params", "needs", "check", "versions", "seq", "out_data",
-                 "out_ref", "out_version", "grad", "freed", "extra", "_site", "__weakref__")
+                 "out_ref", "out_version", "grad", "freed", "extra", "_site", "device",
+                 "e0", "e1", "edges", "__weakref__")
 
     @property
     def site(self):
@@ -257,20 +269,23 @@ class Node:
         return t
 
     def args_device(self):
-        for a in self.args:
-            if isinstance(a, Tensor):
-                return a.device
-        return "cpu"
+        return self.device
 
-    def target(self, i: int):
-        """Where argument ``i``'s gradient goes: its node when this op ran, or the leaf."""
-        a = self.args[i]
-        prior = a._prior
-        if prior is not None:
-            entry = prior.get(self.seq)
-            if entry is not None:
-                return entry
-        return a.node or a
+    def edge(self, i: int):
+        """Where argument ``i``'s gradient goes: the node that made it when this op ran (so
+        a later in-place change of it does not reroute this one), the leaf itself, or None
+        for an argument that needs no gradient."""
+        if i == 0:
+            return self.e0
+        if i == 1:
+            return self.e1
+        return self.edges[i]
+
+    def input_array(self, i: int):
+        """Argument ``i``'s array as this op saw it (its shape and dtype), for an argument
+        that needs a gradient: the output of its node, or the leaf's data."""
+        e = self.edge(i)
+        return e.out_data if type(e) is Node else e.data
 
     def __repr__(self):
         return f"<node {self.op.name} #{self.seq}>"
@@ -278,34 +293,10 @@ class Node:
 
 _seq = itertools.count()
 
-
-def remember_history(t) -> None:
-    """Before an in-place op re-records ``t``: nodes recorded so far that read ``t`` keep
-    routing to its old history. Kept in ``t._prior`` as (first seq after, history) pairs,
-    looked up by a reader's seq."""
-    prior = getattr(t, "_prior", None)
-    if prior is None:
-        t._prior = prior = _History()
-    prior.add(next(_seq), t.node or t)
-
-
-class _History:
-    """The histories an in-place-modified tensor had: ``get(seq)`` is the one a node with
-    sequence number ``seq`` read (None when it read the current one)."""
-
-    __slots__ = ("cuts",)
-
-    def __init__(self):
-        self.cuts = []  # (seq at the change, history before it), increasing
-
-    def add(self, seq, history):
-        self.cuts.append((seq, history))
-
-    def get(self, seq):
-        for cut, history in self.cuts:
-            if seq < cut:
-                return history
-        return None
+DROPPED = object()
+"""What ``node.args`` holds for an input the node does not keep (see :meth:`Op.plan`): a
+plain ``object()``, which the cyclic collector does not track, so that a tuple of it and
+constants is untracked too."""
 
 
 def on_gpu(dev, fn, *args):
@@ -435,7 +426,6 @@ def apply(op, *args, params=()):
     t.node = None
     t._vc = None
     t._rg = False
-    t._prior = None
     if op.view:
         base = args[0]
         x = arrays[0]
@@ -474,6 +464,9 @@ _NEED1 = (True,)
 _NEED_A = (True, False)
 
 
+_DROPPED1 = (DROPPED,)
+
+
 def _record(op, args, params, t, out, extra):
     node = Node()
     node.op = op
@@ -499,6 +492,26 @@ def _record(op, args, params, t, out, extra):
             versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
             break
     node.versions = versions
+    # the edges, fixed now: a later in-place change of an input re-records the input, not
+    # what this node reads
+    if n == 1:
+        a0 = args[0]
+        node.e0 = a0.node or a0
+    else:
+        edges = tuple((a.node or a) if need else None for a, need in zip(args, needs))
+        node.e0, node.e1 = edges[0], edges[1] if n > 1 else None
+        if n > 2:
+            node.edges = edges
+    drop = p[3]
+    if drop:
+        if n == 1:
+            node.args = _DROPPED1
+        else:
+            held = list(args)
+            for i in drop:
+                held[i] = DROPPED
+            node.args = tuple(held)
+    node.device = t.device
     save_out = p[1]
     node.seq = next(_seq)
     node.out_data = out

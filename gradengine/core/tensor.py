@@ -25,8 +25,8 @@ class Tensor:
     """
 
     # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
-    # _prior: histories before in-place changes, _retain: retain_grad() was called
-    __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_prior", "_retain",
+    # _retain: retain_grad() was called
+    __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_retain",
                  "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
@@ -39,7 +39,6 @@ class Tensor:
         self.node = None
         self._vc = None
         self._rg = False
-        self._prior = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -52,7 +51,6 @@ class Tensor:
         t._grad = None
         t.node = None
         t._vc = None
-        t._prior = None
         return t
 
     # ------------------------------------------------------------ properties

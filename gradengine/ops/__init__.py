@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..core.gradmode import _mode
-from ..core.op import apply, op, remember_history
+from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from . import (
@@ -154,8 +154,8 @@ def _rebase(t):
 
 
 def _rebind(t, out):
-    """``t`` now holds ``out``'s value: it takes ``out``'s history."""
-    remember_history(t)
+    """``t`` now holds ``out``'s value: it takes ``out``'s history (nodes that read ``t``
+    before keep the edges they were recorded with)."""
     node = out.node
     t.node = node
     t._rg = node is not None
