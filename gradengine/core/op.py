@@ -497,15 +497,22 @@ def _record(op, args, params, t, out, extra):
     if n == 1:
         a0 = args[0]
         node.e0 = a0.node or a0
+    elif n == 2:
+        a0, a1 = args
+        node.e0 = (a0.node or a0) if needs[0] else None
+        node.e1 = (a1.node or a1) if needs[1] else None
     else:
         edges = tuple((a.node or a) if need else None for a, need in zip(args, needs))
-        node.e0, node.e1 = edges[0], edges[1] if n > 1 else None
-        if n > 2:
-            node.edges = edges
+        node.e0, node.e1 = edges[0], edges[1]
+        node.edges = edges
     drop = p[3]
     if drop:
         if n == 1:
             node.args = _DROPPED1
+        elif n == 2:
+            a0, a1 = args
+            node.args = (DROPPED, DROPPED) if len(drop) == 2 else \
+                (DROPPED, a1) if drop[0] == 0 else (a0, DROPPED)
         else:
             held = list(args)
             for i in drop:
