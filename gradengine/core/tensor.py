@@ -27,7 +27,7 @@ class Tensor:
     # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
     # _prior: histories before in-place changes, _retain: retain_grad() was called
     __slots__ = ("data", "_rg", "grad", "node", "device", "_vc", "_view", "_prior", "_retain",
-                 "__weakref__")
+                 "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
 
@@ -66,7 +66,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(self.data.size)
+        """NumPy's element count, an int; called, PyTorch's ``size()`` / ``size(dim)``."""
+        return _Size(self.data.size, self.data.shape)
 
     @property
     def dtype(self):
@@ -176,6 +177,28 @@ class Tensor:
         return self.data.__dlpack_device__()
 
     __hash__ = object.__hash__
+
+
+class _Size(int):
+    """The element count (an int, as NumPy's ``size``) that, called, answers as PyTorch's
+    ``t.size()`` (the shape tuple) and ``t.size(dim)`` (one dimension)."""
+
+    # (an int subclass cannot have __slots__; the shape lives in the instance dict)
+
+    def __new__(cls, n, shape):
+        self = int.__new__(cls, n)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        shape = self._shape
+        if dim is None:
+            return shape
+        nd = len(shape)
+        if not -max(nd, 1) <= dim < max(nd, 1):
+            raise IndexError(f"size: dimension {dim} out of range for a tensor of "
+                             f"{nd} dimensions")
+        return shape[dim] if nd else 1
 
 
 _new = object.__new__

@@ -108,8 +108,12 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):  #
     return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), None)
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Mean over ``axis``."""
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+    """Mean over ``axis``; ``dtype`` casts first (torch refuses an integer mean without
+    it)."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, resolve_dtype(dtype, "mean"))
     return _reduce("mean", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 

@@ -21,12 +21,17 @@ def _axes(x, dim, name):
     return None if axes == () else axes
 
 
-def var(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
     """Variance over ``dim`` (None: all), divided by N - correction (default 1; as PyTorch,
     ``unbiased=False`` means correction 0); NaN where N - correction <= 0."""
     if correction is not None and unbiased is not None:
         from ..errors import ArgumentError
         raise ArgumentError("var: give correction or unbiased, not both")
+    if isinstance(dim, bool) and unbiased is None:  # var(True): torch's var(unbiased)
+        dim, unbiased = None, dim
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
     corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
     axes = _axes(x, dim, "var")
     mean = sum(x, axis=axes, keepdims=True) * (1.0 / (_count(x.shape, axes) or 1))
@@ -36,14 +41,18 @@ def var(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
     return s / n if n > 0 else s * float("nan")
 
 
-def std(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
     """Standard deviation: sqrt(var) with the same keywords."""
-    return sqrt(var(x, dim, correction=correction, unbiased=unbiased, keepdim=keepdim))
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
+                    keepdims=keepdims))
 
 
-def logsumexp(x, dim=None, keepdim=False):
+def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """ln sum e^x over ``dim``, shifted by the (detached) max so nothing overflows; its
     gradient is the softmax."""
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
     axes = _axes(x, dim, "logsumexp")
     if x.size == 0:
         return log(sum(exp(x), axis=axes, keepdims=bool(keepdim)))
