@@ -231,8 +231,9 @@ def to_array(data, dtype, device, op):
                 except OverflowError as e:  # a Python int beyond int64
                     raise DTypeError(f"{op}: a value does not fit any supported dtype: "
                                      f"{e}") from None
-                # Python floats become the default float dtype (float32), as in PyTorch.
-                if dt is None and arr.dtype == np.float64:
+                # Python floats become the default float dtype (float32), as in PyTorch
+                # (a NumPy float64 scalar keeps its dtype, as torch.tensor keeps it).
+                if dt is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
                     dt = DEFAULT_FLOAT
     dev = normalize_device(device, op) if device is not None else (src or
                                                                     backend.get_default_device())

@@ -378,7 +378,9 @@ def to(self, *args, device=None, dtype=None):
     """This tensor on ``device`` and/or as ``dtype`` (``to("cuda")``, ``to("float64")``,
     ``to("cuda", "float16")``); differentiable."""
     for a in args:
-        if _is_dtype(a):
+        if isinstance(a, Tensor):  # x.to(other): other's device and dtype, as torch
+            device, dtype = a.device, a.dtype
+        elif _is_dtype(a):
             dtype = a
         else:
             device = a

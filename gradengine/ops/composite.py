@@ -19,8 +19,9 @@ from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
 from . import conv as _conv
 from .activations import sigmoid, softmax
-from .elementwise import abs_, cast, clip, exp, log, maximum, minimum, sqrt, where
-from .manipulation import chunk, flip, gather, scatter_add, sort, take_along_dim
+from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
+from .elementwise import clip as clip_op
+from .manipulation import chunk, flip, scatter_add, sort
 from .math import expm1, logaddexp, tanh, trunc
 from .reductions import _count, mean, sum
 from .reductions import max as _max
@@ -127,7 +128,7 @@ def clamp(x, min=None, max=None):  # noqa: A002 - torch's keywords
                             f"shape {x.shape})")
     if min is not None and max is not None and min > max:
         return x * 0 + max  # torch: every element becomes max
-    return apply(clip, x, params=(min, max))
+    return apply(clip_op, x, params=(min, max))
 
 
 def clamp_min(x, min):  # noqa: A002
@@ -147,7 +148,7 @@ def celu(x, alpha=1.0):
 
 def hardsigmoid(x):
     """clamp(x / 6 + 1/2, 0, 1)."""
-    return apply(clip, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
+    return apply(clip_op, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
 
 
 def hardswish(x):

@@ -126,14 +126,16 @@ def _pow_grad_a(g, a, b):
     return g * (b * a ** (b - 1))
 
 
-def _pow_grad_b(g, a, out):
-    # d(a^b)/db = a^b ln a; where the base is 0 PyTorch takes it as 0 (not NaN). The log
-    # reads 1 there, so neither this gradient nor its own gradient meets log(0).
+def _pow_grad_b(g, a, b, out):
+    # d(a^b)/db = a^b ln a; where the base is 0 and b >= 0 PyTorch takes it as 0 (not NaN),
+    # and -inf (inf * ln 0) where b < 0. The log reads 1 there, so neither this gradient
+    # nor its own gradient meets log(0).
     if isinstance(a, Tensor):
         nz = a != 0
-        return g * where(nz, out * log(where(nz, a, 1.0)), 0.0)
+        edge = where(b < 0, float("-inf"), 0.0) if isinstance(b, Tensor) else 0.0
+        return g * where(nz, out * log(where(nz, a, 1.0)), edge)
     if a == 0:
-        return g * 0.0
+        return g * where(b < 0, float("-inf"), 0.0)
     with np.errstate(invalid="ignore"):
         return g * out * float(np.log(a))
 
