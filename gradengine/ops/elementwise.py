@@ -382,8 +382,9 @@ def floordiv(xp, a, b):
 def truncdiv(xp, a, b):
     """trunc(a / b) (torch's ``div(rounding_mode="trunc")``); integers stay integers."""
     a, b = promote(a, b)
-    kind = np.result_type(a, b).kind
-    if kind in "iu":
+    kind = getattr(a, "dtype", getattr(b, "dtype", None))
+    if kind is not None and kind.kind in "iu" and getattr(b, "dtype", kind).kind in "iu" \
+            and not isinstance(b, float) and not isinstance(a, float):
         q = xp.floor_divide(a, b)
         fix = (xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
         return q + fix.astype(q.dtype)
