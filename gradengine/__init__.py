@@ -72,8 +72,10 @@ from .ops.creation import (  # issue 14 adds full_like, linspace, randint, randp
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
     randperm,
     tensor,
     zeros,
@@ -107,6 +109,7 @@ __all__ = [
     "sqrt", "stack", "sum", "tanh", "transpose", "where", "float16", "float32", "float64",
     "int32", "int64", "bool_", "bool", "cat", "inference_mode",
     "full_like", "linspace", "randint", "randperm",  # issue 14
+    "rand_like", "randn_like",
 ]
 
 
@@ -119,4 +122,6 @@ def __getattr__(name):
         return importlib.import_module(".keras.callbacks", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".checkpoint", __name__), name)
+    if name in functional.__all__:  # torch.exp, torch.cat ...: the F function itself
+        return getattr(functional, name)
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from .ops.activations import (
     softmax,
     tanh,
 )
+from .ops.composite import *  # noqa: F403
 from .ops.conv import *  # noqa: F403 - each op family lists its F functions in __all__
 from .ops.elementwise import cast as astype
 from .ops.elementwise import where
@@ -41,7 +42,6 @@ from .ops.reductions import all, any, max, mean, min, sum  # noqa: A004  # noqa:
 from .ops.reductions import argmax_ as argmax
 from .ops.reductions import argmin_ as argmin
 from .ops.scans import *  # noqa: F403
-from .ops.composite import *  # noqa: F403
 from .ops.shape import (
     broadcast_to,
     concatenate,
@@ -174,7 +174,6 @@ cat = concatenate
 concat = concatenate
 from .ops.math import log_sigmoid as logsigmoid  # noqa: E402
 
-
 __all__ = [
     "sigmoid", "relu", "tanh", "exp", "log", "sqrt", "abs", "softmax", "log_softmax",
     "sigmoid_backward", "matmul", "linear", "sum", "mean", "max", "min", "reshape",
@@ -184,7 +183,8 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "true_divide", "divide", "multiply",
     "subtract", "negative", "floor_divide", "remainder", "fmod", "bitwise_and",
     "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor",
-    "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "logsigmoid", "astype", "mse_loss", "binary_cross_entropy",
+    "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "logsigmoid",
+    "astype", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
 ]

@@ -234,6 +234,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             or the (padded) input is smaller than the (dilated) kernel.
     """
     _check_float("conv2d", input, weight, bias)
+    if input.ndim == 3 and weight.ndim == 4:  # an unbatched (C, H, W) input, as torch
+        out = conv2d(input.reshape((1,) + input.shape), weight, bias, stride, padding,
+                     dilation, groups)
+        return out.reshape(out.shape[1:])
     if input.ndim != 4 or weight.ndim != 4:
         raise ShapeError(f"conv2d: expected a 4-d input (N, C, H, W) and a 4-d weight "
                          f"(O, C/groups, kh, kw), got {input.shape} and {weight.shape}")
