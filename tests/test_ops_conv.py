@@ -140,7 +140,7 @@ def test_conv_errors_name_the_op_and_shapes():
     with pytest.raises(ge.ShapeError, match=r"conv2d: .*\(1, 3, 4, 4\).*\(2, 2, 3, 3\)"):
         F.conv2d(x, ge.ones((2, 2, 3, 3)))
     with pytest.raises(ge.ShapeError, match=r"conv2d: .*4-d"):
-        F.conv2d(ge.ones((3, 4, 4)), ge.ones((2, 3, 3, 3)))
+        F.conv2d(ge.ones((4, 4)), ge.ones((2, 3, 3, 3)))  # (3, 4, 4): unbatched, as torch
     with pytest.raises(ge.ShapeError, match=r"conv2d: .*smaller than the kernel"):
         F.conv2d(ge.ones((1, 1, 2, 2)), ge.ones((1, 1, 3, 3)))
     with pytest.raises(ge.DTypeError, match=r"conv2d: .*list"):

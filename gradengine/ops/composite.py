@@ -124,8 +124,8 @@ def clamp(x, min=None, max=None):  # noqa: A002 - torch's keywords
             out = minimum(out, max)
         return out
     if min is None and max is None:
-        raise ArgumentError(f"clamp: at least one of min and max must be given (tensor of "
-                            f"shape {x.shape})")
+        raise ArgumentError(f"clip: at least one of min and max must be given (clamp of a "
+                            f"tensor of shape {x.shape})")
     if min is not None and max is not None and min > max:
         return x * 0 + max  # torch: every element becomes max
     return apply(clip_op, x, params=(min, max))

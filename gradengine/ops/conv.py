@@ -239,7 +239,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                      dilation, groups)
         return out.reshape(out.shape[1:])
     if input.ndim != 4 or weight.ndim != 4:
-        raise ShapeError(f"conv2d: expected a 4-d input (N, C, H, W) and a 4-d weight "
+        raise ShapeError(f"conv2d: expected a 4-d input (N, C, H, W) (or 3-d, unbatched) and a "
+                         f"4-d weight "
                          f"(O, C/groups, kh, kw), got {input.shape} and {weight.shape}")
     n, c, h, w = input.shape
     o, cg, kh, kw = weight.shape

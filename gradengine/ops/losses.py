@@ -97,6 +97,8 @@ def binary_cross_entropy(prob, target, weight=None, reduction="mean"):
     Raises:
         ValueError: probabilities outside [0, 1]. ShapeError: shapes differ.
     """
+    if isinstance(weight, str):  # binary_cross_entropy(p, t, "sum"): the reduction
+        weight, reduction = None, weight
     target = _prepare("binary_cross_entropy", prob, target, reduction)
     xp = backend.xp_of(prob.device)
     p = prob.data
