@@ -1161,3 +1161,25 @@ def test_micrograd_sanity_and_more_ops():
         got = fn(lambda v: ge.tensor(v, dtype=ge.float64, requires_grad=True))
         want = fn(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))
         np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- nn modules
+
+NN_ACT = [("ReLU6", ()), ("ELU", (0.5,)), ("CELU", ()), ("SELU", ()), ("Softplus", (2.0,)),
+          ("Hardtanh", (-0.5, 0.5)), ("Mish", ()), ("Softsign", ()), ("LogSigmoid", ()),
+          ("Hardswish", ()), ("Hardsigmoid", ()), ("Tanhshrink", ()), ("Threshold", (0.1, 2.0)),
+          ("LogSoftmax", (1,)), ("Softmin", (0,)), ("PReLU", ()), ("GLU", ()), ("GELU", ()),
+          ("SiLU", ()), ("LeakyReLU", (0.2,)), ("Softmax", ()), ("Tanh", ()), ("Sigmoid", ()),
+          ("ReLU", ()), ("Identity", ()), ("Flatten", ())]
+
+
+@pytest.mark.parametrize("name,args", NN_ACT, ids=[n for n, _ in NN_ACT])
+def test_nn_activation_modules(name, args):
+    from gradengine import nn
+    check([(4, 6)], lambda F, x: getattr(torch.nn, name)(*args)(x),
+          lambda F, x: getattr(nn, name)(*args)(x))
+
+
+def test_nn_softmax_dim_keyword():
+    from gradengine import nn
+    check([(4, 6)], lambda F, x: torch.nn.Softmax(dim=0)(x), lambda F, x: nn.Softmax(dim=0)(x))

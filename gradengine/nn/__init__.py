@@ -22,18 +22,35 @@ from .containers import ModuleDict, ModuleList
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .dropout import Dropout
 from .layers import (
+    CELU,
+    ELU,
     GELU,
+    GLU,
+    SELU,
     Dense,
     Embedding,
     Flatten,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     Identity,
     LeakyReLU,
     Linear,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmin,
+    Softplus,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from .loss import (
     BCELoss,
@@ -53,6 +70,9 @@ __all__ = [
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "MSELoss",
     "MaxPool2d", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU",
     "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "init", "utils",
+    "CELU", "ELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid",
+    "LogSoftmax", "Mish", "PReLU", "ReLU6", "Softmin", "Softplus", "Softsign", "Tanhshrink",
+    "Threshold",
 ]
 
 

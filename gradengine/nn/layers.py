@@ -99,11 +99,11 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """Softmax along ``axis`` (default: the last)."""
+    """Softmax along ``axis`` (default: the last; ``dim=`` as PyTorch spells it)."""
 
-    def __init__(self, axis=-1):
+    def __init__(self, axis=-1, *, dim=None):
         super().__init__()
-        self.axis = axis
+        self.axis = axis if dim is None else dim
 
     def forward(self, x):
         return F.softmax(x, axis=self.axis)
@@ -394,3 +394,68 @@ class Dense(Module):
             getattr(self.activation, "__name__", "callable")
         return (f"units={self.units}, input_dim={self.input_dim}, "
                 f"activation={act!r}, use_bias={self.use_bias}")
+
+
+# ---------------------------------------------------------------- PyTorch's other activations
+
+class _Elementwise(Module):
+    """An activation module: ``F.<fn>(x, **its keywords)``."""
+
+    fn = None
+    defaults: dict = {}
+
+    def __init__(self, *args, inplace=False, **kwargs):
+        super().__init__()
+        names = list(self.defaults)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}: at most {len(names)} positional "
+                            f"arguments, got {len(args)}")
+        kw = dict(self.defaults)
+        kw.update(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in kw:
+                raise TypeError(f"{type(self).__name__}: unexpected keyword {k!r}")
+            kw[k] = v
+        self.kwargs = kw
+
+    def forward(self, x):
+        return getattr(F, self.fn)(x, **self.kwargs)
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
+
+
+def _activation(name, fn, doc, **defaults):
+    return type(name, (_Elementwise,), {"fn": fn, "defaults": defaults, "__doc__": doc})
+
+
+ReLU6 = _activation("ReLU6", "relu6", "Elementwise min(max(x, 0), 6).")
+ELU = _activation("ELU", "elu", "Elementwise ELU.", alpha=1.0)
+CELU = _activation("CELU", "celu", "Elementwise CELU.", alpha=1.0)
+SELU = _activation("SELU", "selu", "Elementwise SELU.")
+Softplus = _activation("Softplus", "softplus", "Elementwise softplus.", beta=1.0,
+                       threshold=20.0)
+Hardtanh = _activation("Hardtanh", "hardtanh", "Elementwise clamp into [min_val, max_val].",
+                       min_val=-1.0, max_val=1.0)
+Mish = _activation("Mish", "mish", "Elementwise x * tanh(softplus(x)).")
+Softsign = _activation("Softsign", "softsign", "Elementwise x / (1 + |x|).")
+LogSigmoid = _activation("LogSigmoid", "log_sigmoid", "Elementwise log(sigmoid(x)).")
+Hardswish = _activation("Hardswish", "hardswish", "Elementwise x * hardsigmoid(x).")
+Hardsigmoid = _activation("Hardsigmoid", "hardsigmoid", "Elementwise clamp(x / 6 + 1/2, 0, 1).")
+Tanhshrink = _activation("Tanhshrink", "tanhshrink", "Elementwise x - tanh(x).")
+Threshold = _activation("Threshold", "threshold", "x where x > threshold, else value.",
+                        threshold=0.0, value=0.0)
+GLU = _activation("GLU", "glu", "The first half times the sigmoid of the second.", dim=-1)
+LogSoftmax = _activation("LogSoftmax", "log_softmax", "log(softmax(x)) along dim.", dim=-1)
+Softmin = _activation("Softmin", "softmin", "softmax(-x) along dim.", dim=-1)
+
+
+class PReLU(Module):
+    """x where x > 0, else a * x, with a learnable ``a`` (one, or one per channel)."""
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        self.weight = Parameter(Tensor([init] * num_parameters))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)

@@ -3,6 +3,8 @@ argmax/argmin, any/all (no gradient). Float16 accumulates in float32."""
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..backend import resolve_dtype
@@ -91,7 +93,7 @@ _OPS = {"sum": sum_op, "mean": mean_op, "max": max_op, "min": min_op}
 def _reduce(name, x, axis, keepdims, *extra):
     axes = normalize_axis(axis, x.ndim, name)
     if name in ("max", "min") and x.size == 0:
-        if axes is None or any(x.shape[a] == 0 for a in axes):
+        if axes is None or builtins.any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{name}: zero-size tensor of shape {x.shape} has no {name}imum "
                              f"along axis {axis}")
     if axes == () and x.ndim == 0:
