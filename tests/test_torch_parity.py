@@ -1183,3 +1183,119 @@ def test_nn_activation_modules(name, args):
 def test_nn_softmax_dim_keyword():
     from gradengine import nn
     check([(4, 6)], lambda F, x: torch.nn.Softmax(dim=0)(x), lambda F, x: nn.Softmax(dim=0)(x))
+
+
+# ---------------------------------------------------------------- keyword variants
+
+KEYWORDS = {
+    "ce_soft_weight": C(
+        [(6, 5), (6, 5)],
+        lambda F, x, p: F.cross_entropy(
+            x, p.detach().softmax(-1), weight=F.tensor([0.2, 1.0, 2.0, 0.5, 1.5])
+        ),
+    ),
+    "ce_spatial_weight_ignore": C(
+        [(2, 5, 3)],
+        lambda F, x: F.cross_entropy(
+            x,
+            F.tensor([[0, 1, -100], [4, 4, 2]]),
+            weight=F.tensor([0.2, 1.0, 2.0, 0.5, 1.5]),
+            reduction="none",
+        ),
+    ),
+    "ce_spatial_smooth": C(
+        [(2, 5, 3)],
+        lambda F, x: F.cross_entropy(x, F.tensor([[0, 1, -100], [4, 4, 2]]), label_smoothing=0.2),
+    ),
+    "nll_1d": C([(5,)], lambda F, x: F.nll_loss(x, F.tensor(2))),
+    "nll_spatial": C(
+        [(2, 5, 3)], lambda F, x: F.nll_loss(x, F.tensor([[0, 1, 3], [4, 4, 2]]), reduction="sum")
+    ),
+    "smooth_l1_beta0": C([(4, 5), (4, 5)], lambda F, x, y: F.smooth_l1_loss(x, y, beta=0.0)),
+    "huber_none": C(
+        [(4, 5), (4, 5)], lambda F, x, y: F.huber_loss(x, y, reduction="none", delta=2.0)
+    ),
+    "mse_broadcast": C([(4, 5), (5,)], lambda F, x, y: F.mse_loss(x, y.expand(4, 5))),
+    "bce_logits_posw_bcast": C(
+        [(4, 5), (4, 5)],
+        lambda F, x, y: F.binary_cross_entropy_with_logits(
+            x, y.detach().sigmoid(), pos_weight=F.tensor([1.0, 2.0, 3.0, 0.5, 1.0]), reduction="sum"
+        ),
+    ),
+    "conv1d_same_even": C([(1, 2, 7), (3, 2, 4)], lambda F, x, w: F.conv1d(x, w, padding="same")),
+    "conv2d_tuple_pad_str": C(
+        [(1, 2, 7, 6), (3, 2, 3, 2)],
+        lambda F, x, w: F.conv2d(x, w, stride=(2, 1), padding=(1, 2), dilation=(1, 2)),
+    ),
+    "conv_transpose2d_pad_tuple": C(
+        [(1, 4, 5, 4), (4, 2, 3, 2)],
+        lambda F, x, w: F.conv_transpose2d(
+            x, w, stride=(2, 3), padding=(1, 0), output_padding=(1, 2)
+        ),
+    ),
+    "max_pool2d_pad_dil_ceil": C(
+        [(1, 2, 9, 8)],
+        lambda F, x: F.max_pool2d(
+            x, (3, 2), stride=(2, 2), padding=(1, 1), dilation=(1, 2), ceil_mode=True
+        ),
+    ),
+    "avg_pool_tuple": C(
+        [(1, 2, 9, 8)], lambda F, x: F.avg_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 0))
+    ),
+    "adaptive_avg_uneven": C([(1, 2, 7, 5)], lambda F, x: F.adaptive_avg_pool2d(x, (3, 4))),
+    "layer_norm_eps": C([(3, 4), (4,), (4,)], lambda F, x, w, b: F.layer_norm(x, [4], w, b, 1e-2)),
+    "bn_eval_no_stats": C([(4, 3, 2)], lambda F, x: F.batch_norm(x, None, None, training=True)),
+    "embedding_max_norm_none": C([(10, 3)], lambda F, w: F.embedding(F.tensor([1, 1, 3]), w)),
+    "dropout_train_p0": C([(4, 5)], lambda F, x: F.dropout(x, 0.0, True)),
+    "sdpa_bool_mask_causal": C(
+        [(2, 4, 8), (2, 4, 8), (2, 4, 8)],
+        lambda F, q, k, v: F.scaled_dot_product_attention(
+            q, k, v, attn_mask=F.ones(4, 4).tril().bool()
+        ),
+    ),
+    "one_hot_2d": V([[[0, 1], [3, 2]]], lambda F, x: F.one_hot(x.long(), 4), forward_only=True),
+    "linear_1d_input": C(
+        [(3,), (5, 3), (5,)],
+        lambda F, x, w, b: F.linear(x, w, b),
+        lambda F, x, w, b: F.linear(x, w.T, b),
+    ),
+    "softplus_thresh_grad": C([(4, 5)], lambda F, x: F.softplus(x * 30, beta=0.5, threshold=5.0)),
+    "gelu_tanh_big": C([(4, 5)], lambda F, x: F.gelu(x * 10, approximate="tanh")),
+    "elu_neg_alpha": C([(4, 5)], lambda F, x: F.elu(x, alpha=-0.5)),
+    "logsumexp_keepdim_tuple": C([(3, 4, 5)], lambda F, x: F.logsumexp(x, (0, 2), True)),
+    "var_dim_list_keep": C([(3, 4, 5)], lambda F, x: x.var([0, -1], keepdim=True, unbiased=False)),
+    "prod_dim_neg": C([(3, 4)], lambda F, x: x.prod(-1, keepdim=True)),
+    "cumsum_neg": C([(3, 4)], lambda F, x: x.cumsum(-1)),
+    "cumprod_dtype": C([(3, 4)], lambda F, x: x.cumprod(1, dtype=F.float64)),
+    "flip_neg_tuple": C([(3, 4)], lambda F, x: x.flip(-1, -2)),
+    "roll_neg_dims": C([(3, 4)], lambda F, x: x.roll((1, -1), (-1, -2))),
+    "tril_neg": C([(3, 4, 5)], lambda F, x: x.tril(-2)),
+    "pad_1d_list": C([(3, 4)], lambda F, x: F.pad(x, [2, 1])),
+    "where_scalar_both": V([[0.5, 1.5]], lambda F, x: F.where(x > 1, 1.0, 0.0), forward_only=True),
+    "take_along_dim_none": C([(3, 4)], lambda F, x: F.take_along_dim(x, F.tensor([0, 5, 11]))),
+    "gather_neg_dim": C([(3, 4)], lambda F, x: x.gather(-1, F.tensor([[0, 3], [1, 1], [2, 0]]))),
+    "scatter_add_neg_dim": C(
+        [(3, 4), (3, 2)], lambda F, x, s: x.scatter_add(-1, F.tensor([[0, 3], [1, 1], [2, 0]]), s)
+    ),
+    "sort_neg_dim_desc": C([(3, 4)], lambda F, x: tuple(x.sort(-2, True))),
+    "topk_dim0_unsorted": C([(5, 4)], lambda F, x: x.topk(2, 0).values),
+    "masked_fill_bcast": C(
+        [(3, 4)], lambda F, x: x.masked_fill(F.tensor([[True], [False], [True]]), -1.0)
+    ),
+    "einsum_bilinear": C(
+        [(2, 3), (4, 3, 5), (2, 5)], lambda F, a, w, b: F.einsum("bi,kij,bj->bk", a, w, b)
+    ),
+    "einsum_diag_mul": C([(3, 3), (3,)], lambda F, a, v: F.einsum("ii,i->i", a, v)),
+    "matmul_both_batched_bcast": C([(2, 1, 3, 4), (5, 4, 2)], lambda F, a, b: a @ b),
+    "repeat_more_dims": C([(2, 3)], lambda F, x: x.repeat(2, 1, 2)),
+    "expand_new_dims": C([(3, 1)], lambda F, x: x.expand(2, -1, 4)),
+    "std_correction_kw": C([(3, 4)], lambda F, x: F.std(x, dim=1, correction=2)),
+    "norm_inf": C([(3, 4)], lambda F, x: (x.norm(float("inf")), x.norm(p=1), x.norm(3, dim=1))),
+    "mean_neg_tuple": C([(3, 4, 5)], lambda F, x: x.mean((-1, -2))),
+    "amin_keep": C([(3, 4, 5)], lambda F, x: x.amin((0, 1), keepdim=True)),
+}
+
+
+@pytest.mark.parametrize("name", KEYWORDS)
+def test_keyword_variants(name):
+    _run(KEYWORDS, name)
