@@ -1299,3 +1299,188 @@ KEYWORDS = {
 @pytest.mark.parametrize("name", KEYWORDS)
 def test_keyword_variants(name):
     _run(KEYWORDS, name)
+# ---------------------------------------------------------------- in-place rules, as torch's
+
+
+def _same_outcome(f):
+    res = []
+    for m in (ge, torch):
+        try:
+            res.append(("ok", f(m)))
+        except Exception as e:  # noqa: BLE001 - the outcome compared is "raised"
+            res.append(("raise", type(e).__name__))
+    (sg, vg), (st, vt) = res
+    assert sg == st, res
+    if sg == "ok" and vt is not None:
+        want = vt.detach().numpy() if hasattr(vt, "detach") else np.asarray(vt)
+        got = vg.numpy() if isinstance(vg, ge.Tensor) else np.asarray(vg)
+        np.testing.assert_allclose(got, want)
+
+
+def _ip_exp_then_add(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.add_(1)
+    y.sum().backward()
+    return x.grad
+
+
+def _ip_mul_saved_then_add(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 1
+    y = a * a
+    a.add_(1)
+    y.sum().backward()
+    return x.grad
+
+
+def _ip_add_not_saved_then_add(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 1
+    y = a + a
+    a.add_(1)
+    y.sum().backward()
+    return x.grad
+
+
+def _ip_view_of_leaf_inplace(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    x[0].mul_(2)
+    return x
+
+
+def _ip_view_inplace_then_use_base(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 1
+    v = a[0:1]
+    y = a * 2
+    v.mul_(3)
+    (y.sum() + a.sum()).backward()
+    return x.grad
+
+
+def _ip_zero__view_of_sigmoid_out(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    a = x.sigmoid()
+    b = a[0:1]
+    b.zero_()
+    a.sum().backward()
+    return x.grad
+
+
+def _ip_setitem_non_leaf(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = x * 1
+    a[1] = 0
+    (a * x).sum().backward()
+    return x.grad
+
+
+def _ip_masked_fill(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = x * 1
+    a.masked_fill_(a > 1.5, 0.0)
+    a.sum().backward()
+    return x.grad
+
+
+def _ip_clamp__after_tanh_saved_out(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = x.tanh()
+    a.clamp_(max=0.9)
+    a.sum().backward()
+    return x.grad
+
+
+def _ip_relu(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = x * 2
+    a.relu_()
+    a.sum().backward()
+    return x.grad
+
+
+def _ip_no_grad_inplace_leaf(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with m.no_grad():
+        x.mul_(2)
+    (x * x).sum().backward()
+    return x.grad
+
+
+def _ip_no_grad_inplace_nonleaf(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    with m.no_grad():
+        y.add_(1)
+    (y * 1).sum().backward()
+    return x.grad
+
+
+def _ip_view_shares_version(m):
+    x = m.tensor([1.0, 2.0, 3.0])
+    y = x.view(3, 1)
+    x.add_(1)
+    return y._version, x._version
+
+
+def _ip_data_write(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.data.__imul__(2)
+    return x
+
+
+def _ip_grad_assign_accumulate(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = m.tensor([5.0, 5.0])
+    (x * 2).sum().backward()
+    return x.grad
+
+
+def _ip_double_backward_freed(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2).sum()
+    y.backward()
+    y.backward()
+    return x.grad
+
+
+def _ip_retain_graph(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    return x.grad
+
+
+def _ip_nonscalar_backward(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    return y.backward()
+
+
+INPLACE_RULES = {
+    "exp then add_": _ip_exp_then_add,
+    "mul saved then add_": _ip_mul_saved_then_add,
+    "add not saved then add_": _ip_add_not_saved_then_add,
+    "view of leaf inplace": _ip_view_of_leaf_inplace,
+    "view inplace then use base": _ip_view_inplace_then_use_base,
+    "zero_ view of sigmoid out": _ip_zero__view_of_sigmoid_out,
+    "setitem non leaf": _ip_setitem_non_leaf,
+    "masked_fill_": _ip_masked_fill,
+    "clamp_ after tanh (saved out)": _ip_clamp__after_tanh_saved_out,
+    "relu_": _ip_relu,
+    "no_grad inplace leaf": _ip_no_grad_inplace_leaf,
+    "no_grad inplace nonleaf": _ip_no_grad_inplace_nonleaf,
+    "view shares version": _ip_view_shares_version,
+    "data write": _ip_data_write,
+    "grad assign accumulate": _ip_grad_assign_accumulate,
+    "double backward freed": _ip_double_backward_freed,
+    "retain graph": _ip_retain_graph,
+    "nonscalar backward": _ip_nonscalar_backward,
+}
+
+
+@pytest.mark.parametrize("name", INPLACE_RULES)
+def test_inplace_rules(name):
+    _same_outcome(INPLACE_RULES[name])
