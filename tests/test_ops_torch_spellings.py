@@ -141,3 +141,9 @@ def test_unbatched_conv2d():
     want = F.conv2d(ge.tensor(x[None]), ge.tensor(w))[0]
     assert got.shape == (3, 3, 3)
     np.testing.assert_allclose(got.numpy(), want.numpy())
+
+
+def test_bool_powers_follow_torch():
+    t = ge.tensor([True, False])
+    assert (t ** 2).dtype == np.int64 and (t ** 2).tolist() == [1, 0]
+    assert (t ** True).dtype == np.bool_ and (t ** False).tolist() == [True, True]

@@ -1484,3 +1484,38 @@ INPLACE_RULES = {
 @pytest.mark.parametrize("name", INPLACE_RULES)
 def test_inplace_rules(name):
     _same_outcome(INPLACE_RULES[name])
+
+
+# ---------------------------------------------------------------- the promotion matrix
+
+_DTS = ["bool", "int32", "int64", "float16", "float32", "float64"]
+_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "floordiv": lambda a, b: a // b,
+        "mod": lambda a, b: a % b, "lt": lambda a, b: a < b, "and": lambda a, b: a & b}
+
+
+def _mk(mod, dt, nd):
+    v = ([True, False, True] if nd else True) if dt == "bool" else ([1, 2, 3] if nd else 2)
+    return mod.tensor(v, dtype=getattr(mod, dt) if mod is torch else dt)
+
+
+@pytest.mark.parametrize("opname", _OPS)
+def test_promotion_matrix(opname):
+    """Every pairing of dtypes, 0-d and n-d tensors and Python scalars: the result dtype and
+    values as torch's (where torch raises, gradengine may compute)."""
+    f = _OPS[opname]
+    for da in _DTS:
+        for db in _DTS + [2, 2.5, True]:
+            for nda, ndb in ((1, 1), (1, 0), (0, 1)):
+                if not isinstance(db, str) and ndb:
+                    continue
+                try:
+                    want = f(_mk(torch, da, nda), db if not isinstance(db, str) else
+                             _mk(torch, db, ndb))
+                except (RuntimeError, TypeError):
+                    continue
+                got = f(_mk(ge, da, nda), db if not isinstance(db, str) else _mk(ge, db, ndb))
+                what = f"{da}[{nda}] {opname} {db}[{ndb}]"
+                assert got.dtype == _np_dtype(want), f"{what}: {got.dtype} != {want.dtype}"
+                np.testing.assert_array_equal(got.numpy().astype(np.float64),
+                                              want.numpy().astype(np.float64), err_msg=what)

@@ -112,6 +112,11 @@ div.defvjp(lambda g, b: g / b, lambda g, a, b: -(g / b) * (a / b))
 def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
     """a ** b."""
     a, b = promote(a, b)
+    if getattr(a, "dtype", None) == np.bool_:  # torch: bool ** int is int64, bool ** bool bool
+        if type(b) is bool or getattr(b, "dtype", None) == np.bool_:
+            return a | ~xp.asarray(b, dtype=bool)
+        if type(b) is int:
+            a = a.astype(np.int64)
     return a ** b
 
 
