@@ -38,7 +38,12 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     d = x - mean
     n = _count(x.shape, axes) - corr
     s = sum(d * d, axis=axes, keepdims=bool(keepdim))
-    return s / n if n > 0 else s * float("nan")
+    if n > 0:
+        return s / n
+    # torch divides by max(0, N - correction): inf, or NaN where the values agree (0 / 0).
+    # The gradient is NaN where they agree (as torch's) and 0 elsewhere (torch's is +-inf,
+    # which would make every later product warn).
+    return where(s.detach() == 0, s * float("nan"), s * 0.0 + float("inf"))
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
