@@ -688,6 +688,13 @@ CONV = {
                                                 F.max_pool2d(x, 2, dilation=2))),
     "max_pool2d_ties": V([np.ones((1, 1, 4, 4), np.float32)], lambda F, x: F.max_pool2d(x, 2)),
     "max_pool2d_unbatched": C((3, 8, 8), lambda F, x: F.max_pool2d(x, 2)),
+    "max_pool2d_indices": C((2, 3, 9, 8), lambda F, x: tuple(F.max_pool2d(
+        x, 3, 2, 1, return_indices=True)) + tuple(F.max_pool2d(
+        x, (2, 3), (1, 2), dilation=(2, 1), ceil_mode=True, return_indices=True))),
+    "max_pool2d_indices_ties": V([np.ones((1, 1, 4, 4), np.float32)], lambda F, x: tuple(
+        F.max_pool2d(x, 2, 1, return_indices=True))),
+    "max_pool1d_indices": C((2, 3, 9), lambda F, x: tuple(F.max_pool1d(x, 3, 2, 1,
+                                                                       return_indices=True))),
     "max_pool1d": C((2, 3, 9), lambda F, x: (F.max_pool1d(x, 2), F.max_pool1d(x, 3, 2, 1))),
     "avg_pool2d": C((2, 3, 9, 9), lambda F, x: (F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1),
                                                 F.avg_pool2d(x, 3, 2, 1,
@@ -1519,3 +1526,32 @@ def test_promotion_matrix(opname):
                 assert got.dtype == _np_dtype(want), f"{what}: {got.dtype} != {want.dtype}"
                 np.testing.assert_array_equal(got.numpy().astype(np.float64),
                                               want.numpy().astype(np.float64), err_msg=what)
+
+
+SCANS_MORE = {
+    "cummax": C((4, 5), lambda F, x: tuple(F.cummax(x, dim=1)) + tuple(x.cummax(0))),
+    "cummin": C((4, 5), lambda F, x: tuple(F.cummin(x, 1)) + tuple(x.cummin(dim=-1))),
+    "cummax_ties": V([[1.0, 3.0, 3.0, 2.0, 5.0, 5.0]], lambda F, x: tuple(x.cummax(0))),
+    "cumsum_axis_keyword": C((4, 5), lambda F, x: x.cumsum(1), lambda F, x: x.cumsum(axis=1)),
+}
+
+
+@pytest.mark.parametrize("name", SCANS_MORE)
+def test_scans_more(name):
+    _run(SCANS_MORE, name)
+
+
+AXIS_ALIASES = {
+    "prod_axis": C((3, 4), lambda F, x: x.prod(1, keepdim=True),
+                   lambda F, x: x.prod(axis=1, keepdims=True)),
+    "amax_axis": C((3, 4), lambda F, x: x.amax(1), lambda F, x: x.amax(axis=1)),
+    "cummax_axis": C((3, 4), lambda F, x: tuple(x.cummax(0)),
+                     lambda F, x: tuple(x.cummax(axis=0))),
+    "sum_axis_keepdim_mix": C((3, 4), lambda F, x: x.sum(axis=1, keepdim=True)),
+    "mean_axis": C((3, 4), lambda F, x: x.mean(axis=0)),
+}
+
+
+@pytest.mark.parametrize("name", AXIS_ALIASES)
+def test_axis_aliases(name):
+    _run(AXIS_ALIASES, name)

@@ -537,6 +537,11 @@ def _new(self, data_fn):
     return make
 
 
+def _F():
+    from .. import functional
+    return functional
+
+
 def _install_torch_spellings(T):
     """The Tensor methods and properties PyTorch users call, spelled as PyTorch."""
     T.mT = property(lambda self: shape.matrix_transpose(self))
@@ -592,6 +597,25 @@ def _install_torch_spellings(T):
         fn = getattr(T, name)
         setattr(T, name + "_", lambda self, *a, _fn=fn, _n=name + "_", **kw: inplace_fn(
             self, lambda t: _fn(t, *a, **kw), _n))
+    T.maximum = lambda self, other: _F().maximum(self, other)
+    T.minimum = lambda self, other: _F().minimum(self, other)
+    # the functional activations and layers as methods too (``Tensor.gelu(x, ...)``, as
+    # tinygrad and others spell them), and the constructors as static methods
+    for name in ("gelu", "elu", "selu", "silu", "softplus", "leaky_relu", "hardtanh", "relu6",
+                 "softsign", "mish", "hardswish", "hardsigmoid", "celu", "log_sigmoid",
+                 "logsigmoid", "tanhshrink", "glu", "conv1d", "conv2d", "conv_transpose2d",
+                 "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "layer_norm", "dropout",
+                 "scaled_dot_product_attention", "linear", "pad", "one_hot", "embedding"):
+        if not hasattr(T, name):
+            setattr(T, name, lambda self, *a, _n=name, **kw: getattr(_F(), _n)(self, *a, **kw))
+    T.swish = T.silu
+    for name in ("zeros", "ones", "full", "empty", "eye", "arange", "linspace", "rand",
+                 "randn", "randint", "zeros_like", "ones_like", "full_like"):
+        setattr(T, name, staticmethod(getattr(creation, name)))
+    T.einsum = staticmethod(lambda equation, *operands: manipulation.einsum(equation,
+                                                                              *operands))
+    T.stack = lambda self, *others, dim=0: shape.stack((self,) + others, dim)
+    T.cat = lambda self, *others, dim=0: shape.concatenate((self,) + others, dim)
     T.uniform_ = lambda self, a=0.0, b=1.0: copy_(self, creation.rand(
         self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
     T.normal_ = lambda self, mean=0.0, std=1.0: copy_(self, creation.randn(

@@ -201,14 +201,16 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 # ---------------------------------------------------------------- reductions
 
-def amax(x, dim=(), keepdim=False):
+def amax(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
     """Maximum over dim (all when empty); ties share the gradient."""
-    return _max(x, axis=None if dim == () else dim, keepdims=keepdim)
+    dim = axis if axis is not None else dim
+    return _max(x, axis=None if dim == () else dim, keepdims=keepdim or bool(keepdims))
 
 
-def amin(x, dim=(), keepdim=False):
+def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
     """Minimum over dim (all when empty); ties share the gradient."""
-    return _min(x, axis=None if dim == () else dim, keepdims=keepdim)
+    dim = axis if axis is not None else dim
+    return _min(x, axis=None if dim == () else dim, keepdims=keepdim or bool(keepdims))
 
 
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -254,6 +256,39 @@ def logcumsumexp(x, dim):
     if isinstance(m, Tensor):
         m = where(abs_(m) < float("inf"), m, 0.0)
     return log(cumsum(exp(x - m), dim)) + m
+
+
+@op(name="cumextreme_index", params=("axis", "upper"), differentiable=False)
+def cumextreme_index(xp, x, axis, upper):
+    """The index of the running max (upper) or min along axis, the latest among ties (as
+    torch's cummax / cummin; on the host: CuPy's ufuncs have no accumulate)."""
+    if xp is not np:
+        return xp.asarray(cumextreme_index.fwd(np, xp.asnumpy(x), axis, upper))
+    acc = (xp.maximum if upper else xp.minimum).accumulate(x, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    pos = xp.arange(x.shape[axis]).reshape(shape)
+    hit = xp.where(x == acc, pos, 0)
+    return xp.maximum.accumulate(hit, axis=axis).astype(np.int64)
+
+
+def _cumextreme(x, dim, upper, name):
+    from .manipulation import gather
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
+    ax = _ax(x, dim, name)
+    idx = apply(cumextreme_index, x, params=(ax, upper))
+    return _ValuesIndices(gather(x, ax, idx), idx)
+
+
+def cummax(x, dim=None, *, axis=None):
+    """(running max, its index) along dim; the gradient goes to the index each holds."""
+    return _cumextreme(x, axis if dim is None else dim, True, "cummax")
+
+
+def cummin(x, dim=None, *, axis=None):
+    """(running min, its index) along dim."""
+    return _cumextreme(x, axis if dim is None else dim, False, "cummin")
 
 
 def median(x, dim=None, keepdim=False):
@@ -696,13 +731,14 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """max_pool2d on a height of 1."""
+    """max_pool2d on a height of 1 (``return_indices``: the index along the length)."""
+    kw = dict(stride=None if stride is None else _one(stride),
+              padding=(0, padding if isinstance(padding, int) else padding[0]),
+              dilation=_one(dilation), ceil_mode=ceil_mode)
     if return_indices:
-        raise ArgumentError("max_pool1d: return_indices=True is not supported")
-    return _as2d(x, _conv.max_pool2d, _one(kernel_size),
-                 stride=None if stride is None else _one(stride),
-                 padding=(0, padding if isinstance(padding, int) else padding[0]),
-                 dilation=_one(dilation), ceil_mode=ceil_mode)
+        v, i = _conv.max_pool2d(unsqueeze(x, -2), _one(kernel_size), return_indices=True, **kw)
+        return _squeeze_ax(v, v.ndim - 2), _squeeze_ax(i, i.ndim - 2)
+    return _as2d(x, _conv.max_pool2d, _one(kernel_size), **kw)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -725,6 +761,7 @@ __all__ = [
     "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "celu", "hardsigmoid",
     "hardswish", "tanhshrink", "softmin", "threshold", "glu", "prelu", "normalize",
     "cosine_similarity", "amax", "amin", "var_mean", "std_mean", "norm", "logcumsumexp",
+    "cummax", "cummin",
     "median", "kthvalue", "movedim", "moveaxis", "permute", "unflatten", "unbind", "narrow",
     "diagonal", "diag", "diag_embed", "trace", "repeat_interleave", "fliplr", "flipud",
     "broadcast_tensors", "hstack", "vstack", "index_select", "masked_select", "nonzero",
@@ -738,7 +775,8 @@ clip = clamp
 TENSOR_METHODS = {name: globals()[name] for name in (
     "lerp", "addcmul", "addcdiv", "frac", "hypot", "copysign", "xlogy", "logaddexp2",
     "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "amax", "amin", "norm",
-    "logcumsumexp", "median", "kthvalue", "movedim", "moveaxis", "permute", "unflatten",
+    "logcumsumexp", "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis",
+    "permute", "unflatten",
     "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace", "repeat_interleave",
     "fliplr", "flipud", "index_select", "masked_select", "nonzero", "argwhere", "unique",
     "scatter", "index_fill", "index_add", "outer", "dot", "mv", "mm", "bmm", "addmm",

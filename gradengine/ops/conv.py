@@ -490,11 +490,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
     """2-D max pooling of (N, C, H, W) or (C, H, W) input, as
     ``torch.nn.functional.max_pool2d`` (stride defaults to kernel_size; ties and NaNs: the
     first in the window takes the gradient)."""
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation,
                           ceil_mode)
-    return _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+    out = _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+    if return_indices:  # (values, the flat h * W + w index of each window's maximum)
+        return out, _batched(lambda x: apply(max_pool2d_indices, x, params=(geom,)), input)
+    return out
+
+
+@op(params=("geom",), differentiable=False)
+def max_pool2d_indices(xp, x, geom):
+    """The index h * W + w in its (H, W) plane of each window's maximum (int64), by the
+    rule the gradient follows: the first maximum, a NaN replacing it."""
+    k, s, pads, d, (ho, wo) = geom
+    off = _argmax(xp, x, geom).astype(np.int64)
+    i, j = off // k[1], off % k[1]
+    rows = xp.arange(ho, dtype=np.int64).reshape(ho, 1) * s[0] - pads[0][0]
+    cols = xp.arange(wo, dtype=np.int64).reshape(1, wo) * s[1] - pads[1][0]
+    return (rows + i * d[0]) * x.shape[3] + cols + j * d[1]
 
 
 @op(name="avg_pool2d", params=("geom",), save=("div",))

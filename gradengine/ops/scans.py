@@ -97,8 +97,9 @@ def _scan_axis(x, dim, name):
     return normalize_axis(dim, x.ndim, name)[0]
 
 
-def cumsum(x, dim, *, dtype=None):
-    """Running sum along ``dim``."""
+def cumsum(x, dim=None, *, dtype=None, axis=None):
+    """Running sum along ``dim`` (``axis=`` too)."""
+    dim = axis if dim is None else dim
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "cumsum"))
@@ -106,8 +107,9 @@ def cumsum(x, dim, *, dtype=None):
     return x * 1 if axis is None else apply(cumsum_op, x, params=(axis, False))
 
 
-def cumprod(x, dim, *, dtype=None):
+def cumprod(x, dim=None, *, dtype=None, axis=None):
     """Running product along ``dim`` (the gradient divides by x: see docs/ops.md)."""
+    dim = axis if dim is None else dim
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "cumprod"))
@@ -169,8 +171,10 @@ def _exclusive_products(y):
         apply(exclusive_cumprod, y, params=(True,))
 
 
-def prod(x, dim=None, keepdim=False, *, dtype=None):
+def prod(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Product over ``dim`` (None: all)."""
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "prod"))
