@@ -147,3 +147,21 @@ def test_bool_powers_follow_torch():
     t = ge.tensor([True, False])
     assert (t ** 2).dtype == np.int64 and (t ** 2).tolist() == [1, 0]
     assert (t ** True).dtype == np.bool_ and (t ** False).tolist() == [True, True]
+
+
+def test_cumprod_gradient_is_exact_at_zeros():
+    x = ge.tensor([[2.0, 0.0, 3.0, 0.0], [0.5, 1.5, 2.0, 4.0]], dtype="float64",
+                  requires_grad=True)
+    assert ge.gradcheck(lambda t: t.cumprod(1), [x])
+    x.cumprod(1).sum().backward()
+    # row 0: d/dx0 = 1; d/dx1 = x0 + x0 x2 = 2 + 6; later ones 0 (x1 = 0 in every product)
+    np.testing.assert_allclose(x.grad.numpy()[0], [1.0, 8.0, 0.0, 0.0])
+
+
+def test_max_pool2d_return_indices():
+    x = ge.tensor(np.arange(16.0, dtype=np.float32).reshape(1, 1, 4, 4)[..., ::-1].copy())
+    v, i = F.max_pool2d(x, 2, return_indices=True)
+    assert i.dtype == np.int64 and i.tolist() == [[[[4, 6], [12, 14]]]]  # as torch
+    flat = x.reshape(1, 1, -1)
+    np.testing.assert_array_equal(flat.gather(2, i.reshape(1, 1, -1)).reshape(v.shape).numpy(),
+                                  v.numpy())

@@ -381,8 +381,9 @@ RED = {
     "cumsum_int": V([[1, 2, 3]], lambda F, x: x.cumsum(0), forward_only=True),
     "cumsum_dtype": C((4, 5), lambda F, x: x.cumsum(1, dtype=F.float64)),
     "cumprod": C((4, 5), lambda F, x: (x.cumprod(0), F.cumprod(x, dim=1)), low=0.5),
-    # the gradient of cumprod divides by x (docs/ops.md): values only where x has a zero
-    "cumprod_zero": V([[2.0, 0.0, 3.0, 4.0]], lambda F, x: x.cumprod(0), forward_only=True),
+    "cumprod_zero": V([[2.0, 0.0, 3.0, 4.0]], lambda F, x: x.cumprod(0)),
+    "cumprod_zeros_2d": V([[[2.0, 0.0, 3.0, 0.0], [0.0, 1.5, 2.0, 4.0], [1.0, 2.0, 3.0, 4.0]]],
+                          lambda F, x: (x.cumprod(1), x.cumprod(0))),
     "logcumsumexp": C((4, 5), lambda F, x: F.logcumsumexp(x, dim=1)),
 }
 

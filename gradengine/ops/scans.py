@@ -87,7 +87,21 @@ def cumprod_op(xp, x, axis):
     return xp.cumprod(x, axis=axis)
 
 
-cumprod_op.defvjp(lambda g, x, out, axis: apply(cumsum_op, g * out, params=(axis, True)) / x)
+def _cumprod_grad(g, x, out, axis):
+    """d/dx_i of sum_k g_k out_k, exact where x has zeros (as torch's): with z the first
+    zero of a line, before z it is cumsum_rev(g * out) / x; at z it is cumsum_rev(g *
+    cumprod(x with x_z = 1)); after z it is 0 (every product holds x_z)."""
+    from .elementwise import cast
+    zeros = apply(cumsum_op, cast(x == 0, x.dtype), params=(axis, False))
+    before = zeros == 0
+    first = (zeros == 1) & (x == 0)
+    lead = apply(cumsum_op, g * out, params=(axis, True)) / where(before, x, 1.0)
+    at = apply(cumsum_op, g * apply(cumprod_op, where(first, 1.0, x), params=(axis,)),
+               params=(axis, True))
+    return where(before, lead, where(first, at, 0.0))
+
+
+cumprod_op.defvjp(_cumprod_grad)
 
 
 def _scan_axis(x, dim, name):
