@@ -537,11 +537,6 @@ def _new(self, data_fn):
     return make
 
 
-def _F():
-    from .. import functional
-    return functional
-
-
 def _install_torch_spellings(T):
     """The Tensor methods and properties PyTorch users call, spelled as PyTorch."""
     T.mT = property(lambda self: shape.matrix_transpose(self))
@@ -597,8 +592,8 @@ def _install_torch_spellings(T):
         fn = getattr(T, name)
         setattr(T, name + "_", lambda self, *a, _fn=fn, _n=name + "_", **kw: inplace_fn(
             self, lambda t: _fn(t, *a, **kw), _n))
-    T.maximum = lambda self, other: _F().maximum(self, other)
-    T.minimum = lambda self, other: _F().minimum(self, other)
+    T.maximum = lambda self, other: apply(elementwise.maximum, self, operand(other, self))
+    T.minimum = lambda self, other: apply(elementwise.minimum, self, operand(other, self))
     # the functional activations and layers as methods too (``Tensor.gelu(x, ...)``, as
     # tinygrad and others spell them), and the constructors as static methods
     for name in ("gelu", "elu", "selu", "silu", "softplus", "leaky_relu", "hardtanh", "relu6",
@@ -606,8 +601,10 @@ def _install_torch_spellings(T):
                  "logsigmoid", "tanhshrink", "glu", "conv1d", "conv2d", "conv_transpose2d",
                  "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "layer_norm", "dropout",
                  "scaled_dot_product_attention", "linear", "pad", "one_hot", "embedding"):
-        if not hasattr(T, name):
-            setattr(T, name, lambda self, *a, _n=name, **kw: getattr(_F(), _n)(self, *a, **kw))
+        src = "log_sigmoid" if name == "logsigmoid" else name
+        fn = next((getattr(m, src) for m in FAMILIES + (linalg,) if hasattr(m, src)), None)
+        if fn is not None and not hasattr(T, name):
+            setattr(T, name, fn)
     T.swish = T.silu
     for name in ("zeros", "ones", "full", "empty", "eye", "arange", "linspace", "rand",
                  "randn", "randint", "zeros_like", "ones_like", "full_like"):
