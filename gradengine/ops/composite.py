@@ -21,6 +21,7 @@ from . import conv as _conv
 from .activations import sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
 from .elementwise import clip as clip_op
+from .elementwise import pow as _pow
 from .manipulation import chunk, flip, scatter_add, sort
 from .math import expm1, logaddexp, tanh, trunc
 from .reductions import max as _max
@@ -240,14 +241,6 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if p == 0:
         return sum(cast(x != 0, x.dtype), axis=dim, keepdims=keepdim)
     return sum(apply(_pow, a, p), axis=dim, keepdims=keepdim) ** (1.0 / p)
-
-
-def _pow_fn():
-    from .elementwise import pow as p
-    return p
-
-
-_pow = _pow_fn()
 
 
 def logcumsumexp(x, dim):
