@@ -1556,3 +1556,29 @@ AXIS_ALIASES = {
 @pytest.mark.parametrize("name", AXIS_ALIASES)
 def test_axis_aliases(name):
     _run(AXIS_ALIASES, name)
+
+
+def _bn_steps(nn_mod, make, x):
+    m = make(nn_mod)
+    outs = [m(x[:4]), m(x[4:])]
+    m.eval()
+    outs.append(m(x))
+    return outs + [m.running_mean, m.running_var]
+
+
+@pytest.mark.parametrize("momentum", [0.1, None, 0.5])
+def test_nn_batch_norm_running_statistics(momentum):
+    from gradengine import nn
+    x = np.random.default_rng(0).standard_normal((8, 3, 5)).astype(np.float32)
+    got = _bn_steps(nn, lambda n: n.BatchNorm1d(3, momentum=momentum), ge.tensor(x))
+    want = _bn_steps(torch.nn, lambda n: n.BatchNorm1d(3, momentum=momentum), torch.tensor(x))
+    for g, t in zip(got, want):
+        np.testing.assert_allclose(_host(g), _host(t), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(elementwise_affine=False), dict(bias=False), {}],
+                         ids=["no_affine", "no_bias", "affine"])
+def test_nn_layer_norm_variants(kw):
+    from gradengine import nn
+    check([(4, 5, 6)], lambda F, x: torch.nn.LayerNorm(6, **kw)(x),
+          lambda F, x: nn.LayerNorm(6, **kw)(x))
