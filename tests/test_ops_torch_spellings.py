@@ -165,3 +165,50 @@ def test_max_pool2d_return_indices():
     flat = x.reshape(1, 1, -1)
     np.testing.assert_array_equal(flat.gather(2, i.reshape(1, 1, -1)).reshape(v.shape).numpy(),
                                   v.numpy())
+
+
+_R = np.random.default_rng(3)
+
+
+def _t(*shape, lo=-1.0, hi=1.0):
+    return ge.tensor(_R.uniform(lo, hi, shape), dtype="float64", requires_grad=True)
+
+
+COMPOSITES = {
+    "lerp": (lambda a, b: a.lerp(b, 0.3), (3, 4), (3, 4)),
+    "addcdiv": (lambda a, b: F.addcdiv(a, a, b + 3, value=0.5), (3, 4), (3, 4)),
+    "hypot": (lambda a, b: F.hypot(a, b), (3, 4), (3, 4)),
+    "atan2": (lambda a, b: F.atan2(a, b), (3, 4), (3, 4)),
+    "xlogy": (lambda a, b: F.xlogy(a, b.abs() + 0.5), (3, 4), (3, 4)),
+    "logaddexp2": (lambda a, b: F.logaddexp2(a, b), (3, 4), (3, 4)),
+    "celu": (lambda a: F.celu(a, 0.7), (3, 4)),
+    "hardswish": (lambda a: F.hardswish(a * 2.5), (3, 4)),
+    "glu": (lambda a: F.glu(a, -1), (3, 4)),
+    "normalize": (lambda a: F.normalize(a, dim=1), (3, 4)),
+    "norm_p3": (lambda a: a.norm(3, dim=0), (3, 4)),
+    "logcumsumexp": (lambda a: a.logcumsumexp(1), (3, 4)),
+    "cummax": (lambda a: a.cummax(1).values, (3, 4)),
+    "diagonal": (lambda a: a.diagonal(1), (3, 4)),
+    "diag": (lambda a: F.diag(a, -1), (4,)),
+    "repeat_interleave": (lambda a: a.repeat_interleave(2, dim=1), (3, 4)),
+    "unfold": (lambda a: a.unfold(1, 2, 1), (3, 4)),
+    "index_add": (lambda a, b: a.index_add(0, ge.tensor([0, 2, 0]), b), (3, 4), (3, 4)),
+    "scatter": (lambda a, b: a.scatter(1, ge.tensor([[0, 2], [1, 3], [3, 0]]), b),
+                (3, 4), (3, 2)),
+    "cross": (lambda a, b: F.cross(a, b, dim=-1), (4, 3), (4, 3)),
+    "tensordot": (lambda a, b: F.tensordot(a, b, dims=([1], [0])), (3, 4), (4, 2)),
+    "group_norm": (lambda a: F.group_norm(a, 2), (2, 4, 3)),
+    "rms_norm": (lambda a, w: F.rms_norm(a, (4,), w), (3, 4), (4,)),
+    "kl_div": (lambda a, b: F.kl_div(a.log_softmax(-1), b.softmax(-1), reduction="batchmean"),
+               (3, 4), (3, 4)),
+    "remainder": (lambda a, b: a % (b.abs() + 0.5), (3, 4), (3, 4)),
+    "clamp_tensor_bounds": (lambda a, b: a.clamp(min=b - 0.3, max=b + 0.3), (3, 4), (4,)),
+}
+
+
+@pytest.mark.parametrize("name", COMPOSITES)
+def test_composites_are_twice_differentiable(name):
+    fn, *shapes = COMPOSITES[name]
+    xs = [_t(*s) for s in shapes]
+    assert ge.gradcheck(fn, xs)
+    assert ge.gradgradcheck(fn, xs)
