@@ -212,3 +212,9 @@ def test_composites_are_twice_differentiable(name):
     xs = [_t(*s) for s in shapes]
     assert ge.gradcheck(fn, xs)
     assert ge.gradgradcheck(fn, xs)
+
+
+def test_torchs_dtype_names():
+    assert ge.long == np.int64 and ge.int == np.int32 and ge.float == np.float32
+    assert ge.double == np.float64 and ge.half == np.float16 and ge.short == np.int16
+    assert ge.zeros(2, dtype=ge.uint8).dtype == np.uint8 and ge.int8 == np.int8

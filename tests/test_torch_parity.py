@@ -1582,3 +1582,10 @@ def test_nn_layer_norm_variants(kw):
     from gradengine import nn
     check([(4, 5, 6)], lambda F, x: torch.nn.LayerNorm(6, **kw)(x),
           lambda F, x: nn.LayerNorm(6, **kw)(x))
+
+
+def test_torch_dtypes_are_accepted():
+    assert ge.tensor([1, 2], dtype=torch.float64).dtype == np.float64
+    assert ge.ones(2).to(torch.float16).dtype == np.float16
+    assert ge.zeros(2, dtype=torch.int32).dtype == np.int32
+    assert ge.ones(2).type(torch.int64).dtype == np.int64

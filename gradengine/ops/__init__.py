@@ -395,7 +395,7 @@ def to(self, *args, device=None, dtype=None):
 
 
 def _is_dtype(a):
-    if isinstance(a, (np.dtype, type)):
+    if isinstance(a, (np.dtype, type)) or str(a).startswith("torch."):
         return True
     if isinstance(a, str):
         return a in backend.SUPPORTED_DTYPES or a in ("float", "double", "half", "bool_")
