@@ -1589,3 +1589,19 @@ def test_torch_dtypes_are_accepted():
     assert ge.ones(2).to(torch.float16).dtype == np.float16
     assert ge.zeros(2, dtype=torch.int32).dtype == np.int32
     assert ge.ones(2).type(torch.int64).dtype == np.int64
+
+
+NUMPY_SPELLINGS = {
+    "rot90": C((3, 4, 2), lambda F, x: (x.rot90(), F.rot90(x, 2), F.rot90(x, 3, (1, 2)),
+                                        F.rot90(x, -1, (0, 2)))),
+    "ravel": C((3, 4), lambda F, x: x.ravel()),
+    "var_ddof": C((3, 4), lambda F, x: x.var(1, correction=0), lambda F, x: x.var(axis=1,
+                                                                                    ddof=0)),
+    "tensordot_axes": C([(3, 4), (4, 2)], lambda F, a, b: F.tensordot(a, b, dims=1),
+                        lambda F, a, b: F.tensordot(a, b, axes=1)),
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_SPELLINGS)
+def test_numpy_spellings(name):
+    _run(NUMPY_SPELLINGS, name)

@@ -418,6 +418,36 @@ def repeat_interleave(x, repeats, dim=None):
     return reshape(y, x.shape[:ax] + (x.shape[ax] * int(repeats),) + x.shape[ax + 1:])
 
 
+def rot90(x, k=1, dims=(0, 1)):
+    """x rotated by 90 degrees k times in the plane of dims (from the first towards the
+    second), as torch.rot90 and numpy.rot90."""
+    d0, d1 = (normalize_axis(d, x.ndim, "rot90")[0] for d in dims)
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, d1), *_swap(x.ndim, d0, d1))
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return flip(transpose(x, *_swap(x.ndim, d0, d1)), d1)
+    return x * 1
+
+
+def _swap(nd, a, b):
+    order = list(range(nd))
+    order[a], order[b] = order[b], order[a]
+    return (tuple(order),)
+
+
+def ravel(x):
+    """x as one dimension (NumPy's spelling of flatten)."""
+    return reshape(x, (-1,))
+
+
+def expand_dims(x, axis):
+    """NumPy's spelling of unsqueeze."""
+    return unsqueeze(x, axis)
+
+
 def fliplr(x):
     return flip(x, 1)
 
@@ -601,8 +631,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
 
-def tensordot(a, b, dims=2):
-    """Contraction over the last ``dims`` dims of a and the first of b (or explicit lists)."""
+def tensordot(a, b, dims=2, *, axes=None):
+    """Contraction over the last ``dims`` dims of a and the first of b (or explicit lists;
+    ``axes=`` as NumPy spells it)."""
+    dims = dims if axes is None else axes
     if isinstance(dims, (int, np.integer)):
         da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:
@@ -754,14 +786,13 @@ __all__ = [
     "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "celu", "hardsigmoid",
     "hardswish", "tanhshrink", "softmin", "threshold", "glu", "prelu", "normalize",
     "cosine_similarity", "amax", "amin", "var_mean", "std_mean", "norm", "logcumsumexp",
-    "cummax", "cummin",
-    "median", "kthvalue", "movedim", "moveaxis", "permute", "unflatten", "unbind", "narrow",
-    "diagonal", "diag", "diag_embed", "trace", "repeat_interleave", "fliplr", "flipud",
-    "broadcast_tensors", "hstack", "vstack", "index_select", "masked_select", "nonzero",
-    "argwhere", "unique", "scatter", "index_fill", "index_add", "outer", "dot", "mv", "mm",
-    "bmm", "addmm", "tensordot", "cross", "group_norm", "instance_norm", "rms_norm", "kl_div",
-    "margin_ranking_loss", "soft_margin_loss", "conv_transpose1d", "max_pool1d", "avg_pool1d",
-    "adaptive_avg_pool1d",
+    "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis", "permute", "unflatten",
+    "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace", "repeat_interleave",
+    "fliplr", "flipud", "rot90", "ravel", "expand_dims", "broadcast_tensors", "hstack",
+    "vstack", "index_select", "masked_select", "nonzero", "argwhere", "unique", "scatter",
+    "index_fill", "index_add", "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot",
+    "cross", "group_norm", "instance_norm", "rms_norm", "kl_div", "margin_ranking_loss",
+    "soft_margin_loss", "conv_transpose1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
 ]
 clip = clamp
 
@@ -769,12 +800,9 @@ TENSOR_METHODS = {name: globals()[name] for name in (
     "lerp", "addcmul", "addcdiv", "frac", "hypot", "copysign", "xlogy", "logaddexp2",
     "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "amax", "amin", "norm",
     "logcumsumexp", "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis",
-    "permute", "unflatten",
-    "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace", "repeat_interleave",
-    "fliplr", "flipud", "index_select", "masked_select", "nonzero", "argwhere", "unique",
-    "scatter", "index_fill", "index_add", "outer", "dot", "mv", "mm", "bmm", "addmm",
-    "tensordot", "cross")}
-TENSOR_METHODS.update(unfold=unfold_dim, softmin=softmin, where=lambda self, condition, other:
-                      where(condition, self, other),
-                      square_=None)
-del TENSOR_METHODS["square_"]
+    "permute", "unflatten", "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace",
+    "repeat_interleave", "fliplr", "flipud", "rot90", "ravel", "index_select",
+    "masked_select", "nonzero", "argwhere", "unique", "scatter", "index_fill", "index_add",
+    "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot", "cross")}
+TENSOR_METHODS.update(unfold=unfold_dim, softmin=softmin,
+                      where=lambda self, condition, other: where(condition, self, other))

@@ -22,7 +22,7 @@ def _axes(x, dim, name):
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-        keepdims=None):
+        keepdims=None, ddof=None):
     """Variance over ``dim`` (None: all), divided by N - correction (default 1; as PyTorch,
     ``unbiased=False`` means correction 0); NaN where N - correction <= 0."""
     if correction is not None and unbiased is not None:
@@ -32,6 +32,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
         dim, unbiased = None, dim
     dim = axis if dim is None else dim
     keepdim = keepdim or bool(keepdims)
+    correction = ddof if correction is None else correction  # NumPy's name
     corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
     axes = _axes(x, dim, "var")
     mean = sum(x, axis=axes, keepdims=True) * (1.0 / (_count(x.shape, axes) or 1))
@@ -47,10 +48,10 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-        keepdims=None):
+        keepdims=None, ddof=None):
     """Standard deviation: sqrt(var) with the same keywords."""
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
-                    keepdims=keepdims))
+                    keepdims=keepdims, ddof=ddof))
 
 
 def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
