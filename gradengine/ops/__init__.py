@@ -586,7 +586,7 @@ def _install_torch_spellings(T):
                  "sin", "cos", "square", "reciprocal", "rsqrt", "sign", "frac", "lerp",
                  "addcmul", "addcdiv", "index_fill", "index_add", "scatter_add", "scatter",
                  "exp2", "expm1", "log1p", "log2", "log10", "floor_divide", "remainder",
-                 "fmod", "t", "transpose", "unsqueeze", "squeeze", "copysign", "hypot",
+                 "fmod", "copysign", "hypot",
                  "nan_to_num", "logical_not", "logical_and", "logical_or", "bitwise_and",
                  "bitwise_or", "bitwise_xor", "bitwise_not"):
         fn = getattr(T, name)
