@@ -52,7 +52,7 @@ def reshape(x, *shape):
     shape = _shape_arg(shape)
     if shape == x.shape:
         return apply(reshape_op, x, params=(shape,))
-    size = x.size
+    size = x.data.size
     known = 1
     for s in shape:
         if s != -1:
