@@ -72,8 +72,10 @@ from .ops.creation import (  # issue 14 adds full_like, linspace, randint, randp
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
     randperm,
     tensor,
     zeros,
@@ -87,6 +89,9 @@ int32 = _np.dtype("int32")
 int64 = _np.dtype("int64")
 bool_ = _np.dtype("bool")
 bool = bool_  # noqa: A001 - ge.bool, as torch.bool
+int8, int16, uint8 = _np.dtype("int8"), _np.dtype("int16"), _np.dtype("uint8")
+half, double, short, long = float16, float64, int16, int64  # torch's other names
+float, int = float32, int32  # noqa: A001 - ge.float, ge.int: torch.float, torch.int
 
 try:  # written once, in pyproject.toml; read back from the installed package's metadata
     __version__ = _metadata.version("gradengine")
@@ -105,8 +110,10 @@ __all__ = [
     "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",
     "sqrt", "stack", "sum", "tanh", "transpose", "where", "float16", "float32", "float64",
-    "int32", "int64", "bool_", "bool", "cat", "inference_mode",
+    "int32", "int64", "bool_", "bool", "cat", "inference_mode", "int8", "int16", "uint8",
+    "half", "double", "short", "long", "float", "int",
     "full_like", "linspace", "randint", "randperm",  # issue 14
+    "rand_like", "randn_like",
 ]
 
 
@@ -119,4 +126,6 @@ def __getattr__(name):
         return importlib.import_module(".keras.callbacks", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".checkpoint", __name__), name)
+    if name in functional.__all__:  # torch.exp, torch.cat ...: the F function itself
+        return getattr(functional, name)
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")

@@ -45,7 +45,8 @@ def resolve_dtype(dtype, op: str = "tensor") -> np.dtype:
     try:
         dt = _DTYPES[dtype] if isinstance(dtype, str) else np.dtype(dtype)
     except (KeyError, TypeError):
-        dt = None
+        name = str(dtype)  # a torch dtype: torch.float32 -> "float32"
+        dt = _DTYPES.get(name[6:]) if name.startswith("torch.") else None
     if dt is None or dt.name not in SUPPORTED_DTYPES:
         raise DTypeError(
             f"{op}: unsupported dtype {dtype!r}; supported dtypes are {', '.join(SUPPORTED_DTYPES)}"

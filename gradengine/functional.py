@@ -19,6 +19,7 @@ from .ops.activations import (
     softmax,
     tanh,
 )
+from .ops.composite import *  # noqa: F403
 from .ops.conv import *  # noqa: F403 - each op family lists its F functions in __all__
 from .ops.elementwise import cast as astype
 from .ops.elementwise import where
@@ -81,20 +82,60 @@ def abs(x):  # noqa: A001
     return apply(_ew.abs_, _t(x))
 
 
-def add(a, b):
-    return _t(a, b if isinstance(b, Tensor) else None) + b
+def add(a, b, *, alpha=1):
+    return _t(a, b if isinstance(b, Tensor) else None) + (b if alpha == 1 else b * alpha)
 
 
-def sub(a, b):
-    return _t(a, b if isinstance(b, Tensor) else None) - b
+def sub(a, b, *, alpha=1):
+    return _t(a, b if isinstance(b, Tensor) else None) - (b if alpha == 1 else b * alpha)
 
 
 def mul(a, b):
     return _t(a, b if isinstance(b, Tensor) else None) * b
 
 
-def div(a, b):
-    return _t(a, b if isinstance(b, Tensor) else None) / b
+def div(a, b, *, rounding_mode=None):
+    return _t(a, b if isinstance(b, Tensor) else None).div(b, rounding_mode=rounding_mode)
+
+
+true_divide = divide = div
+multiply, subtract = mul, sub
+
+
+def floor_divide(a, b):
+    return _t(a, b if isinstance(b, Tensor) else None) // b
+
+
+def remainder(a, b):
+    return _t(a, b if isinstance(b, Tensor) else None) % b
+
+
+def fmod(a, b):
+    return _t(a, b if isinstance(b, Tensor) else None).fmod(b)
+
+
+def _logical(name):
+    def fn(a, b=None):
+        a = _t(a, b if isinstance(b, Tensor) else None)
+        return getattr(a, name)() if b is None else getattr(a, name)(b)
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_logical(n) for n in
+                                        ("bitwise_and", "bitwise_or", "bitwise_xor"))
+logical_and, logical_or, logical_xor = (_logical(n) for n in
+                                        ("logical_and", "logical_or", "logical_xor"))
+bitwise_not, logical_not = _logical("bitwise_not"), _logical("logical_not")
+eq, ne, lt, le, gt, ge = (_logical(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def equal(a, b):
+    return a.equal(b)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return a.allclose(b, rtol, atol, equal_nan)
 
 
 def pow(a, b):  # noqa: A001
@@ -105,11 +146,13 @@ def neg(x):
     return -_t(x)
 
 
-def clip(x, lo=None, hi=None):
-    """Clamp into [lo, hi]; the gradient passes inside the range."""
-    if lo is None and hi is None:
-        raise ValueError("clip: at least one of lo (min) and hi (max) must be given")
-    return apply(_ew.clip, _t(x), params=(lo, hi))
+negative = neg
+
+
+def clip(x, min=None, max=None):  # noqa: A002 - torch's keywords
+    """Clamp into [min, max] (numbers or tensors); the gradient passes inside the range."""
+    from .ops.composite import clamp as _clamp
+    return _clamp(_t(x), min, max)
 
 
 clamp = clip
@@ -128,7 +171,8 @@ def minimum(a, b):
 
 
 cat = concatenate
-
+concat = concatenate
+from .ops.math import log_sigmoid as logsigmoid  # noqa: E402
 
 __all__ = [
     "sigmoid", "relu", "tanh", "exp", "log", "sqrt", "abs", "softmax", "log_softmax",
@@ -136,7 +180,11 @@ __all__ = [
     "transpose", "swapaxes", "flatten", "squeeze", "unsqueeze", "broadcast_to", "sum_to",
     "concatenate", "cat", "stack", "where", "getitem", "argmax", "argmin", "any", "all",
     "act_backward", "clip", "clamp", "maximum", "minimum",
-    "add", "sub", "mul", "div", "pow", "neg", "astype", "mse_loss", "binary_cross_entropy",
+    "add", "sub", "mul", "div", "pow", "neg", "true_divide", "divide", "multiply",
+    "subtract", "negative", "floor_divide", "remainder", "fmod", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor",
+    "logical_not", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "logsigmoid",
+    "astype", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
 ]

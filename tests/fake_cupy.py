@@ -794,7 +794,9 @@ _FUNCS = (
 _FAMILY_FUNCS = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
                  "arccosh", "arctanh", "exp2", "log2", "log10", "trunc", "round", "flip",
                  "roll", "tile", "tril", "triu", "pad", "moveaxis", "cumprod", "einsum",
-                 "isclose")
+                 "isclose", "floor_divide", "remainder", "fmod", "bitwise_and", "bitwise_or",
+                 "bitwise_xor", "invert", "left_shift", "right_shift", "logical_xor",
+                 "signbit", "nan_to_num", "argwhere", "arctan2")
 _MODULE_FUNCS = {name: _func(name) for name in (*_FUNCS, *_FAMILY_FUNCS) if hasattr(np, name)}
 _MODULE_FUNCS.update(shape=lambda a: a.shape, ndim=lambda a: a.ndim,
                      size=lambda a, axis=None: a.size if axis is None else a.shape[axis])

@@ -70,12 +70,24 @@ POOL_KW = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
            dict(kernel_size=2, stride=1, padding=1, ceil_mode=True)]
 
 
+def _gather_at(mod, x, idx):
+    flat = x.reshape(tuple(x.shape[:-2]) + (-1,))
+    got = mod.gather(flat, -1, idx.reshape(tuple(idx.shape[:-2]) + (-1,)))
+    return got.reshape(idx.shape)
+
+
 def _pool_rows():
     rows = []
     for k, kw in enumerate(POOL_KW + [dict(kernel_size=2, stride=1, dilation=2)]):
         rows.append(Row(f"max_pool2d[{k}]", lambda x, kw=kw: F.max_pool2d(x, **kw),
                         lambda x, kw=kw: TF.max_pool2d(x, **kw), _pool_samples(*POOL_SHAPES),
                         covers=("max_pool2d_backward", "max_pool2d_select")))
+    for k, kw in enumerate(POOL_KW):  # the indices, read back with gather, are the values
+        rows.append(Row(f"max_pool2d_indices[{k}]",
+                        lambda x, kw=kw: _gather_at(F, x, F.max_pool2d(
+                            x, return_indices=True, **kw)[1]),
+                        lambda x, kw=kw: _gather_at(torch, x, TF.max_pool2d(
+                            x, return_indices=True, **kw)[1]), _pool_samples(*POOL_SHAPES)))
     for k, kw in enumerate(POOL_KW):
         for cip in (True, False):
             rows.append(Row(f"avg_pool2d[{k},{cip}]",
@@ -140,7 +152,7 @@ def test_conv_errors_name_the_op_and_shapes():
     with pytest.raises(ge.ShapeError, match=r"conv2d: .*\(1, 3, 4, 4\).*\(2, 2, 3, 3\)"):
         F.conv2d(x, ge.ones((2, 2, 3, 3)))
     with pytest.raises(ge.ShapeError, match=r"conv2d: .*4-d"):
-        F.conv2d(ge.ones((3, 4, 4)), ge.ones((2, 3, 3, 3)))
+        F.conv2d(ge.ones((4, 4)), ge.ones((2, 3, 3, 3)))  # (3, 4, 4): unbatched, as torch
     with pytest.raises(ge.ShapeError, match=r"conv2d: .*smaller than the kernel"):
         F.conv2d(ge.ones((1, 1, 2, 2)), ge.ones((1, 1, 3, 3)))
     with pytest.raises(ge.DTypeError, match=r"conv2d: .*list"):

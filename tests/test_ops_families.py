@@ -149,6 +149,7 @@ MATH_ROWS = [
     U("trunc", lambda x: F.trunc(x * 3), lambda x: np.trunc(x * 3), lambda x: torch.trunc(x * 3),
       transform=away_from([k / 3 for k in range(-12, 13)], 0.01)),
     Row("logaddexp", F.logaddexp, np.logaddexp, _binary_shapes, torch.logaddexp),
+    Row("atan2", F.atan2, np.arctan2, _binary_shapes, torch.atan2),
     U("gelu", F.gelu, _gelu_ref, tnf.gelu, covers=("erf",)),
     U("gelu[tanh]", lambda x: F.gelu(x, approximate="tanh"), _gelu_tanh_ref,
       lambda x: tnf.gelu(x, approximate="tanh"), covers=("gelu",)),

@@ -216,6 +216,11 @@ def commit(leaves, create_graph, fresh):
     hook = _mode.hook
     handed = set(fresh)
     for leaf, g in leaves.values():
+        hooks = getattr(leaf, "_hooks", None)
+        if hooks:  # register_hook on a leaf: each may replace the gradient
+            for fn in hooks:
+                r = fn(g)
+                g = g if r is None else r
         owner = _owner(g.data)
         copy = not create_graph and owner in handed
         handed.add(owner)

@@ -25,9 +25,9 @@ class Tensor:
     """
 
     # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
-    # _retain: retain_grad() was called
+    # _retain: retain_grad() was called, _hooks: register_hook's functions
     __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_retain",
-                 "__weakref__")
+                 "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
 
@@ -64,7 +64,8 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return int(self.data.size)
+        """NumPy's element count, an int; called, PyTorch's ``size()`` / ``size(dim)``."""
+        return _Size(self.data.size, self.data.shape)
 
     @property
     def dtype(self):
@@ -176,6 +177,28 @@ class Tensor:
     __hash__ = object.__hash__
 
 
+class _Size(int):
+    """The element count (an int, as NumPy's ``size``) that, called, answers as PyTorch's
+    ``t.size()`` (the shape tuple) and ``t.size(dim)`` (one dimension)."""
+
+    # (an int subclass cannot have __slots__; the shape lives in the instance dict)
+
+    def __new__(cls, n, shape):
+        self = int.__new__(cls, n)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        shape = self._shape
+        if dim is None:
+            return shape
+        nd = len(shape)
+        if not -max(nd, 1) <= dim < max(nd, 1):
+            raise IndexError(f"size: dimension {dim} out of range for a tensor of "
+                             f"{nd} dimensions")
+        return shape[dim] if nd else 1
+
+
 _new = object.__new__
 _RETAINED = [False]  # whether any tensor ever asked for retain_grad (backward skips the search)
 
@@ -206,8 +229,9 @@ def to_array(data, dtype, device, op):
                 except OverflowError as e:  # a Python int beyond int64
                     raise DTypeError(f"{op}: a value does not fit any supported dtype: "
                                      f"{e}") from None
-                # Python floats become the default float dtype (float32), as in PyTorch.
-                if dt is None and arr.dtype == np.float64:
+                # Python floats become the default float dtype (float32), as in PyTorch
+                # (a NumPy float64 scalar keeps its dtype, as torch.tensor keeps it).
+                if dt is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
                     dt = DEFAULT_FLOAT
     dev = normalize_device(device, op) if device is not None else (src or
                                                                     backend.get_default_device())

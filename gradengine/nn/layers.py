@@ -540,3 +540,58 @@ class Dense(Module):
             getattr(self.activation, "__name__", "callable")
         return (f"units={self.units}, input_dim={self.input_dim}, "
                 f"activation={act!r}, use_bias={self.use_bias}")
+
+
+# ---------------------------------------------------------------- PyTorch's other activations
+
+class _Functional(Module):
+    """An activation module: ``F.<fn>(x, **its keywords)`` (``inplace`` accepted and
+    ignored, as for the classes above)."""
+
+    fn = None
+    defaults: dict = {}
+
+    def __init__(self, *args, inplace=False, **kwargs):
+        super().__init__()
+        names = list(self.defaults)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}: at most {len(names)} positional "
+                            f"arguments, got {len(args)}")
+        kw = dict(self.defaults)
+        kw.update(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in kw:
+                raise TypeError(f"{type(self).__name__}: unexpected keyword {k!r}")
+            kw[k] = v
+        self.kwargs = kw
+
+    def forward(self, x):
+        return getattr(F, self.fn)(x, **self.kwargs)
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v}" for k, v in self.kwargs.items())
+
+
+def _activation(name, fn, doc, **defaults):
+    return type(name, (_Functional,), {"fn": fn, "defaults": defaults, "__doc__": doc})
+
+
+CELU = _activation("CELU", "celu", "Elementwise CELU.", alpha=1.0)
+Hardswish = _activation("Hardswish", "hardswish", "Elementwise x * hardsigmoid(x).")
+Hardsigmoid = _activation("Hardsigmoid", "hardsigmoid", "Elementwise clamp(x / 6 + 1/2, 0, 1).")
+Tanhshrink = _activation("Tanhshrink", "tanhshrink", "Elementwise x - tanh(x).")
+Threshold = _activation("Threshold", "threshold", "x where x > threshold, else value.",
+                        threshold=0.0, value=0.0)
+GLU = _activation("GLU", "glu", "The first half times the sigmoid of the second.", dim=-1)
+Softmin = _activation("Softmin", "softmin", "softmax(-x) along dim.", dim=-1)
+
+
+class PReLU(Module):
+    """x where x > 0, else a * x, with a learnable ``a`` (one, or one per channel)."""
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        self.weight = Parameter(Tensor([init] * num_parameters))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)

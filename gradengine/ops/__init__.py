@@ -17,6 +17,7 @@ from ..core.tensor import Tensor
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from . import (
     activations,
+    composite,
     conv,
     creation,
     elementwise,
@@ -212,6 +213,129 @@ def zero_(self):
     return self
 
 
+def fill_(self, value):
+    """Fill with ``value`` (a number or a one-element tensor) in place."""
+    setitem(self, Ellipsis, value)
+    return self
+
+
+def copy_(self, src):
+    """Copy ``src`` (broadcast to this shape, cast to this dtype) in place."""
+    if isinstance(src, Tensor) and src.dtype != self.dtype:
+        src = elementwise.cast(src, self.dtype)
+    setitem(self, Ellipsis, src)
+    return self
+
+
+def inplace_fn(self, fn, name):
+    """``self`` replaced in place by ``fn(self)`` (the in-place form of any out-of-place
+    Tensor function: ``clamp_``, ``masked_fill_``, ``relu_`` ...), version-checked and
+    recorded when grad is needed, as :func:`inplace`."""
+    if _mode.enabled and self._rg:
+        if self.node is None:
+            raise GraphError(f"{name}: a leaf tensor that requires grad (shape "
+                             f"{self.shape}) cannot be modified in place while gradients are "
+                             "recorded; use ge.no_grad() or an out-of-place op")
+        _root_leaf(self, name)
+        out = fn(_alias(self, True))
+        _write(self, out, name)
+        _rebind(self, out)
+        _rebase(self)
+    else:
+        out = fn(self)
+        if isinstance(out, Tensor) and out._rg and _mode.enabled:
+            # a tensor that requires grad written into one that does not: record it
+            _root_leaf(self, name)
+            _write(self, out, name)
+            _rebind(self, out)
+            _rebase(self)
+        else:
+            _write(self, out, name)
+    return self
+
+
+def _binary_method(fn, name, alpha_ok=True):
+    """``t.add(other, alpha=1)`` and its in-place ``t.add_(...)``, as torch."""
+    def method(self, other, *, alpha=1):
+        if alpha != 1:
+            other = operand(other, self, name) * alpha
+        return fn(self, other)
+
+    def method_(self, other, *, alpha=1):
+        if alpha != 1:
+            other = operand(other, self, name) * alpha
+        return inplace(self, _OPS[name], other)
+    method.__name__, method_.__name__ = name, name + "_"
+    return method, method_
+
+
+_OPS = {"add": add, "sub": sub, "mul": mul, "div": div, "pow": pow}
+
+
+def div_method(self, other, *, rounding_mode=None):
+    """``t.div(other, rounding_mode=None | "trunc" | "floor")``, as torch."""
+    if rounding_mode is None:
+        return self / other
+    if rounding_mode not in ("trunc", "floor"):
+        from ..errors import ArgumentError
+        raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                            f"{rounding_mode!r}")
+    o = elementwise.truncdiv if rounding_mode == "trunc" else elementwise.floordiv
+    return apply(o, self, operand(other, self, "div"))
+
+
+def register_hook(self, fn):
+    """Call ``fn(grad)`` with this tensor's gradient during backward; a non-None result
+    replaces the gradient (torch's ``Tensor.register_hook``). Returns a handle with
+    ``remove()``."""
+    if not self._rg:
+        raise GraphError(f"register_hook: the tensor of shape {self.shape} does not require "
+                         "grad")
+    if self.node is None:
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            self._hooks = hooks = []
+        hooks.append(fn)
+        return _Handle(hooks, fn)
+    hooks = [fn]
+    out = apply(_hook_op, _alias(self, False), params=(hooks,))
+    self.node = out.node
+    out.node.out_version = self._version
+    return _Handle(hooks, fn)
+
+
+class _Handle:
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+@op(name="hook", params=("hooks",))
+def _hook_op(xp, x, hooks):
+    """x itself; the backward calls the tensor's hooks on its gradient."""
+    return x
+
+
+def _run_hooks(g, hooks):
+    for fn in list(hooks):
+        r = fn(g)
+        g = g if r is None else r
+    return g
+
+
+_hook_op.defvjp(_run_hooks, arrays=False)
+
+
+def detach_(self):
+    """Cut this tensor from the graph in place (torch's ``detach_``)."""
+    self.node = None
+    self._rg = False
+    return self
+
+
 # ---------------------------------------------------------------- reading values
 
 @op(name="to_host", differentiable=False)
@@ -254,7 +378,9 @@ def to(self, *args, device=None, dtype=None):
     """This tensor on ``device`` and/or as ``dtype`` (``to("cuda")``, ``to("float64")``,
     ``to("cuda", "float16")``); differentiable."""
     for a in args:
-        if _is_dtype(a):
+        if isinstance(a, Tensor):  # x.to(other): other's device and dtype, as torch
+            device, dtype = a.device, a.dtype
+        elif _is_dtype(a):
             dtype = a
         else:
             device = a
@@ -269,7 +395,7 @@ def to(self, *args, device=None, dtype=None):
 
 
 def _is_dtype(a):
-    if isinstance(a, (np.dtype, type)):
+    if isinstance(a, (np.dtype, type)) or str(a).startswith("torch."):
         return True
     if isinstance(a, str):
         return a in backend.SUPPORTED_DTYPES or a in ("float", "double", "half", "bool_")
@@ -300,9 +426,6 @@ def _install():
                        ("ge", elementwise.ge), ("eq", elementwise.eq), ("ne", elementwise.ne)):
         setattr(T, f"__{dunder}__", lambda self, other, _fn=fn: apply(_fn, self,
                                                                       operand(other, self)))
-    T.__invert__ = lambda self: apply(elementwise.logical_not, self)
-    T.__and__ = lambda self, other: apply(elementwise.logical_and, self, operand(other, self))
-    T.__or__ = lambda self, other: apply(elementwise.logical_or, self, operand(other, self))
     T.__hash__ = object.__hash__
     T.__getitem__ = indexing.getitem
     T.__setitem__ = setitem
@@ -323,6 +446,47 @@ def _install():
     T.half = lambda self: elementwise.cast(self, "float16")
     T.clone = clone
     T.zero_ = zero_
+    T.fill_ = fill_
+    T.copy_ = copy_
+    T.detach_ = detach_
+    T.register_hook = register_hook
+    for name, fn in _OPS.items():
+        m, m_ = _binary_method(fn, name)
+        if name != "div":
+            setattr(T, name, m)
+        setattr(T, name + "_", m_)
+    T.div = div_method
+    T.true_divide = lambda self, other: self / other
+    T.floor_divide = lambda self, other: apply(elementwise.floordiv, self,
+                                               operand(other, self, "floor_divide"))
+    T.remainder = lambda self, other: apply(elementwise.remainder, self,
+                                            operand(other, self, "remainder"))
+    T.fmod = lambda self, other: apply(elementwise.fmod, self, operand(other, self, "fmod"))
+    T.neg = T.negative = lambda self: apply(neg, self)
+    for name, fn in (("floordiv", elementwise.floordiv), ("mod", elementwise.remainder),
+                     ("and", elementwise.bitwise_and), ("or", elementwise.bitwise_or),
+                     ("xor", elementwise.bitwise_xor), ("lshift", elementwise.left_shift),
+                     ("rshift", elementwise.right_shift)):
+        f, r = _binary(fn)
+        setattr(T, f"__{name}__", f)
+        setattr(T, f"__r{name}__", r)
+        setattr(T, f"__i{name}__", lambda self, other, _fn=fn: inplace(self, _fn, other))
+    T.__ipow__ = lambda self, other: inplace(self, pow, other)
+    T.__invert__ = lambda self: apply(elementwise.bitwise_not, self)
+    for name, fn in (("bitwise_and", elementwise.bitwise_and),
+                     ("bitwise_or", elementwise.bitwise_or),
+                     ("bitwise_xor", elementwise.bitwise_xor),
+                     ("logical_and", elementwise.logical_and),
+                     ("logical_or", elementwise.logical_or),
+                     ("logical_xor", elementwise.logical_xor)):
+        setattr(T, name, lambda self, other, _fn=fn: apply(_fn, self, operand(other, self)))
+    T.bitwise_not = lambda self: apply(elementwise.bitwise_not, self)
+    T.logical_not = lambda self: apply(elementwise.logical_not, self)
+    for name, fn in (("eq", elementwise.eq), ("ne", elementwise.ne), ("lt", elementwise.lt),
+                     ("le", elementwise.le), ("gt", elementwise.gt), ("ge", elementwise.ge)):
+        setattr(T, name, lambda self, other, _fn=fn: apply(_fn, self, operand(other, self)))
+    T.greater, T.less, T.greater_equal, T.less_equal = T.gt, T.lt, T.ge, T.le
+    T.not_equal = T.ne
     T.zero_grad = lambda self: setattr(self, "grad", None)
     T.sum = reductions.sum
     T.mean = reductions.mean
@@ -360,9 +524,102 @@ def _install():
     for family in FAMILIES:
         for name, fn in family.TENSOR_METHODS.items():
             setattr(T, name, fn)
+    _install_torch_spellings(T)
 
 
-FAMILIES = (math, scans, manipulation, conv, normalization)
+def _new(self, data_fn):
+    def make(*size, dtype=None, device=None, requires_grad=False):
+        shape = size[0] if len(size) == 1 and not isinstance(size[0], int) else size
+        t = data_fn(tuple(shape), dtype or self.dtype, device or self.device)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+    return make
+
+
+def _install_torch_spellings(T):
+    """The Tensor methods and properties PyTorch users call, spelled as PyTorch."""
+    T.mT = property(lambda self: shape.matrix_transpose(self))
+    T.mH = T.mT
+    T.H = property(lambda self: shape.transpose(self))
+    T.t = lambda self: self if self.ndim < 2 else shape.swapaxes(self, 0, 1)
+    T.view_as = lambda self, other: shape.reshape(self, other.shape)
+    T.reshape_as = T.view_as
+    T.expand_as = lambda self, other: shape.broadcast_to(self, other.shape)
+    T.type_as = lambda self, other: elementwise.cast(self, other.dtype)
+    T.contiguous = lambda self, memory_format=None: self if self.data.flags.c_contiguous \
+        else clone(self)
+    T.is_contiguous = lambda self, memory_format=None: bool(self.data.flags.c_contiguous)
+    T.long = lambda self: elementwise.cast(self, "int64")
+    T.int = lambda self: elementwise.cast(self, "int32")
+    T.bool = lambda self: elementwise.cast(self, "bool")
+    T.is_floating_point = lambda self: self.dtype.kind == "f"
+    T.element_size = lambda self: self.dtype.itemsize
+    T.nbytes = property(lambda self: int(self.data.nbytes))
+    T.itemsize = property(lambda self: self.dtype.itemsize)
+    T.stride = lambda self, dim=None: (
+        tuple(s // self.dtype.itemsize for s in self.data.strides) if dim is None
+        else self.data.strides[dim] // self.dtype.itemsize)
+    T.data_ptr = lambda self: int(self.data.ctypes.data if self.device == "cpu"
+                                  else self.data.data.ptr)
+    T.type = lambda self, dtype=None: self.dtype.name if dtype is None else \
+        elementwise.cast(self, dtype)
+    T.equal = lambda self, other: self.shape == other.shape and bool(
+        (self == other).all().item())
+    T.allclose = lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: bool(
+        manipulation.isclose(self, other, rtol, atol, equal_nan).all().item())
+    T.new_zeros = lambda self, *size, **kw: _new(self, lambda s, d, v: creation.zeros(
+        s, dtype=d, device=v))(*size, **kw)
+    T.new_ones = lambda self, *size, **kw: _new(self, lambda s, d, v: creation.ones(
+        s, dtype=d, device=v))(*size, **kw)
+    T.new_empty = lambda self, *size, **kw: _new(self, lambda s, d, v: creation.zeros(
+        s, dtype=d, device=v))(*size, **kw)
+    T.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: \
+        _new(self, lambda s, d, v: creation.full(s, fill_value, dtype=d, device=v))(
+            size, dtype=dtype, device=device, requires_grad=requires_grad)
+    T.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: Tensor(
+        data, dtype=dtype or (self.dtype if not isinstance(data, Tensor) else None),
+        device=device or self.device, requires_grad=requires_grad)
+    # in-place forms of the out-of-place methods (version-checked, recorded with grad)
+    for name in ("clamp", "clip", "clamp_min", "clamp_max", "masked_fill", "relu", "sigmoid",
+                 "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "round", "trunc",
+                 "sin", "cos", "square", "reciprocal", "rsqrt", "sign", "frac", "lerp",
+                 "addcmul", "addcdiv", "index_fill", "index_add", "scatter_add", "scatter",
+                 "exp2", "expm1", "log1p", "log2", "log10", "floor_divide", "remainder",
+                 "fmod", "copysign", "hypot",
+                 "nan_to_num", "logical_not", "logical_and", "logical_or", "bitwise_and",
+                 "bitwise_or", "bitwise_xor", "bitwise_not"):
+        fn = getattr(T, name)
+        setattr(T, name + "_", lambda self, *a, _fn=fn, _n=name + "_", **kw: inplace_fn(
+            self, lambda t: _fn(t, *a, **kw), _n))
+    T.maximum = lambda self, other: apply(elementwise.maximum, self, operand(other, self))
+    T.minimum = lambda self, other: apply(elementwise.minimum, self, operand(other, self))
+    # the functional activations and layers as methods too (``Tensor.gelu(x, ...)``, as
+    # tinygrad and others spell them), and the constructors as static methods
+    for name in ("gelu", "elu", "selu", "silu", "softplus", "leaky_relu", "hardtanh", "relu6",
+                 "softsign", "mish", "hardswish", "hardsigmoid", "celu", "log_sigmoid",
+                 "logsigmoid", "tanhshrink", "glu", "conv1d", "conv2d", "conv_transpose2d",
+                 "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "layer_norm", "dropout",
+                 "scaled_dot_product_attention", "linear", "pad", "one_hot", "embedding"):
+        src = "log_sigmoid" if name == "logsigmoid" else name
+        fn = next((getattr(m, src) for m in FAMILIES + (linalg,) if hasattr(m, src)), None)
+        if fn is not None and not hasattr(T, name):
+            setattr(T, name, fn)
+    T.swish = T.silu
+    for name in ("zeros", "ones", "full", "empty", "eye", "arange", "linspace", "rand",
+                 "randn", "randint", "zeros_like", "ones_like", "full_like"):
+        setattr(T, name, staticmethod(getattr(creation, name)))
+    T.einsum = staticmethod(lambda equation, *operands: manipulation.einsum(equation,
+                                                                              *operands))
+    T.stack = lambda self, *others, dim=0: shape.stack((self,) + others, dim)
+    T.cat = lambda self, *others, dim=0: shape.concatenate((self,) + others, dim)
+    T.uniform_ = lambda self, a=0.0, b=1.0: copy_(self, creation.rand(
+        self.shape, dtype=self.dtype, device=self.device) * (b - a) + a)
+    T.normal_ = lambda self, mean=0.0, std=1.0: copy_(self, creation.randn(
+        self.shape, dtype=self.dtype, device=self.device) * std + mean)
+
+
+FAMILIES = (math, scans, manipulation, conv, normalization, composite)
 _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",

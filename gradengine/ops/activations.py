@@ -127,12 +127,19 @@ def _axis(x, axis, name):
     return normalize_axis(axis, x.ndim, name)[0] if x.ndim else None
 
 
-def softmax(x, axis=-1, *, dim=None):
-    """Softmax along ``axis`` (default last; ``dim`` as PyTorch spells it)."""
+def softmax(x, axis=-1, *, dim=None, dtype=None):
+    """Softmax along ``axis`` (default last; ``dim`` as PyTorch spells it); ``dtype`` casts
+    the input first, as torch."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, dtype)
     return apply(softmax_op, x, params=(_axis(x, axis if dim is None else dim, "softmax"),))
 
 
-def log_softmax(x, axis=-1, *, dim=None):
+def log_softmax(x, axis=-1, *, dim=None, dtype=None):
     """log(softmax(x)) along ``axis``, without overflow or log(0)."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, dtype)
     return apply(log_softmax_op, x,
                  params=(_axis(x, axis if dim is None else dim, "log_softmax"),))

@@ -234,8 +234,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             or the (padded) input is smaller than the (dilated) kernel.
     """
     _check_float("conv2d", input, weight, bias)
+    if input.ndim == 3 and weight.ndim == 4:  # an unbatched (C, H, W) input, as torch
+        out = conv2d(input.reshape((1,) + input.shape), weight, bias, stride, padding,
+                     dilation, groups)
+        return out.reshape(out.shape[1:])
     if input.ndim != 4 or weight.ndim != 4:
-        raise ShapeError(f"conv2d: expected a 4-d input (N, C, H, W) and a 4-d weight "
+        raise ShapeError(f"conv2d: expected a 4-d input (N, C, H, W) (or 3-d, unbatched) and a "
+                         f"4-d weight "
                          f"(O, C/groups, kh, kw), got {input.shape} and {weight.shape}")
     n, c, h, w = input.shape
     o, cg, kh, kw = weight.shape
@@ -485,11 +490,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
     """2-D max pooling of (N, C, H, W) or (C, H, W) input, as
     ``torch.nn.functional.max_pool2d`` (stride defaults to kernel_size; ties and NaNs: the
     first in the window takes the gradient)."""
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation,
                           ceil_mode)
-    return _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+    out = _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+    if return_indices:  # (values, the flat h * W + w index of each window's maximum)
+        return out, _batched(lambda x: apply(max_pool2d_indices, x, params=(geom,)), input)
+    return out
+
+
+@op(params=("geom",), differentiable=False)
+def max_pool2d_indices(xp, x, geom):
+    """The index h * W + w in its (H, W) plane of each window's maximum (int64), by the
+    rule the gradient follows: the first maximum, a NaN replacing it."""
+    k, s, pads, d, (ho, wo) = geom
+    off = _argmax(xp, x, geom).astype(np.int64)
+    i, j = off // k[1], off % k[1]
+    rows = xp.arange(ho, dtype=np.int64).reshape(ho, 1) * s[0] - pads[0][0]
+    cols = xp.arange(wo, dtype=np.int64).reshape(1, wo) * s[1] - pads[1][0]
+    return (rows + i * d[0]) * x.shape[3] + cols + j * d[1]
 
 
 @op(name="avg_pool2d", params=("geom",), save=("div",))

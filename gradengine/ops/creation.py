@@ -201,6 +201,18 @@ def rand(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _random("uniform", shape, dtype, device, requires_grad, "rand")
 
 
+def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) of ``t``'s shape, dtype and device."""
+    return rand(tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal samples of ``t``'s shape, dtype and device."""
+    return randn(tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad)
+
+
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``ge.arange(n)`` or ``ge.arange(start, stop, step)``; int64 for integer arguments."""
     dev = normalize_device(device, "arange")

@@ -112,6 +112,11 @@ div.defvjp(lambda g, b: g / b, lambda g, a, b: -(g / b) * (a / b))
 def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
     """a ** b."""
     a, b = promote(a, b)
+    if getattr(a, "dtype", None) == np.bool_:  # torch: bool ** int is int64, bool ** bool bool
+        if type(b) is bool or getattr(b, "dtype", None) == np.bool_:
+            return a | ~xp.asarray(b, dtype=bool)
+        if type(b) is int:
+            a = a.astype(np.int64)
     return a ** b
 
 
@@ -126,14 +131,16 @@ def _pow_grad_a(g, a, b):
     return g * (b * a ** (b - 1))
 
 
-def _pow_grad_b(g, a, out):
-    # d(a^b)/db = a^b ln a; where the base is 0 PyTorch takes it as 0 (not NaN). The log
-    # reads 1 there, so neither this gradient nor its own gradient meets log(0).
+def _pow_grad_b(g, a, b, out):
+    # d(a^b)/db = a^b ln a; where the base is 0 and b >= 0 PyTorch takes it as 0 (not NaN),
+    # and -inf (inf * ln 0) where b < 0. The log reads 1 there, so neither this gradient
+    # nor its own gradient meets log(0).
     if isinstance(a, Tensor):
         nz = a != 0
-        return g * where(nz, out * log(where(nz, a, 1.0)), 0.0)
+        edge = where(b < 0, float("-inf"), 0.0) if isinstance(b, Tensor) else 0.0
+        return g * where(nz, out * log(where(nz, a, 1.0)), edge)
     if a == 0:
-        return g * 0.0
+        return g * where(b < 0, float("-inf"), 0.0)
     with np.errstate(invalid="ignore"):
         return g * out * float(np.log(a))
 
@@ -354,3 +361,88 @@ def logical_and(xp, a, b):
 def logical_or(xp, a, b):
     """a or b, elementwise."""
     return xp.logical_or(a, b)
+
+
+# ---------------------------------------------------------------- integer-style division
+# Python's and PyTorch's signs: ``//`` rounds toward -inf and ``%`` takes the divisor's
+# sign (NumPy's floor_divide and remainder do the same); ``fmod`` takes the dividend's.
+
+def _as_float_result(out, a, b):
+    """An integer tensor with a Python float gives the default float (float32), as torch."""
+    if out.dtype == np.float64 and getattr(a, "dtype", None) != np.float64 and \
+            getattr(b, "dtype", None) != np.float64:
+        return out.astype(np.float32)
+    return out
+
+
+@op(quiet=True)
+def floordiv(xp, a, b):
+    """floor(a / b); integers stay integers (the gradient is 0, as torch's
+    ``div(rounding_mode="floor")``)."""
+    a, b = promote(a, b)
+    return _as_float_result(xp.floor_divide(a, b), a, b)
+
+
+@op(quiet=True)
+def truncdiv(xp, a, b):
+    """trunc(a / b) (torch's ``div(rounding_mode="trunc")``); integers stay integers."""
+    a, b = promote(a, b)
+    kind = getattr(a, "dtype", getattr(b, "dtype", None))
+    if kind is not None and kind.kind in "iu" and getattr(b, "dtype", kind).kind in "iu" \
+            and not isinstance(b, float) and not isinstance(a, float):
+        q = xp.floor_divide(a, b)
+        fix = (xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
+        return q + fix.astype(q.dtype)
+    return _as_float_result(xp.trunc(a / b), a, b)
+
+
+floordiv.defvjp(lambda g: g * 0.0, lambda g: g * 0.0)
+truncdiv.defvjp(lambda g: g * 0.0, lambda g: g * 0.0)
+
+
+@op(save=("a", "b"), quiet=True)
+def remainder(xp, a, b):
+    """a - floor(a / b) * b: the sign of b, as Python's and torch's ``%``."""
+    a, b = promote(a, b)
+    return _as_float_result(xp.remainder(a, b), a, b)
+
+
+@op(save=("a", "b"), quiet=True)
+def fmod(xp, a, b):
+    """a - trunc(a / b) * b: the sign of a, as C's fmod and torch.fmod."""
+    a, b = promote(a, b)
+    return _as_float_result(xp.fmod(a, b), a, b)
+
+
+remainder.defvjp(lambda g: g, lambda g, a, b: -g * apply(floordiv, a, b))
+fmod.defvjp(lambda g: g, lambda g, a, b: -g * apply(truncdiv, a, b))
+
+
+# ---------------------------------------------------------------- bitwise (no gradient)
+
+def _bitwise(name, ufunc, doc):
+    def fwd(xp, a, b):
+        a, b = promote(a, b)
+        return getattr(xp, ufunc)(a, b)
+    fwd.__name__ = name
+    fwd.__doc__ = doc
+    return op(name=name, differentiable=False)(fwd)
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and", "a & b: bitwise on integers, logical on bool.")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or", "a | b: bitwise on integers, logical on bool.")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor", "a ^ b: bitwise on integers, logical on bool.")
+left_shift = _bitwise("left_shift", "left_shift", "a << b on integers.")
+right_shift = _bitwise("right_shift", "right_shift", "a >> b on integers (arithmetic).")
+
+
+@op(name="bitwise_not", differentiable=False)
+def bitwise_not(xp, a):
+    """~a: bitwise on integers, logical on bool (floats raise, as in torch)."""
+    return xp.invert(a)
+
+
+@op(name="logical_xor", differentiable=False)
+def logical_xor(xp, a, b):
+    """a xor b, elementwise (nonzero is true)."""
+    return xp.logical_xor(a, b)

@@ -90,13 +90,15 @@ def _mse_grad(g, p, t, reduction):
 squared_error.defvjp(_mse_grad, lambda g, p, t, reduction: -_mse_grad(g, p, t, reduction))
 
 
-def binary_cross_entropy(prob, target, reduction="mean"):
+def binary_cross_entropy(prob, target, weight=None, reduction="mean"):
     """BCE on probabilities: ``-(t log p + (1 - t) log(1 - p))``, logs clamped at -100
     (PyTorch's rule), so p = 0 or 1 gives a finite loss.
 
     Raises:
         ValueError: probabilities outside [0, 1]. ShapeError: shapes differ.
     """
+    if isinstance(weight, str):  # binary_cross_entropy(p, t, "sum"): the reduction
+        weight, reduction = None, weight
     target = _prepare("binary_cross_entropy", prob, target, reduction)
     xp = backend.xp_of(prob.device)
     p = prob.data
@@ -105,6 +107,9 @@ def binary_cross_entropy(prob, target, reduction="mean"):
         raise ValueError(f"binary_cross_entropy: input probabilities must be in [0, 1], got "
                          f"values in [{lo}, {hi}] (shape {prob.shape}); use "
                          "binary_cross_entropy_with_logits for logits")
+    if weight is not None:  # each element's loss scaled, then reduced (torch's rule)
+        v = apply(bce_op, prob, target, params=("none",)) * weight
+        return v if reduction == "none" else v.sum() if reduction == "sum" else v.mean()
     return apply(bce_op, prob, target, params=(reduction,))
 
 

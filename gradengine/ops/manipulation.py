@@ -41,8 +41,9 @@ def flip_op(xp, x, axes):
 flip_op.defvjp(lambda g, axes: apply(flip_op, g, params=(axes,)))
 
 
-def flip(x, dims):
-    """``x`` reversed along ``dims`` (an int or a tuple)."""
+def flip(x, *dims):
+    """``x`` reversed along ``dims`` (an int, a tuple, or several ints)."""
+    dims = dims[0] if len(dims) == 1 else dims
     return apply(flip_op, x, params=(_dims(x, dims, "flip"),))
 
 
@@ -102,9 +103,10 @@ def _reps(x, sizes, name):
     return tuple(int(s) for s in sizes)
 
 
-def tile(x, dims):
+def tile(x, *dims):
     """``x`` tiled ``dims`` times; fewer dims than x has are padded with 1s in front."""
-    reps = _reps(x, (dims,), "tile")
+    reps = _reps(x, dims if len(dims) != 1 or isinstance(dims[0], (tuple, list)) else
+                 (dims[0],), "tile")
     reps = (1,) * (x.ndim - len(reps)) + reps
     return apply(tile_op, x, params=(reps,))
 
@@ -255,8 +257,33 @@ pad_backward.defvjp(lambda gg, widths, mode: apply(pad_op, gg, params=(widths, m
 def pad(x, pad, mode="constant", value=0.0):
     """``x`` padded as torch.nn.functional.pad: ``pad`` = (left, right) for the last
     dimension, then the one before, ...; ``mode`` "constant" (``value``), "reflect" or
-    "replicate"."""
+    "replicate" or "circular"; a negative padding crops, as torch."""
     pad = tuple(pad)
+    ok = len(pad) % 2 == 0 and len(pad) // 2 <= x.ndim and all(
+        isinstance(p, (int, np.integer)) for p in pad)
+    if ok and (mode == "circular" or any(p < 0 for p in pad)):
+        for i in range(len(pad) // 2):  # crop the negative sides first
+            b, a = int(pad[2 * i]), int(pad[2 * i + 1])
+            ax = x.ndim - 1 - i
+            n = x.shape[ax]
+            if b < 0 or a < 0:
+                x = basic_slice(x, (slice(None),) * ax + (slice(max(-b, 0), n + min(a, 0)),))
+        pad = tuple(max(int(p), 0) for p in pad)
+        if mode != "circular":
+            return globals()["pad"](x, pad, mode, value)
+        from .shape import concatenate
+        for i in range(len(pad) // 2):
+            b, a = pad[2 * i], pad[2 * i + 1]
+            ax = x.ndim - 1 - i
+            n = x.shape[ax]
+            if b > n or a > n:
+                raise ShapeError(f"pad: circular padding ({b}, {a}) is larger than the "
+                                 f"dimension {ax} of size {n} (shape {x.shape})")
+            pre = (slice(None),) * ax
+            parts = ([basic_slice(x, pre + (slice(n - b, n),))] if b else []) + [x] + (
+                [basic_slice(x, pre + (slice(0, a),))] if a else [])
+            x = concatenate(parts, ax) if len(parts) > 1 else x
+        return x
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ShapeError(f"pad: the pad tuple {pad} must have an even length of at most "
                          f"2 * ndim = {2 * x.ndim} for shape {x.shape}")
@@ -584,9 +611,24 @@ def _(g, rest, subs, out_sub):
 def _einsum_expand(gi, target, sub, shape):
     """gi (subscripts ``target``) as a tensor of subscripts ``sub`` and ``shape``: missing
     letters broadcast; a repeated letter (a diagonal) is placed on its diagonal."""
-    if len(set(sub)) != len(sub):
-        raise ArgumentError(f"einsum: the gradient of an operand with a repeated subscript "
-                            f"({sub!r}) is not supported")
+    if len(set(sub)) != len(sub):  # a diagonal ("ii"): the gradient sits on it
+        uniq = "".join(dict.fromkeys(sub))
+        sizes = dict(zip(sub, shape))
+        g_u = _einsum_expand(gi, target, uniq, tuple(sizes[c] for c in uniq)) \
+            if target != uniq else gi
+        pool = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                if c not in sub)
+        seen, new, eyes = set(), [], []
+        for c in sub:
+            if c in seen:
+                d = next(pool)
+                new.append(d)
+                eyes.append(c + d)
+            else:
+                seen.add(c)
+                new.append(c)
+        ones = [Tensor(np.eye(sizes[e[0]], dtype=gi.dtype), device=gi.device) for e in eyes]
+        return apply(einsum_op, g_u, *ones, params=((uniq,) + tuple(eyes), "".join(new)))
     sizes = dict(zip(sub, shape))
     full = "".join(c for c in sub)
     order = [target.index(c) for c in full if c in target]
@@ -594,6 +636,27 @@ def _einsum_expand(gi, target, sub, shape):
     g2 = gi.transpose(tuple(order)) if order != list(range(len(order))) else gi
     g2 = reshape(g2, missing_shape)
     return broadcast_to(g2, tuple(shape))
+
+
+def _expand_ellipsis(equation, operands):
+    """The equation with each ``...`` spelled as letters of its own (right-aligned, as the
+    broadcast dimensions are), and the output's ``...`` (or, without ``->``, the leading
+    output dimensions) as the longest of them."""
+    lhs, arrow, out = equation.partition("->")
+    subs = lhs.split(",")
+    pool = "".join(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
+                   if c not in equation)
+    counts = [t.ndim - (len(s) - 3) if "..." in s else 0 for s, t in zip(subs, operands)]
+    most = max(counts, default=0)
+    ell = pool[:most][::-1]
+    subs = [s.replace("...", ell[most - k:]) for s, k in zip(subs, counts)]
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        letters = "".join(s for s in subs)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                   and c not in ell))
+    return ",".join(subs) + "->" + out
 
 
 def einsum(equation, *operands):
@@ -605,6 +668,8 @@ def einsum(equation, *operands):
         raise ArgumentError("einsum: at least one operand is needed")
     like = next((o for o in operands if isinstance(o, Tensor)), None)
     operands = [_t(o, like) for o in operands]
+    if "..." in equation:
+        equation = _expand_ellipsis(equation.replace(" ", ""), operands)
     subs, out = _parse_einsum(equation, len(operands))
     for t, s in zip(operands, subs):
         if t.ndim != len(s):

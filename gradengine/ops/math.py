@@ -88,6 +88,16 @@ def atan_op(xp, x):
 atan_op.defvjp(lambda g, x: g / (1 + x * x))
 
 
+@op(name="atan2", save=("a", "b"))
+def atan2_op(xp, a, b):
+    """The angle of the point (b, a): atan(a / b) in the right quadrant."""
+    a, b = promote(a, b)
+    return xp.arctan2(a, b)
+
+
+atan2_op.defvjp(lambda g, a, b: g * b / (a * a + b * b), lambda g, a, b: -g * a / (a * a + b * b))
+
+
 @op(name="sinh", save=("x",), quiet=True)
 def sinh_op(xp, x):
     """sinh x."""
@@ -411,6 +421,15 @@ def _(g, x):
 
 sin, cos, tan = _unary(sin_op), _unary(cos_op), _unary(tan_op)
 asin, acos, atan = _unary(asin_op), _unary(acos_op), _unary(atan_op)
+
+
+def atan2(a, b):
+    """torch.atan2: the angle of (b, a), elementwise."""
+    a = _t(a)
+    return apply(atan2_op, a, b if isinstance(b, (int, float)) else _t(b))
+
+
+arctan2 = atan2
 sinh, cosh = _unary(sinh_op), _unary(cosh_op)
 asinh, acosh, atanh = _unary(asinh_op), _unary(acosh_op), _unary(atanh_op)
 erf, exp2, expm1 = _unary(erf_op), _unary(exp2_op), _unary(expm1_op)
@@ -480,12 +499,13 @@ def relu6(x):
 __all__ = [
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
     "erf", "exp2", "expm1", "log2", "log10", "log1p", "rsqrt", "square", "reciprocal", "sign",
-    "floor", "ceil", "round", "trunc", "logaddexp", "gelu", "elu", "selu", "silu", "softplus",
+    "floor", "ceil", "round", "trunc", "logaddexp", "atan2", "arctan2",
+    "gelu", "elu", "selu", "silu", "softplus",
     "leaky_relu", "log_sigmoid", "hardtanh", "relu6", "softsign", "mish",
 ]
 TENSOR_METHODS = {name: globals()[name] for name in (
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
     "erf", "exp2", "expm1", "log2", "log10", "log1p", "rsqrt", "square", "reciprocal", "sign",
-    "floor", "ceil", "round", "trunc", "logaddexp")}
+    "floor", "ceil", "round", "trunc", "logaddexp", "atan2", "arctan2")}
 TENSOR_METHODS.update(arcsin=asin, arccos=acos, arctan=atan, arcsinh=asinh, arccosh=acosh,
                       arctanh=atanh)

@@ -3,6 +3,8 @@ argmax/argmin, any/all (no gradient). Float16 accumulates in float32."""
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..backend import resolve_dtype
@@ -26,7 +28,7 @@ def _acc(x):
     return np.float32 if x.dtype == np.float16 else None
 
 
-@op(name="sum", params=("axes", "keepdims", "dtype"))
+@op(name="sum", params=("axes", "keepdims", "dtype"), quiet=True)
 def sum_op(xp, x, axes, keepdims, dtype):
     """sum of x over axes."""
     if dtype is not None:
@@ -91,7 +93,7 @@ _OPS = {"sum": sum_op, "mean": mean_op, "max": max_op, "min": min_op}
 def _reduce(name, x, axis, keepdims, *extra):
     axes = normalize_axis(axis, x.ndim, name)
     if name in ("max", "min") and x.size == 0:
-        if axes is None or any(x.shape[a] == 0 for a in axes):
+        if axes is None or builtins.any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"{name}: zero-size tensor of shape {x.shape} has no {name}imum "
                              f"along axis {axis}")
     if axes == () and x.ndim == 0:
@@ -108,8 +110,12 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):  #
     return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), None)
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Mean over ``axis``."""
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+    """Mean over ``axis``; ``dtype`` casts first (torch refuses an integer mean without
+    it)."""
+    if dtype is not None:
+        from .elementwise import cast
+        x = cast(x, resolve_dtype(dtype, "mean"))
     return _reduce("mean", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 

@@ -21,29 +21,44 @@ def _axes(x, dim, name):
     return None if axes == () else axes
 
 
-def var(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None, ddof=None):
     """Variance over ``dim`` (None: all), divided by N - correction (default 1; as PyTorch,
     ``unbiased=False`` means correction 0); NaN where N - correction <= 0."""
     if correction is not None and unbiased is not None:
         from ..errors import ArgumentError
         raise ArgumentError("var: give correction or unbiased, not both")
+    if isinstance(dim, bool) and unbiased is None:  # var(True): torch's var(unbiased)
+        dim, unbiased = None, dim
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
+    correction = ddof if correction is None else correction  # NumPy's name
     corr = correction if correction is not None else (1 if unbiased is None or unbiased else 0)
     axes = _axes(x, dim, "var")
     mean = sum(x, axis=axes, keepdims=True) * (1.0 / (_count(x.shape, axes) or 1))
     d = x - mean
     n = _count(x.shape, axes) - corr
     s = sum(d * d, axis=axes, keepdims=bool(keepdim))
-    return s / n if n > 0 else s * float("nan")
+    if n > 0:
+        return s / n
+    # torch divides by max(0, N - correction): inf, or NaN where the values agree (0 / 0).
+    # The gradient is NaN where they agree (as torch's) and 0 elsewhere (torch's is +-inf,
+    # which would make every later product warn).
+    return where(s.detach() == 0, s * float("nan"), s * 0.0 + float("inf"))
 
 
-def std(x, dim=None, *, correction=None, unbiased=None, keepdim=False):
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        keepdims=None, ddof=None):
     """Standard deviation: sqrt(var) with the same keywords."""
-    return sqrt(var(x, dim, correction=correction, unbiased=unbiased, keepdim=keepdim))
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
+                    keepdims=keepdims, ddof=ddof))
 
 
-def logsumexp(x, dim=None, keepdim=False):
+def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """ln sum e^x over ``dim``, shifted by the (detached) max so nothing overflows; its
     gradient is the softmax."""
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
     axes = _axes(x, dim, "logsumexp")
     if x.size == 0:
         return log(sum(exp(x), axis=axes, keepdims=bool(keepdim)))
@@ -73,7 +88,21 @@ def cumprod_op(xp, x, axis):
     return xp.cumprod(x, axis=axis)
 
 
-cumprod_op.defvjp(lambda g, x, out, axis: apply(cumsum_op, g * out, params=(axis, True)) / x)
+def _cumprod_grad(g, x, out, axis):
+    """d/dx_i of sum_k g_k out_k, exact where x has zeros (as torch's): with z the first
+    zero of a line, before z it is cumsum_rev(g * out) / x; at z it is cumsum_rev(g *
+    cumprod(x with x_z = 1)); after z it is 0 (every product holds x_z)."""
+    from .elementwise import cast
+    zeros = apply(cumsum_op, cast(x == 0, x.dtype), params=(axis, False))
+    before = zeros == 0
+    first = (zeros == 1) & (x == 0)
+    lead = apply(cumsum_op, g * out, params=(axis, True)) / where(before, x, 1.0)
+    at = apply(cumsum_op, g * apply(cumprod_op, where(first, 1.0, x), params=(axis,)),
+               params=(axis, True))
+    return where(before, lead, where(first, at, 0.0))
+
+
+cumprod_op.defvjp(_cumprod_grad)
 
 
 def _scan_axis(x, dim, name):
@@ -83,8 +112,9 @@ def _scan_axis(x, dim, name):
     return normalize_axis(dim, x.ndim, name)[0]
 
 
-def cumsum(x, dim, *, dtype=None):
-    """Running sum along ``dim``."""
+def cumsum(x, dim=None, *, dtype=None, axis=None):
+    """Running sum along ``dim`` (``axis=`` too)."""
+    dim = axis if dim is None else dim
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "cumsum"))
@@ -92,8 +122,9 @@ def cumsum(x, dim, *, dtype=None):
     return x * 1 if axis is None else apply(cumsum_op, x, params=(axis, False))
 
 
-def cumprod(x, dim, *, dtype=None):
+def cumprod(x, dim=None, *, dtype=None, axis=None):
     """Running product along ``dim`` (the gradient divides by x: see docs/ops.md)."""
+    dim = axis if dim is None else dim
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "cumprod"))
@@ -155,8 +186,10 @@ def _exclusive_products(y):
         apply(exclusive_cumprod, y, params=(True,))
 
 
-def prod(x, dim=None, keepdim=False, *, dtype=None):
+def prod(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """Product over ``dim`` (None: all)."""
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "prod"))

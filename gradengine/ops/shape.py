@@ -52,7 +52,7 @@ def reshape(x, *shape):
     shape = _shape_arg(shape)
     if shape == x.shape:
         return apply(reshape_op, x, params=(shape,))
-    size = x.size
+    size = x.data.size
     known = 1
     for s in shape:
         if s != -1:
@@ -77,15 +77,17 @@ transpose_op.defvjp(lambda g, axes: apply(
 
 
 def transpose(x, *axes):
-    """Permute axes (all reversed by default); varargs or one tuple, as in NumPy. Two axes
-    of a tensor of more dimensions swap those two (``torch.transpose(x, 0, 1)``)."""
+    """Permute axes (all reversed by default); one tuple, or varargs, as in NumPy. Two int
+    arguments swap those two axes, as ``torch.transpose(x, 0, 1)`` (on a 2-d tensor NumPy
+    would read ``(0, 1)`` as the identity; a tuple ``(0, 1)`` still is)."""
+    if len(axes) == 2 and x.ndim != 2 or len(axes) == 2 and not isinstance(axes[0], tuple):
+        if isinstance(axes[0], (int, np.integer)) and isinstance(axes[1], (int, np.integer)):
+            return swapaxes(x, *axes)
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
         axes = axes[0]
     nd = x.ndim
     if not axes:
         axes = tuple(range(nd - 1, -1, -1))
-    elif len(axes) == 2 and nd != 2:
-        return swapaxes(x, *axes)
     else:
         axes = tuple(axes)
         norm = tuple(a % nd if isinstance(a, (int, np.integer)) and -nd <= a < nd else None
@@ -166,7 +168,19 @@ def expand(x, *shape):
 def concatenate_op(xp, *arrays_and_params):
     """Join arrays along an existing axis (sizes: each input's extent along it)."""
     *arrays, axis, sizes = arrays_and_params
-    return xp.concatenate(arrays, axis=axis)
+    return xp.concatenate(_promoted(arrays), axis=axis)
+
+
+def _promoted(arrays):
+    """The arrays in PyTorch's common dtype (int with float32 gives float32, not NumPy's
+    float64)."""
+    dt = arrays[0].dtype
+    for a in arrays:
+        if a.dtype != dt:
+            from .elementwise import result_dtype
+            dt = result_dtype(*arrays)
+            return [a.astype(dt) if a.dtype != dt else a for a in arrays]
+    return arrays
 
 
 @concatenate_op.vjp
@@ -183,7 +197,7 @@ def _(g, axis, sizes):
 def stack_op(xp, *arrays_and_params):
     """Join arrays along a new axis."""
     *arrays, axis, count = arrays_and_params
-    return xp.stack(arrays, axis=axis)
+    return xp.stack(_promoted(arrays), axis=axis)
 
 
 @stack_op.vjp

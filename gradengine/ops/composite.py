@@ -1,0 +1,808 @@
+"""Op family: PyTorch's composite functions -- the calls PyTorch users make that are
+compositions of other ops (lerp, addcmul, hardswish, glu, norm, movedim, unbind, diagonal,
+index_select, outer, group_norm, kl_div, the 1-d pooling wrappers ...). Each is written
+with differentiable ops only, so its gradients of every order come from its parts; the
+few array steps with no gradient (nonzero, unique, signbit, nan_to_num's mask) are ops of
+their own here. PyTorch's names, argument order and defaults. See docs/ops.md.
+"""
+
+from __future__ import annotations
+
+import math as _m
+from collections import namedtuple
+
+import numpy as np
+
+from ..backend import resolve_dtype
+from ..core.op import apply, op
+from ..core.tensor import Tensor
+from ..errors import ArgumentError, ShapeError
+from . import conv as _conv
+from .activations import sigmoid, softmax
+from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
+from .elementwise import clip as clip_op
+from .elementwise import pow as _pow
+from .manipulation import chunk, flip, scatter_add, sort
+from .math import expm1, logaddexp, tanh, trunc
+from .reductions import max as _max
+from .reductions import mean, sum
+from .reductions import min as _min
+from .scans import cumsum, var
+from .shape import broadcast_to, concatenate, normalize_axis, reshape, transpose, unsqueeze
+
+_LN2 = _m.log(2.0)
+_ValuesIndices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _t(x, like=None):
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(x, device=like.device if isinstance(like, Tensor) else None)
+
+
+def _ax(x, dim, name):
+    return normalize_axis(dim, x.ndim, name)[0] if x.ndim else 0
+
+
+# ---------------------------------------------------------------- pointwise
+
+def lerp(input, end, weight):  # noqa: A002 - torch's names
+    """input + weight * (end - input)."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """input + value * tensor1 * tensor2."""
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """input + value * tensor1 / tensor2."""
+    return input + value * tensor1 / tensor2
+
+
+def frac(x):
+    """x - trunc(x) (gradient 1)."""
+    return x - trunc(x)
+
+
+def hypot(a, b):
+    """sqrt(a^2 + b^2)."""
+    return sqrt(a * a + b * b)
+
+
+@op(name="signbit", differentiable=False)
+def signbit_op(xp, x):
+    """Whether the sign bit is set (-0.0 included)."""
+    return xp.signbit(x)
+
+
+def copysign(a, b):
+    """|a| with the sign of b (b gets no gradient, as torch)."""
+    b = _t(b, a)
+    neg = apply(signbit_op, b if b.dtype.kind == "f" else cast(b, "float32"))
+    return where(neg, -abs_(a) if isinstance(a, Tensor) else -abs(a), abs_(_t(a, b)))
+
+
+def xlogy(x, y):
+    """x * log(y), 0 where x == 0 (torch.xlogy)."""
+    x, y = _t(x, y), _t(y, x)
+    return where(x == 0, 0.0, x * log(where(x == 0, 1.0, y)))
+
+
+def logaddexp2(a, b):
+    """log2(2^a + 2^b)."""
+    return logaddexp(a * _LN2, b * _LN2) * (1.0 / _LN2)
+
+
+@op(name="nan_to_num", params=("nan", "posinf", "neginf"), save=("x",))
+def nan_to_num_op(xp, x, nan, posinf, neginf):
+    """NaN, +inf and -inf replaced (by default 0 and the dtype's largest finite values)."""
+    return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+nan_to_num_op.defvjp(lambda g, x, nan, posinf, neginf: where(apply(_finite, x), g, 0.0))
+
+
+@op(name="isfinite", differentiable=False)
+def _finite(xp, x):
+    return xp.isfinite(x)
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """torch.nan_to_num."""
+    return apply(nan_to_num_op, x, params=(nan, posinf, neginf))
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - torch's keywords
+    """Clamp into [min, max]; the bounds may be numbers or tensors (broadcast), as torch.
+    With number bounds the gradient passes inside the closed range."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if min is None and max is None:
+        raise ArgumentError(f"clip: at least one of min and max must be given (clamp of a "
+                            f"tensor of shape {x.shape})")
+    if min is not None and max is not None and min > max:
+        return x * 0 + max  # torch: every element becomes max
+    return apply(clip_op, x, params=(min, max))
+
+
+def clamp_min(x, min):  # noqa: A002
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):  # noqa: A002
+    return clamp(x, max=max)
+
+
+# ---------------------------------------------------------------- activations
+
+def celu(x, alpha=1.0):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return where(x > 0, x, alpha * expm1(minimum(x, 0.0) * (1.0 / alpha)))
+
+
+def hardsigmoid(x):
+    """clamp(x / 6 + 1/2, 0, 1)."""
+    return apply(clip_op, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
+
+
+def hardswish(x):
+    """x * hardsigmoid(x)."""
+    return x * hardsigmoid(x)
+
+
+def tanhshrink(x):
+    """x - tanh(x)."""
+    return x - tanh(x)
+
+
+def softmin(x, dim=None, *, dtype=None):
+    """softmax(-x) along dim."""
+    return softmax(-x, -1 if dim is None else dim, dtype=dtype)
+
+
+def threshold(x, threshold, value):  # noqa: A002
+    """x where x > threshold, else value."""
+    return where(x > threshold, x, value)
+
+
+def glu(x, dim=-1):
+    """a * sigmoid(b), a and b the halves of x along dim."""
+    if x.shape[_ax(x, dim, "glu")] % 2:
+        raise ShapeError(f"glu: dimension {dim} of shape {x.shape} must be even")
+    a, b = chunk(x, 2, dim)
+    return a * sigmoid(b)
+
+
+def prelu(x, weight):
+    """x where x > 0, else weight * x (weight per channel, dim 1)."""
+    w = weight
+    if x.ndim >= 2 and w.size > 1:
+        w = reshape(w, (w.size,) + (1,) * (x.ndim - 2))
+    return where(x > 0, x, w * x)
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    """x / max(||x||_p, eps) along dim."""
+    return x / clamp(norm(x, p, dim, True), min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim."""
+    n1 = clamp(norm(x1, 2, dim, True), min=eps)
+    n2 = clamp(norm(x2, 2, dim, True), min=eps)
+    return sum((x1 / n1) * (x2 / n2), axis=_ax(x1 * x2, dim, "cosine_similarity"))
+
+
+# ---------------------------------------------------------------- reductions
+
+def amax(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
+    """Maximum over dim (all when empty); ties share the gradient."""
+    dim = axis if axis is not None else dim
+    return _max(x, axis=None if dim == () else dim, keepdims=keepdim or bool(keepdims))
+
+
+def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
+    """Minimum over dim (all when empty); ties share the gradient."""
+    dim = axis if axis is not None else dim
+    return _min(x, axis=None if dim == () else dim, keepdims=keepdim or bool(keepdims))
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean), as torch.var_mean."""
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean), as torch.std_mean."""
+    v, m = var_mean(x, dim, unbiased, keepdim, correction=correction)
+    return sqrt(v), m
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """The p-norm over dim (all when None): "fro"/2, 1, inf, -inf, 0 or any p."""
+    if dtype is not None:
+        x = cast(x, resolve_dtype(dtype, "norm"))
+    if p in ("fro", 2, 2.0):
+        return sqrt(sum(x * x, axis=dim, keepdims=keepdim))
+    a = abs_(x) if isinstance(x, Tensor) else x
+    if p == 1:
+        return sum(abs_(x), axis=dim, keepdims=keepdim)
+    if p == float("inf"):
+        return _max(abs_(x), axis=dim, keepdims=keepdim)
+    if p == float("-inf"):
+        return _min(abs_(x), axis=dim, keepdims=keepdim)
+    if p == 0:
+        return sum(cast(x != 0, x.dtype), axis=dim, keepdims=keepdim)
+    return sum(apply(_pow, a, p), axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+
+def logcumsumexp(x, dim):
+    """log(cumsum(exp(x))) along dim, shifted by the (detached) max."""
+    m = _max(x, axis=None).detach() if x.size else 0.0
+    if isinstance(m, Tensor):
+        m = where(abs_(m) < float("inf"), m, 0.0)
+    return log(cumsum(exp(x - m), dim)) + m
+
+
+@op(name="cumextreme_index", params=("axis", "upper"), differentiable=False)
+def cumextreme_index(xp, x, axis, upper):
+    """The index of the running max (upper) or min along axis, the latest among ties (as
+    torch's cummax / cummin; on the host: CuPy's ufuncs have no accumulate)."""
+    if xp is not np:
+        return xp.asarray(cumextreme_index.fwd(np, xp.asnumpy(x), axis, upper))
+    acc = (xp.maximum if upper else xp.minimum).accumulate(x, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    pos = xp.arange(x.shape[axis]).reshape(shape)
+    hit = xp.where(x == acc, pos, 0)
+    return xp.maximum.accumulate(hit, axis=axis).astype(np.int64)
+
+
+def _cumextreme(x, dim, upper, name):
+    from .manipulation import gather
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
+    ax = _ax(x, dim, name)
+    idx = apply(cumextreme_index, x, params=(ax, upper))
+    return _ValuesIndices(gather(x, ax, idx), idx)
+
+
+def cummax(x, dim=None, *, axis=None):
+    """(running max, its index) along dim; the gradient goes to the index each holds."""
+    return _cumextreme(x, axis if dim is None else dim, True, "cummax")
+
+
+def cummin(x, dim=None, *, axis=None):
+    """(running min, its index) along dim."""
+    return _cumextreme(x, axis if dim is None else dim, False, "cummin")
+
+
+def median(x, dim=None, keepdim=False):
+    """The lower median (of all elements, or (values, indices) along dim), as torch."""
+    if dim is None:
+        flat = reshape(x, (-1,))
+        s = sort(flat).values
+        return s[(flat.shape[0] - 1) // 2]
+    return kthvalue(x, (x.shape[_ax(x, dim, "median")] - 1) // 2 + 1, dim, keepdim)
+
+
+def kthvalue(x, k, dim=-1, keepdim=False):
+    """The k-th smallest element along dim: (values, indices)."""
+    ax = _ax(x, dim, "kthvalue")
+    s = sort(x, dim=ax, stable=True)
+    idx = [slice(None)] * x.ndim
+    idx[ax] = slice(k - 1, k)
+    v, i = s.values[tuple(idx)], s.indices[tuple(idx)]
+    if not keepdim:
+        v, i = _squeeze_ax(v, ax), _squeeze_ax(i, ax)
+    return _ValuesIndices(v, i)
+
+
+def _squeeze_ax(t, ax):
+    return reshape(t, t.shape[:ax] + t.shape[ax + 1:])
+
+
+# ---------------------------------------------------------------- shape
+
+def movedim(x, source, destination):
+    """Dims ``source`` moved to ``destination`` (ints or sequences), the rest in order."""
+    src = normalize_axis(source, x.ndim, "movedim") or ()
+    dst = normalize_axis(destination, x.ndim, "movedim") or ()
+    if len(src) != len(dst):
+        raise ShapeError(f"movedim: source {source} and destination {destination} differ "
+                         "in length")
+    order = [None] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(a for a in range(x.ndim) if a not in src)
+    order = tuple(next(rest) if o is None else o for o in order)
+    return transpose(x, order)
+
+
+moveaxis = movedim
+
+
+def permute(x, *dims):
+    """torch.permute: dims as varargs or one sequence."""
+    return transpose(x, *dims)
+
+
+def unflatten(x, dim, sizes):
+    """Dimension ``dim`` split into ``sizes`` (one may be -1)."""
+    ax = _ax(x, dim, "unflatten")
+    return reshape(x, x.shape[:ax] + tuple(sizes) + x.shape[ax + 1:])
+
+
+def unbind(x, dim=0):
+    """The slices along dim, as a tuple."""
+    ax = _ax(x, dim, "unbind")
+    pre = (slice(None),) * ax
+    return tuple(x[pre + (i,)] for i in range(x.shape[ax]))
+
+
+def narrow(x, dim, start, length):
+    """The slice start:start+length along dim."""
+    ax = _ax(x, dim, "narrow")
+    start = start + x.shape[ax] if start < 0 else start
+    return x[(slice(None),) * ax + (slice(start, start + length),)]
+
+
+def _diag_index(n1, n2, offset):
+    i = np.arange(builtins_max(0, builtins_min(n1 - builtins_max(0, -offset),
+                                               n2 - builtins_max(0, offset))))
+    return i + builtins_max(0, -offset), i + builtins_max(0, offset)
+
+
+builtins_max, builtins_min = max, min
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims dim1, dim2 (moved last), as torch.diagonal."""
+    d1, d2 = (normalize_axis(d, x.ndim, "diagonal")[0] for d in (dim1, dim2))
+    y = movedim(x, (d1, d2), (-2, -1))
+    r, c = _diag_index(y.shape[-2], y.shape[-1], offset)
+    return y[..., Tensor(r, device=x.device), Tensor(c, device=x.device)]
+
+
+def diag(x, diagonal=0):
+    """A 1-d x as a diagonal matrix, or the diagonal of a 2-d x."""
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    if x.ndim != 1:
+        raise ShapeError(f"diag: expected a 1-d or 2-d tensor, got shape {x.shape}")
+    n = x.shape[0] + abs(diagonal)
+    r, c = _diag_index(n, n, diagonal)
+    out = Tensor(np.zeros((n, n), x.dtype), device=x.device)
+    out[Tensor(r, device=x.device), Tensor(c, device=x.device)] = x
+    return out
+
+
+def diag_embed(x, offset=0):
+    """The last dim of x as the diagonals of matrices (torch.diag_embed, dims -2, -1)."""
+    n = x.shape[-1] + abs(offset)
+    r, c = _diag_index(n, n, offset)
+    out = Tensor(np.zeros(x.shape[:-1] + (n, n), x.dtype), device=x.device)
+    out[..., Tensor(r, device=x.device), Tensor(c, device=x.device)] = x
+    return out
+
+
+def trace(x):
+    """The sum of the main diagonal of a 2-d tensor."""
+    return sum(diagonal(x))
+
+
+def repeat_interleave(x, repeats, dim=None):
+    """Each element repeated ``repeats`` (an int) times along dim (flattened when None)."""
+    if not isinstance(repeats, (int, np.integer)):
+        reps = np.asarray(repeats.numpy() if isinstance(repeats, Tensor) else repeats)
+        if reps.size == 1:
+            repeats = int(reps.reshape(()))
+        else:
+            if dim is None:
+                x, dim = reshape(x, (-1,)), 0
+            ax = _ax(x, dim, "repeat_interleave")
+            idx = np.repeat(np.arange(x.shape[ax]), reps)
+            return index_select(x, ax, Tensor(idx, device=x.device))
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    ax = _ax(x, dim, "repeat_interleave")
+    y = unsqueeze(x, ax + 1)
+    y = broadcast_to(y, y.shape[:ax + 1] + (int(repeats),) + y.shape[ax + 2:])
+    return reshape(y, x.shape[:ax] + (x.shape[ax] * int(repeats),) + x.shape[ax + 1:])
+
+
+def rot90(x, k=1, dims=(0, 1)):
+    """x rotated by 90 degrees k times in the plane of dims (from the first towards the
+    second), as torch.rot90 and numpy.rot90."""
+    d0, d1 = (normalize_axis(d, x.ndim, "rot90")[0] for d in dims)
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, d1), *_swap(x.ndim, d0, d1))
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return flip(transpose(x, *_swap(x.ndim, d0, d1)), d1)
+    return x * 1
+
+
+def _swap(nd, a, b):
+    order = list(range(nd))
+    order[a], order[b] = order[b], order[a]
+    return (tuple(order),)
+
+
+def ravel(x):
+    """x as one dimension (NumPy's spelling of flatten)."""
+    return reshape(x, (-1,))
+
+
+def expand_dims(x, axis):
+    """NumPy's spelling of unsqueeze."""
+    return unsqueeze(x, axis)
+
+
+def fliplr(x):
+    return flip(x, 1)
+
+
+def flipud(x):
+    return flip(x, 0)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to one shape."""
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(broadcast_to(t, shape) for t in tensors)
+
+
+def _atleast(t, n):
+    return reshape(t, (1,) * (n - t.ndim) + t.shape) if t.ndim < n else t
+
+
+def hstack(tensors):
+    """Concatenated along dim 1 (dim 0 for 1-d tensors)."""
+    ts = [_atleast(t, 1) for t in tensors]
+    return concatenate(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenated along dim 0, 1-d tensors as rows."""
+    return concatenate([_atleast(t, 2) for t in tensors], 0)
+
+
+def unfold_dim(x, dimension, size, step):
+    """Tensor.unfold: the windows of ``size`` every ``step`` along ``dimension``, as a
+    new last dim."""
+    ax = _ax(x, dimension, "unfold")
+    n = (x.shape[ax] - size) // step + 1
+    idx = np.arange(n)[:, None] * step + np.arange(size)[None, :]
+    y = index_select(x, ax, Tensor(idx.reshape(-1), device=x.device))
+    y = reshape(y, x.shape[:ax] + (n, size) + x.shape[ax + 1:])
+    return movedim(y, ax + 1, -1)
+
+
+# ---------------------------------------------------------------- indexing
+
+def index_select(x, dim, index):
+    """x's entries at ``index`` (1-d) along dim."""
+    ax = _ax(x, dim, "index_select")
+    return x[(slice(None),) * ax + (_t(index, x),)]
+
+
+def masked_select(x, mask):
+    """The elements where mask is true, as a 1-d tensor (mask broadcast with x)."""
+    mask = _t(mask, x)
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    return broadcast_to(x, shape)[broadcast_to(mask, shape)]
+
+
+@op(name="nonzero", differentiable=False)
+def nonzero_op(xp, x):
+    """The indices of the nonzero elements, one row each (int64)."""
+    return xp.argwhere(x).astype(np.int64)
+
+
+def nonzero(x, *, as_tuple=False):
+    """torch.nonzero: an (n, ndim) int64 tensor, or a tuple of 1-d index tensors."""
+    out = apply(nonzero_op, x)
+    if as_tuple:
+        return tuple(out[:, i] for i in range(max(x.ndim, 1)))
+    return out
+
+
+def argwhere(x):
+    return apply(nonzero_op, x)
+
+
+@op(name="unique", params=("return_counts",), differentiable=False)
+def unique_op(xp, x, return_counts):
+    """The sorted unique values (and their counts)."""
+    if return_counts:
+        v, c = xp.unique(x, return_counts=True)
+        return v, c.astype(np.int64)
+    return xp.unique(x)
+
+
+def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The sorted unique values of x (and their counts), as torch.unique."""
+    if return_inverse or dim is not None:
+        raise ArgumentError("unique: return_inverse and dim are not supported")
+    return apply(unique_op, x, params=(bool(return_counts),))
+
+
+def scatter(x, dim, index, src=None, *, value=None, reduce=None):
+    """x with ``src`` (or ``value``) written at ``index`` along dim (torch.scatter;
+    ``reduce`` "add" / "multiply" for a value too). Indices must not repeat within a target
+    position unless reduced."""
+    index = _t(index, x)
+    if src is None:
+        if value is None:
+            raise ArgumentError("scatter: give src or value")
+        src = value
+    if not isinstance(src, Tensor):
+        src = broadcast_to(Tensor(np.asarray(src, x.dtype), device=x.device), index.shape)
+    if reduce == "add":
+        return scatter_add(x, dim, index, src)
+    ones = broadcast_to(Tensor(np.ones((), x.dtype if x.dtype.kind == "f" else np.float32),
+                               device=x.device), index.shape)
+    zero = x.detach() * 0 if x.dtype.kind == "f" else cast(x.detach() * 0, "float32")
+    hit = scatter_add(zero, dim, index, ones) > 0
+    if reduce == "multiply":
+        prod = x * 1
+        return where(hit, x * _scatter_vals(x, dim, index, src), prod)
+    if reduce is not None:
+        raise ArgumentError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
+    return where(hit, _scatter_vals(x, dim, index, src), x)
+
+
+def _scatter_vals(x, dim, index, src):
+    zero = x.detach() * 0
+    if src.shape != index.shape:
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    return scatter_add(zero, dim, index, cast(src, x.dtype) if src.dtype != x.dtype else src)
+
+
+def index_fill(x, dim, index, value):
+    """x with value written at ``index`` (1-d) along dim."""
+    ax = _ax(x, dim, "index_fill")
+    mask = np.zeros(x.shape[ax], bool)
+    mask[np.asarray(_t(index).numpy())] = True
+    shape = [1] * x.ndim
+    shape[ax] = x.shape[ax]
+    return where(Tensor(mask.reshape(shape), device=x.device), value, x)
+
+
+def index_add(x, dim, index, source, *, alpha=1):
+    """x with ``alpha * source`` added at ``index`` (1-d) along dim."""
+    ax = _ax(x, dim, "index_add")
+    index = _t(index, x)
+    shape = [1] * source.ndim
+    shape[ax] = index.shape[0]
+    idx = broadcast_to(reshape(index, tuple(shape)), source.shape)
+    return scatter_add(x, ax, idx, source * alpha if alpha != 1 else source)
+
+
+# ---------------------------------------------------------------- linear algebra
+
+def _matmul(a, b):
+    from .linalg import matmul
+    return matmul(a, b)
+
+
+def outer(a, b):
+    """a[:, None] * b[None, :]."""
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"dot: expected two 1-d tensors, got {a.shape} and {b.shape}")
+    return _matmul(a, b)
+
+
+def mv(a, b):
+    if a.ndim != 2 or b.ndim != 1:
+        raise ShapeError(f"mv: expected a 2-d and a 1-d tensor, got {a.shape} and {b.shape}")
+    return _matmul(a, b)
+
+
+def mm(a, b):
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expected two 2-d tensors, got {a.shape} and {b.shape}")
+    return _matmul(a, b)
+
+
+def bmm(a, b):
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm: expected two 3-d tensors, got {a.shape} and {b.shape}")
+    return _matmul(a, b)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * (mat1 @ mat2)."""
+    p = _matmul(mat1, mat2)
+    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+
+
+def tensordot(a, b, dims=2, *, axes=None):
+    """Contraction over the last ``dims`` dims of a and the first of b (or explicit lists;
+    ``axes=`` as NumPy spells it)."""
+    dims = dims if axes is None else axes
+    if isinstance(dims, (int, np.integer)):
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    k = int(np.prod([a.shape[d] for d in da]))
+    a2 = reshape(transpose(a, tuple(fa + da)), (-1, k))
+    b2 = reshape(transpose(b, tuple(db + fb)), (k, -1))
+    return reshape(_matmul(a2, b2), tuple(a.shape[d] for d in fa) + tuple(b.shape[d]
+                                                                          for d in fb))
+
+
+def cross(a, b, dim=None):
+    """The 3-vector cross product along dim (the first of size 3 when None)."""
+    if dim is None:
+        dim = next(i for i, s in enumerate(np.broadcast_shapes(a.shape, b.shape)) if s == 3)
+    a, b = broadcast_tensors(a, b)
+    ax = _ax(a, dim, "cross")
+
+    def c(t, i):
+        return t[(slice(None),) * ax + (slice(i, i + 1),)]
+    a0, a1, a2 = c(a, 0), c(a, 1), c(a, 2)
+    b0, b1, b2 = c(b, 0), c(b, 1), c(b, 2)
+    return concatenate([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], ax)
+
+
+# ---------------------------------------------------------------- normalization
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalized over groups of channels (dim 1) and the spatial dims, then scaled."""
+    n, c = x.shape[0], x.shape[1]
+    y = reshape(x, (n, num_groups, -1))
+    m = mean(y, axis=-1, keepdims=True)
+    v = var(y, -1, keepdim=True, correction=0)
+    y = reshape((y - m) / sqrt(v + eps), x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Each (sample, channel) normalized over its spatial dims."""
+    return group_norm(x, x.shape[1], weight, bias, eps)
+
+
+def rms_norm(x, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing normalized_shape dims, then scaled."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    y = x / sqrt(mean(x * x, axis=axes, keepdims=True) + eps)
+    return y * weight if weight is not None else y
+
+
+# ---------------------------------------------------------------- losses
+
+def _reduce_loss(v, reduction, name):
+    if reduction == "mean":
+        return mean(v)
+    if reduction == "sum":
+        return sum(v)
+    if reduction == "none":
+        return v
+    raise ArgumentError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def kl_div(input, target, reduction="mean", log_target=False):  # noqa: A002
+    """target * (log target - input) (input holds log-probabilities), as F.kl_div;
+    ``reduction="batchmean"`` divides the sum by the batch size."""
+    if log_target:
+        v = exp(target) * (target - input)
+    else:
+        v = xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return sum(v) * (1.0 / (input.shape[0] if input.ndim else 1))
+    return _reduce_loss(v, reduction, "kl_div")
+
+
+def margin_ranking_loss(x1, x2, target, margin=0.0, reduction="mean"):
+    """max(0, -target * (x1 - x2) + margin)."""
+    return _reduce_loss(maximum(-target * (x1 - x2) + margin, 0.0), reduction,
+                        "margin_ranking_loss")
+
+
+def soft_margin_loss(x, target, reduction="mean"):
+    """log(1 + exp(-target * x))."""
+    return _reduce_loss(logaddexp(-target * x, 0.0 * x), reduction, "soft_margin_loss")
+
+
+# ---------------------------------------------------------------- 1-d conv and pooling
+
+def _as2d(x, fn, *args, **kw):
+    y = fn(unsqueeze(x, -2), *args, **kw)
+    return reshape(y, y.shape[:-2] + (y.shape[-1],))
+
+
+def _one(v):
+    return v if isinstance(v, str) else (1, v if isinstance(v, int) else v[0])
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """conv_transpose2d on a height of 1."""
+    w = unsqueeze(weight, -2)
+    return _as2d(x, _conv.conv_transpose2d, w, bias, stride=_one(stride),
+                 padding=(0, padding if isinstance(padding, int) else padding[0]),
+                 output_padding=(0, output_padding if isinstance(output_padding, int)
+                                 else output_padding[0]),
+                 groups=groups, dilation=_one(dilation))
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """max_pool2d on a height of 1 (``return_indices``: the index along the length)."""
+    kw = dict(stride=None if stride is None else _one(stride),
+              padding=(0, padding if isinstance(padding, int) else padding[0]),
+              dilation=_one(dilation), ceil_mode=ceil_mode)
+    if return_indices:
+        v, i = _conv.max_pool2d(unsqueeze(x, -2), _one(kernel_size), return_indices=True, **kw)
+        return _squeeze_ax(v, v.ndim - 2), _squeeze_ax(i, i.ndim - 2)
+    return _as2d(x, _conv.max_pool2d, _one(kernel_size), **kw)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """avg_pool2d on a height of 1."""
+    return _as2d(x, _conv.avg_pool2d, _one(kernel_size),
+                 stride=None if stride is None else _one(stride),
+                 padding=(0, padding if isinstance(padding, int) else padding[0]),
+                 ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+
+
+def adaptive_avg_pool1d(x, output_size):
+    """adaptive_avg_pool2d on a height of 1."""
+    return _as2d(x, _conv.adaptive_avg_pool2d,
+                 (1, output_size if isinstance(output_size, int) else output_size[0]))
+
+
+__all__ = [
+    "lerp", "addcmul", "addcdiv", "frac", "hypot", "copysign", "xlogy", "logaddexp2",
+    "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "celu", "hardsigmoid",
+    "hardswish", "tanhshrink", "softmin", "threshold", "glu", "prelu", "normalize",
+    "cosine_similarity", "amax", "amin", "var_mean", "std_mean", "norm", "logcumsumexp",
+    "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis", "permute", "unflatten",
+    "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace", "repeat_interleave",
+    "fliplr", "flipud", "rot90", "ravel", "expand_dims", "broadcast_tensors", "hstack",
+    "vstack", "index_select", "masked_select", "nonzero", "argwhere", "unique", "scatter",
+    "index_fill", "index_add", "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot",
+    "cross", "group_norm", "instance_norm", "rms_norm", "kl_div", "margin_ranking_loss",
+    "soft_margin_loss", "conv_transpose1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
+]
+clip = clamp
+
+TENSOR_METHODS = {name: globals()[name] for name in (
+    "lerp", "addcmul", "addcdiv", "frac", "hypot", "copysign", "xlogy", "logaddexp2",
+    "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "amax", "amin", "norm",
+    "logcumsumexp", "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis",
+    "permute", "unflatten", "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace",
+    "repeat_interleave", "fliplr", "flipud", "rot90", "ravel", "index_select",
+    "masked_select", "nonzero", "argwhere", "unique", "scatter", "index_fill", "index_add",
+    "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot", "cross")}
+TENSOR_METHODS.update(unfold=unfold_dim, softmin=softmin,
+                      where=lambda self, condition, other: where(condition, self, other))
