@@ -715,8 +715,19 @@ def host_call(fn, *args):
 
 
 def _host(xp, call):
+    """Run the host step; the plug-in hook sees the step as one call (a replay runs it
+    whole), so what it does inside (``p.grad = None`` in a zero_grad) is not recorded."""
     fn, args = call
-    fn(*args)
+    mode = _mode
+    hook = mode.hook
+    if hook is None:
+        fn(*args)
+        return
+    mode.hook = None
+    try:
+        fn(*args)
+    finally:
+        mode.hook = hook
 
 
 _host_op = Op(_host, name="host_call", params=("call",), differentiable=False)
