@@ -45,7 +45,8 @@ def _conv_rows():
     for k, kw in enumerate(KW):
         rows.append(Row(f"conv2d[{k}]", lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw),
                         lambda x, w, b, kw=kw: TF.conv2d(x, w, b, **kw), _s(*CONV_SHAPES),
-                        covers=("im2col_cm", "col2im_cm", "fold_nchw_bias", "unfold_nchw")))
+                        covers=("im2col_cm", "col2im_cm", "fold_nchw_bias", "unfold_nchw",
+                                "channel_sum")))
     rows.append(Row("conv2d[groups]", lambda x, w: F.conv2d(x, w, stride=(1, 2), groups=2),
                     lambda x, w: TF.conv2d(x, w, stride=(1, 2), groups=2),
                     _s(((1, 4, 4, 5), (4, 2, 2, 2)), ((2, 2, 3, 3), (2, 1, 3, 1))),

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.op import apply, op
+from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from .linalg import matmul_op
-from .reductions import sum as sum_
-from .shape import reshape, transpose
+from .shape import broadcast_to, reshape, transpose
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d"]
@@ -121,6 +120,8 @@ def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
     n, c, h, w = x.shape
     kh, kw = kernel
     ho, wo = out_hw
+    if xp is np and _row_shifts(stride, w, out_hw):
+        return _im2col_rows(x, kernel, pads, dilation, ho)
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     xpad = _padded(xp, x.transpose(1, 0, 2, 3), pads)  # (C, N, H + pads, W + pads)
     for i, j, view in _windows(xp, xpad, kernel, stride, dilation, out_hw):
@@ -128,8 +129,9 @@ def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-im2col_cm.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: apply(
-    col2im_cm, g, params=(tuple(x_shape), kernel, stride, pads, dilation, out_hw)))
+im2col_cm.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: call(
+    col2im_cm, g, params=(tuple(x_shape), kernel, stride, pads, dilation, out_hw)),
+    arrays=True)
 
 
 @op(params=("x_shape", "kernel", "stride", "pads", "dilation", "out_hw"))
@@ -137,13 +139,87 @@ def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col_cm: each column entry added back at the pixel it was read
     from."""
     n, c = x_shape[:2]
+    if xp is np and _row_shifts(stride, x_shape[3], out_hw):
+        return _col2im_rows(cols, x_shape, kernel, pads, dilation, out_hw[0])
     g = cols.reshape(c, *kernel, n, *out_hw)
     return _add_back(xp, lambda i, j: g[:, i, j], x_shape, kernel, stride, pads, dilation,
                      out_hw, cols.dtype, True)
 
 
-col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: apply(
-    im2col_cm, g, params=(kernel, stride, pads, dilation, out_hw)))
+col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: call(
+    im2col_cm, g, params=(kernel, stride, pads, dilation, out_hw)), arrays=True)
+
+
+# ---------------------------------------------------------------- row shifts (CPU)
+#
+# With stride 1 and an output as wide as the input (Wo == W: 3x3 with padding 1, "same"),
+# the columns of kernel offset (i, j) are every (c, n) image shifted by oi = i * dh - pt
+# rows and oj = j * dw - pl columns: in the image flattened to H * W, one shift by
+# oi * W + oj. NumPy then moves rows of H * W elements instead of W (a strided loop pays
+# per row), and only the entries that wrapped round a row edge need fixing: the columns
+# ``_wrapped`` names.
+
+def _row_shifts(stride, w, out_hw):
+    """Whether the row-shift path applies: stride 1 and an output as wide as the input."""
+    return tuple(stride) == (1, 1) and out_hw[1] == w
+
+
+def _shifts(kernel, pads, dilation, w):
+    """(flat shift oi * W + oj, column shift oj) of each kernel offset, row-major."""
+    (kh, kw), (dh, dw), (pt, pl) = kernel, dilation, (pads[0][0], pads[1][0])
+    return [((i * dh - pt) * w + j * dw - pl, j * dw - pl) for i in range(kh)
+            for j in range(kw)]
+
+
+def _wrapped(oj, w):
+    """The output columns wo whose input column wo + oj is off the row (they wrapped)."""
+    return range(max(0, w - oj), w) if oj > 0 else range(0, min(-oj, w))
+
+
+def _im2col_rows(x, kernel, pads, dilation, ho):
+    """im2col_cm by row shifts (see above): per kernel offset one copy of the shifted
+    images, then zeros where the shift left the image (rows above or below it, the
+    wrapped columns)."""
+    n, c, h, w = x.shape
+    hw, size = h * w, ho * w
+    cols = np.empty((c, kernel[0] * kernel[1], n, size), dtype=x.dtype)
+    src = x.reshape(n, c, hw).transpose(1, 0, 2)  # (C, N, H * W), a view when contiguous
+    for k, (s, oj) in enumerate(_shifts(kernel, pads, dilation, w)):
+        dst = cols[:, k]  # (C, N, Ho * W)
+        a, b = max(0, -s), min(size, hw - s)  # the outputs whose shifted input exists
+        if a >= b:
+            dst[...] = 0
+            continue
+        dst[:, :, a:b] = src[:, :, a + s:b + s]
+        dst[:, :, :a] = 0
+        dst[:, :, b:] = 0
+        img = dst.reshape(c, n, ho, w)
+        for col in _wrapped(oj, w):
+            img[..., col] = 0  # one strided pass down the column, all images at once
+    return cols.reshape(c * kernel[0] * kernel[1], n * size)
+
+
+def _col2im_rows(cols, x_shape, kernel, pads, dilation, ho):
+    """col2im_cm by row shifts, the adjoint of _im2col_rows: per kernel offset one add
+    of the shifted columns into the (contiguous NCHW) result. The entries that wrapped
+    land in the image columns that offset's column shift cannot reach, so those columns
+    are saved before the offsets of one kernel column are added and restored after."""
+    n, c, h, w = x_shape
+    hw, size = h * w, ho * w
+    g = cols.reshape(c, kernel[0] * kernel[1], n, size)
+    out = np.zeros((n, c, h, w), dtype=cols.dtype)
+    dst = out.reshape(n, c, hw).transpose(1, 0, 2)  # (C, N, H * W)
+    shifts = _shifts(kernel, pads, dilation, w)
+    for oj in dict.fromkeys(oj for _, oj in shifts):  # one kernel column at a time
+        hit = [(wo + oj) % w for wo in _wrapped(oj, w)]  # where its wrapped entries land
+        saved = [out[..., col].copy() for col in hit]
+        for k, (s, ok) in enumerate(shifts):
+            a, b = max(0, -s), min(size, hw - s)
+            if ok == oj and a < b:
+                dst[:, :, a + s:b + s] += g[:, k, :, a:b]
+        for col, v in zip(hit, saved):
+            out[..., col] = v
+    return out
 
 
 @op(params=("n", "out_hw"))
@@ -151,11 +227,12 @@ def fold_nchw(xp, y, n, out_hw):
     """(O, N * Ho * Wo) GEMM result -> contiguous (N, O, Ho, Wo): out[n, o] = y[o, n]."""
     o = y.shape[0]
     out = xp.empty((n, o) + tuple(out_hw), dtype=y.dtype)
-    out.reshape(n, o, -1)[...] = y.reshape(o, n, -1).transpose(1, 0, 2)
+    # written through the transposed view of out, so the loop reads y in order
+    out.reshape(n, o, -1).transpose(1, 0, 2)[...] = y.reshape(o, n, -1)
     return out
 
 
-fold_nchw.defvjp(lambda g: apply(unfold_nchw, g))
+fold_nchw.defvjp(lambda g: call(unfold_nchw, g), arrays=True)
 
 
 @op(params=("n", "out_hw"))
@@ -163,12 +240,15 @@ def fold_nchw_bias(xp, y, b, n, out_hw):
     """fold_nchw(y) + b[o], in the same pass: out[n, o] = y[o, n] + b[o]."""
     o = y.shape[0]
     out = xp.empty((n, o) + tuple(out_hw), dtype=xp.result_type(y.dtype, b.dtype))
-    xp.add(y.reshape(o, n, -1).transpose(1, 0, 2), b.reshape(o, 1), out=out.reshape(n, o, -1))
+    # through the transposed view of out: NumPy then reads y in order (2x faster than
+    # adding the transposed y into out)
+    xp.add(y.reshape(o, n, -1), b.reshape(o, 1, 1),
+           out=out.reshape(n, o, -1).transpose(1, 0, 2))
     return out
 
 
-fold_nchw_bias.defvjp(lambda g: apply(unfold_nchw, g),
-                      lambda g: sum_(g, axis=(0, 2, 3)))
+fold_nchw_bias.defvjp(lambda g: call(unfold_nchw, g), lambda g: call(channel_sum, g),
+                      arrays=True)
 
 
 @op()
@@ -180,8 +260,26 @@ def unfold_nchw(xp, g):
     return out.reshape(o, n * ho * wo)
 
 
-unfold_nchw.defvjp(lambda g, g_shape: apply(fold_nchw, g, params=(g_shape[0],
-                                                                  tuple(g_shape[2:]))))
+unfold_nchw.defvjp(lambda g, g_shape: call(fold_nchw, g, params=(g_shape[0],
+                                                                 tuple(g_shape[2:]))),
+                   arrays=True)
+
+
+@op()
+def channel_sum(xp, g):
+    """g.sum(axis=(0, 2, 3)) of an (N, C, H, W) array (a conv bias' gradient): on the CPU
+    one BLAS matrix-vector product over the rows of H * W, then a sum over N (5x faster
+    than NumPy's strided 4-d reduction)."""
+    n, c, h, w = g.shape
+    if xp is not np or g.dtype.itemsize < 4:
+        acc = np.float32 if g.dtype == np.float16 else None  # as the sum op does
+        s = xp.sum(g, axis=(0, 2, 3), dtype=acc)
+        return s.astype(g.dtype) if acc is not None else s
+    rows = np.ascontiguousarray(g).reshape(n * c, h * w)
+    return np.dot(rows, np.ones(h * w, dtype=g.dtype)).reshape(n, c).sum(axis=0)
+
+
+channel_sum.defvjp(lambda g, g_shape: broadcast_to(reshape(g, (1, -1, 1, 1)), g_shape))
 
 
 # ---------------------------------------------------------------- checks
