@@ -76,7 +76,9 @@ def _pool_rows():
     for k, kw in enumerate(POOL_KW + [dict(kernel_size=2, stride=1, dilation=2)]):
         rows.append(Row(f"max_pool2d[{k}]", lambda x, kw=kw: F.max_pool2d(x, **kw),
                         lambda x, kw=kw: TF.max_pool2d(x, **kw), _pool_samples(*POOL_SHAPES),
-                        covers=("max_pool2d_backward", "max_pool2d_select")))
+                        covers=("max_pool2d_backward", "max_pool2d_select",
+                                "max_pool2d_tiles", "max_pool2d_tiles_backward",
+                                "max_pool2d_tiles_select")))
     for k, kw in enumerate(POOL_KW):
         for cip in (True, False):
             rows.append(Row(f"avg_pool2d[{k},{cip}]",

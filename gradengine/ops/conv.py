@@ -191,8 +191,10 @@ def _im2col_rows(x, kernel, pads, dilation, ho):
             dst[...] = 0
             continue
         dst[:, :, a:b] = src[:, :, a + s:b + s]
-        dst[:, :, :a] = 0
-        dst[:, :, b:] = 0
+        if a:
+            dst[:, :, :a] = 0
+        if b < size:
+            dst[:, :, b:] = 0
         img = dst.reshape(c, n, ho, w)
         for col in _wrapped(oj, w):
             img[..., col] = 0  # one strided pass down the column, all images at once
@@ -511,43 +513,9 @@ def _argmax(xp, x, geom):
     return idx
 
 
-def _tiles(geom):
-    """Whether the windows tile the input without overlap or padding (stride == kernel, no
-    dilation): each input pixel is then in at most one window."""
-    k, s, pads, d, _ = geom
-    return s == k and d == (1, 1) and not any(pads[0] + pads[1])
-
-
-def _first_max_scatter(xp, g, x, geom):
-    """max_pool2d_backward for tiling windows on the CPU, or None when a window holds a NaN:
-    each window's gradient written at the first position equal to its maximum (PyTorch's
-    rule when there is no NaN), one compare and one masked copy per kernel offset."""
-    views = [v for _, _, v in _windows(xp, x, *geom[:2], geom[3], geom[4])]
-    best = views[0].copy()
-    for v in views[1:]:
-        xp.maximum(best, v, out=best)
-    if xp.isnan(best).any():
-        return None
-    gx = xp.zeros(x.shape, dtype=g.dtype)
-    gviews = [v for _, _, v in _windows(xp, gx, *geom[:2], geom[3], geom[4])]
-    taken = None
-    for r, (v, gv) in enumerate(zip(views, gviews)):
-        hit = v == best
-        if taken is not None:
-            xp.greater(hit, taken, out=hit)  # hit and not taken
-        xp.copyto(gv, g, where=hit)
-        if r + 1 < len(views):
-            taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
-    return gx
-
-
 @op(params=("geom",), save=("x",))
 def max_pool2d_backward(xp, g, x, geom):
     """gx: each window's gradient added at its maximum."""
-    if xp is np and _tiles(geom):
-        gx = _first_max_scatter(xp, g, x, geom)
-        if gx is not None:
-            return gx
     k, s, pads, d, out_hw = geom
     (pt, pb), (pl, pr) = pads
     n, c, h, w = x.shape
@@ -578,6 +546,108 @@ max_pool2d_select.defvjp(
     lambda g, x, geom: apply(max_pool2d_backward, g, x, params=(geom,)), None)
 
 
+# ---------------------------------------------------------------- max_pool2d, tiling windows
+#
+# When the windows tile the input (stride == kernel, no padding or dilation: the usual
+# 2x2 pooling), each input pixel is in at most one window. The forward finds each window's
+# maximum in two scans, along its rows and then down the row maxima, and keeps which column
+# won in each row (cols) and which row won (rows); the backward writes each gradient at
+# its winner from those, with no compare against x and no branchy np.where (a random mask
+# costs NumPy a mispredicted branch per element): the gradient's bits times 0 or 1.
+
+def _tiles(geom):
+    """Whether the windows tile the input (stride == kernel, no dilation or padding)."""
+    k, s, pads, d, _ = geom
+    return s == k and d == (1, 1) and not any(pads[0] + pads[1])
+
+
+def _scan(xp, views, nan):
+    """(max, index): the running maximum over ``views`` in order and, per element, the
+    index (uint8) of the view it came from. A later view wins only when greater (ties keep
+    the first, as PyTorch), or, with ``nan``, when it is NaN (the last NaN wins)."""
+    best, idx = views[0].copy(), None
+    for k, v in enumerate(views[1:], 1):
+        take = v > best
+        if nan:
+            take |= v != v
+        best = xp.maximum(v, best)  # NaN from either side; on a tie (+0, -0) the second
+        step = take.view(np.uint8) * np.uint8(k)
+        idx = step if idx is None else xp.maximum(idx, step)  # k grows: max is "set to k"
+    return best, xp.zeros(best.shape, dtype=np.uint8) if idx is None else idx
+
+
+def _tile_scan(xp, x, kernel, nan):
+    """(out, rows, cols) for tiling windows: cols[n, c, y, wo] the winning column of
+    window row y, rows[n, c, ho, wo] the winning row."""
+    (kh, kw), (h, w) = kernel, x.shape[-2:]
+    ho, wo = h // kh, w // kw
+    x = x[:, :, :ho * kh, :wo * kw]  # the rows and columns no window covers dropped
+    row_max, cols = _scan(xp, [x[:, :, :, j::kw] for j in range(kw)], nan)
+    out, rows = _scan(xp, [row_max[:, :, i::kh] for i in range(kh)], nan)
+    return out, rows, cols
+
+
+@op(params=("geom",), extras=("rows", "cols"))
+def max_pool2d_tiles(xp, x, geom):
+    """max_pool2d over tiling windows: out, and the winner of each window (PyTorch's CPU
+    rule: the first maximum, a later NaN replacing it) as (rows, cols) for the backward.
+    On the CPU the scans first ignore NaNs and run again with the NaN rule only when the
+    result holds one (a NaN in a window always makes its maximum NaN)."""
+    out, rows, cols = _tile_scan(xp, x, geom[0], nan=xp is not np)
+    if xp is np and np.isnan(out).any():
+        out, rows, cols = _tile_scan(xp, x, geom[0], nan=True)
+    return out, rows, cols
+
+
+max_pool2d_tiles.defvjp(lambda g, rows, cols, x_shape, geom: call(
+    max_pool2d_tiles_backward, g, rows, cols, params=(tuple(x_shape), geom)), arrays=True)
+
+
+def _winners(rows, cols, kernel):
+    """Per window offset (i, j): the views of the windows' cells at that offset (slices of
+    an input-shaped array) and where the window's winner is that offset."""
+    kh, kw = kernel
+    ho, wo = rows.shape[-2:]
+    for i in range(kh):
+        in_row = rows == i
+        for j in range(kw):
+            cells = (slice(i, ho * kh, kh), slice(j, wo * kw, kw))
+            yield cells, in_row & (cols[:, :, i::kh] == j)
+
+
+@op(params=("x_shape", "geom"), save=("rows", "cols"))
+def max_pool2d_tiles_backward(xp, g, rows, cols, x_shape, geom):
+    """gx of max_pool2d_tiles: each window's gradient at its winner, zero elsewhere
+    (selected exactly, inf and NaN included, as the bits of g times 0 or 1)."""
+    kh, kw = geom[0]
+    h, w = x_shape[-2:]
+    uint = np.dtype(f"u{g.dtype.itemsize}")
+    gx = (xp.zeros if h % kh or w % kw else xp.empty)(x_shape, dtype=g.dtype)
+    bits, dst = xp.ascontiguousarray(g).view(uint), gx.view(uint)
+    for (ys, xs), hit in _winners(rows, cols, (kh, kw)):
+        xp.multiply(bits, hit, out=dst[:, :, ys, xs])
+    return gx
+
+
+max_pool2d_tiles_backward.defvjp(lambda gg, rows, cols, geom: call(
+    max_pool2d_tiles_select, gg, rows, cols, params=(geom,)), None, None, arrays=True)
+
+
+@op(params=("geom",), save=("rows", "cols"))
+def max_pool2d_tiles_select(xp, h, rows, cols, geom):
+    """h (input-shaped) read at each window's winner: the adjoint of
+    max_pool2d_tiles_backward (its VJP, for double backward)."""
+    out = xp.zeros(rows.shape, dtype=h.dtype)
+    for (ys, xs), hit in _winners(rows, cols, geom[0]):
+        out = xp.where(hit, h[:, :, ys, xs], out)
+    return out
+
+
+max_pool2d_tiles_select.defvjp(lambda g, rows, cols, h_shape, geom: call(
+    max_pool2d_tiles_backward, g, rows, cols, params=(tuple(h_shape), geom)), None, None,
+    arrays=True)
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
                ceil_mode=False, return_indices=False):
     """2-D max pooling of (N, C, H, W) or (C, H, W) input, as
@@ -587,7 +657,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation,
                           ceil_mode)
-    return _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+    pool = max_pool2d_tiles if _tiles(geom) else max_pool2d_op
+    return _batched(lambda x: apply(pool, x, params=(geom,)), input)
 
 
 @op(name="avg_pool2d", params=("geom",), save=("div",))
