@@ -139,8 +139,8 @@ def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col_cm: each column entry added back at the pixel it was read
     from."""
     n, c = x_shape[:2]
-    if xp is np and _row_shifts(stride, x_shape[3], out_hw):
-        return _col2im_rows(cols, x_shape, kernel, pads, dilation, out_hw[0])
+    if xp is np and _row_shifts(stride, x_shape[3], out_hw) and out_hw[0] == x_shape[2]:
+        return _col2im_rows(cols, x_shape, kernel, pads, dilation)
     g = cols.reshape(c, *kernel, n, *out_hw)
     return _add_back(xp, lambda i, j: g[:, i, j], x_shape, kernel, stride, pads, dilation,
                      out_hw, cols.dtype, True)
@@ -201,27 +201,39 @@ def _im2col_rows(x, kernel, pads, dilation, ho):
     return cols.reshape(c * kernel[0] * kernel[1], n * size)
 
 
-def _col2im_rows(cols, x_shape, kernel, pads, dilation, ho):
-    """col2im_cm by row shifts, the adjoint of _im2col_rows: per kernel offset one add
-    of the shifted columns into the (contiguous NCHW) result. The entries that wrapped
-    land in the image columns that offset's column shift cannot reach, so those columns
-    are saved before the offsets of one kernel column are added and restored after."""
+def _col2im_rows(cols, x_shape, kernel, pads, dilation):
+    """col2im_cm by row shifts when the output is the input's size (Ho == H too), the
+    adjoint of _im2col_rows: per kernel offset one add of its columns, shifted, into a
+    channel-major (C, N * H * W) image, so each add is C rows long (NumPy pays ~0.1 us per
+    strided row). The entries that should not arrive land where that shift cannot reach:
+    the image rows of its row shift (from the next or previous image) and the image
+    columns of its column shift (from the next or previous row); those are saved before
+    the offset is added and restored after (rows once per kernel row)."""
     n, c, h, w = x_shape
-    hw, size = h * w, ho * w
-    g = cols.reshape(c, kernel[0] * kernel[1], n, size)
-    out = np.zeros((n, c, h, w), dtype=cols.dtype)
-    dst = out.reshape(n, c, hw).transpose(1, 0, 2)  # (C, N, H * W)
+    kh, kw = kernel
+    total = n * h * w
+    g = cols.reshape(c, kh * kw, total)
+    out = np.zeros((c, total), dtype=cols.dtype)
+    img = out.reshape(c, n, h, w)
     shifts = _shifts(kernel, pads, dilation, w)
-    for oj in dict.fromkeys(oj for _, oj in shifts):  # one kernel column at a time
-        hit = [(wo + oj) % w for wo in _wrapped(oj, w)]  # where its wrapped entries land
-        saved = [out[..., col].copy() for col in hit]
-        for k, (s, ok) in enumerate(shifts):
-            a, b = max(0, -s), min(size, hw - s)
-            if ok == oj and a < b:
-                dst[:, :, a + s:b + s] += g[:, k, :, a:b]
-        for col, v in zip(hit, saved):
-            out[..., col] = v
-    return out
+    for i in range(kh):
+        oi = (shifts[i * kw][0] - shifts[i * kw][1]) // w
+        if abs(oi) >= h:
+            continue  # this kernel row only ever reads padding
+        rows = slice(0, oi) if oi > 0 else slice(h + oi, h)
+        saved_rows = img[:, :, rows].copy()
+        for k in range(i * kw, (i + 1) * kw):
+            s, oj = shifts[k]
+            if abs(oj) >= w:
+                continue
+            hit = [(wo + oj) % w for wo in _wrapped(oj, w)]  # where its wrapped entries land
+            saved = [img[..., col].copy() for col in hit]
+            a, b = max(0, -s), min(total, total - s)
+            out[:, a + s:b + s] += g[:, k, a:b]
+            for col, v in zip(hit, saved):
+                img[..., col] = v
+        img[:, :, rows] = saved_rows
+    return np.ascontiguousarray(img.transpose(1, 0, 2, 3))
 
 
 @op(params=("n", "out_hw"))
