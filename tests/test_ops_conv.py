@@ -209,8 +209,21 @@ ROW_SHIFT = [((2, 3, 7, 5), (4, 3, 3, 3), dict(padding=1)),
              ((2, 4, 5, 5), (4, 2, 3, 3), dict(padding=1, groups=2))]
 
 
+@pytest.fixture
+def row_shifts_always(monkeypatch):
+    """The row-shift path for the small shapes of these tests too, and a count of its use."""
+    calls = []
+    monkeypatch.setattr(conv, "ROW_SHIFT_MIN_ROWS", 0)
+    for name in ("_im2col_rows", "_col2im_rows"):
+        fn = getattr(conv, name)
+        monkeypatch.setattr(conv, name, lambda *a, fn=fn, name=name: calls.append(name) or
+                            fn(*a))
+    return calls
+
+
 @pytest.mark.parametrize("xs, ws, kw", ROW_SHIFT)
-def test_conv2d_row_shift_path_matches_torch_and_finite_differences(xs, ws, kw):
+def test_conv2d_row_shift_path_matches_torch_and_finite_differences(xs, ws, kw,
+                                                                   row_shifts_always):
     rng = np.random.default_rng(3)
     a = rng.standard_normal((xs[1], xs[0]) + xs[2:]).transpose(1, 0, 2, 3)  # non-contiguous
     wa, ba = rng.standard_normal(ws), rng.standard_normal(ws[0])
@@ -223,9 +236,22 @@ def test_conv2d_row_shift_path_matches_torch_and_finite_differences(xs, ws, kw):
     tout.backward(torch.tensor(g))
     for t, tt in ((x, tx), (w, tw), (b, tb)):
         np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert "_im2col_rows" in row_shifts_always
+    assert ("_col2im_rows" in row_shifts_always) == (out.shape[2] == xs[2])
     xs_ = [ge.tensor(v, requires_grad=True) for v in (a, wa, ba)]
     assert ge.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), xs_)
     assert ge.gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), xs_)
+
+
+def test_conv2d_row_shift_path_is_taken_from_its_size_on(monkeypatch):
+    calls = []
+    fn = conv._im2col_rows
+    monkeypatch.setattr(conv, "_im2col_rows", lambda *a: calls.append(1) or fn(*a))
+    w = ge.ones((2, 3, 3, 3))
+    F.conv2d(ge.ones((1, 3, 4, 4)), w, padding=1)
+    assert not calls  # 12 rows: the strided slices
+    F.conv2d(ge.ones((4, 3, 8, 8)), w, padding=1)
+    assert calls
 
 
 def _strided_im2col(x, geom):
@@ -237,7 +263,7 @@ def _strided_im2col(x, geom):
     return cols.reshape(cols.shape[0] * k[0] * k[1], -1)
 
 
-def test_row_shifts_equal_the_strided_loops_with_inf_and_nan():
+def test_row_shifts_equal_the_strided_loops_with_inf_and_nan(row_shifts_always):
     """Every kernel offset, padding and dilation: the row-shift columns equal the strided
     slices; their adjoint equals the strided scatter, and an inf or NaN in a column that
     reads padding never reaches the image (it wrapped round a row edge)."""
@@ -265,6 +291,7 @@ def test_row_shifts_equal_the_strided_loops_with_inf_and_nan():
         with np.errstate(invalid="ignore"):
             got = conv.col2im_cm.fwd(np, cols, x.shape, *geom)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+    assert {"_im2col_rows", "_col2im_rows"} <= set(row_shifts_always)
 
 
 def test_conv2d_bias_gradient_channel_sum_in_every_float_dtype():

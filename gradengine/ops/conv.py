@@ -120,7 +120,7 @@ def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
     n, c, h, w = x.shape
     kh, kw = kernel
     ho, wo = out_hw
-    if xp is np and _row_shifts(stride, w, out_hw):
+    if xp is np and _row_shifts(stride, x.shape, out_hw):
         return _im2col_rows(x, kernel, pads, dilation, ho)
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     xpad = _padded(xp, x.transpose(1, 0, 2, 3), pads)  # (C, N, H + pads, W + pads)
@@ -139,7 +139,7 @@ def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col_cm: each column entry added back at the pixel it was read
     from."""
     n, c = x_shape[:2]
-    if xp is np and _row_shifts(stride, x_shape[3], out_hw) and out_hw[0] == x_shape[2]:
+    if xp is np and _row_shifts(stride, x_shape, out_hw) and out_hw[0] == x_shape[2]:
         return _col2im_rows(cols, x_shape, kernel, pads, dilation)
     g = cols.reshape(c, *kernel, n, *out_hw)
     return _add_back(xp, lambda i, j: g[:, i, j], x_shape, kernel, stride, pads, dilation,
@@ -159,9 +159,15 @@ col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: call(
 # per row), and only the entries that wrapped round a row edge need fixing: the columns
 # ``_wrapped`` names.
 
-def _row_shifts(stride, w, out_hw):
-    """Whether the row-shift path applies: stride 1 and an output as wide as the input."""
-    return tuple(stride) == (1, 1) and out_hw[1] == w
+ROW_SHIFT_MIN_ROWS = 64  # N * C * H from which the row-shift path pays for its extra calls
+
+
+def _row_shifts(stride, x_shape, out_hw):
+    """Whether the row-shift path applies (stride 1, an output as wide as the input) and
+    pays: it makes ~20 more NumPy calls than a strided slice per kernel offset, which it
+    wins back once each slice would have moved ROW_SHIFT_MIN_ROWS rows or more."""
+    n, c, h, w = x_shape
+    return tuple(stride) == (1, 1) and out_hw[1] == w and n * c * h >= ROW_SHIFT_MIN_ROWS
 
 
 def _shifts(kernel, pads, dilation, w):
