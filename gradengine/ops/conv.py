@@ -121,7 +121,7 @@ def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
     kh, kw = kernel
     ho, wo = out_hw
     if xp is np and _row_shifts(stride, x.shape, out_hw):
-        return _im2col_rows(x, kernel, pads, dilation, ho)
+        return _im2col_rows(x, kernel, pads, dilation)
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     xpad = _padded(xp, x.transpose(1, 0, 2, 3), pads)  # (C, N, H + pads, W + pads)
     for i, j, view in _windows(xp, xpad, kernel, stride, dilation, out_hw):
@@ -139,7 +139,7 @@ def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col_cm: each column entry added back at the pixel it was read
     from."""
     n, c = x_shape[:2]
-    if xp is np and _row_shifts(stride, x_shape, out_hw) and out_hw[0] == x_shape[2]:
+    if xp is np and _row_shifts(stride, x_shape, out_hw):
         return _col2im_rows(cols, x_shape, kernel, pads, dilation)
     g = cols.reshape(c, *kernel, n, *out_hw)
     return _add_back(xp, lambda i, j: g[:, i, j], x_shape, kernel, stride, pads, dilation,
@@ -152,69 +152,75 @@ col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: call(
 
 # ---------------------------------------------------------------- row shifts (CPU)
 #
-# With stride 1 and an output as wide as the input (Wo == W: 3x3 with padding 1, "same"),
-# the columns of kernel offset (i, j) are every (c, n) image shifted by oi = i * dh - pt
-# rows and oj = j * dw - pl columns: in the image flattened to H * W, one shift by
-# oi * W + oj. NumPy then moves rows of H * W elements instead of W (a strided loop pays
-# per row), and only the entries that wrapped round a row edge need fixing: the columns
-# ``_wrapped`` names.
+# With stride 1 and an output the size of the input (3x3 with padding 1, "same"; any
+# dilation), the columns of kernel offset (i, j) are the images shifted by oi = i * dh - pt
+# rows and oj = j * dw - pl columns: in a channel-major (C, N * H * W) layout, one flat
+# shift by oi * W + oj. Each offset is then one copy (im2col) or one add (col2im) of C
+# long rows, where a strided slice moves C * N * H rows of W (NumPy pays ~0.1 us per
+# strided row of an add). Only the entries a shift carries across a row or image edge are
+# wrong: in im2col they are zeroed (the output rows and columns whose input is off the
+# image); in col2im they land in the image rows and columns that shift cannot reach, which
+# are saved before the offset is added and restored after.
 
 ROW_SHIFT_MIN_ROWS = 64  # N * C * H from which the row-shift path pays for its extra calls
 
 
 def _row_shifts(stride, x_shape, out_hw):
-    """Whether the row-shift path applies (stride 1, an output as wide as the input) and
+    """Whether the row-shift path applies (stride 1, an output the size of the input) and
     pays: it makes ~20 more NumPy calls than a strided slice per kernel offset, which it
     wins back once each slice would have moved ROW_SHIFT_MIN_ROWS rows or more."""
     n, c, h, w = x_shape
-    return tuple(stride) == (1, 1) and out_hw[1] == w and n * c * h >= ROW_SHIFT_MIN_ROWS
+    return (tuple(stride) == (1, 1) and tuple(out_hw) == (h, w) and
+            n * c * h >= ROW_SHIFT_MIN_ROWS)
 
 
 def _shifts(kernel, pads, dilation, w):
-    """(flat shift oi * W + oj, column shift oj) of each kernel offset, row-major."""
+    """(oi, oj, flat shift oi * W + oj) of each kernel offset, row-major."""
     (kh, kw), (dh, dw), (pt, pl) = kernel, dilation, (pads[0][0], pads[1][0])
-    return [((i * dh - pt) * w + j * dw - pl, j * dw - pl) for i in range(kh)
+    return [(i * dh - pt, j * dw - pl, (i * dh - pt) * w + j * dw - pl) for i in range(kh)
             for j in range(kw)]
 
 
-def _wrapped(oj, w):
-    """The output columns wo whose input column wo + oj is off the row (they wrapped)."""
+def _off_rows(oi, h):
+    """The rows y whose row y + oi is off the image."""
+    return slice(0, min(-oi, h)) if oi < 0 else slice(max(0, h - oi), h)
+
+
+def _off_cols(oj, w):
+    """The columns x whose column x + oj is off the row."""
     return range(max(0, w - oj), w) if oj > 0 else range(0, min(-oj, w))
 
 
-def _im2col_rows(x, kernel, pads, dilation, ho):
+def _im2col_rows(x, kernel, pads, dilation):
     """im2col_cm by row shifts (see above): per kernel offset one copy of the shifted
-    images, then zeros where the shift left the image (rows above or below it, the
-    wrapped columns)."""
+    channel-major images, then zeros where the input is off the image."""
     n, c, h, w = x.shape
-    hw, size = h * w, ho * w
-    cols = np.empty((c, kernel[0] * kernel[1], n, size), dtype=x.dtype)
-    src = x.reshape(n, c, hw).transpose(1, 0, 2)  # (C, N, H * W), a view when contiguous
-    for k, (s, oj) in enumerate(_shifts(kernel, pads, dilation, w)):
-        dst = cols[:, k]  # (C, N, Ho * W)
-        a, b = max(0, -s), min(size, hw - s)  # the outputs whose shifted input exists
-        if a >= b:
-            dst[...] = 0
+    total = n * h * w
+    src = np.empty((c, n, h, w), dtype=x.dtype)
+    src[...] = x.transpose(1, 0, 2, 3)
+    src = src.reshape(c, total)
+    cols = np.empty((c, kernel[0] * kernel[1], total), dtype=x.dtype)
+    img = cols.reshape(c, -1, n, h, w)
+    for k, (oi, oj, s) in enumerate(_shifts(kernel, pads, dilation, w)):
+        dst = cols[:, k]
+        if abs(oi) >= h or abs(oj) >= w:
+            dst[...] = 0  # this offset only ever reads padding
             continue
-        dst[:, :, a:b] = src[:, :, a + s:b + s]
-        if a:
-            dst[:, :, :a] = 0
-        if b < size:
-            dst[:, :, b:] = 0
-        img = dst.reshape(c, n, ho, w)
-        for col in _wrapped(oj, w):
-            img[..., col] = 0  # one strided pass down the column, all images at once
-    return cols.reshape(c * kernel[0] * kernel[1], n * size)
+        a, b = max(0, -s), min(total, total - s)
+        dst[:, a:b] = src[:, a + s:b + s]
+        dst[:, :a] = 0
+        dst[:, b:] = 0
+        if oi:
+            img[:, k, :, _off_rows(oi, h)] = 0
+        for col in _off_cols(oj, w):
+            img[:, k, ..., col] = 0  # one strided pass down the column, all images at once
+    return cols.reshape(-1, total)
 
 
 def _col2im_rows(cols, x_shape, kernel, pads, dilation):
-    """col2im_cm by row shifts when the output is the input's size (Ho == H too), the
-    adjoint of _im2col_rows: per kernel offset one add of its columns, shifted, into a
-    channel-major (C, N * H * W) image, so each add is C rows long (NumPy pays ~0.1 us per
-    strided row). The entries that should not arrive land where that shift cannot reach:
-    the image rows of its row shift (from the next or previous image) and the image
-    columns of its column shift (from the next or previous row); those are saved before
-    the offset is added and restored after (rows once per kernel row)."""
+    """col2im_cm by row shifts, the adjoint of _im2col_rows: per kernel offset one add of
+    its shifted columns into a channel-major image; the rows its shift cannot reach are
+    restored once per kernel row, the columns once per offset."""
     n, c, h, w = x_shape
     kh, kw = kernel
     total = n * h * w
@@ -223,22 +229,23 @@ def _col2im_rows(cols, x_shape, kernel, pads, dilation):
     img = out.reshape(c, n, h, w)
     shifts = _shifts(kernel, pads, dilation, w)
     for i in range(kh):
-        oi = (shifts[i * kw][0] - shifts[i * kw][1]) // w
+        oi = shifts[i * kw][0]
         if abs(oi) >= h:
             continue  # this kernel row only ever reads padding
-        rows = slice(0, oi) if oi > 0 else slice(h + oi, h)
-        saved_rows = img[:, :, rows].copy()
+        rows = _off_rows(-oi, h)  # the image rows its entries from another image land in
+        saved_rows = img[:, :, rows].copy() if oi else None
         for k in range(i * kw, (i + 1) * kw):
-            s, oj = shifts[k]
+            _, oj, s = shifts[k]
             if abs(oj) >= w:
                 continue
-            hit = [(wo + oj) % w for wo in _wrapped(oj, w)]  # where its wrapped entries land
+            hit = list(_off_cols(-oj, w))  # the columns its wrapped entries land in
             saved = [img[..., col].copy() for col in hit]
             a, b = max(0, -s), min(total, total - s)
             out[:, a + s:b + s] += g[:, k, a:b]
             for col, v in zip(hit, saved):
                 img[..., col] = v
-        img[:, :, rows] = saved_rows
+        if oi:
+            img[:, :, rows] = saved_rows
     return np.ascontiguousarray(img.transpose(1, 0, 2, 3))
 
 
@@ -267,8 +274,10 @@ def fold_nchw_bias(xp, y, b, n, out_hw):
     return out
 
 
-fold_nchw_bias.defvjp(lambda g: call(unfold_nchw, g), lambda g: call(channel_sum, g),
-                      arrays=True)
+@fold_nchw_bias.vjp(arrays=True)
+def _(g):
+    u = call(unfold_nchw, g)  # (O, N * Ho * Wo), still in cache for the bias' row sums
+    return u, call(row_sum, u)
 
 
 @op()
@@ -286,20 +295,17 @@ unfold_nchw.defvjp(lambda g, g_shape: call(fold_nchw, g, params=(g_shape[0],
 
 
 @op()
-def channel_sum(xp, g):
-    """g.sum(axis=(0, 2, 3)) of an (N, C, H, W) array (a conv bias' gradient): on the CPU
-    one BLAS matrix-vector product over the rows of H * W, then a sum over N (5x faster
-    than NumPy's strided 4-d reduction)."""
-    n, c, h, w = g.shape
-    if xp is not np or g.dtype.itemsize < 4:
-        acc = np.float32 if g.dtype == np.float16 else None  # as the sum op does
-        s = xp.sum(g, axis=(0, 2, 3), dtype=acc)
-        return s.astype(g.dtype) if acc is not None else s
-    rows = np.ascontiguousarray(g).reshape(n * c, h * w)
-    return np.dot(rows, np.ones(h * w, dtype=g.dtype)).reshape(n, c).sum(axis=0)
+def row_sum(xp, a):
+    """a.sum(axis=1) of a 2-d array (a conv bias' gradient from the unfolded gradient): on
+    the CPU one BLAS matrix-vector product with ones (5x faster than NumPy's sum)."""
+    if xp is not np or a.dtype.itemsize < 4:
+        acc = np.float32 if a.dtype == np.float16 else None  # as the sum op does
+        s = xp.sum(a, axis=1, dtype=acc)
+        return s.astype(a.dtype) if acc is not None else s
+    return np.dot(a, np.ones(a.shape[1], dtype=a.dtype))
 
 
-channel_sum.defvjp(lambda g, g_shape: broadcast_to(reshape(g, (1, -1, 1, 1)), g_shape))
+row_sum.defvjp(lambda g, a_shape: broadcast_to(reshape(g, (-1, 1)), a_shape))
 
 
 # ---------------------------------------------------------------- checks
