@@ -348,3 +348,22 @@ def test_max_pool2d_tiles_second_order_and_jit_with_nans():
         got = jitted(ge.tensor(b, requires_grad=True))
         for u, v in zip(got, want):
             np.testing.assert_array_equal(u.numpy(), v.numpy())
+
+
+def test_conv2d_row_shift_path_under_jit_is_bit_identical_to_eager():
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((2, 4, 8, 8)).astype(np.float32)  # 64 image rows: row shifts
+    wa, ba = (rng.standard_normal(s).astype(np.float32) for s in ((3, 4, 3, 3), (3,)))
+
+    def step(x, w, b):
+        out = F.conv2d(x, w, b, padding=1)
+        return (out, *ge.grad((out * 1.5).sum(), [x, w, b]))
+
+    jitted = ge.jit(step)
+    for k in range(3):
+        vals = [v + 0.25 * k for v in (a, wa, ba)]
+        want = step(*(ge.tensor(v, requires_grad=True) for v in vals))
+        got = jitted(*(ge.tensor(v, requires_grad=True) for v in vals))
+        for u, v in zip(got, want):
+            np.testing.assert_array_equal(u.numpy(), v.numpy())
+    assert jitted.traces == 1
