@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 # Environment variables that a launcher sets in each process it starts: MPICH's Hydra and
 # Intel MPI (PMI_*), Open MPI (OMPI_COMM_WORLD_*), PMIx launchers, Slurm's srun.
@@ -126,6 +127,7 @@ def _install_excepthook(w) -> None:
             prev(kind, value, tb)
             sys.stderr.flush()
             sys.stdout.flush()
+            time.sleep(0.5)  # let mpiexec forward the traceback before the abort kills us
         finally:
             w.comm.Abort(1)
     sys.excepthook = hook

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.op import apply, op
+from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
 from .linalg import matmul_op
-from .reductions import sum as sum_
-from .shape import reshape, transpose
+from .shape import broadcast_to, reshape, transpose
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d"]
@@ -121,6 +120,8 @@ def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
     n, c, h, w = x.shape
     kh, kw = kernel
     ho, wo = out_hw
+    if xp is np and _row_shifts(stride, x.shape, out_hw):
+        return _im2col_rows(x, kernel, pads, dilation)
     cols = xp.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
     xpad = _padded(xp, x.transpose(1, 0, 2, 3), pads)  # (C, N, H + pads, W + pads)
     for i, j, view in _windows(xp, xpad, kernel, stride, dilation, out_hw):
@@ -128,8 +129,9 @@ def im2col_cm(xp, x, kernel, stride, pads, dilation, out_hw):
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-im2col_cm.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: apply(
-    col2im_cm, g, params=(tuple(x_shape), kernel, stride, pads, dilation, out_hw)))
+im2col_cm.defvjp(lambda g, x_shape, kernel, stride, pads, dilation, out_hw: call(
+    col2im_cm, g, params=(tuple(x_shape), kernel, stride, pads, dilation, out_hw)),
+    arrays=True)
 
 
 @op(params=("x_shape", "kernel", "stride", "pads", "dilation", "out_hw"))
@@ -137,13 +139,114 @@ def col2im_cm(xp, cols, x_shape, kernel, stride, pads, dilation, out_hw):
     """The adjoint of im2col_cm: each column entry added back at the pixel it was read
     from."""
     n, c = x_shape[:2]
+    if xp is np and _row_shifts(stride, x_shape, out_hw):
+        return _col2im_rows(cols, x_shape, kernel, pads, dilation)
     g = cols.reshape(c, *kernel, n, *out_hw)
     return _add_back(xp, lambda i, j: g[:, i, j], x_shape, kernel, stride, pads, dilation,
                      out_hw, cols.dtype, True)
 
 
-col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: apply(
-    im2col_cm, g, params=(kernel, stride, pads, dilation, out_hw)))
+col2im_cm.defvjp(lambda g, kernel, stride, pads, dilation, out_hw: call(
+    im2col_cm, g, params=(kernel, stride, pads, dilation, out_hw)), arrays=True)
+
+
+# ---------------------------------------------------------------- row shifts (CPU)
+#
+# With stride 1 and an output the size of the input (3x3 with padding 1, "same"; any
+# dilation), the columns of kernel offset (i, j) are the images shifted by oi = i * dh - pt
+# rows and oj = j * dw - pl columns: in a channel-major (C, N * H * W) layout, one flat
+# shift by oi * W + oj. Each offset is then one copy (im2col) or one add (col2im) of C
+# long rows, where a strided slice moves C * N * H rows of W (NumPy pays ~0.1 us per
+# strided row of an add). Only the entries a shift carries across a row or image edge are
+# wrong: in im2col they are zeroed (the output rows and columns whose input is off the
+# image); in col2im they land in the image rows and columns that shift cannot reach, which
+# are saved before the offset is added and restored after.
+
+ROW_SHIFT_MIN_ROWS = 64  # N * C * H from which the row-shift path pays for its extra calls
+
+
+def _row_shifts(stride, x_shape, out_hw):
+    """Whether the row-shift path applies (stride 1, an output the size of the input) and
+    pays: it makes ~20 more NumPy calls than a strided slice per kernel offset, which it
+    wins back once each slice would have moved ROW_SHIFT_MIN_ROWS rows or more."""
+    n, c, h, w = x_shape
+    return (tuple(stride) == (1, 1) and tuple(out_hw) == (h, w) and
+            n * c * h >= ROW_SHIFT_MIN_ROWS)
+
+
+def _shifts(kernel, pads, dilation, w):
+    """(oi, oj, flat shift oi * W + oj) of each kernel offset, row-major."""
+    (kh, kw), (dh, dw), (pt, pl) = kernel, dilation, (pads[0][0], pads[1][0])
+    return [(i * dh - pt, j * dw - pl, (i * dh - pt) * w + j * dw - pl) for i in range(kh)
+            for j in range(kw)]
+
+
+def _off_rows(oi, h):
+    """The rows y whose row y + oi is off the image."""
+    return slice(0, min(-oi, h)) if oi < 0 else slice(max(0, h - oi), h)
+
+
+def _off_cols(oj, w):
+    """The columns x whose column x + oj is off the row."""
+    return range(max(0, w - oj), w) if oj > 0 else range(0, min(-oj, w))
+
+
+def _im2col_rows(x, kernel, pads, dilation):
+    """im2col_cm by row shifts (see above): per kernel offset one copy of the shifted
+    channel-major images, then zeros where the input is off the image."""
+    n, c, h, w = x.shape
+    total = n * h * w
+    src = np.empty((c, n, h, w), dtype=x.dtype)
+    src[...] = x.transpose(1, 0, 2, 3)
+    src = src.reshape(c, total)
+    cols = np.empty((c, kernel[0] * kernel[1], total), dtype=x.dtype)
+    img = cols.reshape(c, -1, n, h, w)
+    for k, (oi, oj, s) in enumerate(_shifts(kernel, pads, dilation, w)):
+        dst = cols[:, k]
+        if abs(oi) >= h or abs(oj) >= w:
+            dst[...] = 0  # this offset only ever reads padding
+            continue
+        a, b = max(0, -s), min(total, total - s)
+        dst[:, a:b] = src[:, a + s:b + s]
+        dst[:, :a] = 0
+        dst[:, b:] = 0
+        if oi:
+            img[:, k, :, _off_rows(oi, h)] = 0
+        for col in _off_cols(oj, w):
+            img[:, k, ..., col] = 0  # one strided pass down the column, all images at once
+    return cols.reshape(-1, total)
+
+
+def _col2im_rows(cols, x_shape, kernel, pads, dilation):
+    """col2im_cm by row shifts, the adjoint of _im2col_rows: per kernel offset one add of
+    its shifted columns into a channel-major image; the rows its shift cannot reach are
+    restored once per kernel row, the columns once per offset."""
+    n, c, h, w = x_shape
+    kh, kw = kernel
+    total = n * h * w
+    g = cols.reshape(c, kh * kw, total)
+    out = np.zeros((c, total), dtype=cols.dtype)
+    img = out.reshape(c, n, h, w)
+    shifts = _shifts(kernel, pads, dilation, w)
+    for i in range(kh):
+        oi = shifts[i * kw][0]
+        if abs(oi) >= h:
+            continue  # this kernel row only ever reads padding
+        rows = _off_rows(-oi, h)  # the image rows its entries from another image land in
+        saved_rows = img[:, :, rows].copy() if oi else None
+        for k in range(i * kw, (i + 1) * kw):
+            _, oj, s = shifts[k]
+            if abs(oj) >= w:
+                continue
+            hit = list(_off_cols(-oj, w))  # the columns its wrapped entries land in
+            saved = [img[..., col].copy() for col in hit]
+            a, b = max(0, -s), min(total, total - s)
+            out[:, a + s:b + s] += g[:, k, a:b]
+            for col, v in zip(hit, saved):
+                img[..., col] = v
+        if oi:
+            img[:, :, rows] = saved_rows
+    return np.ascontiguousarray(img.transpose(1, 0, 2, 3))
 
 
 @op(params=("n", "out_hw"))
@@ -151,11 +254,12 @@ def fold_nchw(xp, y, n, out_hw):
     """(O, N * Ho * Wo) GEMM result -> contiguous (N, O, Ho, Wo): out[n, o] = y[o, n]."""
     o = y.shape[0]
     out = xp.empty((n, o) + tuple(out_hw), dtype=y.dtype)
-    out.reshape(n, o, -1)[...] = y.reshape(o, n, -1).transpose(1, 0, 2)
+    # written through the transposed view of out, so the loop reads y in order
+    out.reshape(n, o, -1).transpose(1, 0, 2)[...] = y.reshape(o, n, -1)
     return out
 
 
-fold_nchw.defvjp(lambda g: apply(unfold_nchw, g))
+fold_nchw.defvjp(lambda g: call(unfold_nchw, g), arrays=True)
 
 
 @op(params=("n", "out_hw"))
@@ -163,12 +267,17 @@ def fold_nchw_bias(xp, y, b, n, out_hw):
     """fold_nchw(y) + b[o], in the same pass: out[n, o] = y[o, n] + b[o]."""
     o = y.shape[0]
     out = xp.empty((n, o) + tuple(out_hw), dtype=xp.result_type(y.dtype, b.dtype))
-    xp.add(y.reshape(o, n, -1).transpose(1, 0, 2), b.reshape(o, 1), out=out.reshape(n, o, -1))
+    # through the transposed view of out: NumPy then reads y in order (2x faster than
+    # adding the transposed y into out)
+    xp.add(y.reshape(o, n, -1), b.reshape(o, 1, 1),
+           out=out.reshape(n, o, -1).transpose(1, 0, 2))
     return out
 
 
-fold_nchw_bias.defvjp(lambda g: apply(unfold_nchw, g),
-                      lambda g: sum_(g, axis=(0, 2, 3)))
+@fold_nchw_bias.vjp(arrays=True)
+def _(g):
+    u = call(unfold_nchw, g)  # (O, N * Ho * Wo), still in cache for the bias' row sums
+    return u, call(row_sum, u)
 
 
 @op()
@@ -180,8 +289,23 @@ def unfold_nchw(xp, g):
     return out.reshape(o, n * ho * wo)
 
 
-unfold_nchw.defvjp(lambda g, g_shape: apply(fold_nchw, g, params=(g_shape[0],
-                                                                  tuple(g_shape[2:]))))
+unfold_nchw.defvjp(lambda g, g_shape: call(fold_nchw, g, params=(g_shape[0],
+                                                                 tuple(g_shape[2:]))),
+                   arrays=True)
+
+
+@op()
+def row_sum(xp, a):
+    """a.sum(axis=1) of a 2-d array (a conv bias' gradient from the unfolded gradient): on
+    the CPU one BLAS matrix-vector product with ones (5x faster than NumPy's sum)."""
+    if xp is not np or a.dtype.itemsize < 4:
+        acc = np.float32 if a.dtype == np.float16 else None  # as the sum op does
+        s = xp.sum(a, axis=1, dtype=acc)
+        return s.astype(a.dtype) if acc is not None else s
+    return np.dot(a, np.ones(a.shape[1], dtype=a.dtype))
+
+
+row_sum.defvjp(lambda g, a_shape: broadcast_to(reshape(g, (-1, 1)), a_shape))
 
 
 # ---------------------------------------------------------------- checks
@@ -418,43 +542,9 @@ def _argmax(xp, x, geom):
     return idx
 
 
-def _tiles(geom):
-    """Whether the windows tile the input without overlap or padding (stride == kernel, no
-    dilation): each input pixel is then in at most one window."""
-    k, s, pads, d, _ = geom
-    return s == k and d == (1, 1) and not any(pads[0] + pads[1])
-
-
-def _first_max_scatter(xp, g, x, geom):
-    """max_pool2d_backward for tiling windows on the CPU, or None when a window holds a NaN:
-    each window's gradient written at the first position equal to its maximum (PyTorch's
-    rule when there is no NaN), one compare and one masked copy per kernel offset."""
-    views = [v for _, _, v in _windows(xp, x, *geom[:2], geom[3], geom[4])]
-    best = views[0].copy()
-    for v in views[1:]:
-        xp.maximum(best, v, out=best)
-    if xp.isnan(best).any():
-        return None
-    gx = xp.zeros(x.shape, dtype=g.dtype)
-    gviews = [v for _, _, v in _windows(xp, gx, *geom[:2], geom[3], geom[4])]
-    taken = None
-    for r, (v, gv) in enumerate(zip(views, gviews)):
-        hit = v == best
-        if taken is not None:
-            xp.greater(hit, taken, out=hit)  # hit and not taken
-        xp.copyto(gv, g, where=hit)
-        if r + 1 < len(views):
-            taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
-    return gx
-
-
 @op(params=("geom",), save=("x",))
 def max_pool2d_backward(xp, g, x, geom):
     """gx: each window's gradient added at its maximum."""
-    if xp is np and _tiles(geom):
-        gx = _first_max_scatter(xp, g, x, geom)
-        if gx is not None:
-            return gx
     k, s, pads, d, out_hw = geom
     (pt, pb), (pl, pr) = pads
     n, c, h, w = x.shape
@@ -485,6 +575,108 @@ max_pool2d_select.defvjp(
     lambda g, x, geom: apply(max_pool2d_backward, g, x, params=(geom,)), None)
 
 
+# ---------------------------------------------------------------- max_pool2d, tiling windows
+#
+# When the windows tile the input (stride == kernel, no padding or dilation: the usual
+# 2x2 pooling), each input pixel is in at most one window. The forward finds each window's
+# maximum in two scans, along its rows and then down the row maxima, and keeps which column
+# won in each row (cols) and which row won (rows); the backward writes each gradient at
+# its winner from those, with no compare against x and no branchy np.where (a random mask
+# costs NumPy a mispredicted branch per element): the gradient's bits times 0 or 1.
+
+def _tiles(geom):
+    """Whether the windows tile the input (stride == kernel, no dilation or padding)."""
+    k, s, pads, d, _ = geom
+    return s == k and d == (1, 1) and not any(pads[0] + pads[1])
+
+
+def _scan(xp, views, nan):
+    """(max, index): the running maximum over ``views`` in order and, per element, the
+    index (uint8) of the view it came from. A later view wins only when greater (ties keep
+    the first, as PyTorch), or, with ``nan``, when it is NaN (the last NaN wins)."""
+    best, idx = views[0].copy(), None
+    for k, v in enumerate(views[1:], 1):
+        take = v > best
+        if nan:
+            take |= v != v
+        best = xp.maximum(v, best)  # NaN from either side; on a tie (+0, -0) the second
+        step = take.view(np.uint8) * np.uint8(k)
+        idx = step if idx is None else xp.maximum(idx, step)  # k grows: max is "set to k"
+    return best, xp.zeros(best.shape, dtype=np.uint8) if idx is None else idx
+
+
+def _tile_scan(xp, x, kernel, nan):
+    """(out, rows, cols) for tiling windows: cols[n, c, y, wo] the winning column of
+    window row y, rows[n, c, ho, wo] the winning row."""
+    (kh, kw), (h, w) = kernel, x.shape[-2:]
+    ho, wo = h // kh, w // kw
+    x = x[:, :, :ho * kh, :wo * kw]  # the rows and columns no window covers dropped
+    row_max, cols = _scan(xp, [x[:, :, :, j::kw] for j in range(kw)], nan)
+    out, rows = _scan(xp, [row_max[:, :, i::kh] for i in range(kh)], nan)
+    return out, rows, cols
+
+
+@op(params=("geom",), extras=("rows", "cols"))
+def max_pool2d_tiles(xp, x, geom):
+    """max_pool2d over tiling windows: out, and the winner of each window (PyTorch's CPU
+    rule: the first maximum, a later NaN replacing it) as (rows, cols) for the backward.
+    On the CPU the scans first ignore NaNs and run again with the NaN rule only when the
+    result holds one (a NaN in a window always makes its maximum NaN)."""
+    out, rows, cols = _tile_scan(xp, x, geom[0], nan=xp is not np)
+    if xp is np and np.isnan(out).any():
+        out, rows, cols = _tile_scan(xp, x, geom[0], nan=True)
+    return out, rows, cols
+
+
+max_pool2d_tiles.defvjp(lambda g, rows, cols, x_shape, geom: call(
+    max_pool2d_tiles_backward, g, rows, cols, params=(tuple(x_shape), geom)), arrays=True)
+
+
+def _winners(rows, cols, kernel):
+    """Per window offset (i, j): the views of the windows' cells at that offset (slices of
+    an input-shaped array) and where the window's winner is that offset."""
+    kh, kw = kernel
+    ho, wo = rows.shape[-2:]
+    for i in range(kh):
+        in_row = rows == i
+        for j in range(kw):
+            cells = (slice(i, ho * kh, kh), slice(j, wo * kw, kw))
+            yield cells, in_row & (cols[:, :, i::kh] == j)
+
+
+@op(params=("x_shape", "geom"), save=("rows", "cols"))
+def max_pool2d_tiles_backward(xp, g, rows, cols, x_shape, geom):
+    """gx of max_pool2d_tiles: each window's gradient at its winner, zero elsewhere
+    (selected exactly, inf and NaN included, as the bits of g times 0 or 1)."""
+    kh, kw = geom[0]
+    h, w = x_shape[-2:]
+    uint = np.dtype(f"u{g.dtype.itemsize}")
+    gx = (xp.zeros if h % kh or w % kw else xp.empty)(x_shape, dtype=g.dtype)
+    bits, dst = xp.ascontiguousarray(g).view(uint), gx.view(uint)
+    for (ys, xs), hit in _winners(rows, cols, (kh, kw)):
+        xp.multiply(bits, hit, out=dst[:, :, ys, xs])
+    return gx
+
+
+max_pool2d_tiles_backward.defvjp(lambda gg, rows, cols, geom: call(
+    max_pool2d_tiles_select, gg, rows, cols, params=(geom,)), None, None, arrays=True)
+
+
+@op(params=("geom",), save=("rows", "cols"))
+def max_pool2d_tiles_select(xp, h, rows, cols, geom):
+    """h (input-shaped) read at each window's winner: the adjoint of
+    max_pool2d_tiles_backward (its VJP, for double backward)."""
+    out = xp.zeros(rows.shape, dtype=h.dtype)
+    for (ys, xs), hit in _winners(rows, cols, geom[0]):
+        out = xp.where(hit, h[:, :, ys, xs], out)
+    return out
+
+
+max_pool2d_tiles_select.defvjp(lambda g, rows, cols, h_shape, geom: call(
+    max_pool2d_tiles_backward, g, rows, cols, params=(tuple(h_shape), geom)), None, None,
+    arrays=True)
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
                ceil_mode=False, return_indices=False):
     """2-D max pooling of (N, C, H, W) or (C, H, W) input, as
@@ -492,7 +684,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
     first in the window takes the gradient)."""
     geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation,
                           ceil_mode)
-    out = _batched(lambda x: apply(max_pool2d_op, x, params=(geom,)), input)
+    pool = max_pool2d_tiles if _tiles(geom) else max_pool2d_op
+    out = _batched(lambda x: apply(pool, x, params=(geom,)), input)
     if return_indices:  # (values, the flat h * W + w index of each window's maximum)
         return out, _batched(lambda x: apply(max_pool2d_indices, x, params=(geom,)), input)
     return out
