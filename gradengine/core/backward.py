@@ -21,7 +21,7 @@ from ..errors import DeviceError, GraphError, ShapeError
 from .broadcast import sum_to, sum_to_op
 from .gradmode import _mode, no_grad
 from .op import Node, apply, call, check_saved, node_grads, node_grads_arrays, op
-from .tensor import _RETAINED, Tensor
+from .tensor import _HOOKED, _RETAINED, Tensor
 
 
 def walk(roots, root_grads, create_graph=False, capture=None):
@@ -215,22 +215,25 @@ def commit(leaves, create_graph, fresh):
     the array is also another leaf's or the caller's), else added."""
     hook = _mode.hook
     handed = set(fresh)
+    hooked = _HOOKED[0]
     for leaf, g in leaves.values():
-        hooks = getattr(leaf, "_hooks", None)
-        if hooks:  # register_hook on a leaf: each may replace the gradient
-            for fn in hooks:
-                r = fn(g)
-                g = g if r is None else r
+        if hooked:
+            hooks = getattr(leaf, "_hooks", None)
+            if hooks:  # register_hook on a leaf: each may replace the gradient
+                for fn in hooks:
+                    r = fn(g)
+                    g = g if r is None else r
         owner = _owner(g.data)
         copy = not create_graph and owner in handed
         handed.add(owner)
-        accumulate = leaf.grad is not None
+        old = leaf._grad  # (the slot itself: the hook is told below, once)
+        accumulate = old is not None
         if not accumulate:
-            leaf.grad = Tensor._make(g.data.copy(), g.device) if copy else g
+            leaf._grad = Tensor._make(g.data.copy(), g.device) if copy else g
         elif create_graph:
-            leaf.grad = leaf.grad + g
+            leaf._grad = old + g
         else:  # bookkeeping on arrays: a ge.jit replay repeats it as one step
-            leaf.grad = Tensor._make(leaf.grad.data + g.data, leaf.device)
+            leaf._grad = Tensor._make(old.data + g.data, leaf.device)
         if hook is not None:
             hook.grad(leaf, g, accumulate, copy)
     if _commit_hooks:

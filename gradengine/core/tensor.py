@@ -201,6 +201,7 @@ class _Size(int):
 
 _new = object.__new__
 _RETAINED = [False]  # whether any tensor ever asked for retain_grad (backward skips the search)
+_HOOKED = [False]  # whether any tensor ever had register_hook (commit skips the look-up)
 
 
 def to_array(data, dtype, device, op):

@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend
 from ..core.gradmode import _mode
 from ..core.op import apply, op
-from ..core.tensor import Tensor
+from ..core.tensor import _HOOKED, Tensor
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from . import (
     activations,
@@ -292,6 +292,7 @@ def register_hook(self, fn):
         raise GraphError(f"register_hook: the tensor of shape {self.shape} does not require "
                          "grad")
     if self.node is None:
+        _HOOKED[0] = True
         hooks = getattr(self, "_hooks", None)
         if hooks is None:
             self._hooks = hooks = []

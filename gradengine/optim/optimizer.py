@@ -197,9 +197,9 @@ class Optimizer:
         host_call(self._zero_grad, set_to_none)
 
     def _zero_grad(self, set_to_none):
-        if set_to_none:
+        if set_to_none:  # (the slot itself: a host step is one call to the plug-in hook)
             for p in self.params:
-                p.grad = None
+                p._grad = None
         else:
             for p in self.params:
                 if p.grad is not None:
@@ -231,7 +231,7 @@ class Optimizer:
         state = self.state
         groups = self._groups_of
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if g is None:
                 continue
             d = p.data
