@@ -601,28 +601,21 @@ def outer(a, b):
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 
-def dot(a, b):
-    if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(f"dot: expected two 1-d tensors, got {a.shape} and {b.shape}")
-    return _matmul(a, b)
+def _matmul_of(name, nda, ndb, what):
+    """torch's fixed-rank spellings of matmul (dot, mv, mm, bmm): matmul after a check."""
+    def fn(a, b):
+        if a.ndim != nda or b.ndim != ndb:
+            raise ShapeError(f"{name}: expected {what}, got {a.shape} and {b.shape}")
+        return _matmul(a, b)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"a @ b for {what} (torch.{name})."
+    return fn
 
 
-def mv(a, b):
-    if a.ndim != 2 or b.ndim != 1:
-        raise ShapeError(f"mv: expected a 2-d and a 1-d tensor, got {a.shape} and {b.shape}")
-    return _matmul(a, b)
-
-
-def mm(a, b):
-    if a.ndim != 2 or b.ndim != 2:
-        raise ShapeError(f"mm: expected two 2-d tensors, got {a.shape} and {b.shape}")
-    return _matmul(a, b)
-
-
-def bmm(a, b):
-    if a.ndim != 3 or b.ndim != 3:
-        raise ShapeError(f"bmm: expected two 3-d tensors, got {a.shape} and {b.shape}")
-    return _matmul(a, b)
+dot = _matmul_of("dot", 1, 1, "two 1-d tensors")
+mv = _matmul_of("mv", 2, 1, "a 2-d and a 1-d tensor")
+mm = _matmul_of("mm", 2, 2, "two 2-d tensors")
+bmm = _matmul_of("bmm", 3, 3, "two 3-d tensors")
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
