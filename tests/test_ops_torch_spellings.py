@@ -218,3 +218,17 @@ def test_torchs_dtype_names():
     assert ge.long == np.int64 and ge.int == np.int32 and ge.float == np.float32
     assert ge.double == np.float64 and ge.half == np.float16 and ge.short == np.int16
     assert ge.zeros(2, dtype=ge.uint8).dtype == np.uint8 and ge.int8 == np.int8
+
+
+def test_max_and_min_with_the_dim_keyword_give_values_and_indices():
+    x = np.array([[1.0, 5.0, 5.0], [7.0, 2.0, 7.0]])
+    t = ge.tensor(x, dtype="float64", requires_grad=True)
+    values, indices = t.max(dim=1)
+    assert values.numpy().tolist() == [5.0, 7.0] and indices.numpy().tolist() == [1, 0]
+    values.sum().backward()  # the index taken gets the gradient, not a share of the ties
+    assert t.grad.numpy().tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    low = t.min(dim=0, keepdim=True)
+    assert low.values.shape == (1, 3) and low.indices.numpy().tolist() == [[0, 1, 0]]
+    assert t.max(1).numpy().tolist() == [5.0, 7.0]  # positional: NumPy's values only
+    assert ge.gradcheck(lambda a: a.max(dim=0).values, (ge.tensor(np.random.default_rng(0)
+                        .standard_normal((3, 4)), dtype="float64", requires_grad=True),))

@@ -346,8 +346,11 @@ RED = {
     "max_int": V([[0, -2 ** 31, 5]], lambda F, x: (x.max(), x.min()), forward_only=True),
     "max_bool": V([[False, True]], lambda F, x: (x.max(), x.min()), forward_only=True),
     "max_dim_values_indices": C((4, 5), lambda F, x: tuple(x.max(1)) + tuple(x.min(dim=0)),
-                                lambda F, x: (x.max(1), x.argmax(1), x.min(dim=0),
-                                              x.argmin(dim=0))),
+                                lambda F, x: (x.max(1), x.argmax(1)) + tuple(x.min(dim=0))),
+    # PyTorch's keyword form gives PyTorch's (values, indices), the gradient to the index
+    "max_dim_keyword": C((4, 5), lambda F, x: tuple(x.max(dim=1)) +
+                         tuple(x.min(dim=0, keepdim=True)) + tuple(F.max(x, dim=-1))),
+    "max_dim_keyword_0d": C((), lambda F, x: tuple(x.max(dim=0)) + tuple(x.min(dim=-1))),
     "argmax": C((4, 5, 6), lambda F, x: (x.argmax(), x.argmax(1), x.argmin(-1, keepdim=True),
                                          F.argmax(x, dim=2)), forward_only=True),
     "argmax_ties": V([[1.0, 3.0, 3.0, 0.0]], lambda F, x: (x.argmax(), x.argmin()),

@@ -4,6 +4,7 @@ argmax/argmin, any/all (no gradient). Float16 accumulates in float32."""
 from __future__ import annotations
 
 import builtins
+from collections import namedtuple
 
 import numpy as np
 
@@ -119,14 +120,39 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
     return _reduce("mean", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 
+MinMax = namedtuple("MinMax", ["values", "indices"])  # torch.return_types.max / min
+
+
 def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
-    """Maximum over ``axis``; tied maxima share the gradient equally."""
+    """Maximum over ``axis`` (NumPy's form: the values; tied maxima share the gradient
+    equally). PyTorch's keyword form ``max(dim=d)`` with one int ``d`` gives PyTorch's
+    ``(values, indices)``, the gradient going to the index taken."""
+    if type(dim) is int:
+        return _with_indices(argmax, "max", x, dim, keepdims or bool(keepdim))
     return _reduce("max", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
-    """Minimum over ``axis``; tied minima share the gradient equally."""
+    """Minimum over ``axis``; ``min(dim=d)`` gives ``(values, indices)`` as :func:`max`."""
+    if type(dim) is int:
+        return _with_indices(argmin, "min", x, dim, keepdims or bool(keepdim))
     return _reduce("min", x, axis if dim is None else dim, keepdims or bool(keepdim))
+
+
+def _with_indices(arg_op, name, x, dim, keepdim):
+    """torch.max(x, dim=d): (the values at the indices, the indices of the first extreme,
+    a NaN counting as the extreme)."""
+    from .manipulation import take_along_dim
+    if x.ndim == 0:  # dim 0 or -1 of a 0-d tensor is the tensor itself (PyTorch)
+        normalize_axis(dim, 1, name)
+        return MinMax(reshape(x, ()), _arg(arg_op, "arg" + name, x, None, False))
+    idx = _arg(arg_op, "arg" + name, x, dim, True)
+    values = take_along_dim(x, idx, dim)
+    if not keepdim:
+        d = normalize_axis(dim, x.ndim, name)[0]
+        shape = x.shape[:d] + x.shape[d + 1:]
+        values, idx = reshape(values, shape), reshape(idx, shape)
+    return MinMax(values, idx)
 
 
 @op(params=("axis", "keepdims"), differentiable=False)
