@@ -250,7 +250,7 @@ class Node:
         t = self._live_output()
         if t is not None:
             return t
-        t = Tensor._make(self.out_data, self.args_device())
+        t = Tensor._make(self.out_data, self.device)
         t.node = self
         t._rg = True
         return t
@@ -268,9 +268,6 @@ class Node:
             version_error(self, t, t._version, self.out_version)
         return t
 
-    def args_device(self):
-        return self.device
-
     def edge(self, i: int):
         """Where argument ``i``'s gradient goes: the node that made it when this op ran (so
         a later in-place change of it does not reroute this one), the leaf itself, or None
@@ -280,12 +277,6 @@ class Node:
         if i == 1:
             return self.e1
         return self.edges[i]
-
-    def input_array(self, i: int):
-        """Argument ``i``'s array as this op saw it (its shape and dtype), for an argument
-        that needs a gradient: the output of its node, or the leaf's data."""
-        e = self.edge(i)
-        return e.out_data if type(e) is Node else e.data
 
     def __repr__(self):
         return f"<node {self.op.name} #{self.seq}>"
@@ -601,7 +592,7 @@ def gather(node, spec):
         elif kind == _PARAM:
             out.append(node.params[k])
         elif kind == _EXTRA:  # a Tensor, so that an op given it takes it as an argument
-            out.append(Tensor._make(node.extra[k], node.args_device()))
+            out.append(Tensor._make(node.extra[k], node.device))
         elif kind == _REST:
             out.append(node.args[k:])
         elif kind == _DEVICE:
