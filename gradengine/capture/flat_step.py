@@ -135,6 +135,7 @@ class FlatStep:
         # commit the new layout
         self.B, self.views, self.arrays = B, views, arrays
         self.pairs = list(zip(self.params, views))
+        self.counters = [p._counter() for p in self.params]  # bumped after each update
         self.state, self.entries = (flat_state or None), entries
         self.eager = flat_state is False
         for p, v in zip(self.params, views):
@@ -201,9 +202,10 @@ class FlatStep:
         self._commit(new, new_state)
 
     def after_device_step(self):
-        """The bookkeeping of an update: every parameter's version moves on."""
-        for p in self.params:
-            p._version += 1
+        """The bookkeeping of an update: every parameter's version moves on (on the
+        counters it shares with its views, made once at layout)."""
+        for vc in self.counters:
+            vc[0] += 1
 
     # ------------------------------------------------------------ CUDA graphs
     def graph_safe(self) -> bool:

@@ -729,12 +729,14 @@ def _forget(jitted_ref, sig):
     jitted = jitted_ref()
     if jitted is not None:
         jitted.programs.pop(sig, None)
+        jitted._last = None
 
 
 class _Jitted:
     def __init__(self, fn):
         self.fn = fn
         self.programs = OrderedDict()  # signature -> Program, or None for "run eagerly"
+        self._last = None  # (signature, Program) of the last replay; reset when programs change
         self.traces = 0
         self.context = _Context(fn)
         functools.update_wrapper(self, fn)
@@ -755,7 +757,14 @@ class _Jitted:
                 sig.append((d.shape, d.dtype, a.device, a._rg))
                 arrays.append(d)
             else:
-                prog = self.programs.get(tuple(sig), False)
+                sig = tuple(sig)
+                last = self._last  # the last hit: equal tuples compare faster than they hash
+                if last is not None and last[0] == sig:
+                    prog = last[1]
+                else:
+                    prog = self.programs.get(sig, False)
+                    if prog:
+                        self._last = (sig, prog)
                 if prog and prog.guard():
                     return prog.run(arrays)
         args = _as_tensors(args)
@@ -807,6 +816,7 @@ class _Jitted:
                 prog = None
             # -- end distributed
         self.programs[sig] = prog
+        self._last = None
         for key in sig[2:] + sig[1]:
             if type(key) is tuple and key and key[0] == "W":
                 obj = key[1]()
