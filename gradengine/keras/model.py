@@ -19,6 +19,7 @@ per-epoch progress display in :mod:`gradengine.keras.progress`.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 import warnings
@@ -712,13 +713,17 @@ class KerasModel:
         try:
             with no_grad():
                 for start in range(0, max(_rows(Xa), 1), batch_size):
-                    outs.append(_host(forward(
-                        _tensors(_take(Xa, slice(start, start + batch_size)), device)).data))
+                    out = forward(_tensors(_take(Xa, slice(start, start + batch_size)),
+                                           device))
+                    outs.append(_host(out.data) if isinstance(out, Tensor) else
+                                _host_structure(out))
         finally:
             self.train(was_training)
         if verbose:
             _print_step_line(len(outs), time.perf_counter() - start_t, {})
-        return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
+        if len(outs) == 1:
+            return outs[0]
+        return _concatenate_structure(outs)
 
     # ------------------------------------------------------------ one batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -824,41 +829,9 @@ class KerasModel:
         """Print each layer with its output shape and parameter count, then the totals; a
         model that is not built yet says so (and shows "?" for what is unknown)."""
         print_fn = print_fn or print
-        layers = list(getattr(self, "layers", None) or
-                      [m for n, m in self.named_modules() if n and "." not in n])
         built = _model_built(self)
-        shapes = [None] * len(layers)
-        in_shape = self.__dict__.get("_input_shape")
-        if built and in_shape is not None and hasattr(self, "_layer_shapes"):
-            try:
-                shapes = self._layer_shapes(in_shape)
-            except Exception:  # noqa: BLE001 - a summary never fails on a shape probe
-                shapes = [None] * len(layers)
-        counts = {}
-        rows = []
-        for layer, shape in zip(layers, shapes):
-            kind = type(layer).__name__
-            name = getattr(layer, "name", None)
-            if not name:
-                base = _snake(kind)
-                k = counts.get(base, 0)
-                counts[base] = k + 1
-                name = base if k == 0 else f"{base}_{k}"
-            lbuilt = bool(getattr(layer, "built", True))
-            n = sum(int(t.size) for _, t in layer._named_state()) if lbuilt else None
-            out = "?" if shape is None else str((None,) + tuple(shape))
-            rows.append((f"{name} ({kind})", out, f"{n:,}" if n is not None else
-                         "0 (unbuilt)"))
-        w = [max([len(r[i]) for r in rows] + [len(h)]) + 2 for i, h in
-             enumerate(("Layer (type)", "Output Shape", "Param #"))]
-        sep = "-" * sum(w)
-        print_fn(f'Model: "{self._display_name()}"')
-        print_fn(sep)
-        print_fn(f"{'Layer (type)':<{w[0]}}{'Output Shape':<{w[1]}}{'Param #':>{w[2]}}")
-        print_fn("=" * sum(w))
-        for a, b, c in rows:
-            print_fn(f"{a:<{w[0]}}{b:<{w[1]}}{c:>{w[2]}}")
-        print_fn("=" * sum(w))
+        header, rows = self._summary_rows(built)
+        _print_table(print_fn, f'Model: "{self._display_name()}"', header, rows)
         if not built:
             print_fn("The model is not built yet: its parameter counts are unknown. Give the "
                      "first layer input_shape=..., start with Input(shape=...), call "
@@ -870,8 +843,81 @@ class KerasModel:
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
 
+    def _summary_rows(self, built):
+        """The summary's column names and one row per layer (name (type), output shape,
+        parameter count)."""
+        layers = list(getattr(self, "layers", None) or
+                      [m for n, m in self.named_modules() if n and "." not in n])
+        shapes = [None] * len(layers)
+        in_shape = self.__dict__.get("_input_shape")
+        if built and in_shape is not None and hasattr(self, "_layer_shapes"):
+            try:
+                shapes = self._layer_shapes(in_shape)
+            except Exception:  # noqa: BLE001 - a summary never fails on a shape probe
+                shapes = [None] * len(layers)
+        names = _layer_names(layers)
+        rows = [(f"{name} ({type(layer).__name__})",
+                 "?" if shape is None else str((None,) + tuple(shape)), _param_count(layer))
+                for layer, name, shape in zip(layers, names, shapes)]
+        return ("Layer (type)", "Output Shape", "Param #"), rows
+
 
 # ---------------------------------------------------------------- helpers
+
+def _layer_names(layers):
+    """Each layer's name: its own, else Keras' default (``dense``, ``dense_1``, ...)."""
+    counts, names = {}, []
+    for layer in layers:
+        name = getattr(layer, "name", None)
+        if not name:
+            base = _snake(type(layer).__name__)
+            k = counts.get(base, 0)
+            counts[base] = k + 1
+            name = base if k == 0 else f"{base}_{k}"
+        names.append(name)
+    return names
+
+
+def _param_count(layer):
+    if not bool(getattr(layer, "built", True)):
+        return "0 (unbuilt)"
+    return f"{sum(int(t.size) for _, t in layer._named_state()):,}"
+
+
+def _print_table(print_fn, title, header, rows):
+    """A summary table: the third column (Param #) right-aligned, the others left."""
+    w = [max([len(r[i]) for r in rows] + [len(h)]) + 2 for i, h in enumerate(header)]
+    width = sum(w) + (2 if len(header) > 3 else 0)
+
+    def line(cells):
+        return "".join(f"{c:>{w[i]}}  " if i == 2 else f"{c:<{w[i]}}"
+                       for i, c in enumerate(cells)).rstrip()
+    print_fn(title)
+    print_fn("-" * width)
+    print_fn(line(header))
+    print_fn("=" * width)
+    for r in rows:
+        print_fn(line(r))
+    print_fn("=" * width)
+
+
+def _host_structure(out):
+    """A model's several outputs (a list, tuple or dict of Tensors) as host arrays."""
+    if isinstance(out, dict):
+        return {k: _host_structure(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_host_structure(v) for v in out]
+    return _host(out.data)
+
+
+def _concatenate_structure(batches):
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: _concatenate_structure([b[k] for b in batches]) for k in first}
+    if isinstance(first, list):
+        return [_concatenate_structure([b[i] for b in batches]) for i in range(len(first))]
+    return np.concatenate(batches, axis=0)
+
 
 def _take(X, idx):
     """Rows ``idx`` of the input data (of each array, for several inputs)."""
@@ -969,13 +1015,9 @@ def _print_step_line(steps, secs, logs):
 
 
 def _snake(name):
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and (not name[i - 1].isupper() or
-                                   (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input_layer``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _model_built(model):

@@ -10,14 +10,18 @@ learn its output shape and dtype.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import backend
 from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
+from ..errors import ShapeError
 from ..nn import module as _module
+from ..nn.module import Module
 
-__all__ = ["KerasTensor", "Node", "flatten", "is_symbolic", "map_structure", "symbolic_call"]
+__all__ = ["KerasTensor", "Node", "Op", "flatten", "is_symbolic", "map_structure", "symbolic_call"]
 
 
 class KerasTensor:
@@ -47,9 +51,66 @@ class KerasTensor:
     def __module_call__(self, module, args, kwargs):
         return symbolic_call(module, args, kwargs)
 
+    # arithmetic on symbolic tensors records the op, as Keras does
+    def __add__(self, other):
+        return _record(operator.add, self, other)
+
+    def __radd__(self, other):
+        return _record(operator.add, other, self)
+
+    def __sub__(self, other):
+        return _record(operator.sub, self, other)
+
+    def __rsub__(self, other):
+        return _record(operator.sub, other, self)
+
+    def __mul__(self, other):
+        return _record(operator.mul, self, other)
+
+    def __rmul__(self, other):
+        return _record(operator.mul, other, self)
+
+    def __truediv__(self, other):
+        return _record(operator.truediv, self, other)
+
+    def __rtruediv__(self, other):
+        return _record(operator.truediv, other, self)
+
+    def __matmul__(self, other):
+        return _record(operator.matmul, self, other)
+
+    def __pow__(self, other):
+        return _record(operator.pow, self, other)
+
+    def __neg__(self):
+        return _record(operator.neg, self)
+
+    def __getitem__(self, idx):
+        return _record(operator.getitem, self, idx)
+
 
 # nn's Module.__call__ hands calls on a KerasTensor to __module_call__ (nn cannot import keras)
 _module.SYMBOLIC_TYPES.add(KerasTensor)
+
+
+class Op(Module):
+    """A function called on KerasTensors (``keras.ops``, ``x + y``): a node of the graph
+    without weights."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+        self.name = None
+
+    def forward(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+def _record(fn, *args):
+    if not any(isinstance(a, KerasTensor) for a in args):
+        return fn(*args)
+    # a Tensor on the left: the Tensor's operator runs with the probe
+    return symbolic_call(Op(fn), args, {})
 
 
 class Node:
@@ -116,6 +177,13 @@ def symbolic_call(layer, args, kwargs):
         layer.eval()
         with no_grad():
             out = layer(*map_structure(probe, args), **probe_kwargs)
+    except ShapeError as e:
+        # name the symbolic shapes (batch None), not the one-sample probes'
+        text = str(e)
+        for t in flatten((args, kwargs)):
+            if isinstance(t, KerasTensor):
+                text = text.replace(str(tuple(t._probe.shape)), str(t.shape))
+        raise ShapeError(text) from None
     finally:
         for m, t in modes:
             object.__setattr__(m, "training", t)
