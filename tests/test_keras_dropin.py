@@ -484,3 +484,80 @@ def test_regularizer_arguments_that_are_not_supported_are_refused():
         layers.BatchNormalization(moving_mean_regularizer="l2")
     with pytest.raises(NotImplementedError, match="Dense: kernel_constraint"):
         layers.Dense(2, kernel_constraint="non_neg")
+
+
+# ---------------------------------------------------------------- saving
+
+def test_functional_model_save_and_load_round_trip(tmp_path):
+    a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,))
+    shared = layers.Dense(5, activation="relu", kernel_regularizer=keras.regularizers.L2(0.1))
+    z = layers.Concatenate()([shared(a), shared(layers.Dense(4)(b))])
+    model = keras.Model({"x": a, "y": b}, layers.Dense(2, activation="softmax")(z), name="mm")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = {"x": rng.random((20, 4)), "y": rng.random((20, 3))}
+    y = rng.integers(0, 2, 20)
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = keras.models.load_model(path)
+    assert [type(layer).__name__ for layer in again.layers] == \
+        [type(layer).__name__ for layer in model.layers]
+    assert again.layers[3].kernel_regularizer.l2 == 0.1
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    h1 = model.fit(x, y, epochs=2, verbose=0).history
+    h2 = again.fit(x, y, epochs=2, verbose=0).history
+    np.testing.assert_allclose(h2["loss"], h1["loss"], rtol=1e-6)
+
+
+def test_saving_what_cannot_be_rebuilt_is_a_clear_error(tmp_path):
+    with pytest.raises(TypeError, match="save: only Sequential and functional models .*_MLP"):
+        model = _MLP()
+        model.build((None, 6))
+        model.save(tmp_path / "s.keras")
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, keras.ops.mean(layers.Dense(2)(inputs), axis=-1))
+    with pytest.raises(TypeError, match="save: the model calls 'mean' on symbolic tensors"):
+        model.save(tmp_path / "o.keras")
+
+
+# ---------------------------------------------------------------- ops
+
+def test_ops_compute_on_tensors_and_record_on_symbolic_tensors():
+    ops = keras.ops
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    t = ge.tensor(x)
+    np.testing.assert_allclose(ops.mean(t, axis=-1).numpy(), x.mean(-1))
+    np.testing.assert_allclose(ops.sum(t).numpy(), x.sum())
+    np.testing.assert_allclose(ops.exp(t).numpy(), np.exp(x), rtol=1e-6)
+    np.testing.assert_allclose(ops.relu(t - 2).numpy(), np.maximum(x - 2, 0))
+    np.testing.assert_allclose(ops.softmax(t).numpy(),
+                               np.exp(x) / np.exp(x).sum(-1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(ops.matmul(t, ops.transpose(t)).numpy(), x @ x.T)
+    assert ops.reshape(t, (3, 2)).shape == (3, 2) and ops.expand_dims(t, 0).shape == (1, 2, 3)
+    assert ops.concatenate([t, t], axis=0).shape == (4, 3)
+    np.testing.assert_allclose(ops.std(t, axis=0).numpy(), x.std(0), rtol=1e-6)
+    np.testing.assert_allclose(ops.leaky_relu(-t).numpy(), -0.2 * x, rtol=1e-6)
+    np.testing.assert_array_equal(ops.one_hot(ge.tensor([0, 2]), 3).numpy(), np.eye(3)[[0, 2]])
+    inputs = keras.Input(shape=(3,))
+    h = layers.Dense(4)(inputs)
+    out = ops.concatenate([ops.mean(h, axis=-1, keepdims=True), h * 2.0 + 1.0], axis=-1)
+    assert out.shape == (None, 5)
+    model = keras.Model(inputs, out)
+    dense = model.layers[1]
+    hv = dense(ge.tensor(x)).numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               np.c_[hv.mean(-1, keepdims=True), hv * 2 + 1], rtol=1e-6)
+
+
+def test_backend_names():
+    assert keras.backend.backend() == "gradengine"
+    assert keras.backend.floatx() == "float32"
+    assert keras.backend.image_data_format() == "channels_last"
+    keras.utils.set_random_seed(1)
+    a = keras.random.normal((3,)).numpy()
+    keras.utils.set_random_seed(1)
+    np.testing.assert_array_equal(keras.random.normal((3,)).numpy(), a)
+    u = keras.random.uniform((1000,), minval=2.0, maxval=3.0).numpy()
+    assert u.min() >= 2.0 and u.max() < 3.0
