@@ -94,27 +94,24 @@ class Model(KerasModel, Module):
             if not isinstance(t._node.layer, InputLayer):
                 raise ValueError(f"Model: every input must come from keras.Input; {t!r} is "
                                  f"the output of {type(t._node.layer).__name__}")
-        nodes = _topological(flat_out)
+        nodes, first_seen = _topological(flat_out)
         given = {id(t._node) for t in flat_in}
         for node in nodes:
             if isinstance(node.layer, InputLayer) and id(node) not in given:
                 raise ValueError(f"Model: the outputs depend on the Input of shape "
                                  f"{node.outputs.shape} (name {node.layer.name!r}), which is "
                                  "not among inputs (graph disconnected)")
-        depth = _depths(nodes, flat_out)
-        order = sorted(range(len(nodes)), key=lambda i: (-depth[id(nodes[i])], i))
-        nodes = [nodes[i] for i in order]
-        layers, layer_depth = [], {}
-        for node in nodes:
-            if id(node.layer) not in layer_depth:
-                layers.append(node.layer)
-            layer_depth[id(node.layer)] = max(layer_depth.get(id(node.layer), 0),
-                                              depth[id(node)])
-        first = {id(layer): i for i, layer in enumerate(layers)}
-        layers.sort(key=lambda layer: (-layer_depth[id(layer)], first[id(layer)]))
-        # the Inputs first, in the order given (Keras' order)
-        in_layers = [t._node.layer for t in flat_in]
-        layers = in_layers + [layer for layer in layers if not isinstance(layer, InputLayer)]
+        node_depth, layer_depth = _depths(nodes)
+        for t in flat_in:  # an Input no output uses still is a layer of the model
+            layer_depth.setdefault(id(t._node.layer), 0)
+            first_seen.setdefault(id(t._node.layer), -1)
+        position = {id(node): i for i, node in enumerate(nodes)}
+        nodes.sort(key=lambda n: (-node_depth[id(n)], position[id(n)]))
+        layers = list({id(n.layer): n.layer for n in nodes}.values())
+        layers += [t._node.layer for t in flat_in if t._node not in nodes]
+        # Keras' order: deepest first, then in the order a walk from the outputs meets them
+        layers.sort(key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
+        layers = [layer for layer in layers if not isinstance(layer, symbolic.Op)]
         names = _layer_names(layers)
         graph = {"inputs": inputs, "outputs": outputs, "flat_in": flat_in,
                  "flat_out": flat_out, "layers": layers, "names": names,
@@ -328,7 +325,9 @@ class Model(KerasModel, Module):
             rows = [(f"{n} ({type(layer).__name__})", "?", _param_count(layer))
                     for layer, n in zip(layers, _layer_names(layers))]
             return ("Layer (type)", "Output Shape", "Param #"), rows
-        name_of = {id(layer): n for layer, n in zip(g["layers"], g["names"])}
+        name_of = {id(n.layer): getattr(n.layer.fn, "__name__", "op") for n in g["nodes"]
+                   if isinstance(n.layer, symbolic.Op)}
+        name_of.update({id(layer): n for layer, n in zip(g["layers"], g["names"])})
         calls = {}  # each node's index among its layer's calls
         for node in [t._node for t in g["flat_in"]] + g["nodes"]:
             calls.setdefault(id(node.layer), []).append(node)
@@ -337,7 +336,7 @@ class Model(KerasModel, Module):
         rows = []
         for layer in g["layers"]:
             nodes = calls[id(layer)]
-            shapes = [str(t.shape) for n in nodes for t in flatten(n.outputs)]
+            shapes = [str(t.shape) for t in flatten(nodes[0].outputs)]  # the first call's
             row = (f"{name_of[id(layer)]} ({type(layer).__name__})", ", ".join(shapes),
                    _param_count(layer))
             if not chain:
@@ -374,8 +373,9 @@ def _same_rows(arrays, names, where):
 
 
 def _topological(flat_out):
-    """The nodes that make ``flat_out``, each after the nodes of its inputs."""
-    seen, order = set(), []
+    """Keras' ``_build_map``: the nodes that make ``flat_out``, each after the nodes of its
+    inputs, and each layer's index in the walk's pre-order (ties of depth keep it)."""
+    seen, order, first_seen = set(), [], {}
     for t in flat_out:
         stack = [(t._node, False)]
         while stack:
@@ -386,18 +386,21 @@ def _topological(flat_out):
             if id(node) in seen:
                 continue
             seen.add(id(node))
+            first_seen.setdefault(id(node.layer), len(first_seen))
             stack.append((node, True))
             for t_in in reversed(node.inputs):
                 if id(t_in._node) not in seen:
                     stack.append((t_in._node, False))
-    return order
+    return order, first_seen
 
 
-def _depths(nodes, flat_out):
-    """Keras' node depth: 0 at the outputs, one more than the deepest consumer above."""
-    depth = {id(t._node): 0 for t in flat_out}
+def _depths(nodes):
+    """Keras' depths: 0 at the outputs, one more than the deepest consumer; a shared
+    layer's nodes take the layer's greatest depth. Returns (node depths, layer depths)."""
+    node_depth, layer_depth = {}, {}
     for node in reversed(nodes):
-        d = depth.setdefault(id(node), 0)
+        d = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = d
         for t in node.inputs:
-            depth[id(t._node)] = max(depth.get(id(t._node), 0), d + 1)
-    return depth
+            node_depth[id(t._node)] = max(node_depth.get(id(t._node), 0), d + 1)
+    return node_depth, layer_depth

@@ -82,12 +82,13 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
-            "Regularizer": Regularizer}
+# Keras' names: the classes' and their snake-case forms (``to_snake_case("L1L2")`` is "l1l2")
+_BY_NAME = {"l1": L1, "l2": L2, "l1l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2,
+            "Regularizer": Regularizer, "regularizer": Regularizer}
 
 
 def get(identifier):
-    """A regularizer from None, a name ("l1", "l2", "l1_l2"), a config dict
+    """A regularizer from None, a name ("l1", "l2", "l1l2"), a config dict
     ``{"class_name": ..., "config": {...}}``, a class, or a callable (returned).
 
     Raises:
