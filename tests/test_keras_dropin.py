@@ -561,3 +561,18 @@ def test_backend_names():
     np.testing.assert_array_equal(keras.random.normal((3,)).numpy(), a)
     u = keras.random.uniform((1000,), minval=2.0, maxval=3.0).numpy()
     assert u.min() >= 2.0 and u.max() < 3.0
+
+
+def test_functional_model_with_regularizers_under_jit_compile_equals_eager():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 5)), rng.integers(0, 3, 64)
+    losses = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(0)
+        a, b = keras.Input(shape=(5,)), keras.Input(shape=(5,))
+        h = layers.Add()([layers.Dense(8, activation="relu", kernel_regularizer="l2")(a),
+                          layers.Dense(8, activity_regularizer="l1")(b)])
+        model = keras.Model([a, b], layers.Dense(3, activation="softmax")(h))
+        model.compile("adam", "sparse_categorical_crossentropy", jit_compile=jit)
+        losses.append(model.fit([x, x[::-1]], y, epochs=3, verbose=0).history["loss"])
+    assert losses[1] == losses[0]
