@@ -1,12 +1,15 @@
-"""The Keras-style API, with Keras 3's module paths so that a Keras script changes only its
-imports::
+"""The Keras-style API, with Keras 3's names so that a Keras script changes only its
+imports (``import keras`` -> ``from gradengine import keras``)::
 
-    from gradengine.keras.models import Sequential, load_model
-    from gradengine.keras.layers import Input, Dense, Dropout
-    from gradengine.keras import optimizers, losses, metrics, callbacks
+    from gradengine import keras
+    from gradengine.keras import layers
+    inputs = keras.Input(shape=(784,))
+    model = keras.Model(inputs, layers.Dense(10)(inputs))
+    keras.utils.to_categorical(y, 10)
 
-The submodules load on first use (``gradengine.keras.models`` imports ``gradengine.nn``,
-which itself uses :mod:`gradengine.keras.model`, the training loop).
+The submodules and the top-level names (``Sequential``, ``Model``, ``Input``) load on first
+use (``gradengine.keras.models`` imports ``gradengine.nn``, which itself uses
+:mod:`gradengine.keras.model`, the training loop).
 """
 
 from __future__ import annotations
@@ -17,13 +20,19 @@ from . import callbacks, losses
 from .model import KerasModel
 
 _LAZY = ("models", "layers", "optimizers", "metrics", "activations", "initializers",
-         "saving", "loading", "schedules")
+         "saving", "loading", "schedules", "utils", "regularizers", "ops", "backend",
+         "random", "functional", "symbolic")
+_NAMES = {"Sequential": "models", "Model": "models", "Input": "layers",
+          "InputLayer": "layers", "KerasTensor": "symbolic"}
 
-__all__ = ["KerasModel", "activations", "callbacks", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "saving"]
+__all__ = ["Input", "KerasModel", "KerasTensor", "Model", "Sequential", "activations",
+           "backend", "callbacks", "initializers", "layers", "losses", "metrics", "models",
+           "ops", "optimizers", "random", "regularizers", "saving", "utils"]
 
 
 def __getattr__(name):
     if name in _LAZY:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from .. import functional as F
 from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from ..nn import _keras_init
+from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import Dense, _activation_fn, _module_device, _module_dtype
 from ..nn.module import Module, Parameter
+from . import symbolic
 
-__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout",
-           "Embedding", "Flatten", "Input", "InputLayer", "Layer", "LayerNormalization",
-           "MaxPooling2D"]
+__all__ = ["Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization",
+           "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "Input",
+           "InputLayer", "Layer", "LayerNormalization", "MaxPooling2D", "Maximum", "Minimum",
+           "Multiply", "Subtract"]
 
 
 def _pair(v):
@@ -33,9 +37,16 @@ def _pair(v):
 class Layer(Module):
     """Base of the Keras layers: ``name``, ``input_shape``, lazy :meth:`build` at the first
     call from the input's shape (batch axis excluded), and the input cast to the layer's
-    dtype."""
+    dtype.
 
-    def __init__(self, name=None, input_shape=None, dtype=None, trainable=True, **kwargs):
+    A Keras-style subclass defines ``build(input_shape)`` (given the shape with the batch
+    axis, as Keras) creating weights with :meth:`add_weight`, and ``call(inputs)``; a call
+    takes ``training=`` to force fit's or predict's behaviour for that call. Called on
+    KerasTensors (``keras.Input``), a layer records the call for ``keras.Model``.
+    """
+
+    def __init__(self, name=None, input_shape=None, dtype=None, trainable=True,
+                 activity_regularizer=None, **kwargs):
         super().__init__()
         unknown = set(kwargs) - {"input_dim", "batch_input_shape", "autocast"}
         if unknown:
@@ -44,6 +55,7 @@ class Layer(Module):
         self.name = name
         self.input_shape = tuple(input_shape) if input_shape is not None else None
         self.trainable = bool(trainable)
+        self.activity_regularizer = _keras_regularizers.get(activity_regularizer)
         if dtype is not None:
             object.__setattr__(self, "_dtype", backend.resolve_dtype(dtype, "layer"))
         object.__setattr__(self, "_built", False)
@@ -71,6 +83,30 @@ class Layer(Module):
         setattr(self, name, p)
         return p
 
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
+                   trainable=True, name=None, regularizer=None, **kwargs):
+        """Create and register a weight (Keras' ``add_weight``): a Parameter, or a buffer
+        when ``trainable=False``; ``regularizer`` adds its penalty to the training loss."""
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        taken = set(self.__dict__)
+        base = name or "weight"
+        key = base if base not in taken else next(
+            f"{base}_{i}" for i in range(1, len(taken) + 2) if f"{base}_{i}" not in taken)
+        dev = _module_device(self)
+        dt = backend.resolve_dtype(dtype, "add_weight") if dtype is not None else \
+            _module_dtype(self)
+        arr = _keras_init.get(initializer)(shape, dt, dev)
+        if trainable:
+            w = Parameter(arr, device=dev)
+            setattr(self, key, w)
+        else:
+            self.register_buffer(key, Tensor._make(arr, dev))
+            w = self.__dict__[key]
+        if regularizer is not None:
+            self.__dict__.setdefault("_weight_regularizers", []).append(
+                (_keras_regularizers.get(regularizer), w))
+        return w
+
     def _buffer(self, init, shape, name):
         dev = _module_device(self)
         self.register_buffer(name, Tensor._make(
@@ -84,11 +120,36 @@ class Layer(Module):
         return x
 
     def __call__(self, x, *args, **kwargs):
+        if symbolic.is_symbolic((x, args, kwargs)):
+            return symbolic.symbolic_call(self, (x,) + args, kwargs)
+        training = kwargs.pop("training", None)
         x = self._prepare(x)
         if not self.built:
-            self.build(tuple(x.shape[1:]))
+            shape = tuple(x.shape[1:])
+            # Keras' build takes the shape with the batch axis; ours (below) without it
+            self.build(shape if type(self).build.__module__ == __name__ else
+                       (None,) + shape)
             object.__setattr__(self, "_built", True)
-        return self.forward(x, *args, **kwargs)
+        if training is None or bool(training) == self.training:
+            out = self.forward(x, *args, **kwargs)
+        else:
+            modes = [(m, m.training) for m in self.modules()]
+            self.train(bool(training))
+            try:
+                out = self.forward(x, *args, **kwargs)
+            finally:
+                for m, t in modes:
+                    object.__setattr__(m, "training", t)
+        if self.activity_regularizer is not None:
+            for o in symbolic.flatten(out):
+                _keras_regularizers.record_activity(self.activity_regularizer, o)
+        return out
+
+    def forward(self, x, *args, **kwargs):
+        return self.call(x, *args, **kwargs)
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define call(inputs)")
 
     def _prepare(self, x):
         return self._float_input(x)
@@ -101,18 +162,23 @@ class InputLayer(Layer):
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("Input: a shape is required, e.g. Input(shape=(4,))")
-        super().__init__(name=name, input_shape=tuple(shape), dtype=dtype)
-        self.shape = (batch_size,) + tuple(shape)
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        super().__init__(name=name, input_shape=shape, dtype=dtype)
+        self.shape = (batch_size,) + shape
         object.__setattr__(self, "_built", True)
+        dt = self.__dict__.get("_dtype") or backend.DEFAULT_FLOAT
+        self.output = symbolic.input_tensor(shape, dt, name)
+        symbolic.Node(self, (), {}, self.output)
 
     def forward(self, x):
         return x
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
-    """The model's input, for ``Sequential([Input(shape=(4,)), Dense(8), ...])`` (only in a
-    Sequential model: gradengine has no functional API)."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+    """The model's input: a :class:`~gradengine.keras.symbolic.KerasTensor` of shape
+    ``(None, *shape)``, to call layers on (the functional API, ``keras.Model(inputs,
+    outputs)``) or to start a ``Sequential([Input(shape=(4,)), Dense(8), ...])``."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 
 class Activation(Layer):
@@ -164,9 +230,10 @@ class Embedding(Layer):
     U(-0.05, 0.05) as in Keras."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 mask_zero=False, **kwargs):
+                 mask_zero=False, embeddings_regularizer=None, **kwargs):
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
+        self.embeddings_regularizer = _keras_regularizers.get(embeddings_regularizer)
         if mask_zero:
             raise NotImplementedError("Embedding: mask_zero is not supported (no masking)")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
@@ -199,8 +266,11 @@ class LayerNormalization(Layer):
     (epsilon 1e-3, as Keras)."""
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.beta_regularizer = _keras_regularizers.get(beta_regularizer)
+        self.gamma_regularizer = _keras_regularizers.get(gamma_regularizer)
         if axis not in (-1,):
             raise NotImplementedError("LayerNormalization: only axis=-1 is supported")
         self.axis, self.epsilon = axis, float(epsilon)
@@ -242,8 +312,10 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 **kwargs):
+                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.beta_regularizer = _keras_regularizers.get(beta_regularizer)
+        self.gamma_regularizer = _keras_regularizers.get(gamma_regularizer)
         if axis not in (-1,):
             raise NotImplementedError("BatchNormalization: only axis=-1 (channels last) is "
                                       "supported")
@@ -333,8 +405,10 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                  data_format=None, dilation_rate=(1, 1), groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.kernel_regularizer = _keras_regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _keras_regularizers.get(bias_regularizer)
         if data_format not in (None, "channels_last"):
             raise NotImplementedError("Conv2D: only data_format='channels_last' is supported "
                                       "(use gradengine.nn.Conv2d for NCHW)")
@@ -431,7 +505,114 @@ class AveragePooling2D(MaxPooling2D):
     _op = "avg_pool2d"
 
 
+class _Merge(Layer):
+    """Base of the merge layers: a list of two or more inputs of the same shape (or shapes
+    that broadcast) -> one output."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_built", True)
+
+    def _prepare(self, xs):
+        name = type(self).__name__
+        if not isinstance(xs, (list, tuple)) or len(xs) < 2:
+            raise ValueError(f"{name}: expected a list of at least 2 inputs, got "
+                             f"{type(xs).__name__}")
+        xs = [self._float_input(x) for x in xs]
+        self._check_shapes([x.shape for x in xs])
+        return xs
+
+    def _check_shapes(self, shapes):
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ShapeError(f"{type(self).__name__}: inputs of shapes "
+                             f"{', '.join(map(str, shapes))} cannot be combined "
+                             "elementwise") from None
+
+    def forward(self, xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = self._combine(out, x)
+        return out
+
+
+class Add(_Merge):
+    """The elementwise sum of the inputs."""
+
+    def _combine(self, a, b):
+        return a + b
+
+
+class Multiply(_Merge):
+    """The elementwise product of the inputs."""
+
+    def _combine(self, a, b):
+        return a * b
+
+
+class Maximum(_Merge):
+    """The elementwise maximum of the inputs."""
+
+    def _combine(self, a, b):
+        return F.maximum(a, b)
+
+
+class Minimum(_Merge):
+    """The elementwise minimum of the inputs."""
+
+    def _combine(self, a, b):
+        return F.minimum(a, b)
+
+
+class Average(_Merge):
+    """The elementwise mean of the inputs."""
+
+    def forward(self, xs):
+        return super().forward(xs) * (1.0 / len(xs))
+
+    def _combine(self, a, b):
+        return a + b
+
+
+class Subtract(_Merge):
+    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
+
+    def _prepare(self, xs):
+        if not isinstance(xs, (list, tuple)) or len(xs) != 2:
+            raise ValueError(f"Subtract: expected a list of exactly 2 inputs, got "
+                             f"{len(xs) if isinstance(xs, (list, tuple)) else type(xs).__name__}")
+        return super()._prepare(xs)
+
+    def _combine(self, a, b):
+        return a - b
+
+
+class Concatenate(_Merge):
+    """The inputs joined along ``axis`` (the last by default); all other sizes must
+    agree."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def _check_shapes(self, shapes):
+        ndim = len(shapes[0])
+        axis = self.axis + ndim if self.axis < 0 else self.axis
+        ok = 0 < axis < ndim and all(len(s) == ndim for s in shapes) and all(
+            len({s[i] for s in shapes}) == 1 for i in range(ndim) if i != axis)
+        if not ok:
+            raise ShapeError(f"Concatenate: inputs of shapes {', '.join(map(str, shapes))} "
+                             f"cannot be joined on axis {self.axis} (every other size must "
+                             "agree, and the batch axis cannot be joined)")
+
+    def forward(self, xs):
+        return F.concatenate(xs, axis=self.axis)
+
+
 # the layer classes load_model can rebuild, by Keras class name
-LAYER_CLASSES = {c.__name__: c for c in (Activation, AveragePooling2D, BatchNormalization,
-                                         Conv2D, Dense, Dropout, Embedding, Flatten,
-                                         InputLayer, LayerNormalization, MaxPooling2D)}
+LAYER_CLASSES = {c.__name__: c for c in (Activation, Add, Average, AveragePooling2D,
+                                         BatchNormalization, Concatenate, Conv2D, Dense,
+                                         Dropout, Embedding, Flatten, InputLayer,
+                                         LayerNormalization, MaxPooling2D, Maximum, Minimum,
+                                         Multiply, Subtract)}

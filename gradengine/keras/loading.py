@@ -47,6 +47,29 @@ def _rebuild_optimizer(entry, model):
     return cls(model.parameters(), **cfg)
 
 
+def _functional(arch, layers):
+    """Call the rebuilt layers on new Inputs as the saved model did; the functional model
+    of the results."""
+    from .functional import Model
+    from .symbolic import flatten
+    outputs = [flatten(layers[i].output) for i in arch["input_nodes"]]
+
+    def real(v):
+        if isinstance(v, dict) and set(v) == {"tensor"}:
+            node, index = v["tensor"]
+            return outputs[node][index]
+        if isinstance(v, dict):
+            return {k: real(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [real(x) for x in v]
+        return v
+    for node in arch["nodes"]:
+        out = layers[node["layer"]](*real(node["args"]), **real(node["kwargs"]))
+        outputs.append(flatten(out))
+    return Model(inputs=real(arch["inputs"]), outputs=real(arch["outputs"]),
+                 name=arch.get("name"))
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """Rebuild a model written by ``model.save("m.keras")``: the same layers and weights
     (predictions identical), compiled again with its optimizer's state restored (training
@@ -68,7 +91,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         raise CheckpointError(f"load_model: {path!r} has model format version "
                               f"{state.get('version')!r}; this gradengine reads {VERSION}")
     arch = json.loads(state["architecture"])
-    model = Sequential(name=arch.get("name"))
     layers = []
     for entry in arch["layers"]:
         cls = _layer_class(entry, custom_objects)
@@ -80,11 +102,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         for layer in layers:
             layer.to(dtype=arch["dtype"])
             object.__setattr__(layer, "_dtype", np.dtype(arch["dtype"]))
+    if arch["class_name"] == "Functional":
+        model = _functional(arch, layers)
+    else:
+        model = Sequential(name=arch.get("name"))
+        if arch.get("input_shape") is not None:
+            model.add(InputLayer(shape=tuple(arch["input_shape"])))
+        for layer in layers:
+            model.add(layer)
+    if arch.get("dtype") and arch["dtype"] != backend.DEFAULT_FLOAT.name:
         object.__setattr__(model, "_dtype", np.dtype(arch["dtype"]))
-    if arch.get("input_shape") is not None:
-        model.add(InputLayer(shape=tuple(arch["input_shape"])))
-    for layer in layers:
-        model.add(layer)
     if state["weights"] or model.built:  # an unbuilt model was saved without weights
         model.load_state_dict(state["weights"])
     comp = state.get("compile")

@@ -19,6 +19,7 @@ per-epoch progress display in :mod:`gradengine.keras.progress`.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 import warnings
@@ -30,6 +31,7 @@ from ..core.gradmode import enable_grad, no_grad
 from ..core.tensor import Tensor
 from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
+from ..nn import _keras_regularizers
 from .callbacks import Callback, History
 from .losses import (  # noqa: F401
     _EPS,
@@ -65,6 +67,7 @@ class KerasModel:
 
     def _invalidate(self):
         self._setup = None  # (logits_fn, activation) and the chosen loss closure
+        self._weight_penalties, self._activity_penalties = (), False
         self.__dict__.pop("_per_sample_cached", None)
         self._jit_step = self._jit_step_w = None
         self._jit_eval = self._jit_predict = None
@@ -208,19 +211,24 @@ class KerasModel:
             raise ValueError(f"{where}: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
         device, dtype = self._model_place()
-        Xa = self._array(X, self._input_dtype_for(dtype), device, where, "X")
-        if Xa.shape[0] == 0:
-            raise ValueError(f"{where}: X has no samples (shape {tuple(Xa.shape)}); there is "
+        Xa = self._input_arrays(X, device, dtype, where, "X")
+        if _rows(Xa) == 0:
+            raise ValueError(f"{where}: X has no samples (shape {_shape(Xa)}); there is "
                              "nothing to train on or to evaluate")
         ya_raw = y
         n_y = _num_samples(y)
-        if n_y is not None and n_y != Xa.shape[0]:
-            raise ShapeError(f"{where}: X has {Xa.shape[0]} samples but y has {n_y}")
+        if n_y is not None and n_y != _rows(Xa):
+            raise ShapeError(f"{where}: X has {_rows(Xa)} samples but y has {n_y}")
         out_shape = self._probe(Xa, where)
         ya = self._targets(ya_raw, out_shape, device, dtype, where)
-        if ya.shape[0] != Xa.shape[0]:
-            raise ShapeError(f"{where}: X has {Xa.shape[0]} samples but y has {ya.shape[0]}")
+        if ya.shape[0] != _rows(Xa):
+            raise ShapeError(f"{where}: X has {_rows(Xa)} samples but y has {ya.shape[0]}")
         return Xa, ya, out_shape
+
+    def _input_arrays(self, x, device, dtype, where, what):
+        """The model's input data as a backend array (a tuple of them for a model of
+        several inputs)."""
+        return self._array(x, self._input_dtype_for(dtype), device, where, what)
 
     def _input_dtype_for(self, dtype):
         """X's dtype: the model's float dtype, or int64 for a model that starts with an
@@ -234,22 +242,22 @@ class KerasModel:
         """Run one sample through the model (no graph, eval mode): builds lazy layers and
         checks the input width before any parameter can change."""
         modes = [(m, m.training) for m in self.modules()]
-        probe = Xa[:1]
+        probe = _take(Xa, slice(0, 1))
         try:
             self.eval()
             with no_grad():
-                out = self.forward(Tensor._make(probe, backend.device_of_array(Xa)))
+                out = self.forward(_tensors(probe, _device(Xa)))
         except ShapeError as e:
             # name the data's shape, not the one-sample probe's
-            text = str(e).replace(str(tuple(probe.shape)), str(tuple(Xa.shape)))
-            raise ShapeError(f"{where}: X of shape {tuple(Xa.shape)} does not fit the model: "
+            text = str(e).replace(str(_shape(probe)), str(_shape(Xa)))
+            raise ShapeError(f"{where}: X of shape {_shape(Xa)} does not fit the model: "
                              f"{text}") from None
         finally:
             for m, t in modes:
                 object.__setattr__(m, "training", t)
         if not isinstance(out, Tensor):
             raise TypeError(f"fit: the model returned {type(out).__name__}, not a Tensor")
-        return (Xa.shape[0],) + tuple(out.shape[1:])
+        return (_rows(Xa),) + tuple(out.shape[1:])
 
     # ------------------------------------------------------------ the step
     def _configure(self, out_shape, y_shape=None):
@@ -292,6 +300,9 @@ class KerasModel:
                 self._output_is_logits = act if use_logits else None
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
             self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
+        self._weight_penalties = self._regularized_weights()
+        self._activity_penalties = any(m.__dict__.get("activity_regularizer") is not None
+                                       for m in self.modules())
         metrics = _resolve_metrics(self._metric_specs, kind, out_shape, y_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
@@ -316,8 +327,10 @@ class KerasModel:
         """
         opt = self.optimizer
         opt.zero_grad()
-        out = self._forward_for_loss(xb)
+        out, penalty = self._forward_with_penalty(xb)
         loss = self._loss_fn(out, yb)
+        if penalty is not None:
+            loss = loss + penalty
         loss.backward()
         opt.step()
         return loss.detach(), out.detach()
@@ -327,12 +340,49 @@ class KerasModel:
         "sum_over_batch_size")."""
         opt = self.optimizer
         opt.zero_grad()
-        out = self._forward_for_loss(xb)
+        out, penalty = self._forward_with_penalty(xb)
         per = self._per_sample_fn(out, yb)
         loss = (per * wb).sum() / per.shape[0]
+        if penalty is not None:
+            loss = loss + penalty
         loss.backward()
         opt.step()
         return loss.detach(), out.detach()
+
+    def _forward_with_penalty(self, xb):
+        """The output for the loss and the regularization penalty (None without
+        regularizers): every weight regularizer's, and the activity regularizers' of the
+        layers this forward called, as Keras adds ``model.losses`` to the loss."""
+        if not (self._weight_penalties or self._activity_penalties):
+            return self._forward_for_loss(xb), None
+        with _keras_regularizers.collecting() as terms:
+            out = self._forward_for_loss(xb)
+        terms = [reg(w) for reg, w in self._weight_penalties] + terms
+        total = terms[0] if terms else None
+        for t in terms[1:]:
+            total = total + t
+        return out, total
+
+    def _regularized_weights(self):
+        """``(regularizer, weight)`` for each weight given a regularizer: a layer's
+        ``<weight>_regularizer`` (``kernel_regularizer`` penalises ``kernel``) and the
+        ``add_weight(regularizer=...)`` ones."""
+        pairs = []
+        for m in self.modules():
+            for name, reg in list(m.__dict__.items()):
+                if name.endswith("_regularizer") and name != "activity_regularizer" and \
+                        reg is not None:
+                    w = getattr(m, name[:-len("_regularizer")], None)
+                    if w is not None:
+                        pairs.append((reg, w))
+            pairs.extend(m.__dict__.get("_weight_regularizers", ()))
+        return pairs
+
+    @property
+    def losses(self) -> list:
+        """The weight regularization penalties (scalar Tensors), as Keras' ``model.losses``
+        after a call."""
+        return [reg(w) for reg, w in self._regularized_weights()]
 
     def _per_sample_fn(self, out, yb):
         fn = self.__dict__.get("_per_sample_cached")
@@ -407,7 +457,7 @@ class KerasModel:
             raise ValueError(f"fit: initial_epoch must be a non-negative integer, got "
                              f"{initial_epoch!r}")
         Xa, ya, out_shape = self._prepare(x, y, "fit", batch_size)
-        wa = self._sample_weights(sample_weight, class_weight, ya, Xa.shape[0], "fit")
+        wa = self._sample_weights(sample_weight, class_weight, ya, _rows(Xa), "fit")
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in \
@@ -415,18 +465,18 @@ class KerasModel:
                 raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
             Xv, yv, _ = self._prepare(validation_data[0], validation_data[1], "fit",
                                       batch_size)
-            if Xv.shape[1:] != Xa.shape[1:]:
-                raise ShapeError(f"fit: validation X of shape {tuple(Xv.shape)} does not "
-                                 f"match X of shape {tuple(Xa.shape)}")
+            if _tail(Xv) != _tail(Xa):
+                raise ShapeError(f"fit: validation X of shape {_shape(Xv)} does not "
+                                 f"match X of shape {_shape(Xa)}")
             val = (Xv, yv)
         elif validation_split:
             # Keras' split: the first floor(N * (1 - split)) samples train, the rest validate
-            cut = int(math.floor(Xa.shape[0] * (1.0 - validation_split)))
-            if cut == 0 or cut == Xa.shape[0]:
+            cut = int(math.floor(_rows(Xa) * (1.0 - validation_split)))
+            if cut == 0 or cut == _rows(Xa):
                 raise ValueError(f"fit: validation_split={validation_split} of "
-                                 f"{Xa.shape[0]} samples leaves an empty set")
-            val = (Xa[cut:], ya[cut:])
-            Xa, ya = Xa[:cut], ya[:cut]
+                                 f"{_rows(Xa)} samples leaves an empty set")
+            val = (_take(Xa, slice(cut, None)), ya[cut:])
+            Xa, ya = _take(Xa, slice(None, cut)), ya[:cut]
             if wa is not None:
                 wa = wa[:cut]
         if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
@@ -486,11 +536,11 @@ class KerasModel:
 
     def _fit_loop(self, Xa, ya, wa, val, epochs, batch_size, shuffle, cbs, verbose,
                   initial_epoch, world=None, validation_freq=1, validation_batch_size=None):
-        n = Xa.shape[0]
+        n = _rows(Xa)
         # in a world of N each rank takes its disjoint, padded share of every epoch
         n_local = n if world is None else len(world.epoch_indices(n, 0, False))
         steps = -(-n_local // batch_size)
-        device = backend.device_of_array(Xa)
+        device = _device(Xa)
         xp = backend.xp_of(device)
         params = {"epochs": epochs, "steps": steps, "samples": n, "verbose": verbose}
         for cb in cbs:
@@ -520,28 +570,28 @@ class KerasModel:
                 if device != "cpu":
                     with backend.cuda_context(device):
                         order = xp.asarray(order)
-                Xe, ye = Xa[order], ya[order]
+                Xe, ye = _take(Xa, order), ya[order]
                 we = wa[order] if wa is not None else None
             elif shuffle and n > 1:
                 order = self._shuffle_rng.permutation(n)
                 if device != "cpu":
                     with backend.cuda_context(device):
                         order = xp.asarray(order)
-                Xe, ye = Xa[order], ya[order]
+                Xe, ye = _take(Xa, order), ya[order]
                 we = wa[order] if wa is not None else None
             else:
                 Xe, ye, we = Xa, ya, wa
-            for b, start in enumerate(range(0, Xe.shape[0], batch_size)):
+            for b, start in enumerate(range(0, _rows(Xe), batch_size)):
                 for cb in batch_cbs:
                     cb.on_train_batch_begin(b, {})
-                xb = Xe[start:start + batch_size]
+                xb = _take(Xe, slice(start, start + batch_size))
                 yb = ye[start:start + batch_size]
                 if we is None:
-                    loss, out = step(make(xb, device), make(yb, device))
+                    loss, out = step(_tensors(xb, device), make(yb, device))
                 else:
-                    loss, out = step(make(xb, device), make(yb, device),
+                    loss, out = step(_tensors(xb, device), make(yb, device),
                                      make(we[start:start + batch_size], device))
-                nb = xb.shape[0]
+                nb = _rows(xb)
                 seen += nb
                 sums[0] = sums[0] + (float(loss.data) * nb if on_cpu else loss.data * nb)
                 if len(sums) > 1:
@@ -594,7 +644,7 @@ class KerasModel:
         was_training = self.training
         start = time.perf_counter()
         Xa, ya, out_shape = self._prepare(x, y, "evaluate", batch_size)
-        wa = self._sample_weights(sample_weight, None, ya, Xa.shape[0], "evaluate")
+        wa = self._sample_weights(sample_weight, None, ya, _rows(Xa), "evaluate")
         if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
             self._configure(out_shape, ya.shape)
         try:
@@ -602,30 +652,32 @@ class KerasModel:
         finally:
             self.train(was_training)
         if verbose:
-            steps = -(-Xa.shape[0] // batch_size)
+            steps = -(-_rows(Xa) // batch_size)
             _print_step_line(steps, time.perf_counter() - start, logs)
         return _keras_result(logs, return_dict)
 
     def _evaluate_arrays(self, Xa, ya, batch_size, wa=None):
         names = ["loss"] + self._metric_names
         sums = [0.0] * len(names)
-        device = backend.device_of_array(Xa)
-        n = Xa.shape[0]
+        device = _device(Xa)
+        n = _rows(Xa)
         self.eval()
         try:
             with no_grad():
                 for start in range(0, n, batch_size):
-                    xb = Tensor._make(Xa[start:start + batch_size], device)
+                    xb = _tensors(_take(Xa, slice(start, start + batch_size)), device)
                     yb = ya[start:start + batch_size]
                     if wa is None:
                         step = self._jit_eval or self._eval_step
                         loss, out = step(xb, Tensor._make(yb, device))
                     else:
-                        out = self._forward_for_loss(xb)
+                        out, penalty = self._forward_with_penalty(xb)
                         per = self._per_sample_fn(out, Tensor._make(yb, device))
                         loss = (per * Tensor._make(wa[start:start + batch_size], device)
                                 ).sum() / per.shape[0]
-                    sums[0] = sums[0] + loss.data * xb.shape[0]
+                        if penalty is not None:
+                            loss = loss + penalty
+                    sums[0] = sums[0] + loss.data * yb.shape[0]
                     metric_sums = sums[1:]
                     self._batch_metrics(out.data, yb, metric_sums)
                     sums[1:] = metric_sums
@@ -635,8 +687,9 @@ class KerasModel:
 
     def _eval_step(self, xb, yb):
         """The loss and the output (or logits) on one batch; replayed under jit_compile."""
-        out = self._forward_for_loss(xb)
-        return self._loss_fn(out, yb), out
+        out, penalty = self._forward_with_penalty(xb)
+        loss = self._loss_fn(out, yb)
+        return (loss if penalty is None else loss + penalty), out
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
         """The model's outputs for x as a NumPy array on the host (Keras's ``predict``).
@@ -652,21 +705,25 @@ class KerasModel:
         verbose = _verbosity(verbose, "predict")
         start_t = time.perf_counter()
         device, dtype = self._model_place()
-        Xa = self._array(x, self._input_dtype_for(dtype), device, "predict", "x")
+        Xa = self._input_arrays(x, device, dtype, "predict", "x")
         was_training = self.training
         outs = []
         forward = getattr(self, "_jit_predict", None) or self.forward
         self.eval()
         try:
             with no_grad():
-                for start in range(0, max(Xa.shape[0], 1), batch_size):
-                    outs.append(_host(forward(
-                        Tensor._make(Xa[start:start + batch_size], device)).data))
+                for start in range(0, max(_rows(Xa), 1), batch_size):
+                    out = forward(_tensors(_take(Xa, slice(start, start + batch_size)),
+                                           device))
+                    outs.append(_host(out.data) if isinstance(out, Tensor) else
+                                _host_structure(out))
         finally:
             self.train(was_training)
         if verbose:
             _print_step_line(len(outs), time.perf_counter() - start_t, {})
-        return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
+        if len(outs) == 1:
+            return outs[0]
+        return _concatenate_structure(outs)
 
     # ------------------------------------------------------------ one batch
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -676,34 +733,34 @@ class KerasModel:
         if not self.__dict__.get("compiled"):
             raise RuntimeError("train_on_batch: the model must be compiled first")
         Xa, ya, out_shape = self._prepare(x, y, "train_on_batch", 1)
-        wa = self._sample_weights(sample_weight, class_weight, ya, Xa.shape[0],
+        wa = self._sample_weights(sample_weight, class_weight, ya, _rows(Xa),
                                   "train_on_batch")
         if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
             self._configure(out_shape, ya.shape)
-        device = backend.device_of_array(Xa)
+        device = _device(Xa)
         make = Tensor._make
         with enable_grad():
             self.train()
             if wa is None:
-                loss, out = (self._jit_step or self._train_step)(make(Xa, device),
+                loss, out = (self._jit_step or self._train_step)(_tensors(Xa, device),
                                                                  make(ya, device))
             else:
                 loss, out = (self._jit_step_w or self._train_step_weighted)(
-                    make(Xa, device), make(ya, device), make(wa, device))
+                    _tensors(Xa, device), make(ya, device), make(wa, device))
         sums = [0.0] * len(self._metric_names)
         self._batch_metrics(out.data, ya, sums)
         logs = {"loss": float(loss.data)}
-        logs.update({k: float(v) / Xa.shape[0] for k, v in zip(self._metric_names, sums)})
+        logs.update({k: float(v) / _rows(Xa) for k, v in zip(self._metric_names, sums)})
         return _keras_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on (x, y) as one batch, without training."""
-        return self.evaluate(x, y, batch_size=max(_num_samples(x) or 1, 1), verbose=0,
+        return self.evaluate(x, y, batch_size=max(_input_samples(x) or 1, 1), verbose=0,
                              sample_weight=sample_weight, return_dict=return_dict)
 
     def predict_on_batch(self, x):
         """The outputs for x as one batch (a NumPy array)."""
-        return self.predict(x, batch_size=max(_num_samples(x) or 1, 1), verbose=0)
+        return self.predict(x, batch_size=max(_input_samples(x) or 1, 1), verbose=0)
 
     # ------------------------------------------------------------ weights
     @property
@@ -772,41 +829,9 @@ class KerasModel:
         """Print each layer with its output shape and parameter count, then the totals; a
         model that is not built yet says so (and shows "?" for what is unknown)."""
         print_fn = print_fn or print
-        layers = list(getattr(self, "layers", None) or
-                      [m for n, m in self.named_modules() if n and "." not in n])
         built = _model_built(self)
-        shapes = [None] * len(layers)
-        in_shape = self.__dict__.get("_input_shape")
-        if built and in_shape is not None and hasattr(self, "_layer_shapes"):
-            try:
-                shapes = self._layer_shapes(in_shape)
-            except Exception:  # noqa: BLE001 - a summary never fails on a shape probe
-                shapes = [None] * len(layers)
-        counts = {}
-        rows = []
-        for layer, shape in zip(layers, shapes):
-            kind = type(layer).__name__
-            name = getattr(layer, "name", None)
-            if not name:
-                base = _snake(kind)
-                k = counts.get(base, 0)
-                counts[base] = k + 1
-                name = base if k == 0 else f"{base}_{k}"
-            lbuilt = bool(getattr(layer, "built", True))
-            n = sum(int(t.size) for _, t in layer._named_state()) if lbuilt else None
-            out = "?" if shape is None else str((None,) + tuple(shape))
-            rows.append((f"{name} ({kind})", out, f"{n:,}" if n is not None else
-                         "0 (unbuilt)"))
-        w = [max([len(r[i]) for r in rows] + [len(h)]) + 2 for i, h in
-             enumerate(("Layer (type)", "Output Shape", "Param #"))]
-        sep = "-" * sum(w)
-        print_fn(f'Model: "{self._display_name()}"')
-        print_fn(sep)
-        print_fn(f"{'Layer (type)':<{w[0]}}{'Output Shape':<{w[1]}}{'Param #':>{w[2]}}")
-        print_fn("=" * sum(w))
-        for a, b, c in rows:
-            print_fn(f"{a:<{w[0]}}{b:<{w[1]}}{c:>{w[2]}}")
-        print_fn("=" * sum(w))
+        header, rows = self._summary_rows(built)
+        _print_table(print_fn, f'Model: "{self._display_name()}"', header, rows)
         if not built:
             print_fn("The model is not built yet: its parameter counts are unknown. Give the "
                      "first layer input_shape=..., start with Input(shape=...), call "
@@ -818,8 +843,117 @@ class KerasModel:
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
 
+    def _summary_rows(self, built):
+        """The summary's column names and one row per layer (name (type), output shape,
+        parameter count)."""
+        layers = list(getattr(self, "layers", None) or
+                      [m for n, m in self.named_modules() if n and "." not in n])
+        shapes = [None] * len(layers)
+        in_shape = self.__dict__.get("_input_shape")
+        if built and in_shape is not None and hasattr(self, "_layer_shapes"):
+            try:
+                shapes = self._layer_shapes(in_shape)
+            except Exception:  # noqa: BLE001 - a summary never fails on a shape probe
+                shapes = [None] * len(layers)
+        names = _layer_names(layers)
+        rows = [(f"{name} ({type(layer).__name__})",
+                 "?" if shape is None else str((None,) + tuple(shape)), _param_count(layer))
+                for layer, name, shape in zip(layers, names, shapes)]
+        return ("Layer (type)", "Output Shape", "Param #"), rows
+
 
 # ---------------------------------------------------------------- helpers
+
+def _layer_names(layers):
+    """Each layer's name: its own, else Keras' default (``dense``, ``dense_1``, ...)."""
+    counts, names = {}, []
+    for layer in layers:
+        name = getattr(layer, "name", None)
+        if not name:
+            base = _snake(type(layer).__name__)
+            k = counts.get(base, 0)
+            counts[base] = k + 1
+            name = base if k == 0 else f"{base}_{k}"
+        names.append(name)
+    return names
+
+
+def _param_count(layer):
+    if not bool(getattr(layer, "built", True)):
+        return "0 (unbuilt)"
+    return f"{sum(int(t.size) for _, t in layer._named_state()):,}"
+
+
+def _print_table(print_fn, title, header, rows):
+    """A summary table: the third column (Param #) right-aligned, the others left."""
+    w = [max([len(r[i]) for r in rows] + [len(h)]) + 2 for i, h in enumerate(header)]
+    width = sum(w) + (2 if len(header) > 3 else 0)
+
+    def line(cells):
+        return "".join(f"{c:>{w[i]}}  " if i == 2 else f"{c:<{w[i]}}"
+                       for i, c in enumerate(cells)).rstrip()
+    print_fn(title)
+    print_fn("-" * width)
+    print_fn(line(header))
+    print_fn("=" * width)
+    for r in rows:
+        print_fn(line(r))
+    print_fn("=" * width)
+
+
+def _host_structure(out):
+    """A model's several outputs (a list, tuple or dict of Tensors) as host arrays."""
+    if isinstance(out, dict):
+        return {k: _host_structure(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_host_structure(v) for v in out]
+    return _host(out.data)
+
+
+def _concatenate_structure(batches):
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: _concatenate_structure([b[k] for b in batches]) for k in first}
+    if isinstance(first, list):
+        return [_concatenate_structure([b[i] for b in batches]) for i in range(len(first))]
+    return np.concatenate(batches, axis=0)
+
+
+def _take(X, idx):
+    """Rows ``idx`` of the input data (of each array, for several inputs)."""
+    return tuple(a[idx] for a in X) if isinstance(X, tuple) else X[idx]
+
+
+def _rows(X):
+    return (X[0] if isinstance(X, tuple) else X).shape[0]
+
+
+def _shape(X):
+    return tuple(tuple(a.shape) for a in X) if isinstance(X, tuple) else tuple(X.shape)
+
+
+def _tail(X):
+    return tuple(tuple(a.shape[1:]) for a in X) if isinstance(X, tuple) else X.shape[1:]
+
+
+def _device(X):
+    return backend.device_of_array(X[0] if isinstance(X, tuple) else X)
+
+
+def _tensors(X, device):
+    if isinstance(X, tuple):
+        return tuple(Tensor._make(a, device) for a in X)
+    return Tensor._make(X, device)
+
+
+def _input_samples(x):
+    """The sample count of input data: one array, or a list / dict of arrays (inputs)."""
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (list, tuple)) and x and all(hasattr(a, "shape") for a in x):
+        x = x[0]
+    return _num_samples(x)
+
 
 def _num_samples(v):
     if v is None:
@@ -881,13 +1015,9 @@ def _print_step_line(steps, secs, logs):
 
 
 def _snake(name):
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and (not name[i - 1].isupper() or
-                                   (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input_layer``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _model_built(model):

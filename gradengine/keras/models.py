@@ -1,12 +1,15 @@
-"""Keras 3's ``keras.models``: ``from gradengine.keras.models import Sequential, load_model``.
+"""Keras 3's ``keras.models``: ``from gradengine.keras.models import Sequential, Model,
+load_model``.
 
 ``Sequential`` is :class:`gradengine.nn.Sequential` (a Module with compile / fit /
-evaluate / predict / save); ``load_model`` rebuilds a model saved with ``model.save``."""
+evaluate / predict / save); ``Model`` is the functional and subclassing model;
+``load_model`` rebuilds a model saved with ``model.save``."""
 
 from __future__ import annotations
 
+from .functional import Model
 from .loading import load_model
 from .saving import save_model
 from .sequential import Sequential
 
-__all__ = ["Sequential", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "load_model", "save_model"]

@@ -5,6 +5,7 @@ generator's state, so a loaded model predicts the same and trains on step for st
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -26,7 +27,8 @@ def _check_suffix(path, where):
 
 
 def _jsonable(value, where):
-    if type(value).__module__.endswith("_keras_init") and hasattr(value, "get_config"):
+    if type(value).__module__.endswith(("_keras_init", "_keras_regularizers")) and \
+            hasattr(value, "get_config"):
         return {"class_name": type(value).__name__, "config": value.get_config()}
     if isinstance(value, tuple):
         return [_jsonable(v, where) for v in value]
@@ -50,6 +52,44 @@ def _layer_entry(layer):
     cfg.pop("device", None)
     return {"class_name": cls.__name__, "module": cls.__module__,
             "config": _jsonable(cfg, f"the config of layer {cls.__name__}")}
+
+
+def _functional_entry(model):
+    """A functional model's architecture: its layers (Inputs first), its recorded calls in
+    the order they run, each argument that is a tensor written as ``{"tensor": [node,
+    output]}``, and its inputs and outputs in the same form."""
+    from .symbolic import KerasTensor, Op, map_structure
+    g = model._graph
+    index = {id(layer): i for i, layer in enumerate(g["layers"])}
+    nodes = [t._node for t in g["flat_in"]] + g["nodes"]
+    position = {id(node): i for i, node in enumerate(nodes)}
+
+    def ref(v, where):
+        if isinstance(v, KerasTensor):
+            return {"tensor": [position[id(v._node)], v._index]}
+        return _jsonable(v, where)
+    entries = []
+    for node in g["nodes"]:
+        if isinstance(node.layer, Op):
+            fn = getattr(node.layer.fn, "__name__", "a function")
+            raise TypeError(f"save: the model calls {fn!r} on symbolic tensors (keras.ops "
+                            "or arithmetic), "
+                            "which cannot be saved; put it in a Layer subclass's call(), or "
+                            "use model.save_weights")
+        if hasattr(node.layer, "_graph"):
+            raise TypeError(f"save: the model uses the model {node.layer._display_name()!r} "
+                            "as a layer, which cannot be saved whole; use model.save_weights")
+        encode = functools.partial(ref, where=f"the arguments of layer "
+                                             f"{type(node.layer).__name__}")
+        entries.append({"layer": index[id(node.layer)],
+                        "args": map_structure(encode, list(node.args)),
+                        "kwargs": map_structure(encode, node.kwargs)})
+    return {"class_name": "Functional", "name": model.__dict__.get("name"),
+            "layers": [_layer_entry(layer) for layer in g["layers"]],
+            "input_nodes": [index[id(t._node.layer)] for t in g["flat_in"]],
+            "nodes": entries,
+            "inputs": map_structure(lambda t: ref(t, "inputs"), g["inputs"]),
+            "outputs": map_structure(lambda t: ref(t, "outputs"), g["outputs"])}
 
 
 def _optimizer_entry(model):
@@ -92,20 +132,30 @@ def _compile_entry(model):
 
 
 def save_model(model, filepath, overwrite=True):
-    """Write ``model`` (a Sequential) to ``filepath`` (``*.keras``), atomically."""
+    """Write ``model`` (a Sequential or functional model) to ``filepath`` (``*.keras``),
+    atomically."""
     from ..checkpoint import save
     path = _check_suffix(filepath, "save")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {path!r} exists and overwrite=False")
     layers = getattr(model, "layers", None)
-    if layers is None:
-        raise TypeError("save: only Sequential models can be saved whole; save a module's "
-                        "state_dict with ge.save(model.state_dict(), path)")
+    # a keras.Model holds its graph in _graph (None for a subclass); .functional imports
+    # the training loop, which imports this module
+    graph = model.__dict__.get("_graph", False)
+    if layers is None or graph is None:
+        raise TypeError(f"save: only Sequential and functional models can be saved whole, "
+                        f"not {type(model).__name__} (its call() is Python code); save its "
+                        "weights with model.save_weights('m.weights.npz') and rebuild the "
+                        "class to load them")
     _, dtype = model._model_place()
-    arch = {"class_name": "Sequential", "name": model.__dict__.get("name"),
-            "input_shape": _jsonable(model.__dict__.get("_input_shape"), "the input shape"),
-            "dtype": np.dtype(dtype).name,
-            "layers": [_layer_entry(layer) for layer in layers]}
+    if graph:
+        arch = _functional_entry(model)
+    else:
+        arch = {"class_name": "Sequential", "name": model.__dict__.get("name"),
+                "input_shape": _jsonable(model.__dict__.get("_input_shape"),
+                                         "the input shape"),
+                "layers": [_layer_entry(layer) for layer in layers]}
+    arch["dtype"] = np.dtype(dtype).name
     state = {"format": FORMAT, "version": VERSION, "architecture": json.dumps(arch),
              "weights": model.state_dict()}
     comp = _compile_entry(model)

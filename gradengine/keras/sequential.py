@@ -57,6 +57,10 @@ class Sequential(KerasModel, Module):
                 layers before it (the model is left as it was).
         """
         from ..keras.layers import InputLayer
+        from ..keras.symbolic import KerasTensor
+        if isinstance(layer, KerasTensor) and isinstance(getattr(layer._node, "layer", None),
+                                                         InputLayer):
+            layer = layer._node.layer  # keras.Input(...): its InputLayer, as Keras
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential.add: expected a Module (layer), got "
                             f"{type(layer).__name__}")

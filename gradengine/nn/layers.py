@@ -9,7 +9,7 @@ from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from . import _keras_init
+from . import _keras_init, _keras_regularizers
 from .module import Module, Parameter
 
 __all__ = ["ELU", "GELU", "SELU", "Dense", "Embedding", "Flatten", "Hardtanh", "Identity",
@@ -371,8 +371,7 @@ def _activation_fn(name):
 
 
 # Keras' Dense arguments that are accepted when left at their defaults (None)
-_KERAS_UNSUPPORTED = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
-                      "kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha")
+_KERAS_UNSUPPORTED = ("kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha")
 
 ACTIVATION_NAMES = (None, "linear", "sigmoid", "relu", "tanh", "softmax", "log_softmax",
                     "gelu", "silu", "swish", "leaky_relu", "exponential", "elu", "selu",
@@ -395,6 +394,9 @@ class Dense(Module):
         use_bias: add a learned bias.
         kernel_initializer, bias_initializer: Keras initializer names or objects
             (:mod:`gradengine.keras.initializers`).
+        kernel_regularizer, bias_regularizer: penalties on the weights added to the Keras
+            training loss (:mod:`gradengine.keras.regularizers`, or "l1" / "l2").
+        activity_regularizer: a penalty on the output (divided by the batch size).
         input_dim: input size, or None to infer it. input_shape: Keras' form, ``(in,)``.
         name: the layer's name (as shown by ``summary``).
     Raises:
@@ -406,6 +408,7 @@ class Dense(Module):
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  input_dim=None, input_shape=None, name=None, dtype=None, device=None,
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  **kwargs):
         super().__init__()
         if isinstance(activation, (int,)) and not isinstance(activation, bool) and \
@@ -421,7 +424,7 @@ class Dense(Module):
         given = sorted(k for k in _KERAS_UNSUPPORTED if kwargs.get(k) not in (None, 0))
         if given:
             raise NotImplementedError(f"Dense: {', '.join(given)} are not supported "
-                                      "(regularizers, constraints and LoRA)")
+                                      "(constraints and LoRA)")
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units!r}")
         self.units = int(units)
@@ -429,6 +432,9 @@ class Dense(Module):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _keras_init.get(kernel_initializer)
         self.bias_initializer = _keras_init.get(bias_initializer)
+        self.kernel_regularizer = _keras_regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _keras_regularizers.get(bias_regularizer)
+        self.activity_regularizer = _keras_regularizers.get(activity_regularizer)
         self.name = name
         self.input_dim = None
         self.weight = None
@@ -515,8 +521,12 @@ class Dense(Module):
         self._check(x)
         act = self.activation
         if act is None or act in ("sigmoid", "relu", "tanh"):
-            return F.linear(x, self.weight, self.bias, act)
-        return _activation_fn(act)(F.linear(x, self.weight, self.bias))
+            out = F.linear(x, self.weight, self.bias, act)
+        else:
+            out = _activation_fn(act)(F.linear(x, self.weight, self.bias))
+        if self.activity_regularizer is not None:
+            _keras_regularizers.record_activity(self.activity_regularizer, out)
+        return out
 
     def pre_activation(self, x):
         """``x @ kernel + bias`` without the activation (the logits)."""
@@ -529,6 +539,8 @@ class Dense(Module):
         for k in ("kernel_initializer", "bias_initializer"):
             if k in cfg:
                 cfg[k] = _keras_init.serialize(cfg[k])
+        for k in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            cfg[k] = _keras_regularizers.serialize(getattr(self, k))
         cfg.pop("device", None)
         if self.built:
             cfg["input_dim"] = self.input_dim

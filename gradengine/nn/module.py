@@ -60,6 +60,12 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+# Types of symbolic inputs (gradengine.keras' KerasTensor, registered there, as nn cannot
+# import keras): calling a module on one records the call (the functional API) instead of
+# running forward.
+SYMBOLIC_TYPES = set()
+
+
 class Module:
     """Base class of layers and models.
 
@@ -211,6 +217,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        if args and type(args[0]) in SYMBOLIC_TYPES:
+            return args[0].__module_call__(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal
