@@ -84,6 +84,48 @@ def several_gpus() -> bool:
     return _several
 
 
+class device(str):  # noqa: N801 - torch.device's name
+    """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda")``, ``device("cuda:1")``
+    or ``device("cuda", 1)``, with ``.type`` and ``.index``. A ``str``, so it equals (and
+    hashes as) the device strings gradengine uses: ``t.device == "cpu"`` and
+    ``t.device == device("cpu")`` both hold. ``device("cuda")`` has no index and, as in
+    PyTorch, is not equal to ``"cuda:0"``; no GPU is needed to make one.
+
+    Raises:
+        DeviceError: a type other than "cpu" or "cuda", or a bad index.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, type, index=None):  # noqa: A002 - torch's argument names
+        if isinstance(type, device) and index is None:
+            return type
+        name = str(type).strip().lower()
+        kind, _, num = name.partition(":")
+        if kind not in ("cpu", "cuda") or (num and index is not None):
+            raise DeviceError(f"device: unknown device {type!r}" + (
+                f" with index {index!r}" if index is not None else "") +
+                "; use 'cpu', 'cuda', 'cuda:N' or ('cuda', N)")
+        if index is not None:
+            num = str(index)
+        if num and not (num.isdigit() and (kind == "cuda" or num == "0")):
+            raise DeviceError(f"device: bad device index {num!r} in {type!r}; a "
+                              "non-negative integer is expected")
+        return str.__new__(cls, f"{kind}:{int(num)}" if num and kind == "cuda" else kind)
+
+    @property
+    def type(self) -> str:  # noqa: A003
+        return self.partition(":")[0]
+
+    @property
+    def index(self):
+        num = self.partition(":")[2]
+        return int(num) if num else None
+
+
+CPU = device("cpu")
+
+
 def normalize_device(device, op: str = "tensor") -> str:
     """``"cpu"`` or ``"cuda:N"``; raises DeviceError for CUDA where it cannot run."""
     if device is None:
@@ -92,7 +134,7 @@ def normalize_device(device, op: str = "tensor") -> str:
         device = str(device)
     dev = device.strip().lower()
     if dev == "cpu":
-        return "cpu"
+        return CPU
     if dev == "cuda" or dev.startswith("cuda:"):
         if _cupy is None:
             raise DeviceError(f"{op}: device {device!r} needs CuPy, which is not installed; "
@@ -108,12 +150,15 @@ def normalize_device(device, op: str = "tensor") -> str:
     raise DeviceError(f"{op}: unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
 
 
-_interned: dict = {"cpu": "cpu"}
+_interned: dict = {}
 
 
 def _intern(name: str) -> str:
     # Device strings are compared on every op, so keep one object per name.
-    return _interned.setdefault(name, name)
+    dev = _interned.get(name)
+    if dev is None:
+        dev = _interned[name] = device(name)
+    return dev
 
 
 class _DefaultDevice(threading.local):
@@ -129,7 +174,7 @@ def get_default_device() -> str:
     global _process_default
     if _process_default is None:
         env = os.environ.get("GRADENGINE_DEVICE", "").strip()
-        _process_default = normalize_device(env, "GRADENGINE_DEVICE") if env else "cpu"
+        _process_default = normalize_device(env, "GRADENGINE_DEVICE") if env else CPU
     return _process_default
 
 
@@ -151,10 +196,10 @@ def cupy():
 
 def device_of_array(arr) -> str:
     if isinstance(arr, np.ndarray):
-        return "cpu"
+        return CPU
     if _cupy is not None and isinstance(arr, _cupy.ndarray):
         return _intern(f"cuda:{arr.device.id}")
-    return "cpu"
+    return CPU
 
 
 def to_device_array(arr, device: str):

@@ -16,7 +16,7 @@ import heapq
 
 import numpy as np
 
-from ..backend import cupy, fp_quiet, fp_restore
+from ..backend import CPU, cupy, fp_quiet, fp_restore
 from ..errors import DeviceError, GraphError, ShapeError
 from .broadcast import sum_to, sum_to_op
 from .gradmode import _mode, no_grad
@@ -96,7 +96,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                 grads = node_grads_arrays(node, g) if node.op.arrays else None
                 if grads is None:
                     grads = [None if gi is None else _array(gi)
-                             for gi in node_grads(node, Tensor._make(g, "cpu"))]
+                             for gi in node_grads(node, Tensor._make(g, CPU))]
             else:
                 node.grad = g.data
                 grads = node_grads(node, g)
@@ -162,7 +162,7 @@ def _sum(a, b):
 
 
 def _tensor(g):
-    return Tensor._make(g, "cpu") if type(g) is np.ndarray else g
+    return Tensor._make(g, CPU) if type(g) is np.ndarray else g
 
 
 _commit_hooks = []  # plug-ins (data-parallel averaging): fn(leaves) after a backward's commit

@@ -30,7 +30,7 @@ import weakref
 
 import numpy as np
 
-from ..backend import DEFAULT_FLOAT, cupy, fp_quiet, fp_restore, several_gpus
+from ..backend import CPU, DEFAULT_FLOAT, cupy, fp_quiet, fp_restore, several_gpus
 from ..errors import (
     ArgumentError,
     DeviceError,
@@ -349,7 +349,7 @@ def apply(op, *args, params=()):
             need = a._rg
             arrays = (a.data,)
         else:
-            dev, arrays = "cpu", args
+            dev, arrays = CPU, args
     elif n == 2 and isinstance(args[0], Tensor):
         a, b = args
         dev = a.device
@@ -380,7 +380,7 @@ def apply(op, *args, params=()):
             else:
                 arrays.append(a)
         if dev is None:
-            dev = "cpu"
+            dev = CPU
     token = fp_quiet() if op.quiet else None
     try:
         out = op.fwd(np, *arrays, *params) if dev == "cpu" else \
@@ -597,7 +597,7 @@ def gather(node, spec):
             out.append(node.args[k:])
         elif kind == _DEVICE:
             a = node.args[k]
-            out.append(a.device if isinstance(a, Tensor) else "cpu")
+            out.append(a.device if isinstance(a, Tensor) else CPU)
         else:
             a = node.args[k]
             a = a.data if isinstance(a, Tensor) else a

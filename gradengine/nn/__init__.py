@@ -17,7 +17,7 @@ activations, Flatten, Embedding, Dense), :mod:`.conv`, :mod:`.normalization`,
 
 from __future__ import annotations
 
-from . import init, utils
+from . import functional, init, utils
 from .containers import ModuleDict, ModuleList
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .dropout import Dropout

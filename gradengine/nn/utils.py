@@ -82,7 +82,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     grads = _grads(parameters, "clip_grad_norm_")
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
-        return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), "cpu")
+        return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), backend.CPU)
     device = grads[0].device
     xp = backend.xp_of(device)
     with backend.cuda_context(device):

@@ -442,6 +442,8 @@ def _install():
     T.to = to
     T.cpu = lambda self: to(self, "cpu")
     T.cuda = lambda self, index=0: to(self, f"cuda:{index}")
+    T.is_cuda = property(lambda self: self.device != "cpu")
+    T.nelement = lambda self: int(self.data.size)
     T.float = lambda self: elementwise.cast(self, "float32")
     T.double = lambda self: elementwise.cast(self, "float64")
     T.half = lambda self: elementwise.cast(self, "float16")

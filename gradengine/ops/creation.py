@@ -38,7 +38,7 @@ def from_numpy(arr: np.ndarray) -> Tensor:
     if arr.dtype.name not in backend.SUPPORTED_DTYPES:
         raise DTypeError(f"from_numpy: unsupported dtype {arr.dtype.name}; supported dtypes "
                          f"are {', '.join(backend.SUPPORTED_DTYPES)}")
-    return Tensor._make(arr, "cpu")
+    return Tensor._make(arr, backend.CPU)
 
 
 def from_dlpack(obj) -> Tensor:
