@@ -14,7 +14,7 @@ import numpy as _np
 
 from . import backend, cuda, functional
 from . import ops as _ops  # noqa: F401 - installs the Tensor operators and methods
-from .backend import get_default_device, manual_seed, set_default_device
+from .backend import device, get_default_device, manual_seed, set_default_device
 from .capture import jit
 from .core import (
     Tensor,
@@ -114,13 +114,14 @@ __all__ = [
     "half", "double", "short", "long", "float", "int",
     "full_like", "linspace", "randint", "randperm",  # issue 14
     "rand_like", "randn_like",
+    "device", "autograd", "utils", "linalg",  # the PyTorch drop-in
 ]
 
 
 def __getattr__(name):
     # The model-level modules load on first use, keeping `import gradengine` light.
     import importlib
-    if name in ("nn", "optim", "viz", "checkpoint", "keras"):
+    if name in ("nn", "optim", "viz", "checkpoint", "keras", "autograd", "utils", "linalg"):
         return importlib.import_module(f".{name}", __name__)
     if name == "callbacks":
         return importlib.import_module(".keras.callbacks", __name__)

@@ -1,0 +1,53 @@
+"""``torch.autograd``'s names: :class:`Function` (custom ops), :func:`grad`,
+:func:`backward`, the grad-mode switches and :mod:`.functional` (jacobian, hessian, vjp,
+jvp, hvp, vhp)."""
+
+from __future__ import annotations
+
+from ..core.backward import _owner, _release, _retained, commit, prepare_roots, walk
+from ..core.backward import grad as _grad
+from ..core.gradmode import detect_anomaly, enable_grad, no_grad, set_grad_enabled
+from ..core.tensor import _RETAINED, Tensor
+from . import functional
+from .function import Function, FunctionCtx, once_differentiable
+
+__all__ = ["Function", "FunctionCtx", "backward", "detect_anomaly", "enable_grad",
+           "functional", "grad", "no_grad", "once_differentiable", "set_grad_enabled"]
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, materialize_grads=False):
+    """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``
+    (a tuple); ``materialize_grads=True`` gives zeros instead of None for unused inputs."""
+    grads = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                  allow_unused or materialize_grads)
+    if not materialize_grads:
+        return grads
+    from ..ops.creation import zeros_like
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    return tuple(zeros_like(t) if g is None else g for g, t in zip(grads, ins))
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """``torch.autograd.backward``: accumulate the gradients of several ``tensors`` at once
+    into the leaves' ``.grad`` (only into ``inputs`` when given).
+
+    Raises:
+        GraphError / ShapeError: as ``Tensor.backward``.
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * (1 if grad_tensors is not None else len(tensors))
+    grad_tensors = list(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(f"backward: got {len(grad_tensors)} grad_tensors for "
+                         f"{len(tensors)} tensors")
+    roots, gs = prepare_roots("backward", tensors, grad_tensors)
+    leaves, done, _ = walk(roots, gs, create_graph)
+    if inputs is not None:
+        keep = {id(t) for t in ([inputs] if isinstance(inputs, Tensor) else inputs)}
+        leaves = {k: v for k, v in leaves.items() if k in keep}
+    commit(leaves, create_graph, {_owner(g.data) for g in gs})
+    if _RETAINED[0]:
+        _retained(done)
+    _release(done, create_graph if retain_graph is None else retain_graph)
