@@ -14,7 +14,15 @@ import numpy as _np
 
 from . import backend, cuda, functional
 from . import ops as _ops  # noqa: F401 - installs the Tensor operators and methods
-from .backend import device, get_default_device, manual_seed, set_default_device
+from .backend import (
+    Generator,
+    device,
+    get_default_device,
+    get_default_dtype,
+    manual_seed,
+    set_default_device,
+    set_default_dtype,
+)
 from .capture import jit
 from .core import (
     Tensor,
@@ -63,6 +71,7 @@ from .ops.creation import (  # issue 14 adds full_like, linspace, randint, randp
     arange,
     as_tensor,
     empty,
+    empty_like,
     eye,
     from_dlpack,
     from_numpy,
@@ -115,7 +124,11 @@ __all__ = [
     "full_like", "linspace", "randint", "randperm",  # issue 14
     "rand_like", "randn_like",
     "device", "autograd", "utils", "linalg",  # the PyTorch drop-in
+    "Generator", "get_default_dtype", "set_default_dtype", "empty_like", "pi", "e", "inf",
+    "nan",
 ]
+
+pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan
 
 
 def __getattr__(name):

@@ -54,6 +54,24 @@ def resolve_dtype(dtype, op: str = "tensor") -> np.dtype:
     return dt
 
 
+def get_default_dtype() -> np.dtype:
+    """The dtype of new floating tensors: float32 (``torch.get_default_dtype``)."""
+    return DEFAULT_FLOAT
+
+
+def set_default_dtype(dtype) -> None:
+    """``torch.set_default_dtype``: gradengine's default float is fixed at float32.
+
+    Raises:
+        DTypeError: any other dtype (cast with ``.double()`` / ``module.to("float64")``).
+    """
+    dt = resolve_dtype(dtype, "set_default_dtype")
+    if dt != DEFAULT_FLOAT:
+        raise DTypeError(f"set_default_dtype: gradengine's default float dtype is float32 and "
+                         f"cannot be changed to {dt.name}; pass dtype= or cast with "
+                         ".double() / module.to('float64')")
+
+
 def is_float(dtype) -> bool:
     return dtype in FLOAT_DTYPES
 
@@ -259,6 +277,41 @@ def rng(device: str):
         with cuda_context(device):
             gen = _RNG.cupy[device] = _cupy.random.RandomState(_RNG.cupy_seed)
     return gen
+
+
+class Generator:
+    """A random generator of its own, as ``torch.Generator``: ``g = ge.Generator()``,
+    ``g.manual_seed(0)``, then ``generator=g`` to randn / rand / randint / randperm,
+    DataLoader and random_split. Its draws do not move the global generator's."""
+
+    def __init__(self, device="cpu"):
+        self.device = normalize_device(device, "Generator")
+        self.seed()
+
+    def manual_seed(self, seed: int):
+        """Restart from ``seed``; returns the generator (as PyTorch's)."""
+        self._seed = int(seed)
+        if self.device == "cpu":
+            self._gen = np.random.default_rng(self._seed)
+        else:
+            with cuda_context(self.device):
+                self._gen = _cupy.random.RandomState(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Restart from a fresh seed from the OS; returns it."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def for_device(self, device, op):
+        """The array generator, after checking that it draws for ``device``."""
+        if device != self.device:
+            raise DeviceError(f"{op}: the generator is on {self.device!r} but the tensor "
+                              f"goes to {device!r}")
+        return self._gen
 
 
 def _fp_switch():

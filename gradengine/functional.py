@@ -23,6 +23,7 @@ from .ops.composite import *  # noqa: F403
 from .ops.conv import *  # noqa: F403 - each op family lists its F functions in __all__
 from .ops.elementwise import cast as astype
 from .ops.elementwise import where
+from .ops.extras import *  # noqa: F403
 from .ops.indexing import getitem
 from .ops.linalg import linear, matmul
 from .ops.losses import (

@@ -66,6 +66,7 @@ from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 __all__ = [
+    "functional",
     "GELU", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
     "Conv1d", "Conv2d", "CrossEntropyLoss", "Dense", "Dropout", "Embedding", "Flatten",
     "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "MSELoss",

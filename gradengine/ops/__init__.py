@@ -21,6 +21,7 @@ from . import (
     conv,
     creation,
     elementwise,
+    extras,
     indexing,
     linalg,
     losses,
@@ -622,7 +623,7 @@ def _install_torch_spellings(T):
         self.shape, dtype=self.dtype, device=self.device) * std + mean)
 
 
-FAMILIES = (math, scans, manipulation, conv, normalization, composite)
+FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras)
 _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",

@@ -128,6 +128,12 @@ def empty(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _filled(0, shape, dtype, device, requires_grad, "empty")
 
 
+def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of ``t``'s shape, dtype and device (zeros: see :func:`empty`)."""
+    return _filled(0, (tuple(t.shape),), dtype or t.dtype, device or t.device, requires_grad,
+                   "empty_like")
+
+
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of ``t``'s shape, dtype and device filled with ``fill_value``."""
     return _filled(fill_value, (tuple(t.shape),), dtype or t.dtype, device or t.device,
@@ -165,6 +171,15 @@ def draw(xp, device, kind, shape, dtype, bounds, name):
                   shape, dtype, name)
 
 
+@op(name="random_from", params=("device", "kind", "shape", "dtype", "bounds", "name",
+                               "generator"),
+    differentiable=False, moves=True, random=True)
+def draw_from(xp, device, kind, shape, dtype, bounds, name, generator):
+    """:func:`draw` from a :class:`~gradengine.backend.Generator` of the user's."""
+    return _alloc(lambda: _sample(generator.for_device(device, name), device, kind, shape,
+                                  dtype, bounds), shape, dtype, name)
+
+
 def _sample(gen, device, kind, shape, dtype, bounds):
     cpu = device == "cpu"
     with backend.cuda_context(device):
@@ -181,24 +196,30 @@ def _sample(gen, device, kind, shape, dtype, bounds):
         return arr.astype(dtype, copy=False)
 
 
-def _random(kind, shape, dtype, device, requires_grad, op, bounds=None, default=DEFAULT_FLOAT):
+def _random(kind, shape, dtype, device, requires_grad, op, bounds=None, default=DEFAULT_FLOAT,
+            generator=None):
     dev = normalize_device(device, op)
     dt = resolve_dtype(dtype, op) if dtype is not None else default
     shape = _shape_arg(shape, op)
-    t = apply(draw, params=(dev, kind, shape, dt, bounds, op))
+    if generator is None:
+        t = apply(draw, params=(dev, kind, shape, dt, bounds, op))
+    else:
+        t = apply(draw_from, params=(dev, kind, shape, dt, bounds, op, generator))
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Standard normal samples, from the generator seeded by ``ge.manual_seed``."""
-    return _random("normal", shape, dtype, device, requires_grad, "randn")
+    return _random("normal", shape, dtype, device, requires_grad, "randn",
+                   generator=generator)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _random("uniform", shape, dtype, device, requires_grad, "rand")
+    return _random("uniform", shape, dtype, device, requires_grad, "rand",
+                   generator=generator)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -252,7 +273,8 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     return _leaf(arr, dev, requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False,
+            generator=None) -> Tensor:
     """Integers drawn uniformly from [low, high) (``randint(high, size)`` as torch too);
     int64 unless ``dtype`` says otherwise."""
     if size is None:  # torch.randint(high, size)
@@ -267,10 +289,10 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
     if high <= low:
         raise ArgumentError(f"randint: need low < high, got low={low!r} and high={high!r}")
     return _random("integers", shape, dtype, device, requires_grad, "randint",
-                   (low, high), np.dtype("int64"))
+                   (low, high), np.dtype("int64"), generator)
 
 
-def randperm(n, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randperm(n, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """A random permutation of 0..n-1 (int64), from the seeded generator."""
     return _random("permutation", (n,), dtype, device, requires_grad, "randperm",
-                   default=np.dtype("int64"))
+                   default=np.dtype("int64"), generator=generator)
