@@ -219,7 +219,30 @@ class Module:
     def __call__(self, *args, **kwargs):
         if args and type(args[0]) in SYMBOLIC_TYPES:
             return args[0].__module_call__(self, args, kwargs)
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        if "_pre_hooks" not in d and "_post_hooks" not in d:
+            return self.forward(*args, **kwargs)
+        for hook in list(d.get("_pre_hooks", {}).values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(d.get("_post_hooks", {}).values()):
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces the
+        positional arguments. Returns a handle whose ``remove()`` unregisters it. (Hooks are
+        Python: under ge.jit they run when a step is recorded, not at its replays.)"""
+        return _Handle(self.__dict__.setdefault("_pre_hooks", {}), hook)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after every forward; a non-None result
+        replaces the output. Returns a handle whose ``remove()`` unregisters it."""
+        return _Handle(self.__dict__.setdefault("_post_hooks", {}), hook)
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -556,6 +579,28 @@ class Module:
             lines.append(f"  ({name}): {body}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class _Handle:
+    """What the register_*_hook methods return: ``handle.remove()`` unregisters the hook."""
+
+    _ids = iter(range(1 << 62))
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.id = hooks, next(_Handle._ids)
+        hooks[self.id] = hook
+        state_epoch[0] += 1  # what a ge.jit program of the module baked in may change
+
+    def remove(self):
+        if self.hooks.pop(self.id, None) is not None:
+            state_epoch[0] += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
 
 
 def _host_copy(arr):
