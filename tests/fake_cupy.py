@@ -796,7 +796,8 @@ _FAMILY_FUNCS = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cos
                  "roll", "tile", "tril", "triu", "pad", "moveaxis", "cumprod", "einsum",
                  "isclose", "floor_divide", "remainder", "fmod", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "invert", "left_shift", "right_shift", "logical_xor",
-                 "signbit", "nan_to_num", "argwhere", "arctan2")
+                 "signbit", "nan_to_num", "argwhere", "arctan2", "searchsorted")
+_LINALG_FUNCS = ("inv", "det", "slogdet", "solve", "cholesky", "svd", "eigh", "qr")
 _MODULE_FUNCS = {name: _func(name) for name in (*_FUNCS, *_FAMILY_FUNCS) if hasattr(np, name)}
 _MODULE_FUNCS.update(shape=lambda a: a.shape, ndim=lambda a: a.ndim,
                      size=lambda a, axis=None: a.size if axis is None else a.shape[axis])
@@ -981,6 +982,14 @@ def _scatter_add(a, slices, value):
     _exec(np.add.at, (a._a, _index(slices), _unwrap(value, "scatter_add")), writes=(a._a,))
 
 
+def _linalg(name):
+    """``cupy.linalg.<name>``: NumPy's, its named-tuple results as plain tuples (as CuPy's)."""
+    fn = getattr(np.linalg, name)
+    if name in ("slogdet", "svd", "eigh", "qr"):
+        return _func(name, lambda *a, **k: tuple(fn(*a, **k)))
+    return _func(name, fn)
+
+
 def make_module(device_count: int = 1, cublas: bool = True):
     """A fresh fake ``cupy`` module object; ``cublas=False`` leaves out the cuBLAS model (as
     on a machine whose libcublas cannot be loaded)."""
@@ -1021,6 +1030,7 @@ def make_module(device_count: int = 1, cublas: bool = True):
         MemoryPool=MemoryPool, set_allocator=set_allocator, get_allocator=get_allocator,
         using_allocator=using_allocator)
     mod.random = types.SimpleNamespace(RandomState=RandomState)
+    mod.linalg = types.SimpleNamespace(**{name: _linalg(name) for name in _LINALG_FUNCS})
 
     def _no_kernels(*a, **k):
         raise RuntimeError("fake cupy cannot compile CUDA kernels; set GRADENGINE_KERNELS=0")

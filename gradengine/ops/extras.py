@@ -90,7 +90,8 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002 - torch's names
     return cast(u < prob, input.dtype)
 
 
-@op(differentiable=False, random=True, params=("num_samples", "replacement", "generator"))
+@op(name="multinomial", differentiable=False, random=True,
+    params=("num_samples", "replacement", "generator"))
 def multinomial_op(xp, w, num_samples, replacement, generator):
     """Indices drawn by row from the unnormalised probabilities ``w`` (1-d or 2-d)."""
     dev = backend.device_of_array(w)
@@ -320,7 +321,7 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
 
 # ---------------------------------------------------------------- search, steps
 
-@op(differentiable=False, params=("right",))
+@op(name="searchsorted", differentiable=False, params=("right",))
 def searchsorted_op(xp, seq, values, right):
     """Insertion indices of ``values`` into the sorted last axis of ``seq`` (int64)."""
     side = "right" if right else "left"
@@ -367,10 +368,10 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):  # noqa: A002
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-@op(differentiable=False)
+@op(name="heaviside", differentiable=False)
 def heaviside_op(xp, x, values):
     """0 where x < 0, ``values`` where x == 0, 1 where x > 0 (no gradient, as PyTorch)."""
-    return xp.where(x == 0, values, (x > 0)).astype(np.result_type(x, values))
+    return xp.where(x == 0, values, (x > 0)).astype(np.result_type(x.dtype, values.dtype))
 
 
 def heaviside(input, values):  # noqa: A002
