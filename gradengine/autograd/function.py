@@ -114,10 +114,12 @@ class Function:
                 cls.setup_context(ctx, args, result)
             else:
                 result = cls.forward(ctx, *args)
-        if not any(needs):
-            return result
         single = not isinstance(result, tuple)
         outs = (result,) if single else result
+        if not any(needs):  # an input handed back is a tensor of its own (PyTorch's view)
+            ids = {id(a) for a in args if isinstance(a, Tensor)}
+            outs = tuple(o.detach() if id(o) in ids else o for o in outs)
+            return outs[0] if single else outs
         diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.dtype.kind == "f"
                 and id(o) not in ctx._non_diff]
         if not diff:
