@@ -601,9 +601,9 @@ def test_autograd_functional_matches_torch(name, rng):
         elif name == "hessian":
             out = (AF.hessian(scalar, x),)
         elif name == "vjp":
-            out = AF.vjp(lambda a: f(a, y), x, v)
+            out = AF.vjp(lambda a, y=y: f(a, y), x, v)
         elif name == "jvp":
-            out = AF.jvp(lambda a: f(a, y), x, v)
+            out = AF.jvp(lambda a, y=y: f(a, y), x, v)
         else:
             out = getattr(AF, name)(scalar, x, v)
         res[lib] = [_np(t) for t in out]
@@ -710,7 +710,8 @@ def test_forward_hooks_match_torch():
     for lib in (torch, ge):
         m = _net(lib)
         seen = []
-        h1 = m.fc.register_forward_hook(lambda mod, args, out: seen.append(tuple(out.shape)))
+        h1 = m.fc.register_forward_hook(lambda mod, args, out, seen=seen: seen.append(
+            tuple(out.shape)))
         h2 = m.register_forward_pre_hook(lambda mod, args: (args[0] * 0,))
         h3 = m.head.register_forward_hook(lambda mod, args, out: out + 1)
         with lib.no_grad():
