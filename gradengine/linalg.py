@@ -39,7 +39,9 @@ _Slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     """The ``ord``-norm of ``x``'s elements (over ``dim``, all when None): 2, 1, inf, -inf,
-    0 or any p."""
+    0 or any p; the 2-norm's gradient at the zero vector is 0, as PyTorch's."""
+    if ord == 2:
+        return _decomp.vector_norm2(x if dtype is None else x.astype(dtype), dim, keepdim)
     return _pnorm(x, p=ord, dim=dim, keepdim=keepdim, dtype=dtype)
 
 

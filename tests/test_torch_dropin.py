@@ -642,6 +642,23 @@ def test_linalg_norms_match_torch(call, rng):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+def test_vector_norm_gradient_at_the_zero_vector_is_torchs():
+    x0 = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
+    res = {}
+    for lib in (torch, ge):
+        x = lib.tensor(x0, requires_grad=True)
+        norm = lib.linalg.vector_norm(x, dim=1)
+        (g,) = lib.autograd.grad((norm * norm * norm).sum(), x, create_graph=True)
+        (g * x).sum().backward()
+        res[lib] = [_np(norm), _np(g), _np(x.grad)]
+    for a, b in zip(res[ge][:2], res[torch][:2]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert (res[ge][1][0] == 0).all()
+    # second order: PyTorch's is NaN at the zero vector, gradengine's 0; equal elsewhere
+    np.testing.assert_allclose(res[ge][2][1], res[torch][2][1], rtol=1e-12)
+    assert np.isnan(res[torch][2][0]).all() and (res[ge][2][0] == 0).all()
+
+
 def test_linalg_errors_and_the_decompositions_without_full_gradients(rng):
     with pytest.raises(ge.ShapeError, match=r"inv: expects square matrices .*\(2, 3\)"):
         ge.linalg.inv(ge.ones((2, 3)))
