@@ -42,6 +42,7 @@ from .ops.normalization import *  # noqa: F403
 from .ops.reductions import all, any, max, mean, min, sum  # noqa: A004  # noqa: A004
 from .ops.reductions import argmax_ as argmax
 from .ops.reductions import argmin_ as argmin
+from .ops.resample import *  # noqa: F403
 from .ops.scans import *  # noqa: F403
 from .ops.shape import (
     broadcast_to,

@@ -714,7 +714,7 @@ def _params_of(obj):
 def _as_tensors(obj):
     """NumPy arrays among the arguments become Tensors, so that they are program inputs."""
     if isinstance(obj, np.ndarray):
-        return Tensor._make(obj, "cpu")
+        return Tensor._make(obj, backend.CPU)
     cp = backend.cupy()
     if cp is not None and isinstance(obj, cp.ndarray):
         return Tensor._make(obj, backend.device_of_array(obj))

@@ -1,6 +1,7 @@
 """Convolution and pooling modules with PyTorch's names, layout (NCHW) and initialisation:
-:class:`Conv1d`, :class:`Conv2d` (weight (out, in / groups, kH, kW)), :class:`MaxPool2d`,
-:class:`AvgPool2d`. Each calls the matching ``F`` function."""
+:class:`Conv1d`, :class:`Conv2d` (weight (out, in / groups, kH, kW)), :class:`ConvTranspose1d`,
+:class:`ConvTranspose2d` (weight (in, out / groups, kH, kW)), the max, average and adaptive
+pools in 1-d and 2-d. Each calls the matching ``F`` function."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from .. import functional as F
 from . import _keras_init
 from .module import Module, Parameter
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool2d"]
+__all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+           "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+           "MaxPool1d", "MaxPool2d"]
 
 
 def _tuple(v, n):
@@ -148,3 +151,102 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolution: weight (in, out / groups, *kernel), bias (out,), PyTorch's
+    initialisation (U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = out / groups * kernel)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 dtype=None, device=None):
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, got "
+                             f"{padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype, device)
+        self.output_padding = _tuple(output_padding, self.n)
+        dev = self.weight.device
+        fan_in = (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+        init = _keras_init.RandomUniform(-bound, bound)
+        shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(init(shape, dtype, dev), device=dev)
+        if self.bias is not None:
+            self.bias = Parameter(init((self.out_channels,), dtype, dev), device=dev)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C, H, W) input, ``torch.nn.ConvTranspose2d``'s
+    arguments, layout and initialisation."""
+
+    n = 2
+
+    def forward(self, x):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C, L) input, ``torch.nn.ConvTranspose1d``'s."""
+
+    n = 1
+
+    def forward(self, x):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
+                                  self.output_padding[0], self.groups, self.dilation[0])
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum over each window of (N, C, L) input, ``torch.nn.MaxPool1d``'s arguments."""
+
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool1d(Module):
+    """The mean over each window of (N, C, L) input, ``torch.nn.AvgPool1d``'s arguments."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None and stride != [] else kernel_size
+        self.padding = padding
+        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling of (N, C, L) input to ``output_size`` positions."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveMaxPool2d``."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, bool(return_indices)
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max pooling of (N, C, L) input to ``output_size`` positions."""
+
+    def forward(self, x):
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)

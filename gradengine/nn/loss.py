@@ -22,7 +22,8 @@ def _reduce(v, reduction):
 
 
 def _check_reduction(name, reduction):
-    if reduction not in ("mean", "sum", "none"):
+    if reduction not in ("mean", "sum", "none") and not (reduction == "batchmean" and
+                                                         name == "KLDivLoss"):
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got "
                          f"{reduction!r}")
     return reduction
@@ -162,3 +163,79 @@ class BCEWithLogitsLoss(_Loss):
         if self.weight is not None:
             v = v * self.weight
         return _reduce(v, self.reduction)
+
+
+def _legacy(reduction, size_average, reduce):
+    """PyTorch's deprecated size_average / reduce flags, as it maps them to reduction."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def _loss_class(name, fn, params, doc, weight=False):
+    """A loss module calling ``fn(*inputs, **its arguments, reduction=...)``; ``params`` are
+    its constructor's arguments in PyTorch's order with their defaults (``size_average`` and
+    ``reduce`` are PyTorch's deprecated flags)."""
+    names = [p for p, _ in params]
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(names):
+            raise TypeError(f"{name}: takes at most {len(names)} positional arguments")
+        values = dict(params)
+        values.update(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in values:
+                raise TypeError(f"{name}: unexpected argument {k!r}")
+            values[k] = v
+        reduction = _legacy(values.pop("reduction"), values.pop("size_average", None),
+                            values.pop("reduce", None))
+        _Loss.__init__(self, reduction)
+        if weight:
+            self.register_buffer("weight", values.pop("weight"))
+        self._kw = values
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    def forward(self, *inputs):
+        extra = {"weight": self.weight} if weight else {}
+        return fn(*inputs, **extra, **{k: getattr(self, k) for k in self._kw},
+                  reduction=self.reduction)
+
+    def extra_repr(self):
+        return ""
+    cls = type(name, (_Loss,), {"__init__": __init__, "forward": forward, "__doc__": doc,
+                                "extra_repr": extra_repr, "__module__": __name__})
+    __all__.append(name)
+    return cls
+
+
+_R = [("size_average", None), ("reduce", None), ("reduction", "mean")]
+KLDivLoss = _loss_class("KLDivLoss", F.kl_div, _R + [("log_target", False)],
+                        "KL divergence of log-probability input from target, "
+                        "``torch.nn.KLDivLoss`` (reduction also 'batchmean').")
+MarginRankingLoss = _loss_class("MarginRankingLoss", F.margin_ranking_loss,
+                                [("margin", 0.0)] + _R, "max(0, -y (x1 - x2) + margin).")
+SoftMarginLoss = _loss_class("SoftMarginLoss", F.soft_margin_loss, _R,
+                             "log(1 + exp(-y x)).")
+HingeEmbeddingLoss = _loss_class("HingeEmbeddingLoss", F.hinge_embedding_loss,
+                                 [("margin", 1.0)] + _R,
+                                 "x where y = 1, max(0, margin - x) where y = -1.")
+CosineEmbeddingLoss = _loss_class("CosineEmbeddingLoss", F.cosine_embedding_loss,
+                                  [("margin", 0.0)] + _R,
+                                  "1 - cos(x1, x2) where y = 1, max(0, cos - margin) where "
+                                  "y = -1.")
+TripletMarginLoss = _loss_class("TripletMarginLoss", F.triplet_margin_loss,
+                                [("margin", 1.0), ("p", 2.0), ("eps", 1e-6), ("swap", False)]
+                                + _R, "max(0, margin + d(a, p) - d(a, n)).")
+PoissonNLLLoss = _loss_class("PoissonNLLLoss", F.poisson_nll_loss,
+                             [("log_input", True), ("full", False), ("size_average", None),
+                              ("eps", 1e-8), ("reduce", None), ("reduction", "mean")],
+                             "Poisson negative log-likelihood.")
+GaussianNLLLoss = _loss_class("GaussianNLLLoss", F.gaussian_nll_loss,
+                              [("full", False), ("eps", 1e-6), ("reduction", "mean")],
+                              "Gaussian negative log-likelihood of (input, target, var).")
+MultiLabelSoftMarginLoss = _loss_class(
+    "MultiLabelSoftMarginLoss", F.multilabel_soft_margin_loss, [("weight", None)] + _R,
+    "Multi-label one-versus-all logistic loss, averaged over the classes.", weight=True)

@@ -12,7 +12,8 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+           "LayerNorm", "RMSNorm"]
 
 
 def _filled(shape, value, dtype, device):
@@ -124,3 +125,88 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization over (N, C, H, W) input, ``torch.nn.BatchNorm2d``."""
 
     dims = (4,)
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance normalization (each sample's channels over their own positions), PyTorch's
+    defaults: no affine parameters, no running statistics."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, dtype=None, device=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype,
+                         device)
+
+    def forward(self, x):
+        name = type(self).__name__
+        if x.ndim not in self.dims or x.shape[1] != self.num_features:
+            raise ShapeError(f"{name}: expected input of {' or '.join(map(str, self.dims))} "
+                             f"dims with {self.num_features} channels on axis 1, got "
+                             f"{x.shape}")
+        use_input = self.training or not self.track_running_stats
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                               use_input_stats=use_input, momentum=self.momentum or 0.0,
+                               eps=self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization over (N, C, L) input, ``torch.nn.InstanceNorm1d``."""
+
+    dims = (3,)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization over (N, C, H, W) input, ``torch.nn.InstanceNorm2d``."""
+
+    dims = (4,)
+
+
+class GroupNorm(Module):
+    """Normalize each of ``num_groups`` channel groups of (N, C, *) input over its channels
+    and positions, per-channel weight (ones) and bias (zeros), as ``torch.nn.GroupNorm``."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None,
+                 device=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = float(eps), bool(affine)
+        self.weight = self.bias = None
+        if affine:
+            w, dev = _filled((self.num_channels,), 1.0, dtype, device)
+            b, _ = _filled((self.num_channels,), 0.0, dtype, device)
+            self.weight, self.bias = Parameter(w, device=dev), Parameter(b, device=dev)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(f"GroupNorm: expected input with {self.num_channels} channels on "
+                             f"axis 1, got {x.shape}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class RMSNorm(Module):
+    """``x / sqrt(mean(x^2) + eps) * weight`` over the last ``len(normalized_shape)`` axes,
+    as ``torch.nn.RMSNorm`` (eps None: the dtype's machine epsilon)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=None,
+                 device=None):
+        super().__init__()
+        shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else \
+            tuple(int(s) for s in normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = None
+        if elementwise_affine:
+            w, dev = _filled(shape, 1.0, dtype, device)
+            self.weight = Parameter(w, device=dev)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

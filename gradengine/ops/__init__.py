@@ -29,6 +29,7 @@ from . import (
     math,
     normalization,
     reductions,
+    resample,
     scans,
     shape,
 )
@@ -623,7 +624,7 @@ def _install_torch_spellings(T):
         self.shape, dtype=self.dtype, device=self.device) * std + mean)
 
 
-FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras)
+FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras, resample)
 _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",

@@ -14,6 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..backend import resolve_dtype
+from ..core.gradmode import no_grad
 from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
@@ -676,8 +677,38 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
 
 def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Each (sample, channel) normalized over its spatial dims."""
-    return group_norm(x, x.shape[1], weight, bias, eps)
+    """Each (sample, channel) normalized over its spatial dims, as F.instance_norm; with
+    running statistics given, they are updated in place (no gradient) by PyTorch's rule:
+    ``running = (1 - momentum) running + momentum * mean over the batch of each instance's
+    mean (unbiased variance)``. ``use_input_stats=False`` normalizes with them instead."""
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm: expected an input of at least 3 dims (N, C, ...), "
+                         f"got shape {x.shape}")
+    c = x.shape[1]
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ArgumentError("instance_norm: use_input_stats=False needs running_mean and "
+                                "running_var")
+        y = (x - reshape(running_mean, shape)) / sqrt(reshape(running_var, shape) + eps)
+        y = y if weight is None else y * reshape(weight, shape)
+        return y if bias is None else y + reshape(bias, shape)
+    out = group_norm(x, c, weight, bias, eps)
+    if running_mean is not None or running_var is not None:
+        axes = tuple(range(2, x.ndim))
+        n = x.size // (x.shape[0] * c) if x.size else 0
+        with no_grad():
+            xd = x.detach()
+            m = mean(xd, axis=axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += mean(m, axis=0) * momentum
+            if running_var is not None:
+                xc = xd - reshape(m, m.shape + (1,) * len(axes))
+                v = sum(xc * xc, axis=axes) * (1.0 / max(n - 1, 1))
+                running_var *= 1 - momentum
+                running_var += mean(v, axis=0) * momentum
+    return out
 
 
 def rms_norm(x, normalized_shape, weight=None, eps=None):
@@ -723,6 +754,101 @@ def margin_ranking_loss(x1, x2, target, margin=0.0, reduction="mean"):
 def soft_margin_loss(x, target, reduction="mean"):
     """log(1 + exp(-target * x))."""
     return _reduce_loss(logaddexp(-target * x, 0.0 * x), reduction, "soft_margin_loss")
+
+
+def softshrink(x, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, x * 0.0))
+
+
+def hardshrink(x, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return where(abs_(x) > lambd, x, x * 0.0)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps over the last dimension, as F.pairwise_distance."""
+    return norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):  # noqa: A002
+    """input where target is 1, max(0, margin - input) where it is -1 (PyTorch's sum of
+    both masked terms)."""
+    v = where(target != 1, maximum(margin - input, 0.0), input * 0.0) + \
+        where(target != -1, input, input * 0.0)
+    return _reduce_loss(v, reduction, "hinge_embedding_loss")
+
+
+def cosine_embedding_loss(x1, x2, target, margin=0.0, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1; cos over the
+    last dimension with PyTorch's eps of 1e-12 on each squared norm."""
+    if x1.shape != x2.shape or x1.ndim not in (1, 2):
+        raise ShapeError(f"cosine_embedding_loss: inputs of shapes {x1.shape} and {x2.shape} "
+                         "must be equal 1-d or 2-d")
+    d = x1.ndim - 1
+    cos = sum(x1 * x2, d) / sqrt((sum(x1 * x1, d) + 1e-12) * (sum(x2 * x2, d) + 1e-12))
+    v = where(target == 1, 1.0 - cos, cos * 0.0) + \
+        where(target == -1, maximum(cos - margin, 0.0), cos * 0.0)
+    return _reduce_loss(v, reduction, "cosine_embedding_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
+                        swap=False, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) with d the
+    pairwise_distance; ``swap`` takes the smaller of d(a, n) and d(p, n)."""
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return _reduce_loss(maximum(margin + d_ap - d_an, 0.0), reduction, "triplet_margin_loss")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8,  # noqa: A002
+                     reduction="mean"):
+    """exp(input) - target * input (log_input), else input - target * log(input + eps);
+    ``full`` adds Stirling's term where target > 1."""
+    v = exp(input) - target * input if log_input else input - target * log(input + eps)
+    if full:
+        t = _t(target, input)
+        safe = where(t > 1, t, t * 0.0 + 1.0)
+        stirling = safe * log(safe) - safe + 0.5 * log(2 * _m.pi * safe)
+        v = v + where(t > 1, stirling, t * 0.0)
+    return _reduce_loss(v, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6,  # noqa: A002
+                      reduction="mean"):
+    """0.5 (log var + (input - target)^2 / var) (+ 0.5 log 2 pi with ``full``), var
+    clamped at eps for the value only (its gradient passes unchanged, as PyTorch's
+    in-place clamp under no_grad); var may lack the last dimension or have it of size 1."""
+    var = _t(var, input)
+    if var.ndim == input.ndim - 1 and var.shape == input.shape[:-1]:
+        var = unsqueeze(var, -1)
+    if var.shape != input.shape and var.shape != input.shape[:-1] + (1,) and \
+            var.ndim != 0:
+        raise ShapeError(f"gaussian_nll_loss: var of shape {var.shape} does not fit input of "
+                         f"shape {input.shape}")
+    if bool((var.data < 0).any()):
+        raise ArgumentError("gaussian_nll_loss: var has negative entries")
+    var = var + (maximum(var, eps) - var).detach()
+    v = 0.5 * (log(var) + (input - target) ** 2 / var)
+    if full:
+        v = v + 0.5 * _m.log(2 * _m.pi)
+    return _reduce_loss(v, reduction, "gaussian_nll_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):  # noqa: A002
+    """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted, averaged over the classes
+    (the last dimension), then reduced over the batch."""
+    v = -(target * _logsig(input) + (1 - target) * _logsig(-input))
+    if weight is not None:
+        v = v * weight
+    v = mean(v, -1)
+    return _reduce_loss(v, reduction, "multilabel_soft_margin_loss")
+
+
+def _logsig(x):
+    return -logaddexp(-x, x * 0.0)
 
 
 # ---------------------------------------------------------------- 1-d conv and pooling
@@ -785,7 +911,10 @@ __all__ = [
     "vstack", "index_select", "masked_select", "nonzero", "argwhere", "unique", "scatter",
     "index_fill", "index_add", "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot",
     "cross", "group_norm", "instance_norm", "rms_norm", "kl_div", "margin_ranking_loss",
-    "soft_margin_loss", "conv_transpose1d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d",
+    "soft_margin_loss", "softshrink", "hardshrink", "pairwise_distance", "hinge_embedding_loss",
+    "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multilabel_soft_margin_loss", "conv_transpose1d", "max_pool1d", "avg_pool1d",
+    "adaptive_avg_pool1d",
 ]
 clip = clamp
 
