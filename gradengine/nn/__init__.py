@@ -18,6 +18,7 @@ activations, Flatten, Embedding, Dense), :mod:`.conv`, :mod:`.normalization`,
 from __future__ import annotations
 
 from . import init, utils
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .dropout import Dropout
@@ -75,7 +76,7 @@ __all__ = [
     "CELU", "ELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid",
     "LogSoftmax", "Mish", "PReLU", "ReLU6", "Softmin", "Softplus", "Softsign", "Tanhshrink",
     "Threshold", "AdaptiveAvgPool2d", "SmoothL1Loss",
-    "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
+    "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "MultiheadAttention",
 ]
 
 

@@ -24,12 +24,14 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _uniform_param(shape, bound, dtype, device, op):
-    """A Parameter drawn from U(-bound, bound) (``ge.manual_seed``'s generator)."""
+    """A Parameter drawn from U(-bound, bound) (``ge.manual_seed``'s generator); zeros when
+    ``bound`` is None."""
     dev = backend.normalize_device(device, op) if device is not None else \
         backend.get_default_device()
     dt = backend.resolve_dtype(dtype, op) if dtype is not None else backend.DEFAULT_FLOAT
     with backend.cuda_context(dev):
-        arr = backend.rng(dev).uniform(-bound, bound, size=shape).astype(dt, copy=False)
+        arr = backend.xp_of(dev).zeros(shape, dtype=dt) if bound is None else \
+            backend.rng(dev).uniform(-bound, bound, size=shape).astype(dt, copy=False)
     return Parameter(arr, device=dev)
 
 
