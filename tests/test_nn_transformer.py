@@ -247,3 +247,20 @@ def test_encoder_layer_passes_float64_gradcheck():
 def test_bad_inputs_raise_errors_naming_module_and_shapes(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_eval_encoder_with_padding_equals_torch_where_not_padded():
+    torch.manual_seed(0)
+    theirs = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2).eval()
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True),
+                                 2).eval()
+    load_from_torch(ours, theirs)
+    x = _arrays((2, 5, 8))[0]
+    padding = np.zeros((2, 5), bool)
+    padding[0, 3:] = True
+    with torch.no_grad():
+        expected = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(padding)).numpy()
+    got = ours(ge.tensor(x), src_key_padding_mask=ge.tensor(padding)).numpy()
+    np.testing.assert_allclose(got[~padding], expected[~padding], atol=TOL)
+    assert (expected[padding] == 0).all()  # torch's nested-tensor fast path (documented)
