@@ -18,6 +18,7 @@ activations, Flatten, Embedding, Dense), :mod:`.conv`, :mod:`.normalization`,
 from __future__ import annotations
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList
 from .conv import (
     AdaptiveAvgPool1d,
@@ -98,6 +99,7 @@ from .normalization import (
     LayerNorm,
     RMSNorm,
 )
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .spatial import (
     CircularPad1d,
     CircularPad2d,
@@ -123,6 +125,13 @@ from .spatial import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "functional",
@@ -145,6 +154,9 @@ __all__ = [
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d", "ReflectionPad2d",
     "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
     "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "MultiheadAttention",
+    "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]
 
 

@@ -1,0 +1,221 @@
+"""Multi-head attention with PyTorch's names, signature and state-dict layout:
+:class:`MultiheadAttention` (``in_proj_weight`` (3E, E), ``in_proj_bias``, ``out_proj.weight``
+(E, E) stored (out, in) as PyTorch does), so ``load_state_dict`` of a torch state dict works
+unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from ..core.tensor import Tensor
+from ..errors import ShapeError
+from ..ops.creation import zeros
+from . import init
+from .module import Module
+from .recurrent import _uniform_param
+
+__all__ = ["MultiheadAttention"]
+
+
+class _TorchLinear(Module):
+    """``y = x @ W^T + b`` with ``W`` of shape (out_features, in_features): PyTorch's layout,
+    kept inside the attention and transformer modules so their state dicts are torch's."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        self.weight = _uniform_param((self.out_features, self.in_features), bound, dtype,
+                                     device, "Linear")
+        self.bias = _uniform_param((self.out_features,), bound, dtype, device, "Linear") \
+            if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.weight.T, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, layout=(out, in)")
+
+
+def _as_mask(mask, like):
+    if mask is None or isinstance(mask, Tensor):
+        return mask
+    arr = mask.detach().cpu().numpy() if hasattr(mask, "detach") else np.asarray(mask)
+    return Tensor(arr, device=like.device)
+
+
+def _additive(mask, dtype):
+    """A bool mask (True = not allowed) as 0 / -inf in ``dtype``; a float mask as given."""
+    if mask.dtype == np.bool_:
+        return F.masked_fill(zeros(mask.shape, dtype=dtype, device=mask.device), mask,
+                             -np.inf)
+    return mask
+
+
+class MultiheadAttention(Module):
+    """``softmax(q k^T / sqrt(d) + mask) v`` over ``num_heads`` heads of size
+    ``embed_dim // num_heads``, between an input and an output projection, as
+    ``torch.nn.MultiheadAttention``.
+
+    Args:
+        embed_dim: E, the query size and the output size. num_heads: heads (must divide E).
+        dropout: on the attention weights while training. bias: projection biases.
+        add_bias_kv: learned ``bias_k`` / ``bias_v`` appended to key and value.
+        add_zero_attn: a zero key and value appended after the projection.
+        kdim, vdim: key and value sizes (E when None; separate ``q/k/v_proj_weight`` then).
+        batch_first: (N, L, E) instead of (L, N, E).
+    Returns:
+        ``forward(query, key, value, key_padding_mask=None, need_weights=True,
+        attn_mask=None, average_attn_weights=True, is_causal=False)`` gives
+        ``(attn_output, attn_weights)``: output (L, N, E) (or (N, L, E), or (L, E) for
+        unbatched input); weights (N, L, S) averaged over heads, (N, H, L, S) when
+        ``average_attn_weights=False``, or None when ``need_weights=False``. Bool masks
+        mark with True what may NOT be attended; float masks are added to the scores.
+    Raises:
+        ValueError: E not divisible by num_heads. ShapeError: inputs or masks whose shapes
+        do not fit, naming them.
+    Example:
+        >>> mha = nn.MultiheadAttention(16, 4, batch_first=True)
+        >>> out, w = mha(x, x, x)   # x (N, L, 16)
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=None):
+        super().__init__()
+        embed_dim, num_heads = int(embed_dim), int(num_heads)
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be positive and "
+                             f"divisible by num_heads={num_heads}")
+        if not 0.0 <= float(dropout) <= 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout!r}")
+        self.embed_dim, self.num_heads = embed_dim, num_heads
+        self.head_dim = embed_dim // num_heads
+        self.kdim = embed_dim if kdim is None else int(kdim)
+        self.vdim = embed_dim if vdim is None else int(vdim)
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.dropout, self.batch_first = float(dropout), bool(batch_first)
+        self.add_zero_attn = bool(add_zero_attn)
+
+        def param(shape, fill):
+            p = _uniform_param(shape, None, dtype, device, "MultiheadAttention")
+            return fill(p)
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = param((3 * embed_dim, embed_dim), init.xavier_uniform_)
+            self.q_proj_weight = self.k_proj_weight = self.v_proj_weight = None
+        else:
+            self.in_proj_weight = None
+            self.q_proj_weight = param((embed_dim, embed_dim), init.xavier_uniform_)
+            self.k_proj_weight = param((embed_dim, self.kdim), init.xavier_uniform_)
+            self.v_proj_weight = param((embed_dim, self.vdim), init.xavier_uniform_)
+        self.in_proj_bias = param((3 * embed_dim,), lambda p: p) if bias else None
+        self.out_proj = _TorchLinear(embed_dim, embed_dim, bias, device, dtype)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+        if add_bias_kv:
+            self.bias_k = param((1, 1, embed_dim), init.xavier_normal_)
+            self.bias_v = param((1, 1, embed_dim), init.xavier_normal_)
+        else:
+            self.bias_k = self.bias_v = None
+
+    def _projections(self, q, k, v):
+        e = self.embed_dim
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            ws = (w[:e], w[e:2 * e], w[2 * e:])
+        else:
+            ws = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        b = self.in_proj_bias
+        bs = (None,) * 3 if b is None else (b[:e], b[e:2 * e], b[2 * e:])
+        return tuple(F.linear(x, w.T, bias) for x, w, bias in zip((q, k, v), ws, bs))
+
+    def _check(self, query, key, value, batched):
+        name = "MultiheadAttention"
+        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
+            raise ShapeError(f"{name}: query {query.shape}, key {key.shape} and value "
+                             f"{value.shape} must all be 3-D (batched) or all 2-D (unbatched)")
+        if query.shape[-1] != self.embed_dim or key.shape[-1] != self.kdim or \
+                value.shape[-1] != self.vdim:
+            raise ShapeError(f"{name}: query {query.shape}, key {key.shape} and value "
+                             f"{value.shape} must end in embed_dim={self.embed_dim}, "
+                             f"kdim={self.kdim} and vdim={self.vdim}")
+        b = 0 if self.batch_first or not batched else 1
+        if key.shape[:-1] != value.shape[:-1] or (batched and query.shape[b] != key.shape[b]):
+            raise ShapeError(f"{name}: key {key.shape} and value {value.shape} must have the "
+                             f"same batch and length, and query {query.shape} the same batch")
+
+    def _mask(self, attn_mask, key_padding_mask, n, L, S, dtype, batched):
+        """The masks merged into one additive float mask broadcastable to (N, H, L, S)."""
+        h, out = self.num_heads, None
+        if attn_mask is not None:
+            ok = {(L, S): (1, 1, L, S), (n * h, L, S) if batched else (h, L, S): (n, h, L, S)}
+            if attn_mask.shape not in ok:
+                raise ShapeError(f"MultiheadAttention: attn_mask of shape {attn_mask.shape} "
+                                 f"must be {(L, S)} or "
+                                 f"{(n * h, L, S) if batched else (h, L, S)}")
+            out = _additive(attn_mask, dtype).reshape(ok[attn_mask.shape])
+        if key_padding_mask is not None:
+            expected = (n, S) if batched else (S,)
+            if key_padding_mask.shape != expected:
+                raise ShapeError(f"MultiheadAttention: key_padding_mask of shape "
+                                 f"{key_padding_mask.shape} must be {expected}")
+            kpm = _additive(key_padding_mask, dtype).reshape(n, 1, 1, S)
+            out = kpm if out is None else out + kpm
+        return out
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        batched = query.ndim == 3
+        self._check(query, key, value, batched)
+        attn_mask = _as_mask(attn_mask, query)
+        key_padding_mask = _as_mask(key_padding_mask, query)
+        if not batched:
+            query, key, value = (x.reshape(x.shape[0], 1, x.shape[1])
+                                 for x in (query, key, value))
+        elif self.batch_first:
+            query, key, value = (x.transpose(1, 0, 2) for x in (query, key, value))
+        L, n, e = query.shape
+        S, h, d = key.shape[0], self.num_heads, self.head_dim
+        if is_causal and attn_mask is None:
+            attn_mask = Tensor(np.triu(np.ones((L, S), dtype=bool), 1), device=query.device)
+        q, k, v = self._projections(query, key, value)
+        pad = 0
+        if self.bias_k is not None:
+            k = F.concatenate([k, F.broadcast_to(self.bias_k, (1, n, e))], axis=0)
+            v = F.concatenate([v, F.broadcast_to(self.bias_v, (1, n, e))], axis=0)
+            pad += 1
+        q, k, v = (x.reshape(x.shape[0], n, h, d).transpose(1, 2, 0, 3) for x in (q, k, v))
+        if self.add_zero_attn:
+            zero = zeros((n, h, 1, d), dtype=k.dtype, device=k.device)
+            k, v = F.concatenate([k, zero], axis=2), F.concatenate([v, zero], axis=2)
+            pad += 1
+        mask = self._mask(attn_mask, key_padding_mask, n, L, S, q.dtype, batched)
+        if mask is not None and pad:  # the appended keys are never masked
+            mask = F.pad(mask, (0, pad))
+        p = self.dropout if self.training else 0.0
+        if need_weights:
+            scores = (q * (1.0 / math.sqrt(d))) @ k.swapaxes(-1, -2)
+            weights = F.softmax(scores if mask is None else scores + mask, axis=-1)
+            if p > 0:
+                weights = F.dropout(weights, p=p, training=True)
+            out = weights @ v
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        out = self.out_proj(out.transpose(2, 0, 1, 3).reshape(L, n, e))
+        if need_weights:
+            weights = weights.mean(axis=1) if average_attn_weights else weights
+        if not batched:
+            out = out.reshape(L, e)
+            weights = weights.reshape(weights.shape[1:]) if need_weights else None
+        elif self.batch_first:
+            out = out.transpose(1, 0, 2)
+        return out, (weights if need_weights else None)
+
+    def extra_repr(self):
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
+                f"dropout={self.dropout}, batch_first={self.batch_first}")
