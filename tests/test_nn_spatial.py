@@ -145,9 +145,54 @@ def test_bad_constructor_and_input_errors_name_the_module():
         nn.KLDivLoss(margin=1.0)
 
 
+@pytest.mark.filterwarnings("ignore:size_average and reduce")
 def test_legacy_reduction_flags_map_as_torch(rng):
     x, y = rng.standard_normal((3, 4)), np.where(rng.random((3, 4)) > 0.5, 1.0, -1.0)
     for kw in (dict(size_average=False), dict(reduce=False)):
         got = nn.SoftMarginLoss(**kw)(ge.tensor(x), ge.tensor(y))
         want = TNN.SoftMarginLoss(**kw)(torch.tensor(x), torch.tensor(y))
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:dropout2d")
+@pytest.mark.parametrize("cls, shape, lead", [
+    (nn.Dropout1d, (8, 16, 5), 2), (nn.Dropout1d, (16, 5), 1),
+    (nn.Dropout2d, (8, 16, 3, 4), 2), (nn.Dropout2d, (16, 3, 4), 2),
+    (nn.Dropout3d, (4, 16, 2, 3, 2), 2), (nn.Dropout3d, (16, 2, 3, 2), 1)])
+def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest(cls, shape, lead):
+    ge.manual_seed(3)
+    x = ge.tensor(np.random.default_rng(0).random(shape) + 0.5, requires_grad=True)
+    m = cls(0.25)
+    if cls is nn.Dropout2d and len(shape) == 3:
+        with pytest.warns(UserWarning, match="taken as \\(N, C, L\\)"):
+            y = m(x)
+    else:
+        y = m(x)
+    y.sum().backward()
+    mask = x.grad.numpy()  # the mask itself
+    np.testing.assert_array_equal(y.numpy(), x.numpy() * mask)
+    per = mask.reshape(int(np.prod(shape[:lead])), -1)
+    assert np.all(per == per[:, :1])  # one decision per channel
+    assert set(np.unique(per)) <= {0.0, per.dtype.type(1 / 0.75)}
+    assert 0 < (per[:, 0] == 0).sum() < per.shape[0]
+    m.eval()
+    assert m(x) is x
+
+
+def test_channel_dropout_redraws_at_each_jit_replay_like_eager():
+    m = nn.Dropout2d(0.5)
+
+    def f(x):
+        return m(x) * 1.0
+
+    x = ge.ones((4, 8, 2, 2))
+    jf = ge.jit(f)
+    for seed in range(3):
+        ge.manual_seed(seed)
+        want = f(x).numpy()
+        ge.manual_seed(seed)
+        np.testing.assert_array_equal(jf(x).numpy(), want)
+    assert jf.traces == 1
+    ge.manual_seed(0)
+    a = jf(x).numpy()
+    assert not np.array_equal(a, jf(x).numpy())

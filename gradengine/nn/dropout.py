@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
 
 
 class Dropout(Module):
@@ -32,3 +32,25 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) input with probability ``p`` while
+    training, as ``torch.nn.Dropout1d``."""
+
+    def forward(self, x):
+        return F.dropout1d(x, p=self.p, training=self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) input, as ``torch.nn.Dropout2d``."""
+
+    def forward(self, x):
+        return F.dropout2d(x, p=self.p, training=self.training)
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
+
+    def forward(self, x):
+        return F.dropout3d(x, p=self.p, training=self.training)

@@ -18,6 +18,7 @@ would be folded at trace time with its mask, so dropout belongs on activations.
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 
@@ -31,7 +32,8 @@ from .elementwise import where
 from .linalg import matmul_op
 from .shape import matrix_transpose, reshape
 
-__all__ = ["layer_norm", "batch_norm", "dropout", "embedding", "scaled_dot_product_attention"]
+__all__ = ["layer_norm", "batch_norm", "dropout", "dropout1d", "dropout2d", "dropout3d",
+           "embedding", "scaled_dot_product_attention"]
 TENSOR_METHODS: dict = {}
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -362,6 +364,46 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
         return input
     (mask,) = apply(dropout_mask, input, params=(float(p),))
     return input * mask
+
+
+def _feature_dropout(name, input, p, training, inplace, dims):  # noqa: A002
+    """Whole channels zeroed with probability p (one mask entry per (sample, channel),
+    broadcast over the ``dims`` spatial dims), the rest scaled by 1 / (1 - p)."""
+    _check(name, input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: probability p must be in [0, 1], got {p!r}")
+    if inplace:
+        raise ValueError(f"{name}: inplace=True is not supported; use the returned tensor")
+    nd = input.ndim
+    if nd not in (dims + 1, dims + 2):
+        raise ShapeError(f"{name}: expected a {dims + 1}-d (unbatched) or {dims + 2}-d input, "
+                         f"got shape {input.shape}")
+    if name == "dropout2d" and nd == 3:
+        warnings.warn("dropout2d: a 3-d input is taken as (N, C, L), channel-wise 1-d "
+                      "dropout, as PyTorch does; use dropout1d", UserWarning, stacklevel=3)
+        nd += 1  # treated as batched
+    if not training or p == 0:
+        return input
+    lead = 2 if nd == dims + 2 else 1
+    probe = input[(slice(None),) * lead + (slice(0, 1),) * (input.ndim - lead)]
+    (mask,) = apply(dropout_mask, probe, params=(float(p),))
+    return input * mask
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Channel dropout of (N, C, L) or (C, L) input, as ``torch.nn.functional.dropout1d``."""
+    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Channel dropout of (N, C, H, W) or (C, H, W) input (a 3-d input is (N, C, L), with a
+    warning, as PyTorch), as ``torch.nn.functional.dropout2d``."""
+    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Channel dropout of (N, C, D, H, W) or (C, D, H, W) input."""
+    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
 
 
 # ---------------------------------------------------------------- embedding
