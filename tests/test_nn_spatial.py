@@ -196,3 +196,25 @@ def test_channel_dropout_redraws_at_each_jit_replay_like_eager():
     ge.manual_seed(0)
     a = jf(x).numpy()
     assert not np.array_equal(a, jf(x).numpy())
+
+
+def test_parameter_containers_register_as_torch():
+    def net(lib, mod):
+        class Net(mod.Module):
+            def __init__(self):
+                super().__init__()
+                self.ps = mod.ParameterList([mod.Parameter(lib.ones(2) * (i + 1))
+                                             for i in range(3)])
+                self.pd = mod.ParameterDict({"b": mod.Parameter(lib.zeros(3))})
+        return Net()
+
+    gm, tm = net(ge, nn), net(torch, TNN)
+    assert [k for k, _ in gm.named_parameters()] == [k for k, _ in tm.named_parameters()]
+    assert list(gm.state_dict()) == list(tm.state_dict())
+    gm.ps.append(ge.ones(1))  # a plain tensor becomes a Parameter
+    assert isinstance(gm.ps[3], nn.Parameter) and len(gm.ps) == 4
+    loss = gm.ps[1].sum() * 3 + gm.pd["b"].sum()
+    loss.backward()
+    np.testing.assert_array_equal(gm.ps[1].grad.numpy(), [3.0, 3.0])
+    with pytest.raises(TypeError, match="ParameterDict: expected a Parameter"):
+        gm.pd["c"] = 1.0

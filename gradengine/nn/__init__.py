@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from . import functional, init, utils
 from .attention import MultiheadAttention
-from .containers import ModuleDict, ModuleList
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .conv import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -154,7 +154,7 @@ __all__ = [
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d", "ReflectionPad2d",
     "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d",
     "CircularPad1d", "CircularPad2d", "CircularPad3d",
-    "Dropout1d", "Dropout2d", "Dropout3d",
+    "Dropout1d", "Dropout2d", "Dropout3d", "ParameterDict", "ParameterList",
     "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "MultiheadAttention",
     "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer",
