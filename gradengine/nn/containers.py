@@ -16,47 +16,59 @@ def _check(mod, where):
     return mod
 
 
-class ModuleList(Module):
-    """A list of modules (indexable, iterable, ``append`` / ``extend`` / ``insert``).
+def _param(value, where):
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):  # a plain tensor becomes a Parameter (PyTorch's rule)
+        return Parameter(value.data, device=value.device)
+    raise TypeError(f"{where}: expected a Parameter or Tensor, got {type(value).__name__}")
 
-    Example:
-        >>> self.blocks = nn.ModuleList([nn.Linear(8, 8) for _ in range(3)])
-    """
 
-    def __init__(self, modules=None):
+class _List(Module):
+    """A list whose entries are registered under "0", "1", ... in ``self.<_store>``."""
+
+    _store = "_modules"
+    _entry = staticmethod(_check)
+
+    def __init__(self, values=None):
         super().__init__()
         object.__setattr__(self, "_list", [])
-        if modules is not None:
-            self.extend(modules)
+        if values is not None:
+            self.extend(values)
 
     def _sync(self):
-        self._modules.clear()
+        store = getattr(self, self._store)
+        for k in [k for k in store if k.isdigit()]:
+            del store[k]
         for i, m in enumerate(self._list):
-            self._modules[str(i)] = m
+            store[str(i)] = m
             object.__setattr__(self, str(i), m)
 
-    def append(self, module):
-        self._list.append(_check(module, "ModuleList.append"))
+    def _checked(self, value, what):
+        return self._entry(value, f"{type(self).__name__}{what}")
+
+    def append(self, value):
+        self._list.append(self._checked(value, ".append"))
         self._sync()
         return self
 
-    def extend(self, modules):
-        for m in modules:
-            self._list.append(_check(m, "ModuleList.extend"))
+    def extend(self, values):
+        for v in values:
+            self._list.append(self._checked(v, ".extend"))
         self._sync()
         return self
 
-    def insert(self, index, module):
-        self._list.insert(index, _check(module, "ModuleList.insert"))
+    def insert(self, index, value):
+        self._list.insert(index, self._checked(value, ".insert"))
         self._sync()
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return ModuleList(self._list[idx])
+            return type(self)(self._list[idx])
         return self._list[idx]
 
-    def __setitem__(self, idx, module):
-        self._list[idx] = _check(module, "ModuleList")
+    def __setitem__(self, idx, value):
+        self._list[idx] = self._checked(value, "")
         self._sync()
 
     def __delitem__(self, idx):
@@ -70,148 +82,80 @@ class ModuleList(Module):
         return iter(self._list)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward(); iterate over its modules")
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); iterate over it")
 
 
-class ModuleDict(Module):
-    """A dict of modules (``d["name"]``, ``keys()``, ``items()``, ``update``)."""
+class _Dict(Module):
+    """A dict whose entries are registered by name in ``self.<_store>``."""
 
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        setattr(self, str(key), _check(module, "ModuleDict"))
-
-    def __delitem__(self, key):
-        delattr(self, key)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward(); index it by name")
-
-
-def _param(value, where):
-    if isinstance(value, Parameter):
-        return value
-    if isinstance(value, Tensor):  # a plain tensor becomes a Parameter (PyTorch's rule)
-        return Parameter(value.data, device=value.device)
-    raise TypeError(f"{where}: expected a Parameter or Tensor, got {type(value).__name__}")
-
-
-class ParameterList(Module):
-    """A list of parameters (indexable, iterable, ``append`` / ``extend``), registered
-    under ``"0"``, ``"1"``, ... as ``torch.nn.ParameterList``."""
+    _store = "_modules"
+    _entry = staticmethod(_check)
 
     def __init__(self, values=None):
         super().__init__()
-        object.__setattr__(self, "_list", [])
         if values is not None:
-            self.extend(values)
-
-    def _sync(self):
-        for k in [k for k in self._parameters if k.isdigit()]:
-            del self._parameters[k]
-        for i, p in enumerate(self._list):
-            self._parameters[str(i)] = p
-            object.__setattr__(self, str(i), p)
-
-    def append(self, value):
-        self._list.append(_param(value, "ParameterList.append"))
-        self._sync()
-        return self
-
-    def extend(self, values):
-        for v in values:
-            self._list.append(_param(v, "ParameterList.extend"))
-        self._sync()
-        return self
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ParameterList(self._list[idx])
-        return self._list[idx]
-
-    def __setitem__(self, idx, value):
-        self._list[idx] = _param(value, "ParameterList")
-        self._sync()
-
-    def __len__(self):
-        return len(self._list)
-
-    def __iter__(self):
-        return iter(self._list)
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ParameterList has no forward(); iterate over it")
-
-
-class ParameterDict(Module):
-    """A dict of parameters (``d["name"]``, ``keys()``, ``items()``, ``update``), as
-    ``torch.nn.ParameterDict``."""
-
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
+            self.update(values)
 
     def __getitem__(self, key):
-        return self._parameters[key]
+        return getattr(self, self._store)[key]
 
     def __setitem__(self, key, value):
-        setattr(self, str(key), _param(value, "ParameterDict"))
+        setattr(self, str(key), self._entry(value, type(self).__name__))
 
     def __delitem__(self, key):
         delattr(self, key)
 
     def __contains__(self, key):
-        return key in self._parameters
+        return key in getattr(self, self._store)
 
     def __len__(self):
-        return len(self._parameters)
+        return len(getattr(self, self._store))
 
     def __iter__(self):
-        return iter(self._parameters)
+        return iter(getattr(self, self._store))
 
     def keys(self):
-        return self._parameters.keys()
+        return getattr(self, self._store).keys()
 
     def values(self):
-        return self._parameters.values()
+        return getattr(self, self._store).values()
 
     def items(self):
-        return self._parameters.items()
+        return getattr(self, self._store).items()
 
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
+    def update(self, values):
+        items = values.items() if hasattr(values, "items") else values
         for k, v in items:
             self[k] = v
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ParameterDict has no forward(); index it by name")
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); index it by name")
+
+
+class ModuleList(_List):
+    """A list of modules (indexable, iterable, ``append`` / ``extend`` / ``insert``).
+
+    Example:
+        >>> self.blocks = nn.ModuleList([nn.Linear(8, 8) for _ in range(3)])
+    """
+
+
+class ModuleDict(_Dict):
+    """A dict of modules (``d["name"]``, ``keys()``, ``items()``, ``update``)."""
+
+
+class ParameterList(_List):
+    """A list of parameters (indexable, iterable, ``append`` / ``extend``), registered
+    under ``"0"``, ``"1"``, ... as ``torch.nn.ParameterList``; a plain Tensor becomes a
+    Parameter."""
+
+    _store = "_parameters"
+    _entry = staticmethod(_param)
+
+
+class ParameterDict(_Dict):
+    """A dict of parameters (``d["name"]``, ``keys()``, ``items()``, ``update``), as
+    ``torch.nn.ParameterDict``."""
+
+    _store = "_parameters"
+    _entry = staticmethod(_param)

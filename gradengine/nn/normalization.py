@@ -86,12 +86,16 @@ class _BatchNorm(Module):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
-    def forward(self, x):
+    def _check_input(self, x):
         name = type(self).__name__
         if x.ndim not in self.dims or x.shape[1] != self.num_features:
             raise ShapeError(f"{name}: expected input of {' or '.join(map(str, self.dims))} "
                              f"dims with {self.num_features} channels on axis 1, got "
                              f"{x.shape}")
+        return name
+
+    def forward(self, x):
+        name = self._check_input(x)
         use_batch = self.training or not self.track_running_stats
         if self.training and x.size // x.shape[1] <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, "
@@ -137,11 +141,7 @@ class _InstanceNorm(_BatchNorm):
                          device)
 
     def forward(self, x):
-        name = type(self).__name__
-        if x.ndim not in self.dims or x.shape[1] != self.num_features:
-            raise ShapeError(f"{name}: expected input of {' or '.join(map(str, self.dims))} "
-                             f"dims with {self.num_features} channels on axis 1, got "
-                             f"{x.shape}")
+        self._check_input(x)
         use_input = self.training or not self.track_running_stats
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                use_input_stats=use_input, momentum=self.momentum or 0.0,
