@@ -24,7 +24,7 @@ from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
 from .elementwise import clip as clip_op
 from .elementwise import pow as _pow
 from .manipulation import chunk, flip, scatter_add, sort
-from .math import expm1, logaddexp, tanh, trunc
+from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
 from .reductions import min as _min
@@ -840,15 +840,12 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6,  # noqa: A002
 def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):  # noqa: A002
     """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted, averaged over the classes
     (the last dimension), then reduced over the batch."""
-    v = -(target * _logsig(input) + (1 - target) * _logsig(-input))
+    v = -(target * log_sigmoid(input) + (1 - target) * log_sigmoid(-input))
     if weight is not None:
         v = v * weight
     v = mean(v, -1)
     return _reduce_loss(v, reduction, "multilabel_soft_margin_loss")
 
-
-def _logsig(x):
-    return -logaddexp(-x, x * 0.0)
 
 
 # ---------------------------------------------------------------- 1-d conv and pooling
