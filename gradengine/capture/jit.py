@@ -54,6 +54,7 @@ class Trace:
         self.cleared_at_exit = []  # leaves whose .grad the function left None
         self.value_read = None  # what made the trace depend on values, if anything
         self.reduced = set()   # distributed: ids of leaves whose .grad a commit hook averaged
+        self.quiet = False     # a step ran with NumPy's warnings off (the backward walk)
 
     def slot(self, arr):
         s = len(self.keep)
@@ -97,6 +98,8 @@ class Trace:
             return
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         fwd = op.fwd
+        if not self.quiet and np.geterr()["invalid"] == "ignore":
+            self.quiet = True  # eager ran it without warnings: so will the replay
         if out is None:  # an in-place write (assign)
             xp = np if isinstance(arrays[0], np.ndarray) else backend.cupy()
             specs = [(CONST, xp)] + [self.ref(a) for a in args] + [(CONST, p) for p in params]
@@ -209,6 +212,7 @@ class Program:
         for flat, slots in plans.values():
             for j, s in enumerate(slots):
                 targets.setdefault(s, (flat, j))
+        L.errstate = trace.quiet
         for i, (fn, specs, out, kind) in enumerate(trace.steps):
             what = kind[0]
             if what == "op" and kind[1].quiet:

@@ -72,7 +72,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     _mode.anomaly = False  # VJP ops are checked on their results below, not as forwards
     heappop, heappush = heapq.heappop, heapq.heappush
     ndarray = np.ndarray
-    quiet = fp_quiet() if arrays else None  # gradients never warn (PyTorch)
+    quiet = fp_quiet()  # gradients never warn (PyTorch); a ge.jit replay of them neither
     # The walk makes no reference cycles, but its allocations would start the cyclic
     # collector, whose full passes traverse the whole graph: paused until the walk ends.
     paused = gc.isenabled()
@@ -135,8 +135,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
             gc.enable()
         _mode.enabled = prev_mode
         _mode.anomaly = anomaly
-        if quiet is not None:
-            fp_restore(quiet)
+        fp_restore(quiet)
     for entry in leaves.values():
         entry[1] = _tensor(entry[1])
     if capture:

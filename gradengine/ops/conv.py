@@ -294,7 +294,7 @@ unfold_nchw.defvjp(lambda g, g_shape: call(fold_nchw, g, params=(g_shape[0],
                    arrays=True)
 
 
-@op()
+@op(quiet=True)
 def row_sum(xp, a):
     """a.sum(axis=1) of a 2-d array (a conv bias' gradient from the unfolded gradient): on
     the CPU one BLAS matrix-vector product with ones (5x faster than NumPy's sum)."""

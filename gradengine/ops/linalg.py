@@ -14,11 +14,18 @@ from .fused import ACTIVATIONS, bias_act_backward_ref, bias_act_ref
 from .shape import reshape_op, transpose_op
 
 
-@op(name="matmul", save=("a", "b"))
+@op(name="matmul", save=("a", "b"), quiet=True)
 def matmul_op(xp, a, b):
     """a @ b (NumPy matmul semantics). NumPy's ``dot`` makes the same BLAS call for two
-    matrices (bit-identical results) at half the call overhead of ``matmul``."""
-    if xp is np and a.ndim == 2 and b.ndim == 2:
+    matrices (bit-identical results) at half the call overhead of ``matmul``, except where
+    one operand is 1x1: ``dot`` takes it for a scalar and BLAS's axpy skips a zero scalar,
+    so 0 @ [inf] would be 0 where PyTorch (and ``matmul``) give NaN.
+
+    Quiet (no NumPy floating-point warning), as every op that calls BLAS: OpenBLAS's
+    vector kernels can leave the invalid flag set on finite operands (numpy#24067,
+    OpenBLAS#1924), which NumPy then reports as a spurious "invalid value encountered in
+    matmul"; and PyTorch never warns here either."""
+    if xp is np and a.ndim == 2 and b.ndim == 2 and a.size != 1 and b.size != 1:
         return np.dot(a, b)
     if xp is np:
         return xp.matmul(a, b)

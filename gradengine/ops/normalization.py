@@ -167,7 +167,8 @@ def _make_norm(name):
     def fwd(xp, x, w, b, axes, eps):
         return _norm_forward(xp, x, w, b, axes, eps)
     fwd.__doc__ = f"{name}: (x - mean(x)) / sqrt(var(x) + eps) * w + b over axes."
-    o = op(name=name, params=("axes", "eps"), save=("x", "w"), extras=("xhat", "rstd"))(fwd)
+    o = op(name=name, params=("axes", "eps"), save=("x", "w"), extras=("xhat", "rstd"),
+           quiet=True)(fwd)  # its BLAS row means: see ops.linalg
     o.vjp(_norm_rule)
     return o
 
@@ -176,7 +177,7 @@ layer_norm_op = _make_norm("layer_norm")
 batch_norm_op = _make_norm("batch_norm")
 
 
-@op(params=("axes", "b_shape"), differentiable=False)
+@op(params=("axes", "b_shape"), differentiable=False, quiet=True)
 def normalize_backward(xp, g, x, w, xhat, rstd, axes, b_shape):
     """(gx, gw, gb) of normalize-scale-shift from the forward's xhat and rstd:
     gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * w."""
@@ -482,7 +483,8 @@ def _causal_fill(xp, s, neg):
     s[..., xp.triu(xp.ones((L, S), dtype=bool), 1)] = neg
 
 
-@op(name="sdpa", params=("scale", "causal"), save=("q", "k", "v"), extras=("p",))
+@op(name="sdpa", params=("scale", "causal"), save=("q", "k", "v"), extras=("p",),
+    quiet=True)
 def sdpa_op(xp, q, k, v, scale, causal):
     """(softmax(q k^T * scale [causal]) v, p): attention in one op; the probabilities p are
     kept for the backward (scale folded into q, the softmax in place)."""
@@ -520,7 +522,7 @@ def _sdpa_grad_tensors(g, q, k, v, scale, causal):
     return dq, dk, dv
 
 
-@op(params=("scale",), differentiable=False)
+@op(params=("scale",), differentiable=False, quiet=True)
 def sdpa_backward(xp, g, q, k, v, p, scale):
     """(dq, dk, dv) of attention from the probabilities p: dv = p^T g, dS = p (g v^T -
     rowsum(g v^T p)), dq = dS k * scale, dk = dS^T q * scale (batched matmuls, dS in place)."""
