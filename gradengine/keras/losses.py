@@ -282,9 +282,12 @@ class Loss:
             y_true = Tensor(y_true, dtype=dtype, device=y_pred.device)
         if self.kind == "scce" and y_true.ndim == y_pred.ndim:
             y_true = y_true.reshape(*y_true.shape[:-1])
-        elif self.kind in ("mse", "mae", "bce") and y_true.ndim == y_pred.ndim - 1 and \
-                y_pred.shape[-1] == 1:
-            y_true = y_true.reshape(*y_true.shape, 1)
+        elif self.kind in ("mse", "mae", "bce", "callable") and \
+                y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+            y_true = y_true.reshape(*y_true.shape, 1)  # Keras' squeeze_or_expand_to_same_rank
+        elif self.kind == "callable" and y_pred.ndim == y_true.ndim - 1 and \
+                y_true.shape[-1] == 1:
+            y_true = y_true.reshape(*y_true.shape[:-1])
         return y_true, y_pred
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -451,6 +454,288 @@ def huber(y_true, y_pred, delta=1.0):
     return Huber(delta, reduction=None)(y_true, y_pred)
 
 
+
+# ---------------------------------------------------------------- more of Keras' losses
+# Each per-sample function below is written in gradengine ops (differentiable), with
+# Keras' formula, epsilon (1e-7) and clipping (keras/src/losses/losses.py).
+
+def _t(v, like=None):
+    """A Tensor of ``v`` (y_true cast to y_pred's dtype when ``like`` is given)."""
+    if isinstance(v, Tensor):
+        return v if like is None or v.dtype == like.dtype else v.astype(like.dtype)
+    if like is None:
+        arr = np.asarray(v)
+        return Tensor(arr if arr.dtype.kind == "f" else arr.astype(np.float32))
+    return Tensor(np.asarray(v), dtype=like.dtype, device=like.device)
+
+
+def _pair(y_true, y_pred):
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true.reshape(*y_true.shape, 1)
+    elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
+        y_true = y_true.reshape(*y_true.shape[:-1])
+    return y_true, y_pred
+
+
+def _hinge_labels(y_true):
+    """Keras' convert_binary_labels_to_hinge: 0/1 labels become -1/1, others stay."""
+    d = y_true.data
+    xp = backend.xp_of(y_true.device)
+    if bool(xp.all((d == 0) | (d == 1))):
+        return 2.0 * y_true - 1.0
+    return y_true
+
+
+def hinge(y_true, y_pred):
+    """``mean(maximum(1 - y_true * y_pred, 0), axis=-1)`` (0/1 labels become -1/1)."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    return F.relu(1.0 - _hinge_labels(y_true) * y_pred).mean(axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """``mean(maximum(1 - y_true * y_pred, 0)^2, axis=-1)``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    h = F.relu(1.0 - _hinge_labels(y_true) * y_pred)
+    return (h * h).mean(axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """``maximum(max((1 - y_true) y_pred) - sum(y_true y_pred) + 1, 0)``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    pos = (y_true * y_pred).sum(axis=-1)
+    neg = ((1.0 - y_true) * y_pred).max(axis=-1)
+    return F.relu(neg - pos + 1.0)
+
+
+def kl_divergence(y_true, y_pred):
+    """``sum(y_true log(y_true / y_pred), axis=-1)``, both clipped to [1e-7, 1]."""
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    yt, yp = F.clip(y_true, _EPS, 1.0), F.clip(y_pred, _EPS, 1.0)
+    return (yt * F.log(yt / yp)).sum(axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """``mean(x + softplus(-2x) - log 2, axis=-1)`` of ``x = y_pred - y_true``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    x = y_pred - y_true
+    return (x + _softplus(F, -2.0 * x) - float(np.log(2.0))).mean(axis=-1)
+
+
+def _softplus(F, x):
+    # log(1 + e^x) without overflow (Keras' exact softplus, no torch threshold)
+    return F.relu(x) + F.log1p(F.exp(-F.abs(x)))
+
+
+def poisson(y_true, y_pred):
+    """``mean(y_pred - y_true log(y_pred + 1e-7), axis=-1)``."""
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    return (y_pred - y_true * F.log(y_pred + _EPS)).mean(axis=-1)
+
+
+def _l2_normalize(F, x, axis):
+    sq = (x * x).sum(axis=axis, keepdims=True)
+    return x * F.rsqrt(F.maximum(sq, 1e-12)) if hasattr(F, "rsqrt") else \
+        x / F.sqrt(F.maximum(sq, 1e-12))
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    return -(_l2_normalize(F, y_true, axis) * _l2_normalize(F, y_pred, axis)).sum(axis=axis)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """``100 mean(|y_true - y_pred| / maximum(|y_true|, 1e-7), axis=-1)``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    return 100.0 * F.abs((y_true - y_pred) / F.maximum(F.abs(y_true), _EPS)).mean(axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2, axis=-1)``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    d = F.log(F.maximum(y_pred, _EPS) + 1.0) - F.log(F.maximum(y_true, _EPS) + 1.0)
+    return (d * d).mean(axis=-1)
+
+
+def _bce_elementwise(F, y_true, p):
+    p = F.clip(p, _EPS, 1.0 - _EPS)
+    return -(y_true * F.log(p) + (1.0 - y_true) * F.log(1.0 - p))
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Keras' binary focal crossentropy: ``(1 - p_t)^gamma`` times the cross-entropy
+    (``alpha`` / ``1 - alpha`` class weights with ``apply_class_balancing``)."""
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = F.sigmoid(y_pred)
+    bce = _bce_elementwise(F, y_true, y_pred)
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = (1.0 - p_t) ** gamma * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return focal.mean(axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """Keras' categorical focal crossentropy: ``sum(alpha (1 - p)^gamma (-y log p))``."""
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = F.softmax(y_pred, axis=axis)
+    out = y_pred / y_pred.sum(axis=axis, keepdims=True)
+    out = F.clip(out, _EPS, 1.0 - _EPS)
+    cce = -y_true * F.log(out)
+    a = alpha if np.ndim(alpha) == 0 else Tensor(np.asarray(alpha), dtype=out.dtype,
+                                                   device=out.device)
+    return ((1.0 - out) ** gamma * a * cce).sum(axis=axis)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def dice(y_true, y_pred, axis=None):
+    """``1 - 2 sum(y_true y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)`` over ``axis``
+    (None: everything, one number)."""
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    axis = _axis(axis)
+    inter = (y_true * y_pred).sum(axis=axis)
+    return 1.0 - 2.0 * inter / (y_true.sum(axis=axis) + y_pred.sum(axis=axis) + _EPS)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """``1 - TP / (TP + alpha FP + beta FN + 1e-7)`` over ``axis``."""
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    axis = _axis(axis)
+    inter = (y_true * y_pred).sum(axis=axis)
+    fp = ((1.0 - y_pred) * y_true).sum(axis=axis)
+    fn = (y_pred * (1.0 - y_true)).sum(axis=axis)
+    return 1.0 - inter / (inter + fp * alpha + fn * beta + _EPS)
+
+
+class LossFunctionWrapper(Loss):
+    """Keras' LossFunctionWrapper: a Loss from ``fn(y_true, y_pred, **kwargs)`` returning
+    the per-sample losses, reduced as every Loss is."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None,
+                 **kwargs):
+        self.fn = fn
+        self._fn_kwargs = kwargs
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction, dtype)
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, **self._fn_kwargs}
+
+    def __repr__(self):
+        return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, " \
+            f"kwargs={self._fn_kwargs})>"
+
+
+def _wrapped(cls_name, fn, default, params=(), doc=None):
+    """A LossFunctionWrapper subclass with Keras' constructor: ``params`` (name, default)
+    first, then reduction, name, dtype (``axis`` where Keras puts it)."""
+    names = [p for p, _ in params]
+    defaults = dict(params)
+
+    def __init__(self, *args, **kwargs):
+        order = names + ["reduction", "name", "dtype"]
+        if cls_name in ("Dice", "Tversky"):
+            order = names[:-1] + ["reduction", "name", "axis", "dtype"] if "axis" in names \
+                else order
+        if len(args) > len(order):
+            raise TypeError(f"{cls_name}: at most {len(order)} positional arguments")
+        for k, v in zip(order, args):
+            if k in kwargs:
+                raise TypeError(f"{cls_name}: {k} given twice")
+            kwargs[k] = v
+        bad = set(kwargs) - set(order)
+        if bad:
+            raise TypeError(f"{cls_name}: unexpected keyword arguments {sorted(bad)}")
+        fn_kwargs = {k: kwargs.get(k, defaults[k]) for k in names}
+        if "from_logits" in fn_kwargs:
+            self.from_logits = bool(fn_kwargs["from_logits"])
+        if fn_kwargs.get("label_smoothing"):
+            self.label_smoothing = float(fn_kwargs["label_smoothing"])
+        LossFunctionWrapper.__init__(self, fn, kwargs.get("reduction", "sum_over_batch_size"),
+                                     kwargs.get("name") or default, kwargs.get("dtype"),
+                                     **fn_kwargs)
+
+    return type(cls_name, (LossFunctionWrapper,), {
+        "__init__": __init__, "default_name": default,
+        "__doc__": doc or f"Keras' {cls_name} (``losses.{fn.__name__}`` per sample)."})
+
+
+Hinge = _wrapped("Hinge", hinge, "hinge")
+SquaredHinge = _wrapped("SquaredHinge", squared_hinge, "squared_hinge")
+CategoricalHinge = _wrapped("CategoricalHinge", categorical_hinge, "categorical_hinge")
+KLDivergence = _wrapped("KLDivergence", kl_divergence, "kl_divergence")
+LogCosh = _wrapped("LogCosh", log_cosh, "log_cosh")
+Poisson = _wrapped("Poisson", poisson, "poisson")
+CosineSimilarity = _wrapped("CosineSimilarity", cosine_similarity, "cosine_similarity",
+                            (("axis", -1),))
+MeanAbsolutePercentageError = _wrapped("MeanAbsolutePercentageError",
+                                       mean_absolute_percentage_error,
+                                       "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _wrapped("MeanSquaredLogarithmicError",
+                                       mean_squared_logarithmic_error,
+                                       "mean_squared_logarithmic_error")
+BinaryFocalCrossentropy = _wrapped(
+    "BinaryFocalCrossentropy", binary_focal_crossentropy, "binary_focal_crossentropy",
+    (("apply_class_balancing", False), ("alpha", 0.25), ("gamma", 2.0),
+     ("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)))
+CategoricalFocalCrossentropy = _wrapped(
+    "CategoricalFocalCrossentropy", categorical_focal_crossentropy,
+    "categorical_focal_crossentropy",
+    (("alpha", 0.25), ("gamma", 2.0), ("from_logits", False), ("label_smoothing", 0.0),
+     ("axis", -1)))
+Dice = _wrapped("Dice", dice, "dice", (("axis", None),))
+Tversky = _wrapped("Tversky", tversky, "tversky", (("alpha", 0.5), ("beta", 0.5),
+                                                   ("axis", None)))
+
+kld = kullback_leibler_divergence = KLD = kl_divergence
+mape, msle = mean_absolute_percentage_error, mean_squared_logarithmic_error
+MAPE, MSLE = mape, msle
+logcosh = log_cosh
+
+
+def ctc(y_true, y_pred):
+    raise NotImplementedError("losses.ctc: the CTC loss is not implemented in gradengine")
+
+
+class CTC(Loss):
+    """Not implemented: constructing it raises NotImplementedError (no CTC op)."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("losses.CTC: the CTC loss is not implemented in gradengine")
+
+
 mse, mae = mean_squared_error, mean_absolute_error
 MSE, MAE = MeanSquaredError, MeanAbsoluteError
 _FUNCTION_KINDS = {mean_squared_error: "mse", mean_absolute_error: "mae",
@@ -459,3 +744,59 @@ _FUNCTION_KINDS = {mean_squared_error: "mse", mean_absolute_error: "mae",
 _LOSS_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError,
                                          BinaryCrossentropy, CategoricalCrossentropy,
                                          SparseCategoricalCrossentropy, Huber)}
+_LOSS_CLASSES.update({c.__name__: c for c in (
+    Hinge, SquaredHinge, CategoricalHinge, KLDivergence, LogCosh, Poisson, CosineSimilarity,
+    MeanAbsolutePercentageError, MeanSquaredLogarithmicError, BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy, Dice, Tversky)})
+_LOSS_FUNCTIONS = {f.__name__: f for f in (
+    mean_squared_error, mean_absolute_error, binary_crossentropy, categorical_crossentropy,
+    sparse_categorical_crossentropy, huber, hinge, squared_hinge, categorical_hinge,
+    kl_divergence, log_cosh, poisson, cosine_similarity, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, binary_focal_crossentropy, categorical_focal_crossentropy,
+    dice, tversky)}
+_LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
+                 "mape": "mean_absolute_percentage_error",
+                 "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence",
+                 "kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh",
+                 "huber_loss": "huber"}
+
+
+def get(identifier):
+    """A loss from a name (Keras' function names "hinge", "mse", ... give the function, its
+    class names "Hinge" an instance), a config dict, or a callable (returned as it is).
+
+    Raises:
+        ValueError: an unknown name (the known ones are listed).
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        name = _LOSS_ALIASES.get(identifier, identifier)
+        if name in _LOSS_FUNCTIONS:
+            return _LOSS_FUNCTIONS[name]
+        from .saving_lib import lookup
+        cls = _LOSS_CLASSES.get(identifier) or lookup(identifier)
+        if cls is None:
+            raise ValueError(f"losses.get: unknown loss {identifier!r}; known: "
+                             f"{', '.join(sorted(_LOSS_FUNCTIONS) + sorted(_LOSS_CLASSES))}")
+        return cls() if isinstance(cls, type) else cls
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"losses.get: could not interpret the loss identifier {identifier!r}")
+
+
+def serialize(loss):
+    """Keras' serialized form ``{"module", "class_name", "config", "registered_name"}``."""
+    from .saving_lib import serialize_keras_object
+    return serialize_keras_object(loss)
+
+
+def deserialize(config, custom_objects=None):
+    """A loss from :func:`serialize`'s dict (or a name)."""
+    from .saving_lib import deserialize_keras_object
+    if isinstance(config, str):
+        return get(config)
+    return deserialize_keras_object(config, custom_objects=custom_objects,
+                                    module_objects={**_LOSS_CLASSES, **_LOSS_FUNCTIONS})
