@@ -44,8 +44,8 @@ def _parse_loss(loss):
                          "callable loss(pred, target)")
     if isinstance(loss, str):
         if loss not in LOSSES:
-            raise ValueError(f"compile: unknown loss {loss!r}; allowed: {_allowed(LOSSES)}"
-                             " or a callable loss(pred, target)")
+            raise ValueError(f"compile: unknown loss {loss!r}; allowed: {_allowed(LOSSES)}, "
+                             f"{_allowed(_LOSS_FUNCTIONS)} or a callable loss(pred, target)")
         return LOSSES[loss]
     kind = next((k for f, k in _FUNCTION_KINDS.items() if f is loss), None)
     if kind is not None:
@@ -57,18 +57,30 @@ def _parse_loss(loss):
 
 
 def _parse_metrics(metrics):
-    """``[(display name, METRICS value or callable)]`` for ``compile(metrics=...)``."""
+    """``[(display name, METRICS value, callable, or a stateful keras.metrics object)]`` for
+    ``compile(metrics=...)``."""
+    from . import metrics as kmetrics
     specs = []
     for m in metrics or ():
-        if isinstance(m, type) and getattr(m, "spec", None) is not None:
+        if isinstance(m, type) and issubclass(m, kmetrics.Metric):
             m = m()
-        if getattr(m, "spec", None) is not None and not isinstance(m, str):
-            specs.append((m.name, m.spec))
+        if isinstance(m, kmetrics.Metric):
+            specs.append((m.name, m.spec if m.spec is not None else m))
         elif isinstance(m, str):
-            if m not in METRICS:
+            if m in METRICS:
+                specs.append((m, METRICS[m]))
+                continue
+            try:
+                obj = kmetrics.get(m)
+            except ValueError:
                 raise ValueError(f"compile: unknown metric {m!r}; allowed: "
-                                 f"{_allowed(METRICS)} or a callable")
-            specs.append((m, METRICS[m]))
+                                 f"{_allowed(METRICS)}, a keras.metrics name or object, or "
+                                 "a callable") from None
+            obj.name = m  # Keras names the history entry by the string given
+            specs.append((m, obj.spec if obj.spec is not None else obj))
+        elif callable(m) and getattr(m, "__module__", "").startswith("gradengine.keras."):
+            # keras.metrics / keras.losses functions: Keras' (y_true, y_pred) order
+            specs.append((m.__name__, kmetrics.MeanMetricWrapper(m)))
         elif callable(m):
             specs.append((getattr(m, "__name__", "metric"), m))
         else:
@@ -191,6 +203,11 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
         elif spec == "equal":  # keras.metrics.Accuracy: how often y_pred equals y_true
             eq = out == yb.reshape(out.shape)
             v = eq.sum() / (eq[0].size if eq.ndim > 1 else 1)
+        elif hasattr(spec, "update_state"):  # a stateful keras.metrics object
+            if probs is None:
+                probs = _probabilities(xp, out, logits_act)
+            spec.update_state(_host(yb), _host(probs))
+            v = 0.0  # its value is its result(), read when the logs are made
         else:  # a user callable on host arrays, averaged over batches by size
             if probs is None:
                 probs = _probabilities(xp, out, logits_act)
@@ -800,3 +817,37 @@ def deserialize(config, custom_objects=None):
         return get(config)
     return deserialize_keras_object(config, custom_objects=custom_objects,
                                     module_objects={**_LOSS_CLASSES, **_LOSS_FUNCTIONS})
+
+
+def _loss_object(loss):
+    """A keras.losses object for a Keras loss name or function beyond the fused kinds of
+    LOSSES ("hinge", losses.kl_divergence, "Huber", ...); anything else unchanged."""
+    if isinstance(loss, str) and loss not in LOSSES:
+        name = _LOSS_ALIASES.get(loss, loss)
+        if name in _LOSS_BY_FUNCTION:
+            return _LOSS_BY_FUNCTION[name]()
+        if loss in _LOSS_CLASSES:
+            return _LOSS_CLASSES[loss]()
+        from .saving_lib import get_registered_object
+        found = get_registered_object(loss)
+        if found is not None:
+            return found() if isinstance(found, type) else found
+    elif callable(loss) and not isinstance(loss, (Loss, type)) and \
+            loss not in _FUNCTION_KINDS:
+        name = getattr(loss, "__name__", None)
+        if _LOSS_FUNCTIONS.get(name) is loss:
+            return _LOSS_BY_FUNCTION[name]()
+    elif isinstance(loss, type) and issubclass(loss, Loss):
+        return loss()
+    return loss
+
+
+_LOSS_BY_FUNCTION = {"hinge": Hinge, "squared_hinge": SquaredHinge,
+                     "categorical_hinge": CategoricalHinge, "kl_divergence": KLDivergence,
+                     "log_cosh": LogCosh, "poisson": Poisson,
+                     "cosine_similarity": CosineSimilarity, "huber": Huber,
+                     "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+                     "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+                     "binary_focal_crossentropy": BinaryFocalCrossentropy,
+                     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+                     "dice": Dice, "tversky": Tversky}

@@ -52,7 +52,8 @@ from .losses import (  # noqa: F401
 from .losses import Loss as _KerasLoss
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
+              "lion", "ftrl", "adafactor")
 
 
 class KerasModel:
@@ -100,9 +101,9 @@ class KerasModel:
         unknown = set(kwargs) - {"auto_scale_loss"}
         if unknown:
             raise TypeError(f"compile: unexpected keyword arguments {sorted(unknown)}")
-        if loss_weights is not None or weighted_metrics is not None:
-            raise NotImplementedError("compile: loss_weights and weighted_metrics are not "
-                                      "supported (one output, unweighted metrics)")
+        if weighted_metrics is not None:
+            raise NotImplementedError("compile: weighted_metrics is not supported (metrics "
+                                      "are unweighted)")
         if isinstance(optimizer, str):
             if optimizer.lower() not in OPTIMIZERS:
                 raise ValueError(f"compile: unknown optimizer {optimizer!r}; allowed: "
@@ -113,11 +114,21 @@ class KerasModel:
         else:
             raise TypeError(f"compile: optimizer must be one of {_allowed(OPTIMIZERS)} or an "
                             f"optimizer instance, got {type(optimizer).__name__}")
-        from_logits = bool(getattr(loss, "from_logits", False))
-        loss_kind = getattr(loss, "kind", None) if not isinstance(loss, str) else None
-        if loss_kind is None or loss_kind in ("callable", "huber"):
-            loss_kind = _parse_loss(loss)
-        specs = _parse_metrics(metrics)
+        from . import multi_output
+        from .losses import _loss_object
+        multi = None
+        if multi_output.is_multi(self, loss, loss_weights):
+            # several outputs (or a list / dict of losses): Keras' per-output losses
+            multi = multi_output.MultiSpec(self, loss, metrics, loss_weights)
+            from_logits, loss_kind, specs = False, "callable", []
+        else:
+            loss = _loss_object(loss)
+            from_logits = bool(getattr(loss, "from_logits", False))
+            loss_kind = getattr(loss, "kind", None) if not isinstance(loss, str) else None
+            if loss_kind is None or loss_kind in ("callable", "huber"):
+                loss_kind = _parse_loss(loss)
+            specs = _parse_metrics(metrics)
+        self._multi = multi
         self._opt_spec = opt_spec
         self.optimizer = opt_spec if not isinstance(opt_spec, str) else None
         self.loss = loss
@@ -436,9 +447,6 @@ class KerasModel:
             x = kwargs.pop("X")  # the seed's spelling
         if kwargs:
             raise TypeError(f"fit: unexpected keyword arguments {sorted(kwargs)}")
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise NotImplementedError("fit: steps_per_epoch and validation_steps are not "
-                                      "supported (arrays only)")
         if isinstance(validation_freq, bool) or not (
                 isinstance(validation_freq, (int, np.integer)) and validation_freq >= 1 or
                 isinstance(validation_freq, (list, tuple, set, range))):
@@ -456,6 +464,21 @@ class KerasModel:
         if not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
             raise ValueError(f"fit: initial_epoch must be a non-negative integer, got "
                              f"{initial_epoch!r}")
+        x, y, sample_weight, batch_size, shuffle = _batch_source(
+            x, y, sample_weight, batch_size, shuffle, "fit", steps_per_epoch)
+        if validation_data is not None and not isinstance(validation_data, (tuple, list)):
+            vx, vy, vw, _, _ = _batch_source(validation_data, None, None, batch_size, False,
+                                             "fit", validation_steps)
+            validation_data = (vx, vy) if vw is None else (vx, vy, vw)
+        if self.__dict__.get("_multi") is not None:
+            from . import multi_output
+            if class_weight is not None:
+                raise NotImplementedError("fit: class_weight is not supported for a model "
+                                          "of several outputs (as in Keras)")
+            return multi_output.fit(self, x, y, int(batch_size), int(epochs), verbose,
+                                    callbacks, validation_split, validation_data,
+                                    bool(shuffle), sample_weight, int(initial_epoch),
+                                    validation_batch_size, validation_freq)
         Xa, ya, out_shape = self._prepare(x, y, "fit", batch_size)
         wa = self._sample_weights(sample_weight, class_weight, ya, _rows(Xa), "fit")
         val = None
@@ -643,6 +666,12 @@ class KerasModel:
         verbose = _verbosity(verbose, "evaluate")
         was_training = self.training
         start = time.perf_counter()
+        x, y, sample_weight, batch_size, _ = _batch_source(x, y, sample_weight, batch_size,
+                                                           False, "evaluate", None)
+        if self.__dict__.get("_multi") is not None:
+            from . import multi_output
+            return multi_output.evaluate(self, x, y, int(batch_size), verbose, sample_weight,
+                                         return_dict)
         Xa, ya, out_shape = self._prepare(x, y, "evaluate", batch_size)
         wa = self._sample_weights(sample_weight, None, ya, _rows(Xa), "evaluate")
         if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
@@ -732,6 +761,9 @@ class KerasModel:
         metrics) as :meth:`evaluate` does."""
         if not self.__dict__.get("compiled"):
             raise RuntimeError("train_on_batch: the model must be compiled first")
+        if self.__dict__.get("_multi") is not None:
+            from . import multi_output
+            return multi_output.train_on_batch(self, x, y, sample_weight, return_dict)
         Xa, ya, out_shape = self._prepare(x, y, "train_on_batch", 1)
         wa = self._sample_weights(sample_weight, class_weight, ya, _rows(Xa),
                                   "train_on_batch")
@@ -755,6 +787,11 @@ class KerasModel:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on (x, y) as one batch, without training."""
+        if self.__dict__.get("_multi") is not None:
+            if not self.__dict__.get("compiled"):
+                raise RuntimeError("test_on_batch: the model must be compiled first")
+            from . import multi_output
+            return multi_output.test_on_batch(self, x, y, sample_weight, return_dict)
         return self.evaluate(x, y, batch_size=max(_input_samples(x) or 1, 1), verbose=0,
                              sample_weight=sample_weight, return_dict=return_dict)
 
@@ -1045,3 +1082,49 @@ def _weights_path(filepath, where, overwrite):
 def _overrides(cb, name):
     fn = getattr(cb, name)
     return getattr(fn, "__func__", fn) is not getattr(Callback, name)
+
+
+def _batch_source(x, y, sample_weight, batch_size, shuffle, where, steps):
+    """``(x, y, sample_weight, batch_size, shuffle)`` for ``fit`` / ``evaluate``: arrays
+    unchanged; a :class:`keras.utils.PyDataset` or an iterator / generator of ``(x, y)``
+    or ``(x, y, sample_weight)`` batches gathered into arrays (``steps`` batches at most),
+    trained in their order with the first batch's size."""
+    from .utils import PyDataset
+    if isinstance(x, PyDataset):
+        n = len(x) if steps is None else min(int(steps), len(x))
+        batches = [x[i] for i in range(n)]
+        x.on_epoch_end()
+    elif hasattr(x, "__next__") and not hasattr(x, "shape"):
+        batches = []
+        for b in x:
+            batches.append(b)
+            if steps is not None and len(batches) >= int(steps):
+                break
+    else:
+        return x, y, sample_weight, batch_size, shuffle
+    if y is not None:
+        raise ValueError(f"{where}: y must not be given when x is a PyDataset or a "
+                         "generator (the batches hold the targets)")
+    if not batches:
+        raise ValueError(f"{where}: the PyDataset / generator gave no batches")
+    parts = [b if isinstance(b, tuple) else (b,) for b in batches]
+    width = len(parts[0])
+    if any(len(p) != width for p in parts) or width not in (1, 2, 3):
+        raise ValueError(f"{where}: every batch must be x, (x, y) or (x, y, sample_weight)")
+    cols = [_concat_leaves([p[i] for p in parts]) for i in range(width)]
+    first = parts[0][0]
+    while isinstance(first, (list, tuple, dict)):
+        first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+    size = int(np.shape(first)[0]) if np.ndim(first) else 1
+    return (cols[0], cols[1] if width > 1 else None, cols[2] if width > 2 else None,
+            max(size, 1), False)
+
+
+def _concat_leaves(items):
+    first = items[0]
+    if isinstance(first, dict):
+        return {k: _concat_leaves([it[k] for it in items]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return [_concat_leaves([it[i] for it in items]) for i in range(len(first))]
+    return np.concatenate([_host(v.data) if isinstance(v, Tensor) else np.asarray(v)
+                           for v in items], axis=0)
