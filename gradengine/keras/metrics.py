@@ -856,22 +856,12 @@ class OneHotMeanIoU(MeanIoU):
 # ---------------------------------------------------------------- names
 
 from .losses import (  # noqa: E402  the loss functions are Keras' metric functions too
-    binary_crossentropy,
-    binary_focal_crossentropy,
-    categorical_crossentropy,
-    categorical_focal_crossentropy,
-    categorical_hinge,
-    hinge,
-    huber,
     kl_divergence,
     log_cosh,
     mean_absolute_error,
     mean_absolute_percentage_error,
     mean_squared_error,
     mean_squared_logarithmic_error,
-    poisson,
-    sparse_categorical_crossentropy,
-    squared_hinge,
 )
 
 mse, mae, mape, msle = (mean_squared_error, mean_absolute_error,

@@ -14,11 +14,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as _backend
 from .. import optim as _optim
 from ..core.op import host_call
+from ..core.tensor import Tensor as _Tensor
 from . import schedules
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "schedules"]
+__all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl",
+           "Lion", "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules",
+           "serialize"]
+
+
+def backend_xp(device):
+    return np if device == "cpu" else _backend.xp_of(device)
 
 
 class _LearningRate(float):
@@ -41,22 +49,44 @@ class Optimizer(_optim.Optimizer):
     def __init__(self, learning_rate, hyper, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
         cls = type(self).__name__
-        if clipnorm is not None or clipvalue is not None or global_clipnorm is not None:
-            raise NotImplementedError(
-                f"{cls}: clipnorm / clipvalue / global_clipnorm are not supported; clip with "
-                "gradengine.nn.utils.clip_grad_norm_ / clip_grad_value_ in a custom loop")
+        given = [k for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                                ("global_clipnorm", global_clipnorm)) if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can "
+                             f"be set, got {given}")
         unknown = set(kwargs) - {"use_ema", "ema_momentum", "ema_overwrite_frequency",
                                  "loss_scale_factor", "gradient_accumulation_steps"}
         if unknown:
             raise TypeError(f"{cls}: unexpected keyword arguments {sorted(unknown)}")
+        for k in ("loss_scale_factor", "gradient_accumulation_steps"):
+            if kwargs.get(k) is not None:
+                raise NotImplementedError(f"{cls}: {k} is not supported")
+        use_ema = bool(kwargs.get("use_ema", False))
+        ema_momentum = float(kwargs.get("ema_momentum", 0.99))
+        if use_ema and not 0.0 <= ema_momentum <= 1.0:
+            raise ValueError(f"{cls}: ema_momentum must be in [0, 1], got {ema_momentum}")
         self._schedule = learning_rate if callable(learning_rate) else None
         lr = float(learning_rate(0)) if self._schedule else float(learning_rate)
         defaults = {"lr": lr, "weight_decay": float(weight_decay or 0.0), **hyper}
         super().__init__([], defaults)
         object.__setattr__(self, "iterations", 0)
         object.__setattr__(self, "name", name or cls.lower())
+        object.__setattr__(self, "_clip", (clipnorm, clipvalue, global_clipnorm))
+        object.__setattr__(self, "use_ema", use_ema)
+        object.__setattr__(self, "ema_momentum", ema_momentum)
+        object.__setattr__(self, "ema_overwrite_frequency",
+                           kwargs.get("ema_overwrite_frequency"))
+        object.__setattr__(self, "_ema", None)
         object.__setattr__(self, "_config", {"learning_rate": learning_rate,
-                                             "weight_decay": weight_decay, **hyper})
+                                             "weight_decay": weight_decay,
+                                             "clipnorm": clipnorm, "clipvalue": clipvalue,
+                                             "global_clipnorm": global_clipnorm,
+                                             "use_ema": use_ema, "ema_momentum": ema_momentum,
+                                             "ema_overwrite_frequency":
+                                             kwargs.get("ema_overwrite_frequency"),
+                                             "loss_scale_factor": None,
+                                             "gradient_accumulation_steps": None,
+                                             **hyper})
 
     def build(self, params) -> None:
         """Bind the model's parameters (once; later calls with the same ones do nothing)."""
@@ -92,9 +122,95 @@ class Optimizer(_optim.Optimizer):
             object.__setattr__(self, "_schedule", None)
         self.lr = float(value)
 
+    @property
+    def clipnorm(self):
+        return self._clip[0]
+
+    @property
+    def clipvalue(self):
+        return self._clip[1]
+
+    @property
+    def global_clipnorm(self):
+        return self._clip[2]
+
     def step(self, closure=None):
         host_call(self._tick)  # the schedule and the counter, replayed by ge.jit too
-        return super().step(closure)
+        out = super().step(closure)
+        if self.use_ema:
+            host_call(self._ema_step)
+        return out
+
+    def _step(self):
+        clipnorm, clipvalue, global_clipnorm = self._clip
+        if not (clipnorm or clipvalue or global_clipnorm):
+            return super()._step()
+        # Keras' _clip_gradients on fresh arrays (the .grad Tensors are left as they are)
+        live = []
+        for i, p in enumerate(self.params):
+            g = p._grad
+            if g is None:
+                continue
+            if not isinstance(g, _Tensor) or g.data.shape != p.data.shape or \
+                    g.data.dtype != p.data.dtype or g.device != p.device:
+                self._bad_grad(i, p, g)
+            live.append((i, p, g.data))
+        xp_of = backend_xp
+        if clipnorm and clipnorm > 0:
+            clipped = []
+            for i, p, g in live:
+                xp = xp_of(p.device)
+                l2 = (g * g).sum()
+                norm = xp.sqrt(l2) if float(l2) > 0 else l2
+                clipped.append((i, p, g * clipnorm / xp.maximum(norm, clipnorm)))
+            live = clipped
+        elif global_clipnorm and global_clipnorm > 0:
+            total = sum(float((g.astype("float64") ** 2).sum()) for _, _, g in live) ** 0.5
+            scale = global_clipnorm / max(total, global_clipnorm)
+            live = [(i, p, (g * scale).astype(g.dtype, copy=False)) for i, p, g in live]
+        elif clipvalue and clipvalue > 0:
+            live = [(i, p, xp_of(p.device).clip(g, -clipvalue, clipvalue)) for i, p, g in live]
+        updates = [(i, p, *self.update_arrays(xp_of(p.device), p.data, g, self.state[i],
+                                              self._groups_of[i])) for i, p, g in live]
+        self._commit(updates)
+
+    def _ema_step(self):
+        """Keras' moving average of the weights, after the update (the first step copies
+        them); every ``ema_overwrite_frequency`` steps the weights take the average."""
+        first = self._ema is None
+        if first:
+            object.__setattr__(self, "_ema", [p.data.copy() for p in self.params])
+            return self._maybe_overwrite()
+        mom = self.ema_momentum
+        for k, p in enumerate(self.params):
+            self._ema[k] = mom * self._ema[k] + (1 - mom) * p.data
+        self._maybe_overwrite()
+
+    def _maybe_overwrite(self):
+        freq = self.ema_overwrite_frequency
+        if freq and self.iterations % int(freq) == 0:
+            self._write_ema()
+
+    def _write_ema(self):
+        for p, avg in zip(self.params, self._ema):
+            p.data = avg.astype(p.data.dtype, copy=True)
+            p._version += 1
+
+    def finalize_variable_values(self, var_list=None):
+        """With ``use_ema``, set the weights to their moving averages (``fit`` calls this at
+        the end of training, as Keras does)."""
+        if self.use_ema and self._ema is not None:
+            self._write_ema()
+
+    def swap_ema_weights(self):
+        """Exchange the weights and their moving averages (SwapEMAWeights)."""
+        if self._ema is None:
+            return
+        for k, p in enumerate(self.params):
+            cur = p.data
+            p.data = self._ema[k].astype(cur.dtype, copy=True)
+            self._ema[k] = cur
+            p._version += 1
 
     def _tick(self):
         if self._schedule is not None:
@@ -117,7 +233,7 @@ class Optimizer(_optim.Optimizer):
         object.__setattr__(self, "iterations", int(state_dict.get("iterations", 0)))
 
     def get_config(self):
-        cfg = dict(self._config)
+        cfg = {"name": self.name, **self._config}
         lr = cfg["learning_rate"]
         if isinstance(lr, schedules.LearningRateSchedule):
             cfg["learning_rate"] = {"class_name": type(lr).__name__,
@@ -270,7 +386,203 @@ class Adagrad(Optimizer):
         return data - (group["lr"] * grad) / xp.sqrt(acc + group["epsilon"]), [acc]
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+class Adadelta(Optimizer):
+    """Keras' Adadelta: ``a = rho a + (1 - rho) g^2``; ``d = -sqrt(dv + eps) g /
+    sqrt(a + eps)``; ``dv = rho dv + (1 - rho) d^2``; ``p += lr d``."""
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
+                 **kwargs):
+        super().__init__(learning_rate, {"rho": float(rho), "epsilon": float(epsilon)},
+                         weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("accumulated_grad", "accumulated_delta_var")
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        rho, eps, lr = group["rho"], group["epsilon"], group["lr"]
+        acc, dacc = (xp.zeros_like(data), xp.zeros_like(data)) if state is None else state
+        acc = rho * acc + (1 - rho) * (grad * grad)
+        delta = -(xp.sqrt(dacc + eps) * grad) / xp.sqrt(acc + eps)
+        dacc = rho * dacc + (1 - rho) * (delta * delta)
+        return data + lr * delta, [acc, dacc]
+
+
+class Adamax(Optimizer):
+    """Keras' Adamax: ``m += (g - m)(1 - b1)``; ``u = max(b2 u, |g|)``;
+    ``p -= lr m / ((1 - b1^t)(u + eps))``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None, **kwargs):
+        super().__init__(learning_rate, {"beta_1": float(beta_1), "beta_2": float(beta_2),
+                                         "epsilon": float(epsilon)}, weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("step", "momentum", "norm")
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
+        t, m, u = (0, xp.zeros_like(data), xp.zeros_like(data)) if state is None else state
+        t += 1
+        m = m + (grad - m) * (1 - b1)
+        u = xp.maximum(b2 * u, xp.abs(grad))
+        return data - (lr * m) / ((1 - b1 ** t) * (u + group["epsilon"])), [t, m, u]
+
+
+class Nadam(Optimizer):
+    """Keras' Nadam: Adam with Nesterov momentum and the ``u_t = b1 (1 - 0.5 *
+    0.96^t)`` momentum schedule (its running product kept per weight)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None, **kwargs):
+        super().__init__(learning_rate, {"beta_1": float(beta_1), "beta_2": float(beta_2),
+                                         "epsilon": float(epsilon)}, weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("step", "momentum", "velocity", "u_product")
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
+        t, m, v, u_prod = (0, xp.zeros_like(data), xp.zeros_like(data), 1.0) \
+            if state is None else state
+        t += 1
+        u_t = b1 * (1.0 - 0.5 * 0.96 ** t)
+        u_t1 = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+        u_prod = u_prod * u_t  # Keras updates it before the step
+        u_prod1 = u_prod * u_t1
+        m = m + (grad - m) * (1 - b1)
+        v = v + (grad * grad - v) * (1 - b2)
+        m_hat = u_t1 * m / (1 - u_prod1) + (1 - u_t) * grad / (1 - u_prod)
+        v_hat = v / (1 - b2 ** t)
+        return data - (m_hat * lr) / (xp.sqrt(v_hat) + group["epsilon"]), [t, m, v, u_prod]
+
+
+class Lion(Optimizer):
+    """Keras' Lion: ``p -= lr sign(b1 m + (1 - b1) g)``; ``m = b2 m + (1 - b2) g``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None,
+                 **kwargs):
+        if beta_1 <= 0 or beta_1 > 1:
+            raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the "
+                             f"optimizer degenerates to SignSGD. Received: beta_1={beta_1}.")
+        super().__init__(learning_rate, {"beta_1": float(beta_1), "beta_2": float(beta_2)},
+                         weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("momentum",)
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        b1, b2 = group["beta_1"], group["beta_2"]
+        m = xp.zeros_like(data) if state is None else state[0]
+        out = data - group["lr"] * xp.sign(m * b1 + grad * (1.0 - b1))
+        return out, [m * b2 + grad * (1.0 - b2)]
+
+
+class Ftrl(Optimizer):
+    """Keras' FTRL-proximal (with L1, L2 and L2-shrinkage regularization and ``beta``),
+    accumulators starting at ``initial_accumulator_value``."""
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
+                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
+                 beta=0.0, weight_decay=None, **kwargs):
+        for name, v in (("initial_accumulator_value", initial_accumulator_value),
+                        ("l1_regularization_strength", l1_regularization_strength),
+                        ("l2_regularization_strength", l2_regularization_strength),
+                        ("l2_shrinkage_regularization_strength",
+                         l2_shrinkage_regularization_strength)):
+            if v < 0.0:
+                raise ValueError(f"Ftrl: `{name}` needs to be positive or zero. Received: "
+                                 f"{name}={v}.")
+        if learning_rate_power > 0.0:
+            raise ValueError("Ftrl: `learning_rate_power` needs to be negative or zero. "
+                             f"Received: learning_rate_power={learning_rate_power}.")
+        super().__init__(learning_rate, {
+            "learning_rate_power": float(learning_rate_power),
+            "initial_accumulator_value": float(initial_accumulator_value),
+            "l1_regularization_strength": float(l1_regularization_strength),
+            "l2_regularization_strength": float(l2_regularization_strength),
+            "l2_shrinkage_regularization_strength":
+                float(l2_shrinkage_regularization_strength),
+            "beta": float(beta)}, weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("accumulator", "linear")
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        lr, p = group["lr"], group["learning_rate_power"]
+        if state is None:
+            accum = xp.full_like(data, group["initial_accumulator_value"])
+            linear = xp.zeros_like(data)
+        else:
+            accum, linear = state
+        l1 = group["l1_regularization_strength"]
+        l2 = group["l2_regularization_strength"] + group["beta"] / (2.0 * lr)
+        g2 = grad + 2 * group["l2_shrinkage_regularization_strength"] * data
+        new_accum = accum + grad * grad
+        linear = linear + (g2 - (new_accum ** -p - accum ** -p) / lr * data)
+        quadratic = new_accum ** -p / lr + 2 * l2
+        out = (xp.clip(linear, -l1, l1) - linear) / quadratic
+        return out.astype(data.dtype, copy=False), [new_accum, linear]
+
+
+class Adafactor(Optimizer):
+    """Keras' Adafactor: factored second moments (row and column means for weights of 2
+    or more axes), ``beta_2_t = 1 - t^beta_2_decay``, updates clipped by RMS
+    ``clip_threshold``, step size ``max(epsilon_2, rms(p)) * min(lr, 1 / sqrt(t))``."""
+
+    def __init__(self, learning_rate=0.001, beta_2_decay=-0.8, epsilon_1=1e-30,
+                 epsilon_2=1e-3, clip_threshold=1.0, relative_step=True, weight_decay=None,
+                 **kwargs):
+        super().__init__(learning_rate, {"beta_2_decay": float(beta_2_decay),
+                                         "epsilon_1": float(epsilon_1),
+                                         "epsilon_2": float(epsilon_2),
+                                         "clip_threshold": float(clip_threshold),
+                                         "relative_step": bool(relative_step)},
+                         weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("step", "r", "c", "v")
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        lr = group["lr"]
+        if state is None:
+            shape = data.shape
+            r = xp.zeros(shape[:-1], data.dtype) if data.ndim >= 2 else xp.zeros((), data.dtype)
+            c = xp.zeros(shape[:-2] + shape[-1:], data.dtype) if data.ndim >= 2 else \
+                xp.zeros((), data.dtype)
+            t, v = 0, xp.zeros_like(data)
+        else:
+            t, r, c, v = state
+        t += 1
+        if self._schedule is None and group["relative_step"]:
+            lr = min(lr, 1 / t ** 0.5)
+
+        def rms(x):
+            return xp.sqrt(xp.mean(x * x))
+        rho_t = min(lr, 1 / t ** 0.5)
+        alpha_t = max(group["epsilon_2"], float(rms(data))) * rho_t
+        g2 = grad * grad + group["epsilon_1"]
+        b2t = 1 - t ** group["beta_2_decay"]
+        if data.ndim >= 2:
+            r = b2t * r + (1 - b2t) * g2.mean(axis=-1)
+            c = b2t * c + (1 - b2t) * g2.mean(axis=-2)
+            v = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
+        else:
+            v = b2t * v + (1 - b2t) * g2
+        u = grad / xp.sqrt(v)
+        u_hat = u / max(1.0, float(rms(u)) / group["clip_threshold"])
+        return (data - alpha_t * u_hat).astype(data.dtype, copy=False), [t, r, c, v]
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+            "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam, "lion": Lion,
+            "ftrl": Ftrl, "adafactor": Adafactor}
 
 
 def get(identifier):
@@ -282,6 +594,8 @@ def get(identifier):
     """
     if isinstance(identifier, _optim.Optimizer):
         return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
@@ -290,3 +604,20 @@ def get(identifier):
         return cls()
     raise TypeError(f"optimizers.get: expected a name or an optimizer, got "
                     f"{type(identifier).__name__}")
+
+
+def serialize(optimizer):
+    """Keras' serialized form of an optimizer (``{"module", "class_name", "config",
+    "registered_name"}``)."""
+    from .saving_lib import serialize_keras_object
+    return serialize_keras_object(optimizer)
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from :func:`serialize`'s dict (a class name in any case, as Keras)."""
+    from .saving_lib import deserialize_keras_object
+    if isinstance(config, dict) and isinstance(config.get("class_name"), str):
+        cls = _BY_NAME.get(config["class_name"].lower())
+        if cls is not None and not config.get("registered_name", "").count(">"):
+            return cls.from_config(config.get("config", {}))
+    return deserialize_keras_object(config, custom_objects=custom_objects)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["CosineDecay", "ExponentialDecay", "InverseTimeDecay", "LearningRateSchedule",
-           "PiecewiseConstantDecay", "PolynomialDecay"]
+__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay", "LearningRateSchedule",
+           "PiecewiseConstantDecay", "PolynomialDecay", "deserialize", "serialize"]
 
 
 class LearningRateSchedule:
@@ -111,5 +111,60 @@ class InverseTimeDecay(ExponentialDecay):
         return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): periods of ``first_decay_steps`` times
+    ``t_mul`` to the restart count, each restart's peak scaled by ``m_mul``."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        if first_decay_steps <= 0:
+            raise ValueError(f"CosineDecayRestarts: first_decay_steps must be > 0, got "
+                             f"{first_decay_steps}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.first_decay_steps, self._t_mul, self._m_mul = first_decay_steps, float(t_mul), \
+            float(m_mul)
+        self.alpha, self.name = float(alpha), name
+
+    def __call__(self, step):
+        frac = step / self.first_decay_steps
+        t_mul = self._t_mul
+        if t_mul != 1.0:
+            i_restart = math.floor(math.log(1.0 - frac * (1.0 - t_mul)) / math.log(t_mul))
+            sum_r = (1.0 - t_mul ** i_restart) / (1.0 - t_mul)
+            frac = (frac - sum_r) / t_mul ** i_restart
+        else:
+            i_restart = math.floor(frac)
+            frac -= i_restart
+        cosine = 0.5 * self._m_mul ** i_restart * (1.0 + math.cos(math.pi * frac))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self._t_mul,
+                "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
+
+
 _BY_NAME = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay,
-                                    PolynomialDecay, InverseTimeDecay)}
+                                    PolynomialDecay, InverseTimeDecay, CosineDecayRestarts)}
+
+
+def serialize(schedule):
+    """Keras' serialized form of a schedule."""
+    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
+            "config": schedule.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """A schedule from :func:`serialize`'s dict.
+
+    Raises:
+        ValueError: an unknown class name.
+    """
+    name = config.get("class_name")
+    cls = _BY_NAME.get(name) or (custom_objects or {}).get(name)
+    if cls is None:
+        from .saving_lib import get_registered_object
+        cls = get_registered_object(config.get("registered_name") or name)
+    if cls is None:
+        raise ValueError(f"schedules.deserialize: unknown schedule {name!r}")
+    return cls(**config.get("config", {}))

@@ -9,7 +9,6 @@ import random
 import numpy as np
 
 from .. import backend
-
 from .saving_lib import (  # noqa: F401
     CustomObjectScope,
     custom_object_scope,
