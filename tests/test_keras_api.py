@@ -253,8 +253,9 @@ def test_keras_optimizer_defaults():
     assert optimizers.AdamW().weight_decay == 0.004
     assert optimizers.RMSprop().rho == 0.9
     assert optimizers.Adagrad().initial_accumulator_value == 0.1
-    with pytest.raises(NotImplementedError, match="clip_grad_norm_"):
-        optimizers.Adam(clipnorm=1.0)
+    assert optimizers.Adam(clipnorm=1.0).clipnorm == 1.0
+    with pytest.raises(ValueError, match="only one of clipnorm"):
+        optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
 
 
 def test_schedules_follow_keras_formulas_and_drive_the_learning_rate():

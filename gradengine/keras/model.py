@@ -585,6 +585,7 @@ class KerasModel:
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
+            self._reset_stateful()
             bar = _progress(verbose, epoch, epochs, steps)
             sums = [0.0] * len(names)
             seen = 0
@@ -624,13 +625,15 @@ class KerasModel:
                 if bar is not None:
                     bar.update(sums, seen, names)
                 if batch_cbs:
-                    blogs = _sorted_logs({k: float(s) / seen for k, s in zip(names, sums)})
+                    blogs = {k: float(s) / seen for k, s in zip(names, sums)}
+                    blogs = _sorted_logs(self._stateful_results(blogs))
                     for cb in batch_cbs:
                         cb.on_train_batch_end(b, blogs)
                     if self.stop_training:  # Keras ends the epoch at once
                         break
             logs = (world.logs(names, sums, seen) if world is not None
                     else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
+            self._stateful_results(logs)
             if val is not None and _should_validate(epoch, validation_freq):
                 vlogs = self._evaluate_arrays(val[0], val[1], validation_batch_size or
                                               batch_size)
@@ -642,6 +645,8 @@ class KerasModel:
                 cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if getattr(self.optimizer, "use_ema", False):
+            self.optimizer.finalize_variable_values()  # Keras: the averages at the end
         for cb in cbs:
             cb.on_train_end(logs)
 
@@ -690,6 +695,7 @@ class KerasModel:
         sums = [0.0] * len(names)
         device = _device(Xa)
         n = _rows(Xa)
+        self._reset_stateful()
         self.eval()
         try:
             with no_grad():
@@ -712,7 +718,23 @@ class KerasModel:
                     sums[1:] = metric_sums
         finally:
             self.train()
-        return {k: float(s) / max(n, 1) for k, s in zip(names, sums)}
+        return self._stateful_results({k: float(s) / max(n, 1) for k, s in zip(names, sums)})
+
+    def _stateful(self):
+        return [(name, spec) for name, spec in getattr(self, "_metrics", ())
+                if hasattr(spec, "update_state")]
+
+    def _reset_stateful(self):
+        for _, m in self._stateful():
+            m.reset_state()
+
+    def _stateful_results(self, logs):
+        """``logs`` with each stateful metric's entry set to its ``result()``."""
+        for name, m in self._stateful():
+            if name in logs:
+                r = m.result()
+                logs[name] = float(r) if np.ndim(r) == 0 else np.asarray(r)
+        return logs
 
     def _eval_step(self, xb, yb):
         """The loss and the output (or logits) on one batch; replayed under jit_compile."""
@@ -780,9 +802,11 @@ class KerasModel:
                 loss, out = (self._jit_step_w or self._train_step_weighted)(
                     _tensors(Xa, device), make(ya, device), make(wa, device))
         sums = [0.0] * len(self._metric_names)
+        self._reset_stateful()
         self._batch_metrics(out.data, ya, sums)
         logs = {"loss": float(loss.data)}
         logs.update({k: float(v) / _rows(Xa) for k, v in zip(self._metric_names, sums)})
+        self._stateful_results(logs)
         return _keras_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):

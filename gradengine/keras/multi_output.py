@@ -287,7 +287,8 @@ class _Tracker:
         for name, row in zip(spec.names, spec.metrics or ()):
             for m in row:
                 key = f"{name}_{m.name}" if multi else m.name
-                metric_logs[key] = float(m.result())
+                r = m.result()
+                metric_logs[key] = float(r) if np.ndim(r) == 0 else np.asarray(r)
         out.update({k: metric_logs[k] for k in sorted(metric_logs)})
         return out
 
@@ -378,6 +379,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                 cb.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
+    if getattr(model.optimizer, "use_ema", False):
+        model.optimizer.finalize_variable_values()
     for cb in cbs:
         cb.on_train_end(logs)
     return model.history

@@ -74,6 +74,8 @@ def _progress(verbose, epoch, epochs, steps):
 
 def _value(v):
     """Keras' number format: 4 decimals, or e-notation for magnitudes up to 1e-3."""
+    if getattr(v, "ndim", 0):  # an array metric (F1Score per class)
+        return "[" + " ".join(_value(x) for x in v.ravel()) + "]"
     v = float(v)
     return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
 
