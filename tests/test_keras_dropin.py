@@ -184,8 +184,11 @@ def test_dict_inputs_and_list_outputs():
     both = model({"left": ge.ones((5, 2)), "right": ge.ones((5, 3))})
     assert [t.shape for t in both] == [(5, 1), (5, 2)]
     model.compile(optimizer="adam", loss="mse")
-    with pytest.raises(NotImplementedError, match="2 outputs"):
+    with pytest.raises(ValueError, match="2 outputs"):
         model.fit({"left": np.ones((5, 2)), "right": np.ones((5, 3))}, np.ones((5, 1)))
+    hist = model.fit({"left": np.ones((5, 2)), "right": np.ones((5, 3))},
+                     [np.ones((5, 1)), np.ones((5, 2))], verbose=0)
+    assert sorted(hist.history) == ["dense_2_loss", "dense_3_loss", "loss"]
 
 
 @pytest.mark.parametrize("cls,fn", [

@@ -172,6 +172,9 @@ def _targets(model, spec, y, where, n_rows):
         if len(y) != len(names):
             raise ValueError(f"{where}: {len(y)} targets for {len(names)} outputs {names}")
         ys = list(y)
+    elif len(names) > 1:
+        raise ValueError(f"{where}: the model has {len(names)} outputs {names}; give y as a "
+                         "list (in the outputs' order) or a dict by output name")
     else:
         ys = [y]
     device, dtype = model._model_place()
