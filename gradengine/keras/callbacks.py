@@ -13,7 +13,9 @@ import warnings
 import numpy as np
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
-           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+           "BackupAndRestore", "CallbackList", "ProgbarLogger", "RemoteMonitor",
+           "SwapEMAWeights", "TensorBoard"]
 
 
 class Callback:
@@ -469,3 +471,248 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+_HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+          "on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+          "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+          "on_predict_begin", "on_predict_end", "on_predict_batch_begin",
+          "on_predict_batch_end")
+
+
+class CallbackList(Callback):
+    """Keras' CallbackList: calls each hook on every callback in order; ``append``,
+    ``set_model``, ``set_params``; iterable. ``add_history`` / ``add_progbar`` append a
+    History / ProgbarLogger."""
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
+                 **params):
+        super().__init__()
+        self.callbacks = list(callbacks or [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"CallbackList: expected Callback instances, got "
+                                f"{type(cb).__name__}")
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        if add_history and not any(isinstance(c, History) for c in self.callbacks):
+            self.callbacks.append(History())
+        if model is not None:
+            self.set_model(model)
+        if params:
+            self.set_params(params)
+
+    def append(self, callback):
+        self.callbacks.append(callback)
+
+    def set_model(self, model):
+        super().set_model(model)
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+
+def _dispatch(name):
+    def hook(self, *args, **kwargs):
+        for cb in self.callbacks:
+            getattr(cb, name)(*args, **kwargs)
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(CallbackList, _name, _dispatch(_name))
+
+
+class ProgbarLogger(Callback):
+    """Keras' ProgbarLogger: a :class:`keras.utils.Progbar` per epoch with the batch logs
+    (``fit(verbose=...)`` draws gradengine's own bar; give this one with ``verbose=0`` to
+    get Keras' bar instead)."""
+
+    def __init__(self):
+        super().__init__()
+        self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from .utils import Progbar
+        epochs = self.params.get("epochs")
+        verbose = self.params.get("verbose", 1) or 1
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs}")
+        self._bar = Progbar(self.params.get("steps"), verbose=verbose)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(batch + 1, [(k, v) for k, v in (logs or {}).items()
+                                         if np.ndim(v) == 0], finalize=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            steps = self.params.get("steps") or self._bar._seen_so_far
+            self._bar.stateful_metrics = set(logs or {})
+            self._bar.update(steps, [(k, v) for k, v in (logs or {}).items()
+                                     if np.ndim(v) == 0], finalize=True)
+
+
+class BackupAndRestore(Callback):
+    """Keras' BackupAndRestore: after every epoch, write the weights, the optimizer's
+    state, the shuffling generator's state and the epoch to ``backup_dir``; a ``fit``
+    started with a backup there resumes after the last completed epoch, as if never
+    interrupted; a ``fit`` that ends normally deletes the backup (``delete_checkpoint``).
+
+    Only its own file (``backup_dir/latest.ckpt``, gradengine's checksummed format, written
+    atomically) is written and deleted; nothing else in ``backup_dir`` is touched.
+
+    Raises:
+        ValueError: no ``backup_dir``, or a ``save_freq`` that is not "epoch" / False.
+        NotImplementedError: an integer ``save_freq`` (saving in the middle of an epoch).
+    """
+
+    FILE = "latest.ckpt"
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        import os
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: empty `backup_dir` argument passed")
+        if save_freq not in ("epoch", False):
+            if isinstance(save_freq, int) and not isinstance(save_freq, bool):
+                raise NotImplementedError("BackupAndRestore: an integer save_freq (a backup "
+                                          "in the middle of an epoch) is not supported; use "
+                                          "save_freq='epoch'")
+            raise ValueError(f"BackupAndRestore: invalid save_freq {save_freq!r}; expected "
+                             "'epoch' or False")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.double_checkpoint = save_freq, bool(double_checkpoint)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._path = os.path.join(self.backup_dir, self.FILE)
+
+    def on_train_begin(self, logs=None):
+        import json
+        import os
+
+        from ..checkpoint import load
+        if not os.path.exists(self._path):
+            return
+        state = load(self._path)
+        model = self.model
+        model.load_state_dict(state["weights"])
+        if "optimizer" in state:
+            if model.optimizer is None or (hasattr(model.optimizer, "build") and
+                                           not model.optimizer.params):
+                from . import optimizers
+                if model.optimizer is None:
+                    model.optimizer = optimizers.get(model._opt_spec)
+                model.optimizer.build(model.parameters())
+            model.optimizer.load_state_dict(state["optimizer"])
+        rng = model.__dict__.get("_shuffle_rng")
+        if rng is not None and "shuffle_rng" in state:
+            rng.bit_generator.state = json.loads(state["shuffle_rng"])
+        model.__dict__["_resume_epoch"] = int(state["epoch"]) + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq != "epoch":
+            return
+        import json
+        import os
+
+        from ..checkpoint import save
+        model = self.model
+        os.makedirs(self.backup_dir, exist_ok=True)
+        state = {"weights": model.state_dict(), "epoch": int(epoch)}
+        if model.optimizer is not None:
+            state["optimizer"] = model.optimizer.state_dict()
+        rng = model.__dict__.get("_shuffle_rng")
+        if rng is not None:
+            state["shuffle_rng"] = json.dumps(rng.bit_generator.state)
+        save(state, self._path)
+
+    def on_train_end(self, logs=None):
+        import os
+        if self.delete_checkpoint and os.path.exists(self._path):
+            os.remove(self._path)
+            try:
+                os.rmdir(self.backup_dir)  # only when nothing else is in it
+            except OSError:
+                pass
+
+
+class SwapEMAWeights(Callback):
+    """Keras' SwapEMAWeights: evaluate (validation, ``evaluate``, ``predict`` hooks) with
+    the optimizer's moving averages of the weights (``use_ema=True``), then swap back;
+    with ``swap_on_epoch`` also at each epoch's end (so checkpoints hold the averages).
+
+    Raises:
+        ValueError: at training start, an optimizer without ``use_ema=True``.
+    """
+
+    def __init__(self, swap_on_epoch=False):
+        super().__init__()
+        self.swap_on_epoch = bool(swap_on_epoch)
+        self._in_model = False
+
+    def _swap(self):
+        self.model.optimizer.swap_ema_weights()
+
+    def on_train_begin(self, logs=None):
+        if not getattr(self.model.optimizer, "use_ema", False):
+            raise ValueError("SwapEMAWeights requires that the optimizer is built with "
+                             "use_ema=True")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swap_on_epoch and self._in_model:
+            self._swap()
+            self._in_model = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap_on_epoch and not self._in_model:
+            self._swap()
+            self._in_model = True
+
+    def on_test_begin(self, logs=None):
+        if not self._in_model:
+            self._swap()
+            self._in_model = True
+
+    def on_test_end(self, logs=None):
+        if self._in_model:
+            self._swap()
+            self._in_model = False
+
+    on_predict_begin = on_test_begin
+    on_predict_end = on_test_end
+
+
+class TensorBoard(Callback):
+    """Not available: TensorBoard's event files need TensorFlow / tensorboard.
+
+    Raises:
+        NotImplementedError: always; log with CSVLogger or a LambdaCallback instead.
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("callbacks.TensorBoard: not available in gradengine (its "
+                                  "event files need tensorflow / tensorboard); use "
+                                  "callbacks.CSVLogger('log.csv') or a LambdaCallback")
+
+
+class RemoteMonitor(Callback):
+    """Not available (gradengine sends nothing over the network).
+
+    Raises:
+        NotImplementedError: always.
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("callbacks.RemoteMonitor: not available in gradengine")

@@ -581,6 +581,7 @@ class KerasModel:
         self.stop_training = False
         for cb in cbs:
             cb.on_train_begin({})
+        initial_epoch = self.__dict__.pop("_resume_epoch", initial_epoch)  # BackupAndRestore
         logs = {}
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
@@ -635,8 +636,12 @@ class KerasModel:
                     else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
             self._stateful_results(logs)
             if val is not None and _should_validate(epoch, validation_freq):
+                for cb in cbs:
+                    cb.on_test_begin({})
                 vlogs = self._evaluate_arrays(val[0], val[1], validation_batch_size or
                                               batch_size)
+                for cb in cbs:
+                    cb.on_test_end(vlogs)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             logs = _sorted_logs(logs)  # the callbacks' logs in Keras' order: sorted by key
             if bar is not None:

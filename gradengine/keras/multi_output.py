@@ -340,6 +340,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     model.stop_training = False
     for cb in cbs:
         cb.on_train_begin({})
+    initial_epoch = model.__dict__.pop("_resume_epoch", initial_epoch)  # BackupAndRestore
     logs = {}
     with enable_grad():
         model.train()
@@ -373,7 +374,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
                     break
             logs = tracker.logs()
             if val is not None and _should_validate(epoch, validation_freq):
+                for cb in cbs:
+                    cb.on_test_begin({})
                 vlogs = _evaluate(model, spec, *val, validation_batch_size or batch_size)
+                for cb in cbs:
+                    cb.on_test_end(vlogs)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             logs = _sorted_logs(logs)
             if bar is not None:
