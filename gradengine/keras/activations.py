@@ -4,8 +4,6 @@ formulas (``keras/src/activations/activations.py``)."""
 
 from __future__ import annotations
 
-
-
 import numpy as np
 
 from .. import backend

@@ -888,6 +888,18 @@ class KerasModel:
         from .saving import save_model
         save_model(self, filepath, overwrite=overwrite)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (gradengine's layout; ``models.model_from_json`` reads
+        it back with new weights)."""
+        from .saving import to_json
+        return to_json(self, **kwargs)
+
+    @property
+    def output_names(self) -> list:
+        """Keras' output names: dict keys, else the output layers' names."""
+        from .multi_output import output_names
+        return output_names(self)
+
     def _display_name(self):
         return self.__dict__.get("name") or "sequential"
 

@@ -8,8 +8,9 @@ evaluate / predict / save); ``Model`` is the functional and subclassing model;
 from __future__ import annotations
 
 from .functional import Model
-from .loading import load_model
+from .loading import clone_model, load_model, model_from_json
 from .saving import save_model
 from .sequential import Sequential
 
-__all__ = ["Model", "Sequential", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json",
+           "save_model"]

@@ -89,6 +89,7 @@ class MultiSpec:
     """The per-output losses, weights and metrics of a compile."""
 
     def __init__(self, model, loss, metrics, loss_weights):
+        self.raw = (loss, metrics, loss_weights)
         self.names = output_names(model)
         n = len(self.names)
         losses = _per_output(loss, self.names, "loss", lambda v: False)

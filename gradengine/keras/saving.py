@@ -11,7 +11,21 @@ import os
 
 import numpy as np
 
-__all__ = ["save_model"]  # load_model is in gradengine.keras.loading (it needs nn)
+__all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_registered_name", "get_registered_object",
+           "load_model", "load_weights", "register_keras_serializable", "save_model",
+           "save_weights", "serialize_keras_object"]
+
+from .saving_lib import (  # noqa: E402,F401
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 
 FORMAT = "gradengine-keras-model"
 VERSION = 1
@@ -110,25 +124,71 @@ def _optimizer_entry(model):
             "config": _jsonable(cfg, f"the optimizer {cls.__name__}")}
 
 
+def _loss_entry(loss):
+    from .losses import Loss
+    from .saving_lib import serialize_keras_object
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, (list, tuple)):
+        return [_loss_entry(x) for x in loss]
+    if isinstance(loss, dict):
+        return {"__per_output__": {k: _loss_entry(v) for k, v in loss.items()}}
+    if isinstance(loss, Loss) and hasattr(loss, "get_config"):
+        out = serialize_keras_object(loss)
+        return out
+    if callable(loss):
+        from .losses import _LOSS_FUNCTIONS
+        from .saving_lib import _GLOBAL_CUSTOM_NAMES
+        name = getattr(loss, "__name__", None)
+        if _LOSS_FUNCTIONS.get(name) is loss or loss in _GLOBAL_CUSTOM_NAMES:
+            return serialize_keras_object(loss)
+    raise TypeError("save: the model was compiled with a custom loss function, which "
+                    "cannot be saved; compile with a loss name, a keras.losses object, or a "
+                    "function registered with @keras.saving.register_keras_serializable()")
+
+
+def _metric_entry(name, spec):
+    from .saving_lib import serialize_keras_object
+    if hasattr(spec, "update_state") and hasattr(spec, "get_config"):
+        if type(spec).__name__ == "MeanMetricWrapper":
+            raise TypeError(f"save: the metric {name!r} wraps a function, which cannot be "
+                            "saved; use a keras.metrics class or name")
+        return [name, serialize_keras_object(spec)]
+    if callable(spec):
+        raise TypeError(f"save: the metric {name!r} is a custom function, which cannot "
+                        "be saved")
+    return [name, spec]
+
+
+def _raw_metrics_entry(metrics):
+    from .saving_lib import serialize_keras_object
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    if isinstance(metrics, (list, tuple)):
+        return [_raw_metrics_entry(m) for m in metrics]
+    if isinstance(metrics, dict):
+        return {"__per_output__": {k: _raw_metrics_entry(v) for k, v in metrics.items()}}
+    if isinstance(metrics, type):
+        return metrics.__name__
+    if hasattr(metrics, "get_config") and type(metrics).__name__ != "MeanMetricWrapper":
+        return serialize_keras_object(metrics)
+    raise TypeError(f"save: the metric {metrics!r} cannot be saved; use a keras.metrics "
+                    "class or name")
+
+
 def _compile_entry(model):
     if not model.__dict__.get("compiled"):
         return None
-    loss = model.loss
-    if isinstance(loss, str):
-        loss_e = loss
-    elif hasattr(loss, "kind") and hasattr(loss, "get_config"):
-        loss_e = {"class_name": type(loss).__name__, "config": loss.get_config()}
-    else:
-        raise TypeError("save: the model was compiled with a custom loss function, which "
-                        "cannot be saved; compile with a loss name or a keras.losses object")
-    metrics = []
-    for name, spec in model._metric_specs:
-        if callable(spec):
-            raise TypeError(f"save: the metric {name!r} is a custom function, which cannot "
-                            "be saved")
-        metrics.append([name, spec])
-    return {"loss": loss_e, "metrics": metrics, "jit_compile": model.jit_compile,
-            "optimizer": _optimizer_entry(model)}
+    multi = model.__dict__.get("_multi")
+    if multi is not None:
+        loss, metrics, weights = multi.raw
+        return {"multi": {"loss": _loss_entry(loss), "metrics": _raw_metrics_entry(metrics),
+                          "loss_weights": weights},
+                "loss": None, "metrics": [], "jit_compile": model.jit_compile,
+                "optimizer": _optimizer_entry(model)}
+    return {"loss": _loss_entry(model.loss),
+            "metrics": [_metric_entry(n, s) for n, s in model._metric_specs],
+            "jit_compile": model.jit_compile, "optimizer": _optimizer_entry(model)}
 
 
 def save_model(model, filepath, overwrite=True):
@@ -138,12 +198,47 @@ def save_model(model, filepath, overwrite=True):
     path = _check_suffix(filepath, "save")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {path!r} exists and overwrite=False")
+    arch = _architecture(model, "save")
+    state = {"format": FORMAT, "version": VERSION, "architecture": json.dumps(arch),
+             "weights": model.state_dict()}
+    comp = _compile_entry(model)
+    if comp is not None:
+        state["compile"] = json.dumps(comp)
+        if model.optimizer is not None:
+            state["optimizer_state"] = model.optimizer.state_dict()
+        rng = model.__dict__.get("_shuffle_rng")
+        if rng is not None:
+            state["shuffle_rng"] = json.dumps(rng.bit_generator.state)
+    save(state, path)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+    """``keras.saving.load_model``: :func:`gradengine.keras.models.load_model`."""
+    from .loading import load_model as _load
+    return _load(filepath, custom_objects=custom_objects, compile=compile,
+                 safe_mode=safe_mode)
+
+
+def save_weights(model, filepath, overwrite=True, **kwargs):
+    """``keras.saving.save_weights(model, path)``: ``model.save_weights(path)``."""
+    return model.save_weights(filepath, overwrite=overwrite)
+
+
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
+    """``keras.saving.load_weights(model, path)``: ``model.load_weights(path)``."""
+    if skip_mismatch:
+        raise NotImplementedError("load_weights: skip_mismatch=True is not supported")
+    return model.load_weights(filepath)
+
+
+def _architecture(model, where):
+    """The JSON-able architecture of a Sequential or functional model."""
     layers = getattr(model, "layers", None)
     # a keras.Model holds its graph in _graph (None for a subclass); .functional imports
     # the training loop, which imports this module
     graph = model.__dict__.get("_graph", False)
     if layers is None or graph is None:
-        raise TypeError(f"save: only Sequential and functional models can be saved whole, "
+        raise TypeError(f"{where}: only Sequential and functional models can be saved whole, "
                         f"not {type(model).__name__} (its call() is Python code); save its "
                         "weights with model.save_weights('m.weights.npz') and rebuild the "
                         "class to load them")
@@ -156,14 +251,11 @@ def save_model(model, filepath, overwrite=True):
                                          "the input shape"),
                 "layers": [_layer_entry(layer) for layer in layers]}
     arch["dtype"] = np.dtype(dtype).name
-    state = {"format": FORMAT, "version": VERSION, "architecture": json.dumps(arch),
-             "weights": model.state_dict()}
-    comp = _compile_entry(model)
-    if comp is not None:
-        state["compile"] = json.dumps(comp)
-        if model.optimizer is not None:
-            state["optimizer_state"] = model.optimizer.state_dict()
-        rng = model.__dict__.get("_shuffle_rng")
-        if rng is not None:
-            state["shuffle_rng"] = json.dumps(rng.bit_generator.state)
-    save(state, path)
+    return arch
+
+
+def to_json(model, **kwargs):
+    """``model.to_json()``: the architecture as a JSON string (gradengine's layout, read
+    back by ``keras.models.model_from_json``)."""
+    return json.dumps({"format": "gradengine-keras-architecture", "config":
+                       _architecture(model, "to_json")}, **kwargs)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay", "LearningRateSchedule",
-           "PiecewiseConstantDecay", "PolynomialDecay", "deserialize", "serialize"]
+__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
+           "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
+           "serialize"]
 
 
 class LearningRateSchedule:
