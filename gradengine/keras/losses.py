@@ -331,7 +331,7 @@ class Loss:
             return total
         if red == "mean_with_sample_weight" and w is not None:
             return total / w.sum()
-        return total / max(values.size, 1)
+        return total / float(max(int(values.size), 1))  # (a Python float keeps the dtype)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -654,6 +654,16 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     return 1.0 - inter / (inter + fp * alpha + fn * beta + _EPS)
 
 
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """``(1 - p^q) / q`` of the true class's probability ``p`` (integer labels)."""
+    y_pred = _t(y_pred)
+    labels = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+    xp = backend.xp_of(y_pred.device)
+    onehot = xp.eye(y_pred.shape[-1], dtype=y_pred.dtype)[xp.asarray(labels).astype(np.int64)]
+    p = (y_pred * Tensor._make(onehot, y_pred.device)).sum(axis=-1)
+    return (1.0 - p ** q) / q
+
+
 class LossFunctionWrapper(Loss):
     """Keras' LossFunctionWrapper: a Loss from ``fn(y_true, y_pred, **kwargs)`` returning
     the per-sample losses, reduced as every Loss is."""
@@ -735,6 +745,9 @@ CategoricalFocalCrossentropy = _wrapped(
 Dice = _wrapped("Dice", dice, "dice", (("axis", None),))
 Tversky = _wrapped("Tversky", tversky, "tversky", (("alpha", 0.5), ("beta", 0.5),
                                                    ("axis", None)))
+CategoricalGeneralizedCrossEntropy = _wrapped(
+    "CategoricalGeneralizedCrossEntropy", categorical_generalized_cross_entropy,
+    "categorical_generalized_cross_entropy", (("q", 0.5),))
 
 kld = kullback_leibler_divergence = KLD = kl_divergence
 mape, msle = mean_absolute_percentage_error, mean_squared_logarithmic_error
@@ -764,13 +777,13 @@ _LOSS_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError,
 _LOSS_CLASSES.update({c.__name__: c for c in (
     Hinge, SquaredHinge, CategoricalHinge, KLDivergence, LogCosh, Poisson, CosineSimilarity,
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, BinaryFocalCrossentropy,
-    CategoricalFocalCrossentropy, Dice, Tversky)})
+    CategoricalFocalCrossentropy, Dice, Tversky, CategoricalGeneralizedCrossEntropy)})
 _LOSS_FUNCTIONS = {f.__name__: f for f in (
     mean_squared_error, mean_absolute_error, binary_crossentropy, categorical_crossentropy,
     sparse_categorical_crossentropy, huber, hinge, squared_hinge, categorical_hinge,
     kl_divergence, log_cosh, poisson, cosine_similarity, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, binary_focal_crossentropy, categorical_focal_crossentropy,
-    dice, tversky)}
+    dice, tversky, categorical_generalized_cross_entropy)}
 _LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
                  "mape": "mean_absolute_percentage_error",
                  "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence",
@@ -850,4 +863,6 @@ _LOSS_BY_FUNCTION = {"hinge": Hinge, "squared_hinge": SquaredHinge,
                      "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
                      "binary_focal_crossentropy": BinaryFocalCrossentropy,
                      "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
-                     "dice": Dice, "tversky": Tversky}
+                     "dice": Dice, "tversky": Tversky,
+                     "categorical_generalized_cross_entropy":
+                         CategoricalGeneralizedCrossEntropy}

@@ -20,7 +20,8 @@ from . import losses as _losses
 from .losses import _metric_sums  # noqa: F401  (imported from here by older code)
 from .model import _snake as _to_snake
 
-__all__ = ["AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
+__all__ = ["AUC", "Accuracy", "ConcordanceCorrelation", "PearsonCorrelation",
+           "concordance_correlation", "pearson_correlation", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
            "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge",
            "CosineSimilarity", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives",
            "Hinge", "IoU", "KLDivergence", "LogCoshError", "Mean", "MeanAbsoluteError",
@@ -355,6 +356,34 @@ class RootMeanSquaredError(Mean):
 
     def result(self):
         return _result(np.sqrt(self.total / self.count) if self.count else 0.0)
+
+
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Keras' pearson_correlation: the mean product of the standardized values along
+    ``axis``."""
+    yt, yp = _same_rank(_np(y_true), _np(y_pred))
+    tn = yt - yt.mean(axis=axis, keepdims=True)
+    pn = yp - yp.mean(axis=axis, keepdims=True)
+    tn = tn / tn.std(axis=axis, keepdims=True)
+    pn = pn / pn.std(axis=axis, keepdims=True)
+    return (tn * pn).mean(axis=axis)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Keras' concordance_correlation, formula for formula (its covariance term centres
+    y_true at y_pred's mean, as Keras 3 does)."""
+    yt, yp = _same_rank(_np(y_true), _np(y_pred))
+    tm, pm = yt.mean(axis=axis, keepdims=True), yp.mean(axis=axis, keepdims=True)
+    tv, pv = (yt - tm).var(axis=axis, keepdims=True), (yp - pm).var(axis=axis, keepdims=True)
+    covar = (yt - pm) * (yp - pm)
+    norm = tv + pv + (tm - pm) ** 2
+    return (2 * covar / (norm + _EPSILON)).mean(axis=axis)
+
+
+PearsonCorrelation = _wrapper("PearsonCorrelation", pearson_correlation,
+                              "pearson_correlation", (("axis", -1),))
+ConcordanceCorrelation = _wrapper("ConcordanceCorrelation", concordance_correlation,
+                                  "concordance_correlation", (("axis", -1),))
 
 
 # ---------------------------------------------------------------- confusion matrix
@@ -855,13 +884,23 @@ class OneHotMeanIoU(MeanIoU):
 
 # ---------------------------------------------------------------- names
 
-from .losses import (  # noqa: E402  the loss functions are Keras' metric functions too
+from .losses import (  # noqa: E402,F401  the loss functions are Keras' metric functions
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
     kl_divergence,
     log_cosh,
     mean_absolute_error,
     mean_absolute_percentage_error,
     mean_squared_error,
     mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
 )
 
 mse, mae, mape, msle = (mean_squared_error, mean_absolute_error,
@@ -877,7 +916,7 @@ _CLASSES = {c.__name__: c for c in (
     MeanSquaredLogarithmicError, OneHotIoU, OneHotMeanIoU, Poisson, Precision, R2Score,
     Recall, RootMeanSquaredError, SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
     SparseTopKCategoricalAccuracy, SquaredHinge, Sum, TopKCategoricalAccuracy, TrueNegatives,
-    TruePositives)}
+    TruePositives, PearsonCorrelation, ConcordanceCorrelation)}
 _SNAKE = {}
 for _c in _CLASSES.values():
     _SNAKE.setdefault(_c.default_name, _c)

@@ -53,7 +53,7 @@ from .losses import Loss as _KerasLoss
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
-              "lion", "ftrl", "adafactor")
+              "lion", "ftrl", "adafactor", "lamb")
 
 
 class KerasModel:

@@ -21,7 +21,7 @@ from ..core.tensor import Tensor as _Tensor
 from . import schedules
 
 __all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl",
-           "Lion", "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules",
+           "Lamb", "Lion", "Nadam", "Optimizer", "RMSprop", "deserialize", "get", "schedules",
            "serialize"]
 
 
@@ -580,9 +580,35 @@ class Adafactor(Optimizer):
         return (data - alpha_t * u_hat).astype(data.dtype, copy=False), [t, r, c, v]
 
 
+class Lamb(Optimizer):
+    """Keras' Lamb: Adam's bias-corrected step scaled per weight by the trust ratio
+    ``||p|| / ||update||`` (1 when either norm is 0)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None, **kwargs):
+        super().__init__(learning_rate, {"beta_1": float(beta_1), "beta_2": float(beta_2),
+                                         "epsilon": float(epsilon)}, weight_decay, **kwargs)
+
+    def _state_names(self, group):
+        return ("step", "momentum", "velocity")
+
+    def update_arrays(self, xp, data, grad, state, group):
+        data = self._decayed(data, group)
+        b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
+        t, m, v = (0, xp.zeros_like(data), xp.zeros_like(data)) if state is None else state
+        t += 1
+        m = m + (grad - m) * (1 - b1)
+        v = v + (grad * grad - v) * (1 - b2)
+        update = (m / (1.0 - b1 ** t)) / (xp.sqrt(v / (1.0 - b2 ** t)) + group["epsilon"])
+        w_norm = float(xp.sqrt((data * data).sum()))
+        g_norm = float(xp.sqrt((update * update).sum()))
+        ratio = w_norm / g_norm if w_norm > 0 and g_norm > 0 else 1.0
+        return (data - ratio * lr * update).astype(data.dtype, copy=False), [t, m, v]
+
+
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
             "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam, "lion": Lion,
-            "ftrl": Ftrl, "adafactor": Adafactor}
+            "ftrl": Ftrl, "adafactor": Adafactor, "lamb": Lamb}
 
 
 def get(identifier):
