@@ -21,7 +21,8 @@ from .losses import _metric_sums  # noqa: F401  (imported from here by older cod
 from .model import _snake as _to_snake
 
 __all__ = ["AUC", "Accuracy", "ConcordanceCorrelation", "PearsonCorrelation",
-           "concordance_correlation", "pearson_correlation", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU",
+           "concordance_correlation", "pearson_correlation", "BinaryAccuracy",
+           "BinaryCrossentropy", "BinaryIoU",
            "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge",
            "CosineSimilarity", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives",
            "Hinge", "IoU", "KLDivergence", "LogCoshError", "Mean", "MeanAbsoluteError",
