@@ -644,6 +644,6 @@ def deserialize(config, custom_objects=None):
     from .saving_lib import deserialize_keras_object
     if isinstance(config, dict) and isinstance(config.get("class_name"), str):
         cls = _BY_NAME.get(config["class_name"].lower())
-        if cls is not None and not config.get("registered_name", "").count(">"):
+        if cls is not None and ">" not in (config.get("registered_name") or ""):
             return cls.from_config(config.get("config", {}))
     return deserialize_keras_object(config, custom_objects=custom_objects)
