@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..errors import CheckpointError
-from .saving import FORMAT, VERSION, _check_suffix
+from .model_file import FORMAT, VERSION, _check_suffix
 
 __all__ = ["clone_model", "load_model", "model_from_json"]
 
@@ -192,7 +192,7 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
         NotImplementedError: ``input_tensors`` or ``call_function``.
         TypeError: a subclassed model (its call() is Python code).
     """
-    from .saving import _architecture
+    from .model_file import _architecture
     if input_tensors is not None or call_function is not None:
         raise NotImplementedError("clone_model: input_tensors and call_function are not "
                                   "supported")

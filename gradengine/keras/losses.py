@@ -56,39 +56,6 @@ def _parse_loss(loss):
                     f"callable, got {type(loss).__name__}")
 
 
-def _parse_metrics(metrics):
-    """``[(display name, METRICS value, callable, or a stateful keras.metrics object)]`` for
-    ``compile(metrics=...)``."""
-    from . import metrics as kmetrics
-    specs = []
-    for m in metrics or ():
-        if isinstance(m, type) and issubclass(m, kmetrics.Metric):
-            m = m()
-        if isinstance(m, kmetrics.Metric):
-            specs.append((m.name, m.spec if m.spec is not None else m))
-        elif isinstance(m, str):
-            if m in METRICS:
-                specs.append((m, METRICS[m]))
-                continue
-            try:
-                obj = kmetrics.get(m)
-            except ValueError:
-                raise ValueError(f"compile: unknown metric {m!r}; allowed: "
-                                 f"{_allowed(METRICS)}, a keras.metrics name or object, or "
-                                 "a callable") from None
-            obj.name = m  # Keras names the history entry by the string given
-            specs.append((m, obj.spec if obj.spec is not None else obj))
-        elif callable(m) and getattr(m, "__module__", "").startswith("gradengine.keras."):
-            # keras.metrics / keras.losses functions: Keras' (y_true, y_pred) order
-            specs.append((m.__name__, kmetrics.MeanMetricWrapper(m)))
-        elif callable(m):
-            specs.append((getattr(m, "__name__", "metric"), m))
-        else:
-            raise TypeError(f"compile: metric must be a name ({_allowed(METRICS)}) or a "
-                            f"callable, got {type(m).__name__}")
-    return specs
-
-
 def _resolve_metrics(specs, kind, out_shape, y_shape=None):
     """The metric specs with "accuracy" made binary, categorical or sparse by Keras' rule
     (``compile_utils.is_binary_or_sparse_categorical``): binary when the output's last

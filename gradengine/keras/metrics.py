@@ -17,8 +17,8 @@ import numpy as np
 from .. import backend
 from ..core.tensor import Tensor
 from . import losses as _losses
+from .loop import _snake as _to_snake
 from .losses import _metric_sums  # noqa: F401  (imported from here by older code)
-from .model import _snake as _to_snake
 
 __all__ = ["AUC", "Accuracy", "ConcordanceCorrelation", "PearsonCorrelation",
            "concordance_correlation", "pearson_correlation", "BinaryAccuracy",
@@ -969,3 +969,37 @@ def _is_stateful(m):
 def _update_host(metric, y_true, y_pred):
     metric.update_state(_np(y_true, None), _np(y_pred))
 
+
+
+def _parse_metrics(metrics):
+    """``[(display name, METRICS value, callable, or a stateful keras.metrics object)]`` for
+    ``compile(metrics=...)``."""
+    specs = []
+    for m in metrics or ():
+        if isinstance(m, type) and issubclass(m, Metric):
+            m = m()
+        if isinstance(m, Metric):
+            specs.append((m.name, m.spec if m.spec is not None else m))
+        elif isinstance(m, str):
+            if m in _losses.METRICS:
+                specs.append((m, _losses.METRICS[m]))
+                continue
+            try:
+                obj = get(m)
+            except ValueError:
+                raise ValueError(f"compile: unknown metric {m!r}; allowed: "
+                                 f"{_losses._allowed(_losses.METRICS)}, a keras.metrics name "
+                                 "or object, or a callable") from None
+            obj.name = m  # Keras names the history entry by the string given
+            specs.append((m, obj.spec if obj.spec is not None else obj))
+        elif callable(m) and (getattr(m, "__module__", None) or "").startswith(
+                "gradengine.keras."):
+            # keras.metrics / keras.losses functions: Keras' (y_true, y_pred) order
+            specs.append((m.__name__, MeanMetricWrapper(m)))
+        elif callable(m):
+            specs.append((getattr(m, "__name__", "metric"), m))
+        else:
+            raise TypeError(f"compile: metric must be a name "
+                            f"({_losses._allowed(_losses.METRICS)}) or a callable, got "
+                            f"{type(m).__name__}")
+    return specs

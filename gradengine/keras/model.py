@@ -19,8 +19,6 @@ per-epoch progress display in :mod:`gradengine.keras.progress`.
 from __future__ import annotations
 
 import math
-import re
-import sys
 import time
 import warnings
 
@@ -33,6 +31,18 @@ from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from ..nn import _keras_regularizers
 from .callbacks import Callback, History
+from .loop import (  # noqa: F401  (importable from here, as before)
+    _device,
+    _print_step_line,
+    _rows,
+    _shape,
+    _should_validate,
+    _snake,
+    _sorted_logs,
+    _tail,
+    _take,
+    _tensors,
+)
 from .losses import (  # noqa: F401
     _EPS,
     LOSSES,
@@ -42,7 +52,6 @@ from .losses import (  # noqa: F401
     _loss_function,
     _metric_sums,
     _parse_loss,
-    _parse_metrics,
     _per_sample,
     _probabilities,
     _resolve_metrics,
@@ -50,6 +59,7 @@ from .losses import (  # noqa: F401
 
 # The loss/metric tables and the progress bar moved out; their names stay importable here.
 from .losses import Loss as _KerasLoss
+from .metrics import _parse_metrics
 from .progress import _TQDM, _fmt, _Progress, _progress, _tqdm  # noqa: F401
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
@@ -885,13 +895,13 @@ class KerasModel:
             ValueError: a path that does not end in ``.keras``. TypeError: a layer whose
                 configuration cannot be written as JSON (a custom module).
         """
-        from .saving import save_model
+        from .model_file import save_model
         save_model(self, filepath, overwrite=overwrite)
 
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON (gradengine's layout; ``models.model_from_json`` reads
         it back with new weights)."""
-        from .saving import to_json
+        from .model_file import to_json
         return to_json(self, **kwargs)
 
     @property
@@ -997,31 +1007,10 @@ def _concatenate_structure(batches):
     return np.concatenate(batches, axis=0)
 
 
-def _take(X, idx):
-    """Rows ``idx`` of the input data (of each array, for several inputs)."""
-    return tuple(a[idx] for a in X) if isinstance(X, tuple) else X[idx]
 
 
-def _rows(X):
-    return (X[0] if isinstance(X, tuple) else X).shape[0]
 
 
-def _shape(X):
-    return tuple(tuple(a.shape) for a in X) if isinstance(X, tuple) else tuple(X.shape)
-
-
-def _tail(X):
-    return tuple(tuple(a.shape[1:]) for a in X) if isinstance(X, tuple) else X.shape[1:]
-
-
-def _device(X):
-    return backend.device_of_array(X[0] if isinstance(X, tuple) else X)
-
-
-def _tensors(X, device):
-    if isinstance(X, tuple):
-        return tuple(Tensor._make(a, device) for a in X)
-    return Tensor._make(X, device)
 
 
 def _input_samples(x):
@@ -1057,20 +1046,10 @@ def _scalar(v):
     return v if v.ndim == 0 else v.mean()
 
 
-def _should_validate(epoch, freq):
-    """Keras' rule: every ``freq`` epochs, or at the (1-based) epochs listed."""
-    if isinstance(freq, (int, np.integer)):
-        return (epoch + 1) % int(freq) == 0
-    return epoch + 1 in freq
-
 
 def _setup_key(out_shape, ya):
     return (tuple(out_shape[1:]), (ya.ndim, tuple(ya.shape[1:])))
 
-
-def _sorted_logs(logs):
-    """Keras' order of a log dict: sorted by name (``pythonify_logs``)."""
-    return {k: logs[k] for k in sorted(logs)}
 
 
 def _keras_result(logs, return_dict):
@@ -1080,22 +1059,6 @@ def _keras_result(logs, return_dict):
     return values[0] if len(values) == 1 else values
 
 
-def _print_step_line(steps, secs, logs):
-    """Keras' closing line: ``4/4 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.1234``."""
-    per = secs / max(steps, 1)
-    per_txt = f"{per * 1e3:.0f}ms/step" if per >= 1e-3 else f"{per * 1e6:.0f}us/step"
-    line = f"{steps}/{steps} " + "\u2501" * 20 + f" {secs:.0f}s {per_txt}"
-    if logs:
-        line += " - " + _fmt(logs)
-    out = sys.stdout
-    out.write(line + "\n")
-    out.flush()
-
-
-def _snake(name):
-    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input_layer``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _model_built(model):

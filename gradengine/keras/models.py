@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .functional import Model
 from .loading import clone_model, load_model, model_from_json
-from .saving import save_model
+from .model_file import save_model
 from .sequential import Sequential
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json",

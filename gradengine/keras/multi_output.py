@@ -229,7 +229,7 @@ def _take_all(arrs, idx):
 def _batch(model, spec, xb, ybs, wbs, train):
     """One batch: the outputs, the per-output losses and the total (with the penalty);
     with ``train`` the optimizer steps."""
-    from .model import _device, _tensors
+    from .loop import _device, _tensors
     device = _device(xb)
     make = Tensor._make
     opt = model.optimizer
@@ -307,7 +307,8 @@ def _host(a):
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, sample_weight, initial_epoch, validation_batch_size,
         validation_freq):
-    from .model import _progress, _rows, _should_validate, _sorted_logs, _take
+    from .loop import _rows, _should_validate, _sorted_logs, _take
+    from .progress import _progress
     spec = model._multi
     Xa, ys, ws = _prepare(model, spec, x, y, sample_weight, "fit")
     val = None
@@ -396,7 +397,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
 
 
 def _prepare(model, spec, x, y, sample_weight, where):
-    from .model import _rows
+    from .loop import _rows
     if y is None:
         raise ValueError(f"{where}: the targets y are required")
     device, dtype = model._model_place()
@@ -421,7 +422,7 @@ def _bind_optimizer(model):
 
 
 def _evaluate(model, spec, Xa, ys, ws, batch_size):
-    from .model import _rows, _take
+    from .loop import _rows, _take
     _bind_optimizer(model)
     spec.reset()
     tracker = _Tracker(spec)
@@ -440,7 +441,7 @@ def _evaluate(model, spec, Xa, ys, ws, batch_size):
 
 
 def _result(logs, return_dict):
-    from .model import _sorted_logs
+    from .loop import _sorted_logs
     if return_dict:
         return _sorted_logs(logs)
     values = list(logs.values())
@@ -448,7 +449,7 @@ def _result(logs, return_dict):
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict):
-    from .model import _print_step_line, _rows
+    from .loop import _print_step_line, _rows
     start = time.perf_counter()
     spec = model._multi
     Xa, ys, ws = _prepare(model, spec, x, y, sample_weight, "evaluate")
@@ -459,7 +460,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict):
 
 
 def train_on_batch(model, x, y, sample_weight, return_dict):
-    from .model import _rows
+    from .loop import _rows
     spec = model._multi
     Xa, ys, ws = _prepare(model, spec, x, y, sample_weight, "train_on_batch")
     _bind_optimizer(model)
@@ -473,7 +474,7 @@ def train_on_batch(model, x, y, sample_weight, return_dict):
 
 
 def test_on_batch(model, x, y, sample_weight, return_dict):
-    from .model import _rows
+    from .loop import _rows
     spec = model._multi
     Xa, ys, ws = _prepare(model, spec, x, y, sample_weight, "test_on_batch")
     return _result(_evaluate(model, spec, Xa, ys, ws, max(_rows(Xa), 1)), return_dict)

@@ -1,22 +1,13 @@
-"""``model.save("m.keras")`` (read back by :mod:`.loading`'s ``load_model``): ONE file in
-gradengine's checksummed checkpoint format (no pickle) holding the architecture as JSON,
-the weights and buffers, the compile arguments, the optimizer's state and the shuffling
-generator's state, so a loaded model predicts the same and trains on step for step."""
+"""Keras 3's ``keras.saving``: ``save_model`` / ``load_model`` (the one-file ``.keras``
+format of :mod:`gradengine.keras.model_file`, read back by :mod:`.loading`),
+``save_weights`` / ``load_weights``, and the custom-object registry of
+:mod:`gradengine.keras.saving_lib`."""
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-
-import numpy as np
-
-__all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
-           "get_custom_objects", "get_registered_name", "get_registered_object",
-           "load_model", "load_weights", "register_keras_serializable", "save_model",
-           "save_weights", "serialize_keras_object"]
-
-from .saving_lib import (  # noqa: E402,F401
+from .loading import load_model as _load_model
+from .model_file import FORMAT, VERSION, _check_suffix, save_model  # noqa: F401
+from .saving_lib import (  # noqa: F401
     CustomObjectScope,
     custom_object_scope,
     deserialize_keras_object,
@@ -27,195 +18,15 @@ from .saving_lib import (  # noqa: E402,F401
     serialize_keras_object,
 )
 
-FORMAT = "gradengine-keras-model"
-VERSION = 1
-
-
-def _check_suffix(path, where):
-    path = os.fspath(path)
-    if not path.endswith(".keras"):
-        raise ValueError(f"{where}: the path must end in '.keras' (gradengine's one-file "
-                         f"model format), got {path!r}; for the weights alone use "
-                         "model.save_weights('name.weights.npz')")
-    return path
-
-
-def _jsonable(value, where):
-    if type(value).__module__.endswith(("_keras_init", "_keras_regularizers")) and \
-            hasattr(value, "get_config"):
-        return {"class_name": type(value).__name__, "config": value.get_config()}
-    if isinstance(value, tuple):
-        return [_jsonable(v, where) for v in value]
-    if isinstance(value, list):
-        return [_jsonable(v, where) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v, where) for k, v in value.items()}
-    if isinstance(value, np.dtype):
-        return value.name
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"save: {where} holds {type(value).__name__} {value!r}, which cannot be "
-                    "written as JSON; use names (activation='relu') instead of objects")
-
-
-def _layer_entry(layer):
-    cls = type(layer)
-    cfg = layer.get_config()
-    cfg.pop("device", None)
-    return {"class_name": cls.__name__, "module": cls.__module__,
-            "config": _jsonable(cfg, f"the config of layer {cls.__name__}")}
-
-
-def _functional_entry(model):
-    """A functional model's architecture: its layers (Inputs first), its recorded calls in
-    the order they run, each argument that is a tensor written as ``{"tensor": [node,
-    output]}``, and its inputs and outputs in the same form."""
-    from .symbolic import KerasTensor, Op, map_structure
-    g = model._graph
-    index = {id(layer): i for i, layer in enumerate(g["layers"])}
-    nodes = [t._node for t in g["flat_in"]] + g["nodes"]
-    position = {id(node): i for i, node in enumerate(nodes)}
-
-    def ref(v, where):
-        if isinstance(v, KerasTensor):
-            return {"tensor": [position[id(v._node)], v._index]}
-        return _jsonable(v, where)
-    entries = []
-    for node in g["nodes"]:
-        if isinstance(node.layer, Op):
-            fn = getattr(node.layer.fn, "__name__", "a function")
-            raise TypeError(f"save: the model calls {fn!r} on symbolic tensors (keras.ops "
-                            "or arithmetic), "
-                            "which cannot be saved; put it in a Layer subclass's call(), or "
-                            "use model.save_weights")
-        if hasattr(node.layer, "_graph"):
-            raise TypeError(f"save: the model uses the model {node.layer._display_name()!r} "
-                            "as a layer, which cannot be saved whole; use model.save_weights")
-        encode = functools.partial(ref, where=f"the arguments of layer "
-                                             f"{type(node.layer).__name__}")
-        entries.append({"layer": index[id(node.layer)],
-                        "args": map_structure(encode, list(node.args)),
-                        "kwargs": map_structure(encode, node.kwargs)})
-    return {"class_name": "Functional", "name": model.__dict__.get("name"),
-            "layers": [_layer_entry(layer) for layer in g["layers"]],
-            "input_nodes": [index[id(t._node.layer)] for t in g["flat_in"]],
-            "nodes": entries,
-            "inputs": map_structure(lambda t: ref(t, "inputs"), g["inputs"]),
-            "outputs": map_structure(lambda t: ref(t, "outputs"), g["outputs"])}
-
-
-def _optimizer_entry(model):
-    from .. import optim
-    from . import optimizers
-    opt = model.optimizer
-    if opt is None:
-        spec = model.__dict__.get("_opt_spec")
-        return {"name": spec} if isinstance(spec, str) else None
-    cls = type(opt)
-    if isinstance(opt, optimizers.Optimizer):
-        cfg = opt.get_config()
-    elif isinstance(opt, optim.Optimizer):
-        cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in opt.defaults.items()}
-    else:
-        return None
-    return {"class_name": cls.__name__, "module": cls.__module__,
-            "config": _jsonable(cfg, f"the optimizer {cls.__name__}")}
-
-
-def _loss_entry(loss):
-    from .losses import Loss
-    from .saving_lib import serialize_keras_object
-    if loss is None or isinstance(loss, str):
-        return loss
-    if isinstance(loss, (list, tuple)):
-        return [_loss_entry(x) for x in loss]
-    if isinstance(loss, dict):
-        return {"__per_output__": {k: _loss_entry(v) for k, v in loss.items()}}
-    if isinstance(loss, Loss) and hasattr(loss, "get_config"):
-        out = serialize_keras_object(loss)
-        return out
-    if callable(loss):
-        from .losses import _LOSS_FUNCTIONS
-        from .saving_lib import _GLOBAL_CUSTOM_NAMES
-        name = getattr(loss, "__name__", None)
-        if _LOSS_FUNCTIONS.get(name) is loss or loss in _GLOBAL_CUSTOM_NAMES:
-            return serialize_keras_object(loss)
-    raise TypeError("save: the model was compiled with a custom loss function, which "
-                    "cannot be saved; compile with a loss name, a keras.losses object, or a "
-                    "function registered with @keras.saving.register_keras_serializable()")
-
-
-def _metric_entry(name, spec):
-    from .saving_lib import serialize_keras_object
-    if hasattr(spec, "update_state") and hasattr(spec, "get_config"):
-        if type(spec).__name__ == "MeanMetricWrapper":
-            raise TypeError(f"save: the metric {name!r} wraps a function, which cannot be "
-                            "saved; use a keras.metrics class or name")
-        return [name, serialize_keras_object(spec)]
-    if callable(spec):
-        raise TypeError(f"save: the metric {name!r} is a custom function, which cannot "
-                        "be saved")
-    return [name, spec]
-
-
-def _raw_metrics_entry(metrics):
-    from .saving_lib import serialize_keras_object
-    if metrics is None or isinstance(metrics, str):
-        return metrics
-    if isinstance(metrics, (list, tuple)):
-        return [_raw_metrics_entry(m) for m in metrics]
-    if isinstance(metrics, dict):
-        return {"__per_output__": {k: _raw_metrics_entry(v) for k, v in metrics.items()}}
-    if isinstance(metrics, type):
-        return metrics.__name__
-    if hasattr(metrics, "get_config") and type(metrics).__name__ != "MeanMetricWrapper":
-        return serialize_keras_object(metrics)
-    raise TypeError(f"save: the metric {metrics!r} cannot be saved; use a keras.metrics "
-                    "class or name")
-
-
-def _compile_entry(model):
-    if not model.__dict__.get("compiled"):
-        return None
-    multi = model.__dict__.get("_multi")
-    if multi is not None:
-        loss, metrics, weights = multi.raw
-        return {"multi": {"loss": _loss_entry(loss), "metrics": _raw_metrics_entry(metrics),
-                          "loss_weights": weights},
-                "loss": None, "metrics": [], "jit_compile": model.jit_compile,
-                "optimizer": _optimizer_entry(model)}
-    return {"loss": _loss_entry(model.loss),
-            "metrics": [_metric_entry(n, s) for n, s in model._metric_specs],
-            "jit_compile": model.jit_compile, "optimizer": _optimizer_entry(model)}
-
-
-def save_model(model, filepath, overwrite=True):
-    """Write ``model`` (a Sequential or functional model) to ``filepath`` (``*.keras``),
-    atomically."""
-    from ..checkpoint import save
-    path = _check_suffix(filepath, "save")
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"save: {path!r} exists and overwrite=False")
-    arch = _architecture(model, "save")
-    state = {"format": FORMAT, "version": VERSION, "architecture": json.dumps(arch),
-             "weights": model.state_dict()}
-    comp = _compile_entry(model)
-    if comp is not None:
-        state["compile"] = json.dumps(comp)
-        if model.optimizer is not None:
-            state["optimizer_state"] = model.optimizer.state_dict()
-        rng = model.__dict__.get("_shuffle_rng")
-        if rng is not None:
-            state["shuffle_rng"] = json.dumps(rng.bit_generator.state)
-    save(state, path)
+__all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_registered_name", "get_registered_object",
+           "load_model", "load_weights", "register_keras_serializable", "save_model",
+           "save_weights", "serialize_keras_object"]
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """``keras.saving.load_model``: :func:`gradengine.keras.models.load_model`."""
-    from .loading import load_model as _load
-    return _load(filepath, custom_objects=custom_objects, compile=compile,
+    return _load_model(filepath, custom_objects=custom_objects, compile=compile,
                  safe_mode=safe_mode)
 
 
@@ -230,32 +41,3 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         raise NotImplementedError("load_weights: skip_mismatch=True is not supported")
     return model.load_weights(filepath)
 
-
-def _architecture(model, where):
-    """The JSON-able architecture of a Sequential or functional model."""
-    layers = getattr(model, "layers", None)
-    # a keras.Model holds its graph in _graph (None for a subclass); .functional imports
-    # the training loop, which imports this module
-    graph = model.__dict__.get("_graph", False)
-    if layers is None or graph is None:
-        raise TypeError(f"{where}: only Sequential and functional models can be saved whole, "
-                        f"not {type(model).__name__} (its call() is Python code); save its "
-                        "weights with model.save_weights('m.weights.npz') and rebuild the "
-                        "class to load them")
-    _, dtype = model._model_place()
-    if graph:
-        arch = _functional_entry(model)
-    else:
-        arch = {"class_name": "Sequential", "name": model.__dict__.get("name"),
-                "input_shape": _jsonable(model.__dict__.get("_input_shape"),
-                                         "the input shape"),
-                "layers": [_layer_entry(layer) for layer in layers]}
-    arch["dtype"] = np.dtype(dtype).name
-    return arch
-
-
-def to_json(model, **kwargs):
-    """``model.to_json()``: the architecture as a JSON string (gradengine's layout, read
-    back by ``keras.models.model_from_json``)."""
-    return json.dumps({"format": "gradengine-keras-architecture", "config":
-                       _architecture(model, "to_json")}, **kwargs)
