@@ -579,3 +579,43 @@ def test_multi_output_sample_weight_and_save(tmp_path):
     back = keras.models.load_model(tmp_path / "two.keras")
     again = back.evaluate(X, [y, labels], verbose=0, return_dict=True)
     assert again == pytest.approx(m.evaluate(X, [y, labels], verbose=0, return_dict=True))
+
+
+def test_a_keras_style_metric_subclass_with_add_variable():
+    class CountPositive(metrics.Metric):
+        def __init__(self, name="count_positive", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total.assign_add((np.asarray(y_pred) > 0.5).sum())
+
+        def result(self):
+            return self.total
+
+    m = CountPositive()
+    m.update_state([1, 0], [0.7, 0.9])
+    m.update_state([1], [0.2])
+    assert float(m.result()) == 2.0
+    m.reset_state()
+    assert float(m.result()) == 0.0
+    X, y = _xy()
+    model = _regressor()
+    model.compile("sgd", "mse", metrics=[CountPositive()])
+    logs = model.evaluate(X, y, verbose=0, return_dict=True)
+    assert logs["count_positive"] == float((model.predict(X, verbose=0) > 0.5).sum())
+
+
+def test_evaluate_and_predict_take_callbacks_and_batch_sources():
+    X, y = _xy(16)
+    model = _regressor()
+    model.compile("sgd", "mse")
+    seen = []
+    cb = callbacks.LambdaCallback()
+    cb.on_test_end = lambda logs: seen.append(("test", sorted(logs)))
+    cb.on_predict_end = lambda logs: seen.append(("predict", logs))
+    model.evaluate(X, y, verbose=0, callbacks=[cb])
+    out = model.predict(((X[i:i + 4], y[i:i + 4]) for i in range(0, 16, 4)), verbose=0,
+                        callbacks=[cb])
+    np.testing.assert_allclose(out, model.predict(X, verbose=0), rtol=1e-6)
+    assert seen == [("test", ["loss"]), ("predict", {})]

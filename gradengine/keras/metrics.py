@@ -53,6 +53,77 @@ class _Array(np.ndarray):
         return np.asarray(self)
 
 
+class MetricVariable:
+    """A metric's state variable, on the host (Keras' ``metric.add_variable``)."""
+
+    def __init__(self, shape=(), initializer="zeros", dtype="float32", name=None):
+        self.shape, self.name = tuple(shape), name
+        self.dtype = np.dtype(dtype)
+        if isinstance(initializer, str):
+            if initializer not in ("zeros", "ones"):
+                raise ValueError(f"add_variable: initializer {initializer!r} is not "
+                                 "supported for metric variables; use 'zeros' or 'ones'")
+            fill = 0.0 if initializer == "zeros" else 1.0
+            self._init = np.full(self.shape, fill, self.dtype)
+        elif callable(initializer):
+            self._init = np.asarray(_np(initializer(self.shape, self.dtype.name), None),
+                                    self.dtype)
+        else:
+            self._init = np.broadcast_to(np.asarray(initializer, self.dtype),
+                                         self.shape).copy()
+        self.value = self._init.copy()
+
+    def reset(self):
+        self.value = self._init.copy()
+
+    def assign(self, v):
+        self.value = np.broadcast_to(_np(v, None), self.shape).astype(self.dtype)
+        return self
+
+    def assign_add(self, v):
+        return self.assign(self.value + _np(v, None))
+
+    def assign_sub(self, v):
+        return self.assign(self.value - _np(v, None))
+
+    def numpy(self):
+        return self.value.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value.astype(dtype) if dtype is not None else self.value
+
+    def __float__(self):
+        return float(self.value)
+
+    def _v(self, other):
+        return other.value if isinstance(other, MetricVariable) else _np(other, None)
+
+    def __add__(self, o):
+        return self.value + self._v(o)
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return self.value - self._v(o)
+
+    def __rsub__(self, o):
+        return self._v(o) - self.value
+
+    def __mul__(self, o):
+        return self.value * self._v(o)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        return self.value / self._v(o)
+
+    def __rtruediv__(self, o):
+        return self._v(o) / self.value
+
+    def __repr__(self):
+        return f"<MetricVariable {self.name} shape={self.shape} value={self.value}>"
+
+
 def _result(v):
     v = np.asarray(v, dtype=np.float32)
     return _Scalar(float(v)) if v.ndim == 0 else v.view(_Array)
@@ -88,16 +159,39 @@ class Metric:
     def __init__(self, name=None, dtype=None):
         self.name = name or self.default_name
         self.dtype = dtype or "float32"
-        self.reset_state()
+        self._variables = []
+        if getattr(type(self).reset_state, "__module__", None) == __name__:
+            self.reset_state()  # gradengine's own state; a Keras-style subclass adds its
+            # variables after super().__init__(), so its reset_state cannot run yet
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name=None):
+        """A state variable (``assign`` / ``assign_add`` / ``assign_sub`` / ``numpy()``),
+        reset to its initial value by the default :meth:`reset_state`."""
+        v = MetricVariable(shape, initializer, dtype or self.dtype, name)
+        self.__dict__.setdefault("_variables", []).append(v)
+        return v
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None,
+                   aggregation="sum"):
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    @property
+    def variables(self):
+        return list(self.__dict__.get("_variables", ()))
 
     def reset_state(self):
-        pass
+        for v in self.__dict__.get("_variables", ()):
+            v.reset()
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define update_state")
 
     def result(self):
         raise NotImplementedError(f"{type(self).__name__} does not define result")
+
+    def _result_value(self):
+        return self.result()
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)

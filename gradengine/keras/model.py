@@ -634,7 +634,7 @@ class KerasModel:
                     self._batch_metrics(out.data, yb, metric_sums)
                     sums[1:] = metric_sums
                 if bar is not None:
-                    bar.update(sums, seen, names)
+                    bar.update(self._display_sums(names, sums, seen), seen, names)
                 if batch_cbs:
                     blogs = {k: float(s) / seen for k, s in zip(names, sums)}
                     blogs = _sorted_logs(self._stateful_results(blogs))
@@ -667,8 +667,10 @@ class KerasModel:
 
     # ------------------------------------------------------------ evaluate / predict
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False, **kwargs):
-        """The loss and metrics on (x, y), without training (Keras's ``evaluate``).
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """The loss and metrics on (x, y), without training (Keras's ``evaluate``); x may
+        also be a PyDataset or a generator of batches (``steps`` of them at most), and the
+        ``callbacks`` get ``on_test_begin`` / ``on_test_end``.
 
         Returns:
             As Keras: the loss alone (a float) when the model has no metrics, else the
@@ -682,16 +684,33 @@ class KerasModel:
             x = kwargs.pop("X")
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword arguments {sorted(kwargs)}")
+        cbs = list(callbacks or [])
+        for cb in cbs:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"evaluate: callbacks must be Callback instances, got "
+                                f"{type(cb).__name__}")
+            cb.set_model(self)
+            cb.on_test_begin({})
+        out = self._evaluate_call(x, y, batch_size, verbose, sample_weight, steps,
+                                  return_dict)
+        for cb in cbs:
+            cb.on_test_end(dict(self.__dict__.get("_last_eval_logs") or {}))
+        return out
+
+    def _evaluate_call(self, x, y, batch_size, verbose, sample_weight, steps, return_dict):
         batch_size = 32 if batch_size is None else batch_size
         verbose = _verbosity(verbose, "evaluate")
         was_training = self.training
         start = time.perf_counter()
         x, y, sample_weight, batch_size, _ = _batch_source(x, y, sample_weight, batch_size,
-                                                           False, "evaluate", None)
+                                                           False, "evaluate", steps)
         if self.__dict__.get("_multi") is not None:
             from . import multi_output
-            return multi_output.evaluate(self, x, y, int(batch_size), verbose, sample_weight,
-                                         return_dict)
+            out = multi_output.evaluate(self, x, y, int(batch_size), verbose, sample_weight,
+                                        True)
+            self.__dict__["_last_eval_logs"] = out
+            return out if return_dict else multi_output._result(
+                multi_output.keras_order(self, out), False)
         Xa, ya, out_shape = self._prepare(x, y, "evaluate", batch_size)
         wa = self._sample_weights(sample_weight, None, ya, _rows(Xa), "evaluate")
         if self._setup != _setup_key(out_shape, ya) or self.optimizer is None:
@@ -701,8 +720,8 @@ class KerasModel:
         finally:
             self.train(was_training)
         if verbose:
-            steps = -(-_rows(Xa) // batch_size)
-            _print_step_line(steps, time.perf_counter() - start, logs)
+            _print_step_line(-(-_rows(Xa) // batch_size), time.perf_counter() - start, logs)
+        self.__dict__["_last_eval_logs"] = logs
         return _keras_result(logs, return_dict)
 
     def _evaluate_arrays(self, Xa, ya, batch_size, wa=None):
@@ -743,6 +762,19 @@ class KerasModel:
         for _, m in self._stateful():
             m.reset_state()
 
+    def _display_sums(self, names, sums, seen):
+        """``sums`` with each stateful scalar metric's entry its result times ``seen`` (the
+        progress bar divides by ``seen``)."""
+        stateful = self._stateful()
+        if not stateful:
+            return sums
+        out = list(sums)
+        for name, m in stateful:
+            r = m.result()
+            if name in names and np.ndim(r) == 0:
+                out[names.index(name)] = float(r) * seen
+        return out
+
     def _stateful_results(self, logs):
         """``logs`` with each stateful metric's entry set to its ``result()``."""
         for name, m in self._stateful():
@@ -757,13 +789,28 @@ class KerasModel:
         loss = self._loss_fn(out, yb)
         return (loss if penalty is None else loss + penalty), out
 
-    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
-        """The model's outputs for x as a NumPy array on the host (Keras's ``predict``).
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                **kwargs):
+        """The model's outputs for x as a NumPy array on the host (Keras's ``predict``); x
+        may also be a PyDataset or a generator of batches (their x parts are used), and
+        the ``callbacks`` get ``on_predict_begin`` / ``on_predict_end``.
 
         ``model(x)`` returns a Tensor instead (on the model's device, with a graph).
         """
         if kwargs:
             raise TypeError(f"predict: unexpected keyword arguments {sorted(kwargs)}")
+        x, _, _, batch_size, _ = _batch_source(x, None, None, batch_size, False, "predict",
+                                               steps)
+        cbs = list(callbacks or [])
+        for cb in cbs:
+            cb.set_model(self)
+            cb.on_predict_begin({})
+        out = self._predict_call(x, batch_size, verbose)
+        for cb in cbs:
+            cb.on_predict_end({})
+        return out
+
+    def _predict_call(self, x, batch_size, verbose):
         batch_size = 32 if batch_size is None else batch_size
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"predict: batch_size must be a positive integer, got "

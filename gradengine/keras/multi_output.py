@@ -440,6 +440,14 @@ def _evaluate(model, spec, Xa, ys, ws, batch_size):
     return tracker.logs()
 
 
+def keras_order(model, logs):
+    """Keras' list order: loss, the output losses in order, then the metrics by key."""
+    spec = model._multi
+    first = ["loss"] + [f"{n}_loss" for n in spec.names if f"{n}_loss" in logs]
+    return {**{k: logs[k] for k in first if k in logs},
+            **{k: logs[k] for k in sorted(logs) if k not in first}}
+
+
 def _result(logs, return_dict):
     from .loop import _sorted_logs
     if return_dict:
@@ -456,7 +464,7 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, return_dict):
     logs = _evaluate(model, spec, Xa, ys, ws, batch_size)
     if verbose:
         _print_step_line(-(-_rows(Xa) // batch_size), time.perf_counter() - start, logs)
-    return _result(logs, return_dict)
+    return _result(keras_order(model, logs), return_dict)
 
 
 def train_on_batch(model, x, y, sample_weight, return_dict):
