@@ -24,6 +24,8 @@ _LAZY = ("models", "layers", "optimizers", "metrics", "activations", "initialize
          "random", "functional", "symbolic")
 _NAMES = {"Sequential": "models", "Model": "models", "Input": "layers",
           "InputLayer": "layers", "KerasTensor": "symbolic"}
+_NAMES.update({"Loss": "losses", "Metric": "metrics", "Optimizer": "optimizers",
+               "Initializer": "initializers"})
 
 __all__ = ["Input", "KerasModel", "KerasTensor", "Model", "Sequential", "activations",
            "backend", "callbacks", "initializers", "layers", "losses", "metrics", "models",

@@ -474,6 +474,11 @@ class KerasModel:
         if not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
             raise ValueError(f"fit: initial_epoch must be a non-negative integer, got "
                              f"{initial_epoch!r}")
+        if (steps_per_epoch is not None and not _is_batch_source(x)) or (
+                validation_steps is not None and not _is_batch_source(validation_data)):
+            raise NotImplementedError("fit: steps_per_epoch / validation_steps are supported "
+                                      "for a PyDataset or a generator only (arrays are taken "
+                                      "whole)")
         x, y, sample_weight, batch_size, shuffle = _batch_source(
             x, y, sample_weight, batch_size, shuffle, "fit", steps_per_epoch)
         if validation_data is not None and not isinstance(validation_data, (tuple, list)):
@@ -1133,6 +1138,11 @@ def _weights_path(filepath, where, overwrite):
 def _overrides(cb, name):
     fn = getattr(cb, name)
     return getattr(fn, "__func__", fn) is not getattr(Callback, name)
+
+
+def _is_batch_source(x):
+    from .utils import PyDataset
+    return isinstance(x, PyDataset) or (hasattr(x, "__next__") and not hasattr(x, "shape"))
 
 
 def _batch_source(x, y, sample_weight, batch_size, shuffle, where, steps):
