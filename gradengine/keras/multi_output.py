@@ -173,6 +173,8 @@ def _targets(model, spec, y, where, n_rows):
         if len(y) != len(names):
             raise ValueError(f"{where}: {len(y)} targets for {len(names)} outputs {names}")
         ys = list(y)
+    elif isinstance(y, (list, tuple)) and len(y) == 1 and hasattr(y[0], "shape"):
+        ys = [y[0]]  # one output, its targets in a list
     elif len(names) > 1:
         raise ValueError(f"{where}: the model has {len(names)} outputs {names}; give y as a "
                          "list (in the outputs' order) or a dict by output name")
