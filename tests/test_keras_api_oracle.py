@@ -74,7 +74,9 @@ METRICS = [("Mean", {}, "val"), ("Precision", {}, "bin"), ("Recall", {"top_k": 2
            ("FBetaScore", {"beta": 2.0, "average": "weighted"}, "cat"),
            ("F1Score", {"average": "micro", "threshold": 0.5}, "bin"), ("R2Score", {}, "reg"),
            ("PearsonCorrelation", {}, "reg"), ("BinaryAccuracy", {"threshold": 0.3}, "bin"),
-           ("OneHotMeanIoU", {"num_classes": 5}, "cat")]
+           ("OneHotMeanIoU", {"num_classes": 5}, "cat"),
+           ("SensitivityAtSpecificity", {"specificity": 0.5}, "bin"),
+           ("RecallAtPrecision", {"precision": 0.55, "class_id": 1}, "bin")]
 
 
 @pytest.mark.parametrize("name,kw,kind", METRICS)

@@ -21,6 +21,8 @@ from .loop import _snake as _to_snake
 from .losses import _metric_sums  # noqa: F401  (imported from here by older code)
 
 __all__ = ["AUC", "Accuracy", "ConcordanceCorrelation", "PearsonCorrelation",
+           "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+           "SpecificityAtSensitivity",
            "concordance_correlation", "pearson_correlation", "BinaryAccuracy",
            "BinaryCrossentropy", "BinaryIoU",
            "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge",
@@ -723,6 +725,75 @@ class AUC(Metric):
         return cfg
 
 
+class _AtConstraint(Metric):
+    """Keras' SensitivitySpecificityBase: confusion counts at ``num_thresholds`` evenly
+    spaced thresholds from 0 to 1; the best ``dependent`` rate where ``constrained``
+    reaches ``value``."""
+
+    _arg = "value"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{type(self).__name__}: `{self._arg}` must be in the range "
+                             f"[0, 1]. Received: {self._arg}={value}")
+        if num_thresholds <= 0:
+            raise ValueError(f"{type(self).__name__}: `num_thresholds` must be an integer "
+                             f"> 0. Received: num_thresholds={num_thresholds}")
+        self.value, self.num_thresholds, self.class_id = float(value), int(num_thresholds), \
+            class_id
+        if num_thresholds == 1:
+            self.thresholds = [0.5]
+        else:
+            self.thresholds = [0.0] + [(i + 1) * 1.0 / (num_thresholds - 1)
+                                       for i in range(num_thresholds - 2)] + [1.0]
+        super().__init__(name, dtype)
+
+    def reset_state(self):
+        z = np.zeros(len(self.thresholds), np.float32)
+        self._counts = {k: z.copy() for k in ("tp", "fp", "tn", "fn")}
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        _confusion_update(self._counts, y_true, y_pred,
+                          np.asarray(self.thresholds, np.float32), sample_weight,
+                          class_id=self.class_id)
+
+    def _rates(self):
+        c = self._counts
+        return {"sensitivity": _divide_no_nan(c["tp"], c["tp"] + c["fn"]),
+                "specificity": _divide_no_nan(c["tn"], c["tn"] + c["fp"]),
+                "precision": _divide_no_nan(c["tp"], c["tp"] + c["fp"])}
+
+    def result(self):
+        r = self._rates()
+        constrained, dependent = r[self._constrained], r[self._dependent]
+        return _result(np.max(np.where(constrained >= self.value, dependent, 0), initial=0))
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "num_thresholds": self.num_thresholds,
+                self._arg: self.value, "class_id": self.class_id}
+
+
+def _at(name, arg, constrained, dependent, default):
+    def __init__(self, *args, **kwargs):
+        if arg in kwargs:
+            kwargs["value"] = kwargs.pop(arg)
+        _AtConstraint.__init__(self, *args, **kwargs)
+    return type(name, (_AtConstraint,), {
+        "__init__": __init__, "_arg": arg, "_constrained": constrained,
+        "_dependent": dependent, "default_name": default,
+        "__doc__": f"Keras' {name}: the best {dependent} where {constrained} >= {arg}."})
+
+
+SensitivityAtSpecificity = _at("SensitivityAtSpecificity", "specificity", "specificity",
+                               "sensitivity", "sensitivity_at_specificity")
+SpecificityAtSensitivity = _at("SpecificityAtSensitivity", "sensitivity", "sensitivity",
+                               "specificity", "specificity_at_sensitivity")
+PrecisionAtRecall = _at("PrecisionAtRecall", "recall", "sensitivity", "precision",
+                        "precision_at_recall")
+RecallAtPrecision = _at("RecallAtPrecision", "precision", "precision", "sensitivity",
+                        "recall_at_precision")
+
+
 # ---------------------------------------------------------------- F-scores, R2, IoU
 
 class FBetaScore(Metric):
@@ -1011,7 +1082,8 @@ _CLASSES = {c.__name__: c for c in (
     MeanSquaredLogarithmicError, OneHotIoU, OneHotMeanIoU, Poisson, Precision, R2Score,
     Recall, RootMeanSquaredError, SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
     SparseTopKCategoricalAccuracy, SquaredHinge, Sum, TopKCategoricalAccuracy, TrueNegatives,
-    TruePositives, PearsonCorrelation, ConcordanceCorrelation)}
+    TruePositives, PearsonCorrelation, ConcordanceCorrelation, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)}
 _SNAKE = {}
 for _c in _CLASSES.values():
     _SNAKE.setdefault(_c.default_name, _c)
