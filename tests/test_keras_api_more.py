@@ -619,3 +619,11 @@ def test_evaluate_and_predict_take_callbacks_and_batch_sources():
                         callbacks=[cb])
     np.testing.assert_allclose(out, model.predict(X, verbose=0), rtol=1e-6)
     assert seen == [("test", ["loss"]), ("predict", {})]
+
+
+def test_get_source_inputs_walks_to_the_inputs():
+    a, b = keras.Input((2,)), keras.Input((3,))
+    out = layers.Dense(1)(layers.Add()([layers.Dense(4)(a), layers.Dense(4)(b)]))
+    assert [t.shape for t in utils.get_source_inputs(out)] == [(None, 2), (None, 3)]
+    with pytest.raises(TypeError, match="symbolic"):
+        utils.get_source_inputs(np.ones(3))

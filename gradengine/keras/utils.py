@@ -414,3 +414,29 @@ def clear_session(free_memory=True):
 def is_keras_tensor(x):
     from .symbolic import KerasTensor
     return isinstance(x, KerasTensor)
+
+
+def get_source_inputs(tensor):
+    """The ``keras.Input`` tensors that ``tensor`` (a symbolic tensor) is computed from, in
+    the order a depth-first walk meets them.
+
+    Raises:
+        TypeError: ``tensor`` is not a symbolic tensor.
+    """
+    from .layers import InputLayer
+    from .symbolic import KerasTensor
+    if not isinstance(tensor, KerasTensor):
+        raise TypeError(f"get_source_inputs: expected a symbolic tensor (keras.Input and layer "
+                        f"calls on it), got {type(tensor).__name__}")
+    found, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        node = t._node
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node.layer, InputLayer):
+            found.append(t)
+        else:
+            stack.extend(reversed(list(node.inputs)))
+    return found
