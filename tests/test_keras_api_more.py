@@ -627,3 +627,21 @@ def test_get_source_inputs_walks_to_the_inputs():
     assert [t.shape for t in utils.get_source_inputs(out)] == [(None, 2), (None, 3)]
     with pytest.raises(TypeError, match="symbolic"):
         utils.get_source_inputs(np.ones(3))
+
+
+def test_weighted_metrics_take_the_sample_weights_and_save(tmp_path):
+    X, y = _xy(16)
+    w = np.zeros(16, dtype="float32")
+    w[:8] = 1.0
+    m = _regressor()
+    m.compile("sgd", "mse", metrics=["mae"],
+              weighted_metrics=["mae", metrics.RootMeanSquaredError(name="s")])
+    logs = m.evaluate(X, y, sample_weight=w, verbose=0, return_dict=True)
+    half = m.evaluate(X[:8], y[:8], verbose=0, return_dict=True)
+    assert sorted(logs) == ["loss", "mae", "s", "weighted_mae"]
+    assert logs["weighted_mae"] == pytest.approx(half["mae"], rel=1e-5)
+    assert logs["mae"] != pytest.approx(logs["weighted_mae"])
+    m.save(tmp_path / "w.keras")
+    back = keras.models.load_model(tmp_path / "w.keras")
+    assert back.evaluate(X, y, sample_weight=w, verbose=0, return_dict=True) == \
+        pytest.approx(logs)

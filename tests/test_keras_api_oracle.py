@@ -253,3 +253,27 @@ def test_compiled_stateful_metrics_equal_keras():
     assert sorted(kh) == sorted(gh)
     for key in kh:
         _close(kh[key], gh[key], rtol=1e-4, atol=1e-5)
+
+
+def test_weighted_metrics_equal_keras():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3)).astype("float32")
+    y = (rng.random((16, 1)) > 0.5).astype("float32")
+    w = rng.random(16).astype("float32")
+    keras.utils.set_random_seed(2)
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    gm = gk.Sequential([gk.Input((3,)), gk.layers.Dense(1, activation="sigmoid")])
+    gm.set_weights([np.asarray(v) for v in km.get_weights()])
+    for m, lib in ((km, keras), (gm, gk)):
+        m.compile("sgd", "binary_crossentropy", metrics=["accuracy", "mae"],
+                  weighted_metrics=["accuracy", lib.metrics.AUC(name="wauc"), "mse"])
+    kh = km.fit(X, y, sample_weight=w, epochs=1, verbose=0, batch_size=8, shuffle=False)
+    gh = gm.fit(X, y, sample_weight=w, epochs=1, verbose=0, batch_size=8, shuffle=False)
+    assert sorted(kh.history) == sorted(gh.history)
+    for key in kh.history:
+        _close(kh.history[key], gh.history[key], rtol=1e-5)
+    ke = km.evaluate(X, y, sample_weight=w, verbose=0, return_dict=True)
+    ge_ = gm.evaluate(X, y, sample_weight=w, verbose=0, return_dict=True)
+    assert sorted(ke) == sorted(ge_)
+    for key in ke:
+        _close(ke[key], ge_[key], rtol=1e-5)

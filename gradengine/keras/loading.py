@@ -108,8 +108,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 metrics = [n if not isinstance(spec, dict) else
                            _named(_decode(spec, custom_objects), n)
                            for n, spec in comp["metrics"]]
+                weighted = [n if not isinstance(spec, dict) else
+                            _named(_decode(spec, custom_objects), n)
+                            for n, spec in comp.get("weighted_metrics", [])]
                 model.compile(optimizer=opt, loss=_decode(comp["loss"], custom_objects),
-                              metrics=metrics, jit_compile=comp["jit_compile"])
+                              metrics=metrics, weighted_metrics=weighted or None,
+                              jit_compile=comp["jit_compile"])
                 model._metric_specs = [  # the saved names, the objects just made
                     (n, cur if isinstance(s, dict) else s)
                     for (n, s), (_, cur) in zip(comp["metrics"], model._metric_specs)]

@@ -111,9 +111,6 @@ class KerasModel:
         unknown = set(kwargs) - {"auto_scale_loss"}
         if unknown:
             raise TypeError(f"compile: unexpected keyword arguments {sorted(unknown)}")
-        if weighted_metrics is not None:
-            raise NotImplementedError("compile: weighted_metrics is not supported (metrics "
-                                      "are unweighted)")
         if isinstance(optimizer, str):
             if optimizer.lower() not in OPTIMIZERS:
                 raise ValueError(f"compile: unknown optimizer {optimizer!r}; allowed: "
@@ -129,6 +126,9 @@ class KerasModel:
         multi = None
         if multi_output.is_multi(self, loss, loss_weights):
             # several outputs (or a list / dict of losses): Keras' per-output losses
+            if weighted_metrics is not None:
+                raise NotImplementedError("compile: weighted_metrics is not supported for a "
+                                          "model of several outputs")
             multi = multi_output.MultiSpec(self, loss, metrics, loss_weights)
             from_logits, loss_kind, specs = False, "callable", []
         else:
@@ -145,6 +145,7 @@ class KerasModel:
         self._loss_kind = loss_kind
         self._from_logits = from_logits
         self._metric_specs = specs
+        self._weighted_specs = _parse_metrics(weighted_metrics) if multi is None else []
         self.jit_compile = bool(jit_compile)
         # A generator of our own for shuffling, seeded from ge.manual_seed's stream once,
         # so each model's batches do not depend on what else draws random numbers.
@@ -327,6 +328,15 @@ class KerasModel:
         metrics = _resolve_metrics(self._metric_specs, kind, out_shape, y_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
+        # weighted_metrics: stateful objects given each batch's sample weights; a name
+        # already taken by a metric becomes "weighted_<name>", as in Keras
+        self._weighted = []
+        for name, spec in _resolve_metrics(self.__dict__.get("_weighted_specs") or [], kind,
+                                           out_shape, y_shape):
+            obj = spec if hasattr(spec, "update_state") else _stateful_metric(spec, name)
+            key = f"weighted_{name}" if name in self._metric_names else name
+            self._weighted.append((key, obj))
+            self._metric_names.append(key)
         self._setup = (tuple(out_shape[1:]), None if y_shape is None else
                        (len(y_shape), tuple(y_shape[1:])))
         self.__dict__.pop("_per_sample_cached", None)
@@ -638,6 +648,9 @@ class KerasModel:
                     metric_sums = sums[1:]
                     self._batch_metrics(out.data, yb, metric_sums)
                     sums[1:] = metric_sums
+                    if self._weighted:
+                        self._weighted_update(out.data, yb, None if we is None else
+                                              we[start:start + batch_size])
                 if bar is not None:
                     bar.update(self._display_sums(names, sums, seen), seen, names)
                 if batch_cbs:
@@ -755,13 +768,25 @@ class KerasModel:
                     metric_sums = sums[1:]
                     self._batch_metrics(out.data, yb, metric_sums)
                     sums[1:] = metric_sums
+                    if self._weighted:
+                        self._weighted_update(out.data, yb, None if wa is None else
+                                              wa[start:start + batch_size])
         finally:
             self.train()
         return self._stateful_results({k: float(s) / max(n, 1) for k, s in zip(names, sums)})
 
     def _stateful(self):
         return [(name, spec) for name, spec in getattr(self, "_metrics", ())
-                if hasattr(spec, "update_state")]
+                if hasattr(spec, "update_state")] + list(self.__dict__.get("_weighted", ()))
+
+    def _weighted_update(self, out, yb, wb):
+        """Update the weighted metrics from a batch's output and sample weights."""
+        xp = np if isinstance(out, np.ndarray) else backend.cupy()
+        act = None if self.__dict__.get("_from_logits") else self._output_is_logits
+        probs = _host(_probabilities(xp, out, act))
+        y, w = _host(yb), None if wb is None else _host(wb)
+        for _, m in self._weighted:
+            m.update_state(y, probs, sample_weight=w)
 
     def _reset_stateful(self):
         for _, m in self._stateful():
@@ -871,6 +896,8 @@ class KerasModel:
         sums = [0.0] * len(self._metric_names)
         self._reset_stateful()
         self._batch_metrics(out.data, ya, sums)
+        if self._weighted:
+            self._weighted_update(out.data, ya, wa)
         logs = {"loss": float(loss.data)}
         logs.update({k: float(v) / _rows(Xa) for k, v in zip(self._metric_names, sums)})
         self._stateful_results(logs)
@@ -1189,3 +1216,18 @@ def _concat_leaves(items):
         return [_concat_leaves([it[i] for it in items]) for i in range(len(first))]
     return np.concatenate([_host(v.data) if isinstance(v, Tensor) else np.asarray(v)
                            for v in items], axis=0)
+
+
+def _stateful_metric(kind, name):
+    """A keras.metrics object for a fast-path metric kind (for weighted_metrics)."""
+    from . import metrics as km
+    cls = {"mae": km.MeanAbsoluteError, "mse": km.MeanSquaredError,
+           "binary_accuracy": km.BinaryAccuracy,
+           "categorical_accuracy": km.CategoricalAccuracy,
+           "sparse_categorical_accuracy": km.SparseCategoricalAccuracy,
+           "equal": km.Accuracy}.get(kind)
+    if cls is None:
+        if callable(kind):
+            return km.MeanMetricWrapper(kind, name=name)
+        raise ValueError(f"compile: weighted metric {name!r} of kind {kind!r} is not known")
+    return cls(name=name)

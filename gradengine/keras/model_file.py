@@ -174,6 +174,8 @@ def _compile_entry(model):
                 "optimizer": _optimizer_entry(model)}
     return {"loss": _loss_entry(model.loss),
             "metrics": [_metric_entry(n, s) for n, s in model._metric_specs],
+            "weighted_metrics": [_metric_entry(n, s) for n, s in
+                                 model.__dict__.get("_weighted_specs") or []],
             "jit_compile": model.jit_compile, "optimizer": _optimizer_entry(model)}
 
 
