@@ -162,9 +162,12 @@ class Metric:
         self.name = name or self.default_name
         self.dtype = dtype or "float32"
         self._variables = []
-        if getattr(type(self).reset_state, "__module__", None) == __name__:
-            self.reset_state()  # gradengine's own state; a Keras-style subclass adds its
-            # variables after super().__init__(), so its reset_state cannot run yet
+        # gradengine's own state is made here; a Keras-style subclass adds its variables
+        # after super().__init__(), so its own reset_state cannot run yet
+        for cls in type(self).__mro__:
+            if "reset_state" in cls.__dict__ and cls.__module__ == __name__:
+                cls.reset_state(self)
+                break
 
     def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
                      name=None):
