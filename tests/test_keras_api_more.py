@@ -645,3 +645,32 @@ def test_weighted_metrics_take_the_sample_weights_and_save(tmp_path):
     back = keras.models.load_model(tmp_path / "w.keras")
     assert back.evaluate(X, y, sample_weight=w, verbose=0, return_dict=True) == \
         pytest.approx(logs)
+
+
+def test_a_pydataset_is_read_again_every_epoch():
+    X, y = _xy(16)
+
+    class Flipping(utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.sign, self.ends = 1.0, 0
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return X[i * 8:(i + 1) * 8], self.sign * y[i * 8:(i + 1) * 8]
+
+        def on_epoch_end(self):
+            self.ends += 1
+            self.sign = -self.sign
+    ds = Flipping()
+    a, b = _regressor(), _regressor()
+    a.compile("sgd", "mse")
+    b.compile("sgd", "mse")
+    ha = a.fit(ds, epochs=2, verbose=0).history["loss"]
+    b.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    hb = b.fit(X, -y, batch_size=8, epochs=1, shuffle=False, verbose=0).history["loss"]
+    assert ds.ends == 2 and ha[1] == pytest.approx(hb[0], rel=1e-6)
+    with pytest.raises(ValueError, match="validation_split"):
+        a.fit(ds, validation_split=0.2, verbose=0)

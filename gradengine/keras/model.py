@@ -489,6 +489,18 @@ class KerasModel:
             raise NotImplementedError("fit: steps_per_epoch / validation_steps are supported "
                                       "for a PyDataset or a generator only (arrays are taken "
                                       "whole)")
+        from .utils import PyDataset
+        refresh = None
+        if isinstance(x, PyDataset):
+            if validation_split:
+                raise ValueError("fit: validation_split is only supported for arrays, not a "
+                                 "PyDataset; give validation_data")
+            dataset, steps_given = x, steps_per_epoch
+
+            def refresh():  # the next epoch's batches (Keras reads a PyDataset each epoch)
+                xs, ys, ws, _, _ = _batch_source(dataset, None, None, None, False, "fit",
+                                                 steps_given)
+                return xs, ys, ws
         x, y, sample_weight, batch_size, shuffle = _batch_source(
             x, y, sample_weight, batch_size, shuffle, "fit", steps_per_epoch)
         if validation_data is not None and not isinstance(validation_data, (tuple, list)):
@@ -546,7 +558,7 @@ class KerasModel:
             try:
                 self._fit_loop(Xa, ya, wa, val, int(epochs), int(batch_size), bool(shuffle),
                                cbs, verbose, int(initial_epoch), world, validation_freq,
-                               validation_batch_size)
+                               validation_batch_size, refresh)
             finally:
                 if world is not None:
                     world.close()
@@ -583,7 +595,8 @@ class KerasModel:
         return xp.ascontiguousarray(w)
 
     def _fit_loop(self, Xa, ya, wa, val, epochs, batch_size, shuffle, cbs, verbose,
-                  initial_epoch, world=None, validation_freq=1, validation_batch_size=None):
+                  initial_epoch, world=None, validation_freq=1, validation_batch_size=None,
+                  refresh=None):
         n = _rows(Xa)
         # in a world of N each rank takes its disjoint, padded share of every epoch
         n_local = n if world is None else len(world.epoch_indices(n, 0, False))
@@ -609,6 +622,13 @@ class KerasModel:
         initial_epoch = self.__dict__.pop("_resume_epoch", initial_epoch)  # BackupAndRestore
         logs = {}
         for epoch in range(initial_epoch, epochs):
+            if refresh is not None and epoch > initial_epoch:
+                # a PyDataset's batches again, after its on_epoch_end
+                xs, ys, ws = refresh()
+                Xa, ya, _ = self._prepare(xs, ys, "fit", batch_size)
+                wa = self._sample_weights(ws, None, ya, _rows(Xa), "fit")
+                n = _rows(Xa)
+                steps = -(-n // batch_size)
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
             self._reset_stateful()

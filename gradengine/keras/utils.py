@@ -202,9 +202,10 @@ class Progbar:
 class PyDataset:
     """Keras' PyDataset (``keras.utils.Sequence``): subclass it with ``__len__`` (the
     number of batches) and ``__getitem__(i)`` (batch ``i``: ``x``, ``(x, y)`` or ``(x, y,
-    sample_weight)``); ``fit`` / ``evaluate`` take it as x. gradengine reads every batch
-    once, in order, at the start of ``fit`` (``on_epoch_end`` is called once after) and
-    trains on them as arrays with the first batch's size and no shuffling; ``workers``,
+    sample_weight)``); ``fit`` / ``evaluate`` / ``predict`` take it as x. ``fit`` reads
+    every batch at the start of each epoch (then calls ``on_epoch_end``) and trains on
+    them in order with the first batch's size (Keras' ``shuffle=True`` also shuffles the
+    batch order; gradengine does not); ``workers``,
     ``use_multiprocessing`` and ``max_queue_size`` are accepted and ignored."""
 
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
