@@ -333,6 +333,78 @@ def test_a_global_scalar_and_a_rebound_global_model_are_guarded():
         assert np.array_equal(h(ge.ones(1, 2)).numpy(), models[1](ge.ones(1, 2)).numpy())
 
 
+W_GLOBAL = ge.tensor([1.0, 1.0])
+
+
+def _times_w(x):
+    return x * W_GLOBAL
+
+
+def _times_late(x):
+    return LATE_MODEL(x)  # noqa: F821 - defined after the decoration, as scripts often do
+
+
+def test_a_global_or_closure_tensor_rebound_to_another_is_not_replayed_stale():
+    global W_GLOBAL, LATE_MODEL
+    with ge.no_grad():
+        x = ge.tensor([2.0, 3.0])
+        f = ge.jit(_times_w)
+        f(x)
+        f(x)
+        W_GLOBAL.data[...] = 5.0  # written in place: the program reads it live
+        assert f(x).numpy().tolist() == [10.0, 15.0]
+        old = W_GLOBAL
+        W_GLOBAL = ge.tensor([7.0, 7.0])
+        try:
+            assert f(x).numpy().tolist() == [14.0, 21.0]
+            assert f(x).numpy().tolist() == [14.0, 21.0]
+        finally:
+            W_GLOBAL = old
+        assert f(x).numpy().tolist() == [10.0, 15.0]
+
+        w = ge.tensor([1.0, 2.0])
+
+        def make():
+            return ge.jit(lambda x: x * w)
+        g = make()
+        g(x)
+        g(x)
+        w = ge.tensor([3.0, 3.0])  # the closure cell now holds another tensor
+        assert g(x).numpy().tolist() == [6.0, 9.0]
+
+        h = ge.jit(_times_late)  # its global is defined only after the decoration
+        models = [nn.Linear(2, 1), nn.Linear(2, 1)]
+        xs = ge.ones(1, 2)
+        try:
+            for m in models + models[:1]:
+                LATE_MODEL = m
+                _same(h(xs), m(xs))
+                _same(h(xs), m(xs))
+        finally:
+            del LATE_MODEL
+
+
+def test_a_global_tensor_rebound_inside_the_function_follows_eager():
+    global W_STEP
+    start = np.array([1.0, -2.0], np.float32)
+
+    def run(jitted):
+        global W_STEP
+        W_STEP = ge.tensor(start.copy())
+
+        def step(x):
+            global W_STEP
+            W_STEP = W_STEP - 0.5 * x  # rebinds the global: a new tensor every call
+            return W_STEP.sum()
+        fn = ge.jit(step) if jitted else step
+        with ge.no_grad():
+            return [fn(ge.tensor([1.0, 2.0])).item() for _ in range(4)], W_STEP.numpy()
+    eager, jitted = run(False), run(True)
+    del W_STEP
+    assert eager[0] == jitted[0]
+    np.testing.assert_array_equal(eager[1], jitted[1])
+
+
 def test_momentum_switched_off_and_on_keeps_the_buffer_as_torch_does():
     torch = pytest.importorskip("torch")
     moms = [0.9, 0.9, 0.0, 0.0, 0.5, 0.5]
