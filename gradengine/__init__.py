@@ -34,7 +34,15 @@ from .core import (
     no_grad,
     set_grad_enabled,
 )
-from .errors import CaptureError, CheckpointError, DeviceError, DTypeError, GraphError, ShapeError
+from .errors import (
+    CaptureError,
+    CheckpointError,
+    DeviceError,
+    DTypeError,
+    GraphError,
+    ShapeError,
+    StateDictError,
+)
 from .functional import (  # noqa
     abs,
     binary_cross_entropy,
@@ -113,8 +121,8 @@ __all__ = [
     "set_default_device", "get_default_device", "no_grad", "enable_grad", "is_grad_enabled",
     "set_grad_enabled", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "jit",
     "detect_anomaly", "ShapeError", "DTypeError", "DeviceError", "GraphError",
-    "CheckpointError", "CaptureError", "cuda", "backend", "functional", "nn", "optim", "viz",
-    "save", "load",
+    "CheckpointError", "StateDictError", "CaptureError", "cuda", "backend", "functional", "nn",
+    "optim", "viz", "save", "load",
     "abs", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "clip",
     "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",

@@ -35,6 +35,14 @@ class GraphError(RuntimeError):
     """Misuse of the autograd graph: freed graphs, in-place changes, non-scalar backward."""
 
 
+class StateDictError(KeyError, RuntimeError):
+    """``load_state_dict(strict=True)`` with missing or unexpected keys: a KeyError, and a
+    RuntimeError as PyTorch raises."""
+
+    def __str__(self):  # the message as written, not KeyError's quoted repr
+        return str(self.args[0]) if self.args else ""
+
+
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read: truncated, corrupted, wrong format or version."""
 

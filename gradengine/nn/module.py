@@ -17,7 +17,7 @@ from .. import backend
 from ..core.gradmode import state_epoch
 from ..core.op import host_call
 from ..core.tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError, StateDictError
 
 __all__ = ["Module", "Parameter"]
 
@@ -441,8 +441,8 @@ class Module:
                 parts.append(f"missing keys {missing}")
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
-            raise KeyError(f"load_state_dict: {' and '.join(parts)} (the model's keys are "
-                           f"{sorted(expected)})")
+            raise StateDictError(f"load_state_dict: {' and '.join(parts)} (the model's keys "
+                                 f"are {sorted(expected)}); nothing was loaded")
         arrays = {}
         bad = []
         kinds = []
