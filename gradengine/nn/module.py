@@ -503,17 +503,21 @@ class Module:
             raise
         return _IncompatibleKeys(missing, unexpected)
 
-    def to(self, device=None, dtype=None):
+    def to(self, device=None, dtype=None, non_blocking=False, memory_format=None):
         """Move every parameter (and gradient) to ``device`` and/or cast to a floating
         ``dtype``, in place (the Parameter objects stay the same); returns self.
 
-        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``.
+        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``,
+        ``to(tensor)`` (its device and dtype); ``non_blocking`` / ``memory_format`` are
+        accepted (copies are synchronous).
         Everything is converted before anything is rebound, so on error nothing changes.
 
         Raises:
             DTypeError: a dtype that is not floating (parameters must stay trainable).
             DeviceError: a device that cannot be used.
         """
+        if isinstance(device, Tensor):  # module.to(tensor), as torch
+            device, dtype = device.device, device.dtype
         if dtype is None and device is not None and _looks_like_dtype(device):
             device, dtype = None, device
         dev = backend.normalize_device(device, "to") if device is not None else None
