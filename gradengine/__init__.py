@@ -35,6 +35,7 @@ from .core import (
     no_grad,
     set_grad_enabled,
 )
+from .core.printing import set_printoptions
 from .errors import (
     CaptureError,
     CheckpointError,
@@ -136,6 +137,7 @@ __all__ = [
     "Generator", "get_default_dtype", "set_default_dtype", "empty_like", "pi", "e", "inf",
     "nan", "Size", "set_float32_matmul_precision", "get_float32_matmul_precision", "compile",
     "amp", "backends", "testing", "distributions", "autocast", "is_autocast_enabled",
+    "set_printoptions",
 ]
 
 pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan

@@ -281,6 +281,10 @@ class Node:
     def __repr__(self):
         return f"<node {self.op.name} #{self.seq}>"
 
+    def name(self) -> str:
+        """PyTorch's ``grad_fn.name()`` spelling: ``MulBackward0`` for ``mul``."""
+        return "".join(p[:1].upper() + p[1:] for p in self.op.name.split("_")) + "Backward0"
+
 
 _seq = itertools.count()
 
