@@ -246,3 +246,23 @@ def test_distribution_arguments_are_checked():
                                        ge.distributions.Uniform(0.0, 1.0))
     with pytest.raises(ge.ShapeError, match="does not broadcast"):
         ge.distributions.Normal(ge.zeros(3), 1.0).log_prob(ge.zeros(2))
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("elu", {}), ("selu", {}),
+    ("celu", {}), ("silu", {}), ("mish", {}), ("hardswish", {}), ("hardsigmoid", {}),
+    ("hardtanh", {}), ("relu6", {}), ("threshold", {"threshold": 0.1, "value": 20.0})])
+def test_functional_inplace_activations_write_into_the_input_as_torch(name, kw):
+    outs = []
+    for lib in (torch, ge):
+        x = lib.tensor(np.float32([-1.0, 0.5, 2.0]), requires_grad=True)
+        h = x * 1
+        r = getattr(lib.nn.functional, name)(h, inplace=True, **kw)
+        (h * h).sum().backward()
+        outs.append((r is h, h.detach().numpy().copy(), x.grad.numpy().copy()))
+    assert outs[0][0] and outs[1][0]
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(outs[1][2], outs[0][2], rtol=1e-6, atol=1e-7)
+    leaf = ge.tensor([1.0], requires_grad=True)
+    with pytest.raises(ge.GraphError, match="leaf"):
+        getattr(ge.nn.functional, name)(leaf, inplace=True, **kw)
