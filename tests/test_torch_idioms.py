@@ -266,3 +266,34 @@ def test_functional_inplace_activations_write_into_the_input_as_torch(name, kw):
     leaf = ge.tensor([1.0], requires_grad=True)
     with pytest.raises(ge.GraphError, match="leaf"):
         getattr(ge.nn.functional, name)(leaf, inplace=True, **kw)
+
+
+def _block_grads(ckpt, dropout=False, sequential=False):
+    from gradengine.utils.checkpoint import checkpoint, checkpoint_sequential
+    ge.manual_seed(0)
+    layers = [nn.Linear(4, 4), nn.Tanh()] + ([nn.Dropout(0.5)] if dropout else []) + \
+        [nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)]
+    blk = nn.Sequential(*layers)
+    x = ge.tensor(np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32),
+                  requires_grad=True)
+    ge.manual_seed(5)
+    if not ckpt:
+        y = blk(x)
+    elif sequential:
+        y = checkpoint_sequential(blk, 2, x, use_reentrant=False)
+    else:
+        y = checkpoint(blk, x, use_reentrant=False)
+    (y ** 2).sum().backward()
+    return [x.grad.numpy()] + [p.grad.numpy() for p in blk.parameters()], y.numpy()
+
+
+@pytest.mark.parametrize("dropout, sequential", [(False, False), (True, False), (True, True)])
+def test_activation_checkpointing_gives_the_plain_gradients(dropout, sequential):
+    plain, y0 = _block_grads(False, dropout)
+    ck, y1 = _block_grads(True, dropout, sequential)
+    np.testing.assert_array_equal(y0, y1)
+    for a, b in zip(plain, ck):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    from gradengine.utils.checkpoint import checkpoint
+    with ge.no_grad():
+        assert checkpoint(nn.Linear(2, 2), ge.ones(1, 2)).shape == (1, 2)
