@@ -297,3 +297,46 @@ def test_activation_checkpointing_gives_the_plain_gradients(dropout, sequential)
     from gradengine.utils.checkpoint import checkpoint
     with ge.no_grad():
         assert checkpoint(nn.Linear(2, 2), ge.ones(1, 2)).shape == (1, 2)
+
+
+def test_init_functions_follow_torch():
+    w = ge.zeros(4, 6)
+    nn.init.orthogonal_(w, gain=2.0)
+    np.testing.assert_allclose(w.numpy() @ w.numpy().T, 4 * np.eye(4), atol=1e-5)
+    for shape, groups in (((4, 2, 3, 3), 1), ((4, 4, 3), 2), ((2, 2, 3, 3, 3), 1)):
+        ours, theirs = ge.zeros(*shape), torch.zeros(*shape)
+        nn.init.dirac_(ours, groups)
+        torch.nn.init.dirac_(theirs, groups)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(nn.init.eye_(ge.zeros(3, 5)).numpy(),
+                                  torch.nn.init.eye_(torch.zeros(3, 5)).numpy())
+    ge.manual_seed(0)
+    t = nn.init.trunc_normal_(ge.zeros(20000), mean=0.2, std=0.5, a=-0.5, b=1.0).numpy()
+    ref = torch.nn.init.trunc_normal_(torch.zeros(20000), mean=0.2, std=0.5, a=-0.5,
+                                      b=1.0).numpy()
+    assert t.min() >= -0.5 and t.max() <= 1.0
+    assert abs(t.mean() - ref.mean()) < 0.02 and abs(t.std() - ref.std()) < 0.02
+    s = nn.init.sparse_(ge.zeros(10, 5), 0.3)
+    assert ((s.numpy() == 0).sum(0) == 3).all()
+    assert nn.init.xavier_uniform is nn.init.xavier_uniform_
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        nn.init.orthogonal_(ge.zeros(3))
+
+
+def test_data_samplers_and_datasets_beside_torchs():
+    from gradengine.utils import data
+    ge.manual_seed(0)
+    counts = np.bincount(list(data.WeightedRandomSampler([0.1, 0.0, 0.9], 2000)),
+                         minlength=3)
+    assert counts[1] == 0 and abs(counts[2] / 2000 - 0.9) < 0.03
+    picks = list(data.WeightedRandomSampler([1, 1, 1, 1], 4, replacement=False))
+    assert sorted(picks) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="without replacement"):
+        data.WeightedRandomSampler([1, 0], 2, replacement=False)
+    assert data.StackDataset([1, 2], [3, 4])[1] == (2, 4)
+    assert data.StackDataset(a=[1, 2], b=[3, 4])[0] == {"a": 1, "b": 3}
+    assert list(data.ChainDataset([[1, 2], [3]])) == [1, 2, 3]
+    conv = data.default_convert({"x": np.ones(2), "n": [np.zeros(1)]})
+    assert isinstance(conv["x"], ge.Tensor) and isinstance(conv["n"][0], ge.Tensor)
+    assert data.get_worker_info() is None
+    assert data.DistributedSampler.__name__ == "DistributedSampler"
