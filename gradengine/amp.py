@@ -25,9 +25,7 @@ import functools
 import math
 import threading
 
-import numpy as np
-
-from .backend import xp_of
+from .core.gradmode import no_grad
 from .core.tensor import Tensor
 from .errors import ArgumentError
 
@@ -179,15 +177,13 @@ class GradScaler:
                                "the last update().")
         inv = 1.0 / self._scale
         found = False
-        for g in _grads(optimizer):
-            arr = g.data
-            if arr.dtype.kind != "f":
-                continue
-            with np.errstate(all="ignore"):
-                arr *= arr.dtype.type(inv)
-            if not bool(xp_of(g.device).isfinite(arr).all()):
-                found = True
-            g._version += 1
+        with no_grad():  # ops, so that ge.jit sees them (the finite check reads the host)
+            for g in _grads(optimizer):
+                if g.dtype.kind != "f":
+                    continue
+                g.mul_(inv)
+                if not bool(g.isfinite().all().item()):
+                    found = True
         entry["unscaled"] = True
         entry["found_inf"] = found
 
