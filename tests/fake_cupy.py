@@ -797,8 +797,8 @@ _FUNCS = (
     "sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "any", "all",
     "cumsum", "var", "std", "allclose", "array_equal",
     # shape
-    "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "ravel", "broadcast_to", "diagonal",
-    "broadcast_arrays", "concatenate", "stack", "ascontiguousarray", "take_along_axis",
+    "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "ravel", "broadcast_to",
+    "diagonal", "broadcast_arrays", "concatenate", "stack", "ascontiguousarray", "take_along_axis",
     "take", "copyto", "copy", "nonzero", "argsort", "sort", "unique",
 )
 
