@@ -69,10 +69,29 @@ def _const(arr, like):
 
 
 def _host(t):
-    """The values of an integer Tensor (or array / list) on the host."""
+    """The values of an integer Tensor (or array / list) on the host, for argument checks
+    only: read without the dispatch, so ge.jit does not take the read for control flow
+    (every value the result depends on goes through ops; a replay skips the checks)."""
     if isinstance(t, Tensor):
-        return t.numpy()
+        return backend.to_device_array(t.data, "cpu")
     return np.asarray(t)
+
+
+def _int_tensor(t, like, name, what):
+    """``t`` as an integer Tensor on ``like``'s device."""
+    if not isinstance(t, Tensor):
+        t = Tensor(np.asarray(t), device=like.device)
+    if t.dtype.kind not in "iu":
+        raise DTypeError(f"{name}: {what} must hold integers, got dtype {t.dtype.name}")
+    if t.device != like.device:
+        from ..errors import DeviceError
+        raise DeviceError(f"{name}: {what} is on {t.device!r}, the input on {like.device!r}")
+    return t
+
+
+def _arange(n, like, shape=None, dtype=np.int64):
+    a = np.arange(n, dtype=dtype)
+    return _const(a if shape is None else a.reshape(shape), like)
 
 
 # ---------------------------------------------------------------- random draws
@@ -198,75 +217,66 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # no
     if weight.ndim != 2:
         raise ShapeError(f"{name}: weight must be 2-d (num_embeddings, dim), got "
                          f"{weight.shape}")
-    idx = _host(input)
-    if idx.dtype.kind not in "iu":
-        raise DTypeError(f"{name}: input must hold integer indices, got dtype {idx.dtype}")
+    ids = _int_tensor(input, weight, name, "input")
+    idx = _host(ids)
     n_emb, dim = weight.shape
     if idx.ndim == 2:
         if offsets is not None:
             raise ArgumentError(f"{name}: offsets must be None for 2-d input {idx.shape}")
         b, length = idx.shape
-        starts = np.arange(b) * length
-        flat = idx.reshape(-1)
+        flat = reshape(ids, (-1,))
+        bag = _const(np.repeat(np.arange(b), length).reshape(1, -1), weight)
+        member = bag == _arange(b, weight, (b, 1))
     elif idx.ndim == 1:
         if offsets is None:
             raise ArgumentError(f"{name}: 1-d input {idx.shape} needs offsets")
-        starts = _host(offsets).astype(np.int64).reshape(-1)
-        flat = idx
+        off = _int_tensor(offsets, weight, name, "offsets")
+        st = _host(off).astype(np.int64).reshape(-1)
+        if off.ndim != 1 or st.size < (1 if include_last_offset else 0):
+            raise ShapeError(f"{name}: offsets must be 1-d, got shape {off.shape}")
+        if st.size and st[0] != 0:
+            raise ShapeError(f"{name}: offsets[0] must be 0, got {int(st[0])}")
+        if np.any(np.diff(st) < 0) or (st.size and st[-1] > idx.size):
+            raise ShapeError(f"{name}: offsets {st.tolist()} must be non-decreasing and at "
+                             f"most the input's length {idx.size}")
+        flat = ids
+        n = idx.size
+        off = off.astype(np.int64)
         if include_last_offset:
-            if starts.size < 1:
-                raise ShapeError(f"{name}: include_last_offset needs at least one offset")
-            flat = idx[:starts[-1]] if starts[-1] <= idx.size else idx
-            starts = starts[:-1]
-        if starts.size and starts[0] != 0:
-            raise ShapeError(f"{name}: offsets[0] must be 0, got {int(starts[0])}")
-        if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > flat.size):
-            raise ShapeError(f"{name}: offsets {starts.tolist()} must be non-decreasing and "
-                             f"at most the input's length {flat.size}")
+            starts, ends = off[:-1], off[1:]
+        else:
+            starts = off
+            ends = concatenate([off[1:], _const(np.array([n], np.int64), weight)], 0)
+        b = starts.shape[0]
+        k = _arange(n, weight, (1, n))
+        member = (k >= reshape(starts, (b, 1))) & (k < reshape(ends, (b, 1)))
     else:
         raise ShapeError(f"{name}: input must be 1-d or 2-d, got shape {idx.shape}")
-    if flat.size and (flat.min() < 0 or flat.max() >= n_emb):
-        bad = int(flat[(flat < 0) | (flat >= n_emb)][0])
+    if idx.size and (idx.min() < 0 or idx.max() >= n_emb):
+        bad = int(idx[(idx < 0) | (idx >= n_emb)].ravel()[0])
         raise IndexError(f"{name}: index {bad} is out of range for {n_emb} embeddings")
     if padding_idx is not None:
         padding_idx = int(padding_idx) + (n_emb if int(padding_idx) < 0 else 0)
-    nb = starts.size
-    ends = np.append(starts[1:], flat.size).astype(np.int64)
-    bag = np.repeat(np.arange(nb), ends - starts)
-    keep = np.ones(flat.size, bool) if padding_idx is None else flat != padding_idx
-    rows = index_select(weight, 0, _const(flat[keep].astype(np.int64), weight))
-    bag_k = bag[keep]
+        member = member & reshape(flat != padding_idx, (1, -1))
+    rows = index_select(weight, 0, flat.astype(np.int64))
     dt = weight.dtype
     if mode == "max":
-        counts = np.bincount(bag_k, minlength=nb)
-        width = max(int(counts.max()) if nb else 0, 1)
-        slot = np.zeros((nb, width), np.int64)
-        valid = np.zeros((nb, width, 1), bool)
-        pos = np.arange(bag_k.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        slot[bag_k, pos] = np.arange(bag_k.size)
-        valid[bag_k, pos] = True
-        if rows.shape[0] == 0:
-            return _const(np.zeros((nb, dim), dt), weight) + weight.sum() * 0
-        vals = reshape(index_select(rows, 0, _const(slot.reshape(-1), weight)),
-                       (nb, width, dim))
-        vals = where(_const(valid, weight), vals, -np.inf)
+        vals = where(reshape(member, member.shape + (1,)), reshape(rows, (1,) + rows.shape),
+                     -np.inf)
+        if vals.shape[1] == 0:
+            return _const(np.zeros((b, dim), dt), weight) + weight.sum() * 0
         out = max_(vals, axis=1)
-        return where(_const((counts > 0)[:, None], weight), out, 0.0)
-    member = np.zeros((nb, bag_k.size), dt)
-    member[bag_k, np.arange(bag_k.size)] = 1
-    m = _const(member, weight)
+        return where(reshape(member.any(1), (b, 1)), out, 0.0)
+    m = member.astype(dt)
     if per_sample_weights is not None:
         _floating(name, per_sample_weights, "per_sample_weights")
-        if per_sample_weights.shape != flat.shape and per_sample_weights.shape != idx.shape:
+        if per_sample_weights.shape != tuple(idx.shape):
             raise ShapeError(f"{name}: per_sample_weights of shape {per_sample_weights.shape} "
-                             f"does not match input {idx.shape}")
-        psw = reshape(per_sample_weights, (-1,))[:flat.size]
-        if padding_idx is not None:
-            psw = index_select(psw, 0, _const(np.nonzero(keep)[0].astype(np.int64), psw))
-        m = m * reshape(psw, (1, -1))
+                             f"does not match input {tuple(idx.shape)}")
+        m = m * reshape(per_sample_weights, (1, -1))
     if mode == "mean":
-        counts = np.maximum(member.sum(axis=1), 1).astype(dt)
-        m = m * _const((1 / counts)[:, None], weight)
+        counts = clamp(member.astype(dt).sum(axis=1, keepdims=True), 1.0, None)
+        m = m / counts
     return matmul(m, rows)
 
 
@@ -282,13 +292,36 @@ def _lse(xp, *arrays):
     return xp.log(s) + safe
 
 
+def _extended(xp, targets, tg_len, n, blank):
+    """(N, 2 S + 1) extended targets: blank, l1, blank, l2, ..., blank (blanks past each
+    target's length), from padded (N, S) or concatenated 1-d targets."""
+    tg_len = tg_len.astype(np.int64)
+    if targets.ndim == 2:
+        tg = targets.astype(np.int64)
+    else:
+        s = targets.shape[0]
+        if s == 0:
+            tg = xp.zeros((n, 0), np.int64)
+        else:
+            starts = xp.cumsum(tg_len) - tg_len
+            pos = xp.minimum(starts[:, None] + xp.arange(s)[None, :], s - 1)
+            tg = targets.astype(np.int64)[pos]
+    s = tg.shape[1]
+    tg = xp.where(xp.arange(s)[None, :] < tg_len[:, None], tg, blank)
+    ext = xp.full((n, 2 * s + 1), blank, dtype=np.int64)
+    ext[:, 1::2] = tg
+    return ext
+
+
 @op(name="ctc_loss", params=("blank", "zero_infinity"), extras=("grad",), quiet=True)
-def ctc_nll(xp, lp, ext, in_len, tg_len, blank, zero_infinity):
+def ctc_nll(xp, lp, targets, in_len, tg_len, blank, zero_infinity):
     """-log p(target | input) per sample (N,), by the log-space forward recursion over the
     extended target (blanks between and around labels); ``grad`` = d nll / d lp in
     PyTorch's convention, exp(lp) - exp(log(alpha beta) + nll - lp), from the backward
     recursion (zero past each input's length)."""
     t_max, n, c = lp.shape
+    in_len, tg_len = in_len.astype(np.int64), tg_len.astype(np.int64)
+    ext = _extended(xp, targets, tg_len, n, blank)
     s_ext = ext.shape[1]
     neg = -xp.inf
     ar = xp.arange(n)
@@ -296,6 +329,7 @@ def ctc_nll(xp, lp, ext, in_len, tg_len, blank, zero_infinity):
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
     s_len = 2 * tg_len + 1
     pos = xp.arange(s_ext)[None, :]
+    in_len = xp.maximum(in_len, 1)
     in_ext = pos < s_len[:, None]
     emit = xp.take_along_axis(lp, xp.broadcast_to(ext[None], (t_max, n, s_ext)), axis=2)
     alpha = xp.full((t_max, n, s_ext), neg, dtype=lp.dtype)
@@ -373,39 +407,39 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
     t_max, n, c = lp.shape
     if not 0 <= int(blank) < c:
         raise ArgumentError(f"{name}: blank {blank} is not a class of {c}")
-    tg = _host(targets).astype(np.int64)
-    il = _host(input_lengths).astype(np.int64).reshape(-1)
-    tl = _host(target_lengths).astype(np.int64).reshape(-1)
+    tgt = _int_tensor(targets, lp, name, "targets")
+    il_t = _int_tensor(input_lengths, lp, name, "input_lengths")
+    tl_t = _int_tensor(target_lengths, lp, name, "target_lengths")
+    tg, il, tl = _host(tgt), _host(il_t).reshape(-1), _host(tl_t).reshape(-1)
     if unbatched:
+        tgt = reshape(tgt, (1, -1)) if tgt.ndim <= 1 else tgt
         tg = tg.reshape(1, -1) if tg.ndim <= 1 else tg
     if il.shape != (n,) or tl.shape != (n,):
         raise ShapeError(f"{name}: input_lengths {il.shape} and target_lengths {tl.shape} "
                          f"must have one entry per sample ({n})")
-    if np.any(il > t_max) or np.any(il < 0):
-        raise ShapeError(f"{name}: input_lengths {il.tolist()} must be in [0, {t_max}]")
-    if tg.ndim == 2 and not unbatched or (unbatched and tg.ndim == 2):
-        if tg.shape[0] != n or np.any(tl > tg.shape[1]):
+    if np.any(il > t_max) or np.any(il < 1):
+        raise ShapeError(f"{name}: input_lengths {il.tolist()} must be in [1, {t_max}]")
+    if tg.ndim == 2:
+        if tg.shape[0] != n or np.any(tl > tg.shape[1]) or np.any(tl < 0):
             raise ShapeError(f"{name}: targets {tg.shape} do not hold target_lengths "
                              f"{tl.tolist()} for {n} samples")
         rows = [tg[i, :tl[i]] for i in range(n)]
-    else:
-        if tl.sum() > tg.size:
-            raise ShapeError(f"{name}: 1-d targets of length {tg.size} are shorter than "
-                             f"sum(target_lengths) = {int(tl.sum())}")
+    elif tg.ndim == 1:
+        if tl.sum() > tg.size or np.any(tl < 0):
+            raise ShapeError(f"{name}: 1-d targets of length {tg.size} do not hold "
+                             f"target_lengths {tl.tolist()}")
         ends = np.cumsum(tl)
         rows = [tg[e - k:e] for e, k in zip(ends, tl)]
-    s_ext = 2 * (int(tl.max()) if n else 0) + 1
-    ext = np.full((n, s_ext), int(blank), np.int64)
+    else:
+        raise ShapeError(f"{name}: targets must be 1-d or 2-d, got shape {tg.shape}")
     for i, r in enumerate(rows):
         if r.size and (r.min() < 0 or r.max() >= c or np.any(r == blank)):
             raise ArgumentError(f"{name}: target {i} holds {r.tolist()}: labels must be "
                                 f"classes in [0, {c}) other than the blank {blank}")
-        ext[i, 1:2 * r.size:2] = r
-    dev = log_probs.device
-    nll = apply(ctc_nll, lp, Tensor(ext, device=dev), Tensor(il, device=dev),
-                Tensor(tl, device=dev), params=(int(blank), bool(zero_infinity)))
+    nll = apply(ctc_nll, lp, tgt, reshape(il_t, (-1,)), reshape(tl_t, (-1,)),
+                params=(int(blank), bool(zero_infinity)))
     if reduction == "mean":
-        return (nll / _const(np.maximum(tl, 1).astype(lp.dtype), lp)).mean()
+        return (nll / clamp(reshape(tl_t, (-1,)).astype(lp.dtype), 1.0, None)).mean()
     if reduction == "sum":
         return nll.sum()
     return reshape(nll, ()) if unbatched else nll
@@ -423,10 +457,11 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     if not hard:
         return y
     ax = dim % logits.ndim
-    idx = np.argmax(y.numpy(), axis=ax)
-    onehot = (np.expand_dims(idx, ax) == np.arange(logits.shape[ax]).reshape(
-        [-1 if i == ax else 1 for i in range(logits.ndim)])).astype(logits.dtype)
-    return _const(onehot, logits) - y.detach() + y
+    from .reductions import argmax_
+    idx = argmax_(y, axis=ax, keepdims=True)
+    classes = _arange(logits.shape[ax], logits,
+                      [-1 if i == ax else 1 for i in range(logits.ndim)])
+    return (idx == classes).astype(logits.dtype) - y.detach() + y
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  # noqa: A002
@@ -506,33 +541,28 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None,  # noqa: A002
     x = reshape(input, (1, -1)) if input.ndim <= 1 else input
     if x.ndim != 2:
         raise ShapeError(f"{name}: expected 1-d or 2-d input, got {input.shape}")
-    y = _host(target).astype(np.int64).reshape(-1)
+    yt = _int_tensor(target, x, name, "target")
+    y = _host(yt).reshape(-1)
     n, c = x.shape
     if y.shape != (n,):
-        raise ShapeError(f"{name}: target of shape {tuple(np.shape(_host(target)))} does not "
-                         f"match input {input.shape}")
+        raise ShapeError(f"{name}: target of shape {yt.shape} does not match input "
+                         f"{input.shape}")
     if y.size and (y.min() < 0 or y.max() >= c):
         raise IndexError(f"{name}: target {y.tolist()} out of range for {c} classes")
-    yt = _const(y.reshape(-1, 1), x)
-    xy = _take(x, y)
+    ycol = reshape(yt, (n, 1)).astype(np.int64)
+    from .manipulation import take_along_dim
+    xy = take_along_dim(x, ycol, 1)
     z = clamp(x - xy + margin, 0.0, None)
     if p == 2:
         z = z * z
-    others = _const((np.arange(c)[None, :] != y[:, None]).astype(x.dtype), x)
-    z = z * others
+    z = z * (ycol != _arange(c, x, (1, c))).astype(x.dtype)
     if weight is not None:
         _floating(name, weight, "weight")
-        z = z * reshape(index_select(weight, 0, reshape(yt, (-1,))), (-1, 1))
+        z = z * reshape(index_select(weight, 0, reshape(ycol, (-1,))), (-1, 1))
     loss = z.sum(axis=1) * (1.0 / c)
     if input.ndim <= 1 and reduction == "none":
         loss = reshape(loss, ())
     return _reduce(loss, reduction)
-
-
-def _take(x, y):
-    """x[i, y[i]] as an (n, 1) column (y: host integers)."""
-    from .manipulation import take_along_dim
-    return take_along_dim(x, _const(y.reshape(-1, 1), x), 1)
 
 
 def _legacy(size_average, reduce, reduction):
@@ -557,25 +587,24 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,  # noq
     reduction = _legacy(size_average, reduce, reduction)
     _reduction(name, reduction)
     x = reshape(input, (1, -1)) if input.ndim <= 1 else input
-    tg = _host(target).astype(np.int64)
+    tt = _int_tensor(target, x, name, "target")
+    tg = _host(tt)
     if tg.shape != tuple(input.shape) or x.ndim != 2:
         raise ShapeError(f"{name}: target of shape {tg.shape} must match input "
                          f"{input.shape} (1-d or 2-d)")
-    tg = tg.reshape(x.shape)
     n, c = x.shape
-    count = np.zeros((n, c), x.dtype)
-    for i in range(n):
-        row = tg[i]
-        stop = np.nonzero(row < 0)[0]
-        labels = row[:stop[0]] if stop.size else row
-        if labels.size and labels.max() >= c:
-            raise IndexError(f"{name}: label {int(labels.max())} out of range for {c} "
-                             f"classes")
-        np.add.at(count[i], labels, 1)
-    is_t = count > 0
-    pair = count[:, :, None] * (~is_t)[:, None, :]  # (n, j target, i other)
+    tt = reshape(tt, (n, c)).astype(np.int64)
+    if tg.size and tg.max() >= c:
+        raise IndexError(f"{name}: label {int(tg.max())} out of range for {c} classes")
+    from .scans import cumsum
+    # the targets of a row: its entries before the first negative one
+    valid = cumsum((tt < 0).astype(x.dtype), 1) == 0
+    hit = (reshape(tt, (n, c, 1)) == _arange(c, x, (1, 1, c))) & reshape(valid, (n, c, 1))
+    count = hit.astype(x.dtype).sum(axis=1)  # (n, c): how often each class is a target
+    other = (count == 0).astype(x.dtype)
+    pair = reshape(count, (n, c, 1)) * reshape(other, (n, 1, c))  # (j target, i other)
     diff = reshape(x, (n, 1, c)) - reshape(x, (n, c, 1))  # x[i] - x[j]
-    z = clamp(diff + 1.0, 0.0, None) * _const(pair, x)
+    z = clamp(diff + 1.0, 0.0, None) * pair
     loss = z.sum(axis=(1, 2)) * (1.0 / c)
     if input.ndim <= 1 and reduction == "none":
         loss = reshape(loss, ())
@@ -672,15 +701,16 @@ def _unnormalize(coord, size, ac):
 
 def _reflect(x, lo2, hi2):
     """PyTorch's reflect_coordinates: x reflected into [lo2/2, hi2/2] (twice the bounds
-    given); the reflection count is a constant of the graph, the rest differentiable."""
+    given); the reflection count is constant in the gradient, the rest differentiable."""
     if lo2 == hi2:
         return x * 0.0
+    from .math import floor
     lo = lo2 / 2
     span = (hi2 - lo2) / 2
     a = (x - lo).abs()
-    flips = np.floor(a.detach().numpy() / span)
-    extra = a - _const(flips * span, x)
-    even = _const(flips % 2 == 0, x)
+    flips = floor(a.detach() / span)
+    extra = a - flips * span
+    even = (flips - floor(flips / 2) * 2) == 0
     return where(even, extra + lo, (extra * -1.0) + (span + lo))
 
 
@@ -724,31 +754,28 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros",  # noqa: A00
     ix = _source(grid[..., 0], w, padding_mode, ac)
     iy = _source(grid[..., 1], h, padding_mode, ac)
     flat = reshape(input, (n, c, h * w))
+    from .manipulation import take_along_dim
+    from .shape import broadcast_to
 
-    def corner(xs, ys):  # host integer coordinates -> (values (N, C, Ho, Wo), in-bounds)
-        inb = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-        lin = np.where(inb, ys * w + xs, 0).reshape(n, 1, ho * wo)
-        from .manipulation import take_along_dim
-        v = take_along_dim(flat, _const(np.broadcast_to(lin, (n, c, ho * wo)).copy(),
-                                        input), 2)
-        return reshape(v, (n, c, ho, wo)), inb
+    def corner(xs, ys):  # float coordinate tensors -> (values (N, C, Ho, Wo), in-bounds)
+        inb = (xs >= 0) & (xs <= w - 1) & (ys >= 0) & (ys <= h - 1)
+        lin = where(inb, ys * w + xs, 0.0).astype(np.int64)
+        lin = broadcast_to(reshape(lin, (n, 1, ho * wo)), (n, c, ho * wo))
+        v = take_along_dim(flat, lin, 2)
+        return reshape(v, (n, c, ho, wo)), inb.astype(input.dtype)
 
     if mode == "nearest":
-        xs = np.rint(ix.detach().numpy()).astype(np.int64)
-        ys = np.rint(iy.detach().numpy()).astype(np.int64)
-        v, inb = corner(xs, ys)
-        return v * _const(inb[:, None].astype(input.dtype), input)
-    x0 = np.floor(ix.detach().numpy())
-    y0 = np.floor(iy.detach().numpy())
-    tx = ix - _const(x0.astype(input.dtype), input)
-    ty = iy - _const(y0.astype(input.dtype), input)
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+        from .math import round as round_
+        v, inb = corner(round_(ix.detach()), round_(iy.detach()))  # half to even, as torch
+        return v * reshape(inb, (n, 1, ho, wo))
+    from .math import floor
+    x0, y0 = floor(ix.detach()), floor(iy.detach())
+    tx, ty = ix - x0, iy - y0
     out = None
     for dx, dy, wgt in ((0, 0, (1 - tx) * (1 - ty)), (1, 0, tx * (1 - ty)),
                         (0, 1, (1 - tx) * ty), (1, 1, tx * ty)):
         v, inb = corner(x0 + dx, y0 + dy)
-        wm = wgt * _const(inb.astype(input.dtype), input)
-        term = v * reshape(wm, (n, 1, ho, wo))
+        term = v * reshape(wgt * inb, (n, 1, ho, wo))
         out = term if out is None else out + term
     return out
 
