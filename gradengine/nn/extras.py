@@ -61,9 +61,25 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
+def _cross_map_window(c, size):
+    """Which channels' squares sum into each channel's scale in ``torch.nn.CrossMapLRN2d``
+    (Lua Torch's running-sum recurrence, kept as PyTorch has it: its window is not the
+    symmetric one of LocalResponseNorm near the first channels)."""
+    pre = int((size - 1) / 2 + 1)
+    m = np.zeros((c, c))
+    m[0, :min(pre, c)] = 1
+    for i in range(1, c):
+        m[i] = m[i - 1]
+        if i < c - pre + 1:
+            m[i, i + pre - 1] += 1
+        if i > pre:
+            m[i, i - pre] -= 1
+    return m
+
+
 class CrossMapLRN2d(LocalResponseNorm):
-    """``torch.nn.CrossMapLRN2d``: local response normalization of (N, C, H, W) input
-    across channels (the same function as :class:`LocalResponseNorm` on 4-d input)."""
+    """``torch.nn.CrossMapLRN2d``: ``x * (k + alpha / size * window_sum(x^2)) ^ -beta`` over
+    (N, C, H, W) input, with PyTorch's window (see :func:`_cross_map_window`)."""
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
         super().__init__(size, alpha, beta, k)
@@ -71,7 +87,11 @@ class CrossMapLRN2d(LocalResponseNorm):
     def forward(self, input):  # noqa: A002
         if input.ndim != 4:
             raise ShapeError(f"CrossMapLRN2d: expected a 4-d input, got {input.shape}")
-        return super().forward(input)
+        n, c, h, w = input.shape
+        win = Tensor(_cross_map_window(c, self.size).astype(input.dtype), device=input.device)
+        sq = (input * input).reshape(n, c, h * w)
+        scale = F.matmul(win, sq).reshape(n, c, h, w) * (self.alpha / self.size) + self.k
+        return input * scale ** -self.beta
 
 
 class Bilinear(Module):
@@ -444,13 +464,20 @@ class _LazyMixin:
                 if getattr(self.__dict__.get(n), "_lazy_uninit", False)}
 
     def _shape_from_state(self, entries):
-        for key, arr in entries.items():
-            name = key.rpartition(".")[2]
-            size = self._size_from(name, tuple(arr.shape))
-            if size is not None:
-                return size
-        raise KeyError(f"load_state_dict: a lazy {type(self).__name__} needs its weight to "
-                       "know its input size")
+        shapes = {key.rpartition(".")[2]: tuple(arr.shape) for key, arr in entries.items()}
+        size = next((s for s in (self._size_from(n, sh) for n, sh in shapes.items())
+                     if s is not None), None)
+        if size is None:
+            raise KeyError(f"load_state_dict: a lazy {type(self).__name__} needs its weight "
+                           "to know its input size")
+        want = self._lazy_shapes()
+        bad = [f"{n!r}: checkpoint {sh} vs {tuple(size if d is None else d for d in want[n])}"
+               for n, sh in shapes.items() if n in want and
+               sh != tuple(size if d is None else d for d in want[n])]
+        if bad:
+            raise ShapeError(f"load_state_dict: shape mismatch for a lazy "
+                             f"{type(self).__name__} of input size {size}: " + "; ".join(bad))
+        return size
 
     def extra_repr(self):
         return "(uninitialized)"

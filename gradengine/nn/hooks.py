@@ -25,10 +25,12 @@ class _State:
         self.grad_output = None
 
 
-def _join(tensors):
-    """One flat tensor holding ``tensors``, and the same tensors again as its views."""
+def _join(tensors, hook):
+    """One flat tensor holding ``tensors``, hooked, and the same tensors again as its views
+    (made after the hook, so their gradients pass through it)."""
     flat = concatenate([reshape(t, (-1,)) for t in tensors], 0) if len(tensors) > 1 else \
         reshape(tensors[0], (-1,))
+    flat.register_hook(hook)
     views, at = [], 0
     for t in tensors:
         views.append(reshape(flat[at:at + t.size], t.shape))
@@ -73,15 +75,13 @@ def wrap_inputs(module, args):
     state = _State(positions, needed, [args[positions[k]].shape for k in needed])
     if not is_grad_enabled() or not needed or "_bw_hooks" not in module.__dict__:
         return args, state
-    flat, views = _join([args[positions[k]] for k in needed])
-
     def on_grad(g):
         grad_input = _grad_input_hooks(module, state, _split(g, state.shapes))
         new = [grad_input[k] for k in needed]
         if any(n is None for n in new):
             return None
         return _flatten_back(new, state.shapes, g)
-    flat.register_hook(on_grad)
+    _, views = _join([args[positions[k]] for k in needed], on_grad)
     args = list(args)
     for k, v in zip(needed, views):
         args[positions[k]] = v
@@ -100,7 +100,6 @@ def wrap_outputs(module, out, state):
     if not where:
         return out
     shapes = [items[i].shape for i in where]
-    flat, views = _join([items[i] for i in where])
     inputs_hooked = bool(state.needed) and "_bw_hooks" in module.__dict__
 
     def on_grad(g):
@@ -115,7 +114,7 @@ def wrap_outputs(module, out, state):
         if not inputs_hooked and "_bw_hooks" in module.__dict__:
             _grad_input_hooks(module, state, [None] * len(state.needed))
         return _flatten_back(grad_output, shapes, g) if changed else None
-    flat.register_hook(on_grad)
+    _, views = _join([items[i] for i in where], on_grad)
     for i, v in zip(where, views):
         items[i] = v
     return items[0] if single else type(out)(items) if isinstance(out, list) else tuple(items)
