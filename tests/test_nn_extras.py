@@ -242,6 +242,7 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch():
         np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy())
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch deprecates the hooks form
 def test_weight_norm_matches_torch_and_can_be_removed(rng):
     tm = torch.nn.utils.weight_norm(torch.nn.Conv1d(3, 4, 2), dim=0)
     m = nn.utils.weight_norm(nn.Conv1d(3, 4, 2), dim=0)
