@@ -257,6 +257,22 @@ def test_weight_norm_matches_torch_and_can_be_removed(rng):
     np.testing.assert_allclose(m(ge.ones((1, 3, 5))).numpy(), y, rtol=1e-6)
 
 
+def test_parametrizations_weight_norm_matches_torch_keys_values_and_gradients(rng):
+    from gradengine.nn.utils.parametrizations import weight_norm
+    tm = torch.nn.utils.parametrizations.weight_norm(torch.nn.Conv1d(3, 4, 2))
+    m = weight_norm(nn.Conv1d(3, 4, 2))
+    assert type(m).__name__ == type(tm).__name__ == "ParametrizedConv1d"
+    load_from_torch(m, tm)
+    diffs, _ = run_both(m, tm, [rng.standard_normal((2, 3, 5)).astype(np.float32)], torch,
+                        rng)
+    _close(diffs)
+    assert nn.utils.parametrize.is_parametrized(m, "weight")
+    w = m.weight.numpy()
+    nn.utils.parametrize.remove_parametrizations(m, "weight")
+    assert type(m) is nn.Conv1d and list(m.state_dict()) == ["weight", "bias"]
+    np.testing.assert_allclose(m.weight.numpy(), w)
+
+
 def test_spectral_norm_matches_torch_with_its_vectors(rng):
     tm = torch.nn.utils.spectral_norm(torch.nn.Conv2d(2, 3, 2))
     m = nn.utils.spectral_norm(nn.Conv2d(2, 3, 2))

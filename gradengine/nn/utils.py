@@ -453,7 +453,22 @@ def _register_rnn():
     return rnn_utils
 
 
+def _register_parametrize():
+    import sys
+    import types
+
+    from . import parametrize
+    sys.modules[__name__ + ".parametrize"] = parametrize
+    ns = types.ModuleType(__name__ + ".parametrizations",
+                          "torch.nn.utils.parametrizations: weight_norm")
+    ns.weight_norm = parametrize.weight_norm
+    ns.__all__ = ["weight_norm"]
+    sys.modules[ns.__name__] = ns
+    return parametrize, ns
+
+
 rnn = _register_rnn()
-__all__ += ["parameters_to_vector", "vector_to_parameters", "get_total_norm",
-            "clip_grads_with_norm_", "weight_norm", "remove_weight_norm", "spectral_norm",
+parametrize, parametrizations = _register_parametrize()
+__all__ += ["parametrize", "parametrizations", "parameters_to_vector",
+            "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_", "weight_norm", "remove_weight_norm", "spectral_norm",
             "remove_spectral_norm", "rnn"]
