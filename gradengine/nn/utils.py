@@ -470,5 +470,5 @@ def _register_parametrize():
 rnn = _register_rnn()
 parametrize, parametrizations = _register_parametrize()
 __all__ += ["parametrize", "parametrizations", "parameters_to_vector",
-            "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_", "weight_norm", "remove_weight_norm", "spectral_norm",
-            "remove_spectral_norm", "rnn"]
+            "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_", "weight_norm",
+            "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "rnn"]
