@@ -117,4 +117,8 @@ def wrap_outputs(module, out, state):
     _, views = _join([items[i] for i in where], on_grad)
     for i, v in zip(where, views):
         items[i] = v
-    return items[0] if single else type(out)(items) if isinstance(out, list) else tuple(items)
+    if single:
+        return items[0]
+    if hasattr(out, "_fields"):  # a named tuple (PackedSequence) keeps its type
+        return type(out)(*items)
+    return type(out)(items) if isinstance(out, list) else tuple(items)

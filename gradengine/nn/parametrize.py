@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..core.gradmode import no_grad, state_epoch
 from ..core.tensor import Tensor
+from ..ops.composite import sqrt
 from .module import Module, Parameter
 
 __all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized",
@@ -170,17 +171,23 @@ class cached:
         return False
 
 
+def _norm_except_dim(v, dim):
+    if dim is None or dim == -1:
+        return sqrt((v * v).sum())
+    dim %= v.ndim
+    axes = tuple(i for i in range(v.ndim) if i != dim)
+    return sqrt((v * v).sum(axis=axes, keepdims=True)) if axes else (v * v) ** 0.5
+
+
 class _WeightNorm(Module):
     def __init__(self, dim=0):
         super().__init__()
         self.dim = -1 if dim is None else dim
 
     def forward(self, weight_g, weight_v):
-        from .utils import _norm_except_dim
         return weight_v * (weight_g / _norm_except_dim(weight_v, self.dim))
 
     def right_inverse(self, weight):
-        from .utils import _norm_except_dim
         return _norm_except_dim(weight, self.dim), weight
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from .. import backend
 from ..core.tensor import Tensor
 from ..errors import ShapeError
+from .parametrize import _norm_except_dim
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "load_torch_state_dict"]
 
@@ -282,16 +283,9 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
             g._version += 1
 
 
-def _norm_except_dim(v, dim):
-    from ..ops.composite import sqrt
-    if dim is None or dim == -1:
-        return sqrt((v * v).sum())
-    dim %= v.ndim
-    axes = tuple(i for i in range(v.ndim) if i != dim)
-    return sqrt((v * v).sum(axis=axes, keepdims=True)) if axes else (v * v) ** 0.5
-
-
 class _WeightNorm:
+    """The classic weight_norm's forward pre-hook: recompute ``<name>`` from g and v."""
+
     def __init__(self, name, dim):
         self.name, self.dim = name, dim
 
