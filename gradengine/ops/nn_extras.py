@@ -78,15 +78,13 @@ def _host(t):
 
 
 def _int_tensor(t, like, name, what):
-    """``t`` as an integer Tensor on ``like``'s device."""
+    """``t`` as an integer Tensor on ``like``'s device (lengths and targets may live on the
+    CPU beside CUDA inputs, as PyTorch lets them)."""
     if not isinstance(t, Tensor):
         t = Tensor(np.asarray(t), device=like.device)
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{name}: {what} must hold integers, got dtype {t.dtype.name}")
-    if t.device != like.device:
-        from ..errors import DeviceError
-        raise DeviceError(f"{name}: {what} is on {t.device!r}, the input on {like.device!r}")
-    return t
+    return t if t.device == like.device else t.to(like.device)
 
 
 def _arange(n, like, shape=None, dtype=np.int64):
