@@ -442,3 +442,34 @@ def test_forward_hooks_with_kwargs_and_prepend():
     out = m(ge.ones(2), factor=2.0)
     np.testing.assert_array_equal(out.numpy(), [6.0, 6.0])
     assert order == ["first"]
+
+
+def test_full_backward_hook_of_a_two_input_module_matches_torch(rng):
+    theirs = torch.nn.Bilinear(3, 2, 4)
+    ours = nn.Bilinear(3, 2, 4)
+    load_from_torch(ours, theirs)
+    got, want = [], []
+    ours.register_full_backward_hook(
+        lambda m, gi, go: got.append([None if g is None else g.numpy().copy()
+                                      for g in gi + go]))
+    theirs.register_full_backward_hook(
+        lambda m, gi, go: want.append([None if g is None else g.numpy().copy()
+                                       for g in gi + go]))
+    a, b = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    ga, gb = ge.tensor(a, dtype="float32", requires_grad=True), ge.tensor(b, dtype="float32")
+    ta = torch.tensor(a, dtype=torch.float32, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float32)
+    (ours(ga, gb) ** 2).sum().backward()
+    (theirs(ta, tb) ** 2).sum().backward()
+    assert len(got) == len(want) == 1
+    # (grad of input1, zeros for input2 beside it, as torch, grad_output)
+    got_, want_ = got[0], want[0]
+    assert len(got_) == len(want_) == 3
+    for g, w in zip(got_, want_):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_linear_materializes_on_the_cuda_stand_in(fake_gpu):
+    m = nn.LazyLinear(3, device="cuda")
+    y = m(ge.randn(2, 4, device="cuda"))
+    assert type(m) is nn.Linear and m.weight.device == "cuda:0" and y.device == "cuda:0"

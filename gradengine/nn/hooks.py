@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from ..core.gradmode import is_grad_enabled
 from ..core.tensor import Tensor
+from ..ops.creation import zeros_like
 from ..ops.shape import concatenate, reshape
 
 __all__ = ["wrap_inputs", "wrap_outputs"]
 
 
 class _State:
-    __slots__ = ("positions", "needed", "shapes", "grad_output")
+    __slots__ = ("positions", "needed", "shapes", "grad_output", "others")
 
-    def __init__(self, positions, needed, shapes):
+    def __init__(self, positions, needed, shapes, others):
         self.positions, self.needed, self.shapes = positions, needed, shapes
+        self.others = others  # the inputs that need no gradient: PyTorch gives them zeros
         self.grad_output = None
 
 
@@ -58,6 +60,9 @@ def _flatten_back(grads, shapes, like):
 def _grad_input_hooks(module, state, grads):
     """Call the module's full backward hooks with (grad_input, grad_output)."""
     grad_input = [None] * len(state.positions)
+    if any(g is not None for g in grads):  # as PyTorch: zeros beside a real gradient
+        for k, t in state.others.items():
+            grad_input[k] = zeros_like(t)
     for k, g in zip(state.needed, grads):
         grad_input[k] = g
     grad_input = tuple(grad_input)
@@ -72,7 +77,8 @@ def wrap_inputs(module, args):
     """``args`` with the Tensors that need a gradient routed through one hooked tensor."""
     positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     needed = [k for k, i in enumerate(positions) if args[i].requires_grad]
-    state = _State(positions, needed, [args[positions[k]].shape for k in needed])
+    others = {k: args[i] for k, i in enumerate(positions) if k not in needed}
+    state = _State(positions, needed, [args[positions[k]].shape for k in needed], others)
     if not is_grad_enabled() or not needed or "_bw_hooks" not in module.__dict__:
         return args, state
     def on_grad(g):
