@@ -306,8 +306,8 @@ class Module:
     def register_full_backward_hook(self, hook, prepend=False):
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
         the module's positional Tensor inputs are computed (all None when no input needs
-        one, zeros beside one that does, as PyTorch); a non-None result (a tuple) replaces ``grad_input``. Returns a handle whose
-        ``remove()`` unregisters it."""
+        one, zeros beside one that does, as PyTorch); a non-None result (a tuple) replaces
+        ``grad_input``. Returns a handle whose ``remove()`` unregisters it."""
         self.__dict__.setdefault("_pre_hooks", {})
         return _Handle(self.__dict__.setdefault("_bw_hooks", {}), hook, prepend)
 
