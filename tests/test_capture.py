@@ -484,3 +484,52 @@ def test_a_returned_tensor_with_an_unused_graph_runs_eagerly_so_backward_works()
         f(x)
         f(x)
     assert len([p for p in f.programs.values() if p is not None]) == 1
+
+
+def test_an_index_given_as_the_raw_array_of_an_argument_is_replayed_with_its_values():
+    x = ge.tensor([10.0, 20.0, 30.0])
+    f = ge.jit(lambda x, i: x[i.data] * 1)
+    for idx in ([0, 2], [1, 1], [2, 0]):
+        i = ge.tensor(np.array(idx))
+        assert f(x, i).numpy().tolist() == x.numpy()[idx].tolist()
+
+
+def test_keras_sparse_crossentropy_on_probabilities_follows_each_calls_labels():
+    from gradengine.keras import losses
+    loss = losses.SparseCategoricalCrossentropy()
+    p = ge.tensor(np.float32([[0.2, 0.8], [0.6, 0.4]]))
+    f = ge.jit(lambda p, y: loss(y, p))
+    for y in ([0, 1], [1, 0], [1, 1]):
+        yt = ge.tensor(np.array(y))
+        assert f(p, yt).item() == loss(yt, p).item()
+
+
+@pytest.mark.parametrize("clip", ["norm2", "norm_inf", "norm1", "value"])
+def test_gradient_clipping_inside_a_jitted_step_equals_eager(clip):
+    x = ge.tensor(np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32))
+    y = ge.ones(8, 1) * 10
+
+    def run(jitted):
+        ge.manual_seed(0)
+        m = nn.Linear(3, 1)
+        opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            if clip == "value":
+                nn.utils.clip_grad_value_(m.parameters(), 0.3)
+                total = loss
+            else:
+                p = {"norm2": 2.0, "norm_inf": float("inf"), "norm1": 1.0}[clip]
+                total = nn.utils.clip_grad_norm_(m.parameters(), 0.5, norm_type=p)
+            opt.step()
+            return total
+        fn = ge.jit(step) if jitted else step
+        totals = [fn(x, y).item() for _ in range(4)]
+        return totals, m.weight.numpy().copy(), m.bias.numpy().copy()
+    eager, jitted = run(False), run(True)
+    assert eager[0] == jitted[0]
+    np.testing.assert_array_equal(eager[1], jitted[1])
+    np.testing.assert_array_equal(eager[2], jitted[2])

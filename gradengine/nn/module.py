@@ -17,7 +17,7 @@ from .. import backend
 from ..core.gradmode import state_epoch
 from ..core.op import host_call
 from ..core.tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError, StateDictError
 
 __all__ = ["Module", "Parameter", "Buffer"]
 
@@ -509,8 +509,8 @@ class Module:
                 parts.append(f"missing keys {missing}")
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
-            raise KeyError(f"load_state_dict: {' and '.join(parts)} (the model's keys are "
-                           f"{sorted(expected)})")
+            raise StateDictError(f"load_state_dict: {' and '.join(parts)} (the model's keys "
+                                 f"are {sorted(expected)}); nothing was loaded")
         arrays = {}
         bad = []
         kinds = []
@@ -571,17 +571,21 @@ class Module:
             raise
         return _IncompatibleKeys(missing, unexpected)
 
-    def to(self, device=None, dtype=None):
+    def to(self, device=None, dtype=None, non_blocking=False, memory_format=None):
         """Move every parameter (and gradient) to ``device`` and/or cast to a floating
         ``dtype``, in place (the Parameter objects stay the same); returns self.
 
-        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``.
+        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``,
+        ``to(tensor)`` (its device and dtype); ``non_blocking`` / ``memory_format`` are
+        accepted (copies are synchronous).
         Everything is converted before anything is rebound, so on error nothing changes.
 
         Raises:
             DTypeError: a dtype that is not floating (parameters must stay trainable).
             DeviceError: a device that cannot be used.
         """
+        if isinstance(device, Tensor):  # module.to(tensor), as torch
+            device, dtype = device.device, device.dtype
         if dtype is None and device is not None and _looks_like_dtype(device):
             device, dtype = None, device
         dev = backend.normalize_device(device, "to") if device is not None else None

@@ -6,9 +6,9 @@ gradengine model.
     nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     opt.step()
 
-The clipping functions work on the gradients' arrays, outside the graph (as PyTorch's do
-under no_grad); each gradient is replaced by a new, scaled array, so gradients that
-share one array are each scaled once.
+The clipping functions are ops run under no_grad (as PyTorch's), writing into each
+gradient in place: ``ge.jit`` records and replays them like any op, so a jitted step that
+clips equals the eager one.
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ import math
 import numpy as np
 
 from .. import backend
+from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
+from ..linalg import vector_norm
+from ..ops.creation import zeros
+from ..ops.shape import stack
 from .parametrize import _norm_except_dim
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "load_torch_state_dict"]
@@ -85,26 +89,47 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), backend.CPU)
     device = grads[0].device
-    xp = backend.xp_of(device)
-    with backend.cuda_context(device):
-        norms = [backend.to_device_array(
-            _vector_norm(backend.xp_of(g.device), g.data, norm_type), device) for g in grads]
+    with no_grad():
+        norms = [_grad_norm(g, norm_type).to(device) for g in grads]
         dtype = np.result_type(*[n.dtype for n in norms])
-        total = _vector_norm(xp, xp.stack([xp.asarray(n, dtype=dtype) for n in norms]),
-                             norm_type)
-        total = xp.asarray(total)
-        if error_if_nonfinite and not bool(xp.isfinite(total)):
+        total = _grad_norm(stack([n.to(dtype) for n in norms]), norm_type)
+        if error_if_nonfinite and not bool(total.isfinite().item()):
             raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                               f"gradients is non-finite ({float(total)}), so it cannot be "
+                               f"gradients is non-finite ({total.item()}), so it cannot be "
                                "clipped; pass error_if_nonfinite=False to scale by it anyway")
-        coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for g in _distinct(grads):
+            g.mul_(coef.to(g.device, g.dtype))
+    return total
+
+
+def _grad_norm(g, p):
+    """``torch.linalg.vector_norm(g, p)`` as ops (0-d, g's dtype)."""
+    if g.numel() == 0:
+        return zeros((), dtype=g.dtype, device=g.device)
+    if p == 2:
+        return vector_norm(g)
+    a = g.abs()
+    if p == math.inf:
+        return a.max()
+    if p == -math.inf:
+        return a.min()
+    if p == 0:
+        return (g != 0).sum().to(g.dtype)
+    if p == 1:
+        return a.sum()
+    return (a ** p).sum() ** (1.0 / p)
+
+
+def _distinct(grads):
+    """The gradients with their arrays told apart: two that hold one array (or one Tensor)
+    are written once, so each is scaled once."""
+    seen, out = set(), []
     for g in grads:
-        gxp = backend.xp_of(g.device)
-        with backend.cuda_context(g.device):
-            c = backend.to_device_array(coef, g.device).astype(g.data.dtype)
-            g.data = gxp.multiply(g.data, c)
-            g._version += 1
-    return Tensor._make(total, device)
+        if id(g.data) not in seen:
+            seen.add(id(g.data))
+            out.append(g)
+    return out
 
 
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
@@ -115,13 +140,9 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """
     grads = _grads(parameters, "clip_grad_value_")
     clip_value = float(clip_value)
-    for g in grads:
-        xp = backend.xp_of(g.device)
-        with backend.cuda_context(g.device):
-            lo = xp.asarray(-clip_value, dtype=g.data.dtype)
-            hi = xp.asarray(clip_value, dtype=g.data.dtype)
-            g.data = xp.clip(g.data, lo, hi)
-            g._version += 1
+    with no_grad():
+        for g in _distinct(grads):
+            g.clamp_(-clip_value, clip_value)
 
 
 # ---------------------------------------------------------------- from PyTorch
@@ -249,38 +270,36 @@ def vector_to_parameters(vec, parameters) -> None:
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                    foreach=None) -> Tensor:
     """The ``norm_type``-norm of the norms of ``tensors`` (a 0-d Tensor), as
-    ``torch.nn.utils.get_total_norm`` (for gradients: ``[p.grad for p in params]``)."""
+    ``torch.nn.utils.get_total_norm`` (for gradients: ``[p.grad for p in params]``); ops
+    under no_grad, as :func:`clip_grad_norm_`."""
     ts = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
     norm_type = float(norm_type)
     if not ts:
         return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), backend.CPU)
     device = ts[0].device
-    xp = backend.xp_of(device)
-    with backend.cuda_context(device):
-        norms = [backend.to_device_array(_vector_norm(backend.xp_of(t.device), t.data,
-                                                      norm_type), device) for t in ts]
+    with no_grad():
+        norms = [_grad_norm(t, norm_type).to(device) for t in ts]
         dtype = np.result_type(*[n.dtype for n in norms])
-        total = xp.asarray(_vector_norm(xp, xp.stack([xp.asarray(n, dtype=dtype)
-                                                      for n in norms]), norm_type))
-        if error_if_nonfinite and not bool(xp.isfinite(total)):
+        total = _grad_norm(stack([n.to(dtype) for n in norms]), norm_type)
+        if error_if_nonfinite and not bool(total.isfinite().item()):
             raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
-                               f"non-finite ({float(total)})")
-    return Tensor._make(total, device)
+                               f"non-finite ({total.item()})")
+    return total
 
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
     """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place, as
     ``torch.nn.utils.clip_grads_with_norm_`` (``total_norm`` from :func:`get_total_norm`)."""
     grads = _grads(parameters, "clip_grads_with_norm_")
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
-    for g in grads:
-        xp = backend.xp_of(g.device)
-        with backend.cuda_context(g.device):
-            t = backend.to_device_array(xp.asarray(total) if g.device == "cpu" else total,
-                                        g.device)
-            coef = xp.minimum(float(max_norm) / (t + 1e-6), 1.0).astype(g.data.dtype)
-            g.data = xp.multiply(g.data, coef)
-            g._version += 1
+    if not grads:
+        return
+    if not isinstance(total_norm, Tensor):
+        total_norm = Tensor(np.asarray(total_norm, dtype=grads[0].dtype),
+                            device=grads[0].device)
+    with no_grad():
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in _distinct(grads):
+            g.mul_(coef.to(g.device, g.dtype))
 
 
 class _WeightNorm:

@@ -19,7 +19,7 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
 from . import conv as _conv
-from .activations import sigmoid, softmax
+from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
 from .elementwise import clip as clip_op
 from .elementwise import pow as _pow
@@ -143,18 +143,24 @@ def clamp_max(x, max):  # noqa: A002
 
 # ---------------------------------------------------------------- activations
 
-def celu(x, alpha=1.0):
+def celu(x, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if inplace:
+        return in_place(x, lambda t: celu(t, alpha), "celu")
     return where(x > 0, x, alpha * expm1(minimum(x, 0.0) * (1.0 / alpha)))
 
 
-def hardsigmoid(x):
+def hardsigmoid(x, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
+    if inplace:
+        return in_place(x, hardsigmoid, "hardsigmoid")
     return apply(clip_op, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
 
 
-def hardswish(x):
+def hardswish(x, inplace=False):
     """x * hardsigmoid(x)."""
+    if inplace:
+        return in_place(x, hardswish, "hardswish")
     return x * hardsigmoid(x)
 
 
@@ -168,8 +174,10 @@ def softmin(x, dim=None, *, dtype=None):
     return softmax(-x, -1 if dim is None else dim, dtype=dtype)
 
 
-def threshold(x, threshold, value):  # noqa: A002
+def threshold(x, threshold, value, inplace=False):  # noqa: A002
     """x where x > threshold, else value."""
+    if inplace:
+        return in_place(x, lambda t: where(t > threshold, t, value), "threshold")
     return where(x > threshold, x, value)
 
 
