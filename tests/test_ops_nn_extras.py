@@ -293,3 +293,25 @@ def test_bad_arguments_name_the_op_and_change_nothing(call, err, match):
         call(x)
     np.testing.assert_array_equal(x.numpy(), before)
     assert x.grad is None and x._version == 0
+
+
+def test_jit_replays_new_integer_arguments_without_a_retrace():
+    w = ge.tensor(np.random.default_rng(0).standard_normal((6, 2)), requires_grad=True)
+    lp = ge.tensor(np.random.default_rng(1).standard_normal((5, 2, 4)), requires_grad=True)
+
+    def step(idx, off, tg, il, tl):
+        loss = F.embedding_bag(idx, w, off, mode="sum").sum() + F.ctc_loss(
+            F.log_softmax(lp, axis=2), tg, il, tl)
+        return loss, ge.grad(loss, [w, lp])
+
+    jitted = ge.jit(step)
+    calls = [([1, 2, 3, 5], [0, 1], [[1, 2], [3, 0]], [5, 4], [2, 1]),
+             ([4, 4, 0, 2], [0, 3], [[3, 3], [2, 1]], [4, 5], [2, 2])]
+    for args in calls:
+        ts = [ge.tensor(np.array(a)) for a in args]
+        want_loss, want_grads = step(*ts)
+        got_loss, got_grads = jitted(*ts)
+        np.testing.assert_array_equal(got_loss.numpy(), want_loss.numpy())
+        for g, h in zip(got_grads, want_grads):
+            np.testing.assert_array_equal(g.numpy(), h.numpy())
+    assert jitted.traces == 1
