@@ -24,6 +24,7 @@ from ..errors import ShapeError
 from ..linalg import vector_norm
 from ..ops.creation import zeros
 from ..ops.shape import stack
+from .parametrize import _norm_except_dim
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "load_torch_state_dict"]
 
@@ -222,3 +223,265 @@ def load_torch_state_dict(module, state_dict, strict: bool = True):
     if bad:
         raise ShapeError("load_torch_state_dict: shape mismatch for " + "; ".join(bad))
     return module.load_state_dict(converted, strict=strict)
+
+
+# ---------------------------------------------------------------- vectors, norms, hooks forms
+
+def parameters_to_vector(parameters) -> Tensor:
+    """The parameters flattened and concatenated into one 1-d Tensor (differentiable), as
+    ``torch.nn.utils.parameters_to_vector``.
+
+    Raises:
+        DeviceError (from concatenate): parameters on different devices.
+    """
+    from ..ops.shape import concatenate, reshape
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    if not params:
+        raise ValueError("parameters_to_vector: no parameters given")
+    return concatenate([reshape(p, (-1,)) for p in params], 0)
+
+
+def vector_to_parameters(vec, parameters) -> None:
+    """Copy consecutive slices of the 1-d ``vec`` into ``parameters`` (their values, not
+    their history), as ``torch.nn.utils.vector_to_parameters``; all or nothing.
+
+    Raises:
+        TypeError: vec is not a Tensor. ShapeError: vec is not 1-d or its size differs from
+            the parameters' total size.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, got "
+                        f"{type(vec).__name__}")
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    total = sum(p.size for p in params)
+    if vec.ndim != 1 or vec.size != total:
+        raise ShapeError(f"vector_to_parameters: vec of shape {vec.shape} does not hold the "
+                         f"{total} values of the parameters")
+    at, writes = 0, []
+    for p in params:
+        arr = backend.to_device_array(vec.data[at:at + p.size], p.device)
+        writes.append((p, arr.reshape(p.shape).astype(p.dtype, copy=True)))
+        at += p.size
+    for p, arr in writes:
+        p.data = arr
+        p._version += 1
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """The ``norm_type``-norm of the norms of ``tensors`` (a 0-d Tensor), as
+    ``torch.nn.utils.get_total_norm`` (for gradients: ``[p.grad for p in params]``); ops
+    under no_grad, as :func:`clip_grad_norm_`."""
+    ts = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if not ts:
+        return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), backend.CPU)
+    device = ts[0].device
+    with no_grad():
+        norms = [_grad_norm(t, norm_type).to(device) for t in ts]
+        dtype = np.result_type(*[n.dtype for n in norms])
+        total = _grad_norm(stack([n.to(dtype) for n in norms]), norm_type)
+        if error_if_nonfinite and not bool(total.isfinite().item()):
+            raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
+                               f"non-finite ({total.item()})")
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place, as
+    ``torch.nn.utils.clip_grads_with_norm_`` (``total_norm`` from :func:`get_total_norm`)."""
+    grads = _grads(parameters, "clip_grads_with_norm_")
+    if not grads:
+        return
+    if not isinstance(total_norm, Tensor):
+        total_norm = Tensor(np.asarray(total_norm, dtype=grads[0].dtype),
+                            device=grads[0].device)
+    with no_grad():
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in _distinct(grads):
+            g.mul_(coef.to(g.device, g.dtype))
+
+
+class _WeightNorm:
+    """The classic weight_norm's forward pre-hook: recompute ``<name>`` from g and v."""
+
+    def __init__(self, name, dim):
+        self.name, self.dim = name, dim
+
+    def compute(self, module):
+        g = getattr(module, self.name + "_g")
+        v = getattr(module, self.name + "_v")
+        return v * (g / _norm_except_dim(v, self.dim))
+
+    def __call__(self, module, args):
+        object.__setattr__(module, self.name, self.compute(module))
+
+
+def weight_norm(module, name: str = "weight", dim=0):
+    """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (the norm over every dimension
+    but ``dim``; ``dim=None``: the whole tensor), as the classic
+    ``torch.nn.utils.weight_norm``: parameters ``<name>_g`` and ``<name>_v`` replace it and
+    a forward pre-hook recomputes it. ``dim`` counts in the parameter as gradengine stores
+    it: nn.Linear's weight is (in, out), so torch's default ``dim=0`` there is ``dim=1``.
+
+    Raises:
+        AttributeError / RuntimeError: no such parameter, or already weight-normed.
+    """
+    from .module import Parameter
+    hooks = module.__dict__.setdefault("_weight_norm", {})
+    if name in hooks:
+        raise RuntimeError(f"weight_norm: {name!r} of {type(module).__name__} is already "
+                           "weight-normed")
+    w = module._parameters.get(name)
+    if w is None:
+        raise AttributeError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")
+    fn = _WeightNorm(name, -1 if dim is None else dim)
+    from ..core.gradmode import no_grad
+    with no_grad():
+        g = _norm_except_dim(w, fn.dim)
+    delattr(module, name)
+    module.register_parameter(name + "_g", Parameter(g.data.copy(), device=w.device))
+    module.register_parameter(name + "_v", Parameter(w.data.copy(), device=w.device))
+    fn(module, ())
+    hooks[name] = (fn, module.register_forward_pre_hook(fn))
+    return module
+
+
+def remove_weight_norm(module, name: str = "weight"):
+    """Undo :func:`weight_norm`: ``<name>`` becomes one Parameter again (its current value)."""
+    from .module import Parameter
+    hooks = module.__dict__.get("_weight_norm", {})
+    if name not in hooks:
+        raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in "
+                         f"{type(module).__name__}")
+    fn, handle = hooks.pop(name)
+    handle.remove()
+    w = fn.compute(module)
+    delattr(module, name + "_g")
+    delattr(module, name + "_v")
+    setattr(module, name, Parameter(w.data.copy(), device=w.device))
+    return module
+
+
+class _SpectralNorm:
+    def __init__(self, name, n_power_iterations, dim, eps):
+        self.name, self.n, self.dim, self.eps = name, n_power_iterations, dim, eps
+
+    def matrix(self, w):
+        from ..ops.shape import reshape, transpose
+        if self.dim:
+            w = transpose(w, (self.dim,) + tuple(i for i in range(w.ndim) if i != self.dim))
+        return reshape(w, (w.shape[0], -1))
+
+    def _normalize(self, xp, a):
+        return a / max(float(xp.sqrt((a * a).sum())), self.eps)
+
+    def compute(self, module, do_power_iteration):
+        w = getattr(module, self.name + "_orig")
+        u_buf = getattr(module, self.name + "_u")
+        v_buf = getattr(module, self.name + "_v")
+        mat = self.matrix(w)
+        if do_power_iteration:
+            xp = backend.xp_of(w.device)
+            m = mat.data
+            u, v = u_buf.data, v_buf.data
+            with backend.cuda_context(w.device):
+                for _ in range(self.n):
+                    v = self._normalize(xp, m.T @ u)
+                    u = self._normalize(xp, m @ v)
+            u_buf.data, v_buf.data = u.copy(), v.copy()
+            u_buf._version += 1
+            v_buf._version += 1
+        u = Tensor._make(u_buf.data.copy(), w.device)
+        v = Tensor._make(v_buf.data.copy(), w.device)
+        from ..ops.linalg import matmul
+        from ..ops.shape import reshape
+        sigma = (u * reshape(matmul(mat, reshape(v, (-1, 1))), (-1,))).sum()
+        return w / sigma
+
+    def __call__(self, module, args):
+        object.__setattr__(module, self.name, self.compute(module, module.training))
+
+
+def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
+                  dim=None):
+    """Divide ``module.<name>`` by its largest singular value, estimated by power iteration
+    (one step per training forward), as the classic ``torch.nn.utils.spectral_norm``:
+    parameter ``<name>_orig``, buffers ``<name>_u`` and ``<name>_v`` (drawn from the seeded
+    generator, then normalized). ``dim`` (default 0, 1 for transposed convolutions) is the
+    output dimension of the parameter as gradengine stores it.
+
+    Raises:
+        ValueError: n_power_iterations <= 0. AttributeError: no such parameter.
+    """
+    from .conv import ConvTranspose1d, ConvTranspose2d
+    from .module import Parameter
+    if n_power_iterations <= 0:
+        raise ValueError(f"spectral_norm: n_power_iterations must be positive, got "
+                         f"{n_power_iterations}")
+    w = module._parameters.get(name)
+    if w is None:
+        raise AttributeError(f"spectral_norm: {type(module).__name__} has no parameter "
+                             f"{name!r}")
+    if dim is None:
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+    fn = _SpectralNorm(name, int(n_power_iterations), dim, float(eps))
+    mat = fn.matrix(w).data
+    gen = backend.rng(w.device)
+    xp = backend.xp_of(w.device)
+    with backend.cuda_context(w.device):
+        u = fn._normalize(xp, gen.standard_normal(mat.shape[0]).astype(w.dtype))
+        v = fn._normalize(xp, gen.standard_normal(mat.shape[1]).astype(w.dtype))
+    delattr(module, name)
+    module.register_parameter(name + "_orig", Parameter(w.data.copy(), device=w.device))
+    module.register_buffer(name + "_u", Tensor._make(u, w.device))
+    module.register_buffer(name + "_v", Tensor._make(v, w.device))
+    object.__setattr__(module, name, fn.compute(module, False))
+    module.__dict__.setdefault("_spectral_norm", {})[name] = (
+        fn, module.register_forward_pre_hook(fn))
+    return module
+
+
+def remove_spectral_norm(module, name: str = "weight"):
+    """Undo :func:`spectral_norm`: ``<name>`` becomes one Parameter (its current value)."""
+    from .module import Parameter
+    hooks = module.__dict__.get("_spectral_norm", {})
+    if name not in hooks:
+        raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in "
+                         f"{type(module).__name__}")
+    fn, handle = hooks.pop(name)
+    handle.remove()
+    w = fn.compute(module, False)
+    for sfx in ("_orig", "_u", "_v"):
+        delattr(module, name + sfx)
+    setattr(module, name, Parameter(w.data.copy(), device=w.device))
+    return module
+
+
+def _register_rnn():
+    import sys
+
+    from . import rnn_utils
+    sys.modules[__name__ + ".rnn"] = rnn_utils  # `from gradengine.nn.utils.rnn import ...`
+    return rnn_utils
+
+
+def _register_parametrize():
+    import sys
+    import types
+
+    from . import parametrize
+    sys.modules[__name__ + ".parametrize"] = parametrize
+    ns = types.ModuleType(__name__ + ".parametrizations",
+                          "torch.nn.utils.parametrizations: weight_norm")
+    ns.weight_norm = parametrize.weight_norm
+    ns.__all__ = ["weight_norm"]
+    sys.modules[ns.__name__] = ns
+    return parametrize, ns
+
+
+rnn = _register_rnn()
+parametrize, parametrizations = _register_parametrize()
+__all__ += ["parametrize", "parametrizations", "parameters_to_vector",
+            "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_", "weight_norm",
+            "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "rnn"]

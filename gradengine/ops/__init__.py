@@ -27,6 +27,7 @@ from . import (
     losses,
     manipulation,
     math,
+    nn_extras,
     normalization,
     reductions,
     resample,
@@ -629,7 +630,8 @@ def _install_torch_spellings(T):
         self.shape, dtype=self.dtype, device=self.device) * std + mean)
 
 
-FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras, resample)
+FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras, resample,
+            nn_extras)
 _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",
