@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math as _math
 from importlib import metadata as _metadata
 
 import numpy as _np
@@ -34,7 +35,16 @@ from .core import (
     no_grad,
     set_grad_enabled,
 )
-from .errors import CaptureError, CheckpointError, DeviceError, DTypeError, GraphError, ShapeError
+from .core.printing import set_printoptions
+from .errors import (
+    CaptureError,
+    CheckpointError,
+    DeviceError,
+    DTypeError,
+    GraphError,
+    ShapeError,
+    StateDictError,
+)
 from .functional import (  # noqa
     abs,
     binary_cross_entropy,
@@ -113,8 +123,8 @@ __all__ = [
     "set_default_device", "get_default_device", "no_grad", "enable_grad", "is_grad_enabled",
     "set_grad_enabled", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "jit",
     "detect_anomaly", "ShapeError", "DTypeError", "DeviceError", "GraphError",
-    "CheckpointError", "CaptureError", "cuda", "backend", "functional", "nn", "optim", "viz",
-    "save", "load",
+    "CheckpointError", "StateDictError", "CaptureError", "cuda", "backend", "functional", "nn",
+    "optim", "viz", "save", "load",
     "abs", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "clip",
     "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",
@@ -125,17 +135,61 @@ __all__ = [
     "rand_like", "randn_like",
     "device", "autograd", "utils", "linalg",  # the PyTorch drop-in
     "Generator", "get_default_dtype", "set_default_dtype", "empty_like", "pi", "e", "inf",
-    "nan",
+    "nan", "Size", "set_float32_matmul_precision", "get_float32_matmul_precision", "compile",
+    "amp", "backends", "testing", "distributions", "autocast", "is_autocast_enabled",
+    "set_printoptions",
 ]
 
 pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan
 
 
+class Size(tuple):
+    """``torch.Size``: a tuple of dimensions (``x.shape`` is a plain tuple and compares
+    equal to it)."""
+
+    def numel(self):  # (``int`` here is the dtype ge.int)
+        return _math.prod(self)
+
+    def __repr__(self):
+        return f"Size({list(self)!r})"
+
+
+_matmul_precision = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """``torch.set_float32_matmul_precision``: "highest", "high" or "medium", recorded for
+    :func:`get_float32_matmul_precision`. gradengine's float32 matmuls are always full
+    float32 (no TF32), whatever is set."""
+    if precision not in ("highest", "high", "medium"):
+        raise ValueError(f"set_float32_matmul_precision: expected 'highest', 'high' or "
+                         f"'medium', got {precision!r}")
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _matmul_precision[0]
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor",  # noqa: A001
+            mode=None, options=None, disable=False):
+    """``torch.compile``: returns ``model`` (a module or a function) itself, so scripts that
+    compile run unchanged and give eager results. gradengine's compiler is :func:`jit`,
+    which records a whole training step (forward, backward and optimizer step) rather than
+    a module's forward: ``step = ge.jit(train_step)``."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
 def __getattr__(name):
     # The model-level modules load on first use, keeping `import gradengine` light.
     import importlib
-    if name in ("nn", "optim", "viz", "checkpoint", "keras", "autograd", "utils", "linalg"):
+    if name in ("nn", "optim", "viz", "checkpoint", "keras", "autograd", "utils", "linalg",
+                "amp", "backends", "testing", "distributions"):
         return importlib.import_module(f".{name}", __name__)
+    if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype"):
+        return getattr(importlib.import_module(".amp", __name__), name)
     if name == "callbacks":
         return importlib.import_module(".keras.callbacks", __name__)
     if name in ("save", "load"):

@@ -268,6 +268,12 @@ def manual_seed(seed: int) -> None:
     _RNG.cupy = {}
 
 
+def seed_gpus(seed: int) -> None:
+    """Seed the generators of every GPU only (``torch.cuda.manual_seed_all``)."""
+    _RNG.cupy_seed = seed
+    _RNG.cupy = {}
+
+
 def rng(device: str):
     """The random generator for a device (numpy Generator or cupy RandomState)."""
     if device == "cpu":

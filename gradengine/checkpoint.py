@@ -101,7 +101,9 @@ def save(state_dict, path) -> None:
 
     Args:
         state_dict: e.g. ``model.state_dict()`` or ``optimizer.state_dict()``.
-        path: the file to write (no suffix is added).
+        path: the file to write (no suffix is added), or a binary file object opened for
+            writing (``io.BytesIO``, ``open(p, "wb")``), as ``torch.save`` takes; written
+            at its position and left open (atomicity is then the caller's).
     Raises:
         TypeError: a value that cannot be saved without pickle.
     Example:
@@ -118,7 +120,12 @@ def save(state_dict, path) -> None:
                             f"state with ge.save({var}.state_dict(), path){hint}, and load "
                             f"it back with {var}.load_state_dict(ge.load(path))")
         raise TypeError(f"save: expected a dict, got {type(state_dict).__name__}")
-    path = os.fspath(path)
+    fileobj = None if isinstance(path, (str, bytes, os.PathLike)) else path
+    if fileobj is not None and not callable(getattr(fileobj, "write", None)):
+        raise TypeError(f"save: expected a path or a binary file object, got "
+                        f"{type(path).__name__}")
+    if fileobj is None:
+        path = os.fspath(path)
     arrays = []
     tree = _encode(state_dict, arrays, "")
     manifest = {
@@ -128,6 +135,11 @@ def save(state_dict, path) -> None:
                           "crc32": _crc(arr)} for name, arr in arrays},
         "tree": tree,
     }
+    if fileobj is not None:
+        _write_zip(fileobj, manifest, arrays)
+        if callable(getattr(fileobj, "flush", None)):
+            fileobj.flush()
+        return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                dir=directory)
@@ -136,11 +148,7 @@ def save(state_dict, path) -> None:
         # umask's default for a new file, as open() would
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-                zf.writestr(MANIFEST, json.dumps(manifest, sort_keys=True))
-                for name, arr in arrays:
-                    with zf.open(f"{name}.npy", "w", force_zip64=arr.nbytes > 2 ** 30) as m:
-                        np.lib.format.write_array(m, arr, allow_pickle=False)
+            _write_zip(f, manifest, arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -151,6 +159,14 @@ def save(state_dict, path) -> None:
             pass
         raise
     _fsync_dir(directory)
+
+
+def _write_zip(f, manifest, arrays):
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(MANIFEST, json.dumps(manifest, sort_keys=True))
+        for name, arr in arrays:
+            with zf.open(f"{name}.npy", "w", force_zip64=arr.nbytes > 2 ** 30) as m:
+                np.lib.format.write_array(m, arr, allow_pickle=False)
 
 
 def _mode_for(path) -> int:
@@ -198,8 +214,14 @@ def _crc(arr) -> int:
 
 # ---------------------------------------------------------------- load
 
-def load(path):
+def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Load a checkpoint written by :func:`save`, verifying it completely first.
+
+    ``path`` is a path or a binary file object opened for reading (read from its position).
+    ``map_location``, ``weights_only`` and ``mmap`` are accepted for ``torch.load``'s
+    callers: the arrays come back on the host whatever ``map_location`` says, and
+    ``model.load_state_dict`` puts them on the model's device; nothing is ever unpickled,
+    so ``weights_only`` makes no difference.
 
     Returns:
         The saved structure: for a model, ``{name: numpy array}`` (ready for
@@ -211,6 +233,17 @@ def load(path):
     Example:
         >>> model.load_state_dict(ge.load("model.ge"))
     """
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        read = getattr(path, "read", None)
+        if not callable(read):
+            raise TypeError(f"load: expected a path or a binary file object, got "
+                            f"{type(path).__name__}")
+        try:
+            data = read()
+        except UnicodeDecodeError:
+            data = ""  # a file opened in text mode: refused below
+        name = getattr(path, "name", None)
+        return _parse(name if isinstance(name, str) else f"<{type(path).__name__}>", data)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
@@ -233,6 +266,13 @@ def load(path):
     finally:
         if fd is not None:
             os.close(fd)
+    return _parse(path, data)
+
+
+def _parse(path, data):
+    if not isinstance(data, bytes):
+        raise TypeError(f"load: {path!r} gave {type(data).__name__}, not bytes (open the file "
+                        "in binary mode)")
     if len(data) < len(_ZIP_SIGNATURE):
         raise CheckpointError(f"load: {path!r} is truncated ({len(data)} bytes; "
                               "a checkpoint starts with a zip header)")

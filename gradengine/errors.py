@@ -23,6 +23,11 @@ class ArgumentError(ValueError, RuntimeError):
     """An argument value the op cannot take (a zero step, no bound at all, a bad mode)."""
 
 
+class LinAlgError(ArgumentError):
+    """A matrix the decomposition or solve cannot take (singular, not positive definite):
+    ``ge.linalg.LinAlgError``, a RuntimeError as PyTorch's ``torch.linalg.LinAlgError``."""
+
+
 class DTypeError(TypeError):
     """A dtype the op cannot take (integer grads, unsupported dtypes, float labels)."""
 
@@ -33,6 +38,14 @@ class DeviceError(RuntimeError):
 
 class GraphError(RuntimeError):
     """Misuse of the autograd graph: freed graphs, in-place changes, non-scalar backward."""
+
+
+class StateDictError(KeyError, RuntimeError):
+    """``load_state_dict(strict=True)`` with missing or unexpected keys: a KeyError, and a
+    RuntimeError as PyTorch raises."""
+
+    def __str__(self):  # the message as written, not KeyError's quoted repr
+        return str(self.args[0]) if self.args else ""
 
 
 class CheckpointError(ValueError):

@@ -38,6 +38,7 @@ from .ops.losses import (
 )
 from .ops.manipulation import *  # noqa: F403
 from .ops.math import *  # noqa: F403
+from .ops.nn_extras import *  # noqa: F403
 from .ops.normalization import *  # noqa: F403
 from .ops.reductions import all, any, max, mean, min, sum  # noqa: A004  # noqa: A004
 from .ops.reductions import argmax_ as argmax

@@ -207,3 +207,279 @@ def qr(a, mode="reduced"):
         raise ShapeError(f"qr: expects matrices (..., m, n), got shape {tuple(a.shape)}")
     return _Qr(*_QrFn.apply(a, mode))
 
+
+
+# ---------------------------------------------------------------- more of torch.linalg
+# Written in Tensor ops (differentiable to any order) or, where the value is an integer or
+# a status, on the arrays.
+
+from .errors import LinAlgError  # noqa: E402
+from .ops import composite as _composite  # noqa: E402
+from .ops import creation as _creation  # noqa: E402
+from .ops import manipulation as _manip  # noqa: E402
+
+_LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+_InvEx = namedtuple("inv_ex", ["inverse", "info"])
+_CholeskyEx = namedtuple("cholesky_ex", ["L", "info"])
+_SolveEx = namedtuple("solve_ex", ["result", "info"])
+
+
+def cross(a, b, *, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (default the last, as torch.linalg)."""
+    return _composite.cross(a, b, dim=dim)
+
+
+def diagonal(a, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonals of the matrices over (dim1, dim2) (torch.linalg's defaults)."""
+    return _composite.diagonal(a, offset, dim1, dim2)
+
+
+def vecdot(x, y, *, dim=-1):
+    """The dot products of ``x`` and ``y`` along ``dim`` (real tensors)."""
+    return sum(x * y, dim)
+
+
+def multi_dot(tensors):
+    """A chain of matrix products (the first may be 1-d, a row; the last 1-d, a column)."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise ArgumentError(f"multi_dot: expected at least 2 tensors, got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        if t.ndim not in (1, 2) or (t.ndim == 1 and 0 < i < len(tensors) - 1):
+            raise ShapeError(f"multi_dot: tensor {i} must be 2-d (the first and last may be "
+                             f"1-d), got shape {tuple(t.shape)}")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = matmul(out, t)
+    return out
+
+
+def _eye_like(a):
+    n = a.shape[-1]
+    eye = _creation.eye(n, dtype=a.dtype, device=a.device)
+    return eye if a.ndim == 2 else _manip_broadcast(eye, a.shape)
+
+
+def _manip_broadcast(t, shape):
+    from .ops.shape import broadcast_to
+    return broadcast_to(t, tuple(shape))
+
+
+def matrix_power(a, n):
+    """A^n for an integer n (n < 0: the inverse's power; n = 0: the identity)."""
+    _square("matrix_power", a)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ArgumentError(f"matrix_power: n must be an integer, got {n!r}")
+    n = int(n)
+    if n == 0:  # the identity, with a zero gradient (as torch)
+        return a * 0 + _eye_like(a)
+    if n < 0:
+        a, n = inv(a), -n
+    result, base = None, a
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def _square(name, a):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"{name}: expects square matrices (..., n, n), got shape "
+                         f"{tuple(a.shape)}")
+
+
+@op(name="pinv", params=("rtol",), save=("a", "out"))
+def pinv_op(xp, a, rtol):
+    """The Moore-Penrose pseudo-inverse (singular values below rtol * the largest: zero),
+    from the SVD as NumPy computes it: V diag(1 / s) U^T."""
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    cutoff = rtol * s.max(axis=-1, keepdims=True) if s.shape[-1] else s
+    with np.errstate(divide="ignore"):
+        s_inv = xp.where(s > cutoff, 1 / xp.where(s > cutoff, s, 1), 0)
+    return xp.matmul(xp.swapaxes(vh, -1, -2) * s_inv[..., None, :], xp.swapaxes(u, -1, -2))
+
+
+@pinv_op.vjp
+def _pinv_vjp(g, a, out, rtol):
+    # d P = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P (Golub & Pereyra)
+    p, pt = out, matrix_transpose(out)
+    eye_m = _eye_like(matmul(a, p))
+    eye_n = _eye_like(matmul(p, a))
+    gt = matrix_transpose(g)
+    return (-matmul(matmul(pt, g), pt) + matmul(matmul(eye_m - matmul(a, p), gt),
+                                                matmul(p, pt))
+            + matmul(matmul(matmul(pt, p), gt), eye_n - matmul(p, a))), None
+
+
+def pinv(a, *, atol=None, rtol=None, hermitian=False):
+    """``torch.linalg.pinv``: the pseudo-inverse, differentiable where the rank is constant.
+    ``rtol`` defaults to eps * max(m, n), as torch; ``atol`` is not supported."""
+    if a.ndim < 2:
+        raise ShapeError(f"pinv: expects matrices (..., m, n), got shape {tuple(a.shape)}")
+    if atol is not None:
+        raise ArgumentError("pinv: atol is not supported; give rtol")
+    if rtol is None:
+        rtol = float(np.finfo(a.dtype).eps) * max(a.shape[-2:])
+    return apply(pinv_op, a, params=(float(rtol),))
+
+
+def lstsq(a, b, rcond=None, *, driver=None):
+    """``torch.linalg.lstsq``: the least-squares solution of A X = B (B (..., m, k) or
+    (..., m)), differentiable, as pinv(A) B; ``residuals`` and ``singular_values`` are
+    empty and ``rank`` is given, as torch's default CPU driver (gelsy) returns them."""
+    if a.ndim < 2:
+        raise ShapeError(f"lstsq: expects A of shape (..., m, n), got {tuple(a.shape)}")
+    if b.shape[:-1] != a.shape[:-1] and b.shape[:-2] + b.shape[-2:-1] != a.shape[:-1]:
+        if b.shape[-2] != a.shape[-2] if b.ndim >= 2 else b.shape[0] != a.shape[-2]:
+            raise ShapeError(f"lstsq: A of shape {tuple(a.shape)} and B of shape "
+                             f"{tuple(b.shape)} differ in their number of rows")
+    p = pinv(a, rtol=rcond)
+    vec = b.ndim == a.ndim - 1
+    x = matmul(p, reshape(b, tuple(b.shape) + (1,)) if vec else b)
+    if vec:
+        x = reshape(x, tuple(x.shape[:-1]))
+    rank = matrix_rank(a, rtol=rcond)
+    empty = _creation.zeros(0, dtype=a.dtype, device=a.device)
+    return _LstsqResult(x, empty, rank, empty)
+
+
+def matrix_rank(a, *, atol=None, rtol=None, hermitian=False, tol=None):
+    """The rank of the matrices (int64; no gradient): singular values above
+    max(atol, rtol * the largest), rtol defaulting to eps * max(m, n)."""
+    if a.ndim < 2:
+        raise ShapeError(f"matrix_rank: expects matrices (..., m, n), got shape "
+                         f"{tuple(a.shape)}")
+    if tol is not None:
+        atol = tol
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else \
+            float(np.finfo(a.dtype).eps) * max(a.shape[-2:])
+    return apply(matrix_rank_op, a, params=(0.0 if atol is None else float(atol),
+                                            float(rtol)))
+
+
+@op(name="matrix_rank", params=("atol", "rtol"), differentiable=False)
+def matrix_rank_op(xp, a, atol, rtol):
+    """The number of singular values above max(atol, rtol * the largest)."""
+    s = xp.linalg.svd(a, full_matrices=False)[1]
+    top = s.max(axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,))
+    return (s > xp.maximum(atol, rtol * top)).sum(axis=-1).astype(np.int64)
+
+
+def solve_triangular(a, b, *, upper, left=True, unitriangular=False):
+    """X with A X = B (``left``) or X A = B, A triangular (only its ``upper`` or lower
+    triangle is read; ``unitriangular``: its diagonal is taken as ones); differentiable."""
+    _square("solve_triangular", a)
+    t = _manip.triu(a) if upper else _manip.tril(a)
+    if unitriangular:
+        eye = _eye_like(a)
+        t = t * (1 - eye) + eye
+    if left:
+        return solve(t, b)
+    return matrix_transpose(solve(matrix_transpose(t), matrix_transpose(b)))
+
+
+def cond(a, p=None):
+    """The condition number: smax / smin of the singular values for p None or 2 (-2:
+    smin / smax), else norm(A, p) * norm(A^-1, p)."""
+    if p is None or p in (2, -2):
+        s = svdvals(a)
+        hi, lo = _max(s, -1), _min(s, -1)
+        return lo / hi if p == -2 else hi / lo
+    return matrix_norm(a, p) * matrix_norm(inv(a), p)
+
+
+@op(name="matrix_exp", save=("a",))
+def matrix_exp_op(xp, a):
+    """e^A by scaling and squaring around a degree-18 Taylor polynomial."""
+    norm1 = float(xp.abs(a).sum(axis=-2).max()) if a.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm1))) + 1) if norm1 > 0.5 else 0
+    x = a * (0.5 ** s)
+    eye = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    term, out = eye, eye.copy()
+    for k in range(1, 19):
+        term = xp.matmul(term, x) * (1.0 / k)
+        out = out + term
+    for _ in range(s):
+        out = xp.matmul(out, out)
+    return out
+
+
+@matrix_exp_op.vjp
+def _matrix_exp_vjp(g, a):
+    # the adjoint of the Frechet derivative: the upper-right block of exp([[A^T, G], [0, A^T]])
+    from .ops.shape import concatenate
+    n = a.shape[-1]
+    at = matrix_transpose(a)
+    top = concatenate([at, g], -1)
+    bottom = concatenate([a * 0, at], -1)
+    big = apply(matrix_exp_op, concatenate([top, bottom], -2))
+    return big[..., :n, n:]
+
+
+def matrix_exp(a):
+    """``torch.linalg.matrix_exp``: e^A (scaling and squaring); differentiable to any order
+    (its VJP is the matrix exponential of a block matrix)."""
+    _square("matrix_exp", a)
+    return apply(matrix_exp_op, a)
+
+
+def vander(x, *, N=None):  # noqa: N803 - torch's name
+    """The Vandermonde matrix of ``x`` (..., n): columns x^0, x^1, ..., x^(N-1)."""
+    n = x.shape[-1] if N is None else int(N)
+    if n < 1:
+        raise ArgumentError(f"vander: N must be at least 1, got {n}")
+    from .ops.shape import stack
+    cols = [_creation.ones_like(x)]
+    for _ in range(1, n):
+        cols.append(cols[-1] * x)
+    return stack(cols, -1)
+
+
+def _status(name, fn, shape_of, *args):
+    """``(fn(*args), info)`` with info 0, or (NaNs, 1) where fn raises LinAlgError."""
+    try:
+        out = fn(*args)
+        ok = 0
+    except LinAlgError:
+        out = _creation.full(shape_of, float("nan"), dtype=args[0].dtype,
+                             device=args[0].device)
+        ok = 1
+    return out, Tensor(np.asarray(ok, dtype=np.int32), device=args[0].device)
+
+
+def inv_ex(a, *, check_errors=False):
+    """``(inverse, info)``: info 0, or 1 (and a NaN inverse) for a singular matrix; with
+    ``check_errors`` a singular matrix raises LinAlgError."""
+    if check_errors:
+        return _InvEx(inv(a), Tensor(np.asarray(0, dtype=np.int32), device=a.device))
+    return _InvEx(*_status("inv_ex", inv, a.shape, a))
+
+
+def cholesky_ex(a, *, upper=False, check_errors=False):
+    """``(L, info)`` as :func:`inv_ex`, for the Cholesky factor."""
+    def chol(m):
+        lower = cholesky(m)
+        return matrix_transpose(lower) if upper else lower
+    if check_errors:
+        return _CholeskyEx(chol(a), Tensor(np.asarray(0, dtype=np.int32), device=a.device))
+    return _CholeskyEx(*_status("cholesky_ex", chol, a.shape, a))
+
+
+def solve_ex(a, b, *, left=True, check_errors=False):
+    """``(result, info)`` as :func:`inv_ex`, for :func:`solve`."""
+    def run(m, r):
+        if left:
+            return solve(m, r)
+        return matrix_transpose(solve(matrix_transpose(m), matrix_transpose(r)))
+    if check_errors:
+        return _SolveEx(run(a, b), Tensor(np.asarray(0, dtype=np.int32), device=a.device))
+    return _SolveEx(*_status("solve_ex", run, b.shape, a, b))
+
+
+__all__ += ["LinAlgError", "cross", "diagonal", "vecdot", "multi_dot", "matrix_power", "pinv",
+            "lstsq", "matrix_rank", "solve_triangular", "cond", "matrix_exp", "vander",
+            "inv_ex", "cholesky_ex", "solve_ex"]

@@ -708,6 +708,15 @@ def _index(idx):
     return _unwrap(idx, "index", strict=False)
 
 
+def _writable_view(fn, base):
+    def call(*args, **kwargs):
+        v = fn(*args, **kwargs)
+        if base.flags.writeable and not v.flags.writeable:
+            v.setflags(write=True)
+        return v
+    return call
+
+
 def _method(name):
     def m(self, *args, **kwargs):
         if name == "dot" and _CAPTURING and not _without_cublas(self, *args):
@@ -718,7 +727,10 @@ def _method(name):
         kwargs = {k: _unwrap(v, name) for k, v in kwargs.items()}
         if "out" in kwargs:
             raise NotImplementedError("fake cupy: out= on methods")
-        return _wrap(_exec(getattr(self._a, name), args, kwargs, owner=self._a), (self,))
+        fn = getattr(self._a, name)
+        if name == "diagonal":  # CuPy's diagonal is a writable view (NumPy's is read-only)
+            fn = _writable_view(fn, self._a)
+        return _wrap(_exec(fn, args, kwargs, owner=self._a), (self,))
     m.__name__ = name
     return m
 
@@ -738,7 +750,7 @@ for _convert in (float, int, complex, bool):
 
 for _name in ("reshape", "transpose", "swapaxes", "squeeze", "ravel", "flatten", "view",
               "copy", "sum", "mean", "prod", "max", "min", "argmax", "argmin", "any", "all",
-              "cumsum", "clip", "dot", "var", "std", "nonzero", "round", "conj"):
+              "cumsum", "clip", "dot", "var", "std", "nonzero", "round", "conj", "diagonal"):
     setattr(ndarray, _name, _method(_name))
 
 
@@ -786,7 +798,7 @@ _FUNCS = (
     "cumsum", "var", "std", "allclose", "array_equal",
     # shape
     "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "ravel", "broadcast_to",
-    "broadcast_arrays", "concatenate", "stack", "ascontiguousarray", "take_along_axis",
+    "diagonal", "broadcast_arrays", "concatenate", "stack", "ascontiguousarray", "take_along_axis",
     "take", "copyto", "copy", "nonzero", "argsort", "sort", "unique",
 )
 

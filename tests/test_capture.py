@@ -333,6 +333,78 @@ def test_a_global_scalar_and_a_rebound_global_model_are_guarded():
         assert np.array_equal(h(ge.ones(1, 2)).numpy(), models[1](ge.ones(1, 2)).numpy())
 
 
+W_GLOBAL = ge.tensor([1.0, 1.0])
+
+
+def _times_w(x):
+    return x * W_GLOBAL
+
+
+def _times_late(x):
+    return LATE_MODEL(x)  # noqa: F821 - defined after the decoration, as scripts often do
+
+
+def test_a_global_or_closure_tensor_rebound_to_another_is_not_replayed_stale():
+    global W_GLOBAL, LATE_MODEL
+    with ge.no_grad():
+        x = ge.tensor([2.0, 3.0])
+        f = ge.jit(_times_w)
+        f(x)
+        f(x)
+        W_GLOBAL.data[...] = 5.0  # written in place: the program reads it live
+        assert f(x).numpy().tolist() == [10.0, 15.0]
+        old = W_GLOBAL
+        W_GLOBAL = ge.tensor([7.0, 7.0])
+        try:
+            assert f(x).numpy().tolist() == [14.0, 21.0]
+            assert f(x).numpy().tolist() == [14.0, 21.0]
+        finally:
+            W_GLOBAL = old
+        assert f(x).numpy().tolist() == [10.0, 15.0]
+
+        w = ge.tensor([1.0, 2.0])
+
+        def make():
+            return ge.jit(lambda x: x * w)
+        g = make()
+        g(x)
+        g(x)
+        w = ge.tensor([3.0, 3.0])  # the closure cell now holds another tensor
+        assert g(x).numpy().tolist() == [6.0, 9.0]
+
+        h = ge.jit(_times_late)  # its global is defined only after the decoration
+        models = [nn.Linear(2, 1), nn.Linear(2, 1)]
+        xs = ge.ones(1, 2)
+        try:
+            for m in models + models[:1]:
+                LATE_MODEL = m
+                _same(h(xs), m(xs))
+                _same(h(xs), m(xs))
+        finally:
+            del LATE_MODEL
+
+
+def test_a_global_tensor_rebound_inside_the_function_follows_eager():
+    global W_STEP
+    start = np.array([1.0, -2.0], np.float32)
+
+    def run(jitted):
+        global W_STEP
+        W_STEP = ge.tensor(start.copy())
+
+        def step(x):
+            global W_STEP
+            W_STEP = W_STEP - 0.5 * x  # rebinds the global: a new tensor every call
+            return W_STEP.sum()
+        fn = ge.jit(step) if jitted else step
+        with ge.no_grad():
+            return [fn(ge.tensor([1.0, 2.0])).item() for _ in range(4)], W_STEP.numpy()
+    eager, jitted = run(False), run(True)
+    del W_STEP
+    assert eager[0] == jitted[0]
+    np.testing.assert_array_equal(eager[1], jitted[1])
+
+
 def test_momentum_switched_off_and_on_keeps_the_buffer_as_torch_does():
     torch = pytest.importorskip("torch")
     moms = [0.9, 0.9, 0.0, 0.0, 0.5, 0.5]
@@ -412,3 +484,52 @@ def test_a_returned_tensor_with_an_unused_graph_runs_eagerly_so_backward_works()
         f(x)
         f(x)
     assert len([p for p in f.programs.values() if p is not None]) == 1
+
+
+def test_an_index_given_as_the_raw_array_of_an_argument_is_replayed_with_its_values():
+    x = ge.tensor([10.0, 20.0, 30.0])
+    f = ge.jit(lambda x, i: x[i.data] * 1)
+    for idx in ([0, 2], [1, 1], [2, 0]):
+        i = ge.tensor(np.array(idx))
+        assert f(x, i).numpy().tolist() == x.numpy()[idx].tolist()
+
+
+def test_keras_sparse_crossentropy_on_probabilities_follows_each_calls_labels():
+    from gradengine.keras import losses
+    loss = losses.SparseCategoricalCrossentropy()
+    p = ge.tensor(np.float32([[0.2, 0.8], [0.6, 0.4]]))
+    f = ge.jit(lambda p, y: loss(y, p))
+    for y in ([0, 1], [1, 0], [1, 1]):
+        yt = ge.tensor(np.array(y))
+        assert f(p, yt).item() == loss(yt, p).item()
+
+
+@pytest.mark.parametrize("clip", ["norm2", "norm_inf", "norm1", "value"])
+def test_gradient_clipping_inside_a_jitted_step_equals_eager(clip):
+    x = ge.tensor(np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32))
+    y = ge.ones(8, 1) * 10
+
+    def run(jitted):
+        ge.manual_seed(0)
+        m = nn.Linear(3, 1)
+        opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            if clip == "value":
+                nn.utils.clip_grad_value_(m.parameters(), 0.3)
+                total = loss
+            else:
+                p = {"norm2": 2.0, "norm_inf": float("inf"), "norm1": 1.0}[clip]
+                total = nn.utils.clip_grad_norm_(m.parameters(), 0.5, norm_type=p)
+            opt.step()
+            return total
+        fn = ge.jit(step) if jitted else step
+        totals = [fn(x, y).item() for _ in range(4)]
+        return totals, m.weight.numpy().copy(), m.bias.numpy().copy()
+    eager, jitted = run(False), run(True)
+    assert eager[0] == jitted[0]
+    np.testing.assert_array_equal(eager[1], jitted[1])
+    np.testing.assert_array_equal(eager[2], jitted[2])

@@ -282,3 +282,35 @@ def test_saved_on_cuda_loads_on_cpu(tmp_path, cuda_device):
     for p, q in zip(m.parameters(), cpu.parameters()):
         assert p.numpy().tobytes() == q.numpy().tobytes()
     assert checkpoint.load(tmp_path / "gpu.ge").keys() == m.state_dict().keys()
+
+
+def test_save_and_load_take_file_objects_and_torch_load_keywords(tmp_path):
+    m = model_2_3_1()
+    m(ge.ones(1, 2))
+    buf = io.BytesIO()
+    ge.save(m.state_dict(), buf)
+    buf.seek(0)
+    back = ge.load(buf, map_location="cpu", weights_only=True)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(back[k], v)
+    path = tmp_path / "f.ge"
+    with open(path, "wb") as f:
+        ge.save({"a": np.arange(3.0)}, f)
+    with open(path, "rb") as f:
+        np.testing.assert_array_equal(ge.load(f, "cpu")["a"], np.arange(3.0))
+    with open(path, encoding="latin-1") as f, pytest.raises(TypeError, match="binary mode"):
+        ge.load(f)
+    with pytest.raises(TypeError, match="binary file object"):
+        ge.save({"a": np.ones(1)}, 3)
+
+
+def test_strict_load_state_dict_errors_are_key_and_runtime_errors_and_change_nothing():
+    m = model_2_3_1()
+    m(ge.ones(1, 2))
+    before = state_of(m)
+    sd = m.state_dict()
+    sd.pop(next(iter(sd)))
+    for exc in (RuntimeError, KeyError, ge.StateDictError):
+        with pytest.raises(exc, match="missing keys"):
+            m.load_state_dict(sd)
+    assert state_of(m) == before

@@ -260,3 +260,26 @@ def test_sequential_add_builds_a_dense_layer_when_its_input_width_is_known():
     assert m[2].built and m[2].weight.shape == (3, 1) and len(m.parameters()) == 4
     lazy = nn.Sequential(nn.Dense(3), nn.Dense(1))
     assert not lazy[1].built and lazy.parameters() == []
+
+
+def test_sequential_takes_an_ordered_dict_and_list_methods_as_torch():
+    from collections import OrderedDict
+    s = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 3)), ("act", nn.ReLU()),
+                                   ("out", nn.Linear(3, 1))]))
+    assert list(s.state_dict()) == ["fc.weight", "fc.bias", "out.weight", "out.bias"]
+    assert s.fc is s[0] and list(s[1:].state_dict()) == ["out.weight", "out.bias"]
+    assert s(ge.ones(4, 2)).shape == (4, 1)
+    t = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    assert t.append(nn.Linear(2, 1)) is t
+    t.insert(0, nn.Tanh())
+    assert list(t.state_dict()) == ["1.weight", "1.bias", "3.weight", "3.bias"]
+    del t[0]
+    assert list(t.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    t[1] = nn.Sigmoid()
+    assert [type(m).__name__ for m in t] == ["Linear", "Sigmoid", "Linear"]
+    t.extend([nn.ReLU()])
+    assert type(t.pop(0)).__name__ == "Linear" and len(t) == 3
+    assert list(t.state_dict()) == ["1.weight", "1.bias"]
+    with pytest.raises(IndexError, match="out of range"):
+        t.insert(9, nn.ReLU())
+    assert len(t) == 3

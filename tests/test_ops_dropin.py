@@ -119,6 +119,31 @@ ROWS = [
     Row("svd[S]", lambda a: ge.linalg.svd(a, full_matrices=False).S,
         lambda a: TL.svd(a, full_matrices=False).S, _s(((3, 5),), ((4, 2),)),
         second_order=False),
+    Row("pinv", ge.linalg.pinv, TL.pinv, _s(((4, 3),), ((2, 5),), ((2, 3, 2),))),
+    Row("matrix_power[3]", lambda a: ge.linalg.matrix_power(a, 3),
+        lambda a: TL.matrix_power(a, 3), _s(((3, 3),), ((2, 2, 2),))),
+    Row("matrix_power[-2]", lambda a: ge.linalg.matrix_power(a, -2),
+        lambda a: TL.matrix_power(a, -2), _well_conditioned((3, 3), (2, 2, 2))),
+    Row("lstsq", lambda a, b: ge.linalg.lstsq(a, b).solution,
+        lambda a, b: TL.lstsq(a, b).solution, _s(((5, 3), (5, 2)), ((4, 2), (4, 1)))),
+    Row("solve_triangular[upper]", lambda a, b: ge.linalg.solve_triangular(a, b, upper=True),
+        lambda a, b: TL.solve_triangular(a, b, upper=True),
+        lambda rng: [[rng.standard_normal((3, 3)) + 3 * np.eye(3), rng.standard_normal((3, 2))]]),
+    Row("solve_triangular[lower,right,unit]",
+        lambda a, b: ge.linalg.solve_triangular(a, b, upper=False, left=False,
+                                                unitriangular=True),
+        lambda a, b: TL.solve_triangular(a, b, upper=False, left=False, unitriangular=True),
+        _s(((3, 3), (2, 3)),)),
+    Row("cond", ge.linalg.cond, TL.cond, _well_conditioned((3, 3), (2, 2, 2)),
+        second_order=False),
+    Row("matrix_exp", ge.linalg.matrix_exp, TL.matrix_exp, _s(((3, 3),), ((2, 2, 2),))),
+    Row("multi_dot", lambda a, b, c: ge.linalg.multi_dot([a, b, c]),
+        lambda a, b, c: TL.multi_dot([a, b, c]), _s(((3,), (3, 4), (4, 2)), ((2, 3), (3, 3),
+                                                                               (3,)))),
+    Row("vecdot", ge.linalg.vecdot, TL.vecdot, _s(((3, 4), (3, 4)), ((5,), (2, 5)))),
+    Row("vander", lambda a: ge.linalg.vander(a, N=4), lambda a: TL.vander(a, N=4),
+        _s(((3,),), ((2, 3),))),
+    Row("linalg.cross", ge.linalg.cross, TL.cross, _s(((3,), (3,)), ((2, 3), (2, 3)))),
 ]
 IDS = [r.name for r in ROWS]
 
@@ -184,3 +209,26 @@ def test_every_dropin_op_has_a_row():
     names = {r[0].split("[")[0] for r in NONDIFF} | {"multinomial"}
     missing = optable.op_names(extras, decomp) - optable.covered(ROWS, names)
     assert not missing, f"drop-in ops without a row: {sorted(missing)}"
+
+
+def test_linalg_rank_status_forms_and_errors_as_torch():
+    v = np.random.default_rng(0).standard_normal(4)
+    for a in (np.outer(v, v), np.eye(3), np.zeros((2, 3))):
+        assert ge.linalg.matrix_rank(ge.tensor(a)).item() == TL.matrix_rank(
+            torch.tensor(a)).item()
+    sing = np.zeros((2, 2))
+    for ours, theirs in ((ge.linalg.inv_ex(ge.tensor(sing)), TL.inv_ex(torch.tensor(sing))),
+                         (ge.linalg.cholesky_ex(ge.tensor(-np.eye(2))),
+                          TL.cholesky_ex(torch.tensor(-np.eye(2))))):
+        assert (ours.info.item() > 0) == (theirs.info.item() > 0)
+    ok = ge.linalg.solve_ex(ge.tensor(np.eye(2) * 2), ge.tensor(np.ones((2, 1))))
+    assert ok.info.item() == 0 and ok.result.numpy().tolist() == [[0.5], [0.5]]
+    for call in (lambda: ge.linalg.inv(ge.tensor(sing)),
+                 lambda: ge.linalg.inv_ex(ge.tensor(sing), check_errors=True)):
+        with pytest.raises(ge.linalg.LinAlgError, match="inv") as e:
+            call()
+        assert isinstance(e.value, RuntimeError)
+    with pytest.raises(ge.ShapeError, match="multi_dot"):
+        ge.linalg.multi_dot([ge.ones(2), ge.ones(2), ge.ones(2)])
+    with pytest.raises(ge.ShapeError, match="square"):
+        ge.linalg.matrix_exp(ge.ones(2, 3))

@@ -149,3 +149,16 @@ def test_grad_refuses_grad_outputs_of_the_wrong_length():
     y1, y2 = (a * 2).sum(), (a * 3).sum()
     with pytest.raises(ValueError, match="1 grad_outputs for 2 outputs"):
         ge.grad([y1, y2], a, grad_outputs=[ge.tensor(1.0)])
+
+
+def test_a_write_into_a_diagonal_view_lands_in_its_base_with_torchs_gradient():
+    import torch
+    outs = []
+    for lib in (torch, ge):
+        a = lib.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+        h = a * 1
+        h.diagonal().mul_(5)
+        (h * h).sum().backward()
+        outs.append((h.detach().numpy().copy(), a.grad.numpy().copy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

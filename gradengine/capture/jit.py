@@ -14,6 +14,7 @@ cleared with ``zero_grad()``; on CUDA the replay is the same array program (no C
 
 from __future__ import annotations
 
+import dis
 import functools
 import operator
 import os
@@ -650,9 +651,11 @@ class _Context:
         code = getattr(fn, "__code__", None)
         self.globals = getattr(fn, "__globals__", None) or {}
         cells = getattr(fn, "__closure__", None) or () if code is not None else ()
-        self.cells = tuple(c for c in cells if _relevant(_cell_value(c)))
-        names = code.co_names if code is not None else ()
-        self.names = tuple(n for n in dict.fromkeys(names) if _relevant(self.globals.get(n)))
+        # a cell still empty, or a global not yet defined, may hold a model or a tensor by
+        # the first call: watched too
+        self.cells = tuple(c for c in cells if _relevant(_cell_value(c), c))
+        g = self.globals
+        self.names = tuple(n for n in _global_names(code) if _relevant(g.get(n), n not in g))
         self.last = None
         self.epoch = -1
         self.key = ()
@@ -662,14 +665,18 @@ class _Context:
         cells, names = self.cells, self.names
         if not cells and not names:
             return ()
-        try:  # identical objects compare at C speed; an equal scalar gives the same key
+        try:
             vals = tuple(map(_CONTENTS, cells))
             if names:
                 vals += tuple(map(self.globals.get, names))
-            if self.epoch == state_epoch[0] and vals == self.last:
-                return self.key
-        except (ValueError, TypeError):  # an emptied cell; a global rebound to an array
+        except ValueError:  # an emptied cell
             vals = tuple(map(_cell_value, cells)) + tuple(map(self.globals.get, names))
+        last = self.last
+        # by identity (never ==, which a Tensor answers elementwise): an equal scalar that
+        # is another object only recomputes the key, which then compares equal
+        if self.epoch == state_epoch[0] and last is not None and len(vals) == len(last) \
+                and all(map(operator.is_, vals, last)):
+            return self.key
         self.key = tuple(_context_value(v) for v in vals)
         self.last = vals
         self.epoch = state_epoch[0]
@@ -686,14 +693,63 @@ def _cell_value(cell):
         return None
 
 
-def _relevant(v):
+def _relevant(v, unset=False):
+    """Whether a cell or global holding ``v`` is part of the key: scalars, Tensors, modules,
+    optimizers; ``unset``: a cell still empty or a name not yet defined (watched too)."""
+    if unset is True or (unset is not False and v is None and _cell_empty(unset)):
+        return True
     return (isinstance(v, _SCALARS) and v is not None) or isinstance(v, np.generic) or \
-        _is_module(v) or isinstance(getattr(v, "param_groups", None), list)
+        isinstance(v, Tensor) or _is_module(v) or \
+        isinstance(getattr(v, "param_groups", None), list)
+
+
+def _cell_empty(cell):
+    try:
+        _ = cell.cell_contents
+    except ValueError:
+        return True
+    return False
+
+
+def _global_names(code):
+    """The names ``code`` (and the functions and comprehensions nested in it) loads as
+    globals, in order (attribute and method names are not globals)."""
+    if code is None:
+        return ()
+    names = {}
+    for ins in dis.get_instructions(code):
+        if ins.opname == "LOAD_GLOBAL":
+            names[ins.argval] = None
+    for c in code.co_consts:
+        if hasattr(c, "co_code"):
+            names.update(dict.fromkeys(_global_names(c)))
+    return tuple(names)
+
+
+class _SameTensor:
+    """A key entry for a Tensor a cell or global holds: equal only for that very Tensor
+    (a weak reference's ``==`` would compare the Tensors elementwise)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, t):
+        self.ref = weakref.ref(t)  # CPython gives one plain weak reference per object
+
+    def __call__(self):
+        return self.ref()
+
+    def __eq__(self, other):
+        return type(other) is _SameTensor and other.ref is self.ref
+
+    def __hash__(self):
+        return id(self.ref)
 
 
 def _context_value(v):
     if isinstance(v, _SCALARS) or isinstance(v, np.generic):
         return ("S", type(v), v)
+    if isinstance(v, Tensor):  # by identity: the program reads this tensor live
+        return ("W", _SameTensor(v), None)
     try:
         ref = weakref.ref(v)
     except TypeError:

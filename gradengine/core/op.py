@@ -37,6 +37,7 @@ from ..errors import (
     DTypeError,
     GraphError,
     IndexingError,
+    LinAlgError,
     OutOfMemoryError,
     ShapeError,
 )
@@ -281,6 +282,10 @@ class Node:
     def __repr__(self):
         return f"<node {self.op.name} #{self.seq}>"
 
+    def name(self) -> str:
+        """PyTorch's ``grad_fn.name()`` spelling: ``MulBackward0`` for ``mul``."""
+        return "".join(p[:1].upper() + p[1:] for p in self.op.name.split("_")) + "Backward0"
+
 
 _seq = itertools.count()
 
@@ -329,6 +334,8 @@ def _forward_error(op, arrays, err):
         return IndexingError(f"{op.name}: {text} (operands {what})")
     if isinstance(err, TypeError):
         return DTypeError(f"{op.name}: unsupported operand types {what}: {text}")
+    if type(err).__name__ == "LinAlgError":  # NumPy's or CuPy's
+        return LinAlgError(f"{op.name}: {text} (operands {what})")
     if isinstance(err, ValueError) and ("broadcast" in low or "shape" in low or
                                         "dimension" in low or "size" in low):
         return ShapeError(f"{op.name}: invalid shapes {what}: {text}")

@@ -143,15 +143,11 @@ class Tensor:
 
     # ------------------------------------------------------------ python protocol
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=20)
-        extras = [f"dtype={self.dtype.name}"]
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.node is not None:
-            extras.append(f"grad_fn={self.node.op.name}")
-        elif self._rg:
-            extras.append("requires_grad=True")
-        return f"tensor({body}, {', '.join(extras)})"
+        """PyTorch's layout (see :mod:`gradengine.core.printing`)."""
+        from .. import backend
+        from .printing import tensor_repr
+        return tensor_repr(self.numpy(), self.device, backend.DEFAULT_FLOAT,
+                           self.node.name() if self.node is not None else None, self._rg)
 
     def __len__(self):
         if self.data.ndim == 0:

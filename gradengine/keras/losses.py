@@ -113,7 +113,7 @@ def _loss_function(kind, from_logits, user_fn):
         def scce(p, labels):
             xp = backend.xp_of(p.device)
             rows = xp.arange(labels.shape[0])
-            picked = p[(rows, labels.data)]
+            picked = p[(rows, labels)]
             return -F.log(F.clip(picked, _EPS, 1 - _EPS)).mean()
         return scce
 
@@ -214,7 +214,7 @@ def _per_sample(kind, from_logits):
             if kind == "cce":
                 return -(t * logp).sum(axis=-1)
             xp = backend.xp_of(out.device)
-            return -logp[(xp.arange(t.shape[0]), t.data)]
+            return -logp[(xp.arange(t.shape[0]), t)]
         return cce
     raise ValueError(f"sample or class weights need a named loss, not {kind!r}")
 

@@ -19,9 +19,12 @@ __all__ = ["Sequential"]
 class Sequential(KerasModel, Module):
     """Layers applied in order; a Module with the Keras training loop.
 
-    ``Sequential(layer, layer, ...)`` (PyTorch) or ``Sequential([layers], name=...)``
-    (Keras). Iterable and indexable (``model[0]``, ``model[1:]``), ``len(model)``,
-    ``model.layers`` is the list; :meth:`add` appends and :meth:`pop` removes the last.
+    ``Sequential(layer, layer, ...)`` or ``Sequential(OrderedDict(name=layer, ...))``
+    (PyTorch; the names are the state dict's prefixes, else the positions) or
+    ``Sequential([layers], name=...)`` (Keras). Iterable and indexable (``model[0]``,
+    ``model[1:]``, ``model[i] = layer``, ``del model[i]``), ``len(model)``,
+    ``model.layers`` is the list; :meth:`add` / :meth:`append` append, :meth:`extend`,
+    :meth:`insert`, and :meth:`pop` removes the last (or the ``i``-th).
     When the input shape is known -- an ``Input(shape=...)`` first, or a first layer with
     ``input_shape`` / ``input_dim`` (or an ``nn.Linear``) -- every layer is built as it is
     added, so ``parameters()`` and ``summary()`` are complete at once; otherwise at the
@@ -37,7 +40,12 @@ class Sequential(KerasModel, Module):
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_input_shape", None)   # per sample, when known
         object.__setattr__(self, "_input_dtype", None)
+        object.__setattr__(self, "_names", [])  # each layer's attribute (state dict prefix)
         KerasModel.__init__(self)
+        if len(layers) == 1 and isinstance(layers[0], dict):  # PyTorch's OrderedDict form
+            for key, layer in layers[0].items():
+                self._add(layer, str(key))
+            return
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
             layers = tuple(layers[0])
         for layer in layers:
@@ -56,6 +64,59 @@ class Sequential(KerasModel, Module):
             TypeError: not a Module. ShapeError: the layer does not fit the output of the
                 layers before it (the model is left as it was).
         """
+        return self._add(layer, None)
+
+    def append(self, module):
+        """Append ``module`` (PyTorch's ``Sequential.append``); returns the model."""
+        return self._add(module, None)
+
+    def extend(self, modules):
+        """Append every module of ``modules`` in order; returns the model."""
+        for m in modules:
+            self._add(m, None)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (PyTorch's ``Sequential.insert``);
+        the layers after it move up one position (and their positional names with them)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+        n = len(self.layers)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for "
+                             f"{n} layers")
+        index = index % (n + 1) if index < 0 else index
+        layers = list(self.layers)
+        names = list(self._names)
+        layers.insert(index, module)
+        names.insert(index, None)
+        self._rename(layers, names)
+        return self
+
+    def __setitem__(self, idx, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: expected a Module, got {type(module).__name__}")
+        layers = list(self.layers)
+        layers[idx] = module
+        self._rename(layers, list(self._names))
+
+    def __delitem__(self, idx):
+        layers, names = list(self.layers), list(self._names)
+        del layers[idx]
+        del names[idx]
+        self._rename(layers, names)
+
+    def _rename(self, layers, names):
+        """Register ``layers`` anew under ``names`` (None or a number: the position)."""
+        for name in self._names:
+            delattr(self, name)
+        self.layers.clear()
+        self._names.clear()
+        for layer, name in zip(layers, names):
+            keep = name is not None and not name.isdigit()
+            self._add(layer, name if keep else None)
+
+    def _add(self, layer, name):
         from ..keras.layers import InputLayer
         from ..keras.symbolic import KerasTensor
         if isinstance(layer, KerasTensor) and isinstance(getattr(layer._node, "layer", None),
@@ -74,28 +135,37 @@ class Sequential(KerasModel, Module):
             shape = _declared_input_shape(layer)
             if shape is not None:
                 object.__setattr__(self, "_input_shape", shape)
-        setattr(self, str(len(self.layers)), layer)
+        name = str(len(self.layers)) if name is None else name
+        if name in self._names:
+            raise KeyError(f"Sequential: a layer is already named {name!r}")
+        setattr(self, name, layer)
         self.layers.append(layer)
+        self._names.append(name)
         try:
             if self._input_shape is not None and not _built(layer):
                 self._build_from_shape(self._input_shape)
         except BaseException:
             self.layers.pop()
-            delattr(self, str(len(self.layers)))
+            delattr(self, self._names.pop())
             raise
         self._invalidate()
         return self
 
-    def pop(self):
-        """Remove and return the last layer (Keras' ``model.pop()``).
+    def pop(self, index=-1):
+        """Remove and return the last layer (Keras' ``model.pop()``), or the ``index``-th
+        (PyTorch's ``Sequential.pop(i)``).
 
         Raises:
             IndexError: the model has no layers.
         """
         if not self.layers:
             raise IndexError("Sequential.pop: the model has no layers")
-        layer = self.layers.pop()
-        delattr(self, str(len(self.layers)))
+        layer = self.layers[index]
+        if index in (-1, len(self.layers) - 1):
+            self.layers.pop()
+            delattr(self, self._names.pop())
+        else:
+            del self[index]
         self._invalidate()
         if isinstance(self.__dict__.get("_opt_spec"), str):
             self.optimizer = None  # made again for the remaining parameters at the next fit
@@ -230,8 +300,8 @@ class Sequential(KerasModel, Module):
         return len(self.layers)
 
     def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return Sequential(*self.layers[idx])
+        if isinstance(idx, slice):  # the layers keep their names, as in PyTorch
+            return Sequential(dict(zip(self._names[idx], self.layers[idx])))
         return self.layers[idx]
 
 

@@ -35,6 +35,32 @@ from .conv import (
     MaxPool2d,
 )
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from .extras import (
+    AlphaDropout,
+    Bilinear,
+    ChannelShuffle,
+    CrossMapLRN2d,
+    CTCLoss,
+    EmbeddingBag,
+    FeatureAlphaDropout,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyLinear,
+    LocalResponseNorm,
+    MultiLabelMarginLoss,
+    MultiMarginLoss,
+    RReLU,
+    Softmax2d,
+    TripletMarginWithDistanceLoss,
+    UninitializedBuffer,
+    UninitializedParameter,
+)
 from .layers import (
     CELU,
     ELU,
@@ -89,7 +115,7 @@ from .loss import (
     SoftMarginLoss,
     TripletMarginLoss,
 )
-from .module import Module, Parameter
+from .module import Buffer, Module, Parameter
 from .normalization import (
     BatchNorm1d,
     BatchNorm2d,
@@ -158,6 +184,12 @@ __all__ = [
     "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "MultiheadAttention",
     "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer",
+    "AlphaDropout", "Bilinear", "ChannelShuffle", "CrossMapLRN2d", "CTCLoss", "EmbeddingBag",
+    "FeatureAlphaDropout", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d",
+    "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+    "LazyLinear", "LocalResponseNorm", "MultiLabelMarginLoss", "MultiMarginLoss", "RReLU",
+    "Softmax2d", "TripletMarginWithDistanceLoss", "UninitializedBuffer",
+    "UninitializedParameter", "Buffer",
 ]
 
 

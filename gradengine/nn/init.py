@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..core.tensor import Tensor
 from ..errors import DTypeError
@@ -205,3 +207,97 @@ def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in",
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return _write(tensor, _sample(tensor, "normal", 0.0, std))
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch), in place; drawn by
+    rejection, so the values follow the truncated normal exactly."""
+    _target(tensor, "trunc_normal_")
+    if std < 0 or not a < b:
+        raise ValueError(f"trunc_normal_: need std >= 0 and a < b, got std={std}, a={a}, "
+                         f"b={b}")
+    gen = backend.rng("cpu")
+    n = int(np.prod(tensor.shape))
+    out = np.empty(0)
+    while out.size < n:
+        draw = gen.normal(mean, std, size=max(16, 2 * (n - out.size)))
+        out = np.concatenate([out, draw[(draw >= a) & (draw <= b)]])
+    return _write(tensor, _on(tensor, out[:n].reshape(tensor.shape)))
+
+
+def _on(tensor, host):
+    """A host array as an array on ``tensor``'s device."""
+    return host if tensor.device == "cpu" else backend.to_device_array(host, tensor.device)
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None):
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch: the Q of the QR
+    decomposition of a normal draw, signs fixed by R's diagonal; a tensor of 3 or more
+    dimensions is flattened to (shape[0], rest)."""
+    _target(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+                         f"got shape {tensor.shape}")
+    if 0 in tensor.shape:
+        return tensor
+    rows = tensor.shape[0]
+    cols = int(np.prod(tensor.shape)) // rows
+    flat = backend.rng("cpu").normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _write(tensor, _on(tensor, (gain * q).reshape(tensor.shape)))
+
+
+def eye_(tensor):
+    """The identity in a 2-D tensor, in place (ones on the diagonal)."""
+    _target(tensor, "eye_", random=False)
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tensor.shape}")
+    return _write(tensor, _on(tensor, np.eye(*tensor.shape)))
+
+
+def dirac_(tensor, groups: int = 1):
+    """The Dirac delta in a convolution kernel (3-, 4- or 5-d, PyTorch's layout (out,
+    in, *k)): each of the first min(out/groups, in) channels passes through unchanged."""
+    _target(tensor, "dirac_", random=False)
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only 3, 4 or 5-d tensors are supported, got shape "
+                         f"{tensor.shape}")
+    shape = tensor.shape
+    if shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
+    out_per = shape[0] // groups
+    w = np.zeros(shape)
+    centre = tuple(k // 2 for k in shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per, shape[1])):
+            w[(g * out_per + d, d) + centre] = 1
+    return _write(tensor, _on(tensor, w))
+
+
+def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
+    """A 2-D tensor of N(0, std^2) values with a ``sparsity`` share of each column zero
+    (Martens 2010), as PyTorch."""
+    _target(tensor, "sparse_")
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only 2-d tensors are supported, got shape {tensor.shape}")
+    rows, cols = tensor.shape
+    gen = backend.rng("cpu")
+    w = gen.normal(0.0, std, size=(rows, cols))
+    zeros = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        w[gen.permutation(rows)[:zeros], c] = 0
+    return _write(tensor, _on(tensor, w))
+
+
+# PyTorch's deprecated spellings without the underscore
+uniform, normal, constant = uniform_, normal_, constant_
+xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
+kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_
+orthogonal, sparse, eye, dirac = orthogonal_, sparse_, eye_, dirac_
+__all__ += ["trunc_normal_", "orthogonal_", "eye_", "dirac_", "sparse_"]

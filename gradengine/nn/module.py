@@ -17,9 +17,9 @@ from .. import backend
 from ..core.gradmode import state_epoch
 from ..core.op import host_call
 from ..core.tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError, StateDictError
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "Buffer"]
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -58,6 +58,31 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """A tensor that, assigned to a module attribute, registers as a buffer (torch 2.5's
+    ``nn.Buffer``): ``self.running = nn.Buffer(ge.zeros(3), persistent=True)``; a
+    non-persistent one stays out of the state dict."""
+
+    __slots__ = ()
+    persistent = True
+
+    def __new__(cls, data=None, *, persistent=True):
+        return Tensor.__new__(cls if persistent else _VolatileBuffer)
+
+    def __init__(self, data=None, *, persistent=True):
+        if data is None:
+            data = np.zeros((0,), dtype=backend.DEFAULT_FLOAT)
+        if isinstance(data, Tensor):
+            super().__init__(data.data, device=data.device)
+        else:
+            super().__init__(data)
+
+
+class _VolatileBuffer(Buffer):
+    __slots__ = ()
+    persistent = False
 
 
 # Types of symbolic inputs (gradengine.keras' KerasTensor, registered there, as nn cannot
@@ -150,6 +175,11 @@ class Module:
             bufs[name] = value  # assigning to a buffer's name rebinds the buffer (PyTorch)
             object.__setattr__(self, name, value)
             return
+        if isinstance(value, Buffer):
+            params.pop(name, None)
+            mods.pop(name, None)
+            self.register_buffer(name, value, value.persistent)
+            return
         params.pop(name, None)
         mods.pop(name, None)
         bufs.pop(name, None)
@@ -223,26 +253,63 @@ class Module:
         if "_pre_hooks" not in d and "_post_hooks" not in d:
             return self.forward(*args, **kwargs)
         for hook in list(d.get("_pre_hooks", {}).values()):
+            if type(hook) is _KwHook:
+                new = hook.fn(self, args, kwargs)
+                if new is not None:
+                    if not (isinstance(new, tuple) and len(new) == 2):
+                        raise RuntimeError("forward pre-hook with_kwargs must return None or "
+                                           f"a tuple (args, kwargs), got {new!r}")
+                    args, kwargs = new
+                    args = args if isinstance(args, tuple) else (args,)
+                continue
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
+        bw = d.get("_bw_hooks") or d.get("_bw_pre_hooks")
+        if bw:
+            from .hooks import wrap_inputs, wrap_outputs
+            args, state = wrap_inputs(self, args)
         out = self.forward(*args, **kwargs)
+        if bw:
+            out = wrap_outputs(self, out, state)
         for hook in list(d.get("_post_hooks", {}).values()):
-            new = hook(self, args, out)
+            new = hook.fn(self, args, kwargs, out) if type(hook) is _KwHook else \
+                hook(self, args, out)
             if new is not None:
                 out = new
         return out
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call ``hook(module, args)`` before every forward; a non-None result replaces the
-        positional arguments. Returns a handle whose ``remove()`` unregisters it. (Hooks are
-        Python: under ge.jit they run when a step is recorded, not at its replays.)"""
-        return _Handle(self.__dict__.setdefault("_pre_hooks", {}), hook)
+        positional arguments (``with_kwargs=True``: ``hook(module, args, kwargs)`` returning
+        None or ``(args, kwargs)``; ``prepend``: run before the hooks already there).
+        Returns a handle whose ``remove()`` unregisters it. (Hooks are Python: under ge.jit
+        they run when a step is recorded, not at its replays.)"""
+        return _Handle(self.__dict__.setdefault("_pre_hooks", {}),
+                       _KwHook(hook) if with_kwargs else hook, prepend)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
         """Call ``hook(module, args, output)`` after every forward; a non-None result
-        replaces the output. Returns a handle whose ``remove()`` unregisters it."""
-        return _Handle(self.__dict__.setdefault("_post_hooks", {}), hook)
+        replaces the output (``with_kwargs=True``: ``hook(module, args, kwargs, output)``).
+        Returns a handle whose ``remove()`` unregisters it."""
+        return _Handle(self.__dict__.setdefault("_post_hooks", {}),
+                       _KwHook(hook) if with_kwargs else hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs
+        are ready (a tuple, one per Tensor output); a non-None result (a tuple) replaces
+        them. Returns a handle whose ``remove()`` unregisters it."""
+        self.__dict__.setdefault("_pre_hooks", {})  # leaves the hook-free fast path
+        return _Handle(self.__dict__.setdefault("_bw_pre_hooks", {}), hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's positional Tensor inputs are computed (all None when no input needs
+        one, zeros beside one that does, as PyTorch); a non-None result (a tuple) replaces
+        ``grad_input``. Returns a handle whose ``remove()`` unregisters it."""
+        self.__dict__.setdefault("_pre_hooks", {})
+        return _Handle(self.__dict__.setdefault("_bw_hooks", {}), hook, prepend)
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -425,7 +492,8 @@ class Module:
             DTypeError: naming every key whose array is not real numbers (object,
                 complex, strings).
         """
-        own = dict(self._named_state())
+        own = {k: v for k, v in self._named_state()  # a lazy module's uninitialized
+               if not getattr(v, "_lazy_uninit", False)}  # tensors: its _pending_parameters
         lazy = {}  # name -> (layer, expected shape with None for the unknown input size)
         for mod_name, mod in self.named_modules():
             pending_fn = getattr(mod, "_pending_parameters", None)
@@ -441,8 +509,8 @@ class Module:
                 parts.append(f"missing keys {missing}")
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
-            raise KeyError(f"load_state_dict: {' and '.join(parts)} (the model's keys are "
-                           f"{sorted(expected)})")
+            raise StateDictError(f"load_state_dict: {' and '.join(parts)} (the model's keys "
+                                 f"are {sorted(expected)}); nothing was loaded")
         arrays = {}
         bad = []
         kinds = []
@@ -503,17 +571,21 @@ class Module:
             raise
         return _IncompatibleKeys(missing, unexpected)
 
-    def to(self, device=None, dtype=None):
+    def to(self, device=None, dtype=None, non_blocking=False, memory_format=None):
         """Move every parameter (and gradient) to ``device`` and/or cast to a floating
         ``dtype``, in place (the Parameter objects stay the same); returns self.
 
-        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``.
+        ``to("cuda")``, ``to("float64")``, ``to("cuda", "float16")``, ``to(dtype=...)``,
+        ``to(tensor)`` (its device and dtype); ``non_blocking`` / ``memory_format`` are
+        accepted (copies are synchronous).
         Everything is converted before anything is rebound, so on error nothing changes.
 
         Raises:
             DTypeError: a dtype that is not floating (parameters must stay trainable).
             DeviceError: a device that cannot be used.
         """
+        if isinstance(device, Tensor):  # module.to(tensor), as torch
+            device, dtype = device.device, device.dtype
         if dtype is None and device is not None and _looks_like_dtype(device):
             device, dtype = None, device
         dev = backend.normalize_device(device, "to") if device is not None else None
@@ -581,14 +653,26 @@ class Module:
         return "\n".join(lines)
 
 
+class _KwHook:
+    """A forward (pre-)hook registered with ``with_kwargs=True``."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
 class _Handle:
     """What the register_*_hook methods return: ``handle.remove()`` unregisters the hook."""
 
     _ids = iter(range(1 << 62))
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks, hook, prepend=False):
         self.hooks, self.id = hooks, next(_Handle._ids)
         hooks[self.id] = hook
+        if prepend:
+            for k in [k for k in hooks if k != self.id]:
+                hooks[k] = hooks.pop(k)
         state_epoch[0] += 1  # what a ge.jit program of the module baked in may change
 
     def remove(self):

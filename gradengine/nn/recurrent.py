@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from .. import functional as F
+from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..ops.creation import zeros
 from .module import Module, Parameter
+from .rnn_utils import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
@@ -128,6 +132,8 @@ class RNNBase(Module):
                              f"= {expected}")
 
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's argument name
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         x = input
         if x.ndim not in (2, 3):
             raise ShapeError(f"{self._op}: expected input of 2 (unbatched) or 3 dimensions, "
@@ -182,21 +188,81 @@ class RNNBase(Module):
             x = x.transpose(1, 0, 2)
         return (x, (h_n, c_n)) if lstm else (x, h_n)
 
-    def _direction(self, x, h, c, weights, reverse):
-        """Run one direction of one layer over x (L, N, in): (outputs, h_last, c_last)."""
+    def _direction(self, x, h, c, weights, reverse, masks=None):
+        """Run one direction of one layer over x (L, N, in): (outputs, h_last, c_last).
+        ``masks[t]`` (N, 1), for packed input: which sequences are running at step t (the
+        state of the others is carried unchanged, so h_last is each one's last step)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
         gi = F.linear(x, w_ih.T, b_ih)  # every step's input part in one matmul
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outs = [None] * x.shape[0]
         for t in steps:
+            h_old, c_old = h, c
             if self.mode == "LSTM":
                 h, c = _lstm_step(gi[t], h, c, w_hh, b_hh, w_hr)
             elif self.mode == "GRU":
                 h = _gru_step(gi[t], h, w_hh, b_hh)
             else:
                 h = _rnn_step(gi[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
+            if masks is not None and masks[t] is not None:
+                h = F.where(masks[t], h, h_old)
+                c = F.where(masks[t], c, c_old) if c is not None else None
             outs[t] = h
         return F.stack(outs, axis=0), h, c
+
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence in, a PackedSequence out (PyTorch's batch order rules: hx and
+        the final states in the caller's order, the data in the packed order)."""
+        padded, _ = pad_packed_sequence(PackedSequence(packed.data, packed.batch_sizes))
+        x = padded
+        if x.ndim != 3 or x.shape[-1] != self.input_size:
+            raise ShapeError(f"{self._op}: packed data of shape {packed.data.shape} does not "
+                             f"have input_size={self.input_size} features")
+        bs = packed.batch_sizes.numpy().astype("int64")
+        n, dirs, lstm = x.shape[1], 2 if self.bidirectional else 1, self.mode == "LSTM"
+        lengths = (bs[None, :] > np.arange(n)[:, None]).sum(axis=1)
+        masks = [None if bs[t] == n else
+                 Tensor((np.arange(n) < bs[t]).reshape(n, 1), device=x.device)
+                 for t in range(x.shape[0])]
+        h_shape = (self.num_layers * dirs, n, self.proj_size or self.hidden_size)
+        c_shape = (self.num_layers * dirs, n, self.hidden_size)
+        sort, unsort = packed.sorted_indices, packed.unsorted_indices
+        if hx is None:
+            h0 = zeros(h_shape, dtype=x.dtype, device=x.device)
+            c0 = zeros(c_shape, dtype=x.dtype, device=x.device) if lstm else None
+        else:
+            if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+                raise TypeError(f"LSTM: hx must be a tuple (h0, c0), got {type(hx).__name__}")
+            h0, c0 = hx if lstm else (hx, None)
+            self._check_hidden(h0, "h0", h_shape, True)
+            if lstm:
+                self._check_hidden(c0, "c0", c_shape, True)
+            if sort is not None:
+                idx = Tensor(sort.numpy(), device=x.device)
+                h0 = F.index_select(h0, 1, idx)
+                c0 = F.index_select(c0, 1, idx) if lstm else None
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                seq, h, c = self._direction(x, h0[k], c0[k] if lstm else None,
+                                            self._weights(layer, d), bool(d), masks)
+                outs.append(seq)
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if dirs == 1 else F.concatenate(outs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, p=self.dropout, training=True)
+        h_n = F.stack(h_n, axis=0)
+        c_n = F.stack(c_n, axis=0) if lstm else None
+        if unsort is not None:
+            idx = Tensor(unsort.numpy(), device=x.device)
+            h_n = F.index_select(h_n, 1, idx)
+            c_n = F.index_select(c_n, 1, idx) if lstm else None
+        data = pack_padded_sequence(x, lengths).data
+        out = PackedSequence(data, packed.batch_sizes, sort, unsort)
+        return (out, (h_n, c_n)) if lstm else (out, h_n)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -6,9 +6,9 @@ gradengine model.
     nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     opt.step()
 
-The clipping functions work on the gradients' arrays, outside the graph (as PyTorch's do
-under no_grad); each gradient is replaced by a new, scaled array, so gradients that
-share one array are each scaled once.
+The clipping functions are ops run under no_grad (as PyTorch's), writing into each
+gradient in place: ``ge.jit`` records and replays them like any op, so a jitted step that
+clips equals the eager one.
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ import math
 import numpy as np
 
 from .. import backend
+from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
+from ..linalg import vector_norm
+from ..ops.creation import zeros
+from ..ops.shape import stack
+from .parametrize import _norm_except_dim
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "load_torch_state_dict"]
 
@@ -84,26 +89,47 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), backend.CPU)
     device = grads[0].device
-    xp = backend.xp_of(device)
-    with backend.cuda_context(device):
-        norms = [backend.to_device_array(
-            _vector_norm(backend.xp_of(g.device), g.data, norm_type), device) for g in grads]
+    with no_grad():
+        norms = [_grad_norm(g, norm_type).to(device) for g in grads]
         dtype = np.result_type(*[n.dtype for n in norms])
-        total = _vector_norm(xp, xp.stack([xp.asarray(n, dtype=dtype) for n in norms]),
-                             norm_type)
-        total = xp.asarray(total)
-        if error_if_nonfinite and not bool(xp.isfinite(total)):
+        total = _grad_norm(stack([n.to(dtype) for n in norms]), norm_type)
+        if error_if_nonfinite and not bool(total.isfinite().item()):
             raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                               f"gradients is non-finite ({float(total)}), so it cannot be "
+                               f"gradients is non-finite ({total.item()}), so it cannot be "
                                "clipped; pass error_if_nonfinite=False to scale by it anyway")
-        coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for g in _distinct(grads):
+            g.mul_(coef.to(g.device, g.dtype))
+    return total
+
+
+def _grad_norm(g, p):
+    """``torch.linalg.vector_norm(g, p)`` as ops (0-d, g's dtype)."""
+    if g.numel() == 0:
+        return zeros((), dtype=g.dtype, device=g.device)
+    if p == 2:
+        return vector_norm(g)
+    a = g.abs()
+    if p == math.inf:
+        return a.max()
+    if p == -math.inf:
+        return a.min()
+    if p == 0:
+        return (g != 0).sum().to(g.dtype)
+    if p == 1:
+        return a.sum()
+    return (a ** p).sum() ** (1.0 / p)
+
+
+def _distinct(grads):
+    """The gradients with their arrays told apart: two that hold one array (or one Tensor)
+    are written once, so each is scaled once."""
+    seen, out = set(), []
     for g in grads:
-        gxp = backend.xp_of(g.device)
-        with backend.cuda_context(g.device):
-            c = backend.to_device_array(coef, g.device).astype(g.data.dtype)
-            g.data = gxp.multiply(g.data, c)
-            g._version += 1
-    return Tensor._make(total, device)
+        if id(g.data) not in seen:
+            seen.add(id(g.data))
+            out.append(g)
+    return out
 
 
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
@@ -114,13 +140,9 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """
     grads = _grads(parameters, "clip_grad_value_")
     clip_value = float(clip_value)
-    for g in grads:
-        xp = backend.xp_of(g.device)
-        with backend.cuda_context(g.device):
-            lo = xp.asarray(-clip_value, dtype=g.data.dtype)
-            hi = xp.asarray(clip_value, dtype=g.data.dtype)
-            g.data = xp.clip(g.data, lo, hi)
-            g._version += 1
+    with no_grad():
+        for g in _distinct(grads):
+            g.clamp_(-clip_value, clip_value)
 
 
 # ---------------------------------------------------------------- from PyTorch
@@ -201,3 +223,265 @@ def load_torch_state_dict(module, state_dict, strict: bool = True):
     if bad:
         raise ShapeError("load_torch_state_dict: shape mismatch for " + "; ".join(bad))
     return module.load_state_dict(converted, strict=strict)
+
+
+# ---------------------------------------------------------------- vectors, norms, hooks forms
+
+def parameters_to_vector(parameters) -> Tensor:
+    """The parameters flattened and concatenated into one 1-d Tensor (differentiable), as
+    ``torch.nn.utils.parameters_to_vector``.
+
+    Raises:
+        DeviceError (from concatenate): parameters on different devices.
+    """
+    from ..ops.shape import concatenate, reshape
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    if not params:
+        raise ValueError("parameters_to_vector: no parameters given")
+    return concatenate([reshape(p, (-1,)) for p in params], 0)
+
+
+def vector_to_parameters(vec, parameters) -> None:
+    """Copy consecutive slices of the 1-d ``vec`` into ``parameters`` (their values, not
+    their history), as ``torch.nn.utils.vector_to_parameters``; all or nothing.
+
+    Raises:
+        TypeError: vec is not a Tensor. ShapeError: vec is not 1-d or its size differs from
+            the parameters' total size.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, got "
+                        f"{type(vec).__name__}")
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    total = sum(p.size for p in params)
+    if vec.ndim != 1 or vec.size != total:
+        raise ShapeError(f"vector_to_parameters: vec of shape {vec.shape} does not hold the "
+                         f"{total} values of the parameters")
+    at, writes = 0, []
+    for p in params:
+        arr = backend.to_device_array(vec.data[at:at + p.size], p.device)
+        writes.append((p, arr.reshape(p.shape).astype(p.dtype, copy=True)))
+        at += p.size
+    for p, arr in writes:
+        p.data = arr
+        p._version += 1
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """The ``norm_type``-norm of the norms of ``tensors`` (a 0-d Tensor), as
+    ``torch.nn.utils.get_total_norm`` (for gradients: ``[p.grad for p in params]``); ops
+    under no_grad, as :func:`clip_grad_norm_`."""
+    ts = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if not ts:
+        return Tensor._make(np.zeros((), dtype=backend.DEFAULT_FLOAT), backend.CPU)
+    device = ts[0].device
+    with no_grad():
+        norms = [_grad_norm(t, norm_type).to(device) for t in ts]
+        dtype = np.result_type(*[n.dtype for n in norms])
+        total = _grad_norm(stack([n.to(dtype) for n in norms]), norm_type)
+        if error_if_nonfinite and not bool(total.isfinite().item()):
+            raise RuntimeError(f"get_total_norm: the total norm of order {norm_type} is "
+                               f"non-finite ({total.item()})")
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place, as
+    ``torch.nn.utils.clip_grads_with_norm_`` (``total_norm`` from :func:`get_total_norm`)."""
+    grads = _grads(parameters, "clip_grads_with_norm_")
+    if not grads:
+        return
+    if not isinstance(total_norm, Tensor):
+        total_norm = Tensor(np.asarray(total_norm, dtype=grads[0].dtype),
+                            device=grads[0].device)
+    with no_grad():
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in _distinct(grads):
+            g.mul_(coef.to(g.device, g.dtype))
+
+
+class _WeightNorm:
+    """The classic weight_norm's forward pre-hook: recompute ``<name>`` from g and v."""
+
+    def __init__(self, name, dim):
+        self.name, self.dim = name, dim
+
+    def compute(self, module):
+        g = getattr(module, self.name + "_g")
+        v = getattr(module, self.name + "_v")
+        return v * (g / _norm_except_dim(v, self.dim))
+
+    def __call__(self, module, args):
+        object.__setattr__(module, self.name, self.compute(module))
+
+
+def weight_norm(module, name: str = "weight", dim=0):
+    """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (the norm over every dimension
+    but ``dim``; ``dim=None``: the whole tensor), as the classic
+    ``torch.nn.utils.weight_norm``: parameters ``<name>_g`` and ``<name>_v`` replace it and
+    a forward pre-hook recomputes it. ``dim`` counts in the parameter as gradengine stores
+    it: nn.Linear's weight is (in, out), so torch's default ``dim=0`` there is ``dim=1``.
+
+    Raises:
+        AttributeError / RuntimeError: no such parameter, or already weight-normed.
+    """
+    from .module import Parameter
+    hooks = module.__dict__.setdefault("_weight_norm", {})
+    if name in hooks:
+        raise RuntimeError(f"weight_norm: {name!r} of {type(module).__name__} is already "
+                           "weight-normed")
+    w = module._parameters.get(name)
+    if w is None:
+        raise AttributeError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")
+    fn = _WeightNorm(name, -1 if dim is None else dim)
+    from ..core.gradmode import no_grad
+    with no_grad():
+        g = _norm_except_dim(w, fn.dim)
+    delattr(module, name)
+    module.register_parameter(name + "_g", Parameter(g.data.copy(), device=w.device))
+    module.register_parameter(name + "_v", Parameter(w.data.copy(), device=w.device))
+    fn(module, ())
+    hooks[name] = (fn, module.register_forward_pre_hook(fn))
+    return module
+
+
+def remove_weight_norm(module, name: str = "weight"):
+    """Undo :func:`weight_norm`: ``<name>`` becomes one Parameter again (its current value)."""
+    from .module import Parameter
+    hooks = module.__dict__.get("_weight_norm", {})
+    if name not in hooks:
+        raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in "
+                         f"{type(module).__name__}")
+    fn, handle = hooks.pop(name)
+    handle.remove()
+    w = fn.compute(module)
+    delattr(module, name + "_g")
+    delattr(module, name + "_v")
+    setattr(module, name, Parameter(w.data.copy(), device=w.device))
+    return module
+
+
+class _SpectralNorm:
+    def __init__(self, name, n_power_iterations, dim, eps):
+        self.name, self.n, self.dim, self.eps = name, n_power_iterations, dim, eps
+
+    def matrix(self, w):
+        from ..ops.shape import reshape, transpose
+        if self.dim:
+            w = transpose(w, (self.dim,) + tuple(i for i in range(w.ndim) if i != self.dim))
+        return reshape(w, (w.shape[0], -1))
+
+    def _normalize(self, xp, a):
+        return a / max(float(xp.sqrt((a * a).sum())), self.eps)
+
+    def compute(self, module, do_power_iteration):
+        w = getattr(module, self.name + "_orig")
+        u_buf = getattr(module, self.name + "_u")
+        v_buf = getattr(module, self.name + "_v")
+        mat = self.matrix(w)
+        if do_power_iteration:
+            xp = backend.xp_of(w.device)
+            m = mat.data
+            u, v = u_buf.data, v_buf.data
+            with backend.cuda_context(w.device):
+                for _ in range(self.n):
+                    v = self._normalize(xp, m.T @ u)
+                    u = self._normalize(xp, m @ v)
+            u_buf.data, v_buf.data = u.copy(), v.copy()
+            u_buf._version += 1
+            v_buf._version += 1
+        u = Tensor._make(u_buf.data.copy(), w.device)
+        v = Tensor._make(v_buf.data.copy(), w.device)
+        from ..ops.linalg import matmul
+        from ..ops.shape import reshape
+        sigma = (u * reshape(matmul(mat, reshape(v, (-1, 1))), (-1,))).sum()
+        return w / sigma
+
+    def __call__(self, module, args):
+        object.__setattr__(module, self.name, self.compute(module, module.training))
+
+
+def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
+                  dim=None):
+    """Divide ``module.<name>`` by its largest singular value, estimated by power iteration
+    (one step per training forward), as the classic ``torch.nn.utils.spectral_norm``:
+    parameter ``<name>_orig``, buffers ``<name>_u`` and ``<name>_v`` (drawn from the seeded
+    generator, then normalized). ``dim`` (default 0, 1 for transposed convolutions) is the
+    output dimension of the parameter as gradengine stores it.
+
+    Raises:
+        ValueError: n_power_iterations <= 0. AttributeError: no such parameter.
+    """
+    from .conv import ConvTranspose1d, ConvTranspose2d
+    from .module import Parameter
+    if n_power_iterations <= 0:
+        raise ValueError(f"spectral_norm: n_power_iterations must be positive, got "
+                         f"{n_power_iterations}")
+    w = module._parameters.get(name)
+    if w is None:
+        raise AttributeError(f"spectral_norm: {type(module).__name__} has no parameter "
+                             f"{name!r}")
+    if dim is None:
+        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+    fn = _SpectralNorm(name, int(n_power_iterations), dim, float(eps))
+    mat = fn.matrix(w).data
+    gen = backend.rng(w.device)
+    xp = backend.xp_of(w.device)
+    with backend.cuda_context(w.device):
+        u = fn._normalize(xp, gen.standard_normal(mat.shape[0]).astype(w.dtype))
+        v = fn._normalize(xp, gen.standard_normal(mat.shape[1]).astype(w.dtype))
+    delattr(module, name)
+    module.register_parameter(name + "_orig", Parameter(w.data.copy(), device=w.device))
+    module.register_buffer(name + "_u", Tensor._make(u, w.device))
+    module.register_buffer(name + "_v", Tensor._make(v, w.device))
+    object.__setattr__(module, name, fn.compute(module, False))
+    module.__dict__.setdefault("_spectral_norm", {})[name] = (
+        fn, module.register_forward_pre_hook(fn))
+    return module
+
+
+def remove_spectral_norm(module, name: str = "weight"):
+    """Undo :func:`spectral_norm`: ``<name>`` becomes one Parameter (its current value)."""
+    from .module import Parameter
+    hooks = module.__dict__.get("_spectral_norm", {})
+    if name not in hooks:
+        raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in "
+                         f"{type(module).__name__}")
+    fn, handle = hooks.pop(name)
+    handle.remove()
+    w = fn.compute(module, False)
+    for sfx in ("_orig", "_u", "_v"):
+        delattr(module, name + sfx)
+    setattr(module, name, Parameter(w.data.copy(), device=w.device))
+    return module
+
+
+def _register_rnn():
+    import sys
+
+    from . import rnn_utils
+    sys.modules[__name__ + ".rnn"] = rnn_utils  # `from gradengine.nn.utils.rnn import ...`
+    return rnn_utils
+
+
+def _register_parametrize():
+    import sys
+    import types
+
+    from . import parametrize
+    sys.modules[__name__ + ".parametrize"] = parametrize
+    ns = types.ModuleType(__name__ + ".parametrizations",
+                          "torch.nn.utils.parametrizations: weight_norm")
+    ns.weight_norm = parametrize.weight_norm
+    ns.__all__ = ["weight_norm"]
+    sys.modules[ns.__name__] = ns
+    return parametrize, ns
+
+
+rnn = _register_rnn()
+parametrize, parametrizations = _register_parametrize()
+__all__ += ["parametrize", "parametrizations", "parameters_to_vector",
+            "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_", "weight_norm",
+            "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "rnn"]

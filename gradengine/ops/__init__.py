@@ -27,6 +27,7 @@ from . import (
     losses,
     manipulation,
     math,
+    nn_extras,
     normalization,
     reductions,
     resample,
@@ -377,9 +378,12 @@ def _index(self):
     return int(item(self))
 
 
-def to(self, *args, device=None, dtype=None):
+def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False,
+       memory_format=None):
     """This tensor on ``device`` and/or as ``dtype`` (``to("cuda")``, ``to("float64")``,
-    ``to("cuda", "float16")``); differentiable."""
+    ``to("cuda", "float16")``); differentiable. ``copy=True`` returns a new tensor even
+    when nothing changes; ``non_blocking`` and ``memory_format`` are accepted (copies are
+    synchronous; every tensor is contiguous)."""
     for a in args:
         if isinstance(a, Tensor):  # x.to(other): other's device and dtype, as torch
             device, dtype = a.device, a.dtype
@@ -394,6 +398,8 @@ def to(self, *args, device=None, dtype=None):
             out = elementwise.to_device(out, dev)
     if dtype is not None:
         out = elementwise.cast(out, dtype)
+    if copy and out is self:
+        out = clone(self)
     return out
 
 
@@ -624,7 +630,8 @@ def _install_torch_spellings(T):
         self.shape, dtype=self.dtype, device=self.device) * std + mean)
 
 
-FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras, resample)
+FAMILIES = (math, scans, manipulation, conv, normalization, composite, extras, resample,
+            nn_extras)
 _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",

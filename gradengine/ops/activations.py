@@ -94,8 +94,17 @@ def relu_op(xp, x):
 relu_op.defvjp(lambda g, out: act_backward(out, g, "relu"), arrays=True)
 
 
-def relu(x):
-    """Rectified linear unit."""
+def in_place(x, fn, name):
+    """``x`` overwritten by ``fn(x)`` (an activation's ``inplace=True``, as PyTorch):
+    version-checked and recorded like every in-place op; returns ``x``."""
+    from . import inplace_fn
+    return inplace_fn(x, fn, name)
+
+
+def relu(x, inplace=False):
+    """Rectified linear unit (``inplace=True``: written into ``x``, as PyTorch)."""
+    if inplace:
+        return in_place(x, relu, "relu")
     return apply(relu_op, x)
 
 

@@ -19,7 +19,7 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
 from . import conv as _conv
-from .activations import sigmoid, softmax
+from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
 from .elementwise import clip as clip_op
 from .elementwise import pow as _pow
@@ -143,18 +143,24 @@ def clamp_max(x, max):  # noqa: A002
 
 # ---------------------------------------------------------------- activations
 
-def celu(x, alpha=1.0):
+def celu(x, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if inplace:
+        return in_place(x, lambda t: celu(t, alpha), "celu")
     return where(x > 0, x, alpha * expm1(minimum(x, 0.0) * (1.0 / alpha)))
 
 
-def hardsigmoid(x):
+def hardsigmoid(x, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
+    if inplace:
+        return in_place(x, hardsigmoid, "hardsigmoid")
     return apply(clip_op, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
 
 
-def hardswish(x):
+def hardswish(x, inplace=False):
     """x * hardsigmoid(x)."""
+    if inplace:
+        return in_place(x, hardswish, "hardswish")
     return x * hardsigmoid(x)
 
 
@@ -168,8 +174,10 @@ def softmin(x, dim=None, *, dtype=None):
     return softmax(-x, -1 if dim is None else dim, dtype=dtype)
 
 
-def threshold(x, threshold, value):  # noqa: A002
+def threshold(x, threshold, value, inplace=False):  # noqa: A002
     """x where x > threshold, else value."""
+    if inplace:
+        return in_place(x, lambda t: where(t > threshold, t, value), "threshold")
     return where(x > threshold, x, value)
 
 
@@ -364,12 +372,31 @@ def _diag_index(n1, n2, offset):
 builtins_max, builtins_min = max, min
 
 
+@op(name="diagonal", params=("offset", "dim1", "dim2"), view=True)
+def diagonal_op(xp, x, offset, dim1, dim2):
+    """A view of the diagonal of dims dim1, dim2 (moved last), writable as torch's: an
+    in-place write into it lands in x."""
+    d = x.diagonal(offset, dim1, dim2)
+    if xp is np and not d.flags.writeable and x.flags.writeable:
+        d.setflags(write=True)  # NumPy hands diagonals out read-only; the memory is x's
+    return d
+
+
+@diagonal_op.vjp
+def _(g, x_shape, x_dtype, offset, dim1, dim2):
+    from . import view_put  # the zeros with g on the diagonal
+    from .creation import zeros
+    return apply(view_put, zeros(x_shape, dtype=x_dtype, device=g.device), g,
+                 params=(diagonal_op, (offset, dim1, dim2)))
+
+
 def diagonal(x, offset=0, dim1=0, dim2=1):
-    """The diagonal of dims dim1, dim2 (moved last), as torch.diagonal."""
+    """The diagonal of dims dim1, dim2 (moved last), as torch.diagonal: a view."""
     d1, d2 = (normalize_axis(d, x.ndim, "diagonal")[0] for d in (dim1, dim2))
-    y = movedim(x, (d1, d2), (-2, -1))
-    r, c = _diag_index(y.shape[-2], y.shape[-1], offset)
-    return y[..., Tensor(r, device=x.device), Tensor(c, device=x.device)]
+    if d1 == d2:
+        raise ShapeError(f"diagonal: dim1 and dim2 cannot be the same dimension ({dim1}) "
+                         f"of a tensor of shape {x.shape}")
+    return apply(diagonal_op, x, params=(int(offset), d1, d2))
 
 
 def diag(x, diagonal=0):

@@ -54,7 +54,11 @@ def split_index(idx, device):
     for it in items:
         if isinstance(it, Tensor) or isinstance(it, (list, np.ndarray)) or (
                 device != "cpu" and hasattr(it, "__cuda_array_interface__")):
-            if not isinstance(it, Tensor):
+            if isinstance(it, np.ndarray) and device == "cpu" and it.dtype.kind in "iub":
+                # read in place, not copied: an array that is a ge.jit program's value
+                # (``labels.data``) is then found by the recorder and replayed as one
+                it = Tensor._make(it, backend.CPU)
+            elif not isinstance(it, Tensor):
                 try:
                     it = Tensor(it if not isinstance(it, list) else np.asarray(it),
                                 device=device)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from .activations import sigmoid, tanh
+from .activations import in_place, sigmoid, tanh
 from .elementwise import exp, promote, sqrt, where
 
 _SQRT_PI = _m.sqrt(_m.pi)
@@ -437,7 +437,14 @@ log2, log10, log1p = _unary(log2_op), _unary(log10_op), _unary(log1p_op)
 rsqrt, square, reciprocal = _unary(rsqrt_op), _unary(square_op), _unary(reciprocal_op)
 floor, ceil, trunc, sign = _unary(floor_op), _unary(ceil_op), _unary(trunc_op), \
     _unary(sign_op)
-log_sigmoid, softsign, mish = _unary(log_sigmoid_op), _unary(softsign_op), _unary(mish_op)
+log_sigmoid, softsign = _unary(log_sigmoid_op), _unary(softsign_op)
+
+
+def mish(x, inplace=False):
+    """x tanh(softplus(x))."""
+    if inplace:
+        return in_place(x, mish, "mish")
+    return apply(mish_op, _t(x))
 
 
 def round(x, decimals=0):  # noqa: A001 - torch.round
@@ -460,18 +467,24 @@ def gelu(x, approximate="none"):
     return apply(gelu_op, _t(x), params=(approximate,))
 
 
-def elu(x, alpha=1.0):
+def elu(x, alpha=1.0, inplace=False):
     """x if x > 0 else alpha (e^x - 1)."""
+    if inplace:
+        return in_place(x, lambda t: elu(t, alpha), "elu")
     return apply(elu_op, _t(x), params=(float(alpha), 1.0))
 
 
-def selu(x):
+def selu(x, inplace=False):
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
+    if inplace:
+        return in_place(x, selu, "selu")
     return apply(elu_op, _t(x), params=(_SELU_ALPHA, _SELU_SCALE))
 
 
-def silu(x):
+def silu(x, inplace=False):
     """x sigma(x) (swish)."""
+    if inplace:
+        return in_place(x, silu, "silu")
     x = _t(x)
     return x * sigmoid(x)
 
@@ -481,19 +494,23 @@ def softplus(x, beta=1.0, threshold=20.0):
     return apply(softplus_op, _t(x), params=(float(beta), float(threshold)))
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
+    if inplace:
+        return in_place(x, lambda t: leaky_relu(t, negative_slope), "leaky_relu")
     return apply(leaky_relu_op, _t(x), params=(float(negative_slope),))
 
 
-def hardtanh(x, min_val=-1.0, max_val=1.0):
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
     """x clipped to [min_val, max_val]."""
+    if inplace:
+        return in_place(x, lambda t: hardtanh(t, min_val, max_val), "hardtanh")
     return apply(hardtanh_op, _t(x), params=(float(min_val), float(max_val)))
 
 
-def relu6(x):
+def relu6(x, inplace=False):
     """min(max(x, 0), 6) (hardtanh(x, 0, 6))."""
-    return hardtanh(x, 0.0, 6.0)
+    return hardtanh(x, 0.0, 6.0, inplace)
 
 
 __all__ = [

@@ -26,7 +26,15 @@ from ..ops.shape import stack
 
 __all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
            "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
-           "TensorDataset", "default_collate", "random_split"]
+           "TensorDataset", "default_collate", "random_split", "WeightedRandomSampler",
+           "ChainDataset", "StackDataset", "default_convert", "get_worker_info"]
+
+
+def __getattr__(name):
+    if name == "DistributedSampler":  # torch.utils.data.DistributedSampler
+        from ..distributed.sampler import DistributedSampler
+        return DistributedSampler
+    raise AttributeError(f"module 'gradengine.utils.data' has no attribute {name!r}")
 
 
 def _rng(generator):
@@ -181,6 +189,92 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self):
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with
+    replacement by default), as ``torch.utils.data.WeightedRandomSampler``."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or \
+                num_samples <= 0:
+            raise ArgumentError(f"WeightedRandomSampler: num_samples should be a positive "
+                                f"integer value, but got num_samples={num_samples!r}")
+        w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights,
+                       dtype=np.float64).reshape(-1)
+        if w.size == 0 or (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+            raise ArgumentError("WeightedRandomSampler: weights must be finite, non-negative "
+                                "and not all zero")
+        if not replacement and num_samples > int((w > 0).sum()):
+            raise ArgumentError(f"WeightedRandomSampler: cannot draw {num_samples} samples "
+                                f"without replacement from {int((w > 0).sum())} non-zero "
+                                "weights")
+        self.weights, self.num_samples = w, num_samples
+        self.replacement, self.generator = replacement, generator
+
+    def __iter__(self):
+        p = self.weights / self.weights.sum()
+        idx = _rng(self.generator).choice(p.size, size=self.num_samples,
+                                          replace=self.replacement, p=p)
+        return iter(idx.tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Datasets of one length side by side: item ``i`` is the tuple (``*args``) or dict
+    (``**kwargs``) of their items ``i``."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ArgumentError("StackDataset: give datasets as positional or as keyword "
+                                "arguments, not both")
+        self.datasets = args or kwargs
+        sizes = {len(d) for d in (args or kwargs.values())}
+        if len(sizes) > 1:
+            raise ArgumentError(f"StackDataset: size mismatch between datasets {sorted(sizes)}")
+        self._length = sizes.pop() if sizes else 0
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+
+def default_convert(data):
+    """NumPy arrays (and those inside lists, tuples and dicts) to Tensors; the rest as is."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+        return Tensor(data)
+    if isinstance(data, dict):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(default_convert(d) for d in data)
+    return data
+
+
+def get_worker_info():
+    """None: the DataLoader loads in the main process (``num_workers`` is accepted)."""
+    return None
 
 
 class BatchSampler(Sampler):
