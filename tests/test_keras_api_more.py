@@ -85,8 +85,12 @@ def test_losses_get_serialize_deserialize_round_trip():
     assert back.get_config() == losses.Tversky(alpha=0.3, name="tv").get_config()
     with pytest.raises(ValueError, match="unknown loss"):
         losses.get("no_such_loss")
-    with pytest.raises(NotImplementedError, match="CTC"):
-        losses.CTC()
+    logits = ge.tensor(np.random.default_rng(0).standard_normal((2, 6, 4)), requires_grad=True)
+    loss = losses.CTC()(np.array([[1, 2, 0], [3, 3, 1]]), logits)
+    loss.backward()
+    assert loss.ndim == 0 and np.isfinite(logits.grad.numpy()).all()
+    with pytest.raises(ValueError, match="max_length"):
+        losses.ctc(np.ones(3), logits)
 
 
 def test_compile_takes_the_new_loss_names_and_trains():

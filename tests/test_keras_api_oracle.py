@@ -277,3 +277,13 @@ def test_weighted_metrics_equal_keras():
     assert sorted(ke) == sorted(ge_)
     for key in ke:
         _close(ke[key], ge_[key], rtol=1e-5)
+
+
+def test_ctc_equals_keras():
+    rng = np.random.default_rng(0)
+    yp = rng.standard_normal((3, 8, 5)).astype("float32")
+    yt = np.array([[1, 2, 2, 0], [3, 0, 0, 0], [4, 1, 3, 2]])
+    sw = np.array([1.0, 0.5, 2.0], dtype="float32")
+    _close(keras.losses.ctc(yt, yp), gk.losses.ctc(yt, yp).numpy(), rtol=1e-5)
+    _close(keras.losses.CTC()(yt, yp, sample_weight=sw),
+           gk.losses.CTC()(yt, yp, sample_weight=sw).numpy(), rtol=1e-5)

@@ -723,14 +723,40 @@ logcosh = log_cosh
 
 
 def ctc(y_true, y_pred):
-    raise NotImplementedError("losses.ctc: the CTC loss is not implemented in gradengine")
+    """Keras' CTC loss per sample: ``y_true`` (batch, max_length) integer labels with 0 the
+    blank / padding, ``y_pred`` (batch, time, classes) logits (``log_softmax`` is taken);
+    every sample uses all ``time`` steps.
+
+    Raises:
+        ValueError: y_true not 2-D or y_pred not 3-D (Keras' messages).
+    """
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    labels = y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true)
+    if labels.ndim != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape `(batch_size, "
+                         f"max_length)` in integer format. Received: y_true.shape="
+                         f"{tuple(labels.shape)}")
+    if y_pred.ndim != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape `(batch_size, "
+                         f"max_length, num_classes)`. Received: y_pred.shape={y_pred.shape}")
+    xp = backend.xp_of(y_pred.device)
+    labels = xp.asarray(labels).astype(np.int64)
+    n, t = y_pred.shape[0], y_pred.shape[1]
+    target_len = Tensor._make((labels != 0).sum(axis=-1).astype(np.int64), y_pred.device)
+    input_len = Tensor._make(xp.full((n,), t, dtype=np.int64), y_pred.device)
+    log_probs = F.log_softmax(y_pred, axis=-1).transpose(1, 0, 2)
+    return F.ctc_loss(log_probs, Tensor._make(labels, y_pred.device), input_len, target_len,
+                      blank=0, reduction="none")
 
 
-class CTC(Loss):
-    """Not implemented: constructing it raises NotImplementedError (no CTC op)."""
+class CTC(LossFunctionWrapper):
+    """Keras' CTC loss object (``losses.ctc`` per sample)."""
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("losses.CTC: the CTC loss is not implemented in gradengine")
+    default_name = "ctc"
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc", dtype=None):
+        super().__init__(ctc, reduction, name, dtype)
 
 
 mse, mae = mean_squared_error, mean_absolute_error
@@ -744,13 +770,13 @@ _LOSS_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError,
 _LOSS_CLASSES.update({c.__name__: c for c in (
     Hinge, SquaredHinge, CategoricalHinge, KLDivergence, LogCosh, Poisson, CosineSimilarity,
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, BinaryFocalCrossentropy,
-    CategoricalFocalCrossentropy, Dice, Tversky, CategoricalGeneralizedCrossEntropy)})
+    CategoricalFocalCrossentropy, Dice, Tversky, CategoricalGeneralizedCrossEntropy, CTC)})
 _LOSS_FUNCTIONS = {f.__name__: f for f in (
     mean_squared_error, mean_absolute_error, binary_crossentropy, categorical_crossentropy,
     sparse_categorical_crossentropy, huber, hinge, squared_hinge, categorical_hinge,
     kl_divergence, log_cosh, poisson, cosine_similarity, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, binary_focal_crossentropy, categorical_focal_crossentropy,
-    dice, tversky, categorical_generalized_cross_entropy)}
+    dice, tversky, categorical_generalized_cross_entropy, ctc)}
 _LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
                  "mape": "mean_absolute_percentage_error",
                  "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence",
@@ -832,4 +858,4 @@ _LOSS_BY_FUNCTION = {"hinge": Hinge, "squared_hinge": SquaredHinge,
                      "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
                      "dice": Dice, "tversky": Tversky,
                      "categorical_generalized_cross_entropy":
-                         CategoricalGeneralizedCrossEntropy}
+                         CategoricalGeneralizedCrossEntropy, "ctc": CTC}
