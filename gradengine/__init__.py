@@ -100,6 +100,7 @@ from .ops.creation import (  # issue 14 adds full_like, linspace, randint, randp
     zeros,
     zeros_like,
 )
+from .ops.outarg import with_out as _with_out
 
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
@@ -141,6 +142,20 @@ __all__ = [
 ]
 
 pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan
+
+
+def _add_out_keyword(names):
+    # torch's top-level functions take out=: ge.matmul(a, b, out=c) (see ops/outarg.py)
+    g = globals()
+    for n in names:
+        if n in g and n not in _NO_OUT:
+            g[n] = _with_out(g[n], n)
+
+
+_NO_OUT = {"tensor", "as_tensor", "from_numpy", "from_dlpack", "manual_seed", "linear",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+           "mse_loss", "softmax", "log_softmax", "relu"}
+_add_out_keyword(list(__all__))
 
 
 class Size(tuple):
@@ -194,6 +209,7 @@ def __getattr__(name):
         return importlib.import_module(".keras.callbacks", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".checkpoint", __name__), name)
-    if name in functional.__all__:  # torch.exp, torch.cat ...: the F function itself
-        return getattr(functional, name)
+    if name in functional.__all__:  # torch.exp, torch.cat ...: the F function, with out=
+        fn = globals()[name] = _with_out(getattr(functional, name), name)
+        return fn
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")

@@ -340,3 +340,40 @@ def test_data_samplers_and_datasets_beside_torchs():
     assert isinstance(conv["x"], ge.Tensor) and isinstance(conv["n"][0], ge.Tensor)
     assert data.get_worker_info() is None
     assert data.DistributedSampler.__name__ == "DistributedSampler"
+
+
+def test_out_keyword_of_top_level_functions_as_torchs():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.ones((3, 2), np.float32)
+    c, tc = ge.empty((2, 2)), torch.empty(2, 2)
+    assert ge.matmul(ge.tensor(a), ge.tensor(b), out=c) is c
+    torch.matmul(torch.tensor(a), torch.tensor(b), out=tc)
+    np.testing.assert_array_equal(c.numpy(), tc.numpy())
+    v0 = c._version
+    ge.exp(ge.tensor(a[0, :2]), out=c[0])  # into a view: the base sees it
+    assert c._version > v0
+    np.testing.assert_allclose(c.numpy()[0], np.exp(a[0, :2]), rtol=1e-6)
+    z = ge.zeros(0)  # an empty out= is resized quietly, a non-empty one with torch's warning
+    ge.add(ge.tensor(a), 1, out=z)
+    np.testing.assert_array_equal(z.numpy(), a + 1)
+    with pytest.warns(UserWarning, match="resized"):
+        ge.add(ge.tensor(a), 1, out=ge.zeros(2))
+    i = ge.zeros(2, dtype="int64")
+    vals = ge.empty(2)
+    r = ge.max(ge.tensor(a), 1, out=(vals, i))  # torch's positional dim gives the pair
+    tr = torch.max(torch.tensor(a), 1)
+    np.testing.assert_array_equal(vals.numpy(), tr.values.numpy())
+    np.testing.assert_array_equal(i.numpy(), tr.indices.numpy())
+    assert r.values is vals and r.indices is i
+    f64 = ge.empty(3, dtype="float64")  # float32 result cast into a float64 out, as torch
+    ge.cat([ge.ones(2), ge.zeros(1)], out=f64)
+    assert f64.dtype == np.float64 and f64.tolist() == [1.0, 1.0, 0.0]
+    with pytest.raises(TypeError, match="can't be cast"):
+        ge.exp(ge.ones(2), out=ge.zeros(2, dtype="int64"))
+    x = ge.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        ge.exp(x, out=ge.empty(2))
+    with ge.no_grad():
+        ge.exp(x, out=ge.empty(2))
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        ge.exp(ge.ones(2), out=np.empty(2))
