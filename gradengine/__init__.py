@@ -148,8 +148,10 @@ def _add_out_keyword(names):
     # torch's top-level functions take out=: ge.matmul(a, b, out=c) (see ops/outarg.py)
     g = globals()
     for n in names:
-        if n in g and n not in _NO_OUT:
-            g[n] = _with_out(g[n], n)
+        fn = g.get(n)
+        if n not in _NO_OUT and getattr(fn, "__module__", "").startswith(
+                ("gradengine.ops", "gradengine.functional")):
+            g[n] = _with_out(fn, n)
 
 
 _NO_OUT = {"tensor", "as_tensor", "from_numpy", "from_dlpack", "manual_seed", "linear",

@@ -377,3 +377,42 @@ def test_out_keyword_of_top_level_functions_as_torchs():
         ge.exp(x, out=ge.empty(2))
     with pytest.raises(TypeError, match="must be a Tensor"):
         ge.exp(ge.ones(2), out=np.empty(2))
+
+
+def test_autograd_namespace_spellings_as_torchs():
+    x = ge.tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
+    assert ge.autograd.gradcheck(lambda a: (a * a).sin(), (x,), fast_mode=True,
+                                 check_undefined_grad=False)
+    assert ge.autograd.gradgradcheck(lambda a: (a ** 3).sum(), (x,))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        ge.autograd.gradcheck(lambda a: a * 2, (x,), bogus=1)
+    with pytest.raises(ge.GradcheckError):  # a wrong custom gradient is caught
+        class Bad(ge.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 3
+        ge.autograd.gradcheck(Bad.apply, (x,))
+    assert not ge.autograd.is_anomaly_enabled()
+    with ge.autograd.set_detect_anomaly(True):
+        assert ge.autograd.is_anomaly_enabled()
+    assert not ge.autograd.is_anomaly_enabled()
+    with ge.autograd.detect_anomaly(check_nan=True):
+        assert ge.autograd.is_anomaly_enabled()
+    v = ge.autograd.Variable(ge.ones(2), requires_grad=True)
+    assert v.requires_grad and v.is_leaf
+    assert ge.autograd.grad_mode.no_grad is ge.no_grad
+
+
+def test_where_with_the_condition_alone_is_nonzero_as_tuple():
+    a = np.array([[0, 3, 0], [4, 0, 5]])
+    got = ge.where(ge.tensor(a) > 0)
+    ref = torch.where(torch.tensor(a) > 0)
+    assert len(got) == len(ref) == 2
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g.numpy(), r.numpy())
+    with pytest.raises(TypeError, match="condition alone"):
+        ge.where(ge.tensor(a) > 0, ge.ones(3))
