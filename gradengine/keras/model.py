@@ -30,6 +30,7 @@ from ..core.tensor import Tensor
 from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from ..nn import _keras_regularizers
+from ..nn.module import KerasWeights
 from .callbacks import Callback, History
 from .loop import (  # noqa: F401  (importable from here, as before)
     _device,
@@ -66,7 +67,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax"
               "lion", "ftrl", "adafactor", "lamb")
 
 
-class KerasModel:
+class KerasModel(KerasWeights):
     """The Keras methods of a model (a Module whose ``forward`` maps X to predictions)."""
 
     def __init__(self):
@@ -938,19 +939,6 @@ class KerasModel:
         return self.predict(x, batch_size=max(_input_samples(x) or 1, 1), verbose=0)
 
     # ------------------------------------------------------------ weights
-    @property
-    def weights(self):
-        """Every weight: the trainable parameters and the buffers (moving statistics)."""
-        return [t for _, t in self._named_state()]
-
-    @property
-    def trainable_weights(self):
-        return self.parameters()
-
-    @property
-    def non_trainable_weights(self):
-        return self.buffers()
-
     def count_params(self) -> int:
         """The number of weights (parameters and buffers, as Keras counts).
 
@@ -1024,7 +1012,7 @@ class KerasModel:
                      "first layer input_shape=..., start with Input(shape=...), call "
                      "model.build(...), or fit / call it on data.")
             return
-        trainable = sum(int(p.size) for p in self.parameters())
+        trainable = sum(int(p.size) for p in self.trainable_weights)
         total = sum(int(t.size) for t in self.weights)
         print_fn(f"Total params: {total:,}")
         print_fn(f"Trainable params: {trainable:,}")

@@ -19,7 +19,7 @@ from ..core.op import host_call
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError, StateDictError
 
-__all__ = ["Module", "Parameter", "Buffer"]
+__all__ = ["Module", "Parameter", "Buffer", "KerasWeights"]
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -185,6 +185,8 @@ class Module:
         bufs.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
+            if d.get("_frozen") and value.requires_grad:  # a frozen Keras layer's new weight
+                value.requires_grad_(False)
         elif isinstance(value, Module):
             mods[name] = value
         object.__setattr__(self, name, value)
@@ -651,6 +653,68 @@ class Module:
             lines.append(f"  ({name}): {body}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class KerasWeights:
+    """Keras' ``trainable`` switch and weight lists, mixed into the Keras layers and models
+    (not into plain modules, whose ``weights`` may be a user's own attribute).
+
+    ``layer.trainable = False`` freezes the layer and every layer inside it, as Keras 3
+    does: their parameters stop requiring grad (so ``fit`` and any optimizer leave them
+    alone, as ``p.requires_grad = False`` does in PyTorch), weights the layer builds later
+    start frozen, and ``trainable = True`` unfreezes them all again."""
+
+    @property
+    def trainable(self) -> bool:
+        return not self.__dict__.get("_frozen", False)
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        frozen = not bool(value)
+        for m in self.modules():
+            object.__setattr__(m, "_frozen", frozen)
+        for p in self.parameters():
+            p.requires_grad_(not frozen)
+        state_epoch[0] += 1
+
+    @property
+    def weights(self) -> list:
+        """Every weight: the parameters, then the buffers (moving statistics)."""
+        return [t for _, t in self._named_state()]
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    @property
+    def trainable_weights(self) -> list:
+        """The parameters that training updates (none of a frozen layer)."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def trainable_variables(self) -> list:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """The frozen parameters, then the buffers."""
+        return [p for p in self.parameters() if not p.requires_grad] + list(self.buffers())
+
+    @property
+    def non_trainable_variables(self) -> list:
+        return self.non_trainable_weights
+
+    def count_params(self) -> int:
+        """The number of weights' elements (parameters and buffers, as Keras counts).
+
+        Raises:
+            ValueError: the layer is not built yet (its sizes are unknown).
+        """
+        if not getattr(self, "built", True) and not self.weights:
+            name = getattr(self, "name", None) or type(self).__name__
+            raise ValueError(f"count_params: the layer {name!r} is not built yet: call it "
+                             "on data first")
+        return sum(int(t.size) for t in self.weights)
 
 
 class _KwHook:
