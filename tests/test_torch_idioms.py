@@ -416,3 +416,24 @@ def test_where_with_the_condition_alone_is_nonzero_as_tuple():
         np.testing.assert_array_equal(g.numpy(), r.numpy())
     with pytest.raises(TypeError, match="condition alone"):
         ge.where(ge.tensor(a) > 0, ge.ones(3))
+
+
+def test_grad_fn_next_functions_walk_the_graph_as_torchs():
+    x = ge.ones(2, requires_grad=True)
+    w = ge.ones(2, requires_grad=True)
+    y = (x * 2 + w.exp()).sum()
+    tx, tw = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    ty = (tx * 2 + tw.exp()).sum()
+
+    def names(fn):  # the graph as nested (name, children), leaves by their variable
+        if fn is None:
+            return None
+        if not fn.next_functions:
+            return "leaf"
+        return (fn.name(), tuple(names(f) for f, _ in fn.next_functions))
+
+    assert names(y.grad_fn) == names(ty.grad_fn)
+    (mul, _), (exp, _) = y.grad_fn.next_functions[0][0].next_functions
+    assert mul.next_functions[0][0].variable is x and mul.next_functions[1] == (None, 0)
+    assert exp.next_functions[0][0].variable is w
+    assert repr(y.grad_fn).startswith("<SumBackward0 object at 0x")
