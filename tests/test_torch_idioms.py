@@ -437,3 +437,16 @@ def test_grad_fn_next_functions_walk_the_graph_as_torchs():
     assert mul.next_functions[0][0].variable is x and mul.next_functions[1] == (None, 0)
     assert exp.next_functions[0][0].variable is w
     assert repr(y.grad_fn).startswith("<SumBackward0 object at 0x")
+
+
+def test_state_dict_keywords_and_key_order_as_torchs():
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    tm = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    assert list(m.state_dict(prefix="model.")) == list(tm.state_dict(prefix="model."))
+    kv = m.state_dict(keep_vars=True)
+    assert kv["0.weight"] is m[0].weight
+    dest = {}
+    assert m.state_dict(destination=dest) is dest and list(dest) == list(tm.state_dict())
+    r = m.load_state_dict({"2.bias": np.zeros(1, np.float32), "x": np.zeros(1)}, strict=False)
+    tr = tm.load_state_dict({"2.bias": torch.zeros(1), "x": torch.zeros(1)}, strict=False)
+    assert r.missing_keys == tr.missing_keys and r.unexpected_keys == tr.unexpected_keys

@@ -469,10 +469,19 @@ class Module:
         return self.train(False)
 
     # ------------------------------------------------------------ state
-    def state_dict(self) -> dict:
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """``{name: numpy array copy}`` for every parameter and persistent buffer (host
-        copies, also from CUDA)."""
-        return {name: _host_copy(p.data) for name, p in self._named_state()}
+        copies, also from CUDA). PyTorch's keywords: ``prefix`` before every name,
+        ``destination`` a mapping to fill (and return), ``keep_vars=True`` the Tensors
+        themselves instead of copies. (torch's deprecated positional form
+        ``state_dict(destination, prefix, keep_vars)`` is taken too.)"""
+        if args:
+            destination, prefix, keep_vars = (list(args) + [destination, prefix,
+                                                            keep_vars][len(args):])[:3]
+        out = {} if destination is None else destination
+        for name, p in self._named_state():
+            out[prefix + name] = p if keep_vars else _host_copy(p.data)
+        return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values from ``state_dict`` into the parameters, all or nothing.
@@ -503,8 +512,8 @@ class Module:
                 lazy[f"{mod_name}.{pname}" if mod_name else pname] = (mod, shape)
         expected = set(own) | set(lazy)
         given = set(state_dict)
-        missing = sorted(expected - given)
-        unexpected = sorted(given - expected)
+        missing = [k for k in (*own, *lazy) if k not in given]  # in the model's order
+        unexpected = [k for k in state_dict if k not in expected]
         if strict and (missing or unexpected):
             parts = []
             if missing:
