@@ -450,3 +450,18 @@ def test_state_dict_keywords_and_key_order_as_torchs():
     r = m.load_state_dict({"2.bias": np.zeros(1, np.float32), "x": np.zeros(1)}, strict=False)
     tr = tm.load_state_dict({"2.bias": torch.zeros(1), "x": torch.zeros(1)}, strict=False)
     assert r.missing_keys == tr.missing_keys and r.unexpected_keys == tr.unexpected_keys
+
+
+def test_out_keyword_is_replayed_by_jit():
+    def step(x, buf):
+        ge.matmul(x, x, out=buf)
+        return buf * 1
+
+    f = ge.jit(step)
+    for seed in range(3):
+        x = ge.tensor(np.random.default_rng(seed).standard_normal((3, 3)).astype(np.float32))
+        b1, b2 = ge.zeros((3, 3)), ge.zeros((3, 3))
+        np.testing.assert_array_equal(f(x, b1).numpy(), step(x, b2).numpy())
+        np.testing.assert_array_equal(b1.numpy(), b2.numpy())
+    with pytest.raises(ge.CaptureError, match="resized"):
+        ge.jit(lambda x, buf: ge.exp(x, out=buf) * 1)(ge.ones(2), ge.zeros(3))

@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
-from ..core.gradmode import is_grad_enabled
+from ..core.gradmode import _mode, is_grad_enabled
 from ..core.tensor import Tensor
-from ..errors import DeviceError, DTypeError, GraphError
+from ..errors import CaptureError, DeviceError, DTypeError, GraphError
 
 __all__ = ["with_out", "write_out"]
 
@@ -34,18 +34,23 @@ def _write_one(name, res, out):
     if res.dtype != out.dtype and not np.can_cast(res.dtype, out.dtype, "same_kind"):
         raise DTypeError(f"{name}(): result type {res.dtype.name} can't be cast to the "
                          f"desired output type {out.dtype.name}")
-    arr = res.data if res.dtype == out.dtype else res.data.astype(out.dtype)
-    if out.shape == res.shape:
-        out.data[...] = arr
-    else:
-        if out.data.size != 0:
-            warnings.warn(
-                f"{name}(): an output with one or more elements was resized since it had "
-                f"shape {list(out.shape)}, which does not match the required output shape "
-                f"{list(res.shape)}. This behavior is deprecated, and in a future PyTorch "
-                "release outputs will not be resized unless they have zero elements.",
-                UserWarning, stacklevel=4)
-        out.data = arr.copy() if arr is res.data else arr
+    if out.shape == res.shape:  # through the dispatch (ge.jit replays the write)
+        out.copy_(res)
+        return out
+    # a resize rebinds out's array, which a ge.jit replay could not repeat: refused there
+    if _mode.hook is not None:
+        raise CaptureError(f"{name}(): out= of shape {out.shape} would be resized to "
+                           f"{res.shape}, which ge.jit cannot record; pass an out of the "
+                           "result's shape")
+    if out.data.size != 0:
+        warnings.warn(
+            f"{name}(): an output with one or more elements was resized since it had "
+            f"shape {list(out.shape)}, which does not match the required output shape "
+            f"{list(res.shape)}. This behavior is deprecated, and in a future PyTorch "
+            "release outputs will not be resized unless they have zero elements.",
+            UserWarning, stacklevel=4)
+    arr = res.data.astype(out.dtype)  # a fresh array, never the result's own
+    out.data = arr
     out._version += 1
     return out
 
