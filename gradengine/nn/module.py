@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import backend
-from ..core.gradmode import state_epoch
+from ..core.gradmode import no_grad, state_epoch
 from ..core.op import host_call
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError, StateDictError
@@ -58,6 +58,30 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    # Keras' variable spellings (a Keras layer's weights are these Parameters)
+    @property
+    def value(self):
+        """Keras' ``variable.value``: the parameter itself (its ``.grad`` included)."""
+        return self
+
+    def assign(self, value):
+        """Keras' ``variable.assign(value)``: written in place without a graph."""
+        with no_grad():
+            self.copy_(value if isinstance(value, Tensor) else
+                       Tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.detach() + delta)
+
+    def assign_sub(self, delta):
+        return self.assign(self.detach() - delta)
+
+    @property
+    def trainable(self) -> bool:
+        """Keras' ``variable.trainable``: whether it requires grad."""
+        return self.requires_grad
 
 
 class Buffer(Tensor):
