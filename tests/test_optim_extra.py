@@ -1,0 +1,319 @@
+"""The rest of torch.optim (Adadelta, Adamax, NAdam, RAdam, ASGD, Rprop, Adafactor, LBFGS,
+SparseAdam), the extra schedulers and swa_utils, against torch computed here: the same
+model and loss from identical weights, parameters compared after every step (float64
+and float32); jitted steps against eager steps; state dicts against torch's."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import gradengine as ge
+from gradengine import nn, optim
+from gradengine.optim import lr_scheduler as ls
+from gradengine.optim import swa_utils
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((6, 4))
+Y = RNG.standard_normal((6, 2))
+INIT = [RNG.standard_normal((4, 3)), RNG.standard_normal(3), RNG.standard_normal((3, 2)),
+        RNG.standard_normal((2, 3, 2))]
+
+
+def _ge_params(dtype):
+    return [nn.Parameter(a, dtype=dtype) for a in INIT]
+
+
+def _torch_params(dtype):
+    tdt = getattr(torch, dtype)
+    return [torch.tensor(a, dtype=tdt, requires_grad=True) for a in INIT]
+
+
+def _loss(lib, params, x, y):
+    # the same formula in both: a small two-layer net plus a 3-d parameter
+    w, b, v, z = params
+    h = lib.tanh(x @ w + b)
+    out = h @ v
+    return ((out - y) ** 2).mean() + (z * z * z * z).sum() * 0.05 + (z.sum(0) ** 2).mean() * 0.1
+
+
+def _ge_loss(params, dtype):
+    return _loss(ge, params, ge.tensor(X, dtype=dtype), ge.tensor(Y, dtype=dtype))
+
+
+def _torch_loss(params, dtype):
+    tdt = getattr(torch, dtype)
+    return _loss(torch, params, torch.tensor(X, dtype=tdt), torch.tensor(Y, dtype=tdt))
+
+
+def _tol(dtype):
+    return dict(rtol=1e-9, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+
+
+def _train(gopt, topt, gp, tp, dtype, steps=8):
+    for _ in range(steps):
+        gopt.zero_grad()
+        _ge_loss(gp, dtype).backward()
+        gopt.step()
+        topt.zero_grad()
+        _torch_loss(tp, dtype).backward()
+        topt.step()
+        for g, t in zip(gp, tp):
+            np.testing.assert_allclose(g.numpy(), t.detach().numpy(), **_tol(dtype))
+
+
+CONFIGS = [
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1, "maximize": True}),
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "betas": (0.6, 0.9), "weight_decay": 0.1}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.05, "momentum_decay": 0.01, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True,
+               "maximize": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.6), "weight_decay": 0.1}),   # rho_t > 5 early
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.7), "weight_decay": 0.1,
+               "decoupled_weight_decay": True}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 3, "weight_decay": 0.1}),
+    ("ASGD", {"lr": 0.05, "t0": 2, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2), "maximize": True}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-20, 1e-2), "d": 1.5,
+                   "weight_decay": 0.1}),
+    ("Adafactor", {"lr": 0.05, "maximize": True}),
+]
+IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
+def test_steps_equal_torch(name, kwargs, dtype):
+    gp, tp = _ge_params(dtype), _torch_params(dtype)
+    gopt = getattr(optim, name)(gp, **kwargs)
+    topt = getattr(torch.optim, name)(tp, **kwargs)
+    _train(gopt, topt, gp, tp, dtype)
+
+
+@pytest.mark.parametrize("name,kwargs", CONFIGS[::2], ids=IDS[::2])
+def test_defaults_groups_and_state_dict_match_torch(name, kwargs):
+    gp, tp = _ge_params("float64"), _torch_params("float64")
+    over = {"lr": 0.02}
+    gopt = getattr(optim, name)([{"params": gp[:2], **over}, {"params": gp[2:]}], **kwargs)
+    topt = getattr(torch.optim, name)([{"params": tp[:2], **over}, {"params": tp[2:]}],
+                                      **kwargs)
+    assert {k: v for k, v in gopt.defaults.items()} == {
+        k: (tuple(v) if isinstance(v, list) else v) for k, v in topt.defaults.items()}
+    _train(gopt, topt, gp, tp, "float64", steps=3)
+    gsd, tsd = gopt.state_dict(), topt.state_dict()
+    assert [set(g) for g in gsd["param_groups"]] == [set(g) for g in tsd["param_groups"]]
+    assert [g["params"] for g in gsd["param_groups"]] == \
+        [g["params"] for g in tsd["param_groups"]]
+    assert set(gsd["state"]) == set(tsd["state"])
+    for i, st in tsd["state"].items():
+        assert list(gsd["state"][i]) == list(st), (i, list(st))
+        for k, v in st.items():
+            np.testing.assert_allclose(np.asarray(gsd["state"][i][k], dtype=np.float64),
+                                       v.double().numpy(), rtol=1e-6, atol=1e-12)
+    # a fresh gradengine optimizer loaded from torch's state dict continues as torch does
+    copy = [nn.Parameter(p.numpy(), dtype="float64") for p in gp]
+    fresh = getattr(optim, name)([{"params": copy[:2]}, {"params": copy[2:]}], lr=7.0)
+    fresh.load_state_dict(tsd)
+    assert [g["lr"] for g in fresh.param_groups] == [g["lr"] for g in topt.param_groups]
+    _train(fresh, topt, copy, tp, "float64", steps=3)
+    # and one loaded from its own (saved through a file) continues as the original
+    again = [nn.Parameter(p.numpy(), dtype="float64") for p in copy]
+    other = getattr(optim, name)([{"params": again[:2]}, {"params": again[2:]}], lr=7.0)
+    other.load_state_dict(fresh.state_dict())
+    for a, b in ((fresh, copy), (other, again)):
+        for _ in range(2):
+            a.zero_grad()
+            _ge_loss(b, "float64").backward()
+            a.step()
+    for p, q in zip(copy, again):
+        assert np.array_equal(p.numpy(), q.numpy())
+
+
+def _jit_run(name, kwargs, jitted, steps=6):
+    params = _ge_params("float32")
+    opt = getattr(optim, name)(params, **kwargs)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = _loss(ge, params, x, y)
+        loss.backward()
+        opt.step()
+        return loss
+    f = ge.jit(step) if jitted else step
+    x, y = ge.tensor(X, dtype="float32"), ge.tensor(Y, dtype="float32")
+    losses = [f(x, y).numpy().item() for _ in range(steps)]
+    return losses, [p.numpy().copy() for p in params], f
+
+
+@pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
+def test_jitted_step_equals_eager_bit_for_bit(name, kwargs):
+    l1, p1, _ = _jit_run(name, kwargs, False)
+    l2, p2, f = _jit_run(name, kwargs, True)
+    assert f.traces == 1
+    assert l1 == l2
+    for a, b in zip(p1, p2):
+        assert a.tobytes() == b.tobytes()
+
+
+# ---------------------------------------------------------------- LBFGS
+
+def _lbfgs_pair(dtype, steps, **kwargs):
+    gp, tp = _ge_params(dtype), _torch_params(dtype)
+    gopt, topt = optim.LBFGS(gp, **kwargs), torch.optim.LBFGS(tp, **kwargs)
+    gcount, tcount = [0], [0]
+
+    def gclosure():
+        gcount[0] += 1
+        gopt.zero_grad()
+        loss = _ge_loss(gp, dtype)
+        loss.backward()
+        return loss
+
+    def tclosure():
+        tcount[0] += 1
+        topt.zero_grad()
+        loss = _torch_loss(tp, dtype)
+        loss.backward()
+        return loss
+    for _ in range(steps):
+        gl = gopt.step(gclosure)
+        tl = topt.step(tclosure)
+        assert gcount == tcount
+        # L-BFGS amplifies rounding (the two libraries' forward passes round differently):
+        # 1e-14 after the first step of 20 iterations, about 1e-7 after the third
+        tol = dict(rtol=1e-6, atol=1e-6) if dtype == "float64" else dict(rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(gl.numpy(), tl.detach().numpy(), **tol)
+        for g, t in zip(gp, tp):
+            np.testing.assert_allclose(g.numpy(), t.detach().numpy(), **tol)
+    return gopt, topt
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"line_search_fn": "strong_wolfe"}, {"lr": 0.5, "history_size": 3, "max_iter": 7},
+    {"line_search_fn": "strong_wolfe", "history_size": 2, "max_iter": 6, "max_eval": 9}])
+def test_lbfgs_equals_torch_in_float64(kwargs):
+    gopt, topt = _lbfgs_pair("float64", 3, **kwargs)
+    gsd, tsd = gopt.state_dict(), topt.state_dict()
+    assert set(gsd["state"][0]) == set(tsd["state"][0])
+    assert gsd["state"][0]["func_evals"] == tsd["state"][0]["func_evals"]
+    assert gsd["state"][0]["n_iter"] == tsd["state"][0]["n_iter"]
+    assert set(gsd["param_groups"][0]) == set(tsd["param_groups"][0])
+
+
+def test_lbfgs_in_float32_and_loaded_from_torch():
+    _lbfgs_pair("float32", 2, line_search_fn="strong_wolfe", max_iter=5)
+    gopt, topt = _lbfgs_pair("float64", 1, max_iter=4)
+    gp = [nn.Parameter(t.detach().numpy(), dtype="float64") for t in topt.param_groups[0]
+          ["params"]]
+    fresh = optim.LBFGS(gp, max_iter=4)
+    fresh.load_state_dict(topt.state_dict())
+
+    def closure():
+        fresh.zero_grad()
+        loss = _ge_loss(gp, "float64")
+        loss.backward()
+        return loss
+
+    def tclosure():
+        topt.zero_grad()
+        loss = _torch_loss(topt.param_groups[0]["params"], "float64")
+        loss.backward()
+        return loss
+    fresh.step(closure)
+    topt.step(tclosure)
+    for g, t in zip(gp, topt.param_groups[0]["params"]):
+        np.testing.assert_allclose(g.numpy(), t.detach().numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_lbfgs_refusals_and_jit_runs_eagerly():
+    p = nn.Parameter(np.ones(3))
+    with pytest.raises(ValueError, match="parameter groups"):
+        optim.LBFGS([{"params": [p]}, {"params": [nn.Parameter(np.ones(1))]}])
+    opt = optim.LBFGS([p], line_search_fn="armijo")
+
+    def closure():
+        opt.zero_grad()
+        loss = ((p - 2.0) ** 2).sum()
+        loss.backward()
+        return loss
+    with pytest.raises(RuntimeError, match="strong_wolfe"):
+        opt.step(closure)
+
+    def run(jitted):
+        q = nn.Parameter(np.array([1.0, -2.0, 0.5]), dtype="float32")
+        o = optim.LBFGS([q], max_iter=5)
+
+        def step(c):
+            def closure():
+                o.zero_grad()
+                loss = ((q - c) ** 4).sum() + (q * q).sum()
+                loss.backward()
+                return loss
+            return o.step(closure)
+        f = ge.jit(step) if jitted else step
+        c = ge.tensor([0.5, 0.25, -1.0])
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            out = [f(c).numpy().item() for _ in range(3)]
+        return out, q.numpy().copy(), w
+    (l1, q1, _), (l2, q2, w) = run(False), run(True)
+    assert l1 == l2 and q1.tobytes() == q2.tobytes()
+    assert any("eager" in str(x.message) for x in w)
+
+
+def test_sparse_adam_refuses_dense_gradients_as_torch():
+    p = nn.Parameter(np.ones(3))
+    opt = optim.SparseAdam([p])
+    assert opt.defaults == dict(torch.optim.SparseAdam([torch.ones(3, requires_grad=True)])
+                                .defaults, betas=(0.9, 0.999))
+    p.grad = ge.ones(3, dtype="float64")
+    tp = torch.ones(3, requires_grad=True)
+    topt = torch.optim.SparseAdam([tp])
+    tp.grad = torch.ones(3)
+    with pytest.raises(RuntimeError) as te:
+        topt.step()
+    with pytest.raises(RuntimeError) as ge_err:
+        opt.step()
+    assert str(ge_err.value) == str(te.value)
+    assert np.array_equal(p.numpy(), np.ones(3))
+    for bad in ({"lr": 0.0}, {"eps": 0.0}, {"betas": (1.0, 0.9)}):
+        with pytest.raises(ValueError):
+            torch.optim.SparseAdam([tp], **bad)
+        with pytest.raises(ValueError):
+            optim.SparseAdam([p], **bad)
+
+
+@pytest.mark.parametrize("name,bad", [
+    ("Adadelta", {"rho": 1.5}), ("Adadelta", {"lr": -1.0}), ("Adamax", {"betas": (0.9, 1.0)}),
+    ("NAdam", {"momentum_decay": -1.0}), ("RAdam", {"eps": -1.0}),
+    ("ASGD", {"weight_decay": -0.1}), ("Rprop", {"etas": (1.2, 0.5)}),
+    ("Adafactor", {"beta2_decay": 0.5}), ("Adafactor", {"d": 0.5}),
+    ("Adafactor", {"eps": (-1.0, 1e-3)})])
+def test_bad_hyperparameters_are_refused_as_torch(name, bad):
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], **bad)
+    with pytest.raises(ValueError):
+        getattr(optim, name)([nn.Parameter(np.ones(2))], **bad)
+
+
+def test_bad_gradient_changes_nothing():
+    gp = _ge_params("float32")
+    opt = optim.Adafactor(gp)
+    for p in gp:
+        p.grad = ge.ones(p.shape)
+    gp[3].grad = ge.ones((2, 3))
+    before = [p.numpy().copy() for p in gp]
+    with pytest.raises(ValueError, match="shape"):
+        opt.step()
+    assert all(np.array_equal(a, p.numpy()) for a, p in zip(before, gp))
+    assert all(st is None for st in opt.state)
