@@ -317,3 +317,147 @@ def test_bad_gradient_changes_nothing():
         opt.step()
     assert all(np.array_equal(a, p.numpy()) for a, p in zip(before, gp))
     assert all(st is None for st in opt.state)
+
+
+# ---------------------------------------------------------------- schedulers
+
+def _opts(name="SGD", **kw):
+    """A gradengine and a torch optimizer with two parameter groups (lr 0.1 and 0.05)."""
+    gp, tp = _ge_params("float64"), _torch_params("float64")
+    kw = kw or ({"momentum": 0.9} if name == "SGD" else {})
+    g = getattr(optim, name)([{"params": gp[:2]}, {"params": gp[2:], "lr": 0.05}], lr=0.1,
+                             **kw)
+    t = getattr(torch.optim, name)([{"params": tp[:2]}, {"params": tp[2:], "lr": 0.05}],
+                                   lr=0.1, **kw)
+    return g, t
+
+
+def _same_schedule(gs, ts, gopt, topt, steps=30, keys=("lr",)):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: "lr_scheduler.step() before optimizer.step()"
+        for k in range(steps):
+            assert gs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12, abs=0), k
+            for gg, tg in zip(gopt.param_groups, topt.param_groups):
+                for key in keys:
+                    assert gg[key] == pytest.approx(tg[key], rel=1e-12, abs=0), (k, key)
+            gs.step()
+            ts.step()
+
+
+SCHEDULES = [
+    ("ConstantLR", {}),
+    ("ConstantLR", {"factor": 0.5, "total_iters": 4}),
+    ("MultiplicativeLR", {"lr_lambda": lambda e: 0.9 if e % 3 else 1.1}),
+    ("PolynomialLR", {}),
+    ("PolynomialLR", {"total_iters": 12, "power": 2.5}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 4}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.01}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4}),
+    ("CyclicLR", {"base_lr": [0.01, 0.02], "max_lr": 0.1, "step_size_up": 3,
+                  "step_size_down": 5, "mode": "triangular2"}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.2, "step_size_up": 4, "mode": "exp_range",
+                  "gamma": 0.95, "base_momentum": 0.7, "max_momentum": 0.95}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.2, "step_size_up": 2,
+                  "scale_fn": lambda x: 0.5 ** x, "scale_mode": "iterations",
+                  "cycle_momentum": False}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", SCHEDULES,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULES)])
+def test_schedules_equal_torch_over_30_steps(name, kwargs):
+    gopt, topt = _opts()
+    gs = getattr(ls, name)(gopt, **kwargs)
+    ts = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
+    _same_schedule(gs, ts, gopt, topt, keys=("lr", "momentum"))
+    assert set(gs.state_dict()) == set(ts.state_dict()) - _TORCH_ONLY
+
+
+_TORCH_ONLY = {"_get_lr_called_within_step"}  # torch's flag for its get_lr warning
+
+
+def test_cyclic_lr_cycles_adams_beta1_and_restores_from_a_state_dict():
+    gopt, topt = _opts("Adam")
+    kw = {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 3, "mode": "triangular2"}
+    gs, ts = ls.CyclicLR(gopt, **kw), torch.optim.lr_scheduler.CyclicLR(topt, **kw)
+    _same_schedule(gs, ts, gopt, topt, steps=7, keys=("lr", "betas"))
+    g2, _ = _opts("Adam")
+    resumed = ls.CyclicLR(g2, **kw)
+    resumed.load_state_dict(gs.state_dict())
+    for _ in range(5):
+        gs.step()
+        resumed.step()
+        assert resumed.get_last_lr() == gs.get_last_lr()
+
+
+def test_warm_restarts_with_fractional_epochs_equal_torch():
+    gopt, topt = _opts()
+    gs = ls.CosineAnnealingWarmRestarts(gopt, T_0=3, T_mult=2)
+    ts = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, T_0=3, T_mult=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for e in [0.5, 1.25, 2.9, 3.0, 4.5, 8.75, 9.0, 20.3, 2.0]:
+            gs.step(e)
+            ts.step(e)
+            assert gs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
+            assert gs.T_cur == pytest.approx(ts.T_cur) and gs.T_i == ts.T_i
+
+
+def _pair_of(make):
+    gopt, topt = _opts()
+    return make(ls, gopt), make(torch.optim.lr_scheduler, topt), gopt, topt
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: m.SequentialLR(o, [m.LinearLR(o, start_factor=0.1, total_iters=4),
+                                    m.ExponentialLR(o, gamma=0.9)], milestones=[5]),
+    lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, factor=0.3, total_iters=3),
+                                    m.CosineAnnealingLR(o, T_max=8),
+                                    m.StepLR(o, step_size=4, gamma=0.5)], milestones=[4, 12]),
+    lambda m, o: m.SequentialLR(o, [m.LinearLR(o, start_factor=0.5, total_iters=3),
+                                    m.CosineAnnealingWarmRestarts(o, T_0=4)], milestones=[3]),
+    lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.5, total_iters=6),
+                                     m.ExponentialLR(o, gamma=0.9)]),
+    lambda m, o: m.ChainedScheduler([m.LinearLR(o, start_factor=0.2, total_iters=5),
+                                     m.MultiStepLR(o, milestones=[7, 11], gamma=0.3),
+                                     m.PolynomialLR(o, total_iters=20)], optimizer=o),
+], ids=["seq-linear-exp", "seq-three", "seq-restarts", "chain-two", "chain-three"])
+def test_sequential_and_chained_equal_torch(make):
+    gs, ts, gopt, topt = _pair_of(make)
+    _same_schedule(gs, ts, gopt, topt)
+    gsd, tsd = gs.state_dict(), ts.state_dict()
+    assert set(gsd) == set(tsd) - _TORCH_ONLY and len(gsd["_schedulers"]) == len(tsd["_schedulers"])
+    # resumed from its state dict, the same lrs follow
+    g2, t2, o2, _ = _pair_of(make)
+    g2.load_state_dict(gsd)
+    for g, h in zip(o2.param_groups, gopt.param_groups):
+        g["lr"] = h["lr"]
+    for _ in range(5):
+        gs.step()
+        g2.step()
+        assert g2.get_last_lr() == pytest.approx(gs.get_last_lr(), rel=1e-12)
+
+
+def test_scheduler_refusals_as_torch():
+    gopt, topt = _opts()
+    other, _ = _opts()
+    cases = [
+        (lambda m, o: m.ConstantLR(o, factor=1.5), ValueError),
+        (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0), ValueError),
+        (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError),
+        (lambda m, o: m.CyclicLR(o, 0.01, 0.1, mode="sawtooth"), ValueError),
+        (lambda m, o: m.MultiplicativeLR(o, [lambda e: 1.0]), ValueError),
+        (lambda m, o: m.MultiplicativeLR(o, 0.5), TypeError),
+        (lambda m, o: m.SequentialLR(o, [m.ConstantLR(o)], milestones=[3]), ValueError),
+        (lambda m, o: m.SequentialLR(o, [], milestones=[]), ValueError),
+        (lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]), ValueError),
+    ]
+    for make, err in cases:
+        with pytest.raises(err):
+            make(torch.optim.lr_scheduler, topt)
+        with pytest.raises(err):
+            make(ls, gopt)
+    with pytest.raises(ValueError, match="same optimizer"):
+        ls.ChainedScheduler([ls.ConstantLR(gopt), ls.ConstantLR(other)])
+    with pytest.raises(ValueError, match="momentum or beta1"):
+        ls.CyclicLR(optim.Adadelta(_ge_params("float32")), 0.01, 0.1)

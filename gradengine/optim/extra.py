@@ -21,8 +21,6 @@ torch names it.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import backend
