@@ -3,7 +3,6 @@ SparseAdam), the extra schedulers and swa_utils, against torch computed here: th
 model and loss from identical weights, parameters compared after every step (float64
 and float32); jitted steps against eager steps; state dicts against torch's."""
 
-import math
 import warnings
 
 import numpy as np
@@ -160,6 +159,9 @@ def test_jitted_step_equals_eager_bit_for_bit(name, kwargs):
     l1, p1, _ = _jit_run(name, kwargs, False)
     l2, p2, f = _jit_run(name, kwargs, True)
     assert f.traces == 1
+    # the elementwise rules run once over the flat buffers; Adafactor's is replayed whole
+    prog = next(iter(f.programs.values()))
+    assert len(prog.flat_steps) == (0 if name == "Adafactor" else 1)
     assert l1 == l2
     for a, b in zip(p1, p2):
         assert a.tobytes() == b.tobytes()
@@ -461,3 +463,120 @@ def test_scheduler_refusals_as_torch():
         ls.ChainedScheduler([ls.ConstantLR(gopt), ls.ConstantLR(other)])
     with pytest.raises(ValueError, match="momentum or beta1"):
         ls.CyclicLR(optim.Adadelta(_ge_params("float32")), 0.01, 0.1)
+
+
+# ---------------------------------------------------------------- swa_utils
+
+W0, B0 = RNG.standard_normal((4, 3)), RNG.standard_normal(3)
+
+
+class _GNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(W0, dtype="float64")
+        self.b = nn.Parameter(B0, dtype="float64")
+        self.bn = nn.BatchNorm1d(3, dtype="float64")
+
+    def forward(self, x):
+        return self.bn(x @ self.w + self.b)
+
+
+class _TNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(W0))
+        self.b = torch.nn.Parameter(torch.tensor(B0))
+        self.bn = torch.nn.BatchNorm1d(3).double()
+
+    def forward(self, x):
+        return self.bn(x @ self.w + self.b)
+
+
+def _close(g, t):
+    np.testing.assert_allclose(np.asarray(g.numpy(), dtype=np.float64),
+                               t.detach().double().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("how", ["swa", "ema_multi", "ema_fn", "swa_fn", "buffers",
+                                 "buffers_ema"])
+def test_averaged_model_equals_torch(how):
+    su = torch.optim.swa_utils
+
+    def kwargs(mod):
+        return {"swa": {}, "ema_multi": {"multi_avg_fn": mod.get_ema_multi_avg_fn(0.8)},
+                "ema_fn": {"avg_fn": mod.get_ema_avg_fn(0.7)},
+                "swa_fn": {"avg_fn": mod.get_swa_avg_fn()},
+                "buffers": {"use_buffers": True},
+                "buffers_ema": {"use_buffers": True,
+                                "multi_avg_fn": mod.get_ema_multi_avg_fn(0.6)}}[how]
+    gm, tm = _GNet(), _TNet()
+    ga, ta = swa_utils.AveragedModel(gm, **kwargs(swa_utils)), su.AveragedModel(tm, **kwargs(su))
+    gopt = optim.SGD(gm.parameters(), lr=0.1)
+    topt = torch.optim.SGD(tm.parameters(), lr=0.1)
+    for k in range(5):
+        x = RNG.standard_normal((8, 4)) + k
+        gopt.zero_grad()
+        (gm(ge.tensor(x, dtype="float64")) ** 3).mean().backward()
+        gopt.step()
+        topt.zero_grad()
+        (tm(torch.tensor(x)) ** 3).mean().backward()
+        topt.step()
+        ga.update_parameters(gm)
+        ta.update_parameters(tm)
+        assert ga.n_averaged.item() == ta.n_averaged.item() == k + 1
+        named = list(ga.module._named_state())
+        assert [n for n, _ in named] == list(ta.module.state_dict())
+        for (_, g), t in zip(named, ta.module.state_dict().values()):
+            _close(g, t)
+    x = RNG.standard_normal((5, 4))
+    ga.eval()
+    ta.eval()
+    _close(ga(ge.tensor(x, dtype="float64")), ta(torch.tensor(x)))
+    # the averaged copy is its own: the model's weights are untouched by the average
+    _close(gm.w, tm.w)
+    assert ga.module.w is not gm.w
+
+
+def test_update_bn_equals_torch_and_the_averaging_refusals():
+    gm, tm = _GNet(), _TNet()
+    xs = [RNG.standard_normal((6, 4)) * (k + 1) for k in range(4)]
+    gm.eval()
+    tm.eval()
+    swa_utils.update_bn([(ge.tensor(x, dtype="float64"), 0) for x in xs], gm)
+    torch.optim.swa_utils.update_bn([(torch.tensor(x), 0) for x in xs], tm)
+    assert not gm.training and gm.bn.momentum == tm.bn.momentum == 0.1
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        _close(getattr(gm.bn, name), getattr(tm.bn, name))
+    swa_utils.update_bn([ge.tensor(x, dtype="float64") for x in xs[:2]], gm)
+    torch.optim.swa_utils.update_bn([torch.tensor(x) for x in xs[:2]], tm)
+    _close(gm.bn.running_var, tm.bn.running_var)
+    # torch's foreach average refuses the integer buffer (num_batches_tracked)
+    errors = []
+    for mod, m in ((torch.optim.swa_utils, tm), (swa_utils, gm)):
+        avg = mod.AveragedModel(m, use_buffers=True, multi_avg_fn=mod.get_swa_multi_avg_fn())
+        avg.update_parameters(m)
+        with pytest.raises(RuntimeError) as e:
+            avg.update_parameters(m)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+    with pytest.raises(AssertionError):
+        swa_utils.AveragedModel(gm, avg_fn=swa_utils.get_swa_avg_fn(),
+                                multi_avg_fn=swa_utils.get_swa_multi_avg_fn())
+    for fn in (swa_utils.get_ema_avg_fn, swa_utils.get_ema_multi_avg_fn):
+        with pytest.raises(ValueError, match="decay"):
+            fn(1.5)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"swa_lr": 0.05}, {"swa_lr": [0.02, 0.3], "anneal_epochs": 3, "anneal_strategy": "linear"},
+    {"swa_lr": 0.01, "anneal_epochs": 0}])
+def test_swalr_equals_torch(kwargs):
+    gopt, topt = _opts()
+    gs = swa_utils.SWALR(gopt, **kwargs)
+    ts = torch.optim.swa_utils.SWALR(topt, **kwargs)
+    _same_schedule(gs, ts, gopt, topt)
+    assert set(gs.state_dict()) == set(ts.state_dict()) - _TORCH_ONLY
+    with pytest.raises(ValueError):
+        swa_utils.SWALR(gopt, 0.1, anneal_strategy="step")
+    with pytest.raises(ValueError):
+        swa_utils.SWALR(gopt, 0.1, anneal_epochs=-1)

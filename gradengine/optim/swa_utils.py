@@ -69,7 +69,8 @@ def get_ema_multi_avg_fn(decay=0.999):
 
 def get_swa_multi_avg_fn():
     """An in-place equal-weight running average of lists of tensors:
-    ``avg = lerp(avg, p, 1 / (n + 1))`` (the weight rounded to float32 as torch's)."""
+    ``avg = lerp(avg, p, 1 / (n + 1))`` (the weight rounded to float32 as torch's).
+    Integer tensors raise torch's RuntimeError."""
 
     def swa_update(averaged_param_list, current_param_list, num_averaged):
         n = _count(num_averaged)
@@ -79,10 +80,21 @@ def get_swa_multi_avg_fn():
                     w = float(np.float32(1 / (n + 1))) if isinstance(num_averaged, Tensor) \
                         else 1 / (n + 1)
                     _write(a, lerp(_xp(a), a.data, p.data, w))
+                elif isinstance(num_averaged, Tensor):  # torch's foreach addcdiv refuses
+                    raise RuntimeError(_INT_ADDCDIV)
                 else:
-                    new = a.data + (p.data - a.data) / (n + 1)
-                    _write(a, new.astype(a.data.dtype))
+                    raise RuntimeError("For integral input tensors, argument alpha must not "
+                                       "be a floating point number.")
     return swa_update
+
+
+_INT_ADDCDIV = ("Integer division with addcdiv is no longer supported, and in a future  "
+                "release addcdiv will perform a true division of tensor1 and tensor2. The "
+                "historic addcdiv behavior can be implemented as (input + value * "
+                "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+                "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
+                "behavior is just the latter implementation: (input + value * tensor1 / "
+                "tensor2), for all dtypes.")
 
 
 def get_ema_avg_fn(decay=0.999):
