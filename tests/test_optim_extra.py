@@ -580,3 +580,63 @@ def test_swalr_equals_torch(kwargs):
         swa_utils.SWALR(gopt, 0.1, anneal_strategy="step")
     with pytest.raises(ValueError):
         swa_utils.SWALR(gopt, 0.1, anneal_epochs=-1)
+
+
+# ---------------------------------------------------------------- on the GPU (and stand-in)
+
+DEVICE_CASES = [(n, k) for n, k in CONFIGS if n != "Adafactor"][::2] + [
+    ("Adafactor", CONFIGS[-2][1]), ("LBFGS", {"line_search_fn": "strong_wolfe", "max_iter": 4})]
+
+
+def _device_run(name, kwargs, device, steps=4):
+    params = [nn.Parameter(a, dtype="float32", device=device) for a in INIT]
+    opt = getattr(optim, name)(params, **kwargs)
+    x = ge.tensor(X, dtype="float32", device=device)
+    y = ge.tensor(Y, dtype="float32", device=device)
+
+    def closure():
+        opt.zero_grad()
+        loss = _loss(ge, params, x, y)
+        loss.backward()
+        return loss
+    for _ in range(steps):
+        if name == "LBFGS":
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+    return [p.numpy() for p in params], opt
+
+
+@pytest.mark.parametrize("name,kwargs", DEVICE_CASES,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(DEVICE_CASES)])
+def test_every_rule_runs_on_the_device_as_on_the_cpu(name, kwargs, cuda_device):
+    on_cpu, _ = _device_run(name, kwargs, "cpu")
+    on_dev, opt = _device_run(name, kwargs, cuda_device)
+    for a, b in zip(on_cpu, on_dev):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    sd = opt.state_dict()  # host arrays, so ge.save can write it
+    for st in sd["state"].values():
+        for v in st.values():
+            assert not hasattr(v, "device") or isinstance(v, np.ndarray) or np.isscalar(v)
+
+
+def test_averaged_model_on_the_device(cuda_device):
+    gm = _GNet().to(cuda_device)
+    avg = swa_utils.AveragedModel(gm)
+    ema = swa_utils.AveragedModel(gm, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.5))
+    seen = []
+    for k in range(3):
+        with ge.no_grad():
+            gm.w.copy_(gm.w + 1.0)
+        seen.append(gm.w.numpy())
+        avg.update_parameters(gm)
+        ema.update_parameters(gm)
+    assert avg.module.w.device == gm.w.device and avg.n_averaged.item() == 3
+    # on a GPU torch averages by lerp with the weight 1 / (n + 1) rounded to float32
+    np.testing.assert_allclose(avg.module.w.numpy(), np.mean(seen, axis=0), rtol=1e-6)
+    assert not np.array_equal(avg.module.w.numpy(), np.mean(seen, axis=0))
+    e = seen[0]
+    for s in seen[1:]:
+        e = 0.5 * e + 0.5 * s
+    np.testing.assert_allclose(ema.module.w.numpy(), e, rtol=1e-12)
