@@ -626,7 +626,7 @@ def test_averaged_model_on_the_device(cuda_device):
     avg = swa_utils.AveragedModel(gm)
     ema = swa_utils.AveragedModel(gm, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.5))
     seen = []
-    for k in range(3):
+    for _ in range(3):
         with ge.no_grad():
             gm.w.copy_(gm.w + 1.0)
         seen.append(gm.w.numpy())
@@ -640,3 +640,29 @@ def test_averaged_model_on_the_device(cuda_device):
     for s in seen[1:]:
         e = 0.5 * e + 0.5 * s
     np.testing.assert_allclose(ema.module.w.numpy(), e, rtol=1e-12)
+
+
+def test_averaged_model_device_argument(cuda_device):
+    avg = swa_utils.AveragedModel(_GNet(), device=cuda_device)
+    assert avg.module.w.device == avg.n_averaged.device != "cpu"
+
+
+NAMES = [(optim, torch.optim, n) for n in
+         ("Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "Adafactor", "LBFGS",
+          "SparseAdam")] + \
+    [(ls, torch.optim.lr_scheduler, n) for n in
+     ("ConstantLR", "MultiplicativeLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
+      "CyclicLR", "SequentialLR", "ChainedScheduler")] + \
+    [(swa_utils, torch.optim.swa_utils, n) for n in
+     ("AveragedModel", "SWALR", "update_bn", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",
+      "get_ema_avg_fn", "get_swa_avg_fn")]
+
+
+@pytest.mark.parametrize("ours,theirs,name", NAMES, ids=[n for _, _, n in NAMES])
+def test_signatures_are_torchs(ours, theirs, name):
+    import inspect
+
+    def sig(obj):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()]
+    mine, torchs = sig(getattr(ours, name)), sig(getattr(theirs, name))
+    assert mine == torchs

@@ -153,7 +153,8 @@ class AveragedModel(Module):
         self.module = copy.deepcopy(model)
         if device is not None:
             self.module = self.module.to(device)
-        dev = device if device is not None else _device_of(self.module)
+        dev = _device_of(self.module, None if device is None else
+                         backend.normalize_device(device, "AveragedModel"))
         self.register_buffer("n_averaged", Tensor._make(
             backend.to_device_array(np.zeros((), dtype=np.int64), dev), dev))
         self.avg_fn = avg_fn
@@ -213,10 +214,10 @@ class AveragedModel(Module):
             _xp(self.n_averaged).asarray(n + 1, dtype=np.int64), self.n_averaged.device))
 
 
-def _device_of(module):
+def _device_of(module, default=None):
     for t in itertools.chain(module.parameters(), module.buffers()):
         return t.device
-    return "cpu"
+    return default or "cpu"
 
 
 def _batch_norms(model):
