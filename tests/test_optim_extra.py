@@ -73,8 +73,8 @@ CONFIGS = [
     ("NAdam", {"lr": 0.05, "momentum_decay": 0.01, "weight_decay": 0.1}),
     ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True,
                "maximize": True}),
-    ("RAdam", {}),
-    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.6), "weight_decay": 0.1}),   # rho_t > 5 early
+    ("RAdam", {}),  # (rho_t passes 5 at the 6th step: both of its branches)
+    ("RAdam", {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.05, "betas": (0.8, 0.7), "weight_decay": 0.1,
                "decoupled_weight_decay": True}),
     ("ASGD", {}),
