@@ -666,3 +666,31 @@ def test_signatures_are_torchs(ours, theirs, name):
         return [(p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()]
     mine, torchs = sig(getattr(ours, name)), sig(getattr(theirs, name))
     assert mine == torchs
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("LBFGS", {"history_size": 3, "max_iter": 4, "line_search_fn": "strong_wolfe"}),
+    ("Adafactor", {"lr": 0.05}), ("NAdam", {"lr": 0.05}), ("ASGD", {"t0": 1})])
+def test_state_dict_through_a_file_continues_bit_for_bit(name, kwargs, tmp_path):
+    def make(params):
+        opt = getattr(optim, name)(params, **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = _ge_loss(params, "float64")
+            loss.backward()
+            return loss
+        return opt, closure
+    gp = _ge_params("float64")
+    a, ca = make(gp)
+    for _ in range(2):
+        a.step(ca)
+    ge.save(a.state_dict(), tmp_path / "opt.ge")
+    copy = [nn.Parameter(p.numpy(), dtype="float64") for p in gp]
+    b, cb = make(copy)
+    b.load_state_dict(ge.load(tmp_path / "opt.ge"))
+    for _ in range(2):
+        a.step(ca)
+        b.step(cb)
+    for p, q in zip(gp, copy):
+        assert p.numpy().tobytes() == q.numpy().tobytes()
