@@ -138,8 +138,8 @@ def test_defaults_groups_and_state_dict_match_torch(name, kwargs):
         assert np.array_equal(p.numpy(), q.numpy())
 
 
-def _jit_run(name, kwargs, jitted, steps=6):
-    params = _ge_params("float32")
+def _jit_run(name, kwargs, jitted, steps=6, device="cpu"):
+    params = [nn.Parameter(a, dtype="float32", device=device) for a in INIT]
     opt = getattr(optim, name)(params, **kwargs)
 
     def step(x, y):
@@ -149,7 +149,8 @@ def _jit_run(name, kwargs, jitted, steps=6):
         opt.step()
         return loss
     f = ge.jit(step) if jitted else step
-    x, y = ge.tensor(X, dtype="float32"), ge.tensor(Y, dtype="float32")
+    x = ge.tensor(X, dtype="float32", device=device)
+    y = ge.tensor(Y, dtype="float32", device=device)
     losses = [f(x, y).numpy().item() for _ in range(steps)]
     return losses, [p.numpy().copy() for p in params], f
 
@@ -165,6 +166,19 @@ def test_jitted_step_equals_eager_bit_for_bit(name, kwargs):
     assert l1 == l2
     for a, b in zip(p1, p2):
         assert a.tobytes() == b.tobytes()
+
+
+DEVICE_JIT = [CONFIGS[i] for i in (1, 3, 6, 9, 11, 14, 16)]
+
+
+@pytest.mark.parametrize("name,kwargs", DEVICE_JIT, ids=[n for n, _ in DEVICE_JIT])
+def test_jitted_step_on_the_device_equals_its_eager_step(name, kwargs, cuda_device):
+    l1, p1, _ = _jit_run(name, kwargs, False, device=cuda_device)
+    l2, p2, f = _jit_run(name, kwargs, True, device=cuda_device)
+    assert f.traces == 1
+    np.testing.assert_allclose(l2, l1, rtol=1e-6)
+    for a, b in zip(p1, p2):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
 
 
 # ---------------------------------------------------------------- LBFGS

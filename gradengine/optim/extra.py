@@ -541,7 +541,6 @@ class Adafactor(_PerTensor):
         foreach: accepted. maximize: ascend.
     Raises:
         ValueError: a negative lr, eps or weight_decay, beta2_decay > 0 or d < 1.
-        RuntimeError: a complex parameter.
     Example:
         >>> opt = optim.Adafactor(model.parameters(), lr=1e-2)
     """
