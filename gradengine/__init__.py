@@ -197,3 +197,71 @@ def __getattr__(name):
     if name in functional.__all__:  # torch.exp, torch.cat ...: the F function itself
         return getattr(functional, name)
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")
+
+
+# -- tmisc
+# PyTorch's remaining top-level utilities, random functions and Tensor attributes
+# (gradengine/misc.py, gradengine/ops/random_extras.py, gradengine/random.py); the misc
+# inference_mode is the core one that also answers is_inference_mode_enabled()
+from . import misc as _misc  # noqa: E402
+from . import random  # noqa: E402
+from .misc import (  # noqa: E402, F401, F811
+    are_deterministic_algorithms_enabled,
+    asarray,
+    bartlett_window,
+    blackman_window,
+    can_cast,
+    clone,
+    detach,
+    empty_permuted,
+    empty_strided,
+    fill_,
+    finfo,
+    frombuffer,
+    get_num_interop_threads,
+    get_num_threads,
+    hamming_window,
+    hann_window,
+    iinfo,
+    inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_complex,
+    is_deterministic_algorithms_warn_only_enabled,
+    is_inference_mode_enabled,
+    is_nonzero,
+    is_warn_always_enabled,
+    kaiser_window,
+    logspace,
+    promote_types,
+    range,
+    result_type,
+    rsub,
+    scalar_tensor,
+    set_anomaly_enabled,
+    set_default_tensor_type,
+    set_num_interop_threads,
+    set_num_threads,
+    set_warn_always,
+    use_deterministic_algorithms,
+    zero_,
+)
+from .ops import random_extras as _random_extras  # noqa: E402
+from .ops.random_extras import binomial, poisson, randint_like  # noqa: E402, F401
+from .random import (  # noqa: E402, F401
+    default_generator,
+    fork_rng,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+)
+
+rand_like = _random_extras.rand_like  # noqa: F811 - with generator=
+randn_like = _random_extras.randn_like  # noqa: F811
+manual_seed = random.manual_seed  # noqa: F811 - returns the default generator, as torch.manual_seed
+
+__all__ += _misc.__all__ + [  # noqa: PLE0605
+    "random", "binomial", "poisson", "randint_like", "default_generator", "fork_rng",
+    "get_rng_state", "initial_seed", "seed", "set_rng_state",
+]

@@ -336,3 +336,73 @@ def _fp_switch():
 
 
 fp_quiet, fp_restore = _fp_switch()
+
+
+# -- tmisc
+# The state of a CPU generator as bytes (``torch.get_rng_state``'s uint8 tensor): PCG64's
+# 128-bit state and increment, its buffered 32-bit half, and the seed it started from, so
+# that a restored generator also answers ``initial_seed``. PyTorch's CPU state is Mersenne
+# Twister's 5056 bytes; gradengine's is its own 61 (one cannot be loaded into the other).
+
+_STATE_TAG = b"gePCG64\x01"
+STATE_BYTES = len(_STATE_TAG) + 16 + 16 + 1 + 4 + 16
+
+
+def generator_seed(gen) -> int:
+    """The seed a NumPy generator was made from (its SeedSequence's entropy)."""
+    ent = gen.bit_generator.seed_seq.entropy
+    if isinstance(ent, (int, np.integer)):
+        return int(ent)
+    return int(np.random.SeedSequence(ent).generate_state(2, np.uint64).view(np.uint64)[0])
+
+
+def generator_state(gen) -> np.ndarray:
+    """``gen``'s state as a uint8 array (see :func:`generator_from_state`)."""
+    st = gen.bit_generator.state
+    if st.get("bit_generator") != "PCG64":
+        raise DTypeError(f"get_rng_state: only PCG64 generators have a state here, got "
+                         f"{st.get('bit_generator')!r}")
+    seed = generator_seed(gen) % 2 ** 128
+    raw = (_STATE_TAG + st["state"]["state"].to_bytes(16, "little")
+           + st["state"]["inc"].to_bytes(16, "little") + bytes([st["has_uint32"] & 1])
+           + int(st["uinteger"]).to_bytes(4, "little") + seed.to_bytes(16, "little"))
+    return np.frombuffer(raw, dtype=np.uint8).copy()
+
+
+def generator_from_state(arr, op="set_rng_state"):
+    """A NumPy generator continuing where the one whose :func:`generator_state` is ``arr``
+    stood; ValueError (gradengine's ArgumentError) for bytes that are not such a state."""
+    from .errors import ArgumentError
+    raw = bytes(np.asarray(arr, dtype=np.uint8).reshape(-1))
+    if len(raw) != STATE_BYTES or not raw.startswith(_STATE_TAG):
+        raise ArgumentError(f"{op}: expected a gradengine generator state of {STATE_BYTES} "
+                            f"bytes (from get_rng_state / get_state), got {len(raw)} bytes"
+                            + (" (PyTorch's CPU state is 5056 bytes of another generator)"
+                               if len(raw) == 5056 else ""))
+    at = len(_STATE_TAG)
+    state = int.from_bytes(raw[at:at + 16], "little")
+    inc = int.from_bytes(raw[at + 16:at + 32], "little")
+    has, uint = raw[at + 32], int.from_bytes(raw[at + 33:at + 37], "little")
+    seed = int.from_bytes(raw[at + 37:at + 53], "little")
+    bits = np.random.PCG64(seed)
+    bits.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+                  "has_uint32": has, "uinteger": uint}
+    return np.random.Generator(bits)
+
+
+def generator_get_state(self):
+    """The generator's state, a uint8 array of :data:`STATE_BYTES` (CPU generators)."""
+    if self.device != "cpu":
+        raise DeviceError(f"get_state: the state of a CUDA generator ({self.device}) cannot "
+                          "be read (CuPy's RandomState does not expose it); use manual_seed")
+    return generator_state(self._gen)
+
+
+def generator_set_state(self, new_state):
+    """Restore a state from :meth:`get_state`; returns the generator (as PyTorch's)."""
+    if self.device != "cpu":
+        raise DeviceError(f"set_state: the state of a CUDA generator ({self.device}) cannot "
+                          "be set; use manual_seed")
+    self._gen = generator_from_state(new_state, "set_state")
+    self._seed = generator_seed(self._gen)
+    return self
