@@ -21,7 +21,7 @@ import numpy as np
 
 from . import backend
 from .backend import DEFAULT_FLOAT, normalize_device, resolve_dtype
-from .core.backward import add_commit_hook
+from .core.backward import add_commit_hook, add_ready_hook
 from .core.gradmode import _mode
 from .core.gradmode import inference_mode as _inference_mode
 from .core.tensor import Tensor
@@ -197,7 +197,7 @@ def _window(name, n, periodic, dtype, device, requires_grad, fn):
                             f"window_length={n!r}")
     dt = _floating(dtype, name)
     if dt.kind != "f":
-        raise DTypeError(f"{name}: expects floating point dtypes, got {dt.name}")
+        raise ArgumentError(f"{name}: expects floating point dtypes, got {dt.name}")
     n = int(n)
     if n <= 1:
         arr = np.ones(n)
@@ -264,7 +264,7 @@ class finfo:  # noqa: N801 - torch's name
         self.bits = int(fi.bits)
         self.eps, self.max, self.min = float(fi.eps), float(fi.max), float(fi.min)
         self.tiny = self.smallest_normal = float(fi.smallest_normal)
-        self.resolution = float(fi.resolution)
+        self.resolution = 10.0 ** -int(fi.precision)  # as torch: a power of ten
         self.dtype = dt.name
 
     def __repr__(self):
@@ -557,19 +557,39 @@ _post_hooks: dict = {}  # id(leaf) -> (weakref to the leaf, [hooks])
 _post_installed = [False]
 
 
+class _Ready(threading.local):
+    order = None  # the hooked leaves of the running backward, as their gradients got final
+
+
+_ready = _Ready()
+
+
+def _note_ready(leaf, grad):
+    if id(leaf) in _post_hooks:
+        if _ready.order is None:
+            _ready.order = []
+        _ready.order.append(leaf)
+
+
 def _run_post_hooks(leaves):
-    for leaf in leaves:
+    """After the commit: each hooked leaf's hooks, in the order the leaves' gradients
+    became final in the walk (PyTorch runs AccumulateGrad as soon as it is ready)."""
+    order, _ready.order = _ready.order or [], None
+    committed = {id(leaf) for leaf in leaves}
+    listed = {id(leaf) for leaf in order}
+    for leaf in [t for t in order if id(t) in committed] + [
+            t for t in leaves if id(t) not in listed]:
         entry = _post_hooks.get(id(leaf))
         if entry is not None and entry[0]() is leaf:
             for fn in list(entry[1]):
                 fn(leaf)
 
 
-def _forget(key):
+def _forget(key, hooks=_post_hooks):
     def drop(ref):
-        entry = _post_hooks.get(key)
+        entry = hooks.get(key)
         if entry is not None and entry[0] is ref:
-            del _post_hooks[key]
+            del hooks[key]
     return drop
 
 
@@ -584,9 +604,11 @@ class _Handle:
 
 def register_post_accumulate_grad_hook(self, hook):
     """Call ``hook(tensor)`` after a backward has accumulated this leaf's ``.grad`` (it
-    sees the new gradient); a handle with ``remove()``. Run from the backward's commit:
-    after every leaf of that backward got its gradient, in the order the gradients became
-    ready. ``ge.grad`` accumulates nothing and calls none (as torch.autograd.grad).
+    sees the new gradient); a handle with ``remove()``. Run from the backward's commit,
+    after every leaf of that backward got its gradient, leaf by leaf in the order their
+    gradients became final (PyTorch's order; PyTorch runs each as soon as its leaf is
+    done, so a hook here also sees the other leaves' new gradients). ``ge.grad``
+    accumulates nothing and calls none (as torch.autograd.grad).
 
     Raises:
         GraphError: a non-leaf tensor, or one that does not require grad.
@@ -598,7 +620,8 @@ def register_post_accumulate_grad_hook(self, hook):
     if not self._rg:
         raise GraphError(f"register_post_accumulate_grad_hook: cannot register a hook on a "
                          f"tensor that doesn't require gradient (shape {tuple(self.shape)})")
-    if not _post_installed[0]:
+    if not _post_installed[0]:  # (from now on each backward counts the edges into leaves)
+        add_ready_hook(_note_ready)
         add_commit_hook(_run_post_hooks)
         _post_installed[0] = True
     key = id(self)

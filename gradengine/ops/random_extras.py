@@ -20,7 +20,7 @@ import numpy as np
 from .. import backend
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DTypeError
+from ..errors import ArgumentError
 from . import copy_
 from .creation import _random
 
@@ -97,8 +97,9 @@ def binomial_op(xp, count, prob, generator):
 
 def _fill(self, kind, args, generator, name, floating=True):
     if floating and self.dtype.kind != "f":
-        raise DTypeError(f"{name}: expects a floating tensor, got dtype {self.dtype.name} "
-                         f"(shape {tuple(self.shape)})")
+        raise ArgumentError(f"{name}: expects a floating tensor, got dtype "
+                            f"{self.dtype.name} (shape {tuple(self.shape)}); PyTorch raises "
+                            "NotImplementedError or RuntimeError, both RuntimeErrors")
     return copy_(self, apply(sample_like, self, params=(kind, args, generator)))
 
 
@@ -198,11 +199,11 @@ def poisson(input, generator=None) -> Tensor:  # noqa: A002 - torch's names
     """Poisson counts with rates ``input`` (floating, non-negative), in its dtype.
 
     Raises:
-        DTypeError: an integer tensor. ArgumentError: a negative rate.
+        ArgumentError: an integer tensor (torch: NotImplementedError) or a negative rate.
     """
     if input.dtype.kind != "f":
-        raise DTypeError(f"poisson: expects a floating tensor of rates, got dtype "
-                         f"{input.dtype.name}")
+        raise ArgumentError(f"poisson: expects a floating tensor of rates, got dtype "
+                            f"{input.dtype.name}")
     if bool((input.data < 0).any()):
         raise ArgumentError(f"poisson: invalid Poisson rate, expected rate to be "
                             f"non-negative (tensor of shape {tuple(input.shape)})")
@@ -213,12 +214,12 @@ def binomial(count, prob, generator=None) -> Tensor:
     """Binomial(count, prob) draws (broadcast), in count's (floating) dtype.
 
     Raises:
-        DTypeError: an integer ``count``. ArgumentError: ``prob`` outside [0, 1] or a
-            negative count.
+        ArgumentError: an integer ``count`` (torch: ValueError), ``prob`` outside [0, 1]
+            or a negative count.
     """
     if count.dtype.kind != "f":
-        raise DTypeError(f"binomial: only supports floating-point dtypes for count, got "
-                         f"{count.dtype.name}")
+        raise ArgumentError(f"binomial: only supports floating-point dtypes for count, got "
+                            f"{count.dtype.name}")
     if not isinstance(prob, Tensor):
         prob = Tensor(prob, dtype=count.dtype, device=count.device)
     if bool((prob.data < 0).any()) or bool((prob.data > 1).any()) or bool(
