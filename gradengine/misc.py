@@ -24,6 +24,7 @@ from .backend import DEFAULT_FLOAT, normalize_device, resolve_dtype
 from .core.backward import add_commit_hook, add_ready_hook
 from .core.gradmode import _mode
 from .core.gradmode import inference_mode as _inference_mode
+from .core.op import host_call
 from .core.tensor import Tensor
 from .errors import ArgumentError, DeviceError, DTypeError, GraphError, ShapeError
 from .ops import copy_, elementwise, operand
@@ -581,8 +582,8 @@ def _run_post_hooks(leaves):
             t for t in leaves if id(t) not in listed]:
         entry = _post_hooks.get(id(leaf))
         if entry is not None and entry[0]() is leaf:
-            for fn in list(entry[1]):
-                fn(leaf)
+            for fn in list(entry[1]):  # a host step: a ge.jit replay calls it again
+                host_call(lambda fn=fn, leaf=leaf: fn(leaf))
 
 
 def _forget(key, hooks=_post_hooks):

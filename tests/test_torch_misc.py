@@ -851,3 +851,30 @@ def test_post_accumulate_hook_lets_an_optimizer_step_in_the_backward():
             (w * w).sum().backward()
         return w.detach().numpy()
     np.testing.assert_allclose(run(ge, ge.optim.SGD), run(torch, torch.optim.SGD), rtol=1e-6)
+
+
+def test_post_accumulate_hooks_run_in_a_jit_replay_as_eagerly():
+    def run(jit):
+        w = ge.tensor([1.0, -1.0], requires_grad=True)
+        opt = ge.optim.SGD([w], lr=0.1)
+        seen = []
+
+        def hook(p):
+            seen.append(p.grad)
+            opt.step()
+            opt.zero_grad()
+        w.register_post_accumulate_grad_hook(hook)
+
+        def step(x):
+            loss = (w * w * x).sum()
+            loss.backward()
+            return loss
+        fn = ge.jit(step) if jit else step
+        for i in range(4):
+            fn(ge.full((2,), float(i + 1)))
+        return w.detach().numpy(), [g.numpy() for g in seen]
+    (we, ge_), (wj, gj) = run(False), run(True)
+    np.testing.assert_array_equal(we, wj)
+    assert len(ge_) == len(gj) == 4
+    for a, b in zip(ge_, gj):
+        np.testing.assert_array_equal(a, b)
