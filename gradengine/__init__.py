@@ -250,7 +250,6 @@ from .ops import random_extras as _random_extras  # noqa: E402
 from .ops.random_extras import binomial, poisson, randint_like  # noqa: E402, F401
 from .random import (  # noqa: E402, F401
     default_generator,
-    fork_rng,
     get_rng_state,
     initial_seed,
     seed,
@@ -261,7 +260,8 @@ rand_like = _random_extras.rand_like  # noqa: F811 - with generator=
 randn_like = _random_extras.randn_like  # noqa: F811
 manual_seed = random.manual_seed  # noqa: F811 - returns the default generator, as torch.manual_seed
 
+# (not "random": a star import would shadow Python's random module, as torch's leaves it)
 __all__ += _misc.__all__ + [  # noqa: PLE0605
-    "random", "binomial", "poisson", "randint_like", "default_generator", "fork_rng",
-    "get_rng_state", "initial_seed", "seed", "set_rng_state",
+    "binomial", "poisson", "randint_like", "default_generator", "get_rng_state",
+    "initial_seed", "seed", "set_rng_state",
 ]
