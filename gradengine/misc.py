@@ -93,10 +93,12 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=Non
                device, _floating(dtype, "scalar_tensor"), requires_grad, "scalar_tensor")
 
 
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None) -> Tensor:
     """``obj`` as a Tensor, sharing its memory when it can (torch.asarray): a Tensor of the
     right dtype and device is returned as is, a NumPy array or DLPack object is shared;
-    ``copy=True`` always copies, ``copy=False`` raises when a copy is needed.
+    ``copy=True`` always copies, ``copy=False`` raises when a copy is needed. A Tensor's
+    copy or cast keeps its history (``requires_grad=False`` detaches it), as PyTorch 2.13's
+    default ``requires_grad=None`` does.
 
     Raises:
         ArgumentError: ``copy=False`` with a dtype or device change, or data that is not an
@@ -123,6 +125,10 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> 
             raise ArgumentError(f"asarray: cannot alias data of dtype {shared.dtype.name} on "
                                 f"{shared.device} as dtype {(dt or shared.dtype).name} on "
                                 f"{dev or shared.device} without a copy (copy=False)")
+        elif shared is obj:  # a Tensor: a differentiable copy or cast
+            out = obj.to(device=dev, dtype=dt, copy=True)
+            if requires_grad is False:
+                out = out.detach()
         else:
             out = Tensor(shared.data, dtype=dt, device=dev or shared.device)
     else:

@@ -479,6 +479,20 @@ def test_asarray_shares_and_copies_as_torch():
     tt[0] = 7
     assert shared.numpy()[0] == 7
     assert ge.asarray(a, requires_grad=True).requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch 2.13: requires_grad now follows obj's
+        for kw in ({"copy": True}, {"dtype": "float64"}):
+            g, t = ge.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+            tkw = {k: (_tt(v) if k == "dtype" else v) for k, v in kw.items()}
+            go, to = ge.asarray(g, **kw), torch.asarray(t, **tkw)
+            assert go.requires_grad == to.requires_grad and go.is_leaf == to.is_leaf
+            (go * 3).sum().backward()
+            (to * 3).sum().backward()
+            np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy())
+    with pytest.raises(ValueError):
+        torch.asarray([1, 2], copy=False)
+    with pytest.raises(ValueError):
+        ge.asarray([1, 2], copy=False)
 
 
 def test_empty_strided_and_empty_permuted_as_torch():
