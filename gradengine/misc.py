@@ -560,8 +560,36 @@ def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002
 
 # ---------------------------------------------------------------- Tensor attributes
 
-_post_hooks: dict = {}  # id(leaf) -> (weakref to the leaf, [hooks])
-_post_installed = [False]
+class _PostHooks:
+    """A leaf's post-accumulate hooks, kept in its ``register_hook`` list (so the tensor
+    owns them and they die with it, cycles included) as a pre-hook that changes nothing."""
+
+    __slots__ = ("fns", "__weakref__")
+
+    def __init__(self):
+        self.fns = []
+
+    def __call__(self, grad):
+        return None
+
+
+_all_post = weakref.WeakSet()  # every live _PostHooks
+_engine_hooks = []  # the removers of the engine hooks while any post hook exists
+
+
+def _post_of(leaf):
+    for fn in getattr(leaf, "_hooks", None) or ():
+        if type(fn) is _PostHooks:
+            return fn
+    return None
+
+
+def _uninstall_if_idle():
+    """No post hook left: take the engine hooks out, so backwards stop counting edges."""
+    if _engine_hooks and not any(p.fns for p in list(_all_post)):
+        for remove in _engine_hooks:
+            remove()
+        _engine_hooks.clear()
 
 
 class _Ready(threading.local):
@@ -572,7 +600,8 @@ _ready = _Ready()
 
 
 def _note_ready(leaf, grad):
-    if id(leaf) in _post_hooks:
+    post = _post_of(leaf)
+    if post is not None and post.fns:
         if _ready.order is None:
             _ready.order = []
         _ready.order.append(leaf)
@@ -586,18 +615,10 @@ def _run_post_hooks(leaves):
     listed = {id(leaf) for leaf in order}
     for leaf in [t for t in order if id(t) in committed] + [
             t for t in leaves if id(t) not in listed]:
-        entry = _post_hooks.get(id(leaf))
-        if entry is not None and entry[0]() is leaf:
-            for fn in list(entry[1]):  # a host step: a ge.jit replay calls it again
+        post = _post_of(leaf)
+        if post is not None:
+            for fn in list(post.fns):  # a host step: a ge.jit replay calls it again
                 host_call(lambda fn=fn, leaf=leaf: fn(leaf))
-
-
-def _forget(key, hooks=_post_hooks):
-    def drop(ref):
-        entry = hooks.get(key)
-        if entry is not None and entry[0] is ref:
-            del hooks[key]
-    return drop
 
 
 class _Handle:
@@ -607,6 +628,7 @@ class _Handle:
     def remove(self):
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
+        _uninstall_if_idle()
 
 
 def register_post_accumulate_grad_hook(self, hook):
@@ -627,16 +649,16 @@ def register_post_accumulate_grad_hook(self, hook):
     if not self._rg:
         raise GraphError(f"register_post_accumulate_grad_hook: cannot register a hook on a "
                          f"tensor that doesn't require gradient (shape {tuple(self.shape)})")
-    if not _post_installed[0]:  # (from now on each backward counts the edges into leaves)
-        add_ready_hook(_note_ready)
-        add_commit_hook(_run_post_hooks)
-        _post_installed[0] = True
-    key = id(self)
-    entry = _post_hooks.get(key)
-    if entry is None or entry[0]() is not self:
-        entry = _post_hooks[key] = (weakref.ref(self, _forget(key)), [])
-    entry[1].append(hook)
-    return _Handle(entry[1], hook)
+    post = _post_of(self)
+    if post is None:
+        post = _PostHooks()
+        self.register_hook(post)
+        _all_post.add(post)
+        weakref.finalize(post, _uninstall_if_idle)
+    if not _engine_hooks:  # (while installed, each backward counts the edges into leaves)
+        _engine_hooks.extend([add_ready_hook(_note_ready), add_commit_hook(_run_post_hooks)])
+    post.fns.append(hook)
+    return _Handle(post.fns, hook)
 
 
 def _root(arr):

@@ -892,3 +892,24 @@ def test_post_accumulate_hooks_run_in_a_jit_replay_as_eagerly():
     assert len(ge_) == len(gj) == 4
     for a, b in zip(ge_, gj):
         np.testing.assert_array_equal(a, b)
+
+
+def test_post_accumulate_hooks_leave_the_engine_when_gone():
+    import gc
+    import importlib
+
+    bw = importlib.import_module("gradengine.core.backward")
+    gc.collect()  # the earlier tests' hooked leaves, held in cycles by their hooks
+    n_ready, n_commit = len(bw._ready_hooks), len(bw._commit_hooks)
+    a = ge.ones(2, requires_grad=True)
+    h = a.register_post_accumulate_grad_hook(lambda p: None)
+    assert len(bw._ready_hooks) == n_ready + 1 and len(bw._commit_hooks) == n_commit + 1
+    h.remove()
+    assert len(bw._ready_hooks) == n_ready and len(bw._commit_hooks) == n_commit
+    b = ge.ones(2, requires_grad=True)
+    b.register_post_accumulate_grad_hook(lambda p: None)
+    c = ge.ones(2, requires_grad=True)
+    c.register_post_accumulate_grad_hook(lambda p, c=c: None)  # a cycle through the hook
+    del b, c  # a dead tensor's hooks go with it
+    gc.collect()
+    assert len(bw._ready_hooks) == n_ready and len(bw._commit_hooks) == n_commit
