@@ -913,3 +913,22 @@ def test_post_accumulate_hooks_leave_the_engine_when_gone():
     del b, c  # a dead tensor's hooks go with it
     gc.collect()
     assert len(bw._ready_hooks) == n_ready and len(bw._commit_hooks) == n_commit
+
+
+def test_multinomial_and_bernoulli_draw_torchs_distributions():
+    ge.manual_seed(0)
+    torch.manual_seed(0)
+    w = np.array([0.1, 0.0, 2.0, 1.0, 0.5])
+    g = ge.multinomial(ge.tensor(w), N, replacement=True).numpy()
+    t = torch.multinomial(torch.tensor(w), N, replacement=True).numpy()
+    np.testing.assert_allclose(np.bincount(g, minlength=5) / N, np.bincount(t, minlength=5) / N,
+                               atol=0.02)
+    rows = ge.multinomial(ge.tensor(np.tile(w, (3, 1))), 4)
+    assert rows.shape == (3, 4) and rows.dtype == np.int64
+    assert all(len(set(r)) == 4 and 1 not in r for r in rows.tolist())  # no repeats, no 0 weight
+    p = np.array([0.2, 0.7, 1.0, 0.0])
+    g = ge.bernoulli(ge.tensor(np.tile(p, (N // 4, 1)))).numpy()
+    t = torch.bernoulli(torch.tensor(np.tile(p, (N // 4, 1)))).numpy()
+    np.testing.assert_allclose(g.mean(0), t.mean(0), atol=0.03)
+    assert ge.bernoulli(ge.zeros(N), 0.25).numpy().mean() == pytest.approx(
+        torch.bernoulli(torch.zeros(N), 0.25).numpy().mean(), abs=0.02)
