@@ -933,14 +933,3 @@ def test_multinomial_and_bernoulli_draw_torchs_distributions():
     assert ge.bernoulli(ge.zeros(N), 0.25).numpy().mean() == pytest.approx(
         torch.bernoulli(torch.zeros(N), 0.25).numpy().mean(), abs=0.02)
 
-
-def test_a_cuda_generator_has_no_readable_state(cuda_device):
-    g = ge.Generator(cuda_device).manual_seed(3)
-    with pytest.raises(ge.DeviceError):
-        g.get_state()
-    with pytest.raises(ge.DeviceError):
-        g.set_state(ge.get_rng_state())
-    a = ge.zeros(4, device=cuda_device).normal_(generator=g).numpy()
-    g.manual_seed(3)
-    np.testing.assert_array_equal(a, ge.zeros(4, device=cuda_device).normal_(generator=g)
-                                  .numpy())
