@@ -201,8 +201,7 @@ def __getattr__(name):
 
 # -- tmisc
 # PyTorch's remaining top-level utilities, random functions and Tensor attributes
-# (gradengine/misc.py, gradengine/ops/random_extras.py, gradengine/random.py); the misc
-# inference_mode is the core one that also answers is_inference_mode_enabled()
+# (gradengine/misc.py, gradengine/ops/random_extras.py, gradengine/random.py)
 from . import misc as _misc  # noqa: E402
 from . import random  # noqa: E402
 from .misc import (  # noqa: E402, F401, F811
@@ -223,7 +222,6 @@ from .misc import (  # noqa: E402, F401, F811
     hamming_window,
     hann_window,
     iinfo,
-    inference_mode,
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
     is_complex,

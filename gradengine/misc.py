@@ -47,7 +47,7 @@ def _on(arr, device, dtype, requires_grad, op):
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
-             layout=None, out=None) -> Tensor:
+             layout=None) -> Tensor:
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
     exponent (torch.logspace)."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -57,7 +57,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
-          requires_grad=False, layout=None, out=None) -> Tensor:
+          requires_grad=False, layout=None) -> Tensor:
     """``torch.range`` (deprecated): start to end *inclusive* by step, in the default float
     dtype even for integer arguments. Warns as PyTorch does; use :func:`ge.arange`."""
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
@@ -486,17 +486,24 @@ class _Inference(threading.local):
 _inference = _Inference()
 
 
-class inference_mode(_inference_mode):  # noqa: N801 - torch's name
-    """``torch.inference_mode(mode=True)``: no gradients are recorded (as ``no_grad``), and
-    :func:`is_inference_mode_enabled` says so."""
-
+def _tracked(enter, leave):
+    """``inference_mode``'s enter and exit, also keeping the stack of modes that
+    :func:`is_inference_mode_enabled` reads (installed on the core class below, so every
+    spelling of it, ``ge.inference_mode`` and ``ge.autograd.inference_mode``, is seen)."""
     def __enter__(self):
         _inference.stack = _inference.stack + (not self._value,)
-        return super().__enter__()
+        return enter(self)
 
     def __exit__(self, *exc):
         _inference.stack = _inference.stack[:-1]
-        return super().__exit__(*exc)
+        return leave(self, *exc)
+    return __enter__, __exit__
+
+
+if not getattr(_inference_mode, "_tracked", False):
+    _inference_mode.__enter__, _inference_mode.__exit__ = _tracked(_inference_mode.__enter__,
+                                                                   _inference_mode.__exit__)
+    _inference_mode._tracked = True
 
 
 def is_inference_mode_enabled() -> bool:
@@ -752,6 +759,6 @@ __all__ = [
     "get_num_interop_threads", "set_num_interop_threads", "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
     "set_warn_always", "is_warn_always_enabled", "set_anomaly_enabled", "is_anomaly_enabled",
-    "is_anomaly_check_nan_enabled", "inference_mode", "is_inference_mode_enabled",
+    "is_anomaly_check_nan_enabled", "is_inference_mode_enabled",
     "set_default_tensor_type", "clone", "detach", "zero_", "fill_", "rsub",
 ]
