@@ -33,9 +33,9 @@ from .ops.creation import _alloc, _leaf, _shape_arg, from_numpy
 # ---------------------------------------------------------------- constructors
 
 
-def _floating(dtype, op):
-    dt = resolve_dtype(dtype, op) if dtype is not None else DEFAULT_FLOAT
-    return dt
+def _dtype_or_default(dtype, op):
+    """``dtype`` resolved, or the default float (what PyTorch's constructors make)."""
+    return resolve_dtype(dtype, op) if dtype is not None else DEFAULT_FLOAT
 
 
 def _on(arr, device, dtype, requires_grad, op):
@@ -53,7 +53,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ShapeError(f"logspace: steps must be a non-negative integer, got {steps!r}")
     arr = np.power(float(base), np.linspace(float(start), float(end), int(steps)))
-    return _on(arr, device, _floating(dtype, "logspace"), requires_grad, "logspace")
+    return _on(arr, device, _dtype_or_default(dtype, "logspace"), requires_grad, "logspace")
 
 
 def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
@@ -80,7 +80,7 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None,  # noqa: A001
     n = int(math.floor((end - start) / step)) + 1
     _shape_arg((n,), "range")
     arr = start + np.arange(n, dtype=np.float64) * step
-    return _on(arr, device, _floating(dtype, "range"), requires_grad, "range")
+    return _on(arr, device, _dtype_or_default(dtype, "range"), requires_grad, "range")
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=None,
@@ -90,7 +90,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=Non
         s = s.item()
     return _on(np.asarray(s, dtype=np.float64 if not isinstance(s, (int, np.integer)) or
                           isinstance(s, bool) else np.int64),
-               device, _floating(dtype, "scalar_tensor"), requires_grad, "scalar_tensor")
+               device, _dtype_or_default(dtype, "scalar_tensor"), requires_grad, "scalar_tensor")
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None) -> Tensor:
@@ -151,7 +151,7 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False,
         raise ShapeError(f"empty_strided: {len(stride)} non-negative strides are needed for "
                          f"size {shape}, got {stride}")
     dev = normalize_device(device, "empty_strided")
-    dt = _floating(dtype, "empty_strided")
+    dt = _dtype_or_default(dtype, "empty_strided")
     n = 0 if 0 in shape else 1 + sum((d - 1) * s for d, s in zip(shape, stride))
     xp = backend.xp_of(dev)
     with backend.cuda_context(dev):
@@ -171,7 +171,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, device=None, requires_g
         raise ShapeError(f"empty_permuted: physical_layout {perm} is not a permutation of the "
                          f"{len(shape)} dimensions of size {shape}")
     dev = normalize_device(device, "empty_permuted")
-    dt = _floating(dtype, "empty_permuted")
+    dt = _dtype_or_default(dtype, "empty_permuted")
     xp = backend.xp_of(dev)
     with backend.cuda_context(dev):
         phys = xp.zeros(tuple(shape[p] for p in perm), dtype=dt)
@@ -202,7 +202,7 @@ def _window(name, n, periodic, dtype, device, requires_grad, fn):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ArgumentError(f"{name}: requires non-negative window_length, got "
                             f"window_length={n!r}")
-    dt = _floating(dtype, name)
+    dt = _dtype_or_default(dtype, name)
     if dt.kind != "f":
         raise ArgumentError(f"{name}: expects floating point dtypes, got {dt.name}")
     n = int(n)
