@@ -22,8 +22,7 @@ import numpy as np
 from . import backend
 from .backend import DEFAULT_FLOAT, normalize_device, resolve_dtype
 from .core.backward import add_commit_hook, add_ready_hook
-from .core.gradmode import _mode
-from .core.gradmode import inference_mode as _inference_mode
+from .core.gradmode import _mode, is_inference_mode_enabled
 from .core.op import host_call
 from .core.tensor import Tensor
 from .errors import ArgumentError, DeviceError, DTypeError, GraphError, ShapeError
@@ -477,38 +476,6 @@ def is_anomaly_enabled() -> bool:
 
 def is_anomaly_check_nan_enabled() -> bool:
     return _anomaly.check_nan
-
-
-class _Inference(threading.local):
-    stack = ()
-
-
-_inference = _Inference()
-
-
-def _tracked(enter, leave):
-    """``inference_mode``'s enter and exit, also keeping the stack of modes that
-    :func:`is_inference_mode_enabled` reads (installed on the core class below, so every
-    spelling of it, ``ge.inference_mode`` and ``ge.autograd.inference_mode``, is seen)."""
-    def __enter__(self):
-        _inference.stack = _inference.stack + (not self._value,)
-        return enter(self)
-
-    def __exit__(self, *exc):
-        _inference.stack = _inference.stack[:-1]
-        return leave(self, *exc)
-    return __enter__, __exit__
-
-
-if not getattr(_inference_mode, "_tracked", False):
-    _inference_mode.__enter__, _inference_mode.__exit__ = _tracked(_inference_mode.__enter__,
-                                                                   _inference_mode.__exit__)
-    _inference_mode._tracked = True
-
-
-def is_inference_mode_enabled() -> bool:
-    """Whether a ``ge.inference_mode()`` block is running in this thread."""
-    return bool(_inference.stack and _inference.stack[-1])
 
 
 _TENSOR_TYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16"}

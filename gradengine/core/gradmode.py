@@ -18,6 +18,7 @@ class _Mode(threading.local):
     enabled = True
     anomaly = False
     hook = None  # the recorder plug-in (ge.jit) while a step is being traced
+    inference = ()  # the modes of the inference_mode blocks being run, innermost last
 
 
 _mode = _Mode()
@@ -54,10 +55,18 @@ class _GradModeSwitch:
         _mode.enabled = self._prev.pop()
         return False
 
+    def _fresh(self, fn=None):
+        """A new switch of this one's kind and value (``inference_mode(False)`` included),
+        so that each call and each decorated function keeps its own saved state."""
+        new = object.__new__(type(self))
+        _GradModeSwitch.__init__(new, fn)
+        new._value = self._value
+        return new
+
     def __call__(self, *args, **kwargs):
         if self._fn is None:  # used as @no_grad() -> decorate the function given
-            return type(self)(args[0])
-        with type(self)():
+            return self._fresh(args[0])
+        with self._fresh():
             return self._fn(*args, **kwargs)
 
     def __get__(self, obj, objtype=None):  # decorating methods
@@ -131,7 +140,9 @@ def is_anomaly_enabled() -> bool:
 
 
 class inference_mode(_GradModeSwitch):
-    """``torch.inference_mode``: no gradients are recorded (here the same as no_grad)."""
+    """``torch.inference_mode``: no gradients are recorded (here the same as no_grad);
+    ``inference_mode(False)`` leaves grad mode as it is (as PyTorch's). A context manager
+    and a decorator; :func:`is_inference_mode_enabled` tells whether one is running."""
 
     _value = False
 
@@ -140,4 +151,21 @@ class inference_mode(_GradModeSwitch):
             super().__init__(mode)
             return
         super().__init__()
-        self._value = not mode
+        self._value = False if mode else None  # None: grad mode unchanged
+
+    def __enter__(self):
+        _mode.inference = _mode.inference + (self._value is not None,)
+        self._prev.append(_mode.enabled)
+        if self._value is not None:
+            _mode.enabled = self._value
+
+    def __exit__(self, *exc):
+        _mode.inference = _mode.inference[:-1]
+        _mode.enabled = self._prev.pop()
+        return False
+
+
+def is_inference_mode_enabled() -> bool:
+    """``torch.is_inference_mode_enabled``: whether an ``inference_mode()`` block (not
+    ``inference_mode(False)``) is the innermost one running in this thread."""
+    return bool(_mode.inference and _mode.inference[-1])
