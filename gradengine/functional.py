@@ -195,3 +195,10 @@ __all__ = [
 from .ops import FAMILIES as _FAMILIES  # noqa: E402
 
 __all__ += [name for family in _FAMILIES for name in family.__all__]
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family
+from .ops.volume import *  # noqa: E402,F403
+from .ops.volume import __all__ as _vol_all  # noqa: E402
+
+__all__ += [n for n in _vol_all if n not in __all__]

@@ -636,3 +636,10 @@ _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",
            "manipulation", "math", "normalization", "operand", "reductions", "scans", "shape"]
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family (ops/volume.py)
+from . import volume  # noqa: E402
+
+FAMILIES = FAMILIES + (volume,)
+__all__ += ["volume"]
