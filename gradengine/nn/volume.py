@@ -356,10 +356,11 @@ class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
 
 
 class LazyInstanceNorm3d(_LazyNorm, InstanceNorm3d):
-    """``nn.InstanceNorm3d`` whose ``num_features`` comes from the first input."""
+    """``nn.InstanceNorm3d`` whose ``num_features`` comes from the first input; as
+    ``torch.nn.LazyInstanceNorm3d``, affine and tracking running statistics by default
+    (unlike InstanceNorm3d)."""
 
     cls_to_become = InstanceNorm3d
-    _defaults = dict(affine=False, track_running_stats=False)
 
     def _in_size(self, x):
         return x.shape[0] if x.ndim == 4 else x.shape[1]

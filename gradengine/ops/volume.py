@@ -26,11 +26,12 @@ from ..errors import ShapeError
 from .activations import relu
 from .composite import avg_pool1d, max_pool1d
 from .conv import _adaptive_matrix, _avg_divisor, _check_float, _pool_out, avg_pool2d, max_pool2d
+from .creation import rand
 from .linalg import matmul_op
 from .manipulation import gather, take_along_dim
 from .reductions import argmax_
 from .resample import _window_index, adaptive_max_pool1d, adaptive_max_pool2d
-from .shape import reshape, transpose, unsqueeze
+from .shape import concatenate, reshape, transpose, unsqueeze
 
 __all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool3d",
@@ -675,16 +676,21 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0,  # noqa: A
 
 # ---------------------------------------------------------------- fractional max pooling
 
-def _intervals(sample, size, out, k):
-    """PyTorch's generate_intervals: the window starts of one plane along one axis (in the
-    samples' dtype, as PyTorch computes them)."""
-    seq = np.empty(out, dtype=np.int64)
-    if out > 1:
-        alpha = sample.dtype.type(size - k) / sample.dtype.type(out - 1)
-        i = np.arange(out - 1).astype(sample.dtype)
-        seq[:-1] = ((i + sample) * alpha).astype(np.int64) - np.int64(sample * alpha)
-    seq[-1] = size - k
-    return seq
+def _intervals(samples, size, out, k):
+    """PyTorch's generate_intervals, through ops (so ge.jit replays it): the window starts
+    (N, C, out) along one axis from each plane's sample (N, C), computed in the samples'
+    dtype as PyTorch computes them: int((i + u) * alpha) - int(u * alpha), the last at
+    size - k."""
+    lead = tuple(samples.shape)
+    last = Tensor(np.full(lead + (1,), size - k, dtype=np.int64), device=samples.device)
+    if out == 1:
+        return last
+    dt = samples.dtype.type
+    alpha = float(dt(size - k) / dt(out - 1))  # the quotient rounded to the samples' dtype
+    i = Tensor(np.arange(out - 1).astype(samples.dtype), device=samples.device)
+    u = reshape(samples, lead + (1,))
+    head = ((i + u) * alpha).astype("int64") - (u * alpha).astype("int64")
+    return concatenate([head, last], axis=-1)
 
 
 def _fractional(name, n, input, kernel_size, output_size, output_ratio,  # noqa: A002
@@ -711,33 +717,32 @@ def _fractional(name, n, input, kernel_size, output_size, output_ratio,  # noqa:
     x = input if input.ndim == n + 2 else unsqueeze(input, 0)
     nb, c = x.shape[:2]
     if _random_samples is None:
-        from .creation import rand
         _random_samples = rand((nb, c, n), dtype=input.dtype, device=input.device)
-    samples = np.asarray(_random_samples.numpy() if isinstance(_random_samples, Tensor)
-                         else _random_samples)
-    if samples.shape != (nb, c, n):
-        raise ShapeError(f"{name}: _random_samples of shape {samples.shape} must be "
-                         f"{(nb, c, n)}")
+    samples = _random_samples if isinstance(_random_samples, Tensor) else \
+        Tensor(np.asarray(_random_samples), device=input.device)
+    if tuple(samples.shape) != (nb, c, n) or samples.dtype.kind != "f":
+        raise ShapeError(f"{name}: _random_samples of shape {samples.shape} and dtype "
+                         f"{samples.dtype} must be floating of shape {(nb, c, n)}")
     # (N, C, *out, K) flat positions of every window, per plane; PyTorch's kernels read the
     # samples as (w, h) in 2-d and as (t, h, w) in 3-d
     order = (1, 0) if n == 2 else tuple(range(n))
-    pos = np.zeros((nb, c) + (1,) * (2 * n), dtype=np.int64)
+    pos = None
     for j in range(n):
-        starts = np.stack([np.stack([_intervals(samples[b, ch, order[j]], sizes[j], out[j],
-                                                k[j]) for ch in range(c)])
-                           for b in range(nb)])                        # (N, C, out_j)
-        cells = starts[..., None] + np.arange(k[j])                      # (N, C, out_j, k_j)
+        starts = _intervals(samples[:, :, order[j]], sizes[j], out[j], k[j])  # (N, C, out_j)
+        offs = Tensor(np.arange(k[j], dtype=np.int64), device=x.device)
+        cells = reshape(starts, (nb, c, out[j], 1)) + offs                    # (N, C, o, k)
         shape = [nb, c] + [1] * (2 * n)
         shape[2 + j], shape[2 + n + j] = out[j], k[j]
-        pos = pos + cells.reshape(shape) * math.prod(sizes[j + 1:])
-    pos = pos.reshape((nb, c) + out + (-1,))
+        term = reshape(cells, tuple(shape)) * math.prod(sizes[j + 1:])
+        pos = term if pos is None else pos + term
+    pos = reshape(pos, (nb, c) + out + (-1,))
     kk = pos.shape[-1]
     flat = reshape(x, nb, c, -1)
-    index = Tensor(np.ascontiguousarray(pos.reshape(nb, c, -1)), device=x.device)
+    index = reshape(pos, nb, c, -1)
     win = reshape(gather(flat, 2, index), (nb, c) + out + (kk,))
     best = argmax_(win, axis=-1, keepdims=True)
     values = reshape(take_along_dim(win, best, dim=-1), (nb, c) + out)
-    where = reshape(take_along_dim(Tensor(pos, device=x.device), best, dim=-1), (nb, c) + out)
+    where = reshape(take_along_dim(pos, best, dim=-1), (nb, c) + out)
     if input.ndim == n + 1:
         values, where = reshape(values, values.shape[1:]), reshape(where, where.shape[1:])
     return (values, where) if return_indices else values
