@@ -589,3 +589,32 @@ def test_top_level_torch_spellings():
     assert ge.nn.functional.max_pool3d_with_indices(x, 2)[1].dtype == np.int64
     assert ge.avg_pool1d is F.avg_pool1d and ge.max_pool1d_with_indices is \
         F.max_pool1d_with_indices
+
+
+def test_max_pool3d_ties_and_nan_route_the_gradient_as_torch():
+    a = np.array([1.0, 1.0, 0.0, 3.0, np.nan, 2.0, 3.0, np.nan, 3.0, 0.0, 0.0, 1.0])
+    a = np.concatenate([a, a[::-1]]).reshape(1, 1, 2, 3, 4)
+    for kw in [dict(kernel_size=2, stride=1), dict(kernel_size=(2, 2, 3), stride=1, padding=1)]:
+        x, tx = ge.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        (out, idx), (tout, tidx) = F.max_pool3d(x, return_indices=True, **kw), \
+            TF.max_pool3d(tx, return_indices=True, **kw)
+        np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+        out.sum().backward()
+        tout.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_pool_modules_return_indices_and_conv3d_valid_padding_mode(rng):
+    x = rng.standard_normal((2, 2, 4, 5, 4))
+    (v, i), (tv, ti) = nn.MaxPool3d(2, stride=1, return_indices=True)(ge.tensor(x)), \
+        TNN.MaxPool3d(2, stride=1, return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    (v, i), (tv, ti) = nn.AdaptiveMaxPool3d((2, 3, 1), return_indices=True)(ge.tensor(x)), \
+        TNN.AdaptiveMaxPool3d((2, 3, 1), return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    np.testing.assert_array_equal(v.numpy(), tv.numpy())
+    ours = nn.Conv3d(2, 2, 2, padding="valid", padding_mode="replicate")
+    theirs = TNN.Conv3d(2, 2, 2, padding="valid", padding_mode="replicate")
+    assert repr(ours) == repr(theirs)
+    _pair_modules(ours, theirs, (1, 2, 3, 3, 3), rng=rng)
