@@ -243,7 +243,8 @@ def _first_of_each(rows):
     return out
 
 
-# the CUDA code paths (the NumPy stand-in) on one row of each op, the CPU on every row
+# the CUDA code paths (the NumPy stand-in, and a GPU when there is one) on one row of each
+# op, the CPU on every row
 STAND_IN = _first_of_each(ROWS)
 
 
@@ -253,8 +254,8 @@ def test_gradcheck(row, rng):
 
 
 @pytest.mark.parametrize("row", STAND_IN, ids=[r.name for r in STAND_IN])
-def test_gradcheck_on_the_cuda_stand_in(row, fake_gpu, rng):
-    optable.check_gradcheck(row, "cuda", rng)
+def test_gradcheck_on_cuda(row, cuda_device, rng):
+    optable.check_gradcheck(row, cuda_device, rng)
 
 
 @pytest.mark.parametrize("row", SECOND, ids=[r.name for r in SECOND])
@@ -269,8 +270,8 @@ def test_matches_torch(row, dtype, rng):
 
 
 @pytest.mark.parametrize("row", STAND_IN, ids=[r.name for r in STAND_IN])
-def test_matches_torch_on_the_cuda_stand_in(row, fake_gpu, rng):
-    optable.check_torch(row, "cuda", rng, "float32")
+def test_matches_torch_on_cuda(row, cuda_device, rng):
+    optable.check_torch(row, cuda_device, rng, "float32")
 
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
