@@ -577,9 +577,11 @@ def test_bad_input_raises_gradengine_errors_naming_the_op():
     for fn, err, match in cases:
         with pytest.raises(err, match=match):
             fn()
-    # a ShapeError is also a RuntimeError, as torch raises for shapes
-    with pytest.raises(RuntimeError):
-        F.conv3d(ge.zeros((2, 3, 3)), w)
+    # torch's functional raises RuntimeError for all of these: ours are RuntimeErrors too
+    for fn, err, _ in cases:
+        if "nn" not in fn.__code__.co_names and err is not ge.DTypeError:
+            with pytest.raises(RuntimeError):
+                fn()
 
 
 def test_top_level_torch_spellings():

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from .activations import relu
 from .composite import avg_pool1d, max_pool1d
 from .conv import _adaptive_matrix, _avg_divisor, _check_float, _pool_out, avg_pool2d, max_pool2d
@@ -52,11 +52,11 @@ def _ntuple(v, n, name, what):
     try:
         v = tuple(int(a) for a in v)
     except TypeError:
-        raise ValueError(f"{name}: {what} must be an int or {n} ints, got {v!r}") from None
+        raise ArgumentError(f"{name}: {what} must be an int or {n} ints, got {v!r}") from None
     if len(v) == 1:
         return v * n
     if len(v) != n:
-        raise ValueError(f"{name}: {what} must be an int or {n} ints, got {v!r}")
+        raise ArgumentError(f"{name}: {what} must be an int or {n} ints, got {v!r}")
     return v
 
 
@@ -146,22 +146,22 @@ def _conv_pads(name, n, padding, kernel, dilation, stride):
             return ((0, 0),) * n
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided "
+                raise ArgumentError(f"{name}: padding='same' is not supported for strided "
                                  f"convolutions (stride {stride})")
             return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
                          for k, d in zip(kernel, dilation))  # the extra one on the right
-        raise ValueError(f"{name}: padding must be 'valid', 'same', an int or {n} ints, got "
+        raise ArgumentError(f"{name}: padding must be 'valid', 'same', an int or {n} ints, got "
                          f"{padding!r}")
     p = _ntuple(padding, n, name, "padding")
     if min(p) < 0:
-        raise ValueError(f"{name}: negative padding {padding!r}")
+        raise ArgumentError(f"{name}: negative padding {padding!r}")
     return tuple((a, a) for a in p)
 
 
 def _strides(name, n, stride, dilation):
     s, d = _ntuple(stride, n, name, "stride"), _ntuple(dilation, n, name, "dilation")
     if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{name}: stride and dilation must be positive, got stride {stride!r}"
+        raise ArgumentError(f"{name}: stride and dilation must be positive, got stride {stride!r}"
                          f" and dilation {dilation!r}")
     return s, d
 
@@ -239,15 +239,15 @@ def _conv_transpose_nd(name, n, input, weight, bias, stride, padding,  # noqa: A
         raise ShapeError(f"{name}: bias of shape {bias.shape} does not match {o} output "
                          "channels")
     if isinstance(padding, str):
-        raise ValueError(f"{name}: padding must be an int or {n} ints, got {padding!r}")
+        raise ArgumentError(f"{name}: padding must be an int or {n} ints, got {padding!r}")
     s, d = _strides(name, n, stride, dilation)
     p = _ntuple(padding, n, name, "padding")
     op_ = _ntuple(output_padding, n, name, "output_padding")
     if min(p) < 0 or min(op_) < 0:
-        raise ValueError(f"{name}: negative padding {padding!r} or output_padding "
+        raise ArgumentError(f"{name}: negative padding {padding!r} or output_padding "
                          f"{output_padding!r}")
     if any(a >= max(si, di) for a, si, di in zip(op_, s, d)):
-        raise ValueError(f"{name}: output_padding {output_padding!r} must be smaller than "
+        raise ArgumentError(f"{name}: output_padding {output_padding!r} must be smaller than "
                          f"stride {s} or dilation {d}")
     size_in = tuple(input.shape[2:])
     size_out = tuple((i - 1) * si - 2 * pi + di * (ki - 1) + oi + 1
@@ -286,10 +286,10 @@ def _pool_geom(name, n, x, kernel_size, stride, padding, dilation, ceil_mode):
     p = _ntuple(padding, n, name, "padding")
     d = _ntuple(dilation, n, name, "dilation")
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{name}: kernel_size, stride and dilation must be positive, got "
+        raise ArgumentError(f"{name}: kernel_size, stride and dilation must be positive, got "
                          f"{k}, {s}, {d}")
     if min(p) < 0 or any(pi > ki // 2 for pi, ki in zip(p, k)):
-        raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k}")
+        raise ArgumentError(f"{name}: padding {p} must be at most half the kernel size {k}")
     sizes = tuple(x.shape[-n:])
     out = tuple(_pool_out(sz, ki, si, pi, di, ceil_mode)
                 for sz, ki, si, pi, di in zip(sizes, k, s, p, d))
@@ -458,7 +458,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     p = _ntuple(padding, 3, "avg_pool3d", "padding")
     if divisor_override is not None:
         if divisor_override == 0:
-            raise ValueError("avg_pool3d: divisor_override must be non-zero")
+            raise ArgumentError("avg_pool3d: divisor_override must be non-zero")
         div = np.full(out, float(divisor_override))
     else:
         div = np.ones(())
@@ -478,7 +478,7 @@ def _adaptive_size(name, n, x, output_size):
         output_size = (int(output_size),) * n
     output_size = tuple(output_size)
     if len(output_size) != n:
-        raise ValueError(f"{name}: output_size must be an int or {n} ints (or None), got "
+        raise ArgumentError(f"{name}: output_size must be an int or {n} ints (or None), got "
                          f"{output_size!r}")
     sizes = tuple(x.shape[-n:])
     out = tuple(sz if o is None else int(o) for sz, o in zip(sizes, output_size))
@@ -634,12 +634,12 @@ def _max_unpool(name, n, input, indices, kernel_size, stride, padding,  # noqa: 
         if len(out) == n + 2:
             out = out[2:]
         if len(out) != n:
-            raise ValueError(f"{name}: output_size should be a sequence containing {n} or "
+            raise ArgumentError(f"{name}: output_size should be a sequence containing {n} or "
                              f"{n + 2} elements, but it has a length of '{len(out)}'")
         for j in range(n):
             lo, hi = default[j] - s[j], default[j] + s[j]
             if not lo < out[j] < hi:
-                raise ValueError(f'{name}: invalid output_size "{output_size}" (dim {j} must '
+                raise ArgumentError(f'{name}: invalid output_size "{output_size}" (dim {j} must '
                                  f"be between {lo} and {hi})")
     if min(out) < 0:
         raise ShapeError(f"{name}: output size {out} must not be negative")
@@ -698,7 +698,7 @@ def _fractional(name, n, input, kernel_size, output_size, output_ratio,  # noqa:
     _check_float(name, input)
     _check_ndim(name, input, n)
     if output_size is None and output_ratio is None:
-        raise ValueError(f"{name} requires specifying either an output_size or an "
+        raise ArgumentError(f"{name} requires specifying either an output_size or an "
                          "output_ratio")
     k = _ntuple(kernel_size, n, name, "kernel_size")
     sizes = tuple(input.shape[-n:])
