@@ -621,3 +621,57 @@ def test_pool_modules_return_indices_and_conv3d_valid_padding_mode(rng):
     theirs = TNN.Conv3d(2, 2, 2, padding="valid", padding_mode="replicate")
     assert repr(ours) == repr(theirs)
     _pair_modules(ours, theirs, (1, 2, 3, 3, 3), rng=rng)
+
+
+# ---------------------------------------------------------------- a 3-d network, trained
+
+def _net3d(M):
+    class Net(M.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = M.Conv3d(1, 4, 3, padding=1, padding_mode="replicate")
+            self.bn = M.BatchNorm3d(4)
+            self.pool = M.MaxPool3d(2)
+            self.up = M.ConvTranspose3d(4, 2, 2, stride=2)
+            self.head = M.Conv3d(2, 3, 1)
+            self.gap = M.AdaptiveAvgPool3d(1)
+
+        def forward(self, x):
+            h = self.pool(self.bn(self.conv(x)).relu())
+            return self.gap(self.head(self.up(h))).flatten(1)
+    return Net()
+
+
+def test_a_3d_network_trains_step_for_step_as_torch_eager_and_under_jit(rng):
+    theirs = _net3d(TNN).double()
+    x = rng.standard_normal((2, 1, 4, 4, 4))
+    y = rng.integers(0, 3, 2)
+    results = []
+    for use_jit in (False, True):
+        ours = _net3d(nn).to("float64")
+        module_oracle.load_from_torch(ours, theirs)  # torch's weights, before it trains
+        opt = ge.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+
+        def step(xb, yb, ours=ours, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(ours(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
+        run = ge.jit(step) if use_jit else step
+        results.append(([run(ge.tensor(x), ge.tensor(y)).item() for _ in range(3)],
+                        {k: np.asarray(v).copy() for k, v in ours.state_dict().items()}))
+        assert not use_jit or run.traces == 1
+    topt = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+    tlosses = []
+    for _ in range(3):
+        topt.zero_grad()
+        loss = TF.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y))
+        loss.backward()
+        topt.step()
+        tlosses.append(loss.item())
+    for losses, state in results:
+        np.testing.assert_allclose(losses, tlosses, rtol=1e-10)
+        for k, v in theirs.state_dict().items():
+            np.testing.assert_allclose(state[k], v.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+    assert results[0][0] == results[1][0]  # ge.jit's replay: eager's losses bit for bit
