@@ -24,7 +24,7 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
 from .activations import relu
-from .composite import avg_pool1d, max_pool1d
+from .composite import avg_pool1d, index_select, max_pool1d
 from .conv import _adaptive_matrix, _avg_divisor, _check_float, _pool_out, avg_pool2d, max_pool2d
 from .creation import rand
 from .linalg import matmul_op
@@ -523,9 +523,8 @@ def _adaptive_max_nd(name, n, x, out, return_indices):
     pos = pos.reshape(out + (-1,))                          # (*out, K)
     kk = pos.shape[-1]
     flat = reshape(x, lead + (-1,))
-    index = Tensor(np.ascontiguousarray(np.broadcast_to(pos.reshape(-1), lead + (pos.size,))),
-                   device=x.device)
-    win = reshape(gather(flat, flat.ndim - 1, index), lead + out + (kk,))
+    index = Tensor(pos.reshape(-1), device=x.device)  # one index for every plane
+    win = reshape(index_select(flat, flat.ndim - 1, index), lead + out + (kk,))
     best = argmax_(win, axis=-1, keepdims=True)  # the first maximum
     values = reshape(take_along_dim(win, best, dim=-1), lead + out)
     if not return_indices:
