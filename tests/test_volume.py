@@ -675,3 +675,19 @@ def test_a_3d_network_trains_step_for_step_as_torch_eager_and_under_jit(rng):
         for k, v in theirs.state_dict().items():
             np.testing.assert_allclose(state[k], v.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
     assert results[0][0] == results[1][0]  # ge.jit's replay: eager's losses bit for bit
+
+
+@pytest.mark.parametrize("name,args,kw", [
+    ("conv3d", ((2, 2, 2, 2, 2),), {}), ("conv_transpose3d", ((2, 1, 2, 2, 2),), {}),
+    ("max_pool3d", (2,), {}), ("avg_pool3d", (2,), {}), ("adaptive_avg_pool3d", (2,), {}),
+    ("adaptive_max_pool3d", (2,), {}), ("lp_pool3d", (2, 2), {}),
+    ("fractional_max_pool3d", (2,), dict(output_size=2))])
+def test_an_empty_batch_gives_torchs_shapes_and_empty_gradients(name, args, kw):
+    x = ge.zeros((0, 2, 4, 4, 4), requires_grad=True)
+    tx = torch.zeros((0, 2, 4, 4, 4))
+    gargs = [ge.ones(a) if isinstance(a, tuple) else a for a in args]
+    targs = [torch.ones(a) if isinstance(a, tuple) else a for a in args]
+    out = getattr(F, name)(x, *gargs, **kw)
+    assert out.shape == tuple(getattr(TF, name)(tx, *targs, **kw).shape)
+    out.sum().backward()
+    assert x.grad.shape == x.shape

@@ -506,6 +506,14 @@ def adaptive_avg_pool3d(input, output_size):  # noqa: A002
     return reshape(y, lead + (do, ho, wo))
 
 
+def _first_max(win, shape):
+    """The index of each window's first maximum along the last axis (keepdims); an empty
+    batch has none to look for."""
+    if win.size == 0:
+        return Tensor(np.zeros(shape, dtype=np.int64), device=win.device)
+    return argmax_(win, axis=-1, keepdims=True)
+
+
 def _adaptive_max_nd(name, n, x, out, return_indices):
     """Each adaptive window's entries gathered (PyTorch's start and end per axis, short
     windows padded with a repeat of their last position, which never wins a first-max),
@@ -522,10 +530,10 @@ def _adaptive_max_nd(name, n, x, out, return_indices):
         pos = pos + ij.reshape(shape) * math.prod(sizes[j + 1:])
     pos = pos.reshape(out + (-1,))                          # (*out, K)
     kk = pos.shape[-1]
-    flat = reshape(x, lead + (-1,))
+    flat = reshape(x, lead + (math.prod(sizes),))
     index = Tensor(pos.reshape(-1), device=x.device)  # one index for every plane
     win = reshape(index_select(flat, flat.ndim - 1, index), lead + out + (kk,))
-    best = argmax_(win, axis=-1, keepdims=True)  # the first maximum
+    best = _first_max(win, lead + out + (1,))
     values = reshape(take_along_dim(win, best, dim=-1), lead + out)
     if not return_indices:
         return values
@@ -644,8 +652,9 @@ def _max_unpool(name, n, input, indices, kernel_size, stride, padding,  # noqa: 
         raise ShapeError(f"{name}: output size {out} must not be negative")
     lead = tuple(input.shape[:-n])
     rows = math.prod(lead)
-    flat = apply(max_unpool_op, reshape(input, rows, -1),
-                 reshape(indices.astype("int64"), rows, -1), params=(math.prod(out),))
+    flat = apply(max_unpool_op, reshape(input, rows, math.prod(sizes)),
+                 reshape(indices.astype("int64"), rows, math.prod(sizes)),
+                 params=(math.prod(out),))
     return reshape(flat, lead + out)
 
 
@@ -734,12 +743,12 @@ def _fractional(name, n, input, kernel_size, output_size, output_ratio,  # noqa:
         shape[2 + j], shape[2 + n + j] = out[j], k[j]
         term = reshape(cells, tuple(shape)) * math.prod(sizes[j + 1:])
         pos = term if pos is None else pos + term
-    pos = reshape(pos, (nb, c) + out + (-1,))
-    kk = pos.shape[-1]
-    flat = reshape(x, nb, c, -1)
-    index = reshape(pos, nb, c, -1)
+    kk = math.prod(k)
+    pos = reshape(pos, (nb, c) + out + (kk,))
+    flat = reshape(x, nb, c, math.prod(sizes))
+    index = reshape(pos, nb, c, math.prod(out) * kk)
     win = reshape(gather(flat, 2, index), (nb, c) + out + (kk,))
-    best = argmax_(win, axis=-1, keepdims=True)
+    best = _first_max(win, (nb, c) + out + (1,))
     values = reshape(take_along_dim(win, best, dim=-1), (nb, c) + out)
     where = reshape(take_along_dim(pos, best, dim=-1), (nb, c) + out)
     if input.ndim == n + 1:
