@@ -691,3 +691,23 @@ def test_an_empty_batch_gives_torchs_shapes_and_empty_gradients(name, args, kw):
     assert out.shape == tuple(getattr(TF, name)(tx, *targs, **kw).shape)
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+def test_non_contiguous_inputs(rng):
+    a = rng.standard_normal((2, 4, 3, 5, 2))
+    w = rng.standard_normal((3, 2, 2, 2, 2))
+    x, tx = ge.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for f, tf in [(lambda v: F.conv3d(v, ge.tensor(w), padding=1),
+                   lambda v: TF.conv3d(v, torch.tensor(w), padding=1)),
+                  (lambda v: F.max_pool3d(v, 2, 1), lambda v: TF.max_pool3d(v, 2, 1)),
+                  (lambda v: F.avg_pool3d(v, 2, 1, 1), lambda v: TF.avg_pool3d(v, 2, 1, 1)),
+                  (lambda v: F.adaptive_max_pool3d(v, 2), lambda v: TF.adaptive_max_pool3d(v, 2))]:
+        x.grad, tx.grad = None, None
+        gv = x.transpose(0, 4, 2, 3, 1)[:, :, :, ::2]  # (2, 2, 3, 3, 4), strided
+        tv = tx.permute(0, 4, 2, 3, 1)[:, :, :, ::2]
+        assert not gv.is_contiguous()
+        out, tout = f(gv), tf(tv)
+        np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+        out.sum().backward()
+        tout.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
