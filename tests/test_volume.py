@@ -459,8 +459,9 @@ def test_fractional_modules_match_torch_with_the_same_samples(rng):
     s = rng.random((2, 3, 2))
     ours = nn.FractionalMaxPool2d(2, output_ratio=0.5, _random_samples=ge.tensor(s))
     theirs = TNN.FractionalMaxPool2d(2, output_ratio=0.5, _random_samples=torch.tensor(s))
-    assert repr(ours) == repr(theirs)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
     np.testing.assert_array_equal(ours(ge.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+    assert list(nn.FractionalMaxPool3d(2, 2).state_dict()) == []
     x3, s3 = rng.standard_normal((1, 2, 5, 6, 7)), rng.random((1, 2, 3))
     ours = nn.FractionalMaxPool3d((2, 3, 2), output_size=(3, 3, 4), return_indices=True,
                                   _random_samples=ge.tensor(s3))

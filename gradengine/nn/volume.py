@@ -289,7 +289,7 @@ class _FractionalMaxPool(Module):
         name = type(self).__name__
         self.kernel_size = _tuple(kernel_size, self.n)
         self.return_indices = return_indices
-        self._random_samples = _random_samples
+        self.register_buffer("_random_samples", _random_samples)  # in the state dict, as torch
         self.output_size = _tuple(output_size, self.n) if output_size is not None else None
         self.output_ratio = None
         if output_ratio is not None:
