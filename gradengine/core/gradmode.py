@@ -78,7 +78,11 @@ class enable_grad(_GradModeSwitch):
 
 class detect_anomaly:
     """Context manager: a NaN/inf made by an op's forward or backward raises GraphError
-    naming the op and the line of user code that created it."""
+    naming the op and the line of user code that created it. ``check_nan`` is accepted for
+    PyTorch's signature (the check is always made)."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
 
     def __enter__(self):
         self._prev = _mode.anomaly
@@ -103,6 +107,27 @@ def _creation_site() -> str:
 def _all_finite(arr) -> bool:
     xp = np if isinstance(arr, np.ndarray) else cupy()
     return bool(xp.isfinite(arr).all())
+
+
+class set_detect_anomaly:
+    """``torch.autograd.set_detect_anomaly(mode)``: anomaly mode on or off from the call
+    on (as a function), or for a ``with`` block (restored on exit)."""
+
+    def __init__(self, mode, check_nan=True):
+        self._prev = _mode.anomaly
+        _mode.anomaly = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self._prev
+        return False
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode (``detect_anomaly``) is on in this thread."""
+    return bool(_mode.anomaly)
 
 
 class inference_mode(_GradModeSwitch):
