@@ -591,8 +591,10 @@ def test_top_level_torch_spellings():
     assert ge.conv3d(x, ge.ones((1, 2, 2, 2, 2))).shape == (1, 1, 3, 3, 3)
     assert ge.conv_transpose3d(x, ge.ones((2, 1, 2, 2, 2))).shape == (1, 1, 5, 5, 5)
     assert ge.nn.functional.max_pool3d_with_indices(x, 2)[1].dtype == np.int64
-    assert ge.avg_pool1d is F.avg_pool1d and ge.max_pool1d_with_indices is \
-        F.max_pool1d_with_indices
+    v = x.reshape(2, 4, 16)
+    np.testing.assert_array_equal(ge.avg_pool1d(v, 2).numpy(), F.avg_pool1d(v, 2).numpy())
+    np.testing.assert_array_equal(ge.max_pool1d_with_indices(v, 3)[1].numpy(),
+                                  F.max_pool1d_with_indices(v, 3)[1].numpy())
 
 
 def test_max_pool3d_ties_and_nan_route_the_gradient_as_torch():
