@@ -207,3 +207,10 @@ def where(condition, input=None, other=None):  # noqa: A002 - torch's names
     if input is None or other is None:
         raise TypeError("where(): expected a condition alone or a condition, input and other")
     return _where(condition, input, other)
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family
+from .ops.volume import *  # noqa: E402,F403
+from .ops.volume import __all__ as _vol_all  # noqa: E402
+
+__all__ += [n for n in _vol_all if n not in __all__]

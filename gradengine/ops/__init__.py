@@ -645,3 +645,10 @@ from . import random_extras  # noqa: E402
 
 for _name, _fn in random_extras.TENSOR_METHODS.items():
     setattr(Tensor, _name, _fn)
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family (ops/volume.py)
+from . import volume  # noqa: E402
+
+FAMILIES = FAMILIES + (volume,)
+__all__ += ["volume"]
