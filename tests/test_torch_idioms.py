@@ -465,3 +465,15 @@ def test_out_keyword_is_replayed_by_jit():
         np.testing.assert_array_equal(b1.numpy(), b2.numpy())
     with pytest.raises(ge.CaptureError, match="resized"):
         ge.jit(lambda x, buf: ge.exp(x, out=buf) * 1)(ge.ones(2), ge.zeros(3))
+
+
+def test_instance_norm_unbatched_and_lazy_defaults_as_torchs():
+    rng = np.random.default_rng(1)
+    for cls, shape in (("InstanceNorm1d", (3, 5)), ("InstanceNorm2d", (3, 4, 5))):
+        a = rng.standard_normal(shape).astype(np.float32)
+        got = getattr(nn, cls)(3)(ge.tensor(a)).numpy()
+        ref = getattr(torch.nn, cls)(3)(torch.tensor(a)).numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    for cls in ("LazyInstanceNorm1d", "LazyInstanceNorm2d"):
+        g, t = getattr(nn, cls)(), getattr(torch.nn, cls)()
+        assert (g.affine, g.track_running_stats) == (t.affine, t.track_running_stats)
