@@ -197,3 +197,10 @@ def __getattr__(name):
     if name in functional.__all__:  # torch.exp, torch.cat ...: the F function itself
         return getattr(functional, name)
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")
+
+# -- tmath
+from . import special  # noqa: E402
+from .ops.special_math import inplace_functions as _inplace_functions  # noqa: E402
+
+globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
+__all__ += ["special", *_inplace_functions]
