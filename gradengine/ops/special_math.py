@@ -184,6 +184,22 @@ def ndtri_ref(xp, p):
     return xp.where((p < 0.0) | (p > 1.0) | (p != p), np.nan, out)
 
 
+def _exp_minus_half_square(xp, x):
+    """e^(-x^2/2) without the rounding of x*x (Veltkamp's split of x)."""
+    x = xp.clip(x, -60.0, 60.0)
+    c = x * 134217729.0
+    hi = c - (c - x)
+    return xp.exp(-0.5 * hi * hi) * xp.exp(-0.5 * (x - hi) * (x + hi))
+
+
+def ndtr_ref(xp, x):
+    """Phi(x) = erfc(-x / sqrt 2) / 2; below -1 as erfcx(-x / sqrt 2) e^(-x^2/2) / 2, which
+    keeps the left tail to full precision (x / sqrt 2 would round the exponent)."""
+    left = 0.5 * erfcx_ref(xp, xp.minimum(-x, 1e300) / _SQRT_2) * _exp_minus_half_square(xp, x)
+    right = 0.5 * erfc_ref(xp, -x / _SQRT_2)
+    return xp.where(x < -1.0, left, right)
+
+
 def log_ndtr_ref(xp, x):
     """log Phi(x), PyTorch's split: through erfcx below -1, log1p above."""
     left = xp.log(erfcx_ref(xp, xp.minimum(-x, 1e300) / _SQRT_2) / 2) - x * x / 2
@@ -450,6 +466,15 @@ def ndtri_op(xp, x):
 
 
 ndtri_op.defvjp(lambda g, out: g * (_SQRT_2PI * exp(out * out * 0.5)))
+
+
+@op(name="ndtr", save=("x",), quiet=True)
+def ndtr_op(xp, x):
+    """Phi(x), the standard normal CDF; d/dx = e^(-x^2/2) / sqrt(2 pi)."""
+    return _in64(ndtr_ref)(xp, x)
+
+
+ndtr_op.defvjp(lambda g, x: g * (exp(x * x * -0.5) * (1 / _SQRT_2PI)))
 
 
 @op(name="log_ndtr", save=("x", "out"), quiet=True)
@@ -837,9 +862,18 @@ def signbit(input):  # noqa: A002
     return apply(_signbit, _t(input))
 
 
+@op(name="sgn", quiet=True)
+def sgn_op(xp, x):
+    """-1, 0 or 1 by the sign of x, 0 at NaN (torch.sgn); gradient 0."""
+    return xp.where(x != x, 0, xp.sign(x)).astype(x.dtype)
+
+
+sgn_op.defvjp(lambda g: g * 0)
+
+
 def sgn(input):  # noqa: A002
-    """torch.sgn: the sign (sign(x) for real tensors)."""
-    return apply(sign_op, _t(input))
+    """torch.sgn: the sign of x (0 at NaN, as torch)."""
+    return apply(sgn_op, _t(input))
 
 
 def positive(input):  # noqa: A002
@@ -896,8 +930,8 @@ def erfcx(input):  # noqa: A002
 
 
 def ndtr(input):  # noqa: A002
-    """torch.special.ndtr: the standard normal CDF, erfc(-x / sqrt 2) / 2."""
-    return erfc(_float(input) * (-1 / _SQRT_2)) * 0.5
+    """torch.special.ndtr: the standard normal CDF."""
+    return apply(ndtr_op, _float(input))
 
 
 def ndtri(input):  # noqa: A002
@@ -1067,6 +1101,8 @@ def aminmax(input, *, dim=None, keepdim=False):  # noqa: A002
 def histc_op(xp, x, bins, lo, hi):
     """The counts of x in ``bins`` equal bins over [lo, hi] (the top edge in the last bin;
     values outside and NaN are left out), PyTorch's arithmetic in x's dtype."""
+    if xp is not np:  # a data-dependent reduction: on the host, as cumextreme_index
+        return xp.asarray(histc_op.fwd(np, xp.asnumpy(x), bins, lo, hi))
     dt = x.dtype
     flat = x.reshape(-1)
     if lo == hi == 0.0 and flat.size:
@@ -1138,6 +1174,8 @@ def msort(input):  # noqa: A002
 @op(name="unique_consecutive", params=("axis",), differentiable=False)
 def unique_consecutive_op(xp, x, axis):
     """(values, inverse, counts) of the runs of equal elements (or slices along axis)."""
+    if xp is not np:  # a data-dependent shape: on the host
+        return tuple(xp.asarray(a) for a in unique_consecutive_op.fwd(np, xp.asnumpy(x), axis))
     if axis is None:
         flat = x.reshape(-1)
         keep = xp.ones(flat.shape, dtype=bool)
