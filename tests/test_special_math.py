@@ -67,6 +67,7 @@ def _nans(*shapes):
 
 
 SHAPES = ((5,), (2, 3), (), (0,))
+SMALL = ((2, 3), (), (0,))  # the costlier forwards (erf's series, Newton's steps)
 
 
 def _pair_samples(make_a, make_b, shapes):
@@ -76,8 +77,8 @@ def _pair_samples(make_a, make_b, shapes):
 
 
 ROWS = [
-    Row("erfc", ge.erfc, torch.erfc, _s(*[(s,) for s in SHAPES], scale=2.0)),
-    Row("erfinv", ge.erfinv, torch.erfinv, _u(-0.95, 0.95, *SHAPES)),
+    Row("erfc", ge.erfc, torch.erfc, _s(*[(s,) for s in SMALL], scale=2.0)),
+    Row("erfinv", ge.erfinv, torch.erfinv, _u(-0.95, 0.95, *SMALL)),
     Row("lgamma", ge.lgamma, torch.lgamma, _nonint(-4, 6, *SHAPES)),
     Row("digamma", ge.digamma, torch.digamma, _nonint(-4, 6, *SHAPES)),
     Row("polygamma[1]", lambda x: ge.polygamma(1, x), lambda x: torch.polygamma(1, x),
@@ -87,15 +88,15 @@ ROWS = [
     Row("polygamma[0]", lambda x: ge.polygamma(0, x), lambda x: torch.polygamma(0, x),
         _nonint(0.2, 6, (5,))),
     Row("mvlgamma", lambda x: ge.mvlgamma(x, 3), lambda x: torch.mvlgamma(x, 3),
-        _u(1.2, 5, (5,), (2, 3), ()), covers=("mvlgamma",)),
+        _u(1.2, 5, (4,), ())),
     Row("i0", ge.i0, torch.i0, _s(*[(s,) for s in SHAPES], scale=4.0)),
     Row("i0e", ge.special.i0e, TS.i0e, _n((5,), (2, 3), (), scale=5.0)),
     Row("i1", ge.special.i1, TS.i1, _n((5,), (2, 3), (), scale=5.0)),
     Row("i1e", ge.special.i1e, TS.i1e, _n((5,), (2, 3), (), scale=5.0)),
-    Row("erfcx", ge.special.erfcx, TS.erfcx, _u(-3, 6, (5,), (2, 3), ())),
-    Row("ndtr", ge.special.ndtr, TS.ndtr, _n((5,), (2, 3), (), scale=2.0)),
-    Row("ndtri", ge.special.ndtri, TS.ndtri, _u(0.02, 0.98, (5,), (2, 3), ())),
-    Row("log_ndtr", ge.special.log_ndtr, TS.log_ndtr, _n((7,), (2, 3), (), scale=4.0)),
+    Row("erfcx", ge.special.erfcx, TS.erfcx, _u(-3, 6, (2, 3), ())),
+    Row("ndtr", ge.special.ndtr, TS.ndtr, _n((2, 3), (), scale=2.0)),
+    Row("ndtri", ge.special.ndtri, TS.ndtri, _u(0.02, 0.98, (2, 3), ())),
+    Row("log_ndtr", ge.special.log_ndtr, TS.log_ndtr, _n((2, 3), (), scale=4.0)),
     Row("sinc", ge.sinc, torch.sinc, _s(*[(s,) for s in SHAPES], scale=2.0),
         covers=("sinc_grad",)),
     Row("logit", ge.logit, torch.logit, _u(0.03, 0.97, *SHAPES), covers=("logit_mask",)),
@@ -235,6 +236,8 @@ def test_gradcheck(row, device, rng):
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_gradgradcheck(row, device, rng):
+    if device != "cpu":  # the stand-in's array path is covered by gradcheck and torch's rows
+        pytest.skip("second order: on the CPU (keeps this file's time in bounds)")
     if not row.second_order:
         pytest.skip(f"{row.name}: once differentiable")
     optable.check_gradgradcheck(row, device, rng)
@@ -269,7 +272,8 @@ NONDIFF = [
     ("isneginf", lambda v: (1 / ge.round(v)).isneginf(), lambda v: torch.isneginf(
         1 / torch.round(v))),
     ("isreal", ge.isreal, torch.isreal),
-    ("isin", lambda v: ge.isin(ge.round(v), ge.tensor([0.0, 1.0, -2.0], dtype=v.dtype, device=v.device)),
+    ("isin", lambda v: ge.isin(ge.round(v), ge.tensor([0.0, 1.0, -2.0], dtype=v.dtype,
+                                                      device=v.device)),
      lambda v: torch.isin(torch.round(v), torch.tensor([0.0, 1.0, -2.0], dtype=v.dtype))),
     ("isin[invert,scalar]", lambda v: ge.isin(ge.round(v), 1.0, invert=True),
      lambda v: torch.isin(torch.round(v), 1.0, invert=True)),
@@ -562,9 +566,9 @@ INPLACE = [("acos", ()), ("asin", ()), ("atan", ()), ("cosh", ()), ("sinh", ()),
            ("erf", ()), ("erfc", ()), ("erfinv", ()), ("lgamma", ()), ("digamma", ()),
            ("logit", ()), ("sinc", ()), ("deg2rad", ()), ("rad2deg", ()), ("sgn", ()),
            ("i0", ()), ("absolute", ()), ("negative", ()), ("fix", ()), ("polygamma", (2,)),
-           ("mvlgamma", (1,)), ("xlogy", (np.array(2.0),)), ("ldexp", (np.array([2, 1]),)), ("multiply", (3.0,)),
-           ("true_divide", (4.0,)), ("fmax", None), ("gt", (0.4,)), ("tril", ()),
-           ("cumsum", (0,))]
+           ("mvlgamma", (1,)), ("xlogy", (np.array(2.0),)), ("ldexp", (np.array([2, 1]),)),
+           ("multiply", (3.0,)), ("true_divide", (4.0,)), ("fmax", None), ("gt", (0.4,)),
+           ("tril", ()), ("cumsum", (0,))]
 
 
 @pytest.mark.parametrize("name,args", INPLACE, ids=[n for n, _ in INPLACE])

@@ -138,12 +138,15 @@ def _giles(xp, w, x):
 
 
 def _inv_erf_center(xp, x):
-    """erfinv x for |x| <= 0.5: Giles' guess and three Newton steps on erf."""
+    """erfinv x for |x| <= 0.5: Giles' guess (1e-7) and two Newton steps on erf."""
     x = xp.clip(x, -0.5, 0.5)
     y = _giles(xp, -xp.log((1.0 - x) * (1.0 + x)), x)
-    for _ in range(3):
+    for _ in range(2):
         y = y - (erf_ref(xp, y) - x) / ((2 / _SQRT_PI) * _exp_minus_square(xp, y))
     return y
+
+
+_TAIL_STEPS = 3
 
 
 def _inv_erfc_tail(xp, c):
@@ -157,7 +160,7 @@ def _inv_erfc_tail(xp, c):
     far = xp.sqrt(xp.maximum(-logc, 1.0))
     far = xp.sqrt(xp.maximum(-logc - xp.log(far * _SQRT_PI), 0.16))
     y = xp.where(w < 16.0, _giles(xp, xp.minimum(w, 16.0), 1.0 - c), far)
-    for _ in range(5):
+    for _ in range(_TAIL_STEPS):
         y = xp.maximum(y, 0.4)
         ex = erfcx_ref(xp, y)
         y = y + (xp.log(ex) - y * y - logc) * ex * (_SQRT_PI / 2)
@@ -177,9 +180,8 @@ def erfinv_ref(xp, x):
 def ndtri_ref(xp, p):
     """The inverse of the standard normal CDF on [0, 1] (-inf at 0, inf at 1)."""
     center = _SQRT_2 * _inv_erf_center(xp, 2.0 * p - 1.0)
-    lower = -_SQRT_2 * _inv_erfc_tail(xp, 2.0 * p)
-    upper = _SQRT_2 * _inv_erfc_tail(xp, 2.0 * (1.0 - p))
-    out = xp.where(p < 0.25, lower, xp.where(p > 0.75, upper, center))
+    tail = _SQRT_2 * _inv_erfc_tail(xp, 2.0 * xp.minimum(p, 1.0 - p))  # 1 - p exact there
+    out = xp.where(p < 0.25, -tail, xp.where(p > 0.75, tail, center))
     out = xp.where(p == 0.0, -np.inf, xp.where(p == 1.0, np.inf, out))
     return xp.where((p < 0.0) | (p > 1.0) | (p != p), np.nan, out)
 
