@@ -59,17 +59,26 @@ def _float(x, like=None):
     return x if x.dtype.kind == "f" else cast(x, get_default_dtype())
 
 
+def _scalar_beside(v, t):
+    """A Python number beside tensor ``t`` as a 0-d tensor that never upcasts it: t's dtype
+    when t is floating, the default float for a float beside an integer tensor (torch)."""
+    if isinstance(v, (bool, int, float)) and not isinstance(v, bool) and t.dtype.kind == "f":
+        dt = t.dtype
+    elif isinstance(v, float):
+        dt = get_default_dtype()
+    else:
+        dt = None
+    return Tensor(np.asarray(v, dtype=dt), device=t.device)
+
+
 def _pair(a, b):
-    """Two operands as tensors on one device, a Python number beside a tensor kept as a
-    0-d tensor of the other's dtype (it never upcasts)."""
+    """Two operands as tensors on one device (a number beside a tensor: _scalar_beside)."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     if not isinstance(a, Tensor):
-        a = Tensor(np.asarray(a, dtype=b.dtype if isinstance(a, (int, float)) and
-                              b.dtype.kind == "f" else None), device=b.device)
+        a = _scalar_beside(a, b)
     if not isinstance(b, Tensor):
-        b = Tensor(np.asarray(b, dtype=a.dtype if isinstance(b, (int, float)) and
-                              a.dtype.kind == "f" else None), device=a.device)
+        b = _scalar_beside(b, a)
     return a, b
 
 
