@@ -32,7 +32,7 @@ from .decomp import vector_norm2
 from .elementwise import cast, exp, log, promote, sqrt, where
 from .linalg import matmul
 from .manipulation import gather, sort
-from .math import _exp_minus_square, erf_ref, log1p, sign_op
+from .math import _exp_minus_square, _zero_grad, erf_ref, log1p, sign_op
 from .reductions import sum
 from .scans import cumsum
 from .shape import normalize_axis, reshape, stack
@@ -879,7 +879,7 @@ def sgn_op(xp, x):
     return xp.where(x != x, 0, xp.sign(x)).astype(x.dtype)
 
 
-sgn_op.defvjp(lambda g: g * 0)
+sgn_op.defvjp(_zero_grad)
 
 
 def sgn(input):  # noqa: A002
@@ -1477,14 +1477,6 @@ __all__ = [
     "unique_consecutive", "isin", "cov", "corrcoef", "dist", "inner", "vdot", "ger", "addmv",
     "addr", "addbmm", "chain_matmul", "trapezoid", "trapz", "cumulative_trapezoid",
 ]
-
-
-def _method(fn):
-    def m(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-    m.__name__ = m.__qualname__ = fn.__name__
-    m.__doc__ = fn.__doc__
-    return m
 
 
 TENSOR_METHODS = {name: globals()[name] for name in (
