@@ -21,7 +21,7 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import Dense, _activation_fn, _module_device, _module_dtype
-from ..nn.module import Module, Parameter
+from ..nn.module import KerasWeights, Module, Parameter
 from . import symbolic
 
 __all__ = ["Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization",
@@ -34,7 +34,7 @@ def _pair(v):
     return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
 
 
-class Layer(Module):
+class Layer(KerasWeights, Module):
     """Base of the Keras layers: ``name``, ``input_shape``, lazy :meth:`build` at the first
     call from the input's shape (batch axis excluded), and the input cast to the layer's
     dtype.
@@ -307,7 +307,8 @@ class BatchNormalization(Layer):
     """Batch normalization over the last (channels) axis with Keras' numerics: in fit, batch
     statistics, and ``moving = moving * momentum + batch * (1 - momentum)`` with the
     biased variance; in evaluate / predict, the moving statistics. momentum 0.99,
-    epsilon 1e-3."""
+    epsilon 1e-3. A frozen layer (``trainable = False``) runs in inference mode, fit
+    included, as Keras'."""
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -344,7 +345,7 @@ class BatchNormalization(Layer):
                              f"{self.moving_mean.shape[0]} channels on its last axis")
         xt = _channels_first(x)
         bn = F.batch_norm
-        if not self.training:
+        if not self.training or not self.trainable:
             out = bn(xt, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                      training=False, eps=self.epsilon)
             return _channels_last(out)

@@ -637,6 +637,22 @@ _install()
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",
            "manipulation", "math", "normalization", "operand", "reductions", "scans", "shape"]
 
+
+# -- tmisc
+# the in-place random fills (random_, uniform_ and normal_ with generator=, exponential_,
+# cauchy_, geometric_, log_normal_, bernoulli_): ops of gradengine/ops/random_extras.py
+from . import random_extras  # noqa: E402
+
+for _name, _fn in random_extras.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family (ops/volume.py)
+from . import volume  # noqa: E402
+
+FAMILIES = FAMILIES + (volume,)
+__all__ += ["volume"]
+
 # -- tmath
 from . import special_math  # noqa: E402
 
