@@ -131,7 +131,7 @@ ROWS = [
     Row("nanmean", lambda x: x.nanmean(dim=0, keepdim=True),
         lambda x: x.nanmean(dim=0, keepdim=True), _nans((4, 3), (6,))),
     Row("nanmedian", ge.nanmedian, torch.nanmedian, _nans((7,), (4, 3)),
-        covers=("nanmedian_index",)),
+        covers=("nanmedian_index", "median_ties")),
     Row("nanmedian[dim]", lambda x: ge.nanmedian(x, 1).values,
         lambda x: torch.nanmedian(x, 1).values, _nans((4, 5), (3, 1))),
     Row("nanquantile", lambda x: ge.nanquantile(x, 0.3, dim=1),
@@ -413,6 +413,17 @@ def test_nan_gradients_follow_torch():
         tfn(tx).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12,
                                    equal_nan=True)
+
+
+def test_nanmedian_of_all_shares_its_gradient_among_ties_as_torch():
+    for v in ([1.0, 2.0, 2.0, 3.0, np.nan, 2.0], [np.nan, np.nan], [0.1, 0.1, 0.1], [5.0]):
+        x = ge.tensor(v, dtype="float64", requires_grad=True)
+        t = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        a, b = ge.nanmedian(x), torch.nanmedian(t)
+        a.backward()
+        b.backward()
+        np.testing.assert_array_equal(a.numpy(), b.detach().numpy())
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-15)
 
 
 def test_all_nan_rows_follow_torch():
