@@ -281,7 +281,6 @@ __all__ += _misc.__all__ + [  # noqa: PLE0605
     "initial_seed", "seed", "set_rng_state",
 ]
 
-_add_out_keyword(list(__all__))  # last: every top-level function takes out=
 
 # -- tmath
 from . import special  # noqa: E402
@@ -290,3 +289,5 @@ from .ops.special_math import inplace_functions as _inplace_functions  # noqa: E
 _inplace_functions = {k: f for k, f in _inplace_functions.items() if k not in globals()}
 globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
 __all__ += ["special", *_inplace_functions]
+
+_add_out_keyword(list(__all__))  # last: every top-level function takes out=
