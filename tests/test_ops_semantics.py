@@ -347,3 +347,10 @@ def test_unsigned_sums_and_products_accumulate_in_int64_and_softmax_refuses_inte
     with pytest.raises(TypeError, match="softmax: expected a floating tensor, got uint8"):
         ge.functional.softmax(g, 1)
     assert ge.functional.softmax(g, 1, dtype="float32").dtype == np.float32
+
+
+def test_sign_of_nan_is_zero_as_torch():
+    torch = pytest.importorskip("torch")
+    a = np.array([np.nan, -0.0, 2.0, -3.0], np.float32)
+    np.testing.assert_array_equal(ge.sign(ge.tensor(a)).numpy(), torch.sign(torch.tensor(a)))
+    np.testing.assert_array_equal(ge.tensor(a).sign().numpy(), torch.tensor(a).sign())

@@ -199,7 +199,10 @@ abs_.defvjp(lambda g, a: g * sign(a))
 @op(differentiable=False)
 def sign(xp, a):
     """-1, 0 or 1 by the sign of a (no gradient)."""
-    return xp.sign(a)
+    r = xp.sign(a)
+    if r.dtype.kind == "f":  # NaN's sign is 0, as torch.sign
+        r[a != a] = 0
+    return r
 
 
 @op(save=("a",), params=("lo", "hi"))

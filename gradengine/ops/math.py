@@ -328,7 +328,10 @@ def round_op(xp, x, decimals):
 @op(name="sgn")
 def sign_op(xp, x):
     """-1, 0 or 1 by the sign of x (gradient 0, as torch.sign)."""
-    return xp.sign(x)
+    r = xp.sign(x)
+    if r.dtype.kind == "f":  # NaN's sign is 0, as torch.sign
+        r[x != x] = 0
+    return r
 
 
 for _o in (floor_op, ceil_op, trunc_op, sign_op):
