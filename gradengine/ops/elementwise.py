@@ -201,7 +201,7 @@ def sign(xp, a):
     """-1, 0 or 1 by the sign of a (no gradient)."""
     r = xp.sign(a)
     if r.dtype.kind == "f":  # NaN's sign is 0, as torch.sign
-        r[a != a] = 0
+        r = xp.where(a != a, r.dtype.type(0), r)
     return r
 
 

@@ -330,7 +330,7 @@ def sign_op(xp, x):
     """-1, 0 or 1 by the sign of x (gradient 0, as torch.sign)."""
     r = xp.sign(x)
     if r.dtype.kind == "f":  # NaN's sign is 0, as torch.sign
-        r[x != x] = 0
+        r = xp.where(x != x, r.dtype.type(0), r)
     return r
 
 
