@@ -14,11 +14,12 @@ from ... import backend as _backend
 from ... import functional as F
 from ...core.op import Op, apply
 from ...core.tensor import Tensor
+from ...ops import creation as C
 from .. import symbolic
 from ..backend import result_type
 
-__all__ = ["array_call", "floatx", "int_result", "is_float", "keras_op", "pair", "to_tensor",
-           "wrap_all"]
+__all__ = ["array_call", "floatx", "full_like", "int_result", "is_float", "keras_op", "ones_like",
+           "pair", "to_tensor", "wrap_all", "zeros_like"]
 
 
 def keras_op(fn):
@@ -143,3 +144,16 @@ def array_call(name, fn, *tensors):
         op = _ARRAY_OPS[name] = Op(_array_call, name=name, params=("fn",),
                                    differentiable=False, quiet=True)
     return apply(op, *tensors, params=(fn,))
+
+
+def full_like(x, value, dtype=None):
+    """A constant Tensor of ``x``'s shape, dtype (or ``dtype``) and device."""
+    return C.full(tuple(x.shape), value, dtype=np.dtype(dtype or x.dtype), device=x.device)
+
+
+def zeros_like(x, dtype=None):
+    return full_like(x, 0, dtype)
+
+
+def ones_like(x, dtype=None):
+    return full_like(x, 1, dtype)

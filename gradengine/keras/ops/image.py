@@ -15,7 +15,7 @@ import numpy as np
 from ... import functional as F
 from ...core.tensor import Tensor
 from . import nn as _nn
-from ._wrap import floatx, to_tensor, wrap_all
+from ._wrap import floatx, full_like, ones_like, to_tensor, wrap_all, zeros_like
 from .core import slice as _slice
 from .numpy import pad as _pad
 
@@ -65,7 +65,7 @@ def resize(images, size, interpolation="bilinear", antialias=False,
     if x.dtype not in (np.float32, np.float64):
         x = x.astype("float32")
     if fmt == "channels_last":
-        x = F.permute(x, 0, 3, 1, 2)
+        x = F.transpose(x, (0, 3, 1, 2))
     th, tw = (int(s) for s in size)
     h, w = x.shape[-2], x.shape[-1]
     if crop_to_aspect_ratio:
@@ -84,12 +84,15 @@ def resize(images, size, interpolation="bilinear", antialias=False,
     if antialias and interpolation not in ("bilinear", "bicubic"):
         antialias = False
     align = False if interpolation in ("bilinear", "bicubic") else None
-    out = F.interpolate(x, size=(th, tw), mode=_RESIZE[interpolation], align_corners=align,
-                        antialias=antialias)
+    if antialias:
+        out = _aa_resize(x, th, tw, interpolation)
+    else:
+        out = F.interpolate(x, size=(th, tw), mode=_RESIZE[interpolation],
+                            align_corners=align)
     if interpolation == "bicubic" and out_dtype == np.uint8:
         out = F.clip(out, 0, 255)
     if fmt == "channels_last":
-        out = F.permute(out, 0, 2, 3, 1)
+        out = F.transpose(out, (0, 2, 3, 1))
     if squeeze:
         out = F.squeeze(out, 0)
     if out.dtype != out_dtype:
@@ -97,6 +100,42 @@ def resize(images, size, interpolation="bilinear", antialias=False,
             out = F.round(out)
         out = out.astype(out_dtype)
     return out
+
+
+def _aa_filter(kind, v):
+    v = np.abs(v)
+    if kind == "bilinear":
+        return np.where(v < 1.0, 1.0 - v, 0.0)
+    a = -0.5
+    return np.where(v < 1.0, ((a + 2) * v - (a + 3)) * v * v + 1,
+                    np.where(v < 2.0, (((v - 5) * v + 8) * v - 4) * a, 0.0))
+
+
+def _aa_weights(n_in, n_out, kind):
+    """The (n_out, n_in) antialiasing resampling matrix of torch's interpolate(antialias)."""
+    scale = n_in / n_out
+    half = 1.0 if kind == "bilinear" else 2.0
+    support = half * scale if scale >= 1.0 else half
+    inv = 1.0 / scale if scale >= 1.0 else 1.0
+    mat = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = scale * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        j = np.arange(lo, hi)
+        w = _aa_filter(kind, (j - center + 0.5) * inv)
+        total = w.sum()
+        mat[i, lo:hi] = w / total if total != 0 else w
+    return mat
+
+
+def _aa_resize(x, th, tw, kind):
+    """Antialiased resize of NCHW ``x``: separable resampling matrices (differentiable)."""
+    if kind == "nearest":
+        return F.interpolate(x, size=(th, tw), mode="nearest-exact")
+    wh = Tensor(_aa_weights(x.shape[-2], th, kind).astype(x.dtype), device=x.device)
+    ww = Tensor(_aa_weights(x.shape[-1], tw, kind).astype(x.dtype), device=x.device)
+    return F.matmul(F.matmul(wh, x), F.transpose(ww, (1, 0)))
 
 
 def rgb_to_grayscale(images, data_format=None):
@@ -125,18 +164,18 @@ def rgb_to_hsv(images, data_format=None):
     x = _float_images(images, "rgb_to_hsv")
     ax = -1 if _fmt(data_format) == "channels_last" else -3
     eps = float(np.finfo(x.dtype).eps)
-    x = F.where(F.abs(x) < eps, F.zeros_like(x), x)
+    x = F.where(F.abs(x) < eps, zeros_like(x), x)
     r, g, b = F.unbind(x, ax)
     value = F.maximum(F.maximum(r, g), b)
     rng = value - F.minimum(F.minimum(r, g), b)
-    one = F.ones_like(value)
+    one = ones_like(value)
     safe_value = F.where(value > 0, value, one)
     safe_range = F.where(rng > 0, rng, one)
-    sat = F.where(value > 0, rng / safe_value, F.zeros_like(value))
+    sat = F.where(value > 0, rng / safe_value, zeros_like(value))
     norm = 1.0 / (6.0 * safe_range)
     hue = F.where(value == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
     hue = F.where(value == r, norm * (g - b), hue)
-    hue = F.where(rng > 0, hue, F.zeros_like(hue)) + (hue < 0.0).astype(hue.dtype)
+    hue = F.where(rng > 0, hue, zeros_like(hue)) + (hue < 0.0).astype(hue.dtype)
     return F.stack([hue, sat, value], axis=ax)
 
 
@@ -236,7 +275,7 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
 def _mirror(index, size):
     s = size - 1
     if s == 0:
-        return F.zeros_like(index)
+        return zeros_like(index)
     return F.abs(F.remainder(index + s, 2 * s) - s)
 
 
@@ -290,7 +329,7 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         vs = [v for v in valids if v is not None]
         if vs:
             ok = functools.reduce(F.logical_and, vs)
-            value = F.where(ok, value, F.full_like(value, fill_value))
+            value = F.where(ok, value, full_like(value, fill_value))
         ws = [w for w in wgts if w is not None]
         if ws:
             value = functools.reduce(operator.mul, ws) * value
@@ -322,21 +361,22 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     if t.ndim == 1:
         t = F.unsqueeze(t, 0)
     if _fmt(data_format) == "channels_first":
-        x = F.permute(x, 0, 2, 3, 1)
+        x = F.transpose(x, (0, 2, 3, 1))
     t = t.astype(x.dtype if x.dtype.kind == "f" else floatx())
     h, w, c = x.shape[1:]
     yy, xx, cc = np.meshgrid(np.arange(h), np.arange(w), np.arange(c), indexing="ij")
     yy, xx, cc = (Tensor(v.astype(t.dtype), device=x.device) for v in (yy, xx, cc))
     outs = []
     for i in range(x.shape[0]):
-        a0, a1, a2, b0, b1, b2, c0, c1 = (t[i, k] for k in range(8))
+        row = t[i if t.shape[0] > 1 else 0]
+        a0, a1, a2, b0, b1, b2, c0, c1 = (row[k] for k in range(8))
         cy = yy * b1 + xx * b0 + cc * c0 + b2
         cx = yy * a1 + xx * a0 + cc * c1 + a2
         outs.append(map_coordinates(x[i], [cy, cx, cc], orders[interpolation], fill_mode,
                                     fill_value))
     out = F.stack(outs, axis=0)
     if _fmt(data_format) == "channels_first":
-        out = F.permute(out, 0, 3, 1, 2)
+        out = F.transpose(out, (0, 3, 1, 2))
     return F.squeeze(out, 0) if squeeze else out
 
 

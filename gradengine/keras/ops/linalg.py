@@ -94,7 +94,7 @@ def matrix_rank(x, tol=None):
 
 
 def _lu(xp, a):
-    """Partial-pivot LU of each matrix: the packed factors and LAPACK's 1-based pivots."""
+    """Partial-pivot LU of each matrix: the packed factors and the pivots (0-based)."""
     a = a.copy()
     n = a.shape[-1]
     piv = xp.zeros(a.shape[:-1], dtype=xp.int32)
@@ -103,7 +103,7 @@ def _lu(xp, a):
     for m, p in zip(flat, pflat):
         for k in range(n):
             r = k + int(xp.argmax(xp.abs(m[k:, k])))
-            p[k] = r + 1
+            p[k] = r
             if r != k:
                 m[[k, r]] = m[[r, k]]
             if m[k, k] != 0:
@@ -113,7 +113,8 @@ def _lu(xp, a):
 
 
 def lu_factor(x):
-    """``(lu, pivots)`` as LAPACK's getrf (pivots 1-based, int32); no gradient."""
+    """``(lu, pivots)`` as LAPACK's getrf, the pivots 0-based int32 as Keras' torch backend;
+    no gradient."""
     return array_call("lu_factor", _lu, _f(x))
 
 

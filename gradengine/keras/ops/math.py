@@ -14,7 +14,8 @@ from ...autograd.function import Function
 from ...core.gradmode import no_grad
 from ...core.tensor import Tensor
 from ...errors import ShapeError
-from ._wrap import floatx, to_tensor, wrap_all
+from ...ops import creation as C
+from ._wrap import floatx, full_like, to_tensor, wrap_all
 
 _t = to_tensor
 
@@ -41,8 +42,8 @@ def _segments(data, segment_ids, num_segments):
 def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
     data, ids, n = _segments(data, segment_ids, num_segments)
     keep = F.logical_and(ids >= 0, ids < n)
-    safe = F.where(keep, ids, F.full_like(ids, n))
-    base = F.zeros((n + 1,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)
+    safe = F.where(keep, ids, full_like(ids, n))
+    base = C.zeros((n + 1,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)
     return F.index_add(base, 0, safe, data)[:n]
 
 
@@ -51,7 +52,7 @@ def _masked_reduce(data, ids, n, fill, reduce):
     mask = F.reshape(seg, (n, 1) + (1,) * (data.ndim - 1)) == \
         F.reshape(ids, (1, -1) + (1,) * (data.ndim - 1))
     x = F.unsqueeze(data, 0)
-    filled = F.where(mask, x, F.full_like(x, fill))
+    filled = F.where(mask, x, full_like(x, fill))
     return reduce(filled)
 
 
@@ -120,9 +121,9 @@ class _ErfInv(Function):
             for _ in range(3):
                 step = (F.erf(y) - x) / (2.0 / math.sqrt(math.pi) * F.exp(-y * y))
                 y = F.where(F.isfinite(step), y - step, y)
-            y = F.where(x >= 1.0, F.full_like(x, math.inf),
-                        F.where(x <= -1.0, F.full_like(x, -math.inf), y))
-            y = F.where(F.abs(x) > 1.0, F.full_like(x, math.nan), y)
+            y = F.where(x >= 1.0, full_like(x, math.inf),
+                        F.where(x <= -1.0, full_like(x, -math.inf), y))
+            y = F.where(F.abs(x) > 1.0, full_like(x, math.nan), y)
         ctx.save_for_backward(y)
         return y
 
@@ -138,7 +139,7 @@ def erfinv(x):
 
 def logdet(x):
     sign, logabs = _linalg.slogdet(_f(x))
-    return F.where(sign < 0, F.full_like(logabs, math.nan), logabs)
+    return F.where(sign < 0, full_like(logabs, math.nan), logabs)
 
 
 def cdist(x, y):

@@ -14,7 +14,7 @@ from ...errors import ShapeError
 from .. import activations as A
 from ..backend import epsilon as _epsilon
 from ..backend import result_type
-from ._wrap import floatx, to_tensor, wrap_all
+from ._wrap import floatx, full_like, to_tensor, wrap_all, zeros_like
 
 _t = to_tensor
 
@@ -146,12 +146,12 @@ def _over_axes(fn, x, axis):
         return fn(x, axis=axis)
     axes = sorted(a % x.ndim for a in axis)
     rest = [i for i in range(x.ndim) if i not in axes]
-    moved = F.permute(x, *(rest + axes))
+    moved = F.transpose(x, tuple(rest + axes))
     shp = tuple(moved.shape)
     out = fn(F.reshape(moved, shp[:len(rest)] + (-1,)), axis=-1)
     out = F.reshape(out, shp)
     inverse = np.argsort(rest + axes).tolist()
-    return F.permute(out, *inverse)
+    return F.transpose(out, tuple(inverse))
 
 
 def softmax(x, axis=-1):
@@ -190,14 +190,14 @@ def _to_first(x, fmt):
     if fmt == "channels_first":
         return x
     nd = x.ndim
-    return F.permute(x, 0, nd - 1, *range(1, nd - 1))
+    return F.transpose(x, (0, nd - 1, *range(1, nd - 1)))
 
 
 def _to_last(x, fmt):
     if fmt == "channels_first":
         return x
     nd = x.ndim
-    return F.permute(x, 0, *range(2, nd), 1)
+    return F.transpose(x, (0, *range(2, nd), 1))
 
 
 def _same_pad(size, k, s, d=1):
@@ -286,7 +286,7 @@ def adaptive_max_pool(inputs, output_size, data_format=None):
 def _kernel_first(kernel):
     """Keras' (*spatial, in, out) kernel as torch's (out, in, *spatial)."""
     nd = kernel.ndim
-    return F.permute(kernel, nd - 1, nd - 2, *range(nd - 2))
+    return F.transpose(kernel, (nd - 1, nd - 2, *range(nd - 2)))
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -358,7 +358,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     crops = [_transpose_pads(w.shape[i], s[i], d[i], padding, ops_[i]) for i in range(n)]
     x = _to_first(x, fmt)
     nd = w.ndim
-    w = F.permute(w, nd - 1, nd - 2, *range(nd - 2))  # (in, out, *spatial) as torch
+    w = F.transpose(w, (nd - 1, nd - 2, *range(nd - 2)))  # (in, out, *spatial) as torch
     if n == 1:
         out = F.conv_transpose1d(x, w, None, s[0], 0, 0, 1, d[0])
     else:
@@ -388,10 +388,10 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     if data_format == "channels_last":
         n, h, w, c = x.shape
         x = F.reshape(x, (n, h, w, b, b, c // (b * b)))
-        return F.reshape(F.permute(x, 0, 1, 3, 2, 4, 5), (n, h * b, w * b, c // (b * b)))
+        return F.reshape(F.transpose(x, (0, 1, 3, 2, 4, 5)), (n, h * b, w * b, c // (b * b)))
     n, c, h, w = x.shape
     x = F.reshape(x, (n, c // (b * b), b, b, h, w))
-    return F.reshape(F.permute(x, 0, 1, 4, 2, 5, 3), (n, c // (b * b), h * b, w * b))
+    return F.reshape(F.transpose(x, (0, 1, 4, 2, 5, 3)), (n, c // (b * b), h * b, w * b))
 
 
 def space_to_depth(x, block_size, data_format="channels_last"):
@@ -399,10 +399,10 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     if data_format == "channels_last":
         n, h, w, c = x.shape
         x = F.reshape(x, (n, h // b, b, w // b, b, c))
-        return F.reshape(F.permute(x, 0, 1, 3, 2, 4, 5), (n, h // b, w // b, c * b * b))
+        return F.reshape(F.transpose(x, (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, c * b * b))
     n, c, h, w = x.shape
     x = F.reshape(x, (n, c, h // b, b, w // b, b))
-    return F.reshape(F.permute(x, 0, 1, 3, 5, 2, 4), (n, c * b * b, h // b, w // b))
+    return F.reshape(F.transpose(x, (0, 1, 3, 5, 2, 4)), (n, c * b * b, h // b, w // b))
 
 
 # ---------------------------------------------------------------- normalization
@@ -504,9 +504,9 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     eps = _epsilon() if epsilon is None else epsilon
     if order == 2:
         inv = F.rsqrt(F.sum(F.square(x), axis=axis, keepdims=True))
-        return x * F.minimum(inv, F.full_like(inv, 1.0 / eps))
+        return x * F.minimum(inv, full_like(inv, 1.0 / eps))
     norm = F.sum(F.abs(x) ** order, axis=axis, keepdims=True) ** (1.0 / order)
-    return x / F.maximum(norm, F.full_like(norm, eps))
+    return x / F.maximum(norm, full_like(norm, eps))
 
 
 # ---------------------------------------------------------------- encodings
@@ -516,7 +516,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
         raise ValueError("one_hot: sparse=True is not supported")
     x = _t(x).astype("int64")
     out = F.one_hot(F.clip(x, 0, None), int(num_classes))
-    out = F.where(F.unsqueeze(x >= 0, -1), out, F.zeros_like(out))
+    out = F.where(F.unsqueeze(x >= 0, -1), out, zeros_like(out))
     out = out.astype(np.dtype(dtype or floatx()))
     nd = out.ndim
     if axis not in (-1, nd - 1):
@@ -597,7 +597,7 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     best = F.amax(x, axis=-1)
     t = x.shape[1]
     valid = Tensor(np.arange(t)[None, :], device=x.device) < F.unsqueeze(lengths, -1)
-    scores = -F.sum(F.where(valid, best, F.zeros_like(best)), axis=1, keepdims=True)
+    scores = -F.sum(F.where(valid, best, zeros_like(best)), axis=1, keepdims=True)
     ids = idx.numpy()
     keep = valid.numpy().copy()
     if merge_repeated:
@@ -642,7 +642,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
         keep = causal if keep is None else F.logical_and(keep, causal)
     if keep is not None:
         big = 65500.0 if logits.dtype == np.float16 else 3.38953e38
-        logits = F.where(keep, logits, F.full_like(logits, -0.7 * big))
+        logits = F.where(keep, logits, full_like(logits, -0.7 * big))
     out = F.matmul(F.softmax(logits, axis=-1), v)
     return F.transpose(out, 0, 2, 1, 3)
 

@@ -215,7 +215,7 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - Keras' name
     x = _t(x)
     n = x.shape[0] if N is None else int(N)
     powers = range(n) if increasing else range(n - 1, -1, -1)
-    cols = [F.ones_like(x) if p == 0 else x ** p for p in powers]
+    cols = [ones_like(x) if p == 0 else x ** p for p in powers]
     return F.stack(cols, axis=-1) if cols else F.reshape(x, (x.shape[0], 0))
 
 
@@ -267,8 +267,8 @@ def rad2deg(x):
 def sinc(x):
     x = _float(x)
     px = x * math.pi
-    safe = F.where(x == 0, F.ones_like(x), px)
-    return F.where(x == 0, F.ones_like(x), F.sin(safe) / safe)
+    safe = F.where(x == 0, ones_like(x), px)
+    return F.where(x == 0, ones_like(x), F.sin(safe) / safe)
 
 
 def floor(x):
@@ -315,12 +315,12 @@ def real(x):
 
 
 def imag(x):
-    return F.zeros_like(_t(x))
+    return zeros_like(_t(x))
 
 
 def angle(x):
     x = _float(x)
-    return F.where(x < 0, F.full_like(x, math.pi), F.zeros_like(x))
+    return F.where(x < 0, full_like(x, math.pi), zeros_like(x))
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -351,7 +351,7 @@ def isposinf(x):
 
 
 def isreal(x):
-    return F.ones_like(_t(x), dtype="bool")
+    return ones_like(_t(x), dtype="bool")
 
 
 def logical_not(x):
@@ -395,9 +395,9 @@ def divide_no_nan(x1, x2):
     a, b = pair(x1, x2)
     if not is_float(a) and not is_float(b):
         a, b = a.astype(floatx()), b.astype(floatx())
-    safe = F.where(b == 0, F.ones_like(b), b)
+    safe = F.where(b == 0, ones_like(b), b)
     q = a / safe
-    return F.where(b == 0, F.zeros_like(q), q)
+    return F.where(b == 0, zeros_like(q), q)
 
 
 def power(x1, x2):
@@ -556,9 +556,12 @@ def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def where(condition, x1=None, x2=None):
+    """With the condition alone: the indices of its True values stacked into one
+    ``(ndim, count)`` int64 Tensor, as Keras' torch backend (``rows, cols = where(c)``
+    unpacks as with NumPy's tuple)."""
     condition = _t(condition).astype("bool")
     if x1 is None and x2 is None:
-        return nonzero(condition)
+        return F.stack([i.astype("int64") for i in F.nonzero(condition, as_tuple=True)])
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither")
     a, b = pair(x1, x2)
@@ -571,7 +574,7 @@ def where(condition, x1=None, x2=None):
 def select(condlist, choicelist, default=0):
     out = _t(default) if isinstance(default, Tensor) else None
     choices = [_t(c) for c in choicelist]
-    out = F.full_like(choices[0], default) if out is None else out
+    out = full_like(choices[0], default) if out is None else out
     for cond_, choice in zip(reversed(list(condlist)), reversed(choices)):
         out = F.where(_t(cond_).astype("bool"), choice, out)
     return out
@@ -619,7 +622,7 @@ def std(x, axis=None, keepdims=False):
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras' name
     x = _t(x)
     if x.size == 0 and initial is not None:
-        return F.full(_reduced_shape(x.shape, axis, keepdims), initial, dtype=x.dtype)
+        return C.full(_reduced_shape(x.shape, axis, keepdims), initial, dtype=x.dtype)
     out = F.amax(x, axis=_reduce_axis(axis) if axis is not None else tuple(range(x.ndim)),
                  keepdims=keepdims)
     return out if initial is None else F.maximum(out, _weak_like(initial, out))
@@ -628,7 +631,7 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras' name
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras' name
     x = _t(x)
     if x.size == 0 and initial is not None:
-        return F.full(_reduced_shape(x.shape, axis, keepdims), initial, dtype=x.dtype)
+        return C.full(_reduced_shape(x.shape, axis, keepdims), initial, dtype=x.dtype)
     out = F.amin(x, axis=_reduce_axis(axis) if axis is not None else tuple(range(x.ndim)),
                  keepdims=keepdims)
     return out if initial is None else F.minimum(out, _weak_like(initial, out))
@@ -706,7 +709,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     else:
         axes = _axes(axis, nd)
     rest = [i for i in range(nd) if i not in axes]
-    moved = F.permute(x, *(rest + list(axes))) if nd else x
+    moved = F.transpose(x, tuple(rest + list(axes))) if nd else x
     flat = F.reshape(moved, tuple(x.shape[i] for i in rest) + (-1,))
     srt = F.sort(flat, dim=-1)[0]
     n = srt.shape[-1]
@@ -751,7 +754,7 @@ def _nan_fill(x, value):
     if not is_float(x):
         return x, None
     nan = F.isnan(x)
-    return F.where(nan, F.full_like(x, value), x), nan
+    return F.where(nan, full_like(x, value), x), nan
 
 
 def nansum(x, axis=None, keepdims=False):
@@ -792,7 +795,7 @@ def _nan_extreme(fn, fill, x, axis, keepdims):
     if nan is None:
         return out
     all_nan = F.all(nan, axis=_reduce_axis(axis), keepdims=keepdims)
-    return F.where(all_nan, F.full_like(out, float("nan")), out)
+    return F.where(all_nan, full_like(out, float("nan")), out)
 
 
 def nanmax(x, axis=None, keepdims=False):
@@ -840,7 +843,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
         r = rows[i]
         r = r[F.logical_not(F.isnan(r))]
         vals.append(quantile(r, q, None, method) if r.shape[0] else
-                    F.full(np.shape(_host(q)), float("nan"), dtype=x.dtype))
+                    C.full(np.shape(_host(q)), float("nan"), dtype=x.dtype))
     out = F.stack(vals, axis=-1)
     qshape = tuple(out.shape[:-1])
     out = F.reshape(out, qshape + tuple(lead))
@@ -913,7 +916,7 @@ def ravel(x):
 
 def transpose(x, axes=None):
     x = _t(x)
-    return F.transpose(x, *(tuple(reversed(range(x.ndim))) if axes is None else axes))
+    return F.transpose(x, tuple(reversed(range(x.ndim))) if axes is None else tuple(axes))
 
 
 def expand_dims(x, axis):
@@ -1254,7 +1257,8 @@ def isin(x1, x2, assume_unique=False, invert=False):
 
 def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A002
            return_counts=False, axis=None, size=None, fill_value=None):
-    """NumPy's unique (sorted); ``size`` pads (with ``fill_value``, else the smallest
+    """NumPy's unique (sorted; index, inverse and counts int64 as Keras' torch backend);
+    ``size`` pads (with ``fill_value``, else the smallest
     value) or truncates the unique values to a fixed length."""
     x = _t(x)
 
@@ -1277,9 +1281,9 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A0
                 index, counts = index[:size], counts[:size]
         if axis is None:
             inverse = inverse.reshape(a.shape)
-        return tuple(xp.asarray(v) for v in (vals, index.astype(np.int32),
-                                              inverse.astype(np.int32),
-                                              counts.astype(np.int32)))
+        return tuple(xp.asarray(v) for v in (vals, index.astype(np.int64),
+                                              inverse.astype(np.int64),
+                                              counts.astype(np.int64)))
     vals, index, inverse, counts = array_call("unique", run, x)
     extra = [t for t, want in ((index, return_index), (inverse, return_inverse),
                                (counts, return_counts)) if want]
@@ -1294,15 +1298,15 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     x = _t(x).astype("int64")
     n = builtins.max(int(F.max(x).item()) + 1 if x.size else 0, int(minlength))
     if weights is None:
-        w = F.ones_like(x, dtype="int32")
+        w = ones_like(x, dtype="int32")
     else:
         w = _t(weights)
     if x.ndim == 1:
-        base = F.zeros((n,), dtype=w.dtype, device=x.device)
+        base = C.zeros((n,), dtype=w.dtype, device=x.device)
         return F.index_add(base, 0, x, w)
     rows = x.shape[0]
     offs = F.reshape(x + Tensor(np.arange(rows)[:, None] * n, device=x.device), (-1,))
-    base = F.zeros((rows * n,), dtype=w.dtype, device=x.device)
+    base = C.zeros((rows * n,), dtype=w.dtype, device=x.device)
     return F.reshape(F.index_add(base, 0, offs, F.reshape(w, (-1,))), (rows, n))
 
 
@@ -1395,17 +1399,12 @@ def correlate(x1, x2, mode="valid"):
     a, b = pair(x1, x2)
     a, b = _float(a), _float(b).astype(_float(a).dtype)
     n, m = a.shape[0], b.shape[0]
-    if mode == "valid":
-        lo = hi = 0
-    elif mode == "full":
-        lo = hi = m - 1
-    elif mode == "same":
-        lo = (m - 1) // 2 if n >= m else m // 2
-        hi = m - 1 - lo
-    else:
+    if mode not in ("valid", "same", "full"):
         raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full', got {mode!r}")
-    if n < m and mode == "valid":
-        return F.flip(_corr(b, a, 0, 0), 0)
+    if n < m:  # NumPy swaps the arguments and reverses the result
+        return F.flip(correlate(b, a, mode), 0)
+    lo = {"valid": 0, "same": m // 2, "full": m - 1}[mode]
+    hi = {"valid": 0, "same": m - 1 - m // 2, "full": m - 1}[mode]
     return _corr(a, b, lo, hi)
 
 
