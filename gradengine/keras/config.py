@@ -8,8 +8,14 @@ use for (flash attention, NNX) are recorded and read back, so scripts that set t
 from __future__ import annotations
 
 from . import backend as _backend
-from .backend import epsilon, floatx, image_data_format, set_epsilon, set_floatx
-from .backend import set_image_data_format
+from .backend import (
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
 
 __all__ = ["backend", "disable_flash_attention", "disable_interactive_logging",
            "disable_traceback_filtering", "dtype_policy", "enable_flash_attention",
