@@ -711,3 +711,20 @@ def test_ops_take_keras_tensors():
     hv = model.layers[1](ge.tensor(X)).numpy()
     np.testing.assert_allclose(y[:, :4], np.sort(hv, -1), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(y[:, 8], np.median(hv, -1), rtol=1e-5, atol=1e-6)
+
+
+def _on(device):
+    return lambda a: ge.tensor(a, device=device)
+
+
+@pytest.mark.parametrize("case", [c for c in [c[:3] for c in NUMPY_CASES] + CASES +
+                                  IMAGE_CASES if c[0] != "sparsemax"], ids=_case_id)
+def test_on_the_cuda_stand_in(cuda_device, case):
+    """The same values with the inputs on CUDA (the NumPy stand-in, or a real GPU)."""
+    ns = ops.image if any(case is c for c in IMAGE_CASES) else ops
+    want = _numpy(_run(ns, ops.convert_to_tensor, case), ops.convert_to_numpy)
+    name, args, kw = case
+    kw = {k: ge.tensor(v, device=cuda_device) if isinstance(v, np.ndarray) else v
+          for k, v in kw.items()}
+    got = _run(ns, _on(cuda_device), (name, args, kw))
+    _compare(_numpy(got, ops.convert_to_numpy), want, case[0])

@@ -129,16 +129,21 @@ def int_result(t):
 
 
 def _array_call(xp, *args):
+    """``fn`` runs on the host (NumPy) arrays; a CUDA result is copied back to the device."""
     *arrays, fn = args
-    return fn(xp, *arrays)
+    if xp is np:
+        return fn(np, *arrays)
+    out = fn(np, *[xp.asnumpy(a) if isinstance(a, xp.ndarray) else a for a in arrays])
+    return tuple(xp.asarray(o) for o in out) if isinstance(out, tuple) else xp.asarray(out)
 
 
 _ARRAY_OPS: dict = {}
 
 
 def array_call(name, fn, *tensors):
-    """``fn(xp, *arrays)`` through the dispatch as the non-differentiable op ``name``
-    (integer maths, set operations, counting): ge.jit and anomaly mode see it."""
+    """``fn(np, *arrays)`` through the dispatch as the non-differentiable op ``name``
+    (integer maths, set operations, counting: computed on the host, as these are small or
+    data-dependent); ge.jit and anomaly mode see it."""
     op = _ARRAY_OPS.get(name)
     if op is None:
         op = _ARRAY_OPS[name] = Op(_array_call, name=name, params=("fn",),

@@ -14,7 +14,7 @@ from ...errors import ShapeError
 from .. import activations as A
 from ..backend import epsilon as _epsilon
 from ..backend import result_type
-from ._wrap import floatx, full_like, to_tensor, wrap_all, zeros_like
+from ._wrap import floatx, full_like, pair, to_tensor, wrap_all, zeros_like
 
 _t = to_tensor
 
@@ -653,7 +653,7 @@ def psnr(x1, x2, max_val):
         raise ValueError(f"psnr: input shapes {tuple(x1.shape)} and {tuple(x2.shape)} must "
                          "match")
     mse = F.mean(F.square(x1 - x2))
-    return 20.0 * F.log10(_t(max_val).astype(x1.dtype)) - 10.0 * F.log10(mse)
+    return 20.0 * F.log10(pair(x1, max_val)[1].astype(x1.dtype)) - 10.0 * F.log10(mse)
 
 
 wrap_all(globals(), __all__)
