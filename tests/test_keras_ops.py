@@ -189,6 +189,10 @@ CASES = [
     ("saturate_cast", (X * 300, "uint8"), {}), ("saturate_cast", (I * 100, "int8"), {}),
     ("convert_to_tensor", ([1, 2, 3],), {}), ("convert_to_tensor", ([1.0, 2],), {}),
     ("convert_to_tensor", (3,), {}), ("convert_to_tensor", (X,), {"dtype": "float64"}),
+    ("rearrange", (X3, "b h w -> b (w h)"), {}),
+    ("rearrange", (X3, "b h (w c) -> c b h w"), {"c": 2}),
+    ("rearrange", (X3, "b (h1 h2) w -> h2 w (b h1)"), {"h1": 3}),
+    ("i0", (X * 3,), {}), ("i0", (I,), {}),
     ("stop_gradient", (X,), {}), ("is_tensor", (X,), {}), ("unstack", (X,), {}),
     ("unstack", (X,), {"axis": 1}),
     ("scatter", (np.array([[0, 1], [2, 3], [0, 1]]), V[:3], (3, 4)), {}),
@@ -499,7 +503,8 @@ def test_gradients_match_torch_autograd(keras_ops, case):
     ("scatter", lambda v: ops.scatter(np.array([[0, 1], [2, 3], [0, 1]]), v, (3, 4)),
      (V[:3],)),
     ("slice_update", lambda x, u: ops.slice_update(x, (1, 1), u), (X, Y[:2, :2])),
-    ("erfinv", ops.erfinv, (U,)), ("cbrt", ops.cbrt, (P,)), ("sinc", ops.sinc, (X,)),
+    ("erfinv", ops.erfinv, (U,)), ("cbrt", ops.cbrt, (P,)), ("i0", ops.i0, (X * 4,)),
+    ("sinc", ops.sinc, (X,)),
     ("map_coordinates", lambda x: ops.image.map_coordinates(
         x, np.array([[[0.3, 2.6]], [[1.2, 3.9]]]), 1), (IMG[0, :, :, 0],)),
     ("resize_aa", lambda x: ops.image.resize(x, (3, 4), antialias=True), (IMG[:1],)),
@@ -632,6 +637,9 @@ NUMPY_CASES = [
     ("erf", (ops.erfinv(U).numpy(),), {},  # erfinv checked as erf's inverse
      lambda y: U),
     ("erf", (X,), {}, np.vectorize(math.erf)),
+    ("i0", (np.array([-40.0, -3.0, 0.0, 0.5, 10.0, 29.9, 30.1, 60.0]),), {}, np.i0),
+    ("rearrange", (X3, "b h w -> w (b h)"), {},
+     lambda x, p: x.transpose(2, 0, 1).reshape(4, 6)),
 ]
 
 

@@ -15,11 +15,12 @@ from . import image, linalg, nn, numpy  # noqa: F401 - Keras' submodules
 from . import math as _math_mod
 from ._wrap import keras_op as _op  # noqa: F401 - the wrapper, for code that imported it
 from .core import *  # noqa: F403
+from .einops import rearrange  # noqa: F401
 from .linalg import *  # noqa: F403
 from .math import *  # noqa: F403
 from .nn import *  # noqa: F403
 from .numpy import *  # noqa: F403
 
 __all__ = sorted(set(_core_mod.__all__) | set(numpy.__all__) | set(nn.__all__) |
-                 set(linalg.__all__) | set(_math_mod.__all__) |
+                 set(linalg.__all__) | set(_math_mod.__all__) | {"rearrange"} |
                  {"image", "linalg", "nn", "numpy"})

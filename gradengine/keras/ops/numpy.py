@@ -35,7 +35,7 @@ __all__ = [
     "expand_dims", "expm1", "eye", "fabs", "flip", "fliplr", "flipud", "floor",
     "floor_divide", "fmax", "fmin", "fmod", "full", "full_like", "gcd", "geomspace",
     "get_item", "greater", "greater_equal", "hamming", "hanning", "heaviside", "histogram",
-    "hsplit", "hstack", "hypot", "identity", "imag", "inner", "isclose", "isfinite", "isin",
+    "hsplit", "hstack", "hypot", "i0", "identity", "imag", "inner", "isclose", "isfinite", "isin",
     "isinf", "isnan", "isneginf", "isposinf", "isreal", "kaiser", "kron", "lcm", "ldexp",
     "left_shift", "less", "less_equal", "linspace", "log", "log10", "log1p", "log2",
     "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor",
@@ -269,6 +269,25 @@ def sinc(x):
     px = x * math.pi
     safe = F.where(x == 0, ones_like(x), px)
     return F.where(x == 0, ones_like(x), F.sin(safe) / safe)
+
+
+def i0(x):
+    """The modified Bessel function of order 0: its power series for ``|x| <= 30`` and the
+    asymptotic expansion beyond, computed in float64 (differentiable)."""
+    x = _float(x)
+    z = x.astype("float64")
+    a = F.abs(z)
+    small = F.clip(z, -30.0, 30.0)
+    q = small * small / 4.0
+    term, total = full_like(z, 1.0), full_like(z, 1.0)
+    for k in range(1, 90):
+        term = term * q / float(k * k)
+        total = total + term
+    big = F.clip(a, 30.0, None)
+    inv = 1.0 / (8.0 * big)
+    series = 1.0 + inv * (1.0 + inv * (4.5 + inv * (37.5 + inv * 459.375)))
+    asym = F.exp(big) / F.sqrt(2.0 * math.pi * big) * series
+    return F.where(a <= 30.0, total, asym).astype(x.dtype)
 
 
 def floor(x):
