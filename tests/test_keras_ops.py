@@ -292,6 +292,9 @@ IMAGE_CASES = [
     ("gaussian_blur", (IMG,), {"kernel_size": (5, 5), "sigma": (1.5, 0.8),
                                "data_format": "channels_last"}),
     ("sobel_edges", (IMG,), {}),
+    ("ssim", (np.tile(IMG, (1, 2, 2, 1)), np.tile(IMG[::-1], (1, 2, 2, 1)) * 0.5 + 0.2), {}),
+    ("ssim", (np.tile(IMG[0], (2, 3, 1)), np.tile(IMG[1], (2, 3, 1))),
+     {"max_val": 2.0, "filter_size": 5, "filter_sigma": 1.0}),
 ]
 
 

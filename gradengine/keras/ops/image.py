@@ -23,7 +23,7 @@ _t = to_tensor
 
 __all__ = ["affine_transform", "crop_images", "extract_patches", "gaussian_blur",
            "hsv_to_rgb", "map_coordinates", "pad_images", "resize", "rgb_to_grayscale",
-           "rgb_to_hsv", "sobel_edges"]
+           "rgb_to_hsv", "sobel_edges", "ssim"]
 
 _RESIZE = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 
@@ -422,6 +422,46 @@ def sobel_edges(images, data_format=None):
     ky = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=x.dtype)
     outs = [_per_channel(x, Tensor(k.copy(), device=x.device), 1, fmt) for k in (ky, ky.T)]
     return F.stack(outs, axis=-1)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    """The structural similarity of each image pair (Keras' formula: a Gaussian window,
+    "valid" filtering, the mean over pixels then channels); one value per image."""
+    fmt = _fmt(data_format)
+    a, b = _t(image1), _t(image2)
+    _rank(a, "ssim")
+    _rank(b, "ssim")
+    out_dtype = a.dtype
+    dt = a.dtype if a.dtype.kind == "f" else np.dtype(floatx())
+    a, b = a.astype(dt), b.astype(dt)
+    unbatched = a.ndim == 3
+    if unbatched:
+        a, b = F.unsqueeze(a, 0), F.unsqueeze(b, 0)
+    if fmt == "channels_first":
+        a, b = F.moveaxis(a, 1, -1), F.moveaxis(b, 1, -1)
+    n, h, w, c = a.shape
+    r = np.arange(filter_size, dtype=np.float64) - (filter_size - 1) / 2.0
+    g = np.exp(-(r ** 2) / (2.0 * filter_sigma ** 2))
+    g = g / g.sum()
+    kernel = Tensor(np.outer(g, g).reshape(filter_size, filter_size, 1, 1).astype(dt),
+                    device=a.device)
+
+    def chans(x):
+        return F.reshape(F.transpose(x, (0, 3, 1, 2)), (-1, h, w, 1))
+
+    def blur(x):
+        return _nn.conv(x, kernel, 1, "valid", "channels_last")
+    a, b = chans(a), chans(b)
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    mu1, mu2 = blur(a), blur(b)
+    s11 = blur(a * a) - mu1 * mu1
+    s22 = blur(b * b) - mu2 * mu2
+    s12 = blur(a * b) - mu1 * mu2
+    smap = ((2.0 * mu1 * mu2 + c1) * (2.0 * s12 + c2)) / \
+        ((mu1 * mu1 + mu2 * mu2 + c1) * (s11 + s22 + c2))
+    per = F.mean(F.reshape(F.mean(smap, axis=(1, 2, 3)), (n, c)), axis=-1)
+    return (F.squeeze(per, 0) if unbatched else per).astype(out_dtype)
 
 
 wrap_all(globals(), __all__)
