@@ -354,3 +354,13 @@ def test_sign_of_nan_is_zero_as_torch():
     a = np.array([np.nan, -0.0, 2.0, -3.0], np.float32)
     np.testing.assert_array_equal(ge.sign(ge.tensor(a)).numpy(), torch.sign(torch.tensor(a)))
     np.testing.assert_array_equal(ge.tensor(a).sign().numpy(), torch.tensor(a).sign())
+
+
+def test_permute_is_always_a_whole_permutation_as_torch():
+    torch = pytest.importorskip("torch")
+    a = np.arange(24).reshape(2, 3, 4)
+    for dims in ((0, 1, 2), (2, 0, 1), (1, 0, 2)):
+        np.testing.assert_array_equal(F.permute(ge.tensor(a), *dims).numpy(),
+                                      torch.permute(torch.tensor(a), dims).numpy())
+    m = ge.tensor(a[0])
+    assert F.permute(m, 0, 1).shape == (3, 4) and F.permute(m, (1, 0)).shape == (4, 3)

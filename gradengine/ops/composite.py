@@ -339,8 +339,11 @@ moveaxis = movedim
 
 
 def permute(x, *dims):
-    """torch.permute: dims as varargs or one sequence."""
-    return transpose(x, *dims)
+    """torch.permute: dims as varargs or one sequence (always a whole permutation: on a
+    2-d tensor ``permute(x, 0, 1)`` is the identity, not a swap)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return transpose(x, tuple(dims))
 
 
 def unflatten(x, dim, sizes):
