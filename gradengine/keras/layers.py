@@ -495,3 +495,14 @@ LAYER_CLASSES = {c.__name__: c for c in (Activation, Add, Average, AveragePoolin
                                          Dropout, Embedding, Flatten, InputLayer,
                                          LayerNormalization, MaxPooling2D, Maximum, Minimum,
                                          Multiply, Subtract)}
+
+
+# -- klayers
+from . import layers_more as _more  # noqa: E402
+from .layers_more import *  # noqa: E402,F401,F403
+
+_more.MERGE_CLASSES.update(Add=Add, Subtract=Subtract, Multiply=Multiply, Average=Average,
+                           Maximum=Maximum, Minimum=Minimum, Concatenate=Concatenate)
+MaxPool2D, Convolution2D = MaxPooling2D, Conv2D
+__all__ = sorted(set(__all__) | set(_more.__all__) | {"MaxPool2D", "Convolution2D"})
+LAYER_CLASSES.update(_more.LAYER_CLASSES)
