@@ -149,3 +149,110 @@ def test_layer_matches_keras_outputs_and_input_gradients(row):
     (k_out * torch.tensor(r)).sum().backward()
     (g_out * ge.tensor(r)).sum().backward()
     np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _compare(k_out, g_out, xt, xg):
+    k_list = k_out if isinstance(k_out, (list, tuple)) else [k_out]
+    g_list = g_out if isinstance(g_out, (list, tuple)) else [g_out]
+    assert len(k_list) == len(g_list)
+    for k, g in zip(k_list, g_list):
+        assert tuple(g.shape) == tuple(k.shape)
+        np.testing.assert_allclose(g.numpy(), k.detach().numpy(), rtol=1e-4, atol=1e-5)
+    ks = sum((k * torch.tensor(_x(tuple(k.shape), seed=i + 1))).sum()
+             for i, k in enumerate(k_list))
+    gs = None
+    for i, g in enumerate(g_list):
+        term = (g * ge.tensor(_x(tuple(g.shape), seed=i + 1))).sum()
+        gs = term if gs is None else gs + term
+    ks.backward()
+    gs.backward()
+    for a, b in zip(xg, xt):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+RNN_ORACLE = [
+    ("SimpleRNN", dict(units=4)),
+    ("SimpleRNN", dict(units=4, return_sequences=True, go_backwards=True)),
+    ("LSTM", dict(units=3)),
+    ("LSTM", dict(units=3, return_sequences=True, return_state=True)),
+    ("LSTM", dict(units=3, go_backwards=True, use_bias=False)),
+    ("GRU", dict(units=3, return_sequences=True)),
+    ("GRU", dict(units=3, return_state=True, reset_after=False)),
+]
+
+
+@pytest.mark.parametrize("row", RNN_ORACLE, ids=[f"{n}-{kw}" for n, kw in RNN_ORACLE])
+def test_recurrent_layer_matches_keras(row):
+    K = _keras()
+    name, kw = row
+    x = _x((2, 5, 3))
+    k_layer, g_layer = getattr(K.layers, name)(**kw), getattr(L, name)(**kw)
+    xt = torch.tensor(x, requires_grad=True)
+    k_out = k_layer(xt)
+    g_layer(ge.tensor(x))
+    assert [w.shape for w in g_layer.get_weights()] == [w.shape for w in k_layer.get_weights()]
+    g_layer.set_weights(k_layer.get_weights())
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(k_out, g_layer(xg), [xt], [xg])
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+def test_bidirectional_matches_keras(merge_mode):
+    K = _keras()
+    x = _x((2, 4, 3))
+    k = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True), merge_mode=merge_mode)
+    g = L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode=merge_mode)
+    xt = torch.tensor(x, requires_grad=True)
+    k_out = k(xt)
+    g(ge.tensor(x))
+    g.set_weights(k.get_weights())
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(k_out, g(xg), [xt], [xg])
+
+
+def test_bidirectional_gru_return_state_and_initial_state_match_keras():
+    K = _keras()
+    x, h0, h1 = _x((2, 4, 3)), _x((2, 2), 5), _x((2, 2), 6)
+    k = K.layers.Bidirectional(K.layers.GRU(2, return_state=True))
+    g = L.Bidirectional(L.GRU(2, return_state=True))
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, h0, h1)]
+    k_out = k(ts[0], initial_state=[ts[1], ts[2]])
+    g(ge.tensor(x))
+    g.set_weights(k.get_weights())
+    gs = [ge.tensor(a, requires_grad=True) for a in (x, h0, h1)]
+    _compare(k_out, g(gs[0], initial_state=[gs[1], gs[2]]), ts, gs)
+
+
+def test_lstm_mask_and_initial_state_match_keras():
+    K = _keras()
+    x, h0, c0 = _x((2, 5, 3)), _x((2, 3), 5), _x((2, 3), 6)
+    mask = np.array([[1, 1, 0, 1, 0], [1, 0, 1, 1, 1]], dtype=bool)
+    k = K.layers.LSTM(3, return_sequences=True, return_state=True)
+    g = L.LSTM(3, return_sequences=True, return_state=True)
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, h0, c0)]
+    k_out = k(ts[0], initial_state=[ts[1], ts[2]], mask=torch.tensor(mask))
+    g(ge.tensor(x))
+    g.set_weights(k.get_weights())
+    gs = [ge.tensor(a, requires_grad=True) for a in (x, h0, c0)]
+    _compare(k_out, g(gs[0], initial_state=[gs[1], gs[2]], mask=mask), ts, gs)
+
+
+def test_stacked_cells_and_time_distributed_match_keras():
+    K = _keras()
+    x = _x((2, 4, 3))
+    k = K.layers.RNN([K.layers.GRUCell(3), K.layers.SimpleRNNCell(2)], return_sequences=True)
+    g = L.RNN([L.GRUCell(3), L.SimpleRNNCell(2)], return_sequences=True)
+    xt = torch.tensor(x, requires_grad=True)
+    k_out = k(xt)
+    g(ge.tensor(x))
+    g.set_weights(k.get_weights())
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(k_out, g(xg), [xt], [xg])
+    k = K.layers.TimeDistributed(K.layers.Dense(5))
+    g = L.TimeDistributed(L.Dense(5))
+    xt = torch.tensor(x, requires_grad=True)
+    k_out = k(xt)
+    g(ge.tensor(x))
+    g.set_weights(k.get_weights())
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(k_out, g(xg), [xt], [xg])

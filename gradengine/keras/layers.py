@@ -506,3 +506,9 @@ _more.MERGE_CLASSES.update(Add=Add, Subtract=Subtract, Multiply=Multiply, Averag
 MaxPool2D, Convolution2D = MaxPooling2D, Conv2D
 __all__ = sorted(set(__all__) | set(_more.__all__) | {"MaxPool2D", "Convolution2D"})
 LAYER_CLASSES.update(_more.LAYER_CLASSES)
+
+from . import layers_rnn as _rnn  # noqa: E402
+from .layers_rnn import *  # noqa: E402,F401,F403
+
+__all__ = sorted(set(__all__) | set(_rnn.__all__))
+LAYER_CLASSES.update(_rnn.LAYER_CLASSES)
