@@ -256,3 +256,347 @@ def test_stacked_cells_and_time_distributed_match_keras():
     g.set_weights(k.get_weights())
     xg = ge.tensor(x, requires_grad=True)
     _compare(k_out, g(xg), [xt], [xg])
+
+
+def _build_both(k, g, *xs, **kw):
+    k_out = k(*[torch.tensor(a) for a in xs], **kw)
+    g(*[ge.tensor(a) for a in xs], **kw)
+    assert [w.shape for w in g.get_weights()] == [w.shape for w in k.get_weights()]
+    g.set_weights(k.get_weights())
+    return k_out
+
+
+ATTENTION = [
+    ("Attention", {}, {}),
+    ("Attention", dict(use_scale=True), dict(use_causal_mask=True)),
+    ("Attention", dict(score_mode="concat", use_scale=True), {}),
+    ("AdditiveAttention", {}, dict(return_attention_scores=True)),
+    ("AdditiveAttention", dict(use_scale=False), {}),
+]
+
+
+@pytest.mark.parametrize("row", ATTENTION, ids=[f"{a}-{b}-{c}" for a, b, c in ATTENTION])
+def test_attention_layers_match_keras(row):
+    K = _keras()
+    name, kw, call = row
+    q, v, key = _x((2, 3, 4)), _x((2, 5, 4), 1), _x((2, 5, 4), 2)
+    k, g = getattr(K.layers, name)(**kw), getattr(L, name)(**kw)
+    k([torch.tensor(q), torch.tensor(v), torch.tensor(key)], **call)
+    g([ge.tensor(q), ge.tensor(v), ge.tensor(key)], **call)
+    g.set_weights([np.asarray(w) + 0.5 for w in k.get_weights()])
+    k.set_weights([np.asarray(w) + 0.5 for w in k.get_weights()])
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, v, key)]
+    gs = [ge.tensor(a, requires_grad=True) for a in (q, v, key)]
+    vmask = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 0]], dtype=bool)
+    k_out = k(ts, mask=[None, torch.tensor(vmask)], **call)
+    _compare(k_out, g(gs, mask=[None, vmask], **call), ts, gs)
+
+
+@pytest.mark.parametrize("kw,call", [
+    (dict(num_heads=2, key_dim=3), {}),
+    (dict(num_heads=2, key_dim=3, value_dim=2, use_bias=False, output_shape=5),
+     dict(use_causal_mask=True)),
+    (dict(num_heads=3, key_dim=2), dict(return_attention_scores=True)),
+])
+def test_multi_head_attention_matches_keras(kw, call):
+    K = _keras()
+    q, v, key = _x((2, 3, 4)), _x((2, 5, 6), 1), _x((2, 5, 7), 2)
+    amask = np.random.default_rng(3).random((2, 3, 5)) > 0.3
+    amask[:, :, 0] = True
+    k, g = K.layers.MultiHeadAttention(**kw), L.MultiHeadAttention(**kw)
+    k(torch.tensor(q), torch.tensor(v), torch.tensor(key))
+    g(ge.tensor(q), ge.tensor(v), ge.tensor(key))
+    assert [w.shape for w in g.get_weights()] == [w.shape for w in k.get_weights()]
+    g.set_weights(k.get_weights())
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, v, key)]
+    gs = [ge.tensor(a, requires_grad=True) for a in (q, v, key)]
+    k_out = k(ts[0], ts[1], ts[2], attention_mask=torch.tensor(amask), **call)
+    _compare(k_out, g(gs[0], gs[1], gs[2], attention_mask=amask, **call), ts, gs)
+
+
+@pytest.mark.parametrize("axes,shapes,normalize", [
+    (1, ((3, 4), (3, 4)), False),
+    (1, ((3, 4), (3, 4)), True),
+    ((2, 2), ((2, 3, 4), (2, 5, 4)), False),
+    ((1, 2), ((2, 4, 3), (2, 5, 4)), True),
+])
+def test_dot_matches_keras(axes, shapes, normalize):
+    K = _keras()
+    a, b = _x(shapes[0]), _x(shapes[1], 1)
+    ts = [torch.tensor(t, requires_grad=True) for t in (a, b)]
+    gs = [ge.tensor(t, requires_grad=True) for t in (a, b)]
+    k_out = K.layers.Dot(axes, normalize=normalize)(ts)
+    _compare(k_out, L.Dot(axes, normalize=normalize)(gs), ts, gs)
+
+
+def test_preprocessing_layers_match_keras():
+    K = _keras()
+    data = _x((20, 3)) * 3 + 1
+    k, g = K.layers.Normalization(), L.Normalization()
+    k.adapt(data)
+    g.adapt(data)
+    assert [w.shape for w in g.get_weights()] == [w.shape for w in k.get_weights()]
+    for a, b in zip(g.get_weights(), k.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    x = _x((4, 3), 1)
+    np.testing.assert_allclose(g(x).numpy(), np.asarray(k(x)), rtol=1e-5, atol=1e-6)
+    kw = dict(mean=[1.0, 2.0, 3.0], variance=[4.0, 1.0, 0.25])
+    np.testing.assert_allclose(L.Normalization(**kw)(x).numpy(),
+                               np.asarray(K.layers.Normalization(**kw)(x)), rtol=1e-5)
+    np.testing.assert_allclose(L.Normalization(invert=True, **kw)(x).numpy(),
+                               np.asarray(K.layers.Normalization(invert=True, **kw)(x)),
+                               rtol=1e-5)
+    tokens = np.array([[0, 1, 1], [3, 2, 0]])
+    for mode in ("multi_hot", "count"):
+        np.testing.assert_array_equal(
+            L.CategoryEncoding(4, output_mode=mode)(tokens).numpy(),
+            np.asarray(K.layers.CategoryEncoding(4, output_mode=mode)(tokens)))
+    np.testing.assert_array_equal(
+        L.CategoryEncoding(4, output_mode="one_hot")(np.array([0, 3, 1])).numpy(),
+        np.asarray(K.layers.CategoryEncoding(4, output_mode="one_hot")(np.array([0, 3, 1]))))
+    vals = np.array([[-1.5, 0.0, 0.5], [1.0, 2.5, 9.0]], dtype="float32")
+    bounds = [0.0, 1.0, 2.0]
+    np.testing.assert_array_equal(
+        L.Discretization(bin_boundaries=bounds)(vals).numpy(),
+        np.asarray(K.layers.Discretization(bin_boundaries=bounds)(vals)))
+
+
+# ------------------------------------------------ references without Keras (torch, NumPy)
+
+TF = torch.nn.functional
+
+
+def _tf_same(size, k, s, d=1):
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _torch_conv(x, kernel, strides, padding, dilation, groups=1):
+    """TensorFlow's convolution in torch: channels-last x, Keras' kernel layout."""
+    r = x.ndim - 2
+    xt = x.permute(0, r + 1, *range(1, r + 1))
+    if padding == "same":
+        pads = []
+        for n, k, s, d in reversed(list(zip(xt.shape[2:], kernel.shape[:r], strides,
+                                            dilation))):
+            pads += list(_tf_same(n, k, s, d))
+        xt = TF.pad(xt, pads)
+    w = kernel.permute(r + 1, r, *range(r))
+    out = getattr(TF, f"conv{r}d")(xt, w, None, strides, 0, dilation, groups)
+    return out.permute(0, *range(2, r + 2), 1)
+
+
+CONV_REF = [
+    (L.Conv1D, dict(filters=3, kernel_size=3, strides=2, padding="same"), (2, 8, 2)),
+    (L.Conv1D, dict(filters=4, kernel_size=2, dilation_rate=2, groups=2), (2, 7, 4)),
+    (L.Conv3D, dict(filters=3, kernel_size=(2, 3, 2), strides=(1, 2, 2), padding="same"),
+     (2, 3, 5, 4, 2)),
+    (L.Conv3D, dict(filters=4, kernel_size=2, dilation_rate=2, groups=2), (1, 5, 5, 4, 2)),
+]
+
+
+@pytest.mark.parametrize("cls,kw,shape", CONV_REF, ids=[c.__name__ + str(k) for c, k, _ in
+                                                         CONV_REF])
+def test_convolution_matches_torch(cls, kw, shape):
+    ge.manual_seed(0)
+    layer = cls(**kw)
+    x = _x(shape)
+    out = layer(ge.tensor(x))
+    r = len(shape) - 2
+    tup = lambda v: (v,) * r if isinstance(v, int) else tuple(v)  # noqa: E731
+    ref = _torch_conv(torch.tensor(x), torch.tensor(layer.kernel.numpy()),
+                      tup(kw.get("strides", 1)), kw.get("padding", "valid"),
+                      tup(kw.get("dilation_rate", 1)), kw.get("groups", 1))
+    ref = ref + torch.tensor(layer.bias.numpy())
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+
+
+TRANSPOSE_REF = [
+    (L.Conv1DTranspose, dict(filters=3, kernel_size=3, strides=2, padding="same"), (2, 5, 2)),
+    (L.Conv1DTranspose, dict(filters=2, kernel_size=2, strides=3), (2, 4, 3)),
+    (L.Conv2DTranspose, dict(filters=3, kernel_size=(3, 2), strides=2, padding="same"),
+     (2, 3, 4, 2)),
+    (L.Conv2DTranspose, dict(filters=2, kernel_size=3, strides=(1, 2)), (1, 3, 4, 2)),
+    (L.Conv3DTranspose, dict(filters=2, kernel_size=3, strides=2, padding="same"),
+     (1, 2, 3, 2, 2)),
+    (L.Conv3DTranspose, dict(filters=2, kernel_size=2, strides=(2, 1, 3)), (1, 3, 2, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("cls,kw,shape", TRANSPOSE_REF,
+                         ids=[c.__name__ + str(k) for c, k, _ in TRANSPOSE_REF])
+def test_transposed_convolution_is_the_gradient_of_the_convolution(cls, kw, shape):
+    """A transposed convolution is the VJP of the forward convolution (TensorFlow's
+    definition): its output size is the input the forward convolution would map to x."""
+    ge.manual_seed(0)
+    layer = cls(**kw)
+    x = _x(shape)
+    out = layer(ge.tensor(x))
+    r = len(shape) - 2
+    strides = (kw["strides"],) * r if isinstance(kw["strides"], int) else kw["strides"]
+    kernel = torch.tensor(layer.kernel.numpy())  # (k..., filters, in) = forward (k, in, out)
+    y = torch.zeros((shape[0],) + tuple(out.shape[1:]), requires_grad=True)
+    fwd = _torch_conv(y, kernel, strides, kw.get("padding", "valid"), (1,) * r)
+    assert tuple(fwd.shape) == shape
+    (ref,) = torch.autograd.grad(fwd, y, torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), ref.numpy() + layer.bias.numpy(), rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_depthwise_and_separable_match_torch():
+    ge.manual_seed(0)
+    x = _x((2, 6, 5, 3))
+    dw = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", use_bias=False)
+    out = dw(ge.tensor(x))
+    k = torch.tensor(dw.kernel.numpy())  # (3, 3, 3, 2)
+    ref = _torch_conv(torch.tensor(x), k.reshape(3, 3, 1, 6), (1, 1), "same", (1, 1), 3)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+    sep = L.SeparableConv1D(4, 3, depth_multiplier=2, strides=2)
+    x1 = _x((2, 9, 3))
+    out = sep(ge.tensor(x1))
+    d = torch.tensor(sep.depthwise_kernel.numpy())
+    mid = _torch_conv(torch.tensor(x1), d.reshape(3, 1, 6), (2,), "valid", (1,), 3)
+    ref = mid @ torch.tensor(sep.pointwise_kernel.numpy())[0] + torch.tensor(sep.bias.numpy())
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+    assert [n for n, _ in sep.named_parameters()] == ["depthwise_kernel", "pointwise_kernel",
+                                                      "bias"]
+
+
+def _np_pool(x, pool, strides, padding, mode):
+    """Channels-last pooling in NumPy, TensorFlow's rule: "same" windows average over
+    their real elements only."""
+    r = x.ndim - 2
+    sizes = x.shape[1:-1]
+    if padding == "same":
+        outs = [-(-n // s) for n, s in zip(sizes, strides)]
+        befores = [_tf_same(n, k, s)[0] for n, k, s in zip(sizes, pool, strides)]
+    else:
+        outs = [(n - k) // s + 1 for n, k, s in zip(sizes, pool, strides)]
+        befores = [0] * r
+    out = np.zeros((x.shape[0], *outs, x.shape[-1]))
+    for idx in np.ndindex(*outs):
+        sl = tuple(slice(max(i * s - b, 0), min(i * s - b + k, n)) for i, s, b, k, n in
+                   zip(idx, strides, befores, pool, sizes))
+        win = x[(slice(None),) + sl + (slice(None),)]
+        axes = tuple(range(1, r + 1))
+        out[(slice(None),) + idx + (slice(None),)] = win.max(axis=axes) if mode == "max" \
+            else win.mean(axis=axes)
+    return out
+
+
+POOL_REF = [
+    (L.MaxPooling1D, dict(pool_size=3, strides=2, padding="same"), (2, 8, 3), "max"),
+    (L.AveragePooling1D, dict(pool_size=3, strides=2, padding="same"), (2, 8, 3), "avg"),
+    (L.AveragePooling2D, dict(pool_size=(3, 2), strides=2, padding="same"), (2, 5, 6, 2),
+     "avg"),
+    (L.MaxPooling3D, dict(pool_size=(2, 3, 2), strides=(1, 2, 2)), (1, 4, 5, 4, 2), "max"),
+    (L.AveragePooling3D, dict(pool_size=2, padding="same"), (1, 3, 5, 3, 2), "avg"),
+]
+
+
+@pytest.mark.parametrize("cls,kw,shape,mode", POOL_REF,
+                         ids=[c.__name__ + str(k) for c, k, _, _ in POOL_REF])
+def test_pooling_matches_numpy(cls, kw, shape, mode):
+    x = _x(shape)
+    r = len(shape) - 2
+    pool = (kw["pool_size"],) * r if isinstance(kw["pool_size"], int) else kw["pool_size"]
+    strides = kw.get("strides", pool)
+    strides = (strides,) * r if isinstance(strides, int) else strides
+    ref = _np_pool(x, pool, strides, kw.get("padding", "valid"), mode)
+    np.testing.assert_allclose(cls(**kw)(ge.tensor(x)).numpy(), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_global_pooling_upsampling_padding_cropping_match_numpy():
+    x = _x((2, 3, 4, 5))
+    np.testing.assert_allclose(L.GlobalAveragePooling2D()(x).numpy(), x.mean(axis=(1, 2)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(L.GlobalMaxPool2D(keepdims=True)(x).numpy(),
+                               x.max(axis=(1, 2), keepdims=True))
+    np.testing.assert_allclose(L.GlobalMaxPooling2D(data_format="channels_first")(x).numpy(),
+                               x.max(axis=(2, 3)))
+    np.testing.assert_allclose(L.UpSampling2D((2, 3))(x).numpy(),
+                               x.repeat(2, axis=1).repeat(3, axis=2))
+    np.testing.assert_allclose(L.UpSampling1D(2)(x[:, 0]).numpy(), x[:, 0].repeat(2, axis=1))
+    ref = TF.interpolate(torch.tensor(x).permute(0, 3, 1, 2), scale_factor=2,
+                         mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
+    np.testing.assert_allclose(L.UpSampling2D(2, interpolation="bilinear")(x).numpy(),
+                               ref.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(L.ZeroPadding2D(((1, 0), (2, 1)))(x).numpy(),
+                               np.pad(x, ((0, 0), (1, 0), (2, 1), (0, 0))))
+    np.testing.assert_allclose(L.ZeroPadding1D(2)(x[:, 0]).numpy(),
+                               np.pad(x[:, 0], ((0, 0), (2, 2), (0, 0))))
+    x3 = _x((1, 3, 4, 5, 2))
+    np.testing.assert_allclose(L.ZeroPadding3D((1, 0, 2))(x3).numpy(),
+                               np.pad(x3, ((0, 0), (1, 1), (0, 0), (2, 2), (0, 0))))
+    np.testing.assert_allclose(L.Cropping3D(((1, 0), (1, 2), 1))(x3).numpy(),
+                               x3[:, 1:, 1:2, 1:4])
+    np.testing.assert_allclose(L.Cropping2D(((1, 1), (0, 2)))(x).numpy(), x[:, 1:2, :2])
+    np.testing.assert_allclose(L.Cropping1D((1, 0))(x[:, 0]).numpy(), x[:, 0, 1:])
+    np.testing.assert_allclose(L.UpSampling3D(2)(x3).numpy(),
+                               x3.repeat(2, 1).repeat(2, 2).repeat(2, 3))
+
+
+def test_reshaping_layers_match_numpy():
+    x = _x((2, 3, 4))
+    np.testing.assert_allclose(L.Reshape((4, -1))(x).numpy(), x.reshape(2, 4, 3))
+    np.testing.assert_allclose(L.Permute((2, 1))(x).numpy(), x.transpose(0, 2, 1))
+    np.testing.assert_allclose(L.RepeatVector(3)(x[:, 0]).numpy(),
+                               np.repeat(x[:, None, 0], 3, axis=1))
+    np.testing.assert_allclose(L.Flatten(data_format="channels_first")(x).numpy(),
+                               x.transpose(0, 2, 1).reshape(2, -1))
+    np.testing.assert_allclose(L.Flatten()(x).numpy(), x.reshape(2, -1))
+    np.testing.assert_allclose(L.Lambda(lambda t, k: t * k, arguments={"k": 3.0})(x).numpy(),
+                               x * 3)
+    assert L.Identity()(ge.tensor(x)).numpy() is not None
+    m = x.copy()
+    m[0, 1] = 0.5
+    np.testing.assert_allclose(L.Masking(0.5)(m).numpy(),
+                               m * (m != 0.5).any(axis=-1, keepdims=True))
+
+
+def test_normalization_layers_match_torch():
+    x = _x((2, 3, 4, 6))
+    ge.manual_seed(0)
+    gn = L.GroupNormalization(groups=3, gamma_initializer="random_normal",
+                              beta_initializer="random_normal")
+    out = gn(x)
+    ref = TF.group_norm(torch.tensor(x).permute(0, 3, 1, 2), 3,
+                        torch.tensor(gn.gamma.numpy()), torch.tensor(gn.beta.numpy()),
+                        1e-3).permute(0, 2, 3, 1)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+    ln = L.LayerNormalization(axis=1)
+    t = torch.tensor(x)
+    mean, var = t.mean(1, keepdim=True), t.var(1, unbiased=False, keepdim=True)
+    np.testing.assert_allclose(ln(x).numpy(), ((t - mean) / torch.sqrt(var + 1e-3)).numpy(),
+                               rtol=1e-4, atol=1e-5)
+    assert ln.gamma.shape == (3,)
+    ln = L.LayerNormalization(axis=(-2, -1))
+    np.testing.assert_allclose(ln(x).numpy(), TF.layer_norm(t, (4, 6), eps=1e-3).numpy(),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(L.RMSNormalization()(x).numpy(),
+                               TF.rms_norm(t, (6,), eps=1e-6).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(L.UnitNormalization()(x).numpy(),
+                               TF.normalize(t, dim=-1).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_activation_layers_match_torch():
+    x = _x((3, 7)) * 2
+    t = torch.tensor(x)
+    np.testing.assert_allclose(L.LeakyReLU()(x).numpy(), TF.leaky_relu(t, 0.3).numpy())
+    np.testing.assert_allclose(L.ELU(0.5)(x).numpy(), TF.elu(t, 0.5).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(L.ReLU(max_value=1.0)(x).numpy(), t.clamp(0, 1).numpy())
+    np.testing.assert_allclose(L.ReLU(negative_slope=0.1)(x).numpy(),
+                               TF.leaky_relu(t, 0.1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(L.ReLU(threshold=0.5)(x).numpy(),
+                               TF.threshold(t, 0.5, 0.0).numpy())
+    np.testing.assert_allclose(L.Softmax()(x).numpy(), TF.softmax(t, -1).numpy(), rtol=1e-6)
+    mask = x > 0
+    mask[:, 0] = True
+    ref = TF.softmax(t.masked_fill(~torch.tensor(mask), -1e9), -1)
+    np.testing.assert_allclose(L.Softmax()(x, mask=mask).numpy(), ref.numpy(), atol=1e-6)
+    p = L.PReLU(alpha_initializer="ones")
+    p(x)
+    p.set_weights([np.full((7,), 0.25, dtype="float32")])
+    np.testing.assert_allclose(p(x).numpy(), TF.prelu(t, torch.tensor(0.25)).numpy())
+    np.testing.assert_allclose(L.Rescaling(0.5, offset=1.0)(x).numpy(), x * 0.5 + 1.0)

@@ -1395,7 +1395,8 @@ class _BaseAttention(_Base):
     def __init__(self, dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.dropout, self.seed = float(dropout), seed
-        self._attn_built = False
+        self._attn_built = False  # the weights are made at the first call
+        object.__setattr__(self, "_built", True)
 
     def _prepare(self, xs):
         name = type(self).__name__
@@ -1597,7 +1598,7 @@ class Rescaling(_Stateless):
 class Normalization(_Base):
     """Feature-wise standardisation ``(x - mean) / max(sqrt(variance), 1e-7)`` along
     ``axis``, the statistics given or learned by :meth:`adapt`; ``invert=True`` undoes
-    it. Weights (when adapted): ``mean``, ``variance``, ``count``, as Keras."""
+    it. Weights (when adapted): ``mean``, ``variance``, ``count`` (left at 0, as Keras 3's)."""
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
@@ -1634,9 +1635,9 @@ class Normalization(_Base):
             self.build((None,) + arr.shape[1:])
             object.__setattr__(self, "_built", True)
         dt = _module_dtype(self)
+        # Keras 3 keeps its ``count`` weight at 0 after adapt; so does this one
         self.load_state_dict({"mean": mean.astype(dt), "variance": var.astype(dt),
-                              "count": np.asarray(math.prod(arr.shape[a] for a in red),
-                                                  dtype="int64")})
+                              "count": np.zeros((), dtype="int64")})
 
     def _stats(self, x):
         ndim = x.ndim
