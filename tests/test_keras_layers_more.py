@@ -600,3 +600,263 @@ def test_activation_layers_match_torch():
     p.set_weights([np.full((7,), 0.25, dtype="float32")])
     np.testing.assert_allclose(p(x).numpy(), TF.prelu(t, torch.tensor(0.25)).numpy())
     np.testing.assert_allclose(L.Rescaling(0.5, offset=1.0)(x).numpy(), x * 0.5 + 1.0)
+
+
+def _torch_rnn(layer, x, kind):
+    """torch.nn's LSTM / GRU / RNN with the Keras layer's weights (gate order mapped)."""
+    k, rk = (torch.tensor(w.numpy()) for w in (layer.cell.kernel, layer.cell.recurrent_kernel))
+    u = layer.cell.units
+    b = torch.tensor(layer.cell.bias.numpy())
+    if kind == "GRU":  # Keras z, r, h -> torch r, z, n
+        def order(m):
+            return torch.cat([m[..., u:2 * u], m[..., :u], m[..., 2 * u:]], -1)
+        k, rk, b = order(k), order(rk), order(b)
+        b_ih, b_hh = b[0], b[1]
+    else:
+        b_ih, b_hh = b, torch.zeros_like(b)
+    mod = {"LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU, "SimpleRNN": torch.nn.RNN}[kind](
+        k.shape[0], u, batch_first=True)
+    with torch.no_grad():
+        mod.weight_ih_l0.copy_(k.T)
+        mod.weight_hh_l0.copy_(rk.T)
+        mod.bias_ih_l0.copy_(b_ih)
+        mod.bias_hh_l0.copy_(b_hh)
+    return mod(torch.tensor(x))[0]
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_layers_match_torch(kind):
+    ge.manual_seed(0)
+    x = _x((2, 5, 3))
+    layer = getattr(L, kind)(4, return_sequences=True,
+                             bias_initializer="random_normal")
+    out = layer(x)
+    np.testing.assert_allclose(out.numpy(), _torch_rnn(layer, x, kind).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    back = getattr(L, kind)(4, return_sequences=True, go_backwards=True)
+    back(x)
+    back.set_weights(layer.get_weights())
+    ref = _torch_rnn(layer, x[:, ::-1].copy(), kind).detach().numpy()
+    np.testing.assert_allclose(back(x).numpy(), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_recurrent_weights_have_keras_shapes_and_initial_values():
+    ge.manual_seed(0)
+    lstm = L.LSTM(3)
+    lstm(np.zeros((1, 2, 5), "float32"))
+    kernel, rec, bias = lstm.get_weights()
+    assert kernel.shape == (5, 12) and rec.shape == (3, 12) and bias.shape == (12,)
+    np.testing.assert_allclose(bias, [0] * 3 + [1] * 3 + [0] * 6)
+    np.testing.assert_allclose(rec @ rec.T, np.eye(3), atol=1e-5)  # orthogonal rows
+    assert abs(kernel).max() <= np.sqrt(6 / (5 + 12)) + 1e-6
+    gru = L.GRU(2)
+    gru(np.zeros((1, 2, 5), "float32"))
+    assert [w.shape for w in gru.get_weights()] == [(5, 6), (2, 6), (2, 6)]
+    assert [w.shape for w in L.GRU(2, reset_after=False, input_shape=(2, 5)).get_weights()] \
+        == [(5, 6), (2, 6), (6,)]
+
+
+def test_return_state_bidirectional_and_time_distributed_shapes():
+    x = _x((2, 5, 3))
+    out, h, c = L.LSTM(4, return_state=True)(x)
+    np.testing.assert_allclose(out.numpy(), h.numpy())
+    assert c.shape == (2, 4)
+    seq, h = L.GRU(4, return_sequences=True, return_state=True)(x)
+    np.testing.assert_allclose(seq.numpy()[:, -1], h.numpy())
+    bi = L.Bidirectional(L.SimpleRNN(4, return_sequences=True))
+    assert bi(x).shape == (2, 5, 8)
+    assert len(bi.get_weights()) == 6
+    fwd, bwd = L.Bidirectional(L.SimpleRNN(4), merge_mode=None)(x)
+    assert fwd.shape == bwd.shape == (2, 4)
+    td = L.TimeDistributed(L.Conv1D(2, 2))
+    assert td(_x((2, 5, 4, 3))).shape == (2, 5, 3, 2)
+
+
+def _torch_attention(q, v, k, mask=None, scale=1.0):
+    s = q @ k.transpose(1, 2) * scale
+    if mask is not None:
+        s = s - 1e9 * (1 - mask[:, None, :].float())
+    return torch.softmax(s, -1) @ v
+
+
+def test_attention_matches_torch():
+    q, v, k = _x((2, 3, 4)), _x((2, 5, 4), 1), _x((2, 5, 4), 2)
+    mask = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1]], dtype=bool)
+    ref = _torch_attention(*map(torch.tensor, (q, v, k)), torch.tensor(mask))
+    out = L.Attention()([q, v, k], mask=[None, mask])
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+    out, scores = L.Attention()([q, v], return_attention_scores=True)
+    assert scores.shape == (2, 3, 5)
+    np.testing.assert_allclose(scores.numpy().sum(-1), 1.0, rtol=1e-5)
+    add = L.AdditiveAttention()
+    out = add([q, v, k])
+    sc = torch.tensor(add.scale.numpy())
+    s = (sc * torch.tanh(torch.tensor(q)[:, :, None] + torch.tensor(k)[:, None])).sum(-1)
+    ref = torch.softmax(s, -1) @ torch.tensor(v)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_multi_head_attention_matches_torch():
+    ge.manual_seed(0)
+    q, v = _x((2, 3, 4)), _x((2, 5, 6), 1)
+    mha = L.MultiHeadAttention(num_heads=2, key_dim=3, bias_initializer="random_normal")
+    out, w = mha(q, v, return_attention_scores=True)
+    p = {n: torch.tensor(t.numpy()) for n, t in mha.named_parameters()}
+    tq, tv = torch.tensor(q), torch.tensor(v)
+    qh = torch.einsum("btd,dhk->bthk", tq, p["query_kernel"]) + p["query_bias"]
+    kh = torch.einsum("btd,dhk->bthk", tv, p["key_kernel"]) + p["key_bias"]
+    vh = torch.einsum("btd,dhk->bthk", tv, p["value_kernel"]) + p["value_bias"]
+    ref = TF.scaled_dot_product_attention(qh.transpose(1, 2), kh.transpose(1, 2),
+                                          vh.transpose(1, 2)).transpose(1, 2)
+    ref = torch.einsum("bthk,hko->bto", ref, p["output_kernel"]) + p["output_bias"]
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-4, atol=1e-5)
+    assert w.shape == (2, 2, 3, 5)
+    assert [n for n, _ in mha.named_parameters()] == [
+        "query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias",
+        "output_kernel", "output_bias"]
+
+
+def test_dot_and_merge_functions_match_numpy():
+    a, b = _x((3, 4)), _x((3, 4), 1)
+    np.testing.assert_allclose(L.Dot(1)([a, b]).numpy(), (a * b).sum(1, keepdims=True),
+                               rtol=1e-5)
+    an, bn = (t / np.linalg.norm(t, axis=1, keepdims=True) for t in (a, b))
+    np.testing.assert_allclose(L.Dot(1, normalize=True)([a, b]).numpy(),
+                               (an * bn).sum(1, keepdims=True), rtol=1e-5)
+    a3, b3 = _x((2, 3, 4)), _x((2, 5, 4), 1)
+    np.testing.assert_allclose(L.dot([a3, b3], axes=2).numpy(), a3 @ b3.transpose(0, 2, 1),
+                               rtol=1e-5)
+    np.testing.assert_allclose(L.add([a, b]).numpy(), a + b)
+    np.testing.assert_allclose(L.subtract([a, b]).numpy(), a - b)
+    np.testing.assert_allclose(L.multiply([a, b]).numpy(), a * b)
+    np.testing.assert_allclose(L.average([a, b]).numpy(), (a + b) / 2)
+    np.testing.assert_allclose(L.maximum([a, b]).numpy(), np.maximum(a, b))
+    np.testing.assert_allclose(L.minimum([a, b]).numpy(), np.minimum(a, b))
+    np.testing.assert_allclose(L.concatenate([a, b]).numpy(), np.concatenate([a, b], 1))
+
+
+def test_preprocessing_layers_match_numpy():
+    data = _x((50, 3)) * 2 + 1
+    norm = L.Normalization()
+    norm.adapt(data)
+    x = _x((4, 3), 1)
+    np.testing.assert_allclose(norm(x).numpy(), (x - data.mean(0)) / data.std(0), rtol=1e-4)
+    np.testing.assert_allclose(L.CategoryEncoding(4, output_mode="count")(
+        np.array([[0, 1, 1], [3, 3, 3]])).numpy(), [[1, 2, 0, 0], [0, 0, 0, 3]])
+    disc = L.Discretization(bin_boundaries=[0.0, 1.0])
+    np.testing.assert_array_equal(disc(np.array([-1.0, 0.0, 0.5, 1.0, 3.0])).numpy(),
+                                  [0, 1, 1, 2, 2])
+    disc = L.Discretization(num_bins=4)
+    disc.adapt(np.arange(100.0))
+    assert np.bincount(disc(np.arange(100.0)).numpy()).tolist() == [25, 25, 25, 25]
+    with pytest.raises(ValueError, match="CategoryEncoding"):
+        L.CategoryEncoding(3)(np.array([0, 3]))
+
+
+# ---------------------------------------------------------- gradients, training, errors
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: L.Conv3D(2, 2, padding="same", strides=(2, 1, 1), dtype="float64"),
+     (1, 3, 3, 2, 2)),
+    (lambda: L.Conv3DTranspose(2, 2, strides=2, dtype="float64"), (1, 2, 2, 2, 2)),
+    (lambda: L.Conv1DTranspose(2, 3, strides=2, padding="same", dtype="float64"), (1, 3, 2)),
+    (lambda: L.SeparableConv2D(2, 2, dtype="float64"), (1, 3, 3, 2)),
+    (lambda: L.AveragePooling2D(3, 2, padding="same", dtype="float64"), (1, 4, 5, 2)),
+    (lambda: L.MaxPooling3D(2, padding="same", dtype="float64"), (1, 3, 3, 3, 1)),
+    (lambda: L.LSTM(2, return_sequences=True, dtype="float64"), (2, 3, 2)),
+    (lambda: L.GRU(2, dtype="float64"), (2, 3, 2)),
+    (lambda: L.GroupNormalization(2, dtype="float64"), (2, 3, 4)),
+    (lambda: L.LayerNormalization(axis=1, dtype="float64"), (2, 3, 4)),
+])
+def test_layer_gradients_pass_gradcheck(make, shape):
+    ge.manual_seed(0)
+    layer = make()
+    x = ge.tensor(_x(shape).astype("float64"), requires_grad=True)
+    layer(x)
+    params = [p for p in layer.parameters()]
+    assert ge.gradcheck(lambda x, *ps: layer(x), [x] + params[:1], eps=1e-6, atol=1e-5)
+
+
+def test_mha_second_order_gradient():
+    ge.manual_seed(0)
+    mha = L.MultiHeadAttention(2, 2, dtype="float64")
+    q = ge.tensor(_x((1, 3, 2)).astype("float64"), requires_grad=True)
+    mha(q, q)
+    assert ge.gradgradcheck(lambda q: mha(q, q), [q], eps=1e-6, atol=1e-4)
+
+
+def test_noise_layers_act_only_in_training():
+    ge.manual_seed(0)
+    x = np.ones((200, 50), dtype="float32")
+    for layer in (L.GaussianNoise(0.5), L.GaussianDropout(0.3), L.AlphaDropout(0.3),
+                  L.SpatialDropout1D(0.5)):
+        xx = x.reshape(200, 10, 5) if isinstance(layer, L.SpatialDropout1D) else x
+        np.testing.assert_array_equal(layer(xx, training=False).numpy(), xx)
+        assert not np.allclose(layer(xx, training=True).numpy(), xx)
+    noisy = L.GaussianNoise(0.5)(x, training=True).numpy()
+    assert abs(noisy.mean() - 1) < 0.02 and abs(noisy.std() - 0.5) < 0.02
+    drop = L.GaussianDropout(0.5)(x, training=True).numpy()
+    assert abs(drop.mean() - 1) < 0.03 and abs(drop.std() - 1) < 0.03
+    sd = L.SpatialDropout2D(0.5)(np.ones((50, 3, 4, 8), "float32"), training=True).numpy()
+    assert set(np.unique(sd)) <= {0.0, 2.0}
+    assert (sd == sd[:, :1, :1]).all()  # one draw per (sample, channel)
+    a = L.AlphaDropout(0.2)(_x((400, 100)), training=True).numpy()
+    assert abs(a.mean()) < 0.05 and abs(a.std() - 1) < 0.05  # keeps mean 0, variance 1
+
+
+def test_activity_regularization_adds_its_penalty_to_the_loss():
+    from gradengine.nn import _keras_regularizers
+    x = ge.tensor(_x((4, 3)))
+    with _keras_regularizers.collecting() as losses:
+        L.ActivityRegularization(l1=0.1, l2=0.2)(x)
+    ref = (0.1 * np.abs(x.numpy()).sum() + 0.2 * (x.numpy() ** 2).sum()) / 4
+    assert abs(float(losses[0].item()) - ref) < 1e-5
+
+
+@pytest.mark.parametrize("make,x", [
+    (lambda: L.Conv1D(2, 3), (2, 5)),
+    (lambda: L.Conv3D(2, 2), (2, 5, 5, 2)),
+    (lambda: L.MaxPooling1D(4), (2, 2, 3)),
+    (lambda: L.Reshape((4, 4)), (2, 3, 5)),
+    (lambda: L.Permute((2, 1)), (2, 3, 4, 5)),
+    (lambda: L.LSTM(2), (2, 3)),
+    (lambda: L.Cropping1D((2, 2)), (2, 4, 3)),
+])
+def test_bad_input_shapes_raise_shape_error(make, x):
+    with pytest.raises(ge.ShapeError):
+        make()(np.zeros(x, "float32"))
+
+
+def test_bad_arguments_raise_value_error():
+    with pytest.raises(ValueError, match="dilation_rate"):
+        L.Conv2DTranspose(2, 3, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match="padding"):
+        L.Conv2DTranspose(2, 3, padding="causal")
+    with pytest.raises(ValueError, match="groups"):
+        L.GroupNormalization(4)(np.zeros((1, 2, 6), "float32"))
+    with pytest.raises(ValueError, match="merge_mode"):
+        L.Bidirectional(L.LSTM(2), merge_mode="max")
+    with pytest.raises(ValueError, match="data_format"):
+        L.MaxPooling1D(data_format="NHWC")
+
+
+def test_models_with_new_layers_train_and_predict():
+    ge.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 6, 3)).astype("float32")
+    y = (x.sum(axis=(1, 2)) > 0).astype("float32")[:, None]
+    model = G.Sequential([
+        G.Input(shape=(6, 3)), L.Conv1D(4, 3, padding="causal", activation="relu"),
+        L.Bidirectional(L.LSTM(4, return_sequences=True)), L.GlobalAveragePooling1D(),
+        L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    h = model.fit(x, y, epochs=5, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    assert model.predict(x, verbose=0).shape == (32, 1)
+    inp = G.Input(shape=(5, 4))
+    att = L.MultiHeadAttention(num_heads=2, key_dim=2)(inp, inp)
+    out = L.Dense(2)(L.GlobalMaxPooling1D()(L.LayerNormalization()(L.Add()([inp, att]))))
+    fm = G.Model(inp, out)
+    assert fm.predict(rng.standard_normal((3, 5, 4)).astype("float32"), verbose=0).shape == \
+        (3, 2)
+    assert fm.count_params() == (4 * 2 * 2 + 2 * 2) * 3 + (2 * 2 * 4 + 4) + 8 + 10
