@@ -860,3 +860,74 @@ def test_models_with_new_layers_train_and_predict():
     assert fm.predict(rng.standard_normal((3, 5, 4)).astype("float32"), verbose=0).shape == \
         (3, 2)
     assert fm.count_params() == (4 * 2 * 2 + 2 * 2) * 3 + (2 * 2 * 4 + 4) + 8 + 10
+
+
+def _seq_model(keras):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(7, 3)), layers.Conv1D(4, 3, padding="same", activation="relu"),
+        layers.MaxPooling1D(2, padding="same"),
+        layers.Bidirectional(layers.GRU(3, return_sequences=True)), layers.LSTM(2),
+        layers.RepeatVector(2), layers.SimpleRNN(3), layers.Dense(2)])
+
+
+def _volume_model(keras):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(4, 6, 6, 2)), layers.Conv3D(3, 3, padding="same"),
+        layers.GroupNormalization(3), layers.MaxPooling3D(2), layers.UpSampling3D(2),
+        layers.Conv3DTranspose(2, 2, strides=2, padding="same"), layers.Cropping3D(1),
+        layers.GlobalAveragePooling3D(), layers.Dense(2)])
+
+
+def _image_model(keras):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(8, 8, 3)), layers.SeparableConv2D(4, 3, padding="same"),
+        layers.DepthwiseConv2D(3, depth_multiplier=2), layers.ZeroPadding2D(1),
+        layers.Conv2DTranspose(3, 3, strides=2, padding="same"),
+        layers.AveragePooling2D(2), layers.PReLU(), layers.Flatten(), layers.Dense(3)])
+
+
+def _text_model(keras):
+    layers = keras.layers
+    tokens = keras.Input(shape=(6,), dtype="int32")
+    x = layers.Embedding(20, 8)(tokens)
+    att = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    x = layers.LayerNormalization()(layers.Add()([x, att]))
+    x = layers.TimeDistributed(layers.Dense(4))(x)
+    return keras.Model(tokens, layers.Dense(2)(layers.GlobalAveragePooling1D()(x)))
+
+
+@pytest.mark.parametrize("build", [_seq_model, _volume_model, _image_model, _text_model])
+def test_a_keras_models_weights_load_and_predict_the_same(build):
+    K = _keras()
+    k, g = build(K), build(G)
+    assert g.count_params() == k.count_params()
+    g.set_weights(k.get_weights())
+    shape = (3,) + tuple(k.inputs[0].shape[1:])
+    x = np.random.default_rng(0).integers(0, 20, shape).astype("int32") \
+        if build is _text_model else _x(shape)
+    np.testing.assert_allclose(g.predict(x, verbose=0), k.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-5)
+
+
+def _stacked_model(keras):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(4, 3)), layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)]),
+        layers.Reshape((2, 1)), layers.ZeroPadding1D(1), layers.Flatten()])
+
+
+@pytest.mark.parametrize("build", [_seq_model, _text_model, _stacked_model, _image_model])
+def test_a_model_with_new_layers_saves_and_loads(build, tmp_path):
+    model = build(G)
+    shape = (2,) + tuple(model.inputs[0].shape[1:]) if build is _text_model else \
+        (2,) + tuple(model._input_shape)
+    x = np.random.default_rng(0).integers(0, 20, shape).astype("int32") \
+        if build is _text_model else _x(shape)
+    before = model.predict(x, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = G.models.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), before, rtol=1e-6)

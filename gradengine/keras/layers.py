@@ -512,3 +512,4 @@ from .layers_rnn import *  # noqa: E402,F401,F403
 
 __all__ = sorted(set(__all__) | set(_rnn.__all__))
 LAYER_CLASSES.update(_rnn.LAYER_CLASSES)
+_rnn.LAYER_REGISTRY.update(LAYER_CLASSES)

@@ -28,6 +28,57 @@ __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "Bidirectional", "Simple
            "SimpleRNNCell", "StackedRNNCells", "TimeDistributed", "Wrapper"]
 
 
+# every layer class by Keras name, to rebuild nested layers from a config: filled by
+# gradengine.keras.layers, which holds them all
+LAYER_REGISTRY = {}
+
+
+def _serialize(layer):
+    cfg = layer.get_config()
+    cfg.pop("device", None)
+    return {"class_name": type(layer).__name__, "config": cfg}
+
+
+def _deserialize(entry):
+    if not (isinstance(entry, dict) and "class_name" in entry):
+        return entry
+    cls = LAYER_REGISTRY.get(entry["class_name"])
+    if cls is None:
+        from .. import nn
+        cls = getattr(nn, entry["class_name"], None)
+    if cls is None:
+        raise ValueError(f"from_config: unknown layer class {entry['class_name']!r}")
+    return cls.from_config(dict(entry["config"]))
+
+
+class _Nested:
+    """get_config / from_config for layers holding layers (``_NESTED`` names the
+    arguments): the inner layers written as ``{"class_name", "config"}``, as Keras."""
+
+    _NESTED = ()
+
+    def get_config(self):
+        cfg = super().get_config()
+        for k in self._NESTED:
+            v = cfg.get(k)
+            if isinstance(v, Module):
+                cfg[k] = _serialize(v)
+            elif isinstance(v, (list, tuple)):
+                cfg[k] = [_serialize(c) if isinstance(c, Module) else c for c in v]
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for k in cls._NESTED:
+            if k not in config:
+                continue
+            v = config[k]
+            config[k] = [_deserialize(c) for c in v] if isinstance(v, list) else \
+                _deserialize(v)
+        return cls(**config)
+
+
 def _zeros(like, shape):
     xp = backend.xp_of(like.device)
     with backend.cuda_context(like.device):
@@ -239,8 +290,10 @@ class GRUCell(_Cell):
         return out, [out]
 
 
-class StackedRNNCells(_Base):
+class StackedRNNCells(_Nested, _Base):
     """Cells run one above the other in each step; the states are the cells' in order."""
+
+    _NESTED = ("cells",)
 
     def __init__(self, cells, **kwargs):
         super().__init__(**kwargs)
@@ -284,7 +337,7 @@ class StackedRNNCells(_Base):
         return x, new
 
 
-class RNN(_Base):
+class RNN(_Nested, _Base):
     """A cell (or a list of cells, stacked) run over the time axis of (batch, time,
     features) input: ``layer(x, initial_state=None, mask=None, training=None)``.
 
@@ -293,6 +346,8 @@ class RNN(_Base):
     the sequence backwards (the sequence output stays in that order, as Keras). A ``mask``
     (batch, time) of booleans keeps the states and repeats the last output at the masked
     steps, as Keras."""
+
+    _NESTED = ("cell",)
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
@@ -414,8 +469,10 @@ class GRU(_rnn_layer(GRUCell, "")):
     (features, 3 units), recurrent_kernel (units, 3 units), bias (2, 3 units)."""
 
 
-class Wrapper(_Base):
+class Wrapper(_Nested, _Base):
     """Base of the layers that wrap one layer (``self.layer``)."""
+
+    _NESTED = ("layer", "backward_layer")
 
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)
