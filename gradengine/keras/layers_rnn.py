@@ -44,8 +44,8 @@ def _deserialize(entry):
         return entry
     cls = LAYER_REGISTRY.get(entry["class_name"])
     if cls is None:
-        from .. import nn
-        cls = getattr(nn, entry["class_name"], None)
+        from ..nn import layers as nn_layers
+        cls = getattr(nn_layers, entry["class_name"], None)
     if cls is None:
         raise ValueError(f"from_config: unknown layer class {entry['class_name']!r}")
     return cls.from_config(dict(entry["config"]))
