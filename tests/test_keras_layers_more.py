@@ -39,6 +39,9 @@ ORACLE = [
     ("Conv1D", dict(filters=4, kernel_size=3, padding="causal", dilation_rate=2), (2, 9, 3)),
     ("Conv1D", dict(filters=4, kernel_size=2, groups=2, data_format="channels_first"),
      (2, 4, 7)),
+    ("Conv2D", dict(filters=3, kernel_size=3, padding="same", strides=2,
+                    data_format="channels_first"), (2, 2, 5, 6)),
+    ("Conv2D", dict(filters=4, kernel_size=2, groups=2, dilation_rate=2), (2, 6, 5, 4)),
     ("Conv3D", dict(filters=3, kernel_size=2), (2, 4, 5, 4, 2)),
     ("Conv3D", dict(filters=3, kernel_size=(3, 2, 2), padding="same", strides=(2, 1, 2)),
      (2, 5, 4, 5, 2)),
@@ -63,6 +66,9 @@ ORACLE = [
     ("SeparableConv2D", dict(filters=4, kernel_size=3, padding="same"), (2, 5, 6, 3)),
     ("MaxPooling1D", dict(pool_size=2), (2, 7, 3)),
     ("MaxPooling1D", dict(pool_size=3, strides=2, padding="same"), (2, 8, 3)),
+    ("MaxPooling2D", dict(pool_size=3, strides=2, padding="same",
+                          data_format="channels_first"), (2, 3, 6, 5)),
+    ("AveragePooling2D", dict(pool_size=2, data_format="channels_first"), (2, 3, 6, 5)),
     ("MaxPooling3D", dict(pool_size=2), (2, 4, 5, 4, 2)),
     ("MaxPooling3D", dict(pool_size=2, padding="same"), (1, 3, 5, 3, 2)),
     ("AveragePooling1D", dict(pool_size=2), (2, 7, 3)),
@@ -931,3 +937,16 @@ def test_a_model_with_new_layers_saves_and_loads(build, tmp_path):
     model.save(path)
     again = G.models.load_model(path)
     np.testing.assert_allclose(again.predict(x, verbose=0), before, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,kw,shape", [
+    ("Conv2D", dict(filters=3, kernel_size=3, strides=2, padding="same"), (7, 6, 2)),
+    ("Conv1D", dict(filters=3, kernel_size=3, padding="causal", dilation_rate=2), (7, 2)),
+    ("Conv3D", dict(filters=2, kernel_size=2, data_format="channels_first"), (2, 4, 5, 4)),
+    ("Conv2DTranspose", dict(filters=3, kernel_size=3, strides=2, padding="same"), (4, 5, 2)),
+    ("Conv1DTranspose", dict(filters=3, kernel_size=2, strides=3), (4, 2)),
+])
+def test_conv_compute_output_shape_matches_the_output(name, kw, shape):
+    layer = getattr(L, name)(**kw)
+    out = layer(_x((1,) + shape))
+    assert layer.compute_output_shape(shape) == tuple(out.shape[1:])

@@ -503,8 +503,7 @@ from .layers_more import *  # noqa: E402,F401,F403
 
 _more.MERGE_CLASSES.update(Add=Add, Subtract=Subtract, Multiply=Multiply, Average=Average,
                            Maximum=Maximum, Minimum=Minimum, Concatenate=Concatenate)
-MaxPool2D, Convolution2D = MaxPooling2D, Conv2D
-__all__ = sorted(set(__all__) | set(_more.__all__) | {"MaxPool2D", "Convolution2D"})
+__all__ = sorted(set(__all__) | set(_more.__all__))
 LAYER_CLASSES.update(_more.LAYER_CLASSES)
 
 from . import layers_rnn as _rnn  # noqa: E402

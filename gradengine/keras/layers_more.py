@@ -28,23 +28,22 @@ from .layer_base import Layer
 __all__ = [
     "ActivityRegularization", "AdditiveAttention", "AlphaDropout", "Attention",
     "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D",
-    "AvgPool3D", "CategoryEncoding", "Conv1D", "Conv1DTranspose", "Conv2DTranspose",
-    "Conv3D", "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose",
-    "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose",
-    "Cropping1D", "Cropping2D", "Cropping3D", "DepthwiseConv1D", "DepthwiseConv2D",
-    "Discretization", "Dot", "ELU", "Flatten", "GaussianDropout", "GaussianNoise",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D",
-    "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-    "GlobalMaxPooling3D", "GroupNormalization", "Identity", "Lambda", "LayerNormalization",
-    "LeakyReLU", "Masking", "MaxPool1D", "MaxPool3D", "MaxPooling1D",
-    "MaxPooling3D", "MultiHeadAttention", "Normalization", "Orthogonal", "PReLU", "Permute",
-    "RMSNormalization", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D",
-    "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D", "Softmax",
-    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UnitNormalization",
-    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
-    "ZeroPadding3D", "add", "average", "concatenate", "dot", "maximum", "minimum",
-    "multiply", "subtract",
+    "AvgPool3D", "CategoryEncoding", "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose",
+    "Conv3D", "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
+    "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "Cropping1D",
+    "Cropping2D", "Cropping3D", "DepthwiseConv1D", "DepthwiseConv2D", "Discretization", "Dot",
+    "ELU", "Flatten", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+    "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
+    "Identity", "Lambda", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D",
+    "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "MultiHeadAttention", "Normalization", "Orthogonal", "PReLU", "Permute", "RMSNormalization",
+    "ReLU", "RepeatVector", "Rescaling", "Reshape", "SeparableConv1D", "SeparableConv2D",
+    "SeparableConvolution1D", "SeparableConvolution2D", "Softmax", "SpatialDropout1D",
+    "SpatialDropout2D", "SpatialDropout3D", "UnitNormalization", "UpSampling1D", "UpSampling2D",
+    "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "add", "average",
+    "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
 
 
@@ -311,6 +310,23 @@ class _Conv(_Base):
         if self.use_bias:
             self._weight(self.bias_initializer, (self.filters,), "bias")
 
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (without the batch axis)."""
+        first = self.data_format == "channels_first"
+        sizes = input_shape[1:] if first else input_shape[:-1]
+        out = []
+        for n, k, s, d in zip(sizes, self.kernel_size, self.strides, self.dilation_rate):
+            k_eff = (k - 1) * d + 1
+            if self.transpose:
+                a, b = _transpose_crops(k, s, d, self.padding, None if self.output_padding
+                                        is None else self.output_padding[len(out)])
+                out.append((n - 1) * s + k_eff - a - b)
+            elif self.padding == "valid":
+                out.append((n - k_eff) // s + 1)
+            else:
+                out.append(-(-n // s) if self.padding == "same" else (n - 1) // s + 1)
+        return (self.filters, *out) if first else (*out, self.filters)
+
     def _torch_kernel(self):
         # (k..., in, out) -> (out, in, k...); the transpose's (k..., out, in) -> (in, out, k...)
         r = self.rank
@@ -355,6 +371,22 @@ class Conv1D(_Conv):
     also be "causal" (the input padded on the left only)."""
 
     rank = 1
+
+
+class Conv2D(_Conv):
+    """2-D convolution of (N, H, W, C) input (or (N, C, H, W) with
+    ``data_format="channels_first"``); kernel (kh, kw, in / groups, filters)."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 data_format=None, dilation_rate=(1, 1), groups=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, **kwargs)
 
 
 class Conv3D(_Conv):
@@ -574,6 +606,11 @@ class _Pool(_Base):
                              f"pool {self.pool_size}")
         fill = float("-inf") if self.mode == "max" else 0.0
         xt = _pad_spatial(xt, pads, fill)
+        padded = any(a or b for a, b in pads)
+        if self.rank < 3 and (self.mode == "max" or not padded):
+            # the F pooling ops: one op instead of one per window offset
+            fn = getattr(F, f"{self.mode}_pool{self.rank}d")
+            return _from_first(fn(xt, self.pool_size, self.strides), self.data_format)
         out = None
         for offs in itertools.product(*(range(k) for k in self.pool_size)):
             idx = (slice(None), slice(None)) + tuple(
@@ -593,6 +630,12 @@ class MaxPooling1D(_Pool):
     """The maximum over windows of (N, steps, C) input."""
 
     rank = 1
+
+
+class MaxPooling2D(_Pool):
+    """The maximum over windows of (N, H, W, C) input."""
+
+    rank = 2
 
 
 class MaxPooling3D(_Pool):
@@ -1729,24 +1772,24 @@ class Discretization(_Stateless):
 
 # Keras' other spellings
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
-MaxPool1D, MaxPool3D = MaxPooling1D, MaxPooling3D
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = \
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D
 GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = \
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D
-Convolution1D, Convolution3D = Conv1D, Conv3D
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = \
     Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 LAYER_CLASSES = {c.__name__: c for c in (
     ActivityRegularization, AdditiveAttention, AlphaDropout, Attention, AveragePooling1D,
-    AveragePooling2D, AveragePooling3D, CategoryEncoding, Conv1D, Conv1DTranspose,
+    AveragePooling2D, AveragePooling3D, CategoryEncoding, Conv1D, Conv1DTranspose, Conv2D,
     Conv2DTranspose, Conv3D, Conv3DTranspose, Cropping1D, Cropping2D, Cropping3D,
     DepthwiseConv1D, DepthwiseConv2D, Discretization, Dot, ELU, Flatten, GaussianDropout,
     GaussianNoise, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, GroupNormalization, Identity,
-    Lambda, LayerNormalization, LeakyReLU, Masking, MaxPooling1D, MaxPooling3D,
+    Lambda, LayerNormalization, LeakyReLU, Masking, MaxPooling1D, MaxPooling2D, MaxPooling3D,
     MultiHeadAttention, Normalization, PReLU, Permute, RMSNormalization, ReLU, RepeatVector,
     Rescaling, Reshape, SeparableConv1D, SeparableConv2D, Softmax, SpatialDropout1D,
     SpatialDropout2D, SpatialDropout3D, UnitNormalization, UpSampling1D, UpSampling2D,
