@@ -950,3 +950,38 @@ def test_conv_compute_output_shape_matches_the_output(name, kw, shape):
     layer = getattr(L, name)(**kw)
     out = layer(_x((1,) + shape))
     assert layer.compute_output_shape(shape) == tuple(out.shape[1:])
+
+
+@pytest.mark.parametrize("name,kw,shape", [
+    ("ConvLSTM1D", dict(filters=2, kernel_size=3), (2, 3, 6, 2)),
+    ("ConvLSTM2D", dict(filters=2, kernel_size=3, padding="same", return_sequences=True),
+     (2, 3, 4, 5, 2)),
+    ("ConvLSTM2D", dict(filters=3, kernel_size=2, strides=2, return_state=True,
+                        data_format="channels_first"), (1, 3, 2, 4, 5)),
+    ("ConvLSTM3D", dict(filters=2, kernel_size=2, go_backwards=True), (1, 2, 3, 3, 3, 1)),
+])
+def test_conv_lstm_matches_keras(name, kw, shape):
+    K = _keras()
+    x = _x(shape)
+    k, g = getattr(K.layers, name)(**kw), getattr(L, name)(**kw)
+    xt = torch.tensor(x, requires_grad=True)
+    k_out = k(xt)
+    g(ge.tensor(x))
+    assert [w.shape for w in g.get_weights()] == [w.shape for w in k.get_weights()]
+    g.set_weights(k.get_weights())
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(k_out, g(xg), [xt], [xg])
+
+
+def test_conv_lstm_matches_an_lstm_for_one_pixel():
+    """A ConvLSTM with 1x1 kernels on a 1x1 image is an LSTM."""
+    ge.manual_seed(0)
+    x = _x((2, 4, 1, 1, 3))
+    conv = L.ConvLSTM2D(2, 1, return_sequences=True, bias_initializer="random_normal")
+    out = conv(x)
+    lstm = L.LSTM(2, return_sequences=True)
+    lstm(x[:, :, 0, 0])
+    lstm.set_weights([w.reshape(w.shape[-2:]) if w.ndim > 2 else w
+                      for w in conv.get_weights()])
+    np.testing.assert_allclose(out.numpy()[:, :, 0, 0], lstm(x[:, :, 0, 0]).numpy(),
+                               rtol=1e-5, atol=1e-6)

@@ -22,10 +22,23 @@ from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _activation_fn
 from ..nn.module import Module
 from .layer_base import Layer
-from .layers_more import _Base, _init, _random
+from .layers_more import (
+    _Base,
+    _conv,
+    _data_format,
+    _from_first,
+    _init,
+    _pad_spatial,
+    _padding,
+    _random,
+    _same_pads,
+    _to_first,
+    _tuple,
+)
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "Bidirectional", "SimpleRNN",
-           "SimpleRNNCell", "StackedRNNCells", "TimeDistributed", "Wrapper"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "Bidirectional", "ConvLSTM1D",
+           "ConvLSTM2D", "ConvLSTM3D", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
+           "TimeDistributed", "Wrapper"]
 
 
 # every layer class by Keras name, to rebuild nested layers from a config: filled by
@@ -348,6 +361,7 @@ class RNN(_Nested, _Base):
     steps, as Keras."""
 
     _NESTED = ("cell",)
+    _input_rank = 3
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
@@ -376,18 +390,19 @@ class RNN(_Nested, _Base):
         return None
 
     def build(self, input_shape):
-        if len(input_shape) != 3:
-            raise ShapeError(f"{type(self).__name__}: expected inputs (batch, time, "
-                             f"features), got shape {tuple(input_shape)}")
+        if len(input_shape) != self._input_rank:
+            raise ShapeError(f"{type(self).__name__}: expected inputs of rank "
+                             f"{self._input_rank} (batch, time, ...), got shape "
+                             f"{tuple(input_shape)}")
         if not self.cell.built:
-            self.cell.build((None, int(input_shape[-1])))
+            self.cell.build((None,) + tuple(int(d) for d in input_shape[2:]))
             object.__setattr__(self.cell, "_built", True)
 
     def forward(self, x, initial_state=None, mask=None):
         name = type(self).__name__
-        if x.ndim != 3:
-            raise ShapeError(f"{name}: expected inputs (batch, time, features), got shape "
-                             f"{tuple(x.shape)}")
+        if x.ndim != self._input_rank:
+            raise ShapeError(f"{name}: expected inputs of rank {self._input_rank} (batch, "
+                             f"time, ...), got shape {tuple(x.shape)}")
         cell = self.cell
         if initial_state is None:
             states = cell._initial(x[:, 0])
@@ -395,12 +410,11 @@ class RNN(_Nested, _Base):
             states = [self._float_input(s) for s in (
                 initial_state if isinstance(initial_state, (list, tuple)) else
                 [initial_state])]
-            want = cell.state_size if isinstance(cell.state_size, list) else [cell.state_size]
-            if len(states) != len(want) or any(tuple(s.shape) != (x.shape[0], w)
-                                               for s, w in zip(states, want)):
+            want = [tuple(s.shape) for s in cell._initial(x[:, 0])]
+            if [tuple(s.shape) for s in states] != want:
                 raise ShapeError(f"{name}: initial_state of shapes "
                                  f"{[tuple(s.shape) for s in states]} does not fit states "
-                                 f"{[(x.shape[0], w) for w in want]}")
+                                 f"{want}")
         steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
         if mask is not None:
             mask = mask if isinstance(mask, Tensor) else Tensor(np.asarray(mask),
@@ -411,7 +425,7 @@ class RNN(_Nested, _Base):
         for t in steps:
             out, new = cell._step(x[:, t], states, dp, rdp)
             if mask is not None:
-                m = mask[:, t].reshape(-1, 1)
+                m = mask[:, t].reshape(-1, *([1] * (out.ndim - 1)))
                 new = [m * n + (1 - m) * s for n, s in zip(new, states)]
                 last = prev if prev is not None else out * 0.0
                 out = m * out + (1 - m) * (out * 0.0 if self.zero_output_for_mask else last)
@@ -467,6 +481,129 @@ class LSTM(_rnn_layer(LSTMCell, "")):
 class GRU(_rnn_layer(GRUCell, "")):
     """Gated recurrent unit: ``GRU(units, reset_after=True, ...)``; weights kernel
     (features, 3 units), recurrent_kernel (units, 3 units), bias (2, 3 units)."""
+
+
+class _ConvLSTMCell(LSTMCell):
+    """The ConvLSTM step: LSTMCell's gates with convolutions in place of the products;
+    kernel (k..., in, 4 filters), recurrent_kernel (k..., filters, 4 filters) applied with
+    "same" padding and stride 1, bias (4 filters,)."""
+
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, **kwargs):
+        name = f"ConvLSTM{rank}D"
+        self.rank = int(rank)
+        self.filters = int(filters)
+        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", name)
+        self.strides = _tuple(strides, rank, "strides", name)
+        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", name)
+        self.padding = _padding(padding, name)
+        self.data_format = _data_format(data_format, name)
+        super().__init__(filters, **kwargs)
+
+    def build(self, input_shape):
+        c = int(input_shape[1 if self.data_format == "channels_first" else -1])
+        f, k = self.filters, self.kernel_size
+        self._weight(_init(self.kernel_initializer), k + (c, 4 * f), "kernel")
+        self._weight(_init(self.recurrent_initializer), k + (f, 4 * f), "recurrent_kernel")
+        if self.use_bias:
+            self._weight(self._bias_init(), (4 * f,), "bias")
+
+    def _out_sizes(self, sizes):
+        out = []
+        for n, k, s, d in zip(sizes, self.kernel_size, self.strides, self.dilation_rate):
+            out.append(-(-n // s) if self.padding == "same" else (n - (k - 1) * d - 1) // s + 1)
+        return tuple(out)
+
+    def _initial(self, x):
+        first = self.data_format == "channels_first"
+        sizes = self._out_sizes(x.shape[2:] if first else x.shape[1:-1])
+        shape = (x.shape[0], self.filters) + sizes if first else \
+            (x.shape[0],) + sizes + (self.filters,)
+        return [_zeros(x, shape), _zeros(x, shape)]
+
+    def _torch(self, w):
+        r = self.rank
+        return w.transpose(r + 1, r, *range(r))
+
+    def _step(self, x, states, dp, rdp):
+        h, c = states
+        if dp is not None:
+            x = x * dp
+        if rdp is not None:
+            h = h * rdp
+        fmt, r, f = self.data_format, self.rank, self.filters
+        xt, ht = _to_first(x, fmt), _to_first(h, fmt)
+        if self.padding == "same":
+            xt = _pad_spatial(xt, [_same_pads(n, k, s, d) for n, k, s, d in zip(
+                xt.shape[2:], self.kernel_size, self.strides, self.dilation_rate)])
+        ht = _pad_spatial(ht, [_same_pads(n, k, 1) for n, k in zip(ht.shape[2:],
+                                                                    self.kernel_size)])
+        z = _conv(xt, self._torch(self.kernel), self.strides, self.dilation_rate, 1) + \
+            _conv(ht, self._torch(self.recurrent_kernel), (1,) * r, (1,) * r, 1)
+        if self.bias is not None:
+            z = z + self.bias.reshape(-1, *([1] * r))
+        i = self._rec_act(z[:, :f])
+        fg = self._rec_act(z[:, f:2 * f])
+        c = fg * _to_first(c, fmt) + i * self._act(z[:, 2 * f:3 * f])
+        o = self._rec_act(z[:, 3 * f:])
+        h = _from_first(o * self._act(c), fmt)
+        c = _from_first(c, fmt)
+        return h, [h, c]
+
+
+class _ConvLSTM(RNN):
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, **kwargs):
+        cell = _ConvLSTMCell(self.rank, filters, kernel_size, strides, padding, data_format,
+                             dilation_rate, activation=activation,
+                             recurrent_activation=recurrent_activation, use_bias=use_bias,
+                             kernel_initializer=kernel_initializer,
+                             recurrent_initializer=recurrent_initializer,
+                             bias_initializer=bias_initializer,
+                             unit_forget_bias=unit_forget_bias,
+                             kernel_regularizer=kernel_regularizer,
+                             recurrent_regularizer=recurrent_regularizer,
+                             bias_regularizer=bias_regularizer, dropout=dropout,
+                             recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful,
+                         activity_regularizer=activity_regularizer, **kwargs)
+
+    @property
+    def _input_rank(self):
+        return self.rank + 3
+
+    @property
+    def filters(self):
+        return self.cell.filters
+
+
+class ConvLSTM1D(_ConvLSTM):
+    """Convolutional LSTM over (batch, time, steps, channels) input."""
+
+    rank = 1
+
+
+class ConvLSTM2D(_ConvLSTM):
+    """Convolutional LSTM over (batch, time, H, W, channels) input: the LSTM's products
+    replaced by 2-D convolutions; outputs (batch, [time,] H', W', filters)."""
+
+    rank = 2
+
+
+class ConvLSTM3D(_ConvLSTM):
+    """Convolutional LSTM over (batch, time, D, H, W, channels) input."""
+
+    rank = 3
 
 
 class Wrapper(_Nested, _Base):
@@ -569,5 +706,6 @@ class Bidirectional(Wrapper):
 
 
 LAYER_CLASSES = {c.__name__: c for c in (GRU, GRUCell, LSTM, LSTMCell, RNN, Bidirectional,
+                                         ConvLSTM1D, ConvLSTM2D, ConvLSTM3D,
                                          SimpleRNN, SimpleRNNCell, StackedRNNCells,
                                          TimeDistributed)}
