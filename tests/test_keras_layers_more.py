@@ -84,6 +84,17 @@ ORACLE = [
     ("GlobalAveragePooling2D", {}, (2, 4, 5, 3)),
     ("GlobalMaxPooling3D", {}, (2, 2, 3, 2, 3)),
     ("GlobalAveragePooling3D", dict(keepdims=True), (2, 2, 3, 2, 3)),
+    ("AdaptiveAveragePooling1D", dict(output_size=3), (2, 7, 2)),
+    ("AdaptiveMaxPooling2D", dict(output_size=(2, 3)), (2, 5, 7, 2)),
+    ("AdaptiveAveragePooling2D", dict(output_size=3, data_format="channels_first"),
+     (2, 2, 5, 4)),
+    ("AdaptiveMaxPooling3D", dict(output_size=2), (1, 3, 5, 4, 2)),
+    ("EinsumDense", dict(equation="ab,bc->ac", output_shape=4, bias_axes="c"), (3, 5)),
+    ("EinsumDense", dict(equation="...b,bc->...c", output_shape=4, bias_axes="c"),
+     (2, 3, 5)),
+    ("EinsumDense", dict(equation="abc,cde->abde", output_shape=(3, 2, 4), bias_axes="de"),
+     (2, 3, 5)),
+    ("EinsumDense", dict(equation="ab...,bc->ac...", output_shape=4), (2, 5, 3)),
     ("UpSampling1D", dict(size=3), (2, 4, 3)),
     ("UpSampling2D", dict(size=(2, 3)), (2, 3, 4, 2)),
     ("UpSampling2D", dict(size=2, interpolation="bilinear"), (2, 3, 4, 2)),
@@ -985,3 +996,27 @@ def test_conv_lstm_matches_an_lstm_for_one_pixel():
                       for w in conv.get_weights()])
     np.testing.assert_allclose(out.numpy()[:, :, 0, 0], lstm(x[:, :, 0, 0]).numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_adaptive_pooling_matches_torch():
+    x = _x((2, 5, 7, 3))
+    t = torch.tensor(x).permute(0, 3, 1, 2)
+    np.testing.assert_allclose(L.AdaptiveAveragePooling2D((2, 3))(x).numpy(),
+                               TF.adaptive_avg_pool2d(t, (2, 3)).permute(0, 2, 3, 1).numpy(),
+                               rtol=1e-5, atol=1e-6)
+    x3 = _x((1, 4, 5, 3, 2))
+    t3 = torch.tensor(x3).permute(0, 4, 1, 2, 3)
+    np.testing.assert_allclose(L.AdaptiveMaxPooling3D((3, 2, 2))(x3).numpy(),
+                               TF.adaptive_max_pool3d(t3, (3, 2, 2)).permute(0, 2, 3, 4, 1)
+                               .numpy())
+
+
+def test_einsum_dense_matches_numpy():
+    ge.manual_seed(0)
+    layer = L.EinsumDense("abc,cd->abd", output_shape=(None, 4), bias_axes="d",
+                          bias_initializer="random_normal")
+    x = _x((2, 3, 5))
+    out = layer(x)
+    assert layer.kernel.shape == (5, 4) and layer.bias.shape == (4,)
+    ref = np.einsum("abc,cd->abd", x, layer.kernel.numpy()) + layer.bias.numpy()
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-6)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 
@@ -26,6 +27,8 @@ from ..nn.layers import _activation_fn, _module_device, _module_dtype
 from .layer_base import Layer
 
 __all__ = [
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D", "EinsumDense",
     "ActivityRegularization", "AdditiveAttention", "AlphaDropout", "Attention",
     "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D",
     "AvgPool3D", "CategoryEncoding", "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose",
@@ -703,6 +706,52 @@ GlobalAveragePooling1D = _global(1, "avg", "The mean over the steps of (N, steps
                                  "(over the unmasked steps when called with ``mask``).")
 GlobalAveragePooling2D = _global(2, "avg", "The mean over H and W of (N, H, W, C) input.")
 GlobalAveragePooling3D = _global(3, "avg", "The mean over D, H, W of (N, D, H, W, C) input.")
+
+
+class _AdaptivePool(_Base):
+    """Pooling to a fixed ``output_size``: window i of an axis of length n covers
+    ``[floor(i n / out), ceil((i + 1) n / out))`` (PyTorch's and Keras' rule); done axis by
+    axis, as a box's max (mean) is the max (mean) of its rows' maxima (means)."""
+
+    rank = 2
+    mode = "max"
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.output_size = _tuple(output_size, self.rank, "output_size", name)
+        self.data_format = _data_format(data_format, name)
+        object.__setattr__(self, "_built", True)
+
+    def forward(self, x):
+        _check_rank(x, self.rank, type(self).__name__, self.data_format)
+        first = 2 if self.data_format == "channels_first" else 1
+        for i, out in enumerate(self.output_size):
+            ax, n = first + i, x.shape[first + i]
+            parts = []
+            for j in range(out):
+                lo, hi = (j * n) // out, -(-((j + 1) * n) // out)
+                idx = [slice(None)] * x.ndim
+                idx[ax] = slice(lo, hi)
+                win = x[tuple(idx)]
+                parts.append(win.max(axis=ax, keepdims=True) if self.mode == "max" else
+                             win.mean(axis=ax, keepdims=True))
+            x = F.concatenate(parts, axis=ax) if len(parts) > 1 else parts[0]
+        return x
+
+
+def _adaptive(rank, mode):
+    name = f"Adaptive{'Max' if mode == 'max' else 'Average'}Pooling{rank}D"
+    doc = (f"{'Max' if mode == 'max' else 'Average'} pooling of rank {rank} input to a fixed "
+           "``output_size``.")
+    return type(name, (_AdaptivePool,), {"rank": rank, "mode": mode, "__doc__": doc,
+                                         "__module__": __name__})
+
+
+AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D = \
+    (_adaptive(r, "max") for r in (1, 2, 3))
+AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D = \
+    (_adaptive(r, "avg") for r in (1, 2, 3))
 
 
 # ------------------------------------------------------------- resampling and padding
@@ -1623,6 +1672,87 @@ class MultiHeadAttention(_Base):
         return (out, weights) if return_attention_scores else out
 
 
+class EinsumDense(_Base):
+    """A dense layer given as an einsum: ``EinsumDense("ab,bc->ac", output_shape=64,
+    bias_axes="c")``; ``...`` on the left or right of the input and output stands for the
+    axes passed through. Kernel and bias shapes follow Keras' reading of the equation
+    (``output_shape`` excludes the batch axis and the elided ones)."""
+
+    def __init__(self, equation, output_shape, activation=None, bias_axes=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if lora_rank:
+            raise NotImplementedError("EinsumDense: lora_rank is not supported")
+        self.equation = str(equation).replace(" ", "")
+        self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else \
+            tuple(output_shape)
+        self.activation = activation
+        self._fn = _activation_fn("linear" if activation is None else activation)
+        self.bias_axes = bias_axes
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer = _keras_regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _keras_regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+        self._maybe_build()
+
+    def _split(self):
+        for pattern, left in ((r"^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$", None),
+                              (r"^\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)$", True),
+                              (r"^([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]{2,})\.\.\.$",
+                               False)):
+            m = re.match(pattern, self.equation)
+            if m:
+                return m.group(1), m.group(2), m.group(3), bool(left)
+        raise ValueError(f"EinsumDense: invalid equation {self.equation!r}: expected "
+                         "'ab,bc->ac', '...b,bc->...c' or 'ab...,bc->ac...'")
+
+    def build(self, input_shape):
+        ins, ws, outs, left = self._split()
+        input_shape = tuple(input_shape)
+        elided = len(input_shape) - len(ins)
+        out_shape = [input_shape[0]] + list(self.partial_output_shape)
+        if elided > 0 and left:
+            for i in range(1, elided):
+                out_shape.insert(1, input_shape[i])
+        elif elided > 0:
+            out_shape += list(input_shape[len(input_shape) - elided:])
+        if left:
+            in_map = {d: i + elided - len(input_shape) for i, d in enumerate(ins)}
+            out_map = {d: i + elided - len(out_shape) for i, d in enumerate(outs)}
+        else:
+            in_map = {d: i for i, d in enumerate(ins)}
+            out_map = {d: i for i, d in enumerate(outs)}
+        shape = []
+        for d in ws:
+            if d in in_map:
+                shape.append(input_shape[in_map[d]])
+            elif d in out_map:
+                shape.append(out_shape[out_map[d]])
+            else:
+                raise ValueError(f"EinsumDense: weight axis {d!r} of {self.equation!r} is "
+                                 "in neither the input nor the output")
+        self._weight(self.kernel_initializer, tuple(int(v) for v in shape), "kernel")
+        if self.bias_axes is not None:
+            if any(c not in outs for c in self.bias_axes):
+                raise ValueError(f"EinsumDense: bias_axes {self.bias_axes!r} are not all in "
+                                 f"the output of {self.equation!r}")
+            start = min(outs.find(c) for c in self.bias_axes)
+            bshape = [out_shape[out_map[c]] if c in self.bias_axes else 1
+                      for c in outs[start:]]
+            if not left:
+                bshape += [1] * max(elided, 0)
+            self._weight(self.bias_initializer, tuple(int(v) for v in bshape), "bias")
+
+    def forward(self, x):
+        out = F.einsum(self.equation, x, self.kernel)
+        if self.bias is not None:
+            out = out + self.bias
+        return self._fn(out)
+
+
 # ----------------------------------------------------------------------- preprocessing
 
 class Rescaling(_Stateless):
@@ -1783,6 +1913,8 @@ Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = \
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 LAYER_CLASSES = {c.__name__: c for c in (
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D, EinsumDense,
     ActivityRegularization, AdditiveAttention, AlphaDropout, Attention, AveragePooling1D,
     AveragePooling2D, AveragePooling3D, CategoryEncoding, Conv1D, Conv1DTranspose, Conv2D,
     Conv2DTranspose, Conv3D, Conv3DTranspose, Cropping1D, Cropping2D, Cropping3D,
