@@ -1020,3 +1020,47 @@ def test_einsum_dense_matches_numpy():
     assert layer.kernel.shape == (5, 4) and layer.bias.shape == (4,)
     ref = np.einsum("abc,cd->abd", x, layer.kernel.numpy()) + layer.bias.numpy()
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-6)
+
+
+def _device_stack():
+    return [L.Conv1D(3, 2, padding="causal"), L.LSTM(3, return_sequences=True),
+            L.MultiHeadAttention(2, 2), L.Conv2DTranspose(2, 3, strides=2, padding="same"),
+            L.AveragePooling3D(2, padding="same"), L.GroupNormalization(3),
+            L.SeparableConv2D(2, 2), L.ConvLSTM1D(2, 2), L.Normalization()]
+
+
+def _device_run(layers, xs):
+    c1, lstm, mha, ct, ap, gn, sep, cl, norm = layers
+    a = lstm(c1(xs[0]))
+    outs = [mha(a, a), ct(xs[1]), ap(xs[2]), gn(xs[3]), sep(xs[1]), cl(xs[4]), norm(xs[0])]
+    return outs
+
+
+def test_layers_run_on_the_cuda_code_path(device):
+    shapes = [(2, 5, 3), (1, 3, 4, 2), (1, 3, 3, 4, 2), (2, 4, 6), (1, 3, 5, 2)]
+    data = [_x(s, i) for i, s in enumerate(shapes)]
+    ge.manual_seed(0)
+    cpu_layers = _device_stack()
+    cpu_layers[-1].adapt(data[0])
+    ref = _device_run(cpu_layers, [ge.tensor(d) for d in data])
+    weights = [layer.get_weights() for layer in cpu_layers]
+    previous = ge.get_default_device()
+    ge.set_default_device(device)
+    try:
+        layers = _device_stack()
+        xs = [ge.tensor(d, requires_grad=True) for d in data]
+        layers[-1].adapt(data[0])
+        _device_run(layers, xs)  # builds
+        for layer, w in zip(layers, weights):
+            layer.set_weights(w)
+        outs = _device_run(layers, xs)
+        total = None
+        for o in outs:
+            total = o.sum() if total is None else total + o.sum()
+        total.backward()
+        for o, r in zip(outs, ref):
+            assert o.device.startswith(device)
+            np.testing.assert_allclose(o.numpy(), r.numpy(), rtol=1e-5, atol=1e-5)
+        assert all(x.grad is not None for x in xs)
+    finally:
+        ge.set_default_device(previous)

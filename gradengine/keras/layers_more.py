@@ -144,7 +144,7 @@ class Orthogonal(_keras_init.Initializer):
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = self._normal(gen, (max(rows, cols), min(rows, cols)), dev)
         q, r = xp.linalg.qr(a)
-        q = q * xp.sign(xp.diag(r))
+        q = q * xp.sign(r.diagonal())
         if rows < cols:
             q = q.T
         return self.gain * q.reshape(shape)
