@@ -263,9 +263,9 @@ class _Conv(_Base):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, output_padding=None, **kwargs):
-        super().__init__(**kwargs)
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, output_padding=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name, r = type(self).__name__, self.rank
         self.filters = int(filters)
         if self.filters <= 0:
@@ -375,6 +375,15 @@ class Conv1D(_Conv):
 
     rank = 1
 
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer, **kwargs)
+
 
 class Conv2D(_Conv):
     """2-D convolution of (N, H, W, C) input (or (N, C, H, W) with
@@ -385,11 +394,11 @@ class Conv2D(_Conv):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                  data_format=None, dilation_rate=(1, 1), groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer, **kwargs)
+                         kernel_regularizer, bias_regularizer, activity_regularizer, **kwargs)
 
 
 class Conv3D(_Conv):
@@ -400,44 +409,65 @@ class Conv3D(_Conv):
     def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
                  data_format=None, dilation_rate=(1, 1, 1), groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer, **kwargs)
+                         kernel_regularizer, bias_regularizer, activity_regularizer, **kwargs)
 
 
-class _ConvTranspose(_Conv):
-    transpose = True
+class Conv1DTranspose(_Conv):
+    """Transposed 1-D convolution; kernel (k, filters, in); Keras' output window
+    (``"same"``: ``size * strides``; ``output_padding`` as Keras)."""
+
+    rank, transpose = 1, True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          1, activation, use_bias, kernel_initializer, bias_initializer,
-                         kernel_regularizer, bias_regularizer, output_padding=output_padding,
-                         **kwargs)
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         output_padding=output_padding, **kwargs)
 
 
-class Conv1DTranspose(_ConvTranspose):
-    """Transposed 1-D convolution; kernel (k, filters, in); output length as Keras'
-    (``steps * strides`` for "same")."""
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution; kernel (kh, kw, filters, in); Keras' output window
+    (``"same"``: ``size * strides``; ``output_padding`` as Keras)."""
 
-    rank = 1
+    rank, transpose = 2, True
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
+                 data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         1, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         output_padding=output_padding, **kwargs)
 
 
-class Conv2DTranspose(_ConvTranspose):
-    """Transposed 2-D convolution; kernel (kh, kw, filters, in)."""
+class Conv3DTranspose(_Conv):
+    """Transposed 3-D convolution; kernel (kd, kh, kw, filters, in); Keras' output window
+    (``"same"``: ``size * strides``; ``output_padding`` as Keras)."""
 
-    rank = 2
+    rank, transpose = 3, True
 
-
-class Conv3DTranspose(_ConvTranspose):
-    """Transposed 3-D convolution; kernel (kd, kh, kw, filters, in)."""
-
-    rank = 3
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", data_format=None,
+                 output_padding=None,
+                 dilation_rate=(1, 1, 1), activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         1, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         output_padding=output_padding, **kwargs)
 
 
 class _DepthwiseConv(_Base):
@@ -512,6 +542,16 @@ class DepthwiseConv2D(_DepthwiseConv):
 
     rank = 2
 
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate, activation, use_bias, depthwise_initializer,
+                         bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, **kwargs)
+
 
 class _SeparableConv(_DepthwiseConv):
     """A depthwise convolution followed by a pointwise (1x1) one; weights
@@ -568,6 +608,19 @@ class SeparableConv2D(_SeparableConv):
     """Separable 2-D convolution: depthwise, then pointwise."""
 
     rank = 2
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         depth_multiplier, activation, use_bias, depthwise_initializer,
+                         pointwise_initializer, bias_initializer, depthwise_regularizer,
+                         pointwise_regularizer, bias_regularizer, activity_regularizer,
+                         **kwargs)
 
 
 # ---------------------------------------------------------------------------- pooling
@@ -640,11 +693,19 @@ class MaxPooling2D(_Pool):
 
     rank = 2
 
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
 
 class MaxPooling3D(_Pool):
     """The maximum over windows of (N, D, H, W, C) input."""
 
     rank = 3
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
 
 
 class AveragePooling1D(_Pool):
@@ -1088,11 +1149,17 @@ class SpatialDropout2D(SpatialDropout1D):
 
     rank = 2
 
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None):
+        super().__init__(rate, seed, data_format, name=name, dtype=dtype)
+
 
 class SpatialDropout3D(SpatialDropout1D):
     """Dropout of whole feature volumes of (N, D, H, W, C) input."""
 
     rank = 3
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None):
+        super().__init__(rate, seed, data_format, name=name, dtype=dtype)
 
 
 class GaussianNoise(_Stateless):

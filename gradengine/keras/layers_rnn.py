@@ -435,52 +435,86 @@ class RNN(_Nested, _Base):
         return [result] + list(states) if self.return_state else result
 
 
-def _rnn_layer(cell_cls, doc):
-    class _Layer(RNN):
-        __doc__ = doc
+class _RNNLayer(RNN):
+    """SimpleRNN / LSTM / GRU: an RNN over the cell made from the same arguments; the
+    cell's weights read through (``layer.kernel``...)."""
 
-        def __init__(self, units, *args, return_sequences=False, return_state=False,
-                     go_backwards=False, stateful=False, unroll=False, **kwargs):
-            base = {k: kwargs.pop(k) for k in ("name", "input_shape", "dtype", "trainable",
-                                               "activity_regularizer", "input_dim",
-                                               "batch_input_shape", "time_major",
-                                               "use_cudnn", "zero_output_for_mask")
-                    if k in kwargs}
-            super().__init__(cell_cls(units, *args, **kwargs),
-                             return_sequences=return_sequences, return_state=return_state,
-                             go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                             **base)
+    @property
+    def kernel(self):
+        return self.cell.kernel
 
-        @property
-        def kernel(self):
-            return self.cell.kernel
+    @property
+    def recurrent_kernel(self):
+        return self.cell.recurrent_kernel
 
-        @property
-        def recurrent_kernel(self):
-            return self.cell.recurrent_kernel
-
-        @property
-        def bias(self):
-            return self.cell.bias
-    return _Layer
+    @property
+    def bias(self):
+        return self.cell.bias
 
 
-class SimpleRNN(_rnn_layer(SimpleRNNCell, "")):
-    """A fully connected RNN: ``SimpleRNN(units, activation="tanh", ...,
-    return_sequences=False, return_state=False, go_backwards=False)``; weights kernel,
-    recurrent_kernel, bias."""
+_CELL_ARGS = ("use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
+              "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "dropout",
+              "recurrent_dropout", "seed")
 
 
-class LSTM(_rnn_layer(LSTMCell, "")):
-    """Long short-term memory: ``LSTM(units, activation="tanh",
-    recurrent_activation="sigmoid", unit_forget_bias=True, dropout=0.0,
-    recurrent_dropout=0.0, return_sequences=False, return_state=False, ...)``; with
-    ``return_state`` the outputs are ``[output, h, c]``."""
+def _rnn(layer, cell, args, kwargs):
+    RNN.__init__(layer, cell, return_sequences=args["return_sequences"],
+                 return_state=args["return_state"], go_backwards=args["go_backwards"],
+                 stateful=args["stateful"], unroll=args["unroll"],
+                 activity_regularizer=args["activity_regularizer"], **kwargs)
 
 
-class GRU(_rnn_layer(GRUCell, "")):
-    """Gated recurrent unit: ``GRU(units, reset_after=True, ...)``; weights kernel
-    (features, 3 units), recurrent_kernel (units, 3 units), bias (2, 3 units)."""
+class SimpleRNN(_RNNLayer):
+    """A fully connected RNN, ``h = activation(x . kernel + h_prev . recurrent_kernel +
+    bias)``; weights kernel, recurrent_kernel, bias."""
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+        args = locals()
+        cell = SimpleRNNCell(units, activation, **{k: args[k] for k in _CELL_ARGS})
+        _rnn(self, cell, args, kwargs)
+
+
+class LSTM(_RNNLayer):
+    """Long short-term memory (gates i, f, c, o); with ``return_state`` the outputs are
+    ``[output, h, c]``."""
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 use_cudnn="auto", **kwargs):
+        args = locals()
+        cell = LSTMCell(units, activation, recurrent_activation,
+                        unit_forget_bias=unit_forget_bias, **{k: args[k] for k in _CELL_ARGS})
+        _rnn(self, cell, args, kwargs)
+
+
+class GRU(_RNNLayer):
+    """Gated recurrent unit (gates z, r, h); weights kernel (features, 3 units),
+    recurrent_kernel (units, 3 units), bias (2, 3 units) with ``reset_after``."""
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
+        args = locals()
+        cell = GRUCell(units, activation, recurrent_activation, reset_after=reset_after,
+                       **{k: args[k] for k in _CELL_ARGS})
+        _rnn(self, cell, args, kwargs)
 
 
 class _ConvLSTMCell(LSTMCell):
