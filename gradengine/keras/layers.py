@@ -498,17 +498,24 @@ LAYER_CLASSES = {c.__name__: c for c in (Activation, Add, Average, AveragePoolin
 
 
 # -- klayers
+# Keras' other layer families, each in a module of its own, re-exported here
+from . import layers_attention as _attention  # noqa: E402
+from . import layers_conv as _conv  # noqa: E402
 from . import layers_more as _more  # noqa: E402
+from . import layers_pool as _pool  # noqa: E402
+from . import layers_preprocessing as _preprocessing  # noqa: E402
+from . import layers_rnn as _rnn  # noqa: E402
+from .layers_attention import *  # noqa: E402,F401,F403
+from .layers_conv import *  # noqa: E402,F401,F403
 from .layers_more import *  # noqa: E402,F401,F403
+from .layers_pool import *  # noqa: E402,F401,F403
+from .layers_preprocessing import *  # noqa: E402,F401,F403
+from .layers_rnn import *  # noqa: E402,F401,F403
 
 _more.MERGE_CLASSES.update(Add=Add, Subtract=Subtract, Multiply=Multiply, Average=Average,
                            Maximum=Maximum, Minimum=Minimum, Concatenate=Concatenate)
-__all__ = sorted(set(__all__) | set(_more.__all__))
-LAYER_CLASSES.update(_more.LAYER_CLASSES)
-
-from . import layers_rnn as _rnn  # noqa: E402
-from .layers_rnn import *  # noqa: E402,F401,F403
-
-__all__ = sorted(set(__all__) | set(_rnn.__all__))
-LAYER_CLASSES.update(_rnn.LAYER_CLASSES)
+for _m in (_attention, _conv, _more, _pool, _preprocessing, _rnn):
+    __all__ = sorted(set(__all__) | set(_m.__all__))
+    LAYER_CLASSES.update({n: getattr(_m, n) for n in _m.__all__
+                          if isinstance(getattr(_m, n), type) and getattr(_m, n).__name__ == n})
 _rnn.LAYER_REGISTRY.update(LAYER_CLASSES)

@@ -22,9 +22,8 @@ from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _activation_fn
 from ..nn.module import Module
 from .layer_base import Layer
-from .layers_more import (
+from .layers_common import (
     _Base,
-    _conv,
     _data_format,
     _from_first,
     _init,
@@ -35,6 +34,7 @@ from .layers_more import (
     _to_first,
     _tuple,
 )
+from .layers_conv import _conv
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "Bidirectional", "ConvLSTM1D",
            "ConvLSTM2D", "ConvLSTM3D", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
@@ -738,8 +738,3 @@ class Bidirectional(Wrapper):
             return (out if isinstance(out, list) else [out]) + states
         return out
 
-
-LAYER_CLASSES = {c.__name__: c for c in (GRU, GRUCell, LSTM, LSTMCell, RNN, Bidirectional,
-                                         ConvLSTM1D, ConvLSTM2D, ConvLSTM3D,
-                                         SimpleRNN, SimpleRNNCell, StackedRNNCells,
-                                         TimeDistributed)}
