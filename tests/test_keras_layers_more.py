@@ -1064,3 +1064,52 @@ def test_layers_run_on_the_cuda_code_path(device):
         assert all(x.grad is not None for x in xs)
     finally:
         ge.set_default_device(previous)
+
+
+@pytest.mark.parametrize("kw,shape", [
+    (dict(height=5, width=7), (2, 4, 6, 3)),
+    (dict(height=3, width=2, interpolation="nearest"), (2, 7, 5, 1)),
+    (dict(height=6, width=6, interpolation="nearest"), (1, 4, 3, 2)),
+    (dict(height=4, width=4, crop_to_aspect_ratio=True), (2, 6, 9, 2)),
+    (dict(height=4, width=4, pad_to_aspect_ratio=True, fill_value=1.0), (2, 6, 9, 2)),
+    (dict(height=5, width=3, data_format="channels_first"), (2, 2, 6, 4)),
+])
+def test_resizing_matches_keras(kw, shape):
+    K = _keras()
+    x = _x(shape)
+    xt = torch.tensor(x, requires_grad=True)
+    k_out = K.layers.Resizing(**kw)(xt)
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(k_out, L.Resizing(**kw)(xg), [xt], [xg])
+
+
+def test_center_crop_and_random_flip():
+    x = _x((2, 6, 7, 3))
+    np.testing.assert_allclose(L.CenterCrop(3, 4)(x).numpy(), x[:, 1:4, 1:5])
+    try:
+        import keras as K
+    except ImportError:
+        K = None
+    if K is not None and K.backend.backend() == "torch":
+        np.testing.assert_allclose(L.CenterCrop(3, 4)(x).numpy(),
+                                   np.asarray(K.layers.CenterCrop(3, 4)(x)))
+    ge.manual_seed(0)
+    flip = L.RandomFlip("horizontal")
+    np.testing.assert_array_equal(flip(x, training=False).numpy(), x)
+    out = flip(np.repeat(x[:1], 64, axis=0), training=True).numpy()
+    same = [np.array_equal(o, x[0]) for o in out]
+    mirrored = [np.array_equal(o, x[0, :, ::-1]) for o in out]
+    assert all(a or b for a, b in zip(same, mirrored)) and 10 < sum(same) < 54
+
+
+def test_serialize_deserialize_and_input_spec():
+    layer = L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum")
+    cfg = L.serialize(layer)
+    assert cfg["class_name"] == "Bidirectional"
+    again = L.deserialize(cfg)
+    assert isinstance(again, L.Bidirectional) and again.merge_mode == "sum"
+    assert isinstance(again.forward_layer, L.LSTM) and again.forward_layer.return_sequences
+    conv = L.deserialize(L.serialize(L.Conv1D(4, 3, padding="causal")))
+    assert conv.filters == 4 and conv.padding == "causal"
+    spec = L.InputSpec(ndim=3, axes={-1: 4})
+    assert spec.ndim == 3 and spec.axes == {-1: 4}

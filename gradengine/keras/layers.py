@@ -506,6 +506,7 @@ from . import layers_pool as _pool  # noqa: E402
 from . import layers_preprocessing as _preprocessing  # noqa: E402
 from . import layers_rnn as _rnn  # noqa: E402
 from .layers_attention import *  # noqa: E402,F401,F403
+from .layers_common import InputSpec  # noqa: E402,F401
 from .layers_conv import *  # noqa: E402,F401,F403
 from .layers_more import *  # noqa: E402,F401,F403
 from .layers_pool import *  # noqa: E402,F401,F403
@@ -518,4 +519,5 @@ for _m in (_attention, _conv, _more, _pool, _preprocessing, _rnn):
     __all__ = sorted(set(__all__) | set(_m.__all__))
     LAYER_CLASSES.update({n: getattr(_m, n) for n in _m.__all__
                           if isinstance(getattr(_m, n), type) and getattr(_m, n).__name__ == n})
+__all__ = sorted(set(__all__) | {"InputSpec"})
 _rnn.LAYER_REGISTRY.update(LAYER_CLASSES)

@@ -17,9 +17,7 @@ from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _module_device, _module_dtype
 from .layer_base import Layer
 
-__all__ = [
-    "Orthogonal",
-]
+__all__ = ["InputSpec", "Orthogonal"]
 
 
 def _tuple(v, n, what, name):
@@ -152,3 +150,33 @@ class _Stateless(_Base):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         object.__setattr__(self, "_built", True)
+
+
+class InputSpec:
+    """Keras' InputSpec: what a layer accepts (``dtype``, ``shape``, ``ndim``,
+    ``max_ndim``, ``min_ndim``, ``axes``); kept for scripts that set
+    ``layer.input_spec`` (gradengine's layers check their inputs themselves)."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None,
+                 axes=None, allow_last_axis_squeeze=False, name=None, optional=False):
+        self.dtype, self.name, self.optional = dtype, name, optional
+        self.shape = None if shape is None else tuple(shape)
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
+        self.axes = dict(axes or {})
+        self.allow_last_axis_squeeze = allow_last_axis_squeeze
+
+    def __repr__(self):
+        parts = [f"{k}={v}" for k, v in (("dtype", self.dtype), ("shape", self.shape),
+                                          ("ndim", self.ndim), ("max_ndim", self.max_ndim),
+                                          ("min_ndim", self.min_ndim), ("axes", self.axes))
+                 if v]
+        return f"InputSpec({', '.join(parts)})"
+
+    def get_config(self):
+        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim,
+                "max_ndim": self.max_ndim, "min_ndim": self.min_ndim, "axes": self.axes}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -9,15 +9,22 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
+from ..errors import ShapeError
 from ..nn.layers import _module_device, _module_dtype
 from .layers_common import (
     _Base,
     _const,
+    _data_format,
+    _from_first,
+    _pad_spatial,
+    _random,
     _Stateless,
+    _to_first,
 )
 
 __all__ = [
-    "CategoryEncoding", "Discretization", "Normalization", "Rescaling",
+    "CategoryEncoding", "CenterCrop", "Discretization", "Normalization", "RandomFlip",
+    "Rescaling", "Resizing",
 ]
 
 
@@ -164,3 +171,128 @@ class Discretization(_Stateless):
         bounds = Tensor(np.asarray(self.bin_boundaries, dtype=x.dtype if x.dtype.kind == "f"
                                    else "float64"), device=x.device)
         return F.bucketize(x.astype(bounds.dtype), bounds, right=True)
+
+
+def _nearest_exact(x, axis, size):
+    """Resize one axis by PyTorch's "nearest-exact" rule (Keras' "nearest"): output i reads
+    input ``floor((i + 0.5) * n / size)``."""
+    n = x.shape[axis]
+    idx = np.minimum(((np.arange(size) + 0.5) * (n / size)).astype(np.int64), n - 1)
+    sl = [slice(None)] * x.ndim
+    sl[axis] = idx
+    return x[tuple(sl)]
+
+
+def _resize(x, height, width, interpolation, fmt):
+    """(N, H, W, C) or (N, C, H, W) images resized to (height, width)."""
+    xt = _to_first(x, fmt)
+    if interpolation == "nearest":
+        out = _nearest_exact(_nearest_exact(xt, 2, height), 3, width)
+    else:
+        out = F.interpolate(xt, size=(height, width), mode=interpolation,
+                            align_corners=False)
+    return _from_first(out, fmt)
+
+
+class Resizing(_Stateless):
+    """Images (N, H, W, C) (or one (H, W, C) image) resized to ``(height, width)``:
+    ``interpolation`` "bilinear" (the default), "nearest" or "bicubic", as Keras' torch
+    backend; ``crop_to_aspect_ratio`` first takes the largest centred box of the target's
+    aspect ratio, ``pad_to_aspect_ratio`` pads with ``fill_value`` to it instead."""
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
+                 antialias=False, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width = int(height), int(width)
+        if interpolation not in ("bilinear", "nearest", "bicubic"):
+            raise ValueError(f"Resizing: interpolation must be 'bilinear', 'nearest' or "
+                             f"'bicubic', got {interpolation!r}")
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError("Resizing: only one of crop_to_aspect_ratio and "
+                             "pad_to_aspect_ratio can be True")
+        if antialias:
+            raise NotImplementedError("Resizing: antialias=True is not supported")
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.fill_value = float(fill_value)
+        self.data_format = _data_format(data_format, "Resizing")
+
+    def forward(self, x):
+        single = x.ndim == 3
+        if single:
+            x = x.reshape(1, *x.shape)
+        if x.ndim != 4:
+            raise ShapeError(f"Resizing: expected images (N, H, W, C) or (H, W, C), got "
+                             f"shape {tuple(x.shape)}")
+        first = self.data_format == "channels_first"
+        h, w = (x.shape[2], x.shape[3]) if first else (x.shape[1], x.shape[2])
+        th, tw = self.height, self.width
+        if self.crop_to_aspect_ratio:
+            ch = max(min(h, int(float(w * th) / tw)), 1)
+            cw = max(min(w, int(float(h * tw) / th)), 1)
+            h0, w0 = int(float(h - ch) / 2), int(float(w - cw) / 2)
+            sl = (slice(h0, h0 + ch), slice(w0, w0 + cw))
+            x = x[(slice(None), slice(None)) + sl] if first else x[(slice(None),) + sl]
+        elif self.pad_to_aspect_ratio:
+            ph, pw = max(h, int(float(w * th) / tw)), max(w, int(float(h * tw) / th))
+            a, b = int(float(ph - h) / 2), int(float(pw - w) / 2)
+            xt = _pad_spatial(_to_first(x, self.data_format), [(a, a), (b, b)],
+                              self.fill_value)
+            x = _from_first(xt, self.data_format)
+        out = _resize(x, th, tw, self.interpolation, self.data_format)
+        return out.reshape(*out.shape[1:]) if single else out
+
+
+class CenterCrop(_Stateless):
+    """The central ``(height, width)`` box of each image; an image smaller than the box
+    is resized to it (cropped to its aspect ratio first), as Keras."""
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height, self.width = int(height), int(width)
+        self.data_format = _data_format(data_format, "CenterCrop")
+
+    def forward(self, x):
+        first = self.data_format == "channels_first"
+        h, w = (x.shape[-2], x.shape[-1]) if first else (x.shape[-3], x.shape[-2])
+        dh, dw = h - self.height, w - self.width
+        if dh < 0 or dw < 0:
+            return Resizing(self.height, self.width, crop_to_aspect_ratio=True,
+                            data_format=self.data_format)(x)
+        sl = (slice(dh // 2, dh // 2 + self.height), slice(dw // 2, dw // 2 + self.width))
+        return x[(Ellipsis,) + sl] if first else x[(Ellipsis,) + sl + (slice(None),)]
+
+
+class RandomFlip(_Stateless):
+    """In training, each image flipped left-right and / or up-down with probability 1/2
+    (``mode`` "horizontal", "vertical" or "horizontal_and_vertical"); the identity
+    otherwise. Draws from gradengine's generator."""
+
+    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
+            raise ValueError(f"RandomFlip: mode must be 'horizontal', 'vertical' or "
+                             f"'horizontal_and_vertical', got {mode!r}")
+        self.mode, self.seed = mode, seed
+        self.data_format = _data_format(data_format, "RandomFlip")
+
+    def forward(self, x, training=None):
+        if not self.training:
+            return x
+        single = x.ndim == 3
+        if single:
+            x = x.reshape(1, *x.shape)
+        first = self.data_format == "channels_first"
+        axes = []
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            axes.append(3 if first else 2)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            axes.append(2 if first else 1)
+        for ax in axes:
+            flip = (_random(self, "uniform", (x.shape[0],) + (1,) * (x.ndim - 1)) < 0.5)
+            flip = flip.astype(x.dtype)
+            x = flip * F.flip(x, ax) + (1 - flip) * x
+        return x.reshape(*x.shape[1:]) if single else x

@@ -38,7 +38,7 @@ from .layers_conv import _conv
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "Bidirectional", "ConvLSTM1D",
            "ConvLSTM2D", "ConvLSTM3D", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
-           "TimeDistributed", "Wrapper"]
+           "TimeDistributed", "Wrapper", "deserialize", "serialize"]
 
 
 # every layer class by Keras name, to rebuild nested layers from a config: filled by
@@ -62,6 +62,20 @@ def _deserialize(entry):
     if cls is None:
         raise ValueError(f"from_config: unknown layer class {entry['class_name']!r}")
     return cls.from_config(dict(entry["config"]))
+
+
+def serialize(layer):
+    """A layer's JSON form, as ``keras.layers.serialize``: ``{"module", "class_name",
+    "config"}`` (nested layers in the same form)."""
+    entry = _serialize(layer)
+    return {"module": "keras.layers", **entry}
+
+
+def deserialize(config, custom_objects=None):
+    """The layer :func:`serialize` wrote (``custom_objects``: extra classes by name)."""
+    if custom_objects and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(dict(config["config"]))
+    return _deserialize(config)
 
 
 class _Nested:
