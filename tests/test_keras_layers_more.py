@@ -1113,3 +1113,16 @@ def test_serialize_deserialize_and_input_spec():
     assert conv.filters == 4 and conv.padding == "causal"
     spec = L.InputSpec(ndim=3, axes={-1: 4})
     assert spec.ndim == 3 and spec.axes == {-1: 4}
+
+
+def test_noise_layers_draw_anew_under_ge_jit():
+    ge.manual_seed(0)
+    x = ge.tensor(np.ones((4, 6, 3), "float32"))
+    for layer in (L.GaussianNoise(1.0), L.SpatialDropout1D(0.5), L.AlphaDropout(0.5),
+                  L.LSTM(2, dropout=0.5)):
+        def run(t, layer=layer):
+            with ge.no_grad():
+                return layer(t, training=True)
+        step = ge.jit(run)
+        outs = [step(x).numpy() for _ in range(3)]
+        assert not np.allclose(outs[1], outs[2]), type(layer).__name__

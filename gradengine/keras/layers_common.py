@@ -15,6 +15,7 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _module_device, _module_dtype
+from ..ops.creation import rand, randn
 from .layer_base import Layer
 
 __all__ = ["InputSpec", "Orthogonal"]
@@ -88,11 +89,13 @@ def _const(x, arr):
 
 def _random(layer, kind, shape, a=0.0, b=1.0):
     """A draw from gradengine's seeded generator (``ge.manual_seed``) on the layer's
-    device: U(a, b) or N(a, b^2)."""
-    init = _keras_init.RandomUniform(a, b) if kind == "uniform" else \
-        _keras_init.RandomNormal(a, b)
-    dev = _module_device(layer)
-    return Tensor._make(init(tuple(shape), _module_dtype(layer), dev), dev)
+    device: U(a, b) or N(a, b^2); an op of its own, so ge.jit draws anew each replay."""
+    dev, dt = _module_device(layer), _module_dtype(layer)
+    shape = tuple(int(d) for d in shape)
+    if kind == "uniform":
+        t = rand(*shape, dtype=dt, device=dev)
+        return t if (a, b) == (0.0, 1.0) else t * (b - a) + a
+    return randn(*shape, dtype=dt, device=dev) * b + a
 
 
 class Orthogonal(_keras_init.Initializer):
