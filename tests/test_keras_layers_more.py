@@ -166,6 +166,19 @@ def test_layer_matches_keras_outputs_and_input_gradients(row):
     (k_out * torch.tensor(r)).sum().backward()
     (g_out * ge.tensor(r)).sum().backward()
     np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    _compare_weight_grads(k_layer, g_layer)
+
+
+def _compare_weight_grads(k_layer, g_layer):
+    """The weights' gradients too (Keras' torch variables hold theirs in ``.value.grad``)."""
+    k_params = k_layer.trainable_weights
+    g_params = list(g_layer.parameters())
+    assert len(k_params) == len(g_params)
+    for kp, gp in zip(k_params, g_params):
+        kg = kp.value.grad
+        assert (kg is None) == (gp.grad is None)
+        if kg is not None:
+            np.testing.assert_allclose(gp.grad.numpy(), kg.numpy(), rtol=1e-4, atol=1e-5)
 
 
 def _compare(k_out, g_out, xt, xg):
@@ -211,6 +224,7 @@ def test_recurrent_layer_matches_keras(row):
     g_layer.set_weights(k_layer.get_weights())
     xg = ge.tensor(x, requires_grad=True)
     _compare(k_out, g_layer(xg), [xt], [xg])
+    _compare_weight_grads(k_layer, g_layer)
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
@@ -327,8 +341,11 @@ def test_multi_head_attention_matches_keras(kw, call):
     g.set_weights(k.get_weights())
     ts = [torch.tensor(a, requires_grad=True) for a in (q, v, key)]
     gs = [ge.tensor(a, requires_grad=True) for a in (q, v, key)]
+    for w in k.trainable_weights:  # the building call above left gradients out
+        w.value.grad = None
     k_out = k(ts[0], ts[1], ts[2], attention_mask=torch.tensor(amask), **call)
     _compare(k_out, g(gs[0], gs[1], gs[2], attention_mask=amask, **call), ts, gs)
+    _compare_weight_grads(k, g)
 
 
 @pytest.mark.parametrize("axes,shapes,normalize", [
@@ -982,6 +999,7 @@ def test_conv_lstm_matches_keras(name, kw, shape):
     g.set_weights(k.get_weights())
     xg = ge.tensor(x, requires_grad=True)
     _compare(k_out, g(xg), [xt], [xg])
+    _compare_weight_grads(k, g)
 
 
 def test_conv_lstm_matches_an_lstm_for_one_pixel():
