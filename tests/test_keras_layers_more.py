@@ -1144,3 +1144,32 @@ def test_noise_layers_draw_anew_under_ge_jit():
         step = ge.jit(run)
         outs = [step(x).numpy() for _ in range(3)]
         assert not np.allclose(outs[1], outs[2]), type(layer).__name__
+
+
+@pytest.mark.parametrize("axis,shape", [(-1, (6, 3, 4)), (1, (6, 3, 4, 2)), (2, (6, 3, 5))])
+def test_batch_normalization_on_any_axis_matches_keras(axis, shape):
+    K = _keras()
+    x = _x(shape) * 2 + 1
+    k, g = K.layers.BatchNormalization(axis=axis), L.BatchNormalization(axis=axis)
+    k(torch.tensor(x))
+    g(ge.tensor(x))
+    w = [np.asarray(a) + np.random.default_rng(i).random(np.shape(a)).astype("float32")
+         for i, a in enumerate(k.get_weights())]
+    k.set_weights(w)
+    g.set_weights(w)
+    for training in (True, False):
+        xt = torch.tensor(x, requires_grad=True)
+        xg = ge.tensor(x, requires_grad=True)
+        _compare(k(xt, training=training), g(xg, training=training), [xt], [xg])
+    for a, b in zip(g.get_weights(), k.get_weights()):  # the moving statistics moved alike
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_dropout_noise_shape_shares_the_draw():
+    ge.manual_seed(0)
+    x = np.ones((8, 5, 6), "float32")
+    out = L.Dropout(0.5, noise_shape=(None, 1, 6))(x, training=True).numpy()
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    assert (out == out[:, :1]).all() and 0 < (out == 0).mean() < 1
+    np.testing.assert_array_equal(L.Dropout(0.5, noise_shape=(None, 1, 6))(x, training=False)
+                                  .numpy(), x)

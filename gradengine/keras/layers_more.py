@@ -14,24 +14,26 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_regularizers
 from .layers_common import (
     _Base,
     _check_rank,
+    _const,
     _data_format,
     _random,
     _Stateless,
 )
 
 __all__ = [
-    "ActivityRegularization", "AlphaDropout", "Dot", "ELU", "Flatten", "GaussianDropout",
-    "GaussianNoise", "GroupNormalization", "Identity", "Lambda", "LayerNormalization",
-    "LeakyReLU", "Masking", "PReLU", "Permute", "RMSNormalization", "ReLU", "RepeatVector",
-    "Reshape", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-    "UnitNormalization", "add", "average", "concatenate", "dot", "maximum", "minimum",
-    "multiply", "subtract",
+    "ActivityRegularization", "AlphaDropout", "BatchNormalization", "Dot", "Dropout", "ELU",
+    "Flatten", "GaussianDropout", "GaussianNoise", "GroupNormalization", "Identity", "Lambda",
+    "LayerNormalization", "LeakyReLU", "Masking", "PReLU", "Permute", "RMSNormalization",
+    "ReLU", "RepeatVector", "Reshape", "Softmax", "SpatialDropout1D", "SpatialDropout2D",
+    "SpatialDropout3D", "UnitNormalization", "add", "average", "concatenate", "dot", "maximum",
+    "minimum", "multiply", "subtract",
 ]
 
 
@@ -157,6 +159,27 @@ class _Noise(_Stateless):
         if not 0.0 <= float(rate) <= 1.0:
             raise ValueError(f"{name}: rate must be in [0, 1], got {rate!r}")
         self.rate, self.seed = float(rate), seed
+
+
+class Dropout(_Noise):
+    """Inputs zeroed with probability ``rate`` during fit (the rest scaled by
+    1 / (1 - rate)); ``noise_shape`` (None entries: the input's sizes) shares one draw
+    along the axes of size 1; the identity in evaluate and predict."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(rate, seed, **kwargs)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        if self.noise_shape is None:
+            return F.dropout(x, p=self.rate, training=True)
+        if len(self.noise_shape) != x.ndim:
+            raise ShapeError(f"Dropout: noise_shape {self.noise_shape} does not fit an input "
+                             f"of shape {tuple(x.shape)}")
+        shape = tuple(d if n is None else int(n) for n, d in zip(self.noise_shape, x.shape))
+        return x * F.dropout(_const(x, np.ones(shape)), p=self.rate, training=True)
 
 
 class SpatialDropout1D(_Noise):
@@ -315,6 +338,72 @@ class LayerNormalization(_Base):
         if self.beta is not None:
             out = out + self.beta.reshape(bshape)
         return out
+
+
+class BatchNormalization(_Base):
+    """Batch normalization over every axis but ``axis`` (the channels: -1, or 1 for
+    channels-first data) with Keras' numerics: in fit, the batch statistics, and
+    ``moving = moving * momentum + batch * (1 - momentum)`` with the biased variance; in
+    evaluate / predict, the moving statistics. momentum 0.99, epsilon 1e-3. Weights in
+    Keras' order: gamma, beta, moving_mean, moving_variance."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        for k in ("renorm", "renorm_clipping", "renorm_momentum"):
+            if kwargs.pop(k, None):
+                raise NotImplementedError(f"BatchNormalization: {k} is not supported")
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer)):
+            raise NotImplementedError("BatchNormalization: axis must be one int")
+        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_regularizer = _keras_regularizers.get(beta_regularizer)
+        self.gamma_regularizer = _keras_regularizers.get(gamma_regularizer)
+        self._inits = (gamma_initializer, beta_initializer, moving_mean_initializer,
+                       moving_variance_initializer)
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+        self._maybe_build()
+
+    def build(self, input_shape):
+        (axis,) = _axes(self.axis, len(input_shape), "BatchNormalization")
+        c = (int(input_shape[axis]),)
+        g, b, mm, mv = self._inits
+        if self.scale:
+            self._weight(g, c, "gamma")
+        if self.center:
+            self._weight(b, c, "beta")
+        self._buffer(mm, c, "moving_mean")
+        self._buffer(mv, c, "moving_variance")
+
+    def forward(self, x):
+        (axis,) = _axes(self.axis, x.ndim, "BatchNormalization")
+        if x.shape[axis] != self.moving_mean.shape[0]:
+            raise ShapeError(f"BatchNormalization: input of shape {tuple(x.shape)} does not "
+                             f"have {self.moving_mean.shape[0]} channels on axis {self.axis}")
+        order = [0, axis] + [a for a in range(1, x.ndim) if a != axis]
+        back = [int(i) for i in np.argsort(order)]
+        xt = x.transpose(*order) if axis != 1 else x
+        if not self.training:
+            out = F.batch_norm(xt, self.moving_mean, self.moving_variance, self.gamma,
+                               self.beta, training=False, eps=self.epsilon)
+            return out.transpose(*back) if axis != 1 else out
+        out = F.batch_norm(xt, None, None, self.gamma, self.beta, training=True,
+                           eps=self.epsilon)
+        with no_grad():
+            axes = tuple(a for a in range(x.ndim) if a != axis)
+            xd = x.detach()
+            mean = xd.mean(axis=axes)
+            d = xd - mean.reshape([-1 if a == axis else 1 for a in range(x.ndim)])
+            var = (d * d).mean(axis=axes)
+            m = self.momentum
+            self.moving_mean *= m
+            self.moving_mean += mean * (1 - m)
+            self.moving_variance *= m
+            self.moving_variance += var * (1 - m)
+        return out.transpose(*back) if axis != 1 else out
 
 
 class RMSNormalization(_Base):
