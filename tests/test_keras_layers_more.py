@@ -1173,3 +1173,21 @@ def test_dropout_noise_shape_shares_the_draw():
     assert (out == out[:, :1]).all() and 0 < (out == 0).mean() < 1
     np.testing.assert_array_equal(L.Dropout(0.5, noise_shape=(None, 1, 6))(x, training=False)
                                   .numpy(), x)
+
+
+@pytest.mark.parametrize("kw,call", [
+    (dict(head_dim=2, num_query_heads=4, num_key_value_heads=2), {}),
+    (dict(head_dim=3, num_query_heads=2, num_key_value_heads=1, use_bias=False),
+     dict(use_causal_mask=True, return_attention_scores=True)),
+])
+def test_grouped_query_attention_matches_keras(kw, call):
+    K = _keras()
+    q, v = _x((2, 3, 4)), _x((2, 5, 6), 1)
+    k, g = K.layers.GroupQueryAttention(**kw), L.GroupQueryAttention(**kw)
+    k(torch.tensor(q), torch.tensor(v))
+    g(ge.tensor(q), ge.tensor(v))
+    assert [w.shape for w in g.get_weights()] == [w.shape for w in k.get_weights()]
+    g.set_weights(k.get_weights())
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, v)]
+    gs = [ge.tensor(a, requires_grad=True) for a in (q, v)]
+    _compare(k(ts[0], ts[1], **call), g(gs[0], gs[1], **call), ts, gs)

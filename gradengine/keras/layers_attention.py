@@ -20,6 +20,7 @@ from .layers_common import (
 )
 
 __all__ = [
+    "GroupQueryAttention", "GroupedQueryAttention",
     "AdditiveAttention", "Attention", "EinsumDense", "MultiHeadAttention",
 ]
 
@@ -180,6 +181,9 @@ class MultiHeadAttention(_Base):
         value_shape = value_shape or query_shape
         self._build_all(query_shape[-1], (key_shape or value_shape)[-1], value_shape[-1])
 
+    def _expand_kv(self, t):
+        return t
+
     def _project(self, x, name):
         b = x.shape[0]
         flat = x.reshape(b, -1, x.shape[-1])
@@ -203,6 +207,7 @@ class MultiHeadAttention(_Base):
                              "(B, ..., dim)")
         q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
         k, v = self._project(key, "key"), self._project(value, "value")
+        k, v = self._expand_kv(k), self._expand_kv(v)
         scores = F.einsum("bshd,bthd->bhts", k, q)  # (B, heads, Tq, Tk)
         tq, tk = scores.shape[2], scores.shape[3]
         mask = None
@@ -222,6 +227,54 @@ class MultiHeadAttention(_Base):
             out = out + self.output_bias
         out = out.reshape(*query.shape[:-1], out.shape[-1])
         return (out, weights) if return_attention_scores else out
+
+
+class GroupedQueryAttention(MultiHeadAttention):
+    """Keras' grouped-query attention: ``num_query_heads`` query heads sharing
+    ``num_key_value_heads`` key / value heads (each repeated to the query heads it
+    serves), ``head_dim`` each; called as :class:`MultiHeadAttention`. Weights: query
+    (dim, query heads, head_dim), key and value (dim, kv heads, head_dim), output
+    (query heads, head_dim, dim), each with its bias."""
+
+    def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0,
+                 use_bias=True, sliding_window=None, flash_attention=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None,
+                 **kwargs):
+        if sliding_window is not None or use_gate:
+            raise NotImplementedError("GroupedQueryAttention: sliding_window and use_gate "
+                                      "are not supported")
+        if int(num_query_heads) % int(num_key_value_heads):
+            raise ValueError(f"GroupedQueryAttention: num_query_heads {num_query_heads} must "
+                             f"be a multiple of num_key_value_heads {num_key_value_heads}")
+        super().__init__(num_query_heads, head_dim, dropout=dropout, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, seed=seed, **kwargs)
+        self.head_dim = int(head_dim)
+        self.num_query_heads, self.num_key_value_heads = int(num_query_heads), \
+            int(num_key_value_heads)
+
+    def _build_all(self, q_dim, k_dim, v_dim):
+        h, kv, d = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        for name, dim, heads in (("query", q_dim, h), ("key", k_dim, kv), ("value", v_dim, kv)):
+            self._weight(self.kernel_initializer, (dim, heads, d), f"{name}_kernel")
+            if self.use_bias:
+                self._weight(self.bias_initializer, (heads, d), f"{name}_bias")
+        self._weight(self.kernel_initializer, (h, d, q_dim), "output_kernel")
+        if self.use_bias:
+            self._weight(self.bias_initializer, (q_dim,), "output_bias")
+        self._mha_built = True
+
+    def _expand_kv(self, t):
+        reps = self.num_query_heads // self.num_key_value_heads
+        return F.repeat_interleave(t, reps, dim=2) if reps > 1 else t
+
+
+GroupQueryAttention = GroupedQueryAttention
 
 
 class EinsumDense(_Base):
