@@ -1191,3 +1191,30 @@ def test_grouped_query_attention_matches_keras(kw, call):
     ts = [torch.tensor(a, requires_grad=True) for a in (q, v)]
     gs = [ge.tensor(a, requires_grad=True) for a in (q, v)]
     _compare(k(ts[0], ts[1], **call), g(gs[0], gs[1], **call), ts, gs)
+
+
+def test_multi_head_attention_query_and_value_masks_match_keras():
+    K = _keras()
+    q, v = _x((2, 3, 4)), _x((2, 5, 4), 1)
+    qm = np.array([[1, 1, 0], [1, 0, 1]], dtype=bool)
+    vm = np.array([[1, 0, 1, 1, 0], [1, 1, 1, 0, 1]], dtype=bool)
+    k, g = K.layers.MultiHeadAttention(2, 3), L.MultiHeadAttention(2, 3)
+    k(torch.tensor(q), torch.tensor(v))
+    g(ge.tensor(q), ge.tensor(v))
+    g.set_weights(k.get_weights())
+    ts = [torch.tensor(a, requires_grad=True) for a in (q, v)]
+    gs = [ge.tensor(a, requires_grad=True) for a in (q, v)]
+    k_out = k(ts[0], ts[1], query_mask=torch.tensor(qm), value_mask=torch.tensor(vm),
+              use_causal_mask=True)
+    _compare(k_out, g(gs[0], gs[1], query_mask=qm, value_mask=vm, use_causal_mask=True),
+             ts, gs)
+
+
+def test_softmax_with_a_fully_masked_row_matches_keras():
+    K = _keras()
+    x = _x((3, 5))
+    mask = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=bool)
+    xt = torch.tensor(x, requires_grad=True)
+    xg = ge.tensor(x, requires_grad=True)
+    _compare(K.layers.Softmax()(xt, mask=torch.tensor(mask)), L.Softmax()(xg, mask=mask),
+             [xt], [xg])

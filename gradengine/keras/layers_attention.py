@@ -213,12 +213,23 @@ class MultiHeadAttention(_Base):
         mask = None
         if attention_mask is not None:
             mask = _bool_mask(attention_mask, scores).reshape(scores.shape[0], 1, tq, tk)
+        # Keras' automatic mask from value_mask / key_mask (B, Tk). Keras 3 reads the query
+        # mask from the query tensor's own Keras mask only, so a query_mask argument has no
+        # effect there; it has none here either (gradengine's tensors carry no mask)
+        b = scores.shape[0]
+        for m, shape in ((value_mask, (b, 1, 1, tk)), (key_mask, (b, 1, 1, tk))):
+            if m is not None:
+                m = _bool_mask(m, scores).reshape(shape)
+                mask = m if mask is None else mask * m
         if use_causal_mask:
             causal = _const(scores, np.tril(np.ones((tq, tk)))).reshape(1, 1, tq, tk)
             mask = causal if mask is None else mask * causal
-        if mask is not None:
-            scores = scores + (1.0 - mask) * (-3e4 if scores.dtype == np.float16 else -1e9)
+        if mask is not None:  # Keras' masked softmax: masked scores replaced, then zeroed
+            big = -3e4 if scores.dtype == np.float16 else -1e9
+            scores = scores * mask + (1.0 - mask) * big
         weights = F.softmax(scores, axis=-1)
+        if mask is not None:
+            weights = weights * mask
         if self.training and self.dropout > 0:
             weights = F.dropout(weights, p=self.dropout, training=True)
         ctx = F.einsum("bhts,bshd->bthd", weights, v)

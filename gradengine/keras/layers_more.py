@@ -525,20 +525,24 @@ class ELU(_Stateless):
 
 
 class Softmax(_Stateless):
-    """Softmax over ``axis``; a ``mask`` (True = keep) pushes masked entries to -1e9
-    first, as Keras."""
+    """Softmax over ``axis``; with a ``mask`` (True = keep) the masked entries are replaced
+    by -1e9 first and zeroed after, as Keras (a fully masked row gives zeros)."""
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
 
     def forward(self, x, mask=None):
-        if mask is not None:
-            m = (mask if isinstance(mask, Tensor) else Tensor(np.asarray(mask))).astype(x.dtype)
-            x = x + (1.0 - m) * (-3e4 if x.dtype == np.float16 else -1e9)
+        m = None
+        if mask is not None:  # Keras: masked entries replaced by -1e9, then zeroed
+            m = mask if isinstance(mask, Tensor) else Tensor(np.asarray(mask), device=x.device)
+            m = (m > 0.5).astype(x.dtype)
+            x = x * m + (1.0 - m) * (-3e4 if x.dtype == np.float16 else -1e9)
         if isinstance(self.axis, (tuple, list)):
-            return F.exp(x - F.logsumexp(x, dim=tuple(self.axis), keepdim=True))
-        return F.softmax(x, axis=self.axis)
+            out = F.exp(x - F.logsumexp(x, dim=tuple(self.axis), keepdim=True))
+        else:
+            out = F.softmax(x, axis=self.axis)
+        return out if m is None else out * m
 
 
 class PReLU(_Base):
