@@ -27,8 +27,9 @@ demo: venv
 bench: venv
 	$(VENV)/bin/gradengine bench --device auto
 
+# -n auto: one pytest worker per core (pytest-xdist, in the dev extra)
 test: venv
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 test-slow: venv
 	$(PY) -m pytest -q -p no:cacheprovider -m slow

@@ -100,6 +100,7 @@ from .ops.creation import (  # issue 14 adds full_like, linspace, randint, randp
     zeros,
     zeros_like,
 )
+from .ops.outarg import with_out as _with_out
 
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
@@ -141,6 +142,21 @@ __all__ = [
 ]
 
 pi, e, inf, nan = _np.pi, _np.e, _np.inf, _np.nan
+
+
+def _add_out_keyword(names):
+    # torch's top-level functions take out=: ge.matmul(a, b, out=c) (see ops/outarg.py)
+    g = globals()
+    for n in names:
+        fn = g.get(n)
+        if n not in _NO_OUT and getattr(fn, "__module__", "").startswith(
+                ("gradengine.ops", "gradengine.functional", "gradengine.misc")):
+            g[n] = _with_out(fn, n)
+
+
+_NO_OUT = {"tensor", "as_tensor", "from_numpy", "from_dlpack", "manual_seed", "linear",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+           "mse_loss", "softmax", "log_softmax", "relu"}
 
 
 class Size(tuple):
@@ -194,6 +210,84 @@ def __getattr__(name):
         return importlib.import_module(".keras.callbacks", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".checkpoint", __name__), name)
-    if name in functional.__all__:  # torch.exp, torch.cat ...: the F function itself
-        return getattr(functional, name)
+    if name in functional.__all__:  # torch.exp, torch.cat ...: the F function, with out=
+        fn = globals()[name] = _with_out(getattr(functional, name), name)
+        return fn
     raise AttributeError(f"module 'gradengine' has no attribute {name!r}")
+
+
+# -- tmisc
+# PyTorch's remaining top-level utilities, random functions and Tensor attributes
+# (gradengine/misc.py, gradengine/ops/random_extras.py, gradengine/random.py)
+from . import misc as _misc  # noqa: E402
+from . import random  # noqa: E402
+from .misc import (  # noqa: E402, F401, F811
+    are_deterministic_algorithms_enabled,
+    asarray,
+    bartlett_window,
+    blackman_window,
+    can_cast,
+    clone,
+    detach,
+    empty_permuted,
+    empty_strided,
+    fill_,
+    finfo,
+    frombuffer,
+    get_num_interop_threads,
+    get_num_threads,
+    hamming_window,
+    hann_window,
+    iinfo,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_complex,
+    is_deterministic_algorithms_warn_only_enabled,
+    is_inference_mode_enabled,
+    is_nonzero,
+    is_warn_always_enabled,
+    kaiser_window,
+    logspace,
+    promote_types,
+    range,
+    result_type,
+    rsub,
+    scalar_tensor,
+    set_anomaly_enabled,
+    set_default_tensor_type,
+    set_num_interop_threads,
+    set_num_threads,
+    set_warn_always,
+    use_deterministic_algorithms,
+    zero_,
+)
+from .ops import random_extras as _random_extras  # noqa: E402
+from .ops.random_extras import binomial, poisson, randint_like  # noqa: E402, F401
+from .random import (  # noqa: E402, F401
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+)
+
+rand_like = _random_extras.rand_like  # noqa: F811 - with generator=
+randn_like = _random_extras.randn_like  # noqa: F811
+manual_seed = random.manual_seed  # noqa: F811 - returns the default generator, as torch.manual_seed
+
+# (not "random": a star import would shadow Python's random module, as torch's leaves it)
+__all__ += _misc.__all__ + [  # noqa: PLE0605
+    "binomial", "poisson", "randint_like", "default_generator", "get_rng_state",
+    "initial_seed", "seed", "set_rng_state",
+]
+
+
+# -- tmath
+from . import special  # noqa: E402
+from .ops.special_math import inplace_functions as _inplace_functions  # noqa: E402
+
+_inplace_functions = {k: f for k, f in _inplace_functions.items() if k not in globals()}
+globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
+__all__ += ["special", *_inplace_functions]
+
+_add_out_keyword(list(__all__))  # last: every top-level function takes out=

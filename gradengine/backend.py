@@ -59,6 +59,15 @@ def get_default_dtype() -> np.dtype:
     return DEFAULT_FLOAT
 
 
+def floating(a):
+    """``a``, or ``a`` cast to the default float dtype when it holds bools or integers:
+    PyTorch's rule for the floating unary ops (``torch.sqrt`` of an int64 tensor is
+    float32; NumPy's would be float64, and float16 for bools and int8)."""
+    if a.dtype.kind in "biu":
+        return a.astype(DEFAULT_FLOAT)
+    return a
+
+
 def set_default_dtype(dtype) -> None:
     """``torch.set_default_dtype``: gradengine's default float is fixed at float32.
 

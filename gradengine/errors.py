@@ -28,8 +28,10 @@ class LinAlgError(ArgumentError):
     ``ge.linalg.LinAlgError``, a RuntimeError as PyTorch's ``torch.linalg.LinAlgError``."""
 
 
-class DTypeError(TypeError):
-    """A dtype the op cannot take (integer grads, unsupported dtypes, float labels)."""
+class DTypeError(TypeError, RuntimeError):
+    """A dtype the op cannot take (integer grads, unsupported dtypes, float labels); also a
+    RuntimeError, which PyTorch raises for most dtype mismatches (``except RuntimeError``
+    in PyTorch code catches it)."""
 
 
 class DeviceError(RuntimeError):

@@ -20,9 +20,10 @@ from .ops.activations import (
     tanh,
 )
 from .ops.composite import *  # noqa: F403
+from .ops.composite import nonzero as _ew_nonzero
 from .ops.conv import *  # noqa: F403 - each op family lists its F functions in __all__
 from .ops.elementwise import cast as astype
-from .ops.elementwise import where
+from .ops.elementwise import where as _where
 from .ops.extras import *  # noqa: F403
 from .ops.indexing import getitem
 from .ops.linalg import linear, matmul
@@ -195,3 +196,24 @@ __all__ = [
 from .ops import FAMILIES as _FAMILIES  # noqa: E402
 
 __all__ += [name for family in _FAMILIES for name in family.__all__]
+
+
+def where(condition, input=None, other=None):  # noqa: A002 - torch's names
+    """``torch.where``: ``input`` where ``condition`` else ``other`` (the condition gets no
+    gradient); with the condition alone, ``nonzero(condition, as_tuple=True)``."""
+    if input is None and other is None:
+        return _ew_nonzero(condition if isinstance(condition, Tensor) else Tensor(condition),
+                       as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where(): expected a condition alone or a condition, input and other")
+    return _where(condition, input, other)
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family
+from .ops.volume import *  # noqa: E402,F403
+from .ops.volume import __all__ as _vol_all  # noqa: E402
+
+__all__ += [n for n in _vol_all if n not in __all__]
+
+# -- tmath
+from .ops.special_math import *  # noqa: E402,F403

@@ -1062,3 +1062,8 @@ def make_cupyx():
 
 
 _module = None
+
+# -- tmath: the CuPy functions gradengine/ops/special_math.py calls (each is in CuPy too)
+_MODULE_FUNCS.update({name: _func(name) for name in (
+    "bincount", "diff", "frexp", "ldexp", "isin", "nextafter", "gcd", "lcm")
+    if name not in _MODULE_FUNCS})

@@ -237,3 +237,9 @@ def test_numpy_value_errors_are_not_all_called_shapes():
     assert isinstance(err, ge.ShapeError) and "demo: invalid shapes float64(2,)" in str(err)
     err = _forward_error(demo, (np.ones(2),), MemoryError("no"))
     assert isinstance(err, ge.errors.OutOfMemoryError) and "demo" in str(err)
+
+
+def test_dtype_errors_are_caught_as_type_and_runtime_errors():
+    for exc in (TypeError, RuntimeError):
+        with pytest.raises(exc):
+            ge.functional.softmax(ge.tensor([1, 2]), 0)

@@ -579,3 +579,40 @@ def test_functional_model_with_regularizers_under_jit_compile_equals_eager():
         model.compile("adam", "sparse_categorical_crossentropy", jit_compile=jit)
         losses.append(model.fit([x, x[::-1]], y, epochs=3, verbose=0).history["loss"])
     assert losses[1] == losses[0]
+
+
+def test_trainable_false_freezes_a_layer_in_fit_as_keras():
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 4)).astype("float32")
+    y = rng.random((32, 1)).astype("float32")
+    m = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(3, name="a"),
+                          layers.BatchNormalization(name="bn"), layers.Dense(1, name="b")])
+    m.layers[0].trainable = False
+    m.layers[1].trainable = False  # a frozen BatchNormalization runs in inference mode
+    before = [w.copy() for w in m.get_weights()]
+    m.compile("sgd", "mse")
+    m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    after = m.get_weights()
+    for i in range(6):  # a's kernel and bias, bn's gamma, beta and moving statistics
+        np.testing.assert_array_equal(before[i], after[i])
+    assert not np.array_equal(before[6], after[6])  # b trained
+    assert [w.shape for w in m.trainable_weights] == [(3, 1), (1,)]
+    assert len(m.non_trainable_weights) == 6 and m.layers[0].trainable_weights == []
+    assert m.layers[0].count_params() == 15
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert "Trainable params: 4" in lines and "Non-trainable params: 27" in lines
+    m.trainable = True  # unfreezes every layer inside, as Keras 3
+    assert all(layer.trainable for layer in m.layers) and len(m.trainable_weights) == 6
+
+
+def test_a_frozen_layer_built_later_starts_frozen():
+    d = layers.Dense(2, trainable=False)
+    out = d(ge.ones((1, 3)))
+    assert out.shape == (1, 2) and not d.weight.requires_grad and d.trainable_weights == []
+    base = keras.Sequential([layers.Dense(4), layers.Dense(4)])
+    base.trainable = False
+    model = keras.Sequential([base, layers.Dense(1)])
+    model(ge.ones((2, 3)))
+    assert [p.requires_grad for p in base.parameters()] == [False] * 4
+    assert len(model.trainable_weights) == 2

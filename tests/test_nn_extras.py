@@ -144,9 +144,10 @@ def test_alpha_dropout_modules_train_and_eval():
     (lambda: nn.LazyBatchNorm1d(), lambda n: nn.BatchNorm1d(n), (4, 3)),
     (lambda: nn.LazyBatchNorm2d(momentum=0.2), lambda n: nn.BatchNorm2d(n, momentum=0.2),
      (2, 3, 2, 2)),
-    (lambda: nn.LazyInstanceNorm1d(affine=True), lambda n: nn.InstanceNorm1d(n, affine=True),
-     (2, 3, 4)),
-    (lambda: nn.LazyInstanceNorm2d(), lambda n: nn.InstanceNorm2d(n), (2, 3, 2, 2)),
+    (lambda: nn.LazyInstanceNorm1d(track_running_stats=False),
+     lambda n: nn.InstanceNorm1d(n, affine=True), (2, 3, 4)),
+    (lambda: nn.LazyInstanceNorm2d(),  # torch's lazy defaults: affine, running statistics
+     lambda n: nn.InstanceNorm2d(n, affine=True, track_running_stats=True), (2, 3, 2, 2)),
 ])
 def test_lazy_module_becomes_the_plain_one_drawn_alike(lazy, plain, shape):
     ge.manual_seed(5)

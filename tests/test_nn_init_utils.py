@@ -197,8 +197,8 @@ def test_load_torch_state_dict_refuses_mismatches_changing_nothing():
     assert _model_snapshot(gm) == snap
     other = nn.Sequential(nn.Linear(3, 5), nn.Linear(5, 2))  # keys 0.*, 1.*
     snap = _model_snapshot(other)
-    with pytest.raises(KeyError, match=r"missing keys \['1.bias', '1.weight'\].*unexpected "
-                                       r"keys \['2.bias', '2.weight'\]"):
+    with pytest.raises(KeyError, match=r"missing keys \['1.weight', '1.bias'\].*unexpected "
+                                       r"keys \['2.weight', '2.bias'\]"):
         nn.utils.load_torch_state_dict(other, tm.state_dict())
     assert _model_snapshot(other) == snap
 

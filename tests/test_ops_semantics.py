@@ -322,3 +322,35 @@ def test_double_of_a_float_tensor_is_differentiable():
     x = ge.ones(2, requires_grad=True)
     x.double().sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64"])
+def test_floating_unary_ops_of_integers_give_the_default_float_as_torch(dtype):
+    torch = pytest.importorskip("torch")
+    a = np.array([[3, 0, 5], [1, 2, 1]]).astype(dtype)
+    g, t = ge.tensor(a), torch.tensor(a)
+    for name in ("exp", "log1p", "sqrt", "sin", "cos", "tan", "atan", "sinh", "tanh",
+                 "sigmoid", "expm1", "exp2", "log2", "rsqrt", "reciprocal", "erf", "asinh"):
+        got, ref = getattr(g, name)(), getattr(t, name)()
+        assert got.dtype.name == str(ref.dtype)[6:] == "float32", (name, dtype, got.dtype)
+        np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=2e-6, err_msg=name)
+
+
+def test_unsigned_sums_and_products_accumulate_in_int64_and_softmax_refuses_integers():
+    torch = pytest.importorskip("torch")
+    a = np.array([[200, 100, 3], [7, 250, 1]], np.uint8)
+    g, t = ge.tensor(a), torch.tensor(a)
+    for got, ref in ((g.sum(), t.sum()), (g.prod(1), t.prod(1)), (g.cumsum(1), t.cumsum(1)),
+                     (g.cumprod(1), t.cumprod(1))):
+        assert got.dtype.name == str(ref.dtype)[6:] == "int64"
+        np.testing.assert_array_equal(got.numpy(), ref.numpy())
+    with pytest.raises(TypeError, match="softmax: expected a floating tensor, got uint8"):
+        ge.functional.softmax(g, 1)
+    assert ge.functional.softmax(g, 1, dtype="float32").dtype == np.float32
+
+
+def test_sign_of_nan_is_zero_as_torch():
+    torch = pytest.importorskip("torch")
+    a = np.array([np.nan, -0.0, 2.0, -3.0], np.float32)
+    np.testing.assert_array_equal(ge.sign(ge.tensor(a)).numpy(), torch.sign(torch.tensor(a)))
+    np.testing.assert_array_equal(ge.tensor(a).sign().numpy(), torch.tensor(a).sign())

@@ -340,3 +340,140 @@ def test_data_samplers_and_datasets_beside_torchs():
     assert isinstance(conv["x"], ge.Tensor) and isinstance(conv["n"][0], ge.Tensor)
     assert data.get_worker_info() is None
     assert data.DistributedSampler.__name__ == "DistributedSampler"
+
+
+def test_out_keyword_of_top_level_functions_as_torchs():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.ones((3, 2), np.float32)
+    c, tc = ge.empty((2, 2)), torch.empty(2, 2)
+    assert ge.matmul(ge.tensor(a), ge.tensor(b), out=c) is c
+    torch.matmul(torch.tensor(a), torch.tensor(b), out=tc)
+    np.testing.assert_array_equal(c.numpy(), tc.numpy())
+    v0 = c._version
+    ge.exp(ge.tensor(a[0, :2]), out=c[0])  # into a view: the base sees it
+    assert c._version > v0
+    np.testing.assert_allclose(c.numpy()[0], np.exp(a[0, :2]), rtol=1e-6)
+    z = ge.zeros(0)  # an empty out= is resized quietly, a non-empty one with torch's warning
+    ge.add(ge.tensor(a), 1, out=z)
+    np.testing.assert_array_equal(z.numpy(), a + 1)
+    with pytest.warns(UserWarning, match="resized"):
+        ge.add(ge.tensor(a), 1, out=ge.zeros(2))
+    i = ge.zeros(2, dtype="int64")
+    vals = ge.empty(2)
+    r = ge.max(ge.tensor(a), 1, out=(vals, i))  # torch's positional dim gives the pair
+    tr = torch.max(torch.tensor(a), 1)
+    np.testing.assert_array_equal(vals.numpy(), tr.values.numpy())
+    np.testing.assert_array_equal(i.numpy(), tr.indices.numpy())
+    assert r.values is vals and r.indices is i
+    f64 = ge.empty(3, dtype="float64")  # float32 result cast into a float64 out, as torch
+    ge.cat([ge.ones(2), ge.zeros(1)], out=f64)
+    assert f64.dtype == np.float64 and f64.tolist() == [1.0, 1.0, 0.0]
+    with pytest.raises(TypeError, match="can't be cast"):
+        ge.exp(ge.ones(2), out=ge.zeros(2, dtype="int64"))
+    x = ge.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        ge.exp(x, out=ge.empty(2))
+    with ge.no_grad():
+        ge.exp(x, out=ge.empty(2))
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        ge.exp(ge.ones(2), out=np.empty(2))
+
+
+def test_autograd_namespace_spellings_as_torchs():
+    x = ge.tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
+    assert ge.autograd.gradcheck(lambda a: (a * a).sin(), (x,), fast_mode=True,
+                                 check_undefined_grad=False)
+    assert ge.autograd.gradgradcheck(lambda a: (a ** 3).sum(), (x,))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        ge.autograd.gradcheck(lambda a: a * 2, (x,), bogus=1)
+    with pytest.raises(ge.GradcheckError):  # a wrong custom gradient is caught
+        class Bad(ge.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 3
+        ge.autograd.gradcheck(Bad.apply, (x,))
+    assert not ge.autograd.is_anomaly_enabled()
+    with ge.autograd.set_detect_anomaly(True):
+        assert ge.autograd.is_anomaly_enabled()
+    assert not ge.autograd.is_anomaly_enabled()
+    with ge.autograd.detect_anomaly(check_nan=True):
+        assert ge.autograd.is_anomaly_enabled()
+    v = ge.autograd.Variable(ge.ones(2), requires_grad=True)
+    assert v.requires_grad and v.is_leaf
+    assert ge.autograd.grad_mode.no_grad is ge.no_grad
+
+
+def test_where_with_the_condition_alone_is_nonzero_as_tuple():
+    a = np.array([[0, 3, 0], [4, 0, 5]])
+    got = ge.where(ge.tensor(a) > 0)
+    ref = torch.where(torch.tensor(a) > 0)
+    assert len(got) == len(ref) == 2
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g.numpy(), r.numpy())
+    with pytest.raises(TypeError, match="condition alone"):
+        ge.where(ge.tensor(a) > 0, ge.ones(3))
+
+
+def test_grad_fn_next_functions_walk_the_graph_as_torchs():
+    x = ge.ones(2, requires_grad=True)
+    w = ge.ones(2, requires_grad=True)
+    y = (x * 2 + w.exp()).sum()
+    tx, tw = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    ty = (tx * 2 + tw.exp()).sum()
+
+    def names(fn):  # the graph as nested (name, children), leaves by their variable
+        if fn is None:
+            return None
+        if not fn.next_functions:
+            return "leaf"
+        return (fn.name(), tuple(names(f) for f, _ in fn.next_functions))
+
+    assert names(y.grad_fn) == names(ty.grad_fn)
+    (mul, _), (exp, _) = y.grad_fn.next_functions[0][0].next_functions
+    assert mul.next_functions[0][0].variable is x and mul.next_functions[1] == (None, 0)
+    assert exp.next_functions[0][0].variable is w
+    assert repr(y.grad_fn).startswith("<SumBackward0 object at 0x")
+
+
+def test_state_dict_keywords_and_key_order_as_torchs():
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    tm = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    assert list(m.state_dict(prefix="model.")) == list(tm.state_dict(prefix="model."))
+    kv = m.state_dict(keep_vars=True)
+    assert kv["0.weight"] is m[0].weight
+    dest = {}
+    assert m.state_dict(destination=dest) is dest and list(dest) == list(tm.state_dict())
+    r = m.load_state_dict({"2.bias": np.zeros(1, np.float32), "x": np.zeros(1)}, strict=False)
+    tr = tm.load_state_dict({"2.bias": torch.zeros(1), "x": torch.zeros(1)}, strict=False)
+    assert r.missing_keys == tr.missing_keys and r.unexpected_keys == tr.unexpected_keys
+
+
+def test_out_keyword_is_replayed_by_jit():
+    def step(x, buf):
+        ge.matmul(x, x, out=buf)
+        return buf * 1
+
+    f = ge.jit(step)
+    for seed in range(3):
+        x = ge.tensor(np.random.default_rng(seed).standard_normal((3, 3)).astype(np.float32))
+        b1, b2 = ge.zeros((3, 3)), ge.zeros((3, 3))
+        np.testing.assert_array_equal(f(x, b1).numpy(), step(x, b2).numpy())
+        np.testing.assert_array_equal(b1.numpy(), b2.numpy())
+    with pytest.raises(ge.CaptureError, match="resized"):
+        ge.jit(lambda x, buf: ge.exp(x, out=buf) * 1)(ge.ones(2), ge.zeros(3))
+
+
+def test_instance_norm_unbatched_and_lazy_defaults_as_torchs():
+    rng = np.random.default_rng(1)
+    for cls, shape in (("InstanceNorm1d", (3, 5)), ("InstanceNorm2d", (3, 4, 5))):
+        a = rng.standard_normal(shape).astype(np.float32)
+        got = getattr(nn, cls)(3)(ge.tensor(a)).numpy()
+        ref = getattr(torch.nn, cls)(3)(torch.tensor(a)).numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    for cls in ("LazyInstanceNorm1d", "LazyInstanceNorm2d"):
+        g, t = getattr(nn, cls)(), getattr(torch.nn, cls)()
+        assert (g.affine, g.track_running_stats) == (t.affine, t.track_running_stats)

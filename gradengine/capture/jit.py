@@ -477,7 +477,7 @@ def _assigned_next(trace, start, targets):
 
 def _clears_grads(fn):
     """``opt.zero_grad()`` / ``module.zero_grad()`` with set_to_none (the default)."""
-    if not isinstance(fn, functools.partial) or fn.args != (True,):
+    if not isinstance(fn, functools.partial) or len(fn.args) != 1 or fn.args[0] is not True:
         return False
     return getattr(fn.func, "__name__", "") == "_zero_grad"
 

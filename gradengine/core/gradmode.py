@@ -18,6 +18,7 @@ class _Mode(threading.local):
     enabled = True
     anomaly = False
     hook = None  # the recorder plug-in (ge.jit) while a step is being traced
+    inference = ()  # the modes of the inference_mode blocks being run, innermost last
 
 
 _mode = _Mode()
@@ -54,10 +55,18 @@ class _GradModeSwitch:
         _mode.enabled = self._prev.pop()
         return False
 
+    def _fresh(self, fn=None):
+        """A new switch of this one's kind and value (``inference_mode(False)`` included),
+        so that each call and each decorated function keeps its own saved state."""
+        new = object.__new__(type(self))
+        _GradModeSwitch.__init__(new, fn)
+        new._value = self._value
+        return new
+
     def __call__(self, *args, **kwargs):
         if self._fn is None:  # used as @no_grad() -> decorate the function given
-            return type(self)(args[0])
-        with type(self)():
+            return self._fresh(args[0])
+        with self._fresh():
             return self._fn(*args, **kwargs)
 
     def __get__(self, obj, objtype=None):  # decorating methods
@@ -78,7 +87,11 @@ class enable_grad(_GradModeSwitch):
 
 class detect_anomaly:
     """Context manager: a NaN/inf made by an op's forward or backward raises GraphError
-    naming the op and the line of user code that created it."""
+    naming the op and the line of user code that created it. ``check_nan`` is accepted for
+    PyTorch's signature (the check is always made)."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
 
     def __enter__(self):
         self._prev = _mode.anomaly
@@ -105,8 +118,31 @@ def _all_finite(arr) -> bool:
     return bool(xp.isfinite(arr).all())
 
 
+class set_detect_anomaly:
+    """``torch.autograd.set_detect_anomaly(mode)``: anomaly mode on or off from the call
+    on (as a function), or for a ``with`` block (restored on exit)."""
+
+    def __init__(self, mode, check_nan=True):
+        self._prev = _mode.anomaly
+        _mode.anomaly = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self._prev
+        return False
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode (``detect_anomaly``) is on in this thread."""
+    return bool(_mode.anomaly)
+
+
 class inference_mode(_GradModeSwitch):
-    """``torch.inference_mode``: no gradients are recorded (here the same as no_grad)."""
+    """``torch.inference_mode``: no gradients are recorded (here the same as no_grad);
+    ``inference_mode(False)`` leaves grad mode as it is (as PyTorch's). A context manager
+    and a decorator; :func:`is_inference_mode_enabled` tells whether one is running."""
 
     _value = False
 
@@ -115,4 +151,21 @@ class inference_mode(_GradModeSwitch):
             super().__init__(mode)
             return
         super().__init__()
-        self._value = not mode
+        self._value = False if mode else None  # None: grad mode unchanged
+
+    def __enter__(self):
+        _mode.inference = _mode.inference + (self._value is not None,)
+        self._prev.append(_mode.enabled)
+        if self._value is not None:
+            _mode.enabled = self._value
+
+    def __exit__(self, *exc):
+        _mode.inference = _mode.inference[:-1]
+        _mode.enabled = self._prev.pop()
+        return False
+
+
+def is_inference_mode_enabled() -> bool:
+    """``torch.is_inference_mode_enabled``: whether an ``inference_mode()`` block (not
+    ``inference_mode(False)``) is the innermost one running in this thread."""
+    return bool(_mode.inference and _mode.inference[-1])

@@ -280,11 +280,46 @@ class Node:
         return self.edges[i]
 
     def __repr__(self):
-        return f"<node {self.op.name} #{self.seq}>"
+        return f"<{self.name()} object at {id(self):#x}>"  # PyTorch's form
 
     def name(self) -> str:
         """PyTorch's ``grad_fn.name()`` spelling: ``MulBackward0`` for ``mul``."""
         return "".join(p[:1].upper() + p[1:] for p in self.op.name.split("_")) + "Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's ``grad_fn.next_functions``: one ``(node, 0)`` pair per argument -- the
+        node that made it, an :class:`AccumulateGrad` for a leaf that requires grad, or
+        ``(None, 0)`` for an argument that needs no gradient (a constant included)."""
+        out = []
+        for i, need in enumerate(self.needs):
+            e = self.edge(i) if need else None
+            out.append((AccumulateGrad(e) if isinstance(e, Tensor) else e, 0))
+        return tuple(out)
+
+
+class AccumulateGrad:
+    """What :attr:`Node.next_functions` shows for a leaf: the leaf (``variable``) whose
+    ``.grad`` the backward accumulates into, as PyTorch's ``AccumulateGrad`` node."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    next_functions = ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return f"<AccumulateGrad of a leaf of shape {tuple(self.variable.shape)}>"
 
 
 _seq = itertools.count()

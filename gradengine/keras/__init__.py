@@ -38,3 +38,8 @@ def __getattr__(name):
     if name in _NAMES:
         return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# -- kops
+_LAZY = _LAZY + ("config", "constraints")
+__all__ += ["config", "constraints"]

@@ -9,7 +9,7 @@ from .. import backend
 from ..core.tensor import Tensor
 from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _module_device, _module_dtype
-from ..nn.module import Module, Parameter
+from ..nn.module import KerasWeights, Module, Parameter
 from . import symbolic
 
 __all__ = ["Layer"]
@@ -19,7 +19,7 @@ __all__ = ["Layer"]
 _SHAPE_WITHOUT_BATCH = ("gradengine.keras.layers", __name__)
 
 
-class Layer(Module):
+class Layer(KerasWeights, Module):
     """Base of the Keras layers: ``name``, ``input_shape``, lazy :meth:`build` at the first
     call from the input's shape (batch axis excluded), and the input cast to the layer's
     dtype.

@@ -186,7 +186,8 @@ class BatchNormalization(Layer):
     """Batch normalization over the last (channels) axis with Keras' numerics: in fit, batch
     statistics, and ``moving = moving * momentum + batch * (1 - momentum)`` with the
     biased variance; in evaluate / predict, the moving statistics. momentum 0.99,
-    epsilon 1e-3."""
+    epsilon 1e-3. A frozen layer (``trainable = False``) runs in inference mode, fit
+    included, as Keras'."""
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -223,7 +224,7 @@ class BatchNormalization(Layer):
                              f"{self.moving_mean.shape[0]} channels on its last axis")
         xt = _channels_first(x)
         bn = F.batch_norm
-        if not self.training:
+        if not self.training or not self.trainable:
             out = bn(xt, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                      training=False, eps=self.epsilon)
             return _channels_last(out)

@@ -345,7 +345,8 @@ class BatchNormalization(_Base):
     channels-first data) with Keras' numerics: in fit, the batch statistics, and
     ``moving = moving * momentum + batch * (1 - momentum)`` with the biased variance; in
     evaluate / predict, the moving statistics. momentum 0.99, epsilon 1e-3. Weights in
-    Keras' order: gamma, beta, moving_mean, moving_variance."""
+    Keras' order: gamma, beta, moving_mean, moving_variance. A frozen layer
+    (``trainable = False``) runs in inference mode, fit included, as Keras'."""
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -386,7 +387,7 @@ class BatchNormalization(_Base):
         order = [0, axis] + [a for a in range(1, x.ndim) if a != axis]
         back = [int(i) for i in np.argsort(order)]
         xt = x.transpose(*order) if axis != 1 else x
-        if not self.training:
+        if not self.training or not self.trainable:  # frozen: inference, as Keras
             out = F.batch_norm(xt, self.moving_mean, self.moving_variance, self.gamma,
                                self.beta, training=False, eps=self.epsilon)
             return out.transpose(*back) if axis != 1 else out

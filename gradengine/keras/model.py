@@ -30,6 +30,7 @@ from ..core.tensor import Tensor
 from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from ..nn import _keras_regularizers
+from ..nn.module import KerasWeights
 from .callbacks import Callback, History
 from .loop import (  # noqa: F401  (importable from here, as before)
     _device,
@@ -66,7 +67,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax"
               "lion", "ftrl", "adafactor", "lamb")
 
 
-class KerasModel:
+class KerasModel(KerasWeights):
     """The Keras methods of a model (a Module whose ``forward`` maps X to predictions)."""
 
     def __init__(self):
@@ -430,6 +431,118 @@ class KerasModel:
         act = None if self.__dict__.get("_from_logits") else self._output_is_logits
         _metric_sums(self._metrics, act, out, yb, sums)
 
+    # ------------------------------------------------------------ customizing fit
+    # Keras' "customizing what happens in fit()": a subclass that overrides train_step /
+    # test_step / predict_step has fit / evaluate / predict call it on every batch, with
+    # compute_loss, compute_metrics and the metrics trackers below.
+    @property
+    def metrics(self) -> list:
+        """Keras' ``model.metrics`` after compile: the ``"loss"`` tracker (a
+        :class:`keras.metrics.Mean`) and the compiled metrics (one object named
+        ``"compile_metrics"`` whose ``result()`` is a dict), as Keras 3."""
+        if not getattr(self, "compiled", False):
+            return []
+        d = self.__dict__
+        made = d.get("_trackers")
+        if made is None or made[0] is not self._metric_specs:
+            from .metrics import Mean
+            made = d["_trackers"] = (self._metric_specs, Mean(name="loss"),
+                                     _CompileMetrics(self))
+        return [made[1], made[2]]
+
+    @property
+    def metrics_names(self) -> list:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras' ``compute_loss``: the compiled loss of ``y_pred`` (``self(x)`` when not
+        given) against ``y``, plus the weights' regularization penalties."""
+        from .losses import get as get_loss
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        if getattr(self, "_multi", None) is not None:
+            raise NotImplementedError("compute_loss: a model of several outputs in a custom "
+                                      "train_step is not supported")
+        if not isinstance(y, Tensor):
+            y = Tensor(np.asarray(y), device=y_pred.device)
+        loss = self.loss
+        if isinstance(loss, str):
+            per = get_loss(loss)(y, y_pred)
+        elif isinstance(loss, _KerasLoss):
+            per = loss(y, y_pred, sample_weight=sample_weight)
+            sample_weight = None
+        else:  # gradengine's callable(pred, target)
+            per = loss(y_pred, y)
+        if sample_weight is not None:
+            w = sample_weight if isinstance(sample_weight, Tensor) else \
+                Tensor(np.asarray(sample_weight, dtype=per.dtype), device=per.device)
+            total = (per * w.reshape(per.shape)).sum() / max(per.shape[0], 1)
+        else:
+            total = per.mean() if per.ndim else per
+        for pen in self.losses:
+            total = total + pen
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Keras' ``compute_metrics``: update the compiled metrics with this batch and
+        return every metric's result (the loss tracker's too)."""
+        self.metrics[1].update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """``{name: result}`` of every metric, the compiled ones' dict flattened."""
+        out = {}
+        for m in self.metrics:
+            r = m.result()
+            if isinstance(r, dict):
+                out.update(r)
+            else:
+                out[m.name] = r
+        return out
+
+    def train_step(self, data) -> dict:
+        """One training step on a batch ``data`` = ``(x, y)`` or ``(x, y, sample_weight)``,
+        as Keras' default: forward, :meth:`compute_loss`, backward, optimizer update,
+        metrics; returns :meth:`get_metrics_result`. Override it to customize ``fit``."""
+        from .utils import unpack_x_y_sample_weight
+        x, y, sw = unpack_x_y_sample_weight(data)
+        self.optimizer.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw)
+        loss.backward()
+        self.optimizer.step()
+        self.metrics[0].update_state(loss.detach(), sample_weight=_batch_size(y_pred))
+        return self.compute_metrics(x, y, y_pred.detach(), sw)
+
+    def test_step(self, data) -> dict:
+        """One evaluation step (no update), as Keras' default; override to customize
+        ``evaluate``."""
+        from .utils import unpack_x_y_sample_weight
+        x, y, sw = unpack_x_y_sample_weight(data)
+        with no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw,
+                                     training=False)
+        self.metrics[0].update_state(loss, sample_weight=_batch_size(y_pred))
+        return self.compute_metrics(x, y, y_pred, sw)
+
+    def predict_step(self, data):
+        """The outputs for one batch, as Keras' default; override to customize
+        ``predict``."""
+        from .utils import unpack_x_y_sample_weight
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    def _custom(self, name) -> bool:
+        """Whether this model's class overrides ``train_step`` / ``test_step`` /
+        ``predict_step``."""
+        fn = getattr(type(self), name, None)
+        return fn is not None and fn is not getattr(KerasModel, name)
+
     # ------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -614,6 +727,10 @@ class KerasModel:
         else:
             step = self._jit_step_w or self._train_step_weighted
         names = ["loss"] + self._metric_names
+        custom = self._custom("train_step")
+        if custom and world is not None:
+            raise NotImplementedError("fit: a custom train_step in a distributed fit is not "
+                                      "supported")
         make = Tensor._make
         on_cpu = device == "cpu"
         self.stop_training = False
@@ -632,6 +749,9 @@ class KerasModel:
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
             self._reset_stateful()
+            if custom:
+                self.reset_metrics()
+                clogs = {}
             bar = _progress(verbose, epoch, epochs, steps)
             sums = [0.0] * len(names)
             seen = 0
@@ -656,6 +776,19 @@ class KerasModel:
                     cb.on_train_batch_begin(b, {})
                 xb = _take(Xe, slice(start, start + batch_size))
                 yb = ye[start:start + batch_size]
+                if custom:  # the user's train_step: its dict is the logs
+                    data = (_tensors(xb, device), make(yb, device))
+                    if we is not None:
+                        data += (make(we[start:start + batch_size], device),)
+                    clogs = _flat_logs(self.train_step(data))
+                    seen += _rows(xb)
+                    if bar is not None:
+                        bar.update([v * seen for v in clogs.values()], seen, list(clogs))
+                    for cb in batch_cbs:
+                        cb.on_train_batch_end(b, dict(clogs))
+                    if self.stop_training and batch_cbs:
+                        break
+                    continue
                 if we is None:
                     loss, out = step(_tensors(xb, device), make(yb, device))
                 else:
@@ -680,9 +813,12 @@ class KerasModel:
                         cb.on_train_batch_end(b, blogs)
                     if self.stop_training:  # Keras ends the epoch at once
                         break
-            logs = (world.logs(names, sums, seen) if world is not None
-                    else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
-            self._stateful_results(logs)
+            if custom:
+                logs = dict(clogs)
+            else:
+                logs = (world.logs(names, sums, seen) if world is not None
+                        else {k: float(s) / max(seen, 1) for k, s in zip(names, sums)})
+                self._stateful_results(logs)
             if val is not None and _should_validate(epoch, validation_freq):
                 for cb in cbs:
                     cb.on_test_begin({})
@@ -763,6 +899,8 @@ class KerasModel:
         return _keras_result(logs, return_dict)
 
     def _evaluate_arrays(self, Xa, ya, batch_size, wa=None):
+        if self._custom("test_step"):
+            return self._evaluate_custom(Xa, ya, batch_size, wa)
         names = ["loss"] + self._metric_names
         sums = [0.0] * len(names)
         device = _device(Xa)
@@ -794,6 +932,19 @@ class KerasModel:
         finally:
             self.train()
         return self._stateful_results({k: float(s) / max(n, 1) for k, s in zip(names, sums)})
+
+    def _evaluate_custom(self, Xa, ya, batch_size, wa):
+        """evaluate with the user's test_step: its last dict is the result."""
+        device = _device(Xa)
+        self.reset_metrics()
+        logs = {}
+        for start in range(0, _rows(Xa), batch_size):
+            data = (_tensors(_take(Xa, slice(start, start + batch_size)), device),
+                    Tensor._make(ya[start:start + batch_size], device))
+            if wa is not None:
+                data += (Tensor._make(wa[start:start + batch_size], device),)
+            logs = _flat_logs(self.test_step(data))
+        return logs
 
     def _stateful(self):
         return [(name, spec) for name, spec in getattr(self, "_metrics", ())
@@ -938,19 +1089,6 @@ class KerasModel:
         return self.predict(x, batch_size=max(_input_samples(x) or 1, 1), verbose=0)
 
     # ------------------------------------------------------------ weights
-    @property
-    def weights(self):
-        """Every weight: the trainable parameters and the buffers (moving statistics)."""
-        return [t for _, t in self._named_state()]
-
-    @property
-    def trainable_weights(self):
-        return self.parameters()
-
-    @property
-    def non_trainable_weights(self):
-        return self.buffers()
-
     def count_params(self) -> int:
         """The number of weights (parameters and buffers, as Keras counts).
 
@@ -1024,7 +1162,7 @@ class KerasModel:
                      "first layer input_shape=..., start with Input(shape=...), call "
                      "model.build(...), or fit / call it on data.")
             return
-        trainable = sum(int(p.size) for p in self.parameters())
+        trainable = sum(int(p.size) for p in self.trainable_weights)
         total = sum(int(t.size) for t in self.weights)
         print_fn(f"Total params: {total:,}")
         print_fn(f"Trainable params: {trainable:,}")
@@ -1251,3 +1389,63 @@ def _stateful_metric(kind, name):
             return km.MeanMetricWrapper(kind, name=name)
         raise ValueError(f"compile: weighted metric {name!r} of kind {kind!r} is not known")
     return cls(name=name)
+
+
+def _batch_size(y_pred):
+    t = y_pred[0] if isinstance(y_pred, (list, tuple)) else y_pred
+    return int(t.shape[0]) if getattr(t, "ndim", 0) else 1
+
+
+def _flat_logs(logs) -> dict:
+    """A train_step's dict as fit's logs: nested dicts merged, numbers as floats."""
+    out = {}
+    for k, v in dict(logs or {}).items():
+        if isinstance(v, dict):
+            out.update(_flat_logs(v))
+            continue
+        if isinstance(v, Tensor):
+            v = v.numpy()
+        out[k] = float(v) if np.ndim(v) == 0 else np.asarray(v)
+    return out
+
+
+class _CompileMetrics:
+    """The compiled metrics as one Keras metric (``model.metrics[1]``): ``update_state(y,
+    y_pred)`` folds a batch into every metric, ``result()`` is ``{name: value}``."""
+
+    name = "compile_metrics"
+
+    def __init__(self, model):
+        self.model = model
+        self.reset_state()
+
+    def _specs(self):
+        return list(getattr(self.model, "_metrics", None) or ())
+
+    def reset_state(self):
+        self.sums = [0.0] * len(self._specs())
+        self.count = 0
+        for _, spec in self._specs():
+            if hasattr(spec, "reset_state"):
+                spec.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        specs = self._specs()
+        if not specs:
+            return
+        if len(self.sums) != len(specs):
+            self.sums = [0.0] * len(specs)
+        out = _host(y_pred.data if isinstance(y_pred, Tensor) else np.asarray(y_pred))
+        y = _host(y_true.data if isinstance(y_true, Tensor) else np.asarray(y_true))
+        _metric_sums(specs, None, out, y, self.sums)
+        self.count += int(out.shape[0]) if out.ndim else 1
+
+    def result(self) -> dict:
+        res = {}
+        for (name, spec), s in zip(self._specs(), self.sums):
+            if hasattr(spec, "result"):
+                r = spec.result()
+                res[name] = float(r) if np.ndim(r) == 0 else np.asarray(r)
+            else:
+                res[name] = float(s) / self.count if self.count else 0.0
+        return res

@@ -99,6 +99,45 @@ class Optimizer(_optim.Optimizer):
             return
         self.add_param_group({"params": params})
 
+    def apply(self, grads, trainable_variables=None):
+        """Keras' ``optimizer.apply(grads, trainable_variables)``: one update of the given
+        variables with the given gradients (the optimizer's own variables when None; binds
+        them on the first call, as Keras builds). Gradients of None leave their variable
+        alone; the other variables the optimizer holds are not touched.
+
+        Raises:
+            ValueError: a different number of gradients and variables.
+        """
+        grads = list(grads)
+        if trainable_variables is None:
+            variables = list(self.params)
+        else:
+            variables = list(trainable_variables)
+            self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: got {len(grads)} gradients for "
+                             f"{len(variables)} variables")
+        held = {id(p): p.grad for p in self.params}
+        given = {id(v) for v in variables}
+        try:
+            for p in self.params:  # only the given variables move
+                if id(p) not in given:
+                    p.grad = None
+            for v, g in zip(variables, grads):
+                if g is not None and not isinstance(g, _Tensor):
+                    g = _Tensor(g, dtype=v.dtype, device=v.device)
+                v.grad = g
+            self.step()
+        finally:
+            for p in self.params:
+                if id(p) not in given:
+                    p.grad = held[id(p)]
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras' ``apply_gradients(zip(grads, variables))``: :meth:`apply`."""
+        pairs = list(grads_and_vars)
+        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
     @property
     def learning_rate(self) -> float:
         """The current learning rate (a schedule's value at ``iterations``); assignable."""

@@ -228,7 +228,17 @@ class Sequential(KerasModel, Module):
                 return layer.out_features, layer.weight
         return None, None
 
-    def forward(self, x):
+    def forward(self, x, training=None):
+        """The layers in order; ``training=True`` / ``False`` (Keras' keyword) runs this
+        call in fit's or predict's mode whatever the model's mode is."""
+        if training is not None and bool(training) != self.training:
+            modes = [(m, m.training) for m in self.modules()]
+            self.train(bool(training))
+            try:
+                return self.forward(x)
+            finally:
+                for m, t in modes:
+                    object.__setattr__(m, "training", t)
         if self._input_shape is None and isinstance(x, Tensor) and x.ndim:
             object.__setattr__(self, "_input_shape", tuple(x.shape[1:]))
         for layer in self.layers:

@@ -201,3 +201,35 @@ def __getattr__(name):
         from ..keras.sequential import Sequential
         return Sequential
     raise AttributeError(f"module 'gradengine.nn' has no attribute {name!r}")
+
+
+# -- vol: the 3-d convolution, pooling and normalization modules (nn/volume.py)
+from .volume import (  # noqa: E402
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool3d,
+    AvgPool3d,
+    BatchNorm3d,
+    Conv3d,
+    ConvTranspose3d,
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
+    InstanceNorm3d,
+    LazyBatchNorm3d,
+    LazyConv3d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm3d,
+    LPPool1d,
+    LPPool2d,
+    LPPool3d,
+    MaxPool3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
+)
+
+__all__ += [
+    "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "AvgPool3d", "BatchNorm3d", "Conv3d",
+    "ConvTranspose3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "InstanceNorm3d",
+    "LazyBatchNorm3d", "LazyConv3d", "LazyConvTranspose3d", "LazyInstanceNorm3d", "LPPool1d",
+    "LPPool2d", "LPPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+]

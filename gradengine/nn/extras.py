@@ -641,7 +641,7 @@ class LazyInstanceNorm1d(_LazyNorm, InstanceNorm1d):
     """``nn.InstanceNorm1d`` whose ``num_features`` comes from the first input."""
 
     cls_to_become = InstanceNorm1d
-    _defaults = dict(affine=False, track_running_stats=False)
+    _defaults = dict(affine=True, track_running_stats=True)  # torch's lazy defaults
 
     def _in_size(self, x):
         return x.shape[0] if x.ndim == 2 else x.shape[1]
@@ -651,7 +651,7 @@ class LazyInstanceNorm2d(_LazyNorm, InstanceNorm2d):
     """``nn.InstanceNorm2d`` whose ``num_features`` comes from the first input."""
 
     cls_to_become = InstanceNorm2d
-    _defaults = dict(affine=False, track_running_stats=False)
+    _defaults = dict(affine=True, track_running_stats=True)
 
     def _in_size(self, x):
         return x.shape[0] if x.ndim == 3 else x.shape[1]

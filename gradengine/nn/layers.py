@@ -10,7 +10,7 @@ from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from . import _keras_init, _keras_regularizers
-from .module import Module, Parameter
+from .module import KerasWeights, Module, Parameter
 
 __all__ = ["ELU", "GELU", "SELU", "Dense", "Embedding", "Flatten", "Hardtanh", "Identity",
            "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "Mish", "ReLU", "ReLU6", "SiLU",
@@ -379,7 +379,7 @@ ACTIVATION_NAMES = (None, "linear", "sigmoid", "relu", "tanh", "softmax", "log_s
                     "hard_silu", "hard_swish")
 
 
-class Dense(Module):
+class Dense(KerasWeights, Module):
     """A Keras-style fully connected layer: ``act(x @ kernel + bias)``.
 
     The kernel (stored as ``weight``, shape (input_dim, units)) starts Glorot-uniform and
@@ -453,6 +453,8 @@ class Dense(Module):
             object.__setattr__(self, "_dtype", backend.resolve_dtype(dtype, "Dense"))
         if input_dim is not None:
             self.build(int(input_dim))
+        if not kwargs.get("trainable", True):
+            self.trainable = False
 
     @property
     def kernel(self):

@@ -14,12 +14,12 @@ from collections import namedtuple
 import numpy as np
 
 from .. import backend
-from ..core.gradmode import state_epoch
+from ..core.gradmode import no_grad, state_epoch
 from ..core.op import host_call
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError, StateDictError
 
-__all__ = ["Module", "Parameter", "Buffer"]
+__all__ = ["Module", "Parameter", "Buffer", "KerasWeights"]
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -58,6 +58,30 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    # Keras' variable spellings (a Keras layer's weights are these Parameters)
+    @property
+    def value(self):
+        """Keras' ``variable.value``: the parameter itself (its ``.grad`` included)."""
+        return self
+
+    def assign(self, value):
+        """Keras' ``variable.assign(value)``: written in place without a graph."""
+        with no_grad():
+            self.copy_(value if isinstance(value, Tensor) else
+                       Tensor(value, dtype=self.dtype, device=self.device))
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.detach() + delta)
+
+    def assign_sub(self, delta):
+        return self.assign(self.detach() - delta)
+
+    @property
+    def trainable(self) -> bool:
+        """Keras' ``variable.trainable``: whether it requires grad."""
+        return self.requires_grad
 
 
 class Buffer(Tensor):
@@ -185,6 +209,8 @@ class Module:
         bufs.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
+            if d.get("_frozen") and value.requires_grad:  # a frozen Keras layer's new weight
+                value.requires_grad_(False)
         elif isinstance(value, Module):
             mods[name] = value
         object.__setattr__(self, name, value)
@@ -467,10 +493,19 @@ class Module:
         return self.train(False)
 
     # ------------------------------------------------------------ state
-    def state_dict(self) -> dict:
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """``{name: numpy array copy}`` for every parameter and persistent buffer (host
-        copies, also from CUDA)."""
-        return {name: _host_copy(p.data) for name, p in self._named_state()}
+        copies, also from CUDA). PyTorch's keywords: ``prefix`` before every name,
+        ``destination`` a mapping to fill (and return), ``keep_vars=True`` the Tensors
+        themselves instead of copies. (torch's deprecated positional form
+        ``state_dict(destination, prefix, keep_vars)`` is taken too.)"""
+        if args:
+            destination, prefix, keep_vars = (list(args) + [destination, prefix,
+                                                            keep_vars][len(args):])[:3]
+        out = {} if destination is None else destination
+        for name, p in self._named_state():
+            out[prefix + name] = p if keep_vars else _host_copy(p.data)
+        return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values from ``state_dict`` into the parameters, all or nothing.
@@ -501,8 +536,8 @@ class Module:
                 lazy[f"{mod_name}.{pname}" if mod_name else pname] = (mod, shape)
         expected = set(own) | set(lazy)
         given = set(state_dict)
-        missing = sorted(expected - given)
-        unexpected = sorted(given - expected)
+        missing = [k for k in (*own, *lazy) if k not in given]  # in the model's order
+        unexpected = [k for k in state_dict if k not in expected]
         if strict and (missing or unexpected):
             parts = []
             if missing:
@@ -651,6 +686,68 @@ class Module:
             lines.append(f"  ({name}): {body}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class KerasWeights:
+    """Keras' ``trainable`` switch and weight lists, mixed into the Keras layers and models
+    (not into plain modules, whose ``weights`` may be a user's own attribute).
+
+    ``layer.trainable = False`` freezes the layer and every layer inside it, as Keras 3
+    does: their parameters stop requiring grad (so ``fit`` and any optimizer leave them
+    alone, as ``p.requires_grad = False`` does in PyTorch), weights the layer builds later
+    start frozen, and ``trainable = True`` unfreezes them all again."""
+
+    @property
+    def trainable(self) -> bool:
+        return not self.__dict__.get("_frozen", False)
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        frozen = not bool(value)
+        for m in self.modules():
+            object.__setattr__(m, "_frozen", frozen)
+        for p in self.parameters():
+            p.requires_grad_(not frozen)
+        state_epoch[0] += 1
+
+    @property
+    def weights(self) -> list:
+        """Every weight: the parameters, then the buffers (moving statistics)."""
+        return [t for _, t in self._named_state()]
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    @property
+    def trainable_weights(self) -> list:
+        """The parameters that training updates (none of a frozen layer)."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def trainable_variables(self) -> list:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """The frozen parameters, then the buffers."""
+        return [p for p in self.parameters() if not p.requires_grad] + list(self.buffers())
+
+    @property
+    def non_trainable_variables(self) -> list:
+        return self.non_trainable_weights
+
+    def count_params(self) -> int:
+        """The number of weights' elements (parameters and buffers, as Keras counts).
+
+        Raises:
+            ValueError: the layer is not built yet (its sizes are unknown).
+        """
+        if not getattr(self, "built", True) and not self.weights:
+            name = getattr(self, "name", None) or type(self).__name__
+            raise ValueError(f"count_params: the layer {name!r} is not built yet: call it "
+                             "on data first")
+        return sum(int(t.size) for t in self.weights)
 
 
 class _KwHook:

@@ -141,6 +141,9 @@ class _InstanceNorm(_BatchNorm):
                          device)
 
     def forward(self, x):
+        if x.ndim == self.dims[0] - 1:  # unbatched (C, *), as torch: a batch of one
+            out = self.forward(F.unsqueeze(x, 0))
+            return F.reshape(out, out.shape[1:])
         self._check_input(x)
         use_input = self.training or not self.track_running_stats
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

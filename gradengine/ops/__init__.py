@@ -636,3 +636,52 @@ _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",
            "manipulation", "math", "normalization", "operand", "reductions", "scans", "shape"]
+
+
+# -- tmisc
+# the in-place random fills (random_, uniform_ and normal_ with generator=, exponential_,
+# cauchy_, geometric_, log_normal_, bernoulli_): ops of gradengine/ops/random_extras.py
+from . import random_extras  # noqa: E402
+
+for _name, _fn in random_extras.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
+
+
+# -- vol: the 1-d / 3-d convolution and pooling family (ops/volume.py)
+from . import volume  # noqa: E402
+
+FAMILIES = FAMILIES + (volume,)
+__all__ += ["volume"]
+
+# -- tmath
+from . import special_math  # noqa: E402
+
+FAMILIES = FAMILIES + (special_math,)
+
+
+def _float_power_(self, exponent):
+    """``t.float_power_(e)``: only a float64 tensor can hold the float64 result (torch)."""
+    if self.dtype != np.float64:
+        raise DTypeError(f"float_power_: the base has dtype {self.dtype.name} but the result "
+                         "requires float64")
+    return inplace_fn(self, lambda t: special_math.float_power(t, exponent), "float_power_")
+
+
+def _install_tmath(T):
+    """The special_math family's methods, torch's remaining spellings of arithmetic and the
+    in-place forms of every out-of-place method in ``special_math.INPLACE_METHODS``."""
+    for name, fn in special_math.TENSOR_METHODS.items():
+        setattr(T, name, fn)
+    T.multiply, T.subtract, T.divide = T.mul, T.sub, div_method
+    T.multiply_, T.subtract_, T.true_divide_ = T.mul_, T.sub_, T.div_
+    T.float_power_ = _float_power_
+    for name in special_math.INPLACE_METHODS:
+        if hasattr(T, name + "_"):
+            continue
+        fn = getattr(T, name)
+        setattr(T, name + "_", lambda self, *a, _fn=fn, _n=name + "_", **kw: inplace_fn(
+            self, lambda t: _fn(t, *a, **kw), _n))
+
+
+_install_tmath(Tensor)
+__all__ += ["special_math"]

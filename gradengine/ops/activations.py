@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import floating
 from ..core.op import apply, call, op
 from ..cuda import kernels
+from ..errors import DTypeError
 from .fused import act_backward_ref, sigmoid_ref
 from .shape import normalize_axis
 
@@ -22,6 +24,7 @@ def _kernel(xp):
 @op(name="sigmoid", save=("out",), kernel="sigmoid.cu:sigmoid_fwd")
 def sigmoid_op(xp, x):
     """sigma(x) = 1 / (1 + e^-x), overflow-free for any |x|."""
+    x = floating(x)
     if _kernel(xp):
         return kernels.sigmoid_fwd(x)
     return sigmoid_ref(xp, x)
@@ -74,6 +77,7 @@ def sigmoid(x):
 @op(name="tanh", save=("out",))
 def tanh_op(xp, x):
     """tanh(x)."""
+    x = floating(x)
     return xp.tanh(x)
 
 
@@ -133,6 +137,9 @@ log_softmax_op.defvjp(lambda g, out, axis: g - out.exp() * g.sum(axis=axis, keep
 
 
 def _axis(x, axis, name):
+    if getattr(x, "dtype", None) is not None and x.dtype.kind != "f":
+        raise DTypeError(f"{name}: expected a floating tensor, got {x.dtype.name} of shape "
+                         f"{x.shape} (pass dtype=ge.float32 to cast it, as in torch)")
     return normalize_axis(axis, x.ndim, name)[0] if x.ndim else None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..backend import resolve_dtype
+from ..backend import floating, resolve_dtype
 from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, DeviceError
@@ -160,6 +160,7 @@ neg.defvjp(lambda g: -g)
 @op(save=("out",), quiet=True)
 def exp(xp, a):
     """e^a."""
+    a = floating(a)
     return xp.exp(a)
 
 
@@ -169,6 +170,7 @@ exp.defvjp(lambda g, out: g * out)
 @op(save=("a",), quiet=True)
 def log(xp, a):
     """ln a."""
+    a = floating(a)
     return xp.log(a)
 
 
@@ -178,6 +180,7 @@ log.defvjp(lambda g, a: g / a)
 @op(save=("out",), quiet=True)
 def sqrt(xp, a):
     """a ** 0.5."""
+    a = floating(a)
     return xp.sqrt(a)
 
 
@@ -196,7 +199,10 @@ abs_.defvjp(lambda g, a: g * sign(a))
 @op(differentiable=False)
 def sign(xp, a):
     """-1, 0 or 1 by the sign of a (no gradient)."""
-    return xp.sign(a)
+    r = xp.sign(a)
+    if r.dtype.kind == "f":  # NaN's sign is 0, as torch.sign
+        r = xp.where(a != a, r.dtype.type(0), r)
+    return r
 
 
 @op(save=("a",), params=("lo", "hi"))

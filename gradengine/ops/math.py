@@ -11,6 +11,7 @@ import math as _m
 
 import numpy as np
 
+from ..backend import floating
 from ..core.op import apply, op
 from ..core.tensor import Tensor
 from .activations import in_place, sigmoid, tanh
@@ -39,12 +40,14 @@ def _unary(o):
 @op(name="sin", save=("x",))
 def sin_op(xp, x):
     """sin x."""
+    x = floating(x)
     return xp.sin(x)
 
 
 @op(name="cos", save=("x",))
 def cos_op(xp, x):
     """cos x."""
+    x = floating(x)
     return xp.cos(x)
 
 
@@ -55,6 +58,7 @@ cos_op.defvjp(lambda g, x: -g * apply(sin_op, x))
 @op(name="tan", save=("out",))
 def tan_op(xp, x):
     """tan x; d/dx = 1 + tan^2 x."""
+    x = floating(x)
     return xp.tan(x)
 
 
@@ -64,6 +68,7 @@ tan_op.defvjp(lambda g, out: g * (1 + out * out))
 @op(name="asin", save=("x",), quiet=True)
 def asin_op(xp, x):
     """arcsin x; d/dx = 1 / sqrt(1 - x^2)."""
+    x = floating(x)
     return xp.arcsin(x)
 
 
@@ -73,6 +78,7 @@ asin_op.defvjp(lambda g, x: g / sqrt(1 - x * x))
 @op(name="acos", save=("x",), quiet=True)
 def acos_op(xp, x):
     """arccos x; d/dx = -1 / sqrt(1 - x^2)."""
+    x = floating(x)
     return xp.arccos(x)
 
 
@@ -82,6 +88,7 @@ acos_op.defvjp(lambda g, x: -g / sqrt(1 - x * x))
 @op(name="atan", save=("x",))
 def atan_op(xp, x):
     """arctan x; d/dx = 1 / (1 + x^2)."""
+    x = floating(x)
     return xp.arctan(x)
 
 
@@ -101,12 +108,14 @@ atan2_op.defvjp(lambda g, a, b: g * b / (a * a + b * b), lambda g, a, b: -g * a 
 @op(name="sinh", save=("x",), quiet=True)
 def sinh_op(xp, x):
     """sinh x."""
+    x = floating(x)
     return xp.sinh(x)
 
 
 @op(name="cosh", save=("x",), quiet=True)
 def cosh_op(xp, x):
     """cosh x."""
+    x = floating(x)
     return xp.cosh(x)
 
 
@@ -117,6 +126,7 @@ cosh_op.defvjp(lambda g, x: g * apply(sinh_op, x))
 @op(name="asinh", save=("x",))
 def asinh_op(xp, x):
     """arsinh x; d/dx = 1 / sqrt(x^2 + 1)."""
+    x = floating(x)
     return xp.arcsinh(x)
 
 
@@ -126,6 +136,7 @@ asinh_op.defvjp(lambda g, x: g / sqrt(x * x + 1))
 @op(name="acosh", save=("x",), quiet=True)
 def acosh_op(xp, x):
     """arcosh x (x >= 1); d/dx = 1 / sqrt((x - 1)(x + 1))."""
+    x = floating(x)
     return xp.arccosh(x)
 
 
@@ -135,6 +146,7 @@ acosh_op.defvjp(lambda g, x: g / sqrt((x - 1) * (x + 1)))
 @op(name="atanh", save=("x",), quiet=True)
 def atanh_op(xp, x):
     """artanh x (|x| < 1); d/dx = 1 / (1 - x^2)."""
+    x = floating(x)
     return xp.arctanh(x)
 
 
@@ -179,6 +191,7 @@ def erf_ref(xp, x):
 @op(name="erf", save=("x",))
 def erf_op(xp, x):
     """erf x = 2/sqrt(pi) int_0^x e^(-t^2) dt; d/dx = 2/sqrt(pi) e^(-x^2)."""
+    x = floating(x)
     return erf_ref(xp, x)
 
 
@@ -190,6 +203,7 @@ erf_op.defvjp(lambda g, x: g * ((2 / _SQRT_PI) * exp(-(x * x))))
 @op(name="exp2", save=("out",), quiet=True)
 def exp2_op(xp, x):
     """2^x; d/dx = 2^x ln 2."""
+    x = floating(x)
     return xp.exp2(x)
 
 
@@ -199,6 +213,7 @@ exp2_op.defvjp(lambda g, out: g * out * _LN2)
 @op(name="expm1", save=("out",), quiet=True)
 def expm1_op(xp, x):
     """e^x - 1, exact for small x; d/dx = e^x."""
+    x = floating(x)
     return xp.expm1(x)
 
 
@@ -208,6 +223,7 @@ expm1_op.defvjp(lambda g, out: g * (out + 1))
 @op(name="log2", save=("x",), quiet=True)
 def log2_op(xp, x):
     """log_2 x; d/dx = 1 / (x ln 2)."""
+    x = floating(x)
     return xp.log2(x)
 
 
@@ -217,6 +233,7 @@ log2_op.defvjp(lambda g, x: g / (x * _LN2))
 @op(name="log10", save=("x",), quiet=True)
 def log10_op(xp, x):
     """log_10 x; d/dx = 1 / (x ln 10)."""
+    x = floating(x)
     return xp.log10(x)
 
 
@@ -226,6 +243,7 @@ log10_op.defvjp(lambda g, x: g / (x * _LN10))
 @op(name="log1p", save=("x",), quiet=True)
 def log1p_op(xp, x):
     """ln(1 + x), exact for small x; d/dx = 1 / (1 + x)."""
+    x = floating(x)
     return xp.log1p(x)
 
 
@@ -235,6 +253,7 @@ log1p_op.defvjp(lambda g, x: g / (1 + x))
 @op(name="rsqrt", save=("out",), quiet=True)
 def rsqrt_op(xp, x):
     """1 / sqrt x; d/dx = -out^3 / 2."""
+    x = floating(x)
     return 1 / xp.sqrt(x)
 
 
@@ -253,6 +272,7 @@ square_op.defvjp(lambda g, x: g * (2 * x))
 @op(name="reciprocal", save=("out",), quiet=True)
 def reciprocal_op(xp, x):
     """1 / x; d/dx = -1/x^2 = -out^2."""
+    x = floating(x)
     return 1 / x if x.dtype.kind == "f" else 1 / x.astype(np.float32)
 
 
@@ -308,7 +328,10 @@ def round_op(xp, x, decimals):
 @op(name="sgn")
 def sign_op(xp, x):
     """-1, 0 or 1 by the sign of x (gradient 0, as torch.sign)."""
-    return xp.sign(x)
+    r = xp.sign(x)
+    if r.dtype.kind == "f":  # NaN's sign is 0, as torch.sign
+        r = xp.where(x != x, r.dtype.type(0), r)
+    return r
 
 
 for _o in (floor_op, ceil_op, trunc_op, sign_op):
@@ -371,6 +394,7 @@ leaky_relu_op.defvjp(lambda g, x, negative_slope: where(x > 0, g, g * negative_s
 @op(name="log_sigmoid", save=("x",))
 def log_sigmoid_op(xp, x):
     """ln sigma(x) = min(x, 0) - ln(1 + e^-|x|), without overflow; d/dx = sigma(-x)."""
+    x = floating(x)
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
@@ -396,6 +420,7 @@ hardtanh_op.defvjp(lambda g, x, min_val, max_val: g * apply(inside, x,
 @op(name="softsign", save=("x",))
 def softsign_op(xp, x):
     """x / (1 + |x|); d/dx = 1 / (1 + |x|)^2."""
+    x = floating(x)
     return x / (1 + xp.abs(x))
 
 
@@ -408,6 +433,7 @@ def _(g, x):
 @op(name="mish", save=("x",))
 def mish_op(xp, x):
     """x tanh(softplus(x))."""
+    x = floating(x)
     return x * xp.tanh(xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x))))
 
 

@@ -34,6 +34,8 @@ def sum_op(xp, x, axes, keepdims, dtype):
     """sum of x over axes."""
     if dtype is not None:
         return xp.sum(x, axis=axes, keepdims=keepdims, dtype=dtype)
+    if x.dtype.kind == "u":  # torch sums uint8 into int64 (NumPy: uint64)
+        return xp.sum(x, axis=axes, keepdims=keepdims, dtype=np.int64)
     acc = _acc(x)
     s = xp.sum(x, axis=axes, keepdims=keepdims, dtype=acc)
     return s.astype(x.dtype) if acc is not None else s

@@ -74,6 +74,8 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 @op(name="cumsum", params=("axis", "reverse"))
 def cumsum_op(xp, x, axis, reverse):
     """Running sum along axis (from the end when reverse)."""
+    if x.dtype.kind == "u":  # torch: into int64 (NumPy: uint64)
+        x = x.astype(np.int64)
     if reverse:
         return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis), axis)
     return xp.cumsum(x, axis=axis)
@@ -85,7 +87,7 @@ cumsum_op.defvjp(lambda g, axis, reverse: apply(cumsum_op, g, params=(axis, not 
 @op(name="cumprod", params=("axis",), save=("x", "out"))
 def cumprod_op(xp, x, axis):
     """Running product along axis; d/dx_i = sum_{k >= i} g_k out_k / x_i."""
-    return xp.cumprod(x, axis=axis)
+    return xp.cumprod(x.astype(np.int64) if x.dtype.kind == "u" else x, axis=axis)
 
 
 def _cumprod_grad(g, x, out, axis):
@@ -138,6 +140,8 @@ def cumprod(x, dim=None, *, dtype=None, axis=None):
 def prod_op(xp, x, axes, keepdims):
     """Product of x over axes; the gradient (exact where x has zeros) is the product of all
     the other elements."""
+    if x.dtype.kind == "u":  # torch: into int64 (NumPy: uint64)
+        x = x.astype(np.int64)
     return xp.prod(x, axis=axes, keepdims=keepdims)
 
 

@@ -21,3 +21,20 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+
+# -- optx
+from . import swa_utils  # noqa: E402
+from .extra import (  # noqa: E402
+    ASGD,
+    LBFGS,
+    Adadelta,
+    Adafactor,
+    Adamax,
+    NAdam,
+    RAdam,
+    Rprop,
+    SparseAdam,
+)
+
+__all__ += ["ASGD", "LBFGS", "Adadelta", "Adafactor", "Adamax", "NAdam", "RAdam", "Rprop",
+            "SparseAdam", "swa_utils"]
