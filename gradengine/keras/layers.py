@@ -19,10 +19,10 @@ from .. import functional as F
 from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from ..nn import _keras_init, _keras_regularizers
-from ..nn.layers import Dense, _activation_fn, _module_device, _module_dtype
-from ..nn.module import KerasWeights, Module, Parameter
+from ..nn import _keras_regularizers
+from ..nn.layers import Dense, _activation_fn, _module_device
 from . import symbolic
+from .layer_base import Layer
 
 __all__ = ["Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization",
            "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "Input",
@@ -32,127 +32,6 @@ __all__ = ["Activation", "Add", "Average", "AveragePooling2D", "BatchNormalizati
 
 def _pair(v):
     return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
-
-
-class Layer(KerasWeights, Module):
-    """Base of the Keras layers: ``name``, ``input_shape``, lazy :meth:`build` at the first
-    call from the input's shape (batch axis excluded), and the input cast to the layer's
-    dtype.
-
-    A Keras-style subclass defines ``build(input_shape)`` (given the shape with the batch
-    axis, as Keras) creating weights with :meth:`add_weight`, and ``call(inputs)``; a call
-    takes ``training=`` to force fit's or predict's behaviour for that call. Called on
-    KerasTensors (``keras.Input``), a layer records the call for ``keras.Model``.
-    """
-
-    def __init__(self, name=None, input_shape=None, dtype=None, trainable=True,
-                 activity_regularizer=None, **kwargs):
-        super().__init__()
-        unknown = set(kwargs) - {"input_dim", "batch_input_shape", "autocast"}
-        if unknown:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
-                            f"{sorted(unknown)}")
-        self.name = name
-        self.input_shape = tuple(input_shape) if input_shape is not None else None
-        self.trainable = bool(trainable)
-        self.activity_regularizer = _keras_regularizers.get(activity_regularizer)
-        if dtype is not None:
-            object.__setattr__(self, "_dtype", backend.resolve_dtype(dtype, "layer"))
-        object.__setattr__(self, "_built", False)
-
-    @property
-    def built(self) -> bool:
-        return self.__dict__.get("_built", False)
-
-    def build(self, input_shape):
-        """Create the weights for inputs of ``input_shape`` (without the batch axis)."""
-        object.__setattr__(self, "_built", True)
-
-    def _unbuild(self):
-        for name in list(self._parameters):
-            delattr(self, name)
-            object.__setattr__(self, name, None)
-        for name in list(self.__dict__.get("_buffers", {})):
-            self._buffers.pop(name)
-            object.__setattr__(self, name, None)
-        object.__setattr__(self, "_built", False)
-
-    def _weight(self, init, shape, name):
-        p = Parameter(_keras_init.get(init)(shape, _module_dtype(self), _module_device(self)),
-                      device=_module_device(self))
-        setattr(self, name, p)
-        return p
-
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
-                   trainable=True, name=None, regularizer=None, **kwargs):
-        """Create and register a weight (Keras' ``add_weight``): a Parameter, or a buffer
-        when ``trainable=False``; ``regularizer`` adds its penalty to the training loss."""
-        shape = () if shape is None else tuple(int(d) for d in shape)
-        taken = set(self.__dict__)
-        base = name or "weight"
-        key = base if base not in taken else next(
-            f"{base}_{i}" for i in range(1, len(taken) + 2) if f"{base}_{i}" not in taken)
-        dev = _module_device(self)
-        dt = backend.resolve_dtype(dtype, "add_weight") if dtype is not None else \
-            _module_dtype(self)
-        arr = _keras_init.get(initializer)(shape, dt, dev)
-        if trainable:
-            w = Parameter(arr, device=dev)
-            setattr(self, key, w)
-        else:
-            self.register_buffer(key, Tensor._make(arr, dev))
-            w = self.__dict__[key]
-        if regularizer is not None:
-            self.__dict__.setdefault("_weight_regularizers", []).append(
-                (_keras_regularizers.get(regularizer), w))
-        return w
-
-    def _buffer(self, init, shape, name):
-        dev = _module_device(self)
-        self.register_buffer(name, Tensor._make(
-            _keras_init.get(init)(shape, _module_dtype(self), dev), dev))
-
-    def _float_input(self, x):
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=_module_dtype(self), device=_module_device(self))
-        elif x.dtype != _module_dtype(self):
-            x = x.astype(_module_dtype(self))  # Keras casts inputs to the layer's dtype
-        return x
-
-    def __call__(self, x, *args, **kwargs):
-        if symbolic.is_symbolic((x, args, kwargs)):
-            return symbolic.symbolic_call(self, (x,) + args, kwargs)
-        training = kwargs.pop("training", None)
-        x = self._prepare(x)
-        if not self.built:
-            shape = tuple(x.shape[1:])
-            # Keras' build takes the shape with the batch axis; ours (below) without it
-            self.build(shape if type(self).build.__module__ == __name__ else
-                       (None,) + shape)
-            object.__setattr__(self, "_built", True)
-        if training is None or bool(training) == self.training:
-            out = self.forward(x, *args, **kwargs)
-        else:
-            modes = [(m, m.training) for m in self.modules()]
-            self.train(bool(training))
-            try:
-                out = self.forward(x, *args, **kwargs)
-            finally:
-                for m, t in modes:
-                    object.__setattr__(m, "training", t)
-        if self.activity_regularizer is not None:
-            for o in symbolic.flatten(out):
-                _keras_regularizers.record_activity(self.activity_regularizer, o)
-        return out
-
-    def forward(self, x, *args, **kwargs):
-        return self.call(x, *args, **kwargs)
-
-    def call(self, inputs, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} does not define call(inputs)")
-
-    def _prepare(self, x):
-        return self._float_input(x)
 
 
 class InputLayer(Layer):
@@ -617,3 +496,29 @@ LAYER_CLASSES = {c.__name__: c for c in (Activation, Add, Average, AveragePoolin
                                          Dropout, Embedding, Flatten, InputLayer,
                                          LayerNormalization, MaxPooling2D, Maximum, Minimum,
                                          Multiply, Subtract)}
+
+
+# -- klayers
+# Keras' other layer families, each in a module of its own, re-exported here
+from . import layers_attention as _attention  # noqa: E402
+from . import layers_conv as _conv  # noqa: E402
+from . import layers_more as _more  # noqa: E402
+from . import layers_pool as _pool  # noqa: E402
+from . import layers_preprocessing as _preprocessing  # noqa: E402
+from . import layers_rnn as _rnn  # noqa: E402
+from .layers_attention import *  # noqa: E402,F401,F403
+from .layers_common import InputSpec  # noqa: E402,F401
+from .layers_conv import *  # noqa: E402,F401,F403
+from .layers_more import *  # noqa: E402,F401,F403
+from .layers_pool import *  # noqa: E402,F401,F403
+from .layers_preprocessing import *  # noqa: E402,F401,F403
+from .layers_rnn import *  # noqa: E402,F401,F403
+
+_more.MERGE_CLASSES.update(Add=Add, Subtract=Subtract, Multiply=Multiply, Average=Average,
+                           Maximum=Maximum, Minimum=Minimum, Concatenate=Concatenate)
+for _m in (_attention, _conv, _more, _pool, _preprocessing, _rnn):
+    __all__ = sorted(set(__all__) | set(_m.__all__))
+    LAYER_CLASSES.update({n: getattr(_m, n) for n in _m.__all__
+                          if isinstance(getattr(_m, n), type) and getattr(_m, n).__name__ == n})
+__all__ = sorted(set(__all__) | {"InputSpec"})
+_rnn.LAYER_REGISTRY.update(LAYER_CLASSES)
