@@ -103,3 +103,45 @@ def test_config_names_match_keras(real_keras):
     assert theirs <= set(keras.config.__all__)
     assert {n for n in dir(real_keras.constraints) if not n.startswith("_")} <= \
         set(keras.constraints.__all__)
+
+
+def _constrained(K):
+    return K.Sequential([
+        K.Input(shape=(6, 6, 2)),
+        K.layers.Conv2D(3, 3, kernel_constraint=K.constraints.MaxNorm(0.2),
+                        bias_constraint="non_neg"),
+        K.layers.Flatten(),
+        K.layers.Dense(1, kernel_constraint=K.constraints.UnitNorm(axis=0))])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_fit_applies_the_layers_weight_constraints_after_each_update(jit):
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 6, 6, 2)).astype("float32")
+    y = rng.random((32, 1)).astype("float32") * 5
+    from gradengine import keras as gk
+    m = _constrained(gk)
+    m.compile(optimizer=gk.optimizers.SGD(learning_rate=0.5), loss="mse", jit_compile=jit)
+    m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    kernel, bias, dense, _ = m.get_weights()
+    norms = np.sqrt((kernel ** 2).sum(axis=0))  # MaxNorm's default axis=0, as Keras'
+    assert (norms <= 0.2 + 1e-6).all() and (bias >= 0).all() and norms.max() > 0.19
+    np.testing.assert_allclose(np.sqrt((dense ** 2).sum(axis=0)), 1.0, rtol=1e-5)
+
+
+def test_constrained_fit_matches_keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("the oracle needs Keras' torch backend")
+    from gradengine import keras as gk
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 6, 6, 2)).astype("float32")
+    y = rng.random((32, 1)).astype("float32")
+    km, gm = _constrained(keras), _constrained(gk)
+    gm.set_weights(km.get_weights())
+    for m in (km, gm):
+        m.compile(optimizer="sgd", loss="mse")
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(km.get_weights(), gm.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)

@@ -485,8 +485,8 @@ def test_regularizer_arguments_that_are_not_supported_are_refused():
     with pytest.raises(TypeError, match="BatchNormalization: unexpected keyword arguments "
                                         r"\['moving_mean_regularizer'\]"):
         layers.BatchNormalization(moving_mean_regularizer="l2")
-    with pytest.raises(NotImplementedError, match="Dense: kernel_constraint"):
-        layers.Dense(2, kernel_constraint="non_neg")
+    with pytest.raises(NotImplementedError, match="Dense: lora_rank"):
+        layers.Dense(2, lora_rank=4)
 
 
 # ---------------------------------------------------------------- saving

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..core.gradmode import enable_grad, no_grad
+from ..core.op import host_call
 from ..core.tensor import Tensor
 from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
@@ -80,6 +81,7 @@ class KerasModel(KerasWeights):
     def _invalidate(self):
         self._setup = None  # (logits_fn, activation) and the chosen loss closure
         self._weight_penalties, self._activity_penalties = (), False
+        self._constraints = ()
         self.__dict__.pop("_per_sample_cached", None)
         self._jit_step = self._jit_step_w = None
         self._jit_eval = self._jit_predict = None
@@ -324,6 +326,8 @@ class KerasModel(KerasWeights):
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
             self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
         self._weight_penalties = self._regularized_weights()
+        self._constraints = self._constrained_weights()
+        object.__setattr__(self.optimizer, "_keras_constraints", self._constraints)
         self._activity_penalties = any(m.__dict__.get("activity_regularizer") is not None
                                        for m in self.modules())
         metrics = _resolve_metrics(self._metric_specs, kind, out_shape, y_shape)
@@ -365,6 +369,8 @@ class KerasModel(KerasWeights):
             loss = loss + penalty
         loss.backward()
         opt.step()
+        if self._constraints:
+            host_call(apply_constraints, self._constraints)
         return loss.detach(), out.detach()
 
     def _train_step_weighted(self, xb, yb, wb):
@@ -379,6 +385,8 @@ class KerasModel(KerasWeights):
             loss = loss + penalty
         loss.backward()
         opt.step()
+        if self._constraints:
+            host_call(apply_constraints, self._constraints)
         return loss.detach(), out.detach()
 
     def _forward_with_penalty(self, xb):
@@ -409,6 +417,38 @@ class KerasModel(KerasWeights):
                         pairs.append((reg, w))
             pairs.extend(m.__dict__.get("_weight_regularizers", ()))
         return pairs
+
+    def _constrained_weights(self):
+        """``(constraint, weight)`` for each ``<weight>_constraint=`` a layer was made with
+        (``kernel_constraint`` projects ``kernel``, ``recurrent_constraint`` the
+        ``recurrent_kernel``, also inside a recurrent layer's cell), applied after every
+        optimizer update as Keras does.
+
+        Raises:
+            NotImplementedError: a constraint whose weight the layer does not have.
+        """
+        from . import constraints
+        pairs = []
+        for m in self.modules():
+            cfg = m.__dict__.get("_init_args") or {}
+            for k, v in cfg.items():
+                if not k.endswith("_constraint") or v is None:
+                    continue
+                base = k[:-len("_constraint")]
+                w = None
+                for sub in m.modules():
+                    for name in (base, base + "_kernel"):
+                        cand = getattr(sub, name, None)
+                        if isinstance(cand, Tensor):
+                            w = cand
+                            break
+                    if w is not None:
+                        break
+                if w is None:
+                    raise NotImplementedError(f"{type(m).__name__}: {k}= has no weight "
+                                              f"{base!r} to constrain")
+                pairs.append((constraints.get(v), w))
+        return tuple(pairs)
 
     @property
     def losses(self) -> list:
@@ -1449,3 +1489,13 @@ class _CompileMetrics:
             else:
                 res[name] = float(s) / self.count if self.count else 0.0
         return res
+
+
+def apply_constraints(pairs):
+    """Project each weight with its constraint, in place and without a graph (Keras applies
+    a variable's constraint after each optimizer update)."""
+    with no_grad():
+        for constraint, w in pairs:
+            new = constraint(w)
+            arr = new.data if isinstance(new, Tensor) else np.asarray(new)
+            w.data[...] = arr.astype(w.dtype, copy=False)

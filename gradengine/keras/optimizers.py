@@ -128,6 +128,10 @@ class Optimizer(_optim.Optimizer):
                     g = _Tensor(g, dtype=v.dtype, device=v.device)
                 v.grad = g
             self.step()
+            pairs = self.__dict__.get("_keras_constraints")
+            if pairs:  # the model's weight constraints, after the update (as Keras)
+                from .model import apply_constraints
+                host_call(apply_constraints, pairs)
         finally:
             for p in self.params:
                 if id(p) not in given:

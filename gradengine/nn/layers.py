@@ -421,10 +421,9 @@ class Dense(KerasWeights, Module):
         unknown = set(kwargs) - {"trainable"} - set(_KERAS_UNSUPPORTED)
         if unknown:
             raise TypeError(f"Dense: unexpected keyword arguments {sorted(unknown)}")
-        given = sorted(k for k in _KERAS_UNSUPPORTED if kwargs.get(k) not in (None, 0))
-        if given:
-            raise NotImplementedError(f"Dense: {', '.join(given)} are not supported "
-                                      "(constraints and LoRA)")
+        given = sorted(k for k in _KERAS_UNSUPPORTED[2:] if kwargs.get(k) not in (None, 0))
+        if given:  # (kernel_constraint / bias_constraint: applied by the Keras fit)
+            raise NotImplementedError(f"Dense: {', '.join(given)} are not supported (LoRA)")
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units!r}")
         self.units = int(units)
