@@ -195,3 +195,6 @@ __all__ = [
 from .ops import FAMILIES as _FAMILIES  # noqa: E402
 
 __all__ += [name for family in _FAMILIES for name in family.__all__]
+
+# -- tshape
+from .ops.shape_extras import *  # noqa: E402,F403

@@ -636,3 +636,10 @@ _install()
 
 __all__ = ["activations", "conv", "creation", "elementwise", "indexing", "linalg", "losses",
            "manipulation", "math", "normalization", "operand", "reductions", "scans", "shape"]
+
+# -- tshape
+from . import shape_extras  # noqa: E402 - the shape, scatter and linalg spellings
+
+FAMILIES = FAMILIES + (shape_extras,)
+for _name, _fn in shape_extras.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
