@@ -216,4 +216,6 @@ from .ops.volume import __all__ as _vol_all  # noqa: E402
 __all__ += [n for n in _vol_all if n not in __all__]
 
 # -- tmath
+# -- tshape
+from .ops.shape_extras import *  # noqa: E402,F403
 from .ops.special_math import *  # noqa: E402,F403

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
+from ..core.gradmode import no_grad
+from ..core.tensor import Tensor
 from . import ops
 from .backend import epsilon
 
@@ -145,3 +149,13 @@ def get(identifier):
     if callable(obj):
         return obj() if inspect.isclass(obj) else obj
     raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+
+
+def apply_constraints(pairs):
+    """Project each weight with its constraint, in place and without a graph (Keras applies
+    a variable's constraint after each optimizer update)."""
+    with no_grad():
+        for constraint, w in pairs:
+            new = constraint(w)
+            arr = new.data if isinstance(new, Tensor) else np.asarray(new)
+            w.data[...] = arr.astype(w.dtype, copy=False)

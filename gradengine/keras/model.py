@@ -33,6 +33,7 @@ from ..errors import DTypeError, ShapeError
 from ..nn import _keras_regularizers
 from ..nn.module import KerasWeights
 from .callbacks import Callback, History
+from .constraints import apply_constraints
 from .loop import (  # noqa: F401  (importable from here, as before)
     _device,
     _print_step_line,
@@ -1490,12 +1491,3 @@ class _CompileMetrics:
                 res[name] = float(s) / self.count if self.count else 0.0
         return res
 
-
-def apply_constraints(pairs):
-    """Project each weight with its constraint, in place and without a graph (Keras applies
-    a variable's constraint after each optimizer update)."""
-    with no_grad():
-        for constraint, w in pairs:
-            new = constraint(w)
-            arr = new.data if isinstance(new, Tensor) else np.asarray(new)
-            w.data[...] = arr.astype(w.dtype, copy=False)

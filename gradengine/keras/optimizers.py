@@ -130,7 +130,7 @@ class Optimizer(_optim.Optimizer):
             self.step()
             pairs = self.__dict__.get("_keras_constraints")
             if pairs:  # the model's weight constraints, after the update (as Keras)
-                from .model import apply_constraints
+                from .constraints import apply_constraints
                 host_call(apply_constraints, pairs)
         finally:
             for p in self.params:

@@ -685,3 +685,10 @@ def _install_tmath(T):
 
 _install_tmath(Tensor)
 __all__ += ["special_math"]
+
+# -- tshape
+from . import shape_extras  # noqa: E402 - the shape, scatter and linalg spellings
+
+FAMILIES = FAMILIES + (shape_extras,)
+for _name, _fn in shape_extras.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
