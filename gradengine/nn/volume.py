@@ -8,7 +8,14 @@ the lazy twins, :class:`MaxPool3d`, :class:`AvgPool3d`, the adaptive 3-d pools,
 from __future__ import annotations
 
 from .. import functional as F
-from .conv import AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxPool2d, _ConvNd, _ConvTransposeNd
+from .conv import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    _ConvNd,
+    _ConvTransposeNd,
+)
 from .extras import _LazyConv, _LazyConvT, _LazyNorm
 from .module import Module
 from .normalization import _BatchNorm, _InstanceNorm
@@ -166,25 +173,13 @@ class MaxPool3d(MaxPool2d):
                             self.ceil_mode, self.return_indices)
 
 
-class AvgPool3d(Module):
+class AvgPool3d(AvgPool2d):
     """The mean over each ``kernel_size`` window of (N, C, D, H, W) or (C, D, H, W) input,
     ``torch.nn.AvgPool3d``'s arguments (padding counted by default)."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None and stride != [] else kernel_size
-        self.padding = padding
-        self.ceil_mode, self.count_include_pad = bool(ceil_mode), bool(count_include_pad)
-        self.divisor_override = divisor_override
 
     def forward(self, x):
         return F.avg_pool3d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AdaptiveAvgPool3d(AdaptiveAvgPool2d):

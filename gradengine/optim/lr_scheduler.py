@@ -107,6 +107,19 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+def _lambdas_per_group(optimizer, lr_lambda, name) -> list:
+    """One ``lr_lambda`` for every param group (:func:`_per_group`, with the message the
+    lambda schedulers give).
+
+    Raises:
+        ValueError: a list whose length is not the number of groups.
+    """
+    n = len(optimizer.param_groups)
+    if isinstance(lr_lambda, (list, tuple)) and len(lr_lambda) != n:
+        raise ValueError(f"{name}: expected {n} lr_lambdas, got {len(lr_lambda)}")
+    return _per_group(name, optimizer, lr_lambda)
+
+
 class LambdaLR(LRScheduler):
     """``lr = base_lr * lr_lambda(epoch)`` (one function, or one per group).
 
@@ -117,13 +130,7 @@ class LambdaLR(LRScheduler):
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
-        n = len(optimizer.param_groups)
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * n
-        else:
-            if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda, "LambdaLR")
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self):
@@ -533,14 +540,7 @@ class MultiplicativeLR(LRScheduler):
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
-        n = len(optimizer.param_groups)
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * n
-        else:
-            if len(lr_lambda) != n:
-                raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas, got "
-                                 f"{len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda, "MultiplicativeLR")
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"MultiplicativeLR: lr_lambda should be a function, but got "
