@@ -179,13 +179,8 @@ class Model(KerasModel, Module):
         training = kwargs.pop("training", None)
         if training is None or bool(training) == self.training:
             return self.forward(*args, **kwargs)
-        modes = [(m, m.training) for m in self.modules()]
-        self.train(bool(training))
-        try:
+        with self.in_mode(training):
             return self.forward(*args, **kwargs)
-        finally:
-            for m, t in modes:
-                object.__setattr__(m, "training", t)
 
     def forward(self, inputs, *args, **kwargs):
         if self._graph is not None:
@@ -218,14 +213,8 @@ class Model(KerasModel, Module):
             xs = [Tensor._make(xp.zeros((1,) + tuple(1 if d is None else int(d)
                                                      for d in tuple(s)[1:]), dtype=dtype),
                                device) for s in shapes]
-        modes = [(m, m.training) for m in self.modules()]
-        try:
-            self.eval()
-            with no_grad():
-                self.forward(xs[0] if len(xs) == 1 else tuple(xs))
-        finally:
-            for m, t in modes:
-                object.__setattr__(m, "training", t)
+        with self.in_mode(False), no_grad():
+            self.forward(xs[0] if len(xs) == 1 else tuple(xs))
 
     # ------------------------------------------------------------ the training loop's hooks
     def _input_arrays(self, x, device, dtype, where, what):

@@ -118,13 +118,8 @@ class Layer(KerasWeights, Module):
         if training is None or bool(training) == self.training:
             out = self.forward(x, *args, **kwargs)
         else:
-            modes = [(m, m.training) for m in self.modules()]
-            self.train(bool(training))
-            try:
+            with self.in_mode(training):
                 out = self.forward(x, *args, **kwargs)
-            finally:
-                for m, t in modes:
-                    object.__setattr__(m, "training", t)
         if self.activity_regularizer is not None:
             for o in symbolic.flatten(out):
                 _keras_regularizers.record_activity(self.activity_regularizer, o)

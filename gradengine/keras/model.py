@@ -267,20 +267,15 @@ class KerasModel(KerasWeights):
     def _probe(self, Xa, where="fit"):
         """Run one sample through the model (no graph, eval mode): builds lazy layers and
         checks the input width before any parameter can change."""
-        modes = [(m, m.training) for m in self.modules()]
         probe = _take(Xa, slice(0, 1))
         try:
-            self.eval()
-            with no_grad():
+            with self.in_mode(False), no_grad():
                 out = self.forward(_tensors(probe, _device(Xa)))
         except ShapeError as e:
             # name the data's shape, not the one-sample probe's
             text = str(e).replace(str(_shape(probe)), str(_shape(Xa)))
             raise ShapeError(f"{where}: X of shape {_shape(Xa)} does not fit the model: "
                              f"{text}") from None
-        finally:
-            for m, t in modes:
-                object.__setattr__(m, "training", t)
         if not isinstance(out, Tensor):
             raise TypeError(f"fit: the model returned {type(out).__name__}, not a Tensor")
         return (_rows(Xa),) + tuple(out.shape[1:])

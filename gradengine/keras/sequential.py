@@ -203,18 +203,12 @@ class Sequential(KerasModel, Module):
         """Each layer's output shape (per sample) for inputs of ``shape``, by one forward of
         zeros without a graph, in eval mode (BatchNorm statistics do not move); builds
         lazy layers."""
-        modes = [(m, m.training) for m in self.modules()]
         shapes = []
-        try:
-            self.eval()
-            with no_grad():
-                x = self._probe_input(shape)
-                for layer in self.layers:
-                    x = layer(x)
-                    shapes.append(tuple(x.shape[1:]))
-        finally:
-            for m, t in modes:
-                object.__setattr__(m, "training", t)
+        with self.in_mode(False), no_grad():
+            x = self._probe_input(shape)
+            for layer in self.layers:
+                x = layer(x)
+                shapes.append(tuple(x.shape[1:]))
         return shapes
 
     def _build_from_shape(self, shape):
@@ -232,13 +226,8 @@ class Sequential(KerasModel, Module):
         """The layers in order; ``training=True`` / ``False`` (Keras' keyword) runs this
         call in fit's or predict's mode whatever the model's mode is."""
         if training is not None and bool(training) != self.training:
-            modes = [(m, m.training) for m in self.modules()]
-            self.train(bool(training))
-            try:
+            with self.in_mode(training):
                 return self.forward(x)
-            finally:
-                for m, t in modes:
-                    object.__setattr__(m, "training", t)
         if self._input_shape is None and isinstance(x, Tensor) and x.ndim:
             object.__setattr__(self, "_input_shape", tuple(x.shape[1:]))
         for layer in self.layers:

@@ -7,6 +7,7 @@ itself between devices and dtypes, and saves and loads its ``state_dict`` all or
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections import namedtuple
@@ -491,6 +492,19 @@ class Module:
     def eval(self):
         """Set evaluation mode (``train(False)``); returns self."""
         return self.train(False)
+
+    @contextlib.contextmanager
+    def in_mode(self, training: bool):
+        """This module and every one inside it in training (True) or evaluation (False)
+        mode for a ``with`` block; each one's own mode is put back afterwards, also after
+        an exception (Keras' ``model(x, training=...)``, the shape probes)."""
+        modes = [(m, m.training) for m in self.modules()]
+        self.train(bool(training))
+        try:
+            yield self
+        finally:
+            for m, t in modes:
+                object.__setattr__(m, "training", t)
 
     # ------------------------------------------------------------ state
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
