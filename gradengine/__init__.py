@@ -14,6 +14,7 @@ from importlib import metadata as _metadata
 import numpy as _np
 
 from . import backend, cuda, functional
+from . import hostmem as _hostmem  # noqa: F401 - keeps freed host memory for reuse
 from . import ops as _ops  # noqa: F401 - installs the Tensor operators and methods
 from .backend import (
     Generator,
