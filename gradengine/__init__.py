@@ -291,4 +291,11 @@ _inplace_functions = {k: f for k, f in _inplace_functions.items() if k not in gl
 globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
 __all__ += ["special", *_inplace_functions]
 
+# -- tensor facts (gradengine/tensor_facts.py): layout keywords, real-tensor identities
+from . import tensor_facts as _tensor_facts  # noqa: E402
+
+_facts = {n: getattr(_tensor_facts, n) for n in _tensor_facts.__all__ if n not in globals()}
+globals().update(_facts)
+__all__ += list(_facts)
+
 _add_out_keyword(list(__all__))  # last: every top-level function takes out=
