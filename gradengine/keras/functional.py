@@ -283,24 +283,6 @@ class Model(KerasModel, Module):
     def built(self) -> bool:
         return all(bool(getattr(layer, "built", True)) for layer in self.layers)
 
-    def get_layer(self, name=None, index=None):
-        """The layer called ``name`` (as shown by ``summary``), or at ``index``.
-
-        Raises:
-            ValueError: no layer of that name or index.
-        """
-        layers = self.layers
-        if index is not None:
-            if not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer: index {index} is out of range for "
-                                 f"{len(layers)} layers")
-            return layers[index]
-        names = self._graph["names"] if self._graph is not None else _layer_names(layers)
-        for layer, lname in zip(layers, names):
-            if lname == name:
-                return layer
-        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {names}")
-
     def _display_name(self):
         name = self.__dict__.get("name")
         if name:
