@@ -291,4 +291,12 @@ _inplace_functions = {k: f for k, f in _inplace_functions.items() if k not in gl
 globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
 __all__ += ["special", *_inplace_functions]
 
+
+# -- func
+# torch.func: grad, vjp, jvp, jacrev, jacfwd, hessian, vmap, functional_call (gradengine/func/)
+from . import func  # noqa: E402
+from .func import vmap  # noqa: E402
+
+__all__ += ["func", "vmap"]
+
 _add_out_keyword(list(__all__))  # last: every top-level function takes out=
