@@ -1,6 +1,6 @@
 """The nested containers ``torch.func`` takes and returns (PyTorch's pytrees): tuples,
 lists, dicts and namedtuples of leaves, flattened to a list of leaves and a spec that
-rebuilds them. ``None`` is a node without leaves, as in ``torch.utils._pytree``."""
+rebuilds them. ``None`` is a leaf, as in ``torch.utils._pytree``."""
 
 from __future__ import annotations
 
@@ -31,15 +31,11 @@ class Spec:
             inner = ", ".join(f"{k!r}: {'*' if c is LEAF else c!r}"
                               for k, c in zip(self.keys, self.children))
             return "{" + inner + "}"
-        if self.kind == "none":
-            return "None"
         return f"[{inner}]" if self.kind == "list" else f"({inner})"
 
 
 def _node(tree):
     """(kind, keys, children, cls) of a container, or None for a leaf."""
-    if tree is None:
-        return "none", None, (), None
     if isinstance(tree, tuple):
         if hasattr(tree, "_fields"):  # a namedtuple rebuilds with its own class
             return "namedtuple", None, tuple(tree), type(tree)
@@ -74,8 +70,6 @@ def tree_unflatten(leaves, spec):
         if s is LEAF:
             return next(it)
         children = [go(c) for c in s.children]
-        if s.kind == "none":
-            return None
         if s.kind == "tuple":
             return tuple(children)
         if s.kind == "namedtuple":
@@ -100,11 +94,11 @@ def broadcast_prefix(prefix, spec):
 
     def go(p, s):
         if s is LEAF:
-            if _node(p) is not None and p is not None:
+            if _node(p) is not None:
                 return False
             out.append(p)
             return True
-        node = _node(p) if p is not None else None
+        node = _node(p)
         if node is None:  # one value for the whole subtree
             out.extend([p] * s.n)
             return True

@@ -137,6 +137,10 @@ def _split_aux(out, has_aux, api):
     if not (isinstance(out, tuple) and len(out) == 2):
         raise ArgumentError(f"{api}: output of function f should be a tuple: (output, aux) "
                             f"if has_aux is True, got {type(out).__name__}")
+    for a in tree_flatten(out[1])[0]:  # functorch unwraps aux, which must hold tensors only
+        if not isinstance(a, Tensor):
+            raise ArgumentError(f"{api}: aux: Expected tensors, got unsupported type "
+                                f"{type(a).__name__}")
     return out
 
 
