@@ -4,7 +4,7 @@ rebuilds them. ``None`` is a leaf, as in ``torch.utils._pytree``."""
 
 from __future__ import annotations
 
-__all__ = ["broadcast_prefix", "tree_flatten", "tree_map", "tree_unflatten"]
+__all__ = ["broadcast_prefix", "spec_str", "tree_flatten", "tree_map", "tree_unflatten"]
 
 LEAF = None  # the spec of a leaf
 
@@ -32,6 +32,11 @@ class Spec:
                               for k, c in zip(self.keys, self.children))
             return "{" + inner + "}"
         return f"[{inner}]" if self.kind == "list" else f"({inner})"
+
+
+def spec_str(spec):
+    """A structure as error messages show it: ``*`` for a leaf, ``(*, {'a': *})``."""
+    return "*" if spec is LEAF else repr(spec)
 
 
 def _node(tree):

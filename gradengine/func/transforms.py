@@ -23,7 +23,7 @@ from ..core.tensor import Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops.creation import zeros, zeros_like
 from ..ops.shape import reshape, stack
-from .pytree import tree_flatten, tree_map, tree_unflatten
+from .pytree import spec_str, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp"]
 
@@ -242,7 +242,7 @@ def vjp(func, *primals, has_aux=False):
         if c_spec != out_spec:
             raise ArgumentError("vjp_fn: Expected pytree structure of cotangents to be the same "
                                 f"as pytree structure of outputs to the function. cotangents: "
-                                f"{c_spec!r}, primal output: {out_spec!r}")
+                                f"{spec_str(c_spec)}, primal output: {spec_str(out_spec)}")
         for i, (c, o) in enumerate(zip(flat_c, flat_out)):
             if not isinstance(c, Tensor) or tuple(c.shape) != tuple(o.shape):
                 raise ShapeError(f"vjp_fn: cotangent {i} of shape "
@@ -272,8 +272,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     flat_t, t_spec = tree_flatten(tangents)
     if p_spec != t_spec:
         raise ArgumentError(f"{api}: Expected primals and tangents to have the same python "
-                            f"structure. Got primals with structure {p_spec!r} and tangents "
-                            f"with structure {t_spec!r}")
+                            f"structure. Got primals with structure {spec_str(p_spec)} and "
+                            f"tangents with structure {spec_str(t_spec)}")
     if not flat_p:
         raise ArgumentError(f"{api}: Expected primals to contain at least one Tensor.")
     for i, (p, t) in enumerate(zip(flat_p, flat_t)):

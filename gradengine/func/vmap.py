@@ -12,7 +12,7 @@ from ..errors import ArgumentError
 from ..ops.creation import zeros
 from ..ops.shape import stack
 from ..random import get_rng_state, set_rng_state
-from .pytree import broadcast_prefix, tree_flatten, tree_unflatten
+from .pytree import broadcast_prefix, spec_str, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
 
@@ -104,7 +104,8 @@ def _batched_inputs(in_dims, args, func):
     if flat_dims is None:
         raise ArgumentError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
                             "compatible with the structure of `inputs`. in_dims has structure "
-                            f"{tree_flatten(in_dims)[1]!r} but inputs has structure {spec!r}.")
+                            f"{spec_str(tree_flatten(in_dims)[1])} but inputs has structure "
+                            f"{spec_str(spec)}.")
     sizes = []
     for i, (a, d) in enumerate(zip(flat_args, flat_dims)):
         if d is None:
@@ -145,8 +146,8 @@ def _flat_out_dims(out_dims, out, spec, func):
     if dims is None:
         raise ArgumentError(f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): "
                             "out_dims is not compatible with the structure of `outputs`. "
-                            f"out_dims has structure {tree_flatten(out_dims)[1]!r} but "
-                            f"outputs has structure {spec!r}.")
+                            f"out_dims has structure {spec_str(tree_flatten(out_dims)[1])} but "
+                            f"outputs has structure {spec_str(spec)}.")
     return dims
 
 
@@ -155,7 +156,7 @@ def _stack_results(results, out_dims, func):
     spec = flats[0][1]
     if any(s != spec for _, s in flats):
         raise ArgumentError(f"vmap({_name(func)}): the outputs of the samples have different "
-                            f"structures ({spec!r} and another)")
+                            f"structures ({spec_str(spec)} and another)")
     dims = _flat_out_dims(out_dims, results[0], spec, func)
     out = []
     for j, d in enumerate(dims):
