@@ -315,6 +315,47 @@ def test_results_require_grad_exactly_where_torch_s_do():
                         (x.detach().requires_grad_(True),))
 
 
+def _sin_x(x):
+    return x.sin() * x
+
+
+_RG_CASES = {
+    "grad": lambda m, F, x, w: F.grad(lambda y: _sin_x(y).sum())(x),
+    "grad_and_value": lambda m, F, x, w: F.grad_and_value(lambda y: _sin_x(y).sum())(x),
+    "vjp_output": lambda m, F, x, w: F.vjp(_sin_x, x)[0],
+    "vjp_fn": lambda m, F, x, w: F.vjp(_sin_x, x)[1](w),
+    "jvp": lambda m, F, x, w: F.jvp(_sin_x, (x,), (w,)),
+    "jacrev": lambda m, F, x, w: F.jacrev(_sin_x)(x),
+    "jacfwd": lambda m, F, x, w: F.jacfwd(_sin_x)(x),
+    "hessian": lambda m, F, x, w: F.hessian(lambda y: _sin_x(y).sum())(x),
+    "closure": lambda m, F, x, w: F.grad(lambda y: (y * y * w).sum())(x),
+    "linear": lambda m, F, x, w: F.grad(lambda y: (y * w).sum())(x),
+    "vmap_grad": lambda m, F, x, w: m.vmap(F.grad(lambda y: y.sin() * w[0]))(x),
+}
+
+
+def _flags(tree):
+    if isinstance(tree, (tuple, list)):
+        return [f for t in tree for f in _flags(t)]
+    return [tree.requires_grad]
+
+
+@pytest.mark.parametrize("name", list(_RG_CASES))
+def test_requires_grad_of_every_result_is_torch_s(name):
+    """Inputs and closed-over tensors tracked or not: each result requires grad (stays on
+    the caller's graph) exactly when torch.func's does."""
+    a = np.random.default_rng(40).standard_normal(3)
+    case = _RG_CASES[name]
+    for rx in (False, True):
+        for rw in (False, True):
+            x = ge.tensor(a, dtype="float64").requires_grad_(rx)
+            w = ge.tensor(2 * a, dtype="float64").requires_grad_(rw)
+            xt, wt = torch.tensor(a).requires_grad_(rx), torch.tensor(2 * a).requires_grad_(rw)
+            ours, theirs = case(ge, gf, x, w), case(torch, tf, xt, wt)
+            _close(ours, theirs)
+            assert _flags(ours) == _flags(theirs), (rx, rw)
+
+
 # --------------------------------------------------------------------- functional_call
 def _mlps(seed=0):
     """A gradengine MLP and the same torch MLP (torch's Linear weight is ours transposed)."""
