@@ -21,7 +21,7 @@ from ..core.gradmode import enable_grad, is_grad_enabled
 from ..core.op import Node, _seq
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..ops.creation import zeros, zeros_like
+from ..ops.creation import eye, zeros, zeros_like
 from ..ops.shape import reshape, stack
 from .pytree import spec_str, tree_flatten, tree_map, tree_unflatten
 
@@ -323,10 +323,10 @@ def _jacobian(func, args, argnums, has_aux, api):
         for o in flat_out:
             n = o.size
             rows = [[] for _ in wrapped]
+            basis = eye(n, dtype=o.dtype, device=o.device)
             for k in range(n):  # one backward per output element: row k of the Jacobian
-                seed = zeros(n, dtype=o.dtype, device=o.device)
-                seed.data[k] = 1
-                gs = _autograd_grad([o], wrapped, [reshape(seed, o.shape)], level.outer, True)
+                gs = _autograd_grad([o], wrapped, [reshape(basis[k], o.shape)], level.outer,
+                                    True)
                 for r, g in zip(rows, gs):
                     r.append(g)
             jac = [reshape(stack(r), tuple(o.shape) + tuple(x.shape)) if r else
