@@ -541,6 +541,9 @@ def test_errors_are_the_exceptions_torch_raises():
     _both_raise(RuntimeError, lambda: gf.vjp(lambda a: (a, a), x)[1](x),
                 lambda: tf.vjp(lambda a: (a, a), xt)[1](xt), "pytree structure")
     _both_raise(RuntimeError, lambda: gf.vjp(lambda a: 3, x), lambda: tf.vjp(lambda a: 3, xt))
+    _both_raise(RuntimeError, lambda: gf.jvp(lambda a: ge.ones(2), (x,), (x,), strict=True),
+                lambda: tf.jvp(lambda a: torch.ones(2), (xt,), (xt,), strict=True),
+                "independent of the inputs")
     _both_raise(ValueError, lambda: gf.jacrev(lambda a: a, chunk_size=0),
                 lambda: tf.jacrev(lambda a: a, chunk_size=0), "chunk_size")
 

@@ -20,7 +20,7 @@ from ..core.backward import grad as _grad
 from ..core.gradmode import enable_grad, is_grad_enabled
 from ..core.op import Node, _seq
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, GraphError, ShapeError
 from ..ops.creation import eye, zeros, zeros_like
 from ..ops.shape import reshape, stack
 from .pytree import spec_str, tree_flatten, tree_map, tree_unflatten
@@ -263,6 +263,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     Raises:
         ArgumentError: ``primals`` not a tuple, or tangents of another structure.
         ShapeError: a tangent whose shape is not its primal's.
+        GraphError: ``strict`` and an output that does not depend on the primals.
     """
     api = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
@@ -288,6 +289,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         wrapped = [level.wrap(t, api) for t in flat_p]
         out, aux = _split_aux(func(*tree_unflatten(wrapped, p_spec)), has_aux, api)
         flat_out, out_spec = _tensor_outputs(out, api, floating=False)
+        if strict and any(not o.requires_grad for o in flat_out):
+            raise GraphError(f"{api} strict=True: The output of f is independent of the "
+                             "inputs. This is not allowed with strict=True.")
         seeds = []
         for o in flat_out:
             u = zeros_like(o)
