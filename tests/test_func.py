@@ -10,6 +10,7 @@ import pytest
 import gradengine as ge
 from gradengine import func as gf
 from gradengine import nn
+from gradengine.func.pytree import tree_leaves, tree_map
 
 torch = pytest.importorskip("torch")
 tf = torch.func
@@ -593,3 +594,29 @@ def test_ge_jit_replays_a_functional_training_step_as_eager():
         eager, replayed = step(eager, x, y), jitted(replayed, x, y)
     for k in eager:
         np.testing.assert_array_equal(eager[k].numpy(), replayed[k].numpy())
+
+
+def test_transforms_run_on_every_device_with_the_cpu_s_values(device):
+    a = np.random.default_rng(43).standard_normal((4, 3))
+    x = ge.tensor(a, dtype="float64", device=device)
+    xt = torch.tensor(a)
+
+    def f(r):
+        return (r.sin() * r.exp()).sum()
+
+    ours = (gf.grad(f)(x), gf.hessian(f)(x[0]), ge.vmap(gf.grad(f))(x),
+            gf.jvp(lambda r: r.tanh(), (x,), (x,)), gf.jacrev(lambda r: r * r.sum())(x[1]))
+    theirs = (tf.grad(f)(xt), tf.hessian(f)(xt[0]), torch.vmap(tf.grad(f))(xt),
+              tf.jvp(lambda r: r.tanh(), (xt,), (xt,)), tf.jacrev(lambda r: r * r.sum())(xt[1]))
+    for o in tree_leaves(ours):
+        assert o.device == x.device
+    _close(tuple(tree_map(lambda t: t.cpu(), ours)), theirs)
+    model, tmodel = _mlps(3)
+    model.to(device)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    g = gf.grad(lambda p: gf.functional_call(model, p, (x,)).sum())(params)
+    gt = tf.grad(lambda p: tf.functional_call(tmodel, p, (xt,)).sum())(
+        {k: v.detach() for k, v in tmodel.named_parameters()})
+    for k in g:
+        assert g[k].device == x.device
+        np.testing.assert_allclose(_t(k, g[k].cpu().numpy()), gt[k].numpy(), atol=1e-12)

@@ -4,7 +4,8 @@ rebuilds them. ``None`` is a leaf, as in ``torch.utils._pytree``."""
 
 from __future__ import annotations
 
-__all__ = ["broadcast_prefix", "spec_str", "tree_flatten", "tree_map", "tree_unflatten"]
+__all__ = ["broadcast_prefix", "spec_str", "tree_flatten", "tree_leaves", "tree_map",
+           "tree_unflatten"]
 
 LEAF = None  # the spec of a leaf
 
@@ -85,6 +86,10 @@ def tree_unflatten(leaves, spec):
             zip(s.keys, children))
 
     return go(spec)
+
+
+def tree_leaves(tree):
+    return tree_flatten(tree)[0]
 
 
 def tree_map(fn, tree):
