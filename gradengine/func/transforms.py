@@ -67,16 +67,17 @@ class _Level:
     def lift(self, tree, keep=None):
         """Unwrap results to the caller: detach those that do not reach the caller's graph."""
         keep = self.outer if keep is None else keep
-        return tree_map(lambda t: self._lift1(t, keep), tree)
+        clean = set()  # nodes already walked that reach nothing of the caller's
+        return tree_map(lambda t: self._lift1(t, keep, clean), tree)
 
-    def _lift1(self, t, keep):
+    def _lift1(self, t, keep, clean):
         if not isinstance(t, Tensor) or not t.requires_grad:
             return t
-        if keep and self._reaches_outer(t):
+        if keep and self._reaches_outer(t, clean):
             return t
         return t.detach()
 
-    def _reaches_outer(self, t):
+    def _reaches_outer(self, t, clean):
         """Does ``t``'s graph reach a node recorded before this level, or a leaf that is not
         one of its fresh ones (a caller's tensor, or one that ``func`` closes over)?"""
         todo = [t.node if t.node is not None else t]
@@ -89,12 +90,13 @@ class _Level:
                 continue
             if e.seq < self.start:
                 return True
-            if id(e) in seen:
+            if id(e) in seen or id(e) in clean:
                 continue
             seen.add(id(e))
             n = len(e.needs)
             edges = (e.e0,) if n == 1 else (e.e0, e.e1) if n == 2 else e.edges
             todo.extend(x for x in edges if x is not None)
+        clean |= seen  # walked to the end: all of it is this level's own
         return False
 
 
