@@ -291,6 +291,25 @@ def test_jvp_of_grad_is_a_hessian_vector_product_and_grad_of_vjp():
            tf.jacrev(tf.jacfwd(lambda a: a.sin() * a[0]))(xt))
 
 
+def test_deeper_compositions_match_torch():
+    x, xt = _pair(3, 2, seed=44)
+
+    def f(r):
+        return (r.sin() * r.exp()).sum()
+
+    _close(gf.grad(lambda r: gf.hessian(f)(r).sum())(x),
+           tf.grad(lambda r: tf.hessian(f)(r).sum())(xt))  # third order
+    _close(gf.jacrev(ge.vmap(lambda r: r.sin() * r.sum()))(x),
+           tf.jacrev(torch.vmap(lambda r: r.sin() * r.sum()))(xt))
+    _close(ge.vmap(gf.jacfwd(lambda r: r.tanh() * r[0]))(x),
+           torch.vmap(tf.jacfwd(lambda r: r.tanh() * r[0]))(xt))
+    _close(gf.vjp(gf.grad(f), x)[1](x), tf.vjp(tf.grad(f), xt)[1](xt))
+    _close(gf.grad(lambda r: gf.jvp(f, (r,), (r,))[1])(x),
+           tf.grad(lambda r: tf.jvp(f, (r,), (r,))[1])(xt))
+    _close(ge.vmap(ge.vmap(gf.grad(lambda s: s.sin() * s)))(x),
+           torch.vmap(torch.vmap(tf.grad(lambda s: s.sin() * s)))(xt))
+
+
 def test_results_require_grad_exactly_where_torch_s_do():
     def f(a):
         return (a ** 3).sum()
