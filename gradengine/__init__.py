@@ -298,4 +298,11 @@ _facts = {n: getattr(_tensor_facts, n) for n in _tensor_facts.__all__ if n not i
 globals().update(_facts)
 __all__ += list(_facts)
 
+# -- func
+# torch.func: grad, vjp, jvp, jacrev, jacfwd, hessian, vmap, functional_call (gradengine/func/)
+from . import func  # noqa: E402
+from .func import vmap  # noqa: E402
+
+__all__ += ["func", "vmap"]
+
 _add_out_keyword(list(__all__))  # last: every top-level function takes out=
