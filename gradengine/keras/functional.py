@@ -280,6 +280,29 @@ class Model(KerasModel, Module):
         return None if self._graph is None else self._graph["flat_out"]
 
     @property
+    def input(self):
+        """The symbolic inputs as given to ``Model(inputs, outputs)`` (one tensor, a list
+        or a dict), Keras' ``model.input``."""
+        if self._graph is None:
+            return KerasModel.input.fget(self)
+        return self._graph["inputs"]
+
+    @input.setter
+    def input(self, value):
+        self.__dict__["input"] = value
+
+    @property
+    def output(self):
+        """The symbolic outputs as given to ``Model(inputs, outputs)``."""
+        if self._graph is None:
+            return KerasModel.output.fget(self)
+        return self._graph["outputs"]
+
+    @output.setter
+    def output(self, value):
+        self.__dict__["output"] = value
+
+    @property
     def built(self) -> bool:
         return all(bool(getattr(layer, "built", True)) for layer in self.layers)
 

@@ -751,6 +751,59 @@ class KerasWeights:
     def non_trainable_variables(self) -> list:
         return self.non_trainable_weights
 
+    # ------------------------------------------------------------ symbolic (Keras)
+    # A call on KerasTensors (keras.Input and what layers make of it) records a node on
+    # the layer (``_inbound_nodes``, Keras' name); ``input`` / ``output`` are those of its
+    # first call, as Keras gives them: ``keras.Model(model.input,
+    # model.get_layer("features").output)`` is the feature-extractor idiom. A layer of a
+    # Sequential model is called symbolically by the model when first asked.
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call on KerasTensors."""
+        return self._node_attribute("outputs", "output")
+
+    @output.setter
+    def output(self, value):  # an attribute of that name (InputLayer's, a submodule) wins
+        self.__dict__["output"] = value
+
+    @output.deleter
+    def output(self):
+        self.__dict__.pop("output", None)
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call on KerasTensors (one tensor, or a
+        list of them)."""
+        return self._node_attribute("inputs", "input")
+
+    @input.setter
+    def input(self, value):
+        self.__dict__["input"] = value
+
+    @input.deleter
+    def input(self):
+        self.__dict__.pop("input", None)
+
+    def _node_attribute(self, attr, what):
+        d = self.__dict__
+        if what in d:
+            return d[what]
+        nodes = d.get("_inbound_nodes")
+        if not nodes:
+            for ref in list(d.get("_keras_parents", ())):
+                parent = ref()
+                if parent is not None:
+                    parent._symbolic()  # a Sequential builds its graph on demand
+            nodes = d.get("_inbound_nodes")
+        if not nodes:
+            name = getattr(self, "name", None) or type(self).__name__
+            raise AttributeError(f"The layer {name!r} has never been called on symbolic "
+                                 f"tensors (keras.Input) and thus has no defined {what}.")
+        value = getattr(nodes[0], attr)
+        if isinstance(value, list):
+            return value[0] if len(value) == 1 else list(value)
+        return value
+
     def count_params(self) -> int:
         """The number of weights' elements (parameters and buffers, as Keras counts).
 
