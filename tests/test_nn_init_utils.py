@@ -185,7 +185,7 @@ def test_load_torch_state_dict_accepts_numpy_arrays_and_casts_to_the_model_dtype
 
 
 def _model_snapshot(gm):
-    return {k: v.tobytes() for k, v in gm.state_dict().items()}
+    return {k: v.numpy().tobytes() for k, v in gm.state_dict().items()}
 
 
 def test_load_torch_state_dict_refuses_mismatches_changing_nothing():

@@ -44,9 +44,9 @@ def test_real_tensor_identities_and_facts_as_torch():
     assert g.is_pinned() == t.is_pinned() and g.is_shared() == t.is_shared()
     assert str(g.layout) == str(t.layout)
     with pytest.raises(RuntimeError):
-        t.imag
+        _ = t.imag
     with pytest.raises(DTypeError, match="imag"):
-        g.imag
+        _ = g.imag
     np.testing.assert_array_equal(g.adjoint().numpy(), t.adjoint().numpy())
     np.testing.assert_array_equal(ge.adjoint(g).numpy(), torch.adjoint(t).numpy())
     with pytest.raises(ShapeError):

@@ -165,7 +165,7 @@ class Module:
     def get_weights(self) -> list:
         """The parameters and buffers as a list of NumPy arrays (copies), in the order of
         :meth:`state_dict` (Keras's ``get_weights``)."""
-        return list(self.state_dict().values())
+        return [_host_copy(t.data) for _, t in self._named_state()]
 
     def set_weights(self, weights) -> None:
         """Set the parameters and buffers from arrays in :meth:`get_weights` order; all or
@@ -508,17 +508,20 @@ class Module:
 
     # ------------------------------------------------------------ state
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """``{name: numpy array copy}`` for every parameter and persistent buffer (host
-        copies, also from CUDA). PyTorch's keywords: ``prefix`` before every name,
-        ``destination`` a mapping to fill (and return), ``keep_vars=True`` the Tensors
-        themselves instead of copies. (torch's deprecated positional form
+        """``{name: Tensor}`` for every parameter and persistent buffer, in the model's
+        order: detached copies on the parameter's device (PyTorch's values share the
+        parameters' storage, so a later step changes a dict kept as a "best model"; these
+        do not), with the Tensor methods PyTorch code calls on them (``v.clone()``,
+        ``v.cpu()``, ``v.numpy()``, arithmetic). PyTorch's keywords: ``prefix`` before
+        every name, ``destination`` a mapping to fill (and return), ``keep_vars=True`` the
+        Tensors themselves instead of copies. (torch's deprecated positional form
         ``state_dict(destination, prefix, keep_vars)`` is taken too.)"""
         if args:
             destination, prefix, keep_vars = (list(args) + [destination, prefix,
                                                             keep_vars][len(args):])[:3]
         out = {} if destination is None else destination
         for name, p in self._named_state():
-            out[prefix + name] = p if keep_vars else _host_copy(p.data)
+            out[prefix + name] = p if keep_vars else _detached_copy(p)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
@@ -849,6 +852,12 @@ class _Handle:
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+def _detached_copy(t):
+    """A copy of ``t``'s values as a new leaf on its device."""
+    with backend.cuda_context(t.device):
+        return Tensor._make(t.data.copy(), t.device)
 
 
 def _host_copy(arr):
