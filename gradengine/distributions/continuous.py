@@ -12,6 +12,7 @@ from .. import functional as F
 from ..core.gradmode import no_grad
 from ..errors import ArgumentError
 from ..ops import creation as C
+from ..ops.incomplete_gamma import gammainc
 from ..ops.sampling import standard_gamma
 from ..special import digamma, gammaln, xlogy
 from . import constraints
@@ -312,6 +313,10 @@ class Gamma(Distribution):
         return (xlogy(self.concentration, self.rate) + xlogy(self.concentration - 1, value)
                 - self.rate * value - gammaln(self.concentration))
 
+    def cdf(self, value):
+        value = self._check_value(value, "cdf")
+        return gammainc(self.concentration, self.rate * value)
+
     def entropy(self):
         a = self.concentration
         return a - F.log(self.rate) + gammaln(a) + (1.0 - a) * digamma(a)
@@ -321,6 +326,7 @@ class Chi2(Gamma):
     """``Chi2(df)``: Gamma(df / 2, 1 / 2)."""
 
     arg_constraints = {"df": constraints.positive}
+    _expand_names = ("concentration", "rate")
 
     def __init__(self, df, validate_args=None):
         (df,), _ = _params(df)
