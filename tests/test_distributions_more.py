@@ -508,3 +508,52 @@ def test_the_families_run_on_every_device(device):
     np.testing.assert_allclose(g.cdf(ge.tensor([0.5, 1.0, 3.0], device=device)).numpy(),
                                torch.special.gammainc(torch.tensor(conc), torch.tensor(
                                    [0.75, 1.5, 4.5])).numpy(), rtol=1e-9)
+
+
+CROSS = [  # (p, q) across families: torch's registrations, finite and infinite
+    lambda D, T: (D.Bernoulli(T([0.3, 0.8])), D.Poisson(T([0.5, 2.0]))),
+    lambda D, T: (D.Beta(T([0.7, 2.0]), T([1.5, 3.0])), D.Exponential(T([0.5, 2.0]))),
+    lambda D, T: (D.Beta(T([0.7, 2.0]), T([1.5, 3.0])), D.Gamma(T([2.0, 0.6]), T([1.0, 3.0]))),
+    lambda D, T: (D.Beta(T([0.7, 2.0]), T([1.5, 3.0])), D.Normal(T([0.1, -1.0]), T([0.5, 2.0]))),
+    lambda D, T: (D.Beta(T([0.7, 2.0]), T([1.5, 3.0])), D.Uniform(T([-0.5, 0.2]), T([1.5, 1.0]))),
+    lambda D, T: (D.Exponential(T([0.7, 2.0])), D.Gamma(T([2.0, 0.6]), T([1.0, 3.0]))),
+    lambda D, T: (D.Exponential(T([0.7, 2.0])), D.Normal(T([0.1, -1.0]), T([0.5, 2.0]))),
+    lambda D, T: (D.Exponential(T([0.7, 2.0])), D.Beta(T([0.7, 2.0]), T([1.5, 3.0]))),
+    lambda D, T: (D.Gamma(T([2.0, 0.6]), T([1.0, 3.0])), D.Exponential(T([0.7, 2.0]))),
+    lambda D, T: (D.Gamma(T([2.0, 0.6]), T([1.0, 3.0])), D.Normal(T([0.1, -1.0]), T([0.5, 2.0]))),
+    lambda D, T: (D.Gamma(T([2.0, 0.6]), T([1.0, 3.0])), D.Uniform(T([0.0, 0.2]), T([1.5, 1.0]))),
+    lambda D, T: (D.Chi2(T([2.0, 5.0])), D.Exponential(T([0.7, 2.0]))),
+    lambda D, T: (D.Laplace(T([0.1, -1.0]), T([0.5, 2.0])), D.Normal(T([1.0, 0.0]), T([1.5, 0.5]))),
+    lambda D, T: (D.Normal(T([0.1, -1.0]), T([0.5, 2.0])), D.Laplace(T([1.0, 0.0]), T([1.5, 0.5]))),
+    lambda D, T: (D.Normal(T([0.1, -1.0]), T([0.5, 2.0])), D.Gamma(T([2.0, 0.6]), T([1.0, 3.0]))),
+    lambda D, T: (D.Uniform(T([0.1, 0.2]), T([0.5, 0.9])), D.Beta(T([0.7, 2.0]), T([1.5, 3.0]))),
+    lambda D, T: (D.Uniform(T([0.1, -0.2]), T([0.5, 0.9])), D.Beta(T([0.7, 2.0]), T([1.5, 3.0]))),
+    lambda D, T: (D.Uniform(T([0.1, -0.2]), T([0.5, 0.9])), D.Exponential(T([0.7, 2.0]))),
+    lambda D, T: (D.Uniform(T([0.1, 0.2]), T([0.5, 0.9])), D.Gamma(T([2.0, 0.6]), T([1.0, 3.0]))),
+    lambda D, T: (D.Uniform(T([0.1, -0.2]), T([0.5, 0.9])), D.Normal(T([1.0, 0.0]), T([1.5, 0.5]))),
+    lambda D, T: (D.Poisson(T([0.5, 2.0])), D.Binomial(3, T([0.3, 0.8]))),
+]
+
+
+@pytest.mark.parametrize("i", range(len(CROSS)))
+def test_kl_across_families_matches_torch(i):
+    ours_t, theirs_t = [], []
+
+    def mk_ours(v):
+        ours_t.append(ge.tensor(np.float64(v), requires_grad=True))
+        return ours_t[-1]
+
+    def mk_theirs(v):
+        theirs_t.append(torch.tensor(np.float64(v), requires_grad=True))
+        return theirs_t[-1]
+
+    kl = GD.kl_divergence(*CROSS[i](GD, mk_ours))
+    tkl = TD.kl_divergence(*CROSS[i](TD, mk_theirs))
+    _close(kl, tkl, rtol=1e-8, atol=1e-10)
+    if np.all(np.isfinite(tkl.detach().numpy())):
+        kl.sum().backward()
+        tkl.sum().backward()
+        for a, b in zip(ours_t, theirs_t):
+            _close(a.grad if a.grad is not None else np.zeros(a.shape),
+                   b.grad if b.grad is not None else np.zeros(tuple(b.shape)),
+                   rtol=1e-7, atol=1e-10)

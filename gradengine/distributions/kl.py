@@ -12,7 +12,7 @@ from .. import functional as F
 from .. import linalg
 from ..core.gradmode import no_grad
 from ..ops import creation as C
-from ..special import digamma, gammaln
+from ..special import digamma, gammaln, xlogy
 from .base import _sum_rightmost
 from .continuous import (
     Beta,
@@ -210,3 +210,169 @@ def _kl_mvn(p, q):
     term2 = (sol * sol).sum(-1).sum(-1)
     term3 = _batch_mahalanobis(lq, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+# ---------------------------------------------------------------- across families (torch's)
+
+_EULER = 0.57721566490153286060
+
+
+def _x_log_x(t):
+    return xlogy(t, t)
+
+
+def _infinite(p_param):
+    return C.full_like(p_param, math.inf)
+
+
+def _register_all(pairs, fn):
+    for a, b in pairs:
+        register_kl(a, b)(fn)
+
+
+# q's support misses part of p's: infinite, as torch
+_register_all([(Exponential, Beta), (Exponential, Uniform)], lambda p, q: _infinite(p.rate))
+_register_all([(Gamma, Beta), (Gamma, Uniform)], lambda p, q: _infinite(p.concentration))
+_register_all([(Laplace, Beta), (Laplace, Exponential), (Laplace, Gamma), (Laplace, Uniform),
+               (Normal, Beta), (Normal, Exponential), (Normal, Gamma), (Normal, Uniform)],
+              lambda p, q: _infinite(p.loc))
+_register_all([(Poisson, Bernoulli), (Poisson, Binomial)], lambda p, q: _infinite(p.rate))
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p, q):
+    return -p.entropy() - (p.probs * F.log(q.rate) - q.rate)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    return (-p.entropy() - F.log(q.rate)
+            + q.rate * (p.concentration1 / (p.concentration1 + p.concentration0)))
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    t1 = -p.entropy()
+    t2 = gammaln(q.concentration) - q.concentration * F.log(q.rate)
+    t3 = (q.concentration - 1) * (digamma(p.concentration1)
+                                  - digamma(p.concentration1 + p.concentration0))
+    t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
+    return t1 + t2 - t3 + t4
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    e = p.concentration1 / (p.concentration1 + p.concentration0)
+    var = q.scale * q.scale
+    t1 = -p.entropy()
+    t2 = 0.5 * F.log(var * 2 * math.pi)
+    t3 = (e * (1 - e) / (p.concentration1 + p.concentration0 + 1) + e * e) * 0.5
+    t4 = q.loc * e
+    t5 = q.loc * q.loc * 0.5
+    return t1 + t2 + (t3 - t4 + t5) / var
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p, q):
+    r = -p.entropy() + F.log(q.high - q.low)
+    with no_grad():
+        out = (q.low > 0) | (q.high < 1)
+    return _inf_where(F.broadcast_to(out, tuple(r.shape)), r)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    ratio = q.rate / p.rate
+    t1 = -q.concentration * F.log(ratio)
+    return t1 + ratio + gammaln(q.concentration) + q.concentration * _EULER - (1 + _EULER)
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p, q):
+    var = q.scale * q.scale
+    rate2 = p.rate * p.rate
+    t1 = 0.5 * F.log(rate2 * var * 2 * math.pi)
+    return t1 - 1 + (1 / rate2 - q.loc / p.rate + q.loc * q.loc * 0.5) / var
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    return -p.entropy() - F.log(q.rate) + q.rate * p.concentration / p.rate
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p, q):
+    var = q.scale * q.scale
+    b2 = p.rate * p.rate
+    a = p.concentration
+    t1 = 0.5 * F.log(b2 * var * 2 * math.pi) - a - gammaln(a)
+    t2 = 0.5 * (a * a + a) / b2
+    t3 = q.loc * a / p.rate
+    t4 = 0.5 * q.loc * q.loc
+    return t1 + (a - 1) * digamma(a) + (t2 - t3 + t4) / var
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p, q):
+    var = q.scale * q.scale
+    ratio = p.scale * p.scale / var
+    t1 = 0.5 * F.log(2 * ratio / math.pi)
+    t2 = 0.5 * p.loc * p.loc
+    t3 = p.loc * q.loc
+    t4 = 0.5 * q.loc * q.loc
+    return -t1 + ratio + (t2 - t3 + t4) / var - 1
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p, q):
+    d = p.loc - q.loc
+    ratio = p.scale / q.scale
+    dr = d / p.scale
+    t1 = F.log(ratio)
+    t2 = math.sqrt(2 / math.pi) * p.scale * F.exp(-0.5 * dr * dr)
+    t3 = d * F.erf(math.sqrt(0.5) * dr)
+    return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    w = p.high - p.low
+    t1 = F.log(w)
+    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - w) / w
+    t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + w) / w
+    t4 = (gammaln(q.concentration1) + gammaln(q.concentration0)
+          - gammaln(q.concentration1 + q.concentration0))
+    r = t3 + t4 - t1 - t2
+    with no_grad():
+        out = (p.high > 1) | (p.low < 0)
+    return _inf_where(F.broadcast_to(out, tuple(r.shape)), r)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p, q):
+    r = q.rate * (p.high + p.low) / 2 - F.log((p.high - p.low) * q.rate)
+    with no_grad():
+        out = p.low < 0
+    return _inf_where(F.broadcast_to(out, tuple(r.shape)), r)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    w = p.high - p.low
+    t1 = F.log(w)
+    t2 = gammaln(q.concentration) - q.concentration * F.log(q.rate)
+    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - w) / w
+    t4 = q.rate * (p.high + p.low) / 2
+    r = -t1 + t2 + t3 + t4
+    with no_grad():
+        out = p.low < 0
+    return _inf_where(F.broadcast_to(out, tuple(r.shape)), r)
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    w = p.high - p.low
+    t1 = F.log(math.sqrt(math.pi * 2) * q.scale / w)
+    t2 = w * w / 12
+    m = (p.high + p.low - 2 * q.loc) / 2
+    return t1 + 0.5 * (t2 + m * m) / (q.scale * q.scale)
