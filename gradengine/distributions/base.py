@@ -91,6 +91,8 @@ class Distribution:
             if constraints.is_dependent(c) or (given is not None and name not in given):
                 continue
             value = self.__dict__.get(name)
+            if value is None and isinstance(getattr(type(self), name, None), property):
+                value = getattr(self, name)  # a parameter derived from others (Chi2's df)
             if not isinstance(value, Tensor):
                 continue
             if not _bool(c.check(value)):

@@ -331,7 +331,6 @@ class Chi2(Gamma):
     def __init__(self, df, validate_args=None):
         (df,), _ = _params(df)
         super().__init__(0.5 * df, C.full_like(df, 0.5), validate_args)
-        self._given = ("concentration", "rate")
 
     @property
     def df(self):
