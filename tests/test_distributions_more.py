@@ -263,6 +263,37 @@ def test_gamma_rsample_gradient_is_torchs_implicit_reparameterisation():
         g.sum().backward()
 
 
+def test_dirichlet_and_beta_rsample_gradients_are_torchs_at_the_same_draw():
+    conc = np.float64([[0.3, 1.0, 4.0], [7.0, 9.0, 12.0]])
+    c = ge.tensor(conc, requires_grad=True)
+    ge.manual_seed(3)
+    x = GD.Dirichlet(c).rsample((50,))
+    w = ge.tensor(R.standard_normal((50, 2, 3)))
+    (x * w).sum().backward()
+    xt = torch.tensor(x.detach().numpy())
+    ct = torch.tensor(conc).expand_as(xt)
+    grad = torch._dirichlet_grad(xt, ct, ct.sum(-1, True).expand_as(xt))
+    wt = torch.tensor(w.numpy())
+    _close(c.grad, (grad * (wt - (xt * wt).sum(-1, True))).sum(0), rtol=1e-9, atol=1e-12)
+    a = ge.tensor(np.float64([0.5, 3.0]), requires_grad=True)
+    b = ge.tensor(np.float64([2.0, 8.0]), requires_grad=True)
+    ge.manual_seed(3)
+    s = GD.Beta(a, b).rsample((40,))
+    s.sum().backward()
+    st = torch.tensor(s.detach().numpy())
+    both = torch.stack([st, 1 - st], -1)
+    cb = torch.tensor(np.stack([a.detach().numpy(), b.detach().numpy()], -1)).expand_as(both)
+    g = torch._dirichlet_grad(both, cb, cb.sum(-1, True).expand_as(both))
+    go = torch.zeros_like(both)
+    go[..., 0] = 1
+    full = g * (go - (both * go).sum(-1, True))
+    _close(a.grad, full[..., 0].sum(0), rtol=1e-9)
+    _close(b.grad, full[..., 1].sum(0), rtol=1e-9)
+    with pytest.raises(RuntimeError, match="once"):
+        g1, = ge.grad((GD.Dirichlet(c).rsample() ** 2).sum(), [c], create_graph=True)
+        g1.sum().backward()
+
+
 @pytest.mark.parametrize("name", ["Beta", "Dirichlet", "Chi2", "StudentT"])
 def test_gamma_family_rsample_gradients_are_unbiased(name):
     # d/dparams E[f(x)] by the mean of the pathwise gradients, against torch's exact

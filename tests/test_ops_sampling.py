@@ -2,9 +2,10 @@
 ops/sampling.py): ``gammainc`` by gradcheck in float64, gradgradcheck, PyTorch as the
 reference (values and gradients), the CPU and the NumPy stand-in for CUDA, and ge.jit
 replay equal to eager bit for bit; ``standard_gamma_grad`` (no gradient) against
-``torch._standard_gamma_grad`` in each of its regimes. The random ``standard_gamma`` is
-checked in tests/test_distributions_more.py (its gradient against torch's at the same
-draw). The guard at the end fails when an op of these modules has no row."""
+``torch._standard_gamma_grad`` and ``dirichlet_grad`` against ``torch._dirichlet_grad`` in
+each of their regimes. The random ``standard_gamma`` and ``sample_dirichlet`` are checked
+in tests/test_distributions_more.py (their gradients against torch's at the same draw).
+The guard at the end fails when an op of these modules has no row."""
 
 from __future__ import annotations
 
@@ -85,13 +86,28 @@ def test_standard_gamma_grad_matches_torch_in_every_regime(device):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
 
 
+def test_dirichlet_grad_matches_torch_in_every_regime(device):
+    rng = np.random.default_rng(0)
+    al = np.exp(rng.uniform(-3, 4, 400))
+    be = np.exp(rng.uniform(-3, 4, 400))
+    x = np.clip(rng.beta(al, be), 1e-300, 1 - 1e-16)
+    got = apply(sampling.dirichlet_grad, ge.tensor(x, device=device),
+                ge.tensor(al, device=device), ge.tensor(al + be, device=device))
+    want = torch._dirichlet_grad(torch.tensor(x), torch.tensor(al), torch.tensor(al + be))
+    assert not got.requires_grad
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-300)
+
+
 def test_standard_gamma_checks_its_argument():
     with pytest.raises(ValueError, match="floating"):
         sampling.standard_gamma(ge.tensor([1, 2]))
+    with pytest.raises(ValueError, match="floating"):
+        sampling.sample_dirichlet(ge.tensor(1.0))
 
 
 def test_every_op_of_these_modules_has_a_row():
-    names = {"standard_gamma", "standard_gamma_grad", "standard_gamma_grad_diff"}
+    names = {"standard_gamma", "standard_gamma_grad", "standard_gamma_grad_diff",
+             "sample_dirichlet", "dirichlet_grad", "dirichlet_grad_diff"}
     missing = (optable.op_names(incomplete_gamma, sampling)
                - optable.covered(ROWS, names))
     assert not missing, f"ops without a row: {sorted(missing)}"

@@ -1,8 +1,8 @@
 """The continuous families with PyTorch's parameters: ``Normal``, ``Uniform``,
 ``Exponential``, ``Laplace``, ``Cauchy``, ``StudentT``, ``Gamma``, ``Chi2``, ``Beta`` and
 ``Dirichlet``. Every one has ``rsample``: location-scale families by transforming a
-uniform or normal draw, the gamma family by implicit reparameterisation
-(:func:`gradengine.ops.sampling.standard_gamma`)."""
+uniform or normal draw, the gamma family by implicit reparameterisation with torch's
+gradients (:mod:`gradengine.ops.sampling`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..core.gradmode import no_grad
 from ..errors import ArgumentError
 from ..ops import creation as C
 from ..ops.incomplete_gamma import gammainc
-from ..ops.sampling import standard_gamma
+from ..ops.sampling import sample_dirichlet, standard_gamma
 from ..special import digamma, gammaln, xlogy
 from . import constraints
 from .base import LOG_2PI, Distribution, _eps, _full, _params, _tensor, _tiny
@@ -404,8 +404,7 @@ class Dirichlet(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        g = standard_gamma(F.broadcast_to(self.concentration, shape))
-        return g / g.sum(-1, keepdims=True)
+        return sample_dirichlet(F.broadcast_to(self.concentration, shape))
 
     def log_prob(self, value):
         value = self._check_value(value)
@@ -470,10 +469,9 @@ class Beta(Distribution):
         return a * b / (t * t * (t + 1))
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        ga = standard_gamma(F.broadcast_to(self.concentration1, shape))
-        gb = standard_gamma(F.broadcast_to(self.concentration0, shape))
-        return ga / (ga + gb)
+        shape = self._extended_shape(sample_shape) + (2,)
+        both = F.stack([self.concentration1, self.concentration0], -1)
+        return sample_dirichlet(F.broadcast_to(both, shape))[..., 0]  # as torch
 
     def log_prob(self, value):
         value = self._check_value(value)
