@@ -596,3 +596,25 @@ def test_kl_across_families_matches_torch(i):
             _close(a.grad if a.grad is not None else np.zeros(a.shape),
                    b.grad if b.grad is not None else np.zeros(tuple(b.shape)),
                    rtol=1e-7, atol=1e-10)
+
+
+SCALARS = [("Normal", (0.0, 1.0), 0.5), ("Uniform", (0.0, 2.0), 0.5), ("Exponential", (2.0,), 0.5),
+           ("Laplace", (0.0, 1.0), 0.5), ("Cauchy", (0.0, 1.0), 0.5), ("StudentT", (3.0,), 0.5),
+           ("Gamma", (2.0, 1.0), 0.5), ("Chi2", (3.0,), 0.5), ("Beta", (2.0, 3.0), 0.5),
+           ("LogNormal", (0.0, 1.0), 0.5), ("HalfNormal", (1.0,), 0.5), ("Poisson", (2.0,), 3.0),
+           ("Geometric", (0.3,), 2.0), ("Bernoulli", (0.3,), 1.0), ("Binomial", (5, 0.3), 2.0)]
+
+
+@pytest.mark.parametrize("name, args, value", SCALARS, ids=[s[0] for s in SCALARS])
+def test_python_numbers_make_float32_scalars_as_torch(name, args, value):
+    d, t = getattr(GD, name)(*args), getattr(TD, name)(*args)
+    assert d.batch_shape == tuple(t.batch_shape) == ()
+    ge.manual_seed(0)
+    s, ts = d.sample(), t.sample()
+    assert s.shape == tuple(ts.shape) and s.dtype.name == str(ts.dtype).removeprefix("torch.")
+    lp, tlp = d.log_prob(value), t.log_prob(torch.tensor(value))
+    assert lp.dtype.name == "float32"
+    np.testing.assert_allclose(lp.item(), tlp.item(), rtol=1e-5)
+    if d.has_rsample:
+        assert d.rsample((3,)).shape == (3,)
+    assert repr(d).startswith(name + "(") and "logits" not in repr(d)  # the given one only

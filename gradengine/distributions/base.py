@@ -226,9 +226,14 @@ class Distribution:
         return value
 
     def __repr__(self):
+        given = getattr(self, "_given", None)
         parts = []
         for k in self.arg_constraints:
+            if given is not None and k not in given:
+                continue
             v = self.__dict__.get(k)
+            if v is None and isinstance(getattr(type(self), k, None), property):
+                v = getattr(self, k)
             if isinstance(v, Tensor):
                 parts.append(f"{k}: {v.detach().numpy() if v.size == 1 else tuple(v.shape)}")
         return f"{type(self).__name__}({', '.join(parts)})"

@@ -253,7 +253,8 @@ class Poisson(Distribution):
     def sample(self, sample_shape=()):
         with no_grad():
             shape = self._extended_shape(sample_shape)
-            return _poisson_draw(F.broadcast_to(self.rate, shape).contiguous())
+            flat = F.broadcast_to(self.rate, shape).reshape(-1)  # 1-d: NumPy's 0-d is a scalar
+            return _poisson_draw(flat).reshape(shape)
 
     def log_prob(self, value):
         value = self._check_value(value)
@@ -298,8 +299,8 @@ class Binomial(Distribution):
     def sample(self, sample_shape=()):
         with no_grad():
             shape = self._extended_shape(sample_shape)
-            return _binomial_draw(F.broadcast_to(self.total_count, shape).contiguous(),
-                                  F.broadcast_to(self.probs, shape).contiguous())
+            return _binomial_draw(F.broadcast_to(self.total_count, shape).reshape(-1),
+                                  F.broadcast_to(self.probs, shape).reshape(-1)).reshape(shape)
 
     def log_prob(self, value):
         value = self._check_value(value)

@@ -104,7 +104,7 @@ def standard_gamma_op(xp, alpha):
     dev = backend.device_of_array(alpha)
     gen = backend.rng(dev)
     with backend.cuda_context(dev):
-        x = gen.standard_gamma(alpha.astype(np.float64)).astype(alpha.dtype)
+        x = xp.asarray(gen.standard_gamma(alpha.astype(np.float64))).astype(alpha.dtype)
     return xp.maximum(x, np.finfo(alpha.dtype).tiny)
 
 
@@ -251,7 +251,7 @@ def sample_dirichlet_op(xp, concentration):
     dev = backend.device_of_array(concentration)
     gen = backend.rng(dev)
     with backend.cuda_context(dev):
-        g = gen.standard_gamma(concentration.astype(np.float64))
+        g = xp.asarray(gen.standard_gamma(concentration.astype(np.float64)))
     g = xp.maximum(g, np.finfo(np.float64).tiny)
     x = (g / g.sum(-1, keepdims=True)).astype(concentration.dtype)
     fi = np.finfo(concentration.dtype)
