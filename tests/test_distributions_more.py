@@ -92,6 +92,9 @@ CASES = [
     ("Transformed_tanh", lambda D, a, b: D.TransformedDistribution(
         D.Normal(a, b), D.transforms.TanhTransform()), (LOC, SCALE),
      R.uniform(-0.9, 0.9, (2, 3))),
+    ("Transformed_affine_broadcast", lambda D, a, b, m: D.TransformedDistribution(
+        D.Normal(a, b), D.transforms.AffineTransform(m, 2.0)),
+     (R.standard_normal(3), _pos(3), R.standard_normal((2, 1))), R.standard_normal((2, 3))),
     ("Transformed_exp_negscale", lambda D, a, b: D.TransformedDistribution(
         D.Normal(a, b), [D.transforms.ExpTransform(), D.transforms.AffineTransform(1.0, -3.0)]),
      (LOC, SCALE), -_pos(2, 3)),

@@ -219,11 +219,9 @@ class Distribution:
         return F.sqrt(self.variance)
 
     def _check_icdf(self, value):
-        value = _tensor(value, getattr(self, "_like", None))
-        if self._validate_args and not _bool((value >= 0) & (value <= 1)):
-            raise ArgumentError(f"{type(self).__name__}.icdf: probabilities must lie in "
-                                f"[0, 1], got {value.detach().numpy()!r}")
-        return value
+        """A probability as a Tensor; outside [0, 1] the quantile is NaN (torch does not
+        check either)."""
+        return _tensor(value, getattr(self, "_like", None))
 
     def __repr__(self):
         given = getattr(self, "_given", None)
