@@ -621,3 +621,27 @@ def test_python_numbers_make_float32_scalars_as_torch(name, args, value):
     if d.has_rsample:
         assert d.rsample((3,)).shape == (3,)
     assert repr(d).startswith(name + "(") and "logits" not in repr(d)  # the given one only
+
+
+def test_jit_replays_sampling_and_log_prob_without_validation():
+    # validate_args reads parameters on the host (as torch's checks do); without it a step
+    # with gamma / Dirichlet draws and MVN log_prob replays eager results bit for bit
+    a = ge.tensor(np.float32([1.5, 3.0]), requires_grad=True)
+
+    def step(a):
+        x = GD.Gamma(a, 2.0, validate_args=False).rsample((4,))
+        y = GD.Dirichlet(ge.stack([a, a * 2], -1), validate_args=False).rsample((3,))
+        n = GD.MultivariateNormal(ge.zeros(2), scale_tril=ge.functional.diag_embed(a),
+                                  validate_args=False)
+        loss = x.sum() + (y[..., 0] ** 2).sum() + n.log_prob(ge.ones(2))
+        return loss, ge.grad(loss, [a])
+
+    jitted = ge.jit(step)
+    for k in range(3):
+        ge.manual_seed(k)
+        want = step(a)
+        ge.manual_seed(k)
+        got = jitted(a)
+        assert got[0].item() == want[0].item()
+        np.testing.assert_array_equal(got[1][0].numpy(), want[1][0].numpy())
+    assert jitted.traces == 1
