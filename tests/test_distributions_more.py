@@ -645,3 +645,15 @@ def test_jit_replays_sampling_and_log_prob_without_validation():
         assert got[0].item() == want[0].item()
         np.testing.assert_array_equal(got[1][0].numpy(), want[1][0].numpy())
     assert jitted.traces == 1
+
+
+@pytest.mark.parametrize("name", ["Bernoulli", "Categorical", "OneHotCategorical", "Binomial"])
+def test_enumerate_support_and_perplexity_match_torch(name):
+    _, build, params, _ = next(c for c in CASES if c[0] == name)
+    d, t, _, _ = _pair(build, params)
+    assert d.has_enumerate_support == t.has_enumerate_support
+    for expand in (True, False):
+        _close(d.enumerate_support(expand), t.enumerate_support(expand))
+    _close(d.perplexity(), t.perplexity())
+    lp = d.log_prob(d.enumerate_support())
+    _close(lp, t.log_prob(t.enumerate_support()))
