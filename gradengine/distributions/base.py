@@ -28,7 +28,8 @@ def _tensor(v, like=None):
 def _params(*vals):
     """The parameters as Tensors of one float dtype and device, broadcast to one shape
     (torch's ``broadcast_all``)."""
-    like = next((v for v in vals if isinstance(v, Tensor) and v.dtype.kind == "f"), None)
+    floats = [v for v in vals if isinstance(v, Tensor) and v.dtype.kind == "f"]
+    like = max(floats, key=lambda v: v.dtype.itemsize) if floats else None  # torch promotes
     ts = [_tensor(v, like) for v in vals]
     if like is not None:
         ts = [t if t.dtype == like.dtype else t.to(like.dtype) for t in ts]
