@@ -12,6 +12,7 @@ from .ops.composite import xlogy
 from .ops.scans import logsumexp as _logsumexp
 from .ops.special_math import (
     _float,
+    _float_pair,
     digamma,
     entr,
     erfc,
@@ -86,3 +87,22 @@ def softmax(input, dim, *, dtype=None):  # noqa: A002
 def log_softmax(input, dim, *, dtype=None):  # noqa: A002
     """log softmax along dim (``dtype``: cast first)."""
     return _act.log_softmax(input, dim=dim, dtype=dtype)
+
+
+# -- dists
+from .ops.incomplete_gamma import gammainc as _gammainc  # noqa: E402
+
+
+def gammainc(input, other):  # noqa: A002
+    """The regularised lower incomplete gamma function P(a, x) (a = input, x = other);
+    differentiable in x only, as torch."""
+    a, x = _float_pair(input, other)
+    return _gammainc(a, x)
+
+
+def gammaincc(input, other):  # noqa: A002
+    """The regularised upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    return 1 - gammainc(input, other)
+
+
+__all__ += ["gammainc", "gammaincc"]

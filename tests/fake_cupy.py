@@ -900,6 +900,20 @@ class RandomState:
     def randint(self, low, high=None, size=None, dtype="l"):
         return self._out(self._rs.randint(low, high, size), dtype)
 
+    # the samplers ge.distributions calls, with CuPy's signatures (device-array parameters)
+    def standard_gamma(self, shape, size=None, dtype=float):
+        return self._out(self._rs.standard_gamma(_param(shape), size), dtype)
+
+    def poisson(self, lam=1.0, size=None, dtype=int):
+        return self._out(self._rs.poisson(_param(lam), size), dtype)
+
+    def binomial(self, n, p, size=None, dtype=int):
+        return self._out(self._rs.binomial(_param(n), _param(p), size), dtype)
+
+
+def _param(v):
+    return v._a if isinstance(v, ndarray) else v
+
 
 class CompileException(Exception):
     pass
