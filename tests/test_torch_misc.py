@@ -176,6 +176,11 @@ def test_poisson_and_binomial_draw_torchs_distributions():
     assert got.dtype == np.float32 and got.shape == tuple(ref.shape)
     for j in range(3):
         assert _ks(got.numpy()[:, j], ref.numpy()[:, j]) < 0.04
+    # 0-d inputs give 0-d draws, as torch's (NumPy returns a plain scalar for them)
+    for draw, want in ((ge.poisson(ge.tensor(3.0)), torch.poisson(torch.tensor(3.0))),
+                       (ge.binomial(ge.tensor(10.0), ge.tensor(0.5)),
+                        torch.binomial(torch.tensor(10.0), torch.tensor(0.5)))):
+        assert draw.shape == tuple(want.shape) == () and draw.dtype == np.float32
 
 
 def test_sampler_errors_are_catchable_as_torchs():

@@ -79,7 +79,8 @@ def poisson_op(xp, rates, generator):
     """Poisson counts with the rates ``rates``, in their dtype."""
     dev, gen = _generator(rates, generator, "poisson")
     with backend.cuda_context(dev):
-        return gen.poisson(rates.astype(np.float64)).astype(rates.dtype)
+        # (xp.asarray: a 0-d rate gives NumPy's scalar)
+        return xp.asarray(gen.poisson(rates.astype(np.float64))).astype(rates.dtype)
 
 
 @op(name="binomial", params=("generator",), differentiable=False, random=True)
@@ -90,7 +91,7 @@ def binomial_op(xp, count, prob, generator):
     n = xp.broadcast_to(count, shape).astype(np.int64)
     p = xp.broadcast_to(prob, shape).astype(np.float64)
     with backend.cuda_context(dev):
-        return gen.binomial(n, p).astype(count.dtype)
+        return xp.asarray(gen.binomial(n, p)).astype(count.dtype)
 
 
 # ---------------------------------------------------------------- in-place fills
