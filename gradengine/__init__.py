@@ -291,4 +291,11 @@ _inplace_functions = {k: f for k, f in _inplace_functions.items() if k not in gl
 globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
 __all__ += ["special", *_inplace_functions]
 
+# -- autox
+# torch.jit's entry points as attributes of ge.jit (ge.jit.script, trace, ignore, export ...;
+# @ge.jit itself unchanged: gradengine/capture/torch_jit.py)
+from .capture import torch_jit as _torch_jit  # noqa: E402
+
+_torch_jit.attach(jit)
+
 _add_out_keyword(list(__all__))  # last: every top-level function takes out=

@@ -10,6 +10,7 @@ import gradengine as ge
 from gradengine.autograd import graph
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.script ...
 
 A = [0.3, -1.2, 2.0]
 B = [0.5, 0.25, -1.5]
@@ -188,3 +189,91 @@ def test_no_packer_is_installed_outside_a_context():
     with graph.saved_tensors_hooks(lambda t: t, lambda t: t):
         assert core_op._packer is not None
     assert core_op._packer is None
+
+
+# ---------------------------------------------------------------- torch.jit shims
+def _linear_pair():
+    from gradengine import nn
+    ge.manual_seed(0)
+    m = nn.Linear(4, 3)
+    t = torch.nn.Linear(4, 3)
+    with torch.no_grad():
+        t.weight.copy_(torch.tensor(m.weight.numpy().T))  # ours is (in, out), torch's (out, in)
+        t.bias.copy_(torch.tensor(m.bias.numpy()))
+    return m, t
+
+
+def test_jit_script_of_a_module_is_the_module_with_torchs_results():
+    m, t = _linear_pair()
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    sm, st = ge.jit.script(m), torch.jit.script(t)
+    assert sm is m
+    np.testing.assert_allclose(sm(ge.tensor(x)).detach().numpy(),
+                               st(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert ge.compile(m) is m
+
+
+def test_jit_script_of_a_function_replays_under_no_grad_and_keeps_graphs_otherwise():
+    def f(x, y):
+        return (x * y + 1.0).tanh().sum(dim=1)
+
+    sf, tf = ge.jit.script(f), torch.jit.script(f)
+    rng = np.random.default_rng(1)
+    x, y = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(2))
+    with ge.no_grad():
+        first = sf(ge.tensor(x), ge.tensor(y)).numpy()
+        again = sf(ge.tensor(x), ge.tensor(y)).numpy()
+    assert sf._jitted.traces == 1  # recorded once, replayed after
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, f(ge.tensor(x), ge.tensor(y)).numpy())
+    np.testing.assert_allclose(first, tf(torch.tensor(x), torch.tensor(y)).numpy(), rtol=1e-6)
+    gx, tx = ge.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    sf(gx, ge.tensor(y)).sum().backward()
+    tf(tx, torch.tensor(y)).sum().backward()
+    np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_jit_trace_runs_the_example_once_and_gives_eager_results():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x * 2.0
+
+    x = ge.tensor([1.0, 2.0])
+    tr = ge.jit.trace(f, (x,))
+    assert calls == [1]
+    np.testing.assert_array_equal(tr(x).numpy(), torch.jit.trace(f, torch.tensor([1.0, 2.0]))(
+        torch.tensor([1.0, 2.0])).numpy())
+    m, _ = _linear_pair()
+    assert ge.jit.trace(m, ge.randn(2, 4)) is m
+    with pytest.raises(RuntimeError):
+        ge.jit.trace(f)
+
+
+def test_jit_decorators_leave_functions_unchanged_as_outside_torchscript():
+    def f(x):
+        return x + 1
+
+    for name in ("ignore", "unused", "export"):
+        assert getattr(ge.jit, name)(f) is f
+    assert ge.jit.ignore(drop=True)(f) is f
+    assert ge.jit.is_scripting() == torch.jit.is_scripting()
+    assert ge.jit.is_tracing() == torch.jit.is_tracing()
+    assert ge.jit.annotate(list, [1]) == torch.jit.annotate(list, [1])
+    assert ge.jit.wait(ge.jit.fork(f, 2)) == torch.jit.wait(torch.jit.fork(f, 2))
+
+
+def test_at_ge_jit_is_still_the_step_capture():
+    import importlib
+    assert importlib.import_module("gradengine.capture").jit is ge.jit
+
+    @ge.jit
+    def step(x):
+        return x * 3.0
+
+    with ge.no_grad():
+        a = step(ge.tensor([1.0, 2.0]))
+        b = step(ge.tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert step.traces == 1
