@@ -277,3 +277,224 @@ def test_at_ge_jit_is_still_the_step_capture():
         b = step(ge.tensor([1.0, 2.0]))
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert step.traces == 1
+
+
+# ---------------------------------------------------------------- profiler
+def _counts(prof, prefix=""):
+    return {e.key[len(prefix):]: e.count for e in prof.key_averages()
+            if e.key.startswith(prefix)}
+
+
+def test_a_loop_of_matmuls_counts_as_torchs_profiler():
+    x = np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32)
+    with ge.profiler.profile() as prof:
+        a = ge.tensor(x)
+        for _ in range(3):
+            a = a @ ge.tensor(x)
+    with torch.profiler.profile() as tprof:
+        b = torch.tensor(x)
+        for _ in range(3):
+            b = b @ torch.tensor(x)
+    assert _counts(prof)["matmul"] == 3 == _counts(tprof, "aten::")["matmul"]
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5)
+    row = next(e for e in prof.key_averages() if e.key == "matmul")
+    assert row.cpu_time_total > 0 and row.cpu_time == pytest.approx(row.cpu_time_total / 3)
+
+
+def test_the_backward_ops_are_profiled_as_torchs():
+    def run(lib, prof):
+        x = lib.tensor(A, requires_grad=True)
+        y = lib.tensor(B, requires_grad=True)
+        with prof() as p:
+            (x * y).sum().backward()
+        return p, x.grad.numpy()
+
+    (p, g), (tp, tg) = run(ge, ge.profiler.profile), run(torch, torch.profiler.profile)
+    assert _counts(p)["mul"] == _counts(tp, "aten::")["mul"] == 3  # forward 1, backward 2
+    np.testing.assert_array_equal(g, tg)
+
+
+def test_profiling_leaves_results_and_gradients_unchanged():
+    from gradengine import nn
+    ge.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    x = ge.randn(5, 4)
+
+    def step():
+        model.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        return loss.numpy(), [p.grad.numpy().copy() for p in model.parameters()]
+
+    plain = step()
+    with ge.autograd.profiler.profile(record_shapes=True) as prof:
+        profiled = step()
+    np.testing.assert_array_equal(plain[0], profiled[0])
+    for a, b in zip(plain[1], profiled[1]):
+        np.testing.assert_array_equal(a, b)
+    assert _counts(prof)["AccumulateGrad"] == 4
+    from gradengine.core.gradmode import _mode
+    assert _mode.hook is None
+
+
+def test_record_function_is_a_range_with_the_ops_inside():
+    x = ge.randn(3, 3)
+    with ge.profiler.profile() as prof:
+        with ge.profiler.record_function("block"):
+            y = (x * 2.0).exp()
+        z = y + 1.0
+
+    @ge.autograd.profiler.record_function("decorated")
+    def f(t):
+        return t * 3.0
+
+    with ge.autograd.profiler.profile() as p2:
+        f(x)
+    rows = {e.key: e for e in prof.key_averages()}
+    assert rows["block"].count == 1
+    inside = rows["mul"].cpu_time_total + rows["exp"].cpu_time_total
+    assert rows["block"].cpu_time_total >= inside
+    assert rows["block"].self_cpu_time_total == pytest.approx(
+        rows["block"].cpu_time_total - inside, abs=1e-3)
+    assert rows["add"].count == 1
+    assert _counts(p2) == {"decorated": 1, "mul": 1}
+    np.testing.assert_array_equal(z.numpy(), np.exp(x.numpy() * 2.0) + 1.0)
+
+
+def test_table_sorts_and_limits_rows():
+    x = ge.randn(8, 8)
+    with ge.profiler.profile() as prof:
+        for _ in range(4):
+            x = (x @ x).tanh()
+        x.sum()
+    text = prof.key_averages().table(sort_by="count", row_limit=2)
+    body = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("-")]
+    assert "Name" in body[0] and "# of Calls" in body[0] and "CPU total" in body[0]
+    assert len(body) == 1 + 2 + 1  # the header, two rows, the total
+    assert body[1].split()[0] in ("matmul", "tanh") and body[1].split()[-1] == "4"
+    assert body[-1].startswith("Self CPU time total:")
+    full = prof.key_averages().table(sort_by="cpu_time_total", row_limit=-1)
+    times = [e.cpu_time_total for e in sorted(prof.key_averages(),
+                                              key=lambda e: -e.cpu_time_total)]
+    assert [ln.split()[0] for ln in full.splitlines()[3:3 + len(times)]] == \
+        [e.key for e in sorted(prof.key_averages(), key=lambda e: -e.cpu_time_total)]
+    assert times == sorted(times, reverse=True)
+
+
+def test_record_shapes_groups_by_input_shape_as_torch():
+    def run(lib, prof):
+        with prof(record_shapes=True) as p:
+            lib.ones(2, 3) @ lib.ones(3, 4)
+            lib.ones(5, 2) @ lib.ones(2, 2)
+        return p
+
+    ours = run(ge, ge.profiler.profile)
+    ref = run(torch, torch.profiler.profile)
+    got = sorted(e.input_shapes for e in ours.key_averages(group_by_input_shape=True)
+                 if e.key == "matmul")
+    want = sorted(e.input_shapes for e in ref.key_averages(group_by_input_shape=True)
+                  if e.key == "aten::matmul")
+    assert got == want
+
+
+def test_export_chrome_trace_writes_json_trace_events(tmp_path):
+    import json
+    x = ge.randn(3, 3)
+    with ge.profiler.profile(record_shapes=True) as prof:
+        with ge.profiler.record_function("outer"):
+            x @ x
+    path = tmp_path / "trace.json"
+    prof.export_chrome_trace(str(path))
+    data = json.loads(path.read_text())
+    events = data["traceEvents"]
+    assert {e["name"] for e in events} == {"outer", "matmul"}
+    for e in events:
+        assert e["ph"] == "X" and e["dur"] >= 0 and isinstance(e["ts"], float)
+        assert e["cat"] in ("cpu_op", "user_annotation")
+    assert next(e for e in events if e["name"] == "matmul")["args"]["Input Dims"] == [[3, 3],
+                                                                                      [3, 3]]
+
+
+def test_a_disabled_profiler_records_nothing():
+    with ge.autograd.profiler.profile(enabled=False) as prof:
+        ge.randn(2) * 2.0
+    assert list(prof.key_averages()) == []
+    with pytest.raises(RuntimeError):
+        with ge.autograd.profiler.profile() as p:
+            p.key_averages()  # torch: "Profiler didn't finish running"
+
+
+def test_a_schedule_records_the_active_steps_as_torch():
+    def run(lib, prof_mod):
+        seen = []
+        x = lib.ones(2, 2)
+        sched = prof_mod.schedule(wait=1, warmup=1, active=2, repeat=1)
+        with prof_mod.profile(schedule=sched,
+                              on_trace_ready=lambda p: seen.append(p.key_averages())) as p:
+            for i in range(6):
+                for _ in range(i + 1):  # step i runs i + 1 matmuls
+                    x = x @ x
+                p.step()
+        return [{e.key: e.count for e in ka} for ka in seen]
+
+    ours = run(ge, ge.profiler)
+    ref = run(torch, torch.profiler)
+    assert len(ours) == len(ref) == 1
+    assert ours[0]["matmul"] == ref[0]["aten::matmul"] == 3 + 4
+    assert ours[0]["ProfilerStep*"] == ref[0]["ProfilerStep*"] == 2  # steps 2 and 3
+
+
+def test_profiler_activity_names_are_torchs():
+    assert [a.name for a in ge.profiler.ProfilerActivity] == \
+        [a for a in torch.profiler.ProfilerActivity.__members__]
+
+
+def test_a_jitted_function_runs_eagerly_under_the_profiler_and_replays_after():
+    @ge.jit
+    def f(x):
+        return (x * 2.0).sigmoid()
+
+    x = ge.randn(3, 3)
+    with ge.no_grad():
+        want = f(x).numpy()
+        with ge.profiler.profile() as prof:
+            got = f(x)
+        got = got.numpy()
+        again = f(x).numpy()
+    assert _counts(prof) == {"mul": 1, "sigmoid": 1}
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(again, want)
+    assert f.traces == 1
+
+
+def test_a_profiler_inside_a_recorded_step_chains_to_ge_jit():
+    from gradengine import nn
+    ge.manual_seed(1)
+    model = nn.Linear(3, 2)
+    opt = ge.optim.SGD(model.parameters(), lr=0.1)
+    x = ge.randn(4, 3)
+    profs = []
+
+    def body():
+        opt.zero_grad()
+        with ge.profiler.profile() as prof:
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+        profs.append(prof)
+        opt.step()
+        return loss
+
+    step = ge.jit(body)
+    ref = nn.Linear(3, 2)
+    ref.load_state_dict(model.state_dict())
+    ropt = ge.optim.SGD(ref.parameters(), lr=0.1)
+    for _ in range(3):
+        loss = step()
+        ropt.zero_grad()
+        rl = (ref(x) ** 2).mean()
+        rl.backward()
+        ropt.step()
+        np.testing.assert_array_equal(loss.numpy(), rl.numpy())
+    assert step.traces == 1 and len(profs) == 1  # recorded once (profiled), replayed twice
+    assert _counts(profs[0])["matmul"] >= 1
+    np.testing.assert_array_equal(model.weight.numpy(), ref.weight.numpy())
