@@ -498,3 +498,22 @@ def test_a_profiler_inside_a_recorded_step_chains_to_ge_jit():
     assert step.traces == 1 and len(profs) == 1  # recorded once (profiled), replayed twice
     assert _counts(profs[0])["matmul"] >= 1
     np.testing.assert_array_equal(model.weight.numpy(), ref.weight.numpy())
+
+
+def test_ge_jit_runs_eagerly_when_saved_tensor_hooks_are_active():
+    n = []
+    w = ge.tensor(A, requires_grad=True)
+
+    @ge.jit
+    def f(x):
+        return (x * w).sum()
+
+    x = ge.tensor(B)
+    with graph.saved_tensors_hooks(lambda t: n.append(1) or t, lambda t: t):
+        with pytest.warns(RuntimeWarning, match="saved_tensors_hooks"):
+            y = f(x)
+        y.backward()
+        w.grad = None
+        f(x).backward()  # eagerly again: the hooks are called again
+    assert len(n) == 2
+    np.testing.assert_array_equal(w.grad.numpy(), x.numpy())

@@ -142,6 +142,7 @@ def _pack(node, out):
     if not stack:  # (a context open in another thread only)
         return
     pack, unpack = stack[-1]
+    _refuse_replay()
     op = node.op
     if op.fwd is _bind:  # a Function: the tensors its forward saved
         ctx = node.params[0].ctx
@@ -162,6 +163,17 @@ def _pack(node, out):
                        for k, a in enumerate(extra) if hasattr(a, "dtype"))
     if inputs or packed_out is not None or extras:
         node.freed = _Packed(unpack, inputs, packed_out, extras, None)
+
+
+def _refuse_replay():
+    """A ge.jit recording under way runs eagerly for its signature: the hooks are Python,
+    which a replay would not call (the recorder's own way to refuse, as for a host read)."""
+    hook = _mode.hook
+    while hook is not None and type(hook).__name__ == "_Recorder":  # (a profiler: look inside)
+        hook = hook.inner
+    if hook is not None and getattr(hook, "value_read", False) is None:
+        hook.value_read = "saved_tensors_hooks are active: their pack and unpack hooks are " \
+            "Python, which a replay would not call"
 
 
 def _reads(op, needs, kind):
