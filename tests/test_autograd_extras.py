@@ -517,3 +517,31 @@ def test_ge_jit_runs_eagerly_when_saved_tensor_hooks_are_active():
         f(x).backward()  # eagerly again: the hooks are called again
     assert len(n) == 2
     np.testing.assert_array_equal(w.grad.numpy(), x.numpy())
+
+
+def test_save_on_cpu_and_the_profiler_on_every_device(device):
+    seen = []
+
+    def pack(t):
+        seen.append(t.device)
+        return t.device, t.cpu()
+
+    def run(hooks):
+        x = ge.tensor(A, requires_grad=True, device=device)
+        w = ge.tensor(B, requires_grad=True, device=device)
+        with hooks:
+            y = ((x * w).sigmoid() * x).sum()
+        y.backward()
+        return x.grad.numpy(), w.grad.numpy()
+
+    import contextlib
+    plain = run(contextlib.nullcontext())
+    for hooks in (graph.save_on_cpu(),
+                  graph.saved_tensors_hooks(pack, lambda p: p[1].to(p[0]))):
+        got = run(hooks)
+        np.testing.assert_array_equal(got[0], plain[0])
+        np.testing.assert_array_equal(got[1], plain[1])
+    assert seen and all(d.startswith(device) for d in seen)
+    with ge.profiler.profile() as prof:
+        run(contextlib.nullcontext())
+    assert _counts(prof)["sigmoid"] == 1 and _counts(prof)["AccumulateGrad"] == 2

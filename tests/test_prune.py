@@ -230,3 +230,27 @@ def test_bad_arguments_raise_torchs_exceptions(call):
     with pytest.raises(want.type):
         call(prune, ours)
     assert list(ours.state_dict()) == list(ref.state_dict())  # unchanged, as torch leaves it
+
+
+def test_pruning_on_every_device_gives_the_cpu_masks(device):
+    cpu, _ = _linears()
+    dev, _ = _linears()
+    dev.to(device)
+    for m in (cpu, dev):
+        prune.l1_unstructured(m, "weight", amount=0.3)
+        prune.ln_structured(m, "weight", amount=1, n=2, dim=1)
+        prune.identity(m, "bias")
+        prune.random_unstructured(m, "bias", amount=2)
+        prune.random_structured(m, "weight", amount=1, dim=0)
+    assert dev.weight_mask.device.startswith(device)
+    assert int((dev.bias_mask.numpy() == 0).sum()) == 2
+    mc, md = cpu.weight_mask.numpy(), dev.weight_mask.numpy()
+    assert (md.sum(axis=1) == 0).sum() == (mc.sum(axis=1) == 0).sum()  # one input row
+    x = ge.randn(2, 6)
+    y = dev(x.to(device))
+    y.sum().backward()
+    assert dev.weight_orig.grad.device == dev.weight_orig.device
+    np.testing.assert_array_equal(dev.weight_orig.grad.numpy()[md == 0], 0)
+    prune.global_unstructured([(dev, "weight")], pruning_method=prune.L1Unstructured, amount=2)
+    prune.remove(dev, "weight")
+    assert list(dev.state_dict()) == ["bias_orig", "weight", "bias_mask"]  # torch's order

@@ -260,7 +260,7 @@ class RandomUnstructured(BasePruningMethod):
         if k != 0:
             dev = t.device if isinstance(t, Tensor) else backend.CPU
             xp = backend.xp_of(dev)
-            idx = xp.argsort(-_uniform(dev, ta.size), kind="stable")[:k]  # the k largest, as topk
+            idx = _argsort(xp, -xp.asarray(_uniform(dev, ta.size)))[:k]  # the k largest, as topk
             mask.reshape(-1)[idx] = 0
         return _like(mask, t)
 
@@ -285,7 +285,7 @@ class L1Unstructured(BasePruningMethod):
         mask = _arr(default_mask).copy()
         if k != 0:
             xp = backend.xp_of(t.device) if isinstance(t, Tensor) else np
-            idx = xp.argsort(xp.abs(ta).reshape(-1), kind="stable")[:k]
+            idx = _argsort(xp, xp.abs(ta).reshape(-1))[:k]
             mask.reshape(-1)[idx] = 0
         return _like(mask, t)
 
@@ -315,7 +315,7 @@ class RandomStructured(BasePruningMethod):
             return default_mask
         dev = t.device if isinstance(t, Tensor) else backend.CPU
         xp = backend.xp_of(dev)
-        prob = _uniform(dev, n)
+        prob = xp.asarray(_uniform(dev, n))
         threshold = xp.sort(prob)[k - 1]  # the k-th smallest (torch.kthvalue)
         return _like(_channel_mask(xp, ta, self.dim, prob > threshold) *
                      _arr(default_mask).astype(ta.dtype), t)
@@ -348,7 +348,7 @@ class LnStructured(BasePruningMethod):
         xp = backend.xp_of(t.device) if isinstance(t, Tensor) else np
         norm = _compute_norm(xp, ta, self.n, self.dim)
         keep = xp.zeros(size, dtype=bool)
-        keep[xp.argsort(-norm, kind="stable")[:size - k]] = True  # topk(largest=True)
+        keep[_argsort(xp, -norm)[:size - k]] = True  # topk(largest=True)
         return _like(_channel_mask(xp, ta, self.dim, keep) *
                      _arr(default_mask).astype(ta.dtype), t)
 
@@ -377,6 +377,11 @@ class CustomFromMask(BasePruningMethod):
     @classmethod
     def apply(cls, module, name, mask):
         return super().apply(module, name, mask=mask)
+
+
+def _argsort(xp, a):
+    """A stable argsort (CuPy's always is, and takes no ``kind``)."""
+    return xp.argsort(a, kind="stable") if xp is np else xp.argsort(a)
 
 
 def _uniform(dev, n):
