@@ -545,3 +545,25 @@ def test_save_on_cpu_and_the_profiler_on_every_device(device):
     with ge.profiler.profile() as prof:
         run(contextlib.nullcontext())
     assert _counts(prof)["sigmoid"] == 1 and _counts(prof)["AccumulateGrad"] == 2
+
+
+def test_gradcheck_and_gradgradcheck_through_save_on_cpu():
+    def f(x, w):
+        with graph.save_on_cpu():
+            return ((x * w).tanh() * x).sum()
+
+    x = ge.tensor(A, requires_grad=True, dtype="float64")
+    w = ge.tensor(B, requires_grad=True, dtype="float64")
+    assert ge.gradcheck(f, (x, w))
+    assert ge.gradgradcheck(f, (x, w))
+
+
+def test_increment_version_makes_a_saved_tensor_stale_as_torch():
+    for lib in (ge, torch):
+        a = lib.tensor(A, requires_grad=True)
+        h = a * 1.0
+        y = (h * a).sum()
+        h.data[0] = 5.0  # behind the engine's back
+        lib.autograd.graph.increment_version(h)
+        with pytest.raises(RuntimeError, match="modified"):
+            y.backward()

@@ -26,7 +26,8 @@ from ..core.op import Node as _CoreNode
 from ..core.tensor import Tensor
 from .function import _bind
 
-__all__ = ["Node", "disable_saved_tensors_hooks", "save_on_cpu", "saved_tensors_hooks"]
+__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version", "save_on_cpu",
+           "saved_tensors_hooks"]
 
 
 class Node(abc.ABC):  # noqa: B024 - an abstract type with no abstract method, as torch's
@@ -123,6 +124,14 @@ class disable_saved_tensors_hooks:  # noqa: N801 - torch's name
     def __exit__(self, *exc):
         _state.disabled = self._prev
         return False
+
+
+def increment_version(tensor) -> None:
+    """``torch.autograd.graph.increment_version``: count an in-place change made behind the
+    engine's back (through ``.data``) on ``tensor`` (or each of an iterable of them), so a
+    backward that saved it raises."""
+    for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
+        t._version += 1
 
 
 # ---------------------------------------------------------------- pack and unpack
