@@ -567,3 +567,17 @@ def test_increment_version_makes_a_saved_tensor_stale_as_torch():
         lib.autograd.graph.increment_version(h)
         with pytest.raises(RuntimeError, match="modified"):
             y.backward()
+
+
+def test_save_on_cpu_keeps_no_reference_to_the_users_tensors():
+    import weakref
+    x = ge.tensor(A, requires_grad=True)
+    with graph.save_on_cpu():
+        h = x.sigmoid()  # saves its output
+        loss = (h * 2.0).sum()
+    ref = weakref.ref(h)
+    del h
+    assert ref() is None  # dead by reference counting, as without hooks
+    loss.backward()
+    s = 1 / (1 + np.exp(-np.array(A, dtype=np.float32)))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * s * (1 - s), rtol=1e-6)

@@ -24,6 +24,7 @@ from ..core.gradmode import _mode
 from ..core.op import _EXTRA, AccumulateGrad, Op, check_saved
 from ..core.op import Node as _CoreNode
 from ..core.tensor import Tensor
+from ..profiler import _Recorder
 from .function import _bind
 
 __all__ = ["Node", "disable_saved_tensors_hooks", "increment_version", "save_on_cpu",
@@ -164,7 +165,9 @@ def _pack(node, out):
                    if isinstance(node.args[i], Tensor))
     packed_out = None
     if reads_out:
-        packed_out = (out, node.out_ref, getattr(node, "out_version", 0), _call_pack(pack, out))
+        # (the record holds the output's array and weak reference, not the Tensor itself)
+        packed_out = (node.out_data, node.out_ref, getattr(node, "out_version", 0),
+                      _call_pack(pack, out))
     extras = ()
     extra = getattr(node, "extra", None)
     if extra is not None and _reads(op, node.needs, _EXTRA):
@@ -178,7 +181,7 @@ def _refuse_replay():
     """A ge.jit recording under way runs eagerly for its signature: the hooks are Python,
     which a replay would not call (the recorder's own way to refuse, as for a host read)."""
     hook = _mode.hook
-    while hook is not None and type(hook).__name__ == "_Recorder":  # (a profiler: look inside)
+    while isinstance(hook, _Recorder):  # a profiler: the hook it chains to
         hook = hook.inner
     if hook is not None and getattr(hook, "value_read", False) is None:
         hook.value_read = "saved_tensors_hooks are active: their pack and unpack hooks are " \
@@ -246,8 +249,8 @@ class _Packed:
             node.args = tuple(args)  # (the walk's own check then reads the unpacked ones)
             node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
         if self.out is not None:
-            t, ref, version, packed = self.out
-            node.out_ref, node.out_version = ref, version
+            data, ref, version, packed = self.out
+            node.out_data, node.out_ref, node.out_version = data, ref, version
             node._live_output()  # the output was not changed in place since
             like = node.output()
             u = self._unpack(packed, like, name)
