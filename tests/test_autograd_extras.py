@@ -581,3 +581,18 @@ def test_save_on_cpu_keeps_no_reference_to_the_users_tensors():
     loss.backward()
     s = 1 / (1 + np.exp(-np.array(A, dtype=np.float32)))
     np.testing.assert_allclose(x.grad.numpy(), 2 * s * (1 - s), rtol=1e-6)
+
+
+def test_a_scripted_function_with_data_dependent_control_flow_stays_right():
+    def f(x):
+        if bool(x.sum() > 0):
+            return x * 2.0
+        return x * -1.0
+
+    sf, tf = ge.jit.script(f), torch.jit.script(f)
+    with ge.no_grad():
+        with pytest.warns(RuntimeWarning, match="eagerly"):
+            sf(ge.tensor(A))
+        for v in (A, [-1.0, -2.0, 0.5], B):
+            np.testing.assert_array_equal(sf(ge.tensor(v)).numpy(),
+                                          tf(torch.tensor(v)).numpy())
