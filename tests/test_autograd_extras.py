@@ -10,7 +10,8 @@ import gradengine as ge
 from gradengine.autograd import graph
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit.script ...
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # torch.jit.script
+              pytest.mark.filterwarnings("ignore:Using backward.. with create_graph")]
 
 A = [0.3, -1.2, 2.0]
 B = [0.5, 0.25, -1.5]
@@ -596,3 +597,18 @@ def test_a_scripted_function_with_data_dependent_control_flow_stays_right():
         for v in (A, [-1.0, -2.0, 0.5], B):
             np.testing.assert_array_equal(sf(ge.tensor(v)).numpy(),
                                           tf(torch.tensor(v)).numpy())
+
+
+def test_a_retained_saved_output_gets_its_grad_under_hooks_as_torch():
+    for create in (False, True):
+        res = []
+        for lib in (ge, torch):
+            x = lib.tensor(A, requires_grad=True)
+            with lib.autograd.graph.save_on_cpu():
+                h = x.sigmoid()
+                h.retain_grad()
+                loss = (h * h).sum()
+            loss.backward(create_graph=create)
+            res.append((h.grad.detach().numpy(), x.grad.detach().numpy()))
+        np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-6)
+        np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-6)

@@ -255,9 +255,10 @@ class _Packed:
             like = node.output()
             u = self._unpack(packed, like, name)
             if u is not like:
-                node.out_ref = _Fixed(u)
-                node.out_version = u._version
-                node.out_data = u.data
+                node.out_data = u.data  # what the rules on arrays read
+                if not getattr(like, "_retain", False):  # (else it must get its .grad)
+                    node.out_ref = _Fixed(u)  # what the Tensor rules read
+                    node.out_version = u._version
         if self.extras:
             extra = list(node.extra)
             for k, packed in self.extras:
