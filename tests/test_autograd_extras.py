@@ -25,6 +25,10 @@ PROGRAMS = {
     "sigmoid": lambda a, b: (a.sigmoid() * b).sum(),
     "tanh": lambda a, b: (a.tanh() + b.tanh()).sum(),
     "matmul": lambda a, b: (a.reshape(3, 1) @ b.reshape(1, 3)).sum(),
+    "relu_pow": lambda a, b: (a.relu() + b ** 2).sum(),
+    "div": lambda a, b: (a / b).sum(),
+    "exp_log_sqrt": lambda a, b: (a.exp().log() + b.abs().sqrt()).sum(),
+    "softmaxes": lambda a, b: (a.softmax(-1) * b.log_softmax(-1)).sum() + (a * b).abs().mean(),
 }
 
 
