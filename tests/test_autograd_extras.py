@@ -67,6 +67,27 @@ def test_hooks_are_called_once_per_saved_tensor_as_torch(name):
     np.testing.assert_allclose(ours[3], ref[3], rtol=1e-6)
 
 
+def _f(lib):
+    return ge.functional if lib is ge else torch.nn.functional
+
+
+FUNCTIONAL = {  # (gradengine's Linear weight is (in, out): the transposed weight for torch)
+    "linear": lambda lib, a, b: _f(lib).linear(
+        a.reshape(1, 3), b.reshape(3, 1) if lib is ge else b.reshape(1, 3)).sum(),
+    "gelu": lambda lib, a, b: (_f(lib).gelu(a) * b).sum(),
+    "mse_loss": lambda lib, a, b: _f(lib).mse_loss(a, b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
+def test_functional_ops_save_what_torch_saves(name):
+    ours = _run(ge, lambda a, b: FUNCTIONAL[name](ge, a, b), lambda t: t, lambda t: t)
+    ref = _run(torch, lambda a, b: FUNCTIONAL[name](torch, a, b), lambda t: t, lambda t: t)
+    assert ours[:2] == ref[:2]
+    np.testing.assert_allclose(ours[2], ref[2], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ours[3], ref[3], rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("name", ["mul_both", "exp_chain", "sigmoid", "matmul"])
 def test_the_gradient_uses_what_unpack_returns(name):
     fn = PROGRAMS[name]
