@@ -291,6 +291,20 @@ _inplace_functions = {k: f for k, f in _inplace_functions.items() if k not in gl
 globals().update(_inplace_functions)  # torch.exp_(t), torch.sqrt_(t) ...: t.exp_() ...
 __all__ += ["special", *_inplace_functions]
 
+# -- tensor facts (gradengine/tensor_facts.py): layout keywords, real-tensor identities
+from . import tensor_facts as _tensor_facts  # noqa: E402
+
+_facts = {n: getattr(_tensor_facts, n) for n in _tensor_facts.__all__ if n not in globals()}
+globals().update(_facts)
+__all__ += list(_facts)
+
+# -- func
+# torch.func: grad, vjp, jvp, jacrev, jacfwd, hessian, vmap, functional_call (gradengine/func/)
+from . import func  # noqa: E402
+from .func import vmap  # noqa: E402
+
+__all__ += ["func", "vmap"]
+
 # -- autox
 # torch.jit's entry points as attributes of ge.jit (ge.jit.script, trace, ignore, export ...;
 # @ge.jit itself unchanged: gradengine/capture/torch_jit.py)

@@ -279,8 +279,9 @@ def test_module_to_moves_parameters_and_grads_both_ways(fake_gpu):
         assert p.grad.device == "cuda:0" and _is_dev(p.grad.data)
     out = m(ge.ones((2, 3), device="cuda"))
     assert out.device == "cuda:0"
-    sd = m.state_dict()
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    sd = m.state_dict()  # copies on the parameters' device, as torch's values
+    assert all(v.device == "cuda:0" and _is_dev(v.data) for v in sd.values())
+    assert all(isinstance(w, np.ndarray) for w in m.get_weights())  # Keras': host arrays
     m.load_state_dict(sd)
     assert all(_is_dev(p.data) for p in m.parameters())
     m.cpu()

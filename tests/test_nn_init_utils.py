@@ -185,7 +185,7 @@ def test_load_torch_state_dict_accepts_numpy_arrays_and_casts_to_the_model_dtype
 
 
 def _model_snapshot(gm):
-    return {k: v.tobytes() for k, v in gm.state_dict().items()}
+    return {k: v.numpy().tobytes() for k, v in gm.state_dict().items()}
 
 
 def test_load_torch_state_dict_refuses_mismatches_changing_nothing():
@@ -206,3 +206,24 @@ def test_load_torch_state_dict_refuses_mismatches_changing_nothing():
 def test_nn_exports_init_and_utils():
     assert nn.init.zeros_ is not None and nn.utils.clip_grad_norm_ is not None
     assert "init" in nn.__all__ and "utils" in nn.__all__
+
+
+def test_init_functions_fill_a_parameters_data_array_in_place_as_dcgan_does():
+    # PyTorch's DCGAN tutorial: nn.init.normal_(m.weight.data, 0.0, 0.02) through model.apply
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+    ge.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 64, 4), nn.BatchNorm2d(64), nn.ReLU())
+    conv, bn = net[0], net[1]
+    before = conv.weight.data
+    net.apply(weights_init)
+    assert conv.weight.data is before  # the same buffer, filled in place
+    assert abs(float(conv.weight.data.std()) - 0.02) < 0.002
+    assert abs(float(bn.weight.data.mean()) - 1.0) < 0.01 and not bn.bias.data.any()
+    with pytest.raises(TypeError, match="normal_: expected a gradengine Tensor, got list"):
+        nn.init.normal_([1.0, 2.0])

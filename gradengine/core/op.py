@@ -706,6 +706,9 @@ def _arrays_of(node, spec, dt):
             out.append(a)
         elif kind == _REST:
             return None
+        elif kind == _SHAPE:
+            a = node.args[k]
+            out.append(a.data.shape if isinstance(a, Tensor) else np.shape(a))
         else:
             out.append(gather(node, ((kind, k),))[0])
     return out

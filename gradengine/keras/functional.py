@@ -280,26 +280,31 @@ class Model(KerasModel, Module):
         return None if self._graph is None else self._graph["flat_out"]
 
     @property
+    def input(self):
+        """The symbolic inputs as given to ``Model(inputs, outputs)`` (one tensor, a list
+        or a dict), Keras' ``model.input``."""
+        if self._graph is None:
+            return KerasModel.input.fget(self)
+        return self._graph["inputs"]
+
+    @input.setter
+    def input(self, value):
+        self.__dict__["input"] = value
+
+    @property
+    def output(self):
+        """The symbolic outputs as given to ``Model(inputs, outputs)``."""
+        if self._graph is None:
+            return KerasModel.output.fget(self)
+        return self._graph["outputs"]
+
+    @output.setter
+    def output(self, value):
+        self.__dict__["output"] = value
+
+    @property
     def built(self) -> bool:
         return all(bool(getattr(layer, "built", True)) for layer in self.layers)
-
-    def get_layer(self, name=None, index=None):
-        """The layer called ``name`` (as shown by ``summary``), or at ``index``.
-
-        Raises:
-            ValueError: no layer of that name or index.
-        """
-        layers = self.layers
-        if index is not None:
-            if not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer: index {index} is out of range for "
-                                 f"{len(layers)} layers")
-            return layers[index]
-        names = self._graph["names"] if self._graph is not None else _layer_names(layers)
-        for layer, lname in zip(layers, names):
-            if lname == name:
-                return layer
-        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {names}")
 
     def _display_name(self):
         name = self.__dict__.get("name")

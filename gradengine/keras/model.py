@@ -79,6 +79,25 @@ class KerasModel(KerasWeights):
         self.stop_training = False
         self._invalidate()
 
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name`` (as shown by ``summary``), or at ``index``.
+
+        Raises:
+            ValueError: no layer of that name or index.
+        """
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range for "
+                                 f"{len(layers)} layers")
+            return layers[index]
+        graph = getattr(self, "_graph", None)  # a functional model names its layers in its graph
+        names = graph["names"] if graph is not None else _layer_names(layers)
+        for layer, lname in zip(layers, names):
+            if lname == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {names}")
+
     def _invalidate(self):
         self._setup = None  # (logits_fn, activation) and the chosen loss closure
         self._weight_penalties, self._activity_penalties = (), False

@@ -3,6 +3,8 @@ of :class:`gradengine.keras.KerasModel` (compile / fit / evaluate / predict / sa
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .. import backend
@@ -130,6 +132,7 @@ class Sequential(KerasModel, Module):
                 raise ValueError("Sequential.add: an Input must come first")
             object.__setattr__(self, "_input_shape", tuple(layer.input_shape))
             object.__setattr__(self, "_input_dtype", layer.__dict__.get("_dtype"))
+            object.__setattr__(self, "_input_layer", layer)  # its tensor is model.input
             return self
         if not self.layers and self._input_shape is None:
             shape = _declared_input_shape(layer)
@@ -141,6 +144,8 @@ class Sequential(KerasModel, Module):
         setattr(self, name, layer)
         self.layers.append(layer)
         self._names.append(name)
+        # the layer asks this model for its graph when its symbolic output is first read
+        layer.__dict__.setdefault("_keras_parents", []).append(weakref.ref(self))
         try:
             if self._input_shape is not None and not _built(layer):
                 self._build_from_shape(self._input_shape)
@@ -188,6 +193,79 @@ class Sequential(KerasModel, Module):
     @property
     def built(self) -> bool:
         return bool(self.layers) and all(_built(layer) for layer in self.layers)
+
+    # ------------------------------------------------------------ the symbolic graph
+    def _symbolic(self):
+        """``(input, output)``: the model's layers called on a ``keras.Input`` of its input
+        shape (Keras' functional form of a built Sequential), made when first asked and
+        again after the layers change; None while the input shape is unknown."""
+        layers = tuple(self.layers)
+        sym = self.__dict__.get("_sym")
+        if sym is not None and sym[0] == layers and sym[1] == self._input_shape:
+            return sym[2], sym[3]
+        if self._input_shape is None or not layers:
+            return None
+        from ..keras.layers import Input
+        if sym is not None:  # the nodes of the earlier graph leave their layers
+            for layer, node in sym[4]:
+                nodes = layer.__dict__.get("_inbound_nodes", [])
+                if node in nodes:
+                    nodes.remove(node)
+        given = self.__dict__.get("_input_layer")
+        inp = given.output if given is not None else \
+            Input(shape=self._input_shape, dtype=self._input_dtype)
+        x, made = inp, []
+        for layer in layers:
+            x = layer(x)
+            made.append((layer, layer.__dict__["_inbound_nodes"][-1]))
+        object.__setattr__(self, "_sym", (layers, self._input_shape, inp, x, made))
+        return inp, x
+
+    def _symbolic_or_raise(self, what):
+        sym = self._symbolic()
+        if sym is None:
+            raise AttributeError(f"Sequential model {self._display_name()!r} has no defined "
+                                 f"{what} yet: give it an Input (or input_shape=) or call "
+                                 "it on data first")
+        return sym
+
+    @property
+    def input_shape(self) -> tuple:
+        """Keras' ``model.input_shape``: ``(None, *per-sample shape)``."""
+        return tuple(self._symbolic_or_raise("input_shape")[0].shape)
+
+    @property
+    def output_shape(self) -> tuple:
+        return tuple(self._symbolic_or_raise("output_shape")[1].shape)
+
+    @property
+    def inputs(self) -> list:
+        """The symbolic inputs (a list of one), once the input shape is known."""
+        return [self._symbolic_or_raise("inputs")[0]]
+
+    @property
+    def outputs(self) -> list:
+        return [self._symbolic_or_raise("outputs")[1]]
+
+    @property
+    def input(self):
+        if "input" in self.__dict__:
+            return self.__dict__["input"]
+        return self._symbolic_or_raise("input")[0]
+
+    @input.setter
+    def input(self, value):
+        self.__dict__["input"] = value
+
+    @property
+    def output(self):
+        if "output" in self.__dict__:
+            return self.__dict__["output"]
+        return self._symbolic_or_raise("output")[1]
+
+    @output.setter
+    def output(self, value):
+        self.__dict__["output"] = value
 
     def _probe_input(self, shape):
         device, dtype = self._model_place()
@@ -311,6 +389,8 @@ def _built(layer):
 
 def _declared_input_shape(layer):
     """The per-sample input shape a first layer declares, or None."""
+    if isinstance(layer, Sequential):  # its input_shape is Keras' (None, ...) form
+        return layer._input_shape
     shape = getattr(layer, "input_shape", None)
     if isinstance(shape, tuple):
         return shape

@@ -124,6 +124,8 @@ class Node:
         self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
         for i, t in enumerate(flatten(outputs)):
             t._node, t._index = self, i
+        # the layer's calls on symbolic tensors, first first (its ``input`` / ``output``)
+        layer.__dict__.setdefault("_inbound_nodes", []).append(self)
 
     def run(self, values):
         """The outputs' Tensors (flat) given ``values``: ``{id(KerasTensor): Tensor}``."""

@@ -91,11 +91,25 @@ def _fan(tensor, mode):
 
 def _target(tensor, op, random=True):
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"{op}: expected a gradengine Tensor, got {type(tensor).__name__}")
+        dev = _array_device(tensor)
+        if dev is None:
+            raise TypeError(f"{op}: expected a gradengine Tensor, got "
+                            f"{type(tensor).__name__}")
+        # ``nn.init.normal_(m.weight.data, ...)`` (PyTorch's DCGAN idiom): a Tensor on the
+        # array itself, so the values land in the parameter's buffer (untracked, as in torch)
+        tensor = Tensor._make(tensor, dev)
     if random and tensor.data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating tensor, got {tensor.data.dtype} of shape "
                          f"{tensor.shape}")
     return tensor
+
+
+def _array_device(arr):
+    """The device of a backend array (a parameter's ``.data``), or None for anything else."""
+    cp = backend.cupy()
+    if isinstance(arr, np.ndarray) or cp is not None and isinstance(arr, cp.ndarray):
+        return backend.device_of_array(arr)
+    return None
 
 
 def _write(tensor, values):
@@ -125,7 +139,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0):
     Example:
         >>> nn.init.uniform_(w, -0.1, 0.1)
     """
-    _target(tensor, "uniform_")
+    tensor = _target(tensor, "uniform_")
     return _write(tensor, _sample(tensor, "uniform", a, b))
 
 
@@ -135,7 +149,7 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0):
     Example:
         >>> nn.init.normal_(embedding.weight, std=0.02)
     """
-    _target(tensor, "normal_")
+    tensor = _target(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std!r}")
     return _write(tensor, _sample(tensor, "normal", mean, std))
@@ -143,7 +157,7 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0):
 
 def constant_(tensor, val: float):
     """Fill ``tensor`` with ``val``, in place; returns it."""
-    _target(tensor, "constant_", random=False)
+    tensor = _target(tensor, "constant_", random=False)
     xp = backend.xp_of(tensor.device)
     with backend.cuda_context(tensor.device):
         return _write(tensor, xp.full(tensor.shape, val, dtype=tensor.data.dtype))
@@ -165,7 +179,7 @@ def xavier_uniform_(tensor, gain: float = 1.0):
     Example:
         >>> nn.init.xavier_uniform_(linear.weight)
     """
-    _target(tensor, "xavier_uniform_")
+    tensor = _target(tensor, "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return _write(tensor, _sample(tensor, "uniform", -a, a))
@@ -173,7 +187,7 @@ def xavier_uniform_(tensor, gain: float = 1.0):
 
 def xavier_normal_(tensor, gain: float = 1.0):
     """Glorot normal: N(0, std^2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
-    _target(tensor, "xavier_normal_")
+    tensor = _target(tensor, "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return _write(tensor, _sample(tensor, "normal", 0.0, std))
@@ -187,7 +201,7 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in",
     Example:
         >>> nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5))  # PyTorch's Linear
     """
-    _target(tensor, "kaiming_uniform_")
+    tensor = _target(tensor, "kaiming_uniform_")
     if 0 in tensor.shape:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
@@ -202,7 +216,7 @@ def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in",
     Example:
         >>> nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
     """
-    _target(tensor, "kaiming_normal_")
+    tensor = _target(tensor, "kaiming_normal_")
     if 0 in tensor.shape:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
@@ -213,7 +227,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None):
     """N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch), in place; drawn by
     rejection, so the values follow the truncated normal exactly."""
-    _target(tensor, "trunc_normal_")
+    tensor = _target(tensor, "trunc_normal_")
     if std < 0 or not a < b:
         raise ValueError(f"trunc_normal_: need std >= 0 and a < b, got std={std}, a={a}, "
                          f"b={b}")
@@ -235,7 +249,7 @@ def orthogonal_(tensor, gain: float = 1.0, generator=None):
     """A (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch: the Q of the QR
     decomposition of a normal draw, signs fixed by R's diagonal; a tensor of 3 or more
     dimensions is flattened to (shape[0], rest)."""
-    _target(tensor, "orthogonal_")
+    tensor = _target(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
                          f"got shape {tensor.shape}")
@@ -255,7 +269,7 @@ def orthogonal_(tensor, gain: float = 1.0, generator=None):
 
 def eye_(tensor):
     """The identity in a 2-D tensor, in place (ones on the diagonal)."""
-    _target(tensor, "eye_", random=False)
+    tensor = _target(tensor, "eye_", random=False)
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-d tensors are supported, got shape {tensor.shape}")
     return _write(tensor, _on(tensor, np.eye(*tensor.shape)))
@@ -264,7 +278,7 @@ def eye_(tensor):
 def dirac_(tensor, groups: int = 1):
     """The Dirac delta in a convolution kernel (3-, 4- or 5-d, PyTorch's layout (out,
     in, *k)): each of the first min(out/groups, in) channels passes through unchanged."""
-    _target(tensor, "dirac_", random=False)
+    tensor = _target(tensor, "dirac_", random=False)
     if tensor.ndim not in (3, 4, 5):
         raise ValueError(f"dirac_: only 3, 4 or 5-d tensors are supported, got shape "
                          f"{tensor.shape}")
@@ -283,7 +297,7 @@ def dirac_(tensor, groups: int = 1):
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     """A 2-D tensor of N(0, std^2) values with a ``sparsity`` share of each column zero
     (Martens 2010), as PyTorch."""
-    _target(tensor, "sparse_")
+    tensor = _target(tensor, "sparse_")
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: only 2-d tensors are supported, got shape {tensor.shape}")
     rows, cols = tensor.shape

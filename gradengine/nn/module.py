@@ -165,7 +165,7 @@ class Module:
     def get_weights(self) -> list:
         """The parameters and buffers as a list of NumPy arrays (copies), in the order of
         :meth:`state_dict` (Keras's ``get_weights``)."""
-        return list(self.state_dict().values())
+        return [_host_copy(t.data) for _, t in self._named_state()]
 
     def set_weights(self, weights) -> None:
         """Set the parameters and buffers from arrays in :meth:`get_weights` order; all or
@@ -508,17 +508,20 @@ class Module:
 
     # ------------------------------------------------------------ state
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """``{name: numpy array copy}`` for every parameter and persistent buffer (host
-        copies, also from CUDA). PyTorch's keywords: ``prefix`` before every name,
-        ``destination`` a mapping to fill (and return), ``keep_vars=True`` the Tensors
-        themselves instead of copies. (torch's deprecated positional form
+        """``{name: Tensor}`` for every parameter and persistent buffer, in the model's
+        order: detached copies on the parameter's device (PyTorch's values share the
+        parameters' storage, so a later step changes a dict kept as a "best model"; these
+        do not), with the Tensor methods PyTorch code calls on them (``v.clone()``,
+        ``v.cpu()``, ``v.numpy()``, arithmetic). PyTorch's keywords: ``prefix`` before
+        every name, ``destination`` a mapping to fill (and return), ``keep_vars=True`` the
+        Tensors themselves instead of copies. (torch's deprecated positional form
         ``state_dict(destination, prefix, keep_vars)`` is taken too.)"""
         if args:
             destination, prefix, keep_vars = (list(args) + [destination, prefix,
                                                             keep_vars][len(args):])[:3]
         out = {} if destination is None else destination
         for name, p in self._named_state():
-            out[prefix + name] = p if keep_vars else _host_copy(p.data)
+            out[prefix + name] = p if keep_vars else _detached_copy(p)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
@@ -751,6 +754,59 @@ class KerasWeights:
     def non_trainable_variables(self) -> list:
         return self.non_trainable_weights
 
+    # ------------------------------------------------------------ symbolic (Keras)
+    # A call on KerasTensors (keras.Input and what layers make of it) records a node on
+    # the layer (``_inbound_nodes``, Keras' name); ``input`` / ``output`` are those of its
+    # first call, as Keras gives them: ``keras.Model(model.input,
+    # model.get_layer("features").output)`` is the feature-extractor idiom. A layer of a
+    # Sequential model is called symbolically by the model when first asked.
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call on KerasTensors."""
+        return self._node_attribute("outputs", "output")
+
+    @output.setter
+    def output(self, value):  # an attribute of that name (InputLayer's, a submodule) wins
+        self.__dict__["output"] = value
+
+    @output.deleter
+    def output(self):
+        self.__dict__.pop("output", None)
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call on KerasTensors (one tensor, or a
+        list of them)."""
+        return self._node_attribute("inputs", "input")
+
+    @input.setter
+    def input(self, value):
+        self.__dict__["input"] = value
+
+    @input.deleter
+    def input(self):
+        self.__dict__.pop("input", None)
+
+    def _node_attribute(self, attr, what):
+        d = self.__dict__
+        if what in d:
+            return d[what]
+        nodes = d.get("_inbound_nodes")
+        if not nodes:
+            for ref in list(d.get("_keras_parents", ())):
+                parent = ref()
+                if parent is not None:
+                    parent._symbolic()  # a Sequential builds its graph on demand
+            nodes = d.get("_inbound_nodes")
+        if not nodes:
+            name = getattr(self, "name", None) or type(self).__name__
+            raise AttributeError(f"The layer {name!r} has never been called on symbolic "
+                                 f"tensors (keras.Input) and thus has no defined {what}.")
+        value = getattr(nodes[0], attr)
+        if isinstance(value, list):
+            return value[0] if len(value) == 1 else list(value)
+        return value
+
     def count_params(self) -> int:
         """The number of weights' elements (parameters and buffers, as Keras counts).
 
@@ -796,6 +852,12 @@ class _Handle:
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+def _detached_copy(t):
+    """A copy of ``t``'s values as a new leaf on its device."""
+    with backend.cuda_context(t.device):
+        return Tensor._make(t.data.copy(), t.device)
 
 
 def _host_copy(arr):

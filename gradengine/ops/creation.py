@@ -105,54 +105,72 @@ def _leaf(arr, dev, requires_grad):
     return t
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+def zeros(*shape, dtype=None, device=None, requires_grad=False, layout=None,
+          pin_memory=False) -> Tensor:
     """A tensor of zeros: ``ge.zeros((2, 3))`` or ``ge.zeros(2, 3)``."""
+    torch_layout("zeros", layout, pin_memory)
     return _filled(0, shape, dtype, device, requires_grad, "zeros")
 
 
-def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones(*shape, dtype=None, device=None, requires_grad=False, layout=None,
+         pin_memory=False) -> Tensor:
     """A tensor of ones."""
+    torch_layout("ones", layout, pin_memory)
     return _filled(1, shape, dtype, device, requires_grad, "ones")
 
 
-def full(shape, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full(shape, fill_value, dtype=None, device=None, requires_grad=False, layout=None,
+         pin_memory=False) -> Tensor:
     """A tensor filled with ``fill_value``; without ``dtype``, bool, int64 or float32 from the
     fill value's type (PyTorch's inference)."""
+    torch_layout("full", layout, pin_memory)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
     return _filled(fill_value, (shape,), dtype if dtype is not None else _fill_dtype(fill_value),
                    device, requires_grad, "full")
 
 
-def empty(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty(*shape, dtype=None, device=None, requires_grad=False, layout=None,
+          pin_memory=False) -> Tensor:
     """An uninitialised tensor (zeros here: gradengine never hands out stale memory)."""
+    torch_layout("empty", layout, pin_memory)
     return _filled(0, shape, dtype, device, requires_grad, "empty")
 
 
-def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def empty_like(t, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False, memory_format=None) -> Tensor:
     """A tensor of ``t``'s shape, dtype and device (zeros: see :func:`empty`)."""
+    torch_layout("empty_like", layout, pin_memory, memory_format)
     return _filled(0, (tuple(t.shape),), dtype or t.dtype, device or t.device, requires_grad,
                    "empty_like")
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, layout=None,
+              pin_memory=False, memory_format=None) -> Tensor:
     """A tensor of ``t``'s shape, dtype and device filled with ``fill_value``."""
+    torch_layout("full_like", layout, pin_memory, memory_format)
     return _filled(fill_value, (tuple(t.shape),), dtype or t.dtype, device or t.device,
                    requires_grad, "full_like")
 
 
-def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def zeros_like(t, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False, memory_format=None) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device."""
+    torch_layout("zeros_like", layout, pin_memory, memory_format)
     return _filled(0, (tuple(t.shape),), dtype or t.dtype, device or t.device, requires_grad,
                    "zeros_like")
 
 
-def ones_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def ones_like(t, dtype=None, device=None, requires_grad=False, layout=None,
+              pin_memory=False, memory_format=None) -> Tensor:
     """Ones of ``t``'s shape, dtype and device."""
+    torch_layout("ones_like", layout, pin_memory, memory_format)
     return _filled(1, (tuple(t.shape),), dtype or t.dtype, device or t.device, requires_grad,
                    "ones_like")
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, layout=None,
+        pin_memory=False) -> Tensor:
+    torch_layout("eye", layout, pin_memory)
     dev = normalize_device(device, "eye")
     dt = resolve_dtype(dtype, "eye") if dtype is not None else DEFAULT_FLOAT
     with backend.cuda_context(dev):
@@ -210,32 +228,42 @@ def _random(kind, shape, dtype, device, requires_grad, op, bounds=None, default=
     return t
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None,
+          layout=None, pin_memory=False) -> Tensor:
     """Standard normal samples, from the generator seeded by ``ge.manual_seed``."""
+    torch_layout("randn", layout, pin_memory)
     return _random("normal", shape, dtype, device, requires_grad, "randn",
                    generator=generator)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None, layout=None,
+         pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1)."""
+    torch_layout("rand", layout, pin_memory)
     return _random("uniform", shape, dtype, device, requires_grad, "rand",
                    generator=generator)
 
 
-def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand_like(t, dtype=None, device=None, requires_grad=False, layout=None,
+              pin_memory=False, memory_format=None) -> Tensor:
     """Uniform samples in [0, 1) of ``t``'s shape, dtype and device."""
+    torch_layout("rand_like", layout, pin_memory, memory_format)
     return rand(tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn_like(t, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False, memory_format=None) -> Tensor:
     """Standard normal samples of ``t``'s shape, dtype and device."""
+    torch_layout("randn_like", layout, pin_memory, memory_format)
     return randn(tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device,
                  requires_grad=requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False,
+           layout=None, pin_memory=False) -> Tensor:
     """``ge.arange(n)`` or ``ge.arange(start, stop, step)``; int64 for integer arguments."""
+    torch_layout("arange", layout, pin_memory)
     dev = normalize_device(device, "arange")
     if stop is None:
         start, stop = 0, start
@@ -262,8 +290,10 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     return _leaf(arr, dev, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, layout=None,
+             pin_memory=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (torch.linspace)."""
+    torch_layout("linspace", layout, pin_memory)
     dev = normalize_device(device, "linspace")
     dt = resolve_dtype(dtype, "linspace") if dtype is not None else DEFAULT_FLOAT
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -296,3 +326,43 @@ def randperm(n, dtype=None, device=None, requires_grad=False, generator=None) ->
     """A random permutation of 0..n-1 (int64), from the seeded generator."""
     return _random("permutation", (n,), dtype, device, requires_grad, "randperm",
                    default=np.dtype("int64"), generator=generator)
+
+
+# ---------------------------------------------------------------- torch's layout keywords
+
+class _Named:
+    """A torch constant (``ge.strided``, ``ge.contiguous_format`` ...) by name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_named, (self.name,))
+
+
+def _named(name):
+    return _CONSTANTS[name]
+
+
+_CONSTANTS = {n: _Named(n) for n in ("strided", "sparse_coo", "contiguous_format",
+                                      "channels_last", "channels_last_3d", "preserve_format")}
+strided, sparse_coo = _CONSTANTS["strided"], _CONSTANTS["sparse_coo"]
+contiguous_format, channels_last = _CONSTANTS["contiguous_format"], _CONSTANTS["channels_last"]
+channels_last_3d, preserve_format = _CONSTANTS["channels_last_3d"], _CONSTANTS["preserve_format"]
+MEMORY_FORMATS = (None, contiguous_format, channels_last, channels_last_3d, preserve_format)
+
+
+def torch_layout(op_name, layout=None, pin_memory=False, memory_format=None):
+    """Check torch's layout keywords of a constructor: dense (``strided``) tensors only;
+    ``pin_memory`` is accepted (host memory is never pinned here); every memory format gives
+    gradengine's one dense row-major layout (values and shapes are the same)."""
+    if layout is not None and layout is not strided and str(layout) != "torch.strided":
+        raise ArgumentError(f"{op_name}: only the dense layout (strided) is supported, got "
+                            f"layout={layout!r}")
+    if memory_format not in MEMORY_FORMATS and not str(memory_format).startswith("torch."):
+        raise ArgumentError(f"{op_name}: unknown memory_format {memory_format!r}")

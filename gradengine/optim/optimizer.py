@@ -239,7 +239,13 @@ class Optimizer:
                     g.data.dtype != d.dtype or g.device != p.device:
                 self._bad_grad(i, p, g)
             xp = np if p.device == "cpu" else backend.xp_of(p.device)
-            updates.append((i, p, *update(xp, d, g.data, state[i], groups[i])))
+            new, st = update(xp, d, g.data, state[i], groups[i])
+            if not new.flags.c_contiguous and d.flags.c_contiguous:
+                # the parameter keeps its layout (a transposed weight's gradient comes
+                # back column-major): BLAS rounds by layout, so a weight that changed
+                # layout would give other last bits than the same values saved and loaded
+                new = xp.ascontiguousarray(new)
+            updates.append((i, p, new, st))
         self._commit(updates)
 
     def _bad_grad(self, i, p, g):
