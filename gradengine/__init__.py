@@ -305,4 +305,13 @@ from .func import vmap  # noqa: E402
 
 __all__ += ["func", "vmap"]
 
+# -- autox
+# torch.jit's entry points as attributes of ge.jit (ge.jit.script, trace, ignore, export ...;
+# @ge.jit itself unchanged: gradengine/capture/torch_jit.py)
+from . import profiler  # noqa: E402 - torch.profiler (gradengine/profiler.py)
+from .capture import torch_jit as _torch_jit  # noqa: E402
+
+_torch_jit.attach(jit)
+__all__ += ["profiler"]
+
 _add_out_keyword(list(__all__))  # last: every top-level function takes out=

@@ -105,3 +105,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if _RETAINED[0]:
         _retained(done)
     _release(done, create_graph if retain_graph is None else retain_graph)
+
+# -- autox: torch.autograd.graph (saved-tensor hooks, Node), torch.autograd.profiler
+from . import graph, profiler  # noqa: E402
+
+__all__ += ["graph", "profiler"]

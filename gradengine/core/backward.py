@@ -82,11 +82,14 @@ def walk(roots, root_grads, create_graph=False, capture=None):
         while heap:
             node = heappop(heap)[1]
             g = pending.pop(node)
-            if node.freed:
-                raise GraphError(
-                    f"backward: the graph through {node.op.name} has been freed by an earlier "
-                    "backward(); call backward(retain_graph=True) the first time to go "
-                    "through it again")
+            if node.freed:  # True, or the record of saved-tensor hooks (see op._packer)
+                if node.freed is not True:
+                    node.freed.unpack(node)
+                else:
+                    raise GraphError(
+                        f"backward: the graph through {node.op.name} has been freed by an "
+                        "earlier backward(); call backward(retain_graph=True) the first time "
+                        "to go through it again")
             if capture and id(node) in capture:
                 found[id(node)] = _tensor(g)
             check_saved(node)

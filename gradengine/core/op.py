@@ -499,6 +499,12 @@ _NEED_A = (True, False)
 
 _DROPPED1 = (DROPPED,)
 
+# The saved-tensor hooks' packer (``autograd.graph.saved_tensors_hooks``), set only while such
+# a context is active: ``fn(node, out)`` after a node is recorded. It calls the pack hooks on
+# what the node saves and puts their record in ``node.freed`` (truthy, with ``unpack(node)``,
+# which the backward calls before the node's VJP): the hot path pays one global check.
+_packer = None
+
 
 def _record(op, args, params, t, out, extra):
     node = Node()
@@ -569,6 +575,8 @@ def _record(op, args, params, t, out, extra):
     if _mode.anomaly:
         node._site = _creation_site()
         _check_forward(op, [a.data if isinstance(a, Tensor) else a for a in args], out, node)
+    if _packer is not None:  # saved-tensor hooks (autograd.graph) while a context is active
+        _packer(node, t)
 
 
 def _check_forward(op, arrays, out, node):

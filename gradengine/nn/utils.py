@@ -485,3 +485,10 @@ parametrize, parametrizations = _register_parametrize()
 __all__ += ["parametrize", "parametrizations", "parameters_to_vector",
             "vector_to_parameters", "get_total_norm", "clip_grads_with_norm_", "weight_norm",
             "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "rnn"]
+# -- autox: torch.nn.utils.prune (nn/prune.py), also as `import gradengine.nn.utils.prune`
+import sys as _sys  # noqa: E402
+
+from . import prune  # noqa: E402
+
+_sys.modules[__name__ + ".prune"] = prune
+__all__ += ["prune"]
