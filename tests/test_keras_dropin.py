@@ -170,6 +170,7 @@ def test_multi_input_model_with_concatenate_and_a_shared_layer():
 
 
 def test_dict_inputs_and_list_outputs():
+    keras.backend.clear_session()  # Keras' default names count from here, as in Keras
     x1, x2 = keras.Input(shape=(2,)), keras.Input(shape=(3,))
     s = layers.Add()([layers.Dense(4)(x1), layers.Dense(4)(x2)])
     model = keras.Model(inputs={"left": x1, "right": x2},
@@ -247,6 +248,7 @@ def test_functional_model_errors_name_the_inputs_and_shapes():
 
 
 def test_functional_summary_shows_inputs_shapes_params_and_connections(capsys):
+    keras.backend.clear_session()  # Keras' default names count from here, as in Keras
     a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,))
     x = layers.Concatenate()([layers.Dense(5, name="da")(a), layers.Dense(5)(b)])
     model = keras.Model([a, b], layers.Dense(2)(x))
@@ -352,6 +354,7 @@ def test_subclassed_model_without_call_says_what_to_define():
 
 
 def test_subclassed_model_build_then_summary(capsys):
+    keras.backend.clear_session()  # Keras' default names count from here, as in Keras
     model = _MLP()
     model.build((None, 6))
     model.summary()
@@ -616,3 +619,29 @@ def test_a_frozen_layer_built_later_starts_frozen():
     model(ge.ones((2, 3)))
     assert [p.requires_grad for p in base.parameters()] == [False] * 4
     assert len(model.trainable_weights) == 2
+
+
+def test_default_names_count_across_models_as_keras_and_survive_save_and_load(tmp_path):
+    real = pytest.importorskip("keras")
+
+    def build(k):
+        k.backend.clear_session()
+        a = k.Sequential([k.Input((3,)), k.layers.Dense(2), k.layers.Dense(1)])
+        b = k.Sequential([k.layers.Dense(2, name="mine"), k.layers.Dropout(0.1)])
+        inp = k.Input((3,))
+        c = k.Model(inp, k.layers.Dense(1)(k.layers.BatchNormalization()(inp)))
+        return [m.name for m in (a, b, c)] + [layer.name for m in (a, b, c)
+                                              for layer in m.layers]
+    assert build(keras) == build(real)
+    keras.backend.clear_session()
+    inp = keras.Input((3,))
+    model = keras.Model(inp, layers.Dense(1)(layers.Dense(4)(inp)))
+    model.compile("adam", "mse")
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.001)  # made at compile
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    layers.Dense(3)  # the counters move on; the loaded model keeps the saved names
+    back = keras.models.load_model(path)
+    assert [layer.name for layer in back.layers] == [layer.name for layer in model.layers]
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))

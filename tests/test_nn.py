@@ -153,13 +153,15 @@ def test_dense_with_the_wrong_input_width_raises_and_changes_nothing():
     assert_unchanged(before, d.parameters())
 
 
-def test_state_dict_holds_numpy_copies():
+def test_state_dict_holds_detached_tensor_copies():
     m = TwoLayer()
     sd = m.state_dict()
     assert set(sd) == {n for n, _ in m.named_parameters()}
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
-    sd["fc1.weight"][...] = 123
+    assert all(isinstance(v, ge.Tensor) and not v.requires_grad for v in sd.values())
+    sd["fc1.weight"].data[...] = 123
     assert not np.any(m.fc1.weight.numpy() == 123)
+    best = {k: v.clone() for k, v in sd.items()}  # torch's "best model" idiom
+    np.testing.assert_array_equal(best["fc2.bias"].cpu().numpy(), m.fc2.bias.numpy())
 
 
 def test_load_state_dict_roundtrip_is_bit_exact_and_accepts_tensors_and_lists():
@@ -251,7 +253,7 @@ def test_module_moves_to_cuda_and_trains_there(cuda_device):
     h = m.fit(X, y, epochs=5, verbose=0)
     assert len(h.history["loss"]) == 5
     assert isinstance(m.predict(X), np.ndarray)
-    assert all(isinstance(v, np.ndarray) for v in m.state_dict().values())
+    assert all(isinstance(w, np.ndarray) for w in m.get_weights())
 
 
 def test_sequential_add_builds_a_dense_layer_when_its_input_width_is_known():

@@ -15,13 +15,13 @@ import numpy as np
 
 from .. import backend as _backend
 from ..errors import DTypeError
+from ..nn.module import KERAS_UIDS, keras_uid
 
 __all__ = ["backend", "clear_session", "epsilon", "floatx", "get_uid", "image_data_format",
            "is_float_dtype", "is_int_dtype", "is_keras_tensor", "result_type",
            "set_epsilon", "set_floatx", "set_image_data_format", "standardize_dtype"]
 
 _EPSILON = [1e-7]
-_UIDS: dict = {}
 _FLOATS = ("bfloat16", "float16", "float32", "float64")
 _ALLOWED = ("float16", "float32", "float64", "uint8", "uint16", "uint32", "uint64", "int8",
             "int16", "int32", "int64", "bfloat16", "bool", "string", "complex64",
@@ -85,15 +85,15 @@ def set_image_data_format(data_format) -> None:
 
 
 def clear_session(free_memory=True):
-    """Reset :func:`get_uid`'s counters; gradengine keeps no global graph (layer names are
-    per model)."""
-    _UIDS.clear()
+    """Reset the name counters (:func:`get_uid`): the next Dense is ``dense`` again, as in
+    Keras; gradengine keeps no global graph besides."""
+    KERAS_UIDS.clear()
 
 
 def get_uid(prefix=""):
-    """1, 2, 3, ... per ``prefix`` (as Keras' layer-name counters)."""
-    _UIDS[prefix] = _UIDS.get(prefix, 0) + 1
-    return _UIDS[prefix]
+    """1, 2, 3, ... per ``prefix``: Keras' counters, the ones its default layer names
+    (``dense``, ``dense_1`` ...) come from."""
+    return keras_uid(prefix)
 
 
 def is_keras_tensor(x) -> bool:

@@ -65,6 +65,7 @@ class Model(KerasModel, Module):
             raise TypeError(f"Model: unexpected keyword arguments {sorted(kwargs)}")
         if "_parameters" not in self.__dict__:
             Module.__init__(self)
+        self.__dict__["_made_functional"] = inputs is not None or outputs is not None
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_graph", None)
         KerasModel.__init__(self)
@@ -307,10 +308,14 @@ class Model(KerasModel, Module):
         return all(bool(getattr(layer, "built", True)) for layer in self.layers)
 
     def _display_name(self):
-        name = self.__dict__.get("name")
-        if name:
-            return name
-        return "functional" if self._graph is not None else _snake(type(self).__name__)
+        return self.name
+
+    def _default_name(self):
+        # Keras: a Model built from inputs and outputs is "functional", a subclass by its
+        # class name ("my_model")
+        if type(self) is Model and self.__dict__.get("_made_functional"):
+            return "functional"
+        return _snake(type(self).__name__)
 
     def _summary_rows(self, built):
         g = self._graph

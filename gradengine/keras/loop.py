@@ -4,13 +4,13 @@ progress line, Keras' snake_case names."""
 
 from __future__ import annotations
 
-import re
 import sys
 
 import numpy as np
 
 from .. import backend
 from ..core.tensor import Tensor
+from ..nn.module import keras_snake
 from .progress import _fmt
 
 
@@ -65,7 +65,4 @@ def _print_step_line(steps, secs, logs):
     out.flush()
 
 
-def _snake(name):
-    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input_layer``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+_snake = keras_snake  # Keras' to_snake_case (the one in nn.module, which names layers)

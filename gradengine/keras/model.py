@@ -163,7 +163,10 @@ class KerasModel(KerasWeights):
             specs = _parse_metrics(metrics)
         self._multi = multi
         self._opt_spec = opt_spec
-        self.optimizer = opt_spec if not isinstance(opt_spec, str) else None
+        if isinstance(opt_spec, str):  # Keras makes it at compile (model.optimizer.learning_rate)
+            from . import optimizers
+            opt_spec = optimizers.get(opt_spec)
+        self.optimizer = opt_spec
         self.loss = loss
         self._loss_kind = loss_kind
         self._from_logits = from_logits
@@ -1203,7 +1206,7 @@ class KerasModel(KerasWeights):
         return output_names(self)
 
     def _display_name(self):
-        return self.__dict__.get("name") or "sequential"
+        return self.name
 
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
         """Print each layer with its output shape and parameter count, then the totals; a
@@ -1248,8 +1251,8 @@ def _layer_names(layers):
     """Each layer's name: its own, else Keras' default (``dense``, ``dense_1``, ...)."""
     counts, names = {}, []
     for layer in layers:
-        name = getattr(layer, "name", None)
-        if not name:
+        name = getattr(layer, "name", None)  # a Keras layer's own (given or Keras' default)
+        if not isinstance(name, str) or not name:
             base = _snake(type(layer).__name__)
             k = counts.get(base, 0)
             counts[base] = k + 1

@@ -6,6 +6,7 @@ generator's state, so a loaded model predicts the same and trains on step for st
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 
@@ -46,10 +47,22 @@ def _jsonable(value, where):
                     "written as JSON; use names (activation='relu') instead of objects")
 
 
+def _init_parameters(cls):
+    try:
+        return inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return {}
+
+
 def _layer_entry(layer):
     cls = type(layer)
     cfg = layer.get_config()
     cfg.pop("device", None)
+    name = layer.__dict__.get("_keras_name")
+    params = _init_parameters(cls)
+    takes = "name" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    if isinstance(name, str) and takes:
+        cfg["name"] = name  # Keras saves every layer's name, its default one too
     return {"class_name": cls.__name__, "module": cls.__module__,
             "config": _jsonable(cfg, f"the config of layer {cls.__name__}")}
 
@@ -84,7 +97,7 @@ def _functional_entry(model):
         entries.append({"layer": index[id(node.layer)],
                         "args": map_structure(encode, list(node.args)),
                         "kwargs": map_structure(encode, node.kwargs)})
-    return {"class_name": "Functional", "name": model.__dict__.get("name"),
+    return {"class_name": "Functional", "name": model.name,
             "layers": [_layer_entry(layer) for layer in g["layers"]],
             "input_nodes": [index[id(t._node.layer)] for t in g["flat_in"]],
             "nodes": entries,
@@ -192,7 +205,8 @@ def save_model(model, filepath, overwrite=True):
     comp = _compile_entry(model)
     if comp is not None:
         state["compile"] = json.dumps(comp)
-        if model.optimizer is not None:
+        if model.optimizer is not None and getattr(model.optimizer, "params", None):
+            # (an optimizer made at compile holds no parameters before the first fit)
             state["optimizer_state"] = model.optimizer.state_dict()
         rng = model.__dict__.get("_shuffle_rng")
         if rng is not None:
@@ -215,7 +229,7 @@ def _architecture(model, where):
     if graph:
         arch = _functional_entry(model)
     else:
-        arch = {"class_name": "Sequential", "name": model.__dict__.get("name"),
+        arch = {"class_name": "Sequential", "name": model.name,
                 "input_shape": _jsonable(model.__dict__.get("_input_shape"),
                                          "the input shape"),
                 "layers": [_layer_entry(layer) for layer in layers]}

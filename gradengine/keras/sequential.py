@@ -12,7 +12,7 @@ from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn.layers import Dense, Embedding, Linear, Sigmoid, Softmax
-from ..nn.module import Module
+from ..nn.module import Module, keras_uid
 from .model import KerasModel
 
 __all__ = ["Sequential"]
@@ -47,11 +47,20 @@ class Sequential(KerasModel, Module):
         if len(layers) == 1 and isinstance(layers[0], dict):  # PyTorch's OrderedDict form
             for key, layer in layers[0].items():
                 self._add(layer, str(key))
-            return
-        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
-            layers = tuple(layers[0])
-        for layer in layers:
-            self.add(layer)
+        else:
+            if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+                layers = tuple(layers[0])
+            for layer in layers:
+                self._add(layer, None)
+        self._keras_rebuilt()
+
+    def _keras_rebuilt(self):
+        """Keras makes a functional model inside a Sequential whose input shape is known,
+        again each time its layers change: each takes a "functional" default name, which
+        the functional models made later count past (``functional_1`` ...); the same
+        counting here keeps every default name as Keras gives it."""
+        if self._input_shape is not None and self.layers:
+            keras_uid("functional")
 
     @property
     def layers(self) -> list:
@@ -66,7 +75,9 @@ class Sequential(KerasModel, Module):
             TypeError: not a Module. ShapeError: the layer does not fit the output of the
                 layers before it (the model is left as it was).
         """
-        return self._add(layer, None)
+        self._add(layer, None)
+        self._keras_rebuilt()
+        return self
 
     def append(self, module):
         """Append ``module`` (PyTorch's ``Sequential.append``); returns the model."""
@@ -172,6 +183,7 @@ class Sequential(KerasModel, Module):
         else:
             del self[index]
         self._invalidate()
+        self._keras_rebuilt()
         if isinstance(self.__dict__.get("_opt_spec"), str):
             self.optimizer = None  # made again for the remaining parameters at the next fit
         return layer
@@ -188,7 +200,10 @@ class Sequential(KerasModel, Module):
         if shape and shape[0] is None:
             shape = shape[1:]
         self._build_from_shape(shape)
+        known = self._input_shape is not None
         object.__setattr__(self, "_input_shape", shape)
+        if not known:
+            self._keras_rebuilt()
 
     @property
     def built(self) -> bool:
@@ -308,6 +323,7 @@ class Sequential(KerasModel, Module):
                 return self.forward(x)
         if self._input_shape is None and isinstance(x, Tensor) and x.ndim:
             object.__setattr__(self, "_input_shape", tuple(x.shape[1:]))
+            self._keras_rebuilt()
         for layer in self.layers:
             x = layer(x)
         return x

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import re
 from collections import namedtuple
 
 import numpy as np
@@ -705,6 +706,29 @@ class Module:
         return "\n".join(lines)
 
 
+def keras_snake(name: str) -> str:
+    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``InputLayer`` -> ``input_layer``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+KERAS_UIDS: dict = {}
+"""Keras' name counters (``keras.backend.get_uid``), reset by ``clear_session()``."""
+
+
+def keras_uid(prefix: str) -> int:
+    """1, 2, 3, ... per ``prefix``."""
+    KERAS_UIDS[prefix] = KERAS_UIDS.get(prefix, 0) + 1
+    return KERAS_UIDS[prefix]
+
+
+def keras_auto_name(prefix: str) -> str:
+    """Keras' unique default name: ``dense``, then ``dense_1``, ``dense_2`` ... in the order
+    the objects are made, across models, until ``keras.backend.clear_session()``."""
+    uid = keras_uid(prefix)
+    return prefix if uid == 1 else f"{prefix}_{uid - 1}"
+
+
 class KerasWeights:
     """Keras' ``trainable`` switch and weight lists, mixed into the Keras layers and models
     (not into plain modules, whose ``weights`` may be a user's own attribute).
@@ -713,6 +737,30 @@ class KerasWeights:
     does: their parameters stop requiring grad (so ``fit`` and any optimizer leave them
     alone, as ``p.requires_grad = False`` does in PyTorch), weights the layer builds later
     start frozen, and ``trainable = True`` unfreezes them all again."""
+
+    @property
+    def name(self) -> str:
+        """The layer's (or model's) name: the one given, else Keras' unique default
+        (``dense``, ``dense_1``, ...; ``sequential``, ``functional``), made when the layer
+        is constructed."""
+        n = self.__dict__.get("_keras_name")
+        if n is None:
+            n = self.__dict__["_keras_name"] = keras_auto_name(self._default_name())
+        return n
+
+    @name.setter
+    def name(self, value) -> None:
+        if value is None:  # a constructor's name=None: Keras' default, made now
+            if self.__dict__.get("_keras_name") is None:
+                self.__dict__["_keras_name"] = keras_auto_name(self._default_name())
+            return
+        if not isinstance(value, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, got "
+                            f"{type(value).__name__} {value!r}")
+        self.__dict__["_keras_name"] = value
+
+    def _default_name(self) -> str:
+        return keras_snake(type(self).__name__)
 
     @property
     def trainable(self) -> bool:
