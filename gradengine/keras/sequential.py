@@ -11,6 +11,7 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn.layers import Dense, Embedding, Linear, Sigmoid, Softmax
 from ..nn.module import Module
+from . import masking as _masking
 from .model import KerasModel
 
 __all__ = ["Sequential"]
@@ -231,7 +232,10 @@ class Sequential(KerasModel, Module):
         if self._input_shape is None and isinstance(x, Tensor) and x.ndim:
             object.__setattr__(self, "_input_shape", tuple(x.shape[1:]))
         for layer in self.layers:
-            x = layer(x)
+            y = layer(x)
+            if getattr(x, "_keras_mask", None) is not None:  # -- kmask: Dense passes it on
+                _masking.carry(layer, x, y)
+            x = y
         return x
 
     # ------------------------------------------------------------ state
@@ -288,7 +292,10 @@ class Sequential(KerasModel, Module):
 
         def logits(x):
             for f in calls:
-                x = f(x)
+                y = f(x)
+                if getattr(x, "_keras_mask", None) is not None:  # -- kmask
+                    _masking.carry(last if f is head else f, x, y)
+                x = y
             return x
         return logits, act
 

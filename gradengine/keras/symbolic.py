@@ -129,7 +129,11 @@ class Node:
         """The outputs' Tensors (flat) given ``values``: ``{id(KerasTensor): Tensor}``."""
         def real(v):
             return values[id(v)] if isinstance(v, KerasTensor) else v
-        out = self.layer(*map_structure(real, self.args), **map_structure(real, self.kwargs))
+        args = map_structure(real, self.args)
+        out = self.layer(*args, **map_structure(real, self.kwargs))
+        if args and getattr(args[0], "_keras_mask", None) is not None:  # -- kmask
+            from .masking import carry
+            carry(self.layer, args[0], out)
         return flatten(out)
 
 

@@ -1,0 +1,215 @@
+"""Keras 3's masks: a boolean (batch, time) Tensor attached to a layer's output as
+``output._keras_mask`` (``Embedding(mask_zero=True)``, ``Masking``), handed to the next
+layer's ``call(..., mask=...)`` when its call takes one, and passed on to its output
+when the layer ``supports_masking`` (``compute_mask(inputs, previous_mask)``), as
+Keras' ``Layer.__call__`` does. Recurrent layers skip the masked steps, the global
+average pooling leaves them out, and ``fit`` / ``evaluate`` leave them out of the loss
+mean (Keras' ``apply_mask``: ``sum(loss * mask) / sum(mask)`` per batch).
+
+Nothing here runs unless a mask exists: a layer call reads one attribute of its input.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+import weakref
+
+import numpy as np
+
+from ..core.tensor import Tensor
+
+__all__ = ["get_keras_mask", "set_keras_mask"]
+
+
+def get_keras_mask(x):
+    """The mask attached to ``x`` (Keras' ``backend.get_keras_mask``), or None."""
+    return getattr(x, "_keras_mask", None)
+
+
+def set_keras_mask(x, mask):
+    """Attach ``mask`` to the Tensor ``x`` (None removes it), as Keras'
+    ``backend.set_keras_mask``."""
+    if mask is None:
+        if getattr(x, "_keras_mask", None) is not None:
+            del x._keras_mask
+        return
+    if not isinstance(mask, Tensor):
+        mask = Tensor(np.asarray(mask, dtype=bool), device=x.device)
+    x._keras_mask = mask
+
+
+def input_mask(x):
+    """The mask of a layer's first argument: of a Tensor, or the list of its items' masks
+    (None when there is none at all)."""
+    if isinstance(x, (list, tuple)):
+        masks = [getattr(v, "_keras_mask", None) for v in x]
+        return masks if any(m is not None for m in masks) else None
+    return getattr(x, "_keras_mask", None)
+
+
+_TAKES_MASK = weakref.WeakKeyDictionary()
+
+
+def takes_mask(layer) -> bool:
+    """Whether ``layer.forward`` has a ``mask`` argument (looked up once per class)."""
+    cls = type(layer)
+    known = _TAKES_MASK.get(cls)
+    if known is None:
+        try:
+            known = "mask" in inspect.signature(cls.forward).parameters
+        except (TypeError, ValueError):
+            known = False
+        _TAKES_MASK[cls] = known
+    return known
+
+
+def _flatten(struct):
+    if isinstance(struct, (list, tuple)):
+        return [leaf for s in struct for leaf in _flatten(s)]
+    return [struct]
+
+
+def set_output_masks(layer, inputs, outputs, previous_mask):
+    """Keras' ``_set_mask_metadata``: the masks of ``layer.compute_mask(inputs,
+    previous_mask)`` on the outputs that have none yet; a layer that does not support
+    masking drops the mask with Keras' warning."""
+    if not getattr(layer, "supports_masking", False):
+        if previous_mask is not None and any(m is not None for m in _flatten(previous_mask)):
+            warnings.warn(f"Layer '{getattr(layer, 'name', None) or type(layer).__name__}' "
+                          f"(of type {type(layer).__name__}) was passed an input with a mask "
+                          "attached to it. However, this layer does not support masking and "
+                          "will therefore destroy the mask information. Downstream layers "
+                          "will not see the mask.", stacklevel=3)
+        return
+    flat_out = _flatten(outputs)
+    if all(get_keras_mask(o) is not None for o in flat_out):
+        return
+    masks = layer.compute_mask(inputs, previous_mask)
+    if masks is None:
+        return
+    for o, m in zip(flat_out, _flatten(masks)):
+        if isinstance(o, Tensor) and m is not None and get_keras_mask(o) is None:
+            set_keras_mask(o, m)
+
+
+def carry(layer, x, y):
+    """For a module that is not a Keras ``Layer`` (``Dense``) inside a model: ``y`` gets
+    ``x``'s mask when the module ``supports_masking``."""
+    m = getattr(x, "_keras_mask", None)
+    if m is None or getattr(y, "_keras_mask", None) is not None or \
+            hasattr(layer, "compute_mask") and hasattr(layer, "_makes_mask"):
+        return  # a Keras Layer set (or dropped) its output's mask itself
+    if getattr(layer, "supports_masking", False) and isinstance(y, Tensor):
+        y._keras_mask = m
+
+
+def merge_mask(masks):
+    """Keras' ``Merge.compute_mask``: the steps every input keeps (None: no masks)."""
+    if masks is None or not isinstance(masks, (list, tuple)):
+        return None
+    masks = [m for m in masks if m is not None]
+    if not masks:
+        return None
+    out = masks[0].astype(bool)
+    for m in masks[1:]:
+        out = out & m.astype(bool)
+    return out
+
+
+def concat_mask(inputs, masks, axis):
+    """Keras' ``Concatenate.compute_mask``: each input's mask (all kept where it has
+    none) broadcast to the input, joined on ``axis``, then any over the last axis."""
+    from .. import functional as F
+    if masks is None or all(m is None for m in masks):
+        return None
+    full = []
+    for x, m in zip(inputs, masks):
+        if m is None:
+            m = (x == x) | (x != x)  # all True, of x's shape
+        elif m.ndim < x.ndim:
+            m = F.broadcast_to(m.reshape(*m.shape, 1), x.shape)
+        full.append(m.astype(bool))
+    return F.concatenate(full, axis=axis).any(axis=-1)
+
+
+def first_mask(self, inputs, mask=None):
+    """Keras' ``Attention.compute_mask``: the query's mask."""
+    if mask is None or not isinstance(mask, (list, tuple)) or mask[0] is None:
+        return None
+    return mask[0]
+
+
+# ------------------------------------------------------------------ the loss
+def _last_mean(v):
+    return v.mean(axis=-1)
+
+
+def elementwise_loss(kind, from_logits):
+    """``loss(out, target)`` without the reduction over the batch and time axes (each
+    step's mean over its last axis, as Keras' loss functions), for masked outputs."""
+    from .. import functional as F
+    from .losses import _EPS
+
+    if kind == "mse":
+        return lambda p, t: _last_mean((p - t) * (p - t))
+    if kind == "mae":
+        return lambda p, t: _last_mean(F.abs(p - t))
+    if kind == "bce":
+        if from_logits:
+            return lambda x, t: _last_mean(F.relu(x) - x * t + F.log(1 + F.exp(-F.abs(x))))
+
+        def bce(p, t):
+            p = F.clip(p, _EPS, 1 - _EPS)
+            return _last_mean(-(t * F.log(p) + (1 - t) * F.log(1 - p)))
+        return bce
+    if kind in ("cce", "scce"):
+        def cce(out, t):
+            if from_logits:
+                logp = F.log_softmax(out, axis=-1)
+            else:
+                p = out / out.sum(axis=-1, keepdims=True)
+                logp = F.log(F.clip(p, _EPS, 1 - _EPS))
+            if kind == "cce":
+                return -(t * logp).sum(axis=-1)
+            labels = t.astype("int64")
+            if labels.ndim == logp.ndim:  # (N, T, 1) labels
+                labels = labels.reshape(*labels.shape[:-1])
+            return -F.take_along_dim(logp, labels.reshape(*labels.shape, 1),
+                                     dim=-1).reshape(*labels.shape)
+        return cce
+    return None
+
+
+def masked_mean(values, mask, sample_weight=None):
+    """Keras' ``reduce_weighted_values`` with a mask ("sum_over_batch_size"):
+    ``sum(values * w * mask) / sum(mask)``, 0 when every step is masked."""
+    from .. import functional as F
+    m = mask.astype(values.dtype)
+    while m.ndim > values.ndim:
+        m = m.reshape(*m.shape[:-1]) if m.shape[-1] == 1 else m.any(axis=-1).astype(m.dtype)
+    w = m
+    if sample_weight is not None:
+        sw = sample_weight.astype(values.dtype)
+        sw = sw.reshape(sw.shape[0], *([1] * (values.ndim - 1)))
+        w = m * sw
+    # Keras weighs the kept steps total / valid and divides by total; valid is a count,
+    # so clamping it at 1 only changes the all-masked batch, whose loss is 0 either way
+    valid = F.clamp(m.sum(), min=1.0)
+    return (values * w).sum() / valid
+
+
+def model_loss(model, out, target, sample_weight=None):
+    """The training loss of a masked model output (``out._keras_mask`` set), as Keras'
+    ``compile_loss``; None when the loss is not one of the named ones (the model then
+    uses its own, unmasked, which Keras would too for a plain function)."""
+    mask = out._keras_mask
+    kind = model.__dict__.get("_loss_kind")
+    fn = elementwise_loss(kind, model.__dict__.get("_output_is_logits") is not None)
+    if fn is None:
+        loss_obj = model.__dict__.get("loss")
+        if hasattr(loss_obj, "call"):
+            return loss_obj(target, out, sample_weight=sample_weight)
+        return None
+    values = fn(out, target)
+    return masked_mean(values, mask, sample_weight)
