@@ -141,6 +141,8 @@ def first_mask(self, inputs, mask=None):
 
 
 # ------------------------------------------------------------------ the loss
+_EPS = 1e-7  # Keras' clipping of probabilities (losses._EPS)
+
 def _last_mean(v):
     return v.mean(axis=-1)
 
@@ -149,7 +151,6 @@ def elementwise_loss(kind, from_logits):
     """``loss(out, target)`` without the reduction over the batch and time axes (each
     step's mean over its last axis, as Keras' loss functions), for masked outputs."""
     from .. import functional as F
-    from .losses import _EPS
 
     if kind == "mse":
         return lambda p, t: _last_mean((p - t) * (p - t))
@@ -199,10 +200,51 @@ def masked_mean(values, mask, sample_weight=None):
     return (values * w).sum() / valid
 
 
+def loss_object_value(loss, y_true, y_pred, mask, sample_weight=None):
+    """A ``keras.losses`` object's value on a masked ``y_pred`` (Keras' ``Loss.__call__``
+    with ``apply_mask``): per-step losses, the masked steps weighed 0, then the
+    reduction ("sum_over_batch_size" divides by the number of kept steps)."""
+    from .. import functional as F
+    fn = elementwise_loss(loss.kind, loss.from_logits) if type(loss).call is _base_call(loss) \
+        else None
+    values = fn(y_pred, y_true) if fn is not None else loss.call(y_true, y_pred)
+    if not isinstance(values, Tensor):
+        values = Tensor(values, dtype=y_pred.dtype, device=y_pred.device)
+    m = mask.astype(values.dtype)
+    while m.ndim > values.ndim and m.shape[-1] == 1:
+        m = m.reshape(*m.shape[:-1])
+    w = m
+    if sample_weight is not None:
+        sw = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
+            sample_weight, dtype=values.dtype, device=values.device)
+        sw = sw.astype(values.dtype)
+        while sw.ndim > values.ndim and sw.shape[-1] == 1:
+            sw = sw.reshape(*sw.shape[:-1])
+        while sw.ndim < values.ndim:
+            sw = sw.reshape(*sw.shape, 1)
+        w = m * sw
+    red = loss.reduction
+    if red in (None, "none"):
+        return values * w
+    total = (values * w).sum()
+    if red == "sum":
+        return total
+    if red == "mean_with_sample_weight" and sample_weight is not None:
+        return total / w.sum()
+    return total / F.clamp(m.sum(), min=1.0)
+
+
+def _base_call(loss):
+    for cls in type(loss).__mro__:
+        if cls.__name__ == "Loss" and cls.__module__.endswith("keras.losses"):
+            return cls.call
+    return None
+
+
 def model_loss(model, out, target, sample_weight=None):
     """The training loss of a masked model output (``out._keras_mask`` set), as Keras'
-    ``compile_loss``; None when the loss is not one of the named ones (the model then
-    uses its own, unmasked, which Keras would too for a plain function)."""
+    ``compile_loss``: a named loss or a ``keras.losses`` object with the mask; a plain
+    function as it is (it sees no mask: Keras wraps it and does mask it, a difference)."""
     mask = out._keras_mask
     kind = model.__dict__.get("_loss_kind")
     fn = elementwise_loss(kind, model.__dict__.get("_output_is_logits") is not None)
@@ -210,6 +252,6 @@ def model_loss(model, out, target, sample_weight=None):
         loss_obj = model.__dict__.get("loss")
         if hasattr(loss_obj, "call"):
             return loss_obj(target, out, sample_weight=sample_weight)
-        return None
+        return model._loss_fn(out, target)
     values = fn(out, target)
     return masked_mean(values, mask, sample_weight)

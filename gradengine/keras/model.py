@@ -32,6 +32,7 @@ from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from ..nn import _keras_regularizers
 from ..nn.module import KerasWeights
+from . import masking as _masking
 from .callbacks import Callback, History
 from .constraints import apply_constraints
 from .loop import (  # noqa: F401  (importable from here, as before)
@@ -206,7 +207,11 @@ class KerasModel(KerasWeights):
                                  f"class labels, got {arr.dtype}")
             arr = arr.astype(np.int64, copy=False)
             classes = out_shape[-1]
-            if arr.shape != (arr.shape[0],) or len(out_shape) != 2:
+            if len(out_shape) > 2 and arr.ndim == len(out_shape) and arr.shape[-1] == 1:
+                arr = arr.reshape(arr.shape[:-1])  # -- kmask: per-step labels (N, T[, 1])
+            if len(out_shape) > 2 and tuple(arr.shape[1:]) == tuple(out_shape[1:-1]):
+                pass
+            elif arr.shape != (arr.shape[0],) or len(out_shape) != 2:
                 raise ShapeError(f"{where}: sparse labels of shape {tuple(arr.shape)} do not "
                                  f"fit model outputs of shape (N, {classes}); expected (N,)")
             if arr.size:
@@ -320,6 +325,9 @@ class KerasModel(KerasWeights):
                 self._forward_for_loss = logits_fn if use_logits else self.forward
                 self._output_is_logits = act if use_logits else None
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
+            if kind == "scce" and len(out_shape) > 2:  # -- kmask: per-step labels
+                step_loss = _masking.elementwise_loss(kind, use_logits)
+                self._loss_fn = lambda p, t: step_loss(p, t).mean()
             self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
         self._weight_penalties = self._regularized_weights()
         self._constraints = self._constrained_weights()
@@ -360,7 +368,8 @@ class KerasModel(KerasWeights):
         opt = self.optimizer
         opt.zero_grad()
         out, penalty = self._forward_with_penalty(xb)
-        loss = self._loss_fn(out, yb)
+        loss = self._loss_fn(out, yb) if getattr(out, "_keras_mask", None) is None else \
+            _masking.model_loss(self, out, yb)  # -- kmask: masked steps left out
         if penalty is not None:
             loss = loss + penalty
         loss.backward()
@@ -375,8 +384,11 @@ class KerasModel(KerasWeights):
         opt = self.optimizer
         opt.zero_grad()
         out, penalty = self._forward_with_penalty(xb)
-        per = self._per_sample_fn(out, yb)
-        loss = (per * wb).sum() / per.shape[0]
+        if getattr(out, "_keras_mask", None) is not None:  # -- kmask
+            loss = _masking.model_loss(self, out, yb, wb)
+        else:
+            per = self._per_sample_fn(out, yb)
+            loss = (per * wb).sum() / per.shape[0]
         if penalty is not None:
             loss = loss + penalty
         loss.backward()
@@ -1023,7 +1035,8 @@ class KerasModel(KerasWeights):
     def _eval_step(self, xb, yb):
         """The loss and the output (or logits) on one batch; replayed under jit_compile."""
         out, penalty = self._forward_with_penalty(xb)
-        loss = self._loss_fn(out, yb)
+        loss = self._loss_fn(out, yb) if getattr(out, "_keras_mask", None) is None else \
+            _masking.model_loss(self, out, yb)  # -- kmask
         return (loss if penalty is None else loss + penalty), out
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
