@@ -21,6 +21,7 @@ from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _activation_fn
 from ..nn.module import Module
+from . import masking
 from .layer_base import Layer
 from .layers_common import (
     _Base,
@@ -484,7 +485,8 @@ class RNN(_Nested, _Base):
                 out = m * out + (1 - m) * (out * 0.0 if self.zero_output_for_mask else last)
             states, prev = new, out
             outputs.append(out)
-        if self.stateful:  # -- kmask: no gradient flows into the next batch, as Keras
+        if self.stateful and not masking.is_probing():  # -- kmask: no gradient flows into
+            # the next batch, as Keras
             object.__setattr__(self, "_states", [s.detach() for s in states])
         result = F.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result] + list(states) if self.return_state else result

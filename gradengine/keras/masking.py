@@ -48,6 +48,25 @@ def input_mask(x):
     return getattr(x, "_keras_mask", None)
 
 
+# shape probes (Sequential's build, the functional API's symbolic calls) run layers on one
+# sample; a stateful RNN keeps no states from them
+_PROBING = [0]
+
+
+class probing:
+    """Context manager: the calls inside are shape probes."""
+
+    def __enter__(self):
+        _PROBING[0] += 1
+
+    def __exit__(self, *exc):
+        _PROBING[0] -= 1
+
+
+def is_probing() -> bool:
+    return _PROBING[0] > 0
+
+
 _TAKES_MASK = weakref.WeakKeyDictionary()
 
 

@@ -274,7 +274,7 @@ class KerasModel(KerasWeights):
         checks the input width before any parameter can change."""
         probe = _take(Xa, slice(0, 1))
         try:
-            with self.in_mode(False), no_grad():
+            with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
                 out = self.forward(_tensors(probe, _device(Xa)))
         except ShapeError as e:
             # name the data's shape, not the one-sample probe's

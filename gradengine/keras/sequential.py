@@ -205,7 +205,7 @@ class Sequential(KerasModel, Module):
         zeros without a graph, in eval mode (BatchNorm statistics do not move); builds
         lazy layers."""
         shapes = []
-        with self.in_mode(False), no_grad():
+        with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
             x = self._probe_input(shape)
             for layer in self.layers:
                 x = layer(x)

@@ -179,7 +179,8 @@ def symbolic_call(layer, args, kwargs):
     modes = [(m, m.training) for m in layer.modules()]
     try:
         layer.eval()
-        with no_grad():
+        from .masking import probing  # -- kmask: stateful RNNs keep nothing from probes
+        with no_grad(), probing():
             out = layer(*map_structure(probe, args), **probe_kwargs)
     except ShapeError as e:
         # name the symbolic shapes (batch None), not the one-sample probes'
