@@ -535,6 +535,15 @@ _rnn.LAYER_REGISTRY.update(LAYER_CLASSES)
 
 
 # -- kmask
+# the lookup and text layers (NumPy tables), and the layers that pass a mask on
+from . import layers_text as _text  # noqa: E402
+from .layers_text import *  # noqa: E402,F401,F403
+
+__all__ = sorted(set(__all__) | set(_text.__all__))
+LAYER_CLASSES.update({n: getattr(_text, n) for n in _text.__all__})
+_rnn.LAYER_REGISTRY.update(LAYER_CLASSES)
+
+
 # the layers that pass a mask on (Keras' supports_masking), and the merges' own masks
 def _merge_compute_mask(self, inputs, mask=None):
     return _masking.merge_mask(mask)
