@@ -5,8 +5,8 @@ The vocabulary is laid out as Keras': ``[mask_token]`` (in ``output_mode="int"``
 when there is one), then ``num_oov_indices`` OOV entries, then the tokens; :meth:`adapt`
 orders the tokens by count, ties by the token, both descending (Keras' ``lexsort``), and
 ``tf_idf`` weighs the counts with ``log(1 + documents / (1 + document frequency))`` (the
-OOV entries get the mean weight). Outputs are int64 Tensors (``"int"``), float32 Tensors
-(``"one_hot"``, ``"multi_hot"``, ``"count"``, ``"tf_idf"``), or NumPy string arrays
+OOV entries get the mean weight). Outputs are int64 Tensors (``"int"``, ``"one_hot"``,
+``"multi_hot"``, ``"count"``, as Keras), float32 (``"tf_idf"``), or NumPy string arrays
 (``invert=True`` of a StringLookup). Re-exported by :mod:`gradengine.keras.layers`.
 
 Not supported: several OOV indices for strings (Keras hashes them with FarmHash), sparse
@@ -36,6 +36,12 @@ def _host(x):
     if hasattr(x, "detach"):  # a torch tensor
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def _encoded(lookup, arr, device=None):
+    """Keras' dtypes: int64 counts and hots, float32 tf_idf."""
+    arr = arr if lookup.output_mode == "tf_idf" else arr.astype("int64")
+    return Tensor(arr, device=device or _module_device(lookup))
 
 
 class _IndexLookup(_Stateless):
@@ -254,7 +260,7 @@ class _IndexLookup(_Stateless):
         idx = self._indices(arr)
         if self.output_mode == "int":
             return Tensor(idx, device=_module_device(self))
-        return Tensor(self._encode(idx), device=_module_device(self))
+        return _encoded(self, self._encode(idx))
 
     def get_config(self):
         return {"name": self.name, "max_tokens": self.max_tokens,
@@ -406,7 +412,7 @@ class TextVectorization(_Stateless):
             for i, r in enumerate(rows):
                 if r:
                     idx[i, :len(r)] = lk._indices(np.array(r, dtype=object))
-            return Tensor(lk._encode(idx), device=_module_device(self))
+            return _encoded(lk, lk._encode(idx), _module_device(self))
         width = self.output_sequence_length
         if width is None:
             width = max((len(r) for r in rows), default=0)
