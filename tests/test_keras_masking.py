@@ -244,3 +244,25 @@ def test_return_state_initial_state_unroll(cell):
     assert len(go) == len(ko)
     for a, b in zip(go, ko):
         np.testing.assert_allclose(a.numpy(), _np(b), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls,kw", [
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}),
+    ("GroupQueryAttention", {"head_dim": 3, "num_query_heads": 2, "num_key_value_heads": 1})])
+def test_attention_reads_query_and_value_masks(cls, kw):
+    import warnings
+    ke = KL.Embedding(10, 4, mask_zero=True)
+    ke.build((None, T))
+    g_emb = L.Embedding(10, 4, mask_zero=True)
+    g_emb.set_weights(ke.get_weights())
+    km, gm = getattr(KL, cls)(**kw), getattr(L, cls)(**kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras' inner EinsumDense layers drop the mask
+        km(ke(X), ke(X))
+        gm(g_emb(X), g_emb(X))
+        gm.set_weights(km.get_weights())
+        x2 = X[:, :3]
+        for q, v in ((X, X), (X, x2)):
+            ko, go = km(ke(q), ke(v)), gm(g_emb(q), g_emb(v))
+            np.testing.assert_allclose(go.numpy(), _np(ko), atol=1e-6)
+            np.testing.assert_array_equal(_gmask(go), _kmask(ko))
