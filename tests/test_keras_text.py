@@ -1,4 +1,4 @@
-"""StringLookup, IntegerLookup and TextVectorization against Keras' own layers (which need
+"""StringLookup, IntegerLookup, TextVectorization and Hashing against Keras' own layers (which need
 TensorFlow: those comparisons are skipped without it) and against the outputs printed in
 Keras' docstrings."""
 
@@ -58,8 +58,35 @@ def test_lookup_errors():
         L.StringLookup(vocabulary=VOCAB, num_oov_indices=0)(DATA)
     with pytest.raises(ValueError, match="Cannot adapt"):
         L.StringLookup(vocabulary=VOCAB).adapt(DATA)
-    with pytest.raises(NotImplementedError, match="FarmHash"):
-        L.StringLookup(vocabulary=VOCAB, num_oov_indices=2)(DATA)
+    with pytest.raises(ValueError, match="salt"):
+        L.Hashing(num_bins=3, salt="x")
+    with pytest.raises(ValueError, match="num_bins"):
+        L.Hashing(num_bins=0)
+
+
+def test_hashing_docstring_examples():
+    inp = [["A"], ["B"], ["C"], ["D"], ["E"]]
+    assert L.Hashing(num_bins=3)(inp).numpy().ravel().tolist() == [1, 0, 1, 1, 2]
+    assert L.Hashing(num_bins=3, mask_value="")([["A"], ["B"], [""], ["C"], ["D"]]) \
+        .numpy().ravel().tolist() == [1, 1, 0, 2, 2]
+    assert L.Hashing(num_bins=3, salt=[133, 137])(inp).numpy().ravel().tolist() == \
+        [1, 2, 1, 0, 2]
+    assert L.Hashing(num_bins=3, salt=133)(inp).numpy().ravel().tolist() == [0, 0, 2, 1, 0]
+    # several OOV indices hash the OOV strings into them (Keras' StringLookup docstring)
+    lk = L.StringLookup(vocabulary=VOCAB, num_oov_indices=2)
+    assert lk([["a", "c", "d"], ["m", "z", "b"]]).numpy().tolist() == [[2, 4, 5], [0, 1, 3]]
+
+
+def test_hashes_against_tensorflow():
+    tf = pytest.importorskip("tensorflow")
+    from gradengine.keras.layers_text import fingerprint64, siphash24
+    rng = np.random.default_rng(0)
+    for n in list(range(0, 70)) + [127, 128, 129, 300, 640]:
+        s = bytes(rng.integers(0, 256, n, dtype=np.uint8))
+        assert fingerprint64(s) % (2 ** 62) == \
+            int(tf.strings.to_hash_bucket_fast([s], 2 ** 62).numpy()[0])
+        assert siphash24([133, 137], s) % (2 ** 62) == \
+            int(tf.strings.to_hash_bucket_strong([s], 2 ** 62, key=[133, 137]).numpy()[0])
 
 
 # ------------------------------------------------------------------ Keras itself
@@ -136,3 +163,29 @@ def test_text_vectorization_given_vocabulary_matches_keras(kl):
     g = L.TextVectorization(vocabulary=["cat", "mat"], output_sequence_length=3)
     _same(g(TEXTS), k(TEXTS))
     assert g.get_vocabulary() == [str(t) for t in k.get_vocabulary()]
+
+
+@pytest.mark.parametrize("kw", [
+    {"num_bins": 3}, {"num_bins": 3, "mask_value": ""}, {"num_bins": 5, "salt": [133, 137]},
+    {"num_bins": 7, "output_mode": "one_hot"}, {"num_bins": 7, "output_mode": "multi_hot"},
+    {"num_bins": 7, "output_mode": "count"}])
+def test_hashing_matches_keras(kl, kw):
+    s = np.array([["A"], ["B"], [""], ["hello world, a string longer than 32 bytes!"]])
+    _same(L.Hashing(**kw)(s), kl.Hashing(**kw)(s))
+    if kw.get("output_mode") != "one_hot":
+        ints = np.array([[1, 2, 3], [4, 5, -6], [1000000007, 0, 12]])
+        kw = {**kw, "mask_value": 0} if "mask_value" in kw else kw
+        _same(L.Hashing(**kw)(ints), kl.Hashing(**kw)(ints))
+
+
+@pytest.mark.parametrize("kw", [{"num_oov_indices": 3, "salt": 7},
+                                {"num_oov_indices": 2, "mask_token": "[M]"}])
+def test_lookup_oov_hashing_matches_keras(kl, kw):
+    data = np.array([["a", "c", "d"], ["m", "z", "b"]])
+    _same(L.StringLookup(vocabulary=VOCAB, **kw)(data), kl.StringLookup(vocabulary=VOCAB,
+                                                                        **kw)(data))
+    ints = np.array([[12, 1138, 42], [42, 1000, 37]])
+    kw = {"num_oov_indices": 4, "oov_method": "farmhash", "salt": kw.get("salt")}
+    vocab = [12, 36, 1138, 42]
+    _same(L.IntegerLookup(vocabulary=vocab, **kw)(ints),
+          kl.IntegerLookup(vocabulary=vocab, **kw)(ints))

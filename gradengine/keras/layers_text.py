@@ -9,8 +9,10 @@ OOV entries get the mean weight). Outputs are int64 Tensors (``"int"``, ``"one_h
 ``"multi_hot"``, ``"count"``, as Keras), float32 (``"tf_idf"``), or NumPy string arrays
 (``invert=True`` of a StringLookup). Re-exported by :mod:`gradengine.keras.layers`.
 
-Not supported: several OOV indices for strings (Keras hashes them with FarmHash), sparse
-and ragged outputs; ``Hashing`` is not provided (FarmHash parity).
+``Hashing`` and several OOV indices hash as TensorFlow does: FarmHash's Fingerprint64
+(``to_hash_bucket_fast``), or SipHash-2-4 keyed by ``salt`` (``to_hash_bucket_strong``),
+both written out here in Python (exact, slow: about 10 us a short string).
+Not supported: sparse and ragged outputs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..core.tensor import Tensor
 from ..nn.layers import _module_device
 from .layers_common import _Stateless
 
-__all__ = ["IntegerLookup", "StringLookup", "TextVectorization"]
+__all__ = ["Hashing", "IntegerLookup", "StringLookup", "TextVectorization"]
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
@@ -44,6 +46,198 @@ def _encoded(lookup, arr, device=None):
     return Tensor(arr, device=device or _module_device(lookup))
 
 
+# ------------------------------------------------------------------ Keras' hashes
+_M64 = (1 << 64) - 1
+_K0, _K1, _K2 = 0xc3a5c85c97cb3127, 0xb492b66fbe98f273, 0x9ae16a3b2f90404f
+
+
+def _fetch64(s, i):
+    return int.from_bytes(s[i:i + 8], "little")
+
+
+def _fetch32(s, i):
+    return int.from_bytes(s[i:i + 4], "little")
+
+
+def _rot(v, r):
+    return ((v >> r) | (v << (64 - r))) & _M64 if r else v
+
+
+def _shift_mix(v):
+    return v ^ (v >> 47)
+
+
+def _len16(u, v, mul):
+    a = ((u ^ v) * mul) & _M64
+    a ^= a >> 47
+    b = ((v ^ a) * mul) & _M64
+    b ^= b >> 47
+    return (b * mul) & _M64
+
+
+def _len0to16(s):
+    n = len(s)
+    if n >= 8:
+        mul = _K2 + n * 2
+        a = (_fetch64(s, 0) + _K2) & _M64
+        b = _fetch64(s, n - 8)
+        c = (_rot(b, 37) * mul + a) & _M64
+        d = ((_rot(a, 25) + b) * mul) & _M64
+        return _len16(c, d, mul)
+    if n >= 4:
+        mul = _K2 + n * 2
+        return _len16((n + (_fetch32(s, 0) << 3)) & _M64, _fetch32(s, n - 4), mul)
+    if n > 0:
+        y = s[0] + (s[n >> 1] << 8)
+        z = n + (s[n - 1] << 2)
+        return (_shift_mix(((y * _K2) ^ (z * _K0)) & _M64) * _K2) & _M64
+    return _K2
+
+
+def _len17to32(s):
+    n = len(s)
+    mul = _K2 + n * 2
+    a = (_fetch64(s, 0) * _K1) & _M64
+    b = _fetch64(s, 8)
+    c = (_fetch64(s, n - 8) * mul) & _M64
+    d = (_fetch64(s, n - 16) * _K2) & _M64
+    return _len16((_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64,
+                  (a + _rot((b + _K2) & _M64, 18) + c) & _M64, mul)
+
+
+def _len33to64(s):
+    n = len(s)
+    mul = _K2 + n * 2
+    a = (_fetch64(s, 0) * _K2) & _M64
+    b = _fetch64(s, 8)
+    c = (_fetch64(s, n - 8) * mul) & _M64
+    d = (_fetch64(s, n - 16) * _K2) & _M64
+    y = (_rot((a + b) & _M64, 43) + _rot(c, 30) + d) & _M64
+    z = _len16(y, (a + _rot((b + _K2) & _M64, 18) + c) & _M64, mul)
+    e = (_fetch64(s, 16) * mul) & _M64
+    f = _fetch64(s, 24)
+    g = ((y + _fetch64(s, n - 32)) * mul) & _M64
+    h = ((z + _fetch64(s, n - 24)) * mul) & _M64
+    return _len16((_rot((e + f) & _M64, 43) + _rot(g, 30) + h) & _M64,
+                  (e + _rot((f + a) & _M64, 18) + g) & _M64, mul)
+
+
+def _weak32(s, i, a, b):
+    w, x, y, z = (_fetch64(s, i + k) for k in (0, 8, 16, 24))
+    a = (a + w) & _M64
+    b = _rot((b + a + z) & _M64, 21)
+    c = a
+    a = (a + x + y) & _M64
+    b = (b + _rot(a, 44)) & _M64
+    return (a + z) & _M64, (b + c) & _M64
+
+
+def fingerprint64(s: bytes) -> int:
+    """FarmHash's Fingerprint64 (farmhashna::Hash64), which TensorFlow's
+    ``to_hash_bucket_fast`` and so Keras' Hashing use."""
+    n = len(s)
+    if n <= 16:
+        return _len0to16(s)
+    if n <= 32:
+        return _len17to32(s)
+    if n <= 64:
+        return _len33to64(s)
+    seed = 81
+    x = seed
+    y = (seed * _K1 + 113) & _M64
+    z = (_shift_mix((y * _K2 + 113) & _M64) * _K2) & _M64
+    v, w = (0, 0), (0, 0)
+    x = (x * _K2 + _fetch64(s, 0)) & _M64
+    end = ((n - 1) // 64) * 64
+    last64 = end + ((n - 1) & 63) - 63
+    i = 0
+    while True:
+        x = (_rot((x + y + v[0] + _fetch64(s, i + 8)) & _M64, 37) * _K1) & _M64
+        y = (_rot((y + v[1] + _fetch64(s, i + 48)) & _M64, 42) * _K1) & _M64
+        x ^= w[1]
+        y = (y + v[0] + _fetch64(s, i + 40)) & _M64
+        z = (_rot((z + w[0]) & _M64, 33) * _K1) & _M64
+        v = _weak32(s, i, (v[1] * _K1) & _M64, (x + w[0]) & _M64)
+        w = _weak32(s, i + 32, (z + w[1]) & _M64, (y + _fetch64(s, i + 16)) & _M64)
+        z, x = x, z
+        i += 64
+        if i == end:
+            break
+    mul = _K1 + ((z & 0xff) << 1)
+    i = last64
+    w = ((w[0] + ((n - 1) & 63)) & _M64, w[1])
+    v = ((v[0] + w[0]) & _M64, v[1])
+    w = ((w[0] + v[0]) & _M64, w[1])
+    x = (_rot((x + y + v[0] + _fetch64(s, i + 8)) & _M64, 37) * mul) & _M64
+    y = (_rot((y + v[1] + _fetch64(s, i + 48)) & _M64, 42) * mul) & _M64
+    x ^= (w[1] * 9) & _M64
+    y = (y + v[0] * 9 + _fetch64(s, i + 40)) & _M64
+    z = (_rot((z + w[0]) & _M64, 33) * mul) & _M64
+    v = _weak32(s, i, (v[1] * mul) & _M64, (x + w[0]) & _M64)
+    w = _weak32(s, i + 32, (z + w[1]) & _M64, (y + _fetch64(s, i + 16)) & _M64)
+    z, x = x, z
+    return _len16((_len16(v[0], w[0], mul) + _shift_mix(y) * _K0 + z) & _M64,
+                  (_len16(v[1], w[1], mul) + x) & _M64, mul)
+
+
+def _sip_round(v0, v1, v2, v3):
+    v0 = (v0 + v1) & _M64
+    v1 = _rotl(v1, 13) ^ v0
+    v0 = _rotl(v0, 32)
+    v2 = (v2 + v3) & _M64
+    v3 = _rotl(v3, 16) ^ v2
+    v0 = (v0 + v3) & _M64
+    v3 = _rotl(v3, 21) ^ v0
+    v2 = (v2 + v1) & _M64
+    v1 = _rotl(v1, 17) ^ v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+def _rotl(v, r):
+    return ((v << r) | (v >> (64 - r))) & _M64
+
+
+def siphash24(key, s: bytes) -> int:
+    """SipHash-2-4 of ``s`` keyed by two 64-bit integers (TensorFlow's
+    ``to_hash_bucket_strong``, Keras' Hashing with a ``salt``)."""
+    k0, k1 = (int(k) & _M64 for k in key)
+    v0, v1 = k0 ^ 0x736f6d6570736575, k1 ^ 0x646f72616e646f6d
+    v2, v3 = k0 ^ 0x6c7967656e657261, k1 ^ 0x7465646279746573
+    n = len(s)
+    full = n - n % 8
+    for i in range(0, full, 8):
+        m = _fetch64(s, i)
+        v3 ^= m
+        v0, v1, v2, v3 = _sip_round(*_sip_round(v0, v1, v2, v3))
+        v0 ^= m
+    b = ((n & 0xff) << 56) | int.from_bytes(s[full:], "little")
+    v3 ^= b
+    v0, v1, v2, v3 = _sip_round(*_sip_round(v0, v1, v2, v3))
+    v0 ^= b
+    v2 ^= 0xff
+    for _ in range(4):
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def _salt(salt, name):
+    if salt is None:
+        return None
+    if isinstance(salt, (tuple, list)) and len(salt) == 2:
+        return [int(salt[0]), int(salt[1])]
+    if isinstance(salt, int):
+        return [salt, salt]
+    raise ValueError(f"The `salt` argument for `{name}` can only be a tuple of size 2 "
+                     f"integers, or a single integer. Received: salt={salt}.")
+
+
+def _bucket(token, bins, salt):
+    """TensorFlow's string hash bucket of ``token`` (str, or bytes)."""
+    b = token if isinstance(token, bytes) else str(token).encode("utf-8")
+    return (siphash24(salt, b) if salt is not None else fingerprint64(b)) % bins
+
+
 class _IndexLookup(_Stateless):
     """The lookup shared by StringLookup and IntegerLookup (Keras' ``IndexLookup``)."""
 
@@ -51,7 +245,8 @@ class _IndexLookup(_Stateless):
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=None,
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
-                 pad_to_max_tokens=False, sparse=False, name=None, **kwargs):
+                 pad_to_max_tokens=False, sparse=False, name=None, salt=None,
+                 oov_method="floormod", **kwargs):
         kwargs.pop("vocabulary_dtype", None)
         kwargs.pop("encoding", None)
         super().__init__(name=name, **kwargs)
@@ -73,6 +268,10 @@ class _IndexLookup(_Stateless):
         if idf_weights is not None and output_mode != "tf_idf":
             raise ValueError(f"{name}: idf_weights should only be set if output_mode is "
                              f"'tf_idf', got output_mode={output_mode!r}")
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(f"{name}: oov_method must be 'floormod' or 'farmhash', got "
+                             f"{oov_method!r}")
+        self.salt, self.oov_method = _salt(salt, name), oov_method
         self.max_tokens, self.num_oov_indices = max_tokens, int(num_oov_indices)
         self.mask_token, self.oov_token = mask_token, oov_token
         self.invert, self.output_mode = bool(invert), output_mode
@@ -208,11 +407,10 @@ class _IndexLookup(_Stateless):
                 raise ValueError(f"When `num_oov_indices=0` all inputs should be in "
                                  f"vocabulary, found OOV values [{t!r}], consider setting "
                                  "`num_oov_indices=1`.")
-            elif not self._strings:
+            elif not self._strings and self.oov_method == "floormod":
                 out[i] = oov0 + t % n_oov  # Keras' floormod for integers
-            else:
-                raise NotImplementedError(f"{type(self).__name__}: num_oov_indices > 1 "
-                                          "hashes strings with FarmHash, not supported")
+            else:  # strings (and integers as their decimal text) hashed, as Keras
+                out[i] = oov0 + _bucket(t, n_oov, self.salt)
         return out.reshape(arr.shape)
 
     def _invert(self, arr):
@@ -283,25 +481,26 @@ class StringLookup(_IndexLookup):
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]",
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
                  pad_to_max_tokens=False, sparse=False, encoding="utf-8", name=None,
-                 **kwargs):
+                 salt=None, **kwargs):
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
                          idf_weights, invert, output_mode, pad_to_max_tokens, sparse, name,
-                         **kwargs)
+                         salt=salt, **kwargs)
 
 
 class IntegerLookup(_IndexLookup):
     """Integers -> indices (Keras' IntegerLookup): ``oov_token=-1``; with several OOV
-    indices an OOV value ``v`` goes to ``v mod num_oov_indices``, as Keras."""
+    indices an OOV value ``v`` goes to ``v mod num_oov_indices`` (``oov_method="farmhash"``:
+    the hash of its decimal text), as Keras."""
 
     _strings = False
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=-1,
                  vocabulary=None, vocabulary_dtype="int64", idf_weights=None, invert=False,
                  output_mode="int", sparse=False, pad_to_max_tokens=False, name=None,
-                 **kwargs):
+                 oov_method="floormod", salt=None, **kwargs):
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
                          idf_weights, invert, output_mode, pad_to_max_tokens, sparse, name,
-                         **kwargs)
+                         salt=salt, oov_method=oov_method, **kwargs)
 
 
 _STANDARDIZE = (None, "lower_and_strip_punctuation", "lower", "strip_punctuation")
@@ -431,6 +630,81 @@ class TextVectorization(_Stateless):
                 "output_sequence_length": self.output_sequence_length,
                 "pad_to_max_tokens": self.pad_to_max_tokens,
                 "vocabulary": self.get_vocabulary() if self._lookup._tokens else None}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Hashing(_Stateless):
+    """Values -> ``num_bins`` hash bins (Keras' Hashing): strings, and integers (floats cast
+    to int64) as their decimal text, hashed with FarmHash's Fingerprint64, or SipHash-2-4
+    keyed by ``salt`` (an int or two), as TensorFlow's ``to_hash_bucket_fast`` /
+    ``_strong``; ``mask_value`` goes to bin 0 and the rest to ``[1, num_bins)``.
+    ``output_mode`` "int" (int64), "one_hot", "multi_hot", "count" (float32)."""
+
+    def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int",
+                 sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        if num_bins is None or num_bins <= 0:
+            raise ValueError(f"The `num_bins` for `Hashing` cannot be `None` or non-positive "
+                             f"values. Received: num_bins={num_bins}.")
+        modes = ("int", "one_hot", "multi_hot", "count")
+        if output_mode not in modes:
+            raise ValueError(f"Invalid value for argument `output_mode`. Expected one of "
+                             f"{modes}. Received: output_mode={output_mode}")
+        if sparse:
+            raise NotImplementedError("Hashing: sparse outputs are not supported")
+        self.num_bins, self.mask_value = int(num_bins), mask_value
+        self.salt, self.output_mode, self.sparse = _salt(salt, "Hashing"), output_mode, False
+        self.strong_hash = self.salt is not None
+
+    def _prepare(self, x):
+        return x
+
+    def _bins(self, arr):
+        bins, mask_value = self.num_bins, self.mask_value
+        masked = mask_value is not None and bins > 1
+        if masked:
+            bins -= 1
+        if arr.dtype.kind == "f":
+            arr = arr.astype("int64")
+        flat = arr.reshape(-1).tolist()
+        out = np.empty(len(flat), dtype="int64")
+        for i, v in enumerate(flat):
+            if masked and v == mask_value:
+                out[i] = 0
+                continue
+            key = v if isinstance(v, (str, bytes)) else str(int(v))
+            out[i] = _bucket(key, bins, self.salt) + (1 if masked else 0)
+        return out.reshape(arr.shape)
+
+    def forward(self, x):
+        arr = _host(x)
+        if self.output_mode == "one_hot" and arr.ndim and arr.shape[-1] == 1:
+            arr = arr.reshape(arr.shape[:-1])
+        idx = self._bins(arr)
+        dev = _module_device(self)
+        if self.output_mode == "int":
+            return Tensor(idx, device=dev)
+        n = self.num_bins
+        if self.output_mode == "one_hot":
+            out = np.zeros(idx.shape + (n,), "float32")
+            np.put_along_axis(out, idx[..., None], 1.0, axis=-1)
+            return Tensor(out, device=dev)
+        rows = idx.reshape(-1, 1) if idx.ndim <= 1 else idx.reshape(-1, idx.shape[-1])
+        out = np.zeros((rows.shape[0], n), "float32")
+        for r, row in enumerate(rows):
+            np.add.at(out[r], row, 1.0)
+        if self.output_mode == "multi_hot":
+            out = (out > 0).astype("float32")
+        lead = idx.shape[:-1] if idx.ndim > 1 else idx.shape[:1]
+        return Tensor(out.reshape(tuple(lead) + (n,)), device=dev)
+
+    def get_config(self):
+        return {"name": self.name, "num_bins": self.num_bins, "salt": self.salt,
+                "mask_value": self.mask_value, "output_mode": self.output_mode,
+                "sparse": False}
 
     @classmethod
     def from_config(cls, config):
