@@ -128,37 +128,45 @@ def test_functional_model_propagates_masks():
     np.testing.assert_array_equal(_gmask(go), _kmask(ko))
 
 
-@pytest.mark.parametrize("loss,units,act", [
-    ("mse", 2, None), ("binary_crossentropy", 1, "sigmoid"),
-    ("sparse_categorical_crossentropy", 3, "softmax")])
-def test_fit_leaves_masked_steps_out_of_the_loss(loss, units, act):
+@pytest.mark.parametrize("loss,units,act,metrics,mask", [
+    ("mse", 2, None, ["mae", "mse"], True), ("binary_crossentropy", 1, "sigmoid",
+                                             ["accuracy"], True),
+    ("sparse_categorical_crossentropy", 3, "softmax", ["accuracy"], True),
+    ("categorical_crossentropy", 3, "softmax", ["accuracy"], True),
+    ("mse", 2, None, ["mae"], False),  # sequence outputs without a mask too
+    ("categorical_crossentropy", 3, "softmax", ["accuracy"], False)])
+def test_fit_leaves_masked_steps_out_of_loss_and_metrics(loss, units, act, metrics, mask):
     if loss == "mse":
         y = RNG.normal(size=(N, T, 2)).astype("float32")
     elif loss == "binary_crossentropy":
         y = RNG.integers(0, 2, (N, T, 1)).astype("float32")
+    elif loss == "categorical_crossentropy":
+        y = np.eye(3, dtype="float32")[RNG.integers(0, 3, (N, T))]
     else:
         y = RNG.integers(0, 3, (N, T))
 
     def make(S, lib):
-        return S([lib.Embedding(10, 3, mask_zero=True), lib.LSTM(4, return_sequences=True),
+        return S([lib.Embedding(10, 3, mask_zero=mask), lib.LSTM(4, return_sequences=True),
                   lib.Dense(units, activation=act)])
     k, g = _pair(make)
-    k.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss)
-    g.compile(optimizer=O.SGD(0.5), loss=loss)
-    ek = k.evaluate(X, y, batch_size=4, verbose=0)
-    eg = g.evaluate(X, y, batch_size=4, verbose=0)
-    assert eg == pytest.approx(ek, rel=1e-5)
-    hk = k.fit(X, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    hg = g.fit(X, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history["loss"]
-    np.testing.assert_allclose(hg, hk, rtol=1e-5)
+    k.compile(optimizer=keras.optimizers.SGD(0.5), loss=loss, metrics=metrics)
+    g.compile(optimizer=O.SGD(0.5), loss=loss, metrics=metrics)
+    ek = k.evaluate(X, y, batch_size=3, verbose=0, return_dict=True)
+    eg = g.evaluate(X, y, batch_size=3, verbose=0, return_dict=True)
+    assert sorted(eg) == sorted(ek)
+    for key in ek:
+        assert eg[key] == pytest.approx(ek[key], rel=1e-5), key
+    hk = k.fit(X, y, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+    hg = g.fit(X, y, epochs=2, batch_size=3, shuffle=False, verbose=0).history
+    for key in hk:
+        np.testing.assert_allclose(hg[key], hk[key], rtol=1e-5, err_msg=key)
     for a, b in zip(g.get_weights(), k.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    # the mask matters: without it the mean over every step is another number
-    out = g(X)
-    del out._keras_mask
-    plain = float(GL.MeanSquaredError()(y, out).item()) if loss == "mse" else None
-    if plain is not None:
-        assert plain != pytest.approx(g.evaluate(X, y, batch_size=N, verbose=0), rel=1e-4)
+    if mask and loss == "mse":  # the mask matters: the mean over every step differs
+        out = g(X)
+        masked = float(GL.MeanSquaredError()(y, out).item())
+        del out._keras_mask
+        assert float(GL.MeanSquaredError()(y, out).item()) != pytest.approx(masked, rel=1e-4)
 
 
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])

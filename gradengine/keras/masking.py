@@ -274,3 +274,81 @@ def model_loss(model, out, target, sample_weight=None):
         return model._loss_fn(out, target)
     values = fn(out, target)
     return masked_mean(values, mask, sample_weight)
+
+
+def detached(out):
+    """``out.detach()`` keeping its mask (the metrics read it)."""
+    d = out.detach()
+    m = getattr(out, "_keras_mask", None)
+    if m is not None:
+        d._keras_mask = m.detach()
+    return d
+
+
+# ------------------------------------------------------------------ the compiled metrics
+class _Running(float):
+    """A metric's entry in fit's / evaluate's running sums (which are divided by the rows
+    seen): the masked mean so far times the rows, with its numerator and denominator."""
+
+
+def _probs(xp, out, act):
+    if act == "sigmoid":
+        return 1.0 / (1.0 + xp.exp(-out))
+    if act == "softmax":
+        e = xp.exp(out - out.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
+def _step_values(spec, xp, out, y, act):
+    """Keras' per-step metric values for a sequence output (N, T, C), or None for a metric
+    this does not cover."""
+    if spec in ("mae", "mse"):
+        p = _probs(xp, out, act)
+        if y.dtype.kind in "iu" and p.ndim == y.ndim + 1 and p.shape[-1] > 1:
+            y = xp.eye(p.shape[-1], dtype=p.dtype)[y]
+        elif y.ndim == p.ndim - 1:
+            y = y[..., None]
+        d = p - y
+        return xp.abs(d).mean(axis=-1) if spec == "mae" else (d * d).mean(axis=-1)
+    if spec == "binary_accuracy":
+        y = y[..., None] if y.ndim == out.ndim - 1 else y
+        return ((out > (0 if act else 0.5)) == (y > 0.5)).mean(axis=-1)
+    if spec == "categorical_accuracy":
+        return (out.argmax(axis=-1) == y.argmax(axis=-1)).astype("float64")
+    if spec == "sparse_categorical_accuracy":
+        y = y.reshape(out.shape[:-1])
+        return (out.argmax(axis=-1) == y).astype("float64")
+    return None
+
+
+def metric_sums(metrics, act, out, yb, sums, mask, plain):
+    """The compiled metrics of a sequence output, masked or not, as Keras' metric
+    wrappers: each step's value, weighed by the mask, the sample's mean over its steps,
+    and the epoch's ``sum(values) / sum(weights)``; ``plain`` (the usual per-sample path)
+    takes the metrics this does not cover."""
+    xp = np if isinstance(out, np.ndarray) else backend_cupy()
+    m = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
+    for j, (name, spec) in enumerate(metrics):
+        v = _step_values(spec, xp, out, yb, act) if isinstance(spec, str) else None
+        if v is None:
+            sub = [sums[j]]
+            plain([(name, spec)], act, out, yb, sub)
+            sums[j] = sub[0]
+            continue
+        w = xp.ones(v.shape) if m is None else m.reshape(v.shape).astype("float64")
+        axes = tuple(range(1, v.ndim))
+        num = float((v * w).mean(axis=axes).sum())
+        den = float(w.mean(axis=axes).sum())
+        rows = v.shape[0]
+        prev = sums[j]
+        if type(prev) is _Running:
+            num, den, rows = num + prev.num, den + prev.den, rows + prev.rows
+        r = _Running(num / den * rows if den else 0.0)
+        r.num, r.den, r.rows = num, den, rows
+        sums[j] = r
+
+
+def backend_cupy():
+    from .. import backend
+    return backend.cupy()

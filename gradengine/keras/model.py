@@ -325,7 +325,7 @@ class KerasModel(KerasWeights):
                 self._forward_for_loss = logits_fn if use_logits else self.forward
                 self._output_is_logits = act if use_logits else None
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
-            if kind == "scce" and len(out_shape) > 2:  # -- kmask: per-step labels
+            if kind in ("cce", "scce") and len(out_shape) > 2:  # -- kmask: per-step classes
                 step_loss = _masking.elementwise_loss(kind, use_logits)
                 self._loss_fn = lambda p, t: step_loss(p, t).mean()
             self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
@@ -376,7 +376,7 @@ class KerasModel(KerasWeights):
         opt.step()
         if self._constraints:
             host_call(apply_constraints, self._constraints)
-        return loss.detach(), out.detach()
+        return loss.detach(), _masking.detached(out)  # -- kmask: the mask for the metrics
 
     def _train_step_weighted(self, xb, yb, wb):
         """The train step with per-sample weights: ``sum(w_i loss_i) / batch size`` (Keras'
@@ -395,7 +395,7 @@ class KerasModel(KerasWeights):
         opt.step()
         if self._constraints:
             host_call(apply_constraints, self._constraints)
-        return loss.detach(), out.detach()
+        return loss.detach(), _masking.detached(out)  # -- kmask: the mask for the metrics
 
     def _forward_with_penalty(self, xb):
         """The output for the loss and the regularization penalty (None without
@@ -471,12 +471,15 @@ class KerasModel(KerasWeights):
             self.__dict__["_per_sample_cached"] = fn
         return fn(out, yb)
 
-    def _batch_metrics(self, out, yb, sums):
+    def _batch_metrics(self, out, yb, sums, mask=None):
         """Add each metric's sum over the batch's samples into ``sums`` (arrays stay on
         the device; nothing synchronises)."""
         # Keras' metrics see the model's output as it is: with from_logits=True the
         # logits themselves; when gradengine chose the logits, the probabilities
         act = None if self.__dict__.get("_from_logits") else self._output_is_logits
+        if mask is not None or out.ndim > 2:  # -- kmask: per-step values, masked
+            _masking.metric_sums(self._metrics, act, out, yb, sums, mask, _metric_sums)
+            return
         _metric_sums(self._metrics, act, out, yb, sums)
 
     # ------------------------------------------------------------ customizing fit
@@ -847,7 +850,8 @@ class KerasModel(KerasWeights):
                 sums[0] = sums[0] + (float(loss.data) * nb if on_cpu else loss.data * nb)
                 if len(sums) > 1:
                     metric_sums = sums[1:]
-                    self._batch_metrics(out.data, yb, metric_sums)
+                    self._batch_metrics(out.data, yb, metric_sums,
+                                        getattr(out, "_keras_mask", None))
                     sums[1:] = metric_sums
                     if self._weighted:
                         self._weighted_update(out.data, yb, None if we is None else
@@ -972,7 +976,8 @@ class KerasModel(KerasWeights):
                             loss = loss + penalty
                     sums[0] = sums[0] + loss.data * yb.shape[0]
                     metric_sums = sums[1:]
-                    self._batch_metrics(out.data, yb, metric_sums)
+                    self._batch_metrics(out.data, yb, metric_sums,
+                                        getattr(out, "_keras_mask", None))
                     sums[1:] = metric_sums
                     if self._weighted:
                         self._weighted_update(out.data, yb, None if wa is None else
@@ -1115,7 +1120,7 @@ class KerasModel(KerasWeights):
                     _tensors(Xa, device), make(ya, device), make(wa, device))
         sums = [0.0] * len(self._metric_names)
         self._reset_stateful()
-        self._batch_metrics(out.data, ya, sums)
+        self._batch_metrics(out.data, ya, sums, getattr(out, "_keras_mask", None))
         if self._weighted:
             self._weighted_update(out.data, ya, wa)
         logs = {"loss": float(loss.data)}
