@@ -274,3 +274,19 @@ def test_attention_reads_query_and_value_masks(cls, kw):
             ko, go = km(ke(q), ke(v)), gm(g_emb(q), g_emb(v))
             np.testing.assert_allclose(go.numpy(), _np(ko), atol=1e-6)
             np.testing.assert_array_equal(_gmask(go), _kmask(ko))
+
+
+def test_batch_normalization_uses_the_kept_steps_in_fit():
+    y = RNG.normal(size=(N, 2)).astype("float32")
+
+    def make(S, lib):
+        return S([lib.Embedding(10, 3, mask_zero=True), lib.BatchNormalization(momentum=0.5),
+                  lib.LSTM(4), lib.Dense(2)])
+    k, g = _pair(make)
+    k.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    g.compile(optimizer=O.SGD(0.5), loss="mse")
+    hk = k.fit(X, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    hg = g.fit(X, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(hg, hk, rtol=1e-5)
+    for a, b in zip(g.get_weights(), k.get_weights()):  # moving statistics included
+        np.testing.assert_allclose(a, b, atol=1e-5)
