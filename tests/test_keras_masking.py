@@ -290,3 +290,19 @@ def test_batch_normalization_uses_the_kept_steps_in_fit():
     np.testing.assert_allclose(hg, hk, rtol=1e-5)
     for a, b in zip(g.get_weights(), k.get_weights()):  # moving statistics included
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_plain_loss_function_is_masked_as_keras_wraps_it():
+    import gradengine.functional as F
+    y = RNG.normal(size=(N, T, 2)).astype("float32")
+
+    def make(S, lib):
+        return S([lib.Embedding(10, 3, mask_zero=True), lib.GRU(4, return_sequences=True),
+                  lib.Dense(2)])
+    k, g = _pair(make)
+    k.compile(optimizer=keras.optimizers.SGD(0.5),
+              loss=lambda t, p: keras.ops.mean(keras.ops.abs(t - p), axis=-1))
+    g.compile(optimizer=O.SGD(0.5), loss=lambda p, t: F.abs(p - t).mean(axis=-1))
+    hk = k.fit(X, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    hg = g.fit(X, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(hg, hk, rtol=1e-5)

@@ -263,7 +263,8 @@ def _base_call(loss):
 def model_loss(model, out, target, sample_weight=None):
     """The training loss of a masked model output (``out._keras_mask`` set), as Keras'
     ``compile_loss``: a named loss or a ``keras.losses`` object with the mask; a plain
-    function as it is (it sees no mask: Keras wraps it and does mask it, a difference)."""
+    function's per-step values (of the mask's shape) averaged over the kept steps, as
+    Keras' ``LossFunctionWrapper`` (a scalar it returns stays as it is)."""
     mask = out._keras_mask
     kind = model.__dict__.get("_loss_kind")
     fn = elementwise_loss(kind, model.__dict__.get("_output_is_logits") is not None)
@@ -271,6 +272,11 @@ def model_loss(model, out, target, sample_weight=None):
         loss_obj = model.__dict__.get("loss")
         if hasattr(loss_obj, "call"):
             return loss_obj(target, out, sample_weight=sample_weight)
+        if callable(loss_obj):
+            values = loss_obj(out, target)
+            if isinstance(values, Tensor) and values.ndim and \
+                    tuple(values.shape) == tuple(mask.shape):
+                return masked_mean(values, mask, sample_weight)
         return model._loss_fn(out, target)
     values = fn(out, target)
     return masked_mean(values, mask, sample_weight)
