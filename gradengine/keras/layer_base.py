@@ -111,7 +111,8 @@ class Layer(KerasWeights, Module):
         # -- kmask: Keras' masks (gradengine.keras.masking); one attribute read when none
         prev_mask = kwargs.get("mask")
         if prev_mask is None:
-            prev_mask = masking.input_mask(x)
+            prev_mask = masking.input_mask(x) if isinstance(x, (list, tuple)) else \
+                getattr(x, "_keras_mask", None)
             if prev_mask is not None and masking.takes_mask(self):
                 kwargs["mask"] = prev_mask
         x = self._prepare(x)
