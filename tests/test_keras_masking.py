@@ -306,3 +306,24 @@ def test_plain_loss_function_is_masked_as_keras_wraps_it():
     hk = k.fit(X, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
     hg = g.fit(X, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"]
     np.testing.assert_allclose(hg, hk, rtol=1e-5)
+
+
+@pytest.mark.parametrize("body", ["bidirectional", "pooling"])
+def test_masked_classifiers_fit_as_keras(body):
+    y = RNG.integers(0, 2, (N, 1)).astype("float32")
+
+    def make(S, lib):
+        mid = [lib.Bidirectional(lib.LSTM(3))] if body == "bidirectional" else \
+            [lib.Dense(4, activation="relu"), lib.GlobalAveragePooling1D()]
+        return S([lib.Embedding(10, 3, mask_zero=True)] + mid +
+                 [lib.Dense(1, activation="sigmoid")])
+    k, g = _pair(make)
+    k.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy",
+              metrics=["accuracy"])
+    g.compile(optimizer=O.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+    hk = k.fit(X, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    hg = g.fit(X, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    for key in hk:
+        np.testing.assert_allclose(hg[key], hk[key], rtol=1e-5, err_msg=key)
+    for a, b in zip(g.get_weights(), k.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
