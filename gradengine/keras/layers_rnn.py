@@ -19,7 +19,7 @@ from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
-from ..nn.layers import _activation_fn
+from ..nn.layers import _activation_fn, _module_device
 from ..nn.module import Module
 from . import masking
 from .layer_base import Layer
@@ -411,8 +411,12 @@ class RNN(_Nested, _Base):
     def reset_state(self):
         """Set a stateful layer's states to zeros (Keras' ``reset_state``)."""
         st = self.__dict__.get("_states")
-        if st is not None:
-            object.__setattr__(self, "_states", [s * 0.0 for s in st])
+        if st is not None:  # zeros on the layer's device (after a model.to(), there)
+            dev = _module_device(self)
+            xp = backend.xp_of(dev)
+            with backend.cuda_context(dev):
+                object.__setattr__(self, "_states", [
+                    Tensor._make(xp.zeros(s.shape, dtype=s.dtype), dev) for s in st])
 
     def reset_states(self):
         """The alias of :meth:`reset_state`, as Keras."""
