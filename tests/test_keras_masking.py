@@ -327,3 +327,18 @@ def test_masked_classifiers_fit_as_keras(body):
         np.testing.assert_allclose(hg[key], hk[key], rtol=1e-5, err_msg=key)
     for a, b in zip(g.get_weights(), k.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("merge", ["Add", "Concatenate", "Average"])
+def test_merged_masks_match_keras(merge):
+    x2 = X[::-1].copy()
+
+    def build(lib, Model_):
+        a, b = lib.Input((T,), dtype="int32"), lib.Input((T,), dtype="int32")
+        ea, eb = lib.Embedding(10, 3, mask_zero=True), lib.Embedding(10, 3, mask_zero=True)
+        return Model_([a, b], getattr(lib, merge)()([ea(a), eb(b)]))
+    k, g = build(KL, keras.Model), build(L, Model)
+    g.set_weights(k.get_weights())
+    ko, go = k([X, x2]), g([X, x2])
+    np.testing.assert_allclose(go.numpy(), _np(ko), atol=1e-6)
+    np.testing.assert_array_equal(_gmask(go), _kmask(ko))

@@ -565,10 +565,10 @@ for _cls in (Dense, Activation, Dropout, GlobalAveragePooling1D, MultiHeadAttent
              Masking, Attention, Add, Subtract, Multiply, Average, Maximum, Minimum,  # noqa: F405
              Concatenate, Dot):  # noqa: F405
     _cls.supports_masking = True
-for _cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Dot):  # noqa: F405
+for _cls in (Add, Subtract, Multiply, Average, Maximum, Minimum):
     _cls.compute_mask = _merge_compute_mask
 Concatenate.compute_mask = _concat_compute_mask
-GlobalAveragePooling1D.compute_mask = _no_mask  # noqa: F405
+GlobalAveragePooling1D.compute_mask = Dot.compute_mask = _no_mask  # noqa: F405
 Masking._makes_mask = True  # noqa: F405
 Attention.compute_mask = AdditiveAttention.compute_mask = _masking.first_mask  # noqa: F405
 AdditiveAttention.supports_masking = True  # noqa: F405

@@ -124,15 +124,14 @@ def carry(layer, x, y):
 
 
 def merge_mask(masks):
-    """Keras' ``Merge.compute_mask``: the steps every input keeps (None: no masks)."""
-    if masks is None or not isinstance(masks, (list, tuple)):
-        return None
-    masks = [m for m in masks if m is not None]
-    if not masks:
+    """Keras' ``Merge.compute_mask`` (Add, Subtract, Multiply, Average, Maximum, Minimum):
+    the steps any input keeps, None when an input has no mask."""
+    if masks is None or not isinstance(masks, (list, tuple)) or \
+            any(m is None for m in masks):
         return None
     out = masks[0].astype(bool)
     for m in masks[1:]:
-        out = out & m.astype(bool)
+        out = out | m.astype(bool)
     return out
 
 
