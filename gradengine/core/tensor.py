@@ -26,8 +26,9 @@ class Tensor:
 
     # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
     # _retain: retain_grad() was called, _hooks: register_hook's functions
+    # _keras_mask: a Keras layer's output mask (gradengine.keras.masking); unset otherwise
     __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_retain",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_keras_mask", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
 

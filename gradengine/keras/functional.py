@@ -21,6 +21,7 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn.containers import ModuleList
 from ..nn.module import Module
+from . import masking as _masking
 from . import symbolic
 from .layers import Activation, InputLayer
 from .model import KerasModel, _layer_names, _param_count, _snake
@@ -167,6 +168,8 @@ class Model(KerasModel, Module):
                 x = values[id(node.inputs[0])]
                 outs = [node.layer.pre_activation(x) if not isinstance(node.layer, Activation)
                         else x]
+                if getattr(x, "_keras_mask", None) is not None:  # -- kmask
+                    _masking.carry(node.layer, x, outs[0])
             else:
                 outs = node.run(values)
             for t, o in zip(flatten(node.outputs), outs):

@@ -10,7 +10,7 @@ from ..core.tensor import Tensor
 from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _module_device, _module_dtype
 from ..nn.module import KerasWeights, Module, Parameter
-from . import symbolic
+from . import masking, symbolic
 
 __all__ = ["Layer"]
 
@@ -108,6 +108,13 @@ class Layer(KerasWeights, Module):
         if symbolic.is_symbolic((x, args, kwargs)):
             return symbolic.symbolic_call(self, (x,) + args, kwargs)
         training = kwargs.pop("training", None)
+        # -- kmask: Keras' masks (gradengine.keras.masking); one attribute read when none
+        prev_mask = kwargs.get("mask")
+        if prev_mask is None:
+            prev_mask = masking.input_mask(x) if isinstance(x, (list, tuple)) else \
+                getattr(x, "_keras_mask", None)
+            if prev_mask is not None and masking.takes_mask(self):
+                kwargs["mask"] = prev_mask
         x = self._prepare(x)
         if not self.built:
             shape = tuple(x.shape[1:])
@@ -123,7 +130,18 @@ class Layer(KerasWeights, Module):
         if self.activity_regularizer is not None:
             for o in symbolic.flatten(out):
                 _keras_regularizers.record_activity(self.activity_regularizer, o)
+        if prev_mask is not None or self._makes_mask:  # -- kmask
+            masking.set_output_masks(self, x, out, prev_mask)
         return out
+
+    # -- kmask: Keras' masking API. A layer that passes a mask on sets supports_masking;
+    # one that makes a mask from its inputs (Embedding, Masking) sets _makes_mask too.
+    supports_masking = False
+    _makes_mask = False
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs (Keras' ``compute_mask``): the input's, by default."""
+        return mask
 
     def forward(self, x, *args, **kwargs):
         return self.call(x, *args, **kwargs)

@@ -21,6 +21,7 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_regularizers
 from ..nn.layers import Dense, _activation_fn, _module_device
+from . import masking as _masking
 from . import symbolic
 from .layer_base import Layer
 
@@ -113,8 +114,7 @@ class Embedding(Layer):
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
         self.embeddings_regularizer = _keras_regularizers.get(embeddings_regularizer)
-        if mask_zero:
-            raise NotImplementedError("Embedding: mask_zero is not supported (no masking)")
+        self.mask_zero = bool(mask_zero)  # -- kmask: compute_mask below
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = embeddings_initializer
         self.embeddings = None
@@ -135,6 +135,16 @@ class Embedding(Layer):
 
     def forward(self, x):
         return F.embedding(x, self.embeddings)
+
+    # -- kmask: Keras' mask_zero: the steps whose index is 0 are masked out
+    supports_masking = True
+
+    @property
+    def _makes_mask(self):
+        return self.mask_zero
+
+    def compute_mask(self, inputs, mask=None):
+        return (inputs != 0) if self.mask_zero else None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
@@ -522,3 +532,43 @@ for _m in (_attention, _conv, _more, _pool, _preprocessing, _rnn):
                           if isinstance(getattr(_m, n), type) and getattr(_m, n).__name__ == n})
 __all__ = sorted(set(__all__) | {"InputSpec"})
 _rnn.LAYER_REGISTRY.update(LAYER_CLASSES)
+
+
+# -- kmask
+# the lookup and text layers (NumPy tables), and the layers that pass a mask on
+from . import layers_text as _text  # noqa: E402
+from .layers_text import *  # noqa: E402,F401,F403
+
+__all__ = sorted(set(__all__) | set(_text.__all__))
+LAYER_CLASSES.update({n: getattr(_text, n) for n in _text.__all__})
+_rnn.LAYER_REGISTRY.update(LAYER_CLASSES)
+
+
+# the layers that pass a mask on (Keras' supports_masking), and the merges' own masks
+def _merge_compute_mask(self, inputs, mask=None):
+    return _masking.merge_mask(mask)
+
+
+def _concat_compute_mask(self, inputs, mask=None):
+    return _masking.concat_mask(inputs, mask, self.axis)
+
+
+def _no_mask(self, inputs, mask=None):
+    return None
+
+
+for _cls in (Dense, Activation, Dropout, GlobalAveragePooling1D, MultiHeadAttention,  # noqa: F405
+             GroupedQueryAttention, LayerNormalization, GroupNormalization,  # noqa: F405
+             BatchNormalization, UnitNormalization, LeakyReLU, ReLU, PReLU, ELU,  # noqa: F405
+             Softmax, Rescaling, Normalization, AlphaDropout, GaussianDropout,  # noqa: F405
+             GaussianNoise, ActivityRegularization, TimeDistributed, Identity,  # noqa: F405
+             Masking, Attention, Add, Subtract, Multiply, Average, Maximum, Minimum,  # noqa: F405
+             Concatenate, Dot):  # noqa: F405
+    _cls.supports_masking = True
+for _cls in (Add, Subtract, Multiply, Average, Maximum, Minimum):
+    _cls.compute_mask = _merge_compute_mask
+Concatenate.compute_mask = _concat_compute_mask
+GlobalAveragePooling1D.compute_mask = Dot.compute_mask = _no_mask  # noqa: F405
+Masking._makes_mask = True  # noqa: F405
+Attention.compute_mask = AdditiveAttention.compute_mask = _masking.first_mask  # noqa: F405
+AdditiveAttention.supports_masking = True  # noqa: F405

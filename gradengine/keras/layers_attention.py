@@ -196,6 +196,13 @@ class MultiHeadAttention(_Base):
                 use_causal_mask=False):
         if value is None:
             raise TypeError("MultiHeadAttention: value is required: mha(query, value)")
+        # -- kmask: as Keras, the query's mask is read from the tensor (the argument is
+        # ignored) and value_mask / key_mask default to the value's / key's masks
+        query_mask = getattr(query, "_keras_mask", None)
+        if value_mask is None:
+            value_mask = getattr(value, "_keras_mask", None)
+        if key_mask is None and key is not None:
+            key_mask = getattr(key, "_keras_mask", None)
         value = _as_tensor(self, value)
         key = value if key is None else _as_tensor(self, key)
         if not self._mha_built:
@@ -213,11 +220,10 @@ class MultiHeadAttention(_Base):
         mask = None
         if attention_mask is not None:
             mask = _bool_mask(attention_mask, scores).reshape(scores.shape[0], 1, tq, tk)
-        # Keras' automatic mask from value_mask / key_mask (B, Tk). Keras 3 reads the query
-        # mask from the query tensor's own Keras mask only, so a query_mask argument has no
-        # effect there; it has none here either (gradengine's tensors carry no mask)
+        # Keras' automatic mask: the query's (B, Tq) and value_mask / key_mask (B, Tk)
         b = scores.shape[0]
-        for m, shape in ((value_mask, (b, 1, 1, tk)), (key_mask, (b, 1, 1, tk))):
+        for m, shape in ((query_mask, (b, 1, tq, 1)), (value_mask, (b, 1, 1, tk)),
+                         (key_mask, (b, 1, 1, tk))):
             if m is not None:
                 m = _bool_mask(m, scores).reshape(shape)
                 mask = m if mask is None else mask * m
@@ -228,7 +234,9 @@ class MultiHeadAttention(_Base):
             big = -3e4 if scores.dtype == np.float16 else -1e9
             scores = scores * mask + (1.0 - mask) * big
         weights = F.softmax(scores, axis=-1)
-        if mask is not None:
+        if mask is not None and (self.dropout > 0 or return_attention_scores):
+            # -- kmask: Keras zeroes the masked weights only on its softmax path; its fused
+            # path (no dropout, no scores returned) leaves a fully masked query row uniform
             weights = weights * mask
         if self.training and self.dropout > 0:
             weights = F.dropout(weights, p=self.dropout, training=True)

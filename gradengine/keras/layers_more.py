@@ -379,7 +379,7 @@ class BatchNormalization(_Base):
         self._buffer(mm, c, "moving_mean")
         self._buffer(mv, c, "moving_variance")
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         (axis,) = _axes(self.axis, x.ndim, "BatchNormalization")
         if x.shape[axis] != self.moving_mean.shape[0]:
             raise ShapeError(f"BatchNormalization: input of shape {tuple(x.shape)} does not "
@@ -391,6 +391,8 @@ class BatchNormalization(_Base):
             out = F.batch_norm(xt, self.moving_mean, self.moving_variance, self.gamma,
                                self.beta, training=False, eps=self.epsilon)
             return out.transpose(*back) if axis != 1 else out
+        if mask is not None:  # -- kmask: Keras' masked moments
+            return self._masked_train(x, mask, axis)
         out = F.batch_norm(xt, None, None, self.gamma, self.beta, training=True,
                            eps=self.epsilon)
         with no_grad():
@@ -405,6 +407,34 @@ class BatchNormalization(_Base):
             self.moving_variance *= m
             self.moving_variance += var * (1 - m)
         return out.transpose(*back) if axis != 1 else out
+
+
+    def _masked_train(self, x, mask, axis):
+        """Fit's batch statistics over the kept steps only (Keras' ``_moments`` with a
+        mask): ``sum(m x) / (sum(m) + 1e-7)`` and the same for the squared deviations."""
+        if mask.ndim != x.ndim - 1:
+            raise ValueError(f"The mask provided should be one dimension less than the "
+                             f"inputs. Received: mask.shape={tuple(mask.shape)}, "
+                             f"inputs.shape={tuple(x.shape)}")
+        w = F.broadcast_to(mask.astype(x.dtype).reshape(*mask.shape, 1), x.shape)
+        axes = tuple(a for a in range(x.ndim) if a != axis)
+        count = w.sum(axis=axes, keepdims=True) + 1e-7
+        mean = (x * w).sum(axis=axes, keepdims=True) / count
+        d = (x - mean) * w
+        var = (d * d).sum(axis=axes, keepdims=True) / count
+        shape = [-1 if a == axis else 1 for a in range(x.ndim)]
+        out = (x - mean) / F.sqrt(var + self.epsilon)
+        if self.gamma is not None:
+            out = out * self.gamma.reshape(shape)
+        if self.beta is not None:
+            out = out + self.beta.reshape(shape)
+        with no_grad():
+            m = self.momentum
+            self.moving_mean *= m
+            self.moving_mean += mean.detach().reshape(-1) * (1 - m)
+            self.moving_variance *= m
+            self.moving_variance += var.detach().reshape(-1) * (1 - m)
+        return out
 
 
 class RMSNormalization(_Base):

@@ -19,8 +19,9 @@ from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
-from ..nn.layers import _activation_fn
+from ..nn.layers import _activation_fn, _module_device
 from ..nn.module import Module
+from . import masking
 from .layer_base import Layer
 from .layers_common import (
     _Base,
@@ -387,11 +388,12 @@ class RNN(_Nested, _Base):
         if not isinstance(cell, Module) or not hasattr(cell, "_step"):
             raise TypeError(f"RNN: cell must be a gradengine.keras cell (SimpleRNNCell, "
                             f"LSTMCell, GRUCell or a list of them), got {type(cell).__name__}")
-        if stateful:
-            raise NotImplementedError("RNN: stateful=True is not supported")
         self.cell = cell
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
-        self.go_backwards, self.stateful, self.unroll = bool(go_backwards), False, bool(unroll)
+        self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
+        # -- kmask: stateful=True keeps the last states for the next call (reset_state)
+        self.stateful = bool(stateful)
+        object.__setattr__(self, "_states", None)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self._maybe_build()
 
@@ -399,9 +401,49 @@ class RNN(_Nested, _Base):
     def units(self):
         return self.cell.units
 
+    # -- kmask: stateful RNNs, as Keras' (the states are not weights)
     @property
     def states(self):
-        return None
+        """The states a stateful layer carries to its next call (None before the first
+        call, and for a layer that is not stateful)."""
+        return self.__dict__.get("_states")
+
+    def reset_state(self):
+        """Set a stateful layer's states to zeros (Keras' ``reset_state``)."""
+        st = self.__dict__.get("_states")
+        if st is not None:  # zeros on the layer's device (after a model.to(), there)
+            dev = _module_device(self)
+            xp = backend.xp_of(dev)
+            with backend.cuda_context(dev):
+                object.__setattr__(self, "_states", [
+                    Tensor._make(xp.zeros(s.shape, dtype=s.dtype), dev) for s in st])
+
+    def reset_states(self):
+        """The alias of :meth:`reset_state`, as Keras."""
+        self.reset_state()
+
+    def _carried_states(self, x):
+        st = self.__dict__.get("_states")
+        if st is None:
+            return None
+        if st[0].shape[0] != x.shape[0]:
+            raise ValueError(f"If an RNN is stateful, the batch size of the input sequences "
+                             f"must be the same as the batch size of the initial state. \n"
+                             f"- Expected batch size: {st[0].shape[0]}\n"
+                             f"- Received batch size: {x.shape[0]}")
+        return list(st)
+
+    # -- kmask: Keras' RNN.compute_mask: the sequence output keeps the input's mask
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        if self.return_state:
+            n = len(self.cell.state_size) if isinstance(self.cell.state_size, list) else 1
+            return [out] + [None] * n
+        return out
 
     def build(self, input_shape):
         if len(input_shape) != self._input_rank:
@@ -418,6 +460,8 @@ class RNN(_Nested, _Base):
             raise ShapeError(f"{name}: expected inputs of rank {self._input_rank} (batch, "
                              f"time, ...), got shape {tuple(x.shape)}")
         cell = self.cell
+        if initial_state is None and self.stateful:  # -- kmask
+            initial_state = self._carried_states(x)
         if initial_state is None:
             states = cell._initial(x[:, 0])
         else:
@@ -445,6 +489,9 @@ class RNN(_Nested, _Base):
                 out = m * out + (1 - m) * (out * 0.0 if self.zero_output_for_mask else last)
             states, prev = new, out
             outputs.append(out)
+        if self.stateful and not masking.is_probing():  # -- kmask: no gradient flows into
+            # the next batch, as Keras
+            object.__setattr__(self, "_states", [s.detach() for s in states])
         result = F.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result] + list(states) if self.return_state else result
 
@@ -712,6 +759,8 @@ class Bidirectional(Wrapper):
             backward_layer = type(layer).from_config(cfg)
         self.forward_layer, self.backward_layer = layer, backward_layer
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
+        for lay in (layer, backward_layer):  # -- kmask: as Keras, masked steps output 0
+            lay.zero_output_for_mask = lay.return_sequences
         self._maybe_build()
         if weights is not None:
             self.set_weights(weights)
@@ -724,6 +773,33 @@ class Bidirectional(Wrapper):
             if not lay.built:
                 lay.build(input_shape)
                 object.__setattr__(lay, "_built", True)
+
+    # -- kmask: Keras' Bidirectional masks and states
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, list):
+            mask = mask[0]
+        if self.return_sequences:
+            out = [mask, mask] if not self.merge_mode else mask
+        else:
+            out = [None, None] if not self.merge_mode else None
+        if self.return_state:
+            n = 2 * len(self.forward_layer.states or ())
+            return (out if isinstance(out, list) else [out]) + [None] * n
+        return out
+
+    @property
+    def states(self):
+        f, b = self.forward_layer.states, self.backward_layer.states
+        return None if f is None else list(f) + list(b or ())
+
+    def reset_state(self):
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    def reset_states(self):
+        self.reset_state()
 
     def forward(self, x, initial_state=None, mask=None):
         fs = bs = None

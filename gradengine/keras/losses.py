@@ -275,7 +275,11 @@ class Loss:
         return y_true, y_pred
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)  # -- kmask
         y_true, y_pred = self._tensors(y_true, y_pred)
+        if mask is not None:
+            from .masking import loss_object_value
+            return loss_object_value(self, y_true, y_pred, mask, sample_weight)
         if sample_weight is None and self.is_plain:
             return _loss_function(self.kind, self.from_logits, None)(y_pred, y_true)
         values = self.call(y_true, y_pred)

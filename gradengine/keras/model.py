@@ -32,6 +32,7 @@ from ..distributed import keras as dist_fit
 from ..errors import DTypeError, ShapeError
 from ..nn import _keras_regularizers
 from ..nn.module import KerasWeights
+from . import masking as _masking
 from .callbacks import Callback, History
 from .constraints import apply_constraints
 from .loop import (  # noqa: F401  (importable from here, as before)
@@ -228,7 +229,11 @@ class KerasModel(KerasWeights):
                                  f"class labels, got {arr.dtype}")
             arr = arr.astype(np.int64, copy=False)
             classes = out_shape[-1]
-            if arr.shape != (arr.shape[0],) or len(out_shape) != 2:
+            if len(out_shape) > 2 and arr.ndim == len(out_shape) and arr.shape[-1] == 1:
+                arr = arr.reshape(arr.shape[:-1])  # -- kmask: per-step labels (N, T[, 1])
+            if len(out_shape) > 2 and tuple(arr.shape[1:]) == tuple(out_shape[1:-1]):
+                pass
+            elif arr.shape != (arr.shape[0],) or len(out_shape) != 2:
                 raise ShapeError(f"{where}: sparse labels of shape {tuple(arr.shape)} do not "
                                  f"fit model outputs of shape (N, {classes}); expected (N,)")
             if arr.size:
@@ -291,7 +296,7 @@ class KerasModel(KerasWeights):
         checks the input width before any parameter can change."""
         probe = _take(Xa, slice(0, 1))
         try:
-            with self.in_mode(False), no_grad():
+            with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
                 out = self.forward(_tensors(probe, _device(Xa)))
         except ShapeError as e:
             # name the data's shape, not the one-sample probe's
@@ -342,6 +347,9 @@ class KerasModel(KerasWeights):
                 self._forward_for_loss = logits_fn if use_logits else self.forward
                 self._output_is_logits = act if use_logits else None
             self._loss_fn = _loss_function(kind, use_logits, self.loss)
+            if kind in ("cce", "scce") and len(out_shape) > 2:  # -- kmask: per-step classes
+                step_loss = _masking.elementwise_loss(kind, use_logits)
+                self._loss_fn = lambda p, t: step_loss(p, t).mean()
             self._loss_per_sample = (lambda: _per_sample(kind, use_logits))
         self._weight_penalties = self._regularized_weights()
         self._constraints = self._constrained_weights()
@@ -382,14 +390,15 @@ class KerasModel(KerasWeights):
         opt = self.optimizer
         opt.zero_grad()
         out, penalty = self._forward_with_penalty(xb)
-        loss = self._loss_fn(out, yb)
+        loss = self._loss_fn(out, yb) if getattr(out, "_keras_mask", None) is None else \
+            _masking.model_loss(self, out, yb)  # -- kmask: masked steps left out
         if penalty is not None:
             loss = loss + penalty
         loss.backward()
         opt.step()
         if self._constraints:
             host_call(apply_constraints, self._constraints)
-        return loss.detach(), out.detach()
+        return loss.detach(), _masking.detached(out)  # -- kmask: the mask for the metrics
 
     def _train_step_weighted(self, xb, yb, wb):
         """The train step with per-sample weights: ``sum(w_i loss_i) / batch size`` (Keras'
@@ -397,15 +406,18 @@ class KerasModel(KerasWeights):
         opt = self.optimizer
         opt.zero_grad()
         out, penalty = self._forward_with_penalty(xb)
-        per = self._per_sample_fn(out, yb)
-        loss = (per * wb).sum() / per.shape[0]
+        if getattr(out, "_keras_mask", None) is not None:  # -- kmask
+            loss = _masking.model_loss(self, out, yb, wb)
+        else:
+            per = self._per_sample_fn(out, yb)
+            loss = (per * wb).sum() / per.shape[0]
         if penalty is not None:
             loss = loss + penalty
         loss.backward()
         opt.step()
         if self._constraints:
             host_call(apply_constraints, self._constraints)
-        return loss.detach(), out.detach()
+        return loss.detach(), _masking.detached(out)  # -- kmask: the mask for the metrics
 
     def _forward_with_penalty(self, xb):
         """The output for the loss and the regularization penalty (None without
@@ -481,12 +493,15 @@ class KerasModel(KerasWeights):
             self.__dict__["_per_sample_cached"] = fn
         return fn(out, yb)
 
-    def _batch_metrics(self, out, yb, sums):
+    def _batch_metrics(self, out, yb, sums, mask=None):
         """Add each metric's sum over the batch's samples into ``sums`` (arrays stay on
         the device; nothing synchronises)."""
         # Keras' metrics see the model's output as it is: with from_logits=True the
         # logits themselves; when gradengine chose the logits, the probabilities
         act = None if self.__dict__.get("_from_logits") else self._output_is_logits
+        if mask is not None or out.ndim > 2:  # -- kmask: per-step values, masked
+            _masking.metric_sums(self._metrics, act, out, yb, sums, mask, _metric_sums)
+            return
         _metric_sums(self._metrics, act, out, yb, sums)
 
     # ------------------------------------------------------------ customizing fit
@@ -857,7 +872,8 @@ class KerasModel(KerasWeights):
                 sums[0] = sums[0] + (float(loss.data) * nb if on_cpu else loss.data * nb)
                 if len(sums) > 1:
                     metric_sums = sums[1:]
-                    self._batch_metrics(out.data, yb, metric_sums)
+                    self._batch_metrics(out.data, yb, metric_sums,
+                                        getattr(out, "_keras_mask", None))
                     sums[1:] = metric_sums
                     if self._weighted:
                         self._weighted_update(out.data, yb, None if we is None else
@@ -982,7 +998,8 @@ class KerasModel(KerasWeights):
                             loss = loss + penalty
                     sums[0] = sums[0] + loss.data * yb.shape[0]
                     metric_sums = sums[1:]
-                    self._batch_metrics(out.data, yb, metric_sums)
+                    self._batch_metrics(out.data, yb, metric_sums,
+                                        getattr(out, "_keras_mask", None))
                     sums[1:] = metric_sums
                     if self._weighted:
                         self._weighted_update(out.data, yb, None if wa is None else
@@ -1045,7 +1062,8 @@ class KerasModel(KerasWeights):
     def _eval_step(self, xb, yb):
         """The loss and the output (or logits) on one batch; replayed under jit_compile."""
         out, penalty = self._forward_with_penalty(xb)
-        loss = self._loss_fn(out, yb)
+        loss = self._loss_fn(out, yb) if getattr(out, "_keras_mask", None) is None else \
+            _masking.model_loss(self, out, yb)  # -- kmask
         return (loss if penalty is None else loss + penalty), out
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
@@ -1124,7 +1142,7 @@ class KerasModel(KerasWeights):
                     _tensors(Xa, device), make(ya, device), make(wa, device))
         sums = [0.0] * len(self._metric_names)
         self._reset_stateful()
-        self._batch_metrics(out.data, ya, sums)
+        self._batch_metrics(out.data, ya, sums, getattr(out, "_keras_mask", None))
         if self._weighted:
             self._weighted_update(out.data, ya, wa)
         logs = {"loss": float(loss.data)}

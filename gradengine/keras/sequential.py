@@ -13,6 +13,7 @@ from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn.layers import Dense, Embedding, Linear, Sigmoid, Softmax
 from ..nn.module import Module, keras_uid
+from . import masking as _masking
 from .model import KerasModel
 
 __all__ = ["Sequential"]
@@ -297,7 +298,7 @@ class Sequential(KerasModel, Module):
         zeros without a graph, in eval mode (BatchNorm statistics do not move); builds
         lazy layers."""
         shapes = []
-        with self.in_mode(False), no_grad():
+        with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
             x = self._probe_input(shape)
             for layer in self.layers:
                 x = layer(x)
@@ -325,7 +326,10 @@ class Sequential(KerasModel, Module):
             object.__setattr__(self, "_input_shape", tuple(x.shape[1:]))
             self._keras_rebuilt()
         for layer in self.layers:
-            x = layer(x)
+            y = layer(x)
+            if getattr(x, "_keras_mask", None) is not None:  # -- kmask: Dense passes it on
+                _masking.carry(layer, x, y)
+            x = y
         return x
 
     # ------------------------------------------------------------ state
@@ -382,7 +386,10 @@ class Sequential(KerasModel, Module):
 
         def logits(x):
             for f in calls:
-                x = f(x)
+                y = f(x)
+                if getattr(x, "_keras_mask", None) is not None:  # -- kmask
+                    _masking.carry(last if f is head else f, x, y)
+                x = y
             return x
         return logits, act
 

@@ -131,7 +131,11 @@ class Node:
         """The outputs' Tensors (flat) given ``values``: ``{id(KerasTensor): Tensor}``."""
         def real(v):
             return values[id(v)] if isinstance(v, KerasTensor) else v
-        out = self.layer(*map_structure(real, self.args), **map_structure(real, self.kwargs))
+        args = map_structure(real, self.args)
+        out = self.layer(*args, **map_structure(real, self.kwargs))
+        if args and getattr(args[0], "_keras_mask", None) is not None:  # -- kmask
+            from .masking import carry
+            carry(self.layer, args[0], out)
         return flatten(out)
 
 
@@ -177,7 +181,8 @@ def symbolic_call(layer, args, kwargs):
     modes = [(m, m.training) for m in layer.modules()]
     try:
         layer.eval()
-        with no_grad():
+        from .masking import probing  # -- kmask: stateful RNNs keep nothing from probes
+        with no_grad(), probing():
             out = layer(*map_structure(probe, args), **probe_kwargs)
     except ShapeError as e:
         # name the symbolic shapes (batch None), not the one-sample probes'
