@@ -259,3 +259,53 @@ def test_multi_head_attention_forward_matches_torch(case, rng):
         F.multi_head_attention_forward(ge.tensor(q), ge.tensor(k), ge.tensor(v), e + 1, h,
                                        ge.tensor(w_in), ge.tensor(b_in), None, None, False,
                                        0.0, ge.tensor(w_out), ge.tensor(b_out))
+
+
+def _sync_bn_worker():
+    """One rank of a real MPI world: its share of one batch through SyncBatchNorm, checked
+    against torch's BatchNorm over the whole batch."""
+    import gradengine.distributed as dist
+    dist.init()
+    r, n = dist.rank(), dist.world_size()
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2 * n, 3, 4)), rng.standard_normal((2 * n, 3, 4))
+    mine = slice(2 * r, 2 * r + 2)
+    ours = nn.SyncBatchNorm(3, dtype="float64")
+    ref = torch.nn.BatchNorm1d(3).double()
+    gx, rx = ge.tensor(x[mine], requires_grad=True), _t(x).requires_grad_()
+    y, ry = ours(gx), ref(rx)
+    _close(y, ry[mine])
+    (y * ge.tensor(w[mine])).sum().backward()
+    (ry * _t(w)).sum().backward()
+    _close(gx.grad, rx.grad[mine], 1e-9)
+    _close(dist.all_reduce(ours.weight.grad.clone(), "sum"), ref.weight.grad, 1e-9)
+    _close(ours.running_var, ref.running_var)
+    print("sync ok", r, flush=True)
+
+
+@pytest.mark.mpi
+def test_sync_batch_norm_over_a_real_two_rank_world():
+    import os
+    import subprocess
+    import sys
+    exe = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        pytest.skip("needs mpi4py")
+    if not os.path.exists(exe):
+        pytest.skip("needs mpiexec")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.path.join(root, "tests"),
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    res = subprocess.run([exe, "-n", "2", sys.executable, os.path.abspath(__file__),
+                          "sync_bn"], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=root, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("sync ok") == 2
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["sync_bn"]:
+        _sync_bn_worker()
