@@ -46,10 +46,22 @@ def test_lu_factor_of_a_singular_matrix(rng):
     ex, tex = ge.linalg.lu_factor_ex(ge.tensor(z)), torch.linalg.lu_factor_ex(_t(z))
     assert int(ex.info.item()) == int(tex.info.item()) == 1
     np.testing.assert_array_equal(ex.pivots.numpy(), tex.pivots.numpy())
+    _close(ex.LU, tex.LU)
+    s = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])  # rank 2
+    ex, tex = ge.linalg.lu_factor_ex(ge.tensor(s)), torch.linalg.lu_factor_ex(_t(s))
+    _close(ex.LU, tex.LU)
+    np.testing.assert_array_equal(ex.info.numpy(), tex.info.numpy())
     with pytest.raises(RuntimeError):
         torch.linalg.lu_factor(_t(z))
     with pytest.raises(ge.linalg.LinAlgError, match="U\\[1,1\\] is zero"):
         ge.linalg.lu_factor(ge.tensor(z))
+    with pytest.raises(ge.linalg.LinAlgError, match="U\\[1,1\\] is zero"):
+        ge.linalg.lu_factor(ge.tensor(np.zeros((2, 3))))
+    batch = np.stack([np.eye(3), z])
+    with pytest.raises(RuntimeError, match="Batch element 1"):
+        torch.linalg.lu_factor(_t(batch))
+    with pytest.raises(ge.linalg.LinAlgError, match="Batch element 1"):
+        ge.linalg.lu_factor(ge.tensor(batch))
     with pytest.raises(RuntimeError, match="check_errors|singular"):
         ge.linalg.lu_factor_ex(ge.tensor(z), check_errors=True)
     with pytest.raises(RuntimeError, match="without pivoting"):

@@ -21,7 +21,7 @@ from ..core.op import apply, op
 from ..errors import ArgumentError, DTypeError, LinAlgError, ShapeError
 from .creation import arange, eye, zeros
 from .decomp import inv, solve
-from .elementwise import cast
+from .elementwise import cast, where
 from .linalg import matmul
 from .manipulation import gather, tril, triu
 from .shape import broadcast_to, concatenate, matrix_transpose, reshape, unsqueeze
@@ -74,13 +74,17 @@ def lu_permutation(xp, piv, m):
     return perm.reshape(piv.shape[:-1] + (m,))
 
 
-def _eliminate(m_):
+def _eliminate(m_, singular=False):
     """The packed LU of m_ without pivoting (Gaussian elimination in Tensor ops, so the
-    factors are differentiable)."""
+    factors are differentiable); ``singular``: some pivot is zero, whose column (all
+    zeros below it, the pivot being its largest) stays as it is, as LAPACK's getrf."""
     rows, cols = m_.shape[-2:]
     for j in range(min(rows, cols)):
         top = m_[..., :j + 1, :]
-        col = m_[..., j + 1:, j:j + 1] / m_[..., j:j + 1, j:j + 1]
+        d = m_[..., j:j + 1, j:j + 1]
+        if singular:
+            d = where(d == 0, 1.0, d)
+        col = m_[..., j + 1:, j:j + 1] / d
         rest = m_[..., j + 1:, j + 1:] - col * m_[..., j:j + 1, j + 1:]
         low = concatenate([m_[..., j + 1:, :j], col, rest], -1)
         m_ = concatenate([top, low], -2)
@@ -96,7 +100,7 @@ def _lu_factor(a, name):
     m = a.shape[-2]
     perm = apply(lu_permutation, piv, params=(m,))
     rows = gather(a, -2, broadcast_to(unsqueeze(perm, -1), a.shape)) if a.numel() else a
-    return _eliminate(rows), piv, info
+    return _eliminate(rows, bool((info.data != 0).any())), piv, info
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803
@@ -158,12 +162,14 @@ def lu_factor(A, *, pivot=True, out=None):  # noqa: N803
     _no_out("linalg.lu_factor", out)
     _check_pivot("linalg.lu_factor", pivot)
     packed, piv, info = _lu_factor(A, "linalg.lu_factor")
-    bad = info.data[info.data != 0]
-    if A.shape[-1] == A.shape[-2] and bad.size:
-        k = int(bad.reshape(-1)[0])
-        raise LinAlgError(f"linalg.lu_factor: U[{k},{k}] is zero and using it on lu_solve "
-                          f"would result in a division by zero (input of shape {A.shape}); "
-                          f"linalg.lu or linalg.lu_factor_ex still factor it")
+    flat = info.numpy().reshape(-1)
+    bad = np.flatnonzero(flat)
+    if bad.size:
+        k = int(flat[bad[0]])
+        where_ = f"(Batch element {bad[0]}): " if info.ndim else ""
+        raise LinAlgError(f"linalg.lu_factor: {where_}U[{k},{k}] is zero and using it on "
+                          f"lu_solve would result in a division by zero (input of shape "
+                          f"{A.shape}); linalg.lu or linalg.lu_factor_ex still factor it")
     return _LuFactor(packed, piv)
 
 
