@@ -210,3 +210,21 @@ def test_ldl_reads_the_lower_triangle_and_reports_singular_d(rng):
 def test_every_op_of_the_family_has_a_row():
     tested = {"lu_pivots", "lu_permutation", "ldl_factor_arrays", "ldl_solve_arrays"}
     assert optable.op_names(factorizations) <= tested
+
+
+def test_the_factorizations_run_on_each_device_and_keep_float32(device, rng):
+    a = rng.standard_normal((2, 4, 4)).astype(np.float32) + 2 * np.eye(4, dtype=np.float32)
+    s = (a + np.swapaxes(a, -1, -2)) * np.float32(0.5) - 3 * np.eye(4, dtype=np.float32)
+    b = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    ga, gs, gb = (ge.tensor(x, device=device) for x in (a, s, b))
+    lu_, piv = ge.linalg.lu_factor(ga)
+    x = ge.linalg.lu_solve(lu_, piv, gb)
+    ld, lpiv = ge.linalg.ldl_factor(gs)
+    y = ge.linalg.ldl_solve(ld, lpiv, gb)
+    q = ge.linalg.householder_product(ga, ge.tensor(b[:, 0, :], device=device))
+    for t in (lu_, x, ld, y, q):
+        assert t.dtype == np.float32 and t.device == ge.tensor(a, device=device).device
+    assert piv.dtype == lpiv.dtype == np.int32
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), atol=1e-4)
+    np.testing.assert_allclose(y.numpy(), np.linalg.solve(s, b), atol=1e-4)
+    _close(ld, torch.linalg.ldl_factor(_t(s)).LD, 1e-5)

@@ -261,6 +261,17 @@ def test_multi_head_attention_forward_matches_torch(case, rng):
                                        0.0, ge.tensor(w_out), ge.tensor(b_out))
 
 
+def test_the_modules_run_on_each_device(device, rng):
+    asm = nn.AdaptiveLogSoftmaxWithLoss(6, 8, [2, 5], device=device)
+    x = ge.tensor(rng.standard_normal((5, 6)).astype(np.float32), device=device)
+    out, loss = asm(x, ge.tensor(np.array([0, 1, 3, 6, 7]), device=device))
+    assert out.device == loss.device == x.device and out.dtype == np.float32
+    np.testing.assert_allclose(np.exp(asm.log_prob(x).numpy()).sum(1), 1.0, rtol=1e-5)
+    assert asm.predict(x).device == x.device
+    bn = nn.SyncBatchNorm(6, device=device)
+    assert bn(x).device == x.device
+
+
 def _sync_bn_worker():
     """One rank of a real MPI world: its share of one batch through SyncBatchNorm, checked
     against torch's BatchNorm over the whole batch."""
