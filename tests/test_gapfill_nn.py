@@ -160,7 +160,7 @@ def test_data_parallel_wraps_a_module_as_torch(rng):
     inner = nn.Linear(3, 2, dtype="float64")
     dp = nn.DataParallel(inner)
     tdp = torch.nn.DataParallel(torch.nn.Linear(3, 2))
-    assert dp.module is inner and dp.dim == 0 and dp.device_ids == []
+    assert dp.module is inner and dp.dim == 0 and dp.device_ids == tdp.device_ids == []
     assert sorted(dp.state_dict()) == sorted(tdp.state_dict()) == ["module.bias",
                                                                    "module.weight"]
     x = ge.tensor(rng.standard_normal((4, 3)))

@@ -16,6 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import backend
 from .. import functional as F
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
@@ -173,7 +174,7 @@ class _SumOverRanks(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _SYNC["sum"](g)
+        return _SumOverRanks.apply(g)  # itself, so higher-order gradients sum over ranks too
 
 
 def _world_sum(t):
@@ -298,10 +299,15 @@ class DataParallel(Module):
             raise ArgumentError(f"DataParallel: module must be an nn.Module, got "
                                 f"{type(module).__name__}")
         self.module = module
-        self.device_ids = [] if device_ids is None else list(device_ids)
-        self.output_device = output_device if output_device is not None else \
-            (self.device_ids[0] if self.device_ids else None)
         self.dim = int(dim)
+        if not backend.cuda_available():  # torch without a GPU: no devices at all
+            self.device_ids, self.output_device = [], None
+            return
+        if device_ids is None:
+            device_ids = list(range(backend.cuda_device_count()))
+        self.device_ids = [int(str(d).rsplit(":", 1)[-1]) if not isinstance(d, int) else d
+                           for d in device_ids]
+        self.output_device = self.device_ids[0] if output_device is None else output_device
 
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
