@@ -228,3 +228,15 @@ def test_the_factorizations_run_on_each_device_and_keep_float32(device, rng):
     np.testing.assert_allclose(x.numpy(), np.linalg.solve(a, b), atol=1e-4)
     np.testing.assert_allclose(y.numpy(), np.linalg.solve(s, b), atol=1e-4)
     _close(ld, torch.linalg.ldl_factor(_t(s)).LD, 1e-5)
+
+
+def test_second_order_gradients_of_the_composites(rng):
+    a = rng.standard_normal((3, 3)) + 2 * np.eye(3)
+    lu_t, piv_t = torch.linalg.lu_factor(_t(a))
+    piv = ge.tensor(piv_t.numpy())
+    assert ge.gradgradcheck(lambda x, y: ge.linalg.lu_solve(x, piv, y, adjoint=True),
+                            (ge.tensor(lu_t.numpy(), requires_grad=True),
+                             ge.tensor(rng.standard_normal((3, 2)), requires_grad=True)))
+    assert ge.gradgradcheck(ge.linalg.householder_product,
+                            (ge.tensor(rng.standard_normal((4, 3)), requires_grad=True),
+                             ge.tensor(rng.standard_normal(2), requires_grad=True)))
