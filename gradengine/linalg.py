@@ -483,3 +483,22 @@ def solve_ex(a, b, *, left=True, check_errors=False):
 __all__ += ["LinAlgError", "cross", "diagonal", "vecdot", "multi_dot", "matrix_power", "pinv",
             "lstsq", "matrix_rank", "solve_triangular", "cond", "matrix_exp", "vander",
             "inv_ex", "cholesky_ex", "solve_ex"]
+
+
+# -- gapfill: LU (lu_factor, lu_factor_ex, lu, lu_solve), LDL^T, householder_product,
+# tensorinv, tensorsolve (gradengine/ops/factorizations.py)
+from .ops.factorizations import (  # noqa: E402
+    householder_product,
+    ldl_factor,
+    ldl_factor_ex,
+    ldl_solve,
+    lu,
+    lu_factor,
+    lu_factor_ex,
+    lu_solve,
+    tensorinv,
+    tensorsolve,
+)
+
+__all__ += ["householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu",
+            "lu_factor", "lu_factor_ex", "lu_solve", "tensorinv", "tensorsolve"]

@@ -47,3 +47,17 @@ def init(backend: str | None = None) -> None:
 __all__ = ["init", "rank", "world_size", "local_rank", "is_initialized", "barrier",
            "all_reduce", "broadcast", "all_gather", "DataParallel", "GradientAverager",
            "DistributedSampler"]
+
+
+# -- gapfill: nn.SyncBatchNorm all-reduces its batch statistics through this hook
+def _sum_over_ranks(t):
+    return all_reduce(t.detach().clone(), "sum")
+
+
+def _many_ranks():
+    return is_initialized() and world_size() > 1
+
+
+from ..nn.gapfill import set_sync_reducer as _set_sync_reducer  # noqa: E402
+
+_set_sync_reducer(_sum_over_ranks, _many_ranks)

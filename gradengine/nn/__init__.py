@@ -233,3 +233,17 @@ __all__ += [
     "LazyBatchNorm3d", "LazyConv3d", "LazyConvTranspose3d", "LazyInstanceNorm3d", "LPPool1d",
     "LPPool2d", "LPPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
 ]
+
+# -- gapfill: AdaptiveLogSoftmaxWithLoss, SyncBatchNorm, DataParallel, Container, NLLLoss2d,
+# RNNBase / RNNCellBase (nn/gapfill.py, nn/recurrent.py)
+from .gapfill import (  # noqa: E402
+    AdaptiveLogSoftmaxWithLoss,
+    Container,
+    DataParallel,
+    NLLLoss2d,
+    SyncBatchNorm,
+)
+from .recurrent import RNNBase, RNNCellBase  # noqa: E402
+
+__all__ += ["AdaptiveLogSoftmaxWithLoss", "Container", "DataParallel", "NLLLoss2d",
+            "SyncBatchNorm", "RNNBase", "RNNCellBase"]

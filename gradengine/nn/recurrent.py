@@ -22,7 +22,7 @@ from ..ops.creation import zeros
 from .module import Module, Parameter
 from .rnn_utils import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "RNNBase", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -346,11 +346,15 @@ class GRU(RNNBase):
                          dropout, bidirectional, device=device, dtype=dtype)
 
 
-class _CellBase(Module):
+class RNNCellBase(Module):
+    """The base of RNNCell, LSTMCell and GRUCell, as ``torch.nn.RNNCellBase``: the weights
+    ``weight_ih`` (num_chunks * hidden, input), ``weight_hh`` and the biases."""
+
     gates = 1
 
-    def __init__(self, input_size, hidden_size, bias, device, dtype):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
+        self.gates = int(num_chunks)
         op = type(self).__name__
         _check_sizes(op, input_size, hidden_size)
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), \
@@ -386,7 +390,7 @@ class _CellBase(Module):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """One Elman RNN step, as ``torch.nn.RNNCell``: ``h' = act(x W_ih^T + b_ih + h W_hh^T
     + b_hh)``.
 
@@ -405,7 +409,7 @@ class RNNCell(_CellBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}; use 'tanh' or "
                              "'relu'")
-        super().__init__(input_size, hidden_size, bias, device, dtype)
+        super().__init__(input_size, hidden_size, bias, self.gates, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):  # noqa: A002
@@ -415,7 +419,7 @@ class RNNCell(_CellBase):
         return h if batched else h.reshape(self.hidden_size)
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """One LSTM step, as ``torch.nn.LSTMCell``; weights (4 * hidden, ...), gates i, f, g, o.
 
     Returns:
@@ -429,7 +433,7 @@ class LSTMCell(_CellBase):
     gates = 4
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, device, dtype)
+        super().__init__(input_size, hidden_size, bias, self.gates, device, dtype)
 
     def forward(self, input, hx=None):  # noqa: A002
         h0, c0 = (None, None) if hx is None else hx
@@ -438,7 +442,7 @@ class LSTMCell(_CellBase):
         return (h, c) if batched else (h.reshape(self.hidden_size), c.reshape(self.hidden_size))
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """One GRU step, as ``torch.nn.GRUCell``; weights (3 * hidden, ...), gates r, z, n.
 
     Returns:
@@ -452,7 +456,7 @@ class GRUCell(_CellBase):
     gates = 3
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, device, dtype)
+        super().__init__(input_size, hidden_size, bias, self.gates, device, dtype)
 
     def forward(self, input, hx=None):  # noqa: A002
         x, (h,), batched = self._prepare(input, [("hx", hx)])

@@ -25,8 +25,9 @@ from ..errors import ArgumentError, AxisError, DTypeError, GraphError, IndexingE
 from . import composite as _c
 from . import indexing as _ix
 from . import inplace_fn
-from .creation import arange, eye, zeros
+from .creation import eye, zeros
 from .elementwise import cast, where
+from .factorizations import _lu_factor, lu_unpack
 from .linalg import matmul
 from .manipulation import (
     _zeros,
@@ -54,7 +55,6 @@ from .shape import (
 _Svd = namedtuple("svd", ["U", "S", "V"])
 _Qr = namedtuple("qr", ["Q", "R"])
 _Slogdet = namedtuple("slogdet", ["sign", "logabsdet"])
-_LuUnpack = namedtuple("lu_unpack", ["P", "L", "U"])
 _TriSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
@@ -1005,71 +1005,6 @@ def cholesky_inverse(u, upper=False):
     return cholesky_solve(e, u, upper)
 
 
-@op(name="lu_pivots", differentiable=False)
-def lu_pivots_op(xp, a):
-    """LAPACK's getrf pivots (1-based, int32) of partial-pivoting LU and its info (the
-    first zero pivot, 1-based, or 0)."""
-    m, n = a.shape[-2:]
-    k = min(m, n)
-    batch = a.shape[:-2]
-    lu = a.reshape((-1, m, n)).copy()
-    nb = lu.shape[0]
-    b = xp.arange(nb)
-    piv = xp.zeros((nb, k), dtype=np.int32)
-    info = xp.zeros(nb, dtype=np.int32)
-    for j in range(k):
-        p = xp.argmax(xp.abs(lu[:, j:, j]), axis=1) + j if nb else xp.zeros(0, np.int64)
-        piv[:, j] = p + 1
-        rj, rp = lu[b, j].copy(), lu[b, p].copy()
-        lu[b, j], lu[b, p] = rp, rj
-        d = lu[:, j, j]
-        info = xp.where((info == 0) & (d == 0), j + 1, info).astype(np.int32)
-        safe = xp.where(d == 0, 1, d)
-        lu[:, j + 1:, j] = xp.where((d == 0)[:, None], lu[:, j + 1:, j],
-                                    lu[:, j + 1:, j] / safe[:, None])
-        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
-    return piv.reshape(batch + (k,)), info.reshape(batch)
-
-
-@op(name="lu_permutation", params=("m",), differentiable=False)
-def lu_permutation(xp, piv, m):
-    """The row order perm (int64, (..., m)) of the pivots' swaps: (P^T A)[i] = A[perm[i]]."""
-    k = piv.shape[-1]
-    p = piv.reshape((-1, k)).astype(np.int64) - 1
-    nb = p.shape[0]
-    perm = xp.broadcast_to(xp.arange(m), (nb, m)).copy()
-    b = xp.arange(nb)
-    for j in range(k):
-        a, c = perm[b, j].copy(), perm[b, p[:, j]].copy()
-        perm[b, j], perm[b, p[:, j]] = c, a
-    return perm.reshape(piv.shape[:-1] + (m,))
-
-
-def _eliminate(m_):
-    """The packed LU of m_ without pivoting (Gaussian elimination in Tensor ops, so the
-    factors are differentiable)."""
-    rows, cols = m_.shape[-2:]
-    for j in range(min(rows, cols)):
-        top = m_[..., :j + 1, :]
-        col = m_[..., j + 1:, j:j + 1] / m_[..., j:j + 1, j:j + 1]
-        rest = m_[..., j + 1:, j + 1:] - col * m_[..., j:j + 1, j + 1:]
-        low = concatenate([m_[..., j + 1:, :j], col, rest], -1)
-        m_ = concatenate([top, low], -2)
-    return m_
-
-
-def _lu_factor(a, name):
-    if a.ndim < 2:
-        raise ShapeError(f"{name}: expects matrices (..., m, n), got shape {a.shape}")
-    if a.dtype.kind != "f":
-        raise DTypeError(f"{name}: expects a floating tensor, got {a.dtype.name}")
-    piv, info = apply(lu_pivots_op, a)
-    m = a.shape[-2]
-    perm = apply(lu_permutation, piv, params=(m,))
-    rows = gather(a, -2, broadcast_to(unsqueeze(perm, -1), a.shape)) if a.numel() else a
-    return _eliminate(rows), piv, info
-
-
 def lu(a, pivot=True, get_infos=False):
     """torch.lu: (LU, pivots) or (LU, pivots, infos): the packed factors of A = P L U
     (L unit lower, below the diagonal; U on and above it) and LAPACK's 1-based int32
@@ -1083,24 +1018,6 @@ def lu(a, pivot=True, get_infos=False):
         raise ArgumentError("lu: LU without pivoting is not implemented on the CPU")
     packed, piv, info = _lu_factor(a, "lu")
     return (packed, piv, info) if get_infos else (packed, piv)
-
-
-def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803
-    """(P, L, U) with A = P L U from torch.lu's packed factors; L (m, k) unit lower, U
-    (k, n) upper; an empty tensor for a part not unpacked, as torch."""
-    m, n = LU_data.shape[-2:]
-    k = min(m, n)
-    empty = zeros(0, dtype=LU_data.dtype, device=LU_data.device)
-    p = empty
-    if unpack_pivots:
-        perm = apply(lu_permutation, LU_pivots, params=(m,))
-        rows = reshape(arange(m, device=LU_data.device), (m, 1))
-        p = cast(rows == unsqueeze(perm, -2), LU_data.dtype)
-    if not unpack_data:
-        return _LuUnpack(p, empty, empty)
-    low = tril(LU_data[..., :, :k], -1) + eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
-    up = triu(LU_data[..., :k, :])
-    return _LuUnpack(p, low, up)
 
 
 def lu_solve(b, LU_data, LU_pivots):  # noqa: N803
