@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import weakref
 
+import numpy as np
 import pytest
 
 import gradengine as torch
@@ -600,3 +601,538 @@ def test_free_deep_graph():
             y = y + y * 0.000001
 
     scope()
+
+
+# test_autograd.py TestAutograd.test_requires_grad_
+def test_requires_grad_():
+    x = torch.randn(5, 5)
+    y = torch.randn(5, 5, requires_grad=True)
+    assert x is x.requires_grad_()
+    assert x.requires_grad
+    assert y is y.requires_grad_()
+    assert y.requires_grad
+    assert x is x.requires_grad_(True)
+    assert x.requires_grad
+    assert y is y.requires_grad_(True)
+    assert y.requires_grad
+    z = x * y
+    with pytest.raises(RuntimeError):
+        z.requires_grad_(False)
+    assert z is z.requires_grad_()
+    assert z.requires_grad
+    assert z is z.requires_grad_(True)
+    assert z.requires_grad
+
+    assert x is x.requires_grad_(False)
+    assert not x.requires_grad
+    assert y is y.requires_grad_(False)
+    assert not y.requires_grad
+
+
+# test_autograd.py TestAutograd.test_requires_grad_inplace
+def test_requires_grad_inplace():
+    a = torch.randn(5, 5)
+    b = torch.randn(5, 5, requires_grad=True)
+    a += b
+    assert a.requires_grad
+
+    a = torch.randn(5, 5) + 0
+    b = torch.randn(5, 5, requires_grad=True)
+    a += b
+    assert a.requires_grad
+
+
+# test_autograd.py TestAutograd.test_no_requires_grad_inplace
+def test_no_requires_grad_inplace():
+    a = torch.randn(2, 3)
+    a.add_(5)
+    a.requires_grad = True
+    a.sum().backward()
+    assert_equal(a.grad, torch.ones(2, 3))
+
+    a = torch.randn(2, 3)
+    b = a[:]
+    b.add_(5)
+    a.requires_grad = True
+    a.sum().backward()
+    assert_equal(a.grad, torch.ones(2, 3))
+
+    a = torch.randn(2, 3)
+    b = a[:]
+    a.requires_grad = True
+    with pytest.raises(RuntimeError):
+        a.add_(5)
+    with pytest.raises(RuntimeError):
+        b.add_(5)
+
+
+# test_autograd.py TestAutograd.test_duplicate_backward_root
+def test_duplicate_backward_root():
+    a = torch.randn(5, 5, requires_grad=True)
+    b = torch.randn(5, 5, requires_grad=True)
+
+    x = a * b
+    grad_output = torch.randn_like(x)
+    torch.autograd.backward([x, x], [grad_output, grad_output])
+
+    assert_equal(a.grad, b * grad_output * 2)
+    assert_equal(b.grad, a * grad_output * 2)
+
+
+# test_autograd.py TestAutograd.test_backward_no_grad
+def test_backward_no_grad():
+    a = torch.randn(5, 5, requires_grad=True)
+    b = a + 2
+    with pytest.raises(RuntimeError):
+        torch.autograd.backward([b], [None])
+
+
+# test_autograd.py TestAutograd.test_backward_twice_with_saved_values
+def test_backward_twice_with_saved_values():
+    b = torch.randn(3, requires_grad=True, dtype=torch.double)
+    c = torch.zeros(3, dtype=torch.double)
+    c[[1, 2]] = b[[1, 1]]
+    c.backward(torch.tensor([1, 1, 1], dtype=torch.double))
+    with assert_raises_regex(RuntimeError, 'Specify retain_graph=True'):
+        c.backward(torch.tensor([1, 1, 1], dtype=torch.double))
+
+
+# test_autograd.py TestAutograd.test_backward_twice_retained_graph_with_saved_values
+def test_backward_twice_retained_graph_with_saved_values():
+    b = torch.randn(3, requires_grad=True, dtype=torch.double)
+    c = torch.zeros(3, dtype=torch.double)
+    c[[1, 2]] = b[[1, 1]]
+    c.backward(torch.tensor([1, 1, 1], dtype=torch.double), retain_graph=True)
+    c.backward(torch.tensor([1, 1, 1], dtype=torch.double))
+
+
+# test_autograd.py TestAutograd.test_next_functions
+def test_next_functions():
+    x = torch.randn(5, 5, requires_grad=True)
+    y = torch.randn(5, 5, requires_grad=True)
+
+    a = x + y
+    assert a.grad_fn is not None
+    next_functions = a.grad_fn.next_functions
+    assert_equal(len(next_functions), 2)
+    # torch._C._functions.AccumulateGrad is internal: the class's name is checked
+    assert type(next_functions[0][0]).__name__ == "AccumulateGrad"
+    assert_equal(next_functions[0][1], 0)
+    assert type(next_functions[1][0]).__name__ == "AccumulateGrad"
+    assert_equal(next_functions[1][1], 0)
+
+    b = a + 5
+    next_functions = b.grad_fn.next_functions
+    assert_equal(len(next_functions), 2)
+    assert next_functions[0][0] is a.grad_fn
+    assert next_functions[1][0] is None
+
+
+# test_autograd.py TestAutograd.test_inplace (Variable(t, requires_grad=True) spelled as
+# t.requires_grad_(), torch.Tensor(5, 5).fill_(v) as torch.empty(5, 5).fill_(v))
+def test_inplace():
+    x = torch.ones(5, 5, requires_grad=True)
+    y = (torch.ones(5, 5) * 4).requires_grad_()
+
+    z = x * y
+    q = z + y
+    w = z * y
+    z.add_(2)
+    q.backward(torch.ones(5, 5), retain_graph=True)
+    with pytest.raises(RuntimeError):
+        w.backward(torch.ones(5, 5))
+
+    z = x * y
+    q = z * y
+    r = z + y
+    w = z.add_(y)
+    w.backward(torch.ones(5, 5), retain_graph=True)
+    r.backward(torch.ones(5, 5), retain_graph=True)
+    with pytest.raises(RuntimeError):
+        q.backward(torch.ones(5, 5))
+
+    with torch.no_grad():
+        x.grad.zero_()
+    m = x / 2
+    z = m + y / 8
+    q = z * y
+    r = z + y
+    prev_version = z._version
+    w = z.exp_()
+    assert z._version != prev_version
+    r.backward(torch.ones(5, 5), retain_graph=True)
+    assert_equal(x.grad, torch.ones(5, 5) / 2)
+    w.backward(torch.ones(5, 5), retain_graph=True)
+    assert_equal(x.grad, torch.empty(5, 5).fill_((1 + np.e) / 2))
+    with pytest.raises(RuntimeError):
+        q.backward(torch.ones(5, 5))
+
+    leaf = torch.ones(5, 5, requires_grad=True)
+    x = leaf.clone()
+    x.add_(10)
+    assert_equal(x, torch.ones(5, 5) * 11)
+    y = x + 2
+    y.backward(torch.ones(5, 5))
+    assert_equal(leaf.grad, torch.ones(5, 5))
+    z = x * y
+    x.add_(2)
+    with pytest.raises(RuntimeError):
+        z.backward(torch.ones(5, 5))
+
+
+# test_autograd.py TestAutograd.test_mark_non_differentiable
+def test_mark_non_differentiable():
+    class MyFunction(Function):
+        @staticmethod
+        def forward(ctx, input):
+            output = input > 0
+            ctx.mark_non_differentiable(output)
+            return output
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return (grad_output * 0).to(torch.double)
+
+    x = torch.randn(5, 5, requires_grad=True)
+    mask = MyFunction.apply(x)
+    assert not mask.requires_grad
+    y = x.masked_fill(mask, 0)
+    y.sum().backward()
+
+
+# test_autograd.py TestAutograd.test_mark_non_differentiable_mixed
+def test_mark_non_differentiable_mixed():
+    class MyFunction(Function):
+        @staticmethod
+        def forward(ctx, input):
+            a = input + 1
+            b = input + 2
+            ctx.mark_non_differentiable(a)
+            return a, b
+
+        @staticmethod
+        def backward(ctx, grad_a, grad_b):
+            assert (grad_a == 0).all()
+            assert (grad_b == 1).all()
+            return grad_b
+
+    x = torch.randn(5, 5, requires_grad=True)
+    a, b = MyFunction.apply(x)
+    assert not a.requires_grad
+    assert b.requires_grad
+    b.sum().backward()
+    assert_equal(x.grad, torch.ones(5, 5))
+
+
+# test_autograd.py TestAutograd.test_mark_non_differentiable_none
+def test_mark_non_differentiable_none():
+    class MyFunction(Function):
+        @staticmethod
+        def forward(ctx, input):
+            output = input.clone()
+            ctx.mark_non_differentiable(output)
+            return output
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return None
+
+    x = torch.randn(5, 5, requires_grad=True)
+    r = MyFunction.apply(x * x)
+    (r * x).sum().backward()
+
+
+def _test_setitem(size, index):
+    x = torch.ones(*size, requires_grad=True)
+    y = x + 2
+    y_version = y._version
+    y[index] = 2
+    assert y._version != y_version
+    y.backward(torch.ones(*size))
+    expected_grad = torch.ones(*size)
+    expected_grad[index] = 0
+    assert_equal(x.grad, expected_grad)
+
+
+def _test_setitem_tensor(size, index):
+    x = torch.ones(*size, requires_grad=True)
+    y = x + 2
+    y_version = y._version
+    value = x.new(x[index].size()).fill_(7)
+    value.requires_grad = True
+    y[index] = value
+    assert y._version != y_version
+    y.backward(torch.ones(*size))
+    expected_grad_input = torch.ones(*size)
+    expected_grad_input[index] = 0
+    assert_equal(x.grad, expected_grad_input)
+    assert_equal(value.grad, torch.ones_like(value))
+
+    x = torch.randn(4, requires_grad=True)
+    y = torch.zeros(2, 3, 4)
+    y[1] = x
+    y.backward(torch.randn(2, 3, 4))
+    assert_equal(x.size(), x.grad.size())
+
+
+# test_autograd.py TestAutograd.test_setitem (PyTorch's lists of indices are tuples here:
+# PyTorch itself now reads a list index as one advanced index, as NumPy does)
+def test_setitem():
+    _test_setitem((5, 5), 1)
+    _test_setitem((5,), 1)
+    _test_setitem((1,), 0)
+    _test_setitem((10,), [[0, 4, 2]])
+    _test_setitem((5, 5), [[0, 4], [2, 2]])
+    _test_setitem((5, 5, 5), (slice(None), slice(None), [1, 3]))
+    _test_setitem((5, 5, 5), (slice(None), [1, 3], slice(None)))
+    _test_setitem((5, 5, 5), ([1, 3], slice(None), slice(None)))
+    _test_setitem((5, 5, 5), (slice(None), [2, 4], [1, 3]))
+    _test_setitem((5, 5, 5), ([1, 3], [2, 4], slice(None)))
+    _test_setitem_tensor((5, 5), 3)
+    _test_setitem_tensor((5, 5), [[0, 1], [1, 0]])
+    _test_setitem_tensor((5,), 3)
+    _test_setitem_tensor((5,), torch.LongTensor([3]).sum())
+    _test_setitem_tensor((5,), [[0, 1, 2, 3]])
+    _test_setitem_tensor((5, 5, 5), (slice(None), slice(None), [1, 3]))
+    _test_setitem_tensor((5, 5, 5), (slice(None), [1, 3], slice(None)))
+    _test_setitem_tensor((5, 5, 5), ([1, 3], slice(None), slice(None)))
+    _test_setitem_tensor((5, 5, 5), (slice(None), [2, 4], [1, 3]))
+    _test_setitem_tensor((5, 5, 5), ([1, 3], [2, 4], slice(None)))
+    _test_setitem_tensor((5, 5, 5), (torch.LongTensor([1, 3]), [2, 4], slice(None)))
+
+
+# test_autograd.py TestAutograd.test_setitem_mask
+def test_setitem_mask():
+    mask = torch.BoolTensor(5, 5).bernoulli_()
+    _test_setitem((5, 5), mask)
+    _test_setitem((5,), mask[0])
+    _test_setitem((1,), mask[0, 0:1])
+    _test_setitem_tensor((5, 5), mask)
+    _test_setitem_tensor((5,), mask[0])
+
+
+# test_autograd.py TestAutograd.test_select_sum
+def test_select_sum():
+    x = torch.randn(10, dtype=torch.double, requires_grad=True)
+
+    def func(x):
+        return x.select(0, 1).sum()
+
+    torch.autograd.gradcheck(func, [x])
+    torch.autograd.gradgradcheck(func, [x])
+
+
+# test_autograd.py TestAutograd.test_stack
+def test_stack():
+    x = torch.randn(10, 10, requires_grad=True)
+    y = torch.randn(10, 10, requires_grad=True)
+    z = torch.randn(10, 10, requires_grad=True)
+    stacked = torch.stack([x, y, z], 0)
+    grad = torch.randn(3, 10, 10)
+    stacked.backward(grad)
+    assert_equal(x.grad, grad[0])
+    assert_equal(y.grad, grad[1])
+    assert_equal(z.grad, grad[2])
+
+
+# test_autograd.py TestAutograd.test_hstack
+def test_hstack():
+    x = torch.randn(10, 10, requires_grad=True)
+    y = torch.randn(10, 10, requires_grad=True)
+    z = torch.randn(10, 10, requires_grad=True)
+    stacked = torch.hstack([x, y, z])
+    grad = torch.randn(10, 30)
+    stacked.backward(grad)
+    assert_equal(x.grad, grad[:, 0:10])
+    assert_equal(y.grad, grad[:, 10:20])
+    assert_equal(z.grad, grad[:, 20:30])
+
+    x = torch.randn(10, requires_grad=True)
+    y = torch.randn(10, requires_grad=True)
+    z = torch.randn(10, requires_grad=True)
+    stacked = torch.hstack([x, y, z])
+    grad = torch.randn(30)
+    stacked.backward(grad)
+    assert_equal(x.grad, grad[0:10])
+    assert_equal(y.grad, grad[10:20])
+    assert_equal(z.grad, grad[20:30])
+
+
+# test_autograd.py TestAutograd.test_vstack
+def test_vstack():
+    x = torch.randn(10, 10, requires_grad=True)
+    y = torch.randn(10, 10, requires_grad=True)
+    z = torch.randn(10, 10, requires_grad=True)
+    stacked = torch.vstack([x, y, z])
+    grad = torch.randn(30, 10)
+    stacked.backward(grad)
+    assert_equal(x.grad, grad[0:10])
+    assert_equal(y.grad, grad[10:20])
+    assert_equal(z.grad, grad[20:30])
+
+
+# test_autograd.py TestAutograd.test_dstack
+def test_dstack():
+    x = torch.randn(10, 10, requires_grad=True)
+    y = torch.randn(10, 10, requires_grad=True)
+    z = torch.randn(10, 10, requires_grad=True)
+    stacked = torch.dstack([x, y, z])
+    grad = torch.randn(10, 10, 3)
+    stacked.backward(grad)
+    assert_equal(x.grad, grad[:, :, 0])
+    assert_equal(y.grad, grad[:, :, 1])
+    assert_equal(z.grad, grad[:, :, 2])
+
+
+# test_autograd.py TestAutograd.test_unbind
+def test_unbind():
+    stacked = torch.randn(3, 10, 10, requires_grad=True)
+    x, y, z = stacked.unbind()
+    grad = torch.randn(3, 10, 10)
+    torch.autograd.backward([x, y, z], grad.unbind())
+    assert_equal(stacked.grad, grad)
+    for i in range(3):
+        stacked = torch.randn(3, 10, 10, requires_grad=True)
+        outs = stacked.unbind()
+        gi = grad.unbind()[i]
+        g, = torch.autograd.grad(outs[i], stacked, gi)
+        g_expected = torch.stack([gi if j == i else torch.zeros_like(gi)
+                                  for j in range(3)], dim=0)
+        assert_equal(g, g_expected)
+
+
+# test_autograd.py TestAutograd.test_fill
+def test_fill():
+    root = torch.randn(4, 5, dtype=torch.double, requires_grad=True)
+
+    def func(root):
+        x = root.clone()
+        x.fill_(2)
+        return x
+
+    torch.autograd.gradcheck(func, [root])
+    torch.autograd.gradgradcheck(func, [root])
+
+
+# test_autograd.py TestAutograd.test_unused_output
+def test_unused_output():
+    x = torch.randn(10, 10, requires_grad=True)
+    outputs = x.chunk(5)
+    o = outputs[2]
+    o = o * 4 + 2
+    o.sum().backward()
+    expected_grad = torch.zeros(10, 10)
+    expected_grad[4:6] = 4
+    assert_equal(x.grad, expected_grad)
+
+    with torch.no_grad():
+        x.grad.zero_()
+    grad_output = torch.randn(2, 10)
+    outputs = x.chunk(5)
+    outputs[0].backward(grad_output)
+    expected_grad = torch.zeros(10, 10)
+    expected_grad[:2] = grad_output
+    assert_equal(x.grad, expected_grad)
+
+
+# test_autograd.py TestAutograd.test_custom_autograd_repeated_grad_grad
+def test_custom_autograd_repeated_grad_grad():
+    def mult1(x):
+        return x.prod(dim=-1).prod(dim=-1)
+
+    class Mult(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = mult1(x)
+            ctx.save_for_backward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, y = ctx.saved_tensors
+            return (grad_output * y)[:, None, None] / x
+
+    mult2 = Mult.apply
+
+    def check_gradgrad_repeated(x, y):
+        gy, = torch.autograd.grad(y[0], x, create_graph=True)
+        ggy_1, = torch.autograd.grad(gy[0, 0, 0], x, retain_graph=True)
+        gy, = torch.autograd.grad(y[0], x, create_graph=True)
+        ggy_2, = torch.autograd.grad(gy[0, 0, 0], x, retain_graph=True)
+        assert_equal(ggy_1[0, 0, 1], ggy_2[0, 0, 1])
+
+    x = torch.ones(2, 4, 4).requires_grad_()
+    check_gradgrad_repeated(x, mult1(x))
+    check_gradgrad_repeated(x, mult2(x))
+
+
+# test_autograd.py TestAutograd.test_custom_autograd_no_early_free
+def test_custom_autograd_no_early_free():
+    class Double(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x ** 2
+            ctx.save_for_backward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, _ = ctx.saved_tensors
+            return grad_output * 2 * x
+
+    class Double2(Double):
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, y = ctx.saved_tensors
+            return grad_output * 2 * y / x
+
+    double = Double.apply
+    double2 = Double2.apply
+
+    x = torch.tensor(2).double().requires_grad_()
+
+    assert torch.autograd.gradcheck(double, x)
+    assert torch.autograd.gradgradcheck(double, x)
+    assert torch.autograd.gradcheck(double2, x)
+    assert torch.autograd.gradgradcheck(double2, x)
+
+    y = double(x)
+    torch.autograd.grad(y, x, create_graph=True)
+    torch.autograd.grad(y, x)
+
+    y = double2(x)
+    torch.autograd.grad(y, x, create_graph=True)
+    torch.autograd.grad(y, x)
+
+
+# test_autograd.py TestAutograd.test_detach
+def test_detach():
+    x = torch.randn(10, 10, requires_grad=True)
+    y = x + 2
+    y = y.detach()
+    z = y * 4 + 2
+    assert not y.requires_grad
+    assert not z.requires_grad
+
+    x = torch.randn(10, 10, requires_grad=True)
+    y = x * 2
+    y = y.detach()
+    assert not y.requires_grad
+    assert y.grad_fn is None
+    z = x + y
+    z.sum().backward()
+    assert_equal(x.grad, torch.ones(10, 10))
+
+    x = torch.randn(10, 10, requires_grad=True)
+    y = torch.randn(10, 10, requires_grad=True)
+    a = x * 2
+    (y + a).sum().backward(retain_graph=True)
+    a.detach_()
+    assert not a.requires_grad
+    (y + a).sum().backward()
+    assert_equal(x.grad, torch.ones(10, 10) * 2)
+    assert_equal(y.grad, torch.ones(10, 10) * 2)
+
+    view = x.narrow(0, 1, 4)
+    with assert_raises_regex(RuntimeError, 'view'):
+        view.detach_()

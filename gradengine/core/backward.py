@@ -84,9 +84,9 @@ def walk(roots, root_grads, create_graph=False, capture=None):
             g = pending.pop(node)
             if node.freed:
                 raise GraphError(
-                    f"backward: the graph through {node.op.name} has been freed by an earlier "
-                    "backward(); call backward(retain_graph=True) the first time to go "
-                    "through it again")
+                    f"backward: trying to backward through the graph a second time: the "
+                    f"graph through {node.op.name} has been freed by an earlier backward(). "
+                    "Specify retain_graph=True the first time to go through it again")
             if capture and id(node) in capture:
                 found[id(node)] = _tensor(g)
             check_saved(node)

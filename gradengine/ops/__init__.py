@@ -116,6 +116,8 @@ def inplace(self, fn, other):
         _rebind(self, out)
         _rebase(self)
     else:
+        if _mode.enabled and getattr(self, "_view", None) is not None:
+            _root_leaf(self, fn.name)  # a view taken before its leaf was set to require grad
         out = apply(fn, self, other)
         _write(self, out, fn.name)
     return self
@@ -334,7 +336,14 @@ _hook_op.defvjp(_run_hooks, arrays=False)
 
 
 def detach_(self):
-    """Cut this tensor from the graph in place (torch's ``detach_``)."""
+    """Cut this tensor from the graph in place (torch's ``detach_``).
+
+    Raises:
+        GraphError: a view that is part of a graph (PyTorch refuses it: use ``detach()``).
+    """
+    if getattr(self, "_view", None) is not None and self._rg:
+        raise GraphError(f"detach_: can't detach views in-place (shape {self.shape}); use "
+                         "detach() instead")
     self.node = None
     self._rg = False
     return self
