@@ -308,9 +308,10 @@ __all__ += ["func", "vmap"]
 # -- ptsuite
 # torch.Size returned by t.size() (gradengine/core/tensor.py); PyTorch's legacy tensor
 # types FloatTensor, LongTensor, BoolTensor ... (gradengine/legacy_tensors.py)
-from .core.tensor import Size  # noqa: E402, F811
 from . import legacy_tensors as _legacy_tensors  # noqa: E402
-from .legacy_tensors import *  # noqa: E402, F401, F403
+from .core.tensor import Size  # noqa: E402, F811
+
+globals().update({n: getattr(_legacy_tensors, n) for n in _legacy_tensors.__all__})
 
 __all__ += list(_legacy_tensors.__all__)
 
