@@ -56,6 +56,12 @@ def assert_equal(x, y, atol=None, rtol=None, exact_dtype=True, msg=None):
         else:
             np.testing.assert_array_equal(a, b, err_msg=msg or "")
         return
+    from gradengine import nn
+    if isinstance(x, nn.Module) and isinstance(y, nn.Module) and hasattr(x, "__iter__"):
+        # containers (Sequential, ModuleList, ModuleDict): element by element, each
+        # module compared by ==, which for a module is identity
+        x, y = list(x.items() if hasattr(x, "items") else x), \
+            list(y.items() if hasattr(y, "items") else y)
     if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
         assert len(x) == len(y), msg or f"lengths differ: {len(x)} vs {len(y)}"
         for xi, yi in zip(x, y):

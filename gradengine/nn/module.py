@@ -205,8 +205,12 @@ class Module:
             mods.pop(name, None)
             self.register_buffer(name, value, value.persistent)
             return
-        params.pop(name, None)
-        mods.pop(name, None)
+        # PyTorch's rule: a name rebound to the same kind keeps its place in the order of
+        # parameters() / children() (only the other kinds' entries are removed)
+        if not isinstance(value, Parameter):
+            params.pop(name, None)
+        if not isinstance(value, Module):
+            mods.pop(name, None)
         bufs.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
