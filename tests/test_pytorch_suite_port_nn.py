@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 
 import gradengine as torch
@@ -467,3 +468,212 @@ def test_ParameterList():
     assert isinstance(param_list[-1], Parameter)
     parameters += param_list[-2:]
     check()
+
+
+# test_indexing.py TestIndexing.test_index (device "cpu")
+def test_index():
+    import random
+
+    def consec(size, start=1):
+        sequence = torch.ones(torch.tensor(size).prod(0)).cumsum(0)
+        sequence.add_(start - 1)
+        return sequence.view(*size)
+
+    reference = consec((3, 3, 3))
+
+    assert_equal(reference[torch.LongTensor()], reference.new(0, 3, 3))
+
+    assert_equal(reference[0], consec((3, 3)), atol=0, rtol=0)
+    assert_equal(reference[1], consec((3, 3), 10), atol=0, rtol=0)
+    assert_equal(reference[2], consec((3, 3), 19), atol=0, rtol=0)
+    assert_equal(reference[0, 1], consec((3,), 4), atol=0, rtol=0)
+    assert_equal(reference[0:2], consec((2, 3, 3)), atol=0, rtol=0)
+    assert_equal(reference[2, 2, 2], 27, atol=0, rtol=0)
+    assert_equal(reference[:], consec((3, 3, 3)), atol=0, rtol=0)
+
+    assert_equal(
+        reference[..., 2],
+        torch.tensor([[3.0, 6.0, 9.0], [12.0, 15.0, 18.0], [21.0, 24.0, 27.0]]),
+        atol=0, rtol=0)
+    assert_equal(reference[0, ..., 2], torch.tensor([3.0, 6.0, 9.0]), atol=0, rtol=0)
+    assert_equal(reference[..., 2], reference[:, :, 2], atol=0, rtol=0)
+    assert_equal(reference[0, ..., 2], reference[0, :, 2], atol=0, rtol=0)
+    assert_equal(reference[0, 2, ...], reference[0, 2], atol=0, rtol=0)
+    assert_equal(reference[..., 2, 2, 2], 27, atol=0, rtol=0)
+    assert_equal(reference[2, ..., 2, 2], 27, atol=0, rtol=0)
+    assert_equal(reference[2, 2, ..., 2], 27, atol=0, rtol=0)
+    assert_equal(reference[2, 2, 2, ...], 27, atol=0, rtol=0)
+    assert_equal(reference[...], reference, atol=0, rtol=0)
+
+    reference_5d = consec((3, 3, 3, 3, 3))
+    assert_equal(reference_5d[..., 1, 0], reference_5d[:, :, :, 1, 0], atol=0, rtol=0)
+    assert_equal(reference_5d[2, ..., 1, 0], reference_5d[2, :, :, 1, 0], atol=0, rtol=0)
+    assert_equal(reference_5d[2, 1, 0, ..., 1], reference_5d[2, 1, 0, :, 1], atol=0, rtol=0)
+    assert_equal(reference_5d[...], reference_5d, atol=0, rtol=0)
+
+    reference = consec((5, 5, 5))
+    idx = torch.LongTensor([2, 4])
+    assert_equal(reference[idx], torch.stack([reference[2], reference[4]]))
+
+    assert_equal(reference[2, None], reference[2].unsqueeze(0))
+    assert_equal(reference[2, None, None], reference[2].unsqueeze(0).unsqueeze(0))
+    assert_equal(reference[2:4, None], reference[2:4].unsqueeze(1))
+    assert_equal(reference[None, 2, None, None],
+                 reference.unsqueeze(0)[:, 2].unsqueeze(0).unsqueeze(0))
+    assert_equal(reference[None, 2:5, None, None],
+                 reference.unsqueeze(0)[:, 2:5].unsqueeze(2).unsqueeze(2))
+
+    assert_equal(torch.empty(0, 5, 5), reference[slice(0)])
+    assert_equal(torch.empty(0, 5), reference[slice(0), 2])
+    assert_equal(torch.empty(0, 5), reference[2, slice(0)])
+    assert_equal(torch.tensor([]), reference[2, 1:1, 2])
+
+    reference = consec((10, 10, 10))
+    assert_equal(reference[1:5:2], torch.stack([reference[1], reference[3]], 0))
+    assert_equal(reference[1:6:2],
+                 torch.stack([reference[1], reference[3], reference[5]], 0))
+    assert_equal(reference[1:9:4], torch.stack([reference[1], reference[5]], 0))
+    assert_equal(reference[2:4, 1:5:2],
+                 torch.stack([reference[2:4, 1], reference[2:4, 3]], 1))
+    assert_equal(reference[3, 1:6:2],
+                 torch.stack([reference[3, 1], reference[3, 3], reference[3, 5]], 0))
+    assert_equal(reference[None, 2, 1:9:4],
+                 torch.stack([reference[2, 1], reference[2, 5]], 0).unsqueeze(0))
+    assert_equal(reference[:, 2, 1:6:2],
+                 torch.stack([reference[:, 2, 1], reference[:, 2, 3], reference[:, 2, 5]], 1))
+
+    lst = [list(range(i, i + 10)) for i in range(0, 100, 10)]
+    _make_tensor = torch.DoubleTensor
+    tensor = _make_tensor(lst)
+    for _ in range(100):
+        idx1_start = random.randrange(10)
+        idx1_end = idx1_start + random.randrange(1, 10 - idx1_start + 1)
+        idx1_step = random.randrange(1, 8)
+        idx1 = slice(idx1_start, idx1_end, idx1_step)
+        if random.randrange(2) == 0:
+            idx2_start = random.randrange(10)
+            idx2_end = idx2_start + random.randrange(1, 10 - idx2_start + 1)
+            idx2_step = random.randrange(1, 8)
+            idx2 = slice(idx2_start, idx2_end, idx2_step)
+            lst_indexed = [l[idx2] for l in lst[idx1]]  # noqa: E741
+            tensor_indexed = tensor[idx1, idx2]
+        else:
+            lst_indexed = lst[idx1]
+            tensor_indexed = tensor[idx1]
+        assert_equal(_make_tensor(lst_indexed), tensor_indexed)
+
+    with pytest.raises(ValueError):
+        reference[1:9:0]
+    # PyTorch refuses a negative step (ValueError); gradengine takes it, as NumPy does
+    # (DESIGN.md, "indexing: ... slices (negative steps too)"): 1:9:-1 selects nothing
+    assert_equal(reference[1:9:-1], torch.empty(0, 10, 10))
+
+    with pytest.raises(IndexError):
+        reference[1, 1, 1, 1]
+    with pytest.raises(IndexError):
+        reference[1, 1, 1, 1:1]
+    with pytest.raises(IndexError):
+        reference[3, 3, 3, 3, 3, 3, 3, 3]
+
+    with pytest.raises(IndexError):
+        reference[0.0]
+    with pytest.raises(TypeError):
+        reference[0.0:2.0]
+    with pytest.raises(IndexError):
+        reference[0.0, 0.0:2.0]
+    with pytest.raises(IndexError):
+        reference[0.0, :, 0.0:2.0]
+    with pytest.raises(IndexError):
+        reference[0.0, ..., 0.0:2.0]
+    with pytest.raises(IndexError):
+        reference[0.0, :, 0.0]
+
+    def delitem():
+        del reference[0]
+
+    with pytest.raises(TypeError):
+        delitem()
+
+
+# test_indexing.py TestIndexing.test_advancedindex (dtype double; the part on tensors made
+# with set_() over a storage is left out: no storages in gradengine)
+def test_advancedindex():
+    import random
+    dtype = torch.double
+
+    def consec(size, start=1):
+        numel = int(np.prod(size))
+        sequence = torch.ones(numel, dtype=torch.float).cumsum(0)
+        sequence.add_(start - 1)
+        return sequence.view(*size).to(dtype=dtype)
+
+    def ri(indices):
+        choice = random.randint(0, 2)
+        if choice == 0:
+            return torch.LongTensor(indices)
+        elif choice == 1:
+            return list(indices)
+        else:
+            return tuple(indices)
+
+    def validate_indexing(x):
+        assert_equal(x[[0]], consec((1,)))
+        assert_equal(x[ri([0]),], consec((1,)))
+        assert_equal(x[ri([3]),], consec((1,), 4))
+        assert_equal(x[[2, 3, 4]], consec((3,), 3))
+        assert_equal(x[ri([2, 3, 4]),], consec((3,), 3))
+        assert_equal(x[ri([0, 2, 4]),], torch.tensor([1, 3, 5], dtype=dtype))
+
+    def validate_setting(x):
+        x[[0]] = -2
+        assert_equal(x[[0]], torch.tensor([-2], dtype=dtype))
+        x[[0]] = -1
+        assert_equal(x[ri([0]),], torch.tensor([-1], dtype=dtype))
+        x[[2, 3, 4]] = 4
+        assert_equal(x[[2, 3, 4]], torch.tensor([4, 4, 4], dtype=dtype))
+        x[ri([2, 3, 4]),] = 3
+        assert_equal(x[ri([2, 3, 4]),], torch.tensor([3, 3, 3], dtype=dtype))
+        x[ri([0, 2, 4]),] = torch.tensor([5, 4, 3], dtype=dtype)
+        assert_equal(x[ri([0, 2, 4]),], torch.tensor([5, 4, 3], dtype=dtype))
+
+    reference = consec((10,))
+    validate_indexing(reference)
+    validate_setting(reference)
+
+    reference = consec((3, 2))
+    assert_equal(reference[ri([0, 1, 2]), ri([0])], torch.tensor([1, 3, 5], dtype=dtype))
+    assert_equal(reference[ri([0, 1, 2]), ri([1])], torch.tensor([2, 4, 6], dtype=dtype))
+    assert_equal(reference[ri([0]), ri([0])], consec((1,)))
+    assert_equal(reference[ri([2]), ri([1])], consec((1,), 6))
+    assert_equal(reference[(ri([0, 0]), ri([0, 1]))], torch.tensor([1, 2], dtype=dtype))
+    assert_equal(reference[(ri([0, 1, 1, 0, 2]), ri([1]))],
+                 torch.tensor([2, 4, 4, 2, 6], dtype=dtype))
+    assert_equal(reference[(ri([0, 0, 1, 1]), ri([0, 1, 0, 0]))],
+                 torch.tensor([1, 2, 3, 3], dtype=dtype))
+
+    rows = ri([[0, 0], [1, 2]])
+    columns = ([0],)
+    assert_equal(reference[rows, columns], torch.tensor([[1, 1], [3, 5]], dtype=dtype))
+
+    rows = ri([[0, 0], [1, 2]])
+    columns = ri([1, 0])
+    assert_equal(reference[rows, columns], torch.tensor([[2, 1], [4, 5]], dtype=dtype))
+    rows = ri([[0, 0], [1, 2]])
+    columns = ri([[0, 1], [1, 0]])
+    assert_equal(reference[rows, columns], torch.tensor([[1, 2], [4, 5]], dtype=dtype))
+
+    reference[ri([0]), ri([1])] = -1
+    assert_equal(reference[ri([0]), ri([1])], torch.tensor([-1], dtype=dtype))
+    reference[ri([0, 1, 2]), ri([0])] = torch.tensor([-1, 2, -4], dtype=dtype)
+    assert_equal(reference[ri([0, 1, 2]), ri([0])], torch.tensor([-1, 2, -4], dtype=dtype))
+    reference[rows, columns] = torch.tensor([[4, 6], [2, 3]], dtype=dtype)
+    assert_equal(reference[rows, columns], torch.tensor([[4, 6], [2, 3]], dtype=dtype))
+
+    reference = torch.tensor([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]], dtype=dtype).t_()
+    assert_equal(reference[ri([0, 1, 2]), ri([0])], torch.tensor([0, 1, 2], dtype=dtype))
+    assert_equal(reference[ri([0, 1, 2]), ri([1])], torch.tensor([4, 5, 6], dtype=dtype))
+    assert_equal(reference[ri([0]), ri([0])], torch.tensor([0], dtype=dtype))
+    assert_equal(reference[ri([2]), ri([1])], torch.tensor([6], dtype=dtype))
+    assert_equal(reference[(ri([0, 0]), ri([0, 1]))], torch.tensor([0, 4], dtype=dtype))
+    assert_equal(reference[(ri([0, 1, 1, 0, 3]), ri([1]))],
+                 torch.tensor([4, 5, 5, 4, 7], dtype=dtype))

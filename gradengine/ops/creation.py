@@ -52,7 +52,9 @@ def _shape_arg(shape, op="tensor"):
     sizes and for more elements than an array can index."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape = tuple(shape)
+    # a one-element integer Tensor is a size, as in PyTorch (``ones(t.prod())``)
+    shape = tuple(int(s.item()) if isinstance(s, Tensor) and s.size == 1 and
+                  s.dtype.kind in "iu" else s for s in shape)
     n = 1
     for s in shape:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
