@@ -335,6 +335,12 @@ def _run_hooks(g, hooks):
 _hook_op.defvjp(_run_hooks, arrays=False)
 
 
+def _delitem(self, idx):
+    # PyTorch's TypeError (a class without __delitem__ but with __getattr__ would raise
+    # AttributeError instead)
+    raise TypeError("Tensor object doesn't support item deletion")
+
+
 def detach_(self):
     """Cut this tensor from the graph in place (torch's ``detach_``).
 
@@ -447,6 +453,7 @@ def _install():
     T.__hash__ = object.__hash__
     T.__getitem__ = indexing.getitem
     T.__setitem__ = setitem
+    T.__delitem__ = _delitem
     T.__bool__ = _bool
     T.__float__ = lambda self: float(item(self))
     T.__int__ = lambda self: int(item(self))
