@@ -57,13 +57,26 @@ def _binary(fn):
     def forward(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
+        elif type(other) is int and self.dtype.kind in "iu":
+            other = _wrapped_int(other, self.dtype)
         return apply(fn, self, other)
 
     def reflected(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
+        elif type(other) is int and self.dtype.kind in "iu":
+            other = _wrapped_int(other, self.dtype)
         return apply(fn, other, self)
     return forward, reflected
+
+
+def _wrapped_int(v, dtype):
+    """A Python int beyond an integer tensor's range, cast to its dtype with wrap-around as
+    PyTorch casts it (``uint8_tensor + 1000`` adds 232); NumPy would raise OverflowError."""
+    info = np.iinfo(dtype)
+    if info.min <= v <= info.max or not -2 ** 63 <= v < 2 ** 63:
+        return v  # in range, or beyond int64 (an error, as in PyTorch)
+    return int(np.array(v, dtype=np.int64).astype(dtype))
 
 
 # ---------------------------------------------------------------- in-place writes
@@ -83,12 +96,27 @@ def _copy(xp, x):
     return x.copy()
 
 
+def torch_can_cast(src, dst) -> bool:
+    """PyTorch's ``can_cast`` category rule: no float to an integer, nothing but bool to
+    bool; any integer to any integer (``uint8_tensor *= int16_tensor``, which NumPy's
+    ``same_kind`` refuses)."""
+    src, dst = np.dtype(src).kind, np.dtype(dst).kind
+    if dst == "b":
+        return src == "b"
+    if dst in "iu":
+        return src in "biu"
+    if dst == "f":
+        return src != "c"
+    return True
+
+
 def _write(t, out, name, idx=indexing.WHOLE, tensors=()):
     """Write ``out`` into ``t[idx]`` in place (the ``assign`` op) and bump t's version."""
     if isinstance(out, Tensor):
-        if out.dtype != t.dtype and not np.can_cast(out.dtype, t.dtype, "same_kind"):
-            raise DTypeError(f"{name}: the result of dtype {out.dtype.name} cannot be stored "
-                             f"in place in a tensor of dtype {t.dtype.name}")
+        if out.dtype != t.dtype and not torch_can_cast(out.dtype, t.dtype):
+            raise DTypeError(f"{name}: result type {out.dtype.name} can't be cast to the "
+                             f"desired output type {t.dtype.name} (an in-place op keeps the "
+                             "tensor's dtype)")
         if idx is indexing.WHOLE and out.shape != t.shape:
             raise ShapeError(f"{name}: in-place result of shape {out.shape} does not fit "
                              f"the tensor's shape {t.shape}")

@@ -17,7 +17,7 @@ from ..backend import resolve_dtype
 from ..core.gradmode import no_grad
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from . import conv as _conv
 from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
@@ -48,7 +48,16 @@ def _ax(x, dim, name):
 # ---------------------------------------------------------------- pointwise
 
 def lerp(input, end, weight):  # noqa: A002 - torch's names
-    """input + weight * (end - input)."""
+    """input + weight * (end - input).
+
+    Raises:
+        DTypeError: ``end`` (or a tensor ``weight``) of another dtype than ``input``
+            (PyTorch does not promote here).
+    """
+    for what, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and isinstance(input, Tensor) and t.dtype != input.dtype:
+            raise DTypeError(f"lerp: expected dtype {input.dtype.name} for `{what}` but got "
+                             f"dtype {t.dtype.name}")
     return input + weight * (end - input)
 
 

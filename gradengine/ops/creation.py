@@ -269,6 +269,9 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     dev = normalize_device(device, "arange")
     if stop is None:
         start, stop = 0, start
+    # bools are the integers 0 and 1 here, as in PyTorch (arange(False, True) is [0])
+    start, stop, step = (int(v) if isinstance(v, (bool, np.bool_)) else v
+                         for v in (start, stop, step))
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
         dt = np.dtype("int64") if ints else DEFAULT_FLOAT

@@ -21,6 +21,18 @@ from ..errors import CaptureError, DeviceError, DTypeError, GraphError
 __all__ = ["with_out", "write_out"]
 
 
+# PyTorch's unary ops that keep their input's dtype (no promotion) refuse an out= of
+# another dtype ("Found dtype Double but expected Float"), unlike exp, sin ...
+_SAME_DTYPE_OUT = frozenset(("neg", "negative", "abs", "absolute", "floor", "ceil", "round",
+                             "trunc", "fix", "frac", "sign", "sgn", "bitwise_not"))
+
+
+def _torch_name(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(np.dtype(dtype).name, np.dtype(dtype).name)
+
+
 def _write_one(name, res, out):
     if not isinstance(out, Tensor):
         raise DTypeError(f"{name}(): argument 'out' must be a Tensor, not "
@@ -31,6 +43,9 @@ def _write_one(name, res, out):
     if res.device != out.device:
         raise DeviceError(f"{name}(): expected out tensor to be on {res.device!r} like the "
                           f"result, got {out.device!r}")
+    if res.dtype != out.dtype and name in _SAME_DTYPE_OUT:
+        raise DTypeError(f"{name}(): Found dtype {_torch_name(out.dtype)} but expected "
+                         f"{_torch_name(res.dtype)} (its out= must have the result's dtype)")
     if res.dtype != out.dtype and not np.can_cast(res.dtype, out.dtype, "same_kind"):
         raise DTypeError(f"{name}(): result type {res.dtype.name} can't be cast to the "
                          f"desired output type {out.dtype.name}")
