@@ -135,8 +135,8 @@ def clamp(x, min=None, max=None):  # noqa: A002 - torch's keywords
             out = minimum(out, max)
         return out
     if min is None and max is None:
-        raise ArgumentError(f"clip: at least one of min and max must be given (clamp of a "
-                            f"tensor of shape {x.shape})")
+        raise ArgumentError(f"clip: At least one of 'min' or 'max' must not be None (clamp "
+                            f"of a tensor of shape {x.shape})")
     if min is not None and max is not None and min > max:
         return x * 0 + max  # torch: every element becomes max
     return apply(clip_op, x, params=(min, max))
@@ -331,11 +331,19 @@ def _squeeze_ax(t, ax):
 
 def movedim(x, source, destination):
     """Dims ``source`` moved to ``destination`` (ints or sequences), the rest in order."""
-    src = normalize_axis(source, x.ndim, "movedim") or ()
-    dst = normalize_axis(destination, x.ndim, "movedim") or ()
-    if len(src) != len(dst):
-        raise ShapeError(f"movedim: source {source} and destination {destination} differ "
-                         "in length")
+    # PyTorch's checks in its order and words: the lengths, the range, then repeats
+    source = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    destination = (destination,) if isinstance(destination, (int, np.integer)) else \
+        tuple(destination)
+    if len(source) != len(destination):
+        raise ShapeError(f"movedim: Invalid source or destination dims: source {source} dims "
+                         f"and destination {destination} dims should contain the same "
+                         "number of dims")
+    src = tuple(normalize_axis(a, x.ndim, "movedim")[0] for a in source)
+    dst = tuple(normalize_axis(a, x.ndim, "movedim")[0] for a in destination)
+    for what, axes, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(axes)) != len(axes):
+            raise ShapeError(f"movedim: repeated dim in `{what}` ({list(given)})")
     order = [None] * x.ndim
     for s, d in zip(src, dst):
         order[d] = s
