@@ -136,10 +136,11 @@ def test_movedim(dtype):
                 if nd == 0:
                     continue
 
+                # (PyTorch's helper as written: it reads the loop variables)
                 def make_index_negative(sequence, idx):
                     sequence = list(sequence)
-                    sequence[random_idx] = sequence[random_idx] - nd
-                    return tuple(src_sequence)
+                    sequence[random_idx] = sequence[random_idx] - nd  # noqa: B023
+                    return tuple(src_sequence)  # noqa: B023
 
                 for src_sequence in permutations(range(nd), r=random.randint(1, nd)):
                     dst_sequence = tuple(random.sample(range(nd), len(src_sequence)))
