@@ -96,18 +96,7 @@ def _copy(xp, x):
     return x.copy()
 
 
-def torch_can_cast(src, dst) -> bool:
-    """PyTorch's ``can_cast`` category rule: no float to an integer, nothing but bool to
-    bool; any integer to any integer (``uint8_tensor *= int16_tensor``, which NumPy's
-    ``same_kind`` refuses)."""
-    src, dst = np.dtype(src).kind, np.dtype(dst).kind
-    if dst == "b":
-        return src == "b"
-    if dst in "iu":
-        return src in "biu"
-    if dst == "f":
-        return src != "c"
-    return True
+from .outarg import torch_can_cast  # noqa: E402 - PyTorch's casting rule, defined once
 
 
 def _write(t, out, name, idx=indexing.WHOLE, tensors=()):
