@@ -313,5 +313,14 @@ from .capture import torch_jit as _torch_jit  # noqa: E402
 
 _torch_jit.attach(jit)
 __all__ += ["profiler"]
+# -- ptsuite
+# torch.Size returned by t.size() (gradengine/core/tensor.py); PyTorch's legacy tensor
+# types FloatTensor, LongTensor, BoolTensor ... (gradengine/legacy_tensors.py)
+from . import legacy_tensors as _legacy_tensors  # noqa: E402
+from .core.tensor import Size  # noqa: E402, F811
+
+globals().update({n: getattr(_legacy_tensors, n) for n in _legacy_tensors.__all__})
+
+__all__ += list(_legacy_tensors.__all__)
 
 _add_out_keyword(list(__all__))  # last: every top-level function takes out=

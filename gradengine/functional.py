@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .core.op import apply
 from .core.tensor import Tensor
+from .errors import ArgumentError
 from .ops import elementwise as _ew
 from .ops import operand
 from .ops.activations import (
@@ -86,12 +87,31 @@ def abs(x):  # noqa: A001
     return apply(_ew.abs_, _t(x))
 
 
-def add(a, b, *, alpha=1):
+def add(a, b, alpha=1):
+    """a + alpha * b (``alpha`` may be given positionally, PyTorch's deprecated form)."""
+    _check_alpha("add", a, b, alpha)
     return _t(a, b if isinstance(b, Tensor) else None) + (b if alpha == 1 else b * alpha)
 
 
-def sub(a, b, *, alpha=1):
+def sub(a, b, alpha=1):
+    """a - alpha * b."""
+    _check_alpha("sub", a, b, alpha)
     return _t(a, b if isinstance(b, Tensor) else None) - (b if alpha == 1 else b * alpha)
+
+
+def _check_alpha(name, a, b, alpha):
+    """PyTorch's rules for ``alpha``: a bool only for a bool result, a float not for an
+    integer one."""
+    if type(alpha) is int:
+        return
+    kinds = [x.dtype.kind if isinstance(x, Tensor) else "b" if isinstance(x, bool) else
+             "i" if isinstance(x, int) else "f" for x in (a, b)]
+    # (this module's any / all are the tensor reductions)
+    if isinstance(alpha, bool) and kinds != ["b", "b"]:
+        raise ArgumentError(f"{name}: Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and kinds[0] in "biu" and kinds[1] in "biu":
+        raise ArgumentError(f"{name}: For integral input tensors, argument alpha must not be "
+                            "a floating point number.")
 
 
 def mul(a, b):

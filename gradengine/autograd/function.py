@@ -139,12 +139,13 @@ class Function:
 class _Call:
     """One call of a Function: what its node's VJP needs to call the user's backward."""
 
-    __slots__ = ("cls", "ctx", "n_args", "outs", "diff", "owners", "tensors")
+    __slots__ = ("cls", "ctx", "n_args", "outs", "diff", "owners", "tensors", "shapes")
 
     def __init__(self, cls, ctx, args, outs, diff):
         self.cls, self.ctx, self.n_args = cls, ctx, len(args)
         self.outs, self.diff = outs, diff
         self.tensors = tuple(isinstance(a, Tensor) for a in args)
+        self.shapes = tuple(tuple(a.shape) if isinstance(a, Tensor) else None for a in args)
         self.owners = {_owner(a.data) for a in args if isinstance(a, Tensor)}
 
 
@@ -220,7 +221,20 @@ def _vjp(g, out, call):
         if r is not None and not is_tensor:
             raise GraphError(f"{name}: backward returned a gradient for argument {i}, "
                              "which is not a Tensor; return None there")
+        if r is not None and not _expandable(call.shapes[i], tuple(r.shape)):
+            # PyTorch's check and words: the engine sums a broadcast gradient back, and
+            # refuses one that the input's shape cannot be broadcast to
+            raise GraphError(f"Function {name}Backward returned an invalid gradient at index "
+                             f"{i} - got {list(r.shape)} but expected shape compatible with "
+                             f"{list(call.shapes[i])}")
     return result + (None,) * len(call.diff)
+
+
+def _expandable(shape, to):
+    """Whether ``shape`` broadcasts to ``to`` (torch's ``is_expandable_to``)."""
+    if len(shape) > len(to):
+        return False
+    return all(a == b or a == 1 for a, b in zip(reversed(shape), reversed(to)))
 
 
 def once_differentiable(backward):

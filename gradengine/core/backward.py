@@ -87,9 +87,10 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                     node.freed.unpack(node)
                 else:
                     raise GraphError(
-                        f"backward: the graph through {node.op.name} has been freed by an "
-                        "earlier backward(); call backward(retain_graph=True) the first time "
-                        "to go through it again")
+                        f"backward: trying to backward through the graph a second time: the "
+                        f"graph through {node.op.name} has been freed by an earlier "
+                        "backward(). Specify retain_graph=True the first time to go through "
+                        "it again")
             if capture and id(node) in capture:
                 found[id(node)] = _tensor(g)
             check_saved(node)
@@ -234,6 +235,10 @@ def commit(leaves, create_graph, fresh):
             leaf._grad = Tensor._make(g.data.copy(), g.device) if copy else g
         elif create_graph:
             leaf._grad = old + g
+        elif hook is None and _inplace_ok(old.data, g.data):
+            # -- ptsuite: PyTorch's AccumulateGrad adds into the existing .grad in place
+            # (the same Tensor object, so a reference to x.grad sees the sum)
+            old.data += g.data
         else:  # bookkeeping on arrays: a ge.jit replay repeats it as one step
             leaf._grad = Tensor._make(old.data + g.data, leaf.device)
         if hook is not None:
@@ -242,6 +247,13 @@ def commit(leaves, create_graph, fresh):
         done = [leaf for leaf, _ in leaves.values()]
         for fn in list(_commit_hooks):
             fn(done)
+
+
+def _inplace_ok(old, g):
+    """Whether ``old += g`` is safe: a writeable NumPy array of g's shape and dtype that no
+    other leaf's gradient shares (CuPy arrays take the out-of-place path)."""
+    return (type(old) is np.ndarray and old.flags.writeable and old.shape == g.shape
+            and old.dtype == g.dtype and old.base is None)
 
 
 def _release(done, retain_graph):
@@ -259,7 +271,9 @@ def _retained(done):
         t = node.out_ref() if node.out_ref is not None else None
         if t is not None and getattr(t, "_retain", False) and t.node is node:
             g = Tensor._make(node.grad, t.device)
-            t.grad = g if t.grad is None else _add_nograd(t.grad, g)
+            # a copy: the array may also be a leaf's .grad, which accumulates in place
+            t.grad = Tensor._make(node.grad.copy(), t.device) if t.grad is None else \
+                _add_nograd(t.grad, g)
 
 
 def _owner(arr):
@@ -334,7 +348,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g = found.get(id(t.node) if t.node is not None else id(t))
         if g is None and not allow_unused:
             raise GraphError(f"grad: input {i} (shape {tuple(t.shape)}) is not part of the "
-                             "graph of the outputs (pass allow_unused=True to get None)")
+                             "graph of the outputs: one of the differentiated Tensors appears "
+                             "to not have been used in the graph. Set allow_unused=True if "
+                             "this is the desired behavior (PyTorch's words)")
         result.append(g)
     _release(done, retain_graph)
     return tuple(result)

@@ -174,6 +174,21 @@ class Tensor:
     __hash__ = object.__hash__
 
 
+class Size(tuple):
+    """``torch.Size``: a tuple of dimensions (``x.shape`` is a plain tuple and compares
+    equal to it). -- ptsuite: here, not in gradengine/__init__.py, so that ``t.size()``
+    returns one, as PyTorch's does (``x.new(y.size())`` then reads a shape, not data)."""
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"Size({list(self)!r})"
+
+
 class _Size(int):
     """The element count (an int, as NumPy's ``size``) that, called, answers as PyTorch's
     ``t.size()`` (the shape tuple) and ``t.size(dim)`` (one dimension)."""
@@ -188,7 +203,7 @@ class _Size(int):
     def __call__(self, dim=None):
         shape = self._shape
         if dim is None:
-            return shape
+            return Size(shape)
         nd = len(shape)
         if not -max(nd, 1) <= dim < max(nd, 1):
             raise IndexError(f"size: dimension {dim} out of range for a tensor of "

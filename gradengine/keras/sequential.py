@@ -93,13 +93,14 @@ class Sequential(KerasModel, Module):
     def insert(self, index, module):
         """Insert ``module`` before position ``index`` (PyTorch's ``Sequential.insert``);
         the layers after it move up one position (and their positional names with them)."""
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+        if not isinstance(module, Module):  # PyTorch raises AssertionError: both here
+            raise _NotAModule(f"Sequential.insert: expected a Module, got "
+                              f"{type(module).__name__}")
         n = len(self.layers)
         if not -n <= index <= n:
             raise IndexError(f"Sequential.insert: index {index} is out of range for "
                              f"{n} layers")
-        index = index % (n + 1) if index < 0 else index
+        index = index + n if index < 0 else index  # PyTorch's: -1 goes before the last
         layers = list(self.layers)
         names = list(self._names)
         layers.insert(index, module)
@@ -403,6 +404,37 @@ class Sequential(KerasModel, Module):
         if isinstance(idx, slice):  # the layers keep their names, as in PyTorch
             return Sequential(dict(zip(self._names[idx], self.layers[idx])))
         return self.layers[idx]
+
+    # PyTorch's Sequential arithmetic: + and += with another Sequential, * by a count
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return Sequential(*self.layers, *other.layers)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return self.extend(list(other.layers))
+
+    def __mul__(self, other):
+        if not isinstance(other, int) or isinstance(other, bool):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and "
+                            f"{type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return Sequential(*(list(self.layers) * other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        combined = self * other
+        return self.extend(list(combined.layers)[len(self.layers):])
+
+
+class _NotAModule(TypeError, AssertionError):
+    """Not a Module where one is needed: a TypeError, and the AssertionError PyTorch raises."""
 
 
 def _built(layer):

@@ -24,6 +24,20 @@ def _param(value, where):
     raise TypeError(f"{where}: expected a Parameter or Tensor, got {type(value).__name__}")
 
 
+def _param_or_object(value, where):
+    """ParameterList's entries (PyTorch's rule): a Tensor becomes a Parameter, any other
+    object is kept as it is, not registered."""
+    return _param(value, where) if isinstance(value, Tensor) else value
+
+
+def _iterable(values, where):
+    """PyTorch's check: ``extend`` / ``+=`` take an iterable (a Tensor is not taken as one)."""
+    if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{where} should be called with an iterable, but got "
+                        f"{type(values).__name__}")
+    return values
+
+
 class _List(Module):
     """A list whose entries are registered under "0", "1", ... in ``self.<_store>``."""
 
@@ -41,7 +55,8 @@ class _List(Module):
         for k in [k for k in store if k.isdigit()]:
             del store[k]
         for i, m in enumerate(self._list):
-            store[str(i)] = m
+            if isinstance(m, (Module, Tensor)):
+                store[str(i)] = m
             object.__setattr__(self, str(i), m)
 
     def _checked(self, value, what):
@@ -53,7 +68,7 @@ class _List(Module):
         return self
 
     def extend(self, values):
-        for v in values:
+        for v in _iterable(values, f"{type(self).__name__}.extend"):
             self._list.append(self._checked(v, ".extend"))
         self._sync()
         return self
@@ -61,6 +76,20 @@ class _List(Module):
     def insert(self, index, value):
         self._list.insert(index, self._checked(value, ".insert"))
         self._sync()
+
+    def pop(self, idx=-1):
+        """Remove and return the entry at ``idx`` (PyTorch's ``ModuleList.pop``)."""
+        v = self._list.pop(idx)
+        self._sync()
+        return v
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __add__(self, other):
+        """A new list of this one's entries, then ``other``'s (PyTorch's ``+``)."""
+        return type(self)(list(self._list) + list(_iterable(other, f"{type(self).__name__}"
+                                                               ".__add__")))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -100,7 +129,21 @@ class _Dict(Module):
         return getattr(self, self._store)[key]
 
     def __setitem__(self, key, value):
-        setattr(self, str(key), self._entry(value, type(self).__name__))
+        if not isinstance(key, str):  # PyTorch's add_module rule
+            raise TypeError(f"{type(self).__name__}: a key should be a string, got "
+                            f"{type(key).__name__}")
+        setattr(self, key, self._entry(value, type(self).__name__))
+
+    def pop(self, key):
+        """Remove the entry ``key`` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self):
+        """Remove every entry."""
+        for k in list(self.keys()):
+            del self[k]
 
     def __delitem__(self, key):
         delattr(self, key)
@@ -124,9 +167,26 @@ class _Dict(Module):
         return getattr(self, self._store).items()
 
     def update(self, values):
-        items = values.items() if hasattr(values, "items") else values
-        for k, v in items:
-            self[k] = v
+        """Add or replace entries from a mapping or an iterable of (key, value) pairs, with
+        PyTorch's checks (TypeError for a non-iterable or a non-iterable element,
+        ValueError for an element that is not a pair)."""
+        name = type(self).__name__
+        if hasattr(values, "items"):
+            for k, v in values.items():
+                self[k] = v
+            return
+        if not hasattr(values, "__iter__") or isinstance(values, Tensor):
+            raise TypeError(f"{name}.update should be called with an iterable of key/value "
+                            f"pairs, but got {type(values).__name__}")
+        for j, m in enumerate(values):
+            if not hasattr(m, "__iter__") or isinstance(m, Module):
+                raise TypeError(f"{name} update sequence element #{j} should be Iterable; is "
+                                f"{type(m).__name__}")
+            m = list(m)
+            if len(m) != 2:
+                raise ValueError(f"{name} update sequence element #{j} has length {len(m)}; "
+                                 "2 is required")
+            self[m[0]] = m[1]
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward(); index it by name")
@@ -150,7 +210,7 @@ class ParameterList(_List):
     Parameter."""
 
     _store = "_parameters"
-    _entry = staticmethod(_param)
+    _entry = staticmethod(_param_or_object)
 
 
 class ParameterDict(_Dict):

@@ -46,6 +46,19 @@ class _ParameterList(list):
         return next(it)
 
 
+def _check_name(module, kind, name, store):
+    """PyTorch's checks of a name given to register_buffer / register_parameter /
+    add_module: a string (TypeError), and not an attribute of another kind (KeyError). (An
+    instance attribute holding a value only: PyTorch's ``hasattr`` would also refuse a
+    class attribute or a placeholder None, which the Keras layers set before they build
+    and register their weights.)"""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if name and "." not in name and name not in store and \
+            module.__dict__.get(name) is not None:
+        raise KeyError(f"attribute '{name}' already exists")
+
+
 class Parameter(Tensor):
     """A leaf Tensor that a Module registers as trainable (``requires_grad=True``).
 
@@ -55,7 +68,9 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True, dtype=None, device=None):
+    def __init__(self, data=None, requires_grad=True, dtype=None, device=None):
+        if data is None:  # PyTorch's nn.Parameter(): an empty float tensor
+            data = np.empty(0, dtype=backend.DEFAULT_FLOAT if dtype is None else None)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
     def __repr__(self):
@@ -206,8 +221,12 @@ class Module:
             mods.pop(name, None)
             self.register_buffer(name, value, value.persistent)
             return
-        params.pop(name, None)
-        mods.pop(name, None)
+        # PyTorch's rule: a name rebound to the same kind keeps its place in the order of
+        # parameters() / children() (only the other kinds' entries are removed)
+        if not isinstance(value, Parameter):
+            params.pop(name, None)
+        if not isinstance(value, Module):
+            mods.pop(name, None)
         bufs.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
@@ -233,6 +252,7 @@ class Module:
             TypeError: ``tensor`` is neither a Tensor nor None.
             KeyError: ``name`` is already a parameter or a sub-module.
         """
+        _check_name(self, "buffer", name, self.__dict__.get("_buffers", {}))
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
@@ -241,7 +261,17 @@ class Module:
         self.__dict__.setdefault("_buffers", {})[name] = tensor
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
+        else:  # re-registered as persistent (PyTorch's rule)
+            self.__dict__.get("_non_persistent", set()).discard(name)
         object.__setattr__(self, name, tensor)
+
+    def get_buffer(self, target: str):
+        """The buffer at the dotted path ``target`` ("sub.running_mean")."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod.__dict__.get("_buffers", {}):
+            raise AttributeError(f"`{name}` is not a buffer of {type(mod).__name__}")
+        return mod.__dict__["_buffers"][name]
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       persistent_only: bool = False):
@@ -377,6 +407,7 @@ class Module:
         """Register ``module`` (a Module or None) as the sub-module ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module")
+        _check_name(self, "module", name, self.__dict__.get("_modules", {}))
         if not isinstance(name, str) or "." in name or not name:
             raise KeyError(f"add_module: module name must be a non-empty string without "
                            f"'.', got {name!r}")
@@ -390,6 +421,7 @@ class Module:
 
     def register_parameter(self, name: str, param) -> None:
         """Register ``param`` (a Parameter or None) as the parameter ``name``."""
+        _check_name(self, "parameter", name, self.__dict__.get("_parameters", {}))
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: cannot assign {type(param).__name__} as "
                             f"parameter {name!r} (nn.Parameter or None expected)")
@@ -484,7 +516,13 @@ class Module:
                 p.grad = Tensor._make(backend.xp_of(p.device).zeros_like(p.data), p.device)
 
     def train(self, mode: bool = True):
-        """Set training mode on this module and every descendant; returns self."""
+        """Set training mode on this module and every descendant; returns self.
+
+        Raises:
+            ValueError: ``mode`` is not a bool (PyTorch's check).
+        """
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
         state_epoch[0] += 1
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
@@ -525,6 +563,10 @@ class Module:
             out[prefix + name] = p if keep_vars else _detached_copy(p)
         return out
 
+    def __dir__(self):
+        # PyTorch's rule: names starting with a digit (a Sequential's "0") are left out
+        return [k for k in super().__dir__() if not k[:1].isdigit()]
+
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values from ``state_dict`` into the parameters, all or nothing.
 
@@ -545,6 +587,8 @@ class Module:
             DTypeError: naming every key whose array is not real numbers (object,
                 complex, strings).
         """
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = {k: v for k, v in self._named_state()  # a lazy module's uninitialized
                if not getattr(v, "_lazy_uninit", False)}  # tensors: its _pending_parameters
         lazy = {}  # name -> (layer, expected shape with None for the unknown input size)

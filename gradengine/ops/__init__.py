@@ -57,13 +57,26 @@ def _binary(fn):
     def forward(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
+        elif type(other) is int and self.dtype.kind in "iu":
+            other = _wrapped_int(other, self.dtype)
         return apply(fn, self, other)
 
     def reflected(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
+        elif type(other) is int and self.dtype.kind in "iu":
+            other = _wrapped_int(other, self.dtype)
         return apply(fn, other, self)
     return forward, reflected
+
+
+def _wrapped_int(v, dtype):
+    """A Python int beyond an integer tensor's range, cast to its dtype with wrap-around as
+    PyTorch casts it (``uint8_tensor + 1000`` adds 232); NumPy would raise OverflowError."""
+    info = np.iinfo(dtype)
+    if info.min <= v <= info.max or not -2 ** 63 <= v < 2 ** 63:
+        return v  # in range, or beyond int64 (an error, as in PyTorch)
+    return int(np.array(v, dtype=np.int64).astype(dtype))
 
 
 # ---------------------------------------------------------------- in-place writes
@@ -83,12 +96,16 @@ def _copy(xp, x):
     return x.copy()
 
 
+from .outarg import torch_can_cast  # noqa: E402 - PyTorch's casting rule, defined once
+
+
 def _write(t, out, name, idx=indexing.WHOLE, tensors=()):
     """Write ``out`` into ``t[idx]`` in place (the ``assign`` op) and bump t's version."""
     if isinstance(out, Tensor):
-        if out.dtype != t.dtype and not np.can_cast(out.dtype, t.dtype, "same_kind"):
-            raise DTypeError(f"{name}: the result of dtype {out.dtype.name} cannot be stored "
-                             f"in place in a tensor of dtype {t.dtype.name}")
+        if out.dtype != t.dtype and not torch_can_cast(out.dtype, t.dtype):
+            raise DTypeError(f"{name}: result type {out.dtype.name} can't be cast to the "
+                             f"desired output type {t.dtype.name} (an in-place op keeps the "
+                             "tensor's dtype)")
         if idx is indexing.WHOLE and out.shape != t.shape:
             raise ShapeError(f"{name}: in-place result of shape {out.shape} does not fit "
                              f"the tensor's shape {t.shape}")
@@ -116,6 +133,8 @@ def inplace(self, fn, other):
         _rebind(self, out)
         _rebase(self)
     else:
+        if _mode.enabled and getattr(self, "_view", None) is not None:
+            _root_leaf(self, fn.name)  # a view taken before its leaf was set to require grad
         out = apply(fn, self, other)
         _write(self, out, fn.name)
     return self
@@ -333,8 +352,21 @@ def _run_hooks(g, hooks):
 _hook_op.defvjp(_run_hooks, arrays=False)
 
 
+def _delitem(self, idx):
+    # PyTorch's TypeError (a class without __delitem__ but with __getattr__ would raise
+    # AttributeError instead)
+    raise TypeError("Tensor object doesn't support item deletion")
+
+
 def detach_(self):
-    """Cut this tensor from the graph in place (torch's ``detach_``)."""
+    """Cut this tensor from the graph in place (torch's ``detach_``).
+
+    Raises:
+        GraphError: a view that is part of a graph (PyTorch refuses it: use ``detach()``).
+    """
+    if getattr(self, "_view", None) is not None and self._rg:
+        raise GraphError(f"detach_: can't detach views in-place (shape {self.shape}); use "
+                         "detach() instead")
     self.node = None
     self._rg = False
     return self
@@ -438,6 +470,7 @@ def _install():
     T.__hash__ = object.__hash__
     T.__getitem__ = indexing.getitem
     T.__setitem__ = setitem
+    T.__delitem__ = _delitem
     T.__bool__ = _bool
     T.__float__ = lambda self: float(item(self))
     T.__int__ = lambda self: int(item(self))

@@ -17,7 +17,7 @@ from ..backend import resolve_dtype
 from ..core.gradmode import no_grad
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from . import conv as _conv
 from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
@@ -48,7 +48,16 @@ def _ax(x, dim, name):
 # ---------------------------------------------------------------- pointwise
 
 def lerp(input, end, weight):  # noqa: A002 - torch's names
-    """input + weight * (end - input)."""
+    """input + weight * (end - input).
+
+    Raises:
+        DTypeError: ``end`` (or a tensor ``weight``) of another dtype than ``input``
+            (PyTorch does not promote here).
+    """
+    for what, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and isinstance(input, Tensor) and t.dtype != input.dtype:
+            raise DTypeError(f"lerp: expected dtype {input.dtype.name} for `{what}` but got "
+                             f"dtype {t.dtype.name}")
     return input + weight * (end - input)
 
 
@@ -126,8 +135,8 @@ def clamp(x, min=None, max=None):  # noqa: A002 - torch's keywords
             out = minimum(out, max)
         return out
     if min is None and max is None:
-        raise ArgumentError(f"clip: at least one of min and max must be given (clamp of a "
-                            f"tensor of shape {x.shape})")
+        raise ArgumentError(f"clip: At least one of 'min' or 'max' must not be None (clamp "
+                            f"of a tensor of shape {x.shape})")
     if min is not None and max is not None and min > max:
         return x * 0 + max  # torch: every element becomes max
     return apply(clip_op, x, params=(min, max))
@@ -322,11 +331,19 @@ def _squeeze_ax(t, ax):
 
 def movedim(x, source, destination):
     """Dims ``source`` moved to ``destination`` (ints or sequences), the rest in order."""
-    src = normalize_axis(source, x.ndim, "movedim") or ()
-    dst = normalize_axis(destination, x.ndim, "movedim") or ()
-    if len(src) != len(dst):
-        raise ShapeError(f"movedim: source {source} and destination {destination} differ "
-                         "in length")
+    # PyTorch's checks in its order and words: the lengths, the range, then repeats
+    source = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    destination = (destination,) if isinstance(destination, (int, np.integer)) else \
+        tuple(destination)
+    if len(source) != len(destination):
+        raise ShapeError(f"movedim: Invalid source or destination dims: source {source} dims "
+                         f"and destination {destination} dims should contain the same "
+                         "number of dims")
+    src = tuple(normalize_axis(a, x.ndim, "movedim")[0] for a in source)
+    dst = tuple(normalize_axis(a, x.ndim, "movedim")[0] for a in destination)
+    for what, axes, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(axes)) != len(axes):
+            raise ShapeError(f"movedim: repeated dim in `{what}` ({list(given)})")
     order = [None] * x.ndim
     for s, d in zip(src, dst):
         order[d] = s

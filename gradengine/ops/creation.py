@@ -52,7 +52,9 @@ def _shape_arg(shape, op="tensor"):
     sizes and for more elements than an array can index."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape = tuple(shape)
+    # a one-element integer Tensor is a size, as in PyTorch (``ones(t.prod())``)
+    shape = tuple(int(s.item()) if isinstance(s, Tensor) and s.size == 1 and
+                  s.dtype.kind in "iu" else s for s in shape)
     n = 1
     for s in shape:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
@@ -267,6 +269,9 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     dev = normalize_device(device, "arange")
     if stop is None:
         start, stop = 0, start
+    # bools are the integers 0 and 1 here, as in PyTorch (arange(False, True) is [0])
+    start, stop, step = (int(v) if isinstance(v, (bool, np.bool_)) else v
+                         for v in (start, stop, step))
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
         dt = np.dtype("int64") if ints else DEFAULT_FLOAT

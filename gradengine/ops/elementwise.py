@@ -209,7 +209,7 @@ def sign(xp, a):
 def clip(xp, a, lo, hi):
     """min(max(a, lo), hi); the gradient passes where lo <= a <= hi."""
     if lo is None and hi is None:
-        raise ArgumentError(f"clip: at least one of min and max must be given, got "
+        raise ArgumentError(f"clip: At least one of 'min' or 'max' must not be None, got "
                             f"min={lo!r} and max={hi!r} for a tensor of shape {a.shape}")
     return xp.clip(a, lo, hi)
 

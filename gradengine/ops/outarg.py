@@ -18,7 +18,33 @@ from ..core.gradmode import _mode, is_grad_enabled
 from ..core.tensor import Tensor
 from ..errors import CaptureError, DeviceError, DTypeError, GraphError
 
-__all__ = ["with_out", "write_out"]
+__all__ = ["torch_can_cast", "with_out", "write_out"]
+
+
+def torch_can_cast(src, dst) -> bool:
+    """PyTorch's ``can_cast`` category rule: no float to an integer, nothing but bool to
+    bool; any integer to any integer (``uint8_tensor *= int16_tensor``, an int64 sum into a
+    uint8 ``out``), which NumPy's ``same_kind`` refuses."""
+    src, dst = np.dtype(src).kind, np.dtype(dst).kind
+    if dst == "b":
+        return src == "b"
+    if dst in "iu":
+        return src in "biu"
+    if dst == "f":
+        return src != "c"
+    return True
+
+
+# PyTorch's unary ops that keep their input's dtype (no promotion) refuse an out= of
+# another dtype ("Found dtype Double but expected Float"), unlike exp, sin ...
+_SAME_DTYPE_OUT = frozenset(("neg", "negative", "abs", "absolute", "floor", "ceil", "round",
+                             "trunc", "fix", "frac", "sign", "sgn", "bitwise_not"))
+
+
+def _torch_name(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(np.dtype(dtype).name, np.dtype(dtype).name)
 
 
 def _write_one(name, res, out):
@@ -31,7 +57,10 @@ def _write_one(name, res, out):
     if res.device != out.device:
         raise DeviceError(f"{name}(): expected out tensor to be on {res.device!r} like the "
                           f"result, got {out.device!r}")
-    if res.dtype != out.dtype and not np.can_cast(res.dtype, out.dtype, "same_kind"):
+    if res.dtype != out.dtype and name in _SAME_DTYPE_OUT:
+        raise DTypeError(f"{name}(): Found dtype {_torch_name(out.dtype)} but expected "
+                         f"{_torch_name(res.dtype)} (its out= must have the result's dtype)")
+    if res.dtype != out.dtype and not torch_can_cast(res.dtype, out.dtype):
         raise DTypeError(f"{name}(): result type {res.dtype.name} can't be cast to the "
                          f"desired output type {out.dtype.name}")
     if out.shape == res.shape:  # through the dispatch (ge.jit replays the write)

@@ -107,10 +107,13 @@ def _reduce(name, x, axis, keepdims, *extra):
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):  # noqa: A001
     """Sum over ``axis`` (None: all; int, negative int or tuple). ``dim``/``keepdim`` are
     accepted as PyTorch spells them; ``dtype`` sets the result's (and accumulator's) dtype."""
+    acc = None
     if dtype is not None:  # cast first, as torch: int -> float64 stays float64
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "sum"))
-    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), None)
+        # an integer dtype asked for is also the accumulator's (torch: uint8 wraps)
+        acc = x.dtype if x.dtype.kind in "iu" else None
+    return _reduce("sum", x, axis if dim is None else dim, keepdims or bool(keepdim), acc)
 
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):

@@ -24,7 +24,10 @@ def normalize_axis(axis, ndim, name):
     out = []
     for ax in axes:
         if not isinstance(ax, (int, np.integer)) or not -max(ndim, 1) <= ax < max(ndim, 1):
-            raise AxisError(f"{name}: axis {ax} is out of range for a tensor of ndim {ndim}")
+            lim = max(ndim, 1)  # (ours, then PyTorch's words)
+            raise AxisError(f"{name}: axis {ax} is out of range for a tensor of ndim {ndim}: "
+                            f"Dimension out of range (expected to be in range of [{-lim}, "
+                            f"{lim - 1}], but got {ax})")
         out.append(int(ax) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ShapeError(f"{name}: repeated axis in {axis}")
