@@ -1,5 +1,7 @@
 """ge.jit: replayed steps equal eager steps bit for bit on the CPU; retracing; limits."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -176,3 +178,18 @@ def test_keras_evaluate_and_predict_with_jit_compile_match_eager():
         assert e1[k] == pytest.approx(e2[k], rel=1e-6)
     np.testing.assert_allclose(p1, p2, rtol=1e-6)
     np.testing.assert_allclose(q1, q2, rtol=1e-6)
+
+
+def test_a_numpy_array_read_inside_is_read_again_at_every_replay():
+    # ge.tensor / ge.as_tensor of a NumPy array inside a jitted function: a replay copies the
+    # array again, so a global array changed between calls is seen (it was baked in before)
+    table = np.ones(4, np.float32)
+    f = ge.jit(lambda x: x * ge.tensor(table) + ge.as_tensor(table, dtype="float64").sum())
+    x = ge.tensor(np.arange(4.0, dtype=np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # replayed, never the eager fallback (it warns)
+        for k in range(4):
+            table[:] = k + 1
+            want = x.numpy() * (k + 1) + 4.0 * (k + 1)
+            np.testing.assert_array_equal(f(x).numpy(), want.astype(np.float32))
+    assert f.traces == 1

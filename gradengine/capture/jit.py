@@ -418,8 +418,9 @@ def _lower_array_step(L, vals, trace, fn, specs, out, kind):
     arrays = tuple(None if o is None else trace.keep[o] for o in outs)
     random = kind[0] == "op" and kind[1].random
     if random:
-        L.uncapturable = f"it draws random numbers ({kind[1].name}), which a CUDA graph " \
-                         "would repeat"
+        L.uncapturable = f"it calls {kind[1].name}, which must run anew at every replay " \
+                         "(a random draw, or a copy of a host array), and a CUDA graph " \
+                         "would repeat it"
     elif all(k == CONST for k, _ in specs):  # e.g. the backward seed times a scale
         for o, a in zip(outs, arrays):
             if o is not None:

@@ -63,7 +63,8 @@ class Op:
         moves: the output lives on the device its first parameter names (``to``).
         quiet: the forward may make inf or NaN (log 0, overflow) without a NumPy warning,
             as PyTorch does (switched off around the forward in ~0.1 us, not np.errstate).
-        random: the forward draws from the seeded generator (randn, dropout's mask): a
+        random: the forward must run anew at every replay -- it draws from the seeded
+            generator (randn, dropout's mask) or copies a host array (``from_host``): a
             ge.jit replay draws again, and such a program is not baked into a CUDA graph.
         kernel: a note of the CUDA kernel the forward uses on the GPU, if any.
     """

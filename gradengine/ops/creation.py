@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import DEFAULT_FLOAT, normalize_device, resolve_dtype
+from ..core.gradmode import _mode
 from ..core.op import apply, op
 from ..core.tensor import Tensor, _from_dlpack_array
 from ..errors import ArgumentError, DTypeError, OutOfMemoryError, ShapeError
@@ -20,7 +21,8 @@ def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
     Example:
         >>> x = ge.tensor([[1.0, 2.0]], requires_grad=True)
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    t = Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    return _reread(data, t) if _mode.hook is not None and not requires_grad else t
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -28,7 +30,26 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor) and dtype is None and (device is None or
                                                       normalize_device(device) == data.device):
         return data
-    return Tensor(data, dtype=dtype, device=device)
+    t = Tensor(data, dtype=dtype, device=device)
+    return _reread(data, t) if _mode.hook is not None else t
+
+
+def _reread(data, t):
+    """Under a ge.jit recording, a tensor made from a NumPy array is a call of the
+    ``from_host`` op, so that every replay copies the array again (a global array the
+    function reads may have changed between calls); other data stays a constant."""
+    if type(data) is not np.ndarray or data.dtype.kind not in "biuf":
+        return t
+    return apply(from_host, params=(t.device, data, t.dtype))
+
+
+@op(name="from_host", params=("device", "source", "dtype"), differentiable=False,
+    moves=True, random=True)
+def from_host(xp, device, source, dtype):
+    """A copy of the host array ``source`` on ``device``, made anew at every replay (marked
+    random: never folded into a constant of the program)."""
+    arr = np.array(source, dtype=dtype)
+    return backend.to_device_array(arr, device)
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
