@@ -99,7 +99,7 @@ def set_output_masks(layer, inputs, outputs, previous_mask):
                           f"(of type {type(layer).__name__}) was passed an input with a mask "
                           "attached to it. However, this layer does not support masking and "
                           "will therefore destroy the mask information. Downstream layers "
-                          "will not see the mask.", stacklevel=3)
+                          "will not see the mask.", stacklevel=1)  # here: once per layer, as Keras
         return
     flat_out = _flatten(outputs)
     if all(get_keras_mask(o) is not None for o in flat_out):
