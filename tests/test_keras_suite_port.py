@@ -5,7 +5,9 @@ it (keras/src/...); only Keras' harness is replaced: ``self.assertAllClose`` by
 ``np.testing.assert_allclose`` at Keras' default tolerances (1e-6), TestCase classes by
 plain functions calling ``keras.backend.clear_session()`` first, ``run_layer_test`` by the
 small equivalent below. Where gradengine differs on purpose (docs/from-keras.md), the case is
-adapted minimally and the comment names the difference.
+adapted minimally and the comment names the difference. Keras' internal
+``keras.src.backend.convert_to_numpy`` is spelled with its public name,
+``keras.ops.convert_to_numpy``.
 """
 
 import numpy as np
@@ -671,7 +673,7 @@ def test_dropout_rescaling():
     inputs = np.ones((20, 500))
     layer = layers.Dropout(0.5, seed=1337)
     outputs = layer(inputs, training=True)
-    outputs = backend.convert_to_numpy(outputs)
+    outputs = ops.convert_to_numpy(outputs)
     assert_all_close(np.mean(outputs), 1.0, atol=0.02)
     assert_all_close(np.max(outputs), 2.0)
 
@@ -696,14 +698,54 @@ def test_dropout_validate_noise_shape_none():
     assert layer.noise_shape is None
 
 
+# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_dropout_partial_noise_shape_dynamic
+def test_dropout_partial_noise_shape_dynamic():
+    inputs = np.ones((20, 5, 10))
+    layer = layers.Dropout(0.5, noise_shape=(None, 1, None))
+    outputs = layer(inputs, training=True)
+    assert_all_close(outputs[:, 0, :], outputs[:, 1, :])
+
+
 # keras/src/layers/regularization/dropout_test.py::DropoutTest::test_dropout_partial_noise_shape_static
 def test_dropout_partial_noise_shape_static():
     inputs = np.ones((20, 5, 10))
-    # adapted: Dropout(noise_shape=) is NotImplementedError (docs/from-keras.md, Every
-    # difference); Keras' test then checks outputs[:, 0, :] == outputs[:, 1, :]
-    with pytest.raises(NotImplementedError):
-        layers.Dropout(0.5, noise_shape=(20, 1, 10))
-    del inputs
+    layer = layers.Dropout(0.5, noise_shape=(20, 1, 10))
+    outputs = layer(inputs, training=True)
+    assert_all_close(outputs[:, 0, :], outputs[:, 1, :])
+
+
+# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_integer_tuple
+def test_dropout_validate_noise_shape_integer_tuple():
+    layer = layers.Dropout(0.5, noise_shape=(20, 1, 10))
+    assert layer.noise_shape == (20, 1, 10)
+
+
+# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_cast_to_a_tuple
+def test_dropout_validate_noise_shape_cast_to_a_tuple():
+    layer = layers.Dropout(0.5, noise_shape=[20, 1, 10])
+    assert layer.noise_shape == (20, 1, 10)
+    assert isinstance(layer.noise_shape, tuple)
+
+
+# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_non_iterable
+def test_dropout_validate_noise_shape_non_iterable():
+    with pytest.raises(ValueError, match="Invalid value received for argument `noise_shape`. "
+                       "Expected a tuple or list of integers."):
+        layers.Dropout(0.5, noise_shape="Invalid")
+
+
+# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_invalid_type
+def test_dropout_validate_noise_shape_invalid_type():
+    with pytest.raises(ValueError, match="Invalid value received for argument `noise_shape`. "
+                       "Expected all elements to be integers or None."):
+        layers.Dropout(0.5, noise_shape=(20, 1.5, 10))
+
+
+# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_negative_value
+def test_dropout_validate_noise_shape_negative_value():
+    with pytest.raises(ValueError, match="Invalid value received for argument `noise_shape`. "
+                       "Expected all dimensions to be positive integers or None."):
+        layers.Dropout(0.5, noise_shape=(20, -1, 10))
 
 
 # --------------------------------------------------------- layers/reshaping/*_test.py
@@ -1101,9 +1143,9 @@ def test_bn_correctness(axis, input_shape, moving_mean_initializer,
         out = layer(out, training=True)
     broadcast_shape = [1] * len(input_shape)
     broadcast_shape[axis] = input_shape[axis]
-    out = backend.convert_to_numpy(out)
-    out = out - np.reshape(backend.convert_to_numpy(layer.beta), broadcast_shape)
-    out = out / np.reshape(backend.convert_to_numpy(layer.gamma), broadcast_shape)
+    out = ops.convert_to_numpy(out)
+    out = out - np.reshape(ops.convert_to_numpy(layer.beta), broadcast_shape)
+    out = out / np.reshape(ops.convert_to_numpy(layer.gamma), broadcast_shape)
     reduction_axes = list(range(len(input_shape)))
     del reduction_axes[axis]
     reduction_axes = tuple(reduction_axes)
@@ -1150,9 +1192,9 @@ def test_bn_trainable_behavior():
     assert len(layer.non_trainable_weights) == 2
     for _ in range(10):
         out = layer(x, training=True)
-    out = backend.convert_to_numpy(out)
-    out = out - np.reshape(backend.convert_to_numpy(layer.beta), (1, 1, 1, 3))
-    out = out / np.reshape(backend.convert_to_numpy(layer.gamma), (1, 1, 1, 3))
+    out = ops.convert_to_numpy(out)
+    out = out - np.reshape(ops.convert_to_numpy(layer.beta), (1, 1, 1, 3))
+    out = out / np.reshape(ops.convert_to_numpy(layer.gamma), (1, 1, 1, 3))
     assert_all_close(np.mean(out, axis=(0, 1, 2)), 0.0, atol=1e-3)
     assert_all_close(np.std(out, axis=(0, 1, 2)), 1.0, atol=1e-3)
 
