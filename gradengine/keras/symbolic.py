@@ -182,6 +182,19 @@ def symbolic_call(layer, args, kwargs):
     """Record ``layer(*args, **kwargs)`` on KerasTensors: run the layer once on the probes
     (no graph, inference mode: it builds and no moving statistic moves) and return
     KerasTensors of the outputs' shapes."""
+    spec = getattr(layer, "compute_output_spec", None)
+    if spec is not None:
+        # -- kssuite: a layer's own compute_output_spec gives the symbolic outputs, as in
+        # Keras (its call then runs on data only)
+        kw = {k: v for k, v in kwargs.items() if k != "training"}
+        outputs = spec(*args, **kw)
+        for o in flatten(outputs):
+            if not isinstance(o, KerasTensor):
+                raise TypeError(f"{type(layer).__name__}.compute_output_spec must return "
+                                f"KerasTensors, got {type(o).__name__}")
+        Node(layer, args, kwargs, outputs)
+        return outputs
+
     def probe(v):
         return v._probe if isinstance(v, KerasTensor) else v
     probe_kwargs = {k: map_structure(probe, v) for k, v in kwargs.items() if k != "training"}
