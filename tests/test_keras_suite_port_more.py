@@ -6,7 +6,8 @@ Keras has it; only the harness is replaced: ``self.assertAllClose`` -> ``assert_
 np.testing.assert_almost_equal at Keras' decimal=3, ``run_class_serialization_test`` -> its
 get_config / from_config round trip, TestCase classes -> functions, and
 ``keras.backend.clear_session()`` before each as Keras' TestCase does. Adaptations for a
-documented gradengine difference are marked ``# adapted:`` with the reason.
+documented gradengine difference are marked ``# adapted:`` with the reason. Keras'
+internal ``keras.src.backend.Variable`` is spelled with its public name, ``keras.Variable``.
 """
 
 import json
@@ -1179,7 +1180,7 @@ def test_s_g_d_single_step():
     optimizer = SGD(learning_rate=0.5)
     assert_equal(len(optimizer.variables), 2)
     grads = ops.array([1.0, 6.0, 7.0, 2.0])
-    vars = backend.Variable([1.0, 2.0, 3.0, 4.0])
+    vars = keras.Variable([1.0, 2.0, 3.0, 4.0])
     optimizer.build([vars])
     optimizer.apply_gradients(zip([grads], [vars]))
     assert_all_close(vars, [0.5, -1.0, -0.5, 3.0], rtol=1e-4, atol=1e-4)
@@ -1203,9 +1204,9 @@ def test_s_g_d_invalid_momentum():
 def test_s_g_d_weight_decay():
     grads, var1, var2, var3 = (
         ops.zeros(()),
-        backend.Variable(2.0),
-        backend.Variable(2.0, name="exclude"),
-        backend.Variable(2.0),
+        keras.Variable(2.0),
+        keras.Variable(2.0, name="exclude"),
+        keras.Variable(2.0),
     )
     optimizer_1 = SGD(learning_rate=1.0, weight_decay=0.004)
     optimizer_1.apply_gradients(zip([grads], [var1]))
@@ -1227,7 +1228,7 @@ def test_s_g_d_weight_decay():
 def test_s_g_d_correctness_with_golden():
     optimizer = SGD(nesterov=True)
 
-    x = backend.Variable(np.ones([10]))
+    x = keras.Variable(np.ones([10]))
     grads = ops.arange(0.1, 1.1, 0.1)
     first_grads = ops.full((10,), 0.01)
 
@@ -1281,7 +1282,7 @@ def test_adam_config():
 def test_adam_single_step():
     optimizer = Adam(learning_rate=0.5)
     grads = ops.array([1.0, 6.0, 7.0, 2.0])
-    vars = backend.Variable([1.0, 2.0, 3.0, 4.0])
+    vars = keras.Variable([1.0, 2.0, 3.0, 4.0])
     optimizer.apply_gradients(zip([grads], [vars]))
     assert_all_close(vars, [0.5, 1.5, 2.5, 3.5], rtol=1e-4, atol=1e-4)
 
@@ -1290,9 +1291,9 @@ def test_adam_single_step():
 def test_adam_weight_decay():
     grads, var1, var2, var3 = (
         ops.zeros(()),
-        backend.Variable(2.0),
-        backend.Variable(2.0, name="exclude"),
-        backend.Variable(2.0),
+        keras.Variable(2.0),
+        keras.Variable(2.0, name="exclude"),
+        keras.Variable(2.0),
     )
     optimizer_1 = Adam(learning_rate=1.0, weight_decay=0.004)
     optimizer_1.apply_gradients(zip([grads], [var1]))
@@ -1314,7 +1315,7 @@ def test_adam_weight_decay():
 def test_adam_correctness_with_golden():
     optimizer = Adam(amsgrad=True)
 
-    x = backend.Variable(np.ones([10], dtype="float32"))
+    x = keras.Variable(np.ones([10], dtype="float32"))
     grads = ops.arange(0.1, 1.1, 0.1)
     first_grads = ops.full((10,), 0.01)
 
@@ -1353,8 +1354,8 @@ def test_adam_ema_overwrite_frequency():
         ema_overwrite_frequency=2,
     )
     optimizer_no_ema = Adam(learning_rate=1.0)
-    var = backend.Variable([1.0, 2.0], dtype="float32")
-    var_no_ema = backend.Variable([1.0, 2.0], dtype="float32")
+    var = keras.Variable([1.0, 2.0], dtype="float32")
+    var_no_ema = keras.Variable([1.0, 2.0], dtype="float32")
     grads = ops.array([0.1, 0.2], dtype="float32")
 
     # First step: iterations = 0, EMA initialized to v1
@@ -1408,7 +1409,7 @@ def test_r_m_sprop_config():
 def test_r_m_sprop_single_step():
     optimizer = RMSprop(learning_rate=0.5)
     grads = ops.array([1.0, 6.0, 7.0, 2.0])
-    vars = backend.Variable([1.0, 2.0, 3.0, 4.0])
+    vars = keras.Variable([1.0, 2.0, 3.0, 4.0])
     optimizer.apply_gradients(zip([grads], [vars]))
     assert_all_close(
         vars, [-0.5811, 0.4189, 1.4189, 2.4189], rtol=1e-4, atol=1e-4
@@ -1419,9 +1420,9 @@ def test_r_m_sprop_single_step():
 def test_r_m_sprop_weight_decay():
     grads, var1, var2, var3 = (
         ops.zeros(()),
-        backend.Variable(2.0),
-        backend.Variable(2.0, name="exclude"),
-        backend.Variable(2.0),
+        keras.Variable(2.0),
+        keras.Variable(2.0, name="exclude"),
+        keras.Variable(2.0),
     )
     optimizer_1 = RMSprop(learning_rate=1.0, weight_decay=0.004)
     optimizer_1.apply_gradients(zip([grads], [var1]))
@@ -1443,7 +1444,7 @@ def test_r_m_sprop_weight_decay():
 def test_r_m_sprop_correctness_with_golden():
     optimizer = RMSprop(centered=True)
 
-    x = backend.Variable(np.ones([10]))
+    x = keras.Variable(np.ones([10]))
     grads = ops.arange(0.1, 1.1, 0.1)
     first_grads = ops.full((10,), 0.01)
 
