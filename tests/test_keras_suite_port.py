@@ -480,7 +480,7 @@ def test_embedding_correctness():
 def test_embedding_masking():
     layer = layers.Embedding(input_dim=3, output_dim=2, mask_zero=True)
     layer.build()
-    out = layer.compute_mask(np.array(([2, 1, 0])))
+    out = layer.compute_mask(np.array(([2, 1, 0])))  # noqa: UP034 - as Keras has it
     assert_all_close(out, np.array([True, True, False]))
 
 
@@ -698,7 +698,8 @@ def test_dropout_validate_noise_shape_none():
     assert layer.noise_shape is None
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_dropout_partial_noise_shape_dynamic
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_dropout_partial_noise_shape_dynamic
 def test_dropout_partial_noise_shape_dynamic():
     inputs = np.ones((20, 5, 10))
     layer = layers.Dropout(0.5, noise_shape=(None, 1, None))
@@ -706,7 +707,8 @@ def test_dropout_partial_noise_shape_dynamic():
     assert_all_close(outputs[:, 0, :], outputs[:, 1, :])
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_dropout_partial_noise_shape_static
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_dropout_partial_noise_shape_static
 def test_dropout_partial_noise_shape_static():
     inputs = np.ones((20, 5, 10))
     layer = layers.Dropout(0.5, noise_shape=(20, 1, 10))
@@ -714,34 +716,39 @@ def test_dropout_partial_noise_shape_static():
     assert_all_close(outputs[:, 0, :], outputs[:, 1, :])
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_integer_tuple
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_validate_noise_shape_integer_tuple
 def test_dropout_validate_noise_shape_integer_tuple():
     layer = layers.Dropout(0.5, noise_shape=(20, 1, 10))
     assert layer.noise_shape == (20, 1, 10)
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_cast_to_a_tuple
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_validate_noise_shape_cast_to_a_tuple
 def test_dropout_validate_noise_shape_cast_to_a_tuple():
     layer = layers.Dropout(0.5, noise_shape=[20, 1, 10])
     assert layer.noise_shape == (20, 1, 10)
     assert isinstance(layer.noise_shape, tuple)
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_non_iterable
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_validate_noise_shape_non_iterable
 def test_dropout_validate_noise_shape_non_iterable():
     with pytest.raises(ValueError, match="Invalid value received for argument `noise_shape`. "
                        "Expected a tuple or list of integers."):
         layers.Dropout(0.5, noise_shape="Invalid")
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_invalid_type
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_validate_noise_shape_invalid_type
 def test_dropout_validate_noise_shape_invalid_type():
     with pytest.raises(ValueError, match="Invalid value received for argument `noise_shape`. "
                        "Expected all elements to be integers or None."):
         layers.Dropout(0.5, noise_shape=(20, 1.5, 10))
 
 
-# keras/src/layers/regularization/dropout_test.py::DropoutTest::test_validate_noise_shape_negative_value
+# keras/src/layers/regularization/dropout_test.py::
+#   DropoutTest::test_validate_noise_shape_negative_value
 def test_dropout_validate_noise_shape_negative_value():
     with pytest.raises(ValueError, match="Invalid value received for argument `noise_shape`. "
                        "Expected all dimensions to be positive integers or None."):
@@ -760,7 +767,8 @@ def test_cropping_1d():
                        expected_output=ops.convert_to_tensor(inputs[:, sl, :]))
 
 
-# keras/src/layers/reshaping/cropping1d_test.py::Cropping1DTest::test_cropping_1d_errors_if_cropping_argument_invalid
+# keras/src/layers/reshaping/cropping1d_test.py::
+#   Cropping1DTest::test_cropping_1d_errors_if_cropping_argument_invalid
 def test_cropping_1d_errors_if_cropping_argument_invalid():
     with pytest.raises(ValueError):
         layers.Cropping1D(cropping=(1,))
@@ -770,7 +778,8 @@ def test_cropping_1d_errors_if_cropping_argument_invalid():
         layers.Cropping1D(cropping="1")
 
 
-# keras/src/layers/reshaping/cropping1d_test.py::Cropping1DTest::test_cropping_1d_errors_if_cropping_more_than_available
+# keras/src/layers/reshaping/cropping1d_test.py::
+#   Cropping1DTest::test_cropping_1d_errors_if_cropping_more_than_available
 def test_cropping_1d_errors_if_cropping_more_than_available():
     with pytest.raises(ValueError, match="`cropping` parameter of `Cropping1D` layer "
                        "must be smaller than"):
@@ -778,7 +787,8 @@ def test_cropping_1d_errors_if_cropping_more_than_available():
         layers.Cropping1D(cropping=(2, 3))(input_layer)
 
 
-# keras/src/layers/reshaping/cropping1d_test.py::Cropping1DTest::test_cropping_1d_error_on_excessive_cropping
+# keras/src/layers/reshaping/cropping1d_test.py::
+#   Cropping1DTest::test_cropping_1d_error_on_excessive_cropping
 def test_cropping_1d_error_on_excessive_cropping():
     inputs = np.random.rand(3, 5, 7)
     with pytest.raises(ValueError, match="`cropping` parameter of `Cropping1D` layer "
@@ -809,7 +819,8 @@ def test_flatten_with_scalar_channels():
                    input_data=inputs, expected_output=expected_output)
 
 
-# keras/src/layers/reshaping/flatten_test.py::FlattenTest::test_flatten_symbolic_with_dynamic_batch_size
+# keras/src/layers/reshaping/flatten_test.py::
+#   FlattenTest::test_flatten_symbolic_with_dynamic_batch_size
 def test_flatten_symbolic_with_dynamic_batch_size():
     input_layer = layers.Input(batch_shape=(None, 2, 3))
     flattened = layers.Flatten()(input_layer)
@@ -832,14 +843,16 @@ def test_permute_with_dynamic_batch_size():
     assert permuted.shape == (None, 5, 3)
 
 
-# keras/src/layers/reshaping/permute_test.py::PermuteTest::test_permute_errors_on_invalid_starting_dims_index
+# keras/src/layers/reshaping/permute_test.py::
+#   PermuteTest::test_permute_errors_on_invalid_starting_dims_index
 def test_permute_errors_on_invalid_starting_dims_index():
     with pytest.raises(ValueError, match=r"Invalid permutation .*dims.*"):
         run_layer_test(layers.Permute, init_kwargs={"dims": (0, 1, 2)},
                        input_shape=(3, 2, 4))
 
 
-# keras/src/layers/reshaping/permute_test.py::PermuteTest::test_permute_errors_on_invalid_set_of_dims_indices
+# keras/src/layers/reshaping/permute_test.py::
+#   PermuteTest::test_permute_errors_on_invalid_set_of_dims_indices
 def test_permute_errors_on_invalid_set_of_dims_indices():
     with pytest.raises(ValueError, match=r"Invalid permutation .*dims.*"):
         run_layer_test(layers.Permute, init_kwargs={"dims": (1, 4, 2)},
@@ -855,7 +868,8 @@ def test_repeat_vector():
                    expected_output=expected_output)
 
 
-# keras/src/layers/reshaping/repeat_vector_test.py::FlattenTest::test_repeat_vector_with_dynamic_batch_size
+# keras/src/layers/reshaping/repeat_vector_test.py::
+#   FlattenTest::test_repeat_vector_with_dynamic_batch_size
 def test_repeat_vector_with_dynamic_batch_size():
     input_layer = layers.Input(batch_shape=(None, 5))
     repeated = layers.RepeatVector(n=3)(input_layer)
@@ -869,7 +883,8 @@ def test_repeat_vector_with_invalid_n():
             layers.RepeatVector(n=n)
 
 
-# keras/src/layers/reshaping/repeat_vector_test.py::FlattenTest::test_repeat_vector_with_non_positive_n
+# keras/src/layers/reshaping/repeat_vector_test.py::
+#   FlattenTest::test_repeat_vector_with_non_positive_n
 def test_repeat_vector_with_non_positive_n():
     for n in (0, -3):
         with pytest.raises(ValueError, match="should be a positive integer"):
@@ -905,7 +920,8 @@ def test_reshape_rejects_invalid_target_shape():
         layers.Reshape(target_shape=(-1, -1, 5))
 
 
-# keras/src/layers/reshaping/reshape_test.py::ReshapeTest::test_reshape_layer_with_varying_input_size_and_minus_one
+# keras/src/layers/reshaping/reshape_test.py::
+#   ReshapeTest::test_reshape_layer_with_varying_input_size_and_minus_one
 def test_reshape_layer_with_varying_input_size_and_minus_one():
     layer = layers.Reshape((-1, 8))
     res = layer(ops.ones((1, 6, 4), dtype="float32"))
@@ -930,12 +946,14 @@ def test_upsampling_1d_correctness():
                    [9.0, 10.0, 11.0]]]))
 
 
-# keras/src/layers/reshaping/up_sampling1d_test.py::UpSamplingTest::test_upsampling_1d_correctness_with_ones
+# keras/src/layers/reshaping/up_sampling1d_test.py::
+#   UpSamplingTest::test_upsampling_1d_correctness_with_ones
 def test_upsampling_1d_correctness_with_ones():
     assert_all_close(layers.UpSampling1D(size=3)(np.ones((2, 1, 5))), np.ones((2, 3, 5)))
 
 
-# keras/src/layers/reshaping/up_sampling1d_test.py::UpSamplingTest::test_upsampling_1d_with_dynamic_batch_size
+# keras/src/layers/reshaping/up_sampling1d_test.py::
+#   UpSamplingTest::test_upsampling_1d_with_dynamic_batch_size
 def test_upsampling_1d_with_dynamic_batch_size():
     x = keras.KerasTensor([None, 2, 3])
     assert layers.UpSampling1D(size=2)(x).shape == (None, 4, 3)
@@ -957,7 +975,8 @@ def test_zero_padding_1d(data_format):
         assert_all_close(outputs[:, :, 1:-2], inputs)
 
 
-# keras/src/layers/reshaping/zero_padding1d_test.py::ZeroPadding1DTest::test_zero_padding_1d_with_same_padding
+# keras/src/layers/reshaping/zero_padding1d_test.py::
+#   ZeroPadding1DTest::test_zero_padding_1d_with_same_padding
 @pytest.mark.parametrize("padding", [(2, 2), 2])
 def test_zero_padding_1d_with_same_padding(padding):
     inputs = np.random.rand(1, 2, 3)
@@ -1011,7 +1030,8 @@ def test_max_pooling3d(pool_size, strides, padding, data_format):
     assert_all_close(outputs, expected)
 
 
-# keras/src/layers/pooling/average_pooling_test.py::AveragePoolingCorrectnessTest::test_average_pooling1d
+# keras/src/layers/pooling/average_pooling_test.py::
+#   AveragePoolingCorrectnessTest::test_average_pooling1d
 @pytest.mark.parametrize("pool_size,strides,padding,data_format", [
     (2, 1, "valid", "channels_last"), (2, 1, "valid", "channels_first"),
     ((2,), (2,), "valid", "channels_last"), ((2,), (2,), "valid", "channels_first")])
@@ -1024,7 +1044,8 @@ def test_average_pooling1d(pool_size, strides, padding, data_format):
     assert_all_close(outputs, expected)
 
 
-# keras/src/layers/pooling/average_pooling_test.py::AveragePoolingCorrectnessTest::test_average_pooling2d
+# keras/src/layers/pooling/average_pooling_test.py::
+#   AveragePoolingCorrectnessTest::test_average_pooling2d
 @pytest.mark.parametrize("pool_size,strides,padding,data_format", [
     (2, 1, "valid", "channels_last"), ((2, 3), (2, 2), "valid", "channels_last")])
 def test_average_pooling2d(pool_size, strides, padding, data_format):
@@ -1036,7 +1057,8 @@ def test_average_pooling2d(pool_size, strides, padding, data_format):
     assert_all_close(outputs, expected)
 
 
-# keras/src/layers/pooling/global_average_pooling_test.py::GlobalAveragePoolingCorrectnessTest::test_global_average_pooling1d
+# keras/src/layers/pooling/global_average_pooling_test.py::
+#   GlobalAveragePoolingCorrectnessTest::test_global_average_pooling1d
 @pytest.mark.parametrize("data_format,keepdims", [
     ("channels_last", False), ("channels_last", True),
     ("channels_first", False), ("channels_first", True)])
@@ -1068,7 +1090,8 @@ def test_global_average_pooling1d(data_format, keepdims):
     assert_all_close(outputs, expected)
 
 
-# keras/src/layers/pooling/global_max_pooling_test.py::GlobalMaxPoolingCorrectnessTest::test_global_max_pooling1d
+# keras/src/layers/pooling/global_max_pooling_test.py::
+#   GlobalMaxPoolingCorrectnessTest::test_global_max_pooling1d
 @pytest.mark.parametrize("data_format,keepdims", [
     ("channels_last", False), ("channels_last", True),
     ("channels_first", False), ("channels_first", True)])
@@ -1087,7 +1110,8 @@ def test_global_max_pooling1d(data_format, keepdims):
     assert_all_close(outputs, expected)
 
 
-# keras/src/layers/pooling/adaptive_pooling2d_test.py::AdaptivePooling2DLayerTest::test_average_pooling2d_numerical
+# keras/src/layers/pooling/adaptive_pooling2d_test.py::
+#   AdaptivePooling2DLayerTest::test_average_pooling2d_numerical
 def test_adaptive_average_pooling2d_numerical():
     inputs = np.array([[[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0],
                          [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]]],
@@ -1127,7 +1151,8 @@ def assert_not_all_close(x1, x2, atol=1e-6, rtol=1e-6):
     raise AssertionError("the two values are close")
 
 
-# keras/src/layers/normalization/batch_normalization_test.py::BatchNormalizationTest::test_correctness
+# keras/src/layers/normalization/batch_normalization_test.py::
+#   BatchNormalizationTest::test_correctness
 @pytest.mark.parametrize("axis", [-1, 1])
 @pytest.mark.parametrize("input_shape", [(5, 2, 3), (5, 3, 3, 2)])
 @pytest.mark.parametrize("moving_mean_initializer", ["zeros", "ones"])
@@ -1175,7 +1200,8 @@ def test_bn_correctness(axis, input_shape, moving_mean_initializer,
     assert_not_all_close(unmasked_out, masked_out)
 
 
-# keras/src/layers/normalization/batch_normalization_test.py::BatchNormalizationTest::test_trainable_behavior
+# keras/src/layers/normalization/batch_normalization_test.py::
+#   BatchNormalizationTest::test_trainable_behavior
 def test_bn_trainable_behavior():
     layer = layers.BatchNormalization(axis=-1, momentum=0.8, epsilon=1e-7)
     layer.build((1, 4, 4, 3))
@@ -1265,7 +1291,8 @@ def test_sequential_basic_flow_deferred():
     assert y.shape == (3, 4)
 
 
-# keras/src/models/sequential_test.py::SequentialTest::test_basic_flow_with_sequential_model_as_first_layer
+# keras/src/models/sequential_test.py::
+#   SequentialTest::test_basic_flow_with_sequential_model_as_first_layer
 def test_sequential_basic_flow_with_sequential_model_as_first_layer():
     Sequential, Input = keras.Sequential, keras.Input
     sequential_model = Sequential([Input((16, 16, 3)), layers.Conv2D(4, 3, padding="same")])

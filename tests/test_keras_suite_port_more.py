@@ -201,7 +201,8 @@ def test_mean_squared_error_mean_with_sample_weight_reduction():
 
 # keras/src/losses/losses_test.py::MeanSquaredErrorTest::test_dtype_arg
 def test_mean_squared_error_dtype_arg():
-    mse_obj = losses.MeanSquaredError(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+    # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+    mse_obj = losses.MeanSquaredError(dtype="float16")
     y_true = np.array([[1, 9, 2], [-5, -2, 6]])
     y_pred = np.array([[4, 8, 12], [8, 1, 3]], dtype="float32")
     loss = mse_obj(y_true, y_pred)
@@ -306,7 +307,8 @@ def test_mean_absolute_error_mean_with_sample_weight_reduction():
 
 # keras/src/losses/losses_test.py::MeanAbsoluteErrorTest::test_dtype_arg
 def test_mean_absolute_error_dtype_arg():
-    mae_obj = losses.MeanAbsoluteError(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+    # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+    mae_obj = losses.MeanAbsoluteError(dtype="float16")
     y_true = np.array([[1, 9, 2], [-5, -2, 6]])
     y_pred = np.array([[4, 8, 12], [8, 1, 3]], dtype="float32")
     loss = mae_obj(y_true, y_pred)
@@ -388,7 +390,8 @@ def test_mean_absolute_percentage_error_no_reduction():
     assert_almost_equal(loss, [621.8518, 352.6666])
 
 
-# keras/src/losses/losses_test.py::MeanAbsolutePercentageErrorTest::test_mean_with_sample_weight_reduction
+# keras/src/losses/losses_test.py::
+#   MeanAbsolutePercentageErrorTest::test_mean_with_sample_weight_reduction
 def test_mean_absolute_percentage_error_mean_with_sample_weight_reduction():
     mape_obj = losses.MeanAbsolutePercentageError(
         reduction="mean_with_sample_weight"
@@ -402,7 +405,8 @@ def test_mean_absolute_percentage_error_mean_with_sample_weight_reduction():
 
 # keras/src/losses/losses_test.py::MeanAbsolutePercentageErrorTest::test_dtype_arg
 def test_mean_absolute_percentage_error_dtype_arg():
-    mape_obj = losses.MeanAbsolutePercentageError(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+    # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+    mape_obj = losses.MeanAbsolutePercentageError(dtype="float16")
     y_true = np.array([[1, 9, 2], [-5, -2, 6]])
     y_pred = np.array([[4, 8, 12], [8, 1, 3]], dtype="float32")
     loss = mape_obj(y_true, y_pred)
@@ -467,7 +471,8 @@ def test_mean_squared_logarithmic_error_zero_weighted():
     assert_almost_equal(loss, 0.0, 3)
 
 
-# keras/src/losses/losses_test.py::MeanSquaredLogarithmicErrorTest::test_mean_with_sample_weight_reduction
+# keras/src/losses/losses_test.py::
+#   MeanSquaredLogarithmicErrorTest::test_mean_with_sample_weight_reduction
 def test_mean_squared_logarithmic_error_mean_with_sample_weight_reduction():
     msle_obj = losses.MeanSquaredLogarithmicError(
         reduction="mean_with_sample_weight"
@@ -481,7 +486,8 @@ def test_mean_squared_logarithmic_error_mean_with_sample_weight_reduction():
 
 # keras/src/losses/losses_test.py::MeanSquaredLogarithmicErrorTest::test_dtype_arg
 def test_mean_squared_logarithmic_error_dtype_arg():
-    msle_obj = losses.MeanSquaredLogarithmicError(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+    # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+    msle_obj = losses.MeanSquaredLogarithmicError(dtype="float16")
     y_true = np.array([[1, 9, 2], [-5, -2, 6]])
     y_pred = np.array([[4, 8, 12], [8, 1, 3]], dtype="float32")
     loss = msle_obj(y_true, y_pred, sample_weight=2.3)
@@ -548,7 +554,8 @@ def test_hinge_zero_weighted():
 
 # keras/src/losses/losses_test.py::HingeTest::test_dtype_arg
 def test_hinge_dtype_arg():
-    hinge_obj = losses.Hinge(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+    # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+    hinge_obj = losses.Hinge(dtype="float16")
     y_true = np.array([[0.0, 1.0], [0.0, 0.0]])
     y_pred = np.array([[0.6, 0.4], [0.4, 0.6]])
     loss = hinge_obj(y_true, y_pred)
@@ -1005,7 +1012,8 @@ def test_sparse_categorical_accuracy_reshape_matches():
     assert_all_close(result, np.array([1.0, 1.0]))
 
 
-# keras/src/metrics/accuracy_metrics_test.py::SparseCategoricalAccuracyTest::test_squeeze_y_true_shape
+# keras/src/metrics/accuracy_metrics_test.py::
+#   SparseCategoricalAccuracyTest::test_squeeze_y_true_shape
 def test_sparse_categorical_accuracy_squeeze_y_true_shape():
     sp_cat_acc_obj = accuracy_metrics.SparseCategoricalAccuracy(
         name="sparse_categorical_accuracy", dtype="float32"
@@ -1018,7 +1026,8 @@ def test_sparse_categorical_accuracy_squeeze_y_true_shape():
     assert_all_close(result, 1.0, atol=1e-4)
 
 
-# keras/src/metrics/accuracy_metrics_test.py::SparseCategoricalAccuracyTest::test_cast_y_pred_to_match_y_true_dtype
+# keras/src/metrics/accuracy_metrics_test.py::
+#   SparseCategoricalAccuracyTest::test_cast_y_pred_to_match_y_true_dtype
 def test_sparse_categorical_accuracy_cast_y_pred_to_match_y_true_dtype():
     sp_cat_acc_obj = accuracy_metrics.SparseCategoricalAccuracy(
         name="sparse_categorical_accuracy", dtype="float32"
@@ -1034,7 +1043,8 @@ def test_sparse_categorical_accuracy_cast_y_pred_to_match_y_true_dtype():
     assert_all_close(result, 1.0, atol=1e-4)
 
 
-# keras/src/metrics/accuracy_metrics_test.py::SparseCategoricalAccuracyTest::test_reshape_matches_to_original_y_true_shape
+# keras/src/metrics/accuracy_metrics_test.py::
+#   SparseCategoricalAccuracyTest::test_reshape_matches_to_original_y_true_shape
 def test_sparse_categorical_accuracy_reshape_matches_to_original_y_true_shape():
     sp_cat_acc_obj = accuracy_metrics.SparseCategoricalAccuracy(
         name="sparse_categorical_accuracy", dtype="float32"
@@ -1048,7 +1058,8 @@ def test_sparse_categorical_accuracy_reshape_matches_to_original_y_true_shape():
     assert_all_close(result, 1.0, atol=1e-4)
 
 
-# keras/src/metrics/accuracy_metrics_test.py::SparseCategoricalAccuracyTest::test_matching_shapes_without_squeeze
+# keras/src/metrics/accuracy_metrics_test.py::
+#   SparseCategoricalAccuracyTest::test_matching_shapes_without_squeeze
 def test_sparse_categorical_accuracy_matching_shapes_without_squeeze():
     sp_cat_acc_obj = accuracy_metrics.SparseCategoricalAccuracy(
         name="sparse_categorical_accuracy", dtype="float32"
@@ -1474,7 +1485,8 @@ def test_r_m_sprop_clip_value():
     assert_all_close(clipped_grad[0], [1.0, 1.0])
 
 
-# keras/src/losses/losses_test.py::HuberLossTest (its methods; setup -> setup_data, pytest's nose hook being `setup`)
+# keras/src/losses/losses_test.py::HuberLossTest
+# (its methods; setup -> setup_data: pytest treats a `setup` method as a hook)
 class TestHuberLoss:
     def huber_loss(self, y_true, y_pred, delta=1.0):
         error = y_pred - y_true
@@ -1582,12 +1594,14 @@ class TestHuberLoss:
 
     def test_dtype_arg(self):
         self.setup_data()
-        h_obj = losses.Huber(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+        # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+        h_obj = losses.Huber(dtype="float16")
         loss = h_obj(self.y_true, self.y_pred)
         assert_dtype(loss, "float16")
 
 
-# keras/src/losses/losses_test.py::LogCoshTest (its methods; setup -> setup_data, pytest's nose hook being `setup`)
+# keras/src/losses/losses_test.py::LogCoshTest
+# (its methods; setup -> setup_data: pytest treats a `setup` method as a hook)
 class TestLogCosh:
     def setup_data(self):
         y_true = np.asarray([[1, 9, 2], [-5, -2, 6]], dtype=np.float32)
@@ -1680,7 +1694,8 @@ class TestLogCosh:
 
     def test_dtype_arg(self):
         self.setup_data()
-        logcosh_obj = losses.LogCosh(dtype="float16")  # adapted: no bfloat16 (docs/from-pytorch.md), float16 instead
+        # adapted: no bfloat16 in gradengine (docs/from-pytorch.md): float16 instead
+        logcosh_obj = losses.LogCosh(dtype="float16")
         loss = logcosh_obj(self.y_true, self.y_pred)
         assert_dtype(loss, "float16")
 
