@@ -293,6 +293,15 @@ class Model(KerasModel, Module):
     def inputs(self):
         return None if self._graph is None else self._graph["flat_in"]
 
+    # -- kssuite: Keras' Layer.add_weight / add_variable on a (subclassed) model
+    def add_weight(self, *args, **kwargs):
+        from .layer_base import Layer
+        return Layer.add_weight(self, *args, **kwargs)
+
+    def add_variable(self, *args, **kwargs):
+        from .layer_base import Layer
+        return Layer.add_variable(self, *args, **kwargs)
+
     # -- kssuite: Keras' model.input_shape / output_shape (a tuple, or a list of them)
     @property
     def input_shape(self):

@@ -14,6 +14,17 @@ from . import masking, symbolic
 
 __all__ = ["Layer"]
 
+
+class _StateVariable(Tensor):
+    """A non-trainable Keras weight (a buffer) with Keras' variable methods: ``assign``,
+    ``assign_add``, ``assign_sub``, ``value``. -- kssuite"""
+
+    __slots__ = ()
+    assign = Parameter.assign
+    assign_add = Parameter.assign_add
+    assign_sub = Parameter.assign_sub
+    value = Parameter.value
+
 # -- kssuite: the ``training=`` an outer call was given (a model's ``model(x,
 # training=True)``), handed to each inner layer whose ``call`` takes ``training``, as
 # Keras' call context does; empty: the module's mode alone decides (gradengine's rule)
@@ -104,11 +115,23 @@ class Layer(KerasWeights, Module):
             w = Parameter(arr, device=dev)
             setattr(self, key, w)
         else:
-            self.register_buffer(key, Tensor._make(arr, dev))
+            # -- kssuite: a non-trainable weight is a buffer with Keras' assign methods
+            self.register_buffer(key, _StateVariable(arr, device=dev))
             w = self.__dict__[key]
         if regularizer is not None:
             self.__dict__.setdefault("_weight_regularizers", []).append(
                 (_keras_regularizers.get(regularizer), w))
+        return w
+
+    def add_variable(self, shape=None, initializer="glorot_uniform", dtype=None,
+                     trainable=True, autocast=True, regularizer=None, constraint=None,
+                     aggregation="none", name=None):
+        """Keras' ``add_variable``: :meth:`add_weight` with Keras' argument order. --
+        kssuite"""
+        w = Layer.add_weight(self, shape=shape, initializer=initializer, dtype=dtype,
+                             trainable=trainable, name=name, regularizer=regularizer)
+        if constraint is not None and isinstance(w, Parameter):
+            w.constraint = constraint
         return w
 
     def _buffer(self, init, shape, name):
