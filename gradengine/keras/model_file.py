@@ -21,9 +21,12 @@ VERSION = 1
 def _check_suffix(path, where):
     path = os.fspath(path)
     if not path.endswith(".keras"):
-        raise ValueError(f"{where}: the path must end in '.keras' (gradengine's one-file "
-                         f"model format), got {path!r}; for the weights alone use "
-                         "model.save_weights('name.weights.npz')")
+        # -- kssuite: Keras' wording first (its tests match it)
+        keras_words = "Invalid filepath extension for saving" if where == "save" else \
+            "File format not supported"
+        raise ValueError(f"{where}: {keras_words}: filepath={path}. The path must end in "
+                         f"'.keras' (gradengine's one-file model format); for the weights "
+                         "alone use model.save_weights('name.weights.npz')")
     return path
 
 
