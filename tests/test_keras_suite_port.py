@@ -1503,3 +1503,37 @@ def test_functional_training_arg():
     outputs = Canary()(inputs)
     model = keras.Model(inputs, outputs)
     model(np.random.random((2, 3)), training=True)
+
+
+# ------------------------------------------ gradengine's own checks of two of the fixes
+
+def test_huber_delta_kept_by_the_model_file(tmp_path):
+    # Keras' Huber.get_config has no delta (matched above); the .keras file keeps it
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=keras.losses.Huber(delta=2.5))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.loss.delta == 2.5
+    assert keras.losses.Huber().get_config() == {"name": "huber_loss",
+                                                 "reduction": "sum_over_batch_size"}
+
+
+def test_layer_with_compute_output_spec_is_built_by_the_symbolic_call():
+    # Keras builds a layer before its compute_output_spec: its weights exist at once
+    class MatMul(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2))
+
+        def call(self, x):
+            return ops.matmul(x, self.w)
+
+        def compute_output_spec(self, x):
+            return keras.KerasTensor(x.shape[:-1] + (2,), dtype=x.dtype)
+
+    inputs = keras.Input((3,))
+    outputs = MatMul()(inputs)
+    model = keras.Model(inputs, outputs)
+    assert outputs.shape == (None, 2)
+    assert len(model.trainable_weights) == 1
+    x = np.ones((4, 3), dtype="float32")
+    assert_all_close(model(x, training=False), x @ ops.convert_to_numpy(model.weights[0]))

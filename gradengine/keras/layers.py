@@ -139,6 +139,11 @@ class Embedding(Layer):
                 weights = weights[0]
             self.embeddings.assign(np.asarray(weights))
 
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("weights", None)  # as Keras: the initial table is not configuration
+        return cfg
+
     @classmethod
     def from_config(cls, config):
         try:

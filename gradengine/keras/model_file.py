@@ -137,6 +137,11 @@ def _loss_entry(loss):
         return {"__per_output__": {k: _loss_entry(v) for k, v in loss.items()}}
     if isinstance(loss, Loss) and hasattr(loss, "get_config"):
         out = serialize_keras_object(loss)
+        delta = getattr(loss, "delta", None)
+        if type(loss).__name__ == "Huber" and delta is not None and delta != 1.0 and \
+                isinstance(out, dict) and isinstance(out.get("config"), dict):
+            # -- kssuite: Keras' Huber.get_config drops delta; the model file keeps it
+            out["config"]["delta"] = delta
         return out
     if callable(loss):
         from .losses import _LOSS_FUNCTIONS

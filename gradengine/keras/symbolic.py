@@ -187,6 +187,13 @@ def symbolic_call(layer, args, kwargs):
         # -- kssuite: a layer's own compute_output_spec gives the symbolic outputs, as in
         # Keras (its call then runs on data only)
         kw = {k: v for k, v in kwargs.items() if k != "training"}
+        first = args[0] if args else None
+        if not getattr(layer, "built", True) and isinstance(first, KerasTensor):
+            # built first, as Keras does before compute_output_spec (a Keras-style build
+            # takes the shape with the batch axis, gradengine's own without it)
+            own = type(layer).build.__module__.startswith("gradengine.")
+            layer.build(first.shape[1:] if own else first.shape)
+            object.__setattr__(layer, "_built", True)
         outputs = spec(*args, **kw)
         for o in flatten(outputs):
             if not isinstance(o, KerasTensor):
