@@ -43,3 +43,9 @@ def __getattr__(name):
 # -- kops
 _LAZY = _LAZY + ("config", "constraints")
 __all__ += ["config", "constraints"]
+
+
+# -- kssuite: keras.Variable
+_NAMES["Variable"] = "variables"
+_LAZY = _LAZY + ("variables",)
+__all__ += ["Variable"]

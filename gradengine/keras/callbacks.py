@@ -118,9 +118,17 @@ def _monitor_op(monitor, mode, name):
         raise ValueError(f"{name}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
         base = monitor.removeprefix("val_")
-        mode = "max" if base in ("acc", "accuracy", "auc") or base.endswith("accuracy") \
-            else "min"
+        # -- kssuite: the metrics Keras maximizes (their direction "up"), F1 and the others
+        mode = "max" if base in _MAXIMIZED or base.endswith("accuracy") or \
+            base.startswith("auc") else "min"
     return mode
+
+
+_MAXIMIZED = ("acc", "accuracy", "auc", "f1_score", "fbeta_score", "precision", "recall",
+              "r2_score", "iou", "mean_iou", "binary_iou", "one_hot_iou", "one_hot_mean_iou",
+              "cosine_similarity", "pearson_correlation", "concordance_correlation",
+              "precision_at_recall", "recall_at_precision", "sensitivity_at_specificity",
+              "specificity_at_sensitivity")
 
 
 class EarlyStopping(Callback):
@@ -147,6 +155,7 @@ class EarlyStopping(Callback):
         self.patience = int(patience)
         self.verbose = verbose
         self.mode = _monitor_op(monitor, mode, "EarlyStopping")
+        self._auto_mode = mode == "auto"  # -- kssuite
         self.baseline = baseline
         self.restore_best_weights = bool(restore_best_weights)
         self.start_from_epoch = int(start_from_epoch)
@@ -160,6 +169,13 @@ class EarlyStopping(Callback):
             return current + self.min_delta < reference
         return current - self.min_delta > reference
 
+    @property
+    def monitor_op(self):
+        """Keras' ``monitor_op``: ``keras.ops.greater`` when a larger value is better,
+        else ``keras.ops.less``. -- kssuite"""
+        from . import ops
+        return ops.greater if self.mode == "max" else ops.less
+
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = 0
@@ -169,6 +185,15 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         current = (logs or {}).get(self.monitor)
+        base = self.monitor.removeprefix("val_")
+        if current is None and self._auto_mode and logs and not base.endswith("loss"):
+            # -- kssuite: Keras' error: mode="auto" and a metric the model does not have
+            raise ValueError(f"EarlyStopping callback received monitor={self.monitor} but "
+                             "Keras isn't able to automatically determine whether that "
+                             "metric should be maximized or minimized. Pass `mode='max'` in "
+                             "order to do early stopping based on the maximal "
+                             "monitor_op value or `mode='min'` in order to use the minimal "
+                             "monitor_op value.")
         if current is None:
             warnings.warn(f"EarlyStopping: monitor {self.monitor!r} is not in the logs "
                           f"(available: {sorted(logs or {})}); not stopping", stacklevel=2)
@@ -426,11 +451,20 @@ class LearningRateScheduler(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite (Keras')."""
+    """Stop training as soon as a batch's loss is NaN or infinite (Keras'); with
+    ``raise_error=True`` a RuntimeError at once instead (the other callbacks' ``on_train_end``
+    does not run)."""
+
+    def __init__(self, raise_error: bool = False):  # -- kssuite: Keras 3.15's raise_error
+        super().__init__()
+        self.raise_error = raise_error
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
+            if self.raise_error:
+                raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss "
+                                   f"value: {loss}. Terminating training immediately.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 

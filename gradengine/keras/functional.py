@@ -23,11 +23,17 @@ from ..nn.containers import ModuleList
 from ..nn.module import Module
 from . import masking as _masking
 from . import symbolic
+from .layer_base import EXPLICIT_TRAINING
 from .layers import Activation, InputLayer
 from .model import KerasModel, _layer_names, _param_count, _snake
 from .symbolic import KerasTensor, flatten, map_structure
 
 __all__ = ["Model"]
+
+
+class _NotSymbolicError(ValueError, TypeError):
+    """Model(inputs, outputs) given something not symbolic: Keras' ValueError, and the
+    TypeError gradengine raised before. -- kssuite"""
 
 
 class Model(KerasModel, Module):
@@ -89,9 +95,11 @@ class Model(KerasModel, Module):
         for what, flat in (("inputs", flat_in), ("outputs", flat_out)):
             bad = [type(t).__name__ for t in flat if not isinstance(t, KerasTensor)]
             if bad or not flat:
-                raise TypeError(f"Model: {what} must be symbolic tensors (keras.Input(...) "
-                                f"and layer calls on it), or lists / dicts of them; got "
-                                f"{bad or 'nothing'}")
+                # -- kssuite: Keras' ValueError and wording (still a TypeError, as before)
+                raise _NotSymbolicError(
+                    f"Model: All `{what}` values must be KerasTensors: symbolic tensors "
+                    f"(keras.Input(...) and layer calls on it), or lists / dicts of them; "
+                    f"got {bad or 'nothing'}")
         for t in flat_in:
             if not isinstance(t._node.layer, InputLayer):
                 raise ValueError(f"Model: every input must come from keras.Input; {t!r} is "
@@ -181,10 +189,16 @@ class Model(KerasModel, Module):
         if symbolic.is_symbolic((args, kwargs)):
             return symbolic.symbolic_call(self, args, kwargs)
         training = kwargs.pop("training", None)
-        if training is None or bool(training) == self.training:
-            return self.forward(*args, **kwargs)
-        with self.in_mode(training):
-            return self.forward(*args, **kwargs)
+        if training is not None:  # -- kssuite: Keras' training= reaches the inner layers
+            EXPLICIT_TRAINING.append(bool(training))
+        try:
+            if training is None or bool(training) == self.training:
+                return self.forward(*args, **kwargs)
+            with self.in_mode(training):
+                return self.forward(*args, **kwargs)
+        finally:
+            if training is not None:
+                EXPLICIT_TRAINING.pop()
 
     def forward(self, inputs, *args, **kwargs):
         if self._graph is not None:
@@ -278,6 +292,30 @@ class Model(KerasModel, Module):
     @property
     def inputs(self):
         return None if self._graph is None else self._graph["flat_in"]
+
+    # -- kssuite: Keras' Layer.add_weight / add_variable on a (subclassed) model
+    def add_weight(self, *args, **kwargs):
+        from .layer_base import Layer
+        return Layer.add_weight(self, *args, **kwargs)
+
+    def add_variable(self, *args, **kwargs):
+        from .layer_base import Layer
+        return Layer.add_variable(self, *args, **kwargs)
+
+    # -- kssuite: Keras' model.input_shape / output_shape (a tuple, or a list of them)
+    @property
+    def input_shape(self):
+        if self._graph is None:
+            raise AttributeError("Model: no input_shape (a subclassed model)")
+        shapes = [tuple(t.shape) for t in self._graph["flat_in"]]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        if self._graph is None:
+            raise AttributeError("Model: no output_shape (a subclassed model)")
+        shapes = [tuple(t.shape) for t in self._graph["flat_out"]]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def outputs(self):

@@ -14,6 +14,36 @@ from . import masking, symbolic
 
 __all__ = ["Layer"]
 
+
+class _StateVariable(Tensor):
+    """A non-trainable Keras weight (a buffer) with Keras' variable methods: ``assign``,
+    ``assign_add``, ``assign_sub``, ``value``. -- kssuite"""
+
+    __slots__ = ()
+    assign = Parameter.assign
+    assign_add = Parameter.assign_add
+    assign_sub = Parameter.assign_sub
+    value = Parameter.value
+
+# -- kssuite: the ``training=`` an outer call was given (a model's ``model(x,
+# training=True)``), handed to each inner layer whose ``call`` takes ``training``, as
+# Keras' call context does; empty: the module's mode alone decides (gradengine's rule)
+EXPLICIT_TRAINING: list = []
+_TAKES_TRAINING: dict = {}
+
+
+def takes_training(cls) -> bool:
+    """Whether ``cls.call`` has a ``training`` argument (looked up once per class)."""
+    known = _TAKES_TRAINING.get(cls)
+    if known is None:
+        import inspect
+        try:
+            known = "training" in inspect.signature(cls.call).parameters
+        except (TypeError, ValueError, AttributeError):
+            known = False
+        _TAKES_TRAINING[cls] = known
+    return known
+
 # the modules whose ``build`` takes the shape without the batch axis (the older layers);
 # a Keras-style build elsewhere gets Keras' form, with it
 _SHAPE_WITHOUT_BATCH = ("gradengine.keras.layers", __name__)
@@ -85,11 +115,23 @@ class Layer(KerasWeights, Module):
             w = Parameter(arr, device=dev)
             setattr(self, key, w)
         else:
-            self.register_buffer(key, Tensor._make(arr, dev))
+            # -- kssuite: a non-trainable weight is a buffer with Keras' assign methods
+            self.register_buffer(key, _StateVariable(arr, device=dev))
             w = self.__dict__[key]
         if regularizer is not None:
             self.__dict__.setdefault("_weight_regularizers", []).append(
                 (_keras_regularizers.get(regularizer), w))
+        return w
+
+    def add_variable(self, shape=None, initializer="glorot_uniform", dtype=None,
+                     trainable=True, autocast=True, regularizer=None, constraint=None,
+                     aggregation="none", name=None):
+        """Keras' ``add_variable``: :meth:`add_weight` with Keras' argument order. --
+        kssuite"""
+        w = Layer.add_weight(self, shape=shape, initializer=initializer, dtype=dtype,
+                             trainable=trainable, name=name, regularizer=regularizer)
+        if constraint is not None and isinstance(w, Parameter):
+            w.constraint = constraint
         return w
 
     def _buffer(self, init, shape, name):
@@ -122,11 +164,17 @@ class Layer(KerasWeights, Module):
             self.build(shape if type(self).build.__module__ in _SHAPE_WITHOUT_BATCH else
                        (None,) + shape)
             object.__setattr__(self, "_built", True)
-        if training is None or bool(training) == self.training:
-            out = self.forward(x, *args, **kwargs)
-        else:
-            with self.in_mode(training):
+        if training is not None:  # -- kssuite: passed on to the layers inside
+            EXPLICIT_TRAINING.append(bool(training))
+        try:
+            if training is None or bool(training) == self.training:
                 out = self.forward(x, *args, **kwargs)
+            else:
+                with self.in_mode(training):
+                    out = self.forward(x, *args, **kwargs)
+        finally:
+            if training is not None:
+                EXPLICIT_TRAINING.pop()
         if self.activity_regularizer is not None:
             for o in symbolic.flatten(out):
                 _keras_regularizers.record_activity(self.activity_regularizer, o)
@@ -144,6 +192,8 @@ class Layer(KerasWeights, Module):
         return mask
 
     def forward(self, x, *args, **kwargs):
+        if EXPLICIT_TRAINING and "training" not in kwargs and takes_training(type(self)):
+            kwargs["training"] = EXPLICIT_TRAINING[-1]  # -- kssuite
         return self.call(x, *args, **kwargs)
 
     def call(self, inputs, *args, **kwargs):

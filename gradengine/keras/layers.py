@@ -38,7 +38,10 @@ def _pair(v):
 class InputLayer(Layer):
     """What :func:`Input` returns: the model's input shape (batch axis excluded)."""
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None):
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None,
+                 batch_shape=None):
+        if batch_shape is not None:  # -- kssuite: Keras' batch_shape=(batch, *shape)
+            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("Input: a shape is required, e.g. Input(shape=(4,))")
@@ -47,18 +50,21 @@ class InputLayer(Layer):
         self.shape = (batch_size,) + shape
         object.__setattr__(self, "_built", True)
         dt = self.__dict__.get("_dtype") or backend.DEFAULT_FLOAT
-        self.output = symbolic.input_tensor(shape, dt, name)
+        self.output = symbolic.input_tensor(shape, dt, name, batch_size)  # -- kssuite
         symbolic.Node(self, (), {}, self.output)
 
     def forward(self, x):
         return x
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
+def Input(shape=None, batch_size=None, dtype=None, name=None,  # noqa: N802 - Keras' name
+          batch_shape=None):
     """The model's input: a :class:`~gradengine.keras.symbolic.KerasTensor` of shape
-    ``(None, *shape)``, to call layers on (the functional API, ``keras.Model(inputs,
-    outputs)``) or to start a ``Sequential([Input(shape=(4,)), Dense(8), ...])``."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name).output
+    ``(None, *shape)`` (``(batch_size, *shape)`` given one, or ``batch_shape``), to call
+    layers on (the functional API, ``keras.Model(inputs, outputs)``) or to start a
+    ``Sequential([Input(shape=(4,)), Dense(8), ...])``."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape).output
 
 
 class Activation(Layer):
@@ -110,20 +116,47 @@ class Embedding(Layer):
     U(-0.05, 0.05) as in Keras."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 mask_zero=False, embeddings_regularizer=None, **kwargs):
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, lora_alpha=None, **kwargs):
+        # -- kssuite: Keras' argument order, checks, embeddings_constraint= and weights=
+        for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"Embedding: `{arg}` must be a positive integer. "
+                                 f"Received: {arg}={v} (of type {type(v).__name__}).")
+        if lora_rank is not None:
+            raise NotImplementedError("Embedding: lora_rank is not supported (LoRA)")
         kwargs.pop("input_length", None)
         super().__init__(**kwargs)
         self.embeddings_regularizer = _keras_regularizers.get(embeddings_regularizer)
         self.mask_zero = bool(mask_zero)  # -- kmask: compute_mask below
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = embeddings_initializer
+        self.embeddings_constraint = embeddings_constraint
         self.embeddings = None
         self.build(None)  # the table's shape does not depend on the input
+        if weights is not None:
+            if isinstance(weights, (list, tuple)):
+                weights = weights[0]
+            self.embeddings.assign(np.asarray(weights))
 
-    def build(self, input_shape):
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("weights", None)  # as Keras: the initial table is not configuration
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        try:
+            return cls(**config)
+        except ValueError as e:  # Keras' deserialization reports a TypeError
+            raise TypeError(str(e)) from None
+
+    def build(self, input_shape=None):
         if self.embeddings is None:
             self._weight(self.embeddings_initializer, (self.input_dim, self.output_dim),
                          "embeddings")
+            if self.embeddings_constraint is not None:  # -- kssuite: Keras' .constraint
+                self.embeddings.constraint = self.embeddings_constraint
         object.__setattr__(self, "_built", True)
 
     def _prepare(self, x):

@@ -43,9 +43,13 @@ class Reshape(_Stateless):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(int(d) for d in target_shape)
+        # -- kssuite: Keras' checks and wording
+        if any(d < -1 for d in self.target_shape):
+            raise ValueError(f"Reshape: each entry of `target_shape` must be a non-negative "
+                             f"integer or -1. Received: target_shape={self.target_shape}")
         if sum(d == -1 for d in self.target_shape) > 1:
-            raise ValueError(f"Reshape: at most one -1 in target_shape, got "
-                             f"{self.target_shape}")
+            raise ValueError(f"Reshape: `target_shape` can contain at most one unknown "
+                             f"dimension (-1). Received: target_shape={self.target_shape}")
 
     def forward(self, x):
         size, known = math.prod(x.shape[1:]), math.prod(d for d in self.target_shape if d != -1)
@@ -63,8 +67,9 @@ class Permute(_Stateless):
         super().__init__(**kwargs)
         self.dims = tuple(int(d) for d in dims)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
-            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, "
-                             f"got {self.dims}")
+            raise ValueError(f"Invalid permutation argument `dims` for Permute Layer. The "
+                             f"set of indices in `dims` must be consecutive and start from "
+                             f"1. Received dims={self.dims}")  # -- kssuite: Keras' wording
 
     def forward(self, x):
         if x.ndim != len(self.dims) + 1:
@@ -78,6 +83,12 @@ class RepeatVector(_Stateless):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):  # -- kssuite: Keras'
+            raise TypeError(f"RepeatVector: Expected an integer value for `n`, got "
+                            f"{type(n)}.")
+        if n <= 0:
+            raise ValueError(f"RepeatVector: The `n` argument should be a positive integer, "
+                             f"got {n}.")
         self.n = int(n)
 
     def forward(self, x):
@@ -157,8 +168,35 @@ class _Noise(_Stateless):
         super().__init__(**kwargs)
         name = type(self).__name__
         if not 0.0 <= float(rate) <= 1.0:
-            raise ValueError(f"{name}: rate must be in [0, 1], got {rate!r}")
+            # -- kssuite: Keras' wording
+            raise ValueError(f"{name}: Invalid value received for argument `rate`. Expected "
+                             f"a float value between 0 and 1. Received: rate={rate!r}")
         self.rate, self.seed = float(rate), seed
+
+
+def _noise_shape(noise_shape):
+    """Keras' Dropout._validate_noise_shape (its checks and wording). -- kssuite"""
+    if noise_shape is None:
+        return None
+    bad = "Dropout: Invalid value received for argument `noise_shape`. "
+    if isinstance(noise_shape, str):
+        raise ValueError(f"{bad}Expected a tuple or list of integers. "
+                         f"Received: noise_shape={noise_shape}")
+    try:
+        noise_shape = tuple(noise_shape)
+    except TypeError:
+        raise ValueError(f"{bad}Expected an iterable of integers (e.g., a tuple or list). "
+                         f"Received: noise_shape={noise_shape}") from None
+    for i, dim in enumerate(noise_shape):
+        if dim is not None:
+            if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+                raise ValueError(f"{bad}Expected all elements to be integers or None. "
+                                 f"Received element at index {i}: {dim} "
+                                 f"(type: {type(dim).__name__})")
+            if dim <= 0:
+                raise ValueError(f"{bad}Expected all dimensions to be positive integers or "
+                                 f"None. Received negative or zero value at index {i}: {dim}")
+    return noise_shape
 
 
 class Dropout(_Noise):
@@ -168,7 +206,7 @@ class Dropout(_Noise):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(rate, seed, **kwargs)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = _noise_shape(noise_shape)
 
     def forward(self, x):
         if not self.training or self.rate == 0:
@@ -252,7 +290,7 @@ class AlphaDropout(_Noise):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(rate, seed, **kwargs)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = _noise_shape(noise_shape)
 
     def forward(self, x):
         if not self.training or not 0 < self.rate < 1:

@@ -293,6 +293,8 @@ def _pairs(value, rank, what, name):
     value = tuple(value)
     if rank == 1 and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value):
         return ((int(value[0]), int(value[1])),)
+    if rank == 1:  # -- kssuite: Keras takes an int or two ints, nothing else, in 1-D
+        raise ValueError(f"{name}: {what} must be an int or a tuple of 2 ints, got {value!r}")
     if len(value) != rank:
         raise ValueError(f"{name}: {what} must be an int, {rank} ints or {rank} pairs, got "
                          f"{value!r}")
@@ -367,8 +369,10 @@ class _Cropping(_Base):
         for i, (a, b) in enumerate(self.cropping):
             n = x.shape[first + i]
             if a + b >= n:
-                raise ShapeError(f"{name}: cropping {self.cropping} leaves nothing of an "
-                                 f"input of shape {tuple(x.shape)}")
+                # -- kssuite: Keras' wording
+                raise ShapeError(f"`cropping` parameter of `{name}` layer must be smaller "
+                                 f"than the input length. Received: inputs.shape="
+                                 f"{tuple(x.shape)}, and cropping={self.cropping}")
             idx[first + i] = slice(a, n - b)
         return x[tuple(idx)]
 

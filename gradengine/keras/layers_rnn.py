@@ -519,6 +519,8 @@ _CELL_ARGS = ("use_bias", "kernel_initializer", "recurrent_initializer", "bias_i
 
 
 def _rnn(layer, cell, args, kwargs):
+    # -- kssuite: Keras' implementation=1|2 (the same numbers either way), accepted
+    object.__setattr__(layer, "implementation", kwargs.pop("implementation", 2))
     RNN.__init__(layer, cell, return_sequences=args["return_sequences"],
                  return_state=args["return_state"], go_backwards=args["go_backwards"],
                  stateful=args["stateful"], unroll=args["unroll"],

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from ..errors import CheckpointError
 from .model_file import FORMAT, VERSION, _check_suffix
 
 __all__ = ["clone_model", "load_model", "model_from_json"]
+
+
+class _ModelFileNotFound(FileNotFoundError, ValueError):
+    """A missing ``.keras`` file: Keras raises ValueError, gradengine FileNotFoundError.
+    -- kssuite"""
 
 
 def _layer_class(entry, custom_objects):
@@ -81,6 +87,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     """
     from ..checkpoint import load
     path = _check_suffix(filepath, "load_model")
+    if not os.path.exists(path):  # -- kssuite: Keras' ValueError, still FileNotFoundError
+        raise _ModelFileNotFound(2, f"load_model: File not found: filepath={path}. Please "
+                                    "ensure the file is an accessible `.keras` file.", path)
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"load_model: {path!r} is a gradengine checkpoint but not a "

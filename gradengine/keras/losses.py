@@ -238,8 +238,10 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: invalid reduction {reduction!r}; "
-                             f"expected one of {_REDUCTIONS}")
+            # -- kssuite: Keras' wording (its tests match "Invalid value for argument")
+            raise ValueError(f"{type(self).__name__}: Invalid value for argument "
+                             f"`reduction`. Expected one of {_REDUCTIONS}. Received: "
+                             f"reduction={reduction!r}")
         self.name = name or self.default_name
         self.reduction = reduction
         self.dtype = dtype
@@ -253,11 +255,17 @@ class Loss:
             not getattr(self, "label_smoothing", 0.0) and type(self).call is Loss.call
 
     def call(self, y_true, y_pred):
+        if self.kind in ("mse", "mae") and y_pred.ndim > 2:
+            # -- kssuite: Keras' mean over the last axis only (a (N, T) value per step)
+            d = y_pred - y_true
+            return (d * d if self.kind == "mse" else abs(d)).mean(axis=-1)
         return _per_sample(self.kind, self.from_logits)(y_pred, y_true)
 
     def _tensors(self, y_true, y_pred):
         y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(
             y_pred, dtype=self.dtype or None)
+        if y_pred.dtype.kind != "f" and self.kind != "scce":
+            y_pred = y_pred.astype(self.dtype or "float32")  # -- kssuite: Keras' floatx cast
         dtype = "int64" if self.kind == "scce" else y_pred.dtype
         if isinstance(y_true, Tensor):
             y_true = y_true if self.kind == "scce" or y_true.dtype == y_pred.dtype else \
@@ -407,7 +415,8 @@ class Huber(Loss):
         return v.mean(axis=-1) if v.ndim > 1 else v
 
     def get_config(self):
-        return {"delta": self.delta, "name": self.name, "reduction": self.reduction}
+        # -- kssuite: Keras 3.15's Huber.get_config is Loss.get_config (no delta)
+        return {"name": self.name, "reduction": self.reduction}
 
 
 # Keras' loss functions: the per-sample losses (no reduction), Keras' argument order; given

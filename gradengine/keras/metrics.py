@@ -183,7 +183,16 @@ class Metric:
 
     @property
     def variables(self):
-        return list(self.__dict__.get("_variables", ()))
+        own = list(self.__dict__.get("_variables", ()))
+        if own:
+            return own
+        # -- kssuite: the built-in state as Keras lists it (Mean: total, count; Sum: total)
+        return [np.asarray(self.__dict__[k]) for k in ("total", "count")
+                if k in self.__dict__ and np.ndim(self.__dict__[k]) == 0]
+
+    @property
+    def _dtype(self):  # -- kssuite: Keras' attribute, read by its tests
+        return self.dtype
 
     def reset_state(self):
         for v in self.__dict__.get("_variables", ()):
@@ -300,7 +309,8 @@ def accuracy(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """``mean(y_true == (y_pred > threshold), axis=-1)``."""
     yt, yp = _same_rank(_np(y_true), _np(y_pred))
-    return (yt == (yp > threshold).astype(np.float32)).astype(np.float32).mean(axis=-1)
+    # -- kssuite: elementwise, as Keras 3 (no mean over the last axis)
+    return (yt == (yp > threshold).astype(np.float32)).astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred):

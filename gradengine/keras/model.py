@@ -394,7 +394,8 @@ class KerasModel(KerasWeights):
             _masking.model_loss(self, out, yb)  # -- kmask: masked steps left out
         if penalty is not None:
             loss = loss + penalty
-        loss.backward()
+        if loss.requires_grad:  # -- kssuite: a model with no trainable weight fits as Keras
+            loss.backward()
         opt.step()
         if self._constraints:
             host_call(apply_constraints, self._constraints)
@@ -413,7 +414,8 @@ class KerasModel(KerasWeights):
             loss = (per * wb).sum() / per.shape[0]
         if penalty is not None:
             loss = loss + penalty
-        loss.backward()
+        if loss.requires_grad:  # -- kssuite: a model with no trainable weight fits as Keras
+            loss.backward()
         opt.step()
         if self._constraints:
             host_call(apply_constraints, self._constraints)

@@ -21,9 +21,12 @@ VERSION = 1
 def _check_suffix(path, where):
     path = os.fspath(path)
     if not path.endswith(".keras"):
-        raise ValueError(f"{where}: the path must end in '.keras' (gradengine's one-file "
-                         f"model format), got {path!r}; for the weights alone use "
-                         "model.save_weights('name.weights.npz')")
+        # -- kssuite: Keras' wording first (its tests match it)
+        keras_words = "Invalid filepath extension for saving" if where == "save" else \
+            "File format not supported"
+        raise ValueError(f"{where}: {keras_words}: filepath={path}. The path must end in "
+                         f"'.keras' (gradengine's one-file model format); for the weights "
+                         "alone use model.save_weights('name.weights.npz')")
     return path
 
 
@@ -134,6 +137,11 @@ def _loss_entry(loss):
         return {"__per_output__": {k: _loss_entry(v) for k, v in loss.items()}}
     if isinstance(loss, Loss) and hasattr(loss, "get_config"):
         out = serialize_keras_object(loss)
+        delta = getattr(loss, "delta", None)
+        if type(loss).__name__ == "Huber" and delta is not None and delta != 1.0 and \
+                isinstance(out, dict) and isinstance(out.get("config"), dict):
+            # -- kssuite: Keras' Huber.get_config drops delta; the model file keeps it
+            out["config"]["delta"] = delta
         return out
     if callable(loss):
         from .losses import _LOSS_FUNCTIONS

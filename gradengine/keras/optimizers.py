@@ -95,9 +95,79 @@ class Optimizer(_optim.Optimizer):
             held = {id(p) for p in self.params}
             new = [p for p in params if id(p) not in held]
             if new:
-                self.add_param_group({"params": new})
+                self._add_groups(new)
             return
-        self.add_param_group({"params": params})
+        self._add_groups(params)
+
+    def _add_groups(self, params):
+        # -- kssuite: the variables excluded from weight decay go in a group without it
+        excluded = [p for p in params if self._no_decay(p)]
+        kept = [p for p in params if not self._no_decay(p)]
+        if kept or not excluded:
+            self.add_param_group({"params": kept})
+        if excluded:
+            self.add_param_group({"params": excluded, "weight_decay": 0.0})
+
+    def _no_decay(self, p):
+        import re
+        ids, names = self.__dict__.get("_wd_excluded", (set(), ()))
+        name = p.__dict__.get("name") if hasattr(p, "__dict__") else None
+        name = getattr(p, "name", None) if name is None else name
+        return id(p) in ids or (isinstance(name, str) and
+                                any(re.search(n, name) for n in names))
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Keras' ``exclude_from_weight_decay``: no weight decay for the variables of
+        ``var_list`` nor those whose name matches one of ``var_names`` (a regex each);
+        before the variables are bound (the first ``apply``), as Keras requires. --
+        kssuite"""
+        if self.params:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before "
+                             "the optimizer is built.")
+        ids, names = self.__dict__.get("_wd_excluded", (set(), ()))
+        ids = ids | {id(v) for v in (var_list or ())}
+        names = tuple(names) + tuple(var_names or ())
+        object.__setattr__(self, "_wd_excluded", (ids, names))
+
+    @property
+    def variables(self) -> list:
+        """Keras' ``optimizer.variables``: the iteration count, the learning rate, then
+        each variable's slots (momentums, velocities, ...) once made. -- kssuite"""
+        out = [_Tensor(np.asarray(self.iterations, dtype=np.int32)),
+               _Tensor(np.asarray(float(self.learning_rate), dtype=np.float32))]
+        for i, p in enumerate(self.params):
+            st = self.state[i] if i < len(self.state) else None
+            for arr in (st or ()):
+                if arr is not None and hasattr(arr, "shape"):
+                    out.append(_Tensor._make(arr, p.device))
+        return out
+
+    @property
+    def _model_variables_moving_average(self):  # -- kssuite: Keras' EMA slots
+        return [_Tensor._make(a, p.device) for a, p in zip(self._ema or (), self.params)]
+
+    def _clip_gradients(self, grads):
+        """Keras' ``_clip_gradients``: the gradients clipped by ``clipnorm`` (each one),
+        ``global_clipnorm`` (together) or ``clipvalue``. -- kssuite"""
+        clipnorm, clipvalue, global_clipnorm = self._clip
+        gs = [None if g is None else (g.data if isinstance(g, _Tensor) else
+                                      np.asarray(g, dtype=np.float32)) for g in grads]
+        if clipnorm and clipnorm > 0:
+            out = []
+            for g in gs:
+                if g is not None:
+                    norm = float(np.sqrt((np.asarray(g, dtype=np.float64) ** 2).sum()))
+                    g = g * (clipnorm / max(norm, clipnorm))
+                out.append(g)
+            gs = out
+        elif global_clipnorm and global_clipnorm > 0:
+            total = sum(float((np.asarray(g, dtype=np.float64) ** 2).sum())
+                        for g in gs if g is not None) ** 0.5
+            scale = global_clipnorm / max(total, global_clipnorm)
+            gs = [None if g is None else g * scale for g in gs]
+        elif clipvalue and clipvalue > 0:
+            gs = [None if g is None else np.clip(g, -clipvalue, clipvalue) for g in gs]
+        return [None if g is None else _Tensor(g) for g in gs]
 
     def apply(self, grads, trainable_variables=None):
         """Keras' ``optimizer.apply(grads, trainable_variables)``: one update of the given
@@ -126,6 +196,8 @@ class Optimizer(_optim.Optimizer):
             for v, g in zip(variables, grads):
                 if g is not None and not isinstance(g, _Tensor):
                     g = _Tensor(g, dtype=v.dtype, device=v.device)
+                elif g is not None and g.dtype != v.dtype:
+                    g = g.astype(v.dtype)  # -- kssuite: Keras casts to the variable's dtype
                 v.grad = g
             self.step()
             pairs = self.__dict__.get("_keras_constraints")
@@ -305,7 +377,9 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  **kwargs):
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"SGD: momentum must be a float in [0, 1], got {momentum!r}")
+            # -- kssuite: Keras' wording
+            raise ValueError(f"SGD: `momentum` must be a float between [0, 1]. Received: "
+                             f"momentum={momentum!r}")
         super().__init__(learning_rate, {"momentum": float(momentum),
                                          "nesterov": bool(nesterov)}, weight_decay, **kwargs)
 

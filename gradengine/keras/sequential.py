@@ -37,7 +37,13 @@ class Sequential(KerasModel, Module):
         >>> model = nn.Sequential(nn.Linear(2, 8, activation="tanh"), nn.Linear(8, 1))
     """
 
-    def __init__(self, *layers, name=None, trainable=True):
+    def __init__(self, *layers, name=None, trainable=True, **kwargs):
+        if "layers" in kwargs:  # -- kssuite: Keras' Sequential(layers=[...])
+            if layers:
+                raise TypeError("Sequential: layers given twice")
+            layers = (kwargs.pop("layers") or [],)
+        if kwargs:
+            raise TypeError(f"Sequential: unexpected keyword arguments {sorted(kwargs)}")
         Module.__init__(self)
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "name", name)
@@ -67,6 +73,12 @@ class Sequential(KerasModel, Module):
     def layers(self) -> list:
         """The layers, in order (an ``Input`` is not one of them, as in Keras)."""
         return self.__dict__["_layers"]
+
+    @layers.setter
+    def layers(self, _):  # -- kssuite: Keras' error
+        raise AttributeError("`Sequential.layers` attribute is reserved and should not be "
+                             "used. Use `add()` and `pop()` to change the layers in this "
+                             "model.")
 
     # ------------------------------------------------------------ structure
     def add(self, layer):
@@ -141,6 +153,11 @@ class Sequential(KerasModel, Module):
             raise TypeError(f"Sequential.add: expected a Module (layer), got "
                             f"{type(layer).__name__}")
         if isinstance(layer, InputLayer):
+            if "_input_layer" in self.__dict__:  # -- kssuite: Keras' check and wording
+                raise ValueError(f"Sequential model {self._display_name()!r} has already "
+                                 f"been configured to use input shape "
+                                 f"{self._input_shape}. You cannot add a different Input "
+                                 f"layer to it.")
             if self.layers:
                 raise ValueError("Sequential.add: an Input must come first")
             object.__setattr__(self, "_input_shape", tuple(layer.input_shape))
@@ -151,6 +168,14 @@ class Sequential(KerasModel, Module):
             shape = _declared_input_shape(layer)
             if shape is not None:
                 object.__setattr__(self, "_input_shape", shape)
+        from ..nn.module import KerasWeights
+        if isinstance(layer, KerasWeights) and "_keras_name" in layer.__dict__ and any(
+                o is not layer and isinstance(o, KerasWeights) and
+                o.__dict__.get("_keras_name") == layer.name for o in self.layers):
+            # -- kssuite: Keras' unique names (the same layer twice stays PyTorch's sharing)
+            raise ValueError(f"All layers added to a Sequential model should have unique "
+                             f"names. Name {layer.name!r} is already the name of a layer in "
+                             f"this model. Update the `name` argument to pass a unique name.")
         name = str(len(self.layers)) if name is None else name
         if name in self._names:
             raise KeyError(f"Sequential: a layer is already named {name!r}")
@@ -200,6 +225,15 @@ class Sequential(KerasModel, Module):
                                  "model.build((None, 4))")
         shape = tuple(input_shape)
         if shape and shape[0] is None:
+            shape = shape[1:]
+        given = self.__dict__.get("_input_layer")
+        if given is not None and shape != self._input_shape:
+            # -- kssuite: Keras' build(shape with the batch axis) against its Input
+            if shape[1:] != self._input_shape:
+                raise ValueError(f"Sequential model {self._display_name()!r} has already "
+                                 f"been configured to use input shape "
+                                 f"{(None,) + self._input_shape}. You cannot build it with "
+                                 f"input_shape {tuple(input_shape)}")
             shape = shape[1:]
         self._build_from_shape(shape)
         known = self._input_shape is not None
@@ -308,6 +342,13 @@ class Sequential(KerasModel, Module):
 
     def _build_from_shape(self, shape):
         self._layer_shapes(shape)
+
+    def compute_output_shape(self, input_shape):
+        """Keras' ``compute_output_shape``: the output's shape for inputs of
+        ``input_shape`` (with the batch axis), by one probe. -- kssuite"""
+        input_shape = tuple(input_shape)
+        shapes = self._layer_shapes(tuple(1 if d is None else d for d in input_shape[1:]))
+        return (input_shape[0],) + (shapes[-1] if shapes else tuple(input_shape[1:]))
 
     def _output_width(self):
         for layer in reversed(self.layers):

@@ -28,9 +28,15 @@ class KerasTensor:
     """A value not known yet: its ``shape`` (the batch axis None), ``dtype``, ``name``, and
     the layer call that makes it."""
 
-    def __init__(self, shape, dtype, name=None, probe=None):
+    def __init__(self, shape, dtype="float32", name=None, probe=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype).name
+        if probe is None:  # -- kssuite: keras.KerasTensor(shape) made by hand gets a probe
+            dev = backend.get_default_device()
+            with backend.cuda_context(dev):
+                probe = Tensor._make(backend.xp_of(dev).zeros(
+                    tuple(1 if d is None else int(d) for d in self.shape),
+                    dtype=self.dtype), dev)
         self.name = name
         self._probe = probe
         self._node = None
@@ -161,9 +167,10 @@ def is_symbolic(struct) -> bool:
     return any(isinstance(t, KerasTensor) for t in flatten(struct))
 
 
-def input_tensor(shape, dtype, name):
-    """A KerasTensor for ``Input``: batch axis None, a probe of zeros (unknown sizes 1)."""
-    shape = (None,) + tuple(shape)
+def input_tensor(shape, dtype, name, batch_size=None):
+    """A KerasTensor for ``Input``: batch axis None (or ``batch_size``, as Keras keeps it),
+    a probe of zeros (unknown sizes 1)."""
+    shape = (batch_size,) + tuple(shape)  # -- kssuite: the batch size kept
     dev = backend.get_default_device()
     probe_shape = tuple(1 if d is None else int(d) for d in shape)
     with backend.cuda_context(dev):
@@ -175,6 +182,26 @@ def symbolic_call(layer, args, kwargs):
     """Record ``layer(*args, **kwargs)`` on KerasTensors: run the layer once on the probes
     (no graph, inference mode: it builds and no moving statistic moves) and return
     KerasTensors of the outputs' shapes."""
+    spec = getattr(layer, "compute_output_spec", None)
+    if spec is not None:
+        # -- kssuite: a layer's own compute_output_spec gives the symbolic outputs, as in
+        # Keras (its call then runs on data only)
+        kw = {k: v for k, v in kwargs.items() if k != "training"}
+        first = args[0] if args else None
+        if not getattr(layer, "built", True) and isinstance(first, KerasTensor):
+            # built first, as Keras does before compute_output_spec (a Keras-style build
+            # takes the shape with the batch axis, gradengine's own without it)
+            own = type(layer).build.__module__.startswith("gradengine.")
+            layer.build(first.shape[1:] if own else first.shape)
+            object.__setattr__(layer, "_built", True)
+        outputs = spec(*args, **kw)
+        for o in flatten(outputs):
+            if not isinstance(o, KerasTensor):
+                raise TypeError(f"{type(layer).__name__}.compute_output_spec must return "
+                                f"KerasTensors, got {type(o).__name__}")
+        Node(layer, args, kwargs, outputs)
+        return outputs
+
     def probe(v):
         return v._probe if isinstance(v, KerasTensor) else v
     probe_kwargs = {k: map_structure(probe, v) for k, v in kwargs.items() if k != "training"}
@@ -199,7 +226,11 @@ def symbolic_call(layer, args, kwargs):
         if not isinstance(o, Tensor):
             raise TypeError(f"{type(layer).__name__}: a layer of a functional model must "
                             f"return Tensors, got {type(o).__name__}")
-        return KerasTensor((None,) + tuple(o.shape[1:]), o.dtype, probe=o)
+        return KerasTensor((batch,) + tuple(o.shape[1:]), o.dtype, probe=o)
+    # -- kssuite: a batch size every symbolic input knows is kept (Keras' static batch)
+    batches = {t.shape[0] if t.shape else None
+               for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)}
+    batch = batches.pop() if len(batches) == 1 else None
     outputs = map_structure(symbolic, out)
     Node(layer, args, kwargs, outputs)
     return outputs

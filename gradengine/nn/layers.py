@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
@@ -424,8 +426,12 @@ class Dense(KerasWeights, Module):
         given = sorted(k for k in _KERAS_UNSUPPORTED[2:] if kwargs.get(k) not in (None, 0))
         if given:  # (kernel_constraint / bias_constraint: applied by the Keras fit)
             raise NotImplementedError(f"Dense: {', '.join(given)} are not supported (LoRA)")
-        if int(units) <= 0:
-            raise ValueError(f"Dense: units must be positive, got {units!r}")
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
+            # -- kssuite: Keras' check and wording
+            raise ValueError(f"Dense: Received an invalid value for `units`, expected a "
+                             f"positive integer. Received: units={units}")
+        object.__setattr__(self, "_constraint_specs", (kwargs.get("kernel_constraint"),
+                                                       kwargs.get("bias_constraint")))
         self.units = int(units)
         self.activation = None if activation == "linear" else activation
         self.use_bias = bool(use_bias)
@@ -476,6 +482,11 @@ class Dense(KerasWeights, Module):
                                 device=dev)
         if self.use_bias:
             self.bias = Parameter(self.bias_initializer((self.units,), dt, dev), device=dev)
+        kc, bc = self.__dict__.get("_constraint_specs", (None, None))  # -- kssuite
+        if kc is not None:
+            self.weight.constraint = kc
+        if bc is not None and self.bias is not None:
+            self.bias.constraint = bc
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -505,7 +516,8 @@ class Dense(KerasWeights, Module):
             self.build(x.shape[-1], device=x.device, dtype=dt)
         elif x.ndim == 0 or x.shape[-1] != self.input_dim:
             raise ShapeError(f"Dense: input of shape {x.shape} does not match "
-                             f"input_dim={self.input_dim} (expected (..., {self.input_dim}))")
+                             f"input_dim={self.input_dim} (expected (..., {self.input_dim}));"
+                             " the input is incompatible with the layer")  # -- kssuite
 
     def _as_input(self, x):
         if not isinstance(x, Tensor):

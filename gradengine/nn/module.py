@@ -11,6 +11,7 @@ import contextlib
 import functools
 import inspect
 import re
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -59,6 +60,12 @@ def _check_name(module, kind, name, store):
         raise KeyError(f"attribute '{name}' already exists")
 
 
+# -- kssuite: Parameter.constraint's side table (Parameters have no instance dict) and the
+# function turning a constraint's name into the object, set by gradengine.keras.constraints
+_CONSTRAINTS: dict = {}
+CONSTRAINT_RESOLVER: list = []
+
+
 class Parameter(Tensor):
     """A leaf Tensor that a Module registers as trainable (``requires_grad=True``).
 
@@ -99,6 +106,25 @@ class Parameter(Tensor):
     def trainable(self) -> bool:
         """Keras' ``variable.trainable``: whether it requires grad."""
         return self.requires_grad
+
+    # -- kssuite: Keras' ``variable.constraint`` (the layer's ``<weight>_constraint``)
+    @property
+    def constraint(self):
+        """The constraint a Keras layer was given for this weight (None without one)."""
+        entry = _CONSTRAINTS.get(id(self))
+        if entry is None or entry[0]() is not self:
+            return None
+        spec = entry[1]
+        if isinstance(spec, (str, dict, type)) and CONSTRAINT_RESOLVER:
+            spec = CONSTRAINT_RESOLVER[0](spec)
+            _CONSTRAINTS[id(self)] = (entry[0], spec)
+        return spec
+
+    @constraint.setter
+    def constraint(self, value):
+        key = id(self)
+        _CONSTRAINTS[key] = (weakref.ref(self, lambda _r, k=key: _CONSTRAINTS.pop(k, None)),
+                             value)
 
 
 class Buffer(Tensor):
@@ -845,6 +871,26 @@ class KerasWeights:
     @property
     def non_trainable_variables(self) -> list:
         return self.non_trainable_weights
+
+    # -- kssuite: Keras' ``layer.losses``: the weight regularization penalties
+    @property
+    def losses(self) -> list:
+        """The penalties of the weights given a regularizer (``kernel_regularizer``
+        penalises ``kernel``, ``add_weight(regularizer=...)`` its weight), as scalar
+        Tensors, for this layer and the layers inside it (Keras' ``layer.losses``)."""
+        out = []
+        for m in self.modules():
+            for name, reg in list(m.__dict__.items()):
+                if name.endswith("_regularizer") and name != "activity_regularizer" and \
+                        reg is not None and callable(reg):
+                    base = name[:-len("_regularizer")]
+                    w = getattr(m, base, None)
+                    if not isinstance(w, Tensor):
+                        w = getattr(m, base + "_kernel", None)
+                    if isinstance(w, Tensor):
+                        out.append(reg(w))
+            out.extend(reg(w) for reg, w in m.__dict__.get("_weight_regularizers", ()))
+        return out
 
     # ------------------------------------------------------------ symbolic (Keras)
     # A call on KerasTensors (keras.Input and what layers make of it) records a node on
