@@ -1,0 +1,528 @@
+"""Keras 3's image augmentation layers: the geometric ones (``RandomRotation``,
+``RandomZoom``, ``RandomTranslation``, ``RandomShear``, ``RandomCrop``), the colour ones
+(``RandomContrast``, ``RandomBrightness``, ``RandomGrayscale``, ``Solarization``,
+``RandomInvert``, ``AutoContrast``) and ``Pipeline``. Re-exported by
+:mod:`gradengine.keras.layers`.
+
+Images are channels_last, a batch (N, H, W, C) or one image (H, W, C). Each layer is
+active only in training (``fit``, or a call with ``training=True``) and the identity
+otherwise (``RandomCrop`` takes the centre box then, ``AutoContrast`` always applies), as
+Keras. The random draws come from gradengine's seeded generator (``ge.manual_seed``,
+``keras.utils.set_random_seed``); the ``seed`` argument is kept for the config only.
+
+The geometric layers follow Keras' ``affine_transform``: each output pixel (x, y) reads the
+input at ``(a0 x + a1 y + a2, b0 x + b1 y + b2)`` (Keras' 8-number transform), with
+"bilinear" or "nearest" interpolation and Keras' fill modes "reflect", "wrap", "constant"
+(``fill_value``, blended by the bilinear weights as Keras) and "nearest". The sampling is a
+gather of the input with fixed indices and weights, so gradients reach the input; the random
+geometry itself has none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import functional as F
+from ..core.tensor import Tensor
+from ..errors import ShapeError
+from .layers_common import _const, _random, _Stateless
+from .layers_preprocessing import _resize
+
+__all__ = [
+    "AutoContrast", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "RandomGrayscale", "RandomInvert", "RandomRotation", "RandomShear", "RandomTranslation",
+    "RandomZoom", "Solarization",
+]
+
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+_INTERPOLATIONS = ("nearest", "bilinear")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _channels_last(value, name):
+    fmt = "channels_last" if value is None else str(value).lower()
+    if fmt == "channels_first":
+        raise NotImplementedError(f"{name}: data_format='channels_first' is not supported; "
+                                  "give channels_last images (N, H, W, C)")
+    if fmt != "channels_last":
+        raise ValueError(f"{name}: data_format must be 'channels_last', got {value!r}")
+    return fmt
+
+
+def _check_modes(name, fill_mode, interpolation):
+    if fill_mode not in _FILL_MODES:
+        raise NotImplementedError(f"{name}: unknown fill_mode {fill_mode!r}; expected one of "
+                                  f"{_FILL_MODES}")
+    if interpolation not in _INTERPOLATIONS:
+        raise NotImplementedError(f"{name}: unknown interpolation {interpolation!r}; "
+                                  f"expected one of {_INTERPOLATIONS}")
+
+
+def _batched(x, name):
+    """(x as (N, H, W, C), whether it was one image)."""
+    if x.ndim == 3:
+        return x.reshape(1, *x.shape), True
+    if x.ndim != 4:
+        raise ShapeError(f"{name}: expected images (N, H, W, C) or (H, W, C), got shape "
+                         f"{tuple(x.shape)}")
+    return x, False
+
+
+def _pair(factor, name, what, lo_bound=-1.0, hi_bound=1.0, lo_open=False, symmetric=True):
+    """Keras' factor forms: a number f -> (-|f|, |f|) (or (0, f) when not symmetric); a
+    pair -> sorted; each value checked against the bounds."""
+    def check(v):
+        bad = v > hi_bound or (v <= lo_bound if lo_open else v < lo_bound)
+        if bad:
+            raise ValueError(f"{name}: {what} values must be in "
+                             f"{'(' if lo_open else '['}{lo_bound}, {hi_bound}], got "
+                             f"{what}={factor}")
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(f"{name}: {what} must be a number or a pair, got {factor!r}")
+        check(factor[0])
+        check(factor[1])
+        lo, hi = sorted(float(f) for f in factor)
+        return lo, hi
+    if isinstance(factor, (int, float, np.integer, np.floating)):
+        check(factor)
+        f = abs(float(factor))
+        return (-f, f) if symmetric else (0.0, float(factor))
+    raise ValueError(f"{name}: {what} must be a number or a pair, got {factor!r}")
+
+
+def _base_factor(factor, name, bounds=(-1.0, 1.0)):
+    """The factor rule of Keras' BaseImagePreprocessingLayer (``_set_factor``)."""
+    msg = (f"{name}: factor must be a number (or a pair of numbers) in the range "
+           f"[{bounds[0]}, {bounds[1]}], got factor={factor}")
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(msg)
+        lo, hi = sorted(float(f) for f in factor)
+        return lo, hi
+    if isinstance(factor, (int, float, np.integer, np.floating)):
+        if factor < bounds[0] or factor > bounds[1]:
+            raise ValueError(msg)
+        f = abs(float(factor))
+        return max(-f, bounds[0]), f
+    raise ValueError(msg)
+
+
+def _value_range(value_range, name):
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+        raise ValueError(f"{name}: value_range must be a pair (low, high), got "
+                         f"{value_range!r}")
+    return sorted(float(v) for v in value_range)
+
+
+def _uniform(layer, shape, lo, hi):
+    """U(lo, hi) draws as a float32 NumPy array (Keras computes its transforms in
+    float32)."""
+    t = _random(layer, "uniform", shape, float(lo), float(hi))
+    return np.asarray(t.numpy(), dtype=np.float32)
+
+
+def _mirror(index, size):
+    s = size - 1
+    if s == 0:
+        return np.zeros_like(index)
+    return np.abs((index + s) % (2 * s) - s)
+
+
+def _fix_index(index, size, fill_mode):
+    if fill_mode in ("constant", "nearest"):
+        return np.clip(index, 0, size - 1)
+    if fill_mode == "wrap":
+        return index % size
+    return (_mirror(2 * index + 1, 2 * size + 1) - 1) // 2  # reflect
+
+
+def _nodes(coord, interpolation):
+    """[(integer index, weight)] of one coordinate array, as Keras' map_coordinates."""
+    if interpolation == "nearest":
+        return [(np.round(coord).astype(np.int64), None)]
+    lower = np.floor(coord)
+    upper_w = coord - lower
+    idx = lower.astype(np.int64)
+    return [(idx, 1 - upper_w), (idx + 1, upper_w)]
+
+
+def affine_transform(x, transforms, interpolation="bilinear", fill_mode="constant",
+                     fill_value=0.0):
+    """Keras' ``ops.image.affine_transform`` for channels_last images ``x`` (N, H, W, C) and
+    ``transforms`` (N, 8) (NumPy, float32): output (x, y) reads the input at
+    ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``. Differentiable in ``x``."""
+    n, h, w, c = x.shape
+    t = np.asarray(transforms, dtype=np.float32).reshape(n, 8)
+    ii, jj = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
+                         indexing="ij")
+    a0, a1, a2, b0, b1, b2 = (t[:, k, None, None] for k in range(6))
+    rows = (ii * b1 + jj * b0) + b2  # (N, H, W), float32 as Keras' einsum then offset
+    cols = (ii * a1 + jj * a0) + a2
+    flat = x.reshape(n * h * w, c)
+    base = (np.arange(n, dtype=np.int64) * (h * w))[:, None, None]
+    out = None
+    for ri, rw in _nodes(rows, interpolation):
+        for ci, cw in _nodes(cols, interpolation):
+            fr, fc = _fix_index(ri, h, fill_mode), _fix_index(ci, w, fill_mode)
+            gathered = flat[(base + fr * w + fc).reshape(-1)].reshape(n, h, w, c)
+            weight = None if rw is None else (rw * cw)[..., None]
+            if fill_mode == "constant":
+                valid = ((ri >= 0) & (ri < h) & (ci >= 0) & (ci < w))[..., None]
+                gathered = F.where(_const(x, np.broadcast_to(valid, (n, h, w, c))), gathered,
+                                   _const(x, np.full((n, h, w, c), fill_value)))
+            term = gathered if weight is None else gathered * _const(x, weight)
+            out = term if out is None else out + term
+    return out
+
+
+class _Augment(_Stateless):
+    """The shared call: images batched, transformed in training only, unbatched back."""
+
+    _name = "augment"
+
+    def forward(self, x, training=None):
+        if not self.training:
+            return self._inference(x)
+        xb, single = _batched(x, type(self).__name__)
+        out = self._augment(xb)
+        return out.reshape(*out.shape[1:]) if single else out
+
+    def _inference(self, x):
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class _Affine(_Augment):
+    """A geometric layer: ``_matrices(n, h, w)`` gives Keras' (N, 8) transforms."""
+
+    def _setup(self, fill_mode, interpolation, fill_value, seed, data_format):
+        name = type(self).__name__
+        _check_modes(name, fill_mode, interpolation)
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_value, self.seed = fill_value, seed
+        self.data_format = _channels_last(data_format, name)
+
+    def _augment(self, x):
+        n, h, w, _ = x.shape
+        return affine_transform(x, self._matrices(n, h, w), self.interpolation,
+                                self.fill_mode, self.fill_value)
+
+
+def _affine_matrix(angle_deg, scale, shear_x, shear_y, tx, ty, h, w):
+    """Keras' BaseImagePreprocessingLayer._compute_affine_matrix (centre 0.5, 0.5), in
+    float32."""
+    f32 = np.float32
+    rad = f32(math.pi / 180.0)
+    angle = angle_deg.astype(f32) * rad
+    shx, shy = np.tan(shear_x.astype(f32) * rad), np.tan(shear_y.astype(f32) * rad)
+    cx, cy = f32(0.5) * (f32(w) - 1), f32(0.5) * (f32(h) - 1)
+    cos, sin = np.cos(angle), np.sin(angle)
+    a0 = scale * (cos + shx * sin)
+    a1 = scale * (-sin + shx * cos)
+    a2 = tx + cx - cx * a0 - cy * a1
+    b0 = scale * (shy * cos + sin)
+    b1 = scale * (shy * -sin + cos)
+    b2 = ty + cy - cx * b0 - cy * b1
+    z = np.zeros_like(a0)
+    return np.stack([a0, a1, a2, b0, b1, b2, z, z], axis=1).astype(f32)
+
+
+# ----------------------------------------------------------------------------- geometric
+class RandomRotation(_Affine):
+    """Each image rotated by an angle drawn from ``factor`` (fractions of a full turn: a
+    number f -> [-f, f], or a pair (lo, hi)) about its centre."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomRotation")
+        self._setup(fill_mode, interpolation, fill_value, seed, data_format)
+
+    def _matrices(self, n, h, w):
+        lo, hi = self.factor
+        angle = _uniform(self, (n,), lo * 360.0, hi * 360.0)
+        zeros, ones = np.zeros(n, np.float32), np.ones(n, np.float32)
+        return _affine_matrix(angle, ones, zeros, zeros, zeros, zeros, h, w)
+
+
+class RandomZoom(_Affine):
+    """Each image zoomed by ``1 + u``, u drawn from ``height_factor`` (and
+    ``width_factor``, else the same draw): positive values zoom out, negative zoom in
+    (Keras' convention). Factors in (-1, 1]."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._h = _pair(height_factor, "RandomZoom", "height_factor", lo_open=True)
+        self._w = None if width_factor is None else _pair(width_factor, "RandomZoom",
+                                                          "width_factor", lo_open=True)
+        self._setup(fill_mode, interpolation, fill_value, seed, data_format)
+
+    def _matrices(self, n, h, w):
+        zh = _uniform(self, (n,), 1.0 + self._h[0], 1.0 + self._h[1])
+        zw = zh if self._w is None else _uniform(self, (n,), 1.0 + self._w[0],
+                                                 1.0 + self._w[1])
+        f32 = np.float32
+        xo = ((f32(w) - f32(1)) / f32(2)) * (f32(1) - zw)
+        yo = ((f32(h) - f32(1)) / f32(2)) * (f32(1) - zh)
+        z = np.zeros(n, f32)
+        return np.stack([zw, z, xo, z, zh, yo, z, z], axis=1)
+
+
+class RandomTranslation(_Affine):
+    """Each image shifted by fractions of its height and width drawn from
+    ``height_factor`` and ``width_factor`` (numbers f -> [-f, f], or pairs, in [-1, 1])."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._h = _pair(height_factor, "RandomTranslation", "height_factor")
+        self._w = _pair(width_factor, "RandomTranslation", "width_factor")
+        self._setup(fill_mode, interpolation, fill_value, seed, data_format)
+
+    def _matrices(self, n, h, w):
+        dy = _uniform(self, (n,), *self._h) * np.float32(h)
+        dx = _uniform(self, (n,), *self._w) * np.float32(w)
+        z, o = np.zeros(n, np.float32), np.ones(n, np.float32)
+        return np.stack([o, z, -dx, z, o, -dy, z, z], axis=1)
+
+
+class RandomShear(_Affine):
+    """Each image sheared by ``s_x`` and ``s_y`` drawn from ``x_factor`` and ``y_factor``
+    (in [0, 1]: a number f -> [-f, f]), both negated together with probability 1/2."""
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
+                 fill_mode="reflect", fill_value=0.0, data_format=None, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.x_factor = _pair(x_factor, "RandomShear", "x_factor", lo_bound=0.0)
+        self.y_factor = _pair(y_factor, "RandomShear", "y_factor", lo_bound=0.0)
+        self._setup(fill_mode, interpolation, fill_value, seed, data_format)
+
+    def _matrices(self, n, h, w):
+        sign = np.where(_uniform(self, (n,), 0.0, 1.0) > 0.5, -1.0, 1.0).astype(np.float32)
+        sy = _uniform(self, (n,), *self.y_factor) * sign
+        sx = _uniform(self, (n,), *self.x_factor) * sign
+        z, o = np.zeros(n, np.float32), np.ones(n, np.float32)
+        return np.stack([o, sx, z, sy, o, z, z, z], axis=1)
+
+
+class RandomCrop(_Augment):
+    """In training, a random ``(height, width)`` box of each batch (one offset for the
+    whole batch, as Keras); at inference, and in training when an image is not larger
+    than the box in both sides, the largest centred box of the target's aspect ratio,
+    resized to ``(height, width)``."""
+
+    def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.height, self.width, self.seed = int(height), int(width), seed
+        self.data_format = _channels_last(data_format, "RandomCrop")
+
+    def _center(self, x):
+        h, w = x.shape[1], x.shape[2]
+        ch = max(min(h, int(float(w * self.height) / self.width)), 1)
+        cw = max(min(w, int(float(h * self.width) / self.height)), 1)
+        h0, w0 = int(float(h - ch) / 2), int(float(w - cw) / 2)
+        x = x[:, h0:h0 + ch, w0:w0 + cw, :]
+        if (ch, cw) != (self.height, self.width):
+            x = _resize(x, self.height, self.width, "bilinear", "channels_last")
+        return x
+
+    def _inference(self, x):
+        xb, single = _batched(x, "RandomCrop")
+        out = self._center(xb)
+        return out.reshape(*out.shape[1:]) if single else out
+
+    def _augment(self, x):
+        h, w = x.shape[1], x.shape[2]
+        if h > self.height and w > self.width:
+            h0 = int(_uniform(self, (), 0.0, float(h - self.height + 1)))
+            w0 = int(_uniform(self, (), 0.0, float(w - self.width + 1)))
+            return x[:, h0:h0 + self.height, w0:w0 + self.width, :]
+        return self._center(x)
+
+    def compute_output_shape(self, input_shape):
+        s = tuple(input_shape)
+        return s[:-3] + (self.height, self.width, s[-1])
+
+
+# ----------------------------------------------------------------------------- colour
+class RandomContrast(_Augment):
+    """``(x - mean) * c + mean`` per image and channel (mean over height and width), c
+    drawn from ``[1 - lo, 1 + hi]`` of Keras' factor (a number f -> (0, f), so c in
+    [1, 1 + f], as Keras 3.15), clipped to ``value_range``."""
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomContrast", bounds=(0.0, 1.0))
+        self.value_range, self.seed = value_range, seed
+
+    def _augment(self, x):
+        c = _uniform(self, (x.shape[0], 1, 1, 1), 1.0 - self.factor[0], 1.0 + self.factor[1])
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        out = (x - mean) * _const(x, c) + mean
+        return F.clamp(out, min=float(self.value_range[0]), max=float(self.value_range[1]))
+
+
+class RandomBrightness(_Augment):
+    """``x + u * (high - low)`` per image, u drawn from ``factor`` (in [-1, 1]), clipped to
+    ``value_range``."""
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomBrightness")
+        self.value_range = _value_range(value_range, "RandomBrightness")
+        self.seed = seed
+
+    def _augment(self, x):
+        lo, hi = self.value_range
+        d = _uniform(self, (x.shape[0], 1, 1, 1), *self.factor) * np.float32(hi - lo)
+        return F.clamp(x + _const(x, d), min=lo, max=hi)
+
+
+def _gray(x):
+    if x.shape[-1] != 3:
+        return x
+    r, g, b = x[..., 0:1], x[..., 1:2], x[..., 2:3]
+    return 0.2989 * r + 0.587 * g + 0.114 * b
+
+
+class RandomGrayscale(_Augment):
+    """Each image turned to grayscale (``0.2989 R + 0.587 G + 0.114 B``, kept 3 channels)
+    with probability ``factor``."""
+
+    def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if factor < 0 or factor > 1:
+            raise ValueError(f"RandomGrayscale: factor must be in [0, 1], got {factor}")
+        self.factor, self.seed = float(factor), seed
+        self.data_format = _channels_last(data_format, "RandomGrayscale")
+
+    def _augment(self, x):
+        apply = _uniform(self, (x.shape[0], 1, 1, 1), 0.0, 1.0) < self.factor
+        gray = _gray(x) * _const(x, np.ones((1, 1, 1, x.shape[-1])))
+        return F.where(_const(x, np.broadcast_to(apply, x.shape)).astype("bool"), gray, x)
+
+
+def _to_range(x, src, dst):
+    if src[0] == dst[0] and src[1] == dst[1]:
+        return x
+    return (x - src[0]) / (src[1] - src[0]) * (dst[1] - dst[0]) + dst[0]
+
+
+class Solarization(_Augment):
+    """In 0..255 terms: ``x + a`` clipped, then inverted (``255 - v``) where ``v >=
+    threshold``; ``a`` drawn from ``U(lo, hi * 255)`` of ``addition_factor`` and the
+    threshold from ``U(lo, hi * 255)`` of ``threshold_factor`` (a number f -> (0, f)), as
+    Keras."""
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.addition_factor = _pair(addition_factor, "Solarization", "addition_factor",
+                                     lo_bound=0.0, symmetric=False)
+        self.threshold_factor = _pair(threshold_factor, "Solarization", "threshold_factor",
+                                      lo_bound=0.0, symmetric=False)
+        self.value_range = _value_range(value_range, "Solarization")
+        self.seed = seed
+
+    def _augment(self, x):
+        shape = (x.shape[0], 1, 1, 1)
+        add = _uniform(self, shape, self.addition_factor[0], self.addition_factor[1] * 255)
+        thr = _uniform(self, shape, self.threshold_factor[0], self.threshold_factor[1] * 255)
+        v = F.clamp(_to_range(x, self.value_range, (0, 255)) + _const(x, add), min=0.0,
+                    max=255.0)
+        v = F.where(v < _const(x, thr), v, 255.0 - v)
+        return _to_range(v, (0, 255), self.value_range)
+
+
+class RandomInvert(_Augment):
+    """Each image replaced by ``high - x`` with probability p, p drawn from ``factor``
+    (a number f -> [-f, f])."""
+
+    def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomInvert")
+        self.value_range, self.seed = value_range, seed
+        self.data_format = _channels_last(data_format, "RandomInvert")
+
+    def _augment(self, x):
+        n = x.shape[0]
+        p = _uniform(self, (n,), *self.factor)
+        apply = _uniform(self, (n,), 0.0, 1.0) < p
+        mask = _const(x, np.broadcast_to(apply[:, None, None, None], x.shape)).astype("bool")
+        return F.where(mask, float(self.value_range[1]) - x, x)
+
+
+class AutoContrast(_Augment):
+    """Each image's channels stretched so their minimum and maximum span ``value_range``
+    (a constant channel is left as it was); applied in training and at inference, as
+    Keras."""
+
+    def __init__(self, value_range=(0, 255), **kwargs):
+        super().__init__(**kwargs)
+        self.value_range = _value_range(value_range, "AutoContrast")
+
+    def forward(self, x, training=None):
+        xb, single = _batched(x, "AutoContrast")
+        v = _to_range(xb, self.value_range, (0, 255))
+        low = v.amin(axis=(1, 2), keepdim=True) if hasattr(v, "amin") else \
+            v.min(axis=(1, 2), keepdims=True)
+        high = v.amax(axis=(1, 2), keepdim=True) if hasattr(v, "amax") else \
+            v.max(axis=(1, 2), keepdims=True)
+        scale = 255.0 / (high - low)
+        out = F.clamp(v * scale - low * scale, min=0.0, max=255.0)
+        out = _to_range(out, (0, 255), self.value_range)
+        out = F.where(F.isnan(out), xb, out)
+        return out.reshape(*out.shape[1:]) if single else out
+
+
+# ----------------------------------------------------------------------------- Pipeline
+class Pipeline(_Stateless):
+    """Keras' ``Pipeline``: the layers applied in turn (each in training or inference as
+    the pipeline is), without a model of their own."""
+
+    def __init__(self, layers, name=None):
+        super().__init__(name=name)
+        from ..nn.containers import ModuleList
+        self.pipeline_layers = ModuleList(list(layers))
+
+    @property
+    def layers(self):
+        return list(self.pipeline_layers)
+
+    def _prepare(self, x):
+        return x
+
+    def forward(self, x, training=None):
+        for layer in self.pipeline_layers:
+            x = layer(x)
+        return x
+
+    def get_config(self):
+        return {"layers": [{"class_name": type(m).__name__, "config": m.get_config()}
+                           for m in self.pipeline_layers], "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        from .layers_rnn import LAYER_REGISTRY  # every Keras layer class, by name
+        config = dict(config)
+        built = []
+        for entry in config.get("layers", []):
+            if not isinstance(entry, dict):
+                built.append(entry)
+                continue
+            klass = LAYER_REGISTRY[entry["class_name"]]
+            built.append(klass.from_config(entry.get("config", {})))
+        config["layers"] = built
+        return cls(**config)
