@@ -25,7 +25,6 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..core.tensor import Tensor
 from ..errors import ShapeError
 from .layers_common import _const, _random, _Stateless
 from .layers_preprocessing import _resize
