@@ -27,7 +27,7 @@ import numpy as np
 from .. import functional as F
 from ..errors import ShapeError
 from .layers_common import _const, _random, _Stateless
-from .layers_preprocessing import _resize
+from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
     "AutoContrast", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
@@ -317,28 +317,19 @@ class RandomShear(_Affine):
 
 class RandomCrop(_Augment):
     """In training, a random ``(height, width)`` box of each batch (one offset for the
-    whole batch, as Keras); at inference, and in training when an image is not larger
-    than the box in both sides, the largest centred box of the target's aspect ratio,
-    resized to ``(height, width)``."""
+    whole batch, as Keras); in training when an image is not larger than the box in both
+    sides, Keras' fallback (a box from the centred corner, resized). At inference, the
+    centre box, as ``CenterCrop`` (Keras' documented behaviour; Keras 3.15's code returns
+    the input unchanged there)."""
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.height, self.width, self.seed = int(height), int(width), seed
         self.data_format = _channels_last(data_format, "RandomCrop")
 
-    def _center(self, x):
-        h, w = x.shape[1], x.shape[2]
-        ch = max(min(h, int(float(w * self.height) / self.width)), 1)
-        cw = max(min(w, int(float(h * self.width) / self.height)), 1)
-        h0, w0 = int(float(h - ch) / 2), int(float(w - cw) / 2)
-        x = x[:, h0:h0 + ch, w0:w0 + cw, :]
-        if (ch, cw) != (self.height, self.width):
-            x = _resize(x, self.height, self.width, "bilinear", "channels_last")
-        return x
-
     def _inference(self, x):
         xb, single = _batched(x, "RandomCrop")
-        out = self._center(xb)
+        out = CenterCrop(self.height, self.width)(xb)
         return out.reshape(*out.shape[1:]) if single else out
 
     def _augment(self, x):
@@ -347,7 +338,15 @@ class RandomCrop(_Augment):
             h0 = int(_uniform(self, (), 0.0, float(h - self.height + 1)))
             w0 = int(_uniform(self, (), 0.0, float(w - self.width + 1)))
             return x[:, h0:h0 + self.height, w0:w0 + self.width, :]
-        return self._center(x)
+        # Keras' training path here: a (height, width) slice from the centred box's
+        # corner (cut short by the image's edges), then resized to (height, width)
+        ch = max(min(h, int(float(w * self.height) / self.width)), 1)
+        cw = max(min(w, int(float(h * self.width) / self.height)), 1)
+        h0, w0 = int(float(h - ch) / 2), int(float(w - cw) / 2)
+        x = x[:, h0:h0 + self.height, w0:w0 + self.width, :]
+        if (x.shape[1], x.shape[2]) != (self.height, self.width):
+            x = _resize(x, self.height, self.width, "bilinear", "channels_last")
+        return x
 
     def compute_output_shape(self, input_shape):
         s = tuple(input_shape)

@@ -1,0 +1,214 @@
+"""gradengine.keras's image augmentation layers against Keras 3 itself (torch backend):
+factor ranges that make each transform deterministic, compared with Keras' own layer
+called with training=True for every fill_mode and interpolation; the affine sampler
+against keras.ops.image.affine_transform; identity at inference; shapes, dtypes, configs,
+seed reproducibility, gradients through the sampling, and a small CNN trained with fit.
+
+Skipped when Keras is not installed (it is not a dependency).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+K = pytest.importorskip("keras")
+if K.backend.backend() != "torch":
+    pytest.skip("the Keras oracle runs on the torch backend", allow_module_level=True)
+
+import gradengine as ge  # noqa: E402
+from gradengine import keras as G  # noqa: E402
+from gradengine.keras.layers_augment import affine_transform  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+FILLS = ("reflect", "wrap", "constant", "nearest")
+INTERPS = ("bilinear", "nearest")
+
+
+def _np(t):
+    return np.asarray(K.ops.convert_to_numpy(t)) if not isinstance(t, ge.Tensor) else t.numpy()
+
+
+def _images(shape=(2, 7, 6, 3), seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, shape).astype("float32")
+
+
+def _same(name, kwargs, x, atol=1e-3, training=True):
+    k = getattr(K.layers, name)(**kwargs)
+    g = getattr(G.layers, name)(**kwargs)
+    want = _np(k(x, training=training))
+    got = g(x, training=training).numpy()
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=atol, rtol=1e-5, err_msg=f"{name} {kwargs}")
+
+
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize("interp", INTERPS)
+def test_geometric_layers_match_keras(fill, interp):
+    x = _images()
+    common = dict(fill_mode=fill, interpolation=interp, fill_value=7.0)
+    _same("RandomRotation", dict(factor=(0.25, 0.25), **common), x)
+    _same("RandomRotation", dict(factor=(-0.1, -0.1), **common), x)
+    _same("RandomZoom", dict(height_factor=(0.5, 0.5), **common), x)
+    _same("RandomZoom", dict(height_factor=(-0.3, -0.3), width_factor=(0.4, 0.4), **common), x)
+    _same("RandomTranslation", dict(height_factor=(0.25, 0.25), width_factor=(0.25, 0.25),
+                                    **common), x)
+    _same("RandomTranslation", dict(height_factor=(-0.4, -0.4), width_factor=(0.1, 0.1),
+                                    **common), x[0])  # one unbatched image
+
+
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize("interp", INTERPS)
+def test_affine_transform_matches_keras_ops(fill, interp):
+    rng = np.random.default_rng(1)
+    x = _images((3, 6, 5, 2))
+    t = np.concatenate([rng.normal(size=(3, 6)) * [1, 0.3, 2, 0.3, 1, 2] + [1, 0, 0, 0, 1, 0],
+                        np.zeros((3, 2))], axis=1).astype("float32")
+    want = _np(K.ops.image.affine_transform(x, t, interpolation=interp, fill_mode=fill,
+                                            fill_value=3.0))
+    got = affine_transform(ge.tensor(x), t, interp, fill, 3.0).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-5)
+
+
+def test_shear_matches_keras_up_to_its_random_sign():
+    x = _images((4, 6, 6, 1))
+    g = G.layers.RandomShear(x_factor=(0.3, 0.3), y_factor=(0.2, 0.2), fill_mode="constant")
+    got = g(x, training=True).numpy()
+    outs = []
+    for s in (1.0, -1.0):
+        t = np.tile(np.array([1, 0.3 * s, 0, 0.2 * s, 1, 0, 0, 0], "float32"), (4, 1))
+        outs.append(_np(K.ops.image.affine_transform(x, t, fill_mode="constant")))
+    for i in range(4):
+        assert any(np.allclose(got[i], o[i], atol=1e-3) for o in outs)
+
+
+def test_colour_layers_match_keras():
+    x = _images()
+    _same("RandomContrast", dict(factor=(-0.3, 0.3)), x)   # contrast factor 1.3
+    _same("RandomContrast", dict(factor=0.0), x)
+    _same("RandomBrightness", dict(factor=(0.2, 0.2)), x)
+    _same("RandomBrightness", dict(factor=(-0.5, -0.5), value_range=(0, 1)), x / 255)
+    _same("RandomGrayscale", dict(factor=1.0), x)
+    _same("RandomGrayscale", dict(factor=0.0), x)
+    _same("Solarization", dict(), x)  # thresholds 0: every value inverted
+    _same("Solarization", dict(value_range=(0, 1)), x / 255, atol=1e-5)
+    _same("RandomInvert", dict(factor=(1.0, 1.0)), x)
+    _same("AutoContrast", dict(), x / 2 + 20)
+    _same("AutoContrast", dict(value_range=(0, 1)), x / 510, training=False, atol=1e-5)
+
+
+def test_random_crop_matches_keras_where_deterministic():
+    x = _images((2, 9, 8, 3))
+    _same("RandomCrop", dict(height=6, width=8), x, training=True)   # not larger: centre
+    _same("RandomCrop", dict(height=12, width=10), x, training=True)  # resized up
+    # at inference Keras 3.15's RandomCrop returns its input unchanged (its documented
+    # centre crop is skipped); gradengine's takes the centre box, as Keras' CenterCrop
+    for h, w in ((5, 4), (6, 8), (12, 10)):
+        want = _np(K.layers.CenterCrop(h, w)(x))
+        np.testing.assert_allclose(G.layers.RandomCrop(h, w)(x, training=False).numpy(), want,
+                                   atol=1e-3)
+    g = G.layers.RandomCrop(5, 4)
+    got = g(x, training=True).numpy()
+    assert got.shape == (2, 5, 4, 3)
+    hits = [(i, j) for i in range(5) for j in range(5)
+            if np.array_equal(x[:, i:i + 5, j:j + 4], got)]
+    assert len(hits) == 1
+
+
+def test_inference_is_the_identity_and_shapes_dtypes():
+    x = _images((2, 6, 6, 3))
+    L = G.layers
+    for layer in (L.RandomRotation(0.3), L.RandomZoom(0.3), L.RandomTranslation(0.2, 0.2),
+                  L.RandomShear(0.3, 0.3), L.RandomContrast(0.5), L.RandomBrightness(0.3),
+                  L.RandomGrayscale(1.0), L.Solarization(0.5, 0.5), L.RandomInvert(),
+                  L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
+        np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
+        y = layer(x, training=True)
+        assert y.shape == x.shape and y.dtype == "float32"
+        assert layer(x[0], training=True).shape == x.shape[1:]
+        assert not np.array_equal(layer(x, training=True).numpy(), x) or \
+            isinstance(layer, L.RandomInvert)
+
+
+def test_configs_round_trip_and_bad_arguments():
+    L = G.layers
+    for layer in (L.RandomRotation((0.1, 0.2), fill_mode="wrap", interpolation="nearest"),
+                  L.RandomZoom(0.2, 0.3, fill_value=1.0), L.RandomTranslation(0.1, 0.2),
+                  L.RandomShear(0.1), L.RandomCrop(3, 4), L.RandomContrast(0.2),
+                  L.RandomBrightness(0.1, value_range=(0, 1)), L.RandomGrayscale(0.3),
+                  L.Solarization(0.1, 0.2), L.RandomInvert(0.5), L.AutoContrast((0, 1))):
+        cfg = layer.get_config()
+        again = type(layer).from_config(cfg)
+        assert again.get_config() == cfg
+        kcfg = getattr(K.layers, type(layer).__name__)(**cfg).get_config()
+        assert set(cfg) - {"name", "seed"} <= set(kcfg)
+    pipe = L.Pipeline([L.RandomZoom(0.2), L.RandomContrast(0.2)])
+    back = L.Pipeline.from_config(pipe.get_config())
+    assert [type(m).__name__ for m in back.layers] == ["RandomZoom", "RandomContrast"]
+    with pytest.raises(NotImplementedError, match="channels_first"):
+        L.RandomRotation(0.1, data_format="channels_first")
+    with pytest.raises(NotImplementedError, match="fill_mode"):
+        L.RandomZoom(0.1, fill_mode="mirror")
+    with pytest.raises(NotImplementedError, match="interpolation"):
+        L.RandomTranslation(0.1, 0.1, interpolation="bicubic")
+    with pytest.raises(ValueError, match="factor"):
+        L.RandomRotation(2.0)
+    with pytest.raises(ValueError, match="height_factor"):
+        L.RandomZoom(-1.0)
+    with pytest.raises(ValueError, match="shape"):
+        L.RandomRotation(0.1)(np.zeros((2, 3)), training=True)
+
+
+def test_a_bare_call_augments_as_keras():
+    # Keras' preprocessing layers default to training=True outside a model; predict and
+    # evaluate run them as the identity (test_augmentation_model_trains_with_fit)
+    x = _images((2, 6, 6, 3))
+    k = K.layers.RandomBrightness((0.1, 0.1))
+    g = G.layers.RandomBrightness((0.1, 0.1))
+    np.testing.assert_allclose(g(x).numpy(), _np(k(x)), atol=1e-3)
+
+
+def test_seed_reproducibility():
+    x = _images((2, 6, 6, 3))
+    layer = G.layers.RandomRotation(0.3)
+    ge.manual_seed(3)
+    a = layer(x, training=True).numpy()
+    ge.manual_seed(3)
+    b = layer(x, training=True).numpy()
+    G.utils.set_random_seed(3)
+    c = layer(x, training=True).numpy()
+    d = layer(x, training=True).numpy()
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(c, d)
+
+
+def test_gradients_reach_the_input():
+    x = ge.tensor(np.random.default_rng(0).normal(size=(1, 4, 5, 2)), requires_grad=True)
+    t = np.array([[0.9, 0.2, 0.3, -0.1, 1.1, 0.4, 0, 0]], "float32")
+    for fill in FILLS:
+        assert ge.gradcheck(lambda v, f=fill: affine_transform(v, t, "bilinear", f, 2.0), (x,))
+
+
+def test_augmentation_model_trains_with_fit():
+    G.utils.set_random_seed(0)
+    L = G.layers
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (32, 8, 8, 1)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int64")
+    augment = G.Sequential([L.RandomFlip("horizontal"), L.RandomRotation(0.05),
+                            L.RandomZoom(0.1), L.RandomTranslation(0.1, 0.1),
+                            L.RandomContrast(0.1, value_range=(0, 1))])
+    model = G.Sequential([G.Input(shape=(8, 8, 1)), augment,
+                          L.Conv2D(4, 3, activation="relu"), L.Flatten(), L.Dense(2)])
+    model.compile(optimizer="adam", loss=G.losses.SparseCategoricalCrossentropy(
+        from_logits=True))
+    hist = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    losses = hist.history["loss"]
+    assert all(np.isfinite(losses))
+    p1, p2 = model.predict(x, verbose=0), model.predict(x, verbose=0)
+    np.testing.assert_array_equal(np.asarray(p1), np.asarray(p2))  # inference: no augment
