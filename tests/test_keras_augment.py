@@ -98,6 +98,8 @@ def test_colour_layers_match_keras():
     _same("Solarization", dict(value_range=(0, 1)), x / 255, atol=1e-5)
     _same("RandomInvert", dict(factor=(1.0, 1.0)), x)
     _same("AutoContrast", dict(), x / 2 + 20)
+    _same("AutoContrast", dict(), x[0] / 2 + 20)
+    _same("RandomBrightness", dict(factor=(0.2, 0.2)), x[1])
     _same("AutoContrast", dict(value_range=(0, 1)), x / 510, training=False, atol=1e-5)
 
 
@@ -200,7 +202,14 @@ def test_augmentation_model_trains_with_fit():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (32, 8, 8, 1)).astype("float32")
     y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int64")
-    augment = G.Sequential([L.RandomFlip("horizontal"), L.RandomRotation(0.05),
+    modes = []
+
+    class Spy(L.RandomZoom):
+        def forward(self, x, training=None):
+            modes.append(self.training)
+            return super().forward(x, training=training)
+
+    augment = G.Sequential([L.RandomFlip("horizontal"), L.RandomRotation(0.05), Spy(0.1),
                             L.RandomZoom(0.1), L.RandomTranslation(0.1, 0.1),
                             L.RandomContrast(0.1, value_range=(0, 1))])
     model = G.Sequential([G.Input(shape=(8, 8, 1)), augment,
@@ -212,3 +221,4 @@ def test_augmentation_model_trains_with_fit():
     assert all(np.isfinite(losses))
     p1, p2 = model.predict(x, verbose=0), model.predict(x, verbose=0)
     np.testing.assert_array_equal(np.asarray(p1), np.asarray(p2))  # inference: no augment
+    assert True in modes and modes[-1] is False  # augmenting in fit, not in predict

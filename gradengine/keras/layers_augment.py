@@ -24,7 +24,9 @@ import math
 
 import numpy as np
 
+from .. import backend
 from .. import functional as F
+from ..core.tensor import Tensor
 from ..errors import ShapeError
 from .layers_common import _const, _random, _Stateless
 from .layers_preprocessing import CenterCrop, _resize
@@ -166,7 +168,8 @@ def affine_transform(x, transforms, interpolation="bilinear", fill_mode="constan
     for ri, rw in _nodes(rows, interpolation):
         for ci, cw in _nodes(cols, interpolation):
             fr, fc = _fix_index(ri, h, fill_mode), _fix_index(ci, w, fill_mode)
-            gathered = flat[(base + fr * w + fc).reshape(-1)].reshape(n, h, w, c)
+            index = _index(x, (base + fr * w + fc).reshape(-1))
+            gathered = flat[index].reshape(n, h, w, c)
             weight = None if rw is None else (rw * cw)[..., None]
             if fill_mode == "constant":
                 valid = ((ri >= 0) & (ri < h) & (ci >= 0) & (ci < w))[..., None]
@@ -175,6 +178,13 @@ def affine_transform(x, transforms, interpolation="bilinear", fill_mode="constan
             term = gathered if weight is None else gathered * _const(x, weight)
             out = term if out is None else out + term
     return out
+
+
+def _index(x, arr):
+    """An int64 index Tensor on x's device."""
+    xp = backend.xp_of(x.device)
+    with backend.cuda_context(x.device):
+        return Tensor._make(xp.asarray(arr, dtype="int64"), x.device)
 
 
 class _Augment(_Stateless):
@@ -365,9 +375,10 @@ class RandomContrast(_Augment):
         self.value_range, self.seed = value_range, seed
 
     def _augment(self, x):
-        c = _uniform(self, (x.shape[0], 1, 1, 1), 1.0 - self.factor[0], 1.0 + self.factor[1])
+        c = _random(self, "uniform", (x.shape[0], 1, 1, 1), 1.0 - self.factor[0],
+                    1.0 + self.factor[1])
         mean = x.mean(axis=(1, 2), keepdims=True)
-        out = (x - mean) * _const(x, c) + mean
+        out = (x - mean) * c + mean
         return F.clamp(out, min=float(self.value_range[0]), max=float(self.value_range[1]))
 
 
@@ -383,8 +394,8 @@ class RandomBrightness(_Augment):
 
     def _augment(self, x):
         lo, hi = self.value_range
-        d = _uniform(self, (x.shape[0], 1, 1, 1), *self.factor) * np.float32(hi - lo)
-        return F.clamp(x + _const(x, d), min=lo, max=hi)
+        d = _random(self, "uniform", (x.shape[0], 1, 1, 1), *self.factor) * (hi - lo)
+        return F.clamp(x + d, min=lo, max=hi)
 
 
 def _gray(x):
@@ -406,9 +417,8 @@ class RandomGrayscale(_Augment):
         self.data_format = _channels_last(data_format, "RandomGrayscale")
 
     def _augment(self, x):
-        apply = _uniform(self, (x.shape[0], 1, 1, 1), 0.0, 1.0) < self.factor
-        gray = _gray(x) * _const(x, np.ones((1, 1, 1, x.shape[-1])))
-        return F.where(_const(x, np.broadcast_to(apply, x.shape)).astype("bool"), gray, x)
+        apply = _random(self, "uniform", (x.shape[0], 1, 1, 1)) < self.factor
+        return F.where(apply, _gray(x), x)
 
 
 def _to_range(x, src, dst):
@@ -435,11 +445,12 @@ class Solarization(_Augment):
 
     def _augment(self, x):
         shape = (x.shape[0], 1, 1, 1)
-        add = _uniform(self, shape, self.addition_factor[0], self.addition_factor[1] * 255)
-        thr = _uniform(self, shape, self.threshold_factor[0], self.threshold_factor[1] * 255)
-        v = F.clamp(_to_range(x, self.value_range, (0, 255)) + _const(x, add), min=0.0,
-                    max=255.0)
-        v = F.where(v < _const(x, thr), v, 255.0 - v)
+        add = _random(self, "uniform", shape, self.addition_factor[0],
+                      self.addition_factor[1] * 255)
+        thr = _random(self, "uniform", shape, self.threshold_factor[0],
+                      self.threshold_factor[1] * 255)
+        v = F.clamp(_to_range(x, self.value_range, (0, 255)) + add, min=0.0, max=255.0)
+        v = F.where(v < thr, v, 255.0 - v)
         return _to_range(v, (0, 255), self.value_range)
 
 
@@ -455,11 +466,10 @@ class RandomInvert(_Augment):
         self.data_format = _channels_last(data_format, "RandomInvert")
 
     def _augment(self, x):
-        n = x.shape[0]
-        p = _uniform(self, (n,), *self.factor)
-        apply = _uniform(self, (n,), 0.0, 1.0) < p
-        mask = _const(x, np.broadcast_to(apply[:, None, None, None], x.shape)).astype("bool")
-        return F.where(mask, float(self.value_range[1]) - x, x)
+        shape = (x.shape[0], 1, 1, 1)
+        p = _random(self, "uniform", shape, *self.factor)
+        apply = _random(self, "uniform", shape) < p
+        return F.where(apply, float(self.value_range[1]) - x, x)
 
 
 class AutoContrast(_Augment):
@@ -474,10 +484,7 @@ class AutoContrast(_Augment):
     def forward(self, x, training=None):
         xb, single = _batched(x, "AutoContrast")
         v = _to_range(xb, self.value_range, (0, 255))
-        low = v.amin(axis=(1, 2), keepdim=True) if hasattr(v, "amin") else \
-            v.min(axis=(1, 2), keepdims=True)
-        high = v.amax(axis=(1, 2), keepdim=True) if hasattr(v, "amax") else \
-            v.max(axis=(1, 2), keepdims=True)
+        low, high = v.amin(axis=(1, 2), keepdim=True), v.amax(axis=(1, 2), keepdim=True)
         scale = 255.0 / (high - low)
         out = F.clamp(v * scale - low * scale, min=0.0, max=255.0)
         out = _to_range(out, (0, 255), self.value_range)
