@@ -222,3 +222,23 @@ def test_augmentation_model_trains_with_fit():
     p1, p2 = model.predict(x, verbose=0), model.predict(x, verbose=0)
     np.testing.assert_array_equal(np.asarray(p1), np.asarray(p2))  # inference: no augment
     assert True in modes and modes[-1] is False  # augmenting in fit, not in predict
+
+
+@pytest.mark.parametrize("factor", [0.3, (0.1, 0.4), (0.4, 0.1), 0.0, 1.0])
+def test_factor_forms_as_keras(factor):
+    for name, theirs, ours in (
+            ("RandomRotation", lambda k: k.factor, lambda g: g.factor),
+            ("RandomContrast", lambda k: k.factor, lambda g: g.factor),
+            ("RandomBrightness", lambda k: k.factor, lambda g: g.factor),
+            ("RandomInvert", lambda k: k.factor, lambda g: g.factor)):
+        assert tuple(map(float, theirs(getattr(K.layers, name)(factor)))) == \
+            ours(getattr(G.layers, name)(factor)), name
+    k, g = K.layers.RandomZoom(factor, factor), G.layers.RandomZoom(factor, factor)
+    assert (k.height_lower, k.height_upper) == g._h and (k.width_lower, k.width_upper) == g._w
+    k, g = K.layers.RandomTranslation(factor, factor), G.layers.RandomTranslation(factor, factor)
+    assert (k.height_lower, k.height_upper) == g._h and (k.width_lower, k.width_upper) == g._w
+    k, g = K.layers.RandomShear(factor, factor), G.layers.RandomShear(factor, factor)
+    assert tuple(k.x_factor) == g.x_factor and tuple(k.y_factor) == g.y_factor
+    k, g = K.layers.Solarization(factor, factor), G.layers.Solarization(factor, factor)
+    assert tuple(k.addition_factor) == g.addition_factor
+    assert tuple(k.threshold_factor) == g.threshold_factor

@@ -456,12 +456,12 @@ class Solarization(_Augment):
 
 class RandomInvert(_Augment):
     """Each image replaced by ``high - x`` with probability p, p drawn from ``factor``
-    (a number f -> [-f, f])."""
+    (a number f -> [0, f], as Keras)."""
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None,
                  **kwargs):
         super().__init__(**kwargs)
-        self.factor = _base_factor(factor, "RandomInvert")
+        self.factor = _base_factor(factor, "RandomInvert", bounds=(0.0, 1.0))
         self.value_range, self.seed = value_range, seed
         self.data_format = _channels_last(data_format, "RandomInvert")
 
