@@ -242,3 +242,20 @@ def test_factor_forms_as_keras(factor):
     k, g = K.layers.Solarization(factor, factor), G.layers.Solarization(factor, factor)
     assert tuple(k.addition_factor) == g.addition_factor
     assert tuple(k.threshold_factor) == g.threshold_factor
+
+
+def test_a_model_with_augmentation_saves_and_loads(tmp_path):
+    L = G.layers
+    m = G.Sequential([G.Input(shape=(6, 6, 3)), L.RandomRotation((0.1, 0.2), fill_mode="wrap"),
+                      L.Pipeline([L.RandomZoom(0.2), L.RandomContrast(0.3)]),
+                      L.RandomCrop(4, 4), L.Flatten(), L.Dense(2)])
+    x = _images((2, 6, 6, 3))
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    back = G.models.load_model(path)
+    assert [type(la).__name__ for la in back.layers] == \
+        ["RandomRotation", "Pipeline", "RandomCrop", "Flatten", "Dense"]
+    assert back.layers[0].get_config() == m.layers[0].get_config()
+    assert [type(la).__name__ for la in back.layers[1].layers] == ["RandomZoom",
+                                                                    "RandomContrast"]
+    np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0))
