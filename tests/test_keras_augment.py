@@ -97,6 +97,12 @@ def test_colour_layers_match_keras():
     _same("Solarization", dict(), x)  # thresholds 0: every value inverted
     _same("Solarization", dict(value_range=(0, 1)), x / 255, atol=1e-5)
     _same("RandomInvert", dict(factor=(1.0, 1.0)), x)
+    _same("RandomColorDegeneration", dict(factor=(0.6, 0.6)), x)
+    _same("RandomColorDegeneration", dict(factor=(-0.4, -0.4), value_range=(0, 1)), x / 255)
+    for bits in (1, 3, 8):
+        _same("RandomPosterization", dict(factor=(bits, bits)), x)
+    _same("RandomPosterization", dict(factor=(4, 4), value_range=(0, 1)), x / 255,
+          atol=1e-5)
     _same("AutoContrast", dict(), x / 2 + 20)
     _same("AutoContrast", dict(), x[0] / 2 + 20)
     _same("RandomBrightness", dict(factor=(0.2, 0.2)), x[1])
@@ -127,6 +133,7 @@ def test_inference_is_the_identity_and_shapes_dtypes():
     for layer in (L.RandomRotation(0.3), L.RandomZoom(0.3), L.RandomTranslation(0.2, 0.2),
                   L.RandomShear(0.3, 0.3), L.RandomContrast(0.5), L.RandomBrightness(0.3),
                   L.RandomGrayscale(1.0), L.Solarization(0.5, 0.5), L.RandomInvert(),
+                  L.RandomColorDegeneration(0.5), L.RandomPosterization(2),
                   L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         y = layer(x, training=True)
@@ -142,7 +149,8 @@ def test_configs_round_trip_and_bad_arguments():
                   L.RandomZoom(0.2, 0.3, fill_value=1.0), L.RandomTranslation(0.1, 0.2),
                   L.RandomShear(0.1), L.RandomCrop(3, 4), L.RandomContrast(0.2),
                   L.RandomBrightness(0.1, value_range=(0, 1)), L.RandomGrayscale(0.3),
-                  L.Solarization(0.1, 0.2), L.RandomInvert(0.5), L.AutoContrast((0, 1))):
+                  L.Solarization(0.1, 0.2), L.RandomInvert(0.5), L.AutoContrast((0, 1)),
+                  L.RandomColorDegeneration(0.3), L.RandomPosterization((2, 5))):
         cfg = layer.get_config()
         again = type(layer).from_config(cfg)
         assert again.get_config() == cfg
@@ -230,7 +238,8 @@ def test_factor_forms_as_keras(factor):
             ("RandomRotation", lambda k: k.factor, lambda g: g.factor),
             ("RandomContrast", lambda k: k.factor, lambda g: g.factor),
             ("RandomBrightness", lambda k: k.factor, lambda g: g.factor),
-            ("RandomInvert", lambda k: k.factor, lambda g: g.factor)):
+            ("RandomInvert", lambda k: k.factor, lambda g: g.factor),
+            ("RandomColorDegeneration", lambda k: k.factor, lambda g: g.factor)):
         assert tuple(map(float, theirs(getattr(K.layers, name)(factor)))) == \
             ours(getattr(G.layers, name)(factor)), name
     k, g = K.layers.RandomZoom(factor, factor), G.layers.RandomZoom(factor, factor)
@@ -260,3 +269,11 @@ def test_a_model_with_augmentation_saves_and_loads(tmp_path):
     assert [type(la).__name__ for la in back.layers[1].layers] == ["RandomZoom",
                                                                     "RandomContrast"]
     np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+def test_posterization_random_bits_stay_in_keras_range():
+    x = _images((6, 4, 4, 3))
+    got = G.layers.RandomPosterization((2, 5))(x, training=True).numpy()
+    outs = [_np(K.layers.RandomPosterization((b, b))(x, training=True)) for b in (2, 3, 4)]
+    for i in range(6):
+        assert any(np.allclose(got[i], o[i], atol=1e-3) for o in outs)

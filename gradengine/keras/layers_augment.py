@@ -32,9 +32,9 @@ from .layers_common import _const, _random, _Stateless
 from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
-    "AutoContrast", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
-    "RandomGrayscale", "RandomInvert", "RandomRotation", "RandomShear", "RandomTranslation",
-    "RandomZoom", "Solarization",
+    "AutoContrast", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
+    "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomInvert", "RandomPosterization",
+    "RandomRotation", "RandomShear", "RandomTranslation", "RandomZoom", "Solarization",
 ]
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -490,6 +490,44 @@ class AutoContrast(_Augment):
         out = _to_range(out, (0, 255), self.value_range)
         out = F.where(F.isnan(out), xb, out)
         return out.reshape(*out.shape[1:]) if single else out
+
+
+class RandomColorDegeneration(_Augment):
+    """Each image blended towards its grayscale, ``x + u (gray - x)``, u drawn from
+    ``factor`` (Keras' rule: a number f -> [-f, f]), clipped to ``value_range``."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomColorDegeneration")
+        self.value_range = _value_range(value_range, "RandomColorDegeneration")
+        self.data_format = _channels_last(data_format, "RandomColorDegeneration")
+        self.seed = seed
+
+    def _augment(self, x):
+        u = _random(self, "uniform", (x.shape[0], 1, 1, 1), *self.factor)
+        out = x + u * (_gray(x) - x)
+        return F.clamp(out, min=self.value_range[0], max=self.value_range[1])
+
+
+class RandomPosterization(_Augment):
+    """Each image kept to ``b`` bits per channel (in 0..255 terms, truncated to an integer
+    first), ``b`` an integer drawn from ``[lo, hi)`` of ``factor`` (in [1, 8]; a number f
+    -> [1, f)), or ``lo`` when the two agree, as Keras."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomPosterization", bounds=(1, 8))
+        self.value_range = _value_range(value_range, "RandomPosterization")
+        self.data_format = _channels_last(data_format, "RandomPosterization")
+        self.seed = seed
+
+    def _augment(self, x):
+        lo, hi = int(self.factor[0]), int(self.factor[1])
+        shape = (x.shape[0], 1, 1, 1)
+        bits = lo if lo == hi else (_random(self, "uniform", shape) * (hi - lo)).floor() + lo
+        step = 2.0 ** (8 - bits)
+        v = _to_range(x, self.value_range, (0, 255)).floor()
+        return _to_range((v / step).floor() * step, (0, 255), self.value_range)
 
 
 # ----------------------------------------------------------------------------- Pipeline
