@@ -99,6 +99,8 @@ def test_colour_layers_match_keras():
     _same("RandomInvert", dict(factor=(1.0, 1.0)), x)
     _same("RandomColorDegeneration", dict(factor=(0.6, 0.6)), x)
     _same("RandomColorDegeneration", dict(factor=(-0.4, -0.4), value_range=(0, 1)), x / 255)
+    _same("RandomSharpness", dict(factor=(0.1, 0.1)), x)
+    _same("RandomSharpness", dict(factor=(0.9, 0.9), value_range=(0, 1)), x / 255, atol=1e-5)
     for bits in (1, 3, 8):
         _same("RandomPosterization", dict(factor=(bits, bits)), x)
     _same("RandomPosterization", dict(factor=(4, 4), value_range=(0, 1)), x / 255,
@@ -134,6 +136,7 @@ def test_inference_is_the_identity_and_shapes_dtypes():
                   L.RandomShear(0.3, 0.3), L.RandomContrast(0.5), L.RandomBrightness(0.3),
                   L.RandomGrayscale(1.0), L.Solarization(0.5, 0.5), L.RandomInvert(),
                   L.RandomColorDegeneration(0.5), L.RandomPosterization(2),
+                  L.RandomSharpness(0.5),
                   L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         y = layer(x, training=True)
@@ -150,7 +153,8 @@ def test_configs_round_trip_and_bad_arguments():
                   L.RandomShear(0.1), L.RandomCrop(3, 4), L.RandomContrast(0.2),
                   L.RandomBrightness(0.1, value_range=(0, 1)), L.RandomGrayscale(0.3),
                   L.Solarization(0.1, 0.2), L.RandomInvert(0.5), L.AutoContrast((0, 1)),
-                  L.RandomColorDegeneration(0.3), L.RandomPosterization((2, 5))):
+                  L.RandomColorDegeneration(0.3), L.RandomPosterization((2, 5)),
+                  L.RandomSharpness(0.4)):
         cfg = layer.get_config()
         again = type(layer).from_config(cfg)
         assert again.get_config() == cfg
@@ -239,7 +243,8 @@ def test_factor_forms_as_keras(factor):
             ("RandomContrast", lambda k: k.factor, lambda g: g.factor),
             ("RandomBrightness", lambda k: k.factor, lambda g: g.factor),
             ("RandomInvert", lambda k: k.factor, lambda g: g.factor),
-            ("RandomColorDegeneration", lambda k: k.factor, lambda g: g.factor)):
+            ("RandomColorDegeneration", lambda k: k.factor, lambda g: g.factor),
+            ("RandomSharpness", lambda k: k.factor, lambda g: g.factor)):
         assert tuple(map(float, theirs(getattr(K.layers, name)(factor)))) == \
             ours(getattr(G.layers, name)(factor)), name
     k, g = K.layers.RandomZoom(factor, factor), G.layers.RandomZoom(factor, factor)

@@ -34,7 +34,8 @@ from .layers_preprocessing import CenterCrop, _resize
 __all__ = [
     "AutoContrast", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
     "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomInvert", "RandomPosterization",
-    "RandomRotation", "RandomShear", "RandomTranslation", "RandomZoom", "Solarization",
+    "RandomRotation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom",
+    "Solarization",
 ]
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -528,6 +529,29 @@ class RandomPosterization(_Augment):
         step = 2.0 ** (8 - bits)
         v = _to_range(x, self.value_range, (0, 255)).floor()
         return _to_range((v / step).floor() * step, (0, 255), self.value_range)
+
+
+class RandomSharpness(_Augment):
+    """Each image blended with its 3x3 smoothing (``[[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13``,
+    zero "same" padding), ``x + (1 - 2u) (smooth - x)``, u drawn from ``factor`` (in [0, 1],
+    a number f -> [0, f]), clipped to ``value_range``, as Keras."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomSharpness", bounds=(0.0, 1.0))
+        self.value_range = _value_range(value_range, "RandomSharpness")
+        self.data_format = _channels_last(data_format, "RandomSharpness")
+        self.seed = seed
+
+    def _augment(self, x):
+        c = x.shape[-1]
+        a, b = 1.0 / 13.0, 5.0 / 13.0
+        kernel = np.tile(np.array([[a, a, a], [a, b, a], [a, a, a]])[None, None], (c, 1, 1, 1))
+        smooth = F.conv2d(x.transpose(0, 3, 1, 2), _const(x, kernel), padding=1, groups=c)
+        smooth = smooth.transpose(0, 2, 3, 1)
+        u = _random(self, "uniform", (x.shape[0], 1, 1, 1), *self.factor) * 2.0
+        out = x + (1.0 - u) * (smooth - x)
+        return F.clamp(out, min=self.value_range[0], max=self.value_range[1])
 
 
 # ----------------------------------------------------------------------------- Pipeline
