@@ -99,6 +99,10 @@ def test_colour_layers_match_keras():
     _same("RandomInvert", dict(factor=(1.0, 1.0)), x)
     _same("RandomColorDegeneration", dict(factor=(0.6, 0.6)), x)
     _same("RandomColorDegeneration", dict(factor=(-0.4, -0.4), value_range=(0, 1)), x / 255)
+    _same("RandomSaturation", dict(factor=(0.25, 0.25), value_range=(0, 1)), x / 255,
+          atol=1e-5)
+    _same("RandomSaturation", dict(factor=(0.8, 0.8)), x)
+    _same("RandomSaturation", dict(factor=0.0), x)
     _same("RandomSharpness", dict(factor=(0.1, 0.1)), x)
     _same("RandomSharpness", dict(factor=(0.9, 0.9), value_range=(0, 1)), x / 255, atol=1e-5)
     for bits in (1, 3, 8):
@@ -136,7 +140,7 @@ def test_inference_is_the_identity_and_shapes_dtypes():
                   L.RandomShear(0.3, 0.3), L.RandomContrast(0.5), L.RandomBrightness(0.3),
                   L.RandomGrayscale(1.0), L.Solarization(0.5, 0.5), L.RandomInvert(),
                   L.RandomColorDegeneration(0.5), L.RandomPosterization(2),
-                  L.RandomSharpness(0.5),
+                  L.RandomSharpness(0.5), L.RandomSaturation(0.9), L.RandomHue(0.5),
                   L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         y = layer(x, training=True)
@@ -154,7 +158,7 @@ def test_configs_round_trip_and_bad_arguments():
                   L.RandomBrightness(0.1, value_range=(0, 1)), L.RandomGrayscale(0.3),
                   L.Solarization(0.1, 0.2), L.RandomInvert(0.5), L.AutoContrast((0, 1)),
                   L.RandomColorDegeneration(0.3), L.RandomPosterization((2, 5)),
-                  L.RandomSharpness(0.4)):
+                  L.RandomSharpness(0.4), L.RandomSaturation(0.3), L.RandomHue(0.2)):
         cfg = layer.get_config()
         again = type(layer).from_config(cfg)
         assert again.get_config() == cfg
@@ -244,7 +248,9 @@ def test_factor_forms_as_keras(factor):
             ("RandomBrightness", lambda k: k.factor, lambda g: g.factor),
             ("RandomInvert", lambda k: k.factor, lambda g: g.factor),
             ("RandomColorDegeneration", lambda k: k.factor, lambda g: g.factor),
-            ("RandomSharpness", lambda k: k.factor, lambda g: g.factor)):
+            ("RandomSharpness", lambda k: k.factor, lambda g: g.factor),
+            ("RandomSaturation", lambda k: k.factor, lambda g: g.factor),
+            ("RandomHue", lambda k: k.factor, lambda g: g.factor)):
         assert tuple(map(float, theirs(getattr(K.layers, name)(factor)))) == \
             ours(getattr(G.layers, name)(factor)), name
     k, g = K.layers.RandomZoom(factor, factor), G.layers.RandomZoom(factor, factor)
@@ -281,4 +287,14 @@ def test_posterization_random_bits_stay_in_keras_range():
     got = G.layers.RandomPosterization((2, 5))(x, training=True).numpy()
     outs = [_np(K.layers.RandomPosterization((b, b))(x, training=True)) for b in (2, 3, 4)]
     for i in range(6):
+        assert any(np.allclose(got[i], o[i], atol=1e-3) for o in outs)
+
+
+def test_hue_matches_keras_up_to_its_random_sign():
+    x = _images((3, 4, 5, 3))
+    got = G.layers.RandomHue((0.3, 0.3))(x, training=True).numpy()
+    K.utils.set_random_seed(0)
+    k = K.layers.RandomHue((0.3, 0.3))
+    outs = [_np(k(x, training=True)) for _ in range(12)]  # both signs, seeded
+    for i in range(3):
         assert any(np.allclose(got[i], o[i], atol=1e-3) for o in outs)

@@ -33,8 +33,9 @@ from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
     "AutoContrast", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
-    "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomInvert", "RandomPosterization",
-    "RandomRotation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom",
+    "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomInvert",
+    "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
+    "RandomShear", "RandomTranslation", "RandomZoom",
     "Solarization",
 ]
 
@@ -552,6 +553,78 @@ class RandomSharpness(_Augment):
         u = _random(self, "uniform", (x.shape[0], 1, 1, 1), *self.factor) * 2.0
         out = x + (1.0 - u) * (smooth - x)
         return F.clamp(out, min=self.value_range[0], max=self.value_range[1])
+
+
+def _rgb_to_hsv(x):
+    """Keras' (dm_pix's) rgb_to_hsv of channels_last float images, in Tensor ops."""
+    eps = float(np.finfo(np.dtype(str(x.dtype))).eps)
+    x = F.where(abs(x) < eps, 0.0, x)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    value = F.maximum(F.maximum(r, g), b)
+    rng = value - F.minimum(F.minimum(r, g), b)
+    safe_value = F.where(value > 0, value, 1.0)
+    safe_range = F.where(rng > 0, rng, 1.0)
+    saturation = F.where(value > 0, rng / safe_value, 0.0)
+    norm = 1.0 / (6.0 * safe_range)
+    hue = F.where(value == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
+    hue = F.where(value == r, norm * (g - b), hue)
+    hue = F.where(rng > 0, hue, 0.0) + (hue < 0.0).astype(hue.dtype)
+    return hue, saturation, value
+
+
+def _hsv_to_rgb(hue, saturation, value):
+    dh = F.remainder(hue, 1.0) * 6.0
+    dr = F.clamp(abs(dh - 3.0) - 1.0, min=0.0, max=1.0)
+    dg = F.clamp(2.0 - abs(dh - 2.0), min=0.0, max=1.0)
+    db = F.clamp(2.0 - abs(dh - 4.0), min=0.0, max=1.0)
+    one_minus_s = 1.0 - saturation
+    return F.stack([value * (one_minus_s + saturation * d) for d in (dr, dg, db)], axis=-1)
+
+
+class RandomSaturation(_Augment):
+    """Each image's HSV saturation times ``u / (1 - u + 1e-7)``, u drawn from ``factor``
+    (Keras' rule: a number f -> [-f, f]; 0.5 is the identity), the saturation clipped to
+    ``value_range`` and the image taken back to RGB, as Keras (which converts the values as
+    they are, not rescaled to [0, 1]). RGB images (3 channels)."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomSaturation")
+        self.value_range = _value_range(value_range, "RandomSaturation")
+        self.data_format = _channels_last(data_format, "RandomSaturation")
+        self.seed = seed
+
+    def _augment(self, x):
+        u = _random(self, "uniform", (x.shape[0], 1, 1), *self.factor)
+        k = u / (1.0 - u + 1e-7)
+        hue, sat, value = _rgb_to_hsv(x)
+        sat = F.clamp(sat * k, min=self.value_range[0], max=self.value_range[1])
+        return _hsv_to_rgb(hue, sat, value)
+
+
+class RandomHue(_Augment):
+    """Each image's HSV hue shifted by ``+-u / 2`` (sign drawn with probability 1/2), u
+    drawn from ``factor`` (in [0, 1], a number f -> [0, f]), in [0, 1] terms of
+    ``value_range``, as Keras. RGB images (3 channels)."""
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomHue", bounds=(0.0, 1.0))
+        self.value_range = value_range
+        self.data_format = _channels_last(data_format, "RandomHue")
+        self.seed = seed
+
+    def _augment(self, x):
+        shape = (x.shape[0], 1, 1)
+        sign = F.where(_random(self, "uniform", shape) > 0.5, -1.0, 1.0)
+        d = sign * _random(self, "uniform", shape, *self.factor) * 0.5
+        vr = (float(self.value_range[0]), float(self.value_range[1]))
+        hue, sat, value = _rgb_to_hsv(_to_range(x, vr, (0, 1)))
+        hue = hue + d
+        hue = F.where(hue > 1.0, hue - 1.0, hue)
+        hue = F.where(hue < 0.0, hue + 1.0, hue)
+        out = F.clamp(_hsv_to_rgb(hue, sat, value), min=0.0, max=1.0)
+        return _to_range(out, (0, 1), vr)
 
 
 # ----------------------------------------------------------------------------- Pipeline
