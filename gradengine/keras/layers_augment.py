@@ -33,6 +33,7 @@ from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
     "AutoContrast", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
+    "RandomColorJitter",
     "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomInvert",
     "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
     "RandomShear", "RandomTranslation", "RandomZoom",
@@ -625,6 +626,34 @@ class RandomHue(_Augment):
         hue = F.where(hue < 0.0, hue + 1.0, hue)
         out = F.clamp(_hsv_to_rgb(hue, sat, value), min=0.0, max=1.0)
         return _to_range(out, (0, 1), vr)
+
+
+class RandomColorJitter(_Augment):
+    """``RandomBrightness``, ``RandomContrast``, ``RandomSaturation`` and ``RandomHue`` in
+    that order, each one whose factor is given (all sharing ``value_range``), as Keras."""
+
+    def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
+                 saturation_factor=None, hue_factor=None, seed=None, data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.value_range, self.seed = value_range, seed
+        self.data_format = _channels_last(data_format, "RandomColorJitter")
+        self._steps = []
+        for attr, klass, factor in (
+                ("random_brightness", RandomBrightness, brightness_factor),
+                ("random_contrast", RandomContrast, contrast_factor),
+                ("random_saturation", RandomSaturation, saturation_factor),
+                ("random_hue", RandomHue, hue_factor)):
+            if factor is not None:  # sub-layers, so that .to(device) moves them too
+                setattr(self, attr, klass(factor, value_range=value_range, seed=seed))
+                self._steps.append(attr)
+
+    def _augment(self, x):
+        for attr in self._steps:
+            step = getattr(self, attr)
+            object.__setattr__(step, "_dtype", self.__dict__.get("_dtype"))
+            x = step._augment(x)
+        return x
 
 
 # ----------------------------------------------------------------------------- Pipeline
