@@ -107,6 +107,10 @@ def test_colour_layers_match_keras():
                                     saturation_factor=(0.3, 0.3)), x)
     _same("RandomColorJitter", dict(value_range=(0, 1), contrast_factor=(-0.4, 0.4)), x / 255,
           atol=1e-5)
+    _same("RandomGaussianBlur", dict(factor=(1.0, 1.0), sigma=(0.7, 0.7)), x)
+    _same("RandomGaussianBlur", dict(factor=(1.0, 1.0), kernel_size=5, sigma=(0.4, 0.4),
+                                     value_range=(0, 1)), x / 255, atol=1e-5)
+    _same("RandomGaussianBlur", dict(factor=0.0), x)
     _same("RandomSharpness", dict(factor=(0.1, 0.1)), x)
     _same("RandomSharpness", dict(factor=(0.9, 0.9), value_range=(0, 1)), x / 255, atol=1e-5)
     for bits in (1, 3, 8):
@@ -146,6 +150,7 @@ def test_inference_is_the_identity_and_shapes_dtypes():
                   L.RandomColorDegeneration(0.5), L.RandomPosterization(2),
                   L.RandomSharpness(0.5), L.RandomSaturation(0.9), L.RandomHue(0.5),
                   L.RandomColorJitter(contrast_factor=0.5, hue_factor=0.3),
+                  L.RandomGaussianBlur(1.0),
                   L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         y = layer(x, training=True)
@@ -164,7 +169,8 @@ def test_configs_round_trip_and_bad_arguments():
                   L.Solarization(0.1, 0.2), L.RandomInvert(0.5), L.AutoContrast((0, 1)),
                   L.RandomColorDegeneration(0.3), L.RandomPosterization((2, 5)),
                   L.RandomSharpness(0.4), L.RandomSaturation(0.3), L.RandomHue(0.2),
-                  L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1)):
+                  L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1),
+                  L.RandomGaussianBlur(0.5, kernel_size=5, sigma=(0.2, 0.9))):
         cfg = layer.get_config()
         again = type(layer).from_config(cfg)
         assert again.get_config() == cfg

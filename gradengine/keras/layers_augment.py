@@ -33,7 +33,7 @@ from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
     "AutoContrast", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
-    "RandomColorJitter",
+    "RandomColorJitter", "RandomGaussianBlur",
     "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomInvert",
     "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
     "RandomShear", "RandomTranslation", "RandomZoom",
@@ -654,6 +654,48 @@ class RandomColorJitter(_Augment):
             object.__setattr__(step, "_dtype", self.__dict__.get("_dtype"))
             x = step._augment(x)
         return x
+
+
+def _kernel_size(value, name):
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or any(int(k) != k or k % 2 == 0 for k in pair):
+        raise ValueError(f"{name}: kernel_size must be an odd integer or a pair of odd "
+                         f"integers, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+class RandomGaussianBlur(_Augment):
+    """Each image blurred with probability p (p drawn from ``factor``, in [0, 1]) by a
+    Gaussian kernel of ``kernel_size`` whose two sigmas are drawn once per batch from
+    ``sigma`` (in [0, 1]), zero "same" padding, clipped to ``value_range``, as Keras."""
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255),
+                 data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomGaussianBlur", bounds=(0.0, 1.0))
+        self.kernel_size = _kernel_size(kernel_size, "RandomGaussianBlur")
+        self.sigma = _base_factor(sigma, "RandomGaussianBlur", bounds=(0.0, 1.0))
+        self.value_range = value_range
+        self.data_format = _channels_last(data_format, "RandomGaussianBlur")
+        self.seed = seed
+
+    def _augment(self, x):
+        shape = (x.shape[0], 1, 1, 1)
+        p = _random(self, "uniform", shape, *self.factor)
+        apply = _random(self, "uniform", shape) < p
+        sig = _uniform(self, (2,), *self.sigma) + np.float32(1e-6)
+        ks = self.kernel_size
+
+        def k1(size, sigma):
+            t = np.arange(size, dtype=np.float32) - np.float32((size - 1) / 2)
+            k = np.exp(np.float32(-0.5) * (t / sigma) ** 2)
+            return k / k.sum()
+        kernel = np.outer(k1(ks[1], sig[1]), k1(ks[0], sig[0])).reshape(1, 1, ks[0], ks[1])
+        c = x.shape[-1]
+        blur = F.conv2d(x.transpose(0, 3, 1, 2), _const(x, np.tile(kernel, (c, 1, 1, 1))),
+                        padding=ks[0] // 2, groups=c).transpose(0, 2, 3, 1)
+        out = F.where(apply, blur, x)
+        return F.clamp(out, min=float(self.value_range[0]), max=float(self.value_range[1]))
 
 
 # ----------------------------------------------------------------------------- Pipeline
