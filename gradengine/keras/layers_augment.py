@@ -32,7 +32,7 @@ from .layers_common import _const, _random, _Stateless
 from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
-    "AutoContrast", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
+    "AutoContrast", "Equalization", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
     "RandomColorJitter", "RandomGaussianBlur",
     "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomInvert",
     "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
@@ -696,6 +696,41 @@ class RandomGaussianBlur(_Augment):
                         padding=ks[0] // 2, groups=c).transpose(0, 2, 3, 1)
         out = F.where(apply, blur, x)
         return F.clamp(out, min=float(self.value_range[0]), max=float(self.value_range[1]))
+
+
+class Equalization(_Augment):
+    """Histogram equalisation of each channel (in 0..255 terms, ``bins`` bins), the
+    histogram taken over the whole batch's channel as Keras 3.15 does; a channel with one
+    occupied bin is kept. Training only, as Keras. Not differentiable (a lookup table)."""
+
+    def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.bins = int(bins)
+        self.value_range = _value_range(value_range, "Equalization")
+        self.data_format = _channels_last(data_format, "Equalization")
+
+    def _channel(self, ch):
+        f32, nb = np.float32, self.bins
+        lo, hi = (f32(v) for v in self.value_range)
+        ch = (ch * ((f32(255) - f32(0)) / (hi - lo)) + (f32(0) - lo * (f32(255) / (hi - lo))))
+        ch = ch.astype(f32)
+        idx = np.clip((ch * f32(nb - 1) / f32(255)).astype(np.int32), 0, nb - 1)
+        hist = np.bincount(idx.ravel(), minlength=nb)
+        if np.count_nonzero(hist) > 1:
+            cdf = np.cumsum(hist)
+            cdf_min = cdf[np.nonzero(cdf)[0][0]]
+            den = cdf[-1] - cdf_min
+            den = 1 if den == 0 else den
+            table = np.clip(np.round(((cdf - cdf_min) * 255 / den).astype(f32)), 0, 255)
+            look = np.clip((ch / f32(255.0)) * f32(nb - 1), 0, nb - 1).astype(np.int32)
+            ch = table[look].astype(f32)
+        scale = (hi - lo) / f32(255)
+        return ch * scale + (lo - f32(0) * scale)
+
+    def _augment(self, x):
+        arr = np.asarray(x.detach().numpy(), dtype=np.float32)
+        out = np.stack([self._channel(arr[..., i]) for i in range(arr.shape[-1])], axis=-1)
+        return _const(x, out)
 
 
 # ----------------------------------------------------------------------------- Pipeline
