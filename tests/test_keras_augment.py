@@ -113,6 +113,9 @@ def test_colour_layers_match_keras():
     _same("RandomGaussianBlur", dict(factor=(1.0, 1.0), kernel_size=5, sigma=(0.4, 0.4),
                                      value_range=(0, 1)), x / 255, atol=1e-5)
     _same("RandomGaussianBlur", dict(factor=0.0), x)
+    _same("RandomErasing", dict(factor=(1.0, 1.0), scale=(1.0, 1.0), fill_value=300.0), x)
+    _same("RandomErasing", dict(factor=(1.0, 1.0), scale=(1.0, 1.0), fill_value=(1, 2, 3)), x)
+    _same("RandomErasing", dict(factor=0.0), x)
     _same("Equalization", dict(), x)
     _same("Equalization", dict(bins=16), np.round(x))
     _same("Equalization", dict(value_range=(0, 1)), x / 255, atol=1e-5)
@@ -159,6 +162,7 @@ def test_inference_is_the_identity_and_shapes_dtypes():
                   L.RandomSharpness(0.5), L.RandomSaturation(0.9), L.RandomHue(0.5),
                   L.RandomColorJitter(contrast_factor=0.5, hue_factor=0.3),
                   L.RandomGaussianBlur((1.0, 1.0)), L.Equalization(),
+                  L.RandomErasing((1.0, 1.0), scale=(0.3, 0.5)),
                   L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         y = layer(x, training=True)
@@ -178,7 +182,7 @@ def test_configs_round_trip_and_bad_arguments():
                   L.RandomSharpness(0.4), L.RandomSaturation(0.3), L.RandomHue(0.2),
                   L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1),
                   L.RandomGaussianBlur(0.5, kernel_size=5, sigma=(0.2, 0.9)),
-                  L.Equalization((0, 1), bins=64)):
+                  L.Equalization((0, 1), bins=64), L.RandomErasing(0.5, fill_value=2.0)):
         cfg = layer.get_config()
         again = type(layer).from_config(cfg)
         assert again.get_config() == cfg
@@ -321,3 +325,20 @@ def test_hue_matches_keras_up_to_its_random_sign():
     for i in range(3):
         assert len({o[i].tobytes() for o in outs}) == 2
         assert any(np.allclose(got[i], o[i], atol=1e-3) for o in outs)
+
+
+def test_random_erasing_erases_one_box_as_keras_would():
+    ge.manual_seed(0)
+    x = _images((4, 8, 10, 3)) + 1.0
+    got = G.layers.RandomErasing((1.0, 1.0), scale=(0.1, 0.3), fill_value=0.0)(
+        x, training=True).numpy()
+    for i in range(4):
+        erased = (got[i] == 0).all(axis=-1)
+        rows, cols = np.nonzero(erased)
+        assert rows.size
+        box = erased[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        assert box.all() and erased.sum() == box.size  # one full rectangle
+        h, w = box.shape
+        assert np.sqrt(0.1) * 8 - 1 <= h <= np.sqrt(0.3) * 8 + 1
+        assert np.sqrt(0.1) * 10 - 1 <= w <= np.sqrt(0.3) * 10 + 1
+        np.testing.assert_array_equal(got[i][~erased], x[i][~erased])

@@ -33,7 +33,7 @@ from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
     "AutoContrast", "Equalization", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
-    "RandomColorJitter", "RandomGaussianBlur",
+    "RandomColorJitter", "RandomErasing", "RandomGaussianBlur",
     "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomInvert",
     "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
     "RandomShear", "RandomTranslation", "RandomZoom",
@@ -731,6 +731,50 @@ class Equalization(_Augment):
         arr = np.asarray(x.detach().numpy(), dtype=np.float32)
         out = np.stack([self._channel(arr[..., i]) for i in range(arr.shape[-1])], axis=-1)
         return _const(x, out)
+
+
+class RandomErasing(_Augment):
+    """With probability p (p drawn from ``factor``, in [0, 1]) a box of each image is
+    replaced by ``fill_value`` (a number, 3 numbers per channel, or None: normal noise
+    times the top of ``value_range``), clipped to ``value_range``; the box's sides are
+    ``sqrt(u)`` of the image's, u drawn from ``scale`` per side, at a random place, as
+    Keras."""
+
+    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomErasing", bounds=(0.0, 1.0))
+        self.scale = _base_factor(scale, "RandomErasing", bounds=(0.0, 1.0))
+        if fill_value is not None and not (
+                isinstance(fill_value, (int, float)) or
+                (isinstance(fill_value, (tuple, list)) and len(fill_value) == 3)):
+            raise ValueError(f"RandomErasing: fill_value must be a number or 3 numbers, got "
+                             f"{fill_value!r}")
+        self.fill_value, self.value_range, self.seed = fill_value, value_range, seed
+        self.data_format = _channels_last(data_format, "RandomErasing")
+
+    def _augment(self, x):
+        n, h, w, _ = x.shape
+        mix = F.sqrt(_random(self, "uniform", (n, 2), *self.scale))
+
+        def bounds(length, ratio):
+            size = ratio * float(length)
+            start = _random(self, "uniform", (n,)) * (float(length) - size)
+            return start.reshape(n, 1, 1, 1), (start + size).reshape(n, 1, 1, 1)
+        x0, x1 = bounds(w, mix[:, 0])
+        y0, y1 = bounds(h, mix[:, 1])
+        gy = _const(x, np.arange(h, dtype=np.float64).reshape(1, h, 1, 1))
+        gx = _const(x, np.arange(w, dtype=np.float64).reshape(1, 1, w, 1))
+        box = (gx >= x0) & (gx < x1) & (gy >= y0) & (gy < y1)
+        p = _random(self, "uniform", (n, 1, 1, 1), *self.factor)
+        apply = _random(self, "uniform", (n, 1, 1, 1)) < p
+        if self.fill_value is None:
+            fill = _random(self, "normal", x.shape, 0.0, 1.0) * float(self.value_range[1])
+        else:
+            fill = _const(x, np.broadcast_to(np.asarray(self.fill_value, dtype=np.float64),
+                                             x.shape))
+        fill = F.clamp(fill, min=float(self.value_range[0]), max=float(self.value_range[1]))
+        return F.where(box & apply, fill, x)
 
 
 # ----------------------------------------------------------------------------- Pipeline
