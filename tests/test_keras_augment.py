@@ -21,7 +21,7 @@ if K.backend.backend() != "torch":
 
 import gradengine as ge  # noqa: E402
 from gradengine import keras as G  # noqa: E402
-from gradengine.keras.layers_augment import affine_transform  # noqa: E402
+from gradengine.keras.layers_augment import _homography, affine_transform  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore:Tensor.T is deprecated:UserWarning")]
@@ -73,6 +73,20 @@ def test_affine_transform_matches_keras_ops(fill, interp):
                                             fill_value=3.0))
     got = affine_transform(ge.tensor(x), t, interp, fill, 3.0).numpy()
     np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-5)
+
+
+@pytest.mark.parametrize("interp", INTERPS)
+def test_perspective_sampler_matches_keras_ops(interp):
+    rng = np.random.default_rng(2)
+    x = _images((2, 7, 6, 3))
+    start = np.tile(np.array([[[0, 0], [5, 0], [0, 6], [5, 6]]], "float32"), (2, 1, 1))
+    end = (start + rng.uniform(-1.2, 1.2, start.shape)).astype("float32")
+    want = _np(K.ops.image.perspective_transform(x, start, end, interpolation=interp,
+                                                 fill_value=4.0))
+    got = affine_transform(ge.tensor(x), _homography(start, end), interp, "constant", 4.0,
+                           projective=True).numpy()
+    np.testing.assert_allclose(got, want, atol=2e-3, rtol=1e-5)
+    _same("RandomPerspective", dict(scale=0.0, interpolation=interp), x)  # no warp
 
 
 def test_shear_matches_keras_up_to_its_random_sign():
@@ -163,6 +177,7 @@ def test_inference_is_the_identity_and_shapes_dtypes():
                   L.RandomColorJitter(contrast_factor=0.5, hue_factor=0.3),
                   L.RandomGaussianBlur((1.0, 1.0)), L.Equalization(),
                   L.RandomErasing((1.0, 1.0), scale=(0.3, 0.5)),
+                  L.RandomPerspective((1.0, 1.0), scale=0.5),
                   L.Pipeline([L.RandomZoom(0.5), L.RandomContrast(0.5)])):
         np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
         y = layer(x, training=True)
@@ -182,7 +197,8 @@ def test_configs_round_trip_and_bad_arguments():
                   L.RandomSharpness(0.4), L.RandomSaturation(0.3), L.RandomHue(0.2),
                   L.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1),
                   L.RandomGaussianBlur(0.5, kernel_size=5, sigma=(0.2, 0.9)),
-                  L.Equalization((0, 1), bins=64), L.RandomErasing(0.5, fill_value=2.0)):
+                  L.Equalization((0, 1), bins=64), L.RandomErasing(0.5, fill_value=2.0),
+                  L.RandomPerspective(0.5, 0.3, interpolation="nearest")):
         cfg = layer.get_config()
         again = type(layer).from_config(cfg)
         assert again.get_config() == cfg

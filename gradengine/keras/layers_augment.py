@@ -33,11 +33,10 @@ from .layers_preprocessing import CenterCrop, _resize
 
 __all__ = [
     "AutoContrast", "Equalization", "Pipeline", "RandomBrightness", "RandomColorDegeneration",
-    "RandomColorJitter", "RandomErasing", "RandomGaussianBlur",
-    "RandomContrast", "RandomCrop", "RandomGrayscale", "RandomHue", "RandomInvert",
-    "RandomPosterization", "RandomRotation", "RandomSaturation", "RandomSharpness",
-    "RandomShear", "RandomTranslation", "RandomZoom",
-    "Solarization",
+    "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomErasing", "RandomGaussianBlur",
+    "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization",
+    "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation",
+    "RandomZoom", "Solarization",
 ]
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -154,17 +153,24 @@ def _nodes(coord, interpolation):
 
 
 def affine_transform(x, transforms, interpolation="bilinear", fill_mode="constant",
-                     fill_value=0.0):
+                     fill_value=0.0, projective=False):
     """Keras' ``ops.image.affine_transform`` for channels_last images ``x`` (N, H, W, C) and
     ``transforms`` (N, 8) (NumPy, float32): output (x, y) reads the input at
-    ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``. Differentiable in ``x``."""
+    ``(a0 x + a1 y + a2, b0 x + b1 y + b2)`` (``projective``: both divided by ``c0 x + c1 y
+    + 1``, Keras' perspective_transform). Differentiable in ``x``."""
     n, h, w, c = x.shape
     t = np.asarray(transforms, dtype=np.float32).reshape(n, 8)
     ii, jj = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
                          indexing="ij")
     a0, a1, a2, b0, b1, b2 = (t[:, k, None, None] for k in range(6))
-    rows = (ii * b1 + jj * b0) + b2  # (N, H, W), float32 as Keras' einsum then offset
-    cols = (ii * a1 + jj * a0) + a2
+    if projective:  # Keras' perspective_transform: the homography, divided through
+        c0, c1 = t[:, 6, None, None], t[:, 7, None, None]
+        denom = c0 * jj + c1 * ii + np.float32(1.0)
+        cols = (a0 * jj + a1 * ii + a2) / denom
+        rows = (b0 * jj + b1 * ii + b2) / denom
+    else:
+        rows = (ii * b1 + jj * b0) + b2  # (N, H, W), float32 as Keras' einsum then offset
+        cols = (ii * a1 + jj * a0) + a2
     flat = x.reshape(n * h * w, c)
     base = (np.arange(n, dtype=np.int64) * (h * w))[:, None, None]
     out = None
@@ -326,6 +332,52 @@ class RandomShear(_Affine):
         sx = _uniform(self, (n,), *self.x_factor) * sign
         z, o = np.zeros(n, np.float32), np.ones(n, np.float32)
         return np.stack([o, sx, z, sy, o, z, z, z], axis=1)
+
+
+def _homography(start, end):
+    """Keras' compute_homography_matrix: the 8 numbers mapping ``end`` corners to
+    ``start`` ones ((N, 4, 2) each), solved in float64, returned in float32."""
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    rows = []
+    for k in range(4):
+        sx, sy, ex, ey = start[:, k, 0], start[:, k, 1], end[:, k, 0], end[:, k, 1]
+        o, z = np.ones_like(ex), np.zeros_like(ex)
+        rows.append(np.stack([ex, ey, o, z, z, z, -sx * ex, -sx * ey], axis=-1))
+        rows.append(np.stack([z, z, z, ex, ey, o, -sy * ex, -sy * ey], axis=-1))
+    a = np.stack(rows, axis=1)
+    b = start.reshape(-1, 8)[..., None]
+    return np.linalg.solve(a, b)[..., 0].astype(np.float32)
+
+
+class RandomPerspective(_Augment):
+    """With probability p (p drawn from ``factor``, in [0, 1]) each image warped by the
+    homography that moves its four corners by up to ``scale / 2`` of their coordinates
+    (Keras' rule), ``interpolation`` "bilinear" or "nearest", outside filled with
+    ``fill_value``."""
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _base_factor(factor, "RandomPerspective", bounds=(0.0, 1.0))
+        if scale < 0.0 or scale > 1.0:
+            raise ValueError(f"RandomPerspective: scale must be in [0, 1], got {scale}")
+        _check_modes("RandomPerspective", "constant", interpolation)
+        self.scale, self.interpolation = float(scale), interpolation
+        self.fill_value, self.seed = fill_value, seed
+        self.data_format = _channels_last(data_format, "RandomPerspective")
+
+    def _augment(self, x):
+        n, h, w, _ = x.shape
+        shape = (n, 1, 1, 1)
+        p = _random(self, "uniform", shape, *self.factor)
+        apply = _random(self, "uniform", shape) < p
+        factor = _uniform(self, (n, 4, 2), -0.5 * self.scale, 0.5 * self.scale)
+        start = np.tile(np.array([[[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]],
+                                 np.float32), (n, 1, 1))
+        end = start + start * factor
+        warped = affine_transform(x, _homography(start, end), self.interpolation, "constant",
+                                  self.fill_value, projective=True)
+        return F.where(apply, warped, x)
 
 
 class RandomCrop(_Augment):
