@@ -128,9 +128,7 @@ def _uniform(layer, shape, lo, hi):
 
 
 def _mirror(index, size):
-    s = size - 1
-    if s == 0:
-        return np.zeros_like(index)
+    s = size - 1  # Keras' triangular wave; reflect calls it with size >= 3
     return np.abs((index + s) % (2 * s) - s)
 
 
@@ -198,8 +196,6 @@ def _index(x, arr):
 
 class _Augment(_Stateless):
     """The shared call: images batched, transformed in training only, unbatched back."""
-
-    _name = "augment"
 
     def forward(self, x, training=None):
         if not self.training:
