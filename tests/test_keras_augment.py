@@ -358,3 +358,34 @@ def test_random_erasing_erases_one_box_as_keras_would():
         assert np.sqrt(0.1) * 8 - 1 <= h <= np.sqrt(0.3) * 8 + 1
         assert np.sqrt(0.1) * 10 - 1 <= w <= np.sqrt(0.3) * 10 + 1
         np.testing.assert_array_equal(got[i][~erased], x[i][~erased])
+
+
+def _fixed_layers():
+    L = G.layers
+    return [L.RandomRotation((0.1, 0.1), fill_mode="constant"),
+            L.RandomZoom((0.3, 0.3), interpolation="nearest", fill_mode="wrap"),
+            L.RandomTranslation((0.2, 0.2), (-0.1, -0.1)), L.RandomCrop(6, 4),
+            L.RandomContrast((-0.2, 0.2)), L.RandomBrightness((0.1, 0.1)),
+            L.RandomGrayscale(1.0), L.Solarization(), L.RandomInvert((1.0, 1.0)),
+            L.AutoContrast(), L.RandomSharpness((0.2, 0.2)), L.RandomSaturation((0.3, 0.3)),
+            L.RandomGaussianBlur((1.0, 1.0), sigma=(0.5, 0.5)), L.Equalization(),
+            L.RandomErasing((1.0, 1.0), scale=(1.0, 1.0), fill_value=3.0),
+            L.RandomPerspective(scale=0.0)]
+
+
+def test_layers_run_on_the_cuda_code_path(device):
+    x = _images((2, 6, 6, 3))
+    ref = [layer(ge.tensor(x), training=True).numpy() for layer in _fixed_layers()]
+    previous = ge.get_default_device()
+    ge.set_default_device(device)
+    try:
+        for layer, r in zip(_fixed_layers(), ref):
+            xt = ge.tensor(x, requires_grad=True)
+            out = layer(xt, training=True)
+            assert out.device.startswith(device), layer
+            np.testing.assert_allclose(out.numpy(), r, rtol=1e-5, atol=1e-4)
+            if not isinstance(layer, G.layers.Equalization):
+                out.sum().backward()
+                assert xt.grad is not None
+    finally:
+        ge.set_default_device(previous)
