@@ -605,3 +605,13 @@ GlobalAveragePooling1D.compute_mask = Dot.compute_mask = _no_mask  # noqa: F405
 Masking._makes_mask = True  # noqa: F405
 Attention.compute_mask = AdditiveAttention.compute_mask = _masking.first_mask  # noqa: F405
 AdditiveAttention.supports_masking = True  # noqa: F405
+
+
+# -- kaug
+# Keras' image augmentation layers (RandomRotation, RandomZoom, ..., Pipeline)
+from . import layers_augment as _augment  # noqa: E402
+from .layers_augment import *  # noqa: E402,F401,F403
+
+__all__ = sorted(set(__all__) | set(_augment.__all__))
+LAYER_CLASSES.update({n: getattr(_augment, n) for n in _augment.__all__})
+_rnn.LAYER_REGISTRY.update(LAYER_CLASSES)
