@@ -159,7 +159,6 @@ def first_mask(self, inputs, mask=None):
 
 
 # ------------------------------------------------------------------ the loss
-_EPS = 1e-7  # Keras' clipping of probabilities (losses._EPS)
 
 def _last_mean(v):
     return v.mean(axis=-1)
@@ -168,36 +167,8 @@ def _last_mean(v):
 def elementwise_loss(kind, from_logits):
     """``loss(out, target)`` without the reduction over the batch and time axes (each
     step's mean over its last axis, as Keras' loss functions), for masked outputs."""
-    from .. import functional as F
-
-    if kind == "mse":
-        return lambda p, t: _last_mean((p - t) * (p - t))
-    if kind == "mae":
-        return lambda p, t: _last_mean(F.abs(p - t))
-    if kind == "bce":
-        if from_logits:
-            return lambda x, t: _last_mean(F.relu(x) - x * t + F.log(1 + F.exp(-F.abs(x))))
-
-        def bce(p, t):
-            p = F.clip(p, _EPS, 1 - _EPS)
-            return _last_mean(-(t * F.log(p) + (1 - t) * F.log(1 - p)))
-        return bce
-    if kind in ("cce", "scce"):
-        def cce(out, t):
-            if from_logits:
-                logp = F.log_softmax(out, axis=-1)
-            else:
-                p = out / out.sum(axis=-1, keepdims=True)
-                logp = F.log(F.clip(p, _EPS, 1 - _EPS))
-            if kind == "cce":
-                return -(t * logp).sum(axis=-1)
-            labels = t.astype("int64")
-            if labels.ndim == logp.ndim:  # (N, T, 1) labels
-                labels = labels.reshape(*labels.shape[:-1])
-            return -F.take_along_dim(logp, labels.reshape(*labels.shape, 1),
-                                     dim=-1).reshape(*labels.shape)
-        return cce
-    return None
+    from .losses import loss_terms
+    return loss_terms(kind, from_logits, _last_mean)
 
 
 def masked_mean(values, mask, sample_weight=None):
