@@ -184,48 +184,13 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
 
 # ---------------------------------------------------------------- Keras' loss objects
 
-def loss_terms(kind, from_logits, reduce):
-    """``loss(out, target)`` of a named loss kind with ``reduce`` applied to the
-    elementwise terms (the batch and time axes kept as ``reduce`` leaves them; the
-    categorical kinds reduce over the class axis themselves), or None for another kind."""
-    from .. import functional as F
-
-    if kind == "mse":
-        return lambda p, t: reduce((p - t) * (p - t))
-    if kind == "mae":
-        return lambda p, t: reduce(F.abs(p - t))
-    if kind == "bce":
-        if from_logits:
-            return lambda x, t: reduce(F.relu(x) - x * t + F.log(1 + F.exp(-F.abs(x))))
-
-        def bce(p, t):
-            p = F.clip(p, _EPS, 1 - _EPS)
-            return reduce(-(t * F.log(p) + (1 - t) * F.log(1 - p)))
-        return bce
-    if kind in ("cce", "scce"):
-        def cce(out, t):
-            if from_logits:
-                logp = F.log_softmax(out, axis=-1)
-            else:
-                p = out / out.sum(axis=-1, keepdims=True)
-                logp = F.log(F.clip(p, _EPS, 1 - _EPS))
-            if kind == "cce":
-                return -(t * logp).sum(axis=-1)
-            labels = t.astype("int64")
-            if labels.ndim == logp.ndim:  # (N, T, 1) labels
-                labels = labels.reshape(*labels.shape[:-1])
-            return -F.take_along_dim(logp, labels.reshape(*labels.shape, 1),
-                                     dim=-1).reshape(*labels.shape)
-        return cce
-    return None
-
-
 def _per_sample(kind, from_logits):
     """``loss(out, target) -> per-sample loss (N,)`` (each sample's mean over its other
     axes), for sample and class weights."""
     def lastmean(v):
         return v.mean(axis=tuple(range(1, v.ndim))) if v.ndim > 1 else v
 
+    from .masking import loss_terms  # (masking imports nothing of losses)
     fn = loss_terms(kind, from_logits, lastmean)
     if fn is not None:
         return fn
