@@ -243,8 +243,9 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries chosen at random (a fraction in [0, 1] or a count)."""
+class _Unstructured(BasePruningMethod):
+    """Prunes the ``amount`` entries (a fraction in [0, 1] or a count) of smallest
+    ``_scores``."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -260,34 +261,27 @@ class RandomUnstructured(BasePruningMethod):
         if k != 0:
             dev = t.device if isinstance(t, Tensor) else backend.CPU
             xp = backend.xp_of(dev)
-            idx = _argsort(xp, -xp.asarray(_uniform(dev, ta.size)))[:k]  # the k largest, as topk
+            idx = _argsort(xp, self._scores(xp, dev, ta))[:k]
             mask.reshape(-1)[idx] = 0
         return _like(mask, t)
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries chosen at random (a fraction in [0, 1] or a count)."""
+
+    def _scores(self, xp, dev, ta):
+        return -xp.asarray(_uniform(dev, ta.size))  # the k largest draws, as topk
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount) -> None:
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        ta = _arr(t)
-        k = _compute_nparams_toprune(self.amount, ta.size)
-        _validate_pruning_amount(k, ta.size)
-        mask = _arr(default_mask).copy()
-        if k != 0:
-            xp = backend.xp_of(t.device) if isinstance(t, Tensor) else np
-            idx = _argsort(xp, xp.abs(ta).reshape(-1))[:k]
-            mask.reshape(-1)[idx] = 0
-        return _like(mask, t)
+    def _scores(self, xp, dev, ta):
+        return xp.abs(ta).reshape(-1)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
