@@ -23,7 +23,7 @@ from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
 from .elementwise import clip as clip_op
 from .elementwise import pow as _pow
-from .manipulation import chunk, flip, scatter_add, sort
+from .manipulation import chunk, flip, scatter_add, scatter_write, sort
 from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
@@ -586,9 +586,9 @@ def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
 
 
 def scatter(x, dim, index, src=None, *, value=None, reduce=None):
-    """x with ``src`` (or ``value``) written at ``index`` along dim (torch.scatter;
-    ``reduce`` "add" / "multiply" for a value too). Indices must not repeat within a target
-    position unless reduced."""
+    """x with ``src`` (or the scalar ``value``) written at ``index`` along dim
+    (torch.scatter): of repeated targets the last write wins; ``reduce`` "add" /
+    "multiply" accumulates them instead."""
     index = _t(index, x)
     if src is None:
         if value is None:
@@ -598,23 +598,12 @@ def scatter(x, dim, index, src=None, *, value=None, reduce=None):
         src = broadcast_to(Tensor(np.asarray(src, x.dtype), device=x.device), index.shape)
     if reduce == "add":
         return scatter_add(x, dim, index, src)
-    ones = broadcast_to(Tensor(np.ones((), x.dtype if x.dtype.kind == "f" else np.float32),
-                               device=x.device), index.shape)
-    zero = x.detach() * 0 if x.dtype.kind == "f" else cast(x.detach() * 0, "float32")
-    hit = scatter_add(zero, dim, index, ones) > 0
     if reduce == "multiply":
-        prod = x * 1
-        return where(hit, x * _scatter_vals(x, dim, index, src), prod)
+        from .shape_extras import scatter_reduce  # shape_extras builds on this module
+        return scatter_reduce(x, dim, index, src, "prod")
     if reduce is not None:
         raise ArgumentError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
-    return where(hit, _scatter_vals(x, dim, index, src), x)
-
-
-def _scatter_vals(x, dim, index, src):
-    zero = x.detach() * 0
-    if src.shape != index.shape:
-        src = src[tuple(slice(0, s) for s in index.shape)]
-    return scatter_add(zero, dim, index, cast(src, x.dtype) if src.dtype != x.dtype else src)
+    return scatter_write(x, dim, index, src)
 
 
 def index_fill(x, dim, index, value):

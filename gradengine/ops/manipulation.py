@@ -367,6 +367,27 @@ def _(g, index, src_shape, axis):
     return g, None, gs
 
 
+@op(name="scatter", params=("axis",), save=("index",))
+def scatter_op(xp, x, index, src, axis):
+    """x with src[..., i, ...] written at x[..., index[..., i, ...], ...] along axis; of
+    repeated targets the last write wins (torch's CPU order)."""
+    _check_index(xp, x.shape, index, axis, "scatter")
+    out = x.copy()
+    out[_open_index(xp, index, axis)] = src[tuple(slice(0, s) for s in index.shape)]
+    return out
+
+
+@scatter_op.vjp
+def _(g, index, src_shape, axis):
+    # torch's derivative: x gets g with the written positions zeroed, src gets g gathered
+    gx = apply(scatter_op, g, index, apply(_zeros, g, params=(tuple(index.shape),)),
+               params=(axis,))
+    gs = apply(gather_op, g, index, params=(axis,))
+    if gs.shape != tuple(src_shape):
+        gs = apply(_pad_zeros, gs, params=(tuple(src_shape),))
+    return gx, None, gs
+
+
 @op(name="pad_zeros", params=("shape",))
 def _pad_zeros(xp, x, shape):
     """x in the corner of zeros(shape)."""
@@ -395,18 +416,33 @@ def gather(x, dim, index):
     return apply(gather_op, x, index, params=(ax,))
 
 
-def scatter_add(x, dim, index, src):
-    """torch.scatter_add: ``x`` with ``src`` added at ``index`` along ``dim``; repeated
-    indices accumulate."""
-    index = _index_tensor(index, x, "scatter_add")
+def _scatter_args(name, x, dim, index, src):
+    index = _index_tensor(index, x, name)
     src = _t(src, x)
-    ax = normalize_axis(dim, max(x.ndim, 1), "scatter_add")[0]
+    ax = normalize_axis(dim, max(x.ndim, 1), name)[0]
     if index.ndim != x.ndim or src.ndim != x.ndim or any(
             i > s for i, s in zip(index.shape, src.shape)) or any(
             i > s for d, (i, s) in enumerate(zip(index.shape, x.shape)) if d != ax):
-        raise ShapeError(f"scatter_add: index of shape {index.shape} and src of shape "
+        raise ShapeError(f"{name}: index of shape {index.shape} and src of shape "
                          f"{src.shape} do not fit a tensor of shape {x.shape} along dim {dim}")
+    return index, src, ax
+
+
+def scatter_add(x, dim, index, src):
+    """torch.scatter_add: ``x`` with ``src`` added at ``index`` along ``dim``; repeated
+    indices accumulate."""
+    index, src, ax = _scatter_args("scatter_add", x, dim, index, src)
     return apply(scatter_add_op, x, index, src, params=(ax,))
+
+
+def scatter_write(x, dim, index, src):
+    """torch.scatter without reduce: ``x`` with ``src`` written at ``index`` along
+    ``dim``; of repeated targets the last write wins. src must have x's dtype."""
+    index, src, ax = _scatter_args("scatter", x, dim, index, src)
+    if src.dtype != x.dtype:
+        raise DTypeError(f"scatter: expected self.dtype to be equal to src.dtype, got "
+                         f"{x.dtype.name} and {src.dtype.name}")
+    return apply(scatter_op, x, index, src, params=(ax,))
 
 
 def take_along_dim(x, indices, dim=None):
