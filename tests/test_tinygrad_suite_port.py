@@ -73,3 +73,49 @@ def test_scatter_multiply_accumulates_repeats_and_dtype_mismatch_raises():
     _check(ge.tensor(x).scatter(1, ge.tensor(idx), ge.tensor(x), reduce="multiply"), want)
     with pytest.raises(ge.DTypeError, match="scatter"):
         ge.tensor(x).half().scatter(1, ge.tensor(idx), ge.tensor(x))
+
+
+# ---------------------------------------------------------------- indexing
+
+@pytest.mark.parametrize("key", [
+    lambda c, e: (1, (2, 1, 0), None, c, (2, 1, 0), e),
+    lambda c, e: ((((0,),),),),
+    lambda c, e: ((1, 0), slice(None), c),
+    lambda c, e: (0, ((2,), (1,), (0,)), c, (2, 1, 0)),
+])
+def test_tuples_inside_an_index_are_sequences(key):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 6, 5, 3, 4))
+    c = rng.integers(-5, 5, (1, 1, 4, 1, 1, 1))
+    e = rng.integers(0, 1, (1, 1, 1, 1, 6, 1))
+    gx, tx = _pair(x)
+    go, to = gx[key(ge.tensor(c), ge.tensor(e))], tx[key(torch.tensor(c), torch.tensor(e))]
+    _check(go, to, atol=0)
+    _backward_both(go, to)
+    _check(gx.grad, tx.grad)
+
+
+# ---------------------------------------------------------------- copysign
+
+@pytest.mark.parametrize("sa,sb", [((45, 65), (45, 65)), ((45, 65), (45, 1)),
+                                   ((45, 1), (1, 65)), ((), ())])
+def test_copysign_gradients_match_torch(sa, sb):
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+    if a.ndim:
+        a.flat[:3] = [0.0, -0.0, 2.0]
+        b.flat[:1] = [-0.0]
+    (ga, ta), (gb, tb) = _pair(a), _pair(b)
+    go, to = ge.copysign(ga, gb), torch.copysign(ta, tb)
+    _check(go, to, atol=0)
+    _backward_both(go, to)
+    _check(ga.grad, ta.grad)
+    _check(gb.grad, tb.grad, atol=0)  # zeros of b's shape, not None
+
+
+def test_copysign_of_integers_is_float32():
+    got = ge.tensor([1, 2, 0]).copysign(ge.tensor([-1, 1, -3]))
+    want = torch.tensor([1, 2, 0]).copysign(torch.tensor([-1, 1, -3]))
+    assert got.dtype == np.float32 and got.tolist() == want.tolist()
+    assert ge.gradcheck(lambda x: ge.copysign(x, -1.0),
+                        [ge.tensor([0.5, -2.0], dtype="float64", requires_grad=True)])

@@ -20,7 +20,7 @@ from ..core.tensor import Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
 from . import conv as _conv
 from .activations import in_place, sigmoid, softmax
-from .elementwise import abs_, cast, exp, log, maximum, minimum, sqrt, where
+from .elementwise import abs_, cast, exp, log, maximum, minimum, promote, sign, sqrt, where
 from .elementwise import clip as clip_op
 from .elementwise import pow as _pow
 from .manipulation import chunk, flip, scatter_add, scatter_write, sort
@@ -87,11 +87,23 @@ def signbit_op(xp, x):
     return xp.signbit(x)
 
 
+@op(name="copysign", save=("a", "b"))
+def copysign_op(xp, a, b):
+    """|a| with the sign of b; integer inputs give float32, as torch."""
+    a, b = promote(a, b)
+    out = xp.copysign(a, b)
+    return out if getattr(a, "dtype", out.dtype).kind == "f" else out.astype(np.float32)
+
+
+# torch's derivatives: a gets g * result / a (0 where a is 0), b a zero gradient
+copysign_op.defvjp(lambda g, a, b: g * apply(sign, a) * where(
+                       apply(signbit_op, b), -1.0, 1.0),
+                   lambda g, a, b: g * 0.0)
+
+
 def copysign(a, b):
-    """|a| with the sign of b (b gets no gradient, as torch)."""
-    b = _t(b, a)
-    neg = apply(signbit_op, b if b.dtype.kind == "f" else cast(b, "float32"))
-    return where(neg, -abs_(a) if isinstance(a, Tensor) else -abs(a), abs_(_t(a, b)))
+    """|a| with the sign of b (b's gradient is zero, as torch)."""
+    return apply(copysign_op, _t(a, b), _t(b, a))
 
 
 def xlogy(x, y):

@@ -52,7 +52,9 @@ def split_index(idx, device):
     items = idx if isinstance(idx, tuple) else (idx,)
     template, tensors = [], []
     for it in items:
+        # a tuple inside the index tuple is a sequence of indices, as a list (torch, NumPy)
         if isinstance(it, Tensor) or isinstance(it, (list, np.ndarray)) or (
+                isinstance(it, tuple) and items is idx) or (
                 device != "cpu" and hasattr(it, "__cuda_array_interface__")):
             if isinstance(it, np.ndarray) and device == "cpu" and it.dtype.kind in "iub":
                 # read in place, not copied: an array that is a ge.jit program's value
@@ -60,7 +62,7 @@ def split_index(idx, device):
                 it = Tensor._make(it, backend.CPU)
             elif not isinstance(it, Tensor):
                 try:
-                    it = Tensor(it if not isinstance(it, list) else np.asarray(it),
+                    it = Tensor(it if not isinstance(it, (list, tuple)) else np.asarray(it),
                                 device=device)
                 except ValueError as e:
                     raise IndexingError(f"getitem: invalid index {idx!r}: {e}") from None
