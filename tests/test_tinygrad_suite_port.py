@@ -119,3 +119,51 @@ def test_copysign_of_integers_is_float32():
     assert got.dtype == np.float32 and got.tolist() == want.tolist()
     assert ge.gradcheck(lambda x: ge.copysign(x, -1.0),
                         [ge.tensor([0.5, -2.0], dtype="float64", requires_grad=True)])
+
+
+# ---------------------------------------------------------------- reductions, padding
+
+@pytest.mark.parametrize("fn", ["std_mean", "var_mean"])
+def test_std_and_var_mean_take_numpys_axis(fn):
+    x = np.random.default_rng(5).standard_normal((3, 4, 5, 6))
+    gx, tx = _pair(x)
+    go = ge.stack(getattr(ge, fn)(gx, axis=(1, 2)))
+    to = torch.stack(getattr(torch, fn)(tx, axis=(1, 2)))
+    _check(go, to)
+    _backward_both(go, to)
+    _check(gx.grad, tx.grad)
+
+
+@pytest.mark.parametrize("shape,pad,mode", [
+    ((3, 3, 3, 3), (-1, 2, 2, -1), "reflect"), ((1, 1, 5, 5), (3, -3, 0, -3), "reflect"),
+    ((1, 1, 5, 5), (3, -5, 1, -5), "reflect"), ((1, 1, 5, 5), (3, -5, 1, -5), "replicate"),
+    ((2, 3, 4), (-2, 3), "replicate"), ((2, 3, 6), (-2, 3), "reflect"),
+])
+def test_reflect_and_replicate_pad_with_cropping_sides(shape, pad, mode):
+    x = np.random.default_rng(6).standard_normal(shape)
+    gx, tx = _pair(x)
+    go = ge.nn.functional.pad(gx, pad, mode=mode)
+    to = torch.nn.functional.pad(tx, pad, mode=mode)
+    _check(go, to, atol=0)
+    _backward_both(go, to)
+    _check(gx.grad, tx.grad)
+
+
+# ---------------------------------------------------------------- attention
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa_grouped_query_attention(causal):
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal(s).astype(np.float32)
+               for s in ((2, 8, 5, 16), (2, 2, 7, 16), (2, 2, 7, 4)))
+    (gq, tq), (gk, tk), (gv, tv) = _pair(q), _pair(k), _pair(v)
+    F, TF = ge.nn.functional, torch.nn.functional
+    go = F.scaled_dot_product_attention(gq, gk, gv, is_causal=causal, enable_gqa=True)
+    to = TF.scaled_dot_product_attention(tq, tk, tv, is_causal=causal, enable_gqa=True)
+    _check(go, to, atol=1e-5)
+    _backward_both(go, to)
+    for g, t in ((gq, tq), (gk, tk), (gv, tv)):
+        _check(g.grad, t.grad, atol=1e-5)
+    with pytest.raises(ge.ShapeError, match="enable_gqa"):
+        F.scaled_dot_product_attention(gq, gk[:, :1].repeat(1, 3, 1, 1),
+                                       gv[:, :1].repeat(1, 3, 1, 1), enable_gqa=True)

@@ -244,14 +244,19 @@ def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
     return _min(x, axis=None if dim == () else dim, keepdims=keepdim or bool(keepdims))
 
 
-def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(var, mean), as torch.var_mean."""
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+             keepdims=None):
+    """(var, mean), as torch.var_mean (NumPy's ``axis=`` / ``keepdims=`` too)."""
+    dim = axis if dim is None else dim
+    keepdim = keepdim or bool(keepdims)
     return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
-def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(std, mean), as torch.std_mean."""
-    v, m = var_mean(x, dim, unbiased, keepdim, correction=correction)
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+             keepdims=None):
+    """(std, mean), as torch.std_mean (NumPy's ``axis=`` / ``keepdims=`` too)."""
+    v, m = var_mean(x, dim, unbiased, keepdim, correction=correction, axis=axis,
+                    keepdims=keepdims)
     return sqrt(v), m
 
 

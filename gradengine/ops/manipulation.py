@@ -254,6 +254,29 @@ def pad_backward(xp, g, shape, widths, mode):
 pad_backward.defvjp(lambda gg, widths, mode: apply(pad_op, gg, params=(widths, mode, 0.0)))
 
 
+def _pad_by_index(x, pad, mode):
+    """reflect / replicate padding with some negative (cropping) sides, as torch: output
+    position o along an axis copies input position o - before, reflected or clamped into
+    the input, so the reflection is of the whole input, not of the cropped one."""
+    for i in range(len(pad) // 2):
+        b, a = int(pad[2 * i]), int(pad[2 * i + 1])
+        ax = x.ndim - 1 - i
+        n = x.shape[ax]
+        if b == 0 and a == 0:
+            continue
+        if n + b + a < 0 or (mode == "reflect" and (b >= n or a >= n)) or n == 0:
+            raise ShapeError(f"pad: {mode} padding ({b}, {a}) does not fit dimension {ax} "
+                             f"of size {n} (shape {x.shape})")
+        p = np.arange(n + b + a) - b
+        if mode == "reflect":
+            p = np.abs(p)
+            p = np.where(p >= n, 2 * (n - 1) - p, p)
+        else:
+            p = np.clip(p, 0, n - 1)
+        x = x[(slice(None),) * ax + (Tensor(p.astype(np.int64), device=x.device),)]
+    return x
+
+
 def pad(x, pad, mode="constant", value=0.0):
     """``x`` padded as torch.nn.functional.pad: ``pad`` = (left, right) for the last
     dimension, then the one before, ...; ``mode`` "constant" (``value``), "reflect" or
@@ -261,6 +284,8 @@ def pad(x, pad, mode="constant", value=0.0):
     pad = tuple(pad)
     ok = len(pad) % 2 == 0 and len(pad) // 2 <= x.ndim and all(
         isinstance(p, (int, np.integer)) for p in pad)
+    if ok and mode in ("reflect", "replicate") and any(p < 0 for p in pad):
+        return _pad_by_index(x, pad, mode)
     if ok and (mode == "circular" or any(p < 0 for p in pad)):
         for i in range(len(pad) // 2):  # crop the negative sides first
             b, a = int(pad[2 * i]), int(pad[2 * i + 1])

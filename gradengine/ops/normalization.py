@@ -30,7 +30,7 @@ from ..errors import DTypeError, ShapeError
 from .activations import softmax
 from .elementwise import where
 from .linalg import matmul_op
-from .shape import matrix_transpose, reshape
+from .shape import broadcast_to, matrix_transpose, reshape
 
 __all__ = ["layer_norm", "batch_norm", "dropout", "dropout1d", "dropout2d", "dropout3d",
            "embedding", "scaled_dot_product_attention"]
@@ -539,6 +539,23 @@ def sdpa_backward(xp, g, q, k, v, p, scale):
     return dq, dk, dv
 
 
+def _gqa_repeat(query, kv):
+    """Grouped-query attention: key / value heads (dim -3) repeated so that each serves
+    query heads // key heads consecutive query heads (torch's enable_gqa)."""
+    if query.ndim < 3 or kv.ndim < 3:
+        return kv
+    hq, hk = query.shape[-3], kv.shape[-3]
+    if hq == hk:
+        return kv
+    if hk == 0 or hq % hk:
+        raise ShapeError(f"scaled_dot_product_attention: with enable_gqa the query heads "
+                         f"({hq}, shape {query.shape}) must be a multiple of the key / value "
+                         f"heads ({hk}, shape {kv.shape})")
+    lead, (s_, e) = kv.shape[:-3], kv.shape[-2:]
+    rep = broadcast_to(reshape(kv, lead + (hk, 1, s_, e)), lead + (hk, hq // hk, s_, e))
+    return reshape(rep, lead + (hq, s_, e))
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     """softmax(q @ k^T * scale + mask) @ v, as
@@ -553,7 +570,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                          f"{key.shape} and value {value.shape} do not fit (..., L, E), "
                          "(..., S, E), (..., S, Ev)")
     if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+        key, value = _gqa_repeat(query, key), _gqa_repeat(query, value)
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
     L, S = query.shape[-2], key.shape[-2]
