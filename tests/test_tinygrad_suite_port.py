@@ -167,3 +167,40 @@ def test_sdpa_grouped_query_attention(causal):
     with pytest.raises(ge.ShapeError, match="enable_gqa"):
         F.scaled_dot_product_attention(gq, gk[:, :1].repeat(1, 3, 1, 1),
                                        gv[:, :1].repeat(1, 3, 1, 1), enable_gqa=True)
+
+
+# ---------------------------------------------------------------- pooling
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8])
+@pytest.mark.parametrize("kw", [dict(kernel_size=(2, 2), padding=1),
+                                dict(kernel_size=(3, 3), stride=1, return_indices=True)])
+def test_max_pool2d_of_integers(dtype, kw):
+    x = np.random.default_rng(8).integers(0, 100, (2, 3, 6, 7)).astype(dtype)
+    got = ge.nn.functional.max_pool2d(ge.tensor(x), **kw)
+    want = torch.nn.functional.max_pool2d(torch.tensor(x.astype(np.int64) if dtype == np.uint8
+                                                       else x).double(), **kw)
+    if kw.get("return_indices"):
+        assert got[1].tolist() == want[1].tolist()
+        got, want = got[0], want[0]
+    assert got.dtype == dtype
+    assert got.numpy().tolist() == want.long().tolist()
+
+
+# ---------------------------------------------------------------- logcumsumexp
+
+@pytest.mark.parametrize("vals,dim", [([0.0, 100.0], 0), ([100.0, 0.0, -100.0, 50.0], 0),
+                                      ([[-1e30, 0.0, 3.0], [2.0, -np.inf, 1.0]], 1),
+                                      ([[1.0, 2.0], [300.0, -5.0]], 0)])
+def test_logcumsumexp_is_exact_across_scales(vals, dim):
+    x = np.asarray(vals, np.float32)
+    gx, tx = _pair(x)
+    go, to = ge.logcumsumexp(gx, dim), torch.logcumsumexp(tx, dim)
+    _check(go, to, atol=1e-7)
+    _backward_both(go, to)
+    _check(gx.grad, tx.grad, atol=1e-7)
+
+
+def test_logcumsumexp_second_order_and_empty():
+    a = ge.tensor(np.random.default_rng(9).standard_normal((3, 4)), requires_grad=True)
+    assert ge.gradgradcheck(lambda t: ge.logcumsumexp(t, 1), [a])
+    assert ge.logcumsumexp(ge.zeros((0, 3)), 0).shape == (0, 3)

@@ -28,7 +28,7 @@ from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
 from .reductions import min as _min
-from .scans import cumsum, var
+from .scans import var
 from .shape import broadcast_to, concatenate, normalize_axis, reshape, transpose, unsqueeze
 
 _LN2 = _m.log(2.0)
@@ -278,12 +278,38 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     return sum(apply(_pow, a, p), axis=dim, keepdims=keepdim) ** (1.0 / p)
 
 
+@op(name="logcumsumexp", params=("axis",), save=("x", "out"))
+def logcumsumexp_op(xp, x, axis):
+    """log(cumsum(exp(x))) along axis as a running logaddexp (exact wherever the terms
+    differ in scale; on the host: CuPy's ufuncs have no accumulate)."""
+    if xp is not np:
+        return xp.asarray(np.logaddexp.accumulate(xp.asnumpy(x), axis=axis))
+    return np.logaddexp.accumulate(x, axis=axis)
+
+
+@logcumsumexp_op.vjp
+def _(g, x, out, axis):
+    # gx_j = sum_{i >= j} g_i exp(x_j - out_i), as torch: the positive and the negative
+    # parts of g each summed in log space, from the end (a reversed logcumsumexp)
+    def rev(t):
+        return flip(apply(logcumsumexp_op, flip(t, (axis,)), params=(axis,)), (axis,))
+
+    # (log|g| is the dtype's lowest finite value, not -inf, where g has the other sign:
+    # -inf - -inf would be NaN; torch's rule, from TensorFlow's)
+    low = float(np.finfo(g.dtype).min)
+    log_abs = log(abs_(g))
+    gx = 0.0
+    for mask, sgn in ((g > 0, 1.0), (g < 0, -1.0)):
+        gx = gx + exp(x + rev(where(mask, log_abs, low) - out)) * sgn
+    return (gx,)
+
+
 def logcumsumexp(x, dim):
-    """log(cumsum(exp(x))) along dim, shifted by the (detached) max."""
-    m = _max(x, axis=None).detach() if x.size else 0.0
-    if isinstance(m, Tensor):
-        m = where(abs_(m) < float("inf"), m, 0.0)
-    return log(cumsum(exp(x - m), dim)) + m
+    """log(cumsum(exp(x))) along dim, torch.logcumsumexp."""
+    ax = _ax(x, dim, "logcumsumexp")
+    if x.dtype.kind != "f":
+        x = cast(x, "float32")
+    return apply(logcumsumexp_op, x, params=(ax,))
 
 
 @op(name="cumextreme_index", params=("axis", "upper"), differentiable=False)

@@ -681,7 +681,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: 
                ceil_mode=False, return_indices=False):
     """2-D max pooling of (N, C, H, W) or (C, H, W) input, as
     ``torch.nn.functional.max_pool2d`` (stride defaults to kernel_size; ties and NaNs: the
-    first in the window takes the gradient)."""
+    first in the window takes the gradient). Integer input pools exactly (as float64,
+    so up to 2**53) and keeps its dtype, as torch."""
+    if isinstance(input, Tensor) and input.dtype.kind in "iu":
+        res = max_pool2d(input.to(np.float64), kernel_size, stride, padding, dilation,
+                         ceil_mode, return_indices)
+        return (res[0].to(input.dtype), res[1]) if return_indices else res.to(input.dtype)
     geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation,
                           ceil_mode)
     pool = max_pool2d_tiles if _tiles(geom) else max_pool2d_op
