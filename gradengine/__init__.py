@@ -111,6 +111,7 @@ int64 = _np.dtype("int64")
 bool_ = _np.dtype("bool")
 bool = bool_  # noqa: A001 - ge.bool, as torch.bool
 int8, int16, uint8 = _np.dtype("int8"), _np.dtype("int16"), _np.dtype("uint8")
+uint16, uint32, uint64 = _np.dtype("uint16"), _np.dtype("uint32"), _np.dtype("uint64")
 half, double, short, long = float16, float64, int16, int64  # torch's other names
 float, int = float32, int32  # noqa: A001 - ge.float, ge.int: torch.float, torch.int
 
@@ -132,7 +133,7 @@ __all__ = [
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",
     "sqrt", "stack", "sum", "tanh", "transpose", "where", "float16", "float32", "float64",
     "int32", "int64", "bool_", "bool", "cat", "inference_mode", "int8", "int16", "uint8",
-    "half", "double", "short", "long", "float", "int",
+    "uint16", "uint32", "uint64", "half", "double", "short", "long", "float", "int",
     "full_like", "linspace", "randint", "randperm",  # issue 14
     "rand_like", "randn_like",
     "device", "autograd", "utils", "linalg",  # the PyTorch drop-in

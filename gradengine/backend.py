@@ -25,7 +25,7 @@ INSTALL_HINT = (
 
 SUPPORTED_DTYPES = (
     "float16", "float32", "float64", "int8", "int16", "int32", "int64",
-    "uint8", "bool",
+    "uint8", "uint16", "uint32", "uint64", "bool",
 )
 _DTYPES = {name: np.dtype(name) for name in SUPPORTED_DTYPES}
 _DTYPES.update({"half": _DTYPES["float16"], "float": _DTYPES["float32"],

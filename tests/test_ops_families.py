@@ -323,6 +323,23 @@ MANIP_ROWS = [
                       rng.standard_normal((3, 4))]],
         None, diff=(0, 2),  # torch's own backward rejects a src larger than index
         covers=("scatter_add", "pad_zeros")),
+    Row("scatter", lambda x, i, s, d: F.scatter(x, d, i, s),
+        lambda x, i, s, d: _np_scatter(x, i, s, d),
+        lambda rng: [[x, j, rng.standard_normal(j.shape), d] for x, i, d in _index_samples(rng)
+                     for j in [_distinct_along(rng, x.shape, i.shape, d)]],
+        lambda x, i, s, d: torch.scatter(x, d, i, s), diff=(0, 2),
+        covers=("gather", "zeros_shaped", "scatter_winners")),
+    # repeated targets: the last write stays, and only it gets src's gradient (finite
+    # differences; torch hands every repeated write the gradient, so it is no oracle here)
+    Row("scatter[repeats]", lambda x, i, s, d: F.scatter(x, d, i, s),
+        lambda x, i, s, d: _np_scatter(x, i, s, d),
+        lambda rng: [[x, i, rng.standard_normal(i.shape), d] for x, i, d in _index_samples(rng)],
+        None, diff=(0, 2), covers=("scatter",)),
+    Row("scatter[larger src]", lambda x, i, s: F.scatter(x, 0, i, s),
+        lambda x, i, s: _np_scatter(x, i, s[:i.shape[0], :i.shape[1]], 0),
+        lambda rng: [[rng.standard_normal((3, 4)), rng.integers(0, 3, (2, 3)),
+                      rng.standard_normal((3, 4))]],
+        None, diff=(0, 2), covers=("scatter", "pad_zeros")),
     Row("take_along_dim", lambda x, i, d: F.take_along_dim(x, i, d),
         lambda x, i, d: np.take_along_axis(x, i, d), _index_samples,
         lambda x, i, d: torch.take_along_dim(x, i, d), diff=(0,), covers=("gather",)),
@@ -355,6 +372,26 @@ def _np_scatter_add(x, i, s, d):
     idx = list(np.indices(i.shape))
     idx[d] = i
     np.add.at(out, tuple(idx), s)
+    return out
+
+
+def _distinct_along(rng, shape, ishape, d):
+    """An index of ishape (at most shape[d] long along d) whose entries along d are
+    distinct: each target written once."""
+    n = shape[d]
+    ishape = list(ishape)
+    ishape[d] = min(ishape[d], n)
+    lines = np.moveaxis(np.zeros(ishape, np.int64), d, -1)
+    for pos in np.ndindex(lines.shape[:-1]):
+        lines[pos] = rng.permutation(n)[:ishape[d]]
+    return np.moveaxis(lines, -1, d)
+
+
+def _np_scatter(x, i, s, d):
+    out = x.copy()
+    idx = list(np.indices(i.shape))
+    idx[d] = i
+    out[tuple(idx)] = s  # of repeated targets the last write wins
     return out
 
 

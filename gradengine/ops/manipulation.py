@@ -407,10 +407,24 @@ def _(g, index, src_shape, axis):
     # torch's derivative: x gets g with the written positions zeroed, src gets g gathered
     gx = apply(scatter_op, g, index, apply(_zeros, g, params=(tuple(index.shape),)),
                params=(axis,))
-    gs = apply(gather_op, g, index, params=(axis,))
+    # src: g at its target, where its write is the one that stayed (the exact derivative;
+    # torch gives every repeated write the gradient)
+    gs = where(apply(scatter_winners, index, params=(tuple(g.shape), axis)),
+               apply(gather_op, g, index, params=(axis,)), 0.0)
     if gs.shape != tuple(src_shape):
         gs = apply(_pad_zeros, gs, params=(tuple(src_shape),))
     return gx, None, gs
+
+
+@op(name="scatter_winners", params=("shape", "axis"), differentiable=False)
+def scatter_winners(xp, index, shape, axis):
+    """Which entries of a scatter's src stayed in its output (the last write to each
+    target), as a bool array of index's shape."""
+    ids = xp.arange(index.size, dtype=np.int64).reshape(index.shape)
+    last = xp.full(shape, -1, dtype=np.int64)
+    pos = _open_index(xp, index, axis)
+    last[pos] = ids
+    return last[pos] == ids
 
 
 @op(name="pad_zeros", params=("shape",))
