@@ -217,3 +217,36 @@ def test_logcumsumexp_second_order_and_empty():
     a = ge.tensor(np.random.default_rng(9).standard_normal((3, 4)), requires_grad=True)
     assert ge.gradgradcheck(lambda t: ge.logcumsumexp(t, 1), [a])
     assert ge.logcumsumexp(ge.zeros((0, 3)), 0).shape == (0, 3)
+
+
+# ---------------------------------------------------------------- dtypes
+
+@pytest.mark.parametrize("src,dst", [("float32", "int32"), ("float32", "int16"),
+                                     ("float32", "uint8"), ("int64", "float64"),
+                                     ("int16", "float32"), ("float16", "int16")])
+def test_view_as_another_dtype_is_a_bitcast(src, dst):
+    x = (np.random.default_rng(10).standard_normal((3, 4)) * 100).astype(src)
+    got = ge.tensor(x).view(getattr(ge, dst))
+    want = torch.tensor(x).view(getattr(torch, dst))
+    assert got.dtype == np.dtype(dst) and got.shape == tuple(want.shape)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_bitcast_view_shares_memory_and_checks_the_layout():
+    t = ge.tensor([[1.0, 2.0], [3.0, 4.0]])
+    v = t.view(ge.int32)
+    v[0, 0] = 0
+    assert t[0, 0].item() == 0.0 and t.view(12 // 3).shape == (4,)
+    with pytest.raises(ge.ShapeError, match="view: a tensor of shape"):
+        ge.zeros((4, 3)).t().view(ge.float64)
+
+
+@pytest.mark.parametrize("name", ["uint16", "uint32", "uint64"])
+def test_wide_unsigned_dtypes(name):
+    a = np.array([1, 2, 2**15 + 3], dtype=name)
+    t = ge.tensor(a)
+    assert t.dtype == getattr(ge, name) == np.dtype(name)
+    np.testing.assert_array_equal((t & 3).numpy(), a & 3)
+    np.testing.assert_array_equal((t << 1).numpy(), a << np.array(1, name))
+    assert t.sum().item() == int(a.sum()) and (t * 2).dtype == np.dtype(name)
+    assert t.to(ge.float32).tolist() == a.astype(np.float32).tolist()

@@ -541,7 +541,7 @@ def _install():
     T.any = reductions.any
     T.all = reductions.all
     T.reshape = shape.reshape
-    T.view = shape.reshape
+    T.view = shape.view
     T.transpose = shape.transpose
     T.permute = shape.transpose
     T.swapaxes = shape.swapaxes
@@ -628,7 +628,7 @@ def _install_torch_spellings(T):
     for name in ("clamp", "clip", "clamp_min", "clamp_max", "masked_fill", "relu", "sigmoid",
                  "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "round", "trunc",
                  "sin", "cos", "square", "reciprocal", "rsqrt", "sign", "frac", "lerp",
-                 "addcmul", "addcdiv", "index_fill", "index_add", "scatter_add", "scatter",
+                 "addcmul", "addcdiv", "index_fill", "index_add", "scatter_add",
                  "exp2", "expm1", "log1p", "log2", "log10", "floor_divide", "remainder",
                  "fmod", "copysign", "hypot",
                  "nan_to_num", "logical_not", "logical_and", "logical_or", "bitwise_and",

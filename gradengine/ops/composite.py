@@ -23,7 +23,7 @@ from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, promote, sign, sqrt, where
 from .elementwise import clip as clip_op
 from .elementwise import pow as _pow
-from .manipulation import chunk, flip, scatter_add, scatter_write, sort
+from .manipulation import chunk, flip, scatter_add, sort
 from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
@@ -628,27 +628,6 @@ def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
     return apply(unique_op, x, params=(bool(return_counts),))
 
 
-def scatter(x, dim, index, src=None, *, value=None, reduce=None):
-    """x with ``src`` (or the scalar ``value``) written at ``index`` along dim
-    (torch.scatter): of repeated targets the last write wins; ``reduce`` "add" /
-    "multiply" accumulates them instead."""
-    index = _t(index, x)
-    if src is None:
-        if value is None:
-            raise ArgumentError("scatter: give src or value")
-        src = value
-    if not isinstance(src, Tensor):
-        src = broadcast_to(Tensor(np.asarray(src, x.dtype), device=x.device), index.shape)
-    if reduce == "add":
-        return scatter_add(x, dim, index, src)
-    if reduce == "multiply":
-        from .shape_extras import scatter_reduce  # shape_extras builds on this module
-        return scatter_reduce(x, dim, index, src, "prod")
-    if reduce is not None:
-        raise ArgumentError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
-    return scatter_write(x, dim, index, src)
-
-
 def index_fill(x, dim, index, value):
     """x with value written at ``index`` (1-d) along dim."""
     ax = _ax(x, dim, "index_fill")
@@ -984,7 +963,7 @@ __all__ = [
     "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis", "permute", "unflatten",
     "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace", "repeat_interleave",
     "fliplr", "flipud", "rot90", "ravel", "expand_dims", "broadcast_tensors", "hstack",
-    "vstack", "index_select", "masked_select", "nonzero", "argwhere", "unique", "scatter",
+    "vstack", "index_select", "masked_select", "nonzero", "argwhere", "unique",
     "index_fill", "index_add", "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot",
     "cross", "group_norm", "instance_norm", "rms_norm", "kl_div", "margin_ranking_loss",
     "soft_margin_loss", "softshrink", "hardshrink", "pairwise_distance", "hinge_embedding_loss",
@@ -1000,7 +979,7 @@ TENSOR_METHODS = {name: globals()[name] for name in (
     "logcumsumexp", "cummax", "cummin", "median", "kthvalue", "movedim", "moveaxis",
     "permute", "unflatten", "unbind", "narrow", "diagonal", "diag", "diag_embed", "trace",
     "repeat_interleave", "fliplr", "flipud", "rot90", "ravel", "index_select",
-    "masked_select", "nonzero", "argwhere", "unique", "scatter", "index_fill", "index_add",
+    "masked_select", "nonzero", "argwhere", "unique", "index_fill", "index_add",
     "outer", "dot", "mv", "mm", "bmm", "addmm", "tensordot", "cross")}
 TENSOR_METHODS.update(unfold=unfold_dim, softmin=softmin,
                       where=lambda self, condition, other: where(condition, self, other))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import resolve_dtype
 from ..core.broadcast import broadcast as broadcast_to
 from ..core.broadcast import sum_to  # noqa: F401 - the unbroadcasting rule, public here
 from ..core.op import apply, op
@@ -67,6 +68,39 @@ def reshape(x, *shape):
         raise ShapeError(f"reshape: cannot reshape a tensor of size {size} with shape "
                          f"{x.shape} into shape {shape}")
     return apply(reshape_op, x, params=(shape,))
+
+
+@op(name="view_dtype", params=("dtype",), differentiable=False, view=True)
+def view_dtype_op(xp, x, dtype):
+    """x's bytes read as another dtype (a view: writes go through)."""
+    return x.view(dtype)
+
+
+def _is_dtype(a):
+    if isinstance(a, (int, np.integer, tuple, list)):
+        return False
+    return isinstance(a, (str, np.dtype, type)) or str(a).startswith("torch.")
+
+
+def view(x, *shape, dtype=None):
+    """torch's ``t.view``: ``view(*shape)`` reshapes; ``view(dtype)`` reinterprets the
+    bytes as ``dtype`` (a bitcast sharing x's memory; with another element size the last
+    dimension scales, and it must be contiguous). A bitcast carries no gradient."""
+    if dtype is None and len(shape) == 1 and _is_dtype(shape[0]):
+        dtype = shape[0]
+    if dtype is None:
+        return reshape(x, *shape)
+    dt = resolve_dtype(dtype, "view")
+    old = x.dtype.itemsize
+    if dt.itemsize != old:
+        arr = x.data
+        if x.ndim == 0 or (x.shape[-1] * old) % dt.itemsize or (
+                x.shape[-1] > 1 and arr.strides[-1] != old):
+            raise ShapeError(f"view: a tensor of shape {x.shape} and dtype {x.dtype.name} "
+                             f"cannot be viewed as {dt.name}: the last dimension must be "
+                             f"contiguous and its {x.shape[-1] if x.ndim else 0} * {old} "
+                             f"bytes a multiple of {dt.itemsize}")
+    return apply(view_dtype_op, x, params=(dt,))
 
 
 @op(name="transpose", params=("axes",), view=True)

@@ -35,6 +35,7 @@ from .manipulation import (
     gather,
     pad,
     scatter_add,
+    scatter_write,
     split,
     tril,
     triu,
@@ -931,6 +932,26 @@ def as_strided(x, size, stride, storage_offset=0):
 
 # ---------------------------------------------------------------- linear algebra spellings
 
+def scatter(x, dim, index, src=None, *, value=None, reduce=None):
+    """x with ``src`` (or the scalar ``value``) written at ``index`` along dim
+    (torch.scatter): of repeated targets the last write wins; ``reduce`` "add" /
+    "multiply" accumulates them instead."""
+    index = _t(index, x)
+    if src is None:
+        if value is None:
+            raise ArgumentError("scatter: give src or value")
+        src = value
+    if not isinstance(src, Tensor):
+        src = broadcast_to(Tensor(np.asarray(src, x.dtype), device=x.device), index.shape)
+    if reduce == "add":
+        return scatter_add(x, dim, index, src)
+    if reduce == "multiply":
+        return scatter_reduce(x, dim, index, src, "prod")
+    if reduce is not None:
+        raise ArgumentError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
+    return scatter_write(x, dim, index, src)
+
+
 def _la():
     from .. import linalg
     return linalg
@@ -1076,8 +1097,9 @@ __all__ = [
     "unsafe_chunk", "unsafe_split_with_sizes", "narrow_copy", "select", "diagflat",
     "tril_indices", "triu_indices", "block_diag", "combinations", "broadcast_shapes",
     "unravel_index", "is_same_size", "is_nonzero", "index_copy", "index_put",
-    "masked_scatter", "put", "scatter_reduce", "index_reduce", "diagonal_scatter",
-    "select_scatter", "slice_scatter", "as_strided", "det", "slogdet", "logdet", "inverse",
+    "masked_scatter", "put", "scatter", "scatter_reduce", "index_reduce",
+    "diagonal_scatter", "select_scatter", "slice_scatter", "as_strided", "det", "slogdet",
+    "logdet", "inverse",
     "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack",
     "lu_solve", "triangular_solve", "pinverse", "matrix_exp", "matrix_power", "matrix_rank",
     "lstsq",
@@ -1087,14 +1109,15 @@ TENSOR_METHODS = {name: globals()[name] for name in (
     "hsplit", "vsplit", "dsplit", "tensor_split", "split_with_sizes", "swapdims",
     "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes", "narrow_copy", "select",
     "diagflat", "sum_to_size", "is_same_size", "is_nonzero", "ndimension", "index_copy",
-    "index_copy_", "index_put", "index_put_", "masked_scatter", "put", "scatter_reduce",
+    "index_copy_", "index_put", "index_put_", "masked_scatter", "put", "scatter", "scatter_reduce",
     "index_reduce", "diagonal_scatter", "select_scatter", "slice_scatter", "fill_diagonal_",
     "t_", "squeeze_", "unsqueeze_", "transpose_", "swapaxes_", "swapdims_", "resize_",
     "resize_as_", "as_strided", "det", "slogdet", "logdet", "inverse", "svd", "qr",
     "cholesky", "cholesky_solve", "cholesky_inverse", "lu", "lu_solve", "triangular_solve",
     "pinverse", "matrix_exp", "matrix_power", "lstsq")}
 for _name, _fn in (("masked_scatter_", masked_scatter), ("put_", put),
-                   ("scatter_reduce_", scatter_reduce), ("index_reduce_", index_reduce),
+                   ("scatter_", scatter), ("scatter_reduce_", scatter_reduce),
+                   ("index_reduce_", index_reduce),
                    ("tril_", tril), ("triu_", triu), ("cumsum_", cumsum),
                    ("cumprod_", cumprod)):
     TENSOR_METHODS[_name] = _inplace(_name, _fn)
