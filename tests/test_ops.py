@@ -494,6 +494,8 @@ def _all_op_names():
 # ops without a gradient: (name, fn, NumPy reference, covers) checked against NumPy
 NONDIFF_ROWS = [
     ("lt", lambda a, b: a < b, np.less, ()),
+    ("view_dtype", lambda a, b: (a + b).view(ge.int32), lambda a, b: (a + b).view(np.int32),
+     ()),
     ("le", lambda a, b: a <= b, np.less_equal, ()),
     ("gt", lambda a, b: a > b, np.greater, ()),
     ("ge", lambda a, b: a >= b, np.greater_equal, ()),

@@ -217,6 +217,10 @@ def test_logcumsumexp_second_order_and_empty():
     a = ge.tensor(np.random.default_rng(9).standard_normal((3, 4)), requires_grad=True)
     assert ge.gradgradcheck(lambda t: ge.logcumsumexp(t, 1), [a])
     assert ge.logcumsumexp(ge.zeros((0, 3)), 0).shape == (0, 3)
+    z = ge.tensor(1.5, requires_grad=True)
+    out = z.logcumsumexp(0)
+    out.backward()
+    assert out.shape == () and out.item() == 1.5 and z.grad.item() == 1.0
 
 
 # ---------------------------------------------------------------- dtypes

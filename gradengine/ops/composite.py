@@ -309,6 +309,8 @@ def logcumsumexp(x, dim):
     ax = _ax(x, dim, "logcumsumexp")
     if x.dtype.kind != "f":
         x = cast(x, "float32")
+    if x.ndim == 0:  # a 0-d tensor is its own logcumsumexp
+        return reshape(apply(logcumsumexp_op, reshape(x, (1,)), params=(0,)), ())
     return apply(logcumsumexp_op, x, params=(ax,))
 
 
