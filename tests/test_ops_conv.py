@@ -35,7 +35,8 @@ def _pool_samples(*shapes):
 
 
 CONV_SHAPES = [((1, 2, 5, 4), (3, 2, 3, 3), (3,)), ((2, 1, 4, 4), (2, 1, 2, 2), (2,)),
-               ((1, 3, 3, 5), (2, 3, 1, 3), (2,)), ((2, 2, 6, 3), (1, 2, 3, 1), (1,))]
+               ((1, 3, 3, 5), (2, 3, 1, 3), (2,)), ((2, 2, 6, 3), (1, 2, 3, 1), (1,)),
+               ((1, 1, 4, 4), (5, 1, 2, 2), (5,))]  # more output channels than C*kh*kw
 KW = [dict(), dict(padding=1), dict(stride=2, padding=1), dict(dilation=(2, 1), padding=(1, 0)),
       dict(padding="same")]
 
@@ -46,7 +47,7 @@ def _conv_rows():
         rows.append(Row(f"conv2d[{k}]", lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw),
                         lambda x, w, b, kw=kw: TF.conv2d(x, w, b, **kw), _s(*CONV_SHAPES),
                         covers=("im2col_cm", "col2im_cm", "fold_nchw_bias", "unfold_nchw",
-                                "row_sum")))
+                                "row_sum", "conv_gemm")))
     rows.append(Row("conv2d[groups]", lambda x, w: F.conv2d(x, w, stride=(1, 2), groups=2),
                     lambda x, w: TF.conv2d(x, w, stride=(1, 2), groups=2),
                     _s(((1, 4, 4, 5), (4, 2, 2, 2)), ((2, 2, 3, 3), (2, 1, 3, 1))),

@@ -21,7 +21,7 @@ import numpy as np
 from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
-from .linalg import matmul_op
+from .linalg import _mm, _mT, matmul_op
 from .shape import broadcast_to, reshape, transpose
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
@@ -308,6 +308,24 @@ def row_sum(xp, a):
 row_sum.defvjp(lambda g, a_shape: broadcast_to(reshape(g, (-1, 1)), a_shape))
 
 
+# ---------------------------------------------------------------- the convolution GEMM
+
+@op(name="conv_gemm", save=("w", "cols"), quiet=True)
+def conv_gemm(xp, w, cols):
+    """w (O, C*kh*kw) @ cols (C*kh*kw, N*Ho*Wo): a convolution as one GEMM (matmul_op,
+    with its own backward)."""
+    return matmul_op.fwd(xp, w, cols)
+
+
+@conv_gemm.vjp(arrays=True)
+def _(g, w, cols):
+    # the weight's gradient g @ cols.T reduces over the N*Ho*Wo columns; with fewer output
+    # channels than C*kh*kw, OpenBLAS runs it 1.2-1.8x faster as (cols @ g.T).T (the
+    # same products and sums, the operands swapped)
+    gw = _mT(_mm(cols, _mT(g))) if w.shape[0] < w.shape[1] else _mm(g, _mT(cols))
+    return gw, _mm(_mT(w), g)
+
+
 # ---------------------------------------------------------------- checks
 
 def _check_float(name, *ts):
@@ -384,7 +402,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     # columns (C * kh * kw, N * Ho * Wo): one GEMM for the batch, forward and backward
     cols = apply(im2col_cm, input, params=((kh, kw), s, pads, d, (ho, wo)))
     if groups == 1:
-        y = apply(matmul_op, reshape(weight, o, cg * kh * kw), cols)  # (O, N*Ho*Wo)
+        y = apply(conv_gemm, reshape(weight, o, cg * kh * kw), cols)  # (O, N*Ho*Wo)
     else:
         wg = reshape(weight, groups, o // groups, cg * kh * kw)
         y = reshape(apply(matmul_op, wg, reshape(cols, groups, cg * kh * kw, n * ho * wo)),
