@@ -21,7 +21,7 @@ from .ops import decomp as _decomp
 from .ops.composite import diag_embed
 from .ops.composite import norm as _pnorm
 from .ops.decomp import cholesky, det, inv, solve, svdvals
-from .ops.elementwise import abs_, sqrt
+from .ops.elementwise import abs_
 from .ops.linalg import matmul
 from .ops.reductions import max as _max
 from .ops.reductions import min as _min
@@ -57,8 +57,8 @@ def matrix_norm(a, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):  # no
     if dtype is not None:
         a = a.astype(dtype)
     r, c = (d % a.ndim for d in dim)
-    if ord == "fro":
-        return sqrt(sum(a * a, axis=(r, c), keepdims=keepdim))
+    if ord == "fro":  # gradient 0 at the zero matrix, as torch
+        return _decomp.vector_norm2(a, (r, c), keepdim)
     inf = float("inf")
     if ord in (1, -1, inf, -inf):
         axis, other = (r, c) if ord in (1, -1) else (c, r)

@@ -22,7 +22,6 @@ from . import conv as _conv
 from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, promote, sign, sqrt, where
 from .elementwise import clip as clip_op
-from .elementwise import pow as _pow
 from .manipulation import chunk, flip, scatter_add, sort
 from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
@@ -260,13 +259,49 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis
     return sqrt(v), m
 
 
+@op(name="vector_norm2", save=("a", "out"), params=("axis",))
+def vector_norm2_op(xp, a, axis):
+    """sqrt(sum(a^2)) over ``axis`` (kept, of size 1); its gradient a / norm is 0 where the
+    norm is 0 (PyTorch's subgradient), not 0/0."""
+    return xp.sqrt((a * a).sum(axis=axis, keepdims=True))
+
+
+vector_norm2_op.defvjp(lambda g, a, out, axis: g * a / where(out == 0, 1.0, out))
+
+
+def vector_norm2(x, dim=None, keepdim=False):
+    """The 2-norm of ``x`` over ``dim`` (all axes when None), with PyTorch's gradient 0 at
+    the zero vector."""
+    axis = tuple(range(x.ndim)) if dim is None else normalize_axis(dim, x.ndim, "vector_norm")
+    out = apply(vector_norm2_op, x, params=(axis,))
+    if keepdim:
+        return out
+    return reshape(out, tuple(d for i, d in enumerate(x.shape) if i not in axis))
+
+
+@op(name="vector_normp", save=("a", "out"), params=("axis", "p"))
+def vector_normp_op(xp, a, axis, p):
+    """sum(|a|^p)^(1/p) over ``axis`` (kept, of size 1), for a finite p other than 0."""
+    return (xp.abs(a) ** p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+
+
+@vector_normp_op.vjp
+def _(g, a, out, axis, p):
+    # torch's rule: sign(a) |a|^(p-1) g / norm^(p-1), 0 where the norm is 0 (and, for
+    # p < 1, where a is 0), not 0/0
+    mag = abs_(a) ** (p - 1)
+    if p < 1:
+        mag = where(a == 0, 0.0, mag)
+    scale = where(out == 0, 0.0, g / where(out == 0, 1.0, out) ** (p - 1))
+    return (apply(sign, a) * mag * scale,)
+
+
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """The p-norm over dim (all when None): "fro"/2, 1, inf, -inf, 0 or any p."""
     if dtype is not None:
         x = cast(x, resolve_dtype(dtype, "norm"))
-    if p in ("fro", 2, 2.0):
-        return sqrt(sum(x * x, axis=dim, keepdims=keepdim))
-    a = abs_(x) if isinstance(x, Tensor) else x
+    if p in ("fro", 2, 2.0):  # gradient 0 at the zero vector, as torch
+        return vector_norm2(x, dim if dim != () else None, keepdim)
     if p == 1:
         return sum(abs_(x), axis=dim, keepdims=keepdim)
     if p == float("inf"):
@@ -275,7 +310,11 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         return _min(abs_(x), axis=dim, keepdims=keepdim)
     if p == 0:
         return sum(cast(x != 0, x.dtype), axis=dim, keepdims=keepdim)
-    return sum(apply(_pow, a, p), axis=dim, keepdims=keepdim) ** (1.0 / p)
+    axis = tuple(range(x.ndim)) if dim is None or dim == () else \
+        normalize_axis(dim, x.ndim, "norm")
+    out = apply(vector_normp_op, x, params=(axis, float(p)))
+    return out if keepdim else reshape(out, tuple(d for i, d in enumerate(x.shape)
+                                                  if i not in axis))
 
 
 @op(name="logcumsumexp", params=("axis",), save=("x", "out"))

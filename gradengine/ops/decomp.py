@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from ..core.op import apply, op
 from ..errors import ShapeError
-from .composite import diag_embed, diagonal
-from .elementwise import where
+from .composite import diag_embed, diagonal, vector_norm2  # noqa: F401 - public here too
 from .linalg import matmul
 from .manipulation import tril
 from .shape import matrix_transpose as _mT  # noqa: N812
-from .shape import normalize_axis, reshape
+from .shape import reshape
 
 
 def _square(a, name):
@@ -96,26 +95,6 @@ def svdvals_op(xp, a):
 
 svdvals_op.defvjp(lambda g, u, vh: matmul(u * reshape(g, g.shape[:-1] + (1, g.shape[-1])),
                                           vh))
-
-
-@op(name="vector_norm2", save=("a", "out"), params=("axis",))
-def vector_norm2_op(xp, a, axis):
-    """sqrt(sum(a^2)) over ``axis`` (kept, of size 1); its gradient a / norm is 0 where the
-    norm is 0 (PyTorch's subgradient), not 0/0."""
-    return xp.sqrt((a * a).sum(axis=axis, keepdims=True))
-
-
-vector_norm2_op.defvjp(lambda g, a, out, axis: g * a / where(out == 0, 1.0, out))
-
-
-def vector_norm2(x, dim=None, keepdim=False):
-    """The 2-norm of ``x`` over ``dim`` (all axes when None), with PyTorch's gradient 0 at
-    the zero vector."""
-    axis = tuple(range(x.ndim)) if dim is None else normalize_axis(dim, x.ndim, "vector_norm")
-    out = apply(vector_norm2_op, x, params=(axis,))
-    if keepdim:
-        return out
-    return reshape(out, tuple(d for i, d in enumerate(x.shape) if i not in axis))
 
 
 def inv(a):
