@@ -254,3 +254,39 @@ def test_wide_unsigned_dtypes(name):
     np.testing.assert_array_equal((t << 1).numpy(), a << np.array(1, name))
     assert t.sum().item() == int(a.sum()) and (t * 2).dtype == np.dtype(name)
     assert t.to(ge.float32).tolist() == a.astype(np.float32).tolist()
+
+
+# ---------------------------------------------------------------- under ge.jit
+
+def test_the_new_ops_replay_under_jit_as_eager():
+    import warnings
+    F = ge.nn.functional
+    rng = np.random.default_rng(11)
+    w = ge.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32) * 0.1,
+                  requires_grad=True)
+    idx = ge.tensor(rng.integers(0, 4, (2, 4)))
+    opt = ge.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        y = F.conv2d(x, w, padding=1)
+        z = y.mean((2, 3))
+        s = ge.zeros(2, 4).scatter(1, idx, z)
+        loss = s.norm(p=3) + ge.logcumsumexp(z, 1).sum() + z.norm() + F.pad(
+            y, (-1, 2, 0, 0), mode="reflect").sum() * 1e-3
+        loss.backward()
+        opt.step()
+        return loss
+
+    w0 = w.detach().numpy().copy()
+    xs = [ge.tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32)) for _ in range(4)]
+    eager = [step(x).item() for x in xs]
+    w_eager = w.detach().numpy().copy()
+    with ge.no_grad():
+        w.copy_(ge.tensor(w0))
+    jitted = ge.jit(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback to eager would warn
+        replayed = [jitted(x).item() for x in xs]
+    np.testing.assert_allclose(replayed, eager, rtol=1e-5)
+    np.testing.assert_allclose(w.detach().numpy(), w_eager, atol=1e-6)
