@@ -93,7 +93,8 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                         "it again")
             if capture and id(node) in capture:
                 found[id(node)] = _tensor(g)
-            check_saved(node)
+            if node.check:
+                check_saved(node)
             done.append(node)
             if type(g) is ndarray:
                 node.grad = g  # an array (not GC-tracked), kept for ge.viz and retain_grad

@@ -46,6 +46,7 @@ from .tensor import Tensor
 
 _F64 = np.dtype("float64")
 _INPUT, _OUT, _PARAM, _EXTRA, _SHAPE, _DTYPE, _DEVICE, _REST = 0, 1, 2, 3, 4, 5, 6, 7
+_READS_OUT = ((_OUT, 0),)  # a rule that reads the output alone (one shared tuple)
 
 
 class Op:
@@ -147,7 +148,8 @@ class Op:
                 if name not in self.save and name not in self.extras:
                     raise TypeError(f"op {self.name}: a gradient rule reads {name!r} but the "
                                     f"op does not save it (save={self.save})")
-        return tuple(spec)
+        spec = tuple(spec)
+        return _READS_OUT if spec == _READS_OUT else spec
 
     def plan(self, needs):
         """``(inputs to version-check, whether the output is read, the rules to call as
@@ -238,7 +240,8 @@ class Node:
     version of each checked input at record time.
     """
 
-    __slots__ = ("op", "args", "params", "needs", "check", "versions", "seq", "out_data",
+    __slots__ = ("op", "args", "params", "needs", "check", "calls", "versions", "seq",
+                 "out_data",
                  "out_ref", "out_version", "grad", "freed", "extra", "_site", "device",
                  "e0", "e1", "edges", "__weakref__")
 
@@ -525,6 +528,7 @@ def _record(op, args, params, t, out, extra):
     p = op._plans.get(needs) or op.plan(needs)
     check = p[0]
     node.check = check
+    node.calls = p[2]
     versions = None
     for i in check:
         a = args[i]
@@ -669,13 +673,12 @@ def node_grads_arrays(node, g):
             return None
         grads = fn(g, *vals)
         return grads if type(grads) is tuple else (grads,)
-    needs = node.needs
-    out = [None] * len(needs)
-    for i, fn, spec in op.plan(needs)[2]:
+    out = [None] * len(node.needs)
+    for i, fn, spec in node.calls:
         if not spec:
             out[i] = fn(g)
             continue
-        if len(spec) == 1 and spec[0][0] == _OUT:  # (the activations: they read out)
+        if spec is _READS_OUT:  # (the activations: they read out)
             out[i] = fn(g, node.out_array())
             continue
         vals = _arrays_of(node, spec, dt)
