@@ -678,3 +678,32 @@ def test_a_pydataset_is_read_again_every_epoch():
     assert ds.ends == 2 and ha[1] == pytest.approx(hb[0], rel=1e-6)
     with pytest.raises(ValueError, match="validation_split"):
         a.fit(ds, validation_split=0.2, verbose=0)
+
+
+# ---------------------------------------------------------------- the functional class
+
+def test_model_from_inputs_and_outputs_is_functional(tmp_path):
+    inp = keras.Input((3,))
+    out = layers.Dense(2)(inp)
+    for m in (keras.Model(inp, out), keras.Model(inputs=inp, outputs=out),
+              keras.Model(inp, outputs=out)):
+        assert type(m).__name__ == "Functional" and isinstance(m, keras.Model)
+        assert m.name.startswith("functional")
+
+    class Sub(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = layers.Dense(1)
+
+        def call(self, x):
+            return self.d(x)
+
+    assert type(Sub()) is Sub and type(keras.Model()) is keras.Model
+    m = keras.Model(inp, out)
+    m.compile(optimizer="sgd", loss="mse")
+    path = str(tmp_path / "f.keras")
+    m.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded).__name__ == "Functional"
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))

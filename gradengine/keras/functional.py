@@ -28,7 +28,7 @@ from .layers import Activation, InputLayer
 from .model import KerasModel, _layer_names, _param_count, _snake
 from .symbolic import KerasTensor, flatten, map_structure
 
-__all__ = ["Model"]
+__all__ = ["Functional", "Model"]
 
 
 class _NotSymbolicError(ValueError, TypeError):
@@ -54,6 +54,12 @@ class Model(KerasModel, Module):
         >>> outputs = layers.Dense(10)(layers.Dense(64, activation="relu")(inputs))
         >>> model = keras.Model(inputs=inputs, outputs=outputs)
     """
+
+    def __new__(cls, *args, **kwargs):
+        # Keras: Model(inputs, outputs) is an instance of its subclass Functional
+        if cls is Model and _functional_arguments(args, kwargs):
+            cls = Functional
+        return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
         names = ("inputs", "outputs", "name")
@@ -354,7 +360,7 @@ class Model(KerasModel, Module):
     def _default_name(self):
         # Keras: a Model built from inputs and outputs is "functional", a subclass by its
         # class name ("my_model")
-        if type(self) is Model and self.__dict__.get("_made_functional"):
+        if type(self) in (Model, Functional) and self.__dict__.get("_made_functional"):
             return "functional"
         return _snake(type(self).__name__)
 
@@ -444,3 +450,14 @@ def _depths(nodes):
         for t in node.inputs:
             node_depth[id(t._node)] = max(node_depth.get(id(t._node), 0), d + 1)
     return node_depth, layer_depth
+
+
+def _functional_arguments(args, kwargs):
+    """Whether ``Model(*args, **kwargs)`` is the functional form (Keras' rule)."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or \
+        ("inputs" in kwargs and "outputs" in kwargs)
+
+
+class Functional(Model):
+    """What ``keras.Model(inputs, outputs)`` makes, as in Keras: a :class:`Model` built
+    from symbolic inputs and outputs (``type(model).__name__ == "Functional"``)."""
