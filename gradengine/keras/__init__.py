@@ -49,3 +49,8 @@ __all__ += ["config", "constraints"]
 _NAMES["Variable"] = "variables"
 _LAZY = _LAZY + ("variables",)
 __all__ += ["Variable"]
+
+
+# -- keras.tree and keras.mixed_precision
+_LAZY = _LAZY + ("tree", "mixed_precision")
+__all__ += ["mixed_precision", "tree"]
