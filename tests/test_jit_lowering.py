@@ -272,3 +272,25 @@ def test_flat_buffer_views_start_on_32_element_boundaries():
             assert p.data.ctypes.data % (ALIGN * itemsize) == flat.B.ctypes.data % (
                 ALIGN * itemsize)
             assert g.ctypes.data % (ALIGN * itemsize) == flat.G.ctypes.data % (ALIGN * itemsize)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_weight_gradients_are_computed_into_the_flat_buffer(dtype):
+    # an op whose forward takes out= (matmul) writes a parameter's gradient straight into
+    # the optimizer's flat gradient buffer: no copy left for the weights, results exact
+    runs = _pair(lambda: _net("sigmoid", dtype=dtype), lambda p: optim.SGD(p, lr=0.1),
+                 lambda m, x, y: F.mse_loss(m(x), y))
+    prog = _compare(runs, ge.tensor(X.astype(dtype)), ge.tensor(Y.astype(dtype)))
+    lines = prog.source.splitlines()
+    assert sum("out=g" in ln for ln in lines) == 2, prog.source  # the two weights
+    assert sum("_copyto(" in ln for ln in lines) == 2, prog.source  # the two biases
+
+
+def test_a_gradient_of_another_dtype_is_copied_not_written_out():
+    # float64 data through float32 weights: the weight gradient is cast after the matmul
+    x64 = ge.tensor(X.astype(np.float64))
+    y64 = ge.tensor(np.tile(Y[:, :1], (1, 5)).astype(np.float64))
+    runs = _pair(lambda: _net(None, sizes=(3, 5)), lambda p: optim.SGD(p, lr=0.1),
+                 lambda m, x, y: F.mse_loss(m(x), y))
+    prog = _compare(runs, x64, y64)
+    assert "out=g" not in prog.source

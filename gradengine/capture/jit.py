@@ -226,7 +226,7 @@ class Program:
                 if target is not None:
                     flat, j = target
                     gname = L.name(flat.grads[j], "g")
-                    vals[out] = L.retarget(g, gname)
+                    vals[out] = L.retarget(g, gname, flat.grads[j])
                     L.host(f"{L.name(kind[1], 't')}.grad = {L.name(flat.grad_tensors[j], 'g')}")
                 else:
                     v = L.var()
@@ -430,7 +430,7 @@ def _lower_array_step(L, vals, trace, fn, specs, out, kind):
     res = None
     if not isinstance(out, tuple) and not random:  # an identical call is made once
         res = L.call(L.name(fn, "f"), [L.literal(specs[0][1])] + args, arrays[0],
-                     out_ok=False)
+                     out_ok=kind[0] == "op" and kind[1].takes_out and fn is kind[1].fwd)
     if res is None:
         text = ", ".join([L.literal(specs[0][1])] + [a.expr for a in args])
         names = [L.var() if o is not None else "_" for o in outs]

@@ -126,10 +126,16 @@ class Lowerer:
             self._fulls[key] = nm
         return Val(nm, self.env[nm], const=True)
 
-    def retarget(self, val, target):
-        """Make ``val`` be computed into the buffer named ``target`` (a copy when its line
-        cannot take ``out=``). Returns the new Val."""
+    def retarget(self, val, target, buf=None):
+        """Make ``val`` be computed into the buffer named ``target`` (``buf``: the buffer
+        itself); a copy when its line cannot take ``out=`` or the buffer differs from the
+        value in shape, dtype or layout. Returns the new Val."""
         i = self.producer.pop(val.expr, None)
+        arr = val.arr
+        if i is not None and buf is not None and not (
+                getattr(arr, "shape", None) == buf.shape and
+                getattr(arr, "dtype", None) == buf.dtype and buf.flags.c_contiguous):
+            i = None
         if i is not None:
             text = self.lines[i]
             self.lines[i] = f"{text[:-1]}, out={target})"

@@ -68,11 +68,13 @@ class Op:
             generator (randn, dropout's mask) or copies a host array (``from_host``): a
             ge.jit replay draws again, and such a program is not baked into a CUDA graph.
         kernel: a note of the CUDA kernel the forward uses on the GPU, if any.
+        takes_out: the forward accepts a keyword-only ``out=`` buffer of the result's
+            shape and dtype (the same numbers, written there).
     """
 
     __slots__ = ("name", "fwd", "inputs", "params", "extras", "save", "rules", "joint",
                  "differentiable", "view", "moves", "kernel", "doc", "rest", "_plans",
-                 "arrays", "quiet", "random")
+                 "arrays", "quiet", "random", "takes_out")
 
     def __init__(self, fwd, name=None, save=(), params=(), extras=(), differentiable=True,
                  view=False, moves=False, kernel=None, quiet=False, random=False):
@@ -88,6 +90,10 @@ class Op:
         # a variadic forward (``def getitem(xp, x, *rest)``): its extra inputs by that name
         self.rest = next((p.name for p in inspect.signature(fwd).parameters.values()
                           if p.kind == p.VAR_POSITIONAL), None)
+        # a forward with a keyword-only ``out`` can write its result into a given buffer
+        # (ge.jit lowers a parameter's gradient straight into the optimizer's flat buffer)
+        self.takes_out = any(p.name == "out" and p.kind == p.KEYWORD_ONLY
+                             for p in inspect.signature(fwd).parameters.values())
         self.save = tuple(save)
         self.rules = None
         self.joint = None

@@ -15,7 +15,7 @@ from .shape import reshape_op, transpose_op
 
 
 @op(name="matmul", save=("a", "b"), quiet=True)
-def matmul_op(xp, a, b):
+def matmul_op(xp, a, b, *, out=None):
     """a @ b (NumPy matmul semantics). NumPy's ``dot`` makes the same BLAS call for two
     matrices (bit-identical results) at half the call overhead of ``matmul``, except where
     one operand is 1x1: ``dot`` takes it for a scalar and BLAS's axpy skips a zero scalar,
@@ -24,12 +24,17 @@ def matmul_op(xp, a, b):
     Quiet (no NumPy floating-point warning), as every op that calls BLAS: OpenBLAS's
     vector kernels can leave the invalid flag set on finite operands (numpy#24067,
     OpenBLAS#1924), which NumPy then reports as a spurious "invalid value encountered in
-    matmul"; and PyTorch never warns here either."""
+    matmul"; and PyTorch never warns here either. ``out``: a C-contiguous buffer of the
+    result's shape and dtype to write it into (ge.jit's gradient buffers)."""
     if xp is np and a.ndim == 2 and b.ndim == 2 and a.size != 1 and b.size != 1:
-        return np.dot(a, b)
+        return np.dot(a, b) if out is None else np.dot(a, b, out=out)
     if xp is np:
-        return xp.matmul(a, b)
-    return gemm.matmul(xp, a, b)  # cupy.matmul, or in a CUDA graph a capture-safe GEMM
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    res = gemm.matmul(xp, a, b)  # cupy.matmul, or in a CUDA graph a capture-safe GEMM
+    if out is None:
+        return res
+    xp.copyto(out, res)
+    return out
 
 
 def _mm(a, b):
