@@ -150,6 +150,8 @@ class Layer(KerasWeights, Module):
         if symbolic.is_symbolic((x, args, kwargs)):
             return symbolic.symbolic_call(self, (x,) + args, kwargs)
         training = kwargs.pop("training", None)
+        if self.__dict__.get("_added_losses"):  # add_loss terms are those of the last call
+            self.__dict__["_added_losses"] = []
         # -- kmask: Keras' masks (gradengine.keras.masking); one attribute read when none
         prev_mask = kwargs.get("mask")
         if prev_mask is None:
@@ -192,8 +194,11 @@ class Layer(KerasWeights, Module):
         return mask
 
     def forward(self, x, *args, **kwargs):
-        if EXPLICIT_TRAINING and "training" not in kwargs and takes_training(type(self)):
-            kwargs["training"] = EXPLICIT_TRAINING[-1]  # -- kssuite
+        if "training" not in kwargs and takes_training(type(self)):
+            # the outer call's training=, else the module's mode: True inside fit (and
+            # train_on_batch), False inside evaluate and predict, as Keras passes it
+            kwargs["training"] = EXPLICIT_TRAINING[-1] if EXPLICIT_TRAINING else \
+                self.training
         return self.call(x, *args, **kwargs)
 
     def call(self, inputs, *args, **kwargs):

@@ -175,10 +175,13 @@ def _metric_sums(metrics, logits_act, out, yb, sums):
                 probs = _probabilities(xp, out, logits_act)
             spec.update_state(_host(yb), _host(probs))
             v = 0.0  # its value is its result(), read when the logs are made
-        else:  # a user callable on host arrays, averaged over batches by size
+        else:  # a user callable fn(y_true, y_pred) on host arrays (Keras' order): the
+            # mean of what it returns (a value, or one per sample), averaged by batch size
             if probs is None:
                 probs = _probabilities(xp, out, logits_act)
-            v = float(spec(_host(probs), _host(yb))) * len(yb)
+            r = spec(_host(yb), _host(probs))
+            r = r.numpy() if isinstance(r, Tensor) else np.asarray(r)
+            v = float(r.mean(dtype=np.float64)) * len(yb)
         sums[j] = sums[j] + (float(v) if xp is np else v)
 
 

@@ -123,7 +123,8 @@ class KerasModel(KerasWeights):
                 :mod:`gradengine.keras.losses` object (``from_logits=`` honoured), or a
                 callable ``loss(pred, target) -> Tensor`` (a non-scalar result is averaged).
             metrics: names ("mae", "mse", "accuracy", ...), :mod:`gradengine.keras.metrics`
-                objects, or callables ``metric(pred, target) -> float`` on arrays.
+                objects, or callables ``metric(y_true, y_pred)`` on arrays (Keras' order;
+                a value or one per sample, averaged).
             jit_compile: capture the train step with ``ge.jit``.
         Raises:
             ValueError: an unknown optimizer, loss or metric name (the allowed names are
@@ -354,8 +355,9 @@ class KerasModel(KerasWeights):
         self._weight_penalties = self._regularized_weights()
         self._constraints = self._constrained_weights()
         object.__setattr__(self.optimizer, "_keras_constraints", self._constraints)
-        self._activity_penalties = any(m.__dict__.get("activity_regularizer") is not None
-                                       for m in self.modules())
+        self._activity_penalties = any(
+            m.__dict__.get("activity_regularizer") is not None or
+            _keras_regularizers.uses_add_loss(type(m)) for m in self.modules())
         metrics = _resolve_metrics(self._metric_specs, kind, out_shape, y_shape)
         self._metrics = metrics
         self._metric_names = [name for name, _ in metrics]
@@ -484,9 +486,10 @@ class KerasModel(KerasWeights):
 
     @property
     def losses(self) -> list:
-        """The weight regularization penalties (scalar Tensors), as Keras' ``model.losses``
-        after a call."""
-        return [reg(w) for reg, w in self._regularized_weights()]
+        """The weight regularization penalties (scalar Tensors) and the layers'
+        ``add_loss`` terms of their last call, as Keras' ``model.losses`` after a call."""
+        return [reg(w) for reg, w in self._regularized_weights()] + [
+            t for m in self.modules() for t in m.__dict__.get("_added_losses", ())]
 
     def _per_sample_fn(self, out, yb):
         fn = self.__dict__.get("_per_sample_cached")

@@ -137,6 +137,26 @@ def collecting():
         _ACTIVE.losses = outer
 
 
+def record_loss(loss):
+    """Add a layer's ``add_loss`` term to the active collection, if any."""
+    losses = getattr(_ACTIVE, "losses", None)
+    if losses is not None:
+        losses.append(loss)
+
+
+def uses_add_loss(cls) -> bool:
+    """Whether a user's layer class calls ``add_loss`` in one of its own methods (so a
+    model collects the terms around its forward)."""
+    for klass in cls.__mro__:
+        if (klass.__module__ or "").startswith("gradengine."):
+            continue
+        for fn in vars(klass).values():
+            code = getattr(fn, "__code__", None)
+            if code is not None and "add_loss" in code.co_names:
+                return True
+    return False
+
+
 def record_activity(reg, out):
     """Add ``reg(out) / batch size`` (Keras 3's activity penalty) to the active collection,
     if any."""

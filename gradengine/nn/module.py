@@ -890,7 +890,20 @@ class KerasWeights:
                     if isinstance(w, Tensor):
                         out.append(reg(w))
             out.extend(reg(w) for reg, w in m.__dict__.get("_weight_regularizers", ()))
+            out.extend(m.__dict__.get("_added_losses", ()))  # add_loss, of the last call
         return out
+
+    def add_loss(self, loss) -> None:
+        """Keras' ``add_loss``: a scalar term (a non-scalar one is summed) added to the
+        training loss of the ``fit`` step whose forward made it, and listed in
+        ``layer.losses`` / ``model.losses`` until the layer's next call."""
+        if not isinstance(loss, Tensor):
+            loss = Tensor(np.asarray(loss, dtype=np.float32))
+        if loss.ndim:
+            loss = loss.sum()
+        self.__dict__.setdefault("_added_losses", []).append(loss)
+        from . import _keras_regularizers
+        _keras_regularizers.record_loss(loss)
 
     # ------------------------------------------------------------ symbolic (Keras)
     # A call on KerasTensors (keras.Input and what layers make of it) records a node on

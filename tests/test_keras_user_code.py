@@ -1,0 +1,134 @@
+"""What Keras users' own code relies on: custom metric functions (Keras' argument order,
+per-sample values), ``training`` handed to custom layers by fit / evaluate / predict,
+``add_loss`` -- checked by hand, and against Keras itself when it is installed."""
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+from gradengine import keras
+from gradengine.keras import layers, models, ops
+
+
+def _keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    if os.environ["KERAS_BACKEND"] != "torch" or importlib.util.find_spec("keras") is None \
+            or importlib.util.find_spec("torch") is None:
+        pytest.skip("Keras with the torch backend is not installed")
+    import keras as real
+    return real
+
+
+def _ones_model(k, n_in=2):
+    return k.models.Sequential([k.Input((n_in,)),
+                                k.layers.Dense(1, kernel_initializer="ones")])
+
+
+def test_custom_metric_gets_y_true_first_and_may_return_per_sample_values():
+    def first(y_true, y_pred):
+        return ops.mean(y_true)
+
+    def per_sample(y_true, y_pred):
+        return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+    m = _ones_model(keras)
+    m.compile("sgd", "mse", metrics=[first, per_sample])
+    got = m.evaluate(np.ones((8, 2)), np.zeros((8, 1)), return_dict=True, verbose=0)
+    assert got == pytest.approx({"loss": 4.0, "first": 0.0, "per_sample": 2.0})
+    h = m.fit(np.ones((8, 2)), np.zeros((8, 1)), epochs=1, verbose=0)
+    assert set(h.history) == {"loss", "first", "per_sample"}
+
+
+def test_custom_metrics_as_keras():
+    k = _keras()
+    x = np.random.default_rng(0).standard_normal((12, 2)).astype("float32")
+    y = np.random.default_rng(1).standard_normal((12, 1)).astype("float32")
+
+    def asym(y_true, y_pred):
+        return y_true - 2 * y_pred  # per element: Keras averages
+
+    results = []
+    for lib in (k, keras):
+        m = _ones_model(lib)
+        m.compile("sgd", "mse", metrics=[asym])
+        results.append(m.evaluate(x, y, batch_size=5, return_dict=True, verbose=0))
+    assert results[1] == pytest.approx(results[0], rel=1e-5)
+
+
+class _Counter(layers.Layer):
+    def build(self, shape):
+        self.c = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+    def call(self, x, training=None):
+        if training:
+            self.c.assign_add(1.0)
+        return x
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_fit_passes_training_true_and_predict_false_to_custom_layers(kind):
+    c = _Counter()
+    if kind == "sequential":
+        m = models.Sequential([keras.Input((4,)), c, layers.Dense(1)])
+    else:
+        i = keras.Input((4,))
+        m = keras.Model(i, layers.Dense(1)(c(i)))
+    m.compile("sgd", "mse")
+    x, y = np.ones((16, 4), "float32"), np.ones((16, 1), "float32")
+    m.fit(x, y, batch_size=8, verbose=0)
+    assert float(c.c.numpy()) == 2.0  # one per batch
+    m.predict(x, verbose=0)
+    m.evaluate(x, y, verbose=0)
+    assert float(c.c.numpy()) == 2.0
+    m.train_on_batch(x[:8], y[:8])
+    assert float(c.c.numpy()) == 3.0
+    m(x, training=True)
+    assert float(c.c.numpy()) == 4.0
+
+
+class _Penalised(layers.Layer):
+    def build(self, shape):
+        self.w = self.add_weight(shape=(shape[-1], 2), initializer="ones")
+
+    def call(self, x):
+        self.add_loss(0.1 * ops.sum(ops.square(self.w)))
+        return ops.matmul(x, self.w)
+
+
+def test_add_loss_joins_the_training_loss_and_model_losses():
+    m = models.Sequential([keras.Input((3,)), _Penalised()])
+    m.compile(keras.optimizers.SGD(0.01), "mse")
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
+    # mse of 3.0 everywhere is 9, the penalty 0.1 * 6 = 0.6
+    assert m.evaluate(x, y, verbose=0) == pytest.approx(9.6)
+    h = m.fit(x, y, epochs=2, verbose=0, shuffle=False)
+    assert h.history["loss"] == pytest.approx([9.6, 8.99543], rel=1e-5)
+    assert len(m.losses) == 1
+    m(x)
+    m(x)  # the terms of the last call only
+    assert len(m.losses) == 1 and len(m.layers[0].losses) == 1
+
+
+def test_add_loss_as_keras():
+    k = _keras()
+
+    def make(lib):
+        class P(lib.layers.Layer):
+            def build(self, shape):
+                self.w = self.add_weight(shape=(shape[-1], 2), initializer="ones")
+
+            def call(self, x):
+                self.add_loss(0.05 * lib.ops.sum(lib.ops.abs(self.w)))
+                return lib.ops.matmul(x, self.w)
+        m = lib.models.Sequential([lib.Input((3,)), P()])
+        m.compile(lib.optimizers.SGD(0.05), "mse")
+        return m
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10, 3)).astype("float32")
+    y = rng.standard_normal((10, 2)).astype("float32")
+    ref = make(k).fit(x, y, epochs=3, batch_size=5, shuffle=False, verbose=0).history["loss"]
+    got = make(keras).fit(x, y, epochs=3, batch_size=5, shuffle=False, verbose=0)
+    assert got.history["loss"] == pytest.approx(ref, rel=1e-5)
