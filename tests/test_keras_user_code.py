@@ -132,3 +132,48 @@ def test_add_loss_as_keras():
     ref = make(k).fit(x, y, epochs=3, batch_size=5, shuffle=False, verbose=0).history["loss"]
     got = make(keras).fit(x, y, epochs=3, batch_size=5, shuffle=False, verbose=0)
     assert got.history["loss"] == pytest.approx(ref, rel=1e-5)
+
+
+class _BatchLog(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.events.append(("test_begin", batch))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.events.append(("test_end", batch, dict(logs)))
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self.events.append(("predict_begin", batch))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.events.append(("predict_end", batch, np.shape(logs["outputs"])))
+
+
+def test_test_and_predict_batch_hooks_fire_per_batch():
+    m = _ones_model(keras)
+    m.compile("sgd", "mse", metrics=["mae"])
+    x = np.arange(20, dtype="float32").reshape(10, 2) / 10
+    y = np.zeros((10, 1), "float32")
+    cb = _BatchLog()
+    m.evaluate(x, y, batch_size=4, callbacks=[cb], verbose=0)
+    assert [e[:2] for e in cb.events] == [("test_begin", 0), ("test_end", 0),
+                                          ("test_begin", 1), ("test_end", 1),
+                                          ("test_begin", 2), ("test_end", 2)]
+    # running means: the first batch's rows are x = (0, .1), ..., (.6, .7)
+    first = cb.events[1][2]
+    out = x[:4].sum(axis=1)
+    assert first["loss"] == pytest.approx(float((out ** 2).mean()))
+    assert first["mae"] == pytest.approx(float(out.mean()))
+    assert cb.events[-1][2]["loss"] == pytest.approx(
+        float((x.sum(axis=1) ** 2).mean()), rel=1e-6)
+    cb.events.clear()
+    m.predict(x, batch_size=4, callbacks=[cb], verbose=0)
+    assert cb.events == [("predict_begin", 0), ("predict_end", 0, (4, 1)),
+                         ("predict_begin", 1), ("predict_end", 1, (4, 1)),
+                         ("predict_begin", 2), ("predict_end", 2, (2, 1))]
+    cb.events.clear()
+    m.fit(x, y, batch_size=4, validation_data=(x, y), callbacks=[cb], verbose=0)
+    assert [e[0] for e in cb.events].count("test_end") == 3  # the validation batches

@@ -18,6 +18,7 @@ per-epoch progress display in :mod:`gradengine.keras.progress`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -901,8 +902,9 @@ class KerasModel(KerasWeights):
             if val is not None and _should_validate(epoch, validation_freq):
                 for cb in cbs:
                     cb.on_test_begin({})
-                vlogs = self._evaluate_arrays(val[0], val[1], validation_batch_size or
-                                              batch_size)
+                with _batch_hooks(self, cbs, "test"):
+                    vlogs = self._evaluate_arrays(val[0], val[1], validation_batch_size or
+                                                  batch_size)
                 for cb in cbs:
                     cb.on_test_end(vlogs)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
@@ -944,8 +946,9 @@ class KerasModel(KerasWeights):
                                 f"{type(cb).__name__}")
             cb.set_model(self)
             cb.on_test_begin({})
-        out = self._evaluate_call(x, y, batch_size, verbose, sample_weight, steps,
-                                  return_dict)
+        with _batch_hooks(self, cbs, "test"):
+            out = self._evaluate_call(x, y, batch_size, verbose, sample_weight, steps,
+                                      return_dict)
         for cb in cbs:
             cb.on_test_end(dict(self.__dict__.get("_last_eval_logs") or {}))
         return out
@@ -985,10 +988,13 @@ class KerasModel(KerasWeights):
         device = _device(Xa)
         n = _rows(Xa)
         self._reset_stateful()
+        hooks = self.__dict__.get("_batch_hooks") or ()
         self.eval()
         try:
             with no_grad():
                 for start in range(0, n, batch_size):
+                    for cb in hooks:
+                        cb.on_test_batch_begin(start // batch_size, {})
                     xb = _tensors(_take(Xa, slice(start, start + batch_size)), device)
                     yb = ya[start:start + batch_size]
                     if wa is None:
@@ -1009,6 +1015,12 @@ class KerasModel(KerasWeights):
                     if self._weighted:
                         self._weighted_update(out.data, yb, None if wa is None else
                                               wa[start:start + batch_size])
+                    if hooks:  # the running means so far, as Keras' batch logs
+                        seen = min(start + batch_size, n)
+                        blogs = self._stateful_results(
+                            {k: float(v) / seen for k, v in zip(names, sums)})
+                        for cb in hooks:
+                            cb.on_test_batch_end(start // batch_size, dict(blogs))
         finally:
             self.train()
         return self._stateful_results({k: float(s) / max(n, 1) for k, s in zip(names, sums)})
@@ -1087,7 +1099,8 @@ class KerasModel(KerasWeights):
         for cb in cbs:
             cb.set_model(self)
             cb.on_predict_begin({})
-        out = self._predict_call(x, batch_size, verbose)
+        with _batch_hooks(self, cbs, "predict"):
+            out = self._predict_call(x, batch_size, verbose)
         for cb in cbs:
             cb.on_predict_end({})
         return out
@@ -1104,14 +1117,19 @@ class KerasModel(KerasWeights):
         was_training = self.training
         outs = []
         forward = getattr(self, "_jit_predict", None) or self.forward
+        hooks = self.__dict__.get("_batch_hooks") or ()
         self.eval()
         try:
             with no_grad():
-                for start in range(0, max(_rows(Xa), 1), batch_size):
+                for b, start in enumerate(range(0, max(_rows(Xa), 1), batch_size)):
+                    for cb in hooks:
+                        cb.on_predict_batch_begin(b, {})
                     out = forward(_tensors(_take(Xa, slice(start, start + batch_size)),
                                            device))
                     outs.append(_host(out.data) if isinstance(out, Tensor) else
                                 _host_structure(out))
+                    for cb in hooks:
+                        cb.on_predict_batch_end(b, {"outputs": outs[-1]})
         finally:
             self.train(was_training)
         if verbose:
@@ -1399,6 +1417,20 @@ def _weights_path(filepath, where, overwrite):
     if where == "save_weights" and not overwrite and os.path.exists(path):
         raise FileExistsError(f"{where}: {path!r} exists and overwrite=False")
     return path
+
+
+@contextlib.contextmanager
+def _batch_hooks(model, cbs, kind):
+    """The callbacks among ``cbs`` that act on each ``kind`` ("test" / "predict") batch,
+    kept on the model while its evaluate or predict loop runs."""
+    hooks = [cb for cb in cbs if _overrides(cb, f"on_{kind}_batch_begin") or
+             _overrides(cb, f"on_{kind}_batch_end")]
+    prev = model.__dict__.get("_batch_hooks")
+    model.__dict__["_batch_hooks"] = hooks
+    try:
+        yield
+    finally:
+        model.__dict__["_batch_hooks"] = prev
 
 
 def _overrides(cb, name):
