@@ -177,3 +177,66 @@ def test_test_and_predict_batch_hooks_fire_per_batch():
     cb.events.clear()
     m.fit(x, y, batch_size=4, validation_data=(x, y), callbacks=[cb], verbose=0)
     assert [e[0] for e in cb.events].count("test_end") == 3  # the validation batches
+
+
+# ---------------------------------------------------------------- saving user code
+
+def test_registered_custom_layers_load_without_custom_objects(tmp_path):
+    @keras.saving.register_keras_serializable(package="tests_user_code")
+    class Twice(layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    @keras.saving.register_keras_serializable()
+    class Thrice(layers.Layer):
+        def call(self, x):
+            return x * 3
+
+    inp = keras.Input((5,))
+    m = keras.Model(inp, Thrice()(Twice()(inp)))
+    m.save(str(tmp_path / "s.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "s.keras"))
+    assert [type(la).__name__ for la in loaded.layers[1:]] == ["Twice", "Thrice"]
+    np.testing.assert_array_equal(loaded.predict(np.ones((1, 5)), verbose=0),
+                                  np.full((1, 5), 6.0))
+
+
+def test_model_get_config_from_config_round_trip():
+    inp = keras.Input((5,))
+    f = keras.Model(inp, layers.Dense(2)(layers.Dense(3, activation="relu")(inp)))
+    g = keras.Model.from_config(f.get_config())
+    assert type(g).__name__ == "Functional"
+    assert [w.shape for w in g.get_weights()] == [w.shape for w in f.get_weights()]
+    g.set_weights(f.get_weights())
+    x = np.random.default_rng(0).standard_normal((3, 5)).astype("float32")
+    np.testing.assert_array_equal(g.predict(x, verbose=0), f.predict(x, verbose=0))
+    s = models.Sequential([keras.Input((5,)), layers.Dense(3), layers.Dense(1)])
+    t = models.Sequential.from_config(s.get_config())
+    assert [w.shape for w in t.get_weights()] == [(5, 3), (3,), (3, 1), (1,)]
+    assert s.get_config()["trainable"] is True
+
+
+def test_a_model_compiled_with_custom_functions_saves_and_loads_with_them(tmp_path):
+    def my_loss(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred))
+
+    def my_metric(y_true, y_pred):
+        return ops.mean(ops.abs(y_true - y_pred))
+
+    m = models.Sequential([keras.Input((2,)), layers.Dense(1)])
+    m.compile("adam", loss=my_loss, metrics=[my_metric])
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    m.fit(x, y, verbose=0)
+    path = str(tmp_path / "c.keras")
+    m.save(path)
+    with pytest.raises(ValueError, match="my_"):
+        keras.models.load_model(path)  # as Keras: the functions must be given
+    bare = keras.models.load_model(path, compile=False)
+    np.testing.assert_array_equal(bare.predict(x, verbose=0), m.predict(x, verbose=0))
+    full = keras.models.load_model(path, custom_objects={"my_loss": my_loss,
+                                                         "my_metric": my_metric})
+    assert full.evaluate(x, y, return_dict=True, verbose=0) == pytest.approx(
+        m.evaluate(x, y, return_dict=True, verbose=0))
+    m.compile("adam", loss=lambda t, p: ops.mean(t - p))
+    with pytest.raises(TypeError, match="lambda"):
+        m.save(path)

@@ -23,9 +23,12 @@ class _ModelFileNotFound(FileNotFoundError, ValueError):
 def _layer_class(entry, custom_objects):
     from .. import nn
     from .layers import LAYER_CLASSES
+    from .saving_lib import get_registered_object
     name = entry["class_name"]
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
+    for key in (entry.get("registered_name"), name):  # Keras: "package>Name", then Name
+        found = get_registered_object(key, custom_objects) if key else None
+        if found is not None:
+            return found
     cls = LAYER_CLASSES.get(name)
     if cls is None and name in getattr(nn, "__all__", ()):
         cls = getattr(nn, name)

@@ -1234,6 +1234,30 @@ class KerasModel(KerasWeights):
         from .model_file import save_model
         save_model(self, filepath, overwrite=overwrite)
 
+    def get_config(self) -> dict:
+        """A Sequential or functional model: its architecture (the layers' configs and,
+        functional, their calls), what ``from_config`` rebuilds it from with new weights
+        (gradengine's layout, as ``to_json``); a subclass: its constructor arguments."""
+        from .model_file import _architecture
+        graph = self.__dict__.get("_graph", False)
+        if getattr(self, "layers", None) is None or graph is None:
+            return super().get_config()
+        arch = _architecture(self, "get_config")
+        arch["trainable"] = self.trainable
+        return arch
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The model ``get_config`` describes, with freshly initialized weights."""
+        if isinstance(config, dict) and config.get("class_name") in (
+                "Sequential", "Functional") and "layers" in config:
+            from .loading import _rebuild
+            model = _rebuild(config, custom_objects)
+            if config.get("trainable") is False:
+                model.trainable = False
+            return model
+        return cls(**config)
+
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON (gradengine's layout; ``models.model_from_json`` reads
         it back with new weights)."""

@@ -66,7 +66,9 @@ def _layer_entry(layer):
     takes = "name" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
     if isinstance(name, str) and takes:
         cfg["name"] = name  # Keras saves every layer's name, its default one too
+    from .saving_lib import get_registered_name
     return {"class_name": cls.__name__, "module": cls.__module__,
+            "registered_name": get_registered_name(cls),
             "config": _jsonable(cfg, f"the config of layer {cls.__name__}")}
 
 
@@ -143,27 +145,26 @@ def _loss_entry(loss):
             # -- kssuite: Keras' Huber.get_config drops delta; the model file keeps it
             out["config"]["delta"] = delta
         return out
-    if callable(loss):
-        from .losses import _LOSS_FUNCTIONS
-        from .saving_lib import _GLOBAL_CUSTOM_NAMES
-        name = getattr(loss, "__name__", None)
-        if _LOSS_FUNCTIONS.get(name) is loss or loss in _GLOBAL_CUSTOM_NAMES:
-            return serialize_keras_object(loss)
-    raise TypeError("save: the model was compiled with a custom loss function, which "
-                    "cannot be saved; compile with a loss name, a keras.losses object, or a "
-                    "function registered with @keras.saving.register_keras_serializable()")
+    if inspect.isfunction(loss) and loss.__name__ != "<lambda>":
+        # by name, as Keras: load_model finds it when registered, in custom_objects or in
+        # a custom_object_scope (else it raises; compile=False loads without it)
+        return serialize_keras_object(loss)
+    raise TypeError("save: the model was compiled with a loss that cannot be saved (a "
+                    "lambda, or a callable object without get_config); compile with a loss "
+                    "name, a keras.losses object or a named function")
 
 
 def _metric_entry(name, spec):
     from .saving_lib import serialize_keras_object
+    if type(spec).__name__ == "MeanMetricWrapper":
+        spec = spec._fn  # the function it wraps, saved by name
     if hasattr(spec, "update_state") and hasattr(spec, "get_config"):
-        if type(spec).__name__ == "MeanMetricWrapper":
-            raise TypeError(f"save: the metric {name!r} wraps a function, which cannot be "
-                            "saved; use a keras.metrics class or name")
         return [name, serialize_keras_object(spec)]
+    if inspect.isfunction(spec) and spec.__name__ != "<lambda>":
+        return [name, serialize_keras_object(spec)]  # by name, as Keras (see _loss_entry)
     if callable(spec):
-        raise TypeError(f"save: the metric {name!r} is a custom function, which cannot "
-                        "be saved")
+        raise TypeError(f"save: the metric {name!r} cannot be saved (a lambda, or a "
+                        "callable object without get_config)")
     return [name, spec]
 
 
