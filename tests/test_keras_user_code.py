@@ -240,3 +240,15 @@ def test_a_model_compiled_with_custom_functions_saves_and_loads_with_them(tmp_pa
     m.compile("adam", loss=lambda t, p: ops.mean(t - p))
     with pytest.raises(TypeError, match="lambda"):
         m.save(path)
+
+
+def test_feature_extractor_from_a_nested_sequential_output():
+    base = models.Sequential([keras.Input((6,)), layers.Dense(4), layers.Dense(3)],
+                             name="base")
+    inp = keras.Input((6,))
+    m = keras.Model(inp, layers.Dense(1)(base(inp)))
+    fe = keras.Model(m.input, m.get_layer("base").output)  # as Keras: the call inside m
+    x = np.random.default_rng(0).standard_normal((2, 6)).astype("float32")
+    np.testing.assert_allclose(fe.predict(x, verbose=0), base.predict(x, verbose=0),
+                               rtol=1e-6)
+    assert base.input is m.input

@@ -302,6 +302,8 @@ class Sequential(KerasModel, Module):
     def input(self):
         if "input" in self.__dict__:
             return self.__dict__["input"]
+        if self.__dict__.get("_inbound_nodes"):  # called inside another model: that call's
+            return self._node_attribute("inputs", "input")  # (Keras' feature extractor idiom)
         return self._symbolic_or_raise("input")[0]
 
     @input.setter
@@ -312,6 +314,8 @@ class Sequential(KerasModel, Module):
     def output(self):
         if "output" in self.__dict__:
             return self.__dict__["output"]
+        if self.__dict__.get("_inbound_nodes"):  # called inside another model: that call's
+            return self._node_attribute("outputs", "output")
         return self._symbolic_or_raise("output")[1]
 
     @output.setter
