@@ -252,3 +252,23 @@ def test_feature_extractor_from_a_nested_sequential_output():
     np.testing.assert_allclose(fe.predict(x, verbose=0), base.predict(x, verbose=0),
                                rtol=1e-6)
     assert base.input is m.input
+
+
+def test_layers_answer_keras_dtype_attributes():
+    d = layers.Dense(3)
+    assert (d.dtype, d.compute_dtype, d.variable_dtype) == ("float32",) * 3
+    assert d.dtype_policy.name == "float32" and d.input_spec is None
+    m = models.Sequential([keras.Input((3,)), layers.Dense(2)])
+    assert m.dtype == "float32"
+    m.to(dtype="float64")
+    assert m.layers[0].dtype == "float64"
+
+
+def test_from_config_refuses_a_config_of_the_other_model_kind():
+    s = models.Sequential([keras.Input((5,)), layers.Dense(3)])
+    inp = keras.Input((5,))
+    f = keras.Model(inp, layers.Dense(2)(inp))
+    with pytest.raises(TypeError, match="Functional"):
+        models.Sequential.from_config(f.get_config())
+    assert type(keras.Model.from_config(f.get_config())).__name__ == "Functional"
+    assert len(models.Sequential.from_config(s.get_config()).layers) == 1

@@ -7,6 +7,7 @@ use for (flash attention, NNX) are recorded and read back, so scripts that set t
 
 from __future__ import annotations
 
+from ..nn.module import DTypePolicy
 from . import backend as _backend
 from .backend import (
     epsilon,
@@ -45,20 +46,6 @@ def set_backend(backend):
     if backend != "gradengine":
         raise ValueError(f"set_backend: gradengine.keras runs on gradengine only, got "
                          f"{backend!r}; use Keras itself for the {backend!r} backend")
-
-
-class DTypePolicy:
-    """The global dtype policy: ``name``, ``compute_dtype`` and ``variable_dtype``."""
-
-    def __init__(self, name=None):
-        self.name = name or floatx()
-        self.compute_dtype = self.variable_dtype = self.name
-
-    def __repr__(self):
-        return f'<DTypePolicy "{self.name}">'
-
-    def get_config(self):
-        return {"name": self.name}
 
 
 def dtype_policy():

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
-
-from .. import backend
 from ..errors import CheckpointError
+from .architecture import layer_class as _layer_class
+from .architecture import rebuild
 from .model_file import FORMAT, VERSION, _check_suffix
 
 __all__ = ["clone_model", "load_model", "model_from_json"]
@@ -18,24 +17,6 @@ __all__ = ["clone_model", "load_model", "model_from_json"]
 class _ModelFileNotFound(FileNotFoundError, ValueError):
     """A missing ``.keras`` file: Keras raises ValueError, gradengine FileNotFoundError.
     -- kssuite"""
-
-
-def _layer_class(entry, custom_objects):
-    from .. import nn
-    from .layers import LAYER_CLASSES
-    from .saving_lib import get_registered_object
-    name = entry["class_name"]
-    for key in (entry.get("registered_name"), name):  # Keras: "package>Name", then Name
-        found = get_registered_object(key, custom_objects) if key else None
-        if found is not None:
-            return found
-    cls = LAYER_CLASSES.get(name)
-    if cls is None and name in getattr(nn, "__all__", ()):
-        cls = getattr(nn, name)
-    if cls is None:
-        raise ValueError(f"load_model: unknown layer class {name!r} (from "
-                         f"{entry.get('module')}); pass custom_objects={{{name!r}: cls}}")
-    return cls
 
 
 def _rebuild_optimizer(entry, model):
@@ -54,29 +35,6 @@ def _rebuild_optimizer(entry, model):
     cls = getattr(optim, name)
     cfg = {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.items()}
     return cls(model.parameters(), **cfg)
-
-
-def _functional(arch, layers):
-    """Call the rebuilt layers on new Inputs as the saved model did; the functional model
-    of the results."""
-    from .functional import Model
-    from .symbolic import flatten
-    outputs = [flatten(layers[i].output) for i in arch["input_nodes"]]
-
-    def real(v):
-        if isinstance(v, dict) and set(v) == {"tensor"}:
-            node, index = v["tensor"]
-            return outputs[node][index]
-        if isinstance(v, dict):
-            return {k: real(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [real(x) for x in v]
-        return v
-    for node in arch["nodes"]:
-        out = layers[node["layer"]](*real(node["args"]), **real(node["kwargs"]))
-        outputs.append(flatten(out))
-    return Model(inputs=real(arch["inputs"]), outputs=real(arch["outputs"]),
-                 name=arch.get("name"))
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
@@ -157,35 +115,10 @@ def _decode(entry, custom_objects):
 
 
 def _rebuild(arch, custom_objects=None, make_layer=None):
-    """A new model (freshly initialized) from an architecture entry of ``model.save``;
-    ``make_layer(index, entry)``, when given, makes each layer instead of its config."""
-    from .layers import InputLayer
+    """A new model (freshly initialized) from an architecture entry of ``model.save``."""
+    from .functional import Model
     from .sequential import Sequential
-    layers = []
-    for i, entry in enumerate(arch["layers"]):
-        if make_layer is not None:
-            layers.append(make_layer(i, entry))
-            continue
-        cls = _layer_class(entry, custom_objects)
-        cfg = dict(entry["config"])
-        if "input_shape" in cfg and isinstance(cfg["input_shape"], list):
-            cfg["input_shape"] = tuple(cfg["input_shape"])
-        layers.append(cls.from_config(cfg))
-    if arch.get("dtype") and arch["dtype"] != backend.DEFAULT_FLOAT.name:
-        for layer in layers:
-            layer.to(dtype=arch["dtype"])
-            object.__setattr__(layer, "_dtype", np.dtype(arch["dtype"]))
-    if arch["class_name"] == "Functional":
-        model = _functional(arch, layers)
-    else:
-        model = Sequential(name=arch.get("name"))
-        if arch.get("input_shape") is not None:
-            model.add(InputLayer(shape=tuple(arch["input_shape"])))
-        for layer in layers:
-            model.add(layer)
-    if arch.get("dtype") and arch["dtype"] != backend.DEFAULT_FLOAT.name:
-        object.__setattr__(model, "_dtype", np.dtype(arch["dtype"]))
-    return model
+    return rebuild(arch, Sequential, Model, custom_objects, make_layer)
 
 
 def model_from_json(json_string, custom_objects=None):

@@ -1249,10 +1249,14 @@ class KerasModel(KerasWeights):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """The model ``get_config`` describes, with freshly initialized weights."""
-        if isinstance(config, dict) and config.get("class_name") in (
-                "Sequential", "Functional") and "layers" in config:
-            from .loading import _rebuild
-            model = _rebuild(config, custom_objects)
+        kind = config.get("class_name") if isinstance(config, dict) else None
+        if kind in ("Sequential", "Functional") and "layers" in config:
+            from .architecture import rebuild
+            seq, fun = hasattr(cls, "add"), hasattr(cls, "_build_graph")
+            if not (seq if kind == "Sequential" else fun):
+                raise TypeError(f"{cls.__name__}.from_config: the config is a {kind} "
+                                "model's; call from_config on its class")
+            model = rebuild(config, cls, cls, custom_objects)
             if config.get("trainable") is False:
                 model.trainable = False
             return model

@@ -799,6 +799,21 @@ def keras_auto_name(prefix: str) -> str:
     return prefix if uid == 1 else f"{prefix}_{uid - 1}"
 
 
+class DTypePolicy:
+    """Keras' dtype policy: ``name``, ``compute_dtype`` and ``variable_dtype`` (one float
+    type: gradengine has no mixed policies). :mod:`gradengine.keras.config` re-exports it."""
+
+    def __init__(self, name=None):
+        self.name = name or backend.DEFAULT_FLOAT.name
+        self.compute_dtype = self.variable_dtype = self.name
+
+    def __repr__(self):
+        return f'<DTypePolicy "{self.name}">'
+
+    def get_config(self):
+        return {"name": self.name}
+
+
 class KerasWeights:
     """Keras' ``trainable`` switch and weight lists, mixed into the Keras layers and models
     (not into plain modules, whose ``weights`` may be a user's own attribute).
@@ -835,6 +850,24 @@ class KerasWeights:
     @property
     def trainable(self) -> bool:
         return not self.__dict__.get("_frozen", False)
+
+    # Keras' dtype attributes: the layer's float type (its policy is never mixed here)
+    @property
+    def dtype(self) -> str:
+        """The layer's variable (and compute) dtype name, ``"float32"`` by default."""
+        return np.dtype(self.__dict__.get("_dtype") or backend.DEFAULT_FLOAT).name
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self.__dict__["_dtype"] = np.dtype(value)
+
+    compute_dtype = variable_dtype = dtype
+
+    @property
+    def dtype_policy(self):
+        return DTypePolicy(self.dtype)
+
+    input_spec = None  # Keras' InputSpec, when a layer sets one (not checked here)
 
     @trainable.setter
     def trainable(self, value) -> None:
