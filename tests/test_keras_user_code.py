@@ -272,3 +272,24 @@ def test_from_config_refuses_a_config_of_the_other_model_kind():
         models.Sequential.from_config(f.get_config())
     assert type(keras.Model.from_config(f.get_config())).__name__ == "Functional"
     assert len(models.Sequential.from_config(s.get_config()).layers) == 1
+
+
+def test_keras_spellings_and_errors_of_the_loop():
+    m = models.Sequential([keras.Input((2,)),
+                           layers.Dense(1, activation="sigmoid", kernel_initializer="ones")])
+    x, y = np.ones((4, 2), "float32"), np.ones((4, 1), "float32")
+    m.compile("sgd", "bce", metrics=["bce"])
+    got = m.evaluate(x, y, return_dict=True, verbose=0)
+    assert got["loss"] == pytest.approx(-np.log(1 / (1 + np.exp(-2.0))), rel=1e-5)
+    assert got["bce"] == pytest.approx(got["loss"], rel=1e-5)
+    assert keras.losses.get("bce") is keras.losses.binary_crossentropy
+    assert keras.losses.get("MSE") is keras.losses.mean_squared_error
+    with pytest.raises(ValueError, match="class_weight"):
+        m.fit(x, y, class_weight={0: 1.0}, sample_weight=np.ones(4), verbose=0)
+    fresh = models.Sequential([keras.Input((2,)), layers.Dense(1)])
+    for call in (lambda: fresh.fit(x, y, verbose=0), lambda: fresh.evaluate(x, y, verbose=0),
+                 lambda: fresh.train_on_batch(x, y)):
+        with pytest.raises(ValueError, match="compile"):  # Keras' type (still RuntimeError)
+            call()
+    with pytest.raises(ValueError, match="2D inputs"):
+        keras.metrics.R2Score().update_state(np.ones(3), np.ones(3))

@@ -16,9 +16,10 @@ from ..core.tensor import Tensor
 LOSSES = {
     "mse": "mse", "mean_squared_error": "mse",
     "mae": "mae", "mean_absolute_error": "mae",
-    "binary_crossentropy": "bce",
+    "binary_crossentropy": "bce", "bce": "bce",
     "categorical_crossentropy": "cce",
     "sparse_categorical_crossentropy": "scce",
+    "MSE": "mse", "MAE": "mae",  # Keras 3's upper-case spellings
 }
 METRICS = {
     "mae": "mae", "mean_absolute_error": "mae",
@@ -775,7 +776,11 @@ _LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
                  "mape": "mean_absolute_percentage_error",
                  "msle": "mean_squared_logarithmic_error", "kld": "kl_divergence",
                  "kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh",
-                 "huber_loss": "huber"}
+                 "huber_loss": "huber", "bce": "binary_crossentropy",
+                 # Keras 3's upper-case spellings name the functions too
+                 "MSE": "mean_squared_error", "MAE": "mean_absolute_error",
+                 "MAPE": "mean_absolute_percentage_error",
+                 "MSLE": "mean_squared_logarithmic_error", "KLD": "kl_divergence"}
 
 
 def get(identifier):

@@ -901,11 +901,11 @@ class R2Score(Metric):
         self._s, self.num_samples = None, 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        yt, yp = _same_rank(_np(y_true), _np(y_pred))
-        if yt.ndim == 1:
-            yt, yp = yt[:, None], yp[:, None]
-        if yt.ndim != 2:
-            raise ValueError(f"R2Score: expects 2-D y_true and y_pred, got {yt.shape}")
+        yt, yp = _np(y_true), _np(y_pred)
+        if yt.ndim != 2 or yp.ndim != 2:  # Keras' check and words
+            raise ValueError(f"R2Score expects 2D inputs with shape (batch_size, output_dim). "
+                             f"Received input shapes: y_pred.shape={yp.shape} and "
+                             f"y_true.shape={yt.shape}.")
         sw = np.float32(1) if sample_weight is None else _np(sample_weight)
         if np.ndim(sw) == 1:
             sw = sw[:, None]
@@ -1102,7 +1102,8 @@ for _c in _CLASSES.values():
     _SNAKE.setdefault(_c.default_name, _c)
     _SNAKE.setdefault(_to_snake(_c.__name__), _c)
 _SNAKE.update({"mape": MeanAbsolutePercentageError, "msle": MeanSquaredLogarithmicError,
-               "mse": MeanSquaredError, "mae": MeanAbsoluteError, "auc": AUC})
+               "mse": MeanSquaredError, "mae": MeanAbsoluteError, "auc": AUC,
+               "bce": BinaryCrossentropy})
 _SNAKE.pop("logcosh", None)
 
 

@@ -71,6 +71,11 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax"
               "lion", "ftrl", "adafactor", "lamb")
 
 
+class _NotCompiled(ValueError, RuntimeError):
+    """A training call before ``compile``: Keras' ValueError (gradengine raised
+    RuntimeError before; both catch it)."""
+
+
 class KerasModel(KerasWeights):
     """The Keras methods of a model (a Module whose ``forward`` maps X to predictions)."""
 
@@ -260,7 +265,7 @@ class KerasModel(KerasWeights):
     def _prepare(self, X, y, where, batch_size):
         """Validate and convert (X, y); build lazy layers; returns (X, y, output shape)."""
         if not self.__dict__.get("compiled"):
-            raise RuntimeError(f"{where}: the model must be compiled first; call "
+            raise _NotCompiled(f"{where}: the model must be compiled first; call "
                                "model.compile(optimizer=..., loss=...) before fit/evaluate")
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"{where}: batch_size must be a positive integer, got "
@@ -665,7 +670,7 @@ class KerasModel(KerasWeights):
             raise ValueError(f"fit: validation_freq must be a positive integer or a list of "
                              f"epochs, got {validation_freq!r}")
         if not self.__dict__.get("compiled"):
-            raise RuntimeError("fit: the model must be compiled first; call "
+            raise _NotCompiled("fit: the model must be compiled first; call "
                                "model.compile(optimizer=..., loss=...) before fit()")
         batch_size = 32 if batch_size is None else batch_size
         verbose = _verbosity(verbose, "fit")
@@ -760,6 +765,9 @@ class KerasModel(KerasWeights):
         """Per-sample weights (an array of the model's dtype on its device) or None."""
         if sample_weight is None and class_weight is None:
             return None
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError(f"{where}: You cannot `class_weight` and `sample_weight` at the "
+                             "same time.")  # Keras' words
         device, dtype = self._model_place()
         xp = backend.xp_of(device)
         w = None
@@ -1144,7 +1152,7 @@ class KerasModel(KerasWeights):
         """One optimisation step on (x, y) as one batch; returns the batch's loss (and
         metrics) as :meth:`evaluate` does."""
         if not self.__dict__.get("compiled"):
-            raise RuntimeError("train_on_batch: the model must be compiled first")
+            raise _NotCompiled("train_on_batch: the model must be compiled first")
         if self.__dict__.get("_multi") is not None:
             from . import multi_output
             return multi_output.train_on_batch(self, x, y, sample_weight, return_dict)
@@ -1177,7 +1185,7 @@ class KerasModel(KerasWeights):
         """The loss (and metrics) on (x, y) as one batch, without training."""
         if self.__dict__.get("_multi") is not None:
             if not self.__dict__.get("compiled"):
-                raise RuntimeError("test_on_batch: the model must be compiled first")
+                raise _NotCompiled("test_on_batch: the model must be compiled first")
             from . import multi_output
             return multi_output.test_on_batch(self, x, y, sample_weight, return_dict)
         return self.evaluate(x, y, batch_size=max(_input_samples(x) or 1, 1), verbose=0,
