@@ -150,6 +150,13 @@ class Tensor:
         return tensor_repr(self.numpy(), self.device, backend.DEFAULT_FLOAT,
                            self.node.name() if self.node is not None else None, self._rg)
 
+    def __format__(self, spec):
+        """PyTorch's rule: a 0-d tensor formats as its Python scalar (``f"{t:.2f}"``);
+        any other tensor as ``object`` does (``f"{t}"`` is ``str(t)``, a spec is refused)."""
+        if self.data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     def __len__(self):
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
