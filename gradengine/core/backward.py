@@ -42,6 +42,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     # plug-ins that act on a leaf's gradient as soon as it is final (data-parallel overlap):
     # the edges still to arrive at each leaf, counted once before the walk
     remaining = _leaf_edges(roots) if _ready_hooks and capture is None else None
+    hooked = _HOOKED[0]  # register_hook on a non-leaf: its node carries the hooks
 
     def route(target, g):
         if type(target) is Node:
@@ -91,6 +92,10 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                         f"graph through {node.op.name} has been freed by an earlier "
                         "backward(). Specify retain_graph=True the first time to go through "
                         "it again")
+            if hooked:
+                hooks = getattr(node, "hooks", None)
+                if hooks:
+                    g = _run_hooks(hooks, g, arrays)
             if capture and id(node) in capture:
                 found[id(node)] = _tensor(g)
             if node.check:
@@ -148,6 +153,17 @@ def walk(roots, root_grads, create_graph=False, capture=None):
             if key in capture:
                 found[key] = entry[1]
     return leaves, done, found
+
+
+def _run_hooks(hooks, g, arrays):
+    """A non-leaf's ``register_hook`` functions on its gradient, in registration order;
+    each non-None result replaces the gradient."""
+    g = _tensor(g)
+    for fn in list(hooks):
+        r = fn(g)
+        if r is not None:
+            g = r if isinstance(r, Tensor) else Tensor._make(np.asarray(r), g.device)
+    return _array(g) if arrays else g
 
 
 def _array(g):

@@ -243,13 +243,14 @@ class Node:
     gradient rules read and the constants; an input that needs a gradient but is not read
     is ``DROPPED``, so its Tensor dies with the user's last reference (a deep graph keeps
     one tracked object per op for the cyclic collector, not three). ``versions`` holds the
-    version of each checked input at record time.
+    version of each checked input at record time. ``hooks`` (set only by ``register_hook``
+    on the output) are called on the output's gradient before the VJP.
     """
 
     __slots__ = ("op", "args", "params", "needs", "check", "calls", "versions", "seq",
                  "out_data",
                  "out_ref", "out_version", "grad", "freed", "extra", "_site", "device",
-                 "e0", "e1", "edges", "__weakref__")
+                 "e0", "e1", "edges", "hooks", "__weakref__")
 
     @property
     def site(self):

@@ -320,10 +320,15 @@ def register_hook(self, fn):
             self._hooks = hooks = []
         hooks.append(fn)
         return _Handle(hooks, fn)
-    hooks = [fn]
-    out = apply(_hook_op, _alias(self, False), params=(hooks,))
-    self.node = out.node
-    out.node.out_version = self._version
+    # a non-leaf: the hooks live on the node that made it and run, in registration order,
+    # on the sum of the gradients of all its uses (before and after this call), before
+    # retain_grad keeps it (PyTorch's order)
+    _HOOKED[0] = True
+    node = self.node
+    hooks = getattr(node, "hooks", None)
+    if hooks is None:
+        node.hooks = hooks = []
+    hooks.append(fn)
     return _Handle(hooks, fn)
 
 
@@ -334,22 +339,6 @@ class _Handle:
     def remove(self):
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
-
-
-@op(name="hook", params=("hooks",))
-def _hook_op(xp, x, hooks):
-    """x itself; the backward calls the tensor's hooks on its gradient."""
-    return x
-
-
-def _run_hooks(g, hooks):
-    for fn in list(hooks):
-        r = fn(g)
-        g = g if r is None else r
-    return g
-
-
-_hook_op.defvjp(_run_hooks, arrays=False)
 
 
 def _delitem(self, idx):

