@@ -167,6 +167,60 @@ def a_hook_under_create_graph_is_differentiated(M):
     return [g, g.requires_grad, g2]
 
 
+# ---------------------------------------------------------------- backward's keywords
+
+@case([[2.0] * 3, None, [2.0] * 3, [4.0] * 3])
+def backward_takes_gradient_and_inputs(M):
+    x = M.ones(3, requires_grad=True)
+    y = M.ones(3, requires_grad=True)
+    (x * y * 2).sum().backward(inputs=[x])
+    a = M.ones(3, requires_grad=True)
+    (a * 2).backward(gradient=M.ones(3))
+    b = M.ones(3, requires_grad=True)
+    (b * 2).backward(M.ones(3) * 2)
+    return [x.grad, y.grad, a.grad, b.grad]
+
+
+@case([[18.0] * 3, [6.0] * 3, None, [12.0] * 3, [1.0] * 3, [1.0] * 3])
+def backward_inputs_take_non_leaves_and_accumulate(M):
+    x = M.ones(3, requires_grad=True)
+    h = x * 3
+    (h * h).sum().backward(inputs=[h, x])
+    x2 = M.ones(3, requires_grad=True)
+    h2 = x2 * 3
+    (h2 * h2).sum().backward(inputs=h2, retain_graph=True)
+    (h2 * h2).sum().backward(inputs=[h2])
+    a = M.ones(3, requires_grad=True)
+    b = M.ones(3, requires_grad=True)
+    loss = (a * b).sum()
+    loss.backward(retain_graph=True, inputs=[a])
+    loss.backward(inputs=[b])
+    return [x.grad, h.grad, x2.grad, h2.grad, a.grad, b.grad]
+
+
+@case([None, [1.0] * 3, [2.0] * 3, "RuntimeError"])
+def autograd_backward_takes_grad_tensors_and_inputs(M):
+    x = M.ones(3, requires_grad=True)
+    y = M.ones(3, requires_grad=True)
+    M.autograd.backward([(x * y).sum(), (x * 2).sum()], inputs=[y])
+    z = M.ones(3, requires_grad=True)
+    M.autograd.backward([z * 2], grad_tensors=[M.ones(3)])
+    try:
+        (z * 2).sum().backward(inputs=[])
+        empty = "accepted"
+    except RuntimeError:
+        empty = "RuntimeError"
+    return [x.grad, y.grad, z.grad, empty]
+
+
+def test_backward_keeps_its_older_grad_keyword():
+    x = ge.ones(3, requires_grad=True)
+    (x * 2).backward(grad=ge.ones(3) * 3)
+    assert x.grad.tolist() == [6.0] * 3
+    with pytest.raises(TypeError, match="both"):
+        (x * 2).backward(ge.ones(3), grad=ge.ones(3))
+
+
 # ---------------------------------------------------------------- formatting
 
 @case(["2.50", "3", "3", "tensor([1., 2.])", "2.500e+00", "TypeError"])

@@ -310,23 +310,64 @@ def _check_backward(node, i, gi):
                          f"{tuple(gi.shape)}); op created at {node.site or '<unknown>'}")
 
 
-def backward(tensor, grad=None, retain_graph=False, create_graph=False):
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``.
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None, *,
+             grad=None):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (torch's keywords).
 
     Args:
-        grad: the upstream gradient; may be omitted for a one-element tensor.
-        retain_graph: keep the graph so that backward can run through it again.
+        gradient: the upstream gradient (``grad=`` is the older name); may be omitted for a
+            one-element tensor.
+        retain_graph: keep the graph so that backward can run through it again (default:
+            ``create_graph``).
         create_graph: record the backward itself, for higher-order gradients.
+        inputs: accumulate only into these tensors' ``.grad`` (leaves, or non-leaf tensors,
+            as torch); the others are left alone.
     Raises:
-        GraphError: no graph, a non-scalar without ``grad``, a freed graph, or a saved
-            tensor modified in place. ShapeError: ``grad`` of the wrong shape.
+        GraphError: no graph, a non-scalar without ``gradient``, a freed graph, or a saved
+            tensor modified in place. ShapeError: ``gradient`` of the wrong shape.
     """
-    roots, gs = prepare_roots("backward", [tensor], [grad])
-    leaves, done, _ = walk(roots, gs, create_graph)
+    if grad is not None:
+        if gradient is not None:
+            raise TypeError("backward: got both gradient= and grad= (the same argument)")
+        gradient = grad
+    run_backward("backward", [tensor], [gradient], retain_graph, create_graph, inputs)
+
+
+def run_backward(name, tensors, grads, retain_graph, create_graph, inputs):
+    """The backward of ``tensors`` seeded with ``grads``, into the leaves' ``.grad`` or,
+    given ``inputs``, into those tensors' ``.grad`` only."""
+    roots, gs = prepare_roots(name, tensors, grads)
+    capture = None
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise GraphError(f"{name}: 'inputs' argument to backward() cannot be empty")
+        capture = {}
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{name}: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+            if not t._rg:
+                raise GraphError(f"{name}: inputs[{i}] (shape {tuple(t.shape)}) does not "
+                                 "require grad")
+            capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+    leaves, done, found = walk(roots, gs, create_graph, capture)
+    if inputs is not None:
+        keep = {id(t) for t in inputs if t.node is None}
+        leaves = {k: v for k, v in leaves.items() if k in keep}
     commit(leaves, create_graph, {_owner(g.data) for g in gs})
+    if inputs is not None:  # non-leaf inputs accumulate too, as torch's
+        seen = set()
+        for t in inputs:
+            if t.node is None or id(t) in seen:
+                continue
+            seen.add(id(t))
+            g = found.get(id(t.node))
+            if g is not None:
+                t._grad = Tensor._make(g.data.copy(), t.device) if t._grad is None else \
+                    (t._grad + g if create_graph else _add_nograd(t._grad, g))
     if _RETAINED[0]:
         _retained(done)
-    _release(done, retain_graph or create_graph)
+    _release(done, create_graph if retain_graph is None else retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
