@@ -221,6 +221,56 @@ def test_backward_keeps_its_older_grad_keyword():
         (x * 2).backward(ge.ones(3), grad=ge.ones(3))
 
 
+# ---------------------------------------------------------------- broadcasting copies
+
+@case([[[1.0, 2.0], [1.0, 2.0]], [[1.0, 2.0], [1.0, 2.0]], [[3.0, 3.0], [3.0, 3.0]]])
+def copy_and_ellipsis_set_broadcast_their_source(M):
+    x = M.zeros(2, 2)
+    x.copy_(M.tensor([1.0, 2.0]))
+    y = M.zeros(2, 2)
+    y[...] = M.tensor([1.0, 2.0])
+    z = M.zeros(2, 2)
+    z.copy_(M.tensor(3.0))
+    return [x, y, z]
+
+
+@case([[4.0, 6.0], [[0.0] * 3, [0.0] * 3], [[30.0], [36.0]],
+       [[8.0] * 3, [0.0] * 3], [10.0, 12.0, 14.0]])
+def gradients_through_a_broadcasting_copy_sum_back(M):
+    x = M.zeros(2, 2, dtype=M.float64, requires_grad=True) * 1
+    s = _f64(M, [1.0, 2.0])
+    x.copy_(s)
+    (x * M.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=M.float64)).sum().backward()
+    a = M.ones(2, 3, dtype=M.float64, requires_grad=True)
+    b = a * 2
+    v = _f64(M, [[5.0], [6.0]])
+    b[...] = v
+    (b * b).sum().backward()
+    a2 = M.ones(2, 3, dtype=M.float64, requires_grad=True)
+    b2 = a2 * 2
+    w = _f64(M, [5.0, 6.0, 7.0])
+    b2[1:].copy_(w)
+    (b2 * b2).sum().backward()
+    return [s.grad, a.grad, v.grad, a2.grad, w.grad]
+
+
+@pytest.mark.parametrize("write", [
+    lambda: ge.zeros(2, 2).copy_(ge.ones(3)),
+    lambda: ge.zeros(2).copy_(ge.ones(2, 2)),
+    lambda: ge.zeros(2, 2).__setitem__(Ellipsis, ge.ones(3)),
+], ids=["mismatch", "larger", "ellipsis"])
+def test_a_source_that_does_not_broadcast_is_refused_naming_the_shapes(write):
+    with pytest.raises(ge.ShapeError, match=r"\(2, 2\).*\(3,\)|\(2,\).*\(2, 2\)"):
+        write()
+
+
+def test_an_in_place_op_whose_result_grows_is_still_refused():
+    x = ge.zeros(2)
+    with pytest.raises(ge.ShapeError, match=r"\(2, 2\).*\(2,\)"):
+        x += ge.ones(2, 2)
+    assert x.tolist() == [0.0, 0.0]
+
+
 # ---------------------------------------------------------------- formatting
 
 @case(["2.50", "3", "3", "tensor([1., 2.])", "2.500e+00", "TypeError"])

@@ -99,14 +99,16 @@ def _copy(xp, x):
 from .outarg import torch_can_cast  # noqa: E402 - PyTorch's casting rule, defined once
 
 
-def _write(t, out, name, idx=indexing.WHOLE, tensors=()):
-    """Write ``out`` into ``t[idx]`` in place (the ``assign`` op) and bump t's version."""
+def _write(t, out, name, idx=indexing.WHOLE, tensors=(), broadcast=False):
+    """Write ``out`` into ``t[idx]`` in place (the ``assign`` op) and bump t's version.
+    An in-place op's result must have t's shape; a value set (``broadcast``: ``t[...] = v``,
+    ``copy_``) broadcasts to it."""
     if isinstance(out, Tensor):
         if out.dtype != t.dtype and not torch_can_cast(out.dtype, t.dtype):
             raise DTypeError(f"{name}: result type {out.dtype.name} can't be cast to the "
                              f"desired output type {t.dtype.name} (an in-place op keeps the "
                              "tensor's dtype)")
-        if idx is indexing.WHOLE and out.shape != t.shape:
+        if idx is indexing.WHOLE and out.shape != t.shape and not broadcast:
             raise ShapeError(f"{name}: in-place result of shape {out.shape} does not fit "
                              f"the tensor's shape {t.shape}")
     apply(indexing.assign, t, out, *tensors, params=(idx,))
@@ -218,7 +220,7 @@ def setitem(self, idx, value):
             _rebind(self, out)
             _rebase(self)
         else:
-            _write(self, value, "setitem", template, tensors)
+            _write(self, value, "setitem", template, tensors, broadcast=True)
     except IndexError as e:
         raise IndexError(f"setitem: {e} (tensor of shape {self.shape})") from None
     except (ShapeError, DTypeError, GraphError):
