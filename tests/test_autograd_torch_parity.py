@@ -26,7 +26,7 @@ def _plain(v):
     if hasattr(v, "detach"):
         v = v.detach()
     if hasattr(v, "tolist"):
-        return v.tolist() if not hasattr(v, "numpy") else np.asarray(v.numpy()).tolist()
+        return v.tolist()
     return v
 
 
@@ -269,6 +269,29 @@ def test_an_in_place_op_whose_result_grows_is_still_refused():
     with pytest.raises(ge.ShapeError, match=r"\(2, 2\).*\(2,\)"):
         x += ge.ones(2, 2)
     assert x.tolist() == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------- create_graph through sign rules
+
+@case([[-1.0, 0.0, 1.0], True, [0.0, 0.0, 0.0], [0.0, 0.0, 1.0], True, [0.0, 0.0, 0.0]])
+def abs_and_relu_gradients_stay_in_the_graph(M):
+    x = _f64(M, [-1.0, 0.0, 2.0])
+    g, = M.autograd.grad(x.abs().sum(), x, create_graph=True)
+    gg, = M.autograd.grad(g.sum(), x)
+    r, = M.autograd.grad(x.relu().sum(), x, create_graph=True)
+    rr, = M.autograd.grad(r.sum(), x)
+    return [g, g.requires_grad, gg, r, r.requires_grad, rr]
+
+
+@case([[False, [0.0, 1.0, 0.0]], [False, [0.0, 0.5, 1.0]], [False, [-1.0, -1.0, 1.0]]])
+def clamp_maximum_and_where_gradients_are_constants_as_torch(M):
+    x = _f64(M, [-1.0, 0.0, 2.0])
+    out = []
+    for f in (lambda x: x.clamp(-0.5, 1.0), lambda x: M.maximum(x, M.zeros_like(x)),
+              lambda x: M.where(x > 0, x, -x)):
+        g, = M.autograd.grad(f(x).sum(), x, create_graph=True)
+        out.append([g.requires_grad, g])
+    return out
 
 
 # ---------------------------------------------------------------- formatting
