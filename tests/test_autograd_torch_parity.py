@@ -25,6 +25,8 @@ def _plain(v):
         return v
     if hasattr(v, "detach"):
         v = v.detach()
+    if getattr(v, "_is_zerotensor", lambda: False)():  # torch's lazy zeros (sgn's gradient)
+        return np.zeros(tuple(v.shape)).tolist()
     if hasattr(v, "tolist"):
         return v.tolist()
     return v
