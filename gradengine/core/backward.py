@@ -20,8 +20,8 @@ from ..backend import CPU, cupy, fp_quiet, fp_restore
 from ..errors import DeviceError, GraphError, ShapeError
 from .broadcast import sum_to, sum_to_op
 from .gradmode import _mode, no_grad
-from .op import Node, apply, call, check_saved, node_grads, node_grads_arrays, op
-from .tensor import _HOOKED, _RETAINED, Tensor
+from .op import Node, apply, call, check_saved, fresh, node_grads, node_grads_arrays, op
+from .tensor import _HOOKED, _RETAINED, _STALE, Tensor
 
 
 def walk(roots, root_grads, create_graph=False, capture=None):
@@ -346,6 +346,8 @@ def run_backward(name, tensors, grads, retain_graph, create_graph, inputs):
         for i, t in enumerate(inputs):
             if not isinstance(t, Tensor):
                 raise TypeError(f"{name}: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+            if _STALE[0]:
+                fresh(t)
             if not t._rg:
                 raise GraphError(f"{name}: inputs[{i}] (shape {tuple(t.shape)}) does not "
                                  "require grad")
@@ -396,6 +398,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+        if _STALE[0]:
+            fresh(t)
         capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
     roots, gs = prepare_roots("grad", outputs, grad_outputs)
     if retain_graph is None:
@@ -429,6 +433,8 @@ def prepare_roots(name, outputs, grad_outputs):
     for t, g in zip(outputs, grad_outputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: outputs must be Tensors, got {type(t).__name__}")
+        if _STALE[0]:
+            fresh(t)
         if not t._rg:
             raise GraphError(f"{name}: the tensor of shape {tuple(t.shape)} does not require "
                              "grad and has no graph (was it built under no_grad, or from "

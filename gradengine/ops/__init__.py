@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import backend
 from ..core.gradmode import _mode
-from ..core.op import apply, op
-from ..core.tensor import _HOOKED, Tensor
+from ..core.op import apply, fresh, op
+from ..core.tensor import _HOOKED, _STALE, Tensor
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from . import (
     activations,
@@ -117,6 +117,8 @@ def _write(t, out, name, idx=indexing.WHOLE, tensors=(), broadcast=False):
 
 def inplace(self, fn, other):
     """``self op= other``: written into self's memory; recorded when grad is needed."""
+    if _STALE[0]:
+        fresh(self)  # (its history before the write: the base's current one)
     other = operand(other, self)
     if isinstance(other, Tensor) and other.device != self.device:
         raise DeviceError(f"{fn.name}: expected all tensors on one device, got "
@@ -184,6 +186,11 @@ def _rebind(t, out):
     node = out.node
     t.node = node
     t._rg = node is not None
+    vc = t._vc
+    if vc is not None:
+        t._hv = vc[0]  # (a view: its history is now current)
+        if len(vc) > 1:  # shared: the other views of its memory hold an older history now
+            _STALE[0] = True
     if node is not None:
         node.out_version = t._version
         if node.out_ref is not None:
@@ -197,6 +204,8 @@ def _weak(t):
 
 def setitem(self, idx, value):
     """``self[idx] = value`` (version-checked; recorded when grad is needed)."""
+    if _STALE[0]:
+        fresh(self)
     value = operand(value, self)
     if isinstance(value, Tensor) and value.device != self.device:
         raise DeviceError(f"setitem: expected all tensors on one device, got "
@@ -255,6 +264,8 @@ def inplace_fn(self, fn, name):
     """``self`` replaced in place by ``fn(self)`` (the in-place form of any out-of-place
     Tensor function: ``clamp_``, ``masked_fill_``, ``relu_`` ...), version-checked and
     recorded when grad is needed, as :func:`inplace`."""
+    if _STALE[0]:
+        fresh(self)
     if _mode.enabled and self._rg:
         if self.node is None:
             raise GraphError(f"{name}: a leaf tensor that requires grad (shape "
@@ -312,6 +323,8 @@ def register_hook(self, fn):
     """Call ``fn(grad)`` with this tensor's gradient during backward; a non-None result
     replaces the gradient (torch's ``Tensor.register_hook``). Returns a handle with
     ``remove()``."""
+    if _STALE[0]:
+        fresh(self)
     if not self._rg:
         raise GraphError(f"register_hook: the tensor of shape {self.shape} does not require "
                          "grad")
