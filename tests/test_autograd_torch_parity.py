@@ -513,6 +513,79 @@ def clamp_maximum_and_where_gradients_are_constants_as_torch(M):
     return out
 
 
+# ---------------------------------------------------------------- index forms
+
+def _x(M):
+    return M.arange(24).reshape(2, 3, 4)
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+@case([[[2, 3, 4], [2, 3], [3, 4], [2, 3, 4, 1]], [0, 4, 8]])
+def several_ellipses_name_no_more_dimensions(M):
+    x = _x(M)
+    shapes = [list(x[..., ...].shape), list(x[..., 0, ...].shape),
+              list(x[0, ..., ...].shape), list(x[..., None, ...].shape)]
+    return [shapes, x[..., 0, ...].reshape(-1)[:3]]
+
+
+@case([[1, 3, 4], [12, 13], [[1.0] * 4] * 3 + [[0.0] * 4] * 3, [[0.0, 0.0], [5.0, 6.0]]])
+def a_uint8_index_is_a_mask(M):
+    x = _x(M)
+    m = M.tensor([0, 1], dtype=M.uint8)
+    r = _quiet(lambda: x[m])
+    w = M.ones(2, 3, 4, dtype=M.float64, requires_grad=True)
+    _quiet(lambda: (w[M.tensor([1, 0], dtype=M.uint8)] * 1).sum()).backward()
+    y = M.zeros(2, 2, dtype=M.float64)
+    _quiet(lambda: y.__setitem__(M.tensor([0, 1], dtype=M.uint8),
+                                 M.tensor([5.0, 6.0], dtype=M.float64)))
+    return [list(r.shape), r.reshape(-1)[:2], w.grad.reshape(6, 4), y]
+
+
+@case([[2, 4], [4, 5, 6, 7, 16], [4], [12, 13, 14, 15], [3, 4], [2, 3, 4], [2, 4],
+       [2, 3, 4]])
+def lists_of_sequences_and_tensors_are_read_as_tuples(M):
+    x = _x(M)
+    a = _quiet(lambda: x[[[0, 1], [1, 1]]])
+    b = _quiet(lambda: x[[M.tensor(1), M.tensor(0)]])
+    c = _quiet(lambda: x[[M.tensor(1)]])
+    d = _quiet(lambda: x[[[0, 1]]])
+    e = _quiet(lambda: x[[slice(None), 0]])
+    return [list(a.shape), a.reshape(-1)[:5], list(b.shape), b, list(c.shape), list(d.shape),
+            list(e.shape), list(x[[0, 1]].shape)]
+
+
+@case([[[0.0] * 4, [2.0] * 4, [0.0] * 4], [[0.0] * 4, [1.0] * 4, [0.0] * 4]])
+def a_list_read_as_a_tuple_in_setitem_and_in_gradients(M):
+    w = M.zeros(2, 3, 4, dtype=M.float64, requires_grad=True)
+    _quiet(lambda: w[[[0, 1], [1, 1]]].sum()).backward()
+    y = M.zeros(2, 3, 4, dtype=M.float64)
+    _quiet(lambda: y.__setitem__([[0, 1], [1, 1]], 2.0))
+    return [y[0], w.grad[1]]
+
+
+def test_index_forms_torch_deprecates_warn():
+    x = ge.arange(24).reshape(2, 3, 4)
+    with pytest.warns(UserWarning, match="uint8"):
+        x[ge.tensor([1, 0], dtype=ge.uint8)]
+    with pytest.warns(UserWarning, match="tuple"):
+        x[[[0, 1], [1, 1]]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x[[0, 1]]  # a plain list of ints: an index tensor, no warning
+        x[..., ...]
+
+
+def test_a_list_index_read_as_a_tuple_names_the_index_when_it_fails():
+    with pytest.raises(IndexError, match=r"invalid index \[\[0, 1\], \[2\]\].*tuple"), \
+            pytest.warns(UserWarning):
+        ge.ones(3)[[[0, 1], [2]]]
+
+
 # ---------------------------------------------------------------- formatting
 
 @case(["2.50", "3", "3", "tensor([1., 2.])", "2.500e+00", "TypeError"])
