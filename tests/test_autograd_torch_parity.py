@@ -586,6 +586,48 @@ def test_a_list_index_read_as_a_tuple_names_the_index_when_it_fails():
         ge.ones(3)[[[0, 1], [2]]]
 
 
+# ---------------------------------------------------------------- .grad assignment
+
+@case(["RuntimeError", "RuntimeError", "RuntimeError", "TypeError", [1.0, 1.0, 1.0], None])
+def an_assigned_grad_must_fit_the_tensor(M):
+    out = []
+    for bad in (lambda: M.ones(2), lambda: M.ones(3, 1), lambda: M.ones(3, dtype=M.float64),
+                lambda: np.ones(3, np.float32)):
+        x = M.ones(3, requires_grad=True)
+        try:
+            x.grad = bad()
+            out.append("accepted")
+        except RuntimeError:
+            out.append("RuntimeError")
+        except TypeError:
+            out.append("TypeError")
+    x = M.ones(3, requires_grad=True)
+    x.grad = M.ones(3)
+    good = x.grad
+    x.grad = None
+    return out + [good, x.grad]
+
+
+@pytest.mark.parametrize("bad,exc,match", [
+    (lambda: ge.ones(2), ge.ShapeError, r"grad: .*different size.*\(2,\).*\(3,\)"),
+    (lambda: ge.ones(3, dtype="float64"), ge.DTypeError, r"grad: .*float64.*float32"),
+    (lambda: np.ones(3, np.float32), TypeError, r"grad: .*Tensor or None.*numpy.ndarray"),
+], ids=["shape", "dtype", "numpy"])
+def test_a_bad_assigned_grad_is_refused_naming_both_and_changes_nothing(bad, exc, match):
+    x = ge.ones(3, requires_grad=True)
+    x.grad = ge.ones(3) * 5
+    with pytest.raises(exc, match=match):
+        x.grad = bad()
+    assert x.grad.tolist() == [5.0] * 3
+
+
+def test_an_assigned_grad_on_another_device_is_refused(fake_gpu):
+    x = ge.ones(3, requires_grad=True)
+    with pytest.raises(ge.DeviceError, match=r"grad: .*cuda:0.*cpu"):
+        x.grad = ge.ones(3, device="cuda")
+    assert x.grad is None
+
+
 # ---------------------------------------------------------------- formatting
 
 @case(["2.50", "3", "3", "tensor([1., 2.])", "2.500e+00", "TypeError"])

@@ -860,11 +860,29 @@ def _get_grad(t):
 
 
 def _set_grad(t, value):
-    if value is None and _mode.hook is not None:  # (None already: a replay may find one)
-        host_call(_GradClear(t)._zero_grad, True)  # recorded: the replay clears it too
-    else:
-        t._grad = value
+    if value is None:
+        if _mode.hook is not None:  # (None already: a replay may find one)
+            host_call(_GradClear(t)._zero_grad, True)  # recorded: the replay clears it too
+        else:
+            t._grad = None
+        return
+    if type(value) is not Tensor and not isinstance(value, Tensor):
+        raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got grad of "
+                        f"type {type(value).__module__}.{type(value).__name__} (tensor of "
+                        f"shape {tuple(t.shape)})")
+    if value.data.shape != t.data.shape:
+        raise ShapeError(f"grad: assigned grad has data of a different size: a gradient of "
+                         f"shape {tuple(value.shape)} for a tensor of shape {tuple(t.shape)}")
+    if value.data.dtype != t.data.dtype:
+        raise DTypeError(f"grad: assigned grad has dtype {value.dtype.name} but the tensor "
+                         f"(shape {tuple(t.shape)}) has dtype {t.dtype.name}; the gradient "
+                         "must match the tensor's dtype")
+    if value.device != t.device:
+        raise DeviceError(f"grad: assigned grad has data located on {value.device!r} but the "
+                          f"tensor (shape {tuple(t.shape)}) is on {t.device!r}")
+    t._grad = value
 
 
 Tensor.grad = property(_get_grad, _set_grad, doc="The gradient accumulated by backward() "
-                       "(a Tensor of this tensor's shape), or None.")
+                       "(a Tensor of this tensor's shape), or None; an assigned one must "
+                       "have the tensor's shape, dtype and device (as torch's).")
