@@ -5,8 +5,8 @@ jvp, hvp, vhp)."""
 from __future__ import annotations
 
 from ..core import gradmode as grad_mode  # noqa: F401 - torch.autograd.grad_mode
-from ..core.backward import _owner, _release, _retained, commit, prepare_roots, walk
 from ..core.backward import grad as _grad
+from ..core.backward import run_backward
 from ..core.gradmode import (
     detect_anomaly,
     enable_grad,
@@ -16,7 +16,7 @@ from ..core.gradmode import (
     set_detect_anomaly,
     set_grad_enabled,
 )
-from ..core.tensor import _RETAINED, Tensor
+from ..core.tensor import Tensor
 from . import functional
 from .function import Function, FunctionCtx, once_differentiable
 
@@ -96,15 +96,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if len(grad_tensors) != len(tensors):
         raise ValueError(f"backward: got {len(grad_tensors)} grad_tensors for "
                          f"{len(tensors)} tensors")
-    roots, gs = prepare_roots("backward", tensors, grad_tensors)
-    leaves, done, _ = walk(roots, gs, create_graph)
-    if inputs is not None:
-        keep = {id(t) for t in ([inputs] if isinstance(inputs, Tensor) else inputs)}
-        leaves = {k: v for k, v in leaves.items() if k in keep}
-    commit(leaves, create_graph, {_owner(g.data) for g in gs})
-    if _RETAINED[0]:
-        _retained(done)
-    _release(done, create_graph if retain_graph is None else retain_graph)
+    run_backward("backward", tensors, grad_tensors, retain_graph, create_graph, inputs)
+
 
 # -- autox: torch.autograd.graph (saved-tensor hooks, Node), torch.autograd.profiler
 from . import graph, profiler  # noqa: E402

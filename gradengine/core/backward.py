@@ -20,8 +20,8 @@ from ..backend import CPU, cupy, fp_quiet, fp_restore
 from ..errors import DeviceError, GraphError, ShapeError
 from .broadcast import sum_to, sum_to_op
 from .gradmode import _mode, no_grad
-from .op import Node, apply, call, check_saved, node_grads, node_grads_arrays, op
-from .tensor import _HOOKED, _RETAINED, Tensor
+from .op import Node, apply, call, check_saved, fresh, node_grads, node_grads_arrays, op
+from .tensor import _HOOKED, _RETAINED, _STALE, Tensor
 
 
 def walk(roots, root_grads, create_graph=False, capture=None):
@@ -42,6 +42,7 @@ def walk(roots, root_grads, create_graph=False, capture=None):
     # plug-ins that act on a leaf's gradient as soon as it is final (data-parallel overlap):
     # the edges still to arrive at each leaf, counted once before the walk
     remaining = _leaf_edges(roots) if _ready_hooks and capture is None else None
+    hooked = _HOOKED[0]  # register_hook on a non-leaf: its node carries the hooks
 
     def route(target, g):
         if type(target) is Node:
@@ -91,6 +92,10 @@ def walk(roots, root_grads, create_graph=False, capture=None):
                         f"graph through {node.op.name} has been freed by an earlier "
                         "backward(). Specify retain_graph=True the first time to go through "
                         "it again")
+            if hooked:
+                hooks = getattr(node, "hooks", None)
+                if hooks:
+                    g = _run_hooks(hooks, g, arrays)
             if capture and id(node) in capture:
                 found[id(node)] = _tensor(g)
             if node.check:
@@ -148,6 +153,17 @@ def walk(roots, root_grads, create_graph=False, capture=None):
             if key in capture:
                 found[key] = entry[1]
     return leaves, done, found
+
+
+def _run_hooks(hooks, g, arrays):
+    """A non-leaf's ``register_hook`` functions on its gradient, in registration order;
+    each non-None result replaces the gradient."""
+    g = _tensor(g)
+    for fn in list(hooks):
+        r = fn(g)
+        if r is not None:
+            g = r if isinstance(r, Tensor) else Tensor._make(np.asarray(r), g.device)
+    return _array(g) if arrays else g
 
 
 def _array(g):
@@ -294,23 +310,66 @@ def _check_backward(node, i, gi):
                          f"{tuple(gi.shape)}); op created at {node.site or '<unknown>'}")
 
 
-def backward(tensor, grad=None, retain_graph=False, create_graph=False):
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``.
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None, *,
+             grad=None):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (torch's keywords).
 
     Args:
-        grad: the upstream gradient; may be omitted for a one-element tensor.
-        retain_graph: keep the graph so that backward can run through it again.
+        gradient: the upstream gradient (``grad=`` is the older name); may be omitted for a
+            one-element tensor.
+        retain_graph: keep the graph so that backward can run through it again (default:
+            ``create_graph``).
         create_graph: record the backward itself, for higher-order gradients.
+        inputs: accumulate only into these tensors' ``.grad`` (leaves, or non-leaf tensors,
+            as torch); the others are left alone.
     Raises:
-        GraphError: no graph, a non-scalar without ``grad``, a freed graph, or a saved
-            tensor modified in place. ShapeError: ``grad`` of the wrong shape.
+        GraphError: no graph, a non-scalar without ``gradient``, a freed graph, or a saved
+            tensor modified in place. ShapeError: ``gradient`` of the wrong shape.
     """
-    roots, gs = prepare_roots("backward", [tensor], [grad])
-    leaves, done, _ = walk(roots, gs, create_graph)
+    if grad is not None:
+        if gradient is not None:
+            raise TypeError("backward: got both gradient= and grad= (the same argument)")
+        gradient = grad
+    run_backward("backward", [tensor], [gradient], retain_graph, create_graph, inputs)
+
+
+def run_backward(name, tensors, grads, retain_graph, create_graph, inputs):
+    """The backward of ``tensors`` seeded with ``grads``, into the leaves' ``.grad`` or,
+    given ``inputs``, into those tensors' ``.grad`` only."""
+    roots, gs = prepare_roots(name, tensors, grads)
+    capture = None
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise GraphError(f"{name}: 'inputs' argument to backward() cannot be empty")
+        capture = {}
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{name}: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+            if _STALE[0]:
+                fresh(t)
+            if not t._rg:
+                raise GraphError(f"{name}: inputs[{i}] (shape {tuple(t.shape)}) does not "
+                                 "require grad")
+            capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+    leaves, done, found = walk(roots, gs, create_graph, capture)
+    if inputs is not None:
+        keep = {id(t) for t in inputs if t.node is None}
+        leaves = {k: v for k, v in leaves.items() if k in keep}
     commit(leaves, create_graph, {_owner(g.data) for g in gs})
+    if inputs is not None:  # non-leaf inputs accumulate too, as torch's
+        seen = set()
+        for t in inputs:
+            if t.node is None or id(t) in seen:
+                continue
+            seen.add(id(t))
+            g = found.get(id(t.node))
+            if g is not None:
+                t._grad = Tensor._make(g.data.copy(), t.device) if t._grad is None else \
+                    (t._grad + g if create_graph else _add_nograd(t._grad, g))
     if _RETAINED[0]:
         _retained(done)
-    _release(done, retain_graph or create_graph)
+    _release(done, create_graph if retain_graph is None else retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -339,6 +398,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+        if _STALE[0]:
+            fresh(t)
         capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
     roots, gs = prepare_roots("grad", outputs, grad_outputs)
     if retain_graph is None:
@@ -372,6 +433,8 @@ def prepare_roots(name, outputs, grad_outputs):
     for t, g in zip(outputs, grad_outputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}: outputs must be Tensors, got {type(t).__name__}")
+        if _STALE[0]:
+            fresh(t)
         if not t._rg:
             raise GraphError(f"{name}: the tensor of shape {tuple(t.shape)} does not require "
                              "grad and has no graph (was it built under no_grad, or from "

@@ -32,10 +32,6 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-def set_grad_enabled(flag: bool) -> None:
-    _mode.enabled = bool(flag)
-
-
 class _GradModeSwitch:
     """Base of no_grad / enable_grad: a context manager and a decorator."""
 
@@ -83,6 +79,35 @@ class enable_grad(_GradModeSwitch):
     """Enable gradient recording in this thread, e.g. inside a ``no_grad`` block."""
 
     _value = True
+
+
+class set_grad_enabled(_GradModeSwitch):
+    """``torch.set_grad_enabled(mode)``: switches grad mode on or off at the call; as a
+    ``with`` block it restores the previous mode on exit, and as a decorator
+    (``@set_grad_enabled(False)``) the function runs in that mode and the call itself
+    changes nothing (PyTorch's three forms)."""
+
+    def __init__(self, mode):
+        super().__init__()
+        self._value = bool(mode)
+        self._prev.append(_mode.enabled)  # restored by __exit__, or when decorating
+        self._armed = True
+        _mode.enabled = self._value
+
+    def __enter__(self):
+        if getattr(self, "_armed", False):  # the call switched already
+            self._armed = False
+            return None
+        return super().__enter__()
+
+    def __call__(self, *args, **kwargs):
+        if self._fn is None and getattr(self, "_armed", False):  # used as a decorator
+            self._armed = False
+            _mode.enabled = self._prev.pop()
+        return super().__call__(*args, **kwargs)
+
+    def clone(self):
+        return self._fresh()
 
 
 class detect_anomaly:

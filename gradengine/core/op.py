@@ -41,8 +41,9 @@ from ..errors import (
     OutOfMemoryError,
     ShapeError,
 )
+from . import tensor as _tensor_mod
 from .gradmode import _all_finite, _creation_site, _mode
-from .tensor import Tensor
+from .tensor import _STALE, Tensor
 
 _F64 = np.dtype("float64")
 _INPUT, _OUT, _PARAM, _EXTRA, _SHAPE, _DTYPE, _DEVICE, _REST = 0, 1, 2, 3, 4, 5, 6, 7
@@ -243,13 +244,14 @@ class Node:
     gradient rules read and the constants; an input that needs a gradient but is not read
     is ``DROPPED``, so its Tensor dies with the user's last reference (a deep graph keeps
     one tracked object per op for the cyclic collector, not three). ``versions`` holds the
-    version of each checked input at record time.
+    version of each checked input at record time. ``hooks`` (set only by ``register_hook``
+    on the output) are called on the output's gradient before the VJP.
     """
 
     __slots__ = ("op", "args", "params", "needs", "check", "calls", "versions", "seq",
                  "out_data",
                  "out_ref", "out_version", "grad", "freed", "extra", "_site", "device",
-                 "e0", "e1", "edges", "__weakref__")
+                 "e0", "e1", "edges", "hooks", "__weakref__")
 
     @property
     def site(self):
@@ -392,6 +394,8 @@ def apply(op, *args, params=()):
     """Run ``op`` on ``args`` (Tensors or constants) and record a node when grad is needed.
 
     The one dispatch path: every op call, differentiable or not, comes through here."""
+    if _STALE[0]:  # (a view written under since its history was taken: see fresh)
+        _refresh(args)
     n = len(args)
     need = False
     if n == 1:  # the fast branches: one or two Tensor arguments
@@ -477,6 +481,7 @@ def apply(op, *args, params=()):
             t._vc = base._counter()
             if n == 1:  # how to find the view in its base again (an in-place write into it)
                 t._view = (base, op, params)
+                t._hv = t._vc[0]
     if need and mode.enabled and op.differentiable and dt.kind == "f":
         _record(op, args, params, t, out, extra)
     elif mode.anomaly and dt.kind == "f":
@@ -484,6 +489,55 @@ def apply(op, *args, params=()):
     if mode.hook is not None:
         mode.hook.op(op, args, params, t)
     return t
+
+
+def _refresh(args):
+    """:func:`fresh` for the views among ``args`` whose history is older than their
+    counter."""
+    for a in args:
+        if isinstance(a, Tensor):
+            vc = a._vc
+            if vc is not None and len(vc) > 1:
+                hv = getattr(a, "_hv", None)
+                if hv is not None and hv != vc[0]:
+                    fresh(a)
+
+
+def fresh(t):
+    """Give the view ``t`` the history of its base's current value when its base was
+    written in place after ``t``'s history was taken (PyTorch regenerates a view's grad_fn
+    the same way): ``t`` is then the view op applied to its base's current node, up the
+    chain of views. A no-op for anything else; nothing on the common path calls it (see
+    ``_STALE``)."""
+    chain = []
+    while True:
+        view = getattr(t, "_view", None)
+        hv = getattr(t, "_hv", None)
+        if view is None or hv is None or hv == t._vc[0]:
+            break
+        chain.append(t)
+        t = view[0]
+    for v in reversed(chain):
+        base, vop, vparams = v._view
+        if base._rg:
+            mode = _mode
+            prev = mode.enabled
+            mode.enabled = True  # the view's history, whatever the mode of the op using it
+            try:
+                new = apply(vop, base, params=vparams)
+            finally:
+                mode.enabled = prev
+            node = new.node
+            v.node = node
+            v._rg = node is not None
+            if node is not None:
+                node.out_version = v._vc[0]
+                if node.out_ref is not None or getattr(v, "_retain", False):
+                    node.out_ref = weakref.ref(v)
+        v._hv = v._vc[0]
+
+
+_tensor_mod._FRESH[0] = fresh
 
 
 def _wrap(arr, dev):
@@ -806,11 +860,29 @@ def _get_grad(t):
 
 
 def _set_grad(t, value):
-    if value is None and _mode.hook is not None:  # (None already: a replay may find one)
-        host_call(_GradClear(t)._zero_grad, True)  # recorded: the replay clears it too
-    else:
-        t._grad = value
+    if value is None:
+        if _mode.hook is not None:  # (None already: a replay may find one)
+            host_call(_GradClear(t)._zero_grad, True)  # recorded: the replay clears it too
+        else:
+            t._grad = None
+        return
+    if type(value) is not Tensor and not isinstance(value, Tensor):
+        raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got grad of "
+                        f"type {type(value).__module__}.{type(value).__name__} (tensor of "
+                        f"shape {tuple(t.shape)})")
+    if value.data.shape != t.data.shape:
+        raise ShapeError(f"grad: assigned grad has data of a different size: a gradient of "
+                         f"shape {tuple(value.shape)} for a tensor of shape {tuple(t.shape)}")
+    if value.data.dtype != t.data.dtype:
+        raise DTypeError(f"grad: assigned grad has dtype {value.dtype.name} but the tensor "
+                         f"(shape {tuple(t.shape)}) has dtype {t.dtype.name}; the gradient "
+                         "must match the tensor's dtype")
+    if value.device != t.device:
+        raise DeviceError(f"grad: assigned grad has data located on {value.device!r} but the "
+                          f"tensor (shape {tuple(t.shape)}) is on {t.device!r}")
+    t._grad = value
 
 
 Tensor.grad = property(_get_grad, _set_grad, doc="The gradient accumulated by backward() "
-                       "(a Tensor of this tensor's shape), or None.")
+                       "(a Tensor of this tensor's shape), or None; an assigned one must "
+                       "have the tensor's shape, dtype and device (as torch's).")

@@ -24,10 +24,12 @@ class Tensor:
     ``"cpu"`` or ``"cuda:N"``.
     """
 
-    # _vc: the version counter (shared with views), _view: (base, op, params) of a view,
+    # _vc: the version counter (shared with views; a second entry once shared), _view:
+    # (base, op, params) of a view, _hv: the version at which a view's history was taken
+    # (an older one: its base was written in place since, see core.op.fresh),
     # _retain: retain_grad() was called, _hooks: register_hook's functions
     # _keras_mask: a Keras layer's output mask (gradengine.keras.masking); unset otherwise
-    __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_retain",
+    __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_hv", "_retain",
                  "_hooks", "_keras_mask", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
@@ -74,15 +76,21 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if _STALE[0]:
+            _FRESH[0](self)
         return self.node is None
 
     @property
     def grad_fn(self):
         """The node that produced this tensor (None for leaves), as PyTorch names it."""
+        if _STALE[0]:
+            _FRESH[0](self)
         return self.node
 
     @property
     def requires_grad(self) -> bool:
+        if _STALE[0]:
+            _FRESH[0](self)
         return self._rg
 
     @requires_grad.setter
@@ -117,10 +125,14 @@ class Tensor:
             vc[0] = value
 
     def _counter(self):
-        """The version counter, made now if this tensor had none (to share with a view)."""
+        """The version counter, made now if this tensor had none, marked shared (a view or
+        ``detach()`` takes it): an in-place write into a shared one may leave views with
+        an older history (see core.op.fresh)."""
         vc = self._vc
         if vc is None:
-            vc = self._vc = [0]
+            vc = self._vc = [0, True]
+        elif len(vc) == 1:
+            vc.append(True)
         return vc
 
     def detach(self) -> Tensor:
@@ -132,6 +144,8 @@ class Tensor:
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward (a no-op on
         leaves, which keep theirs anyway)."""
+        if _STALE[0]:
+            _FRESH[0](self)
         if self.node is not None:
             self._retain = True
             _RETAINED[0] = True
@@ -149,6 +163,13 @@ class Tensor:
         from .printing import tensor_repr
         return tensor_repr(self.numpy(), self.device, backend.DEFAULT_FLOAT,
                            self.node.name() if self.node is not None else None, self._rg)
+
+    def __format__(self, spec):
+        """PyTorch's rule: a 0-d tensor formats as its Python scalar (``f"{t:.2f}"``);
+        any other tensor as ``object`` does (``f"{t}"`` is ``str(t)``, a spec is refused)."""
+        if self.data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -214,6 +235,10 @@ class _Size(int):
 _new = object.__new__
 _RETAINED = [False]  # whether any tensor ever asked for retain_grad (backward skips the search)
 _HOOKED = [False]  # whether any tensor ever had register_hook (commit skips the look-up)
+# whether a recorded in-place write ever went into a tensor whose counter is shared: only
+# then can a view hold an older history than its base's (the dispatch checks its arguments)
+_STALE = [False]
+_FRESH = [lambda t: None]  # core.op.fresh, installed by core.op (which imports this module)
 
 
 def to_array(data, dtype, device, op):

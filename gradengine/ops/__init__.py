@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import backend
 from ..core.gradmode import _mode
-from ..core.op import apply, op
-from ..core.tensor import _HOOKED, Tensor
+from ..core.op import apply, fresh, op
+from ..core.tensor import _HOOKED, _STALE, Tensor
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from . import (
     activations,
@@ -99,14 +99,16 @@ def _copy(xp, x):
 from .outarg import torch_can_cast  # noqa: E402 - PyTorch's casting rule, defined once
 
 
-def _write(t, out, name, idx=indexing.WHOLE, tensors=()):
-    """Write ``out`` into ``t[idx]`` in place (the ``assign`` op) and bump t's version."""
+def _write(t, out, name, idx=indexing.WHOLE, tensors=(), broadcast=False):
+    """Write ``out`` into ``t[idx]`` in place (the ``assign`` op) and bump t's version.
+    An in-place op's result must have t's shape; a value set (``broadcast``: ``t[...] = v``,
+    ``copy_``) broadcasts to it."""
     if isinstance(out, Tensor):
         if out.dtype != t.dtype and not torch_can_cast(out.dtype, t.dtype):
             raise DTypeError(f"{name}: result type {out.dtype.name} can't be cast to the "
                              f"desired output type {t.dtype.name} (an in-place op keeps the "
                              "tensor's dtype)")
-        if idx is indexing.WHOLE and out.shape != t.shape:
+        if idx is indexing.WHOLE and out.shape != t.shape and not broadcast:
             raise ShapeError(f"{name}: in-place result of shape {out.shape} does not fit "
                              f"the tensor's shape {t.shape}")
     apply(indexing.assign, t, out, *tensors, params=(idx,))
@@ -115,6 +117,8 @@ def _write(t, out, name, idx=indexing.WHOLE, tensors=()):
 
 def inplace(self, fn, other):
     """``self op= other``: written into self's memory; recorded when grad is needed."""
+    if _STALE[0]:
+        fresh(self)  # (its history before the write: the base's current one)
     other = operand(other, self)
     if isinstance(other, Tensor) and other.device != self.device:
         raise DeviceError(f"{fn.name}: expected all tensors on one device, got "
@@ -182,6 +186,11 @@ def _rebind(t, out):
     node = out.node
     t.node = node
     t._rg = node is not None
+    vc = t._vc
+    if vc is not None:
+        t._hv = vc[0]  # (a view: its history is now current)
+        if len(vc) > 1:  # shared: the other views of its memory hold an older history now
+            _STALE[0] = True
     if node is not None:
         node.out_version = t._version
         if node.out_ref is not None:
@@ -195,6 +204,8 @@ def _weak(t):
 
 def setitem(self, idx, value):
     """``self[idx] = value`` (version-checked; recorded when grad is needed)."""
+    if _STALE[0]:
+        fresh(self)
     value = operand(value, self)
     if isinstance(value, Tensor) and value.device != self.device:
         raise DeviceError(f"setitem: expected all tensors on one device, got "
@@ -218,7 +229,7 @@ def setitem(self, idx, value):
             _rebind(self, out)
             _rebase(self)
         else:
-            _write(self, value, "setitem", template, tensors)
+            _write(self, value, "setitem", template, tensors, broadcast=True)
     except IndexError as e:
         raise IndexError(f"setitem: {e} (tensor of shape {self.shape})") from None
     except (ShapeError, DTypeError, GraphError):
@@ -253,6 +264,8 @@ def inplace_fn(self, fn, name):
     """``self`` replaced in place by ``fn(self)`` (the in-place form of any out-of-place
     Tensor function: ``clamp_``, ``masked_fill_``, ``relu_`` ...), version-checked and
     recorded when grad is needed, as :func:`inplace`."""
+    if _STALE[0]:
+        fresh(self)
     if _mode.enabled and self._rg:
         if self.node is None:
             raise GraphError(f"{name}: a leaf tensor that requires grad (shape "
@@ -310,6 +323,8 @@ def register_hook(self, fn):
     """Call ``fn(grad)`` with this tensor's gradient during backward; a non-None result
     replaces the gradient (torch's ``Tensor.register_hook``). Returns a handle with
     ``remove()``."""
+    if _STALE[0]:
+        fresh(self)
     if not self._rg:
         raise GraphError(f"register_hook: the tensor of shape {self.shape} does not require "
                          "grad")
@@ -320,10 +335,15 @@ def register_hook(self, fn):
             self._hooks = hooks = []
         hooks.append(fn)
         return _Handle(hooks, fn)
-    hooks = [fn]
-    out = apply(_hook_op, _alias(self, False), params=(hooks,))
-    self.node = out.node
-    out.node.out_version = self._version
+    # a non-leaf: the hooks live on the node that made it and run, in registration order,
+    # on the sum of the gradients of all its uses (before and after this call), before
+    # retain_grad keeps it (PyTorch's order)
+    _HOOKED[0] = True
+    node = self.node
+    hooks = getattr(node, "hooks", None)
+    if hooks is None:
+        node.hooks = hooks = []
+    hooks.append(fn)
     return _Handle(hooks, fn)
 
 
@@ -334,22 +354,6 @@ class _Handle:
     def remove(self):
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
-
-
-@op(name="hook", params=("hooks",))
-def _hook_op(xp, x, hooks):
-    """x itself; the backward calls the tensor's hooks on its gradient."""
-    return x
-
-
-def _run_hooks(g, hooks):
-    for fn in list(hooks):
-        r = fn(g)
-        g = g if r is None else r
-    return g
-
-
-_hook_op.defvjp(_run_hooks, arrays=False)
 
 
 def _delitem(self, idx):

@@ -13,6 +13,7 @@ from ..backend import floating
 from ..core.op import apply, call, op
 from ..cuda import kernels
 from ..errors import DTypeError
+from .elementwise import zeros_grad
 from .fused import act_backward_ref, sigmoid_ref
 from .shape import normalize_axis
 
@@ -50,7 +51,7 @@ def _act_backward_gy(gg, y, g, act):
         return gg * g * (1 - 2 * y)
     if act == "tanh":
         return gg * g * (-2 * y)
-    return None
+    return call(zeros_grad, gg)  # relu: 0, yet y stays in the graph (torch's threshold_backward)
 
 
 act_backward_op.defvjp(_act_backward_gy, lambda gg, y, act: act_backward(y, gg, act))

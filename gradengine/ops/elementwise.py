@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import floating, resolve_dtype
-from ..core.op import apply, op
+from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, DeviceError
 
@@ -193,7 +193,27 @@ def abs_(xp, a):
     return xp.abs(a)
 
 
-abs_.defvjp(lambda g, a: g * sign(a))
+abs_.defvjp(lambda g, a: g * abs_sign(a))
+
+
+@op(name="abs_sign")
+def abs_sign(xp, a):
+    """sign(a) as the gradient of abs reads it: differentiable with gradient 0 (torch's
+    sgn), so that under create_graph the gradient of abs stays in a's graph."""
+    r = xp.sign(a)
+    if r.dtype.kind == "f":
+        r = xp.where(a != a, r.dtype.type(0), r)
+    return r
+
+
+@op(name="zeros_grad", differentiable=False)
+def zeros_grad(xp, g):
+    """zeros of g's shape and dtype: the gradient of an op whose derivative is 0
+    everywhere (never g * 0, which is NaN where g is inf)."""
+    return xp.zeros_like(g)
+
+
+abs_sign.defvjp(lambda g: call(zeros_grad, g), arrays=True)
 
 
 @op(differentiable=False)

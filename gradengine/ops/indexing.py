@@ -21,6 +21,8 @@ Without integers, or with everything adjacent, both rules agree.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend
@@ -47,9 +49,35 @@ class _Slot:
         return f"<index {self.k}>"
 
 
+def _seq_as_tuple(idx):
+    """Whether a list index is read as a tuple of indices (PyTorch's and old NumPy's rule,
+    deprecated in torch with a warning): a list of fewer than 32 items holding a tensor, a
+    sequence, a slice, Ellipsis or None (``x[[[0, 1], [1, 1]]]`` is ``x[[0, 1], [1, 1]]``)."""
+    if len(idx) >= 32:
+        return False
+    for it in idx:
+        if it is None or it is Ellipsis or isinstance(it, (Tensor, list, tuple, np.ndarray,
+                                                           slice)):
+            return True
+    return False
+
+
 def split_index(idx, device):
     """``(template, index Tensors)`` for an index given by the user."""
+    if type(idx) is list and _seq_as_tuple(idx):
+        warnings.warn("getitem: a non-tuple sequence used as a multidimensional index is "
+                      "read as a tuple (x[tuple(seq)]), as torch reads it (deprecated there); "
+                      "write x[tuple(seq)] or x[ge.tensor(seq)]", UserWarning, stacklevel=3)
+        idx = tuple(idx)
     items = idx if isinstance(idx, tuple) else (idx,)
+    if isinstance(idx, tuple) and len(items) > 1 and items[-1] is Ellipsis and \
+            sum(1 for it in items if it is Ellipsis) > 1:
+        # ellipses after the first with nothing but ellipses after them name no dimension
+        # (torch accepts x[..., ...] as x[...]; NumPy refuses a second one)
+        first = next(i for i, it in enumerate(items) if it is Ellipsis)
+        while len(items) > first + 1 and items[-1] is Ellipsis:
+            items = items[:-1]
+        idx = items
     template, tensors = [], []
     for it in items:
         # a tuple inside the index tuple is a sequence of indices, as a list (torch, NumPy)
@@ -71,6 +99,10 @@ def split_index(idx, device):
             if it.dtype.kind not in "iub":
                 raise IndexingError(f"getitem: tensors used as indices must be integer or bool, "
                                  f"got {it.dtype.name}")
+            if it.dtype == np.uint8:  # a mask, as in torch (see _target)
+                warnings.warn("getitem: indexing with dtype uint8 is deprecated (as in torch): "
+                              "it is read as a bool mask; use a bool tensor", UserWarning,
+                              stacklevel=3)
             template.append(_Slot(len(tensors)))
             tensors.append(it)
         else:
@@ -123,7 +155,10 @@ def locate(template, arrays):
 
 def _target(arr, template, arrays):
     """``(view of arr, index)`` where ``arr[idx]`` (PyTorch's placement) is
-    ``view[index]``; the view shares arr's memory, so writes through it land in arr."""
+    ``view[index]``; the view shares arr's memory, so writes through it land in arr. A
+    uint8 index array is a mask (torch's deprecated rule)."""
+    if arrays:
+        arrays = [a.astype(bool) if a.dtype == np.uint8 else a for a in arrays]
     basic, idx = locate(template, arrays)
     return (arr if basic is None else arr[basic]), idx
 
@@ -177,7 +212,11 @@ def getitem(x, idx):
     template, tensors = split_index(idx, x.device)
     try:
         return apply(getitem_op, x, *tensors, params=(template,))
-    except IndexingError:
+    except IndexingError as e:
+        if type(idx) is list:  # read as a tuple: say so, with the index as written
+            raise IndexingError(f"getitem: invalid index {idx!r} (read as the tuple "
+                                f"{tuple(idx)!r}, as torch reads a list of sequences) for a "
+                                f"tensor of shape {x.shape}: {e}") from None
         raise
     except IndexError as e:
         raise IndexingError(f"getitem: {e} (tensor of shape {x.shape})") from None
