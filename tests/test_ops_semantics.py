@@ -364,3 +364,20 @@ def test_permute_is_always_a_whole_permutation_as_torch():
                                       torch.permute(torch.tensor(a), dims).numpy())
     m = ge.tensor(a[0])
     assert F.permute(m, 0, 1).shape == (3, 4) and F.permute(m, (1, 0)).shape == (4, 3)
+
+
+def test_cat_skips_a_legacy_empty_1d_tensor_as_torch():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    g = ge.tensor(a, requires_grad=True)
+    y = ge.cat([ge.zeros(0), g, ge.zeros(0)])
+    t = torch.cat([torch.zeros(0), torch.tensor(a), torch.zeros(0)])
+    assert y.shape == tuple(t.shape) and y.dtype == np.float32
+    np.testing.assert_array_equal(y.numpy(), t.numpy())
+    y.sum().backward()
+    np.testing.assert_array_equal(g.grad.numpy(), np.ones((2, 3), np.float32))
+    ints = ge.tensor(a.astype(np.int64))
+    assert ge.cat([ge.zeros(0), ints]).dtype == np.float32  # promotes as torch
+    assert str(torch.cat([torch.zeros(0), torch.tensor(a.astype(np.int64))]).dtype) == \
+        "torch.float32"
+    with pytest.raises(ge.ShapeError):
+        ge.cat([ge.zeros((0, 2)), g])  # only the 1-d empty one is skipped

@@ -256,6 +256,13 @@ def concatenate(tensors, axis=0, *, dim=None):
     """Join tensors along ``axis``; shapes must agree elsewhere."""
     tensors = _as_tensors(tensors, "concatenate")
     axis = axis if dim is None else dim
+    if any(t.shape == (0,) for t in tensors) and any(t.ndim > 1 for t in tensors):
+        # PyTorch's legacy rule: an empty 1-d tensor beside tensors of more dimensions is
+        # skipped (``torch.cat([torch.zeros(0), x])`` is x); the dtype still promotes
+        from .elementwise import result_dtype
+        dt = result_dtype(*[t.data for t in tensors])
+        tensors = [t if dt is None or t.dtype == dt else t.astype(dt)
+                   for t in tensors if t.shape != (0,)]
     nd = tensors[0].ndim
     if nd == 0:
         raise ShapeError("concatenate: zero-dimensional tensors cannot be concatenated")
