@@ -10,6 +10,7 @@ from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
 from ..nn.layers import ACTIVATION_NAMES, _activation_fn
+from ..ops.creation import ones_like, zeros_like
 
 __all__ = ["celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink",
            "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "leaky_relu", "linear",
@@ -185,13 +186,13 @@ def glu(x, axis=-1):
 def sparse_plus(x):
     """0 for ``x <= -1``, ``(x + 1)^2 / 4`` for ``|x| < 1``, ``x`` for ``x >= 1``."""
     x = _t(x)
-    return F.where(x <= -1, x * 0.0, F.where(x < 1, 0.25 * (x + 1) * (x + 1), x))
+    return F.where(x <= -1, zeros_like(x), F.where(x < 1, 0.25 * (x + 1) * (x + 1), x))
 
 
 def sparse_sigmoid(x):
     """0 for ``x <= -1``, ``(x + 1) / 2`` between, 1 for ``x >= 1``."""
     x = _t(x)
-    return F.where(x <= -1, x * 0.0, F.where(x >= 1, x * 0.0 + 1.0, 0.5 * (x + 1)))
+    return F.where(x <= -1, zeros_like(x), F.where(x >= 1, ones_like(x), 0.5 * (x + 1)))
 
 
 def squareplus(x, b=4):

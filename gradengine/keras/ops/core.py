@@ -72,6 +72,11 @@ def saturate_cast(x, dtype):
     elif np.issubdtype(dt, np.floating) and np.issubdtype(x.dtype, np.floating):
         info = np.finfo(dt)
         x = F.clip(x, float(info.min), float(info.max))
+    elif np.issubdtype(dt, np.floating) and np.issubdtype(x.dtype, np.integer):
+        info, src = np.finfo(dt), np.iinfo(x.dtype)
+        if float(info.max) < src.max:  # integers beyond float16's range: its largest
+            x = F.clip(x, builtins.max(int(info.min), src.min), builtins.min(int(info.max),
+                                                                                src.max))
     return x.astype(dt)
 
 

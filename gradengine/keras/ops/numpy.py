@@ -225,10 +225,22 @@ def _unary_float(fn):
 
 
 abs = lambda x: F.abs(_t(x))  # noqa: E731,A001 - Keras' name
-absolute = fabs = abs
+absolute = abs
+fabs = _unary_float(F.abs)  # Keras: fabs is a float op (an int input gives float32)
 negative = lambda x: -_t(x)  # noqa: E731
-square = lambda x: F.square(_t(x))  # noqa: E731
-sign = lambda x: F.sign(_t(x))  # noqa: E731
+
+
+def _bool_as_int(x):
+    x = _t(x)
+    return x.astype("int32") if x.dtype == np.bool_ else x
+
+
+square = lambda x: F.square(_bool_as_int(x))  # noqa: E731 - Keras: bool squares as int32
+
+
+def sign(x):
+    x = _t(x)
+    return x if x.dtype == np.bool_ else F.sign(x)  # (a bool is its own sign, as Keras)
 exp = _unary_float(F.exp)
 exp2 = _unary_float(F.exp2)
 expm1 = _unary_float(F.expm1)
@@ -248,7 +260,7 @@ for _n in ("abs", "negative", "square", "sign", "exp", "exp2", "expm1", "log", "
            "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "reciprocal"):
     globals()[_n].__name__ = _n
 del _n
-fabs.__name__ = "abs"
+fabs.__name__ = "fabs"
 
 
 def cbrt(x):
@@ -339,7 +351,7 @@ def imag(x):
 
 def angle(x):
     x = _float(x)
-    return F.where(x < 0, full_like(x, math.pi), zeros_like(x))
+    return F.where(F.isnan(x), x, F.where(x < 0, full_like(x, math.pi), zeros_like(x)))
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -480,6 +492,7 @@ def logaddexp2(x1, x2):
 
 def heaviside(x1, x2):
     a, b = pair(x1, x2)
+    a = a if is_float(a) else a.astype("float32")  # Keras: always a float result
     return F.heaviside(a, b.astype(a.dtype))
 
 
@@ -732,6 +745,8 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
     flat = F.reshape(moved, tuple(x.shape[i] for i in rest) + (-1,))
     srt = F.sort(flat, dim=-1)[0]
     n = srt.shape[-1]
+    # NumPy's rule: a NaN anywhere in a slice makes its quantiles NaN (sort puts it last)
+    nan_rows = F.isnan(srt[..., -1]) if n else None
     outs = []
     for qv in qs.reshape(-1):
         pos = qv * (n - 1)
@@ -750,6 +765,8 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
             v = srt[..., int(np.round(pos))]
         else:
             raise ValueError(f"quantile: unknown method {method!r}")
+        if nan_rows is not None and bool(nan_rows.any().item()):
+            v = F.where(nan_rows, srt[..., -1], v)
         if keepdims:
             shape_ = [1 if i in axes else x.shape[i] for i in range(nd)]
             v = F.reshape(v, tuple(shape_))
@@ -896,7 +913,13 @@ def cumprod(x, axis=None, dtype=None):
 
 
 def diff(a, n=1, axis=-1):
-    return F.diff(_t(a), n=n, dim=axis)
+    a = _t(a)
+    if a.dtype == np.bool_:  # Keras (NumPy): the differences of booleans are "not equal"
+        for _ in range(n):
+            length = a.shape[axis]
+            a = F.narrow(a, axis, 1, length - 1) != F.narrow(a, axis, 0, length - 1)
+        return a
+    return F.diff(a, n=n, dim=axis)
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
@@ -1140,7 +1163,7 @@ def _pad_width(pad_width, nd):
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
-    """NumPy's pad (modes constant, reflect, symmetric, edge, wrap)."""
+    """NumPy's pad (modes constant, reflect, symmetric, edge, wrap; "circular" is wrap)."""
     x = _t(x)
     widths = _pad_width(pad_width, x.ndim)
     if mode == "constant":
@@ -1149,6 +1172,8 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         return F.pad(x, flat, mode="constant", value=value)
     if constant_values is not None:
         raise ValueError(f"pad: constant_values is only for mode='constant', got mode={mode!r}")
+    if mode == "circular":  # Keras' name (torch's) for NumPy's "wrap"
+        mode = "wrap"
     if mode not in ("reflect", "symmetric", "edge", "wrap"):
         raise ValueError(f"pad: unsupported mode {mode!r}")
     for ax, (lo, hi) in enumerate(widths):
@@ -1434,13 +1459,14 @@ def _corr(a, b, lo, hi):
 
 def corrcoef(x):
     x = _float(x)
+    one = x.ndim == 1 or x.shape[0] == 1
     if x.ndim == 1:
         x = F.reshape(x, (1, -1))
     c = x - F.mean(x, axis=1, keepdims=True)
     cov = F.matmul(c, F.transpose(c, 1, 0))
     d = F.sqrt(F.diagonal(cov))
-    out = cov / F.outer(d, d)
-    return F.clip(out, -1.0, 1.0)
+    out = F.clip(cov / F.outer(d, d), -1.0, 1.0)
+    return F.reshape(out, ()) if one else out  # one variable: a 0-d result, as NumPy
 
 
 def slogdet(x):
