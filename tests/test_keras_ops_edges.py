@@ -36,6 +36,8 @@ CASES = [
     ("diff", (np.array([True, False, False]),), {}, np.array([True, False])),
     ("heaviside", (np.array([-1, 0, 2], "int32"), np.array([5, 5, 5], "int32")), {},
      np.array([0, 5, 1], "float32")),
+    ("relu", (np.array([-2, 3], "int32"),), {}, np.array([0, 3], "int32")),
+    ("hard_tanh", (np.array([-2, 0, 3], "int32"),), {}, np.array([-1, 0, 1], "int32")),
     ("corrcoef", (np.array([1.0, 2.0, 4.0], "float32"),), {}, np.float32(1.0)),
 ]
 

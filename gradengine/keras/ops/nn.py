@@ -39,6 +39,9 @@ def _f(x):
 
 # ---------------------------------------------------------------- activations
 def relu(x):
+    x = _t(x)
+    if x.dtype.kind in "iu":  # Keras keeps an integer input's dtype
+        return F.maximum(x, 0)
     return F.relu(_f(x))
 
 
@@ -105,6 +108,9 @@ hard_swish = hard_silu
 
 
 def hard_tanh(x):
+    x = _t(x)
+    if x.dtype.kind in "iu":  # Keras keeps an integer input's dtype
+        return F.clip(x, -1, 1)
     return A.hard_tanh(_f(x))
 
 
