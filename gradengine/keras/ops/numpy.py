@@ -1479,10 +1479,22 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
     loops the same way)."""
     from .core import map as _map
 
-    def wrapped(*args):
-        if len(args) == 1:
-            return _map(pyfunc, _t(args[0]))
-        return _map(lambda xs: pyfunc(*xs), tuple(_t(a) for a in args))
+    skip = set(excluded or ())
+
+    def wrapped(*args, **kwargs):
+        idx = [i for i in range(len(args)) if i not in skip and args[i] is not None]
+        ts = [_t(args[i]) for i in idx]
+        shape = np.broadcast_shapes(*[t.shape for t in ts]) if ts else ()
+        if shape == ():  # all scalars: one call
+            return pyfunc(*args, **kwargs)
+        ts = [F.broadcast_to(t, shape) for t in ts]  # NumPy's vectorize broadcasts
+
+        def call(vals):
+            full = list(args)
+            for i, v in zip(idx, vals):
+                full[i] = v
+            return pyfunc(*full, **kwargs)
+        return _map(lambda xs: call(xs), tuple(ts))
     return wrapped
 
 
