@@ -86,3 +86,139 @@ def test_conv_padding_modes_match_torch_values_gradients_and_repr(mode, case):
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-10)
     assert repr(ours) == repr(theirs)
+
+
+# ---------------------------------------------------------------- state dicts
+
+def _tied(lib):
+    """Two Linear layers sharing one weight, a module of ``lib`` (gradengine's nn or
+    torch.nn)."""
+    m = lib.Module()
+    m.a, m.b = lib.Linear(2, 3), lib.Linear(2, 3)
+    m.b.weight = m.a.weight
+    return m
+
+
+def test_state_dict_lists_a_tied_parameter_under_every_name_by_hand():
+    m = _tied(nn)
+    assert list(m.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert [n for n, _ in m.named_parameters()] == ["a.weight", "a.bias", "b.bias"]
+    lin = nn.Linear(2, 2)
+    assert list(nn.Sequential(lin, lin).state_dict()) == ["0.weight", "0.bias", "1.weight",
+                                                          "1.bias"]
+    assert len(nn.Sequential(lin, lin).parameters()) == 2
+    sd = m.state_dict()
+    assert m.load_state_dict(sd) == ((), ()) or not any(m.load_state_dict(sd))
+    del sd["b.weight"]
+    with pytest.raises(KeyError, match="b.weight"):
+        m.load_state_dict(sd)
+    assert m.b.weight is m.a.weight  # still tied
+
+
+def test_tied_state_dict_keys_and_a_strict_torch_load_match_torch():
+    torch = _torch()
+    theirs, ours = _tied(torch.nn), _tied(nn)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    tl = torch.nn.Linear(2, 2)
+    gl = nn.Linear(2, 2)
+    assert list(nn.Sequential(gl, gl).state_dict()) == list(
+        torch.nn.Sequential(tl, tl).state_dict())
+    nn.utils.load_torch_state_dict(ours, theirs.state_dict(), strict=True)
+    x = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
+    with torch.no_grad():
+        want = (theirs.a(torch.tensor(x)), theirs.b(torch.tensor(x)))
+    for o, w in zip((ours.a(ge.tensor(x)), ours.b(ge.tensor(x))), want):
+        np.testing.assert_allclose(o.numpy(), w.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_raises_type_error_by_hand():
+    m = nn.Linear(2, 2)
+    w = m.weight
+    with pytest.raises(TypeError, match=r"Linear: cannot assign 'Tensor of shape \(2, 2\) and "
+                                        r"dtype float32' as parameter 'weight' \(nn.Parameter "
+                                        r"or None expected\)"):
+        m.weight = ge.ones((2, 2))
+    assert m.weight is w and [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    m.bias = None  # allowed, as in torch
+    assert m.bias is None and list(m.state_dict()) == ["weight"]
+    m.weight = nn.Parameter(ge.zeros((2, 2)))
+    assert list(m.state_dict()) == ["weight"]
+
+    class Early(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(ge.ones(2))
+            super().__init__()
+
+    with pytest.raises(AttributeError, match=r"cannot assign parameters before "
+                                             r"Module.__init__\(\) call"):
+        Early()
+
+
+def test_parameter_assignment_errors_are_torch_s_kinds():
+    torch = _torch()
+    with pytest.raises(TypeError, match="cannot assign"):
+        torch.nn.Linear(2, 2).weight = torch.ones(2, 2)
+    with pytest.raises(TypeError, match="cannot assign"):
+        nn.Linear(2, 2).weight = ge.ones((2, 2))
+
+
+def test_load_state_dict_assign_makes_the_given_tensors_the_parameters_by_hand():
+    m = nn.Linear(2, 3)
+    m.bias.requires_grad_(False)
+    w = ge.ones((2, 3), dtype="float64")
+    b = np.arange(3, dtype=np.float32)
+    assert not any(m.load_state_dict({"weight": w, "bias": b}, assign=True))
+    assert isinstance(m.weight, nn.Parameter) and m.weight.dtype == np.float64
+    assert m.weight.requires_grad and not m.bias.requires_grad
+    np.testing.assert_array_equal(m.bias.numpy(), [0.0, 1.0, 2.0])
+    w.data[0, 0] = 5.0  # shared, not copied
+    assert m.weight.numpy()[0, 0] == 5.0
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    p = nn.Parameter(ge.zeros((2, 3)))
+    m.load_state_dict({"weight": p, "bias": b}, assign=True)
+    assert m.weight is p
+    with pytest.raises(ge.ShapeError):
+        m.load_state_dict({"weight": ge.ones((3, 3)), "bias": b}, assign=True)
+    assert m.weight is p  # all or nothing
+
+
+def test_load_state_dict_assign_keeps_the_given_dtype_as_torch():
+    torch = _torch()
+    t = torch.nn.Linear(2, 3)
+    t.load_state_dict({"weight": torch.ones(3, 2, dtype=torch.float64),
+                       "bias": torch.zeros(3)}, assign=True)
+    m = nn.Linear(2, 3)
+    m.load_state_dict({"weight": ge.ones((2, 3), dtype="float64"), "bias": ge.zeros(3)},
+                      assign=True)
+    assert str(t.weight.dtype).endswith(str(m.weight.dtype))
+    assert isinstance(t.weight, torch.nn.Parameter) and isinstance(m.weight, nn.Parameter)
+    assert t.weight.requires_grad == m.weight.requires_grad
+
+
+def test_a_batchnorm_checkpoint_without_its_counter_loads_strictly_by_hand():
+    bn = nn.BatchNorm1d(3)
+    for _ in range(2):
+        bn(ge.randn(4, 3))
+    sd = bn.state_dict()
+    del sd["num_batches_tracked"]
+    assert not any(bn.load_state_dict(sd))
+    assert bn.num_batches_tracked.item() == 2  # the module keeps its counter, as torch
+    seq = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    sd = seq.state_dict()
+    del sd["1.num_batches_tracked"]
+    seq.load_state_dict(sd)
+    del sd["1.running_mean"]  # only the counter may be missing
+    with pytest.raises(KeyError, match="1.running_mean"):
+        seq.load_state_dict(sd)
+
+
+def test_a_batchnorm_checkpoint_without_its_counter_loads_as_in_torch():
+    torch = _torch()
+    tb, gb = torch.nn.BatchNorm2d(3), nn.BatchNorm2d(3)
+    sd = {k: v for k, v in tb.state_dict().items() if k != "num_batches_tracked"}
+    r_t = tb.load_state_dict(sd, strict=False)
+    r_g = gb.load_state_dict({k: v.numpy() for k, v in sd.items()}, strict=False)
+    assert list(r_t.missing_keys) == list(r_g.missing_keys) == []
+    tb.load_state_dict(sd)
+    gb.load_state_dict({k: v.numpy() for k, v in sd.items()})
+    assert int(tb.num_batches_tracked) == int(gb.num_batches_tracked.item()) == 0

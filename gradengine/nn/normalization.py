@@ -61,6 +61,8 @@ class LayerNorm(Module):
 
 class _BatchNorm(Module):
     dims = (2, 3)
+    # a checkpoint from before the counter existed loads strictly, as in PyTorch
+    _optional_state = ("num_batches_tracked",)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=None, device=None, *, bias=True):
