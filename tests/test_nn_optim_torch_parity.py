@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import gradengine as ge
-from gradengine import nn
+import gradengine.functional as F
+from gradengine import nn, optim
 
 
 def _torch():
@@ -222,3 +223,215 @@ def test_a_batchnorm_checkpoint_without_its_counter_loads_as_in_torch():
     tb.load_state_dict(sd)
     gb.load_state_dict({k: v.numpy() for k, v in sd.items()})
     assert int(tb.num_batches_tracked) == int(gb.num_batches_tracked.item()) == 0
+
+
+# ---------------------------------------------------------------- optimizer state
+
+def test_optimizer_state_is_keyed_by_parameter_by_hand():
+    p = ge.tensor([1.0, 2.0], requires_grad=True)
+    q = ge.tensor([3.0], requires_grad=True)
+    o = optim.Adam([p, q], lr=0.1)
+    assert len(o.state) == 0 and p not in o.state and len(o.state[p]) == 0
+    p.grad = ge.ones(2)
+    o.step()
+    assert p in o.state and q not in o.state and len(o.state) == 1
+    assert list(o.state[p]) == ["step", "exp_avg", "exp_avg_sq"]
+    assert o.state[p]["step"].item() == 1.0
+    np.testing.assert_allclose(o.state[p]["exp_avg"].numpy(), [0.1, 0.1], rtol=1e-6)
+    assert [(k is p, sorted(v)) for k, v in o.state.items()] == [
+        (True, ["exp_avg", "exp_avg_sq", "step"])]
+    with pytest.raises(KeyError, match="keyed by the optimizer's parameters"):
+        o.state[0]
+    with pytest.raises(KeyError, match="no entry 'momentum_buffer'"):
+        o.state[p]["momentum_buffer"]
+    # writes reach the optimizer: a whole entry, in place through the Tensor read, a step
+    o.state[p]["exp_avg"] = ge.zeros(2)
+    o.state[p]["exp_avg_sq"].data[...] = 4.0
+    o.state[p]["step"] = 9
+    assert o.state[p]["step"].item() == 9.0
+    assert o.state_dict()["state"][0]["step"] == 9
+    np.testing.assert_array_equal(o.state_dict()["state"][0]["exp_avg_sq"], [4.0, 4.0])
+    with pytest.raises(ge.ShapeError, match="exp_avg"):
+        o.state[p]["exp_avg"] = ge.zeros(3)
+    del o.state[p]
+    assert len(o.state) == 0
+    assert "max_exp_avg_sq" in optim.Adam([p], amsgrad=True)._state_names(
+        {"amsgrad": True})
+
+
+def test_optimizer_state_names_and_values_match_torch():
+    torch = _torch()
+    cases = [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.1)),
+             ("Adam", dict(lr=0.1, amsgrad=True)), ("AdamW", dict(lr=0.1)),
+             ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)), ("RMSprop", {}),
+             ("Adagrad", dict(lr=0.1)), ("Adamax", {}), ("NAdam", {}), ("RAdam", {}),
+             ("Adadelta", {}), ("Rprop", {}), ("ASGD", {}), ("Adafactor", {})]
+    x = np.array([1.0, -2.0, 0.5])
+    for name, kw in cases:
+        tp = torch.nn.Parameter(torch.tensor(x))
+        gp = ge.tensor(x, dtype="float64", requires_grad=True)
+        to, go = getattr(torch.optim, name)([tp], **kw), getattr(optim, name)([gp], **kw)
+        for step in range(3):
+            g = np.array([0.3, -0.1, 0.7]) * (step + 1)
+            tp.grad, gp.grad = torch.tensor(g), ge.tensor(g, dtype="float64")
+            to.step()
+            go.step()
+        ts, gs = to.state[tp], go.state[gp]
+        assert sorted(ts) == sorted(gs), name
+        for k in ts:
+            want = ts[k]
+            got = gs[k]
+            if isinstance(want, torch.Tensor):
+                np.testing.assert_allclose(np.asarray(got.numpy(), np.float64),
+                                           want.double().numpy(), rtol=1e-6, err_msg=name)
+        assert len(to.state) == len(go.state) == 1
+        assert (tp in to.state) and (gp in go.state)
+
+
+def test_writing_optimizer_state_then_stepping_matches_torch():
+    torch = _torch()
+    x = np.array([1.0, -2.0, 0.5])
+    tp = torch.nn.Parameter(torch.tensor(x))
+    gp = ge.tensor(x, dtype="float64", requires_grad=True)
+    to, go = torch.optim.Adam([tp], lr=0.1), optim.Adam([gp], lr=0.1)
+    for step in range(4):
+        g = np.array([0.3, -0.1, 0.7]) * (step + 1)
+        tp.grad, gp.grad = torch.tensor(g), ge.tensor(g, dtype="float64")
+        to.step()
+        go.step()
+        if step == 1:
+            to.state[tp]["exp_avg"] = torch.zeros(3, dtype=torch.float64)
+            go.state[gp]["exp_avg"] = ge.zeros(3, dtype="float64")
+            to.state[tp]["exp_avg_sq"].mul_(4.0)
+            go.state[gp]["exp_avg_sq"].data[...] *= 4.0
+    np.testing.assert_allclose(gp.numpy(), tp.detach().numpy(), rtol=1e-12)
+
+
+def test_optimizer_state_writes_reach_a_jit_step_as_an_eager_one():
+    def run(jit):
+        ge.manual_seed(0)
+        m = nn.Linear(3, 2)
+        o = optim.Adam(m.parameters(), lr=0.1)
+
+        def step(x, y):
+            o.zero_grad()
+            loss = F.mse_loss(m(x), y)
+            loss.backward()
+            o.step()
+            return loss
+
+        step = ge.jit(step) if jit else step
+        x, y = ge.ones((4, 3)), ge.zeros((4, 2))
+        for i in range(6):
+            step(x, y)
+            if i == 2:
+                o.state[m.weight]["exp_avg"] = ge.zeros(m.weight.shape)
+                o.state[m.bias]["exp_avg_sq"].data[...] *= 4.0
+        return m.weight.numpy(), m.bias.numpy(), o.state[m.weight]["exp_avg"].numpy()
+
+    for a, b in zip(run(False), run(True)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_state_dict_round_trip_still_works_with_the_mapping():
+    p = ge.tensor([1.0, 2.0], requires_grad=True)
+    o = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = ge.ones(2)
+    o.step()
+    sd = o.state_dict()
+    assert list(sd["state"][0]) == ["momentum_buffer"]
+    o2 = optim.SGD([ge.tensor([1.0, 2.0], requires_grad=True)], lr=0.1, momentum=0.9)
+    o2.load_state_dict(sd)
+    q = o2.params[0]
+    np.testing.assert_array_equal(o2.state[q]["momentum_buffer"].numpy(), [1.0, 1.0])
+
+
+# ---------------------------------------------------------------- optimizer arguments
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+              "RAdam", "Rprop", "ASGD", "Adafactor", "LBFGS"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_an_empty_parameter_list_is_refused_by_hand(name):
+    with pytest.raises(ValueError, match=f"{name}: optimizer got an empty parameter list"):
+        getattr(optim, name)([])
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_an_empty_parameter_list_is_refused_as_torch(name):
+    torch = _torch()
+    with pytest.raises(ValueError, match="empty parameter list"):
+        getattr(torch.optim, name)([])
+    with pytest.raises(ValueError, match="empty parameter list"):
+        getattr(optim, name)([])
+
+
+def test_param_group_keys_include_foreach_fused_differentiable_capturable_by_hand():
+    p = ge.tensor([1.0], requires_grad=True)
+    sgd = optim.SGD([p])
+    assert {"foreach", "fused", "differentiable", "maximize"} <= set(sgd.param_groups[0])
+    assert sgd.defaults["foreach"] is None and sgd.defaults["differentiable"] is False
+    adam = optim.Adam([p], fused=None)
+    assert adam.param_groups[0]["capturable"] is False and "fused" in adam.defaults
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_param_group_keys_match_torch(name):
+    torch = _torch()
+    t = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))])
+    g = getattr(optim, name)([ge.tensor([1.0, 1.0], requires_grad=True)])
+    assert sorted(g.param_groups[0]) == sorted(t.param_groups[0])
+    assert sorted(g.defaults) == sorted(t.defaults)
+    for k in ("foreach", "fused", "differentiable", "capturable"):
+        if k in t.defaults:
+            assert g.defaults[k] == t.defaults[k]
+
+
+def test_the_new_group_keys_keep_the_jit_flat_step_bit_for_bit():
+    def run(jit):
+        ge.manual_seed(0)
+        m = nn.Linear(3, 2)
+        o = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            o.zero_grad()
+            F.mse_loss(m(x), y).backward()
+            o.step()
+
+        step = ge.jit(step) if jit else step
+        for _ in range(4):
+            step(ge.ones((4, 3)), ge.zeros((4, 2)))
+        return m.weight.numpy()
+
+    np.testing.assert_array_equal(run(False), run(True))
+
+
+def test_a_tensor_learning_rate_is_read_as_its_value_by_hand():
+    p = ge.tensor([1.0, 2.0], requires_grad=True, dtype="float64")
+    o = optim.Adam([p], lr=ge.tensor(0.5, dtype="float64"))
+    p.grad = ge.ones(2, dtype="float64")
+    o.step()
+    np.testing.assert_allclose(p.numpy(), [0.5, 1.5], rtol=1e-7)  # Adam's first step is lr
+    o.param_groups[0]["lr"] = ge.tensor(0.25, dtype="float64")  # assigned later too
+    o.step()
+    assert o.param_groups[0]["lr"] == 0.25
+    s = optim.SGD([p], lr=ge.tensor(0.1, dtype="float64"))
+    s.step()
+    with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+        optim.SGD([p], lr=ge.tensor([0.1, 0.2]))
+
+
+def test_a_tensor_learning_rate_matches_torch():
+    torch = _torch()
+    x = np.array([1.0, -2.0])
+    tp = torch.nn.Parameter(torch.tensor(x))
+    gp = ge.tensor(x, dtype="float64", requires_grad=True)
+    to = torch.optim.Adam([tp], lr=torch.tensor(0.01))
+    go = optim.Adam([gp], lr=ge.tensor(0.01))
+    for _ in range(3):
+        tp.grad, gp.grad = torch.tensor([0.5, -1.0], dtype=torch.float64), \
+            ge.tensor([0.5, -1.0], dtype="float64")
+        to.step()
+        go.step()
+    np.testing.assert_allclose(gp.numpy(), tp.detach().numpy(), rtol=1e-7)
