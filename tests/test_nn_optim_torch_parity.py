@@ -4,6 +4,7 @@ cross-entropies, parameter assignment, argument checks, reset_parameters, reprs.
 property has a by-hand test (no torch needed) and, where values are compared, a test with
 torch as the oracle."""
 
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import pytest
 import gradengine as ge
 import gradengine.functional as F
 from gradengine import nn, optim
+from gradengine.errors import ArgumentError
 
 
 def _torch():
@@ -435,3 +437,78 @@ def test_a_tensor_learning_rate_matches_torch():
         to.step()
         go.step()
     np.testing.assert_allclose(gp.numpy(), tp.detach().numpy(), rtol=1e-7)
+
+
+# ---------------------------------------------------------------- losses
+
+@pytest.mark.parametrize("kw", [{}, dict(label_smoothing=0.1), dict(weight=(1.0, 2.0, 3.0)),
+                                dict(weight=(1.0, 2.0, 3.0), label_smoothing=0.2)])
+def test_every_target_ignored_gives_a_nan_loss_and_zero_gradients_by_hand(kw):
+    kw = dict(kw)
+    if "weight" in kw:
+        kw["weight"] = ge.tensor(kw["weight"])
+    x = ge.randn(3, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning either
+        loss = F.cross_entropy(x, ge.tensor([-100, -100, -100]), **kw)
+        loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 3)))
+    x2 = ge.randn(3, 3, requires_grad=True)
+    kw.pop("label_smoothing", None)
+    loss = F.nll_loss(x2, ge.tensor([-100, -100, -100]), **kw)
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x2.grad.numpy(), np.zeros((3, 3)))
+    x3 = ge.randn(2, 3, 4, requires_grad=True)  # (N, C, d): the ignored rows only
+    labels = ge.tensor([[0, -100, 2, 1], [-100, -100, 1, 0]])
+    nn.CrossEntropyLoss(label_smoothing=0.1)(x3, labels).backward()
+    g = x3.grad.numpy()
+    assert np.all(g[0, :, 1] == 0) and np.all(g[1, :, :2] == 0) and np.all(g[0, :, 0] != 0)
+
+
+@pytest.mark.parametrize("labels", [[-100, -100, -100], [0, -100, 2], [1, 1, -100]])
+@pytest.mark.parametrize("kw", [{}, dict(label_smoothing=0.1), dict(weight=(1.0, 2.0, 3.0)),
+                                dict(weight=(1.0, 2.0, 3.0), label_smoothing=0.2),
+                                dict(reduction="sum", label_smoothing=0.3),
+                                dict(reduction="none")])
+def test_ignored_targets_match_torch_losses_and_gradients(labels, kw):
+    torch = _torch()
+    x = np.random.default_rng(3).standard_normal((3, 3))
+    kg, kt = dict(kw), dict(kw)
+    if "weight" in kw:
+        kg["weight"] = ge.tensor(kw["weight"], dtype="float64")
+        kt["weight"] = torch.tensor(kw["weight"], dtype=torch.float64)
+    for fn in ("cross_entropy", "nll_loss"):
+        if fn == "nll_loss":
+            kg.pop("label_smoothing", None)
+            kt.pop("label_smoothing", None)
+        xg = ge.tensor(x, dtype="float64", requires_grad=True)
+        xt = torch.tensor(x, requires_grad=True)
+        lg = getattr(F, fn)(xg, ge.tensor(labels), **kg)
+        lt = getattr(torch.nn.functional, fn)(xt, torch.tensor(labels), **kt)
+        lg.sum().backward()
+        lt.sum().backward()
+        np.testing.assert_allclose(lg.numpy(), lt.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_binary_cross_entropy_refuses_targets_and_inputs_outside_0_1_by_hand():
+    for p, t, what in (([0.5], [2.0], "targets"), ([0.5, 0.2], [-0.1, 0.0], "targets"),
+                       ([1.5], [0.5], "input probabilities")):
+        with pytest.raises(ArgumentError, match=f"binary_cross_entropy: all elements of "
+                                                   f"the {what} should be between 0 and 1"):
+            F.binary_cross_entropy(ge.tensor(p), ge.tensor(t))
+    with pytest.raises(ValueError, match=r"shape \(1,\), float32"):
+        nn.BCELoss()(ge.tensor([0.5]), ge.tensor([2.0]))
+    np.testing.assert_allclose(F.binary_cross_entropy(ge.tensor([0.5]), ge.tensor([1.0])).item(),
+                               np.log(2.0), rtol=1e-6)
+
+
+def test_binary_cross_entropy_out_of_range_raises_runtime_error_as_torch():
+    torch = _torch()
+    for p, t in (([0.5], [2.0]), ([1.5], [0.5])):
+        with pytest.raises(RuntimeError, match="should be between 0 and 1"):
+            torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t))
+        with pytest.raises(RuntimeError, match="should be between 0 and 1"):
+            F.binary_cross_entropy(ge.tensor(p), ge.tensor(t))
