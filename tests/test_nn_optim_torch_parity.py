@@ -512,3 +512,111 @@ def test_binary_cross_entropy_out_of_range_raises_runtime_error_as_torch():
             torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t))
         with pytest.raises(RuntimeError, match="should be between 0 and 1"):
             F.binary_cross_entropy(ge.tensor(p), ge.tensor(t))
+
+
+# ---------------------------------------------------------------- reset_parameters
+
+_RESETTABLE = {"Linear": (3, 4), "Conv1d": (2, 3, 3), "Conv2d": (2, 3, 3), "Conv3d": (2, 3, 2),
+               "ConvTranspose1d": (2, 4, 3), "ConvTranspose2d": (2, 3, 3),
+               "BatchNorm1d": (3,), "BatchNorm2d": (3,), "LayerNorm": (4,),
+               "GroupNorm": (2, 4), "Embedding": (5, 3), "LSTM": (3, 4), "GRU": (3, 4),
+               "RNN": (3, 4), "LSTMCell": (3, 4), "GRUCell": (3, 4), "RNNCell": (3, 4),
+               "MultiheadAttention": (4, 2), "PReLU": (3,)}
+
+
+@pytest.mark.parametrize("name", sorted(_RESETTABLE))
+def test_reset_parameters_redraws_in_place_as_the_constructor_by_hand(name):
+    m = getattr(nn, name)(*_RESETTABLE[name])
+    params = {k: p for k, p in m.named_parameters()}
+    with ge.no_grad():
+        for p in params.values():
+            p.data[...] = 7.0
+    (m._reset_parameters if name == "MultiheadAttention" else m.reset_parameters)()
+    for k, p in m.named_parameters():
+        assert p is params[k]  # the same Parameter objects, filled in place
+    if name == "MultiheadAttention":  # torch leaves out_proj.weight alone
+        params = {k: p for k, p in params.items() if k != "out_proj.weight"}
+    fresh = dict(getattr(nn, name)(*_RESETTABLE[name]).named_parameters())
+    for k, p in params.items():
+        a = p.numpy()
+        assert not np.any(a == 7.0), k
+        if np.all(fresh[k].numpy() == fresh[k].numpy().flat[0]):  # a constant init
+            np.testing.assert_array_equal(a, fresh[k].numpy())
+        else:  # a random init: the constructor's bound
+            assert np.abs(a).max() <= np.abs(fresh[k].numpy()).max() * 3 + 1e-6
+
+
+@pytest.mark.parametrize("name", ["Linear", "Conv2d", "Conv1d", "LSTM", "GRUCell",
+                                  "Embedding", "BatchNorm2d", "LayerNorm"])
+def test_a_seeded_reset_draws_what_a_seeded_constructor_draws(name):
+    ge.manual_seed(0)
+    want = getattr(nn, name)(*_RESETTABLE[name]).state_dict()
+    m = getattr(nn, name)(*_RESETTABLE[name])
+    ge.manual_seed(0)
+    m.reset_parameters()
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), want[k].numpy())
+
+
+def test_batchnorm_reset_running_stats_and_rnn_flatten_parameters_by_hand():
+    bn = nn.BatchNorm1d(3)
+    bn(ge.randn(8, 3) * 5 + 2)
+    w = bn.weight
+    with ge.no_grad():
+        w.data[...] = 3.0
+    bn.reset_running_stats()
+    np.testing.assert_array_equal(bn.running_mean.numpy(), np.zeros(3))
+    np.testing.assert_array_equal(bn.running_var.numpy(), np.ones(3))
+    assert bn.num_batches_tracked.item() == 0 and np.all(bn.weight.numpy() == 3.0)
+    bn.reset_parameters()
+    assert bn.weight is w and np.all(w.numpy() == 1.0)
+    lstm = nn.LSTM(3, 4)
+    before = [p.numpy().copy() for p in lstm.parameters()]
+    assert lstm.flatten_parameters() is None
+    assert all(np.array_equal(a, p.numpy()) for a, p in zip(before, lstm.parameters()))
+
+
+def test_reset_methods_exist_where_torch_has_them():
+    torch = _torch()
+    for name, args in _RESETTABLE.items():
+        theirs, ours = getattr(torch.nn, name)(*args), getattr(nn, name)(*args)
+        for meth in ("reset_parameters", "_reset_parameters", "reset_running_stats",
+                     "flatten_parameters"):
+            if hasattr(theirs, meth):
+                assert callable(getattr(ours, meth, None)), (name, meth)
+
+
+# ---------------------------------------------------------------- reprs, warnings
+
+_REPRS = ["PReLU(4)", "PReLU()", "Softshrink(0.3)", "Hardshrink(0.3)", "Softshrink()",
+          "ZeroPad2d((1, 2, 0, 3))", "ZeroPad1d(2)", "ZeroPad3d(1)",
+          "ConstantPad2d((1, 2, 0, 3), 1.5)", "ReflectionPad2d((1, 2, 0, 3))"]
+
+
+def test_reprs_by_hand():
+    assert repr(nn.PReLU(4)) == "PReLU(num_parameters=4)"
+    assert repr(nn.Softshrink(0.3)) == "Softshrink(0.3)"
+    assert repr(nn.Hardshrink(0.3)) == "Hardshrink(0.3)"
+    assert repr(nn.ZeroPad2d((1, 2, 0, 3))) == "ZeroPad2d((1, 2, 0, 3))"
+    assert repr(nn.ConstantPad1d(2, 0.5)) == "ConstantPad1d(padding=(2, 2), value=0.5)"
+
+
+@pytest.mark.parametrize("expr", _REPRS)
+def test_reprs_match_torch(expr):
+    torch = _torch()
+    assert repr(eval("nn." + expr)) == repr(eval("torch.nn." + expr, {"torch": torch}))
+
+
+def test_a_fully_masked_attention_row_is_nan_without_a_warning():
+    m = nn.MultiheadAttention(4, 2)
+    q = ge.randn(3, 2, 4, requires_grad=True)
+    mask = ge.tensor(np.array([[False, False, True], [True, True, True]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, w = m(q, q, q, key_padding_mask=mask)
+        out.sum().backward()
+        y = F.softmax(ge.tensor([[-np.inf, -np.inf], [0.0, 1.0]]), dim=-1)
+        z = F.log_softmax(ge.tensor([[-np.inf, -np.inf]]), dim=-1)
+    assert np.all(np.isnan(out.numpy()[:, 1])) and np.all(np.isfinite(out.numpy()[:, 0]))
+    assert np.all(np.isnan(y.numpy()[0])) and np.all(np.isnan(z.numpy()))
+    np.testing.assert_allclose(y.numpy()[1], [0.26894142, 0.73105858], rtol=1e-6)

@@ -9,7 +9,7 @@ import math
 
 from .. import backend
 from .. import functional as F
-from . import _keras_init
+from . import _keras_init, init
 from .module import Module, Parameter
 
 __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
@@ -61,6 +61,19 @@ class _ConvNd(Module):
         self.weight = Parameter(init(shape, dtype, dev), device=dev)
         self.bias = Parameter(init((self.out_channels,), dtype, dev), device=dev) if bias \
             else None
+
+    def reset_parameters(self):
+        """Draw the weight and bias again as the constructor does (U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)), fan_in = weight.shape[1] * the kernel's size), in place."""
+        w = self.weight
+        if getattr(w, "_lazy_uninit", False):  # a lazy module before its first call
+            return
+        fan_in = w.shape[1] * math.prod(w.shape[2:])
+        bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+        draw = _keras_init.RandomUniform(-bound, bound)
+        for p in (w, self.bias):
+            if p is not None:
+                init._write(p, draw(p.shape, p.dtype, p.device))
 
     def extra_repr(self):
         # torch.nn.Conv*d's: the defaults are left out
