@@ -263,7 +263,7 @@ def test_sequential_with_optimizer_matches_cpu(kind, fake_gpu):
             assert all(isinstance(v, np.ndarray) for s in st["state"].values()
                        for v in s.values() if hasattr(v, "shape"))
             opt.load_state_dict(st)
-            assert all(_is_dev(v) for s in opt.state for v in s if hasattr(v, "shape"))
+            assert all(_is_dev(v) for s in opt._state for v in s if hasattr(v, "shape"))
         runs[device] = (losses, [p.numpy() for p in m.parameters()])
     np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-6, atol=1e-6)
     for a, b in zip(runs["cuda"][1], runs["cpu"][1]):

@@ -122,7 +122,7 @@ def test_flat_optimizer_step_equals_eager_for_every_optimizer(make_opt):
     assert prog.flat_steps, "the optimizer step was not lowered"
     (m1, o1, _), (m2, o2, _) = runs
     # the optimizer state is the eager one, entry by entry
-    for s1, s2 in zip(o1.state, o2.state):
+    for s1, s2 in zip(o1._state, o2._state):
         assert (s1 is None) == (s2 is None)
         for a, b in zip(s1 or (), s2 or ()):
             assert (a.tobytes() == b.tobytes()) if hasattr(a, "tobytes") else a == b

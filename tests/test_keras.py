@@ -372,11 +372,11 @@ def test_fit_with_mismatched_sample_counts_raises_before_any_change():
         model.compile(optimizer=opt, loss="mse")
         model.fit(X_XOR, Y_XOR, epochs=1, verbose=0)  # optimizer state exists
         before = snapshot(model.parameters())
-        state = [None if s is None else [np.copy(v) for v in s] for s in model.optimizer.state]
+        state = [None if s is None else [np.copy(v) for v in s] for s in model.optimizer._state]
         with pytest.raises(ge.ShapeError, match=r"fit: X has 10 samples but y has 9"):
             model.fit(X, y, epochs=3)
         assert_unchanged(before, model.parameters())
-        for s, old in zip(model.optimizer.state, state):
+        for s, old in zip(model.optimizer._state, state):
             assert (s is None and old is None) or all(np.array_equal(a, b)
                                                       for a, b in zip(s, old))
         assert len(model.history.history["loss"]) == 1
@@ -478,7 +478,7 @@ def test_keyboard_interrupt_mid_fit_leaves_a_consistent_resumable_model(where, s
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(X, y, epochs=1, batch_size=4, verbose=0)
     opt = model.optimizer
-    steps_done = opt.state[0][0]
+    steps_done = opt._state[0][0]
     target_step = 4 * 2 + 1 + int(rng.integers(0, 4))  # somewhere in the third epoch
     snapshots = []
     calls = {"n": 0}
@@ -526,7 +526,7 @@ def test_keyboard_interrupt_mid_fit_leaves_a_consistent_resumable_model(where, s
     assert all(np.array_equal(a, b) for a, b in zip(now, snapshots[-1]))
     assert all(np.all(np.isfinite(a)) for a in now)
     completed = steps_done + len(snapshots) - 1
-    for st, p in zip(opt.state, opt.params):
+    for st, p in zip(opt._state, opt.params):
         assert st[0] == completed and st[1].shape == p.shape and np.all(np.isfinite(st[2]))
     assert model.history.epoch == [0, 1] and len(model.history.history["loss"]) == 2
     assert ge.is_grad_enabled()
@@ -537,8 +537,8 @@ def test_keyboard_interrupt_mid_fit_leaves_a_consistent_resumable_model(where, s
 
 
 def test_an_optimizer_that_misses_parameters_is_reported():
-    model = Sequential(Dense(4), Dense(1))
-    opt = optim.SGD(model.parameters())  # empty: no layer is built yet
+    model = Sequential(Dense(4, input_dim=2), Dense(1, input_dim=4))
+    opt = optim.SGD(model.layers[0].parameters())  # not the second layer's
     model.compile(optimizer=opt, loss="mse")
     with pytest.warns(UserWarning, match="does not update"):
         model.fit(X_XOR, Y_XOR, verbose=0)

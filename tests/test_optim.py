@@ -182,13 +182,13 @@ def _adam_setup(n=6):
 
 def _state_copy(opt):
     return [None if st is None else [v.copy() if hasattr(v, "copy") else v for v in st]
-            for st in opt.state]
+            for st in opt._state]
 
 
 def _assert_same(params, opt, data, state):
     for p, d in zip(params, data):
         assert np.array_equal(p.numpy(), d)
-    for st, old in zip(opt.state, state):
+    for st, old in zip(opt._state, state):
         assert st[0] == old[0]
         for a, b in zip(st[1:], old[1:]):
             assert np.array_equal(a, b)
@@ -215,7 +215,7 @@ def test_keyboard_interrupt_while_computing_leaves_everything_old(monkeypatch):
     assert [p._version for p in params] == versions
     monkeypatch.undo()
     opt.step()  # and the optimizer still works
-    assert all(st[0] == 3 for st in opt.state)
+    assert all(st[0] == 3 for st in opt._state)
 
 
 class _FragileParameter(nn.Parameter):
@@ -253,7 +253,7 @@ def test_keyboard_interrupt_during_commit_rolls_every_parameter_back():
         opt.step()
     _assert_same(params, opt, data, state)
     opt.step()
-    assert all(st[0] == 2 for st in opt.state)
+    assert all(st[0] == 2 for st in opt._state)
 
 
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9)),
@@ -293,6 +293,6 @@ def test_load_state_dict_rejects_a_mismatch_without_changes():
     other = optim.SGD([nn.Parameter(np.ones(3), dtype="float64")], lr=0.5, momentum=0.9)
     with pytest.raises(ge.ShapeError, match=r"\(2, 2\).*\(3,\)"):
         other.load_state_dict(sd)
-    assert other.lr == 0.5 and other.state == [None]
+    assert other.lr == 0.5 and other._state == [None]
     with pytest.raises(ValueError, match="has 1 parameters"):
         optim.SGD([p[0], nn.Parameter(np.ones(1))]).load_state_dict(sd)

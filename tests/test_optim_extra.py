@@ -332,7 +332,7 @@ def test_bad_gradient_changes_nothing():
     with pytest.raises(ValueError, match="shape"):
         opt.step()
     assert all(np.array_equal(a, p.numpy()) for a, p in zip(before, gp))
-    assert all(st is None for st in opt.state)
+    assert all(st is None for st in opt._state)
 
 
 # ---------------------------------------------------------------- schedulers

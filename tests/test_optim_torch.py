@@ -158,7 +158,7 @@ def test_load_state_dict_reads_a_torch_state_dict():
     _run(gopt, topt, gp, tp, steps=3)
     fresh = optim.Adam(gp, lr=0.5)
     fresh.load_state_dict(topt.state_dict())
-    assert fresh.lr == 0.01 and all(st[0] == 3 for st in fresh.state)
+    assert fresh.lr == 0.01 and all(st[0] == 3 for st in fresh._state)
     _run(fresh, topt, gp, tp, steps=3)
 
 
@@ -179,7 +179,7 @@ def _trained(name="Adam"):
 def _snapshot(params, opt):
     return ([(p.numpy().copy(), p.dtype, p._version) for p in params],
             [None if st is None else [v.copy() if hasattr(v, "copy") else v for v in st]
-             for st in opt.state], [dict(g) for g in opt.param_groups])
+             for st in opt._state], [dict(g) for g in opt.param_groups])
 
 
 def _assert_unchanged(params, opt, snap):
@@ -187,7 +187,7 @@ def _assert_unchanged(params, opt, snap):
     for p, (d, dt, v) in zip(params, data):
         assert p.dtype == dt and p._version == v
         assert np.array_equal(p.numpy(), d) and p.numpy().tobytes() == d.tobytes()
-    for st, old in zip(opt.state, state):
+    for st, old in zip(opt._state, state):
         assert len(st) == len(old)
         for a, b in zip(st, old):
             assert np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype

@@ -93,7 +93,7 @@ class FlatStep:
             if p.data.shape != shp or p.data.dtype != self.dtype or p.device != self.device:
                 raise _Changed(f"parameter of shape {shp} is now {p.data.shape} "
                                f"{p.data.dtype} on {p.device}")
-        states = [opt.state[i] for i in self.index]
+        states = [opt._state[i] for i in self.index]
         arrays = []   # positions of the state entries holding arrays
         if all(st is None for st in states):
             flat_state = None
@@ -142,15 +142,15 @@ class FlatStep:
             p.data = v
         if flat_state:
             for i, e in zip(self.index, entries):
-                opt.state[i] = e
-        self.state_list = opt.state
+                opt._state[i] = e
+        self.state_list = opt._state
 
     def in_sync(self):
         """Whether the parameters and the state still live in this step's buffers."""
         for p, v in self.pairs:
             if p.data is not v:
                 return False
-        state = self.opt.state
+        state = self.opt._state
         if state is not self.state_list:
             return False
         if self.state is None:
@@ -165,6 +165,7 @@ class FlatStep:
 
     # ------------------------------------------------------------ the step
     def __call__(self):
+        self.opt._plain_hypers()  # (a Tensor lr assigned to a group: its value)
         if not self.in_sync():
             self.sync()
         if self.reduce is not None:  # distributed: the flat gradients, one collective

@@ -46,6 +46,8 @@ class Optimizer(_optim.Optimizer):
     ``iterations`` counter, decoupled weight decay, and :meth:`build` to bind the
     parameters (``compile`` / ``fit`` call it)."""
 
+    _params_later = True  # (bound by build, after construction)
+
     def __init__(self, learning_rate, hyper, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
         cls = type(self).__name__
@@ -136,7 +138,7 @@ class Optimizer(_optim.Optimizer):
         out = [_Tensor(np.asarray(self.iterations, dtype=np.int32)),
                _Tensor(np.asarray(float(self.learning_rate), dtype=np.float32))]
         for i, p in enumerate(self.params):
-            st = self.state[i] if i < len(self.state) else None
+            st = self._state[i] if i < len(self._state) else None
             for arr in (st or ()):
                 if arr is not None and hasattr(arr, "shape"):
                     out.append(_Tensor._make(arr, p.device))
@@ -285,7 +287,7 @@ class Optimizer(_optim.Optimizer):
             live = [(i, p, (g * scale).astype(g.dtype, copy=False)) for i, p, g in live]
         elif clipvalue and clipvalue > 0:
             live = [(i, p, xp_of(p.device).clip(g, -clipvalue, clipvalue)) for i, p, g in live]
-        updates = [(i, p, *self.update_arrays(xp_of(p.device), p.data, g, self.state[i],
+        updates = [(i, p, *self.update_arrays(xp_of(p.device), p.data, g, self._state[i],
                                               self._groups_of[i])) for i, p, g in live]
         self._commit(updates)
 

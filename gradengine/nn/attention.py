@@ -34,6 +34,13 @@ class _TorchLinear(Module):
         self.bias = _uniform_param((self.out_features,), bound, dtype, device, "Linear") \
             if bias else None
 
+    def reset_parameters(self):
+        """Draw the weight and bias again from U(-1/sqrt(in), 1/sqrt(in)), in place."""
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        for p in (self.weight, self.bias):
+            if p is not None:
+                init.uniform_(p, -bound, bound)
+
     def forward(self, x):
         return F.linear(x, self.weight.T, self.bias)
 
@@ -122,6 +129,23 @@ class MultiheadAttention(Module):
             self.bias_v = param((1, 1, embed_dim), init.xavier_normal_)
         else:
             self.bias_k = self.bias_v = None
+
+    def _reset_parameters(self):
+        """torch's ``_reset_parameters``: the input projections drawn again (Xavier
+        uniform), their bias and the output projection's bias zero, ``bias_k`` / ``bias_v``
+        Xavier normal; the output projection's weight is left as it is, as in torch."""
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
+                  self.v_proj_weight):
+            if w is not None:
+                init.xavier_uniform_(w)
+        for b in (self.in_proj_bias, self.out_proj.bias):
+            if b is not None:
+                init.zeros_(b)
+        for b in (self.bias_k, self.bias_v):
+            if b is not None:
+                init.xavier_normal_(b)
+
+    reset_parameters = _reset_parameters
 
     def _projections(self, q, k, v):
         e = self.embed_dim

@@ -9,12 +9,15 @@ import math
 
 from .. import backend
 from .. import functional as F
-from . import _keras_init
+from . import _keras_init, init
 from .module import Module, Parameter
 
 __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
            "MaxPool1d", "MaxPool2d"]
+
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _tuple(v, n):
@@ -29,12 +32,15 @@ class _ConvNd(Module):
                  device=None):
         super().__init__()
         name = type(self).__name__
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not "
-                                      "supported (only 'zeros')")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {set(_PADDING_MODES)}, but "
+                             f"got padding_mode='{padding_mode}'")
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, "
                              f"got {padding!r}")
+        if padding == "same" and any(s != 1 for s in _tuple(stride, self.n)):
+            raise ValueError(f"{name}: padding='same' is not supported for strided "
+                             f"convolutions (stride {stride!r})")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
@@ -56,6 +62,19 @@ class _ConvNd(Module):
         self.bias = Parameter(init((self.out_channels,), dtype, dev), device=dev) if bias \
             else None
 
+    def reset_parameters(self):
+        """Draw the weight and bias again as the constructor does (U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)), fan_in = weight.shape[1] * the kernel's size), in place."""
+        w = self.weight
+        if getattr(w, "_lazy_uninit", False):  # a lazy module before its first call
+            return
+        fan_in = w.shape[1] * math.prod(w.shape[2:])
+        bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+        draw = _keras_init.RandomUniform(-bound, bound)
+        for p in (w, self.bias):
+            if p is not None:
+                init._write(p, draw(p.shape, p.dtype, p.device))
+
     def extra_repr(self):
         # torch.nn.Conv*d's: the defaults are left out
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -68,7 +87,31 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+    def _reversed_padding_repeated_twice(self):
+        """F.pad's widths (last dim first) for ``padding_mode``, as PyTorch's attribute."""
+        if self.padding == "valid":
+            return (0,) * (2 * self.n)
+        if self.padding == "same":
+            out = []
+            for d, k in reversed(list(zip(self.dilation, self.kernel_size))):
+                total = d * (k - 1)
+                out += [total // 2, total - total // 2]
+            return tuple(out)
+        return tuple(p for p in reversed(self.padding) for _ in range(2))
+
+    def _conv_forward(self, x, weight, bias):
+        # PyTorch's rule for a non-zero padding_mode: pad with that mode, then an unpadded conv
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._reversed_padding_repeated_twice(), self.padding_mode)
+            return self._conv(x, weight, bias, 0)
+        return self._conv(x, weight, bias, self.padding)
+
+    def forward(self, x):
+        return self._conv_forward(x, self.weight, self.bias)
 
 
 class Conv2d(_ConvNd):
@@ -81,9 +124,8 @@ class Conv2d(_ConvNd):
 
     n = 2
 
-    def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding,
-                                 self.dilation, self.groups)
+    def _conv(self, x, weight, bias, padding):
+        return F.conv2d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -91,9 +133,11 @@ class Conv1d(_ConvNd):
 
     n = 1
 
-    def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
-                                 self.dilation[0], self.groups)
+    def _conv(self, x, weight, bias, padding):
+        if not isinstance(padding, str):
+            padding = _tuple(padding, 1)[0]
+        return F.conv1d(x, weight, bias, self.stride[0], padding, self.dilation[0],
+                        self.groups)
 
 
 class MaxPool2d(Module):
@@ -163,6 +207,9 @@ class _ConvTransposeNd(_ConvNd):
         if isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, got "
                              f"{padding!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, dtype, device)
         self.output_padding = _tuple(output_padding, self.n)

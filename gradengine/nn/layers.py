@@ -11,7 +11,7 @@ from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from . import _keras_init, _keras_regularizers
+from . import _keras_init, _keras_regularizers, init
 from .module import KerasWeights, Module, Parameter
 
 __all__ = ["ELU", "GELU", "SELU", "Dense", "Embedding", "Flatten", "Hardtanh", "Identity",
@@ -69,6 +69,14 @@ class Linear(Module):
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias, self.activation)
+
+    def reset_parameters(self):
+        """Draw the weight and bias again as the constructor does (U(-1/sqrt(in),
+        1/sqrt(in)), ``ge.manual_seed``'s generator), in place, as torch's."""
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        for p in (self.weight, self.bias):
+            if p is not None:
+                init.uniform_(p, -bound, bound)
 
     def pre_activation(self, x):
         """``x @ W + b`` without the activation (the logits)."""
@@ -322,6 +330,12 @@ class Embedding(Module):
         elif padding_idx is not None:
             w[padding_idx] = 0
         self.weight = Parameter(w, device=dev, requires_grad=not _freeze)
+
+    def reset_parameters(self):
+        """Draw the weight again from N(0, 1), the ``padding_idx`` row zero, as torch's."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
 
     def forward(self, x):
         if not isinstance(x, Tensor):
@@ -616,10 +630,18 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25):
         super().__init__()
+        self.num_parameters, self.init = int(num_parameters), init
         self.weight = Parameter(Tensor([init] * num_parameters))
 
     def forward(self, x):
         return F.prelu(x, self.weight)
+
+    def reset_parameters(self):
+        """Every slope back to ``init``, as the constructor set it."""
+        init.constant_(self.weight, self.init)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 class CosineSimilarity(Module):
@@ -653,6 +675,9 @@ class Softshrink(Module):
 
     def forward(self, x):
         return F.softshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
 
 
 class Hardshrink(Softshrink):

@@ -216,12 +216,15 @@ class Module:
         Raises:
             ValueError: a different number of arrays. ShapeError: a wrong shape.
         """
-        names = [n for n, _ in self._named_state()]
+        state = list(self._named_state())
+        names = [n for n, _ in state]
         weights = list(weights)
         if len(weights) != len(names):
             raise ValueError(f"set_weights: expected {len(names)} arrays ({names}), got "
                              f"{len(weights)}")
-        self.load_state_dict(dict(zip(names, weights)))
+        by_id = {id(t): w for (_, t), w in zip(state, weights)}  # a tied tensor's names
+        self.load_state_dict({n: by_id[id(t)]  # all get its one array
+                              for n, t in self._named_state(remove_duplicate=False)})
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
@@ -234,9 +237,18 @@ class Module:
         if d.get(name, d) is not value:  # what a ge.jit program baked in may have changed
             state_epoch[0] += 1
         if "_parameters" not in d:
+            if isinstance(value, Parameter):  # PyTorch's rule
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
             Module.__init__(self)
         params, mods = d["_parameters"], d["_modules"]
         bufs = d.setdefault("_buffers", {})
+        if name in params and value is not None and not isinstance(value, (Parameter, Buffer)):
+            # PyTorch's rule: a plain value would silently unregister the parameter
+            what = type(value).__name__
+            if isinstance(value, Tensor):
+                what += f" of shape {value.shape} and dtype {value.dtype}"
+            raise TypeError(f"{type(self).__name__}: cannot assign '{what}' as parameter "
+                            f"'{name}' (nn.Parameter or None expected)")
         if name in bufs and (value is None or isinstance(value, Tensor)) and \
                 not isinstance(value, Parameter):
             bufs[name] = value  # assigning to a buffer's name rebinds the buffer (PyTorch)
@@ -313,17 +325,19 @@ class Module:
         """Every buffer (a list that ``next()`` also reads)."""
         return _ParameterList(b for _, b in self.named_buffers(recurse=recurse))
 
-    def _named_state(self):
+    def _named_state(self, remove_duplicate: bool = True):
         """(name, Tensor) of the parameters and persistent buffers, module by module
-        (each module's parameters, then its buffers: PyTorch's and Keras' order)."""
+        (each module's parameters, then its buffers: PyTorch's and Keras' order); a tensor
+        held under several names once (Keras' weight lists), or, with
+        ``remove_duplicate=False``, under every name (PyTorch's state dict)."""
         seen = set()
-        for mod_name, mod in self.named_modules():
+        for mod_name, mod in self.named_modules(remove_duplicate=remove_duplicate):
             skip = mod.__dict__.get("_non_persistent", ())
             items = list(mod.__dict__.get("_parameters", {}).items()) + [
                 (n, b) for n, b in mod.__dict__.get("_buffers", {}).items()
                 if b is not None and n not in skip]
             for name, t in items:
-                if id(t) not in seen:
+                if not remove_duplicate or id(t) not in seen:
                     seen.add(id(t))
                     yield (f"{mod_name}.{name}" if mod_name else name), t
 
@@ -580,12 +594,14 @@ class Module:
         ``v.cpu()``, ``v.numpy()``, arithmetic). PyTorch's keywords: ``prefix`` before
         every name, ``destination`` a mapping to fill (and return), ``keep_vars=True`` the
         Tensors themselves instead of copies. (torch's deprecated positional form
-        ``state_dict(destination, prefix, keep_vars)`` is taken too.)"""
+        ``state_dict(destination, prefix, keep_vars)`` is taken too.) A tensor held under
+        several names (tied weights, a module used twice) is listed under each, as in
+        PyTorch; ``named_parameters()`` lists it once."""
         if args:
             destination, prefix, keep_vars = (list(args) + [destination, prefix,
                                                             keep_vars][len(args):])[:3]
         out = {} if destination is None else destination
-        for name, p in self._named_state():
+        for name, p in self._named_state(remove_duplicate=False):
             out[prefix + name] = p if keep_vars else _detached_copy(p)
         return out
 
@@ -593,17 +609,25 @@ class Module:
         # PyTorch's rule: names starting with a digit (a Sequential's "0") are left out
         return [k for k in super().__dir__() if not k[:1].isdigit()]
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into the parameters, all or nothing.
 
         Every key and shape is checked before anything is written, so on error the model
         is unchanged. Values may be NumPy/CuPy arrays, Tensors or nested lists; they are
         converted to each parameter's dtype and device. Lazily-built layers (``Dense``
-        without ``input_dim``) are built from the saved shapes.
+        without ``input_dim``) are built from the saved shapes. A tensor held under several
+        names needs each of them (PyTorch's rule). A BatchNorm's ``num_batches_tracked``
+        may be missing (a checkpoint older than that buffer, as PyTorch loads it): the
+        module keeps its own counter.
 
         Args:
             state_dict: ``{name: array}`` as returned by :meth:`state_dict` or ``ge.load``.
             strict: require exactly the model's keys (else missing/extra keys are skipped).
+            assign: PyTorch's ``assign=True``: the given values become the parameters and
+                buffers (sharing memory with a Tensor or array given, keeping its dtype and
+                device) instead of being copied into them; a parameter stays a Parameter
+                with the module's ``requires_grad``. An optimizer made before then still
+                holds the old parameters, as in PyTorch.
         Returns:
             ``(missing_keys, unexpected_keys)``, a named tuple as in PyTorch (both empty
             when strict).
@@ -615,16 +639,20 @@ class Module:
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        own = {k: v for k, v in self._named_state()  # a lazy module's uninitialized
-               if not getattr(v, "_lazy_uninit", False)}  # tensors: its _pending_parameters
+        own = {k: v for k, v in self._named_state(remove_duplicate=False)  # a lazy module's
+               if not getattr(v, "_lazy_uninit", False)}  # uninitialized tensors: pending
         lazy = {}  # name -> (layer, expected shape with None for the unknown input size)
-        for mod_name, mod in self.named_modules():
+        optional = set()  # keys an older checkpoint may lack (BatchNorm's counter)
+        for mod_name, mod in self.named_modules(remove_duplicate=False):
             pending_fn = getattr(mod, "_pending_parameters", None)
             for pname, shape in (pending_fn() if pending_fn else {}).items():
                 lazy[f"{mod_name}.{pname}" if mod_name else pname] = (mod, shape)
+            for pname in getattr(mod, "_optional_state", ()):
+                optional.add(f"{mod_name}.{pname}" if mod_name else pname)
         expected = set(own) | set(lazy)
         given = set(state_dict)
-        missing = [k for k in (*own, *lazy) if k not in given]  # in the model's order
+        missing = [k for k in (*own, *lazy)  # in the model's order
+                   if k not in given and k not in optional]
         unexpected = [k for k in state_dict if k not in expected]
         if strict and (missing or unexpected):
             parts = []
@@ -666,6 +694,13 @@ class Module:
         builds = []
         for layer, entries in pending.values():
             builds.append((layer, layer._shape_from_state(entries)))
+        if assign:
+            assigned = [(name, _assigned(state_dict[name], arrays[name], p))
+                        for name, p in own.items() if name in arrays]
+            for name, value in assigned:
+                mod_path, _, attr = name.rpartition(".")
+                setattr(self.get_submodule(mod_path), attr, value)
+            own = {}
         # Convert everything first (a bad dtype fails here, before any write) ...
         commits = []
         for name, p in own.items():
@@ -1065,6 +1100,20 @@ def _as_array(v):
                                      isinstance(v, backend.cupy().ndarray)):
         return v
     return np.asarray(v)
+
+
+def _assigned(value, arr, like):
+    """What ``load_state_dict(assign=True)`` puts in ``like``'s place: the Tensor given (or
+    one sharing the array given), a Parameter with ``like``'s requires_grad for a
+    parameter."""
+    if not isinstance(like, Parameter):
+        return value if isinstance(value, Tensor) else \
+            Tensor._make(arr, backend.device_of_array(arr))
+    if isinstance(value, Parameter):
+        return value.requires_grad_(like.requires_grad)
+    p = Parameter(None, requires_grad=False)  # then given the array itself, not a copy
+    p.data, p.device = arr, backend.device_of_array(arr)
+    return p.requires_grad_(like.requires_grad)
 
 
 def _converted(arr, dtype, device):

@@ -10,6 +10,7 @@ from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
+from . import init
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
@@ -22,6 +23,14 @@ def _filled(shape, value, dtype, device):
     dt = backend.resolve_dtype(dtype, "norm") if dtype is not None else backend.DEFAULT_FLOAT
     with backend.cuda_context(dev):
         return backend.xp_of(dev).full(shape, value, dtype=dt), dev
+
+
+def _ones_zeros(weight, bias):
+    """``weight`` filled with ones and ``bias`` with zeros, in place (each may be None or a
+    lazy module's uninitialized parameter)."""
+    for p, fill in ((weight, init.ones_), (bias, init.zeros_)):
+        if p is not None and not getattr(p, "_lazy_uninit", False):
+            fill(p)
 
 
 class LayerNorm(Module):
@@ -47,6 +56,10 @@ class LayerNorm(Module):
                 b, dev = _filled(shape, 0.0, dtype, device)
                 self.bias = Parameter(b, device=dev)
 
+    def reset_parameters(self):
+        """Weight back to ones and bias to zeros, as the constructor set them."""
+        _ones_zeros(self.weight, self.bias)
+
     def forward(self, x):
         if tuple(x.shape[x.ndim - len(self.normalized_shape):]) != self.normalized_shape:
             raise ShapeError(f"LayerNorm: input of shape {x.shape} does not end in "
@@ -61,6 +74,8 @@ class LayerNorm(Module):
 
 class _BatchNorm(Module):
     dims = (2, 3)
+    # a checkpoint from before the counter existed loads strictly, as in PyTorch
+    _optional_state = ("num_batches_tracked",)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, dtype=None, device=None, *, bias=True):
@@ -85,6 +100,18 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", Tensor._make(nb, dev))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self):
+        """Running mean back to zeros, variance to ones and the batch counter to 0."""
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self):
+        """The running statistics reset, weight back to ones and bias to zeros."""
+        self.reset_running_stats()
+        _ones_zeros(self.weight, self.bias)
 
     def _check_input(self, x):
         name = type(self).__name__
@@ -181,6 +208,10 @@ class GroupNorm(Module):
             b, _ = _filled((self.num_channels,), 0.0, dtype, device)
             self.weight, self.bias = Parameter(w, device=dev), Parameter(b, device=dev)
 
+    def reset_parameters(self):
+        """Weight back to ones and bias to zeros, as the constructor set them."""
+        _ones_zeros(self.weight, self.bias)
+
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ShapeError(f"GroupNorm: expected input with {self.num_channels} channels on "
@@ -206,6 +237,10 @@ class RMSNorm(Module):
         if elementwise_affine:
             w, dev = _filled(shape, 1.0, dtype, device)
             self.weight = Parameter(w, device=dev)
+
+    def reset_parameters(self):
+        """Weight back to ones, as the constructor set it."""
+        _ones_zeros(self.weight, None)
 
     def forward(self, x):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)

@@ -19,6 +19,7 @@ from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..ops.creation import zeros
+from . import init
 from .module import Module, Parameter
 from .rnn_utils import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
@@ -109,6 +110,16 @@ class RNNBase(Module):
                 for name, shape in shapes:
                     setattr(self, name, _uniform_param(shape, bound, dtype, device, op))
                     self._flat_weights_names.append(name)
+
+    def reset_parameters(self):
+        """Draw every weight and bias again from U(-1/sqrt(hidden_size),
+        1/sqrt(hidden_size)), in place, as the constructor (and torch's) does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for name in self._flat_weights_names:
+            init.uniform_(getattr(self, name), -bound, bound)
+
+    def flatten_parameters(self):
+        """A no-op, as torch's on the CPU: the weights are used as they are (no cuDNN)."""
 
     @property
     def all_weights(self):
@@ -364,6 +375,14 @@ class RNNCellBase(Module):
         self.weight_hh = _uniform_param((g, self.hidden_size), bound, dtype, device, op)
         self.bias_ih = _uniform_param((g,), bound, dtype, device, op) if bias else None
         self.bias_hh = _uniform_param((g,), bound, dtype, device, op) if bias else None
+
+    def reset_parameters(self):
+        """Draw the weights and biases again from U(-1/sqrt(hidden_size),
+        1/sqrt(hidden_size)), in place, as the constructor does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
+            if p is not None:
+                init.uniform_(p, -bound, bound)
 
     def _prepare(self, x, states):
         """(x as (N, in), states as (N, hidden) or zeros, batched?) after the checks."""

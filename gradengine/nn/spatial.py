@@ -122,6 +122,7 @@ class Unflatten(Module):
 class _Pad(Module):
     n = 2
     mode = "constant"
+    zero = False  # ZeroPad*d: a constant pad of zeros
 
     def __init__(self, padding, value=0.0):
         super().__init__()
@@ -138,8 +139,10 @@ class _Pad(Module):
                              f"{self.n + 2}-d input, got shape {x.shape}")
         return F.pad(x, self.padding, self.mode, self.value)
 
-    def extra_repr(self):
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" else "")
+    def extra_repr(self):  # torch's: ConstantPad names both, ZeroPad and the others neither
+        if self.mode == "constant" and not self.zero:
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 def _pad_class(name, n, mode, constant):
@@ -151,7 +154,8 @@ def _pad_class(name, n, mode, constant):
         def init(self, padding):
             _Pad.__init__(self, padding)
     cls = type(name, (_Pad,), {"n": n, "mode": mode, "__init__": init, "__doc__": doc,
-                               "__module__": __name__})
+                               "__module__": __name__,
+                               "zero": mode == "constant" and not constant})
     __all__.append(name)
     return cls
 

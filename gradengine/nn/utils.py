@@ -152,7 +152,7 @@ def _transposed_keys(module):
     (out, in): Linear's and Dense's, and any module's listed in ``_torch_transposed``."""
     from .layers import Dense, Linear
     keys = set()
-    for prefix, mod in module.named_modules():
+    for prefix, mod in module.named_modules(remove_duplicate=False):  # tied: every name
         names = tuple(getattr(mod, "_torch_transposed", ()))
         if isinstance(mod, (Linear, Dense)):
             names += ("weight",)
@@ -203,7 +203,7 @@ def load_torch_state_dict(module, state_dict, strict: bool = True):
         raise TypeError(f"load_torch_state_dict: expected a dict of tensors or arrays, got "
                         f"{type(state_dict).__name__}")
     transposed = _transposed_keys(module)
-    own = dict(module.named_parameters())
+    own = dict(module.named_parameters(remove_duplicate=False))
     converted, bad = {}, []
     for key, value in state_dict.items():
         arr = _as_numpy(value, key)

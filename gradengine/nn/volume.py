@@ -26,7 +26,6 @@ __all__ = ["Conv3d", "ConvTranspose3d", "LazyConv3d", "LazyConvTranspose3d", "Ma
            "FractionalMaxPool3d", "BatchNorm3d", "InstanceNorm3d", "LazyBatchNorm3d",
            "LazyInstanceNorm3d"]
 
-_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _tuple(v, n):
@@ -50,42 +49,11 @@ class Conv3d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None):
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
-                             f"padding_mode='{padding_mode}'")
-        if padding == "same" and any(s != 1 for s in _tuple(stride, self.n)):
-            raise ValueError("padding='same' is not supported for strided convolutions")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, "zeros", dtype, device)
-        self.padding_mode = padding_mode
+                         groups, bias, padding_mode, dtype, device)
 
-    def _reversed_padding_repeated_twice(self):
-        """F.pad's widths (last dim first) for ``padding_mode``, as PyTorch's attribute."""
-        if self.padding == "valid":
-            return (0,) * (2 * self.n)
-        if self.padding == "same":
-            out = []
-            for d, k in reversed(list(zip(self.dilation, self.kernel_size))):
-                total = d * (k - 1)
-                out += [total // 2, total - total // 2]
-            return tuple(out)
-        return tuple(p for p in reversed(self.padding) for _ in range(2))
-
-    def _conv_forward(self, x, weight, bias):
-        if self.padding_mode != "zeros":
-            x = F.pad(x, self._reversed_padding_repeated_twice(), self.padding_mode)
-            return F.conv3d(x, weight, bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv3d(x, weight, bias, self.stride, self.padding, self.dilation,
-                        self.groups)
-
-    def forward(self, x):
-        return self._conv_forward(x, self.weight, self.bias)
-
-    def extra_repr(self):
-        s = super().extra_repr()
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+    def _conv(self, x, weight, bias, padding):
+        return F.conv3d(x, weight, bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose3d(_ConvTransposeNd):

@@ -14,9 +14,9 @@ import numpy as np
 from .. import backend
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from .activations import log_softmax, relu, sigmoid, softmax
-from .elementwise import abs_, exp, log
+from .elementwise import abs_, exp, log, where
 from .elementwise import clip as _clip_op
 from .shape import reshape
 
@@ -95,18 +95,22 @@ def binary_cross_entropy(prob, target, weight=None, reduction="mean"):
     (PyTorch's rule), so p = 0 or 1 gives a finite loss.
 
     Raises:
-        ValueError: probabilities outside [0, 1]. ShapeError: shapes differ.
+        ArgumentError (a ValueError and a RuntimeError, as torch raises): probabilities or
+            targets outside [0, 1]. ShapeError: shapes differ.
     """
     if isinstance(weight, str):  # binary_cross_entropy(p, t, "sum"): the reduction
         weight, reduction = None, weight
     target = _prepare("binary_cross_entropy", prob, target, reduction)
     xp = backend.xp_of(prob.device)
-    p = prob.data
-    if p.size and bool(xp.any((p < 0) | (p > 1))):
-        lo, hi = float(p.min()), float(p.max())
-        raise ValueError(f"binary_cross_entropy: input probabilities must be in [0, 1], got "
-                         f"values in [{lo}, {hi}] (shape {prob.shape}); use "
-                         "binary_cross_entropy_with_logits for logits")
+    for what, t, hint in (("input probabilities", prob, "; use "
+                           "binary_cross_entropy_with_logits for logits"),
+                          ("targets", target, "")):
+        a = t.data
+        if a.size and bool(xp.any((a < 0) | (a > 1))):
+            lo, hi = float(a.min()), float(a.max())
+            raise ArgumentError(f"binary_cross_entropy: all elements of the {what} should "
+                                f"be between 0 and 1 (in [0, 1]), got values in [{lo}, {hi}] "
+                                f"(shape {t.shape}, {t.dtype}){hint}")
     if weight is not None:  # each element's loss scaled, then reduced (torch's rule)
         v = apply(bce_op, prob, target, params=("none",)) * weight
         return v if reduction == "none" else v.sum() if reduction == "sum" else v.mean()
@@ -369,11 +373,13 @@ def nll_loss_op(xp, x, labels, w, reduction, ignore_index):
 @op(params=("reduction", "ignore_index"), differentiable=False)
 def target_weights(xp, x, labels, w, reduction, ignore_index):
     """Each target's share of the loss: w[y] (0 where ignored), over their sum for "mean"."""
-    wt = labels != ignore_index
-    wt = wt.astype(x.dtype) if w is None else w[xp.where(wt, labels, 0)] * wt
+    valid = labels != ignore_index
+    wt = valid.astype(x.dtype) if w is None else w[xp.where(valid, labels, 0)] * valid
     if reduction == "mean":
+        # an ignored target gets no gradient, also when every one is ignored (the loss is
+        # then 0 / 0 = nan, and its gradient zeros, as in PyTorch)
         with np.errstate(invalid="ignore", divide="ignore"):
-            wt = wt / wt.sum()
+            wt = xp.where(valid, wt / wt.sum(), 0).astype(x.dtype, copy=False)
     return wt
 
 
@@ -471,7 +477,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     lsm = log_softmax(input, axis=ax)
     smooth = -(lsm if wb is None else lsm * wb).sum(axis=ax)
     keep = apply(target_weights, input, target, None, params=("none", ignore_index))
-    smooth = smooth * keep  # ignored targets drop out
+    # ignored targets drop out, their gradient 0 even when the mean's divisor is 0
+    smooth = where(target != ignore_index, smooth, 0.0)
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":  # over the counted targets' weights, as the nll term

@@ -28,7 +28,8 @@ class Adagrad(Optimizer):
                  fused=None, capturable=False, differentiable=False):
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value,
-                                  "eps": eps, "maximize": maximize})
+                                  "eps": eps, "foreach": foreach, "maximize": maximize,
+                                  "differentiable": differentiable, "fused": fused})
 
     def _check(self, group):
         _nonneg(self, group, "lr", "learning rate")

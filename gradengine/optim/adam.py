@@ -33,7 +33,9 @@ class Adam(Optimizer):
                  fused=None, capturable=False, differentiable=False):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad,
-                                  "maximize": maximize,
+                                  "maximize": maximize, "foreach": foreach,
+                                  "capturable": capturable, "differentiable": differentiable,
+                                  "fused": fused,
                                   "decoupled_weight_decay": decoupled_weight_decay})
 
     def _check(self, group):
@@ -101,4 +103,5 @@ class AdamW(Adam):
                  amsgrad=False, *, maximize=False, foreach=None, fused=None,
                  capturable=False, differentiable=False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         decoupled_weight_decay=True, foreach=foreach, fused=fused,
+                         capturable=capturable, differentiable=differentiable)

@@ -450,7 +450,8 @@ class Rprop(_Elementwise):
 
 class _PerTensor(Optimizer):
     """A rule that is not elementwise: ``step`` is one host call (that ``ge.jit`` replays
-    whole), each parameter's state a dict of torch's names (``self.state[i]``)."""
+    whole), each parameter's state a dict of torch's names (``self._state[i]``, read as
+    ``self.state[p]``)."""
 
     def step(self, closure=None):
         loss = None
@@ -461,6 +462,7 @@ class _PerTensor(Optimizer):
         return loss
 
     def _host_step(self):
+        self._plain_hypers()
         updates = []
         for i, p in enumerate(self.params):
             g = p._grad
@@ -476,7 +478,7 @@ class _PerTensor(Optimizer):
             if g is None:
                 continue
             xp = np if p.device == "cpu" else backend.xp_of(p.device)
-            new, st = self.update_tensor(xp, p.data, g.data, self.state[i], self._groups_of[i])
+            new, st = self.update_tensor(xp, p.data, g.data, self._state[i], self._groups_of[i])
             updates.append((i, p, new, st))
         self._commit(updates)
 
@@ -489,7 +491,7 @@ class _PerTensor(Optimizer):
 
     def state_dict(self):
         states = {i: {k: (_host_copy(v) if _is_array(v) else v) for k, v in st.items()}
-                  for i, st in enumerate(self.state) if st is not None}
+                  for i, st in enumerate(self._state) if st is not None}
         sd = super().state_dict()  # (the groups; no state: _state_names is empty)
         sd["state"] = states
         return sd
@@ -509,7 +511,10 @@ class _PerTensor(Optimizer):
                                  f"are {len(self.params)}")
             new_state[i] = {k: self._load_value(k, v, self.params[i]) for k, v in st.items()}
         super().load_state_dict({**state_dict, "state": {}})
-        self.state = new_state
+        self._state = new_state
+
+    def _entry_from(self, i, st, group, where):
+        return {k: self._load_value(k, v, self.params[i]) for k, v in st.items()}
 
     def _load_value(self, key, v, p):
         v = _from_torch(v)
@@ -751,14 +756,15 @@ class LBFGS(_PerTensor):
             with enable_grad():
                 return closure()
         xp = self._xp()
+        self._plain_hypers()
         group = self.param_groups[0]
         lr = group["lr"]
         max_iter, max_eval = group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]
-        if self.state[0] is None:
-            self.state[0] = {}
-        state = self.state[0]
+        if self._state[0] is None:
+            self._state[0] = {}
+        state = self._state[0]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
@@ -852,7 +858,7 @@ class LBFGS(_PerTensor):
         return orig_loss
 
     def state_dict(self):
-        st = self.state[0]
+        st = self._state[0]
         states = {}
         if st is not None:
             states[0] = {k: _host_value(v) for k, v in st.items()}

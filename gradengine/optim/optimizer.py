@@ -20,6 +20,8 @@ step raises GraphError instead of using stale values.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import numpy as np
 
 from .. import backend
@@ -48,8 +50,11 @@ class Optimizer:
             to a group's hyperparameters to change them (``opt.param_groups[0]["lr"] = 1e-4``).
         defaults: the hyperparameters given to the constructor.
         params: every parameter of every group, in order (a list).
-        state: one entry per parameter of ``params`` (None before its first update): the
-            list of its state values, named by :meth:`_state_names`.
+        state: PyTorch's mapping from each parameter to its state, a dict-like of torch's
+            names (``opt.state[p]["exp_avg"]``, ``for p, s in opt.state.items()``,
+            ``p in opt.state``; see :class:`StateView`). Internally ``_state`` keeps one
+            entry per parameter of ``params`` (None before its first update): the list of
+            its state values, named by :meth:`_state_names`.
         lr: the learning rate of a single-group optimizer (reads and writes
             ``param_groups[0]["lr"]``); other hyperparameters read the same way
             (``opt.momentum``).
@@ -57,6 +62,9 @@ class Optimizer:
 
     # the update's array work is the same at every step (a CUDA graph may hold it)
     step_is_static: bool = False
+    # a subclass whose parameters come later (the Keras optimizers, bound at build) may be
+    # made without any; torch's optimizers refuse an empty list
+    _params_later: bool = False
 
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
@@ -67,10 +75,12 @@ class Optimizer:
             raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
                             "(parameter groups), got one dict; pass [group]")
         groups = list(params)
+        if not groups and not self._params_later:
+            raise ValueError(f"{name}: optimizer got an empty parameter list")
         object.__setattr__(self, "defaults", dict(defaults))
         object.__setattr__(self, "param_groups", [])
         object.__setattr__(self, "params", [])
-        object.__setattr__(self, "state", [])
+        object.__setattr__(self, "_state", [])
         object.__setattr__(self, "_groups_of", [])
         if not groups:
             return
@@ -117,10 +127,11 @@ class Optimizer:
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         group["params"] = plist
+        _plain_lr(self, group)
         self._check(group)
         self.param_groups.append(group)
         self.params.extend(plist)
-        self.state.extend([None] * len(plist))
+        self._state.extend([None] * len(plist))
         self._groups_of.extend([group] * len(plist))
 
     def _check(self, group: dict) -> None:
@@ -225,10 +236,17 @@ class Optimizer:
         host_call(self._step)  # through the dispatch: ge.jit sees and replays the update
         return loss
 
+    def _plain_hypers(self):
+        """A Tensor lr assigned to a group since it was made, read as its value."""
+        for group in self.param_groups:
+            if isinstance(group.get("lr"), Tensor):
+                _plain_lr(self, group)
+
     def _step(self):
+        self._plain_hypers()
         updates = []
         update = self.update_arrays
-        state = self.state
+        state = self._state
         groups = self._groups_of
         for i, p in enumerate(self.params):
             g = p._grad
@@ -266,7 +284,7 @@ class Optimizer:
                           f"on {p.device} (nothing was updated)")
 
     def _commit(self, updates):
-        state = self.state
+        state = self._state
         done = []
         try:
             for i, p, data, st in updates:
@@ -289,7 +307,7 @@ class Optimizer:
         Arrays are host (NumPy) copies, so the dict can be given to ``ge.save`` as is.
         """
         states = {}
-        for i, st in enumerate(self.state):
+        for i, st in enumerate(self._state):
             if st is not None:
                 names = self._state_names(self._groups_of[i])
                 states[i] = {k: (_host_copy(v) if _is_array(v) else v)
@@ -334,6 +352,7 @@ class Optimizer:
             for k, v in saved.items():
                 if k != "params":
                     g[k] = tuple(v) if isinstance(v, list) else v
+            _plain_lr(self, g)
             self._check(g)
             new_groups.append(g)
         groups_of = [g for g, n in zip(new_groups, own_sizes) for _ in range(n)]
@@ -343,31 +362,45 @@ class Optimizer:
             if not 0 <= i < len(self.params):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there "
                                  f"are {len(self.params)}")
-            names = self._state_names(groups_of[i])
-            if not names or all(st.get(k) is None for k in st):
-                continue  # torch keeps {"momentum_buffer": None} for plain SGD
-            missing = [k for k in names if k not in st]
-            if missing:
-                raise ValueError(f"{name}.load_state_dict: state of parameter {i} lacks "
-                                 f"{missing}")
-            p = self.params[i]
-            entry = []
-            for k in names:
-                v = _from_torch(st[k])
-                if k == "step":
-                    v = int(v)
-                elif _is_array(v) or isinstance(v, Tensor):
-                    arr = v.data if isinstance(v, Tensor) else v
-                    if tuple(arr.shape) != p.shape:
-                        raise ShapeError(f"{name}.load_state_dict: state {k!r} of parameter "
-                                         f"{i} has shape {tuple(arr.shape)}, the parameter "
-                                         f"{p.shape}")
-                    v = backend.to_device_array(arr, p.device).astype(p.dtype, copy=True)
-                entry.append(v)
-            new_state[i] = entry
+            new_state[i] = self._entry_from(i, st, groups_of[i], f"{name}.load_state_dict")
         for own, g in zip(self.param_groups, new_groups):
             own.update(g)
-        self.state = new_state
+        self._state = new_state
+
+    def _entry_from(self, i, st, group, where):
+        """Parameter ``i``'s internal state entry made from ``st``, a mapping of torch's
+        names to values (arrays, Tensors, torch tensors, numbers), or None for a state of
+        only Nones. Raises ValueError for a missing name, ShapeError for a wrong shape."""
+        names = self._state_names(group)
+        if not names or all(st.get(k) is None for k in st):
+            return None  # torch keeps {"momentum_buffer": None} for plain SGD
+        missing = [k for k in names if k not in st]
+        if missing:
+            raise ValueError(f"{where}: state of parameter {i} lacks {missing}")
+        return [_state_value(self, i, k, st[k], where) for k in names]
+
+    @property
+    def state(self):
+        """PyTorch's ``optimizer.state``: each parameter (with state) to a dict-like of its
+        state under torch's names, the arrays read as Tensors sharing them (see
+        :class:`StateView`)."""
+        return StateView(self)
+
+    @state.setter
+    def state(self, value):
+        if isinstance(value, list) and len(value) == len(self.params):  # the internal form
+            object.__setattr__(self, "_state", value)
+            return
+        new = [None] * len(self.params)
+        index = _index_of(self)
+        for p, st in dict(value).items():
+            i = index.get(id(p))
+            if i is None or self.params[i] is not p:
+                raise KeyError(f"{type(self).__name__}.state: a key that is not one of the "
+                               "optimizer's parameters")
+            new[i] = self._entry_from(i, dict(st), self._groups_of[i],
+                                      f"{type(self).__name__}.state")
+        object.__setattr__(self, "_state", new)
 
     def __repr__(self):
         parts = []
@@ -375,6 +408,175 @@ class Optimizer:
             args = ", ".join(f"{h}={v!r}" for h, v in g.items() if h != "params")
             parts.append(f"group {k}: {len(g['params'])} parameters, {args}")
         return f"{type(self).__name__}({'; '.join(parts) or 'no parameters'})"
+
+
+class StateView(MutableMapping):
+    """``optimizer.state`` as PyTorch has it: a mapping from each parameter that has state
+    (after its first update) to a :class:`ParamState`. ``opt.state[p]`` of a parameter
+    without state is an empty ParamState (torch's defaultdict gives ``{}``); ``p in
+    opt.state``, ``len``, ``items()`` count only parameters with state; ``del
+    opt.state[p]`` forgets its state (the next step starts it afresh);
+    ``opt.state[p] = {...}`` sets all of its entries."""
+
+    __slots__ = ("_opt",)
+
+    def __init__(self, opt):
+        self._opt = opt
+
+    def _index(self, p):
+        i = _index_of(self._opt).get(id(p))
+        if i is None or self._opt.params[i] is not p:
+            raise KeyError(f"{type(self._opt).__name__}.state is keyed by the optimizer's "
+                           f"parameters (as torch's); got a {type(p).__name__}"
+                           + (" (opt.params[i] is parameter i)" if isinstance(p, int) else ""))
+        return i
+
+    def __getitem__(self, p):
+        return ParamState(self._opt, self._index(p))
+
+    def __setitem__(self, p, value):
+        i = self._index(p)
+        opt = self._opt
+        opt._state[i] = opt._entry_from(i, dict(value), opt._groups_of[i],
+                                        f"{type(opt).__name__}.state")
+
+    def __delitem__(self, p):
+        self._opt._state[self._index(p)] = None
+
+    def __contains__(self, p):
+        i = _index_of(self._opt).get(id(p))
+        return i is not None and self._opt.params[i] is p and self._opt._state[i] is not None
+
+    def __iter__(self):
+        opt = self._opt
+        return iter([p for p, st in zip(opt.params, opt._state) if st is not None])
+
+    def __len__(self):
+        return sum(st is not None for st in self._opt._state)
+
+    def __repr__(self):
+        return "{" + ", ".join(f"<parameter {self._index(p)}>: {v!r}"
+                               for p, v in self.items()) + "}"
+
+
+class ParamState(MutableMapping):
+    """``opt.state[p]``: one parameter's state under torch's names (``"step"``,
+    ``"exp_avg"``, ``"momentum_buffer"``, ...). Reading gives an array entry as a Tensor
+    sharing the optimizer's array (an in-place change through it, ``.data[...] = ...`` or
+    ``t.mul_(0.5)``, changes the optimizer's state; a step then computes fresh arrays, so
+    read the entry again after a step), and a number (``"step"``, NAdam's
+    ``"mu_product"``) as a 0-d float32 Tensor, as torch keeps it. Writing ``s[name] = v``
+    replaces that entry (an array of the parameter's shape, converted to its dtype and
+    device; a number). Only names the state already has can be written; a whole state is
+    set with ``opt.state[p] = {...}``."""
+
+    __slots__ = ("_opt", "_i")
+
+    def __init__(self, opt, i):
+        self._opt, self._i = opt, i
+
+    def _entry(self):
+        return self._opt._state[self._i]
+
+    def _names(self):
+        entry = self._entry()
+        if entry is None:
+            return ()
+        if isinstance(entry, dict):
+            return tuple(entry)
+        return self._opt._state_names(self._opt._groups_of[self._i])[:len(entry)]
+
+    def _position(self, name):
+        entry = self._entry()
+        if isinstance(entry, dict):
+            if name in entry:
+                return name
+        elif entry is not None and name in self._names():
+            return self._names().index(name)
+        what = f"{type(self._opt).__name__}.state[p]"
+        if entry is None:
+            raise KeyError(f"{what}: parameter {self._i} has no state yet (it is made by its "
+                           f"first step, or set whole: opt.state[p] = {{...}})")
+        raise KeyError(f"{what}: no entry {name!r}; the entries are {list(self._names())}")
+
+    def __getitem__(self, name):
+        entry = self._entry()
+        k = self._position(name)
+        v = entry[k]
+        p = self._opt.params[self._i]
+        if _is_array(v):
+            return Tensor._make(v, p.device)
+        if not isinstance(entry, dict) or name == "step":
+            if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+                return Tensor(np.asarray(v, dtype=np.float32))
+        return v
+
+    def __setitem__(self, name, value):
+        entry = self._entry()
+        k = self._position(name)
+        where = f"{type(self._opt).__name__}.state[p][{name!r}]"
+        new = dict(entry) if isinstance(entry, dict) else list(entry)
+        old = entry[k]
+        if isinstance(entry, dict) and hasattr(self._opt, "_load_value"):
+            new[k] = self._opt._load_value(name, value, self._opt.params[self._i])
+        elif _is_array(old):
+            new[k] = _state_value(self._opt, self._i, name, value, where)
+        else:
+            v = _from_torch(value)
+            v = v.item() if isinstance(v, Tensor) or _is_array(v) else v
+            new[k] = type(old)(v) if isinstance(old, (int, float)) and \
+                not isinstance(old, bool) else v
+        # a new entry object: a ge.jit step laid out over the old one notices and re-lays
+        self._opt._state[self._i] = new
+
+    def __delitem__(self, name):
+        raise TypeError(f"{type(self._opt).__name__}.state[p]: an entry cannot be deleted "
+                        "alone; del opt.state[p] forgets the parameter's whole state")
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+    def __repr__(self):
+        return "{" + ", ".join(f"{k!r}: {self[k]!r}" for k in self) + "}"
+
+
+def _index_of(opt):
+    """``{id(p): i}`` for the optimizer's parameters (kept while their number is the same;
+    callers check ``opt.params[i] is p``)."""
+    cached = opt.__dict__.get("_index_cache")
+    if cached is None or cached[0] != len(opt.params):
+        cached = (len(opt.params), {id(p): i for i, p in enumerate(opt.params)})
+        object.__setattr__(opt, "_index_cache", cached)
+    return cached[1]
+
+
+def _state_value(opt, i, k, v, where):
+    """A state value for parameter ``i``'s entry ``k``: an int step, an array of the
+    parameter's shape, dtype and device, or the value as given."""
+    p = opt.params[i]
+    v = _from_torch(v)
+    if k == "step":
+        return int(v.item() if isinstance(v, Tensor) or _is_array(v) else v)
+    if _is_array(v) or isinstance(v, Tensor):
+        arr = v.data if isinstance(v, Tensor) else v
+        if tuple(arr.shape) != p.shape:
+            raise ShapeError(f"{where}: state {k!r} of parameter {i} has shape "
+                             f"{tuple(arr.shape)}, the parameter {p.shape}")
+        return backend.to_device_array(arr, p.device).astype(p.dtype, copy=True)
+    return v
+
+
+def _plain_lr(opt, group):
+    """A 0-d (one-element) Tensor learning rate read as its value, as torch accepts one."""
+    lr = group.get("lr")
+    if isinstance(lr, Tensor):
+        if lr.size != 1:
+            raise ValueError(f"{type(opt).__name__}: Tensor lr must be 1-element, got shape "
+                             f"{lr.shape}")
+        group["lr"] = float(lr.item())
 
 
 def _nonneg(opt, group, key, what):

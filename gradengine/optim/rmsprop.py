@@ -30,7 +30,9 @@ class RMSprop(Optimizer):
                  capturable=False, differentiable=False):
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
                                   "weight_decay": weight_decay, "momentum": momentum,
-                                  "centered": centered, "maximize": maximize})
+                                  "centered": centered, "capturable": capturable,
+                                  "foreach": foreach, "maximize": maximize,
+                                  "differentiable": differentiable})
 
     def _check(self, group):
         _nonneg(self, group, "lr", "learning rate")

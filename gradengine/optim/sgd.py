@@ -34,7 +34,8 @@ class SGD(Optimizer):
                  capturable=False, differentiable=False):
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": nesterov,
-                                  "maximize": maximize})
+                                  "maximize": maximize, "foreach": foreach,
+                                  "differentiable": differentiable, "fused": fused})
         self._neg_lr = None  # (key, -lr as an array) for update_in_place
 
     def _check(self, group):
