@@ -93,3 +93,59 @@ def test_det_third_order_gradient_raises_a_clear_error():
     h, = ge.autograd.grad(g.sum(), a, create_graph=True)
     with pytest.raises(ge.GraphError, match="det"):
         ge.autograd.grad((h * h).sum(), a)
+
+
+# ---------------------------------------------------------------- std, cdist, atan2
+
+
+@pytest.mark.parametrize("kw", [{}, {"unbiased": False}, {"correction": 0}])
+def test_std_gradient_of_equal_values_is_zero_not_nan(kw):
+    x = ge.tensor([1.0, 1.0], requires_grad=True)
+    x.std(**kw).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_std_over_a_dim_with_a_constant_row_and_std_mean():
+    x = ge.tensor([[1.0, 1.0], [1.0, 2.0]], requires_grad=True)
+    x.std(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0], [-0.5 ** 0.5, 0.5 ** 0.5]], rtol=1e-6)
+    y = ge.tensor([1.0, 1.0], requires_grad=True)
+    s, m = ge.std_mean(y)
+    (s + m).backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.5, 0.5])
+    t = ge.tensor(np.random.default_rng(0).standard_normal((3, 4)), dtype=ge.float64,
+                  requires_grad=True)
+    assert ge.gradcheck(lambda a: a.std(dim=1), [t])
+    assert ge.gradgradcheck(lambda a: a.std(dim=1), [t])
+
+
+@pytest.mark.parametrize("p", [0.5, 1, 1.5, 2, 3, math.inf])
+@pytest.mark.parametrize("pts", [[[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [1.0, 3.0]],
+                                 [[1.0, 2.0], [1.0, 2.0]]])
+def test_cdist_gradient_at_identical_points_matches_torch(p, pts):
+    x = ge.tensor(pts, requires_grad=True)
+    ge.cdist(x, x.detach(), p=p).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    if pts[0] == pts[1]:
+        np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 2)))
+    torch = _torch()
+    t = torch.tensor(pts, requires_grad=True)
+    torch.cdist(t, t.detach(), p=p).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_cdist_inf_gives_every_tied_coordinate_the_whole_gradient():
+    x = ge.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    ge.cdist(x, ge.tensor([[2.0, 1.0]]), p=math.inf).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[-1.0, 1.0], [0.0, 1.0]])
+
+
+@pytest.mark.parametrize("y, x, g, gy, gx", [
+    (0.0, 0.0, 1.0, 0.0, -0.0), (-0.0, -0.0, 1.0, -0.0, 0.0), (0.0, 0.0, -2.0, -0.0, 0.0),
+    (1.0, 0.0, 1.0, 0.0, -1.0), (0.0, -0.0, 1.0, -0.0, -0.0)])
+def test_atan2_gradient_at_the_origin_is_signed_zero_as_torch(y, x, g, gy, gx):
+    a = ge.tensor([y], requires_grad=True)
+    b = ge.tensor([x], requires_grad=True)
+    ge.atan2(a, b).backward(ge.tensor([g]))
+    assert a.grad.item() == gy and np.signbit(a.grad.item()) == np.signbit(gy)
+    assert b.grad.item() == gx and np.signbit(b.grad.item()) == np.signbit(gx)

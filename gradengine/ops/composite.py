@@ -27,7 +27,7 @@ from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
 from .reductions import min as _min
-from .scans import var
+from .scans import std_of_var, var
 from .shape import broadcast_to, concatenate, normalize_axis, reshape, transpose, unsqueeze
 
 _LN2 = _m.log(2.0)
@@ -256,7 +256,7 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis
     """(std, mean), as torch.std_mean (NumPy's ``axis=`` / ``keepdims=`` too)."""
     v, m = var_mean(x, dim, unbiased, keepdim, correction=correction, axis=axis,
                     keepdims=keepdims)
-    return sqrt(v), m
+    return std_of_var(v), m
 
 
 @op(name="vector_norm2", save=("a", "out"), params=("axis",))

@@ -102,7 +102,16 @@ def atan2_op(xp, a, b):
     return xp.arctan2(a, b)
 
 
-atan2_op.defvjp(lambda g, a, b: g * b / (a * a + b * b), lambda g, a, b: -g * a / (a * a + b * b))
+def _atan2_recip(a, b):
+    """1 / (a^2 + b^2), 0 where that is 0 (torch's atan2 backward masks the origin)."""
+    den = a * a + b * b
+    zero = den.detach() == 0
+    return where(zero, 0.0, 1 / where(zero, 1.0, den))
+
+
+# torch's order of products, so the signs of zeros agree: (g * b) r and (g * -a) r
+atan2_op.defvjp(lambda g, a, b: g * b * _atan2_recip(a, b),
+                lambda g, a, b: g * -a * _atan2_recip(a, b))
 
 
 @op(name="sinh", save=("x",), quiet=True)

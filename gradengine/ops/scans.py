@@ -49,9 +49,16 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         keepdims=None, ddof=None):
-    """Standard deviation: sqrt(var) with the same keywords."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
-                    keepdims=keepdims, ddof=ddof))
+    """Standard deviation: sqrt(var) with the same keywords; its gradient is 0 where the
+    values agree (torch's), not sqrt's infinite slope times 0."""
+    return std_of_var(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
+                          keepdims=keepdims, ddof=ddof))
+
+
+def std_of_var(v):
+    """sqrt(v), with gradient 0 where v is 0 (PyTorch's std backward masks it there)."""
+    zero = v.detach() == 0
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
