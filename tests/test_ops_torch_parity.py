@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gradengine as ge
+from gradengine.errors import IndexingError
 
 NAN = float("nan")
 
@@ -149,3 +150,111 @@ def test_atan2_gradient_at_the_origin_is_signed_zero_as_torch(y, x, g, gy, gx):
     ge.atan2(a, b).backward(ge.tensor([g]))
     assert a.grad.item() == gy and np.signbit(a.grad.item()) == np.signbit(gy)
     assert b.grad.item() == gx and np.signbit(b.grad.item()) == np.signbit(gx)
+
+
+# ---------------------------------------------------------------- median, cummax, kthvalue
+
+
+@pytest.mark.parametrize("vals, grad", [
+    ([3.0, 1.0, 2.0, 2.0], [0, 0, 0.5, 0.5]), ([3.0, 2.0, 1.0, 2.0], [0, 0.5, 0, 0.5]),
+    ([2.0, 2.0, 2.0, 2.0], [0.25] * 4), ([3.0, NAN, 1.0], [0, 1, 0]),
+    ([NAN, 3.0, NAN, 1.0], [0.5, 0, 0.5, 0])])
+def test_median_of_all_shares_the_gradient_among_ties_and_nans_as_torch(vals, grad):
+    x = ge.tensor(vals, requires_grad=True)
+    m = x.median()
+    m.backward()
+    assert math.isnan(m.item()) == any(math.isnan(v) for v in vals)
+    np.testing.assert_array_equal(x.grad.numpy(), grad)
+
+
+def test_median_propagates_nan_and_nanmedian_ignores_it():
+    assert math.isnan(ge.tensor([3.0, NAN, 1.0]).median().item())
+    assert ge.tensor([3.0, NAN, 1.0]).nanmedian().item() == 1.0
+    r = ge.tensor([[1.0, NAN, 0.0], [3.0, 1.0, 2.0]]).median(dim=1)
+    assert math.isnan(r.values[0].item()) and r.values[1].item() == 2.0
+    assert r.indices.tolist() == [1, 2]
+    r = ge.nanmedian(ge.tensor([[1.0, NAN, 0.0]]), 1)
+    assert r.values.tolist() == [0.0] and r.indices.tolist() == [2]
+
+
+def test_median_along_a_dim_gives_the_gradient_to_its_index():
+    x = ge.tensor([[NAN, 3.0, NAN, 1.0], [3.0, 1.0, 2.0, 5.0]], requires_grad=True)
+    r = x.median(dim=1)
+    assert r.indices.tolist() == [0, 2]  # the first NaN, as torch
+    r.values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 0, 0, 0], [0, 0, 1, 0]])
+
+
+@pytest.mark.parametrize("vals, fn, values, indices, grad", [
+    ([1.0, NAN, 3.0], "cummax", [1, NAN, NAN], [0, 1, 1], [1, 2, 0]),
+    ([1.0, NAN, 0.0], "cummin", [1, NAN, NAN], [0, 1, 1], [1, 2, 0]),
+    ([1.0, NAN, 3.0, NAN, 5.0], "cummax", [1, NAN, NAN, NAN, NAN], [0, 1, 1, 3, 3],
+     [1, 2, 0, 2, 0]),
+    ([NAN, 1.0, NAN], "cummin", [NAN] * 3, [0, 0, 2], [2, 0, 1]),
+    ([1.0, 3.0, 3.0, 2.0, 3.0], "cummax", [1, 3, 3, 3, 3], [0, 1, 2, 2, 4], [1, 1, 2, 0, 1])])
+def test_cummax_cummin_propagate_nan_with_torchs_indices(vals, fn, values, indices, grad):
+    x = ge.tensor(vals, requires_grad=True)
+    r = getattr(x, fn)(0)
+    np.testing.assert_array_equal(r.values.numpy(), np.array(values, dtype=np.float32))
+    assert r.indices.tolist() == indices
+    r.values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), grad)
+
+
+def test_median_cummax_match_torch_on_random_data_with_nans():
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 4, (5, 7)).astype(np.float32)
+    a[rng.random((5, 7)) < 0.2] = np.nan
+    for dim in (0, 1):
+        got, want = ge.tensor(a).median(dim=dim), torch.tensor(a).median(dim=dim)
+        np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+        nan_rows = np.isnan(want.values.numpy())
+        np.testing.assert_array_equal(got.indices.numpy()[nan_rows],
+                                      want.indices.numpy()[nan_rows])
+        for fn in ("cummax", "cummin"):
+            got, want = getattr(ge.tensor(a), fn)(dim), getattr(torch.tensor(a), fn)(dim)
+            np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+            np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+
+
+@pytest.mark.parametrize("k", [0, 4, -1])
+def test_kthvalue_out_of_range_names_kthvalue_k_and_the_size(k):
+    with pytest.raises(IndexingError, match=r"kthvalue\(\).*k = -?\d.*size 3") as e:
+        ge.ones(2, 3).kthvalue(k)
+    assert isinstance(e.value, IndexError) and isinstance(e.value, RuntimeError)
+
+
+# ---------------------------------------------------------------- reductions over () and empty dims
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "nansum", "amax", "amin", "std", "var",
+                                  "count_nonzero", "norm"])
+@pytest.mark.parametrize("dims", [(), []])
+def test_an_empty_dim_list_reduces_over_every_dim(name, dims):
+    out = getattr(ge, name)(ge.ones(2, 3), dim=dims)
+    assert tuple(out.shape) == ()
+    assert tuple(ge.ones(2, 3).sum(dims).shape) == ()
+    assert tuple(ge.ones(2, 3).mean(dim=dims, keepdim=True).shape) == (1, 1)
+
+
+def test_an_empty_dim_list_reduces_nothing_in_any_and_all():
+    assert tuple(ge.any(ge.ones(2, 3), dim=()).shape) == (2, 3)
+    assert tuple(ge.all(ge.ones(2, 3), dim=[]).shape) == (2, 3)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin", "max", "min", "amax", "amin", "median"])
+def test_reducing_a_non_empty_dim_of_a_zero_size_tensor_gives_an_empty_result(name):
+    out = getattr(ge.zeros(2, 0), name)(dim=0)
+    for t in (out if isinstance(out, tuple) else (out,)):
+        assert tuple(t.shape) == (0,)
+    with pytest.raises(IndexingError, match=name.removeprefix("a")) as e:
+        getattr(ge.zeros(2, 0), name)(dim=1)
+    assert isinstance(e.value, IndexError) and isinstance(e.value, ValueError)
+    assert tuple(ge.zeros(2, 0).kthvalue(1, dim=0).values.shape) == (0,)
+
+
+def test_max_with_dim_of_a_zero_size_tensor_backpropagates():
+    x = ge.zeros(2, 0, requires_grad=True)
+    x.max(dim=0).values.sum().backward()
+    assert tuple(x.grad.shape) == (2, 0)

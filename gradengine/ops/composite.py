@@ -297,7 +297,9 @@ def _(g, a, out, axis, p):
 
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
-    """The p-norm over dim (all when None): "fro"/2, 1, inf, -inf, 0 or any p."""
+    """The p-norm over dim (all when None, () or []): "fro"/2, 1, inf, -inf, 0 or any p."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
     if dtype is not None:
         x = cast(x, resolve_dtype(dtype, "norm"))
     if p in ("fro", 2, 2.0):  # gradient 0 at the zero vector, as torch
@@ -355,15 +357,19 @@ def logcumsumexp(x, dim):
 
 @op(name="cumextreme_index", params=("axis", "upper"), differentiable=False)
 def cumextreme_index(xp, x, axis, upper):
-    """The index of the running max (upper) or min along axis, the latest among ties (as
-    torch's cummax / cummin; on the host: CuPy's ufuncs have no accumulate)."""
+    """The index of the running max (upper) or min along axis, the latest among ties, a NaN
+    beating every number (as torch's cummax / cummin; on the host: CuPy's ufuncs have no
+    accumulate)."""
     if xp is not np:
         return xp.asarray(cumextreme_index.fwd(np, xp.asnumpy(x), axis, upper))
     acc = (xp.maximum if upper else xp.minimum).accumulate(x, axis=axis)
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
     pos = xp.arange(x.shape[axis]).reshape(shape)
-    hit = xp.where(x == acc, pos, 0)
+    same = x == acc
+    if x.dtype.kind in "fc":  # a NaN is the running extreme from where it appears on
+        same = same | (xp.isnan(x) & xp.isnan(acc))
+    hit = xp.where(same, pos, 0)
     return xp.maximum.accumulate(hit, axis=axis).astype(np.int64)
 
 
@@ -386,18 +392,84 @@ def cummin(x, dim=None, *, axis=None):
     return _cumextreme(x, axis if dim is None else dim, False, "cummin")
 
 
+@op(name="median_index", params=("axis",), differentiable=False)
+def median_index(xp, x, axis):
+    """The index along axis (kept) of the lower median, the first NaN's where there is one
+    (the median is then NaN, as torch's)."""
+    order = xp.argsort(x, axis=axis, kind="stable")
+    pos = xp.full(x.shape[:axis] + (1,) + x.shape[axis + 1:], (x.shape[axis] - 1) // 2)
+    idx = xp.take_along_axis(order, pos, axis=axis)
+    if x.dtype.kind in "fc":
+        nan = xp.isnan(x)
+        idx = xp.where(nan.any(axis=axis, keepdims=True),
+                       xp.argmax(nan, axis=axis, keepdims=True), idx)
+    return idx.astype(np.int64)
+
+
+@op(name="median_ties", differentiable=False)
+def median_ties(xp, x, v):
+    """1/k at the k elements of x equal to v (at the NaNs when v is NaN), else 0."""
+    hit = xp.where(xp.isnan(v), xp.isnan(x), x == v)
+    return (hit / xp.maximum(hit.sum(), 1)).astype(x.dtype)
+
+
+def _nonempty_dim(x, ax, name):
+    if x.shape[ax] == 0:
+        from ..errors import IndexingError
+        raise IndexingError(f"{name}(): expected reduction dim {ax} to have non-zero size, "
+                            f"got shape {tuple(x.shape)}")
+
+
+def median_of_all(flat, idx):
+    """The element of ``flat`` (1-d) at ``idx`` (shape (1,)) as a 0-d value whose gradient
+    is shared evenly by every element equal to it (every NaN when it is NaN), as torch's
+    evenly_distribute_backward."""
+    from .manipulation import gather
+    v = reshape(gather(flat, 0, idx), ()).detach()
+    share = apply(median_ties, flat, v)
+    d = where(share > 0, flat, 0.0)
+    return v + (sum(d * share) - sum(d.detach() * share))
+
+
 def median(x, dim=None, keepdim=False):
-    """The lower median (of all elements, or (values, indices) along dim), as torch."""
+    """The lower median, NaN where there is a NaN (as torch): of all elements (the gradient
+    shared by the elements equal to it), or (values, indices) along dim (the gradient to
+    the index)."""
+    from .manipulation import gather
     if dim is None:
         flat = reshape(x, (-1,))
-        s = sort(flat).values
-        return s[(flat.shape[0] - 1) // 2]
-    return kthvalue(x, (x.shape[_ax(x, dim, "median")] - 1) // 2 + 1, dim, keepdim)
+        if flat.shape[0] == 0:
+            return reshape(sum(flat) * np.nan, ())
+        return median_of_all(flat, apply(median_index, flat, params=(0,)))
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
+    ax = _ax(x, dim, "median")
+    _nonempty_dim(x, ax, "median")
+    idx = apply(median_index, x, params=(ax,))
+    v = gather(x, ax, idx)
+    if not keepdim:
+        v, idx = _squeeze_ax(v, ax), _squeeze_ax(idx, ax)
+    return _ValuesIndices(v, idx)
 
 
 def kthvalue(x, k, dim=-1, keepdim=False):
-    """The k-th smallest element along dim: (values, indices)."""
-    ax = _ax(x, dim, "kthvalue")
+    """The k-th smallest element along dim (NaN sorting last): (values, indices).
+
+    Raises:
+        IndexingError: k outside 1..size of dim, or dim empty (an IndexError and a
+        RuntimeError, as torch's).
+    """
+    ax = _ax(x, dim, "kthvalue") if x.ndim else None
+    size = x.shape[ax] if x.ndim else 1
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= size:
+        from ..errors import IndexingError
+        if x.ndim and size == 0:
+            _nonempty_dim(x, ax, "kthvalue")
+        raise IndexingError(f"kthvalue(): selected number k = {k!r} out of range for "
+                            f"dimension {ax or 0} of size {size} (shape {tuple(x.shape)}): k "
+                            f"must be in 1..{size}")
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
     s = sort(x, dim=ax, stable=True)
     idx = [slice(None)] * x.ndim
     idx[ax] = slice(k - 1, k)
