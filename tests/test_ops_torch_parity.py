@@ -258,3 +258,51 @@ def test_max_with_dim_of_a_zero_size_tensor_backpropagates():
     x = ge.zeros(2, 0, requires_grad=True)
     x.max(dim=0).values.sum().backward()
     assert tuple(x.grad.shape) == (2, 0)
+
+
+# ---------------------------------------------------------------- integer scalars and division
+
+
+@pytest.mark.parametrize("fn, want", [
+    (lambda u: u / -1, [-1.0, -2.0]), (lambda u: u / 300, [1 / 300, 2 / 300]),
+    (lambda u: -1 / u, [-1.0, -0.5]), (lambda u: u.div(-1), [-1.0, -2.0]),
+    (lambda u: ge.true_divide(u, -1), [-1.0, -2.0]),
+    (lambda u: ge.atan2(u, ge.tensor(-1)), [math.atan2(1, -1), math.atan2(2, -1)])])
+def test_float_results_of_a_uint8_tensor_and_an_out_of_range_int_do_not_wrap(fn, want):
+    out = fn(ge.tensor([1, 2], dtype=ge.uint8))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+
+
+def test_integer_results_of_a_uint8_tensor_and_an_int_still_wrap_as_torch():
+    u = ge.tensor([1, 2], dtype=ge.uint8)
+    assert (u * -1).tolist() == [255, 254] and (u - 300).tolist() == [213, 214]
+    assert (u // -1).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("fn", [lambda u: u ** -1, lambda u: ge.pow(u, -1),
+                                lambda u: u.long() ** -1])
+def test_an_integer_tensor_to_a_negative_int_power_raises(fn):
+    with pytest.raises(ge.DTypeError, match="negative integer"):
+        fn(ge.tensor([1, 2], dtype=ge.uint8))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda: ge.tensor([5, 2]) // ge.tensor([0, 1]), lambda: ge.tensor([5, 2]) % ge.tensor([0, 1]),
+    lambda: ge.tensor([5, 2]) // 0, lambda: ge.tensor([5, 2]) % 0, lambda: 5 // ge.tensor([0, 1]),
+    lambda: ge.tensor([5, 2]).div(ge.tensor([0, 1]), rounding_mode="floor"),
+    lambda: ge.tensor([5, 2]).div(ge.tensor([0, 1]), rounding_mode="trunc"),
+    lambda: 2 // ge.tensor([True, False]), lambda: 2 % ge.tensor([True, False]),
+    lambda: ge.fmod(ge.tensor([5, 2]), ge.tensor([0, 1])),
+    lambda: ge.tensor([5, 2], dtype=ge.uint8) // ge.tensor([0, 1], dtype=ge.uint8)])
+def test_integer_division_by_zero_raises_zero_division_error(fn):
+    with pytest.raises(ZeroDivisionError, match="division by zero") as e:
+        fn()
+    assert isinstance(e.value, RuntimeError)
+
+
+def test_float_division_by_zero_still_gives_inf_and_nan():
+    assert (ge.tensor([5.0, 2.0]) // ge.tensor([0.0, 1.0])).tolist() == [math.inf, 2.0]
+    assert (ge.tensor([5, 2]) / ge.tensor([0, 1])).tolist() == [math.inf, 2.0]
+    assert (ge.tensor([5, 2]) // ge.tensor([0.0, 1.0])).tolist() == [math.inf, 2.0]
+    assert all(math.isnan(v) for v in (ge.tensor([5.0, 2.0]) % 0).tolist())

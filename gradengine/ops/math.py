@@ -98,6 +98,10 @@ atan_op.defvjp(lambda g, x: g / (1 + x * x))
 @op(name="atan2", save=("a", "b"))
 def atan2_op(xp, a, b):
     """The angle of the point (b, a): atan(a / b) in the right quadrant."""
+    # integers give the default float, from their own values (NumPy: float16 for uint8;
+    # promoting first would wrap a 0-d int64 -1 beside a uint8 tensor to 255)
+    a, b = (floating(v) if getattr(v, "dtype", None) is not None and v.dtype.kind in "biu"
+            else v for v in (a, b))
     a, b = promote(a, b)
     return xp.arctan2(a, b)
 
