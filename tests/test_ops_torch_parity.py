@@ -306,3 +306,24 @@ def test_float_division_by_zero_still_gives_inf_and_nan():
     assert (ge.tensor([5, 2]) / ge.tensor([0, 1])).tolist() == [math.inf, 2.0]
     assert (ge.tensor([5, 2]) // ge.tensor([0.0, 1.0])).tolist() == [math.inf, 2.0]
     assert all(math.isnan(v) for v in (ge.tensor([5.0, 2.0]) % 0).tolist())
+
+
+# ---------------------------------------------------------------- float16 scans
+
+
+def test_float16_scans_accumulate_in_float32():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ge.ones(5000, dtype=ge.float16).cumsum(0)[-1].item() == 5000.0
+        out = ge.ones(5000, dtype=ge.float16).cumsum(0)
+        assert out.dtype == np.float16
+        want = np.cumsum(np.ones(5000, np.float32)).astype(np.float16)
+        np.testing.assert_array_equal(out.numpy(), want)
+        p = ge.full((5000,), 1.001, dtype=ge.float16).cumprod(0)
+        want = np.cumprod(np.full(5000, 1.001, np.float16).astype(np.float32))
+        np.testing.assert_array_equal(p.numpy(), want.astype(np.float16))
+        lse = ge.zeros(5000, dtype=ge.float16).logcumsumexp(0)
+        assert lse.dtype == np.float16 and abs(lse[-1].item() - math.log(5000)) < 0.01
+        x = ge.ones(3000, dtype=ge.float16, requires_grad=True)
+        x.cumsum(0).sum().backward()
+        assert x.grad[0].item() == 3000.0 and x.grad.dtype == np.float16

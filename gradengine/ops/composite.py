@@ -324,7 +324,9 @@ def logcumsumexp_op(xp, x, axis):
     """log(cumsum(exp(x))) along axis as a running logaddexp (exact wherever the terms
     differ in scale; on the host: CuPy's ufuncs have no accumulate)."""
     if xp is not np:
-        return xp.asarray(np.logaddexp.accumulate(xp.asnumpy(x), axis=axis))
+        return xp.asarray(logcumsumexp_op.fwd(np, xp.asnumpy(x), axis))
+    if x.dtype == np.float16:  # in float32, each output rounded back (torch's)
+        return np.logaddexp.accumulate(x.astype(np.float32), axis=axis).astype(x.dtype)
     return np.logaddexp.accumulate(x, axis=axis)
 
 

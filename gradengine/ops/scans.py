@@ -78,23 +78,33 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 # ---------------------------------------------------------------- scans
 
-@op(name="cumsum", params=("axis", "reverse"))
+@op(name="cumsum", params=("axis", "reverse"), quiet=True)
 def cumsum_op(xp, x, axis, reverse):
     """Running sum along axis (from the end when reverse)."""
     if x.dtype.kind == "u":  # torch: into int64 (NumPy: uint64)
         x = x.astype(np.int64)
+    acc = _half_acc(x)
     if reverse:
-        return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis), axis)
-    return xp.cumsum(x, axis=axis)
+        return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis, dtype=acc), axis).astype(
+            x.dtype, copy=False)
+    return xp.cumsum(x, axis=axis, dtype=acc).astype(x.dtype, copy=False)
+
+
+def _half_acc(x):
+    """float16 scans accumulate in float32 and round each output back, as torch's (a
+    float16 running sum of ones stalls at 2048)."""
+    return np.float32 if x.dtype == np.float16 else None
 
 
 cumsum_op.defvjp(lambda g, axis, reverse: apply(cumsum_op, g, params=(axis, not reverse)))
 
 
-@op(name="cumprod", params=("axis",), save=("x", "out"))
+@op(name="cumprod", params=("axis",), save=("x", "out"), quiet=True)
 def cumprod_op(xp, x, axis):
     """Running product along axis; d/dx_i = sum_{k >= i} g_k out_k / x_i."""
-    return xp.cumprod(x.astype(np.int64) if x.dtype.kind == "u" else x, axis=axis)
+    if x.dtype.kind == "u":
+        x = x.astype(np.int64)
+    return xp.cumprod(x, axis=axis, dtype=_half_acc(x)).astype(x.dtype, copy=False)
 
 
 def _cumprod_grad(g, x, out, axis):
