@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gradengine as ge
+from gradengine import functional as F
 from gradengine.errors import IndexingError
 
 NAN = float("nan")
@@ -327,3 +328,46 @@ def test_float16_scans_accumulate_in_float32():
         x = ge.ones(3000, dtype=ge.float16, requires_grad=True)
         x.cumsum(0).sum().backward()
         assert x.grad[0].item() == 3000.0 and x.grad.dtype == np.float16
+
+
+# ---------------------------------------------------------------- dtype rules: matmul, mean
+
+
+_PRODUCTS = {
+    "matmul": lambda a, b: a @ b, "mm": lambda a, b: ge.mm(a, b),
+    "mv": lambda a, b: ge.mv(a, b[0]), "dot": lambda a, b: ge.dot(a[0], b[0]),
+    "bmm": lambda a, b: ge.bmm(a[None], b[None]), "linear": lambda a, b: F.linear(a, b),
+    "einsum": lambda a, b: ge.einsum("ij,jk->ik", a, b),
+    "tensordot": lambda a, b: ge.tensordot(a, b, 1)}
+
+
+@pytest.mark.parametrize("name", sorted(_PRODUCTS))
+@pytest.mark.parametrize("da, db", [("int64", "float32"), ("float32", "float64"),
+                                    ("float16", "float32")])
+def test_matrix_products_refuse_operands_of_different_dtypes(name, da, db):
+    a, b = ge.ones(2, 2, dtype=da), ge.ones(2, 2, dtype=db)
+    with pytest.raises(ge.DTypeError, match=rf"{name}.*{da}.*{db}") as e:
+        _PRODUCTS[name](a, b)
+    assert isinstance(e.value, RuntimeError)
+    assert _PRODUCTS[name](a, a).dtype == np.dtype(da)
+
+
+def test_linear_refuses_a_bias_of_another_dtype():
+    with pytest.raises(ge.DTypeError, match="linear"):
+        F.linear(ge.ones(2, 2), ge.ones(2, 2), ge.ones(2, dtype=ge.float64))
+
+
+def test_outer_and_kron_still_promote_as_torch():
+    assert ge.outer(ge.ones(2), ge.ones(2, dtype=ge.float64)).dtype == np.float64
+    assert ge.kron(ge.ones(2, 2), ge.ones(2, 2, dtype=ge.float64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("t", [lambda: ge.tensor([1, 2]), lambda: ge.tensor([True, False]),
+                               lambda: ge.tensor([1, 2], dtype=ge.uint8)])
+def test_mean_of_an_integer_or_bool_tensor_raises_as_torch(t):
+    with pytest.raises(ge.DTypeError, match=r"mean\(\).*floating point"):
+        t().mean()
+    with pytest.raises(ge.DTypeError, match="mean"):
+        ge.mean(t(), dim=0)
+    assert t().mean(dtype=ge.float32).dtype == np.float32
+    assert abs(t().float().mean().item() - float(np.mean(t().numpy()))) < 1e-6

@@ -780,6 +780,9 @@ def _matmul_of(name, nda, ndb, what):
     def fn(a, b):
         if a.ndim != nda or b.ndim != ndb:
             raise ShapeError(f"{name}: expected {what}, got {a.shape} and {b.shape}")
+        if a.dtype != b.dtype:
+            from .linalg import check_same_dtype
+            check_same_dtype(name, a, b)
         return _matmul(a, b)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"a @ b for {what} (torch.{name})."
@@ -802,6 +805,9 @@ def tensordot(a, b, dims=2, *, axes=None):
     """Contraction over the last ``dims`` dims of a and the first of b (or explicit lists;
     ``axes=`` as NumPy spells it)."""
     dims = dims if axes is None else axes
+    if a.dtype != b.dtype:
+        from .linalg import check_same_dtype
+        check_same_dtype("tensordot", a, b)
     if isinstance(dims, (int, np.integer)):
         da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:

@@ -132,6 +132,11 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "mean"))
+    if x.dtype.kind not in "fc":
+        from ..errors import DTypeError
+        raise DTypeError(f"mean(): could not infer output dtype. Input dtype must be either "
+                         f"a floating point or complex dtype. Got: {x.dtype.name} (pass "
+                         f"dtype=, e.g. mean(dtype=float32), or cast first)")
     return _reduce("mean", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 

@@ -85,9 +85,10 @@ def cumsum_op(xp, x, axis, reverse):
         x = x.astype(np.int64)
     acc = _half_acc(x)
     if reverse:
-        return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis, dtype=acc), axis).astype(
-            x.dtype, copy=False)
-    return xp.cumsum(x, axis=axis, dtype=acc).astype(x.dtype, copy=False)
+        out = xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis, dtype=acc), axis)
+    else:
+        out = xp.cumsum(x, axis=axis, dtype=acc)
+    return out if acc is None else out.astype(x.dtype)  # (ints: NumPy's int64, as torch)
 
 
 def _half_acc(x):
@@ -104,7 +105,9 @@ def cumprod_op(xp, x, axis):
     """Running product along axis; d/dx_i = sum_{k >= i} g_k out_k / x_i."""
     if x.dtype.kind == "u":
         x = x.astype(np.int64)
-    return xp.cumprod(x, axis=axis, dtype=_half_acc(x)).astype(x.dtype, copy=False)
+    acc = _half_acc(x)
+    out = xp.cumprod(x, axis=axis, dtype=acc)
+    return out if acc is None else out.astype(x.dtype)
 
 
 def _cumprod_grad(g, x, out, axis):
