@@ -371,3 +371,15 @@ def test_mean_of_an_integer_or_bool_tensor_raises_as_torch(t):
         ge.mean(t(), dim=0)
     assert t().mean(dtype=ge.float32).dtype == np.float32
     assert abs(t().float().mean().item() - float(np.mean(t().numpy()))) < 1e-6
+
+
+# ---------------------------------------------------------------- linalg.qr(mode="r")
+
+
+def test_qr_mode_r_returns_an_empty_q_and_r():
+    a = np.random.default_rng(0).standard_normal((4, 3, 2))
+    q, r = ge.linalg.qr(ge.tensor(a), mode="r")
+    assert tuple(q.shape) == (0,) and q.dtype == np.float64
+    np.testing.assert_allclose(r.numpy(), np.linalg.qr(a, mode="r"), atol=1e-12)
+    _, r2 = ge.linalg.qr(ge.tensor(a))
+    np.testing.assert_array_equal(r.numpy(), r2.numpy())
