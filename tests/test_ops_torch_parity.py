@@ -383,3 +383,26 @@ def test_qr_mode_r_returns_an_empty_q_and_r():
     np.testing.assert_allclose(r.numpy(), np.linalg.qr(a, mode="r"), atol=1e-12)
     _, r2 = ge.linalg.qr(ge.tensor(a))
     np.testing.assert_array_equal(r.numpy(), r2.numpy())
+
+
+# ---------------------------------------------------------------- maximum/minimum: selected gradients
+
+
+def test_hessian_through_minimum_of_logcumsumexp_has_no_nan():
+    x = ge.tensor([-0.40086157, 1.06787747, 0.20854929], dtype=ge.float64, requires_grad=True)
+    y = ge.tensor([-0.6132466, 0.48395392, 0.1626991], dtype=ge.float64, requires_grad=True)
+    y3 = ge.minimum(y.logcumsumexp(0), x)
+    gx, gy = ge.autograd.grad(x.sum() + (y3 * y3).sum(), [x, y], create_graph=True)
+    r = ge.autograd.grad((gx * gx).sum() + (gy * gy).sum(), x)[0]
+    # by hand: where x wins (the last element) y3 = x, gx = 1 + 2x, d(gx^2)/dx = 4(1 + 2x);
+    # elsewhere x loses and gets nothing
+    want = [0.0, 0.0, 4 * (1 + 2 * 0.20854929)]
+    np.testing.assert_allclose(r.numpy(), want, rtol=1e-12)
+
+
+def test_maximum_gives_a_losing_input_zero_even_for_an_infinite_gradient():
+    a = ge.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = ge.tensor([2.0, 2.0, 1.0], requires_grad=True)
+    (ge.maximum(a, b) * ge.tensor([math.inf, 1.0, NAN])).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.5, NAN])
+    np.testing.assert_array_equal(b.grad.numpy(), [math.inf, 0.5, 0.0])

@@ -268,10 +268,15 @@ def select_share(xp, a, b, upper):
     return xp.where((a != a) | (b != b), 1, share).astype(dt)
 
 
-maximum.defvjp(lambda g, a, b: g * select_share(a, b, params=(True,)),
-               lambda g, a, b: g * select_share(b, a, params=(True,)))
-minimum.defvjp(lambda g, a, b: g * select_share(a, b, params=(False,)),
-               lambda g, a, b: g * select_share(b, a, params=(False,)))
+def _share(g, a, b, upper):
+    # selected, not multiplied (torch's masked_fill): where a loses its gradient is 0 even
+    # when g is inf or NaN, and so is what a higher order sends back through g there
+    s = select_share(a, b, params=(upper,))
+    return where(s > 0, g * s, 0.0)
+
+
+maximum.defvjp(lambda g, a, b: _share(g, a, b, True), lambda g, a, b: _share(g, b, a, True))
+minimum.defvjp(lambda g, a, b: _share(g, a, b, False), lambda g, a, b: _share(g, b, a, False))
 
 
 @op(name="where", save=("cond",))
