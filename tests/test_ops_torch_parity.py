@@ -385,7 +385,7 @@ def test_qr_mode_r_returns_an_empty_q_and_r():
     np.testing.assert_array_equal(r.numpy(), r2.numpy())
 
 
-# ---------------------------------------------------------------- maximum/minimum: selected gradients
+# ---------------------------------------------------------------- maximum/minimum gradients
 
 
 def test_hessian_through_minimum_of_logcumsumexp_has_no_nan():
