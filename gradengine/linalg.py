@@ -195,16 +195,19 @@ class _QrFn(Function):
 
 
 def qr(a, mode="reduced"):
-    """``(Q, R)`` of each matrix of ``a`` ("reduced" or "complete"); no gradient (its
-    backward raises GraphError).
+    """``(Q, R)`` of each matrix of ``a`` ("reduced" or "complete"; "r": R alone, with Q
+    an empty tensor of shape (0,), as torch); no gradient (its backward raises GraphError).
 
     Raises:
         ArgumentError: another ``mode``.
     """
-    if mode not in ("reduced", "complete"):
-        raise ArgumentError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
+    if mode not in ("reduced", "complete", "r"):
+        raise ArgumentError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     if a.ndim < 2:
         raise ShapeError(f"qr: expects matrices (..., m, n), got shape {tuple(a.shape)}")
+    if mode == "r":
+        r = _QrFn.apply(a, "reduced")[1]
+        return _Qr(_creation.zeros(0, dtype=r.dtype, device=a.device), r)
     return _Qr(*_QrFn.apply(a, mode))
 
 

@@ -132,8 +132,9 @@ def test_jitted_training_equals_eager_training_step_for_step():
     step = _sgd_step(m2, o2)
     rng = np.random.default_rng(0)
     for _ in range(6):
-        x = ge.tensor(rng.standard_normal((5, 2)))
-        y = ge.tensor(rng.standard_normal((5, 1)))
+        # float32 data for the float32 model (matmul does not promote, as torch's)
+        x = ge.tensor(rng.standard_normal((5, 2)).astype(np.float32))
+        y = ge.tensor(rng.standard_normal((5, 1)).astype(np.float32))
         o1.zero_grad()
         loss1 = F.mse_loss(m1(x), y)
         loss1.backward()

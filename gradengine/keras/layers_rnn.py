@@ -521,6 +521,9 @@ _CELL_ARGS = ("use_bias", "kernel_initializer", "recurrent_initializer", "bias_i
 def _rnn(layer, cell, args, kwargs):
     # -- kssuite: Keras' implementation=1|2 (the same numbers either way), accepted
     object.__setattr__(layer, "implementation", kwargs.pop("implementation", 2))
+    if kwargs.get("dtype") is not None and "_dtype" not in cell.__dict__:
+        # the cell's weights in the layer's dtype, as Keras (matmul does not promote)
+        object.__setattr__(cell, "_dtype", backend.resolve_dtype(kwargs["dtype"], "layer"))
     RNN.__init__(layer, cell, return_sequences=args["return_sequences"],
                  return_state=args["return_state"], go_backwards=args["go_backwards"],
                  stateful=args["stateful"], unroll=args["unroll"],

@@ -54,17 +54,22 @@ def operand(x, like, name="operand"):
 
 
 def _binary(fn):
+    # true division gives a float: its int operand is a number, never wrapped to the
+    # tensor's dtype (``uint8_tensor / -1`` is -1, as torch; div's forward handles it);
+    # nor is an exponent (torch refuses ``uint8_tensor ** -1`` and ``** 300``)
+    wraps = fn is not div and fn is not pow
+
     def forward(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
-        elif type(other) is int and self.dtype.kind in "iu":
+        elif type(other) is int and self.dtype.kind in "iu" and wraps:
             other = _wrapped_int(other, self.dtype)
         return apply(fn, self, other)
 
     def reflected(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
-        elif type(other) is int and self.dtype.kind in "iu":
+        elif type(other) is int and self.dtype.kind in "iu" and wraps:
             other = _wrapped_int(other, self.dtype)
         return apply(fn, other, self)
     return forward, reflected

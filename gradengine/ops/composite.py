@@ -27,7 +27,7 @@ from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
 from .reductions import min as _min
-from .scans import var
+from .scans import std_of_var, var
 from .shape import broadcast_to, concatenate, normalize_axis, reshape, transpose, unsqueeze
 
 _LN2 = _m.log(2.0)
@@ -256,7 +256,7 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis
     """(std, mean), as torch.std_mean (NumPy's ``axis=`` / ``keepdims=`` too)."""
     v, m = var_mean(x, dim, unbiased, keepdim, correction=correction, axis=axis,
                     keepdims=keepdims)
-    return sqrt(v), m
+    return std_of_var(v), m
 
 
 @op(name="vector_norm2", save=("a", "out"), params=("axis",))
@@ -297,7 +297,9 @@ def _(g, a, out, axis, p):
 
 
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
-    """The p-norm over dim (all when None): "fro"/2, 1, inf, -inf, 0 or any p."""
+    """The p-norm over dim (all when None, () or []): "fro"/2, 1, inf, -inf, 0 or any p."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
     if dtype is not None:
         x = cast(x, resolve_dtype(dtype, "norm"))
     if p in ("fro", 2, 2.0):  # gradient 0 at the zero vector, as torch
@@ -322,7 +324,9 @@ def logcumsumexp_op(xp, x, axis):
     """log(cumsum(exp(x))) along axis as a running logaddexp (exact wherever the terms
     differ in scale; on the host: CuPy's ufuncs have no accumulate)."""
     if xp is not np:
-        return xp.asarray(np.logaddexp.accumulate(xp.asnumpy(x), axis=axis))
+        return xp.asarray(logcumsumexp_op.fwd(np, xp.asnumpy(x), axis))
+    if x.dtype == np.float16:  # in float32, each output rounded back (torch's)
+        return np.logaddexp.accumulate(x.astype(np.float32), axis=axis).astype(x.dtype)
     return np.logaddexp.accumulate(x, axis=axis)
 
 
@@ -355,15 +359,19 @@ def logcumsumexp(x, dim):
 
 @op(name="cumextreme_index", params=("axis", "upper"), differentiable=False)
 def cumextreme_index(xp, x, axis, upper):
-    """The index of the running max (upper) or min along axis, the latest among ties (as
-    torch's cummax / cummin; on the host: CuPy's ufuncs have no accumulate)."""
+    """The index of the running max (upper) or min along axis, the latest among ties, a NaN
+    beating every number (as torch's cummax / cummin; on the host: CuPy's ufuncs have no
+    accumulate)."""
     if xp is not np:
         return xp.asarray(cumextreme_index.fwd(np, xp.asnumpy(x), axis, upper))
     acc = (xp.maximum if upper else xp.minimum).accumulate(x, axis=axis)
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
     pos = xp.arange(x.shape[axis]).reshape(shape)
-    hit = xp.where(x == acc, pos, 0)
+    same = x == acc
+    if x.dtype.kind in "fc":  # a NaN is the running extreme from where it appears on
+        same = same | (xp.isnan(x) & xp.isnan(acc))
+    hit = xp.where(same, pos, 0)
     return xp.maximum.accumulate(hit, axis=axis).astype(np.int64)
 
 
@@ -386,18 +394,84 @@ def cummin(x, dim=None, *, axis=None):
     return _cumextreme(x, axis if dim is None else dim, False, "cummin")
 
 
+@op(name="median_index", params=("axis",), differentiable=False)
+def median_index(xp, x, axis):
+    """The index along axis (kept) of the lower median, the first NaN's where there is one
+    (the median is then NaN, as torch's)."""
+    order = xp.argsort(x, axis=axis, kind="stable")
+    pos = xp.full(x.shape[:axis] + (1,) + x.shape[axis + 1:], (x.shape[axis] - 1) // 2)
+    idx = xp.take_along_axis(order, pos, axis=axis)
+    if x.dtype.kind in "fc":
+        nan = xp.isnan(x)
+        idx = xp.where(nan.any(axis=axis, keepdims=True),
+                       xp.argmax(nan, axis=axis, keepdims=True), idx)
+    return idx.astype(np.int64)
+
+
+@op(name="median_ties", differentiable=False)
+def median_ties(xp, x, v):
+    """1/k at the k elements of x equal to v (at the NaNs when v is NaN), else 0."""
+    hit = xp.where(xp.isnan(v), xp.isnan(x), x == v)
+    return (hit / xp.maximum(hit.sum(), 1)).astype(x.dtype)
+
+
+def _nonempty_dim(x, ax, name):
+    if x.shape[ax] == 0:
+        from ..errors import IndexingError
+        raise IndexingError(f"{name}(): expected reduction dim {ax} to have non-zero size, "
+                            f"got shape {tuple(x.shape)}")
+
+
+def median_of_all(flat, idx):
+    """The element of ``flat`` (1-d) at ``idx`` (shape (1,)) as a 0-d value whose gradient
+    is shared evenly by every element equal to it (every NaN when it is NaN), as torch's
+    evenly_distribute_backward."""
+    from .manipulation import gather
+    v = reshape(gather(flat, 0, idx), ()).detach()
+    share = apply(median_ties, flat, v)
+    d = where(share > 0, flat, 0.0)
+    return v + (sum(d * share) - sum(d.detach() * share))
+
+
 def median(x, dim=None, keepdim=False):
-    """The lower median (of all elements, or (values, indices) along dim), as torch."""
+    """The lower median, NaN where there is a NaN (as torch): of all elements (the gradient
+    shared by the elements equal to it), or (values, indices) along dim (the gradient to
+    the index)."""
+    from .manipulation import gather
     if dim is None:
         flat = reshape(x, (-1,))
-        s = sort(flat).values
-        return s[(flat.shape[0] - 1) // 2]
-    return kthvalue(x, (x.shape[_ax(x, dim, "median")] - 1) // 2 + 1, dim, keepdim)
+        if flat.shape[0] == 0:
+            return reshape(sum(flat) * np.nan, ())
+        return median_of_all(flat, apply(median_index, flat, params=(0,)))
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
+    ax = _ax(x, dim, "median")
+    _nonempty_dim(x, ax, "median")
+    idx = apply(median_index, x, params=(ax,))
+    v = gather(x, ax, idx)
+    if not keepdim:
+        v, idx = _squeeze_ax(v, ax), _squeeze_ax(idx, ax)
+    return _ValuesIndices(v, idx)
 
 
 def kthvalue(x, k, dim=-1, keepdim=False):
-    """The k-th smallest element along dim: (values, indices)."""
-    ax = _ax(x, dim, "kthvalue")
+    """The k-th smallest element along dim (NaN sorting last): (values, indices).
+
+    Raises:
+        IndexingError: k outside 1..size of dim, or dim empty (an IndexError and a
+        RuntimeError, as torch's).
+    """
+    ax = _ax(x, dim, "kthvalue") if x.ndim else None
+    size = x.shape[ax] if x.ndim else 1
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= size:
+        from ..errors import IndexingError
+        if x.ndim and size == 0:
+            _nonempty_dim(x, ax, "kthvalue")
+        raise IndexingError(f"kthvalue(): selected number k = {k!r} out of range for "
+                            f"dimension {ax or 0} of size {size} (shape {tuple(x.shape)}): k "
+                            f"must be in 1..{size}")
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
     s = sort(x, dim=ax, stable=True)
     idx = [slice(None)] * x.ndim
     idx[ax] = slice(k - 1, k)
@@ -706,6 +780,9 @@ def _matmul_of(name, nda, ndb, what):
     def fn(a, b):
         if a.ndim != nda or b.ndim != ndb:
             raise ShapeError(f"{name}: expected {what}, got {a.shape} and {b.shape}")
+        if a.dtype != b.dtype:
+            from .linalg import check_same_dtype
+            check_same_dtype(name, a, b)
         return _matmul(a, b)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"a @ b for {what} (torch.{name})."
@@ -728,6 +805,9 @@ def tensordot(a, b, dims=2, *, axes=None):
     """Contraction over the last ``dims`` dims of a and the first of b (or explicit lists;
     ``axes=`` as NumPy spells it)."""
     dims = dims if axes is None else axes
+    if a.dtype != b.dtype:
+        from .linalg import check_same_dtype
+        check_same_dtype("tensordot", a, b)
     if isinstance(dims, (int, np.integer)):
         da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:

@@ -6,7 +6,7 @@ gradients of every order come out; ``svdvals`` is once differentiable."""
 from __future__ import annotations
 
 from ..core.op import apply, op
-from ..errors import ShapeError
+from ..errors import GraphError, ShapeError
 from .composite import diag_embed, diagonal, vector_norm2  # noqa: F401 - public here too
 from .linalg import matmul
 from .manipulation import tril
@@ -34,22 +34,79 @@ def inv_op(xp, a):
 inv_op.defvjp(lambda g, out: -matmul(matmul(_mT(out), g), _mT(out)))
 
 
-@op(name="det", save=("a", "out"))
+def _prod_except(xp, s, axis):
+    """prod_{k != i} s_k along ``axis``, by prefix and suffix products (no division, so
+    exact where some s_k are zero)."""
+    s = xp.moveaxis(s, axis, -1)
+    one = xp.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+    left = xp.concatenate([one, xp.cumprod(s[..., :-1], axis=-1)], axis=-1)
+    right = xp.cumprod(s[..., :0:-1], axis=-1)[..., ::-1]
+    right = xp.concatenate([right, one], axis=-1)
+    return xp.moveaxis(left * right, -1, axis)
+
+
+def _svd_signed(xp, a):
+    u, s, vh = xp.linalg.svd(a)
+    return u, s, vh, xp.linalg.det(u) * xp.linalg.det(vh)
+
+
+@op(name="cofactor", save=("a",))
+def cofactor_op(xp, a):
+    """cof(A) = det(A) A^-T = sign U diag(prod_{j!=i} s_j) V^T (A = U S V^T, sign =
+    det(U) det(V^T)): the derivative of det, exact where A is singular."""
+    if a.size == 0:
+        return xp.zeros_like(a)
+    u, s, vh, sign = _svd_signed(xp, a)
+    c = _prod_except(xp, s, -1) * sign[..., None]
+    return xp.matmul(u * c[..., None, :], vh).astype(a.dtype, copy=False)
+
+
+@op(name="cofactor_backward", save=("a",))
+def cofactor_backward(xp, a, g):
+    """The VJP of cof at A (the Hessian of det applied to G): with G~ = U^T G V and
+    P_ij = prod_{k != i, j} s_k (P_ii = 0), sign U (diag(P diag G~) - P * G~^T) V^T."""
+    n = a.shape[-1]
+    if a.size == 0 or n < 2:
+        return xp.zeros_like(a)
+    u, s, vh, sign = _svd_signed(xp, a)
+    eye = xp.eye(n, dtype=bool)
+    # s_k for every (i, j, k), with s_i and s_j replaced by 1
+    rep = xp.broadcast_to(s[..., None, None, :], s.shape[:-1] + (n, n, n))
+    drop = eye[:, None, :] | eye[None, :, :]
+    p = xp.where(drop, 1, rep).prod(axis=-1) * ~eye
+    gt = xp.matmul(xp.matmul(xp.swapaxes(u, -1, -2), g), xp.swapaxes(vh, -1, -2))
+    dg = xp.diagonal(gt, axis1=-2, axis2=-1)
+    bar = xp.matmul(p, dg[..., None]) * eye - p * xp.swapaxes(gt, -1, -2)
+    return (xp.matmul(xp.matmul(u, bar), vh) * sign[..., None, None]).astype(a.dtype,
+                                                                             copy=False)
+
+
+def _no_third_order(g, a):
+    raise GraphError("det: gradients of third and higher order are not supported (the "
+                     "second-order rule, cofactor_backward, is differentiable once)")
+
+
+cofactor_op.defvjp(lambda g, a: apply(cofactor_backward, a, g))
+cofactor_backward.defvjp(_no_third_order, _no_third_order)
+
+
+@op(name="det", save=("a",))
 def det_op(xp, a):
-    """det(A); d det / dA = det(A) A^-T."""
+    """det(A); d det / dA = cof(A) = det(A) A^-T, by the SVD where A is singular."""
     return xp.asarray(xp.linalg.det(a))
 
 
-det_op.defvjp(lambda g, a, out: _mat(g * out) * _mT(inv(a)))
+det_op.defvjp(lambda g, a: _mat(g) * apply(cofactor_op, a))
 
 
 @op(name="logabsdet", save=("a",))
 def logabsdet_op(xp, a):
-    """log |det(A)|; its gradient is A^-T."""
+    """log |det(A)|; its gradient is A^-T = cof(A) / det(A) (+-inf where A is singular,
+    as torch)."""
     return xp.asarray(xp.linalg.slogdet(a)[1])
 
 
-logabsdet_op.defvjp(lambda g, a: _mat(g) * _mT(inv(a)))
+logabsdet_op.defvjp(lambda g, a: _mat(g / apply(det_op, a)) * apply(cofactor_op, a))
 
 
 @op(name="det_sign", differentiable=False)

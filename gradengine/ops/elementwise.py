@@ -97,10 +97,21 @@ def mul(xp, a, b):
 mul.defvjp(lambda g, b: g * b, lambda g, a: g * a)
 
 
+def _unwrapped_int(v, other):
+    """A Python int beside an integer array, as a float where it is beyond the array's
+    range: true division gives a float, so ``uint8_tensor / -1`` is -1 per element, as
+    torch's (never the wrapped 255, nor NumPy's OverflowError)."""
+    if type(v) is not int or getattr(other, "dtype", None) is None or \
+            other.dtype.kind not in "iu":
+        return v
+    info = np.iinfo(other.dtype)
+    return v if info.min <= v <= info.max else float(v)
+
+
 @op(save=("a", "b"), quiet=True)
 def div(xp, a, b):
     """a / b (true division: integers give the default float)."""
-    a, b = promote(a, b)
+    a, b = promote(_unwrapped_int(a, b), _unwrapped_int(b, a))
     return a / b
 
 
@@ -111,6 +122,9 @@ div.defvjp(lambda g, b: g / b, lambda g, a, b: -(g / b) * (a / b))
 @op(save=("a", "b", "out"), quiet=True)
 def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
     """a ** b."""
+    if type(b) is int and b < 0 and getattr(a, "dtype", None) is not None and \
+            a.dtype.kind in "iu":  # before NumPy's OverflowError for an unsigned a
+        raise ValueError("Integers to negative integer powers are not allowed.")
     a, b = promote(a, b)
     if getattr(a, "dtype", None) == np.bool_:  # torch: bool ** int is int64, bool ** bool bool
         if type(b) is bool or getattr(b, "dtype", None) == np.bool_:
@@ -274,10 +288,15 @@ def select_share(xp, a, b, upper):
     return xp.where((a != a) | (b != b), 1, share).astype(dt)
 
 
-maximum.defvjp(lambda g, a, b: g * select_share(a, b, params=(True,)),
-               lambda g, a, b: g * select_share(b, a, params=(True,)))
-minimum.defvjp(lambda g, a, b: g * select_share(a, b, params=(False,)),
-               lambda g, a, b: g * select_share(b, a, params=(False,)))
+def _share(g, a, b, upper):
+    # selected, not multiplied (torch's masked_fill): where a loses its gradient is 0 even
+    # when g is inf or NaN, and so is what a higher order sends back through g there
+    s = select_share(a, b, params=(upper,))
+    return where(s > 0, g * s, 0.0)
+
+
+maximum.defvjp(lambda g, a, b: _share(g, a, b, True), lambda g, a, b: _share(g, b, a, True))
+minimum.defvjp(lambda g, a, b: _share(g, a, b, False), lambda g, a, b: _share(g, b, a, False))
 
 
 @op(name="where", save=("cond",))
@@ -401,10 +420,32 @@ def _as_float_result(out, a, b):
     return out
 
 
+class DivisionByZeroError(ArgumentError, ZeroDivisionError):
+    """Integer division or remainder by zero: a ZeroDivisionError (and a RuntimeError, as
+    torch's ``RuntimeError: ZeroDivisionError``)."""
+
+
+def _integer_kind(v):
+    if type(v) is bool or type(v) is int:
+        return True
+    dt = getattr(v, "dtype", None)
+    return dt is not None and dt.kind in "biu"
+
+
+def _no_integer_zero(xp, name, a, b):
+    """torch refuses an integer division by zero on the CPU (NumPy gives 0 and warns);
+    on a GPU nothing is read back (torch does not check there either)."""
+    if xp is np and _integer_kind(a) and _integer_kind(b) and np.any(np.asarray(b) == 0):
+        raise DivisionByZeroError(f"{name}: integer division by zero (ZeroDivisionError), "
+                                  f"operands {getattr(a, 'dtype', type(a).__name__)} and "
+                                  f"{getattr(b, 'dtype', type(b).__name__)}")
+
+
 @op(quiet=True)
 def floordiv(xp, a, b):
     """floor(a / b); integers stay integers (the gradient is 0, as torch's
     ``div(rounding_mode="floor")``)."""
+    _no_integer_zero(xp, "floordiv", a, b)
     a, b = promote(a, b)
     return _as_float_result(xp.floor_divide(a, b), a, b)
 
@@ -412,6 +453,7 @@ def floordiv(xp, a, b):
 @op(quiet=True)
 def truncdiv(xp, a, b):
     """trunc(a / b) (torch's ``div(rounding_mode="trunc")``); integers stay integers."""
+    _no_integer_zero(xp, "truncdiv", a, b)
     a, b = promote(a, b)
     kind = getattr(a, "dtype", getattr(b, "dtype", None))
     if kind is not None and kind.kind in "iu" and getattr(b, "dtype", kind).kind in "iu" \
@@ -429,6 +471,7 @@ truncdiv.defvjp(lambda g: g * 0.0, lambda g: g * 0.0)
 @op(save=("a", "b"), quiet=True)
 def remainder(xp, a, b):
     """a - floor(a / b) * b: the sign of b, as Python's and torch's ``%``."""
+    _no_integer_zero(xp, "remainder", a, b)
     a, b = promote(a, b)
     return _as_float_result(xp.remainder(a, b), a, b)
 
@@ -436,6 +479,7 @@ def remainder(xp, a, b):
 @op(save=("a", "b"), quiet=True)
 def fmod(xp, a, b):
     """a - trunc(a / b) * b: the sign of a, as C's fmod and torch.fmod."""
+    _no_integer_zero(xp, "fmod", a, b)
     a, b = promote(a, b)
     return _as_float_result(xp.fmod(a, b), a, b)
 

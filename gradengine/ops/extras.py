@@ -16,8 +16,9 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
 from .composite import bmm
+from .composite import norm as _pnorm
 from .creation import rand, randn
-from .elementwise import abs_, cast, sqrt
+from .elementwise import abs_, cast
 from .manipulation import sort, take_along_dim
 from .reductions import max as _max
 from .reductions import sum
@@ -228,17 +229,20 @@ def cdist(x1, x2, p=2.0):
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise ShapeError(f"cdist: expects (..., P, M) and (..., R, M), got shapes "
                          f"{tuple(x1.shape)} and {tuple(x2.shape)}")
-    d = abs_(reshape(x1, x1.shape[:-1] + (1, x1.shape[-1])) -
-             reshape(x2, x2.shape[:-2] + (1,) + x2.shape[-2:]))
+    if p < 0:
+        raise ArgumentError(f"cdist: p must be non-negative, got {p!r}")
+    d = (reshape(x1, x1.shape[:-1] + (1, x1.shape[-1])) -
+         reshape(x2, x2.shape[:-2] + (1,) + x2.shape[-2:]))
     if p == float("inf"):
-        return _max(d, axis=-1)
-    if p == 2:
-        return sqrt(sum(d * d, axis=-1))
-    if p == 1:
-        return sum(d, axis=-1)
-    if p <= 0:
-        raise ArgumentError(f"cdist: p must be positive, got {p!r}")
-    return sum(d ** p, axis=-1) ** (1.0 / p)
+        # torch's cdist gives every coordinate tied for the maximum the whole gradient
+        # (sign(d) g), where the max-norm splits it: the max, plus an exact 0 whose
+        # gradient is that
+        a = abs_(d)
+        m = _max(a, axis=-1, keepdims=True).detach()
+        tied = cast(a.detach() == m, a.dtype)
+        return reshape(m, m.shape[:-1]) + sum(tied * (a - a.detach()), axis=-1)
+    # the norms' gradients are 0 at a zero distance (torch's), not 0/0
+    return _pnorm(d, p, -1)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "nearest", "midpoint")

@@ -8,7 +8,7 @@ from ..core.gradmode import is_grad_enabled
 from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from ..cuda import gemm, kernels
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from .activations import act_backward
 from .fused import ACTIVATIONS, bias_act_backward_ref, bias_act_ref
 from .shape import reshape_op, transpose_op
@@ -96,17 +96,30 @@ def _check_matmul(a_shape, b_shape, name="matmul"):
                              "broadcast together") from None
 
 
+def check_same_dtype(name, *tensors):
+    """torch's matrix products refuse operands of different dtypes (no promotion)."""
+    first = tensors[0].dtype
+    for t in tensors[1:]:
+        if t.dtype != first:
+            raise DTypeError(f"{name}: expected both operands to have the same dtype, but got "
+                             f"{first.name} and {t.dtype.name} (as torch, the matrix "
+                             f"products do not promote: cast one, e.g. b.to(a.dtype))")
+
+
 def matmul(a, b):
     """Matrix product with NumPy semantics: 1-D, 2-D and broadcast batches.
 
     Raises:
         ShapeError: 0-d arguments, mismatched inner dimensions or batch shapes.
+        DTypeError: operands of different dtypes (torch does not promote them either).
     """
     if not isinstance(a, Tensor):
         a = Tensor(a, device=b.device if isinstance(b, Tensor) else None)
     if not isinstance(b, Tensor):
         b = Tensor(b, device=a.device)
     _check_matmul(a.shape, b.shape)
+    if a.dtype != b.dtype:
+        check_same_dtype("matmul", a, b)
     return apply(matmul_op, a, b)
 
 
@@ -160,6 +173,8 @@ def linear(x, weight, bias=None, activation=None):
     if not isinstance(x, Tensor):
         x = Tensor(x, device=weight.device)
     _check_matmul(x.shape, weight.shape, "linear")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        check_same_dtype("linear", x, weight, *(() if bias is None else (bias,)))
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-d (in_features, out_features), got "
                          f"shape {weight.shape}")

@@ -743,6 +743,9 @@ def einsum(equation, *operands):
         raise ArgumentError("einsum: at least one operand is needed")
     like = next((o for o in operands if isinstance(o, Tensor)), None)
     operands = [_t(o, like) for o in operands]
+    if any(o.dtype != operands[0].dtype for o in operands):
+        from .linalg import check_same_dtype  # torch's einsum does not promote either
+        check_same_dtype("einsum", *operands)
     if "..." in equation:
         equation = _expand_ellipsis(equation.replace(" ", ""), operands)
     subs, out = _parse_einsum(equation, len(operands))

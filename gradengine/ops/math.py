@@ -98,11 +98,24 @@ atan_op.defvjp(lambda g, x: g / (1 + x * x))
 @op(name="atan2", save=("a", "b"))
 def atan2_op(xp, a, b):
     """The angle of the point (b, a): atan(a / b) in the right quadrant."""
+    # integers give the default float, from their own values (NumPy: float16 for uint8;
+    # promoting first would wrap a 0-d int64 -1 beside a uint8 tensor to 255)
+    a, b = (floating(v) if getattr(v, "dtype", None) is not None and v.dtype.kind in "biu"
+            else v for v in (a, b))
     a, b = promote(a, b)
     return xp.arctan2(a, b)
 
 
-atan2_op.defvjp(lambda g, a, b: g * b / (a * a + b * b), lambda g, a, b: -g * a / (a * a + b * b))
+def _atan2_recip(a, b):
+    """1 / (a^2 + b^2), 0 where that is 0 (torch's atan2 backward masks the origin)."""
+    den = a * a + b * b
+    zero = den.detach() == 0
+    return where(zero, 0.0, 1 / where(zero, 1.0, den))
+
+
+# torch's order of products, so the signs of zeros agree: (g * b) r and (g * -a) r
+atan2_op.defvjp(lambda g, a, b: g * b * _atan2_recip(a, b),
+                lambda g, a, b: g * -a * _atan2_recip(a, b))
 
 
 @op(name="sinh", save=("x",), quiet=True)

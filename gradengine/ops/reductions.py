@@ -93,12 +93,22 @@ min_op = _extreme("min", "amin")
 _OPS = {"sum": sum_op, "mean": mean_op, "max": max_op, "min": min_op}
 
 
+def _empty_extreme(name, x, axis):
+    """torch's error for an extreme over an empty dim (an IndexError; a ValueError too)."""
+    from ..errors import IndexingError
+    where = "" if axis is None else f" along dim {axis}"
+    raise IndexingError(f"{name}: zero-size tensor of shape {tuple(x.shape)} has no "
+                        f"{name.removeprefix('arg')}imum{where}: expected the reduction dim "
+                        f"to have non-zero size")
+
+
 def _reduce(name, x, axis, keepdims, *extra):
+    if isinstance(axis, (tuple, list)) and len(axis) == 0:
+        axis = None  # torch: dim=() or [] reduces over every dim
     axes = normalize_axis(axis, x.ndim, name)
     if name in ("max", "min") and x.size == 0:
         if axes is None or builtins.any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"{name}: zero-size tensor of shape {x.shape} has no {name}imum "
-                             f"along axis {axis}")
+            _empty_extreme(name, x, axis)
     if axes == () and x.ndim == 0:
         axes = None
     return apply(_OPS[name], x, params=(axes, bool(keepdims)) + extra)
@@ -122,6 +132,11 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
     if dtype is not None:
         from .elementwise import cast
         x = cast(x, resolve_dtype(dtype, "mean"))
+    if x.dtype.kind not in "fc":
+        from ..errors import DTypeError
+        raise DTypeError(f"mean(): could not infer output dtype. Input dtype must be either "
+                         f"a floating point or complex dtype. Got: {x.dtype.name} (pass "
+                         f"dtype=, e.g. mean(dtype=float32), or cast first)")
     return _reduce("mean", x, axis if dim is None else dim, keepdims or bool(keepdim))
 
 
@@ -188,8 +203,8 @@ def _arg(o, name, x, axis, keepdims):
     if axis is not None:
         axis = normalize_axis(axis, x.ndim, name)
         axis = axis[0] if axis else None
-    if x.size == 0:
-        raise ValueError(f"{name}: zero-size tensor of shape {x.shape} has no {name[3:]}imum")
+    if x.size == 0 and (axis is None or x.shape[axis] == 0):
+        _empty_extreme(name, x, axis)
     return apply(o, x, params=(axis, bool(keepdims)))
 
 
@@ -205,11 +220,13 @@ def argmin_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def any(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """A bool tensor: whether any element is nonzero (over ``axis``)."""
+    # an empty tuple of dims reduces nothing (torch's rule for any / all)
     axes = normalize_axis(axis if dim is None else dim, x.ndim, "any")
-    return apply(any_op, x, params=(axes or None, keepdims or bool(keepdim)))
+    return apply(any_op, x, params=(axes, keepdims or bool(keepdim)))
 
 
 def all(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """A bool tensor: whether every element is nonzero (over ``axis``)."""
+    # an empty tuple of dims reduces nothing (torch's rule for any / all)
     axes = normalize_axis(axis if dim is None else dim, x.ndim, "all")
-    return apply(all_op, x, params=(axes or None, keepdims or bool(keepdim)))
+    return apply(all_op, x, params=(axes, keepdims or bool(keepdim)))

@@ -49,9 +49,16 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         keepdims=None, ddof=None):
-    """Standard deviation: sqrt(var) with the same keywords."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
-                    keepdims=keepdims, ddof=ddof))
+    """Standard deviation: sqrt(var) with the same keywords; its gradient is 0 where the
+    values agree (torch's), not sqrt's infinite slope times 0."""
+    return std_of_var(var(x, dim, unbiased, keepdim, correction=correction, axis=axis,
+                          keepdims=keepdims, ddof=ddof))
+
+
+def std_of_var(v):
+    """sqrt(v), with gradient 0 where v is 0 (PyTorch's std backward masks it there)."""
+    zero = v.detach() == 0
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -71,23 +78,36 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 # ---------------------------------------------------------------- scans
 
-@op(name="cumsum", params=("axis", "reverse"))
+@op(name="cumsum", params=("axis", "reverse"), quiet=True)
 def cumsum_op(xp, x, axis, reverse):
     """Running sum along axis (from the end when reverse)."""
     if x.dtype.kind == "u":  # torch: into int64 (NumPy: uint64)
         x = x.astype(np.int64)
+    acc = _half_acc(x)
     if reverse:
-        return xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis), axis)
-    return xp.cumsum(x, axis=axis)
+        out = xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis, dtype=acc), axis)
+    else:
+        out = xp.cumsum(x, axis=axis, dtype=acc)
+    return out if acc is None else out.astype(x.dtype)  # (ints: NumPy's int64, as torch)
+
+
+def _half_acc(x):
+    """float16 scans accumulate in float32 and round each output back, as torch's (a
+    float16 running sum of ones stalls at 2048)."""
+    return np.float32 if x.dtype == np.float16 else None
 
 
 cumsum_op.defvjp(lambda g, axis, reverse: apply(cumsum_op, g, params=(axis, not reverse)))
 
 
-@op(name="cumprod", params=("axis",), save=("x", "out"))
+@op(name="cumprod", params=("axis",), save=("x", "out"), quiet=True)
 def cumprod_op(xp, x, axis):
     """Running product along axis; d/dx_i = sum_{k >= i} g_k out_k / x_i."""
-    return xp.cumprod(x.astype(np.int64) if x.dtype.kind == "u" else x, axis=axis)
+    if x.dtype.kind == "u":
+        x = x.astype(np.int64)
+    acc = _half_acc(x)
+    out = xp.cumprod(x, axis=axis, dtype=acc)
+    return out if acc is None else out.astype(x.dtype)
 
 
 def _cumprod_grad(g, x, out, axis):

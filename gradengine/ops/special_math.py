@@ -26,7 +26,7 @@ from ..backend import get_default_dtype
 from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
-from .composite import amax, amin, outer, tensordot
+from .composite import amax, amin, median_of_all, outer, tensordot
 from .composite import norm as _pnorm
 from .decomp import vector_norm2
 from .elementwise import cast, exp, log, promote, sqrt, where
@@ -1017,13 +1017,6 @@ def nanmedian_index(xp, x, axis):
     return xp.take_along_axis(order, pos, axis=axis).astype(np.int64)
 
 
-@op(name="median_ties", differentiable=False)
-def median_ties(xp, x, v):
-    """1/k at the k elements of x equal to v (at the NaNs when v is NaN), else 0."""
-    hit = xp.where(xp.isnan(v), xp.isnan(x), x == v)
-    return (hit / xp.maximum(hit.sum(), 1)).astype(x.dtype)
-
-
 def nanmedian(input, dim=None, keepdim=False):  # noqa: A002
     """torch.nanmedian: the lower median ignoring NaN (of all elements, or (values,
     indices) along dim); NaN where every element is NaN."""
@@ -1032,13 +1025,7 @@ def nanmedian(input, dim=None, keepdim=False):  # noqa: A002
         flat = reshape(x, (-1,))
         if flat.shape[0] == 0:
             return reshape(sum(flat) * np.nan, ())
-        idx = apply(nanmedian_index, flat, params=(0,))
-        v = reshape(gather(flat, 0, idx), ()).detach()
-        # the value v itself; its gradient shared by every element equal to it (every NaN
-        # when v is NaN), as torch's evenly_distribute_backward
-        share = apply(median_ties, flat, v)
-        d = where(share > 0, flat, 0.0)
-        return v + (sum(d * share) - sum(d.detach() * share))
+        return median_of_all(flat, apply(nanmedian_index, flat, params=(0,)))
     if x.ndim == 0:
         return _NanMedian(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
     ax = normalize_axis(dim, x.ndim, "nanmedian")[0]
