@@ -70,3 +70,32 @@ def test_edges_as_keras(name, args, kwargs, expected):
     assert got.shape == ref.shape and got.dtype == ref.dtype
     np.testing.assert_allclose(got.astype(np.float64), ref.astype(np.float64), rtol=1e-6,
                                equal_nan=True)
+
+
+PRODUCT_DTYPES = [("int32", "float32", "float32"), ("int8", "int8", None),
+                  ("float16", "float32", "float32"), ("int32", "float16", "float16"),
+                  ("int64", "int64", "int32"), ("float64", "float32", "float32"),
+                  ("int64", "float32", "float32")]
+
+
+@pytest.mark.parametrize("a, b, expected", PRODUCT_DTYPES)
+@pytest.mark.parametrize("name", ["matmul", "dot", "tensordot", "inner"])
+def test_products_promote_as_keras(name, a, b, expected):
+    x, y = np.ones((2, 2), a), np.full((2, 2), 2, b)
+    got = _np(getattr(ops, name)(x, y))
+    if expected is None:  # int8: Keras' matmul gives int32, the others keep int8
+        expected = "int32" if name == "matmul" else "int8"
+    assert got.dtype == np.dtype(expected)
+    np.testing.assert_array_equal(got.astype(np.float64),
+                                  getattr(np, name)(x.astype(np.float64), y.astype(
+                                      np.float64)))
+
+
+def test_vectorize_broadcasts_and_excludes():
+    f = ops.vectorize(lambda a, b: a + b)
+    np.testing.assert_array_equal(_np(f(np.array([1.0, 2.0, 3.0]), np.array(0.0))),
+                                  [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(_np(f(np.array([1.0, 2.0]), np.array([[10.0], [20.0]]))),
+                                  [[11.0, 12.0], [21.0, 22.0]])
+    g = ops.vectorize(lambda a, k: a * k, excluded={1})
+    np.testing.assert_array_equal(_np(g(np.array([1.0, 2.0]), 3.0)), [3.0, 6.0])

@@ -1372,13 +1372,23 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - Keras' name
 
 
 # ---------------------------------------------------------------- products
-def matmul(x1, x2):
+def _product_pair(x1, x2):
+    """Both operands of a product in Keras' result_type (gradengine's matrix products, as
+    torch's, refuse mixed dtypes; Keras promotes, 64-bit types narrowed)."""
     a, b = pair(x1, x2)
+    dt = result_type(a.dtype.name, b.dtype.name)
+    return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
+
+
+def matmul(x1, x2):
+    a, b = _product_pair(x1, x2)
+    if a.dtype == np.int8:  # Keras' matmul: int8 operands give int32
+        a, b = a.astype("int32"), b.astype("int32")
     return F.matmul(a, b)
 
 
 def dot(x1, x2):
-    a, b = pair(x1, x2)
+    a, b = _product_pair(x1, x2)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.ndim == 1 and b.ndim == 1:
@@ -1394,7 +1404,7 @@ def vdot(x1, x2):
 
 
 def inner(x1, x2):
-    a, b = pair(x1, x2)
+    a, b = _product_pair(x1, x2)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return F.tensordot(a, b, dims=([a.ndim - 1], [b.ndim - 1]))
@@ -1406,7 +1416,7 @@ def outer(x1, x2):
 
 
 def tensordot(x1, x2, axes=2):
-    a, b = pair(x1, x2)
+    a, b = _product_pair(x1, x2)
     if isinstance(axes, (list, tuple)) and len(axes) == 2 and \
             builtins.all(isinstance(v, int) for v in axes):
         axes = ([axes[0]], [axes[1]])
