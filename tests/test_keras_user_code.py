@@ -293,3 +293,42 @@ def test_keras_spellings_and_errors_of_the_loop():
             call()
     with pytest.raises(ValueError, match="2D inputs"):
         keras.metrics.R2Score().update_state(np.ones(3), np.ones(3))
+
+
+def _weight_paths(lib):
+    la = lib.layers
+    m = lib.Sequential([lib.Input((8,), dtype="int32"), la.Embedding(10, 4), la.Conv1D(3, 2),
+                        la.LayerNormalization(), la.GRU(2), la.Dense(2, name="d"),
+                        la.BatchNormalization()])
+    i = lib.Input((3,))
+    f = lib.Model(i, la.Dense(2, name="e")(i))
+    return ([v.name for v in m.weights], [v.path for v in m.weights],
+            [v.trainable for v in m.weights], [v.path for v in f.weights],
+            m.layers[4].kernel.name)
+
+
+def test_weights_answer_keras_name_path_and_trainable():
+    names, paths, trainable, fpaths, kname = _weight_paths(keras)
+    assert names[:3] == ["embeddings", "kernel", "bias"] and kname == "kernel"
+    paths = [_unnumbered(p) for p in paths]
+    assert paths[0] == "sequential/embedding/embeddings"
+    assert paths[5] == "sequential/gru/gru_cell/kernel"
+    assert names[-2:] == ["moving_mean", "moving_variance"]
+    assert trainable[-2:] == [False, False] and all(trainable[:-2])
+    assert fpaths == ["e/kernel", "e/bias"]  # a functional model's layers: their own scope
+    import gradengine as ge
+    assert ge.ones(2).name is None  # any other tensor: None, as torch's t.name
+
+
+def test_weight_names_as_keras():
+    k = _keras()
+    mine, theirs = _weight_paths(keras), _weight_paths(k)
+    assert mine[0] == theirs[0] and mine[2] == theirs[2] and mine[4] == theirs[4]
+    # Keras numbers default names per session (dense_3): compare them unnumbered
+    assert [_unnumbered(p) for p in mine[1]] == [_unnumbered(p) for p in theirs[1]]
+    assert mine[3] == theirs[3]
+
+
+def _unnumbered(path):
+    import re
+    return re.sub(r"_\d+(?=/|$)", "", path)

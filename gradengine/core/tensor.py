@@ -29,8 +29,9 @@ class Tensor:
     # (an older one: its base was written in place since, see core.op.fresh),
     # _retain: retain_grad() was called, _hooks: register_hook's functions
     # _keras_mask: a Keras layer's output mask (gradengine.keras.masking); unset otherwise
+    # _keras_var: (name, path) of a Keras layer's weight (set by gradengine.nn); unset else
     __slots__ = ("data", "_rg", "_grad", "node", "device", "_vc", "_view", "_hv", "_retain",
-                 "_hooks", "_keras_mask", "__weakref__")
+                 "_hooks", "_keras_mask", "_keras_var", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __array_priority__ = 1000
 
@@ -163,6 +164,25 @@ class Tensor:
         from .printing import tensor_repr
         return tensor_repr(self.numpy(), self.device, backend.DEFAULT_FLOAT,
                            self.node.name() if self.node is not None else None, self._rg)
+
+    # -- Keras' variable spellings: a layer's weights answer name, path and trainable
+    @property
+    def name(self):
+        """A Keras layer's weight: its name (``"kernel"``); any other tensor: None, as
+        PyTorch's ``t.name``."""
+        kv = getattr(self, "_keras_var", None)
+        return kv[0] if kv is not None else None
+
+    @property
+    def path(self):
+        """A Keras layer's weight: its path (``"sequential/dense/kernel"``); else None."""
+        kv = getattr(self, "_keras_var", None)
+        return kv[1] if kv is not None else None
+
+    @property
+    def trainable(self) -> bool:
+        """Keras' ``variable.trainable``: whether training updates it (requires grad)."""
+        return bool(self._rg) and self.node is None
 
     def __format__(self, spec):
         """PyTorch's rule: a 0-d tensor formats as its Python scalar (``f"{t:.2f}"``);

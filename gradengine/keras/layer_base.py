@@ -118,6 +118,8 @@ class Layer(KerasWeights, Module):
             # -- kssuite: a non-trainable weight is a buffer with Keras' assign methods
             self.register_buffer(key, _StateVariable(arr, device=dev))
             w = self.__dict__[key]
+        if name is not None:  # Keras' variable name is the one given (the key may differ)
+            w._keras_var = (name, name)
         if regularizer is not None:
             self.__dict__.setdefault("_weight_regularizers", []).append(
                 (_keras_regularizers.get(regularizer), w))

@@ -475,6 +475,8 @@ class Dense(KerasWeights, Module):
         if not kwargs.get("trainable", True):
             self.trainable = False
 
+    _keras_names = {"weight": "kernel"}  # the weight's Keras name (``model.weights``)
+
     @property
     def kernel(self):
         """Keras's name for ``weight``."""

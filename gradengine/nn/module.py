@@ -152,6 +152,12 @@ class _VolatileBuffer(Buffer):
     persistent = False
 
 
+def _name_weight(t, name):
+    """A weight's Keras name: the attribute it is first registered under (``kernel``)."""
+    if getattr(t, "_keras_var", None) is None:
+        t._keras_var = (name, name)
+
+
 # Types of symbolic inputs (gradengine.keras' KerasTensor, registered there, as nn cannot
 # import keras): calling a module on one records the call (the functional API) instead of
 # running forward.
@@ -268,6 +274,7 @@ class Module:
         bufs.pop(name, None)
         if isinstance(value, Parameter):
             params[name] = value
+            _name_weight(value, getattr(type(self), "_keras_names", {}).get(name, name))
             if d.get("_frozen") and value.requires_grad:  # a frozen Keras layer's new weight
                 value.requires_grad_(False)
         elif isinstance(value, Module):
@@ -297,6 +304,8 @@ class Module:
         if name in self._parameters or name in self._modules:
             raise KeyError(f"register_buffer: {name!r} is already a parameter or a module")
         self.__dict__.setdefault("_buffers", {})[name] = tensor
+        if tensor is not None:
+            _name_weight(tensor, name)
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
         else:  # re-registered as persistent (PyTorch's rule)
@@ -915,8 +924,29 @@ class KerasWeights:
 
     @property
     def weights(self) -> list:
-        """Every weight: the parameters, then the buffers (moving statistics)."""
-        return [t for _, t in self._named_state()]
+        """Every weight: the parameters, then the buffers (moving statistics); each answers
+        Keras' ``name``, ``path`` (this layer's name, the inner layers', the weight's) and
+        ``trainable``."""
+        return self._keras_paths([t for _, t in self._named_state()])
+
+    def _keras_paths(self, tensors):
+        """``tensors`` (weights of this layer), after giving each its Keras path."""
+        wanted = {id(t) for t in tensors}
+        for key, t in self._named_state():
+            if id(t) not in wanted:
+                continue
+            parts = key.split(".")
+            # a functional model's layers are built outside it: their paths start with
+            # their own names (Keras' name scopes); a Sequential or subclass prefixes its own
+            names = [] if self.__dict__.get("_graph") else [self.name]
+            mod = self
+            for part in parts[:-1]:
+                mod = mod.__dict__.get("_modules", {}).get(part)
+                if isinstance(mod, KerasWeights):
+                    names.append(mod.name)
+            wname = getattr(type(mod), "_keras_names", {}).get(parts[-1], parts[-1])
+            t._keras_var = (wname, "/".join(names + [wname]))
+        return tensors
 
     @property
     def variables(self) -> list:
@@ -925,7 +955,7 @@ class KerasWeights:
     @property
     def trainable_weights(self) -> list:
         """The parameters that training updates (none of a frozen layer)."""
-        return [p for p in self.parameters() if p.requires_grad]
+        return self._keras_paths([p for p in self.parameters() if p.requires_grad])
 
     @property
     def trainable_variables(self) -> list:
@@ -934,7 +964,8 @@ class KerasWeights:
     @property
     def non_trainable_weights(self) -> list:
         """The frozen parameters, then the buffers."""
-        return [p for p in self.parameters() if not p.requires_grad] + list(self.buffers())
+        return self._keras_paths([p for p in self.parameters() if not p.requires_grad] +
+                                 list(self.buffers()))
 
     @property
     def non_trainable_variables(self) -> list:
