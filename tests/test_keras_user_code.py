@@ -332,3 +332,19 @@ def test_weight_names_as_keras():
 def _unnumbered(path):
     import re
     return re.sub(r"_\d+(?=/|$)", "", path)
+
+
+def test_dense_activation_is_a_named_function_and_can_be_replaced():
+    d = layers.Dense(3)
+    assert d.activation.__name__ == "linear" and callable(d.activation)
+    relu = layers.Dense(3, activation="relu").activation
+    assert relu == "relu" and relu.__name__ == "relu"
+    np.testing.assert_array_equal(relu(keras.ops.array([-1.0, 2.0])).numpy(), [0.0, 2.0])
+    m = models.Sequential([keras.Input((2,)), layers.Dense(3, activation="softmax")])
+    x = np.random.default_rng(0).standard_normal((4, 2)).astype("float32")
+    probs = m.predict(x, verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+    m.layers[-1].activation = keras.activations.linear  # the Grad-CAM idiom: logits out
+    logits = m.predict(x, verbose=0)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), probs, rtol=1e-5)

@@ -277,6 +277,7 @@ class Model(KerasModel, Module):
             return None, None
         layer = g["flat_out"][0]._node.layer
         act = getattr(layer, "activation", None)
+        act = str(act) if isinstance(act, str) else act
         if act not in ("sigmoid", "softmax") or not (
                 isinstance(layer, Activation) or hasattr(layer, "pre_activation")) or \
                 getattr(layer, "activity_regularizer", None) is not None:

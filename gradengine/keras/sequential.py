@@ -418,7 +418,7 @@ class Sequential(KerasModel, Module):
         act = None
         head = None
         if isinstance(last, (Dense, Linear)) and last.activation in ("sigmoid", "softmax"):
-            act, head = last.activation, last.pre_activation
+            act, head = str(last.activation), last.pre_activation
         elif isinstance(last, Sigmoid):
             act = "sigmoid"
         elif isinstance(last, Softmax) and last.axis in (-1,):

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
+from ..core.gradmode import state_epoch
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from . import _keras_init, _keras_regularizers, init
@@ -386,6 +387,20 @@ def _activation_fn(name):
     return fn
 
 
+class NamedActivation(str):
+    """An activation by name that is also the function (what Keras' ``layer.activation``
+    gives): ``act(x)`` applies it, ``act.__name__`` and ``act == "relu"`` name it."""
+
+    __slots__ = ()
+
+    @property
+    def __name__(self):  # noqa: PLW3201 - the function's name, as Keras' activations
+        return str(self)
+
+    def __call__(self, x):
+        return x if str(self) == "linear" else _activation_fn(str(self))(x)
+
+
 # Keras' Dense arguments that are accepted when left at their defaults (None)
 _KERAS_UNSUPPORTED = ("kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha")
 
@@ -447,7 +462,7 @@ class Dense(KerasWeights, Module):
         object.__setattr__(self, "_constraint_specs", (kwargs.get("kernel_constraint"),
                                                        kwargs.get("bias_constraint")))
         self.units = int(units)
-        self.activation = None if activation == "linear" else activation
+        self._activation = None if activation == "linear" else activation
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _keras_init.get(kernel_initializer)
         self.bias_initializer = _keras_init.get(bias_initializer)
@@ -545,10 +560,27 @@ class Dense(KerasWeights, Module):
             x = x.astype(self.weight.dtype)  # Keras casts inputs to the layer's dtype
         return x
 
+    @property
+    def activation(self):
+        """The activation as Keras gives it: a callable named by its function
+        (``dense.activation.__name__ == "relu"``; ``"linear"`` when none), equal to its name
+        (``== "relu"``); a callable given is returned as it is."""
+        act = self.__dict__.get("_activation")
+        if act is not None and not isinstance(act, str):
+            return act
+        return NamedActivation(act or "linear")
+
+    @activation.setter
+    def activation(self, value):  # (Keras' idiom: model.layers[-1].activation = linear)
+        if isinstance(value, NamedActivation):
+            value = str(value)
+        self.__dict__["_activation"] = None if value in ("linear", None) else value
+        state_epoch[0] += 1  # a ge.jit program of the old activation is stale
+
     def forward(self, x):
         x = self._as_input(x)
         self._check(x)
-        act = self.activation
+        act = self.__dict__.get("_activation")
         if act is None or act in ("sigmoid", "relu", "tanh"):
             out = F.linear(x, self.weight, self.bias, act)
         else:
@@ -577,8 +609,9 @@ class Dense(KerasWeights, Module):
         return cfg
 
     def extra_repr(self):
-        act = self.activation if not callable(self.activation) else \
-            getattr(self.activation, "__name__", "callable")
+        act = self.__dict__.get("_activation")
+        act = act if act is None or isinstance(act, str) else \
+            getattr(act, "__name__", "callable")
         return (f"units={self.units}, input_dim={self.input_dim}, "
                 f"activation={act!r}, use_bias={self.use_bias}")
 
