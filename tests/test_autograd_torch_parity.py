@@ -665,3 +665,45 @@ def test_gradengine_matches_torch(name):
     torch.set_grad_enabled(True)
     got = fn(ge)
     assert _same(got, want), f"{name}: gradengine {_plain(got)}, torch {_plain(want)}"
+
+
+# ---------------------------------------------------------------- Function keywords, strict
+
+def _scale_function(M):
+    class Scale(M.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k=1.0):
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+    return Scale
+
+
+@pytest.mark.parametrize("call", ["keyword", "default"])
+def test_function_apply_binds_keywords_and_accepts_extra_none_gradients(call):
+    grads = []
+    for M in (ge, pytest.importorskip("torch")):
+        x = M.ones(3, requires_grad=True)
+        scale = _scale_function(M)
+        y = scale.apply(x, k=2.0) if call == "keyword" else scale.apply(x)
+        y.sum().backward()
+        grads.append(np.asarray(x.grad.numpy() if M is ge else x.grad.detach().numpy()))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0][0] == (2.0 if call == "keyword" else 1.0)
+
+
+def test_strict_functional_refuses_outputs_independent_of_the_inputs():
+    from gradengine.autograd.functional import jacobian, vjp
+    x, y = ge.ones(3), ge.ones(3)
+    with pytest.raises(ge.GraphError, match="does not require gradients"):
+        jacobian(lambda a: ge.ones(3), x, strict=True)
+    with pytest.raises(ge.GraphError, match="independent of input 1"):
+        jacobian(lambda a, b: a * 2, (x, y), strict=True)
+    with pytest.raises(ge.GraphError, match="independent of input 1"):
+        vjp(lambda a, b: (a * 2).sum(), (x, y), strict=True)
+    assert jacobian(lambda a, b: a * 2, (x, y))[1].shape == (3, 3)  # zeros without strict
+    np.testing.assert_array_equal(jacobian(lambda a: a * 2, x, strict=True).numpy(),
+                                  2 * np.eye(3, dtype=np.float32))

@@ -103,8 +103,12 @@ class Function:
         raise NotImplementedError("Function.backward must be defined as a @staticmethod")
 
     @classmethod
-    def apply(cls, *args):
-        """Run ``forward`` on ``args`` and record its gradient ``backward``."""
+    def apply(cls, *args, **kwargs):
+        """Run ``forward`` on ``args`` and record its gradient ``backward``; keyword
+        arguments are bound to ``forward``'s parameters (PyTorch's rule), so ``backward``
+        returns one gradient per parameter in that order."""
+        if kwargs:
+            args = _bind_keywords(cls, args, kwargs)
         grad = _mode.enabled
         needs = tuple(grad and isinstance(a, Tensor) and a._rg for a in args)
         ctx = FunctionCtx(needs)
@@ -210,6 +214,8 @@ def _vjp(g, out, call):
     ctx._node_outputs = None
     ctx._unpacked = None
     result = result if isinstance(result, tuple) else (result,)
+    if len(result) > call.n_args and all(r is None for r in result[call.n_args:]):
+        result = result[:call.n_args]  # extra trailing Nones are fine (PyTorch's rule)
     if len(result) != call.n_args:
         raise GraphError(f"{name}: backward returned {len(result)} gradient(s) but forward "
                          f"took {call.n_args} argument(s); return one per argument (None "
@@ -246,3 +252,21 @@ def once_differentiable(backward):
     run.__name__ = run.__qualname__ = getattr(backward, "__name__", "backward")
     run.__doc__ = backward.__doc__
     return run
+
+
+def _bind_keywords(cls, args, kwargs):
+    """``args`` and ``kwargs`` as the positional arguments of ``cls.forward`` (defaults
+    filled in for the parameters before the last one given)."""
+    import inspect
+    sig = inspect.signature(cls.forward)
+    ctx_first = "setup_context" not in _defined(cls)
+    try:
+        bound = sig.bind(*((None,) if ctx_first else ()), *args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{cls.__name__}.apply: {e}") from None
+    bound.apply_defaults()
+    out = list(bound.args[1:] if ctx_first else bound.args)
+    if bound.kwargs:
+        raise TypeError(f"{cls.__name__}.apply: keyword-only arguments {sorted(bound.kwargs)} "
+                        "of forward are not supported; make them positional")
+    return tuple(out)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..core.backward import grad
 from ..core.gradmode import enable_grad
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import GraphError, ShapeError
 from ..ops.creation import zeros, zeros_like
 from ..ops.shape import reshape, stack
 
@@ -30,12 +30,28 @@ def _prepare(inputs, create_graph):
                  x.detach().requires_grad_(True) for x in inputs)
 
 
-def _grads(outs, xs, gos, create_graph):
+def _grads(outs, xs, gos, create_graph, strict=None):
+    """The gradients of ``outs`` (seeded with ``gos``) with respect to ``xs``; zeros where
+    they do not depend on one, or, with ``strict`` (the function's name), PyTorch's
+    error."""
+    if strict:
+        for i, o in enumerate(outs):
+            if not o.requires_grad:
+                raise GraphError(f"{strict}: Output {i} of the user-provided function does "
+                                 "not require gradients. The outputs must be computed in a "
+                                 "differentiable manner from the input when running in "
+                                 "strict mode.")
     if not any(o.requires_grad for o in outs):
         return tuple(zeros_like(x) for x in xs)
     pairs = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]
     gs = grad([o for o, _ in pairs], list(xs), [g for _, g in pairs], retain_graph=True,
               create_graph=create_graph, allow_unused=True)
+    if strict:
+        for j, g in enumerate(gs):
+            if g is None:
+                raise GraphError(f"{strict}: The output of the user-provided function is "
+                                 f"independent of input {j}. This is not allowed in strict "
+                                 "mode.")
     return tuple(zeros_like(x) if g is None else (g if create_graph else g.detach())
                  for g, x in zip(gs, xs))
 
@@ -69,7 +85,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             vs = (None,)
         else:
             vs = _check_v(v, outs, "vjp")
-        gs = _grads(outs, xs, vs, create_graph)
+        gs = _grads(outs, xs, vs, create_graph, strict and "vjp")
     outs = outs if create_graph else tuple(o.detach() for o in outs)
     return _back(outs, single_out), _back(gs, single_in)
 
@@ -89,7 +105,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 seed = zeros(o.size, dtype=o.dtype, device=o.device)
                 seed.data[k] = 1
                 for r, g in zip(rows, _grads((o,), xs, (reshape(seed, o.shape),),
-                                             create_graph)):
+                                             create_graph, strict and "jacobian")):
                     r.append(g)
             result.append(tuple(
                 reshape(stack(r) if r else zeros((0,) + x.shape, dtype=x.dtype,
@@ -117,7 +133,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         gs = _grads((out,), ys, (None,), True)
         return gs[0] if single_in else gs
 
-    return jacobian(gradient, xs[0] if single_in else xs, create_graph)
+    return jacobian(gradient, xs[0] if single_in else xs, create_graph, strict)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -130,7 +146,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         xs = _prepare(xs, create_graph)
         outs, single_out = _as_tuple(func(*xs), "jvp", "output")
         us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
-        gs = _grads(outs, xs, us, True)
+        gs = _grads(outs, xs, us, True, strict and "jvp")
         res = _grads(gs, us, vs or (None,), create_graph)
     outs = outs if create_graph else tuple(o.detach() for o in outs)
     return _back(outs, single_out), _back(res, single_out)
@@ -146,7 +162,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
         if not isinstance(out, Tensor) or out.size != 1:
             raise ShapeError(f"vhp: func must return a one-element tensor, got shape "
                              f"{tuple(getattr(out, 'shape', ()))}")
-        gs = _grads((out,), xs, (None,), True)
+        gs = _grads((out,), xs, (None,), True, strict and "vhp")
         res = _grads(gs, xs, vs or (None,), create_graph)
     return (out if create_graph else out.detach()), _back(res, single_in)
 
