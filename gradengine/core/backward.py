@@ -333,6 +333,22 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
     run_backward("backward", [tensor], [gradient], retain_graph, create_graph, inputs)
 
 
+def _capture_map(name, inputs, label, need_grad=False):
+    """``{id(node or leaf): [positions]}`` of the tensors whose gradients a backward
+    collects (views brought up to date first)."""
+    capture = {}
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: {label.format(i)} is a {type(t).__name__}, not a Tensor")
+        if _STALE[0]:
+            fresh(t)
+        if need_grad and not t._rg:
+            raise GraphError(f"{name}: {label.format(i)} (shape {tuple(t.shape)}) does not "
+                             "require grad")
+        capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+    return capture
+
+
 def run_backward(name, tensors, grads, retain_graph, create_graph, inputs):
     """The backward of ``tensors`` seeded with ``grads``, into the leaves' ``.grad`` or,
     given ``inputs``, into those tensors' ``.grad`` only."""
@@ -342,16 +358,7 @@ def run_backward(name, tensors, grads, retain_graph, create_graph, inputs):
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         if not inputs:
             raise GraphError(f"{name}: 'inputs' argument to backward() cannot be empty")
-        capture = {}
-        for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor):
-                raise TypeError(f"{name}: inputs[{i}] is a {type(t).__name__}, not a Tensor")
-            if _STALE[0]:
-                fresh(t)
-            if not t._rg:
-                raise GraphError(f"{name}: inputs[{i}] (shape {tuple(t.shape)}) does not "
-                                 "require grad")
-            capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+        capture = _capture_map(name, inputs, "inputs[{}]", need_grad=True)
     leaves, done, found = walk(roots, gs, create_graph, capture)
     if inputs is not None:
         keep = {id(t) for t in inputs if t.node is None}
@@ -394,13 +401,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for "
                              f"{len(outputs)} outputs; pass one per output (None for a "
                              "scalar output)")
-    capture = {}
-    for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
-        if _STALE[0]:
-            fresh(t)
-        capture.setdefault(id(t.node) if t.node is not None else id(t), []).append(i)
+    capture = _capture_map("grad", inputs, "input {}")
     roots, gs = prepare_roots("grad", outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
