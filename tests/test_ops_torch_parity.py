@@ -406,3 +406,48 @@ def test_maximum_gives_a_losing_input_zero_even_for_an_infinite_gradient():
     (ge.maximum(a, b) * ge.tensor([math.inf, 1.0, NAN])).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.5, NAN])
     np.testing.assert_array_equal(b.grad.numpy(), [math.inf, 0.5, 0.0])
+
+
+# ---------------------------------------------------------------- xlogy at x == 0
+
+XLOGY_X = [0.0, 0.0, 0.0, 2.0, 0.0, 1.0]
+XLOGY_Y = [-1.0, 0.0, math.nan, 0.0, 2.0, 3.0]
+
+
+def test_xlogy_gradient_in_x_is_log_y_also_at_zero():
+    x = ge.tensor(XLOGY_X, dtype=ge.float64, requires_grad=True)
+    y = ge.tensor(XLOGY_Y, dtype=ge.float64, requires_grad=True)
+    v = ge.xlogy(x, y)
+    np.testing.assert_array_equal(v.detach().numpy(), [0, 0, math.nan, -math.inf, 0,
+                                                       math.log(3)])
+    v.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0, 0, math.nan, -math.inf, math.log(2),
+                                                math.log(3)])
+    # where x == 0 and y > 0: d/dx = log y (finite differences), d/dy = 0
+    assert ge.gradcheck(ge.xlogy, [ge.tensor([0.0, 0.5], dtype=ge.float64, requires_grad=True),
+                                   ge.tensor([2.0, 3.0], dtype=ge.float64,
+                                             requires_grad=True)])
+    c = ge.tensor([1.0, 1.0, 1.0], dtype=ge.float64, requires_grad=True)  # Dirichlet(ones)
+    ge.distributions.Dirichlet(c).log_prob(
+        ge.tensor([0.2, 0.3, 0.5], dtype=ge.float64)).backward()
+    assert not np.allclose(c.grad.numpy(), c.grad.numpy()[0])  # (it was 1.5 everywhere)
+
+
+def test_xlogy_as_torch():
+    torch = pytest.importorskip("torch")
+    x = ge.tensor(XLOGY_X, dtype=ge.float64, requires_grad=True)
+    y = ge.tensor(XLOGY_Y, dtype=ge.float64, requires_grad=True)
+    tx = torch.tensor(XLOGY_X, dtype=torch.float64, requires_grad=True)
+    ty = torch.tensor(XLOGY_Y, dtype=torch.float64, requires_grad=True)
+    ge.xlogy(x, y).sum().backward()
+    torch.xlogy(tx, ty).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    keep = [0, 2, 3, 4, 5]  # torch's d/dy at x == y == 0 is 0/0 (NaN), gradengine's 0
+    np.testing.assert_array_equal(y.grad.numpy()[keep], ty.grad.numpy()[keep])
+    c = ge.tensor([1.0, 1.0, 1.0], dtype=ge.float64, requires_grad=True)
+    tc = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    ge.distributions.Dirichlet(c).log_prob(ge.tensor([0.2, 0.3, 0.5], dtype=ge.float64)
+                                           ).backward()
+    torch.distributions.Dirichlet(tc).log_prob(
+        torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)).backward()
+    np.testing.assert_allclose(c.grad.numpy(), tc.grad.numpy(), rtol=1e-10)

@@ -106,9 +106,11 @@ def copysign(a, b):
 
 
 def xlogy(x, y):
-    """x * log(y), 0 where x == 0 (torch.xlogy)."""
+    """x * log(y), 0 where x == 0 unless y is NaN (torch.xlogy). d/dx is log(y), also at
+    x == 0 (0 where y <= 0 there), d/dy is x / y, as PyTorch's."""
     x, y = _t(x, y), _t(y, x)
-    return where(x == 0, 0.0, x * log(where(x == 0, 1.0, y)))
+    safe = where((x == 0) & (y <= 0), 1.0, y)  # 0 * log(y > 0) is 0 and keeps d/dx
+    return x * log(safe)
 
 
 def logaddexp2(a, b):
