@@ -44,7 +44,7 @@ MANIFEST = "manifest.json"
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _NPY_SIGNATURE = b"\x93NUMPY"
 
-__all__ = ["MAGIC", "VERSION", "load", "save"]
+__all__ = ["MAGIC", "VERSION", "load", "load_arrays", "save"]
 
 
 # ---------------------------------------------------------------- save
@@ -92,8 +92,9 @@ def _key(k, where):
                     "an int")
 
 
-def save(state_dict, path) -> None:
-    """Save a state dict (``{name: array or Tensor}``, or a nested dict) to ``path``.
+def save(state_dict, path, pickle_protocol=None, _use_new_zipfile_serialization=True) -> None:
+    """Save a state dict (``{name: array or Tensor}``, a nested dict) -- or, as
+    ``torch.save``, a Tensor, a list or a tuple of them -- to ``path``.
 
     The write is atomic (temp file in the same directory, flush + fsync, rename) and no
     pickle is involved. Arrays keep their dtype, shape and bits; CUDA data is copied to
@@ -104,12 +105,14 @@ def save(state_dict, path) -> None:
         path: the file to write (no suffix is added), or a binary file object opened for
             writing (``io.BytesIO``, ``open(p, "wb")``), as ``torch.save`` takes; written
             at its position and left open (atomicity is then the caller's).
+        pickle_protocol, _use_new_zipfile_serialization: torch's keywords, accepted and
+            ignored (nothing is pickled).
     Raises:
         TypeError: a value that cannot be saved without pickle.
     Example:
         >>> ge.save(model.state_dict(), "model.ge")
     """
-    if not isinstance(state_dict, dict):
+    if not isinstance(state_dict, (dict, list, tuple, Tensor, np.ndarray)):
         if callable(getattr(state_dict, "state_dict", None)):
             from .nn.module import Module
             kind = type(state_dict).__name__
@@ -119,7 +122,8 @@ def save(state_dict, path) -> None:
             raise TypeError(f"save: expected a state dict, got a {kind} object; save its "
                             f"state with ge.save({var}.state_dict(), path){hint}, and load "
                             f"it back with {var}.load_state_dict(ge.load(path))")
-        raise TypeError(f"save: expected a dict, got {type(state_dict).__name__}")
+        raise TypeError(f"save: expected a state dict, a Tensor, or a list or tuple of them, "
+                        f"got {type(state_dict).__name__}")
     fileobj = None if isinstance(path, (str, bytes, os.PathLike)) else path
     if fileobj is not None and not callable(getattr(fileobj, "write", None)):
         raise TypeError(f"save: expected a path or a binary file object, got "
@@ -218,13 +222,13 @@ def load(path, map_location=None, *, weights_only=None, mmap=None):
     """Load a checkpoint written by :func:`save`, verifying it completely first.
 
     ``path`` is a path or a binary file object opened for reading (read from its position).
-    ``map_location``, ``weights_only`` and ``mmap`` are accepted for ``torch.load``'s
-    callers: the arrays come back on the host whatever ``map_location`` says, and
-    ``model.load_state_dict`` puts them on the model's device; nothing is ever unpickled,
-    so ``weights_only`` makes no difference.
+    As ``torch.load``: the arrays come back as Tensors, on the CPU, or on the device
+    ``map_location`` names (``"cpu"``, ``"cuda"``, ``"cuda:1"``; a dict or a function is
+    accepted and leaves them on the CPU); nothing is ever unpickled, so ``weights_only``
+    and ``mmap`` make no difference.
 
     Returns:
-        The saved structure: for a model, ``{name: numpy array}`` (ready for
+        The saved structure: for a model, ``{name: Tensor}`` (ready for
         ``model.load_state_dict``); nested dicts come back nested.
     Raises:
         FileNotFoundError: there is no file at ``path``.
@@ -233,6 +237,28 @@ def load(path, map_location=None, *, weights_only=None, mmap=None):
     Example:
         >>> model.load_state_dict(ge.load("model.ge"))
     """
+    device = map_location if isinstance(map_location, str) else \
+        getattr(map_location, "type", None) and str(map_location)
+    return _as_tensors(load_arrays(path), backend.normalize_device(device, "load")
+                       if device else backend.CPU)
+
+
+def _as_tensors(node, device):
+    if isinstance(node, np.ndarray):
+        t = Tensor._make(node, backend.CPU)
+        return t if device == backend.CPU else t.to(device)
+    if isinstance(node, dict):
+        return {k: _as_tensors(v, device) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_as_tensors(v, device) for v in node]
+    if isinstance(node, tuple):
+        return tuple(_as_tensors(v, device) for v in node)
+    return node
+
+
+def load_arrays(path):
+    """:func:`load` with the arrays left as NumPy arrays on the host (what the Keras
+    loaders read)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         read = getattr(path, "read", None)
         if not callable(read):

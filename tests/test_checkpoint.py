@@ -60,9 +60,9 @@ def test_roundtrip_is_bit_exact_with_dtype_and_shape(dtype, tmp_path):
     assert set(out) == set(sd)
     for k, v in sd.items():
         want = v.numpy() if isinstance(v, ge.Tensor) else v
-        assert isinstance(out[k], np.ndarray)
+        assert isinstance(out[k], ge.Tensor) and out[k].device == "cpu"  # as torch.load
         assert out[k].dtype == want.dtype and out[k].shape == want.shape
-        assert out[k].tobytes() == np.ascontiguousarray(want).tobytes()
+        assert out[k].numpy().tobytes() == np.ascontiguousarray(want).tobytes()
 
 
 def test_model_roundtrip_through_save_load_and_load_state_dict(tmp_path):
@@ -100,7 +100,8 @@ def test_nested_optimizer_state_roundtrip(tmp_path):
     assert out["param_groups"][0]["lr"] == 0.1
     assert out["param_groups"][0]["betas"] == [0.8, 0.9]
     assert list(out["state"]) == [0] and out["state"][0]["step"] == 1
-    assert out["state"][0]["exp_avg"].tobytes() == sd["state"][0]["exp_avg"].tobytes()
+    assert np.asarray(out["state"][0]["exp_avg"]).tobytes() == \
+        np.asarray(sd["state"][0]["exp_avg"]).tobytes()
     ge.save({"t": (1, "a", None, True, 2.5)}, tmp_path / "misc.ge")
     assert ge.load(tmp_path / "misc.ge") == {"t": (1, "a", None, True, 2.5)}
 
@@ -110,9 +111,30 @@ def test_save_refuses_what_needs_pickle(tmp_path):
         ge.save({"a": np.array([object()])}, tmp_path / "x.ge")
     with pytest.raises(TypeError, match="set"):
         ge.save({"a": {1, 2}}, tmp_path / "x.ge")
-    with pytest.raises(TypeError, match="dict"):
-        ge.save([np.ones(2)], tmp_path / "x.ge")
+    with pytest.raises(TypeError, match="state dict"):
+        ge.save({1, 2}, tmp_path / "x.ge")
     assert os.listdir(tmp_path) == []
+
+
+def test_save_takes_what_torch_save_takes_and_load_gives_tensors(tmp_path):
+    # torch.save / torch.load: a bare Tensor, a list or a tuple at the top; Tensors back
+    for obj in (ge.arange(3.0), [ge.ones(2), np.zeros(1)], (ge.ones(1), 3, "x")):
+        path = tmp_path / "o.ge"
+        ge.save(obj, path, pickle_protocol=2)
+        back = ge.load(path, map_location="cpu")
+        assert type(back) is type(obj)
+        flat = [back] if isinstance(back, ge.Tensor) else list(back)
+        want = [obj] if isinstance(obj, ge.Tensor) else list(obj)
+        for b, w in zip(flat, want):
+            if isinstance(w, (ge.Tensor, np.ndarray)):
+                assert isinstance(b, ge.Tensor) and b.device == "cpu"
+                np.testing.assert_array_equal(b.numpy(), np.asarray(w))
+            else:
+                assert b == w
+    rng = ge.get_rng_state()
+    ge.save({"rng": rng}, tmp_path / "r.ge")
+    ge.set_rng_state(ge.load(tmp_path / "r.ge")["rng"])  # the RNG-state round trip
+    np.testing.assert_array_equal(ge.get_rng_state().numpy(), rng.numpy())
 
 
 # ---------------------------------------------------------------- corruption: 12 variants
@@ -219,7 +241,8 @@ def test_every_single_byte_flip_is_detected_or_harmless(saved):
         # A flip in a field nothing reads (a zip timestamp, say) must not change any value.
         assert set(out) == set(expected)
         for k in expected:
-            assert out[k].tobytes() == expected[k].tobytes() and out[k].dtype == expected[k].dtype
+            assert np.asarray(out[k]).tobytes() == expected[k].tobytes() and \
+                out[k].dtype == expected[k].dtype
     assert detected > 0.8 * len(offsets)
 
 
@@ -267,7 +290,7 @@ def test_sigkill_during_save_leaves_the_previous_checkpoint_loadable(tmp_path):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         out = ge.load(path)
-        assert all(out[k].tobytes() == v.tobytes() for k, v in big.items())
+        assert all(np.asarray(out[k]).tobytes() == v.tobytes() for k, v in big.items())
     strays = [p for p in os.listdir(tmp_path) if p != "ckpt.ge"]
     assert all(p.endswith(".tmp") for p in strays)
 

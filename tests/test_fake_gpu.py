@@ -470,7 +470,8 @@ def test_save_cuda_parameters_load_on_cpu_bit_exact(fake_gpu, tmp_path):
     cpu.load_state_dict(back["m"])
     for p, q in zip(m.parameters(), cpu.parameters()):
         assert p.numpy().tobytes() == q.numpy().tobytes()
-    assert back["raw"].tolist() == [0, 1, 2] and isinstance(back["t"], np.ndarray)
+    assert back["raw"].tolist() == [0, 1, 2] and isinstance(back["t"], ge.Tensor)
+    assert back["t"].device == "cpu"
 
 
 def test_dlpack_round_trip(fake_gpu):

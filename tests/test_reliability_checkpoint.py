@@ -72,7 +72,8 @@ make_state = _ns["make_state"]
 def assert_same(a, b, where="state"):
     """Bit-exact equality of nested dicts/lists/arrays (dtype and shape included)."""
     if isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray), where
+        assert isinstance(b, ge.Tensor), where  # ge.load gives Tensors, as torch.load
+        b = b.numpy()
         assert a.dtype == b.dtype and a.shape == b.shape, where
         assert a.tobytes() == b.tobytes(), where
     elif isinstance(a, dict):
@@ -228,4 +229,4 @@ def test_saved_from_cuda_loads_on_cpu_bit_exact(tmp_path, cuda_device):
     for p, q in zip(m.parameters(), cpu.parameters()):
         assert q.device == "cpu"
         assert p.cpu().numpy().tobytes() == q.numpy().tobytes()
-    assert isinstance(back["raw"], np.ndarray)
+    assert isinstance(back["raw"], ge.Tensor) and back["raw"].device == "cpu"

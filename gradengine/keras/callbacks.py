@@ -636,7 +636,7 @@ class BackupAndRestore(Callback):
         import json
         import os
 
-        from ..checkpoint import load
+        from ..checkpoint import load_arrays as load
         if not os.path.exists(self._path):
             return
         state = load(self._path)

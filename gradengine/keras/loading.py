@@ -46,7 +46,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         ValueError: a path that does not end in ``.keras``, or an unknown layer class.
         FileNotFoundError; CheckpointError: a damaged file or one that is not a model.
     """
-    from ..checkpoint import load
+    from ..checkpoint import load_arrays as load
     path = _check_suffix(filepath, "load_model")
     if not os.path.exists(path):  # -- kssuite: Keras' ValueError, still FileNotFoundError
         raise _ModelFileNotFound(2, f"load_model: File not found: filepath={path}. Please "

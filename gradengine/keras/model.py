@@ -1227,7 +1227,7 @@ class KerasModel(KerasWeights):
             FileNotFoundError, CheckpointError (a real HDF5 file written by Keras
             included), KeyError, ShapeError; ValueError for a ``.keras`` path.
         """
-        from ..checkpoint import load
+        from ..checkpoint import load_arrays as load
         self.load_state_dict(load(_weights_path(filepath, "load_weights", True)))
 
     def save(self, filepath, overwrite=True):
