@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import warnings
 
 from .core.gradmode import no_grad
 from .core.tensor import Tensor
@@ -116,6 +117,12 @@ class GradScaler:
                                 f"{growth_interval}")
         self.device = str(device)
         self._enabled = bool(enabled)
+        if self._enabled and self.device.startswith("cuda"):
+            from . import cuda
+            if not cuda.is_available():  # PyTorch's rule (and words)
+                warnings.warn("GradScaler is enabled, but CUDA is not available.  Disabling.",
+                              UserWarning, stacklevel=2)
+                self._enabled = False
         self._scale = float(init_scale)
         self._init_scale = float(init_scale)
         self._growth_factor = float(growth_factor)

@@ -271,7 +271,17 @@ class _RNG:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed gradengine's generators on every backend (NumPy and, if present, every GPU)."""
+    """Seed gradengine's generators on every backend (NumPy and, if present, every GPU).
+
+    As PyTorch: any integer in [-2**63, 2**64) (a negative seed is taken modulo 2**64).
+
+    Raises:
+        ValueError: a seed outside that range."""
+    seed = int(seed)
+    if not -2 ** 63 <= seed < 2 ** 64:
+        raise ValueError(f"manual_seed: Overflow when unpacking long: the seed must be in "
+                         f"[-2**63, 2**64), got {seed}")
+    seed %= 2 ** 64
     _RNG.numpy = np.random.default_rng(seed)
     _RNG.cupy_seed = seed
     _RNG.cupy = {}

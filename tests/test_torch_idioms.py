@@ -49,7 +49,7 @@ def test_grad_scaler_scales_skips_backs_off_and_grows_as_torch():
 
 
 def test_grad_scaler_state_dict_unscale_twice_and_disabled_pass_through():
-    s = ge.amp.GradScaler(init_scale=4.0)
+    s = ge.amp.GradScaler("cpu", init_scale=4.0)
     w = ge.tensor([1.0], requires_grad=True)
     opt = optim.SGD([w], lr=1.0)
     s.scale((w * 2).sum()).backward()
@@ -60,12 +60,23 @@ def test_grad_scaler_state_dict_unscale_twice_and_disabled_pass_through():
         s.unscale_(opt)
     s.step(opt)
     s.update()
-    t = ge.amp.GradScaler()
+    t = ge.amp.GradScaler("cpu")
     t.load_state_dict(s.state_dict())
     assert t.get_scale() == s.get_scale() and t.state_dict() == s.state_dict()
     off = ge.cuda.amp.GradScaler(enabled=False)
     loss = (w * 3).sum()
     assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
+
+
+def test_a_cuda_grad_scaler_without_cuda_disables_itself_as_torch():
+    if ge.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    for make in (ge.amp.GradScaler, ge.cuda.amp.GradScaler):
+        with pytest.warns(UserWarning, match="CUDA is not available"):
+            s = make()
+        loss = ge.tensor(2.0)
+        assert not s.is_enabled() and s.scale(loss) is loss  # torch: tensor(2.), not 2**17
+        assert s.is_enabled() == torch.amp.GradScaler().is_enabled()
 
 
 def test_autocast_is_a_recorded_region_that_keeps_dtypes():

@@ -389,8 +389,9 @@ def to_host(xp, x):
     return x if xp is np else xp.asnumpy(x)
 
 
-def numpy(self) -> np.ndarray:
-    """The values as a NumPy array (shares memory on the CPU, a copy from CUDA)."""
+def numpy(self, *, force=False) -> np.ndarray:
+    """The values as a NumPy array (shares memory on the CPU, a copy from CUDA);
+    ``force=True`` (torch's keyword) always works here, as the plain call does."""
     return apply(to_host, self).data
 
 

@@ -26,10 +26,18 @@ def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like :func:`tensor`, but a Tensor on the right device and dtype is returned as is."""
+    """Like :func:`tensor`, but a Tensor on the right device and dtype is returned as is,
+    and a NumPy array that is already of the dtype and on the CPU is shared, not copied
+    (``torch.as_tensor``)."""
     if isinstance(data, Tensor) and dtype is None and (device is None or
                                                       normalize_device(device) == data.device):
         return data
+    if type(data) is np.ndarray and _mode.hook is None and \
+            data.dtype.name in backend.SUPPORTED_DTYPES and \
+            (dtype is None or resolve_dtype(dtype, "as_tensor") == data.dtype) and \
+            (device is None and backend.get_default_device() == backend.CPU or
+             device is not None and normalize_device(device) == backend.CPU):
+        return from_numpy(data)  # as torch.as_tensor: the array's memory, no copy
     t = Tensor(data, dtype=dtype, device=device)
     return _reread(data, t) if _mode.hook is not None else t
 
@@ -128,35 +136,35 @@ def _leaf(arr, dev, requires_grad):
     return t
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad=False, layout=None,
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False) -> Tensor:
     """A tensor of zeros: ``ge.zeros((2, 3))`` or ``ge.zeros(2, 3)``."""
     torch_layout("zeros", layout, pin_memory)
-    return _filled(0, shape, dtype, device, requires_grad, "zeros")
+    return _filled(0, _sized(shape, size, "zeros"), dtype, device, requires_grad, "zeros")
 
 
-def ones(*shape, dtype=None, device=None, requires_grad=False, layout=None,
+def ones(*shape, size=None, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False) -> Tensor:
     """A tensor of ones."""
     torch_layout("ones", layout, pin_memory)
-    return _filled(1, shape, dtype, device, requires_grad, "ones")
+    return _filled(1, _sized(shape, size, "ones"), dtype, device, requires_grad, "ones")
 
 
-def full(shape, fill_value, dtype=None, device=None, requires_grad=False, layout=None,
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False) -> Tensor:
     """A tensor filled with ``fill_value``; without ``dtype``, bool, int64 or float32 from the
     fill value's type (PyTorch's inference)."""
     torch_layout("full", layout, pin_memory)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    shape = (size,) if isinstance(size, (int, np.integer)) else size
     return _filled(fill_value, (shape,), dtype if dtype is not None else _fill_dtype(fill_value),
                    device, requires_grad, "full")
 
 
-def empty(*shape, dtype=None, device=None, requires_grad=False, layout=None,
+def empty(*shape, size=None, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False) -> Tensor:
     """An uninitialised tensor (zeros here: gradengine never hands out stale memory)."""
     torch_layout("empty", layout, pin_memory)
-    return _filled(0, shape, dtype, device, requires_grad, "empty")
+    return _filled(0, _sized(shape, size, "empty"), dtype, device, requires_grad, "empty")
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False, layout=None,
@@ -251,20 +259,37 @@ def _random(kind, shape, dtype, device, requires_grad, op, bounds=None, default=
     return t
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None,
+def randn(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None,
           layout=None, pin_memory=False) -> Tensor:
     """Standard normal samples, from the generator seeded by ``ge.manual_seed``."""
     torch_layout("randn", layout, pin_memory)
-    return _random("normal", shape, dtype, device, requires_grad, "randn",
-                   generator=generator)
+    return _random("normal", _sized(shape, size, "randn"), _float_only(dtype, "randn"),
+                   device, requires_grad, "randn", generator=generator)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None, layout=None,
-         pin_memory=False) -> Tensor:
+def rand(*shape, size=None, dtype=None, device=None, requires_grad=False, generator=None,
+         layout=None, pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1)."""
     torch_layout("rand", layout, pin_memory)
-    return _random("uniform", shape, dtype, device, requires_grad, "rand",
-                   generator=generator)
+    return _random("uniform", _sized(shape, size, "rand"), _float_only(dtype, "rand"),
+                   device, requires_grad, "rand", generator=generator)
+
+
+def _sized(shape, size, op):
+    """The shape given positionally or as torch's ``size=`` keyword (not both)."""
+    if size is None:
+        return shape
+    if shape:
+        raise ArgumentError(f"{op}: give the shape positionally or as size=, not both")
+    return (size,)
+
+
+def _float_only(dtype, op):
+    """PyTorch's rule: uniform and normal draws are floating point only."""
+    if dtype is not None and resolve_dtype(dtype, op).kind != "f":
+        raise DTypeError(f"{op}: not implemented for dtype {resolve_dtype(dtype, op).name}; "
+                         "draws are floating point (use randint for integers)")
+    return dtype
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False, layout=None,
@@ -329,10 +354,12 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, la
     return _leaf(arr, dev, requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False,
+def randint(low=None, high=None, size=None, dtype=None, device=None, requires_grad=False,
             generator=None) -> Tensor:
     """Integers drawn uniformly from [low, high) (``randint(high, size)`` as torch too);
     int64 unless ``dtype`` says otherwise."""
+    if low is None:  # randint(high=5, size=(2,))
+        low = 0
     if size is None:  # torch.randint(high, size)
         if not isinstance(high, (tuple, list)):
             raise ArgumentError(f"randint: a size tuple is needed, got randint({low!r}, "
@@ -344,6 +371,13 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
                        "randint")
     if high <= low:
         raise ArgumentError(f"randint: need low < high, got low={low!r} and high={high!r}")
+    if dtype is not None:  # PyTorch's check: the bounds must fit the integer dtype
+        dt = resolve_dtype(dtype, "randint")
+        if dt.kind in "iu":
+            info = np.iinfo(dt)
+            if low < info.min or high - 1 > info.max:
+                raise ArgumentError(f"randint: from {low} to {high} is out of bounds for "
+                                    f"{dt.name} ([{info.min}, {info.max}])")
     return _random("integers", shape, dtype, device, requires_grad, "randint",
                    (low, high), np.dtype("int64"), generator)
 

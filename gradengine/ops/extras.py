@@ -78,6 +78,10 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None)
                                                    else mean)),
                                     tuple(np.shape(std.data if isinstance(std, Tensor)
                                                    else std)))
+    s_arr = std.data if isinstance(std, Tensor) else np.asarray(std)
+    if bool((s_arr < 0).any()):  # PyTorch's check
+        raise ArgumentError(f"normal: expects all elements of std >= 0.0, got std with "
+                            f"minimum {float(s_arr.min())}")
     dt = dtype or (like.dtype if like is not None else None)
     z = randn(shape, dtype=dt, device=device or (like.device if like is not None else None),
               generator=generator)
@@ -87,6 +91,10 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None)
 def bernoulli(input, p=None, *, generator=None):  # noqa: A002 - torch's names
     """1 with probability ``p`` (default: the values of ``input``), else 0; input's dtype."""
     prob = input if p is None else p
+    arr = prob.data if isinstance(prob, Tensor) else np.asarray(prob)
+    if bool(((arr < 0) | (arr > 1)).any()):  # PyTorch's check (NaN passes, as there)
+        raise ArgumentError(f"bernoulli: expects 0 <= p <= 1, got values in "
+                            f"[{float(np.nanmin(arr))}, {float(np.nanmax(arr))}]")
     u = rand(tuple(input.shape), dtype=input.dtype, device=input.device, generator=generator)
     return cast(u < prob, input.dtype)
 

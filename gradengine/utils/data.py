@@ -172,7 +172,11 @@ class RandomSampler(Sampler):
         n, gen = len(self.data_source), _rng(self.generator)
         if self.replacement:
             return iter(gen.integers(0, n, size=self.num_samples).tolist())
-        return iter(gen.permutation(n).tolist()[:self.num_samples])
+        # PyTorch: without replacement, whole permutations until num_samples are drawn
+        out = []
+        while len(out) < self.num_samples and n:
+            out.extend(gen.permutation(n).tolist())
+        return iter(out[:self.num_samples])
 
     def __len__(self):
         return self.num_samples
@@ -267,8 +271,8 @@ def default_convert(data):
         return {k: default_convert(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(d) for d in data)
+    if isinstance(data, (list, tuple)):  # a list, as PyTorch's (a tuple sample too)
+        return [default_convert(d) for d in data]
     return data
 
 
@@ -312,10 +316,12 @@ def default_collate(batch):
             return stack(list(batch))
     if isinstance(elem, (np.ndarray, np.number, np.bool_)):
         return tensor(np.stack([np.asarray(b) for b in batch]))
-    if isinstance(elem, bool):
-        return tensor(batch, dtype="bool")
-    if isinstance(elem, int):
-        return tensor(batch, dtype="int64")
+    if isinstance(elem, bool):  # all bools: bool; mixed with numbers: PyTorch's inference
+        return tensor(batch, dtype="bool") if all(isinstance(b, bool) for b in batch) else \
+            tensor(batch)
+    if isinstance(elem, int):  # PyTorch infers: ints give int64, a float among them float32
+        return tensor(batch) if any(isinstance(b, float) for b in batch) else \
+            tensor(batch, dtype="int64")
     if isinstance(elem, float):
         return tensor(batch, dtype="float64")
     if isinstance(elem, (str, bytes)):
@@ -356,7 +362,7 @@ class DataLoader:
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.num_workers, self.generator = num_workers, generator
         self.collate_fn = collate_fn or (default_collate if batch_size is not None
-                                         or batch_sampler is not None else _identity)
+                                         or batch_sampler is not None else default_convert)
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable and (shuffle or sampler is not None or batch_sampler is not None):
             raise ArgumentError("DataLoader: an IterableDataset takes no shuffle, sampler or "
@@ -412,7 +418,3 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
-
-
-def _identity(x):
-    return x
