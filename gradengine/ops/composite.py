@@ -19,6 +19,7 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, AxisError, DTypeError, ShapeError
 from . import conv as _conv
+from . import math as _math
 from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, promote, sign, sqrt, where
 from .elementwise import clip as clip_op
@@ -167,14 +168,15 @@ def celu(x, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if inplace:
         return in_place(x, lambda t: celu(t, alpha), "celu")
-    return where(x > 0, x, alpha * expm1(minimum(x, 0.0) * (1.0 / alpha)))
+    # where, not minimum: at x = 0 the whole gradient 1 (torch's), not a tie's half
+    return where(x > 0, x, alpha * expm1(where(x > 0, 0.0, x) * (1.0 / alpha)))
 
 
 def hardsigmoid(x, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
     if inplace:
         return in_place(x, hardsigmoid, "hardsigmoid")
-    return apply(clip_op, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
+    return apply(_math.hardsigmoid_op, _t(x))
 
 
 def hardswish(x, inplace=False):
@@ -197,8 +199,12 @@ def softmin(x, dim=None, *, dtype=None):
 def threshold(x, threshold, value, inplace=False):  # noqa: A002
     """x where x > threshold, else value."""
     if inplace:
-        return in_place(x, lambda t: where(t > threshold, t, value), "threshold")
-    return where(x > threshold, x, value)
+        return in_place(x, lambda t: _threshold(t, threshold, value), "threshold")
+    return _threshold(x, threshold, value)
+
+
+def _threshold(x, threshold, value):  # noqa: A002
+    return apply(_math.threshold_op, _t(x), params=(float(threshold), float(value)))
 
 
 def glu(x, dim=-1):
@@ -974,12 +980,12 @@ def soft_margin_loss(x, target, reduction="mean"):
 
 def softshrink(x, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, 0 between."""
-    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, x * 0.0))
+    return apply(_math.softshrink_op, _t(x), params=(float(lambd),))
 
 
 def hardshrink(x, lambd=0.5):
     """x where |x| > lambd, else 0."""
-    return where(abs_(x) > lambd, x, x * 0.0)
+    return apply(_math.hardshrink_op, _t(x), params=(float(lambd),))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
