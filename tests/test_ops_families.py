@@ -645,3 +645,12 @@ def test_every_family_op_has_a_row():
     covered |= {r[0].split("[")[0] for r in NONDIFF_ROWS}
     missing = names - covered
     assert not missing, f"ops without a row in the family op table: {sorted(missing)}"
+
+
+def test_shrinks_and_threshold_keep_torchs_values_at_nan_inf_and_the_edges():
+    x = np.array([np.nan, np.inf, -np.inf, 0.5, -0.5, 0.0, -0.0], np.float32)
+    for fn, tfn in ((lambda t: F.threshold(t, 0.5, -2.0), lambda t: tnf.threshold(t, 0.5, -2.0)),
+                    (F.hardshrink, tnf.hardshrink), (F.softshrink, tnf.softshrink)):
+        got, want = fn(ge.tensor(x)).numpy(), tfn(torch.tensor(x)).numpy()
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
