@@ -12,7 +12,7 @@ from .. import backend
 from ..backend import floating, resolve_dtype
 from ..core.op import apply, call, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DeviceError
+from ..errors import ArgumentError, DeviceError, DivisionByZeroError
 
 builtins_max = max
 
@@ -418,11 +418,6 @@ def _as_float_result(out, a, b):
             getattr(b, "dtype", None) != np.float64:
         return out.astype(np.float32)
     return out
-
-
-class DivisionByZeroError(ArgumentError, ZeroDivisionError):
-    """Integer division or remainder by zero: a ZeroDivisionError (and a RuntimeError, as
-    torch's ``RuntimeError: ZeroDivisionError``)."""
 
 
 def _integer_kind(v):
