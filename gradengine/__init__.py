@@ -38,11 +38,16 @@ from .core import (
 )
 from .core.printing import set_printoptions
 from .errors import (
+    ArgumentError,
+    AxisError,
     CaptureError,
     CheckpointError,
     DeviceError,
+    DivisionByZeroError,
     DTypeError,
     GraphError,
+    IndexingError,
+    OutOfMemoryError,
     ShapeError,
     StateDictError,
 )
@@ -126,8 +131,9 @@ __all__ = [
     "set_default_device", "get_default_device", "no_grad", "enable_grad", "is_grad_enabled",
     "set_grad_enabled", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "jit",
     "detect_anomaly", "ShapeError", "DTypeError", "DeviceError", "GraphError",
-    "CheckpointError", "StateDictError", "CaptureError", "cuda", "backend", "functional", "nn",
-    "optim", "viz", "save", "load",
+    "CheckpointError", "StateDictError", "CaptureError", "IndexingError", "AxisError",
+    "ArgumentError", "DivisionByZeroError", "OutOfMemoryError", "cuda", "backend",
+    "functional", "nn", "optim", "viz", "save", "load",
     "abs", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to", "clip",
     "concatenate", "cross_entropy", "exp", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "relu", "reshape", "sigmoid", "softmax",

@@ -23,6 +23,11 @@ class ArgumentError(ValueError, RuntimeError):
     """An argument value the op cannot take (a zero step, no bound at all, a bad mode)."""
 
 
+class DivisionByZeroError(ArgumentError, ZeroDivisionError):
+    """Integer division or remainder by zero: a ZeroDivisionError (and a RuntimeError, as
+    torch's ``RuntimeError: ZeroDivisionError``)."""
+
+
 class LinAlgError(ArgumentError):
     """A matrix the decomposition or solve cannot take (singular, not positive definite):
     ``ge.linalg.LinAlgError``, a RuntimeError as PyTorch's ``torch.linalg.LinAlgError``."""

@@ -2,9 +2,9 @@
 
 The single-output functions are ops (:mod:`gradengine.ops.decomp`); the decompositions
 with several outputs are :class:`~gradengine.autograd.Function` s: ``eigh`` is
-differentiable in both outputs, ``svd`` through its singular values only and ``qr`` not at
-all (a backward that would need the missing part raises GraphError instead of giving a
-wrong gradient).
+differentiable in both outputs, ``qr`` in both (as torch), ``svd`` through its singular
+values only (a backward that would need the missing part raises GraphError instead of
+giving a wrong gradient).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .ops.linalg import matmul
 from .ops.reductions import max as _max
 from .ops.reductions import min as _min
 from .ops.reductions import sum
-from .ops.shape import matrix_transpose, reshape
+from .ops.shape import concatenate, matrix_transpose, reshape
 
 __all__ = ["cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_norm", "norm", "qr", "slogdet",
            "solve", "svd", "svdvals", "vector_norm"]
@@ -186,17 +186,48 @@ def _qr_arrays(xp, a, mode):
 class _QrFn(Function):
     @staticmethod
     def forward(ctx, a, mode):
-        return apply(_qr_arrays, a, params=(mode,))
+        q, r = apply(_qr_arrays, a, params=("reduced" if mode == "r" else mode,))
+        ctx.mode = mode
+        ctx.save_for_backward(q, r)
+        return q, r
 
     @staticmethod
     def backward(ctx, gq, gr):
-        _only_through("qr", (gq, gr), set())
-        return None, None
+        q, r = ctx.saved_tensors
+        return _qr_backward(gq, gr, q, r, ctx.mode), None
+
+
+def _qr_backward(gq, gr, q, r, mode):
+    """PyTorch's rule (linalg_qr_backward), in Tensor ops so that it differentiates again.
+    With M = gR R^T - Q^T gQ: for m >= n, A_bar = (gQ + Q copyltu(M)) R^-T, copyltu(M) the
+    upper triangle of M mirrored below the diagonal; for m < n (R = (R1 | R2), R1 square),
+    A_bar = (Q tril(M^T - M) R1^-T | 0) + Q gR."""
+    m, n = q.shape[-2], r.shape[-1]
+    if mode == "r":
+        raise GraphError("qr: the derivative of linalg.qr depends on Q, which is not computed "
+                         "when mode='r'. Please use linalg.qr(A, mode='reduced') if you are "
+                         "going to differentiate through linalg.qr.")
+    if mode == "complete" and m > n:
+        raise GraphError(f"qr: the QR decomposition of a matrix of shape {(m, n)} is not "
+                         f"differentiable when mode='complete' and nrows > ncols (Q's last "
+                         f"{m - n} columns are not determined by A)")
+    big = matmul(gr, matrix_transpose(r)) - matmul(matrix_transpose(q), gq)
+    if m >= n:
+        sym = _manip.triu(big) + matrix_transpose(_manip.triu(big, 1))
+        ga = matmul(q, sym) + gq
+        return solve_triangular(matrix_transpose(r), ga, upper=False, left=False)
+    skew = _manip.tril(matrix_transpose(big) - big)
+    ga = solve_triangular(matrix_transpose(r[..., :m]), matmul(q, skew), upper=False,
+                          left=False)
+    pad = _creation.zeros(ga.shape[:-1] + (n - m,), dtype=ga.dtype, device=ga.device)
+    return concatenate([ga, pad], axis=-1) + matmul(q, gr)
 
 
 def qr(a, mode="reduced"):
     """``(Q, R)`` of each matrix of ``a`` ("reduced" or "complete"; "r": R alone, with Q
-    an empty tensor of shape (0,), as torch); no gradient (its backward raises GraphError).
+    an empty tensor of shape (0,), as torch); differentiable in both, as torch (PyTorch's
+    rule; R's diagonal must be nonzero), except for mode "r" and for "complete" with more
+    rows than columns, whose backward raises GraphError, as torch's.
 
     Raises:
         ArgumentError: another ``mode``.
@@ -206,7 +237,7 @@ def qr(a, mode="reduced"):
     if a.ndim < 2:
         raise ShapeError(f"qr: expects matrices (..., m, n), got shape {tuple(a.shape)}")
     if mode == "r":
-        r = _QrFn.apply(a, "reduced")[1]
+        r = _QrFn.apply(a, "r")[1]
         return _Qr(_creation.zeros(0, dtype=r.dtype, device=a.device), r)
     return _Qr(*_QrFn.apply(a, mode))
 

@@ -628,6 +628,69 @@ def test_an_assigned_grad_on_another_device_is_refused(fake_gpu):
     assert x.grad is None
 
 
+# The piecewise-linear activations: torch's *_backward ops read x, so under create_graph
+# their gradients stay in x's graph and a second grad gives zeros (hardsigmoid's second
+# grad is not implemented in torch; gradengine gives its zeros). Points on the kinks too.
+_KINKS = [-4.0, -3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0, 7.0]
+_PIECEWISE = {
+    "leaky_relu": (lambda F: lambda x: F.leaky_relu(x, 0.25),
+                   [0.25, 0.25, 0.25, 0.25, 0.25, 1.0, 1.0, 1.0, 1.0]),
+    "hardtanh": (lambda F: F.hardtanh, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]),
+    "relu6": (lambda F: F.relu6, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]),
+    "threshold": (lambda F: lambda x: F.threshold(x, 0.5, -2.0),
+                  [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]),
+    "hardshrink": (lambda F: F.hardshrink, [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]),
+    "softshrink": (lambda F: F.softshrink, [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]),
+    "rrelu[eval]": (lambda F: lambda x: F.rrelu(x, 0.25, 0.75),
+                    [0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]),
+    "leaky_relu_": (lambda F: lambda x: F.leaky_relu_(x * 1.0, 0.25),
+                    [0.25, 0.25, 0.25, 0.25, 0.25, 1.0, 1.0, 1.0, 1.0]),
+    "hardtanh[inplace]": (lambda F: lambda x: F.hardtanh(x * 1.0, inplace=True),
+                          [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]),
+}
+
+
+def _piecewise_case(name):
+    fn, grad = _PIECEWISE[name]
+
+    def run(M):
+        x = _f64(M, _KINKS)
+        g, = M.autograd.grad(fn(M.nn.functional)(x).sum(), x, create_graph=True)
+        gg, = M.autograd.grad(g.sum(), x)
+        return [g, g.requires_grad, gg]
+    run.__name__ = f"the_gradient_of_{name}_stays_in_the_graph_with_zero_second_derivative"
+    return case([grad, True, [0.0] * len(_KINKS)])(run)
+
+
+for _name in _PIECEWISE:
+    _piecewise_case(_name)
+
+
+@case([[0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], True,
+       [0.0, 0.0, 1 / 6, 1 / 3, 0.5, 2 / 3, 5 / 6, 1.0, 1.0],
+       [0.0, 0.0, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 0.0, 0.0]])
+def hardsigmoid_and_hardswish_gradients_are_strict_at_plus_minus_three(M):
+    # torch's: hardsigmoid's gradient 0 at -3 and 3, hardswish's 0 at -3 and 1 at 3 (the
+    # gradient 1/6 compared times 6, rounded: torch's float64 one is float32's 1/6)
+    x = _f64(M, _KINKS)
+    F = M.nn.functional
+    g, = M.autograd.grad(F.hardsigmoid(x).sum(), x, create_graph=True)
+    h, = M.autograd.grad(F.hardswish(x).sum(), x, create_graph=True)
+    hh, = M.autograd.grad(h.sum(), x)
+    return [M.round(g * 6), g.requires_grad, h, hh]
+
+
+@case([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
+def celu_and_elu_at_zero_as_torch(M):
+    # the first derivative of celu at 0 is 1 (not a tie's half); elu's second is 0 there
+    x = _f64(M, [0.0, -0.0])
+    F = M.nn.functional
+    c, = M.autograd.grad(F.celu(x).sum(), x)
+    e, = M.autograd.grad(F.elu(x).sum(), x, create_graph=True)
+    ee, = M.autograd.grad(e.sum(), x)
+    return [c, ee, e]
+
+
 # ---------------------------------------------------------------- formatting
 
 @case(["2.50", "3", "3", "tensor([1., 2.])", "2.500e+00", "TypeError"])

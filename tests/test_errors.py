@@ -243,3 +243,19 @@ def test_dtype_errors_are_caught_as_type_and_runtime_errors():
     for exc in (TypeError, RuntimeError):
         with pytest.raises(exc):
             ge.functional.softmax(ge.tensor([1, 2]), 0)
+
+
+def test_the_errors_users_catch_are_exported_at_the_top_level():
+    from gradengine import errors
+
+    for name in ("IndexingError", "AxisError", "ArgumentError", "DivisionByZeroError",
+                 "OutOfMemoryError", "ShapeError", "DTypeError", "DeviceError", "GraphError"):
+        assert getattr(ge, name) is getattr(errors, name) and name in ge.__all__
+    assert issubclass(ge.IndexingError, IndexError) and issubclass(ge.IndexingError, ValueError)
+    assert issubclass(ge.DivisionByZeroError, ZeroDivisionError)
+    assert issubclass(ge.DivisionByZeroError, RuntimeError)
+    assert issubclass(ge.DivisionByZeroError, ge.ArgumentError)
+    with pytest.raises(ge.IndexingError):
+        ge.zeros(3)[5]
+    with pytest.raises(ge.DivisionByZeroError, match=r"floordiv|floor_divide|division"):
+        ge.tensor([1, 2]) // ge.tensor([1, 0])

@@ -120,6 +120,14 @@ ROWS = [
     Row("svd[S]", lambda a: ge.linalg.svd(a, full_matrices=False).S,
         lambda a: TL.svd(a, full_matrices=False).S, _s(((3, 5),), ((4, 2),)),
         second_order=False),
+    # QR: square, tall and wide matrices and batches (LAPACK's signs, in both libraries)
+    Row("qr[Q]", lambda a: ge.linalg.qr(a).Q, lambda a: TL.qr(a).Q,
+        _s(((3, 3),), ((5, 3),), ((3, 5),), ((2, 4, 3),), ((2, 3, 4),), ((1, 1),))),
+    Row("qr[R]", lambda a: ge.linalg.qr(a).R, lambda a: TL.qr(a).R,
+        _s(((3, 3),), ((5, 3),), ((3, 5),), ((2, 4, 3),), ((2, 3, 4),))),
+    Row("qr[complete,wide]", lambda a: ge.cat([t.reshape(-1) for t in ge.linalg.qr(
+        a, mode="complete")]), lambda a: torch.cat([t.reshape(-1) for t in TL.qr(
+            a, mode="complete")]), _s(((3, 5),), ((2, 2, 4),), ((3, 3),))),
     Row("pinv", ge.linalg.pinv, TL.pinv, _s(((4, 3),), ((2, 5),), ((2, 3, 2),))),
     Row("matrix_power[3]", lambda a: ge.linalg.matrix_power(a, 3),
         lambda a: TL.matrix_power(a, 3), _s(((3, 3),), ((2, 2, 2),))),

@@ -164,9 +164,20 @@ MATH_ROWS = [
       lambda x: tnf.leaky_relu(x, 0.2), transform=away_from([0.0])),
     U("log_sigmoid", F.log_sigmoid, lambda x: -np.logaddexp(0, -x), tnf.logsigmoid),
     U("hardtanh", F.hardtanh, lambda x: np.clip(x, -1, 1), tnf.hardtanh,
-      transform=away_from([-1.0, 1.0]), covers=("inside",)),
+      transform=away_from([-1.0, 1.0]), covers=("act_mask",)),
     U("relu6", lambda x: F.relu6(x * 4), lambda x: np.clip(x * 4, 0, 6),
       lambda x: tnf.relu6(x * 4), transform=away_from([0.0, 1.5], 0.02), covers=("hardtanh",)),
+    U("hardsigmoid", lambda x: F.hardsigmoid(x * 4), lambda x: np.clip(x * 4 / 6 + 0.5, 0, 1),
+      # torch's clamp, not its hardsigmoid, whose float64 gradient is float32's 1/6
+      lambda x: torch.clamp(x * 4 * (1 / 6) + 0.5, 0, 1),
+      transform=away_from([-0.75, 0.75], 0.02)),
+    U("threshold", lambda x: F.threshold(x, 0.5, -2.0), lambda x: np.where(x <= 0.5, -2.0, x),
+      lambda x: tnf.threshold(x, 0.5, -2.0), transform=away_from([0.5])),
+    U("hardshrink", lambda x: F.hardshrink(x, 0.5), lambda x: np.where(np.abs(x) <= 0.5, 0, x),
+      lambda x: tnf.hardshrink(x, 0.5), transform=away_from([-0.5, 0.5])),
+    U("softshrink", lambda x: F.softshrink(x, 0.5),
+      lambda x: np.where(np.abs(x) <= 0.5, 0, x - 0.5 * np.sign(x)),
+      lambda x: tnf.softshrink(x, 0.5), transform=away_from([-0.5, 0.5])),
     U("softsign", F.softsign, lambda x: x / (1 + np.abs(x)), tnf.softsign,
       transform=away_from([0.0])),
     U("mish", F.mish, lambda x: x * np.tanh(np.logaddexp(0, x)), tnf.mish),
@@ -522,8 +533,14 @@ NONDIFF_ROWS = [
     ("one_hot", lambda x: F.one_hot((x.abs() * 2).astype("int64"), 6),
      lambda x: np.eye(6, dtype=np.int64)[(np.abs(x) * 2).astype(np.int64)]),
     ("zeros_of", lambda x: math_ops.zeros_of(x), np.zeros_like),
-    ("inside", lambda x: math_ops.inside(x, params=(-0.5, 0.5)),
+    ("act_mask[clip]", lambda x: math_ops.act_mask(x, params=("clip", -0.5, 0.5)),
+     lambda x: (~((x <= -0.5) | (x >= 0.5))).astype(x.dtype)),
+    ("act_mask[slope]", lambda x: math_ops.act_mask(x, params=("slope", 0.25, None)),
+     lambda x: np.where(x > 0, 1, 0.25).astype(x.dtype)),
+    ("act_mask[open]", lambda x: math_ops.act_mask(x, params=("open", -0.5, 0.5)),
      lambda x: ((x > -0.5) & (x < 0.5)).astype(x.dtype)),
+    ("act_mask[outside]", lambda x: math_ops.act_mask(x, params=("outside", -0.5, 0.5)),
+     lambda x: (~((x >= -0.5) & (x <= 0.5))).astype(x.dtype)),
     ("zeros_shaped", lambda x: manipulation._zeros(x, params=((2, 3),)),
      lambda x: np.zeros((2, 3), x.dtype)),
 ]
@@ -628,3 +645,12 @@ def test_every_family_op_has_a_row():
     covered |= {r[0].split("[")[0] for r in NONDIFF_ROWS}
     missing = names - covered
     assert not missing, f"ops without a row in the family op table: {sorted(missing)}"
+
+
+def test_shrinks_and_threshold_keep_torchs_values_at_nan_inf_and_the_edges():
+    x = np.array([np.nan, np.inf, -np.inf, 0.5, -0.5, 0.0, -0.0], np.float32)
+    for fn, tfn in ((lambda t: F.threshold(t, 0.5, -2.0), lambda t: tnf.threshold(t, 0.5, -2.0)),
+                    (F.hardshrink, tnf.hardshrink), (F.softshrink, tnf.softshrink)):
+        got, want = fn(ge.tensor(x)).numpy(), tfn(torch.tensor(x)).numpy()
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

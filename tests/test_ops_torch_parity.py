@@ -281,6 +281,36 @@ def test_integer_results_of_a_uint8_tensor_and_an_int_still_wrap_as_torch():
     assert (u // -1).tolist() == [0, 0]
 
 
+_CMP = {"gt": lambda a, b: a > b, "lt": lambda a, b: a < b, "eq": lambda a, b: a == b,
+        "ne": lambda a, b: a != b, "ge": lambda a, b: a >= b, "le": lambda a, b: a <= b}
+
+
+def test_comparisons_wrap_an_out_of_range_int_to_the_tensors_dtype_by_hand():
+    u = ge.tensor([1, 2], dtype=ge.uint8)  # as torch: -1 is 255, 256 is 0, 300 is 44
+    assert (u > -1).tolist() == [False, False] and (u <= -1).tolist() == [True, True]
+    assert (-1 > u).tolist() == [True, True] and u.gt(-1).tolist() == [False, False]
+    assert (u == 256).tolist() == [False, False] and (u > 256).tolist() == [True, True]
+    assert (u < 300).tolist() == [True, True] and ge.ge(u, 300).tolist() == [False, False]
+    assert (ge.tensor([0, 44], dtype=ge.uint8) == 300).tolist() == [False, True]
+    assert (ge.tensor([1], dtype=ge.int8) > 128).tolist() == [True]  # 128 is -128
+    assert (ge.tensor([1], dtype=ge.int32) > 2 ** 31).tolist() == [True]
+    assert (ge.tensor([1.0]) > -1).tolist() == [True]  # a float tensor: no wrapping
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+def test_comparisons_with_an_out_of_range_int_match_torch(dtype):
+    torch = pytest.importorskip("torch")
+    vals = [0, 1, 2, 100, 127]
+    g, t = ge.tensor(vals, dtype=dtype), torch.tensor(vals, dtype=getattr(torch, dtype))
+    for s in (-1, 0, 44, 255, 256, 300, 128, -129, -128, 65539, 2 ** 31, 2 ** 31 + 5,
+              2 ** 40, -2 ** 40):
+        for name, f in _CMP.items():
+            want = f(t, s).tolist()
+            assert f(g, s).tolist() == want, (dtype, s, name)
+            assert getattr(ge, name)(g, s).tolist() == want, (dtype, s, name)
+            assert f(s, g).tolist() == f(s, t).tolist(), (dtype, s, name)
+
+
 @pytest.mark.parametrize("fn", [lambda u: u ** -1, lambda u: ge.pow(u, -1),
                                 lambda u: u.long() ** -1])
 def test_an_integer_tensor_to_a_negative_int_power_raises(fn):

@@ -677,8 +677,8 @@ def test_linalg_errors_and_the_decompositions_without_full_gradients(rng):
                                             r"implemented"):
         u.sum().backward()
     x = ge.tensor(a0, requires_grad=True)
-    with pytest.raises(ge.GraphError, match=r"qr: the gradient through output 1"):
-        ge.linalg.qr(x).R.sum().backward()
+    with pytest.raises(ge.GraphError, match=r"qr: .*mode='complete' and nrows > ncols"):
+        ge.linalg.qr(x, mode="complete").R.sum().backward()
     sign, logabs = ge.linalg.slogdet(ge.tensor([[0.0, 2.0], [1.0, 0.0]]))
     assert sign.item() == -1.0 and np.isclose(logabs.item(), np.log(2.0))
 

@@ -63,25 +63,16 @@ def _binary(fn):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
         elif type(other) is int and self.dtype.kind in "iu" and wraps:
-            other = _wrapped_int(other, self.dtype)
+            other = elementwise.wrapped_int(other, self.dtype)
         return apply(fn, self, other)
 
     def reflected(self, other):
         if type(other) is not float and type(other) is not int:
             other = operand(other, self, fn.name)
         elif type(other) is int and self.dtype.kind in "iu" and wraps:
-            other = _wrapped_int(other, self.dtype)
+            other = elementwise.wrapped_int(other, self.dtype)
         return apply(fn, other, self)
     return forward, reflected
-
-
-def _wrapped_int(v, dtype):
-    """A Python int beyond an integer tensor's range, cast to its dtype with wrap-around as
-    PyTorch casts it (``uint8_tensor + 1000`` adds 232); NumPy would raise OverflowError."""
-    info = np.iinfo(dtype)
-    if info.min <= v <= info.max or not -2 ** 63 <= v < 2 ** 63:
-        return v  # in range, or beyond int64 (an error, as in PyTorch)
-    return int(np.array(v, dtype=np.int64).astype(dtype))
 
 
 # ---------------------------------------------------------------- in-place writes

@@ -17,8 +17,9 @@ from ..backend import resolve_dtype
 from ..core.gradmode import no_grad
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, AxisError, DTypeError, ShapeError
 from . import conv as _conv
+from . import math as _math
 from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, promote, sign, sqrt, where
 from .elementwise import clip as clip_op
@@ -169,14 +170,15 @@ def celu(x, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if inplace:
         return in_place(x, lambda t: celu(t, alpha), "celu")
-    return where(x > 0, x, alpha * expm1(minimum(x, 0.0) * (1.0 / alpha)))
+    # where, not minimum: at x = 0 the whole gradient 1 (torch's), not a tie's half
+    return where(x > 0, x, alpha * expm1(where(x > 0, 0.0, x) * (1.0 / alpha)))
 
 
 def hardsigmoid(x, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
     if inplace:
         return in_place(x, hardsigmoid, "hardsigmoid")
-    return apply(clip_op, x * (1.0 / 6.0) + 0.5, params=(0.0, 1.0))
+    return apply(_math.hardsigmoid_op, _t(x))
 
 
 def hardswish(x, inplace=False):
@@ -199,8 +201,12 @@ def softmin(x, dim=None, *, dtype=None):
 def threshold(x, threshold, value, inplace=False):  # noqa: A002
     """x where x > threshold, else value."""
     if inplace:
-        return in_place(x, lambda t: where(t > threshold, t, value), "threshold")
-    return where(x > threshold, x, value)
+        return in_place(x, lambda t: _threshold(t, threshold, value), "threshold")
+    return _threshold(x, threshold, value)
+
+
+def _threshold(x, threshold, value):  # noqa: A002
+    return apply(_math.threshold_op, _t(x), params=(float(threshold), float(value)))
 
 
 def glu(x, dim=-1):
@@ -729,20 +735,57 @@ def argwhere(x):
     return apply(nonzero_op, x)
 
 
-@op(name="unique", params=("return_counts",), differentiable=False)
-def unique_op(xp, x, return_counts):
-    """The sorted unique values (and their counts)."""
-    if return_counts:
-        v, c = xp.unique(x, return_counts=True)
-        return v, c.astype(np.int64)
-    return xp.unique(x)
+@op(name="unique", params=("axis",), differentiable=False)
+def unique_op(xp, x, axis):
+    """(values, inverse, counts): the sorted unique elements of x (or slices along axis, in
+    lexicographic order), the index of each element's value, and how often each occurs."""
+    if axis is not None:
+        if xp is not np:  # a lexicographic sort of slices: on the host
+            return tuple(xp.asarray(a) for a in unique_op.fwd(np, xp.asnumpy(x), axis))
+        moved = np.moveaxis(x, axis, 0)
+        rows = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
+        # lexsort's last key is the primary one: the first column leads, as torch's order
+        order = np.lexsort(rows.T[::-1]) if rows.shape[1] else np.arange(rows.shape[0])
+        s = rows[order]
+        keep = np.ones(s.shape[0], dtype=bool)
+        keep[1:] = (s[1:] != s[:-1]).any(axis=1)  # a NaN differs from itself, as in torch
+        values = np.moveaxis(moved[order][keep], 0, axis)
+        shape = (x.shape[axis],)
+    else:
+        flat = x.reshape(-1)
+        order = xp.argsort(flat, kind="stable")  # the first of equal values (0.0 or -0.0) stays
+        s = flat[order]
+        keep = xp.ones(s.shape, dtype=bool)
+        keep[1:] = s[1:] != s[:-1]
+        values = s[keep]
+        shape = x.shape
+    inverse = xp.empty(order.shape, dtype=np.int64)
+    inverse[order] = xp.cumsum(keep) - 1
+    starts = xp.nonzero(keep)[0]
+    counts = xp.diff(xp.concatenate([starts, xp.asarray([keep.shape[0]], dtype=starts.dtype)]))
+    return values, inverse.reshape(shape), counts.astype(np.int64)
 
 
 def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
-    """The sorted unique values of x (and their counts), as torch.unique."""
-    if return_inverse or dim is not None:
-        raise ArgumentError("unique: return_inverse and dim are not supported")
-    return apply(unique_op, x, params=(bool(return_counts),))
+    """torch.unique: the sorted unique elements of x (of the flattened tensor, or the unique
+    slices along dim in lexicographic order); optionally the index of each element's (or
+    slice's) value in them and their counts. ``sorted=False`` sorts too, as torch on the
+    CPU."""
+    x = _t(x)
+    axis = None
+    if dim is not None:
+        if x.ndim == 0:
+            raise AxisError(f"unique: dim {dim} given for a 0-d tensor: Dimension specified "
+                            f"as {dim} but tensor has no dimensions")
+        axis = normalize_axis(dim, x.ndim, "unique")[0]
+        zeros = [d for d, n in enumerate(x.shape) if n == 0]
+        if len(zeros) > 1 or (zeros and zeros[0] != axis):
+            raise ShapeError(f"unique: dim={dim} of a tensor of shape {x.shape}: there are 0 "
+                             f"sized dimensions other than dim, so unique cannot be applied")
+    values, inverse, counts = apply(unique_op, x, params=(axis,))
+    out = (values,) + ((inverse,) if return_inverse else ()) + ((counts,) if return_counts
+                                                                else ())
+    return out[0] if len(out) == 1 else out
 
 
 def index_fill(x, dim, index, value):
@@ -939,12 +982,12 @@ def soft_margin_loss(x, target, reduction="mean"):
 
 def softshrink(x, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, 0 between."""
-    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, x * 0.0))
+    return apply(_math.softshrink_op, _t(x), params=(float(lambd),))
 
 
 def hardshrink(x, lambd=0.5):
     """x where |x| > lambd, else 0."""
-    return where(abs_(x) > lambd, x, x * 0.0)
+    return apply(_math.hardshrink_op, _t(x), params=(float(lambd),))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):

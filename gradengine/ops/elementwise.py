@@ -12,7 +12,7 @@ from .. import backend
 from ..backend import floating, resolve_dtype
 from ..core.op import apply, call, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DeviceError
+from ..errors import ArgumentError, DeviceError, DivisionByZeroError
 
 builtins_max = max
 
@@ -374,11 +374,28 @@ def to_device(a, device):
 
 # ---------------------------------------------------------------- comparisons (no gradient)
 
+def wrapped_int(v, dtype):
+    """A Python int beyond an integer tensor's range, cast to its dtype with wrap-around as
+    PyTorch casts it (``uint8_tensor + 1000`` adds 232); NumPy would raise OverflowError."""
+    info = np.iinfo(dtype)
+    if info.min <= v <= info.max or not -2 ** 63 <= v < 2 ** 63:
+        return v  # in range, or beyond int64 (an error, as in PyTorch)
+    return int(np.array(v, dtype=np.int64).astype(dtype))
+
+
 def _comparison(name, ufunc):
     def fwd(xp, a, b):
+        # torch wraps a Python int to an integer tensor's dtype first: uint8 > -1 compares
+        # with 255, uint8 == 256 with 0
+        if type(b) is int and getattr(a, "dtype", None) is not None and a.dtype.kind in "iu":
+            b = wrapped_int(b, a.dtype)
+        elif type(a) is int and getattr(b, "dtype", None) is not None and \
+                b.dtype.kind in "iu":
+            a = wrapped_int(a, b.dtype)
         return getattr(xp, ufunc)(a, b)
     fwd.__name__ = name
-    fwd.__doc__ = f"a {name} b, elementwise (a bool tensor; no gradient)."
+    fwd.__doc__ = (f"a {name} b, elementwise (a bool tensor; no gradient); a Python int is "
+                   f"first wrapped to an integer tensor's dtype, as torch.")
     return op(name=name, differentiable=False)(fwd)
 
 
@@ -418,11 +435,6 @@ def _as_float_result(out, a, b):
             getattr(b, "dtype", None) != np.float64:
         return out.astype(np.float32)
     return out
-
-
-class DivisionByZeroError(ArgumentError, ZeroDivisionError):
-    """Integer division or remainder by zero: a ZeroDivisionError (and a RuntimeError, as
-    torch's ``RuntimeError: ZeroDivisionError``)."""
 
 
 def _integer_kind(v):

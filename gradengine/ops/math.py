@@ -12,10 +12,10 @@ import math as _m
 import numpy as np
 
 from ..backend import floating
-from ..core.op import apply, op
+from ..core.op import apply, call, op
 from ..core.tensor import Tensor
 from .activations import in_place, sigmoid, tanh
-from .elementwise import exp, promote, sqrt, where
+from .elementwise import exp, promote, sqrt, where, zeros_grad
 
 _SQRT_PI = _m.sqrt(_m.pi)
 _LN2, _LN10 = _m.log(2.0), _m.log(10.0)
@@ -380,7 +380,9 @@ def elu_op(xp, x, alpha, scale):
     return scale * xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
 
 
-elu_op.defvjp(lambda g, x, out, alpha, scale: where(x > 0, g * scale, g * (out + scale * alpha)))
+# out read below 0 only: at x = 0 the second derivative is 0, as torch's elu_double_backward
+elu_op.defvjp(lambda g, x, out, alpha, scale: where(x > 0, g * scale, g * (
+    where(x < 0, out, 0.0) + scale * alpha)))
 
 
 @op(name="softplus", params=("beta", "threshold"), save=("x",))
@@ -401,7 +403,9 @@ def leaky_relu_op(xp, x, negative_slope):
     return xp.where(x > 0, x, x * negative_slope)
 
 
-leaky_relu_op.defvjp(lambda g, x, negative_slope: where(x > 0, g, g * negative_slope))
+leaky_relu_op.defvjp(lambda g, x, negative_slope: g * call(act_mask, x,
+                                                            params=("slope", negative_slope,
+                                                                    None)), arrays=True)
 
 
 @op(name="log_sigmoid", save=("x",))
@@ -420,14 +424,65 @@ def hardtanh_op(xp, x, min_val, max_val):
     return xp.clip(x, min_val, max_val)
 
 
-@op(name="inside", params=("lo", "hi"), differentiable=False)
-def inside(xp, x, lo, hi):
-    """1 where lo < x < hi, else 0, in x's dtype."""
-    return ((x > lo) & (x < hi)).astype(x.dtype)
+@op(name="act_mask", params=("kind", "lo", "hi"))
+def act_mask(xp, x, kind, lo, hi):
+    """The derivative of a piecewise-linear activation, read from x as torch's *_backward
+    ops read it, in x's dtype: "slope": 1 where x > 0, else lo (leaky_relu); "clip": 0 where
+    x <= lo or x >= hi, else 1 (hardtanh, relu6); "open": 1 where lo < x < hi, else 0
+    (hardsigmoid); "outside": 0 where lo <= x <= hi, else 1 (hardshrink, softshrink,
+    threshold). Differentiable with gradient 0, so that under create_graph the gradient of
+    the activation stays in x's graph (a second derivative of zeros), as torch's."""
+    one = x.dtype.type(1)
+    if kind == "slope":
+        return xp.where(x > 0, one, x.dtype.type(lo))
+    if kind == "clip":
+        return (~((x <= lo) | (x >= hi))).astype(x.dtype)
+    if kind == "open":
+        return ((x > lo) & (x < hi)).astype(x.dtype)
+    return (~((x >= lo) & (x <= hi))).astype(x.dtype)
 
 
-hardtanh_op.defvjp(lambda g, x, min_val, max_val: g * apply(inside, x,
-                                                            params=(min_val, max_val)))
+act_mask.defvjp(lambda g: call(zeros_grad, g), arrays=True)
+hardtanh_op.defvjp(lambda g, x, min_val, max_val: g * call(act_mask, x, params=(
+    "clip", min_val, max_val)), arrays=True)
+
+
+@op(name="hardsigmoid", save=("x",))
+def hardsigmoid_op(xp, x):
+    """clip(x / 6 + 1/2, 0, 1); the gradient 1/6 strictly inside (-3, 3), as torch."""
+    return xp.clip(x * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+
+
+hardsigmoid_op.defvjp(lambda g, x: g * call(act_mask, x, params=("open", -3.0, 3.0))
+                      * (1.0 / 6.0), arrays=True)
+
+
+@op(name="threshold", params=("threshold", "value"), save=("x",))
+def threshold_op(xp, x, threshold, value):
+    """value where x <= threshold, else x (NaN stays)."""
+    return xp.where(x <= threshold, xp.asarray(value, dtype=x.dtype), x)
+
+
+threshold_op.defvjp(lambda g, x, threshold, value: g * call(
+    act_mask, x, params=("outside", -_m.inf, threshold)), arrays=True)
+
+
+@op(name="hardshrink", params=("lambd",), save=("x",))
+def hardshrink_op(xp, x, lambd):
+    """0 where -lambd <= x <= lambd, else x (NaN stays)."""
+    return xp.where((x >= -lambd) & (x <= lambd), x.dtype.type(0), x)
+
+
+@op(name="softshrink", params=("lambd",), save=("x",), quiet=True)
+def softshrink_op(xp, x, lambd):
+    """x - lambd above lambd, x + lambd below -lambd, x * 0 between (signed zeros, NaN)."""
+    return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0))
+
+
+hardshrink_op.defvjp(lambda g, x, lambd: g * call(act_mask, x, params=(
+    "outside", -lambd, lambd)), arrays=True)
+softshrink_op.defvjp(lambda g, x, lambd: g * call(act_mask, x, params=(
+    "outside", -lambd, lambd)), arrays=True)
 
 
 @op(name="softsign", save=("x",))

@@ -28,6 +28,7 @@ from .activations import softmax
 from .composite import clamp, index_select
 from .elementwise import where
 from .linalg import matmul
+from .math import leaky_relu
 from .reductions import max as max_
 from .reductions import sum as sum_
 from .shape import concatenate, reshape, transpose
@@ -473,8 +474,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  
         raise ArgumentError(f"rrelu: expected 0 <= lower <= upper, got lower={lower}, "
                             f"upper={upper}")
     if not training:
-        slope = (lower + upper) / 2
-        return where(input >= 0, input, input * slope)
+        return leaky_relu(input, (lower + upper) / 2)  # torch's gradient at 0: the slope
     (a,) = apply(uniform_noise, input, params=(float(lower), float(upper)))
     return where(input >= 0, input, input * a)
 
@@ -797,7 +797,6 @@ def elu_(input, alpha=1.0):  # noqa: A002
 
 
 def leaky_relu_(input, negative_slope=0.01):  # noqa: A002
-    from .math import leaky_relu
     return _inplace(input, lambda t: leaky_relu(t, negative_slope), "leaky_relu_")
 
 

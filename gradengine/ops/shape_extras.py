@@ -995,7 +995,7 @@ def svd(a, some=True, compute_uv=True):
 
 
 def qr(a, some=True):
-    """torch.qr: (Q, R), reduced when ``some``, as ge.linalg.qr (no gradient)."""
+    """torch.qr: (Q, R), reduced when ``some``, as ge.linalg.qr (differentiable as it is)."""
     q, r = _la().qr(a, mode="reduced" if some else "complete")
     return _Qr(q, r)
 
