@@ -118,8 +118,8 @@ class GradScaler:
         self.device = str(device)
         self._enabled = bool(enabled)
         if self._enabled and self.device.startswith("cuda"):
-            from . import cuda
-            if not cuda.is_available():  # PyTorch's rule (and words)
+            from . import backend
+            if not backend.cuda_available():  # PyTorch's rule (and words)
                 warnings.warn("GradScaler is enabled, but CUDA is not available.  Disabling.",
                               UserWarning, stacklevel=2)
                 self._enabled = False

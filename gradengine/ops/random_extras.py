@@ -22,7 +22,7 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError
 from . import copy_
-from .creation import _random
+from .creation import _float_only, _random
 
 _DIGITS = {"float16": 11, "float32": 24, "float64": 53}
 
@@ -252,15 +252,17 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
 
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False,  # noqa: A002
               memory_format=None, layout=None) -> Tensor:
-    """U[0, 1) draws of input's shape, dtype and device."""
-    return _random("uniform", (tuple(input.shape),), dtype or input.dtype,
+    """U[0, 1) draws of input's shape, dtype and device (floating point only, as torch)."""
+    return _random("uniform", (tuple(input.shape),), _float_only(dtype or input.dtype,
+                                                                  "rand_like"),
                    device or input.device, requires_grad, "rand_like", generator=generator)
 
 
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False,  # noqa: A002
                memory_format=None, layout=None) -> Tensor:
-    """N(0, 1) draws of input's shape, dtype and device."""
-    return _random("normal", (tuple(input.shape),), dtype or input.dtype,
+    """N(0, 1) draws of input's shape, dtype and device (floating point only, as torch)."""
+    return _random("normal", (tuple(input.shape),), _float_only(dtype or input.dtype,
+                                                                 "randn_like"),
                    device or input.device, requires_grad, "randn_like", generator=generator)
 
 
