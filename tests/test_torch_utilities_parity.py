@@ -79,3 +79,14 @@ def test_as_torch():
             call(torch)
         with pytest.raises((RuntimeError, NotImplementedError, ValueError, TypeError)):
             call(ge)
+
+
+def test_tensor_infers_float64_from_numpy_values_inside_lists_as_torch():
+    assert ge.tensor([np.float64(1)]).dtype == np.float64
+    assert ge.tensor([np.ones(2), np.zeros(2)]).dtype == np.float64
+    assert ge.tensor([1.0, np.float64(2)]).dtype == np.float64
+    assert ge.tensor([np.float32(1), 2.0]).dtype == np.float32
+    assert ge.tensor([1.0, 2.0]).dtype == np.float32  # Python floats: the default
+    with pytest.raises(ValueError, match="int64"):
+        ge.tensor(2 ** 63)  # torch: ValueError (Overflow when unpacking long long)
+    assert ge.tensor(np.uint64(5)).dtype == np.uint64

@@ -261,6 +261,23 @@ _STALE = [False]
 _FRESH = [lambda t: None]  # core.op.fresh, installed by core.op (which imports this module)
 
 
+class _IntOverflow(DTypeError, ValueError):
+    """A Python int beyond int64: gradengine's DTypeError, and PyTorch's ValueError."""
+
+
+def _holds_numpy(data, kinds=None, depth=0):
+    """Whether nested lists / tuples hold a NumPy scalar or array (of ``kinds``'s dtypes)."""
+    if isinstance(data, (np.generic, np.ndarray)):
+        return kinds is None or data.dtype in kinds
+    if depth < 32 and isinstance(data, (list, tuple)):
+        return any(_holds_numpy(d, kinds, depth + 1) for d in data)
+    return False
+
+
+def _holds_numpy_float64(data):
+    return _holds_numpy(data, (np.dtype(np.float64),))
+
+
 def to_array(data, dtype, device, op):
     """(array, device) from any array-like, with gradengine's dtype rules (always a copy)."""
     dt = resolve_dtype(dtype, op) if dtype is not None else None
@@ -288,9 +305,15 @@ def to_array(data, dtype, device, op):
                     raise DTypeError(f"{op}: a value does not fit any supported dtype: "
                                      f"{e}") from None
                 # Python floats become the default float dtype (float32), as in PyTorch
-                # (a NumPy float64 scalar keeps its dtype, as torch.tensor keeps it).
-                if dt is None and arr.dtype == np.float64 and not isinstance(data, np.generic):
+                # (NumPy float64 scalars or arrays, also inside a list, keep float64, as
+                # torch.tensor keeps it).
+                if dt is None and arr.dtype == np.float64 and not isinstance(data, np.generic) \
+                        and not _holds_numpy_float64(data):
                     dt = DEFAULT_FLOAT
+                if arr.dtype == np.uint64 and dt is None and not isinstance(data, np.generic) \
+                        and not _holds_numpy(data):  # a Python int beyond int64 (torch refuses)
+                    raise _IntOverflow(f"{op}: a value does not fit int64 (Overflow when "
+                                       "unpacking long long)")
     dev = normalize_device(device, op) if device is not None else (src or
                                                                     backend.get_default_device())
     if arr.dtype.name not in backend.SUPPORTED_DTYPES and dt is None:
