@@ -770,3 +770,18 @@ def test_strict_functional_refuses_outputs_independent_of_the_inputs():
     assert jacobian(lambda a, b: a * 2, (x, y))[1].shape == (3, 3)  # zeros without strict
     np.testing.assert_array_equal(jacobian(lambda a: a * 2, x, strict=True).numpy(),
                                   2 * np.eye(3, dtype=np.float32))
+
+
+def test_grad_with_batched_grad_outputs_gives_the_jacobian_rows():
+    x = ge.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x
+    g, = ge.autograd.grad(y, x, ge.eye(3), is_grads_batched=True, only_inputs=True)
+    np.testing.assert_array_equal(g.numpy(), np.diag([2.0, 4.0, 6.0]).astype(np.float32))
+    a, b = ge.ones(2, requires_grad=True), ge.ones(2, requires_grad=True)
+    ga, gb = ge.autograd.grad(a * 3, (a, b), ge.ones(4, 2), is_grads_batched=True,
+                              materialize_grads=True)
+    assert ga.shape == (4, 2) and gb.tolist() == [[0.0, 0.0]] * 4
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tg, = torch.autograd.grad(tx * tx, tx, torch.eye(3), is_grads_batched=True)
+    np.testing.assert_array_equal(g.numpy(), tg.numpy())

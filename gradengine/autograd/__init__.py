@@ -70,16 +70,53 @@ def Variable(data, requires_grad=False, volatile=False):  # noqa: N802 - torch's
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False, materialize_grads=False):
+         only_inputs=True, allow_unused=None, is_grads_batched=False,
+         materialize_grads=False):
     """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``
-    (a tuple); ``materialize_grads=True`` gives zeros instead of None for unused inputs."""
-    grads = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
-                  allow_unused or materialize_grads)
+    (a tuple); ``materialize_grads=True`` gives zeros instead of None for unused inputs;
+    ``is_grads_batched=True`` takes each ``grad_outputs`` with a leading batch axis and
+    gives the gradients stacked along it (one backward per batch entry here, where torch
+    vmaps); ``only_inputs`` is accepted (deprecated in torch, always True)."""
+    allow_unused = bool(allow_unused) or materialize_grads
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
+    grads = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
     if not materialize_grads:
         return grads
     from ..ops.creation import zeros_like
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     return tuple(zeros_like(t) if g is None else g for g, t in zip(grads, ins))
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    from ..ops.creation import zeros_like
+    from ..ops.shape import stack
+    gos = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs or ())
+    if not gos or any(g is None for g in gos):
+        raise ValueError("grad: is_grads_batched=True needs grad_outputs with a leading "
+                         "batch axis")
+    n = gos[0].shape[0] if gos[0].ndim else 0
+    if any(g.ndim == 0 or g.shape[0] != n for g in gos):
+        raise ValueError(f"grad: batched grad_outputs must share their first dimension, got "
+                         f"shapes {[tuple(g.shape) for g in gos]}")
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    rows = []
+    for k in range(n):
+        gk = [g[k] for g in gos]
+        rows.append(grad(outputs, inputs, gk if len(gk) > 1 or not isinstance(
+            grad_outputs, Tensor) else gk[0], retain_graph=True if k < n - 1 else retain_graph,
+            create_graph=create_graph, allow_unused=allow_unused,
+            materialize_grads=materialize_grads))
+    out = []
+    for j, t in enumerate(ins):
+        col = [r[j] for r in rows]
+        if all(c is None for c in col):
+            out.append(None)
+        else:
+            out.append(stack([zeros_like(t) if c is None else c for c in col]))
+    return tuple(out)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
