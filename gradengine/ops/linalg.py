@@ -173,7 +173,8 @@ def linear(x, weight, bias=None, activation=None):
     if not isinstance(x, Tensor):
         x = Tensor(x, device=weight.device)
     _check_matmul(x.shape, weight.shape, "linear")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+    wdt = weight.data.dtype
+    if x.data.dtype != wdt or (bias is not None and bias.data.dtype != wdt):
         check_same_dtype("linear", x, weight, *(() if bias is None else (bias,)))
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-d (in_features, out_features), got "
