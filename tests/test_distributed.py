@@ -233,7 +233,7 @@ def case_dp_layout_one_rank():
             return y + self.b(x) if both else y
     model = dist.DataParallel(TwoHeads())
     opt = optim.SGD(model.parameters(), lr=0.1)
-    x = ge.tensor(np.full((2, 4), r + 1.0))
+    x = ge.tensor(np.full((2, 4), r + 1.0, dtype=np.float32))
     refused = 0
     for step in range(6):
         opt.zero_grad()
