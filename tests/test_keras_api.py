@@ -85,7 +85,7 @@ def test_conv2d_channels_last_matches_torch_nchw():
     ref = torch.nn.functional.conv2d(torch.tensor(x).permute(0, 3, 1, 2), w,
                                      torch.tensor(layer.bias.numpy()), stride=(2, 1))
     np.testing.assert_allclose(layer(x).numpy(), ref.permute(0, 2, 3, 1).numpy(), atol=1e-5)
-    assert layer.compute_output_shape((7, 6, 3)) == tuple(ref.shape[2:]) + (5,)
+    assert layer.compute_output_shape((None, 7, 6, 3)) == (None,) + tuple(ref.shape[2:]) + (5,)
 
 
 def test_same_padding_conv_and_pooling_output_sizes():

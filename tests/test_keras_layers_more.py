@@ -977,7 +977,8 @@ def test_a_model_with_new_layers_saves_and_loads(build, tmp_path):
 def test_conv_compute_output_shape_matches_the_output(name, kw, shape):
     layer = getattr(L, name)(**kw)
     out = layer(_x((1,) + shape))
-    assert layer.compute_output_shape(shape) == tuple(out.shape[1:])
+    # Keras' convention: the shapes carry the batch axis
+    assert layer.compute_output_shape((None,) + shape) == (None,) + tuple(out.shape[1:])
 
 
 @pytest.mark.parametrize("name,kw,shape", [

@@ -348,3 +348,45 @@ def test_dense_activation_is_a_named_function_and_can_be_replaced():
     logits = m.predict(x, verbose=0)
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), probs, rtol=1e-5)
+
+
+SHAPE_CASES = [("Conv1D", dict(filters=4, kernel_size=3), (2, 9, 4), (2, 7, 4)),
+               ("Conv2D", dict(filters=3, kernel_size=3, padding="same", strides=2),
+                (None, 8, 8, 2), (None, 4, 4, 3)),
+               ("Flatten", {}, (None, 3, 4), (None, 12)),
+               ("MaxPooling2D", {}, (None, 8, 8, 3), (None, 4, 4, 3)),
+               ("GlobalAveragePooling1D", {}, (None, 5, 3), (None, 3)),
+               ("Reshape", dict(target_shape=(2, 6)), (None, 12), (None, 2, 6)),
+               ("UpSampling2D", {}, (None, 4, 4, 1), (None, 8, 8, 1)),
+               ("Dense", dict(units=5), (None, 7), (None, 5)),
+               ("BatchNormalization", {}, (None, 4), (None, 4))]
+
+
+@pytest.mark.parametrize("name, kw, shape, expected", SHAPE_CASES,
+                         ids=[c[0] for c in SHAPE_CASES])
+def test_compute_output_shape_has_the_batch_axis_as_keras(name, kw, shape, expected):
+    assert tuple(getattr(layers, name)(**kw).compute_output_shape(shape)) == expected
+
+
+def test_compute_output_shape_of_layers_without_a_rule_probes_them():
+    assert layers.LSTM(4, return_sequences=True).compute_output_shape((None, 6, 3)) == \
+        (None, 6, 4)
+    assert layers.Bidirectional(layers.GRU(3)).compute_output_shape((None, 5, 2)) == (None, 6)
+    assert layers.MultiHeadAttention(2, 4).compute_output_shape((None, 5, 8), (None, 3, 8)) \
+        == (None, 5, 8)
+    assert layers.Concatenate().compute_output_shape([(None, 2), (None, 3)]) == (None, 5)
+
+
+def test_compute_output_shape_as_keras():
+    k = _keras()
+    for name, kw, shape, _ in SHAPE_CASES:
+        assert tuple(getattr(layers, name)(**kw).compute_output_shape(shape)) == tuple(
+            getattr(k.layers, name)(**kw).compute_output_shape(shape)), name
+
+
+def test_dense_takes_training_and_passes_a_mask_on():
+    import gradengine as ge
+    ids = np.array([[1, 2, 0, 0, 0], [3, 1, 2, 4, 0]])
+    h = layers.Dense(3)(layers.Embedding(8, 4, mask_zero=True)(ge.tensor(ids)),
+                        training=False)
+    np.testing.assert_array_equal(h._keras_mask.numpy(), ids != 0)

@@ -108,7 +108,8 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def compute_output_shape(self, input_shape):
-        return (math.prod(input_shape),)
+        rest = tuple(input_shape[1:])
+        return (input_shape[0], None if None in rest else math.prod(rest))
 
 
 class Embedding(Layer):
@@ -376,12 +377,12 @@ class Conv2D(Layer):
         return self._fn(out.transpose(0, 2, 3, 1))
 
     def compute_output_shape(self, input_shape):
-        h, w, _ = input_shape
+        n, h, w, _ = input_shape
         out = []
         for size, k, s, d in zip((h, w), self.kernel_size, self.strides, self.dilation_rate):
-            out.append(-(-size // s) if self.padding == "same" else
+            out.append(None if size is None else -(-size // s) if self.padding == "same" else
                        (size - d * (k - 1) - 1) // s + 1)
-        return (out[0], out[1], self.filters)
+        return (n, out[0], out[1], self.filters)
 
 
 class MaxPooling2D(Layer):
@@ -415,11 +416,12 @@ class MaxPooling2D(Layer):
         return out.transpose(0, 2, 3, 1)
 
     def compute_output_shape(self, input_shape):
-        h, w, c = input_shape
+        n, h, w, c = input_shape
         out = []
         for size, k, s in zip((h, w), self.pool_size, self.strides):
-            out.append(-(-size // s) if self.padding == "same" else (size - k) // s + 1)
-        return (out[0], out[1], c)
+            out.append(None if size is None else -(-size // s) if self.padding == "same" else
+                       (size - k) // s + 1)
+        return (n, out[0], out[1], c)
 
 
 class AveragePooling2D(MaxPooling2D):

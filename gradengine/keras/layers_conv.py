@@ -165,13 +165,16 @@ class _Conv(_Base):
             self._weight(self.bias_initializer, (self.filters,), "bias")
 
     def compute_output_shape(self, input_shape):
-        """The output shape for ``input_shape`` (without the batch axis)."""
+        """The output shape for ``input_shape`` (with the batch axis, as Keras)."""
         first = self.data_format == "channels_first"
+        batch, input_shape = input_shape[0], tuple(input_shape[1:])
         sizes = input_shape[1:] if first else input_shape[:-1]
         out = []
         for n, k, s, d in zip(sizes, self.kernel_size, self.strides, self.dilation_rate):
             k_eff = (k - 1) * d + 1
-            if self.transpose:
+            if n is None:
+                out.append(None)
+            elif self.transpose:
                 a, b = _transpose_crops(k, s, d, self.padding, None if self.output_padding
                                         is None else self.output_padding[len(out)])
                 out.append((n - 1) * s + k_eff - a - b)
@@ -179,7 +182,7 @@ class _Conv(_Base):
                 out.append((n - k_eff) // s + 1)
             else:
                 out.append(-(-n // s) if self.padding == "same" else (n - 1) // s + 1)
-        return (self.filters, *out) if first else (*out, self.filters)
+        return (batch, self.filters, *out) if first else (batch, *out, self.filters)
 
     def _torch_kernel(self):
         # (k..., in, out) -> (out, in, k...); the transpose's (k..., out, in) -> (in, out, k...)

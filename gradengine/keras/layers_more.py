@@ -113,7 +113,8 @@ class Flatten(_Stateless):
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def compute_output_shape(self, input_shape):
-        return (math.prod(input_shape),)
+        rest = tuple(input_shape[1:])
+        return (input_shape[0], None if None in rest else math.prod(rest))
 
 
 class Identity(_Stateless):

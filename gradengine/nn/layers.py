@@ -577,7 +577,10 @@ class Dense(KerasWeights, Module):
         self.__dict__["_activation"] = None if value in ("linear", None) else value
         state_epoch[0] += 1  # a ge.jit program of the old activation is stale
 
-    def forward(self, x):
+    def forward(self, x, training=None):
+        """``act(x @ kernel + bias)``; ``training`` is accepted as on every Keras layer, and
+        a Keras mask on ``x`` passes on to the output (Keras' Dense supports masking)."""
+        mask = getattr(x, "_keras_mask", None)
         x = self._as_input(x)
         self._check(x)
         act = self.__dict__.get("_activation")
@@ -587,6 +590,8 @@ class Dense(KerasWeights, Module):
             out = _activation_fn(act)(F.linear(x, self.weight, self.bias))
         if self.activity_regularizer is not None:
             _keras_regularizers.record_activity(self.activity_regularizer, out)
+        if mask is not None:
+            out._keras_mask = mask
         return out
 
     def pre_activation(self, x):

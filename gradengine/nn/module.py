@@ -895,6 +895,29 @@ class KerasWeights:
     def trainable(self) -> bool:
         return not self.__dict__.get("_frozen", False)
 
+    def compute_output_shape(self, input_shape, *more_shapes):
+        """Keras' ``compute_output_shape``: the output's shape (batch axis included) for
+        inputs of ``input_shape`` (a shape, or a list of shapes for a layer of several
+        inputs; further shapes are further arguments, as MultiHeadAttention's query and
+        value), found by one probe of zeros in inference mode without a graph. A layer
+        with a rule of its own overrides this."""
+        several = isinstance(input_shape, list) and input_shape and \
+            isinstance(input_shape[0], (list, tuple))
+        shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
+        shapes += [tuple(s) for s in more_shapes]
+        dt = self.__dict__.get("_dtype") or backend.DEFAULT_FLOAT
+        probes = [Tensor._make(np.zeros(tuple(1 if d is None else int(d) for d in s),
+                                        dtype=dt), backend.CPU) for s in shapes]
+        with no_grad(), self.in_mode(False):
+            out = self(probes) if several else self(*probes)
+        batch = shapes[0][0] if shapes[0] else None
+
+        def shape_of(t):
+            return (batch,) + tuple(t.shape[1:]) if t.ndim else ()
+        if isinstance(out, (list, tuple)):
+            return type(out)(shape_of(t) for t in out)
+        return shape_of(out)
+
     # Keras' dtype attributes: the layer's float type (its policy is never mixed here)
     @property
     def dtype(self) -> str:
