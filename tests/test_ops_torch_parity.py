@@ -481,3 +481,33 @@ def test_xlogy_as_torch():
     torch.distributions.Dirichlet(tc).log_prob(
         torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)).backward()
     np.testing.assert_allclose(c.grad.numpy(), tc.grad.numpy(), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- found by the fuzz round
+
+def test_max_and_min_of_two_tensors_are_elementwise_as_torch():
+    a = ge.tensor([1.0, 5.0, 3.0], requires_grad=True)
+    b = ge.tensor([4.0, 2.0, 3.0])
+    assert ge.max(a, b).tolist() == [4.0, 5.0, 3.0] and a.max(b).tolist() == [4.0, 5.0, 3.0]
+    assert ge.min(a, b).tolist() == [1.0, 2.0, 3.0]
+    ge.max(a, b).sum().backward()
+    assert a.grad.tolist() == [0.0, 1.0, 0.5]  # a tie splits evenly (DESIGN's rule)
+
+
+def test_quantile_var_mean_hypot_t_new_tensor_as_torch():
+    torch = pytest.importorskip("torch")
+    nan, inf = math.nan, math.inf
+    for data, kw in (([1, nan, 3, 2], {}), ([[1, nan, 3], [1, 2, 3]], {"dim": 1}),
+                     ([1, 3, 2], {})):
+        mine = ge.quantile(ge.tensor(data), 0.5, **kw).numpy()
+        theirs = torch.quantile(torch.tensor(data, dtype=torch.float32), 0.5, **kw).numpy()
+        np.testing.assert_array_equal(mine, theirs)
+    x = np.arange(12.0).reshape(3, 4)
+    for mine, theirs in zip(ge.var_mean(ge.tensor(x), False),
+                            torch.var_mean(torch.tensor(x), False)):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy())
+    h = ge.hypot(ge.tensor([inf, nan, 3.0]), ge.tensor([nan, inf, 4.0]))
+    np.testing.assert_array_equal(h.numpy(), [inf, inf, 5.0])
+    with pytest.raises(ge.ShapeError, match="at most 2"):
+        ge.ones(2, 3, 4).t()
+    assert ge.zeros(2, dtype="int64").new_tensor(ge.tensor([1.5, 2.5])).tolist() == [1, 2]

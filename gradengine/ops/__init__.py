@@ -572,6 +572,11 @@ def _install():
     _install_torch_spellings(T)
 
 
+def _t_too_many(x):
+    raise ShapeError(f"t: expects a tensor of at most 2 dimensions, got shape {x.shape} "
+                     "(use transpose(dim0, dim1) or .mT)")
+
+
 def _new(self, data_fn):
     def make(*size, dtype=None, device=None, requires_grad=False):
         shape = size[0] if len(size) == 1 and not isinstance(size[0], int) else size
@@ -587,7 +592,8 @@ def _install_torch_spellings(T):
     T.mT = property(lambda self: shape.matrix_transpose(self))
     T.mH = T.mT
     T.H = property(lambda self: shape.transpose(self))
-    T.t = lambda self: self if self.ndim < 2 else shape.swapaxes(self, 0, 1)
+    T.t = lambda self: self if self.ndim < 2 else shape.swapaxes(self, 0, 1) \
+        if self.ndim == 2 else _t_too_many(self)
     T.view_as = lambda self, other: shape.reshape(self, other.shape)
     T.reshape_as = T.view_as
     T.expand_as = lambda self, other: shape.broadcast_to(self, other.shape)
@@ -623,8 +629,8 @@ def _install_torch_spellings(T):
         _new(self, lambda s, d, v: creation.full(s, fill_value, dtype=d, device=v))(
             size, dtype=dtype, device=device, requires_grad=requires_grad)
     T.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: Tensor(
-        data, dtype=dtype or (self.dtype if not isinstance(data, Tensor) else None),
-        device=device or self.device, requires_grad=requires_grad)
+        data, dtype=dtype or self.dtype, device=device or self.device,
+        requires_grad=requires_grad)  # torch: self's dtype, also for Tensor data
     # in-place forms of the out-of-place methods (version-checked, recorded with grad)
     for name in ("clamp", "clip", "clamp_min", "clamp_max", "masked_fill", "relu", "sigmoid",
                  "tanh", "exp", "log", "sqrt", "abs", "neg", "floor", "ceil", "round", "trunc",

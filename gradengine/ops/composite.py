@@ -23,7 +23,7 @@ from . import math as _math
 from .activations import in_place, sigmoid, softmax
 from .elementwise import abs_, cast, exp, log, maximum, minimum, promote, sign, sqrt, where
 from .elementwise import clip as clip_op
-from .manipulation import chunk, flip, scatter_add, sort
+from .manipulation import chunk, flip, isinf, scatter_add, sort
 from .math import expm1, log_sigmoid, logaddexp, tanh, trunc
 from .reductions import max as _max
 from .reductions import mean, sum
@@ -77,8 +77,19 @@ def frac(x):
 
 
 def hypot(a, b):
-    """sqrt(a^2 + b^2)."""
-    return sqrt(a * a + b * b)
+    """sqrt(a^2 + b^2); inf where either is infinite (also beside a NaN), as torch."""
+    out = sqrt(a * a + b * b)
+    inf = _isinf_any(a, b)
+    return out if inf is None else where(inf, float("inf"), out)
+
+
+def _isinf_any(a, b):
+    """Where ``a`` or ``b`` is infinite (None for no float Tensor); no host read, so that
+    ge.jit replays it."""
+    hits = [isinf(v) for v in (a, b) if isinstance(v, Tensor) and v.dtype.kind == "f"]
+    if not hits:
+        return None
+    return hits[0] if len(hits) == 1 else hits[0] | hits[1]
 
 
 @op(name="signbit", differentiable=False)
@@ -253,7 +264,10 @@ def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=None):
 
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
              keepdims=None):
-    """(var, mean), as torch.var_mean (NumPy's ``axis=`` / ``keepdims=`` too)."""
+    """(var, mean), as torch.var_mean (NumPy's ``axis=`` / ``keepdims=`` too); a bool in
+    ``dim``'s place is torch's positional ``unbiased`` (``var_mean(x, False)``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
     dim = axis if dim is None else dim
     keepdim = keepdim or bool(keepdims)
     return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)

@@ -18,8 +18,8 @@ from ..errors import ArgumentError, ShapeError
 from .composite import bmm
 from .composite import norm as _pnorm
 from .creation import rand, randn
-from .elementwise import abs_, cast
-from .manipulation import sort, take_along_dim
+from .elementwise import abs_, cast, where
+from .manipulation import isnan, sort, take_along_dim
 from .reductions import max as _max
 from .reductions import sum
 from .shape import broadcast_to, concatenate, flatten, normalize_axis, reshape, stack
@@ -277,6 +277,10 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # n
         ax = normalize_axis(dim, x.ndim, "quantile")[0]
     values = sort(x, dim=ax)[0]
     n = x.shape[ax]
+    last = (slice(None),) * ax + (slice(n - 1, n),) if n else None
+    # torch: a NaN in a slice makes its quantiles NaN (the sort puts NaN last); no host
+    # read, so that ge.jit replays it
+    nan_at = None if last is None or values.dtype.kind != "f" else isnan(values[last])
     pos = qs.reshape(-1) * (n - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.ceil(pos).astype(np.int64)
@@ -295,6 +299,8 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # n
             pick_hi = (slice(None),) * ax + (slice(int(hi[k]), int(hi[k]) + 1),)
             w = frac if np.isscalar(frac) else float(frac[k])
             a = a + (values[pick_hi] - a) * w
+        if nan_at is not None:
+            a = where(nan_at, values[last], a)
         if not keepdim:
             a = reshape(a, a.shape[:ax] + a.shape[ax + 1:])
         elif dim is None:

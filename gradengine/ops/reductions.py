@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backend import resolve_dtype
 from ..core.op import apply, op
+from ..core.tensor import Tensor
 from .shape import broadcast_to, normalize_axis, reshape
 
 
@@ -147,6 +148,9 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """Maximum over ``axis`` (NumPy's form: the values; tied maxima share the gradient
     equally). PyTorch's keyword form ``max(dim=d)`` with one int ``d`` gives PyTorch's
     ``(values, indices)``, the gradient going to the index taken."""
+    if isinstance(axis, Tensor):  # torch.max(a, b): the elementwise maximum
+        from .elementwise import maximum
+        return apply(maximum, x, axis)
     if type(dim) is int:
         return _with_indices(argmax, "max", x, dim, keepdims or bool(keepdim))
     return _reduce("max", x, axis if dim is None else dim, keepdims or bool(keepdim))
@@ -154,6 +158,9 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
 
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     """Minimum over ``axis``; ``min(dim=d)`` gives ``(values, indices)`` as :func:`max`."""
+    if isinstance(axis, Tensor):  # torch.min(a, b): the elementwise minimum
+        from .elementwise import minimum
+        return apply(minimum, x, axis)
     if type(dim) is int:
         return _with_indices(argmin, "min", x, dim, keepdims or bool(keepdim))
     return _reduce("min", x, axis if dim is None else dim, keepdims or bool(keepdim))
