@@ -511,3 +511,12 @@ def test_quantile_var_mean_hypot_t_new_tensor_as_torch():
     with pytest.raises(ge.ShapeError, match="at most 2"):
         ge.ones(2, 3, 4).t()
     assert ge.zeros(2, dtype="int64").new_tensor(ge.tensor([1.5, 2.5])).tolist() == [1, 2]
+
+
+def test_subtraction_with_a_bool_tensor_is_refused_as_torch():
+    for a, b in ((ge.tensor([1, 2]), ge.tensor([True, False])), (ge.tensor([1.0]), True),
+                 (1, ge.tensor([True]))):
+        with pytest.raises(ge.DTypeError, match="~"):
+            a - b
+    assert (ge.tensor([1.0]) - 2).tolist() == [-1.0]
+    assert (~ge.tensor([True, False])).tolist() == [False, True]

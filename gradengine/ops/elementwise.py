@@ -12,7 +12,7 @@ from .. import backend
 from ..backend import floating, resolve_dtype
 from ..core.op import apply, call, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DeviceError, DivisionByZeroError
+from ..errors import ArgumentError, DeviceError, DivisionByZeroError, DTypeError
 
 builtins_max = max
 
@@ -77,9 +77,17 @@ def add(xp, a, b):
 add.defvjp(lambda g: g, lambda g: g)
 
 
+_BOOL = np.dtype(np.bool_)
+
+
 @op()
 def sub(xp, a, b):
-    """a - b."""
+    """a - b (a bool operand is refused, as torch: invert a mask with ``~`` instead)."""
+    if getattr(a, "dtype", None) is _BOOL or getattr(b, "dtype", None) is _BOOL or \
+            type(a) is bool or type(b) is bool:
+        raise DTypeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
+                         "supported. If you are trying to invert a mask, use the `~` or "
+                         "`logical_not()` operator instead.")
     a, b = promote(a, b)
     return a - b
 
