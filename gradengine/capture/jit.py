@@ -227,7 +227,9 @@ class Program:
                     flat, j = target
                     gname = L.name(flat.grads[j], "g")
                     vals[out] = L.retarget(g, gname, flat.grads[j])
-                    L.host(f"{L.name(kind[1], 't')}.grad = {L.name(flat.grad_tensors[j], 'g')}")
+                    # the slot itself: the buffer's Tensor fits by construction (the
+                    # setter's shape, dtype and device checks held when it was recorded)
+                    L.host(f"{L.name(kind[1], 't')}._grad = {L.name(flat.grad_tensors[j], 'g')}")
                 else:
                     v = L.var()
                     L.line(f"{v} = {L.name(fn, 'f')}({g.expr})")
@@ -243,14 +245,14 @@ class Program:
                 assigned = _assigned_next(trace, i, targets)
                 params = tuple(p for p in params if id(p) not in assigned)
                 if params:
-                    L.host(f"for _p in {L.name(params, 'c')}: _p.grad = None")
+                    L.host(f"for _p in {L.name(params, 'c')}: _p._grad = None")
             else:  # an in-place update or a host call: called as recorded
                 args = ", ".join(_arg(L, vals, sp).expr for sp in specs)
                 L.line(f"{L.name(fn, 'f')}({args})")
                 if what == "call":
                     L.uncapturable = f"it calls {getattr(fn, '__qualname__', fn)!r} on the host"
         if trace.cleared_at_exit:
-            L.host(f"for _p in {L.name(tuple(trace.cleared_at_exit), 'c')}: _p.grad = None")
+            L.host(f"for _p in {L.name(tuple(trace.cleared_at_exit), 'c')}: _p._grad = None")
         self.result_slots = sorted(_slots_of(outputs))
         results = []
         for s in self.result_slots:
