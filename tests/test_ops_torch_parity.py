@@ -520,3 +520,11 @@ def test_subtraction_with_a_bool_tensor_is_refused_as_torch():
             a - b
     assert (ge.tensor([1.0]) - 2).tolist() == [-1.0]
     assert (~ge.tensor([True, False])).tolist() == [False, True]
+
+
+def test_pow_gradient_of_a_float64_scalar_base_with_integer_exponents_is_float64():
+    a = ge.tensor(1.7, dtype=ge.float64, requires_grad=True)
+    (a ** ge.tensor([150, 3])).sum().backward()
+    want = 150 * 1.7 ** 149 + 3 * 1.7 ** 2
+    assert a.grad.dtype == np.float64
+    assert abs(a.grad.item() - want) <= 1e-12 * want  # (float32 would be off by ~1e-6)

@@ -147,7 +147,7 @@ def _pow_grad_a(g, a, b):
     # masked entries compute a^1, so no inf reaches a higher-order gradient either.
     if isinstance(b, Tensor):
         zero = b == 0
-        return g * where(zero, 0.0, b * a ** where(zero, 1.0, b - 1))
+        return g * where(zero, 0.0, b * a ** where(zero, 1, b - 1))  # (ints stay ints)
     if b == 0:
         return g * 0.0
     return g * (b * a ** (b - 1))
