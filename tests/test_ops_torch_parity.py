@@ -528,3 +528,9 @@ def test_pow_gradient_of_a_float64_scalar_base_with_integer_exponents_is_float64
     want = 150 * 1.7 ** 149 + 3 * 1.7 ** 2
     assert a.grad.dtype == np.float64
     assert abs(a.grad.item() - want) <= 1e-12 * want  # (float32 would be off by ~1e-6)
+
+
+def test_median_of_all_integers_keeps_their_dtype_as_torch():
+    assert ge.tensor([3, 1, 2]).median().dtype == np.int64
+    assert ge.nanmedian(ge.tensor([3, 1, 2], dtype="int32")).dtype == np.int32
+    assert ge.tensor([3, 1, 2, 2]).median().item() == 2

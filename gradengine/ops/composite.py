@@ -450,6 +450,8 @@ def median_of_all(flat, idx):
     evenly_distribute_backward."""
     from .manipulation import gather
     v = reshape(gather(flat, 0, idx), ()).detach()
+    if flat.dtype.kind != "f":  # integers: the element itself, their dtype kept (torch)
+        return v
     share = apply(median_ties, flat, v)
     d = where(share > 0, flat, 0.0)
     return v + (sum(d * share) - sum(d.detach() * share))
