@@ -390,3 +390,8 @@ def test_dense_takes_training_and_passes_a_mask_on():
     h = layers.Dense(3)(layers.Embedding(8, 4, mask_zero=True)(ge.tensor(ids)),
                         training=False)
     np.testing.assert_array_equal(h._keras_mask.numpy(), ids != 0)
+
+
+def test_discretization_gives_int32_as_keras():
+    out = layers.Discretization(bin_boundaries=[0.0, 1.0])(np.array([-1.0, 0.5, 2.0]))
+    assert out.dtype == np.int32 and out.tolist() == [0, 1, 2]

@@ -170,7 +170,8 @@ class Discretization(_Stateless):
             raise RuntimeError("Discretization: call adapt() or give bin_boundaries first")
         bounds = Tensor(np.asarray(self.bin_boundaries, dtype=x.dtype if x.dtype.kind == "f"
                                    else "float64"), device=x.device)
-        return F.bucketize(x.astype(bounds.dtype), bounds, right=True)
+        # Keras' "int" output is int32
+        return F.bucketize(x.astype(bounds.dtype), bounds, right=True).astype("int32")
 
 
 def _nearest_exact(x, axis, size):
