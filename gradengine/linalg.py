@@ -474,22 +474,37 @@ def vander(x, *, N=None):  # noqa: N803 - torch's name
 
 
 def _status(name, fn, shape_of, *args):
-    """``(fn(*args), info)`` with info 0, or (NaNs, 1) where fn raises LinAlgError."""
+    """``(fn(*args), info)``: info has one entry per matrix of the batch (torch's shape),
+    0, or 1 with NaNs in place of that matrix's result where fn raises LinAlgError."""
+    a = args[0]
+    batch = tuple(a.shape[:-2])
     try:
         out = fn(*args)
-        ok = 0
+        info = np.zeros(batch, dtype=np.int32)
     except LinAlgError:
-        out = _creation.full(shape_of, float("nan"), dtype=args[0].dtype,
-                             device=args[0].device)
-        ok = 1
-    return out, Tensor(np.asarray(ok, dtype=np.int32), device=args[0].device)
+        if not batch:
+            out = _creation.full(shape_of, float("nan"), dtype=a.dtype, device=a.device)
+            info = np.ones((), dtype=np.int32)
+        else:  # matrix by matrix, to know which ones failed
+            from .ops.shape import reshape, stack
+            n = int(np.prod(batch))
+            flat = [reshape(v, (n,) + tuple(v.shape[len(batch):])) for v in args]
+            parts, codes = [], []
+            for k in range(n):
+                part, code = _status(name, fn, tuple(shape_of[len(batch):]),
+                                     *[v[k] for v in flat])
+                parts.append(part)
+                codes.append(int(code.item()))
+            out = reshape(stack(parts), tuple(shape_of))
+            info = np.asarray(codes, dtype=np.int32).reshape(batch)
+    return out, Tensor(info, device=a.device)
 
 
 def inv_ex(a, *, check_errors=False):
     """``(inverse, info)``: info 0, or 1 (and a NaN inverse) for a singular matrix; with
     ``check_errors`` a singular matrix raises LinAlgError."""
     if check_errors:
-        return _InvEx(inv(a), Tensor(np.asarray(0, dtype=np.int32), device=a.device))
+        return _InvEx(inv(a), Tensor(np.zeros(a.shape[:-2], dtype=np.int32), device=a.device))
     return _InvEx(*_status("inv_ex", inv, a.shape, a))
 
 
@@ -499,7 +514,8 @@ def cholesky_ex(a, *, upper=False, check_errors=False):
         lower = cholesky(m)
         return matrix_transpose(lower) if upper else lower
     if check_errors:
-        return _CholeskyEx(chol(a), Tensor(np.asarray(0, dtype=np.int32), device=a.device))
+        return _CholeskyEx(chol(a), Tensor(np.zeros(a.shape[:-2], dtype=np.int32),
+                                           device=a.device))
     return _CholeskyEx(*_status("cholesky_ex", chol, a.shape, a))
 
 
@@ -510,7 +526,8 @@ def solve_ex(a, b, *, left=True, check_errors=False):
             return solve(m, r)
         return matrix_transpose(solve(matrix_transpose(m), matrix_transpose(r)))
     if check_errors:
-        return _SolveEx(run(a, b), Tensor(np.asarray(0, dtype=np.int32), device=a.device))
+        return _SolveEx(run(a, b), Tensor(np.zeros(a.shape[:-2], dtype=np.int32),
+                                          device=a.device))
     return _SolveEx(*_status("solve_ex", run, b.shape, a, b))
 
 

@@ -534,3 +534,16 @@ def test_median_of_all_integers_keeps_their_dtype_as_torch():
     assert ge.tensor([3, 1, 2]).median().dtype == np.int64
     assert ge.nanmedian(ge.tensor([3, 1, 2], dtype="int32")).dtype == np.int32
     assert ge.tensor([3, 1, 2, 2]).median().item() == 2
+
+
+def test_linalg_ex_info_has_one_entry_per_matrix_as_torch():
+    m = np.stack([np.eye(2), np.zeros((2, 2))])
+    r = ge.linalg.inv_ex(ge.tensor(m))
+    assert r.info.tolist() == [0, 1] and r.info.dtype == np.int32
+    np.testing.assert_array_equal(r.inverse[0].numpy(), np.eye(2))
+    assert np.isnan(r.inverse[1].numpy()).all()
+    assert ge.linalg.inv_ex(ge.tensor(np.eye(2))).info.shape == ()
+    assert ge.linalg.cholesky_ex(ge.tensor(np.stack([np.eye(2), -np.eye(2)]))).info.tolist() \
+        == [0, 1]
+    assert ge.linalg.solve_ex(ge.tensor(m), ge.ones(2, 2, 1, dtype=ge.float64),
+                              check_errors=False).info.tolist() == [0, 1]
