@@ -395,3 +395,11 @@ def test_dense_takes_training_and_passes_a_mask_on():
 def test_discretization_gives_int32_as_keras():
     out = layers.Discretization(bin_boundaries=[0.0, 1.0])(np.array([-1.0, 0.5, 2.0]))
     assert out.dtype == np.int32 and out.tolist() == [0, 1, 2]
+
+
+def test_category_encoding_of_a_rank_1_input_is_one_sample_as_keras():
+    x = np.array([0, 3, 2, 3])
+    assert layers.CategoryEncoding(4, "multi_hot")(x).tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert layers.CategoryEncoding(4, "count")(x).tolist() == [1.0, 0.0, 1.0, 2.0]
+    assert layers.CategoryEncoding(4, "one_hot")(x).shape == (4, 4)
+    assert layers.CategoryEncoding(4, "multi_hot")(np.array([[0, 3], [2, 3]])).shape == (2, 4)

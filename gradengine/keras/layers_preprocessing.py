@@ -132,9 +132,9 @@ class CategoryEncoding(_Stateless):
         if self.output_mode == "one_hot" and x.ndim and x.shape[-1] == 1:
             x = x.reshape(*x.shape[:-1])
         hot = F.one_hot(x, n).astype(_module_dtype(self))
-        if self.output_mode == "one_hot" or x.ndim <= 1:
+        if self.output_mode == "one_hot" or x.ndim == 0:
             return hot
-        counts = hot.sum(axis=-2)
+        counts = hot.sum(axis=-2)  # (a rank-1 input is one sample, as Keras)
         return counts if self.output_mode == "count" else (counts > 0).astype(counts.dtype)
 
 
