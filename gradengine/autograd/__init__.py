@@ -104,11 +104,10 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     rows = []
     for k in range(n):
-        gk = [g[k] for g in gos]
-        rows.append(grad(outputs, inputs, gk if len(gk) > 1 or not isinstance(
-            grad_outputs, Tensor) else gk[0], retain_graph=True if k < n - 1 else retain_graph,
-            create_graph=create_graph, allow_unused=allow_unused,
-            materialize_grads=materialize_grads))
+        rows.append(grad(outputs, inputs, [g[k] for g in gos],
+                         retain_graph=True if k < n - 1 else retain_graph,
+                         create_graph=create_graph, allow_unused=allow_unused,
+                         materialize_grads=materialize_grads))
     out = []
     for j, t in enumerate(ins):
         col = [r[j] for r in rows]
