@@ -14,6 +14,7 @@ from ..errors import ShapeError
 from ..nn.layers import Dense, Embedding, Linear, Sigmoid, Softmax
 from ..nn.module import Module, keras_uid
 from . import masking as _masking
+from . import symbolic
 from .model import KerasModel
 
 __all__ = ["Sequential"]
@@ -322,27 +323,36 @@ class Sequential(KerasModel, Module):
     def output(self, value):
         self.__dict__["output"] = value
 
-    def _probe_input(self, shape):
+    def _probe_input(self, shape, which=0):
+        """Zeros of one sample of per-sample ``shape`` (unknown sizes: see
+        symbolic.PROBE_SIZES)."""
+        shape = symbolic.probe_shape((None,) + tuple(shape), which)
         device, dtype = self._model_place()
         if self.layers and isinstance(self.layers[0], Embedding) or \
                 type(self.layers[0]).__name__ == "Embedding" or self._input_dtype is not None \
                 and np.dtype(self._input_dtype).kind in "iu":
             dtype = np.int64
         with backend.cuda_context(device):
-            arr = backend.xp_of(device).zeros((1,) + tuple(shape), dtype=dtype)
+            arr = backend.xp_of(device).zeros(shape, dtype=dtype)
         return Tensor._make(arr, device)
 
     def _layer_shapes(self, shape):
-        """Each layer's output shape (per sample) for inputs of ``shape``, by one forward of
-        zeros without a graph, in eval mode (BatchNorm statistics do not move); builds
-        lazy layers."""
-        shapes = []
-        with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
-            x = self._probe_input(shape)
-            for layer in self.layers:
-                x = layer(x)
-                shapes.append(tuple(x.shape[1:]))
-        return shapes
+        """Each layer's output shape (per sample) for inputs of ``shape``, by a forward of
+        zeros without a graph, in eval mode (BatchNorm statistics do not move; two forwards
+        of different lengths when a size is None, which stays None where it matters);
+        builds lazy layers."""
+        runs = []
+        for which in range(2 if symbolic.has_free_size((None,) + tuple(shape)) else 1):
+            shapes = []
+            with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
+                x = self._probe_input(shape, which)
+                for layer in self.layers:
+                    x = layer(x)
+                    shapes.append(tuple(x.shape[1:]))
+            runs.append(shapes)
+        if len(runs) == 1:
+            return runs[0]
+        return [symbolic.free_sizes(a, b) for a, b in zip(*runs)]  # unknown sizes None
 
     def _build_from_shape(self, shape):
         self._layer_shapes(shape)
@@ -351,7 +361,7 @@ class Sequential(KerasModel, Module):
         """Keras' ``compute_output_shape``: the output's shape for inputs of
         ``input_shape`` (with the batch axis), by one probe. -- kssuite"""
         input_shape = tuple(input_shape)
-        shapes = self._layer_shapes(tuple(1 if d is None else d for d in input_shape[1:]))
+        shapes = self._layer_shapes(input_shape[1:])
         return (input_shape[0],) + (shapes[-1] if shapes else tuple(input_shape[1:]))
 
     def _output_width(self):

@@ -28,17 +28,14 @@ class KerasTensor:
     """A value not known yet: its ``shape`` (the batch axis None), ``dtype``, ``name``, and
     the layer call that makes it."""
 
-    def __init__(self, shape, dtype="float32", name=None, probe=None):
+    def __init__(self, shape, dtype="float32", name=None, probe=None, probe2=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype).name
         if probe is None:  # -- kssuite: keras.KerasTensor(shape) made by hand gets a probe
-            dev = backend.get_default_device()
-            with backend.cuda_context(dev):
-                probe = Tensor._make(backend.xp_of(dev).zeros(
-                    tuple(1 if d is None else int(d) for d in self.shape),
-                    dtype=self.dtype), dev)
+            probe, probe2 = _zeros_probes(self.shape, self.dtype)
         self.name = name
         self._probe = probe
+        self._probe2 = probe2  # only with an unknown size past the batch axis: see Probes
         self._node = None
         self._index = 0
 
@@ -163,25 +160,94 @@ def map_structure(fn, struct):
     return fn(struct)
 
 
+def _map_pairs(fn, struct, struct2):
+    """``struct`` with ``fn(leaf, leaf2)`` at every leaf, ``leaf2`` the same place in
+    ``struct2`` (None everywhere when ``struct2`` is None)."""
+    if isinstance(struct, (list, tuple)):
+        return type(struct)(_map_pairs(fn, s, None if struct2 is None else struct2[i])
+                            for i, s in enumerate(struct))
+    if isinstance(struct, dict):
+        return {k: _map_pairs(fn, v, None if struct2 is None else struct2[k])
+                for k, v in struct.items()}
+    return fn(struct, struct2)
+
+
 def is_symbolic(struct) -> bool:
     return any(isinstance(t, KerasTensor) for t in flatten(struct))
 
 
+# Probes: a KerasTensor carries zeros of its shape that each layer runs on to learn its
+# output's shape: the batch axis 1 when unknown, and any other unknown size (a sequence of
+# any length, ``Input((None, 10))``) PROBE_SIZES[0], large enough for kernels and
+# pooling windows. Such a tensor carries a second probe, those sizes PROBE_SIZES[1]: an
+# output size that differs between the two runs depends on an unknown size, and is None.
+PROBE_SIZES = (32, 64)
+
+
+def probe_shape(shape, which=0):
+    """The probe's shape for a symbolic ``shape`` (batch axis first)."""
+    return tuple((1 if i == 0 else PROBE_SIZES[which]) if d is None else int(d)
+                 for i, d in enumerate(shape))
+
+
+def has_free_size(shape) -> bool:
+    """Whether a size past the batch axis is unknown (then a second probe is needed)."""
+    return any(d is None for d in tuple(shape)[1:])
+
+
+def _zeros_probes(shape, dtype):
+    dev = backend.get_default_device()
+    xp = backend.xp_of(dev)
+    with backend.cuda_context(dev):
+        probe = Tensor._make(xp.zeros(probe_shape(shape), dtype=dtype), dev)
+        probe2 = Tensor._make(xp.zeros(probe_shape(shape, 1), dtype=dtype), dev) \
+            if has_free_size(shape) else None
+    return probe, probe2
+
+
+def free_sizes(shape, shape2):
+    """``shape`` with None where the second probe's ``shape2`` differs."""
+    return tuple(None if a != b else a for a, b in zip(shape, shape2))
+
+
 def input_tensor(shape, dtype, name, batch_size=None):
     """A KerasTensor for ``Input``: batch axis None (or ``batch_size``, as Keras keeps it),
-    a probe of zeros (unknown sizes 1)."""
+    probes of zeros (see PROBE_SIZES)."""
     shape = (batch_size,) + tuple(shape)  # -- kssuite: the batch size kept
-    dev = backend.get_default_device()
-    probe_shape = tuple(1 if d is None else int(d) for d in shape)
-    with backend.cuda_context(dev):
-        probe = Tensor._make(backend.xp_of(dev).zeros(probe_shape, dtype=dtype), dev)
-    return KerasTensor(shape, dtype, name=name, probe=probe)
+    return KerasTensor(shape, dtype, name=name)
+
+
+def _run_probes(layer, args, kwargs, symbolic_in, which):
+    """``layer`` called on the KerasTensors' probes (``which``: "_probe" or "_probe2"; a
+    tensor without a second probe gives its first), with no graph, in inference mode."""
+    def probe(v):
+        if not isinstance(v, KerasTensor):
+            return v
+        p = getattr(v, which)
+        return v._probe if p is None else p
+    probe_kwargs = {k: map_structure(probe, v) for k, v in kwargs.items() if k != "training"}
+    modes = [(m, m.training) for m in layer.modules()]
+    try:
+        layer.eval()
+        from .masking import probing  # -- kmask: stateful RNNs keep nothing from probes
+        with no_grad(), probing():
+            return layer(*map_structure(probe, args), **probe_kwargs)
+    except ShapeError as e:
+        # name the symbolic shapes (batch None), not the probes'
+        text = str(e)
+        for t in symbolic_in:
+            p = probe(t)
+            text = text.replace(str(tuple(p.shape)), str(t.shape))
+        raise ShapeError(text) from None
+    finally:
+        for m, t in modes:
+            object.__setattr__(m, "training", t)
 
 
 def symbolic_call(layer, args, kwargs):
-    """Record ``layer(*args, **kwargs)`` on KerasTensors: run the layer once on the probes
-    (no graph, inference mode: it builds and no moving statistic moves) and return
-    KerasTensors of the outputs' shapes."""
+    """Record ``layer(*args, **kwargs)`` on KerasTensors: run the layer on the probes (no
+    graph, inference mode: it builds and no moving statistic moves; a second time on the
+    second probes when a size is unknown) and return KerasTensors of the outputs' shapes."""
     spec = getattr(layer, "compute_output_spec", None)
     if spec is not None:
         # -- kssuite: a layer's own compute_output_spec gives the symbolic outputs, as in
@@ -202,35 +268,24 @@ def symbolic_call(layer, args, kwargs):
         Node(layer, args, kwargs, outputs)
         return outputs
 
-    def probe(v):
-        return v._probe if isinstance(v, KerasTensor) else v
-    probe_kwargs = {k: map_structure(probe, v) for k, v in kwargs.items() if k != "training"}
-    modes = [(m, m.training) for m in layer.modules()]
-    try:
-        layer.eval()
-        from .masking import probing  # -- kmask: stateful RNNs keep nothing from probes
-        with no_grad(), probing():
-            out = layer(*map_structure(probe, args), **probe_kwargs)
-    except ShapeError as e:
-        # name the symbolic shapes (batch None), not the one-sample probes'
-        text = str(e)
-        for t in flatten((args, kwargs)):
-            if isinstance(t, KerasTensor):
-                text = text.replace(str(tuple(t._probe.shape)), str(t.shape))
-        raise ShapeError(text) from None
-    finally:
-        for m, t in modes:
-            object.__setattr__(m, "training", t)
+    symbolic_in = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+    out = _run_probes(layer, args, kwargs, symbolic_in, "_probe")
+    out2 = None
+    if any(t._probe2 is not None for t in symbolic_in):
+        out2 = _run_probes(layer, args, kwargs, symbolic_in, "_probe2")
+    # -- kssuite: a batch size every symbolic input knows is kept (Keras' static batch)
+    batches = {t.shape[0] if t.shape else None for t in symbolic_in}
+    batch = batches.pop() if len(batches) == 1 else None
 
-    def symbolic(o):
+    def symbolic(o, o2):
         if not isinstance(o, Tensor):
             raise TypeError(f"{type(layer).__name__}: a layer of a functional model must "
                             f"return Tensors, got {type(o).__name__}")
-        return KerasTensor((batch,) + tuple(o.shape[1:]), o.dtype, probe=o)
-    # -- kssuite: a batch size every symbolic input knows is kept (Keras' static batch)
-    batches = {t.shape[0] if t.shape else None
-               for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)}
-    batch = batches.pop() if len(batches) == 1 else None
-    outputs = map_structure(symbolic, out)
+        shape = (batch,) + tuple(o.shape[1:])
+        if o2 is not None:
+            shape = (batch,) + free_sizes(shape[1:], tuple(o2.shape[1:]))
+        return KerasTensor(shape, o.dtype, probe=o,
+                           probe2=o2 if has_free_size(shape) else None)
+    outputs = _map_pairs(symbolic, out, out2)
     Node(layer, args, kwargs, outputs)
     return outputs
