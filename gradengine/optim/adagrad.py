@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, _nonneg
+from .optimizer import Optimizer, _fused_checks, _nonneg
 
 __all__ = ["Adagrad"]
 
@@ -30,13 +30,14 @@ class Adagrad(Optimizer):
                                   "initial_accumulator_value": initial_accumulator_value,
                                   "eps": eps, "foreach": foreach, "maximize": maximize,
                                   "differentiable": differentiable, "fused": fused})
+        _fused_checks(fused, foreach, differentiable)
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "lr_decay", "learning-rate decay")
-        _nonneg(self, group, "weight_decay", "weight decay")
-        _nonneg(self, group, "initial_accumulator_value", "initial accumulator value")
-        _nonneg(self, group, "eps", "epsilon")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "lr_decay")
+        _nonneg(self, group, "weight_decay")
+        _nonneg(self, group, "initial_accumulator_value")
+        _nonneg(self, group, "eps")
 
     def _state_names(self, group):
         return ("step", "sum")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .optimizer import Optimizer, _nonneg, lerp
+from ..core.tensor import Tensor
+from .optimizer import Optimizer, _fused_checks, _invalid_betas, _nonneg, lerp
 
 __all__ = ["Adam", "AdamW"]
 
@@ -31,22 +32,22 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False, foreach=None,
                  fused=None, capturable=False, differentiable=False):
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad,
                                   "maximize": maximize, "foreach": foreach,
                                   "capturable": capturable, "differentiable": differentiable,
                                   "fused": fused,
                                   "decoupled_weight_decay": decoupled_weight_decay})
+        _fused_checks(fused, foreach, differentiable)
 
     def _check(self, group):
-        name = type(self).__name__
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "eps", "epsilon")
-        _nonneg(self, group, "weight_decay", "weight decay")
-        betas = group["betas"]
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{name}: invalid betas {tuple(betas)!r}; each must be in [0, 1)")
-        group["betas"] = tuple(betas)
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "eps")
+        _invalid_betas(self, group)
+        _nonneg(self, group, "weight_decay")
 
     def _state_names(self, group):
         return ("step", "exp_avg", "exp_avg_sq") + (

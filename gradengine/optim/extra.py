@@ -28,7 +28,17 @@ from ..core.gradmode import enable_grad, no_grad
 from ..core.op import host_call
 from ..core.tensor import Tensor
 from ..errors import ShapeError
-from .optimizer import Optimizer, _from_torch, _host_copy, _is_array, _nonneg, lerp
+from .optimizer import (
+    Optimizer,
+    _from_torch,
+    _host_copy,
+    _invalid_betas,
+    _is_array,
+    _nonneg,
+    _saved_value,
+    _zero_dim,
+    lerp,
+)
 
 __all__ = ["ASGD", "LBFGS", "NAdam", "RAdam", "Adadelta", "Adafactor", "Adamax", "Rprop",
            "SparseAdam"]
@@ -39,15 +49,7 @@ def _f32(v) -> float:
     return float(np.float32(v))
 
 
-def _betas(opt, group):
-    betas = tuple(group["betas"])
-    if len(betas) != 2:
-        raise ValueError(f"{type(opt).__name__}: betas must be a pair, got {betas!r}")
-    for k, b in enumerate(betas):
-        if not 0.0 <= b < 1.0:
-            raise ValueError(f"{type(opt).__name__}: invalid beta parameter at index {k}: "
-                             f"{b!r}; it must be in [0, 1)")
-    group["betas"] = betas
+_betas = _invalid_betas
 
 
 def _decayed(g, data, group):
@@ -67,6 +69,14 @@ class _Elementwise(Optimizer):
     floats; a torch state dict's 0-d tensors for them are read as floats."""
 
     _scalars: tuple = ()
+
+    def state_dict(self):
+        sd = super().state_dict()
+        for st in sd["state"].values():  # torch keeps them in 0-d float32 tensors
+            for name in self._scalars:
+                if isinstance(st.get(name), float):
+                    st[name] = np.asarray(st[name], dtype=np.float32)
+        return sd
 
     def load_state_dict(self, state_dict):
         try:
@@ -110,12 +120,12 @@ class Adadelta(_Elementwise):
                                   "differentiable": differentiable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
+        _nonneg(self, group, "lr")
         if not 0.0 <= group["rho"] <= 1.0:
-            raise ValueError(f"Adadelta: invalid rho value {group['rho']!r}; it must be in "
-                             "[0, 1]")
-        _nonneg(self, group, "eps", "epsilon")
-        _nonneg(self, group, "weight_decay", "weight decay")
+            raise ValueError(f"Invalid rho value: {group['rho']} (Adadelta: rho must be in "
+                             "[0, 1])")
+        _nonneg(self, group, "eps")
+        _nonneg(self, group, "weight_decay")
 
     def _state_names(self, group):
         return ("step", "square_avg", "acc_delta")
@@ -166,10 +176,10 @@ class Adamax(_Elementwise):
                                   "capturable": capturable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "eps", "epsilon")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "eps")
         _betas(self, group)
-        _nonneg(self, group, "weight_decay", "weight decay")
+        _nonneg(self, group, "weight_decay")
 
     def _state_names(self, group):
         return ("step", "exp_avg", "exp_inf")
@@ -225,11 +235,11 @@ class NAdam(_Elementwise):
                                   "differentiable": differentiable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "eps", "epsilon")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "eps")
         _betas(self, group)
-        _nonneg(self, group, "weight_decay", "weight decay")
-        _nonneg(self, group, "momentum_decay", "momentum decay")
+        _nonneg(self, group, "weight_decay")
+        _nonneg(self, group, "momentum_decay")
 
     def _state_names(self, group):
         return ("step", "mu_product", "exp_avg", "exp_avg_sq")
@@ -295,10 +305,10 @@ class RAdam(_Elementwise):
                                   "differentiable": differentiable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "eps", "epsilon")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "eps")
         _betas(self, group)
-        _nonneg(self, group, "weight_decay", "weight decay")
+        _nonneg(self, group, "weight_decay")
 
     def _state_names(self, group):
         return ("step", "exp_avg", "exp_avg_sq")
@@ -363,8 +373,8 @@ class ASGD(_Elementwise):
                                   "capturable": capturable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "weight_decay", "weight decay")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "weight_decay")
 
     def _state_names(self, group):
         return ("step", "eta", "mu", "ax")
@@ -415,11 +425,11 @@ class Rprop(_Elementwise):
                                   "capturable": capturable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
+        _nonneg(self, group, "lr")
         minus, plus = group["etas"]
         if not 0.0 < minus < 1.0 < plus:
-            raise ValueError(f"Rprop: invalid eta values {tuple(group['etas'])!r}; they "
-                             "must satisfy 0 < etaminus < 1 < etaplus")
+            raise ValueError(f"Invalid eta values: {minus}, {plus} (Rprop: they must satisfy "
+                             "0 < etaminus < 1 < etaplus)")
         group["etas"] = tuple(group["etas"])
         group["step_sizes"] = tuple(group["step_sizes"])
 
@@ -458,8 +468,11 @@ class _PerTensor(Optimizer):
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self.__dict__["_opt_called"] = True
         host_call(self._host_step)  # (not ``_step``: ge.jit must not flatten this rule)
         return loss
+
+    step._ge_marks_called = True
 
     def _host_step(self):
         self._plain_hypers()
@@ -479,6 +492,8 @@ class _PerTensor(Optimizer):
                 continue
             xp = np if p.device == "cpu" else backend.xp_of(p.device)
             new, st = self.update_tensor(xp, p.data, g.data, self._state[i], self._groups_of[i])
+            if p.data.ndim == 0:
+                new, st = _zero_dim(p.data, new, st)
             updates.append((i, p, new, st))
         self._commit(updates)
 
@@ -490,7 +505,7 @@ class _PerTensor(Optimizer):
         raise NotImplementedError
 
     def state_dict(self):
-        states = {i: {k: (_host_copy(v) if _is_array(v) else v) for k, v in st.items()}
+        states = {i: {k: _saved_value(k, v) for k, v in st.items()}
                   for i, st in enumerate(self._state) if st is not None}
         sd = super().state_dict()  # (the groups; no state: _state_names is empty)
         sd["state"] = states
@@ -498,17 +513,10 @@ class _PerTensor(Optimizer):
 
     def load_state_dict(self, state_dict):
         name = type(self).__name__
-        try:
-            states = dict(state_dict["state"])
-        except (KeyError, TypeError):
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             "'param_groups'") from None
+        _, index = self._saved_groups(state_dict)
         new_state = [None] * len(self.params)
-        for key, st in states.items():
-            i = int(key)
-            if not 0 <= i < len(self.params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there "
-                                 f"are {len(self.params)}")
+        for key, st in dict(state_dict["state"]).items():
+            i = self._own_index(key, index, f"{name}.load_state_dict")
             new_state[i] = {k: self._load_value(k, v, self.params[i]) for k, v in st.items()}
         super().load_state_dict({**state_dict, "state": {}})
         self._state = new_state
@@ -523,7 +531,7 @@ class _PerTensor(Optimizer):
         if isinstance(v, Tensor):
             v = v.data
         if _is_array(v):
-            if v.ndim == 0:
+            if v.ndim == 0 and (key == "step" or p.data.ndim != 0):
                 return int(v.item()) if key == "step" else v.item()
             return backend.to_device_array(v, p.device).astype(p.dtype, copy=True)
         return v
@@ -557,19 +565,22 @@ class Adafactor(_PerTensor):
                                   "maximize": maximize})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        if not 0.0 >= group["beta2_decay"]:
-            raise ValueError(f"Adafactor: beta2_decay should be <= 0 but is: "
-                             f"{group['beta2_decay']!r}")
+        # torch's words ("... should be ... but is: ..."), each then named for gradengine
+        def bad(what):
+            raise ValueError(f"{what} (Adafactor)")
         eps1, eps2 = group["eps"]
+        if not 0.0 <= group["lr"]:
+            bad(f"Learning rate should be >= 0 but is: {group['lr']}")
+        if not 0.0 >= group["beta2_decay"]:
+            bad(f"beta2_decay should be <= 0 but is: {group['beta2_decay']}")
         if eps1 is not None and not 0.0 <= eps1:
-            raise ValueError(f"Adafactor: epsilon1 should be >= 0 but is: {eps1!r}")
+            bad(f"epsilon1 should be >= 0 but is: {eps1}")
         if not 0.0 <= eps2:
-            raise ValueError(f"Adafactor: epsilon2 should be >= 0 but is: {eps2!r}")
+            bad(f"epsilon2 should be >= 0 but is: {eps2}")
         if not 1.0 <= group["d"]:
-            raise ValueError(f"Adafactor: clipping threshold d should be >= 1 but is: "
-                             f"{group['d']!r}")
-        _nonneg(self, group, "weight_decay", "weight decay")
+            bad(f"Clipping threshold d should be >= 1 but is: {group['d']}")
+        if not 0.0 <= group["weight_decay"]:
+            bad(f"weight_decay should be >= 0 but is: {group['weight_decay']}")
         group["eps"] = tuple(group["eps"])
 
     def _host_step(self):
@@ -645,11 +656,11 @@ class SparseAdam(_PerTensor):
 
     def _check(self, group):
         if not 0.0 < group["lr"]:
-            raise ValueError(f"SparseAdam: invalid learning rate lr={group['lr']!r}; it must "
-                             "be > 0")
+            raise ValueError(f"Invalid learning rate: {group['lr']} (SparseAdam: lr must be "
+                             "> 0)")
         if not 0.0 < group["eps"]:
-            raise ValueError(f"SparseAdam: invalid epsilon value eps={group['eps']!r}; it "
-                             "must be > 0")
+            raise ValueError(f"Invalid epsilon value: {group['eps']} (SparseAdam: eps must "
+                             "be > 0)")
         _betas(self, group)
 
     def _grad_check(self, g):
@@ -748,8 +759,11 @@ class LBFGS(_PerTensor):
 
     def step(self, closure):
         """One L-BFGS step (``closure`` is required). Returns the closure's first loss."""
+        self.__dict__["_opt_called"] = True
         with no_grad():
             return self._run(closure)
+
+    step._ge_marks_called = True
 
     def _run(self, closure):
         def evaluate():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
 
@@ -42,7 +43,60 @@ def _lrs(opt):
 
 def _check_optimizer(optimizer):
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{type(optimizer).__name__} is not a gradengine Optimizer")
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer (it is not a "
+                        "gradengine Optimizer)")
+
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being "
+    "deprecated where possible. Please use `scheduler.step()` to step the "
+    "scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. "
+    "Please open an issue if you are unable to replicate your use case: "
+    "https://github.com/pytorch/pytorch/issues/new/choose."
+)
+
+_STEP_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+    "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+    "will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+
+
+def _warn_get_lr_called_within_step(sched):
+    """torch's warning for ``get_lr()`` called by hand (outside ``step``)."""
+    if not sched._get_lr_called_within_step:
+        warnings.warn("To get the last learning rate computed by the scheduler, please use "
+                      "`get_last_lr()`.", UserWarning, stacklevel=3)
+
+
+# what a state dict leaves out: the optimizer, and the flag of a step in progress (torch's
+# state dicts also hold it; it is False between steps)
+_NOT_SAVED = ("optimizer", "_get_lr_called_within_step")
+
+
+class _enable_get_lr_call:
+    def __init__(self, sched):
+        self.sched = sched
+
+    def __enter__(self):
+        self.sched._get_lr_called_within_step = True
+        return self
+
+    def __exit__(self, *exc):
+        self.sched._get_lr_called_within_step = False
+
+
+def _warn_step_order(sched):
+    """torch's warning for a scheduler's first ``step()`` before any ``optimizer.step()``
+    (for the optimizers whose ``step`` records that it ran: gradengine's own)."""
+    opt = sched.optimizer
+    if getattr(type(opt).step, "_ge_marks_called", False) and \
+            not opt.__dict__.get("_opt_called", False):
+        warnings.warn(_STEP_ORDER_WARNING, UserWarning, stacklevel=3)
 
 
 class LRScheduler:
@@ -55,6 +109,7 @@ class LRScheduler:
     """
 
     _is_initial = False
+    _get_lr_called_within_step = False
 
     def __init__(self, optimizer, last_epoch: int = -1):
         _check_optimizer(optimizer)
@@ -65,11 +120,20 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not in "
-                                   f"param_groups[{i}] when resuming with last_epoch="
-                                   f"{last_epoch}; load the optimizer's state dict first")
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming scheduler with last_epoch >= 0.\nThis typically happens "
+                        "when:\n1. You're trying to resume training from a checkpoint but "
+                        "haven't properly loaded the optimizer state\n2. You're using "
+                        "last_epoch >= 0 for a fresh training run (not recommended)\n"
+                        f"({type(self).__name__}, last_epoch={last_epoch}: load the "
+                        "optimizer's state dict first)")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The constructor's step (torch's ``_initial_step``): counts from zero again."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -78,6 +142,8 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self) -> list:
+        """The learning rates of the next step (a subclass's rule); called by ``step``
+        (called by hand it warns, as torch: read :meth:`get_last_lr`)."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list:
@@ -85,23 +151,34 @@ class LRScheduler:
         return self._last_lr
 
     def step(self, epoch: int | None = None) -> None:
-        """Advance one epoch (or jump to ``epoch``, by the closed form where there is one)
-        and set every group's lr."""
+        """Advance one epoch (or jump to ``epoch``, by the closed form where there is one,
+        with torch's deprecation warning) and set every group's lr. The first call after
+        the constructor's warns, as torch, when the optimizer has not stepped yet."""
+        if self._step_count == 1:
+            _warn_step_order(self)
         self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed = getattr(self, "_get_closed_form_lr", None)
-            values = closed() if closed is not None else self.get_lr()
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None) -> None:
+        """Move to the next epoch (or to ``epoch``, by the closed form where there is one)
+        and set the lrs, without counting a step (torch's ``_update_lr``)."""
+        with _enable_get_lr_call(self):
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_get_closed_form_lr", None)
+                values = closed() if closed is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
 
     def state_dict(self) -> dict:
         """Everything but the optimizer (as in PyTorch)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_SAVED}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
@@ -116,7 +193,7 @@ def _lambdas_per_group(optimizer, lr_lambda, name) -> list:
     """
     n = len(optimizer.param_groups)
     if isinstance(lr_lambda, (list, tuple)) and len(lr_lambda) != n:
-        raise ValueError(f"{name}: expected {n} lr_lambdas, got {len(lr_lambda)}")
+        raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)} ({name})")
     return _per_group(name, optimizer, lr_lambda)
 
 
@@ -134,7 +211,8 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        sd = {k: v for k, v in self.__dict__.items()
+              if k not in _NOT_SAVED and k != "lr_lambdas"}
         sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
                             for fn in self.lr_lambdas]
         return sd
@@ -148,6 +226,7 @@ class LambdaLR(LRScheduler):
                 fn.__dict__.update(saved)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
@@ -164,6 +243,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return _lrs(self.optimizer)
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
@@ -186,6 +266,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self.last_epoch not in self.milestones:
             return _lrs(self.optimizer)
         return [g["lr"] * self.gamma ** self.milestones[self.last_epoch]
@@ -213,6 +294,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _lrs(self.optimizer)
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
@@ -235,6 +317,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         groups, e, T, lo = self.optimizer.param_groups, self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return _lrs(self.optimizer)
@@ -264,15 +347,18 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError(f"LinearLR: start_factor={start_factor!r} must be in (0, 1]")
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 "
+                             f"and less or equal to 1. (LinearLR: start_factor={start_factor})")
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError(f"LinearLR: end_factor={end_factor!r} must be in [0, 1]")
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1. "
+                             f"(LinearLR: end_factor={end_factor})")
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [g["lr"] * self.start_factor for g in groups]
@@ -293,7 +379,8 @@ def _per_group(name, optimizer, value):
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"expected {n} values for {name}, got {len(value)}")
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(value)} values, param_groups has {n}.")
         return list(value)
     return [value] * n
 
@@ -316,16 +403,16 @@ class OneCycleLR(LRScheduler):
         self.optimizer = optimizer
         if total_steps is not None:
             if not isinstance(total_steps, int) or total_steps <= 0:
-                raise ValueError(f"OneCycleLR: expected a positive integer total_steps, got "
-                                 f"{total_steps!r}")
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             for n, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
                 if not isinstance(v, int) or v <= 0:
-                    raise ValueError(f"OneCycleLR: expected a positive integer {n}, got {v!r}")
+                    raise ValueError(f"Expected positive integer {n}, but got {v}")
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            raise ValueError("You must define either total_steps OR (epochs AND "
+                             "steps_per_epoch) (OneCycleLR)")
         T = self.total_steps
         if three_phase:
             self._schedule_phases = [
@@ -343,11 +430,10 @@ class OneCycleLR(LRScheduler):
                 {"end_step": T - 1, "start_lr": "max_lr", "end_lr": "min_lr",
                      "start_momentum": "base_momentum", "end_momentum": "max_momentum"}]
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: expected a float pct_start in [0, 1], got "
-                             f"{pct_start!r}")
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
-                             f"{anneal_strategy!r}")
+            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy}")
         self._anneal_func_type = anneal_strategy
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
@@ -358,8 +444,10 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"OneCycleLR: {type(optimizer).__name__} has no momentum or "
-                                 "beta1 to cycle; pass cycle_momentum=False")
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled (OneCycleLR: "
+                                 f"{type(optimizer).__name__} has neither; pass "
+                                 "cycle_momentum=False)")
             self.use_beta1 = "betas" in optimizer.defaults
             maxm = _per_group("max_momentum", optimizer, max_momentum)
             basem = _per_group("base_momentum", optimizer, base_momentum)
@@ -379,10 +467,12 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {step} times; total_steps is "
-                             f"{self.total_steps}")
+            raise ValueError(f"Tried to step {step} times. The specified number of total steps "
+                             f"is {self.total_steps} (OneCycleLR: total_steps is "
+                             f"{self.total_steps})")
         lrs = []
         phases = self._schedule_phases
         for group in self.optimizer.param_groups:
@@ -418,13 +508,16 @@ class ReduceLROnPlateau(LRScheduler):
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr=0, eps: float = 1e-8):
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor={factor!r} must be < 1.0")
+            raise ValueError(f"Factor should be < 1.0. (ReduceLROnPlateau: factor={factor})")
         _check_optimizer(optimizer)
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got "
+                                 f"{len(min_lr)}")
             self.default_min_lr = None
-            self.min_lrs = _per_group("min_lr", optimizer, min_lr)
+            self.min_lrs = list(min_lr)
         else:
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
@@ -444,7 +537,11 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics, epoch=None) -> None:
         """Record the epoch's metric; reduce the lr after ``patience`` bad epochs."""
         current = float(metrics)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
@@ -467,8 +564,12 @@ class ReduceLROnPlateau(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has {len(groups)} "
-                                   f"parameter groups, min_lrs {len(self.min_lrs)}")
+                raise RuntimeError(
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
+                    "usually due to a new param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length of the `optimizer` param "
+                    "groups.")
             self.min_lrs = [self.default_min_lr] * len(groups)
         for i, group in enumerate(groups):
             old = float(group["lr"])
@@ -487,10 +588,10 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _init_is_better(self, mode, threshold, threshold_mode):
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode {mode!r} is unknown; 'min' or 'max'")
+            raise ValueError(f"mode {mode} is unknown! (ReduceLROnPlateau: 'min' or 'max')")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode {threshold_mode!r} is "
-                             "unknown; 'rel' or 'abs'")
+            raise ValueError(f"threshold mode {threshold_mode} is unknown! "
+                             "(ReduceLROnPlateau: 'rel' or 'abs')")
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold
@@ -511,6 +612,10 @@ __all__ += ["ChainedScheduler", "ConstantLR", "CosineAnnealingWarmRestarts", "Cy
 
 def _initial_step(sched):
     """A scheduler's first step again (torch's ``_initial_step``)."""
+    own = getattr(sched, "_initial_step", None)
+    if own is not None:
+        own()
+        return
     sched._step_count = 0
     sched._is_initial = True
     try:
@@ -522,12 +627,7 @@ def _initial_step(sched):
 def _update_lr(sched, epoch):
     """Jump to ``epoch`` by the closed form where there is one (else ``get_lr``), without
     counting a step (torch's ``LRScheduler._update_lr``)."""
-    sched.last_epoch = epoch
-    closed = getattr(sched, "_get_closed_form_lr", None)
-    values = closed() if closed is not None else sched.get_lr()
-    for group, lr in zip(sched.optimizer.param_groups, values):
-        group["lr"] = lr
-    sched._last_lr = _lrs(sched.optimizer)
+    sched._update_lr(epoch)
 
 
 class MultiplicativeLR(LRScheduler):
@@ -543,14 +643,15 @@ class MultiplicativeLR(LRScheduler):
         self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda, "MultiplicativeLR")
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"MultiplicativeLR: lr_lambda should be a function, but got "
-                                f"{type(fn).__name__}")
+                raise TypeError("lr_lambda should be a function, but got "
+                                f"{type(fn).__name__} (MultiplicativeLR)")
         super().__init__(optimizer, last_epoch)
 
     state_dict = LambdaLR.state_dict
     load_state_dict = LambdaLR.load_state_dict
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self._is_initial:
             return _lrs(self.optimizer)
         return [g["lr"] * fn(self.last_epoch)
@@ -567,13 +668,14 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1):
         if factor > 1.0 or factor < 0:
-            raise ValueError(f"ConstantLR: factor={factor!r}; the constant multiplicative "
-                             "factor must be between 0 and 1")
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1. "
+                             f"(ConstantLR: factor={factor})")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [g["lr"] * self.factor for g in groups]
@@ -600,6 +702,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return _lrs(self.optimizer)
         e, n = self.last_epoch, self.total_iters
@@ -624,14 +727,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1):
         if not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected positive integer T_0, "
-                             f"but got {T_0!r}")
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected integer T_mult >= 1, "
-                             f"but got {T_mult!r}")
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected float or int eta_min, "
-                             f"but got {eta_min!r} of type {type(eta_min).__name__}")
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
+                             f"{type(eta_min)}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -640,6 +741,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         return [self.eta_min + (base - self.eta_min) *
                 (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base in self.base_lrs]
@@ -656,8 +758,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: expected non-negative epoch, "
-                                 f"but got {epoch!r}")
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -669,7 +770,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        with _enable_get_lr_call(self):
+            values = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
 
@@ -703,7 +806,7 @@ class CyclicLR(LRScheduler):
         self.total_size = step_size_up + step_size_down
         self.step_ratio = step_size_up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None")
+            raise ValueError(f"mode is invalid and scale_fn is None (CyclicLR: mode={mode!r})")
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
@@ -712,7 +815,7 @@ class CyclicLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("CyclicLR: optimizer must support momentum or beta1 with "
+                raise ValueError("optimizer must support momentum or beta1 with "
                                  "`cycle_momentum` option enabled")
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
@@ -747,6 +850,7 @@ class CyclicLR(LRScheduler):
         return self.gamma ** x
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         if x <= self.step_ratio:
@@ -788,24 +892,25 @@ class CyclicLR(LRScheduler):
 def _check_chain(name, optimizer, schedulers):
     for k, s in enumerate(schedulers):
         if not hasattr(s, "optimizer"):
-            raise TypeError(f"{name}: the scheduler at index {k} should have `optimizer` as "
-                            "its attribute")
+            raise TypeError(f"{name} at index {k} should have `optimizer` as its attribute.")
         if isinstance(s, ReduceLROnPlateau):
             raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
                              "requires additional kwargs to be specified when calling "
                              f"`step`, but got one at index {k} in the given schedulers "
-                             "sequence")
+                             "sequence.")
         if s.optimizer is not optimizer:
             raise ValueError(f"{name} expects all schedulers to belong to the same "
                              f"optimizer, but got scheduler {type(s).__name__} at index {k} "
-                             f"with another optimizer")
+                             f"has {s.optimizer}, which is different from "
+                             f"{type(optimizer).__name__}.")
 
 
 class _Composite(LRScheduler):
     """State dicts of a scheduler made of others (``_schedulers``)."""
 
     def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        sd = {k: v for k, v in self.__dict__.items()
+              if k not in _NOT_SAVED and k != "_schedulers"}
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
@@ -830,11 +935,11 @@ class SequentialLR(_Composite):
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
         if len(schedulers) < 1:
             raise ValueError("SequentialLR expects at least one scheduler, but got no "
-                             "scheduler")
+                             "scheduler.")
         _check_chain("SequentialLR", optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError("SequentialLR expects number of schedulers provided to be one "
-                             "more than the number of milestone points, but got number of "
+            raise ValueError("Sequential Schedulers expects number of schedulers provided to "
+                             "be one more than the number of milestone points, but got number of "
                              f"schedulers {len(schedulers)} and the number of milestones to "
                              f"be equal to {len(milestones)}")
         self._schedulers = list(schedulers)
@@ -880,7 +985,7 @@ class ChainedScheduler(_Composite):
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
             raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
-                             "but got no scheduler")
+                             "but got no scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
         _check_chain("ChainedScheduler", optimizer, schedulers)
         self._schedulers = list(schedulers)

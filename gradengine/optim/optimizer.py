@@ -69,11 +69,12 @@ class Optimizer:
     def __init__(self, params, defaults: dict):
         name = type(self).__name__
         if isinstance(params, Tensor):
-            raise TypeError(f"{name}: params must be an iterable of Tensors or dicts, got a "
-                            "single Tensor; pass [t] or model.parameters()")
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got a single Tensor ({name}: pass [t] or "
+                            "model.parameters())")
         if isinstance(params, dict):
-            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
-                            "(parameter groups), got one dict; pass [group]")
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got one dict ({name}: pass [group])")
         groups = list(params)
         if not groups and not self._params_later:
             raise ValueError(f"{name}: optimizer got an empty parameter list")
@@ -96,34 +97,69 @@ class Optimizer:
     # ------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters (``{"params": [...], <hyperparameter>: value}``);
-        missing hyperparameters take the defaults.
+        missing hyperparameters take the defaults. As in torch, the parameters may be
+        named: ``(name, Tensor)`` pairs (``model.named_parameters()``) keep their names in
+        ``group["param_names"]`` (and in :meth:`state_dict`).
 
         Raises:
-            TypeError: an entry that is not a Tensor.
-            ValueError: a non-leaf Tensor, a parameter already in a group, a missing
-                ``"params"`` key or an invalid hyperparameter.
+            TypeError: a group that is not a dict, parameters given as a set, an entry
+                that is not a Tensor.
+            KeyError: a group without ``"params"`` (also a ValueError).
+            ValueError: a non-leaf Tensor, a parameter already in a group or twice in this
+                one, some parameters named and others not, or an invalid hyperparameter.
         """
         name = type(self).__name__
-        if not isinstance(param_group, dict) or "params" not in param_group:
-            raise ValueError(f"{name}: a parameter group is a dict with a 'params' key, "
-                             f"got {type(param_group).__name__}")
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        if "params" not in param_group:
+            raise _MissingParams(f"{name}: a parameter group is a dict with a 'params' key; "
+                                 f"got the keys {sorted(map(str, param_group))}")
         group = dict(param_group)
         plist = group["params"]
-        plist = [plist] if isinstance(plist, Tensor) else list(plist)
+        if isinstance(plist, Tensor):
+            plist = [plist]
+        elif isinstance(plist, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            plist = list(plist)
+        names = [p[0] for p in plist if isinstance(p, tuple)]
+        if names:
+            if len(names) != len(plist):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            plist = [p[1] for p in plist]
+            group["param_names"] = names
         base = len(self.params)
         seen = {id(p) for p in self.params}
+        mine = set()
         for k, p in enumerate(plist):
             i = base + k
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+                raise TypeError("optimizer can only optimize Tensors, but one of the params "
+                                f"is {type(p).__name__} ({name}: parameter {i})")
             if p.node is not None:
-                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) is not a leaf "
-                                 "Tensor (it was computed by an op); optimize the leaf, "
-                                 "or use .detach() to make a new leaf")
+                raise ValueError(f"can't optimize a non-leaf Tensor ({name}: parameter {i} "
+                                 f"(shape {p.shape}) is not a leaf Tensor: it was computed by "
+                                 "an op; optimize the leaf, or use .detach() to make a new "
+                                 "leaf)")
+            if id(p) in mine:
+                # torch warns and keeps both (each then updated twice); refused here
+                raise ValueError("optimizer contains a parameter group with duplicate "
+                                 f"parameters ({name}: parameter {i}, shape {p.shape}, appears "
+                                 "more than once in this group; torch warns and updates it "
+                                 "twice, gradengine refuses)")
             if id(p) in seen:
-                raise ValueError(f"{name}: some parameters appear more than once (parameter "
-                                 f"{i}, shape {p.shape})")
-            seen.add(id(p))
+                raise ValueError("some parameters appear in more than one parameter group "
+                                 f"({name}: parameter {i}, shape {p.shape}, is given more "
+                                 "than once)")
+            mine.add(id(p))
+        for g in self.param_groups:
+            if ("param_names" in g) != ("param_names" in group):
+                what = "with names" if "param_names" in group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {what} to the optimizer")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         group["params"] = plist
@@ -211,10 +247,19 @@ class Optimizer:
         if set_to_none:  # (the slot itself: a host step is one call to the plug-in hook)
             for p in self.params:
                 p._grad = None
-        else:
-            for p in self.params:
-                if p.grad is not None:
-                    p.grad = Tensor._make(backend.xp_of(p.device).zeros_like(p.data), p.device)
+            return
+        for p in self.params:
+            g = p._grad
+            if g is None:
+                continue
+            d = g.data
+            if g.node is None and type(d) is np.ndarray and d.flags.writeable and \
+                    d.base is None:
+                # torch's grad.zero_(): the same Tensor, so a reference to p.grad sees zeros
+                d.fill(0)
+                g._version += 1
+            else:  # a gradient with a graph (create_graph), a view, a device array
+                p._grad = Tensor._make(backend.xp_of(p.device).zeros_like(d), p.device)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; atomic (see the module docstring).
@@ -233,8 +278,11 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self.__dict__["_opt_called"] = True  # (a scheduler stepped before it warns, as torch)
         host_call(self._step)  # through the dispatch: ge.jit sees and replays the update
         return loss
+
+    step._ge_marks_called = True
 
     def _plain_hypers(self):
         """A Tensor lr assigned to a group since it was made, read as its value."""
@@ -258,6 +306,8 @@ class Optimizer:
                 self._bad_grad(i, p, g)
             xp = np if p.device == "cpu" else backend.xp_of(p.device)
             new, st = update(xp, d, g.data, state[i], groups[i])
+            if d.ndim == 0:
+                new, st = _zero_dim(d, new, st)
             if not new.flags.c_contiguous and d.flags.c_contiguous:
                 # the parameter keeps its layout (a transposed weight's gradient comes
                 # back column-major): BLAS rounds by layout, so a weight that changed
@@ -302,67 +352,99 @@ class Optimizer:
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict:
         """``{"state": {index: {name: value}}, "param_groups": [{..., "params": [index,
-        ...]}]}`` as in PyTorch (indices count through the groups in order).
+        ...]}]}`` as in PyTorch (indices count through the groups in order; a group made
+        from named parameters also has its ``"param_names"``).
 
-        Arrays are host (NumPy) copies, so the dict can be given to ``ge.save`` as is.
+        Arrays are host (NumPy) copies, so the dict can be given to ``ge.save`` as is;
+        ``"step"`` is a 0-d float32 array, as torch keeps a float32 tensor.
         """
         states = {}
         for i, st in enumerate(self._state):
             if st is not None:
                 names = self._state_names(self._groups_of[i])
-                states[i] = {k: (_host_copy(v) if _is_array(v) else v)
-                             for k, v in zip(names, st)}
+                states[i] = {k: _saved_value(k, v) for k, v in zip(names, st)}
+        return {"state": states, "param_groups": self._packed_groups()}
+
+    def _packed_groups(self):
         groups, start = [], 0
         for g in self.param_groups:
             out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()
                    if k != "params"}
+            if "param_names" in out:
+                out["param_names"] = list(out["param_names"])
             out["params"] = list(range(start, start + len(g["params"])))
             start += len(g["params"])
             groups.append(out)
-        return {"state": states, "param_groups": groups}
+        return groups
+
+    def _saved_groups(self, state_dict):
+        """The saved groups of ``state_dict`` checked against this optimizer's (torch's
+        errors), and ``{saved id: index of this optimizer's parameter}``: torch pairs the
+        ids listed in the saved groups with the parameters in order."""
+        name = type(self).__name__
+        try:
+            groups = list(state_dict["param_groups"])
+            state_dict["state"].items()
+            saved_sizes = [len(g["params"]) for g in groups]
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
+                             "'param_groups'") from None
+        own_sizes = [len(g["params"]) for g in self.param_groups]
+        detail = (f"({name}.load_state_dict: the saved state has {sum(saved_sizes)} "
+                  f"parameters in {len(groups)} group(s) {saved_sizes}; this optimizer has "
+                  f"{sum(own_sizes)} in {len(own_sizes)} {own_sizes})")
+        if len(groups) != len(own_sizes):
+            raise ValueError("loaded state dict has a different number of parameter groups "
+                             + detail)
+        if saved_sizes != own_sizes:
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group " + detail)
+        index = {}
+        for i, key in enumerate(k for g in groups for k in g["params"]):
+            index.setdefault(_id_key(key), i)
+        return groups, index
+
+    def _own_index(self, key, index, where):
+        i = index.get(_id_key(key))
+        if i is None:
+            raise ValueError(f"{where}: state for parameter id {key!r}, which no saved "
+                             f"parameter group lists (they list {sorted(index, key=str)})")
+        return i
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and state saved by :meth:`state_dict` (all or nothing).
 
         Also reads a ``torch.optim`` state dict of the same optimizer (torch tensors are
-        converted to arrays).
+        converted to arrays). As in torch, the saved state is matched to the parameters by
+        the order of the ids in the saved groups; saved ``param_names`` replace the
+        optimizer's (which stay where the saved groups have none).
 
         Raises:
             ValueError: a different number of groups or parameters, or a malformed dict.
             ShapeError: a state array whose shape differs from its parameter's.
         """
         name = type(self).__name__
-        try:
-            groups = list(state_dict["param_groups"])
-            states = state_dict["state"]
-            saved_sizes = [len(g["params"]) for g in groups]
-        except (KeyError, TypeError):
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             "'param_groups'") from None
+        groups, index = self._saved_groups(state_dict)
+        states = state_dict["state"]
         own_sizes = [len(g["params"]) for g in self.param_groups]
-        if saved_sizes != own_sizes:
-            raise ValueError(f"{name}.load_state_dict: the saved state has "
-                             f"{sum(saved_sizes)} parameters in {len(groups)} group(s) "
-                             f"{saved_sizes}; this optimizer has {sum(own_sizes)} in "
-                             f"{len(own_sizes)} {own_sizes}")
         # the new groups, without touching the current ones
         new_groups = []
         for own, saved in zip(self.param_groups, groups):
             g = dict(own)
             for k, v in saved.items():
-                if k != "params":
+                if k == "param_names":
+                    g[k] = list(v)
+                elif k != "params":
                     g[k] = tuple(v) if isinstance(v, list) else v
             _plain_lr(self, g)
             self._check(g)
             new_groups.append(g)
         groups_of = [g for g, n in zip(new_groups, own_sizes) for _ in range(n)]
         new_state = [None] * len(self.params)
+        where = f"{name}.load_state_dict"
         for key, st in states.items():
-            i = int(key)
-            if not 0 <= i < len(self.params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there "
-                                 f"are {len(self.params)}")
-            new_state[i] = self._entry_from(i, st, groups_of[i], f"{name}.load_state_dict")
+            i = self._own_index(key, index, where)
+            new_state[i] = self._entry_from(i, st, groups_of[i], where)
         for own, g in zip(self.param_groups, new_groups):
             own.update(g)
         self._state = new_state
@@ -506,6 +588,9 @@ class ParamState(MutableMapping):
         p = self._opt.params[self._i]
         if _is_array(v):
             return Tensor._make(v, p.device)
+        if isinstance(entry, dict) and isinstance(v, np.generic) and v.dtype.kind in "fc":
+            # a 0-d float kept as a NumPy scalar (LBFGS's H_diag): a 0-d Tensor, as torch's
+            return Tensor._make(backend.to_device_array(np.asarray(v), p.device), p.device)
         if not isinstance(entry, dict) or name == "step":
             if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
                 return Tensor(np.asarray(v, dtype=np.float32))
@@ -543,6 +628,36 @@ class ParamState(MutableMapping):
         return "{" + ", ".join(f"{k!r}: {self[k]!r}" for k in self) + "}"
 
 
+def _zero_dim(d, new, st):
+    """A 0-d parameter's update kept in 0-d arrays (NumPy's arithmetic on 0-d arrays gives
+    scalars): the new value, and the state's arrays, as torch keeps 0-d tensors."""
+    if isinstance(new, np.generic):
+        new = np.asarray(new, dtype=d.dtype)
+    if isinstance(st, list):
+        st = [np.asarray(v) if isinstance(v, np.generic) else v for v in st]
+    elif isinstance(st, dict):
+        st = {k: (np.asarray(v) if isinstance(v, np.generic) else v) for k, v in st.items()}
+    return new, st
+
+
+def _id_key(key):
+    """A saved parameter id as a lookup key (ints, also read back from text as strings)."""
+    try:
+        return int(key)
+    except (TypeError, ValueError):
+        return key
+
+
+def _saved_value(name, v):
+    """A state entry as :meth:`Optimizer.state_dict` gives it: arrays as host copies,
+    ``"step"`` as a 0-d float32 array (torch's float32 tensor)."""
+    if _is_array(v):
+        return _host_copy(v)
+    if name == "step" and isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+        return np.asarray(v, dtype=np.float32)
+    return v
+
+
 def _index_of(opt):
     """``{id(p): i}`` for the optimizer's parameters (kept while their number is the same;
     callers check ``opt.params[i] is p``)."""
@@ -560,6 +675,8 @@ def _state_value(opt, i, k, v, where):
     v = _from_torch(v)
     if k == "step":
         return int(v.item() if isinstance(v, Tensor) or _is_array(v) else v)
+    if isinstance(v, np.generic) and v.dtype.kind in "fc" and p.data.ndim == 0:
+        v = np.asarray(v)  # (a 0-d parameter's state saved as a NumPy scalar)
     if _is_array(v) or isinstance(v, Tensor):
         arr = v.data if isinstance(v, Tensor) else v
         if tuple(arr.shape) != p.shape:
@@ -579,10 +696,51 @@ def _plain_lr(opt, group):
         group["lr"] = float(lr.item())
 
 
-def _nonneg(opt, group, key, what):
+# torch's words for each hyperparameter in its "Invalid ..." errors
+_TORCH_LABEL = {"lr": "learning rate", "eps": "epsilon value", "momentum": "momentum value",
+                "weight_decay": "weight_decay value", "lr_decay": "lr_decay value",
+                "initial_accumulator_value": "initial_accumulator_value value",
+                "alpha": "alpha value", "momentum_decay": "momentum_decay value"}
+
+
+def _nonneg(opt, group, key, what=None):
+    """Refuse ``group[key] < 0`` (and NaN) with torch's ValueError ("Invalid learning rate:
+    -1"), then gradengine's words."""
     v = group[key]
     if not v >= 0.0:
-        raise ValueError(f"{type(opt).__name__}: invalid {what} {key}={v!r}; it must be >= 0")
+        raise ValueError(f"Invalid {_TORCH_LABEL.get(key, key + ' value')}: {v} "
+                         f"({type(opt).__name__}: {key} must be >= 0)")
+
+
+def _invalid_betas(opt, group):
+    """Refuse a beta outside [0, 1) with torch's "Invalid beta parameter at index k"."""
+    betas = tuple(group["betas"])
+    name = type(opt).__name__
+    if len(betas) != 2:
+        raise ValueError(f"{name}: betas must be a pair (b1, b2), got {betas!r}")
+    for k, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {k}: {b} ({name}: betas must "
+                             "each be in [0, 1))")
+    group["betas"] = betas
+
+
+def _fused_checks(fused, foreach, differentiable):
+    """torch's refusals of ``fused=True`` with ``differentiable`` or ``foreach`` (the
+    keywords are otherwise accepted: gradengine has one code path)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+class _MissingParams(KeyError, ValueError):
+    """A parameter group without "params": torch's KeyError (gradengine raised ValueError
+    before; both catch it)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
 
 
 def _is_array(v):

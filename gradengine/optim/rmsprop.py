@@ -35,11 +35,11 @@ class RMSprop(Optimizer):
                                   "differentiable": differentiable})
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "eps", "epsilon")
-        _nonneg(self, group, "momentum", "momentum")
-        _nonneg(self, group, "weight_decay", "weight decay")
-        _nonneg(self, group, "alpha", "alpha")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "eps")
+        _nonneg(self, group, "momentum")
+        _nonneg(self, group, "weight_decay")
+        _nonneg(self, group, "alpha")
 
     def _state_names(self, group):
         return ("step", "square_avg") + (("momentum_buffer",) if group["momentum"] > 0 else ()) \

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, _nonneg
+from .optimizer import Optimizer, _fused_checks, _nonneg
 
 __all__ = ["SGD"]
 
@@ -36,14 +36,16 @@ class SGD(Optimizer):
                                   "weight_decay": weight_decay, "nesterov": nesterov,
                                   "maximize": maximize, "foreach": foreach,
                                   "differentiable": differentiable, "fused": fused})
+        _fused_checks(fused, foreach, differentiable)
         self._neg_lr = None  # (key, -lr as an array) for update_in_place
 
     def _check(self, group):
-        _nonneg(self, group, "lr", "learning rate")
-        _nonneg(self, group, "momentum", "momentum")
-        _nonneg(self, group, "weight_decay", "weight decay")
+        _nonneg(self, group, "lr")
+        _nonneg(self, group, "momentum")
+        _nonneg(self, group, "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening (SGD: "
+                             "momentum > 0 and dampening = 0)")
 
     def _state_names(self, group):
         return ("momentum_buffer",)

@@ -26,7 +26,7 @@ from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm, _InstanceNorm
-from .lr_scheduler import LRScheduler, _per_group
+from .lr_scheduler import LRScheduler, _per_group, _warn_get_lr_called_within_step
 from .optimizer import lerp
 
 __all__ = ["SWALR", "AveragedModel", "get_ema_avg_fn", "get_ema_multi_avg_fn",
@@ -302,6 +302,7 @@ class SWALR(LRScheduler):
         self.anneal_func = self._cosine_anneal if strategy == "cos" else self._linear_anneal
 
     def get_lr(self):
+        _warn_get_lr_called_within_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)
@@ -314,7 +315,8 @@ class SWALR(LRScheduler):
         return [g["swa_lr"] * alpha + lr * (1 - alpha) for g, lr in zip(groups, prev_lrs)]
 
     def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "anneal_func")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("optimizer", "anneal_func", "_get_lr_called_within_step")}
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
