@@ -133,3 +133,18 @@ def test_rnn_config_has_zero_output_for_mask(name):
     assert g_cfg["zero_output_for_mask"] is k_cfg["zero_output_for_mask"] is True
     assert type(g_layer).from_config(g_cfg).zero_output_for_mask is True
     assert getattr(L, name)(3).get_config()["zero_output_for_mask"] is False
+
+
+# -- get_config keys: Keras' set
+
+@pytest.mark.parametrize("name,args", [("BatchNormalization", {}),
+                                       ("BatchNormalization", {"renorm_momentum": 0.9}),
+                                       ("AdditiveAttention", {})])
+def test_config_has_keras_keys(name, args):
+    k_cfg = getattr(K, name)(**args).get_config()
+    g_layer = getattr(L, name)(**args)
+    g_cfg = g_layer.get_config()
+    assert set(k_cfg) - {"dtype", "trainable", "name"} <= set(g_cfg)
+    for key, value in args.items():
+        assert g_cfg[key] == k_cfg[key] == value
+    assert type(g_layer).from_config(g_cfg).get_config() == g_cfg

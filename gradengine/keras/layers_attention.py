@@ -116,8 +116,8 @@ class AdditiveAttention(_BaseAttention):
     """Additive (Bahdanau) attention: scores ``sum(scale * tanh(q + k))`` over the
     features; weight ``scale`` (dim,), Glorot-uniform, with ``use_scale`` (the default)."""
 
-    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
-        super().__init__(dropout, **kwargs)
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        super().__init__(dropout, seed, **kwargs)
         self.use_scale = bool(use_scale)
         self.scale = None
 
