@@ -20,10 +20,11 @@ from ..core.gradmode import no_grad
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_regularizers
-from ..nn.layers import Dense, _activation_fn, _module_device
+from ..nn.layers import Dense, _module_device
 from . import masking as _masking
 from . import symbolic
 from .layer_base import Layer
+from .layers_common import _activation
 
 __all__ = ["Activation", "Add", "Average", "AveragePooling2D", "BatchNormalization",
            "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "Input",
@@ -73,7 +74,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activation
-        self._fn = _activation_fn("linear" if activation is None else activation)
+        self._fn = _activation(activation)
 
     def forward(self, x):
         return self._fn(x)
@@ -341,7 +342,7 @@ class Conv2D(Layer):
         self.padding = _check_padding("Conv2D", padding)
         self.groups = int(groups)
         self.activation = activation
-        self._fn = _activation_fn("linear" if activation is None else activation)
+        self._fn = _activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel = self.bias = None
@@ -524,12 +525,12 @@ class Concatenate(_Merge):
     def _check_shapes(self, shapes):
         ndim = len(shapes[0])
         axis = self.axis + ndim if self.axis < 0 else self.axis
-        ok = 0 < axis < ndim and all(len(s) == ndim for s in shapes) and all(
+        ok = 0 <= axis < ndim and all(len(s) == ndim for s in shapes) and all(
             len({s[i] for s in shapes}) == 1 for i in range(ndim) if i != axis)
         if not ok:
             raise ShapeError(f"Concatenate: inputs of shapes {', '.join(map(str, shapes))} "
                              f"cannot be joined on axis {self.axis} (every other size must "
-                             "agree, and the batch axis cannot be joined)")
+                             "agree)")
 
     def forward(self, xs):
         return F.concatenate(xs, axis=self.axis)

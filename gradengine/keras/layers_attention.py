@@ -13,8 +13,8 @@ from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_regularizers
-from ..nn.layers import _activation_fn
 from .layers_common import (
+    _activation,
     _Base,
     _const,
 )
@@ -116,8 +116,8 @@ class AdditiveAttention(_BaseAttention):
     """Additive (Bahdanau) attention: scores ``sum(scale * tanh(q + k))`` over the
     features; weight ``scale`` (dim,), Glorot-uniform, with ``use_scale`` (the default)."""
 
-    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
-        super().__init__(dropout, **kwargs)
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        super().__init__(dropout, seed, **kwargs)
         self.use_scale = bool(use_scale)
         self.scale = None
 
@@ -131,14 +131,36 @@ class AdditiveAttention(_BaseAttention):
         return (qk * self.scale if self.scale is not None else qk).sum(axis=-1)
 
 
+def _attention_equations(rank, axes):
+    """Keras' einsum equations for attention over ``axes`` of projected tensors of rank
+    ``rank`` laid out (batch, <other axes>, <attended axes>, heads, channels): the
+    key-query product to scores (<batch axes and heads>, <query's attended axes>,
+    <key's attended axes>), and the scores-value combination back to the query's layout."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    batch = [i for i in range(rank) if i not in axes and i != rank - 1]
+    target = letters[:rank]
+    source, extra = "", rank
+    for i in range(rank):
+        if i in batch or i == rank - 1:
+            source += target[i]
+        else:
+            source += letters[extra]
+            extra += 1
+    product = "".join([target[i] for i in batch] + [target[i] for i in axes] +
+                      [source[i] for i in axes])
+    return f"{source},{target}->{product}", f"{product},{source}->{target}"
+
+
 class MultiHeadAttention(_Base):
     """Keras' multi-head attention: ``mha(query, value, key=None, attention_mask=None,
     return_attention_scores=False, training=None, use_causal_mask=False)``.
 
     Weights in Keras' order: query kernel (dim, heads, key_dim) and bias (heads, key_dim),
     key's, value's (value_dim), output kernel (heads, value_dim, out) and bias (out,);
-    ``out`` is the query's last size unless ``output_shape``. The attended axes are all
-    those between the batch and the features (``attention_axes=None``)."""
+    ``out`` is the query's last size unless ``output_shape``. The attended axes are
+    ``attention_axes`` (of the query), all those between the batch and the features by
+    default; the scores are (batch, <other axes>, heads, <query's attended axes>, <key's
+    attended axes>), a softmax over the key's, as Keras'."""
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, flash_attention=None,
@@ -154,10 +176,10 @@ class MultiHeadAttention(_Base):
             raise NotImplementedError("MultiHeadAttention: output_shape must be one size")
         self._output_dim = None if output_shape is None else (
             int(output_shape) if isinstance(output_shape, int) else int(tuple(output_shape)[0]))
-        if attention_axes is not None:
-            raise NotImplementedError("MultiHeadAttention: only attention_axes=None (attend "
-                                      "over every axis between batch and features)")
-        self.attention_axes = attention_axes
+        if isinstance(attention_axes, (int, np.integer)):
+            attention_axes = (int(attention_axes),)
+        self.attention_axes = None if attention_axes is None else \
+            tuple(int(a) for a in attention_axes)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer = _keras_regularizers.get(kernel_regularizer)
         self.bias_regularizer = _keras_regularizers.get(bias_regularizer)
@@ -185,11 +207,44 @@ class MultiHeadAttention(_Base):
         return t
 
     def _project(self, x, name):
-        b = x.shape[0]
-        flat = x.reshape(b, -1, x.shape[-1])
-        out = F.einsum("btd,dhk->bthk", flat, getattr(self, f"{name}_kernel"))
+        out = F.einsum("...d,dhk->...hk", x, getattr(self, f"{name}_kernel"))
         bias = getattr(self, f"{name}_bias", None)
         return out + bias if bias is not None else out
+
+    def _axes(self, ndim):
+        """The attended axes of a query of rank ``ndim``, as non-negative axes."""
+        if self.attention_axes is None:
+            return tuple(range(1, ndim - 1))
+        axes = tuple(a if a >= 0 else ndim + a for a in self.attention_axes)
+        if any(not 0 < a < ndim - 1 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(f"MultiHeadAttention: attention_axes {self.attention_axes} must "
+                             f"be distinct axes between the batch and the features of a "
+                             f"query of rank {ndim}")
+        return axes
+
+    def _mask(self, query, value, scores, n_axes, query_mask, value_mask, key_mask,
+              attention_mask, use_causal_mask):
+        """Keras' attention mask (its ``_compute_attention_mask``): the query's mask as
+        (B, T, 1), the value's and key's as (B, 1, S), the causal (1, T, S) on axis 1 and
+        ``attention_mask``, ANDed, then given size-1 axes from the heads' on to the
+        scores' rank; None without any."""
+        mask = None
+        for m, axis in ((query_mask, -1), (value_mask, -2), (key_mask, -2)):
+            if m is not None:
+                m = F.expand_dims(_bool_mask(m, scores), axis)
+                mask = m if mask is None else mask * m
+        if use_causal_mask:
+            tq, tk = query.shape[1], value.shape[1]
+            causal = _const(scores, np.tril(np.ones((1, tq, tk))))
+            mask = causal if mask is None else mask * causal
+        if attention_mask is not None:
+            m = _bool_mask(attention_mask, scores)
+            mask = m if mask is None else m * mask
+        if mask is None:
+            return None
+        while mask.ndim < scores.ndim:
+            mask = F.expand_dims(mask, -2 * n_axes - 1)
+        return mask
 
     def forward(self, query, value=None, key=None, query_mask=None, value_mask=None,
                 key_mask=None, attention_mask=None, return_attention_scores=False,
@@ -207,44 +262,42 @@ class MultiHeadAttention(_Base):
         key = value if key is None else _as_tensor(self, key)
         if not self._mha_built:
             self._build_all(query.shape[-1], key.shape[-1], value.shape[-1])
-        if query.ndim < 3 or query.shape[0] != value.shape[0] or \
-                key.shape[:-1] != value.shape[:-1]:
+        if query.ndim < 3 or value.ndim != query.ndim or query.shape[0] != value.shape[0] \
+                or key.shape[:-1] != value.shape[:-1]:
             raise ShapeError(f"MultiHeadAttention: query {tuple(query.shape)}, value "
                              f"{tuple(value.shape)}, key {tuple(key.shape)} do not fit "
                              "(B, ..., dim)")
+        axes = self._axes(query.ndim)
+        dot_eq, combine_eq = _attention_equations(query.ndim + 1, axes)
         q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
         k, v = self._project(key, "key"), self._project(value, "value")
         k, v = self._expand_kv(k), self._expand_kv(v)
-        scores = F.einsum("bshd,bthd->bhts", k, q)  # (B, heads, Tq, Tk)
-        tq, tk = scores.shape[2], scores.shape[3]
-        mask = None
-        if attention_mask is not None:
-            mask = _bool_mask(attention_mask, scores).reshape(scores.shape[0], 1, tq, tk)
-        # Keras' automatic mask: the query's (B, Tq) and value_mask / key_mask (B, Tk)
-        b = scores.shape[0]
-        for m, shape in ((query_mask, (b, 1, tq, 1)), (value_mask, (b, 1, 1, tk)),
-                         (key_mask, (b, 1, 1, tk))):
-            if m is not None:
-                m = _bool_mask(m, scores).reshape(shape)
-                mask = m if mask is None else mask * m
-        if use_causal_mask:
-            causal = _const(scores, np.tril(np.ones((tq, tk)))).reshape(1, 1, tq, tk)
-            mask = causal if mask is None else mask * causal
+        try:
+            scores = F.einsum(dot_eq, k, q)
+        except (ValueError, ShapeError):
+            raise ShapeError(f"MultiHeadAttention: query {tuple(query.shape)} and key "
+                             f"{tuple(key.shape)} differ on an axis that is not attended "
+                             f"(attention_axes={axes})") from None
+        mask = self._mask(query, value, scores, len(axes), query_mask, value_mask,
+                          key_mask, attention_mask, use_causal_mask)
         if mask is not None:  # Keras' masked softmax: masked scores replaced, then zeroed
             big = -3e4 if scores.dtype == np.float16 else -1e9
             scores = scores * mask + (1.0 - mask) * big
-        weights = F.softmax(scores, axis=-1)
-        if mask is not None and (self.dropout > 0 or return_attention_scores):
+        lead = scores.shape[:scores.ndim - len(axes)]
+        weights = F.softmax(scores.reshape(*lead, -1), axis=-1).reshape(*scores.shape)
+        if mask is not None and (self.dropout > 0 or return_attention_scores or
+                                 query.ndim != 3):
             # -- kmask: Keras zeroes the masked weights only on its softmax path; its fused
-            # path (no dropout, no scores returned) leaves a fully masked query row uniform
+            # path (rank-3 inputs, no dropout, no scores returned) leaves a fully masked
+            # query row uniform
             weights = weights * mask
+        dropped = weights
         if self.training and self.dropout > 0:
-            weights = F.dropout(weights, p=self.dropout, training=True)
-        ctx = F.einsum("bhts,bshd->bthd", weights, v)
-        out = F.einsum("bthd,hdo->bto", ctx, self.output_kernel)
+            dropped = F.dropout(weights, p=self.dropout, training=True)
+        ctx = F.einsum(combine_eq, dropped, v)
+        out = F.einsum("...hd,hdo->...o", ctx, self.output_kernel)
         if self.use_bias:
             out = out + self.output_bias
-        out = out.reshape(*query.shape[:-1], out.shape[-1])
         return (out, weights) if return_attention_scores else out
 
 
@@ -290,7 +343,7 @@ class GroupedQueryAttention(MultiHeadAttention):
 
     def _expand_kv(self, t):
         reps = self.num_query_heads // self.num_key_value_heads
-        return F.repeat_interleave(t, reps, dim=2) if reps > 1 else t
+        return F.repeat_interleave(t, reps, dim=-2) if reps > 1 else t
 
 
 GroupQueryAttention = GroupedQueryAttention
@@ -314,7 +367,7 @@ class EinsumDense(_Base):
         self.partial_output_shape = (output_shape,) if isinstance(output_shape, int) else \
             tuple(output_shape)
         self.activation = activation
-        self._fn = _activation_fn("linear" if activation is None else activation)
+        self._fn = _activation(activation)
         self.bias_axes = bias_axes
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer = _keras_regularizers.get(kernel_regularizer)

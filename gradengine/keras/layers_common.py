@@ -16,6 +16,7 @@ from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
 from ..nn.layers import _module_device, _module_dtype
 from ..ops.creation import rand, randn
+from . import activations as _activations
 from .layer_base import Layer
 
 __all__ = ["InputSpec", "Orthogonal"]
@@ -70,6 +71,13 @@ def _pad_spatial(x, pads, value=0.0):
     for a, b in reversed(pads):
         flat += [int(a), int(b)]
     return F.pad(x, tuple(flat), value=value)
+
+
+def _activation(identifier):
+    """The function of an ``activation=`` argument, looked up as Keras' layers do
+    (``keras.activations.get``): any Keras name, a serialized dict, a registered name, a
+    callable, None (the identity)."""
+    return _activations.get(identifier)
 
 
 def _check_rank(x, rank, name, fmt="channels_last"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 from .. import functional as F
 from ..errors import ShapeError
 from ..nn import _keras_regularizers
-from ..nn.layers import _activation_fn
 from .layers_common import (
+    _activation,
     _Base,
     _check_rank,
     _data_format,
@@ -139,7 +139,7 @@ class _Conv(_Base):
         self.output_padding = None if output_padding is None else \
             _tuple(output_padding, r, "output_padding", name)
         self.activation = activation
-        self._fn = _activation_fn("linear" if activation is None else activation)
+        self._fn = _activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer = _keras_regularizers.get(kernel_regularizer)
@@ -346,7 +346,7 @@ class _DepthwiseConv(_Base):
         self.data_format = _data_format(data_format, name)
         self.depth_multiplier = int(depth_multiplier)
         self.activation = activation
-        self._fn = _activation_fn("linear" if activation is None else activation)
+        self._fn = _activation(activation)
         self.use_bias = bool(use_bias)
         self.depthwise_initializer, self.bias_initializer = depthwise_initializer, \
             bias_initializer

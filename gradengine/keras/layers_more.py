@@ -392,9 +392,10 @@ class BatchNormalization(_Base):
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, synchronized=False, **kwargs):
-        for k in ("renorm", "renorm_clipping", "renorm_momentum"):
-            if kwargs.pop(k, None):
-                raise NotImplementedError(f"BatchNormalization: {k} is not supported")
+        kwargs.pop("renorm_clipping", None)  # used only with renorm, as Keras
+        kwargs.pop("renorm_momentum", None)
+        if kwargs.pop("renorm", False):
+            raise NotImplementedError("BatchNormalization: renorm is not supported")
         super().__init__(**kwargs)
         if not isinstance(axis, (int, np.integer)):
             raise NotImplementedError("BatchNormalization: axis must be one int")
@@ -447,6 +448,10 @@ class BatchNormalization(_Base):
             self.moving_variance += var * (1 - m)
         return out.transpose(*back) if axis != 1 else out
 
+    def get_config(self):
+        """The constructor's arguments and Keras' batch-renormalization keys (off)."""
+        return {"renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99,
+                **super().get_config()}
 
     def _masked_train(self, x, mask, axis):
         """Fit's batch statistics over the kept steps only (Keras' ``_moments`` with a

@@ -19,11 +19,12 @@ from .. import functional as F
 from ..core.tensor import Tensor
 from ..errors import ShapeError
 from ..nn import _keras_init, _keras_regularizers
-from ..nn.layers import _activation_fn, _module_device
+from ..nn.layers import _module_device
 from ..nn.module import Module
 from . import masking
 from .layer_base import Layer
 from .layers_common import (
+    _activation,
     _Base,
     _data_format,
     _from_first,
@@ -129,9 +130,8 @@ class _Cell(_Base):
         if self.units <= 0:
             raise ValueError(f"{type(self).__name__}: units must be positive, got {units}")
         self.activation, self.recurrent_activation = activation, recurrent_activation
-        self._act = _activation_fn("linear" if activation is None else activation)
-        self._rec_act = _activation_fn("linear" if recurrent_activation is None else
-                                       recurrent_activation)
+        self._act = _activation(activation)
+        self._rec_act = _activation(recurrent_activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
@@ -511,6 +511,10 @@ class _RNNLayer(RNN):
     @property
     def bias(self):
         return self.cell.bias
+
+    def get_config(self):
+        """The constructor's arguments and, as Keras' RNN, ``zero_output_for_mask``."""
+        return {**super().get_config(), "zero_output_for_mask": self.zero_output_for_mask}
 
 
 _CELL_ARGS = ("use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer",
