@@ -9,7 +9,7 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
-from ..nn.layers import ACTIVATION_NAMES, _activation_fn
+from ..nn.layers import ACTIVATION_NAMES, EXTRA_ACTIVATIONS, _activation_fn
 from ..ops.creation import ones_like, zeros_like
 
 __all__ = ["celu", "deserialize", "elu", "exponential", "gelu", "get", "glu", "hard_shrink",
@@ -233,6 +233,8 @@ _FUNCTIONS = {f.__name__: f for f in (
     hard_tanh, hard_shrink, soft_shrink, tanh_shrink, threshold, glu, sparse_plus,
     sparse_sigmoid, squareplus, sparsemax)}
 _FUNCTIONS.update({"swish": silu, "hard_swish": hard_silu})
+# Dense (a gradengine.nn layer) takes these names too
+EXTRA_ACTIVATIONS.update({k: f for k, f in _FUNCTIONS.items() if k not in ACTIVATION_NAMES})
 
 
 def get(identifier):

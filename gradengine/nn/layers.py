@@ -360,6 +360,11 @@ class Embedding(Module):
                     else "")
 
 
+# Keras' further activation names (celu, glu, hard_tanh, ...): gradengine.keras fills this
+# when imported (nn does not import keras)
+EXTRA_ACTIVATIONS = {}
+
+
 def _activation_fn(name):
     """``fn(tensor) -> tensor`` for a Keras activation name (or a callable, returned)."""
     if callable(name):
@@ -380,10 +385,11 @@ def _activation_fn(name):
         "hard_silu": lambda x: x * (F.relu6(x + 3.0) / 6.0),
         "hard_swish": lambda x: x * (F.relu6(x + 3.0) / 6.0),
     }
-    fn = table.get(name)
+    fn = table.get(name) or EXTRA_ACTIVATIONS.get(name)
     if fn is None:
         raise ValueError(f"unknown activation {name!r}; allowed: "
-                         f"{', '.join(repr(k) for k in [None, *table])} or a callable")
+                         f"{', '.join(repr(k) for k in [None, *table, *EXTRA_ACTIVATIONS])} "
+                         "or a callable")
     return fn
 
 
@@ -446,9 +452,12 @@ class Dense(KerasWeights, Module):
                 input_dim is None:
             # the seed's positional form Dense(units, input_dim, ...) of earlier versions
             activation, input_dim = None, activation
-        if not callable(activation) and activation not in ACTIVATION_NAMES:
+        if not callable(activation) and activation not in ACTIVATION_NAMES and \
+                activation not in EXTRA_ACTIVATIONS:
             raise ValueError(f"Dense: unknown activation {activation!r}; allowed: "
-                             f"{', '.join(repr(a) for a in ACTIVATION_NAMES)} or a callable")
+                             f"{', '.join(repr(a) for a in ACTIVATION_NAMES)}, "
+                             f"{', '.join(repr(a) for a in EXTRA_ACTIVATIONS)} or a "
+                             "callable")
         unknown = set(kwargs) - {"trainable"} - set(_KERAS_UNSUPPORTED)
         if unknown:
             raise TypeError(f"Dense: unexpected keyword arguments {sorted(unknown)}")
