@@ -9,9 +9,10 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
-from ..core.gradmode import state_epoch
+from ..core.gradmode import no_grad, state_epoch
 from ..core.tensor import Tensor
 from ..errors import ShapeError
+from ..ops.creation import ones, zeros
 from . import _keras_init, _keras_regularizers, init
 from .module import KerasWeights, Module, Parameter
 
@@ -297,7 +298,9 @@ class Flatten(Module):
 class Embedding(Module):
     """A lookup table: ``out[..., :] = weight[input[...]]``, weight (num_embeddings,
     embedding_dim) drawn from N(0, 1) as in PyTorch; the ``padding_idx`` row starts at zero
-    and gets no gradient.
+    and gets no gradient. With ``max_norm``, every row a call looks up whose
+    ``norm_type``-norm exceeds ``max_norm`` is first scaled in place (without a gradient) to
+    ``max_norm / (norm + 1e-7)`` times itself, as ``torch.nn.Embedding`` does.
 
     Example:
         >>> emb = nn.Embedding(10, 3); emb(ge.tensor([[1, 2], [4, 5]])).shape  # (2, 2, 3)
@@ -307,10 +310,12 @@ class Embedding(Module):
                  max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False,
                  _weight=None, _freeze=False, dtype=None, device=None):
         super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse "
-                                      "are not supported")
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse are not "
+                                      "supported")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = False, False
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
@@ -343,7 +348,28 @@ class Embedding(Module):
             x = Tensor(x, dtype="int64", device=self.weight.device)
         if x.dtype.kind not in "iu":
             raise TypeError(f"Embedding: indices must be integers, got {x.dtype}")
+        if self.max_norm is not None:
+            self._renorm_rows(x)
         return F.embedding(x, self.weight, padding_idx=self.padding_idx)
+
+    def _renorm_rows(self, idx):
+        """torch's ``embedding_renorm_``: the looked-up rows whose norm exceeds max_norm
+        scaled down in place, outside the graph (an in-place write, so a graph that saved
+        the weight before it refuses to backward, as torch's does). Written in Tensor ops
+        (no host read of which rows), so ``ge.jit`` replays it for new indices."""
+        num, w = self.num_embeddings, self.weight
+        if idx.size:  # checked first: a bad index must leave the weight as it was
+            lo, hi = int(idx.data.min()), int(idx.data.max())
+            if lo < 0 or hi >= num:
+                raise IndexError(f"Embedding: index {hi if hi >= num else lo} is out of range "
+                                 f"for {num} embeddings (weight of shape {w.shape})")
+        with no_grad():
+            flat = idx.reshape(-1)
+            hit = zeros((num,), dtype=w.dtype, device=w.device).index_add(
+                0, flat, ones(flat.shape, dtype=w.dtype, device=w.device)).reshape(num, 1) > 0
+            norm = F.norm(w, p=self.norm_type, dim=1, keepdim=True)
+            scale = (self.max_norm / (norm.astype("float64") + 1e-7)).astype(w.dtype)
+            w.mul_(F.where(hit & (norm > self.max_norm), scale, 1.0))
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, **kwargs):
@@ -356,8 +382,13 @@ class Embedding(Module):
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None
-                    else "")
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        return s
 
 
 def _activation_fn(name):
