@@ -66,3 +66,63 @@ def test_embedding_max_norm_under_jit_renormalises_the_rows_of_each_call():
     np.testing.assert_array_equal(jitted.weight.numpy(), eager.weight.numpy())
     assert np.linalg.norm(eager.weight.numpy()[:5], axis=1).max() <= 0.5 + 1e-6
     np.testing.assert_array_equal(eager.weight.numpy()[5], row5)
+
+
+# ---------------------------------------------------------------- MultiheadAttention errors
+
+def _bool(x):
+    return np.array(x, dtype=bool)
+
+
+_BATCHED = [  # torch's test_multihead_attention._test_multihead_attn_invalid_shape_impl
+    ("expected `key` and `value` to be 3-D but found 2-D and 3-D tensors respectively",
+     lambda q: ((q, q[0], q), {})),
+    ("expected `key` and `value` to be 3-D but found 3-D and 2-D tensors respectively",
+     lambda q: ((q, q, q[0]), {})),
+    ("expected `key_padding_mask` to be `None` or 2-D but found 1-D tensor instead",
+     lambda q: ((q, q, q), {"key_padding_mask": _bool([0, 0, 1, 1])})),
+    ("expected `attn_mask` to be `None`, 2-D or 3-D but found 1-D tensor instead",
+     lambda q: ((q, q, q), {"attn_mask": _bool([0, 0, 1, 1])})),
+    ("query should be unbatched 2D or batched 3D tensor but received 4-D query tensor",
+     lambda q: ((q[None], q[None], q[None]), {})),
+]
+_UNBATCHED = [
+    ("expected `key` and `value` to be 2-D but found 3-D and 2-D tensors respectively",
+     lambda q: ((q[0], q, q[0]), {})),
+    ("expected `key` and `value` to be 2-D but found 2-D and 3-D tensors respectively",
+     lambda q: ((q[0], q[0], q), {})),
+    ("expected `key_padding_mask` to be `None` or 1-D but found 2-D tensor instead",
+     lambda q: ((q[0], q[0], q[0]), {"key_padding_mask": _bool([[0, 0, 1, 1] * 2])})),
+    (r"Expected `attn_mask` shape to be \(4, 4, 4\)",
+     lambda q: ((q[0], q[0], q[0]), {"attn_mask": np.ones((5, 4, 4), bool)})),
+]
+
+
+@pytest.mark.parametrize("match, make", _BATCHED + _UNBATCHED)
+def test_multihead_attention_shape_errors_are_torchs_assertions(match, make):
+    q = RNG.standard_normal((4, 4, 4)).astype("float32")
+    for lib, mha in ((torch, torch.nn.MultiheadAttention(4, 4)),
+                     (ge, nn.MultiheadAttention(4, 4))):
+        args, kw = make(q)
+        args = [lib.tensor(a) for a in args]
+        kw = {k: lib.tensor(v) for k, v in kw.items()}
+        with pytest.raises(AssertionError, match=match):
+            mha(*args, **kw)
+
+
+def test_multihead_attention_rejects_integer_masks_and_indivisible_heads_as_torch():
+    q = ge.ones((3, 2, 4))
+    for name, mask in (("key_padding_mask", np.zeros((2, 3), "int64")),
+                       ("attn_mask", np.zeros((3, 3), "int64"))):
+        with pytest.raises(AssertionError, match=f"only bool and floating types of {name}"):
+            torch.nn.MultiheadAttention(4, 2)(*[torch.ones(3, 2, 4)] * 3,
+                                              **{name: torch.tensor(mask)})
+        with pytest.raises(ge.DTypeError, match=f"only bool and floating types of {name}"):
+            nn.MultiheadAttention(4, 2)(q, q, q, **{name: mask})
+    for make in (torch.nn.MultiheadAttention, nn.MultiheadAttention):
+        with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
+            make(8, 3)
+    with pytest.raises(AssertionError, match="TransformerEncoderLayer: src of shape"):
+        nn.TransformerEncoderLayer(8, 2, 16)(ge.ones((4, 2, 9)))
+    with pytest.raises(RuntimeError, match="activation should be"):
+        nn.TransformerEncoderLayer(8, 2, 16, activation="tanh")
