@@ -126,3 +126,43 @@ def test_multihead_attention_rejects_integer_masks_and_indivisible_heads_as_torc
         nn.TransformerEncoderLayer(8, 2, 16)(ge.ones((4, 2, 9)))
     with pytest.raises(RuntimeError, match="activation should be"):
         nn.TransformerEncoderLayer(8, 2, 16, activation="tanh")
+
+
+# ---------------------------------------------------------------- recurrent layers
+
+
+def _raises_as_torch(theirs, ours, error, match):
+    with pytest.raises(error):
+        theirs()
+    with pytest.raises(error, match=match):
+        ours()
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_recurrent_input_errors_have_torchs_types(name):
+    t_mod, g_mod = getattr(torch.nn, name)(3, 4), getattr(nn, name)(3, 4)
+    _raises_as_torch(lambda: t_mod(torch.zeros(0, 2, 3)), lambda: g_mod(ge.zeros((0, 2, 3))),
+                     RuntimeError, f"{name}: expected sequence length to be larger than 0")
+    x64 = RNG.standard_normal((5, 2, 3))
+    _raises_as_torch(lambda: t_mod(torch.tensor(x64)), lambda: g_mod(ge.tensor(x64)),
+                     ValueError, rf"{name}: input dtype \(float64\) does not match weight")
+
+
+def test_recurrent_constructor_errors_and_dropout_warning_are_torchs():
+    for kw, error in ((dict(hidden_size=4.0), TypeError), (dict(num_layers=1.5), TypeError),
+                      (dict(proj_size=2.0), TypeError), (dict(dropout=True), ValueError),
+                      (dict(input_size=0), ValueError)):
+        args = dict(dict(input_size=3, hidden_size=4), **kw)
+        _raises_as_torch(lambda a=args: torch.nn.LSTM(**a), lambda a=args: nn.LSTM(**a), error,
+                         "LSTM: ")
+    for make in (torch.nn.GRU, nn.GRU):
+        with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater"):
+            make(3, 4, dropout=0.5)
+
+
+def test_lstm_cell_refuses_a_single_tensor_as_hx_and_rnn_cell_repr_names_relu():
+    _raises_as_torch(lambda: torch.nn.LSTMCell(3, 4)(torch.zeros(2, 3), torch.zeros(2, 4)),
+                     lambda: nn.LSTMCell(3, 4)(ge.zeros((2, 3)), ge.zeros((2, 4))), TypeError,
+                     r"LSTMCell: hx must be a tuple \(h, c\)")
+    assert repr(nn.RNNCell(3, 4, nonlinearity="relu")) == \
+        repr(torch.nn.RNNCell(3, 4, nonlinearity="relu"))
