@@ -166,3 +166,21 @@ def test_lstm_cell_refuses_a_single_tensor_as_hx_and_rnn_cell_repr_names_relu():
                      r"LSTMCell: hx must be a tuple \(h, c\)")
     assert repr(nn.RNNCell(3, 4, nonlinearity="relu")) == \
         repr(torch.nn.RNNCell(3, 4, nonlinearity="relu"))
+
+
+# ---------------------------------------------------------------- nn.utils.rnn
+
+
+def test_rnn_utils_argument_errors_are_runtime_errors_as_torchs():
+    from torch.nn.utils import rnn as trnn
+
+    from gradengine.nn.utils import rnn as grnn
+    x = np.zeros((4, 3, 2), "float32")
+    _raises_as_torch(lambda: trnn.pack_padded_sequence(torch.tensor(x), [2, 4, 1]),
+                     lambda: grnn.pack_padded_sequence(ge.tensor(x), [2, 4, 1]),
+                     RuntimeError, "not sorted in decreasing order")
+    _raises_as_torch(lambda: trnn.pad_sequence([torch.ones(2)], padding_side="up"),
+                     lambda: grnn.pad_sequence([ge.ones(2)], padding_side="up"),
+                     RuntimeError, "padding_side must be 'left' or 'right'")
+    _raises_as_torch(lambda: trnn.pad_sequence([]), lambda: grnn.pad_sequence([]),
+                     RuntimeError, "empty list of sequences")
