@@ -184,3 +184,16 @@ def test_rnn_utils_argument_errors_are_runtime_errors_as_torchs():
                      RuntimeError, "padding_side must be 'left' or 'right'")
     _raises_as_torch(lambda: trnn.pad_sequence([]), lambda: grnn.pad_sequence([]),
                      RuntimeError, "empty list of sequences")
+
+
+def test_embedding_constructor_and_index_errors_have_torchs_types():
+    for kw in (dict(padding_idx=6), dict(padding_idx=-7)):
+        _raises_as_torch(lambda k=kw: torch.nn.Embedding(6, 4, **k),
+                         lambda k=kw: nn.Embedding(6, 4, **k), AssertionError,
+                         "Embedding: padding_idx .* is out of range")
+    _raises_as_torch(lambda: torch.nn.Embedding(6, 4, _weight=torch.zeros(5, 4)),
+                     lambda: nn.Embedding(6, 4, _weight=np.zeros((5, 4), "float32")),
+                     AssertionError, r"Embedding: _weight of shape \(5, 4\)")
+    _raises_as_torch(lambda: torch.nn.Embedding(6, 4)(torch.tensor([1.0])),
+                     lambda: nn.Embedding(6, 4)(ge.tensor([1.0])), RuntimeError,
+                     "Embedding: indices must be integers")

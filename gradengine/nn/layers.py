@@ -11,7 +11,7 @@ from .. import backend
 from .. import functional as F
 from ..core.gradmode import no_grad, state_epoch
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ops.creation import ones, zeros
 from . import _keras_init, _keras_regularizers, init
 from .module import KerasWeights, Module, Parameter
@@ -295,6 +295,11 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class _EmbeddingSizeError(ShapeError, AssertionError):
+    """A padding_idx or _weight that does not fit num_embeddings / embedding_dim: a
+    ShapeError, and an AssertionError as torch's (its checks are asserts)."""
+
+
 class Embedding(Module):
     """A lookup table: ``out[..., :] = weight[input[...]]``, weight (num_embeddings,
     embedding_dim) drawn from N(0, 1) as in PyTorch; the ``padding_idx`` row starts at zero
@@ -318,8 +323,9 @@ class Embedding(Module):
         self.scale_grad_by_freq, self.sparse = False, False
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
-                                 f"{self.num_embeddings} embeddings")
+                raise _EmbeddingSizeError(f"Embedding: padding_idx {padding_idx} is out of "
+                                          f"range for {self.num_embeddings} embeddings "
+                                          "(Padding_idx must be within num_embeddings)")
             padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx
         dev = backend.normalize_device(device, "Embedding") if device is not None else \
@@ -330,8 +336,9 @@ class Embedding(Module):
             w = backend.to_device_array(_weight.data if isinstance(_weight, Tensor) else
                                         _weight, dev)
             if tuple(w.shape) != (self.num_embeddings, self.embedding_dim):
-                raise ShapeError(f"Embedding: _weight of shape {tuple(w.shape)} is not "
-                                 f"({self.num_embeddings}, {self.embedding_dim})")
+                raise _EmbeddingSizeError(f"Embedding: _weight of shape {tuple(w.shape)} is "
+                                          f"not ({self.num_embeddings}, "
+                                          f"{self.embedding_dim})")
             w = w.astype(w.dtype, copy=True)
         elif padding_idx is not None:
             w[padding_idx] = 0
@@ -347,7 +354,7 @@ class Embedding(Module):
         if not isinstance(x, Tensor):
             x = Tensor(x, dtype="int64", device=self.weight.device)
         if x.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got {x.dtype}")
+            raise DTypeError(f"Embedding: indices must be integers, got {x.dtype}")
         if self.max_norm is not None:
             self._renorm_rows(x)
         return F.embedding(x, self.weight, padding_idx=self.padding_idx)
