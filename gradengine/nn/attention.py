@@ -12,13 +12,22 @@ import numpy as np
 
 from .. import functional as F
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ops.creation import zeros
 from . import init
 from .module import Module
 from .recurrent import _uniform_param
 
 __all__ = ["MultiheadAttention"]
+
+
+class _AttentionShapeError(ShapeError, AssertionError):
+    """Inputs, masks or sizes the attention cannot take: a ShapeError, and an AssertionError
+    as torch's (whose MultiheadAttention checks are asserts), so either ``except`` works."""
+
+
+class _MaskDTypeError(DTypeError, AssertionError):
+    """A mask neither bool nor floating: a DTypeError, and an AssertionError as torch's."""
 
 
 class _TorchLinear(Module):
@@ -49,11 +58,17 @@ class _TorchLinear(Module):
                 f"bias={self.bias is not None}, layout=(out, in)")
 
 
-def _as_mask(mask, like):
-    if mask is None or isinstance(mask, Tensor):
-        return mask
-    arr = mask.detach().cpu().numpy() if hasattr(mask, "detach") else np.asarray(mask)
-    return Tensor(arr, device=like.device)
+def _as_mask(mask, like, name):
+    """``mask`` as a Tensor on ``like``'s device; bool or floating only, as torch's."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Tensor):
+        arr = mask.detach().cpu().numpy() if hasattr(mask, "detach") else np.asarray(mask)
+        mask = Tensor(arr, device=like.device)
+    if mask.dtype != np.bool_ and mask.dtype.kind != "f":
+        raise _MaskDTypeError(f"MultiheadAttention: only bool and floating types of {name} "
+                              f"are supported, got {mask.dtype.name}")
+    return mask
 
 
 def _additive(mask, dtype):
@@ -84,8 +99,9 @@ class MultiheadAttention(Module):
         ``average_attn_weights=False``, or None when ``need_weights=False``. Bool masks
         mark with True what may NOT be attended; float masks are added to the scores.
     Raises:
-        ValueError: E not divisible by num_heads. ShapeError: inputs or masks whose shapes
-        do not fit, naming them.
+        ValueError: E or num_heads not positive. ShapeError (also an AssertionError, as
+        torch's): E not divisible by num_heads; inputs or masks whose shapes do not fit,
+        naming them. DTypeError (also an AssertionError): a mask neither bool nor float.
     Example:
         >>> mha = nn.MultiheadAttention(16, 4, batch_first=True)
         >>> out, w = mha(x, x, x)   # x (N, L, 16)
@@ -96,9 +112,13 @@ class MultiheadAttention(Module):
                  dtype=None):
         super().__init__()
         embed_dim, num_heads = int(embed_dim), int(num_heads)
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} must be positive and "
-                             f"divisible by num_heads={num_heads}")
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be greater "
+                             f"than 0, got embed_dim={embed_dim} and num_heads={num_heads}")
+        if embed_dim % num_heads:
+            raise _AttentionShapeError(f"MultiheadAttention: embed_dim={embed_dim} is not "
+                                       f"divisible by num_heads={num_heads} (embed_dim must "
+                                       "be divisible by num_heads)")
         if not 0.0 <= float(dropout) <= 1.0:
             raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout!r}")
         self.embed_dim, self.num_heads = embed_dim, num_heads
@@ -158,46 +178,79 @@ class MultiheadAttention(Module):
         bs = (None,) * 3 if b is None else (b[:e], b[e:2 * e], b[2 * e:])
         return tuple(F.linear(x, w.T, bias) for x, w, bias in zip((q, k, v), ws, bs))
 
-    def _check(self, query, key, value, batched):
-        name = "MultiheadAttention"
-        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ShapeError(f"{name}: query {query.shape}, key {key.shape} and value "
-                             f"{value.shape} must all be 3-D (batched) or all 2-D (unbatched)")
-        if query.shape[-1] != self.embed_dim or key.shape[-1] != self.kdim or \
-                value.shape[-1] != self.vdim:
-            raise ShapeError(f"{name}: query {query.shape}, key {key.shape} and value "
-                             f"{value.shape} must end in embed_dim={self.embed_dim}, "
-                             f"kdim={self.kdim} and vdim={self.vdim}")
-        b = 0 if self.batch_first or not batched else 1
-        if key.shape[:-1] != value.shape[:-1] or (batched and query.shape[b] != key.shape[b]):
-            raise ShapeError(f"{name}: key {key.shape} and value {value.shape} must have the "
-                             f"same batch and length, and query {query.shape} the same batch")
-
-    def _mask(self, attn_mask, key_padding_mask, n, L, S, dtype, batched):
-        """The masks merged into one additive float mask broadcastable to (N, H, L, S)."""
-        h, out = self.num_heads, None
+    def _check(self, query, key, value, key_padding_mask, attn_mask):
+        """torch's checks (``_mha_shape_check`` and those after it), in its order and
+        wording: the ranks, the feature sizes, key against value, then the masks' shapes.
+        Returns whether the input is batched."""
+        name, h = "MultiheadAttention", self.num_heads
+        if query.ndim not in (2, 3):
+            raise _AttentionShapeError(f"{name}: query should be unbatched 2D or batched 3D "
+                                       f"tensor but received {query.ndim}-D query tensor "
+                                       f"(shape {query.shape})")
+        batched = query.ndim == 3
+        kind = "batched (3-D)" if batched else "unbatched (2-D)"
+        if key.ndim != query.ndim or value.ndim != query.ndim:
+            raise _AttentionShapeError(f"{name}: for {kind} `query`, expected `key` and "
+                                       f"`value` to be {query.ndim}-D but found {key.ndim}-D "
+                                       f"and {value.ndim}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
+            raise _AttentionShapeError(f"{name}: for {kind} `query`, expected "
+                                       f"`key_padding_mask` to be `None` or "
+                                       f"{query.ndim - 1}-D but found "
+                                       f"{key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None and attn_mask.ndim not in (2, 3):
+            raise _AttentionShapeError(f"{name}: for {kind} `query`, expected `attn_mask` to "
+                                       f"be `None`, 2-D or 3-D but found {attn_mask.ndim}-D "
+                                       "tensor instead")
+        if not batched:
+            (L, S), n, kn = (query.shape[0], key.shape[0]), 1, 1
+        elif self.batch_first:
+            (n, L), S, kn = query.shape[:2], key.shape[1], key.shape[0]
+        else:
+            (L, n), S, kn = query.shape[:2], key.shape[0], key.shape[1]
+        if query.shape[-1] != self.embed_dim:
+            raise _AttentionShapeError(f"{name}: query {query.shape} does not end in "
+                                       f"embed_dim={self.embed_dim}: was expecting embedding "
+                                       f"dimension of {self.embed_dim}, but got "
+                                       f"{query.shape[-1]}")
+        if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
+            raise _AttentionShapeError(f"{name}: key {key.shape} and value {value.shape} must "
+                                       f"end in kdim={self.kdim} and vdim={self.vdim}")
+        if key.shape[:-1] != value.shape[:-1] or kn != n:
+            raise _AttentionShapeError(f"{name}: key {key.shape} and value {value.shape} must "
+                                       f"have the same length and batch, and the batch of "
+                                       f"query {query.shape}")
         if attn_mask is not None:
-            ok = {(L, S): (1, 1, L, S), (n * h, L, S) if batched else (h, L, S): (n, h, L, S)}
-            if attn_mask.shape not in ok:
-                raise ShapeError(f"MultiheadAttention: attn_mask of shape {attn_mask.shape} "
-                                 f"must be {(L, S)} or "
-                                 f"{(n * h, L, S) if batched else (h, L, S)}")
-            out = _additive(attn_mask, dtype).reshape(ok[attn_mask.shape])
+            three = (n * h if batched else h, L, S)
+            want = (L, S) if attn_mask.ndim == 2 else three
+            if attn_mask.shape != want:
+                raise _AttentionShapeError(f"{name}: attn_mask of shape {attn_mask.shape} must "
+                                           f"be {(L, S)} or {three}. Expected `attn_mask` "
+                                           f"shape to be {want}")
         if key_padding_mask is not None:
-            expected = (n, S) if batched else (S,)
-            if key_padding_mask.shape != expected:
-                raise ShapeError(f"MultiheadAttention: key_padding_mask of shape "
-                                 f"{key_padding_mask.shape} must be {expected}")
+            want = (n, S) if batched else (S,)
+            if key_padding_mask.shape != want:
+                raise _AttentionShapeError(f"{name}: key_padding_mask of shape "
+                                           f"{key_padding_mask.shape} must be {want}")
+        return batched
+
+    def _mask(self, attn_mask, key_padding_mask, n, L, S, dtype):
+        """The (checked) masks merged into one additive float mask broadcastable to
+        (N, H, L, S)."""
+        out = None
+        if attn_mask is not None:
+            shape = (1, 1, L, S) if attn_mask.ndim == 2 else (n, self.num_heads, L, S)
+            out = _additive(attn_mask, dtype).reshape(shape)
+        if key_padding_mask is not None:
             kpm = _additive(key_padding_mask, dtype).reshape(n, 1, 1, S)
             out = kpm if out is None else out + kpm
         return out
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
-        batched = query.ndim == 3
-        self._check(query, key, value, batched)
-        attn_mask = _as_mask(attn_mask, query)
-        key_padding_mask = _as_mask(key_padding_mask, query)
+        key_padding_mask = _as_mask(key_padding_mask, query, "key_padding_mask")
+        attn_mask = _as_mask(attn_mask, query, "attn_mask")
+        batched = self._check(query, key, value, key_padding_mask, attn_mask)
         if not batched:
             query, key, value = (x.reshape(x.shape[0], 1, x.shape[1])
                                  for x in (query, key, value))
@@ -218,7 +271,7 @@ class MultiheadAttention(Module):
             zero = zeros((n, h, 1, d), dtype=k.dtype, device=k.device)
             k, v = F.concatenate([k, zero], axis=2), F.concatenate([v, zero], axis=2)
             pad += 1
-        mask = self._mask(attn_mask, key_padding_mask, n, L, S, q.dtype, batched)
+        mask = self._mask(attn_mask, key_padding_mask, n, L, S, q.dtype)
         if mask is not None and pad:  # the appended keys are never masked
             mask = F.pad(mask, (0, pad))
         p = self.dropout if self.training else 0.0

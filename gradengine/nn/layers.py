@@ -9,9 +9,10 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
-from ..core.gradmode import state_epoch
+from ..core.gradmode import no_grad, state_epoch
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
+from ..ops.creation import ones, zeros
 from . import _keras_init, _keras_regularizers, init
 from .module import KerasWeights, Module, Parameter
 
@@ -294,10 +295,17 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class _EmbeddingSizeError(ShapeError, AssertionError):
+    """A padding_idx or _weight that does not fit num_embeddings / embedding_dim: a
+    ShapeError, and an AssertionError as torch's (its checks are asserts)."""
+
+
 class Embedding(Module):
     """A lookup table: ``out[..., :] = weight[input[...]]``, weight (num_embeddings,
     embedding_dim) drawn from N(0, 1) as in PyTorch; the ``padding_idx`` row starts at zero
-    and gets no gradient.
+    and gets no gradient. With ``max_norm``, every row a call looks up whose
+    ``norm_type``-norm exceeds ``max_norm`` is first scaled in place (without a gradient) to
+    ``max_norm / (norm + 1e-7)`` times itself, as ``torch.nn.Embedding`` does.
 
     Example:
         >>> emb = nn.Embedding(10, 3); emb(ge.tensor([[1, 2], [4, 5]])).shape  # (2, 2, 3)
@@ -307,14 +315,17 @@ class Embedding(Module):
                  max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False,
                  _weight=None, _freeze=False, dtype=None, device=None):
         super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse "
-                                      "are not supported")
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse are not "
+                                      "supported")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = False, False
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
-                                 f"{self.num_embeddings} embeddings")
+                raise _EmbeddingSizeError(f"Embedding: padding_idx {padding_idx} is out of "
+                                          f"range for {self.num_embeddings} embeddings "
+                                          "(Padding_idx must be within num_embeddings)")
             padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx
         dev = backend.normalize_device(device, "Embedding") if device is not None else \
@@ -325,8 +336,9 @@ class Embedding(Module):
             w = backend.to_device_array(_weight.data if isinstance(_weight, Tensor) else
                                         _weight, dev)
             if tuple(w.shape) != (self.num_embeddings, self.embedding_dim):
-                raise ShapeError(f"Embedding: _weight of shape {tuple(w.shape)} is not "
-                                 f"({self.num_embeddings}, {self.embedding_dim})")
+                raise _EmbeddingSizeError(f"Embedding: _weight of shape {tuple(w.shape)} is "
+                                          f"not ({self.num_embeddings}, "
+                                          f"{self.embedding_dim})")
             w = w.astype(w.dtype, copy=True)
         elif padding_idx is not None:
             w[padding_idx] = 0
@@ -342,8 +354,29 @@ class Embedding(Module):
         if not isinstance(x, Tensor):
             x = Tensor(x, dtype="int64", device=self.weight.device)
         if x.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got {x.dtype}")
+            raise DTypeError(f"Embedding: indices must be integers, got {x.dtype}")
+        if self.max_norm is not None:
+            self._renorm_rows(x)
         return F.embedding(x, self.weight, padding_idx=self.padding_idx)
+
+    def _renorm_rows(self, idx):
+        """torch's ``embedding_renorm_``: the looked-up rows whose norm exceeds max_norm
+        scaled down in place, outside the graph (an in-place write, so a graph that saved
+        the weight before it refuses to backward, as torch's does). Written in Tensor ops
+        (no host read of which rows), so ``ge.jit`` replays it for new indices."""
+        num, w = self.num_embeddings, self.weight
+        if idx.size:  # checked first: a bad index must leave the weight as it was
+            lo, hi = int(idx.data.min()), int(idx.data.max())
+            if lo < 0 or hi >= num:
+                raise IndexError(f"Embedding: index {hi if hi >= num else lo} is out of range "
+                                 f"for {num} embeddings (weight of shape {w.shape})")
+        with no_grad():
+            flat = idx.reshape(-1)
+            hit = zeros((num,), dtype=w.dtype, device=w.device).index_add(
+                0, flat, ones(flat.shape, dtype=w.dtype, device=w.device)).reshape(num, 1) > 0
+            norm = F.norm(w, p=self.norm_type, dim=1, keepdim=True)
+            scale = (self.max_norm / (norm.astype("float64") + 1e-7)).astype(w.dtype)
+            w.mul_(F.where(hit & (norm > self.max_norm), scale, 1.0))
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, **kwargs):
@@ -356,8 +389,13 @@ class Embedding(Module):
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None
-                    else "")
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        return s
 
 
 # Keras' further activation names (celu, glu, hard_tanh, ...): gradengine.keras fills this

@@ -11,13 +11,14 @@ slicing, stack), so autograd, higher-order gradients and ``ge.jit`` see it like 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .. import backend
 from .. import functional as F
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ops.creation import zeros
 from . import init
 from .module import Module, Parameter
@@ -40,10 +41,28 @@ def _uniform_param(shape, bound, dtype, device, op):
     return Parameter(arr, device=dev)
 
 
-def _check_sizes(op, input_size, hidden_size):
-    if int(input_size) < 0 or int(hidden_size) <= 0:
-        raise ValueError(f"{op}: input_size must be >= 0 and hidden_size > 0, got "
-                         f"input_size={input_size}, hidden_size={hidden_size}")
+class _InputDTypeError(DTypeError, ValueError):
+    """An input whose dtype is not the weights': a DTypeError, and a ValueError as torch's."""
+
+
+def _check_sizes(op, min_input, **sizes):
+    """Integer sizes (TypeError otherwise, as torch), input_size >= min_input and every other
+    size > 0 (ValueError)."""
+    for name, v in sizes.items():
+        if not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{op}: {name} should be of type int, got: {type(v).__name__}")
+    others = [k for k in sizes if k != "input_size"]
+    if sizes["input_size"] < min_input or any(sizes[k] <= 0 for k in others):
+        want = ", ".join([f"input_size >= {min_input}"] + [f"{k} > 0" for k in others])
+        raise ValueError(f"{op}: expected {want}, got {sizes}")
+
+
+def _check_dtype(op, x, weight):
+    if x.dtype != weight.dtype:
+        raise _InputDTypeError(f"{op}: input dtype ({x.dtype.name}) does not match weight "
+                               f"dtype ({weight.dtype.name}); convert the input with "
+                               f"x.to('{weight.dtype.name}') or the module with "
+                               f"module.to('{x.dtype.name}')")
 
 
 def _rnn_step(gi, h, w_hh, b_hh, relu):
@@ -79,14 +98,23 @@ class RNNBase(Module):
                  device=None, dtype=None):
         super().__init__()
         op = "LSTM" if mode == "LSTM" else "GRU" if mode == "GRU" else "RNN"
-        _check_sizes(op, input_size, hidden_size)
-        if int(num_layers) <= 0:
-            raise ValueError(f"{op}: num_layers must be positive, got {num_layers}")
-        if not 0.0 <= float(dropout) <= 1.0:
-            raise ValueError(f"{op}: dropout must be in [0, 1], got {dropout!r}")
-        if proj_size and (mode != "LSTM" or not 0 < int(proj_size) < int(hidden_size)):
+        _check_sizes(op, 1, input_size=input_size, hidden_size=hidden_size,
+                     num_layers=num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or \
+                not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{op}: dropout must be in [0, 1] (a number, the probability of "
+                             f"an element being zeroed), got {dropout!r}")
+        if not isinstance(proj_size, (int, np.integer)):
+            raise TypeError(f"{op}: proj_size should be of type int, got: "
+                            f"{type(proj_size).__name__}")
+        if proj_size and (mode != "LSTM" or not 0 < proj_size < hidden_size):
             raise ValueError(f"{op}: proj_size must be in (0, hidden_size={hidden_size}) "
                              f"and is only for LSTM, got {proj_size}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{op}: dropout option adds dropout after all but last recurrent "
+                          "layer, so non-zero dropout expects num_layers greater than 1, but "
+                          f"got dropout={dropout} and num_layers={num_layers}", UserWarning,
+                          stacklevel=3)
         self.mode, self._op = mode, op
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         self.num_layers, self.bias = int(num_layers), bool(bias)
@@ -153,6 +181,10 @@ class RNNBase(Module):
             raise ShapeError(f"{self._op}: input of shape {x.shape} has {x.shape[-1]} "
                              f"features, expected input_size={self.input_size}")
         batched = x.ndim == 3
+        if x.shape[1 if batched and self.batch_first else 0] == 0:
+            raise ShapeError(f"{self._op}: expected sequence length to be larger than 0, got "
+                             f"input of shape {x.shape}")
+        _check_dtype(self._op, x, self.weight_ih_l0)
         if not batched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
         elif self.batch_first:
@@ -229,6 +261,7 @@ class RNNBase(Module):
         if x.ndim != 3 or x.shape[-1] != self.input_size:
             raise ShapeError(f"{self._op}: packed data of shape {packed.data.shape} does not "
                              f"have input_size={self.input_size} features")
+        _check_dtype(self._op, x, self.weight_ih_l0)
         bs = packed.batch_sizes.numpy().astype("int64")
         n, dirs, lstm = x.shape[1], 2 if self.bidirectional else 1, self.mode == "LSTM"
         lengths = (bs[None, :] > np.arange(n)[:, None]).sum(axis=1)
@@ -367,7 +400,7 @@ class RNNCellBase(Module):
         super().__init__()
         self.gates = int(num_chunks)
         op = type(self).__name__
-        _check_sizes(op, input_size, hidden_size)
+        _check_sizes(op, 0, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), \
             bool(bias)
         g, bound = self.gates * self.hidden_size, 1.0 / math.sqrt(self.hidden_size)
@@ -390,6 +423,7 @@ class RNNCellBase(Module):
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ShapeError(f"{op}: input of shape {x.shape} must be (batch, input_size) or "
                              f"(input_size,) with input_size={self.input_size}")
+        _check_dtype(op, x, self.weight_ih)
         batched = x.ndim == 2
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         out = []
@@ -431,6 +465,10 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, self.gates, device, dtype)
         self.nonlinearity = nonlinearity
 
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
+
     def forward(self, input, hx=None):  # noqa: A002
         x, (h,), batched = self._prepare(input, [("hx", hx)])
         h = _rnn_step(self._input_part(x), h, self.weight_hh, self.bias_hh,
@@ -455,6 +493,8 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, self.gates, device, dtype)
 
     def forward(self, input, hx=None):  # noqa: A002
+        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError(f"LSTMCell: hx must be a tuple (h, c), got {type(hx).__name__}")
         h0, c0 = (None, None) if hx is None else hx
         x, (h, c), batched = self._prepare(input, [("h", h0), ("c", c0)])
         h, c = _lstm_step(self._input_part(x), h, c, self.weight_hh, self.bias_hh)

@@ -18,7 +18,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..core.tensor import Tensor
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..ops.composite import index_select
 from ..ops.shape import concatenate, reshape, stack, transpose
 
@@ -76,7 +76,8 @@ def pack_padded_sequence(input, lengths, batch_first=False,  # noqa: A002
 
     Raises:
         ShapeError: lengths that do not fit the batch, a zero length.
-        ValueError: unsorted lengths with ``enforce_sorted``.
+        ArgumentError (a ValueError and a RuntimeError, torch's): unsorted lengths with
+            ``enforce_sorted``.
     """
     lengths = _ints(lengths).reshape(-1)
     if batch_first:
@@ -90,8 +91,8 @@ def pack_padded_sequence(input, lengths, batch_first=False,  # noqa: A002
                          f"[1, {t_max}]")
     if enforce_sorted:
         if np.any(np.diff(lengths) > 0):
-            raise ValueError(f"pack_padded_sequence: lengths {lengths.tolist()} are not sorted "
-                             "in decreasing order; pass enforce_sorted=False")
+            raise ArgumentError(f"pack_padded_sequence: lengths {lengths.tolist()} are not "
+                                "sorted in decreasing order; pass enforce_sorted=False")
         order = None
         sorted_len = lengths
     else:
@@ -151,14 +152,15 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     *)), padded with ``padding_value`` on the right (or the left, ``padding_side="left"``).
 
     Raises:
-        ShapeError: trailing shapes that differ. ValueError: a bad padding_side.
+        ShapeError: trailing shapes that differ. ArgumentError (a ValueError and a
+            RuntimeError, torch's): a bad padding_side.
     """
     if padding_side not in ("left", "right"):
-        raise ValueError(f"pad_sequence: padding_side must be 'left' or 'right', got "
-                         f"{padding_side!r}")
+        raise ArgumentError(f"pad_sequence: padding_side must be 'left' or 'right', got "
+                            f"{padding_side!r}")
     sequences = list(sequences)
     if not sequences:
-        raise ValueError("pad_sequence: received an empty list of sequences")
+        raise ArgumentError("pad_sequence: received an empty list of sequences")
     trail = sequences[0].shape[1:]
     if any(s.shape[1:] != trail for s in sequences):
         raise ShapeError(f"pad_sequence: the sequences' trailing shapes differ: "

@@ -12,10 +12,10 @@ import copy
 import numpy as np
 
 from .. import functional as F
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..ops.creation import tensor
 from . import init
-from .attention import MultiheadAttention, _TorchLinear
+from .attention import MultiheadAttention, _AttentionShapeError, _TorchLinear
 from .containers import ModuleList
 from .dropout import Dropout
 from .module import Module
@@ -32,8 +32,8 @@ def _activation(activation, op):
         return F.gelu
     if callable(activation):
         return activation
-    raise ValueError(f"{op}: activation should be 'relu', 'gelu' or a callable, not "
-                     f"{activation!r}")
+    raise ArgumentError(f"{op}: activation should be 'relu', 'gelu' or a callable, not "
+                        f"{activation!r}")
 
 
 class _Layer(Module):
@@ -62,8 +62,9 @@ class _Layer(Module):
     def _check(self, x, name):
         d = self.self_attn.embed_dim
         if x.ndim not in (2, 3) or x.shape[-1] != d:
-            raise ShapeError(f"{type(self).__name__}: {name} of shape {x.shape} must be "
-                             f"(L, N, {d}), (N, L, {d}) with batch_first, or (L, {d})")
+            raise _AttentionShapeError(f"{type(self).__name__}: {name} of shape {x.shape} "
+                                       f"must be (L, N, {d}), (N, L, {d}) with batch_first, "
+                                       f"or (L, {d})")
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -87,7 +88,8 @@ class TransformerEncoderLayer(_Layer):
         ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``: the
         output, shaped as ``src``.
     Raises:
-        ShapeError: src of the wrong feature size. ValueError: a bad activation or heads.
+        ShapeError: src of the wrong feature size (also an AssertionError, as torch's).
+        ArgumentError (a ValueError and a RuntimeError): a bad activation.
     Example:
         >>> layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True); y = layer(x)
     """
