@@ -148,3 +148,16 @@ def test_config_has_keras_keys(name, args):
     for key, value in args.items():
         assert g_cfg[key] == k_cfg[key] == value
     assert type(g_layer).from_config(g_cfg).get_config() == g_cfg
+
+
+@pytest.mark.parametrize("name", ["celu", "glu", "hard_tanh", "soft_shrink", "squareplus",
+                                  "sparse_plus", "tanh_shrink"])
+def test_dense_takes_every_keras_activation_name(name):
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype("float32")
+    k = K.Dense(6, activation=name)
+    k.build((None, 5))
+    g = L.Dense(6, activation=name)
+    g(ge.tensor(x))
+    g.set_weights(k.get_weights())
+    np.testing.assert_allclose(_np(g(ge.tensor(x))), _np(k(x)), atol=1e-6)
+    assert g.get_config()["activation"] == name
