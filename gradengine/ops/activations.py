@@ -141,7 +141,8 @@ def _axis(x, axis, name):
     if getattr(x, "dtype", None) is not None and x.dtype.kind != "f":
         raise DTypeError(f"{name}: expected a floating tensor, got {x.dtype.name} of shape "
                          f"{x.shape} (pass dtype=ge.float32 to cast it, as in torch)")
-    return normalize_axis(axis, x.ndim, name)[0] if x.ndim else None
+    axes = normalize_axis(axis, x.ndim, name)  # a 0-d tensor takes dim 0 or -1 only
+    return axes[0] if x.ndim else None
 
 
 def softmax(x, axis=-1, *, dim=None, dtype=None):

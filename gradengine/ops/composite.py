@@ -42,7 +42,8 @@ def _t(x, like=None):
 
 
 def _ax(x, dim, name):
-    return normalize_axis(dim, x.ndim, name)[0] if x.ndim else 0
+    axes = normalize_axis(dim, x.ndim, name)  # a 0-d tensor takes dim 0 or -1 only
+    return axes[0] if x.ndim else 0
 
 
 # ---------------------------------------------------------------- pointwise
@@ -399,7 +400,8 @@ def cumextreme_index(xp, x, axis, upper):
 
 def _cumextreme(x, dim, upper, name):
     from .manipulation import gather
-    if x.ndim == 0:
+    if x.ndim == 0:  # dim 0 or -1 only, as torch
+        normalize_axis(dim, 1, name)
         return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
     ax = _ax(x, dim, name)
     idx = apply(cumextreme_index, x, params=(ax, upper))
@@ -468,6 +470,7 @@ def median(x, dim=None, keepdim=False):
             return reshape(sum(flat) * np.nan, ())
         return median_of_all(flat, apply(median_index, flat, params=(0,)))
     if x.ndim == 0:
+        _ax(x, dim, "median")
         return _ValuesIndices(x * 1, Tensor(np.zeros((), np.int64), device=x.device))
     ax = _ax(x, dim, "median")
     _nonempty_dim(x, ax, "median")
@@ -485,7 +488,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
         IndexingError: k outside 1..size of dim, or dim empty (an IndexError and a
         RuntimeError, as torch's).
     """
-    ax = _ax(x, dim, "kthvalue") if x.ndim else None
+    ax = _ax(x, dim, "kthvalue")  # 0 for a 0-d tensor (whose dim must be 0 or -1)
     size = x.shape[ax] if x.ndim else 1
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= size:
         from ..errors import IndexingError
@@ -521,6 +524,10 @@ def movedim(x, source, destination):
         raise ShapeError(f"movedim: Invalid source or destination dims: source {source} dims "
                          f"and destination {destination} dims should contain the same "
                          "number of dims")
+    if x.ndim == 0:  # dims 0 / -1 name the 0-d tensor itself (PyTorch)
+        for a in source + destination:
+            normalize_axis(a, 0, "movedim")
+        return reshape(x, ())
     src = tuple(normalize_axis(a, x.ndim, "movedim")[0] for a in source)
     dst = tuple(normalize_axis(a, x.ndim, "movedim")[0] for a in destination)
     for what, axes, given in (("source", src, source), ("destination", dst, destination)):
@@ -710,7 +717,21 @@ def vstack(tensors):
 def unfold_dim(x, dimension, size, step):
     """Tensor.unfold: the windows of ``size`` every ``step`` along ``dimension``, as a
     new last dim."""
-    ax = _ax(x, dimension, "unfold")
+    for v in (size, step):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ArgumentError(f"unfold: size and step must be integers, got size {size!r} "
+                                f"and step {step!r}")
+    ax = normalize_axis(dimension, max(x.ndim, 1), "unfold")[0]
+    length = x.shape[ax] if x.ndim else 1
+    if size < 0:  # torch's checks, in its order
+        raise ArgumentError(f"unfold: size is {size} but must be >= 0")
+    if size > length:
+        raise ArgumentError(f"unfold: maximum size for tensor at dimension {ax} is {length} "
+                            f"but size is {size}")
+    if step <= 0:
+        raise ArgumentError(f"unfold: step is {step} but must be > 0")
+    if x.ndim == 0:  # a 0-d tensor is one window of size 1 (or none of size 0)
+        return reshape(x, (1,))[:size]
     n = (x.shape[ax] - size) // step + 1
     idx = np.arange(n)[:, None] * step + np.arange(size)[None, :]
     y = index_select(x, ax, Tensor(idx.reshape(-1), device=x.device))
@@ -723,7 +744,13 @@ def unfold_dim(x, dimension, size, step):
 def index_select(x, dim, index):
     """x's entries at ``index`` (1-d) along dim."""
     ax = _ax(x, dim, "index_select")
-    return x[(slice(None),) * ax + (_t(index, x),)]
+    index = _t(index, x)
+    if x.ndim == 0:  # PyTorch: a 0-d tensor takes one index (0) and stays 0-d
+        if index.size != 1:
+            raise ShapeError(f"index_select: index to a 0-d tensor can have only 1 value, "
+                             f"got {index.size}")
+        return reshape(reshape(x, (1,))[reshape(index, (1,))], ())
+    return x[(slice(None),) * ax + (index,)]
 
 
 def masked_select(x, mask):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.op import apply, call, op
 from ..core.tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from .linalg import _mm, _mT, matmul_op
 from .shape import broadcast_to, reshape, transpose
 
@@ -38,7 +38,7 @@ def _pair(v, name, what):
     if len(v) == 1:
         return v * 2
     if len(v) != 2:
-        raise ValueError(f"{name}: {what} must be an int or a pair, got {v!r}")
+        raise ArgumentError(f"{name}: {what} must be an int or a pair, got {v!r}")
     return v
 
 
@@ -342,26 +342,26 @@ def _conv_pads(name, padding, kernel, dilation, stride):
             return ((0, 0), (0, 0))
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError(f"{name}: padding='same' is not supported for strided "
-                                 f"convolutions (stride {stride})")
+                raise ArgumentError(f"{name}: padding='same' is not supported for strided "
+                                    f"convolutions (stride {stride})")
             pads = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
                 pads.append((total // 2, total - total // 2))  # the extra one on the right
             return tuple(pads)
-        raise ValueError(f"{name}: padding must be 'valid', 'same', an int or a pair, got "
-                         f"{padding!r}")
+        raise ArgumentError(f"{name}: padding must be 'valid', 'same', an int or a pair, got "
+                            f"{padding!r}")
     p = _pair(padding, name, "padding")
     if min(p) < 0:
-        raise ValueError(f"{name}: negative padding {padding!r}")
+        raise ArgumentError(f"{name}: negative padding {padding!r}")
     return ((p[0], p[0]), (p[1], p[1]))
 
 
 def _geometry(name, stride, dilation):
     s, d = _pair(stride, name, "stride"), _pair(dilation, name, "dilation")
     if min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{name}: stride and dilation must be positive, got stride {stride!r}"
-                         f" and dilation {dilation!r}")
+        raise ArgumentError(f"{name}: stride and dilation must be positive, got stride "
+                            f"{stride!r} and dilation {dilation!r}")
     return s, d
 
 
@@ -435,7 +435,7 @@ def _one(v, what):
         return int(v)
     v = tuple(v)
     if len(v) != 1:
-        raise ValueError(f"conv1d: {what} must be an int or a 1-tuple, got {v!r}")
+        raise ArgumentError(f"conv1d: {what} must be an int or a 1-tuple, got {v!r}")
     return int(v[0])
 
 
@@ -461,8 +461,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     p = _pair(padding, "conv_transpose2d", "padding")
     op_ = _pair(output_padding, "conv_transpose2d", "output_padding")
     if any(a >= max(si, di) for a, si, di in zip(op_, s, d)):
-        raise ValueError(f"conv_transpose2d: output_padding {output_padding!r} must be "
-                         f"smaller than stride {s} or dilation {d}")
+        raise ArgumentError(f"conv_transpose2d: output_padding {output_padding!r} must be "
+                            f"smaller than stride {s} or dilation {d}")
     hout = (h - 1) * s[0] - 2 * p[0] + d[0] * (kh - 1) + op_[0] + 1
     wout = (w - 1) * s[1] - 2 * p[1] + d[1] * (kw - 1) + op_[1] + 1
     if hout < 1 or wout < 1:
@@ -502,10 +502,10 @@ def _pool_geometry(name, x, kernel_size, stride, padding, dilation, ceil_mode):
     p = _pair(padding, name, "padding")
     d = _pair(dilation, name, "dilation")
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(f"{name}: kernel_size, stride and dilation must be positive, got "
-                         f"{k}, {s}, {d}")
+        raise ArgumentError(f"{name}: kernel_size, stride and dilation must be positive, got "
+                            f"{k}, {s}, {d}")
     if any(pi > ki // 2 for pi, ki in zip(p, k)) or min(p) < 0:
-        raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k}")
+        raise ArgumentError(f"{name}: padding {p} must be at most half the kernel size {k}")
     h, w = x.shape[-2:]
     ho = _pool_out(h, k[0], s[0], p[0], d[0], ceil_mode)
     wo = _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode)
@@ -780,7 +780,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     h, w = input.shape[-2:]
     if divisor_override is not None:
         if divisor_override == 0:
-            raise ValueError("avg_pool2d: divisor_override must be non-zero")
+            raise ArgumentError("avg_pool2d: divisor_override must be non-zero")
         div = np.full((ho, wo), float(divisor_override))
     else:
         dh = _avg_divisor(h, k[0], s[0], p[0], ho, count_include_pad)

@@ -308,6 +308,17 @@ def randn_like(t, dtype=None, device=None, requires_grad=False, layout=None,
                  requires_grad=requires_grad)
 
 
+class NotImplementedDTypeError(DTypeError, NotImplementedError):
+    """A dtype the op has no kernel for (``arange`` / ``linspace`` of bools): a DTypeError,
+    and a NotImplementedError as PyTorch's \"arange_cpu\" not implemented for 'Bool'."""
+
+
+def _no_bool(dt, name):
+    if dt == np.bool_:
+        raise NotImplementedDTypeError(f"{name}: not implemented for dtype bool (PyTorch "
+                                       f"neither); use an integer dtype and compare")
+
+
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False,
            layout=None, pin_memory=False) -> Tensor:
     """``ge.arange(n)`` or ``ge.arange(start, stop, step)``; int64 for integer arguments."""
@@ -323,6 +334,7 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
         dt = np.dtype("int64") if ints else DEFAULT_FLOAT
     else:
         dt = resolve_dtype(dtype, "arange")
+        _no_bool(dt, "arange")
     for v in (start, stop, step):
         if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
             raise ArgumentError(f"arange: start, end and step must be numbers, got "
@@ -347,6 +359,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, la
     torch_layout("linspace", layout, pin_memory)
     dev = normalize_device(device, "linspace")
     dt = resolve_dtype(dtype, "linspace") if dtype is not None else DEFAULT_FLOAT
+    _no_bool(dt, "linspace")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ShapeError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     with backend.cuda_context(dev):

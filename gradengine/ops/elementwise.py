@@ -139,6 +139,14 @@ def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
             return a | ~xp.asarray(b, dtype=bool)
         if type(b) is int:
             a = a.astype(np.int64)
+    if getattr(b, "dtype", None) is not None and b.dtype.kind == "i" and \
+            getattr(a, "dtype", np.dtype(type(a))).kind in "iu" and bool((b < 0).any()):
+        # an integer tensor exponent may be negative (torch; a Python int one may not): C's
+        # integer rule, 1 ** -n = 1, (-1) ** -n = +-1 and 0 for every other base, 0 included
+        neg = b < 0
+        out = a ** xp.where(neg, 0, b)
+        rest = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 != 0, -1, 1), 0))
+        return xp.where(neg, rest, out).astype(out.dtype)
     return a ** b
 
 

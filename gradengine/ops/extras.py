@@ -187,6 +187,8 @@ def column_stack(tensors):
 def diff(input, n=1, dim=-1, prepend=None, append=None):  # noqa: A002
     """The ``n``-th forward difference along ``dim``, after joining ``prepend`` / ``append``."""
     x = input
+    if x.ndim == 0:
+        raise ShapeError("diff expects input to be at least one-dimensional")
     ax = normalize_axis(dim, x.ndim, "diff")[0]
     parts = [p for p in (prepend, x, append) if p is not None]
     if len(parts) > 1:
@@ -326,6 +328,7 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
     """``(values, indices)``: the most frequent value along ``dim`` (the smallest of ties)
     and an index where it occurs; the values' gradient goes to that index."""
     if input.ndim == 0:
+        normalize_axis(dim, 0, "mode")  # dim 0 or -1 only
         return _ValuesIndices(input * 1, Tensor(np.zeros((), np.int64), device=input.device))
     ax = normalize_axis(dim, input.ndim, "mode")[0]
     idx = apply(mode_index, input, params=(ax,))

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import ArgumentError, DTypeError, IndexingError, ShapeError
+from ..errors import ArgumentError, AxisError, DTypeError, IndexingError, ShapeError
 from .elementwise import where
 from .indexing import basic_slice
 from .shape import broadcast_to, normalize_axis, reshape
@@ -41,8 +41,14 @@ def flip_op(xp, x, axes):
 flip_op.defvjp(lambda g, axes: apply(flip_op, g, params=(axes,)))
 
 
-def flip(x, *dims):
-    """``x`` reversed along ``dims`` (an int, a tuple, or several ints)."""
+def flip(x, *dims, **kw):
+    """``x`` reversed along ``dims`` (an int, a tuple, or several ints; ``dims=`` as
+    ``torch.flip(input, dims=...)``)."""
+    if kw:
+        if dims or set(kw) != {"dims"}:
+            raise ArgumentError(f"flip: takes the dims once, positionally or as dims=; got "
+                                f"{dims} and {sorted(kw)}")
+        dims = (kw["dims"],)
     dims = dims[0] if len(dims) == 1 else dims
     return apply(flip_op, x, params=(_dims(x, dims, "flip"),))
 
@@ -69,6 +75,9 @@ def roll(x, shifts, dims=None):
                 raise ShapeError(f"roll: without dims, shifts must be one int, got {shifts}")
             shifts = shifts[0]
         return apply(roll_op, x, params=(int(shifts), None))
+    if x.ndim == 0:
+        raise AxisError(f"roll: dims {dims} given for a 0-d tensor: Dimension specified "
+                        f"as {dims} but tensor has no dimensions")
     axes = normalize_axis(dims, x.ndim, "roll") or ()
     sh = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
     if len(sh) != len(axes):
@@ -195,6 +204,10 @@ def chunk(x, chunks, dim=0):
 
 # ---------------------------------------------------------------- pad
 
+class PadModeError(ArgumentError, NotImplementedError):
+    """An unknown ``pad`` mode: an ArgumentError, and a NotImplementedError as PyTorch's."""
+
+
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
 
 
@@ -313,8 +326,8 @@ def pad(x, pad, mode="constant", value=0.0):
         raise ShapeError(f"pad: the pad tuple {pad} must have an even length of at most "
                          f"2 * ndim = {2 * x.ndim} for shape {x.shape}")
     if mode not in _PAD_MODES:
-        raise ArgumentError(f"pad: mode must be one of constant, reflect, replicate; got "
-                            f"{mode!r}")
+        raise PadModeError(f"pad: mode must be one of constant, reflect, replicate, "
+                           f"circular; got {mode!r}")
     if any(not isinstance(p, (int, np.integer)) or p < 0 for p in pad):
         raise ShapeError(f"pad: paddings must be non-negative integers, got {pad}")
     widths = _pad_widths(x.shape, pad)
@@ -448,6 +461,8 @@ def gather(x, dim, index):
     than x in the other dimensions)."""
     index = _index_tensor(index, x, "gather")
     ax = normalize_axis(dim, max(x.ndim, 1), "gather")[0]
+    if x.ndim == 0 and index.ndim == 0:  # a 0-d tensor at a 0-d index (0), as PyTorch
+        return reshape(gather(reshape(x, (1,)), 0, reshape(index, (1,))), ())
     if index.ndim != x.ndim or any(i > s for d, (i, s) in enumerate(zip(index.shape, x.shape))
                                    if d != ax):
         raise ShapeError(f"gather: index of shape {index.shape} does not fit a tensor of shape "
@@ -561,6 +576,7 @@ def argsort_op(xp, x, axis, descending):
 def argsort(x, dim=-1, descending=False, stable=False):
     """Indices that sort ``x`` along ``dim`` (always stable here)."""
     if x.ndim == 0:
+        normalize_axis(dim, 0, "argsort")
         return apply(argsort_op, reshape(x, 1), params=(0, bool(descending))).reshape(())
     ax = normalize_axis(dim, x.ndim, "argsort")[0]
     return apply(argsort_op, x, params=(ax, bool(descending)))
@@ -570,6 +586,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     """``(values, indices)`` of ``x`` sorted along ``dim``; the values' gradient flows back
     to where each came from."""
     if x.ndim == 0:
+        normalize_axis(dim, 0, "sort")
         return SortResult(x * 1, argsort(x))
     ax = normalize_axis(dim, x.ndim, "sort")[0]
     idx = argsort(x, ax, descending)

@@ -26,7 +26,7 @@ from .. import backend
 from ..core.gradmode import is_grad_enabled, no_grad
 from ..core.op import apply, op
 from ..core.tensor import Tensor
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from .activations import softmax
 from .elementwise import where
 from .linalg import matmul_op
@@ -572,7 +572,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa:
         key, value = _gqa_repeat(query, key), _gqa_repeat(query, value)
     if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+        raise ArgumentError("scaled_dot_product_attention: give attn_mask or is_causal, not "
+                            "both")
     L, S = query.shape[-2], key.shape[-2]
     sc = 1.0 / float(np.sqrt(query.shape[-1])) if scale is None else float(scale)
     if attn_mask is None and not dropout_p > 0 and L and S and \

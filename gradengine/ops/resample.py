@@ -6,8 +6,10 @@ nearest-exact, linear, bilinear, bicubic, trilinear, area), ``pixel_shuffle`` /
 Interpolation is separable: each spatial axis is resampled on its own, the last axis first,
 by gathering the source entries (``index_select``) and weighting them with PyTorch's
 coefficients, computed in the input's dtype as PyTorch computes them (so that float32
-results agree to rounding); its gradients come from those differentiable parts. See
-docs/ops.md.
+results agree to rounding); its gradients come from those differentiable parts. uint8
+images take the nearest modes, bilinear and bicubic, as PyTorch's: the last two as its
+fixed-point kernel (int16 weights, each pass rounded to uint8), so results agree bit for
+bit. See docs/ops.md.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import numpy as np
 from ..core.op import apply
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, ShapeError
-from .composite import adaptive_avg_pool1d, index_select
+from .composite import adaptive_avg_pool1d, clamp, index_select
 from .conv import _pair, adaptive_avg_pool2d, col2im, im2col
+from .elementwise import cast
 from .manipulation import take_along_dim
 from .reductions import argmax_
 from .shape import reshape, transpose
@@ -32,6 +35,7 @@ TENSOR_METHODS: dict = {}
 _MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
           "bicubic": 2, "trilinear": 3}
 _CUBIC_A = -0.75
+_UINT8_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
 
 
 # ---------------------------------------------------------------- interpolate
@@ -68,7 +72,10 @@ def _source(dt, n_in, n_out, scale, align_corners, cubic):
     return src if cubic else np.maximum(src, dt.type(0))
 
 
-def _nearest_index(dt, n_in, n_out, scale, exact):
+def _nearest_index(dt, n_in, n_out, scale, exact, two_d):
+    if two_d and not exact and n_out in (n_in, 2 * n_in):  # PyTorch's 2-d nearest_idx:
+        # the same size copies, twice the size halves the index, whatever the scale
+        return np.arange(n_out, dtype=np.int64) >> (n_out != n_in)
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else \
         np.float32(n_in / n_out)
     dst = np.arange(n_out, dtype=np.float32)
@@ -88,12 +95,88 @@ def _weighted(x, ax, taps):
     return out
 
 
+def _uint8_taps(n_in, n_out, scale, align_corners, cubic):
+    """PyTorch's uint8 bilinear / bicubic weights along one axis: the float weights in
+    double (HelperInterpBase::_compute_indices_min_size_weights, the taps that fall off
+    the edge added to the edge's), scaled to int16 with the most bits of precision the
+    largest weight leaves (_compute_index_ranges_int16_weights). Returns (first index,
+    number of taps, int weights (n_out, taps), precision)."""
+    if align_corners:
+        sc = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        sc = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    taps = 4 if cubic else 2
+    support = taps // 2
+    a = -0.75
+
+    def filt(u):
+        u = abs(u)
+        if not cubic:
+            return 1.0 - u if u < 1.0 else 0.0
+        if u < 1.0:
+            return ((a + 2) * u - (a + 3)) * u * u + 1
+        if u < 2.0:
+            return ((a * u - 5 * a) * u + 8 * a) * u - 4 * a
+        return 0.0
+
+    w = np.zeros((n_out, taps))
+    first = np.zeros(n_out, np.int64)
+    count = np.zeros(n_out, np.int64)
+    for i in range(n_out):
+        real = sc * i if align_corners else sc * (i + 0.5) - 0.5
+        if not cubic and not align_corners and real < 0:
+            real = 0.0
+        idx = min(int(np.floor(np.float32(real))), n_in - 1)  # floorf, as PyTorch
+        lam = min(max(real - idx, 0.0), 1.0)
+        lo, hi = idx - support + 1, idx + support + 1
+        first[i] = max(lo, 0)
+        count[i] = min(max(min(hi, n_in) - first[i], 0), taps)
+        k = 0
+        for j in range(taps):
+            v = filt(j + 1 - support - lam)
+            if lo + j <= 0:
+                k = 0
+            elif lo + j >= n_in - 1:
+                k = count[i] - 1
+            w[i, k] += v
+            k += 1
+    top = w.max() if w.size else 0.0
+    prec = 0
+    while prec < 22 and int(0.5 + top * (1 << (prec + 1))) < (1 << 15):
+        prec += 1
+    v = w * (1 << prec)
+    wi = np.where(v < 0, np.trunc(v - 0.5), np.trunc(v + 0.5)).astype(np.int32)
+    wi[np.arange(taps)[None, :] >= count[:, None]] = 0
+    return first, count, wi, prec
+
+
+def _resample_axis_uint8(x, ax, n_out, scale, mode, align_corners):
+    """One axis of PyTorch's uint8 bilinear / bicubic: an integer dot product of the
+    taps with the int16 weights, plus half an LSB, shifted down and clamped to [0, 255]
+    (basic_loop_aa_horizontal / vertical<uint8_t>), so each pass rounds to uint8."""
+    n_in = x.shape[ax]
+    first, _, wi, prec = _uint8_taps(n_in, n_out, scale, align_corners, mode == "bicubic")
+    xi = cast(x, np.int32)
+    shape = [1] * x.ndim
+    shape[ax] = -1
+    acc = None
+    for j in range(wi.shape[1]):
+        idx = np.minimum(first + j, n_in - 1)
+        term = index_select(xi, ax, Tensor(idx, device=x.device)) * \
+            Tensor(wi[:, j].reshape(shape), device=x.device)
+        acc = term if acc is None else acc + term
+    out = (acc + (1 << (prec - 1))) // (1 << prec)
+    return cast(clamp(out, 0, 255), np.uint8)
+
+
 def _resample_axis(x, ax, n_out, scale, mode, align_corners):
     n_in = x.shape[ax]
     dt = np.dtype(x.dtype)
     if mode in ("nearest", "nearest-exact"):
-        idx = _nearest_index(dt, n_in, n_out, scale, mode == "nearest-exact")
+        idx = _nearest_index(dt, n_in, n_out, scale, mode == "nearest-exact", x.ndim == 4)
         return index_select(x, ax, Tensor(idx, device=x.device))
+    if dt == np.uint8:
+        return _resample_axis_uint8(x, ax, n_out, scale, mode, align_corners)
     src = _source(dt, n_in, n_out, scale, align_corners, mode == "bicubic")
     base = np.floor(src)
     t = (src - base).astype(dt)
@@ -119,19 +202,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
     """Up- or down-sample the spatial dimensions of (N, C, *spatial) ``input``, as
     ``torch.nn.functional.interpolate``: ``mode`` "nearest" | "nearest-exact" (any
     dimensionality), "linear" (3-d), "bilinear" | "bicubic" (4-d), "trilinear" (5-d),
-    "area" (adaptive average pooling).
+    "area" (adaptive average pooling). A uint8 ``input`` takes the nearest modes,
+    "bilinear" and "bicubic" (as PyTorch), and gives uint8.
 
     Raises:
         ArgumentError: both or neither of size and scale_factor, an unknown mode,
             align_corners with a nearest mode, antialias.
         ShapeError: a mode for another dimensionality, sizes of the wrong length.
     """
-    if not isinstance(input, Tensor) or input.dtype.kind != "f":
-        raise ArgumentError(f"interpolate: expected a floating Tensor, got "
-                            f"{getattr(input, 'dtype', type(input).__name__)}")
     if mode not in _MODES:
         raise ArgumentError(f"interpolate: unknown mode {mode!r}; use one of "
                             f"{sorted(_MODES)}")
+    # uint8 images too, as PyTorch: the nearest modes, bilinear and bicubic
+    if not isinstance(input, Tensor) or not (input.dtype.kind == "f" or (
+            input.dtype == np.uint8 and mode in _UINT8_MODES)):
+        raise ArgumentError(f"interpolate: expected a floating Tensor (or uint8 for the "
+                            f"modes {', '.join(_UINT8_MODES)}), got "
+                            f"{getattr(input, 'dtype', type(input).__name__)} for {mode!r}")
     k = input.ndim - 2
     if k < 1 or k > 3 or (_MODES[mode] is not None and _MODES[mode] != k):
         raise ShapeError(f"interpolate: mode {mode!r} does not take input of shape "
@@ -155,7 +242,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
     x = input
     for ax in reversed(range(2, input.ndim)):  # the last axis first, as PyTorch's kernels
         j = ax - 2
-        if out[j] != x.shape[ax] or mode not in ("nearest", "nearest-exact"):
+        # an axis that keeps its size is copied by the uint8 (separable) kernels, and by
+        # the nearest modes unless a scale_factor (not recomputed) says otherwise
+        same = out[j] == x.shape[ax] and (input.dtype == np.uint8 if mode not in (
+            "nearest", "nearest-exact") else scales[j] is None)
+        if not same:
             x = _resample_axis(x, ax, out[j], scales[j], mode, bool(align_corners))
     return x
 

@@ -158,7 +158,9 @@ def matrix_transpose(x):
 def flatten(x, start_dim=0, end_dim=-1):
     """Dimensions start_dim..end_dim merged into one (PyTorch's flatten)."""
     nd = x.ndim
-    if nd == 0:
+    if nd == 0:  # dims 0 / -1 only, as PyTorch
+        normalize_axis(start_dim, 0, "flatten")
+        normalize_axis(end_dim, 0, "flatten")
         return reshape(x, 1)
     s = normalize_axis(start_dim, nd, "flatten")[0]
     e = normalize_axis(end_dim, nd, "flatten")[0]
