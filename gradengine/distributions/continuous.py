@@ -68,7 +68,8 @@ class Normal(Distribution):
 
     def cdf(self, value):
         value = self._check_value(value, "cdf")
-        return 0.5 * (1 + F.erf((value - self.loc) / (self.scale * math.sqrt(2))))
+        # torch's order: a float64 value against float32 parameters stays float64
+        return 0.5 * (1 + F.erf((value - self.loc) * (1.0 / self.scale) / math.sqrt(2)))
 
     def icdf(self, value):
         value = self._check_icdf(value)
@@ -82,16 +83,16 @@ class Uniform(Distribution):
     """``Uniform(low, high)``: uniform on [low, high)."""
 
     has_rsample = True
-    arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
 
     def __init__(self, low, high, validate_args=None):
         (self.low, self.high), shape = _params(low, high)
         self._like = self.low
         super().__init__(shape, (), validate_args)
-        if self._validate_args and not bool((self.low.detach() < self.high.detach())
-                                            .all().item()):
-            raise ArgumentError("Uniform: low must be below high (expected parameter low to "
-                                "satisfy the constraint LessThan(high))")
+
+    @constraints.dependent_property
+    def arg_constraints(self):
+        return {"low": constraints.less_than(self.high),
+                "high": constraints.greater_than(self.low)}
 
     @property
     def support(self):
