@@ -1021,3 +1021,141 @@ def test_edge_values_match_torch(what, fn):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     else:
         _close(got, want, **_tols(dt is np.float32, 1e-9, 1e-11))
+
+
+# ---------------------------------------------------------------- Wishart, exponential families
+
+
+def _spd(n, batch=()):
+    a = R.standard_normal(batch + (n, n))
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+COV3 = _spd(3, (2,))
+WISHART = [
+    ("cov", lambda D, df, m: D.Wishart(df, covariance_matrix=m), (np.float64([4.0, 6.5]), COV3)),
+    ("prec", lambda D, df, m: D.Wishart(df, precision_matrix=m),
+     (np.float64(5.0), np.linalg.inv(COV3[0]))),
+    ("tril", lambda D, df, m: D.Wishart(df, scale_tril=m),
+     (np.float64([[3.5], [9.0]]), np.linalg.cholesky(COV3))),
+]
+
+
+@pytest.mark.parametrize("name, build, params", WISHART, ids=[w[0] for w in WISHART])
+def test_wishart_matches_torch(name, build, params):
+    d, t, ours, theirs = _pair(build, params)
+    assert d.batch_shape == tuple(t.batch_shape) and d.event_shape == tuple(t.event_shape)
+    assert _repr(d.support) == _repr(t.support) and d.has_rsample == t.has_rsample
+    assert _repr(d.arg_constraints["df"]) == _repr(t.arg_constraints["df"])
+    value = _spd(3, (2,)) / 3
+    lp, tlp = d.log_prob(ge.tensor(value)), t.log_prob(torch.tensor(value))
+    _close(lp, tlp, rtol=1e-8)
+    loss_o, loss_t = lp.sum() + d.entropy().sum(), tlp.sum() + t.entropy().sum()
+    _close(d.entropy(), t.entropy(), rtol=1e-9)
+    for attr in ("mean", "mode", "variance", "covariance_matrix", "precision_matrix",
+                 "scale_tril"):
+        got, want = getattr(d, attr), getattr(t, attr)
+        _close(got, want, rtol=1e-8, atol=1e-10)
+        if np.all(np.isfinite(want.detach().numpy())):
+            loss_o, loss_t = loss_o + got.sum(), loss_t + want.sum()
+    loss_o.backward()
+    loss_t.backward()
+    for a, b in zip(ours, theirs):
+        ga, gb = _np(a.grad), _np(b.grad)
+        if name == "tril" and ga.ndim == 3:
+            # the upper triangle of scale_tril: torch's cholesky_solve reads it, ge's
+            # triangular solves do not (only the lower triangle is the parameter)
+            ga, gb = np.tril(ga), np.tril(gb)
+        _close(ga, gb, rtol=1e-6, atol=1e-9)
+    d, t, ours, theirs = _pair(build, params)
+    de, te = d.expand((4,) + tuple(t.batch_shape)), t.expand((4,) + tuple(t.batch_shape))
+    assert de.batch_shape == tuple(te.batch_shape)
+    one = value if t.batch_shape else value[0]
+    _close(de.log_prob(ge.tensor(one)), te.log_prob(torch.tensor(one)), rtol=1e-8)
+    # Bartlett draws: positive definite, mean df * V, and a pathwise gradient
+    ge.manual_seed(0)
+    s = d.rsample((4000,))
+    assert s.shape == (4000,) + tuple(t.batch_shape + t.event_shape)
+    assert bool(d.support.check(s).all().item())
+    sd = np.sqrt(t.variance.detach().numpy() / 4000)
+    assert np.all(np.abs(s.detach().numpy().mean(0) - t.mean.detach().numpy()) < 5 * sd)
+    s.sum().backward()
+
+
+def test_wishart_checks_and_kl_by_bregman_divergence_as_torch():
+    for D, T in ((GD, lambda v: ge.tensor(np.float64(v))),
+                 (TD, lambda v: torch.tensor(np.float64(v)))):
+        with pytest.raises(ValueError):
+            D.Wishart(T(1.5), covariance_matrix=T(np.eye(3)))  # df <= p - 1
+        with pytest.raises(ValueError):
+            D.Wishart(T(4.0), covariance_matrix=T(np.eye(3))).log_prob(T(-np.eye(3)))
+    kls = []
+    for D, T in ((GD, lambda v: ge.tensor(np.float64(v), requires_grad=True)),
+                 (TD, lambda v: torch.tensor(np.float64(v), requires_grad=True))):
+        leaves = [T([4.0, 6.0]), T(COV3), T(5.0), T(COV3[1] / 2)]
+        p = D.Wishart(leaves[0], covariance_matrix=leaves[1])
+        q = D.Wishart(leaves[2], covariance_matrix=leaves[3])
+        kls.append((D.kl_divergence(p, q), leaves))
+    (kl, ours), (tkl, theirs) = kls
+    _close(kl, tkl, rtol=1e-8)
+    kl.sum().backward()
+    tkl.sum().backward()
+    for a, b in zip(ours, theirs):  # torch's rule detaches p's natural parameters: only
+        assert (a.grad is None) == (b.grad is None)  # q's get gradients, in both
+        if b.grad is not None:
+            _close(a.grad, b.grad, rtol=1e-7, atol=1e-10)
+    assert theirs[3].grad is not None
+
+
+@pytest.mark.parametrize("name", ["Normal", "Exponential", "Gamma", "Beta", "Dirichlet",
+                                  "Bernoulli", "ContinuousBernoulli"])
+def test_exponential_family_bregman_entropy_equals_the_closed_form(name):
+    build, params = {
+        "Normal": (lambda D, a, b: D.Normal(a, b), (LOC, SCALE)),
+        "Exponential": (lambda D, r: D.Exponential(r), (SCALE,)),
+        "Gamma": (lambda D, a, b: D.Gamma(a, b), (_pos(2, 3), SCALE)),
+        "Beta": (lambda D, a, b: D.Beta(a, b), (_pos(2, 3), _pos(2, 3))),
+        "Dirichlet": (lambda D, c: D.Dirichlet(c), (_pos(2, 4),)),
+        "Bernoulli": (lambda D, p: D.Bernoulli(probs=p), (P23,)),
+        "ContinuousBernoulli": (lambda D, p: D.ContinuousBernoulli(probs=p), (P23,)),
+    }[name]
+    d, t, _, _ = _pair(build, params)
+    assert isinstance(d, GD.ExponentialFamily) == isinstance(t, TD.ExponentialFamily)
+    if name in ("Beta", "Dirichlet"):  # no carrier measure given, as torch
+        with pytest.raises(NotImplementedError):
+            GD.ExponentialFamily.entropy(d)
+        return
+    _close(GD.ExponentialFamily.entropy(d), TD.ExponentialFamily.entropy(t), rtol=1e-8)
+    _close(GD.ExponentialFamily.entropy(d), d.entropy(), rtol=1e-8)
+    # the Bregman KL (torch's generic rule) against the closed form registered for the pair
+    d2, t2, _, _ = _pair(build, [p[..., ::-1].copy() for p in params])
+    _close(GD.kl._kl_expfamily(d, d2), TD.kl._kl_expfamily_expfamily(t, t2), rtol=1e-7)
+    _close(GD.kl._kl_expfamily(d, d2), GD.kl_divergence(d, d2), rtol=1e-7, atol=1e-10)
+    with pytest.raises(NotImplementedError):  # two families: torch's rule gives no answer
+        GD.kl._kl_expfamily(d, GD.Poisson(1.0))
+
+
+def test_new_families_run_on_every_device(device):
+    # parameters on the device: draws, log_prob and rsample's gradient stay there and
+    # equal the CPU's values
+    conc = np.float64([0.6, 2.0, 7.0])
+    cases = [
+        lambda a: GD.Gumbel(a, 2.0), lambda a: GD.Weibull(a, a + 0.5),
+        lambda a: GD.Kumaraswamy(a, 2.0), lambda a: GD.NegativeBinomial(a, probs=a / 8),
+        lambda a: GD.VonMises(a, a), lambda a: GD.LKJCholesky(3, a),
+        lambda a: GD.LowRankMultivariateNormal(a, a.unsqueeze(-1), a),
+        lambda a: GD.RelaxedOneHotCategorical(a[0], logits=a),
+        lambda a: GD.ContinuousBernoulli(a / 8), lambda a: GD.FisherSnedecor(a + 4, a + 5),
+    ]
+    for build in cases:
+        a = ge.tensor(conc, device=device, requires_grad=True)
+        d = build(a)
+        ge.manual_seed(0)
+        s = d.sample((4,))
+        assert s.device == a.device and s.shape == (4,) + d.batch_shape + d.event_shape
+        cpu = build(ge.tensor(conc))
+        np.testing.assert_allclose(d.log_prob(s).numpy(),
+                                   cpu.log_prob(ge.tensor(s.numpy())).numpy(), rtol=1e-10)
+        if d.has_rsample:
+            d.rsample((3,)).sum().backward()
+            assert a.grad.device == a.device and np.all(np.isfinite(a.grad.numpy()))

@@ -6,10 +6,10 @@ Continuous (``rsample`` differentiable in the parameters): ``Normal``, ``Uniform
 ``Dirichlet``, ``MultivariateNormal``, ``LowRankMultivariateNormal``, ``LogNormal``,
 ``HalfNormal``, ``HalfCauchy``, ``Gumbel``, ``Weibull``, ``Pareto``, ``InverseGamma``,
 ``Kumaraswamy``, ``LogisticNormal``, ``FisherSnedecor``, ``GeneralizedPareto``,
-``ContinuousBernoulli``, ``RelaxedBernoulli``, ``RelaxedOneHotCategorical``; sample only:
-``VonMises``, ``LKJCholesky``. Discrete (``sample`` only): ``Bernoulli``, ``Categorical``,
-``OneHotCategorical`` (and its ``StraightThrough`` rsample), ``Poisson``, ``Binomial``,
-``Geometric``, ``Multinomial``, ``NegativeBinomial``. Wrappers: ``Independent``,
+``ContinuousBernoulli``, ``RelaxedBernoulli``, ``RelaxedOneHotCategorical``, ``Wishart``;
+sample only: ``VonMises``, ``LKJCholesky``. Discrete (``sample`` only): ``Bernoulli``,
+``Categorical``, ``OneHotCategorical`` (and its ``StraightThrough`` rsample), ``Poisson``,
+``Binomial``, ``Geometric``, ``Multinomial``, ``NegativeBinomial``. Wrappers: ``Independent``,
 ``MixtureSameFamily``, ``TransformedDistribution`` with :mod:`.transforms`. Each has
 ``batch_shape``, ``event_shape``, ``sample(sample_shape)``, ``log_prob``, ``entropy``,
 ``mean``, ``mode``, ``variance``, ``stddev``, ``expand``, ``cdf``/``icdf`` where torch has
@@ -22,7 +22,7 @@ from the generator ``ge.manual_seed`` seeds.
 from __future__ import annotations
 
 from . import constraints, transforms
-from .base import Distribution
+from .base import Distribution, ExponentialFamily
 from .constraint_registry import biject_to, transform_to
 from .continuous import (
     Beta,
@@ -65,6 +65,7 @@ from .extra import (
     RelaxedOneHotCategorical,
     VonMises,
     Weibull,
+    Wishart,
 )
 from .kl import kl_divergence, register_kl
 from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
@@ -93,13 +94,14 @@ from .transforms import (
     TransformedDistribution,
 )
 
-__all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "Cauchy",
+__all__ = ["Distribution", "ExponentialFamily", "Normal", "Uniform", "Exponential", "Laplace",
+           "Cauchy",
            "StudentT", "Gamma", "Chi2", "Beta", "Dirichlet", "MultivariateNormal",
            "LowRankMultivariateNormal", "LogNormal", "HalfNormal", "HalfCauchy", "Gumbel",
            "Weibull", "Pareto", "InverseGamma", "Kumaraswamy", "LogisticNormal",
            "FisherSnedecor", "GeneralizedPareto", "VonMises", "ContinuousBernoulli",
            "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
-           "RelaxedOneHotCategorical", "LKJCholesky", "Bernoulli", "Categorical",
+           "RelaxedOneHotCategorical", "LKJCholesky", "Wishart", "Bernoulli", "Categorical",
            "OneHotCategorical", "OneHotCategoricalStraightThrough", "Poisson", "Binomial",
            "Geometric", "Multinomial", "NegativeBinomial", "Independent",
            "MixtureSameFamily", "TransformedDistribution", "Transform", "ExpTransform",

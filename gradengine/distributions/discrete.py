@@ -18,7 +18,17 @@ from ..ops.random_extras import binomial as _binomial_draw
 from ..ops.random_extras import poisson as _poisson_draw
 from ..special import gammaln, xlogy
 from . import constraints
-from .base import Distribution, _bool, _eps, _full, _params, _shape, _tensor, _tiny
+from .base import (
+    Distribution,
+    ExponentialFamily,
+    _bool,
+    _eps,
+    _full,
+    _params,
+    _shape,
+    _tensor,
+    _tiny,
+)
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "Poisson", "Binomial", "Geometric",
@@ -58,8 +68,17 @@ def _clamp_by_zero(x):
     return (F.clamp(x, 0.0, None) + x - F.clamp(x, None, 0.0)) / 2
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """``Bernoulli(probs=None, logits=None)``: 1 with probability probs."""
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (F.log(self.probs) - F.log1p(-self.probs),)
+
+    def _log_normalizer(self, x):
+        return F.log1p(F.exp(x))
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
@@ -252,8 +271,15 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
         return samples + (probs - probs.detach())
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """``Poisson(rate)``: counts 0, 1, 2, ... with mean ``rate``."""
+
+    @property
+    def _natural_params(self):
+        return (F.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return F.exp(x)
 
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer

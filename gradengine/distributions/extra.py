@@ -18,7 +18,18 @@ from ..errors import ArgumentError, ShapeError
 from ..ops import creation as C
 from ..special import digamma, gammaln, multigammaln
 from . import constraints
-from .base import LOG_2PI, Distribution, _bool, _eps, _full, _params, _shape, _tensor, _tiny
+from .base import (
+    LOG_2PI,
+    Distribution,
+    ExponentialFamily,
+    _bool,
+    _eps,
+    _full,
+    _params,
+    _shape,
+    _tensor,
+    _tiny,
+)
 from .continuous import Beta, Cauchy, Exponential, Gamma, Normal, Uniform
 from .discrete import Categorical, _probs_logits
 from .multivariate import _batch_mahalanobis, _batch_mv
@@ -546,13 +557,26 @@ class VonMises(Distribution):
         return 1 - F.exp(_log_modified_bessel_fn(k, 1) - _log_modified_bessel_fn(k, 0))
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """``ContinuousBernoulli(probs=None, logits=None, lims=(0.499, 0.501))``: density
     C(p) p^x (1-p)^(1-x) on [0, 1] (Taylor expansions near p = 1/2, as torch)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        with no_grad():
+            out = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = F.where(out, x, _full(x, self._lims[0] - 0.5))
+        log_norm = F.log(F.abs(F.expm1(cut))) - F.log(F.abs(cut))
+        taylor = 0.5 * x + x * x / 24.0 - x ** 4 / 2880.0
+        return F.where(out, log_norm, taylor)
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
         if (probs is None) == (logits is None):
@@ -1002,3 +1026,200 @@ class LowRankMultivariateNormal(Distribution):
     def entropy(self):
         h = 0.5 * (self._event_shape[0] * (1.0 + LOG_2PI) + self._log_det())
         return F.broadcast_to(h, self._batch_shape)
+
+
+# ---------------------------------------------------------------- Wishart
+
+_LOG_2 = math.log(2)
+
+
+def _mvdigamma(x, p):
+    """The multivariate digamma function: sum_i digamma(x - i/2), i < p."""
+    offs = C.arange(p, dtype=x.dtype, device=x.device) / 2
+    return digamma(x.unsqueeze(-1) - offs).sum(-1)
+
+
+class Wishart(ExponentialFamily):
+    """``Wishart(df, covariance_matrix=None, precision_matrix=None, scale_tril=None)``:
+    positive-definite p x p matrices, the scatter of ``df`` normal draws (Bartlett
+    sampling, reparameterised through the chi-squared draws)."""
+
+    support = constraints.positive_definite
+    has_rsample = True
+    _mean_carrier_measure = 0
+
+    @constraints.dependent_property
+    def arg_constraints(self):
+        return {"covariance_matrix": constraints.positive_definite,
+                "precision_matrix": constraints.positive_definite,
+                "scale_tril": constraints.lower_cholesky,
+                "df": constraints.greater_than(self._event_shape[-1] - 1)}
+
+    def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None,
+                 validate_args=None):
+        from .multivariate import _precision_to_scale_tril
+        given = [(n, m) for n, m in (("covariance_matrix", covariance_matrix),
+                                     ("precision_matrix", precision_matrix),
+                                     ("scale_tril", scale_tril)) if m is not None]
+        if len(given) != 1:
+            raise ArgumentError("Wishart: exactly one of covariance_matrix or "
+                                "precision_matrix or scale_tril may be specified.")
+        name, mat = given[0]
+        mat = _tensor(mat)
+        if mat.ndim < 2:
+            raise ArgumentError("Wishart: scale_tril must be at least two-dimensional, with "
+                                "optional leading batch dimensions")
+        df = _tensor(df, mat)
+        if df.dtype != mat.dtype:
+            df = df.to(mat.dtype)
+        try:
+            batch = tuple(np.broadcast_shapes(tuple(mat.shape[:-2]), tuple(df.shape)))
+        except ValueError:
+            raise ShapeError(f"Wishart: df of shape {tuple(df.shape)} does not broadcast "
+                             f"with {name} of shape {tuple(mat.shape)}") from None
+        self.df = F.broadcast_to(df, batch)
+        p = mat.shape[-1]
+        if not _bool(self.df > p - 1):
+            raise ArgumentError(f"Wishart: value of df={df.detach().numpy()!r} expected to be "
+                                f"greater than ndim - 1 = {p - 1}.")
+        self.__dict__[name] = F.broadcast_to(mat, batch + tuple(mat.shape[-2:]))
+        self._given = ("df", name)
+        self._like = self.df
+        if _bool(self.df < p):
+            import warnings
+            warnings.warn("Low df values detected. Singular samples are highly likely to "
+                          "occur for ndim - 1 < df < ndim.", stacklevel=2)
+        super().__init__(batch, tuple(mat.shape[-2:]), validate_args)
+        if name == "scale_tril":
+            self._unbroadcasted_scale_tril = mat
+        elif name == "covariance_matrix":
+            self._unbroadcasted_scale_tril = linalg.cholesky(mat)
+        else:
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(mat)
+        self._make_chi2()
+
+    def _make_chi2(self):
+        from .continuous import Chi2
+        p = self._event_shape[-1]
+        offs = C.arange(p, dtype=self.df.dtype, device=self.df.device)
+        self._dist_chi2 = Chi2(self.df.unsqueeze(-1) - offs, validate_args=False)
+
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = _shape(batch_shape)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        cov_shape = batch_shape + self._event_shape
+        try:
+            new.df = F.broadcast_to(self.df, batch_shape)
+            for n in ("covariance_matrix", "precision_matrix", "scale_tril"):
+                if n in self.__dict__:
+                    new.__dict__[n] = F.broadcast_to(self.__dict__[n], cov_shape)
+        except ValueError:
+            raise ShapeError(f"Wishart.expand: the batch shape {self._batch_shape} does not "
+                             f"expand to {batch_shape}") from None
+        new._like = new.df
+        new._batch_shape = batch_shape
+        new._make_chi2()
+        return new
+
+    def _full_shape(self, t):
+        return F.broadcast_to(t, self._batch_shape + self._event_shape)
+
+    @property
+    def scale_tril(self):
+        if "scale_tril" in self.__dict__:
+            return self.__dict__["scale_tril"]
+        return self._full_shape(self._unbroadcasted_scale_tril)
+
+    @property
+    def covariance_matrix(self):
+        if "covariance_matrix" in self.__dict__:
+            return self.__dict__["covariance_matrix"]
+        lt = self._unbroadcasted_scale_tril
+        return self._full_shape(F.matmul(lt, lt.transpose(-2, -1)))
+
+    @property
+    def precision_matrix(self):
+        if "precision_matrix" in self.__dict__:
+            return self.__dict__["precision_matrix"]
+        lt = self._unbroadcasted_scale_tril
+        n = lt.shape[-1]
+        eye = F.broadcast_to(C.eye(n, dtype=lt.dtype, device=lt.device), tuple(lt.shape))
+        inv = linalg.solve_triangular(lt, eye, upper=False)
+        return self._full_shape(F.matmul(inv.transpose(-2, -1), inv))
+
+    def _df_mat(self, t):
+        return t.reshape(self._batch_shape + (1, 1))
+
+    @property
+    def mean(self):
+        return self._df_mat(self.df) * self.covariance_matrix
+
+    @property
+    def mode(self):
+        factor = self.df - self._event_shape[-1] - 1
+        factor = _nan_where(factor <= 0, factor)
+        return self._df_mat(factor) * self.covariance_matrix
+
+    @property
+    def variance(self):
+        v = self.covariance_matrix
+        d = F.diagonal(v, 0, -2, -1)
+        return self._df_mat(self.df) * (v * v + d.unsqueeze(-1) * d.unsqueeze(-2))
+
+    def _bartlett_sampling(self, sample_shape=()):
+        from .transforms import vec_to_tril_matrix
+        p = self._event_shape[-1]
+        chi = self._dist_chi2.rsample(sample_shape)
+        diag = F.clamp(F.sqrt(chi), _eps(chi), None)
+        low = C.randn(*(_shape(sample_shape) + self._batch_shape + (p * (p - 1) // 2,)),
+                      dtype=chi.dtype, device=chi.device)
+        noise = F.diag_embed(diag) + vec_to_tril_matrix(low, diag=-1)
+        chol = F.matmul(self._unbroadcasted_scale_tril, noise)
+        return F.matmul(chol, chol.transpose(-2, -1))
+
+    def rsample(self, sample_shape=(), max_try_correction=10):
+        sample = self._bartlett_sampling(sample_shape)
+        for _ in range(max_try_correction):  # redraw the (rare) singular ones, as torch
+            with no_grad():
+                bad = ~self.support.check(sample)
+            if not _bool(~bad):
+                import warnings
+                warnings.warn("Singular sample detected.", stacklevel=2)
+                new = self._bartlett_sampling(sample_shape)
+                sample = F.where(bad.unsqueeze(-1).unsqueeze(-1), new, sample)
+            else:
+                break
+        return sample
+
+    def _half_log_det(self):
+        return F.log(F.diagonal(self._unbroadcasted_scale_tril, 0, -2, -1)).sum(-1)
+
+    def log_prob(self, value):
+        value = self._check_value(value)
+        nu = self.df
+        p = self._event_shape[-1]
+        lt = self._unbroadcasted_scale_tril
+        batch = tuple(np.broadcast_shapes(tuple(lt.shape[:-2]), tuple(value.shape[:-2])))
+        ltb = F.broadcast_to(lt, batch + (p, p))
+        a = linalg.solve_triangular(ltb, F.broadcast_to(value, batch + (p, p)), upper=False)
+        sol = linalg.solve_triangular(ltb.transpose(-2, -1), a, upper=True)  # (L L^T)^-1 V
+        trace = F.diagonal(sol, 0, -2, -1).sum(-1)
+        return (-nu * (p * _LOG_2 / 2 + self._half_log_det()) - multigammaln(nu / 2, p)
+                + (nu - p - 1) / 2 * linalg.slogdet(value).logabsdet - trace / 2)
+
+    def entropy(self):
+        nu = self.df
+        p = self._event_shape[-1]
+        return ((p + 1) * (p * _LOG_2 / 2 + self._half_log_det()) + multigammaln(nu / 2, p)
+                - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
+
+    @property
+    def _natural_params(self):
+        p = self._event_shape[-1]
+        return (-self.precision_matrix / 2, (self.df - p - 1) / 2)
+
+    def _log_normalizer(self, x, y):
+        p = self._event_shape[-1]
+        return ((y + (p + 1) / 2) * (-linalg.slogdet(-2 * x).logabsdet + _LOG_2 * p)
+                + multigammaln(y + (p + 1) / 2, p))

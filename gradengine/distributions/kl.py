@@ -13,7 +13,7 @@ from .. import linalg
 from ..core.gradmode import no_grad
 from ..ops import creation as C
 from ..special import digamma, gammaln, xlogy
-from .base import _sum_rightmost
+from .base import ExponentialFamily, _sum_rightmost
 from .continuous import (
     Beta,
     Cauchy,
@@ -611,3 +611,22 @@ def _kl_uniform_pareto(p, q):
     t2 = (_x_log_x(p.high) - _x_log_x(p.low) - w) / w
     return _inf_below(p.low < q.scale, t2 * (q.alpha + 1) - t1)
 
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily(p, q):
+    """The Bregman divergence of the log-normaliser, for two of one family (torch's)."""
+    if type(p) is not type(q):
+        raise NotImplementedError(f"kl_divergence: no formula for {type(p).__name__} and "
+                                  f"{type(q).__name__} (the cross KL-divergence between "
+                                  "different exponential families cannot be computed using "
+                                  "Bregman divergences)")
+    from ..autograd import grad
+    p_nparams = [t.detach().requires_grad_() for t in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+    return result
