@@ -15,7 +15,7 @@ from ..errors import ArgumentError, ShapeError
 from ..ops import creation as C
 from . import constraints
 
-__all__ = ["Distribution"]
+__all__ = ["Distribution", "ExponentialFamily"]
 
 
 def _tensor(v, like=None):
@@ -236,6 +236,39 @@ class Distribution:
             if isinstance(v, Tensor):
                 parts.append(f"{k}: {v.detach().numpy() if v.size == 1 else tuple(v.shape)}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class ExponentialFamily(Distribution):
+    """The exponential families p(x) = h(x) exp(<t(x), theta> - F(theta)): a subclass gives
+    ``_natural_params`` (theta), ``_log_normalizer(*theta)`` (F) and
+    ``_mean_carrier_measure`` (E[log h(x)]); the entropy then follows by the Bregman
+    divergence of F (autograd, as torch), and ``kl_divergence`` between two of the same
+    family without a closed form of its own too."""
+
+    @property
+    def _natural_params(self):
+        raise NotImplementedError(f"{type(self).__name__}._natural_params is not "
+                                  "implemented")
+
+    def _log_normalizer(self, *natural_params):
+        raise NotImplementedError(f"{type(self).__name__}._log_normalizer is not "
+                                  "implemented")
+
+    @property
+    def _mean_carrier_measure(self):
+        raise NotImplementedError(f"{type(self).__name__}._mean_carrier_measure is not "
+                                  "implemented")
+
+    def entropy(self):
+        from ..autograd import grad
+        result = -self._mean_carrier_measure
+        nparams = [p.detach().requires_grad_() for p in self._natural_params]
+        lg_normal = self._log_normalizer(*nparams)
+        gradients = grad(lg_normal.sum(), nparams, create_graph=True)
+        result = result + lg_normal
+        for t, g in zip(nparams, gradients):
+            result = result - (t * g).reshape(self._batch_shape + (-1,)).sum(-1)
+        return result
 
 
 def _full(like, value, shape=None):

@@ -16,7 +16,7 @@ from ..ops.incomplete_gamma import gammainc
 from ..ops.sampling import sample_dirichlet, standard_gamma
 from ..special import digamma, gammaln, xlogy
 from . import constraints
-from .base import LOG_2PI, Distribution, _eps, _full, _params, _tensor, _tiny
+from .base import LOG_2PI, Distribution, ExponentialFamily, _eps, _full, _params, _tensor, _tiny
 
 __all__ = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy", "StudentT", "Gamma",
            "Chi2", "Beta", "Dirichlet"]
@@ -30,10 +30,18 @@ def _rand(d, like, sample_shape):
     return C.rand(*d._extended_shape(sample_shape), dtype=like.dtype, device=like.device)
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """``Normal(loc, scale)``: N(loc, scale^2)."""
 
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.loc / (self.scale * self.scale), -0.5 / (self.scale * self.scale))
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x * x / y + 0.5 * F.log(-math.pi / y)
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
 
@@ -68,7 +76,8 @@ class Normal(Distribution):
 
     def cdf(self, value):
         value = self._check_value(value, "cdf")
-        return 0.5 * (1 + F.erf((value - self.loc) / (self.scale * math.sqrt(2))))
+        # torch's order: a float64 value against float32 parameters stays float64
+        return 0.5 * (1 + F.erf((value - self.loc) * (1.0 / self.scale) / math.sqrt(2)))
 
     def icdf(self, value):
         value = self._check_icdf(value)
@@ -82,16 +91,16 @@ class Uniform(Distribution):
     """``Uniform(low, high)``: uniform on [low, high)."""
 
     has_rsample = True
-    arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
 
     def __init__(self, low, high, validate_args=None):
         (self.low, self.high), shape = _params(low, high)
         self._like = self.low
         super().__init__(shape, (), validate_args)
-        if self._validate_args and not bool((self.low.detach() < self.high.detach())
-                                            .all().item()):
-            raise ArgumentError("Uniform: low must be below high (expected parameter low to "
-                                "satisfy the constraint LessThan(high))")
+
+    @constraints.dependent_property
+    def arg_constraints(self):
+        return {"low": constraints.less_than(self.high),
+                "high": constraints.greater_than(self.low)}
 
     @property
     def support(self):
@@ -135,10 +144,18 @@ class Uniform(Distribution):
         return F.log(self.high - self.low)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """``Exponential(rate)``: density rate * exp(-rate * x) on x >= 0."""
 
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -F.log(-x)
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
 
@@ -279,10 +296,18 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + F.log(self.scale)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """``Gamma(concentration, rate)``: density rate^a x^(a-1) e^(-rate x) / Gamma(a)."""
 
     has_rsample = True
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return gammaln(x + 1) + (x + 1) * F.log(-1.0 / y)
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
 
@@ -386,10 +411,17 @@ class StudentT(Distribution):
                 + 0.5 * F.log(df) + lbeta)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """``Dirichlet(concentration)``: on the simplex of the last axis (event shape (K,))."""
 
     has_rsample = True
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return gammaln(x).sum(-1) - gammaln(x.sum(-1))
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
 
@@ -439,10 +471,17 @@ class Dirichlet(Distribution):
                 - ((c - 1.0) * digamma(c)).sum(-1))
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """``Beta(concentration1, concentration0)``: density x^(a-1) (1-x)^(b-1) / B(a, b)."""
 
     has_rsample = True
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return gammaln(x) + gammaln(y) - gammaln(x + y)
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval

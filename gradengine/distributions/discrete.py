@@ -18,10 +18,21 @@ from ..ops.random_extras import binomial as _binomial_draw
 from ..ops.random_extras import poisson as _poisson_draw
 from ..special import gammaln, xlogy
 from . import constraints
-from .base import Distribution, _bool, _eps, _full, _params, _shape, _tensor, _tiny
+from .base import (
+    Distribution,
+    ExponentialFamily,
+    _bool,
+    _eps,
+    _full,
+    _params,
+    _shape,
+    _tensor,
+    _tiny,
+)
 
-__all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Poisson", "Binomial",
-           "Geometric", "Multinomial"]
+__all__ = ["Bernoulli", "Categorical", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Poisson", "Binomial", "Geometric",
+           "Multinomial", "NegativeBinomial"]
 
 
 def _probs_logits(name, probs, logits, binary):
@@ -57,8 +68,17 @@ def _clamp_by_zero(x):
     return (F.clamp(x, 0.0, None) + x - F.clamp(x, None, 0.0)) / 2
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """``Bernoulli(probs=None, logits=None)``: 1 with probability probs."""
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (F.log(self.probs) - F.log1p(-self.probs),)
+
+    def _log_normalizer(self, x):
+        return F.log1p(F.exp(x))
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
@@ -181,22 +201,31 @@ class Categorical(Distribution):
         return values
 
 
-class OneHotCategorical(Categorical):
+class OneHotCategorical(Distribution):
     """``OneHotCategorical(probs=None, logits=None)``: a Categorical sample as a one-hot
-    vector (event shape (K,))."""
+    vector (event shape (K,)); not a subclass of Categorical, as in torch."""
 
+    arg_constraints = {"probs": constraints.simplex,
+                       "logits": constraints.independent(constraints.real, 1)}
     support = constraints.one_hot
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        super().__init__(probs, logits, validate_args)
-        self._event_shape = (self._num_events,)
+        cat = Categorical(probs=probs, logits=logits, validate_args=validate_args)
+        self._categorical = cat
+        self.probs, self.logits, self._given = cat.probs, cat.logits, cat._given
+        self._like = self.probs
+        self._num_events = cat._num_events
+        super().__init__(cat.batch_shape, (cat._num_events,), validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape)
+        new._categorical = self._categorical.expand(batch_shape)
+        return new
 
     @property
-    def _categorical(self):
-        c = object.__new__(Categorical)
-        c.__dict__.update(self.__dict__)
-        c._event_shape = ()
-        return c
+    def param_shape(self):
+        return self.probs.shape
 
     @property
     def mean(self):
@@ -211,12 +240,15 @@ class OneHotCategorical(Categorical):
         return self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()):
-        idx = super().sample(sample_shape)
+        idx = self._categorical.sample(sample_shape)
         return F.one_hot(idx, self._num_events).to(self.probs.dtype)
 
     def log_prob(self, value):
         value = self._check_value(value)
         return self._categorical.log_prob(value.argmax(dim=-1))
+
+    def entropy(self):
+        return self._categorical.entropy()
 
     def enumerate_support(self, expand=True):
         n = self._num_events
@@ -227,8 +259,27 @@ class OneHotCategorical(Categorical):
         return values
 
 
-class Poisson(Distribution):
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """``OneHotCategoricalStraightThrough``: a OneHotCategorical whose ``rsample`` passes
+    gradients straight through the probabilities (sample + probs - probs.detach())."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
+
+
+class Poisson(ExponentialFamily):
     """``Poisson(rate)``: counts 0, 1, 2, ... with mean ``rate``."""
+
+    @property
+    def _natural_params(self):
+        return (F.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return F.exp(x)
 
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
@@ -446,3 +497,58 @@ class Multinomial(Distribution):
         weights = gammaln(support + 1)
         term2 = (F.exp(b.log_prob(support)) * weights).sum(0).sum(-1)
         return term1 + term2
+
+
+class NegativeBinomial(Distribution):
+    """``NegativeBinomial(total_count, probs=None, logits=None)``: the number of successes
+    (each with probability ``probs``) before ``total_count`` failures, as torch."""
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+        p, lg, given = _probs_logits("NegativeBinomial", probs, logits, True)
+        (self.total_count, self.probs, self.logits), shape = _params(total_count, p, lg)
+        self._given = ("total_count", given)
+        self._like = self.probs
+        super().__init__(shape, (), validate_args)
+
+    @property
+    def param_shape(self):
+        return self.probs.shape
+
+    @property
+    def mean(self):
+        return self.total_count * F.exp(self.logits)
+
+    @property
+    def mode(self):
+        return F.clamp(F.floor((self.total_count - 1) * F.exp(self.logits)), 0.0, None)
+
+    @property
+    def variance(self):
+        return self.mean / F.sigmoid(-self.logits)
+
+    @property
+    def _gamma(self):
+        from .continuous import Gamma
+        return Gamma(self.total_count, F.exp(-self.logits), validate_args=False)
+
+    def sample(self, sample_shape=()):
+        with no_grad():
+            rate = self._gamma.sample(sample_shape)
+            shape = tuple(rate.shape)
+            return _poisson_draw(rate.reshape(-1)).reshape(shape)
+
+    def log_prob(self, value):
+        value = self._check_value(value)
+        n, lg = self.total_count, self.logits
+        unnorm = n * F.logsigmoid(-lg) + value * F.logsigmoid(lg)
+        with no_grad():
+            zero = (n + value) == 0.0
+        n = F.where(zero, C.ones_like(n + value), n)  # 0 there, as torch's masked_fill
+        norm = -gammaln(n + value) + gammaln(1.0 + value) + gammaln(n)
+        norm = F.where(zero, C.zeros_like(norm), norm)
+        return unnorm - norm

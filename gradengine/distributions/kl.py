@@ -13,7 +13,7 @@ from .. import linalg
 from ..core.gradmode import no_grad
 from ..ops import creation as C
 from ..special import digamma, gammaln, xlogy
-from .base import _sum_rightmost
+from .base import ExponentialFamily, _sum_rightmost
 from .continuous import (
     Beta,
     Cauchy,
@@ -25,6 +25,15 @@ from .continuous import (
     Uniform,
 )
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .extra import (
+    ContinuousBernoulli,
+    Gumbel,
+    LowRankMultivariateNormal,
+    Pareto,
+    _batch_lowrank_logdet,
+    _batch_lowrank_mahalanobis,
+    _batch_trace_xxt,
+)
 from .multivariate import Independent, MultivariateNormal, _batch_mahalanobis
 from .transforms import HalfNormal, TransformedDistribution
 
@@ -88,7 +97,7 @@ def _kl_categorical(p, q):
 
 @register_kl(OneHotCategorical, OneHotCategorical)
 def _kl_onehot(p, q):
-    return _kl_categorical(p, q)
+    return _kl_categorical(p._categorical, q._categorical)
 
 
 @register_kl(Exponential, Exponential)
@@ -376,3 +385,248 @@ def _kl_uniform_normal(p, q):
     t2 = w * w / 12
     m = (p.high + p.low - 2 * q.loc) / 2
     return t1 + 0.5 * (t2 + m * m) / (q.scale * q.scale)
+
+
+# ---------------------------------------------------------------- the rest of torch's pairs
+
+_register_all([(Beta, Pareto)], lambda p, q: _infinite(p.concentration1))
+_register_all([(ContinuousBernoulli, Pareto)], lambda p, q: _infinite(p.probs))
+_register_all([(Exponential, ContinuousBernoulli), (Exponential, Pareto)],
+              lambda p, q: _infinite(p.rate))
+_register_all([(Gamma, ContinuousBernoulli), (Gamma, Pareto)],
+              lambda p, q: _infinite(p.concentration))
+_register_all([(Gumbel, Beta), (Gumbel, ContinuousBernoulli), (Gumbel, Exponential),
+               (Gumbel, Gamma), (Gumbel, Pareto), (Gumbel, Uniform),
+               (Laplace, ContinuousBernoulli), (Laplace, Pareto),
+               (Normal, ContinuousBernoulli), (Normal, Pareto)],
+              lambda p, q: _infinite(p.loc))
+_register_all([(Pareto, Beta), (Pareto, ContinuousBernoulli), (Pareto, Uniform)],
+              lambda p, q: _infinite(p.scale))
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_cb_cb(p, q):
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + F.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - F.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel(p, q):
+    ct1 = p.scale / q.scale
+    ct2 = q.loc / q.scale
+    ct3 = p.loc / q.scale
+    t1 = -F.log(ct1) - ct2 + ct3
+    t2 = ct1 * _EULER
+    t3 = F.exp(ct2 + gammaln(1 + ct1) - ct3)
+    return t1 + t2 + t3 - (1 + _EULER)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto(p, q):
+    scale_ratio = p.scale / q.scale
+    alpha_ratio = q.alpha / p.alpha
+    r = q.alpha * F.log(scale_ratio) - F.log(alpha_ratio) + alpha_ratio - 1
+    with no_grad():
+        out = F.broadcast_to(p.scale < q.scale, tuple(r.shape))
+    return _inf_where(out, r)
+
+
+def _lowrank_parts(q):
+    return q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q._capacitance_tril
+
+
+def _solve_lower(a, b):
+    batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    return linalg.solve_triangular(F.broadcast_to(a, batch + tuple(a.shape[-2:])),
+                                   F.broadcast_to(b, batch + tuple(b.shape[-2:])), upper=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Low Rank Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    qw, qd, qc = _lowrank_parts(q)
+    pw, pd, pc = _lowrank_parts(p)
+    term1 = _batch_lowrank_logdet(qw, qd, qc) - _batch_lowrank_logdet(pw, pd, pc)
+    term3 = _batch_lowrank_mahalanobis(qw, qd, q.loc - p.loc, qc)
+    a = _solve_lower(qc, qw.transpose(-2, -1) / qd.unsqueeze(-2))
+    term21 = (pd / qd).sum(-1)
+    term22 = _batch_trace_xxt(pw * F.rsqrt(qd).unsqueeze(-1))
+    term23 = _batch_trace_xxt(a * F.sqrt(pd).unsqueeze(-2))
+    term24 = _batch_trace_xxt(F.matmul(a, pw))
+    return 0.5 * (term1 + term21 + term22 - term23 - term24 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_lowrank(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    qw, qd, qc = _lowrank_parts(q)
+    lp = p._unbroadcasted_scale_tril
+    term1 = (_batch_lowrank_logdet(qw, qd, qc)
+             - 2 * F.log(F.diagonal(lp, 0, -2, -1)).sum(-1))
+    term3 = _batch_lowrank_mahalanobis(qw, qd, q.loc - p.loc, qc)
+    a = _solve_lower(qc, qw.transpose(-2, -1) / qd.unsqueeze(-2))
+    term21 = _batch_trace_xxt(lp * F.rsqrt(qd).unsqueeze(-1))
+    term22 = _batch_trace_xxt(F.matmul(a, lp))
+    return 0.5 * (term1 + term21 - term22 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_mvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    pw, pd, pc = _lowrank_parts(p)
+    lq = q._unbroadcasted_scale_tril
+    term1 = 2 * F.log(F.diagonal(lq, 0, -2, -1)).sum(-1) - _batch_lowrank_logdet(pw, pd, pc)
+    term3 = _batch_mahalanobis(lq, q.loc - p.loc)
+    term21 = _batch_trace_xxt(_solve_lower(lq, pw))
+    term22 = _batch_trace_xxt(_solve_lower(lq, F.diag_embed(F.sqrt(pd))))
+    return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_cb(p, q):
+    return -p.entropy() - p.mean * q.logits - F.log1p(-q.probs) - q._cont_bern_log_norm()
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_cb_exponential(p, q):
+    return -p.entropy() - F.log(q.rate) + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_cb_normal(p, q):
+    t1 = -p.entropy()
+    t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale) ** 2) + F.log(q.scale)
+    t3 = (p.variance + p.mean * p.mean - 2.0 * q.loc * p.mean) / (2.0 * q.scale * q.scale)
+    return t1 + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_cb_uniform(p, q):
+    r = -p.entropy() + F.log(q.high - q.low)
+    with no_grad():
+        out = F.broadcast_to((q.low >= 0) | (q.high <= 1), tuple(r.shape))
+    return _inf_where(out, r)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    srp = p.rate * q.scale
+    lsr = q.loc / q.scale
+    return F.log(srp) - 1 - lsr + F.exp(lsr) * srp / (srp + 1) + 1.0 / srp
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    bsp = p.rate * q.scale
+    lsr = q.loc / q.scale
+    a = p.concentration
+    t1 = (a - 1) * digamma(a) - gammaln(a) - a
+    t2 = F.log(bsp) + a / bsp
+    t3 = F.exp(lsr) * F.pow(1 + 1.0 / bsp, -a) - lsr
+    return t1 + t2 + t3
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    ratio = p.scale / q.scale
+    t1 = F.log(ratio / math.sqrt(2 * math.pi))
+    t2 = (math.pi * ratio * 0.5) ** 2 / 3
+    t3 = ((p.loc + p.scale * _EULER - q.loc) / q.scale) ** 2 * 0.5
+    return -t1 + t2 + t3 - (_EULER + 1)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p, q):
+    msr = p.loc / q.scale
+    vsr = (p.scale / q.scale) ** 2
+    lsr = q.loc / q.scale
+    t1 = F.log(vsr) * 0.5
+    t2 = msr - lsr
+    t3 = F.exp(-msr + 0.5 * vsr + lsr)
+    return -t1 + t2 + t3 - 0.5 * (1 + math.log(2 * math.pi))
+
+
+def _inf_below(cond, r):
+    with no_grad():
+        cond = F.broadcast_to(cond, tuple(r.shape))
+    return _inf_where(cond, r)
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p, q):
+    srp = p.scale * q.rate
+    r = F.log(p.alpha / srp) - 1.0 / p.alpha + p.alpha * srp / (p.alpha - 1) - 1
+    return _inf_below(p.alpha <= 1, r)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    common = F.log(p.scale) + 1.0 / p.alpha
+    t1 = F.log(p.alpha) - common
+    t2 = gammaln(q.concentration) - q.concentration * F.log(q.rate)
+    t3 = (1 - q.concentration) * common
+    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
+    return _inf_below(p.alpha <= 1, t1 + t2 + t3 + t4 - 1)
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    var = 2 * q.scale * q.scale
+    common = p.scale / (p.alpha - 1)
+    t1 = F.log(math.sqrt(2 * math.pi) * q.scale * p.alpha / p.scale)
+    t2 = 1.0 / p.alpha
+    t3 = p.alpha * common * common / (p.alpha - 2)
+    t4 = (p.alpha * common - q.loc) ** 2
+    return _inf_below(p.alpha <= 2, t1 - t2 + (t3 + t4) / var - 1)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_cb(p, q):
+    r = -p.entropy() - p.mean * q.logits - F.log1p(-q.probs) - q._cont_bern_log_norm()
+    return _inf_below((p.high >= 1) | (p.low <= 0), r)
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    common = q.scale / (p.high - p.low)
+    hi = (p.high - q.loc) / q.scale
+    lo = (p.low - q.loc) / q.scale
+    t1 = F.log(common) + 0.5 * (hi + lo)
+    t2 = common * (F.exp(-hi) - F.exp(-lo))
+    return t1 - t2
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    w = p.high - p.low
+    t1 = F.log(q.alpha * F.pow(q.scale, q.alpha) * w)
+    t2 = (_x_log_x(p.high) - _x_log_x(p.low) - w) / w
+    return _inf_below(p.low < q.scale, t2 * (q.alpha + 1) - t1)
+
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily(p, q):
+    """The Bregman divergence of the log-normaliser, for two of one family (torch's)."""
+    if type(p) is not type(q):
+        raise NotImplementedError(f"kl_divergence: no formula for {type(p).__name__} and "
+                                  f"{type(q).__name__} (the cross KL-divergence between "
+                                  "different exponential families cannot be computed using "
+                                  "Bregman divergences)")
+    from ..autograd import grad
+    p_nparams = [t.detach().requires_grad_() for t in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+    return result
