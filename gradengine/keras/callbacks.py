@@ -28,6 +28,16 @@ class Callback:
         self.model = None
         self.params = {}
 
+    def __init_subclass__(cls, **kwargs):
+        # Keras' on_train_batch_begin / _end call on_batch_begin / _end: a subclass that
+        # defines only the latter gets the former (which fit calls) delegating to them
+        super().__init_subclass__(**kwargs)
+        for train, plain in (("on_train_batch_begin", "on_batch_begin"),
+                             ("on_train_batch_end", "on_batch_end")):
+            if getattr(cls, plain) is not getattr(Callback, plain) and \
+                    getattr(cls, train) is getattr(Callback, train):
+                setattr(cls, train, _delegate(plain, train))
+
     def set_model(self, model):
         self.model = model
 
@@ -47,13 +57,13 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        pass
+        self.on_batch_begin(batch, logs=logs)  # as Keras
 
     def on_train_batch_end(self, batch, logs=None):
-        pass
+        self.on_batch_end(batch, logs=logs)  # as Keras
 
     # Keras' other hooks, accepted so that a Keras callback subclass works unchanged
-    # (fit calls the train ones above)
+    # (fit calls the train ones above; on_batch_begin / _end through them)
     def on_batch_begin(self, batch, logs=None):
         pass
 
@@ -85,6 +95,14 @@ class Callback:
         pass
 
 
+def _delegate(plain, train):
+    def hook(self, batch, logs=None):
+        getattr(self, plain)(batch, logs=logs)
+    hook.__name__ = train
+    hook.__doc__ = f"Keras' {train}: calls {plain}."
+    return hook
+
+
 class History(Callback):
     """What ``fit`` returns: ``history`` maps each of loss, the metrics and their ``val_``
     forms to one value per completed epoch; ``epoch`` lists the epoch indices."""
@@ -94,6 +112,9 @@ class History(Callback):
         self.history = {}
         self.epoch = []
 
+    def on_train_begin(self, logs=None):
+        self.epoch = []  # Keras: the epochs of this fit (the history itself goes on)
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         hist = self.history
@@ -102,6 +123,11 @@ class History(Callback):
             for k, v in logs.items():
                 hist.setdefault(k, []).append(v)
             self.epoch.append(epoch)
+            if self.model is not None:
+                try:
+                    self.model.history = self  # as Keras
+                except AttributeError:
+                    pass
         except BaseException:
             # Keep every list the same length: an epoch is recorded whole or not at all.
             for v in hist.values():
@@ -111,6 +137,20 @@ class History(Callback):
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+def _is_improvement(mode, min_delta, current, reference):
+    """Keras' ``MonitorCallback._is_improvement``: ``current`` beats ``reference`` by
+    more than ``min_delta`` (None: always), compared as Keras' ``ops.less`` /
+    ``ops.greater`` do, in float32; a NaN never improves."""
+    if reference is None:
+        return True
+    md = abs(min_delta)
+    c = np.asarray(current, np.float64)
+    r = np.asarray(reference, np.float64).astype(np.float32)
+    better = (c + md).astype(np.float32) < r if mode == "min" else \
+        (c - md).astype(np.float32) > r
+    return bool(better.all())
 
 
 def _monitor_op(monitor, mode, name):
@@ -163,11 +203,7 @@ class EarlyStopping(Callback):
 
     def _better(self, current, reference):
         # Keras' _is_improvement: a NaN never improves
-        if reference is None:
-            return True
-        if self.mode == "min":
-            return current + self.min_delta < reference
-        return current - self.min_delta > reference
+        return _is_improvement(self.mode, self.min_delta, current, reference)
 
     @property
     def monitor_op(self):
@@ -223,7 +259,8 @@ class EarlyStopping(Callback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
-                print(f"Restoring the weights of epoch {self.best_epoch + 1}, the best one")
+                print("Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
 
@@ -280,43 +317,64 @@ class ModelCheckpoint(Callback):
         if self.save_freq == "epoch":
             self._save(epoch, logs or {}, None)
 
+    def _path(self, epoch, logs, batch):
+        """Keras' ``_get_file_path``: ``{epoch}`` (1-based), ``{batch}`` (1-based, when
+        saving by batches) and the log keys."""
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
+                           f"Reason: {e}") from None
+
+    def _should_save(self, epoch, logs, path):
+        """Keras' ``_should_save_model`` (its messages with ``verbose``)."""
+        if not self.save_best_only:
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            # Keras saves anyway when the monitored value is missing
+            warnings.warn(f"Can save best model only with {self.monitor} available.",
+                          stacklevel=4)
+            return True
+        if np.ndim(current) > 0:
+            warnings.warn("Can save best model only when `monitor` is a scalar value. "
+                          f"Received: {current}. Falling back to `save_best_only=False`.",
+                          stacklevel=4)
+            return True
+        best = self.best
+        best_str = "None" if best is None else f"{best:.5f}"
+        if _is_improvement(self.mode, 0.0, current, best):
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+            return True
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+        return False
+
     def _save(self, epoch, logs, batch):
         import os
-        fields = dict(logs)
-        if batch is not None and "batch" not in fields:
-            fields["batch"] = batch + 1
-        path = self.filepath.format(epoch=epoch + 1, **fields)
-        if self.save_best_only:
-            current = logs.get(self.monitor)
-            if current is None:
-                # Keras saves anyway when the monitored value is missing
-                warnings.warn(f"ModelCheckpoint: can save the best model only with "
-                              f"{self.monitor!r} available (the logs have {sorted(logs)}); "
-                              "saving", stacklevel=3)
-            else:
-                best = self.best
-                better = best is None or (current < best if self.mode == "min"
-                                          else current > best)
-                if not better:
-                    if self.verbose:
-                        print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
-                              f"{best:.5f}")
-                    return
-                if self.verbose:
-                    shown = "None" if best is None else f"{best:.5f}"
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {shown} to "
-                          f"{current:.5f}, saving model to {path}")
-                self.best = current
-        elif self.verbose:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        path = self._path(epoch, logs, batch)
+        if not self._should_save(epoch, logs, path):
+            return
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
+        if os.path.isdir(path):
+            raise OSError("Please specify a non-directory filepath for ModelCheckpoint. "
+                          f"Filepath used is an existing directory: {path}")
         if not self.save_weights_only and path.endswith(".keras"):
             self.model.save(path)
         else:
             self.model.save_weights(path)
         self.last_saved = path
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
 
 class LambdaCallback(Callback):
@@ -327,6 +385,10 @@ class LambdaCallback(Callback):
                  **kwargs):
         super().__init__()
         self.__dict__.update(kwargs)
+        # Keras' on_train_batch_* call on_batch_*: given (as keyword arguments) alone,
+        # those run at each training batch
+        on_train_batch_begin = on_train_batch_begin or kwargs.get("on_batch_begin")
+        on_train_batch_end = on_train_batch_end or kwargs.get("on_batch_end")
         for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
                          ("on_train_begin", on_train_begin), ("on_train_end", on_train_end),
                          ("on_train_batch_begin", on_train_batch_begin),
@@ -337,6 +399,10 @@ class LambdaCallback(Callback):
 
 def _get_lr(model):
     opt = model.optimizer
+    from .optimizers import Optimizer as _KerasOptimizer
+    if isinstance(opt, _KerasOptimizer):
+        # Keras reads its float32 learning-rate variable (0.01 logs 0.009999999776...)
+        return float(np.float32(opt.learning_rate))
     if hasattr(opt, "learning_rate"):
         return float(opt.learning_rate)
     return float(opt.param_groups[0]["lr"])
@@ -376,11 +442,7 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _improved(self, current):
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return current + abs(self.min_delta) < self.best
-        return current - abs(self.min_delta) > self.best
+        return _is_improvement(self.mode, self.min_delta, current, self.best)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -400,30 +462,24 @@ class ReduceLROnPlateau(Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 old = _get_lr(self.model)
-                if old > float(np.float32(self.min_lr)):
+                # (Keras reads its float32 learning rate)
+                if np.float32(old) > np.float32(self.min_lr):
                     new = max(old * self.factor, self.min_lr)
                     _set_lr(self.model, new)
                     if self.verbose:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                              f"to {new}.")
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
+                              f"rate to {new}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 
 
 def _as_float_lr(value):
-    import numbers
-
-    import numpy as np
-    if isinstance(value, bool):
-        raise ValueError(f"LearningRateScheduler: the schedule must return a float, got "
-                         f"{value!r}")
-    if isinstance(value, numbers.Real):
-        return float(value)
-    arr = getattr(value, "data", value)  # a 0-d Tensor or array
-    if isinstance(arr, np.ndarray) and arr.ndim == 0 and arr.dtype.kind in "fiu":
-        return float(arr)
-    raise ValueError(f"LearningRateScheduler: the schedule must return a float, got "
-                     f"{value!r}")
+    """Keras' check of a schedule's output: a float (Python, np.float32 or np.float64;
+    an int, a 0-d array or a tensor is refused, as Keras refuses them)."""
+    if not isinstance(value, (float, np.float32, np.float64)):
+        raise ValueError("The output of the `schedule` function should be a float. "
+                         f"Got: {value}")
+    return float(value)
 
 
 class LearningRateScheduler(Callback):
@@ -443,7 +499,8 @@ class LearningRateScheduler(Callback):
         new = _as_float_lr(new)
         _set_lr(self.model, new)
         if self.verbose:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                  f"{new}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -459,7 +516,7 @@ class TerminateOnNaN(Callback):
         super().__init__()
         self.raise_error = raise_error
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
             if self.raise_error:
@@ -467,6 +524,17 @@ class TerminateOnNaN(Callback):
                                    f"value: {loss}. Terminating training immediately.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+def _csv_value(v):
+    """Keras' CSVLogger ``handle_value``: an iterable (not a string, not a 0-d array)
+    as ``"[a, b, ...]"``."""
+    import collections.abc
+    if isinstance(v, str) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        return v
+    if isinstance(v, collections.abc.Iterable):
+        return '"[' + ", ".join(map(str, v)) + ']"'
+    return v
 
 
 class CSVLogger(Callback):
@@ -498,7 +566,7 @@ class CSVLogger(Callback):
         if not self._header_done:
             writer.writerow(["epoch"] + self.keys)
             self._header_done = True
-        writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
+        writer.writerow([epoch] + [_csv_value(logs.get(k, "NA")) for k in self.keys])
         self._file.flush()
 
     def on_train_end(self, logs=None):

@@ -114,7 +114,7 @@ def _loss_function(kind, from_logits, user_fn):
         def scce(p, labels):
             xp = backend.xp_of(p.device)
             rows = xp.arange(labels.shape[0])
-            picked = p[(rows, labels)]
+            picked = p[(rows, labels)] / p.sum(axis=-1)  # Keras normalizes the scores
             return -F.log(F.clip(picked, _EPS, 1 - _EPS)).mean()
         return scce
 
@@ -204,15 +204,101 @@ def _per_sample(kind, from_logits):
 _REDUCTIONS = (None, "none", "sum", "sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 
+def _expand(x):
+    return x.reshape(*x.shape, 1)
+
+
+def _squeeze(x):
+    return x.reshape(*x.shape[:-1])
+
+
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Keras' ``squeeze_or_expand_to_same_rank``: when the ranks differ by one and the
+    longer one ends in an axis of 1, that axis is dropped (or, when the other is rank 1,
+    an axis of 1 is added to it)."""
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2:
+        return x1, x2
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = _expand(x2)
+        else:
+            x1 = _squeeze(x1)
+    if r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = _expand(x1)
+        else:
+            x2 = _squeeze(x2)
+    return x1, x2
+
+
+def _as_tensor(v, like):
+    if isinstance(v, Tensor):
+        return v if v.dtype == like.dtype else v.astype(like.dtype)
+    return Tensor(np.asarray(v), dtype=like.dtype, device=like.device)
+
+
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
+    """Keras' ``reduce_values``: None / "none" (or a scalar, or no value) as it is, else
+    the sum, divided by the number of values ("sum_over_batch_size", "mean") or by the
+    sum of the weights ("mean_with_sample_weight" with weights)."""
+    if reduction in (None, "none") or tuple(values.shape) in ((), (0,)):
+        return values
+    total = values.sum()
+    if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        if reduction == "mean_with_sample_weight" and sample_weight is not None:
+            den = float(sample_weight.sum().item())
+            return total / den if den else total * 0.0  # Keras' divide_no_nan
+        n = int(np.prod(values.shape))
+        return total * 0.0 if n == 0 else total / float(n)  # (a float keeps the dtype)
+    return total
+
+
+def _apply_mask(sample_weight, mask, dtype, reduction):
+    """Keras' ``apply_mask``: the mask merged into the sample weights (the kept values
+    weighed total / kept for "sum_over_batch_size", so that it averages over them)."""
+    if mask is None:
+        return sample_weight
+    m = mask.astype(dtype)
+    if reduction in ("mean", "sum_over_batch_size"):
+        total = float(np.prod(m.shape))
+        valid = float(m.sum().item())
+        m = m * (total / valid if valid else 0.0)
+    if sample_weight is not None:
+        m, sample_weight = squeeze_or_expand_to_same_rank(m, sample_weight)
+        return sample_weight * m
+    return m
+
+
+def reduce_weighted_values(values, sample_weight=None, mask=None,
+                           reduction="sum_over_batch_size", dtype=None):
+    """Keras' ``reduce_weighted_values``: the mask merged into the weights, the weights'
+    rank matched to the values' (``squeeze_or_expand_to_same_rank``) and broadcast
+    against them, then :func:`reduce_values`."""
+    if not isinstance(values, Tensor):
+        values = Tensor(np.asarray(values), dtype=dtype or "float32")
+    elif dtype is not None and values.dtype != np.dtype(dtype):
+        values = values.astype(dtype)
+    if sample_weight is not None:
+        sample_weight = _as_tensor(sample_weight, values)
+    sample_weight = _apply_mask(sample_weight, mask, values.dtype, reduction)
+    if sample_weight is not None:
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        values = values * sample_weight
+    return reduce_values(values, sample_weight, reduction)
+
+
 class Loss:
     """A Keras loss object: ``loss(y_true, y_pred, sample_weight=None)`` (Keras' argument
     order) -> a Tensor; ``compile(loss=...)`` takes it like its name.
 
-    Each sample's loss is its mean over the last axis (Keras' ``axis=-1``), then
-    ``reduction`` applies: "sum_over_batch_size" (the default, also "mean") sums and divides
-    by the number of samples, "sum" sums, None / "none" returns the per-sample losses, and
-    "mean_with_sample_weight" divides by the sum of the weights. A subclass may define
-    ``call(y_true, y_pred)`` returning the per-sample (or per-element) losses, as in Keras.
+    ``call(y_true, y_pred)`` gives the unreduced losses (Keras' loss functions: each
+    value's mean or sum over the last axis), then Keras' ``reduce_weighted_values``: the
+    sample weights (rank matched by ``squeeze_or_expand_to_same_rank`` and broadcast)
+    and any mask (of ``y_pred`` or of the values) multiply them, and ``reduction``
+    applies: "sum_over_batch_size" (the default, also "mean") sums and divides by the
+    number of values (the kept ones under a mask), "sum" sums, None / "none" returns
+    them, "mean_with_sample_weight" divides by the sum of the weights.
     """
 
     kind = "callable"
@@ -234,65 +320,47 @@ class Loss:
         """Whether compile may use the named (fused) loss for this object."""
         return self.kind not in ("callable", "huber") and \
             self.reduction in ("sum_over_batch_size", "mean") and \
-            not getattr(self, "label_smoothing", 0.0) and type(self).call is Loss.call
+            not getattr(self, "label_smoothing", 0.0) and \
+            getattr(self, "axis", -1) == -1 and \
+            getattr(self, "ignore_class", None) is None and \
+            type(self).call in _PLAIN_CALLS
 
     def call(self, y_true, y_pred):
-        if self.kind in ("mse", "mae") and y_pred.ndim > 2:
-            # -- kssuite: Keras' mean over the last axis only (a (N, T) value per step)
-            d = y_pred - y_true
-            return (d * d if self.kind == "mse" else abs(d)).mean(axis=-1)
-        return _per_sample(self.kind, self.from_logits)(y_pred, y_true)
+        raise NotImplementedError(f"{type(self).__name__} does not define call")
 
     def _tensors(self, y_true, y_pred):
         y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(
             y_pred, dtype=self.dtype or None)
-        if y_pred.dtype.kind != "f" and self.kind != "scce":
+        if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(self.dtype or "float32")  # -- kssuite: Keras' floatx cast
-        dtype = "int64" if self.kind == "scce" else y_pred.dtype
-        if isinstance(y_true, Tensor):
-            y_true = y_true if self.kind == "scce" or y_true.dtype == y_pred.dtype else \
-                y_true.astype(y_pred.dtype)
-        else:
-            y_true = Tensor(y_true, dtype=dtype, device=y_pred.device)
-        if self.kind == "scce" and y_true.ndim == y_pred.ndim:
-            y_true = y_true.reshape(*y_true.shape[:-1])
-        elif self.kind in ("mse", "mae", "bce", "callable") and \
-                y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-            y_true = y_true.reshape(*y_true.shape, 1)  # Keras' squeeze_or_expand_to_same_rank
-        elif self.kind == "callable" and y_pred.ndim == y_true.ndim - 1 and \
-                y_true.shape[-1] == 1:
-            y_true = y_true.reshape(*y_true.shape[:-1])
-        return y_true, y_pred
+        if self.kind == "scce":
+            if not isinstance(y_true, Tensor):
+                y_true = Tensor(np.asarray(y_true), device=y_pred.device)
+            if y_true.dtype.kind != "i":
+                y_true = y_true.astype("int64")
+            return y_true, y_pred
+        return _as_tensor(y_true, y_pred), y_pred
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        mask = getattr(y_pred, "_keras_mask", None)  # -- kmask
+        in_mask = getattr(y_pred, "_keras_mask", None)  # -- kmask
         y_true, y_pred = self._tensors(y_true, y_pred)
-        if mask is not None:
-            from .masking import loss_object_value
-            return loss_object_value(self, y_true, y_pred, mask, sample_weight)
-        if sample_weight is None and self.is_plain:
+        if sample_weight is None and in_mask is None and self.is_plain and (
+                (y_pred.ndim == 2 and y_true.ndim == 1) if self.kind == "scce" else
+                (y_pred.ndim == 2 if self.kind == "cce" else y_pred.ndim >= 1) and
+                tuple(y_true.shape) == tuple(y_pred.shape)):
             return _loss_function(self.kind, self.from_logits, None)(y_pred, y_true)
         values = self.call(y_true, y_pred)
         if not isinstance(values, Tensor):
-            values = Tensor(values, dtype=y_pred.dtype, device=y_pred.device)
-        w = None
-        if sample_weight is not None:
-            w = sample_weight if isinstance(sample_weight, Tensor) else Tensor(
-                sample_weight, dtype=values.dtype, device=values.device)
-            while w.ndim > values.ndim and w.shape[-1] == 1:
-                w = w.reshape(*w.shape[:-1])
-            while w.ndim < values.ndim:
-                w = w.reshape(*w.shape, 1)
-            values = values * w
-        red = self.reduction
-        if red in (None, "none") or values.ndim == 0:
-            return values
-        total = values.sum()
-        if red == "sum":
-            return total
-        if red == "mean_with_sample_weight" and w is not None:
-            return total / w.sum()
-        return total / float(max(int(values.size), 1))  # (a Python float keeps the dtype)
+            values = Tensor(np.asarray(values), dtype=y_pred.dtype, device=y_pred.device)
+        out_mask = getattr(values, "_keras_mask", None)
+        if in_mask is not None and not isinstance(in_mask, Tensor):
+            in_mask = Tensor(np.asarray(in_mask), device=values.device)
+        if in_mask is not None and out_mask is not None:
+            mask = in_mask.astype(bool) & out_mask.astype(bool)
+        else:
+            mask = in_mask if in_mask is not None else out_mask
+        return reduce_weighted_values(values, sample_weight, mask, self.reduction,
+                                      values.dtype)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -302,136 +370,241 @@ class Loss:
         return cls(**config)
 
 
-class _NamedLoss(Loss):
+class LossFunctionWrapper(Loss):
+    """Keras' LossFunctionWrapper: a Loss from ``fn(y_true, y_pred, **kwargs)`` returning
+    the unreduced losses (the ranks of y_true and y_pred matched first, as Keras)."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None,
+                 **kwargs):
+        self.fn = fn
+        self._fn_kwargs = kwargs
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction, dtype)
+
+    def call(self, y_true, y_pred):
+        if isinstance(y_true, Tensor) and isinstance(y_pred, Tensor):
+            y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, **self._fn_kwargs}
+
+    def __repr__(self):
+        return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, " \
+            f"kwargs={self._fn_kwargs})>"
+
+
+class _NamedLoss(LossFunctionWrapper):
+    _fn = None
+
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
-        super().__init__(name, reduction, dtype)
+        super().__init__(type(self)._fn, reduction, name or self.default_name, dtype)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
 
 
 class MeanSquaredError(_NamedLoss):
-    """Keras' MeanSquaredError: ``mean((y_true - y_pred)^2, axis=-1)`` per sample."""
+    """Keras' MeanSquaredError: ``mean((y_true - y_pred)^2, axis=-1)``."""
 
     kind = "mse"
     default_name = "mean_squared_error"
 
 
 class MeanAbsoluteError(_NamedLoss):
-    """Keras' MeanAbsoluteError: ``mean(|y_true - y_pred|, axis=-1)`` per sample."""
+    """Keras' MeanAbsoluteError: ``mean(|y_true - y_pred|, axis=-1)``."""
 
     kind = "mae"
     default_name = "mean_absolute_error"
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(LossFunctionWrapper):
     """Keras' BinaryCrossentropy (probabilities, or logits with ``from_logits=True``;
-    ``label_smoothing`` moves the targets towards 0.5)."""
+    ``label_smoothing`` moves the targets towards 0.5; the mean over ``axis``)."""
 
     kind = "bce"
     default_name = "binary_crossentropy"
+    _fn = None
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name=None, dtype=None):
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
-        if axis != -1:
-            raise NotImplementedError(f"{type(self).__name__}: only axis=-1 is supported")
         self.axis = axis
-        super().__init__(name, reduction, dtype)
-
-    def call(self, y_true, y_pred):
-        if self.label_smoothing:
-            y_true = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
-        return _per_sample("bce", self.from_logits)(y_pred, y_true)
+        super().__init__(type(self)._fn, reduction, name or self.default_name, dtype,
+                         from_logits=self.from_logits, label_smoothing=self.label_smoothing,
+                         axis=axis)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "from_logits":
-                self.from_logits, "label_smoothing": self.label_smoothing}
+                self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
 
 
 class CategoricalCrossentropy(BinaryCrossentropy):
     """Keras' CategoricalCrossentropy of one-hot targets (``label_smoothing`` mixes in the
-    uniform distribution over the classes)."""
+    uniform distribution over the classes; the sum over ``axis``)."""
 
     kind = "cce"
     default_name = "categorical_crossentropy"
 
-    def call(self, y_true, y_pred):
-        if self.label_smoothing:
-            k = y_pred.shape[-1]
-            y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing / k
-        return _per_sample("cce", self.from_logits)(y_pred, y_true)
 
-
-class SparseCategoricalCrossentropy(Loss):
-    """Keras' SparseCategoricalCrossentropy of integer labels."""
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Keras' SparseCategoricalCrossentropy of integer labels; the values whose label is
+    ``ignore_class`` are 0 and left out of the reduction (Keras' mask)."""
 
     kind = "scce"
     default_name = "sparse_categorical_crossentropy"
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  name=None, dtype=None):
-        if ignore_class is not None:
-            raise NotImplementedError("SparseCategoricalCrossentropy: ignore_class is not "
-                                      "supported")
-        self.from_logits = bool(from_logits)
-        super().__init__(name, reduction, dtype)
+        self.from_logits, self.ignore_class = bool(from_logits), ignore_class
+        super().__init__(sparse_categorical_crossentropy, reduction,
+                         name or self.default_name, dtype, from_logits=self.from_logits,
+                         ignore_class=ignore_class)
+
+    def call(self, y_true, y_pred):
+        # Keras' LossFunctionWrapper matches the ranks first (a trailing axis of 1 of
+        # the labels stays: sparse_categorical_crossentropy squeezes it itself)
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "from_logits":
-                self.from_logits}
+                self.from_logits, "ignore_class": self.ignore_class}
 
 
-class Huber(Loss):
-    """Keras' Huber loss: ``0.5 d^2`` for ``|d| <= delta``, else ``delta (|d| - 0.5
-    delta)``, averaged over the last axis."""
+class Huber(LossFunctionWrapper):
+    """Keras' Huber loss: ``0.5 d^2`` for ``|d| <= delta``, else ``delta |d| - 0.5
+    delta^2``, averaged over the last axis."""
 
     kind = "huber"
     default_name = "huber_loss"
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None, dtype=None):
-        super().__init__(name, reduction, dtype)
         self.delta = float(delta)
-
-    def call(self, y_true, y_pred):
-        from .. import functional as F
-        d = F.abs(y_pred - y_true)
-        v = F.where(d <= self.delta, 0.5 * d * d, self.delta * (d - 0.5 * self.delta))
-        return v.mean(axis=-1) if v.ndim > 1 else v
+        super().__init__(huber, reduction, name or self.default_name, dtype,
+                         delta=self.delta)
 
     def get_config(self):
         # -- kssuite: Keras 3.15's Huber.get_config is Loss.get_config (no delta)
         return {"name": self.name, "reduction": self.reduction}
 
 
-# Keras' loss functions: the per-sample losses (no reduction), Keras' argument order; given
-# to compile(loss=...), each is taken as its name (so the order is Keras' there too).
+# Keras' loss functions: the unreduced losses, Keras' argument order, formulas and
+# shape rules (keras/src/losses/losses.py); given to compile(loss=...), the five with a
+# fused kind are taken as their names (so the order is Keras' there too).
 
 def mean_squared_error(y_true, y_pred):
-    return MeanSquaredError(reduction=None)(y_true, y_pred)
+    """``mean((y_true - y_pred)^2, axis=-1)`` (ranks matched)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    d = y_true - y_pred
+    return (d * d).mean(axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
-    return MeanAbsoluteError(reduction=None)(y_true, y_pred)
+    """``mean(|y_true - y_pred|, axis=-1)`` (ranks matched)."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    return F.abs(y_true - y_pred).mean(axis=-1)
+
+
+def _same_shape(y_true, y_pred):
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise ValueError("Arguments `target` and `output` must have the same shape. "
+                         f"Received: target.shape={tuple(y_true.shape)}, "
+                         f"output.shape={tuple(y_pred.shape)}")
+
+
+def _check_axis(axis):
+    if isinstance(axis, bool):
+        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type "
+                         f"{type(axis)}")
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    return BinaryCrossentropy(from_logits, label_smoothing, axis, reduction=None)(y_true,
-                                                                                 y_pred)
+    """``mean(bce(y_true, y_pred), axis)`` (y_true and y_pred of one shape; probabilities
+    clipped to [1e-7, 1 - 1e-7], or logits)."""
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    _same_shape(y_true, y_pred)
+    if from_logits:
+        terms = F.relu(y_pred) - y_pred * y_true + F.log1p(F.exp(-F.abs(y_pred)))
+    else:
+        terms = _bce_elementwise(F, y_true, y_pred)
+    return terms.mean(axis=axis)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
                              axis=-1):
-    return CategoricalCrossentropy(from_logits, label_smoothing, axis, reduction=None)(
-        y_true, y_pred)
+    """``-sum(y_true log(softmax or normalized y_pred), axis)`` (one-hot y_true)."""
+    from .. import functional as F
+    _check_axis(axis)
+    y_pred = _t(y_pred)
+    y_true = _t(y_true, y_pred)
+    if label_smoothing:
+        k = y_true.shape[-1]
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / k
+    _same_shape(y_true, y_pred)
+    if y_pred.ndim < 1:
+        raise ValueError("Arguments `target` and `output` must be at least rank 1. "
+                         f"Received: target.shape={tuple(y_true.shape)}, "
+                         f"output.shape={tuple(y_pred.shape)}")
+    if from_logits:
+        logp = F.log_softmax(y_pred, axis=axis)
+    else:
+        p = y_pred / y_pred.sum(axis=axis, keepdims=True)
+        logp = F.log(F.clip(p, _EPS, 1.0 - _EPS))
+    return -(y_true * logp).sum(axis=axis)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
                                     axis=-1):
-    return SparseCategoricalCrossentropy(from_logits, ignore_class, reduction=None)(y_true,
-                                                                                  y_pred)
+    """The cross-entropy of integer labels against the class scores on ``axis`` (a
+    trailing label axis of 1 squeezed); labels equal to ``ignore_class`` give 0 and are
+    masked out of a loss object's reduction."""
+    from .. import functional as F
+    y_pred = _t(y_pred)
+    labels = y_true if isinstance(y_true, Tensor) else Tensor(np.asarray(y_true),
+                                                             device=y_pred.device)
+    if labels.dtype.kind == "f":
+        labels = labels.astype("int64")
+    if y_pred.ndim < 1:
+        raise ValueError(f"Argument `output` must be at least rank 1. Received: "
+                         f"output.shape={tuple(y_pred.shape)}")
+    ax = axis % y_pred.ndim
+    if labels.ndim == y_pred.ndim and labels.shape[ax] == 1:
+        labels = labels.reshape(*[d for i, d in enumerate(labels.shape) if i != ax])
+    want = [d for i, d in enumerate(y_pred.shape) if i != ax]
+    if list(labels.shape) != want:
+        raise ValueError("Arguments `target` and `output` must have the same shape up "
+                         f"until the last dimension: target.shape={tuple(labels.shape)}, "
+                         f"output.shape={tuple(y_pred.shape)}")
+    valid = None
+    if ignore_class is not None:
+        valid = labels != int(ignore_class)
+        labels = F.where(valid, labels, labels * 0)
+    if from_logits:
+        logp = F.log_softmax(y_pred, axis=ax)
+    else:
+        p = y_pred / y_pred.sum(axis=ax, keepdims=True)
+        logp = F.log(F.clip(p, _EPS, 1.0 - _EPS))
+    idx = labels.astype("int64").reshape(*labels.shape[:ax], 1, *labels.shape[ax:])
+    res = -F.take_along_dim(logp, idx, dim=ax).reshape(*labels.shape)
+    if valid is not None:
+        res = F.where(valid, res, res * 0.0)
+        res._keras_mask = valid
+    return res
 
 
 def huber(y_true, y_pred, delta=1.0):
-    return Huber(delta, reduction=None)(y_true, y_pred)
-
+    """``mean(0.5 d^2 if |d| <= delta else delta |d| - 0.5 delta^2, axis=-1)``."""
+    from .. import functional as F
+    y_true, y_pred = _pair(y_true, y_pred)
+    d = y_pred - y_true
+    a = F.abs(d)
+    delta = float(delta)
+    return F.where(a <= delta, 0.5 * d * d, delta * a - 0.5 * delta * delta).mean(axis=-1)
 
 
 # ---------------------------------------------------------------- more of Keras' losses
@@ -449,13 +622,18 @@ def _t(v, like=None):
 
 
 def _pair(y_true, y_pred):
+    """y_pred as a Tensor, y_true cast to its dtype, their ranks matched as Keras'
+    ``squeeze_or_expand_to_same_rank``."""
     y_pred = _t(y_pred)
     y_true = _t(y_true, y_pred)
-    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-        y_true = y_true.reshape(*y_true.shape, 1)
-    elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
-        y_true = y_true.reshape(*y_true.shape[:-1])
-    return y_true, y_pred
+    return squeeze_or_expand_to_same_rank(y_true, y_pred)
+
+
+def _cast_pair(y_true, y_pred):
+    """y_pred as a Tensor and y_true cast to its dtype, ranks as given (Keras' hinge,
+    KL divergence and Poisson functions match no ranks; their loss objects do)."""
+    y_pred = _t(y_pred)
+    return _t(y_true, y_pred), y_pred
 
 
 def _hinge_labels(y_true):
@@ -470,14 +648,14 @@ def _hinge_labels(y_true):
 def hinge(y_true, y_pred):
     """``mean(maximum(1 - y_true * y_pred, 0), axis=-1)`` (0/1 labels become -1/1)."""
     from .. import functional as F
-    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = _cast_pair(y_true, y_pred)
     return F.relu(1.0 - _hinge_labels(y_true) * y_pred).mean(axis=-1)
 
 
 def squared_hinge(y_true, y_pred):
     """``mean(maximum(1 - y_true * y_pred, 0)^2, axis=-1)``."""
     from .. import functional as F
-    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = _cast_pair(y_true, y_pred)
     h = F.relu(1.0 - _hinge_labels(y_true) * y_pred)
     return (h * h).mean(axis=-1)
 
@@ -485,7 +663,7 @@ def squared_hinge(y_true, y_pred):
 def categorical_hinge(y_true, y_pred):
     """``maximum(max((1 - y_true) y_pred) - sum(y_true y_pred) + 1, 0)``."""
     from .. import functional as F
-    y_true, y_pred = _pair(y_true, y_pred)
+    y_true, y_pred = _cast_pair(y_true, y_pred)
     pos = (y_true * y_pred).sum(axis=-1)
     neg = ((1.0 - y_true) * y_pred).max(axis=-1)
     return F.relu(neg - pos + 1.0)
@@ -522,9 +700,9 @@ def poisson(y_true, y_pred):
 
 
 def _l2_normalize(F, x, axis):
+    # Keras' normalize: x * minimum(rsqrt(sum(x^2)), 1 / epsilon)
     sq = (x * x).sum(axis=axis, keepdims=True)
-    return x * F.rsqrt(F.maximum(sq, 1e-12)) if hasattr(F, "rsqrt") else \
-        x / F.sqrt(F.maximum(sq, 1e-12))
+    return x / F.sqrt(F.maximum(sq, _EPS * _EPS))
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -626,27 +804,6 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
     return (1.0 - p ** q) / q
 
 
-class LossFunctionWrapper(Loss):
-    """Keras' LossFunctionWrapper: a Loss from ``fn(y_true, y_pred, **kwargs)`` returning
-    the per-sample losses, reduced as every Loss is."""
-
-    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None,
-                 **kwargs):
-        self.fn = fn
-        self._fn_kwargs = kwargs
-        super().__init__(name or getattr(fn, "__name__", "loss"), reduction, dtype)
-
-    def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred, **self._fn_kwargs)
-
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, **self._fn_kwargs}
-
-    def __repr__(self):
-        return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, " \
-            f"kwargs={self._fn_kwargs})>"
-
-
 def _wrapped(cls_name, fn, default, params=(), doc=None):
     """A LossFunctionWrapper subclass with Keras' constructor: ``params`` (name, default)
     first, then reduction, name, dtype (``axis`` where Keras puts it)."""
@@ -681,6 +838,12 @@ def _wrapped(cls_name, fn, default, params=(), doc=None):
         "__doc__": doc or f"Keras' {cls_name} (``losses.{fn.__name__}`` per sample)."})
 
 
+MeanSquaredError._fn = staticmethod(mean_squared_error)
+MeanAbsoluteError._fn = staticmethod(mean_absolute_error)
+BinaryCrossentropy._fn = staticmethod(binary_crossentropy)
+CategoricalCrossentropy._fn = staticmethod(categorical_crossentropy)
+_PLAIN_CALLS = (LossFunctionWrapper.call, SparseCategoricalCrossentropy.call)
+
 Hinge = _wrapped("Hinge", hinge, "hinge")
 SquaredHinge = _wrapped("SquaredHinge", squared_hinge, "squared_hinge")
 CategoricalHinge = _wrapped("CategoricalHinge", categorical_hinge, "categorical_hinge")
@@ -689,6 +852,7 @@ LogCosh = _wrapped("LogCosh", log_cosh, "log_cosh")
 Poisson = _wrapped("Poisson", poisson, "poisson")
 CosineSimilarity = _wrapped("CosineSimilarity", cosine_similarity, "cosine_similarity",
                             (("axis", -1),))
+CosineSimilarity.get_config = Loss.get_config  # Keras 3.15's (no axis)
 MeanAbsolutePercentageError = _wrapped("MeanAbsolutePercentageError",
                                        mean_absolute_percentage_error,
                                        "mean_absolute_percentage_error")

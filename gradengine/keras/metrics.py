@@ -12,6 +12,8 @@ start of each epoch and of each evaluation, as Keras does.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend
@@ -141,6 +143,22 @@ def _np(v, dtype=np.float32):
     return arr.astype(dtype, copy=False) if dtype is not None else arr
 
 
+def _rank_match(x1, x2):
+    """Keras' squeeze_or_expand_to_same_rank on host arrays (expand_rank_1)."""
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1:
+            x2 = x2[..., None]
+        else:
+            x1 = x1[..., 0]
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1:
+            x1 = x1[..., None]
+        else:
+            x2 = x2[..., 0]
+    return x1, x2
+
+
 def _same_rank(a, b):
     """Keras' squeeze_or_expand_to_same_rank (a trailing axis of 1 squeezed or added)."""
     if a.ndim == b.ndim + 1 and a.shape[-1] == 1:
@@ -160,7 +178,9 @@ class Metric:
 
     def __init__(self, name=None, dtype=None):
         self.name = name or self.default_name
-        self.dtype = dtype or "float32"
+        # Keras' dtype policies: "float" and "int" name float32 and int32
+        dtype = getattr(dtype, "name", dtype) if not isinstance(dtype, str) else dtype
+        self.dtype = {"float": "float32", "int": "int32"}.get(dtype, dtype) or "float32"
         self._variables = []
         # gradengine's own state is made here; a Keras-style subclass adds its variables
         # after super().__init__(), so its own reset_state cannot run yet
@@ -417,6 +437,7 @@ CategoricalHinge = _wrapper("CategoricalHinge", _loss_values(_losses.categorical
                             "categorical_hinge")
 CosineSimilarity = _wrapper("CosineSimilarity", _cosine, "cosine_similarity",
                             (("axis", -1),))
+CosineSimilarity.get_config = Metric.get_config  # Keras 3.15's (no axis)
 BinaryCrossentropy = _wrapper("BinaryCrossentropy",
                               _loss_values(_losses.binary_crossentropy),
                               "binary_crossentropy",
@@ -440,6 +461,16 @@ TopKCategoricalAccuracy = _wrapper("TopKCategoricalAccuracy", top_k_categorical_
 SparseTopKCategoricalAccuracy = _wrapper(
     "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy", (("k", 5), ("from_sorted_ids", False)))
+
+
+def _sparse_top_k_config(self):  # Keras: from_sorted_ids only when True
+    cfg = {"name": self.name, "dtype": self.dtype, "k": self.k}
+    if self.from_sorted_ids:
+        cfg["from_sorted_ids"] = True
+    return cfg
+
+
+SparseTopKCategoricalAccuracy.get_config = _sparse_top_k_config
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -680,6 +711,9 @@ class AUC(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         yp = _np(y_pred)
+        if self.multi_label and yp.ndim != 2:  # Keras' check and words
+            raise ValueError(f"`y_pred` must have rank 2 when `multi_label=True`. Found rank "
+                             f"{yp.ndim}. Full shape received for `y_pred`: {yp.shape}")
         if self.from_logits:
             yp = 1.0 / (1.0 + np.exp(-yp))
         if self._counts is None:
@@ -812,42 +846,59 @@ RecallAtPrecision = _at("RecallAtPrecision", "precision", "precision", "sensitiv
 class FBetaScore(Metric):
     """Keras' FBetaScore: per class ``(1 + b^2) P R / (b^2 P + R)`` (``average``: None,
     "micro", "macro" or "weighted"); without ``threshold`` the largest prediction of each
-    row is the positive one."""
+    row is the positive one. 2-D inputs (batch, classes); the counts are made at the first
+    update (one per class, or one for "micro") and zeroed by ``reset_state``."""
 
     default_name = "fbeta_score"
 
     def __init__(self, average=None, beta=1.0, threshold=None, name=None, dtype=None):
         if average not in (None, "micro", "macro", "weighted"):
-            raise ValueError(f"{type(self).__name__}: invalid average {average!r}; expected "
-                             'None, "micro", "macro" or "weighted"')
-        if not isinstance(beta, (int, float)) or beta <= 0:
-            raise ValueError(f"{type(self).__name__}: beta must be a positive float, got "
-                             f"{beta!r}")
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, "
+                             f"'micro', 'macro', 'weighted'}}. Received: average={average}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+            raise ValueError("Invalid `beta` argument value. It should be a Python float. "
+                             f"Received: beta={beta} of type '{type(beta)}'")
+        if beta <= 0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. Received: "
+                             f"beta={beta}")
         if threshold is not None and not 0 < threshold <= 1:
-            raise ValueError(f"{type(self).__name__}: threshold must be in (0, 1], got "
-                             f"{threshold!r}")
+            raise ValueError("Invalid `threshold` argument value. It should verify 0 < "
+                             f"threshold <= 1. Received: threshold={threshold}")
         self.average, self.beta, self.threshold = average, float(beta), threshold
         self.axis = None if average == "micro" else 0
         super().__init__(name, dtype)
 
     def reset_state(self):
-        self._s = None
+        s = self.__dict__.get("_s")
+        self._s = None if s is None else {k: np.zeros_like(v) for k, v in s.items()}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         yt, yp = _np(y_true), _np(y_pred)
+        if self._s is None:
+            if yp.ndim != 2 or yt.ndim != 2:  # Keras' check and words
+                raise ValueError("FBetaScore expects 2D inputs with shape (batch_size, "
+                                 f"output_dim). Received input shapes: y_pred.shape="
+                                 f"{yp.shape} and y_true.shape={yt.shape}.")
+            shape = () if self.average == "micro" else (yp.shape[-1],)
+            self._s = {k: np.zeros(shape, np.float32) for k in ("tp", "fp", "fn", "w")}
         if self.threshold is None:
             yp = (yp >= yp.max(axis=-1, keepdims=True)) & (np.abs(yp) > 1e-9)
         else:
             yp = yp > self.threshold
         yp = yp.astype(np.float32)
+        sw = None if sample_weight is None else _np(sample_weight)
 
         def wsum(v):
-            if sample_weight is not None:
-                v = v * _np(sample_weight)[:, None]
+            if sw is not None:  # Keras' val * expand_dims(sample_weight, 1)
+                v = v * np.expand_dims(sw, 1)
             return v.sum(axis=self.axis)
         new = {"tp": wsum(yp * yt), "fp": wsum(yp * (1 - yt)), "fn": wsum((1 - yp) * yt),
                "w": wsum(yt)}
-        self._s = new if self._s is None else {k: self._s[k] + new[k] for k in new}
+        if new["tp"].shape != self._s["tp"].shape:
+            raise ValueError(f"FBetaScore: sample_weight of shape {sw.shape} gives counts of "
+                             f"shape {new['tp'].shape}, not {self._s['tp'].shape}: give "
+                             "one weight per sample")
+        self._s = {k: (self._s[k] + new[k]).astype(np.float32) for k in new}
 
     def result(self):
         if self._s is None:
@@ -884,24 +935,31 @@ class F1Score(FBetaScore):
 class R2Score(Metric):
     """The coefficient of determination per output column, then averaged
     (``class_aggregation``: "uniform_average", "variance_weighted_average" or None);
-    ``num_regressors`` gives the adjusted R2."""
+    ``num_regressors`` gives the adjusted R2. 2-D inputs (ranks matched first, as Keras);
+    after ``reset_state`` the result is NaN (0 / 0), as Keras'."""
 
     default_name = "r2_score"
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name=None,
                  dtype=None):
         if class_aggregation not in (None, "uniform_average", "variance_weighted_average"):
-            raise ValueError(f"R2Score: invalid class_aggregation {class_aggregation!r}")
+            raise ValueError("Invalid value for argument `class_aggregation`. Expected one "
+                             "of (None, 'uniform_average', 'variance_weighted_average'). "
+                             f"Received: class_aggregation={class_aggregation}")
         if num_regressors < 0:
-            raise ValueError(f"R2Score: num_regressors must be >= 0, got {num_regressors}")
+            raise ValueError("Invalid value for argument `num_regressors`. Expected a "
+                             f"value >= 0. Received: num_regressors={num_regressors}")
         self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         super().__init__(name, dtype)
 
     def reset_state(self):
-        self._s, self.num_samples = None, 0
+        s = self.__dict__.get("_s")
+        self._s = None if s is None else {k: np.zeros_like(v) for k, v in s.items()}
+        self.num_samples = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         yt, yp = _np(y_true), _np(y_pred)
+        yt, yp = _rank_match(yt, yp)
         if yt.ndim != 2 or yp.ndim != 2:  # Keras' check and words
             raise ValueError(f"R2Score expects 2D inputs with shape (batch_size, output_dim). "
                              f"Received input shapes: y_pred.shape={yp.shape} and "
@@ -913,7 +971,9 @@ class R2Score(Metric):
         wy = yt * sw
         new = {"sum": wy.sum(0), "sq": (yt * wy).sum(0), "mse": ((yt - yp) ** 2 * sw).sum(0),
                "count": sw.sum(0)}
-        self._s = new if self._s is None else {k: self._s[k] + new[k] for k in new}
+        if self._s is None:
+            self._s = {k: np.zeros(yp.shape[-1], np.float32) for k in new}
+        self._s = {k: (self._s[k] + new[k]).astype(np.float32) for k in new}
         self.num_samples += yt.size
 
     def result(self):
@@ -924,16 +984,24 @@ class R2Score(Metric):
             mean = s["sum"] / s["count"]
             total = s["sq"] - s["sum"] * mean
             raw = 1 - s["mse"] / total
-        raw = np.where(np.isinf(raw), 0.0, raw)
-        if self.class_aggregation == "uniform_average":
-            r2 = raw.mean()
-        elif self.class_aggregation == "variance_weighted_average":
-            r2 = (total * raw).sum() / total.sum()
-        else:
-            r2 = raw
-        n, p = self.num_samples, self.num_regressors
-        if p and p < n - 1:
-            r2 = 1 - (1 - r2) * (n - 1) / (n - p - 1)
+            raw = np.where(np.isinf(raw), np.float32(0.0), raw)
+            if self.class_aggregation == "uniform_average":
+                r2 = raw.mean()
+            elif self.class_aggregation == "variance_weighted_average":
+                r2 = (total * raw).sum() / total.sum()
+            else:
+                r2 = raw
+            n, p = self.num_samples, self.num_regressors
+            if p:
+                if p > n - 1:
+                    warnings.warn("More independent predictors than datapoints in adjusted "
+                                  "R2 score. Falling back to standard R2 score.",
+                                  stacklevel=2)
+                elif p == n - 1:
+                    warnings.warn("Division by zero in Adjusted R2 score. Falling back to "
+                                  "standard R2 score.", stacklevel=2)
+                else:
+                    r2 = 1 - (1 - r2) * np.float32(n - 1) / np.float32(n - p - 1)
         return _result(r2)
 
     def get_config(self):
@@ -959,7 +1027,7 @@ class IoU(Metric):
                              f"{self.num_classes}")
         self.ignore_class = ignore_class
         self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
-        super().__init__(name, dtype or "int")
+        super().__init__(name, dtype or "int32")  # Keras' "int" policy
 
     def reset_state(self):
         dt = np.int64 if "int" in str(self.dtype) else np.float32
@@ -1050,6 +1118,11 @@ class OneHotIoU(IoU):
         super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False,
                          sparse_y_pred, axis)
 
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("sparse_y_true")
+        return cfg
+
 
 class OneHotMeanIoU(MeanIoU):
     """MeanIoU of one-hot targets and class scores."""
@@ -1059,6 +1132,11 @@ class OneHotMeanIoU(MeanIoU):
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None,
                  sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("sparse_y_true")
+        return cfg
 
 
 # ---------------------------------------------------------------- names

@@ -29,6 +29,22 @@ def backend_xp(device):
     return np if device == "cpu" else _backend.xp_of(device)
 
 
+def _schedule_value(schedule, step):
+    """The learning rate of a schedule at ``step`` (Keras calls a LearningRateSchedule
+    with the iteration count and any other callable with no argument; one that needs an
+    argument is given the count too)."""
+    if isinstance(schedule, schedules.LearningRateSchedule):
+        return float(schedule(step))
+    import inspect
+    try:
+        inspect.signature(schedule).bind()
+    except TypeError:
+        return float(schedule(step))
+    except ValueError:  # no signature (a builtin)
+        pass
+    return float(schedule())
+
+
 class _LearningRate(float):
     """A learning rate read from a Keras optimizer: a float that also answers Keras'
     variable reads (``optimizer.learning_rate.numpy()``)."""
@@ -60,25 +76,33 @@ class Optimizer(_optim.Optimizer):
                                  "loss_scale_factor", "gradient_accumulation_steps"}
         if unknown:
             raise TypeError(f"{cls}: unexpected keyword arguments {sorted(unknown)}")
-        for k in ("loss_scale_factor", "gradient_accumulation_steps"):
-            if kwargs.get(k) is not None:
-                raise NotImplementedError(f"{cls}: {k} is not supported")
+        accumulate = kwargs.get("gradient_accumulation_steps")
+        if accumulate is not None:
+            if isinstance(accumulate, bool) or not isinstance(accumulate, int) or \
+                    accumulate < 2:
+                raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. "
+                                 f"Received: gradient_accumulation_steps={accumulate}")
+        loss_scale = kwargs.get("loss_scale_factor")
         use_ema = bool(kwargs.get("use_ema", False))
         ema_momentum = float(kwargs.get("ema_momentum", 0.99))
         if use_ema and not 0.0 <= ema_momentum <= 1.0:
             raise ValueError(f"{cls}: ema_momentum must be in [0, 1], got {ema_momentum}")
         self._schedule = learning_rate if callable(learning_rate) else None
-        lr = float(learning_rate(0)) if self._schedule else float(learning_rate)
+        lr = _schedule_value(learning_rate, 0) if self._schedule else float(learning_rate)
         defaults = {"lr": lr, "weight_decay": float(weight_decay or 0.0), **hyper}
         super().__init__([], defaults)
-        object.__setattr__(self, "iterations", 0)
-        object.__setattr__(self, "name", name or cls.lower())
+        object.__setattr__(self, "_iterations", 0)
+        from ..nn.module import keras_snake  # Keras' auto_name: "rm_sprop", "adam_w"
+        object.__setattr__(self, "name", name or keras_snake(cls))
         object.__setattr__(self, "_clip", (clipnorm, clipvalue, global_clipnorm))
         object.__setattr__(self, "use_ema", use_ema)
         object.__setattr__(self, "ema_momentum", ema_momentum)
         object.__setattr__(self, "ema_overwrite_frequency",
                            kwargs.get("ema_overwrite_frequency"))
         object.__setattr__(self, "_ema", None)
+        object.__setattr__(self, "gradient_accumulation_steps", accumulate)
+        object.__setattr__(self, "loss_scale_factor", loss_scale)
+        object.__setattr__(self, "_accumulated", {})
         object.__setattr__(self, "_config", {"learning_rate": learning_rate,
                                              "weight_decay": weight_decay,
                                              "clipnorm": clipnorm, "clipvalue": clipvalue,
@@ -86,8 +110,8 @@ class Optimizer(_optim.Optimizer):
                                              "use_ema": use_ema, "ema_momentum": ema_momentum,
                                              "ema_overwrite_frequency":
                                              kwargs.get("ema_overwrite_frequency"),
-                                             "loss_scale_factor": None,
-                                             "gradient_accumulation_steps": None,
+                                             "loss_scale_factor": loss_scale,
+                                             "gradient_accumulation_steps": accumulate,
                                              **hyper})
 
     def build(self, params) -> None:
@@ -220,7 +244,7 @@ class Optimizer(_optim.Optimizer):
     def learning_rate(self) -> float:
         """The current learning rate (a schedule's value at ``iterations``); assignable."""
         if self._schedule is not None:
-            return _LearningRate(self._schedule(self.iterations))
+            return _LearningRate(_schedule_value(self._schedule, self._iterations))
         return _LearningRate(self.param_groups[0]["lr"] if self.param_groups else
                              self.defaults["lr"])
 
@@ -228,7 +252,7 @@ class Optimizer(_optim.Optimizer):
     def learning_rate(self, value):
         if callable(value):
             object.__setattr__(self, "_schedule", value)
-            value = value(self.iterations)
+            value = _schedule_value(value, self._iterations)
         elif isinstance(self._schedule, schedules.LearningRateSchedule):
             raise TypeError("This optimizer was created with a `LearningRateSchedule` object "
                             "as its `learning_rate` constructor argument, hence its learning "
@@ -259,10 +283,16 @@ class Optimizer(_optim.Optimizer):
         return out
 
     def _step(self):
+        """Keras' ``_backend_apply_gradients``: with ``gradient_accumulation_steps`` the
+        gradients are added up and only every n-th step updates (with their mean); the
+        gradients are unscaled by ``loss_scale_factor``, then clipped (``clipnorm`` each,
+        ``global_clipnorm`` together, ``clipvalue``), on fresh arrays (the ``.grad``
+        Tensors are left as they are)."""
         clipnorm, clipvalue, global_clipnorm = self._clip
-        if not (clipnorm or clipvalue or global_clipnorm):
+        accumulate, scale = self.gradient_accumulation_steps, self.loss_scale_factor
+        if not (clipnorm or clipvalue or global_clipnorm or accumulate or scale):
             return super()._step()
-        # Keras' _clip_gradients on fresh arrays (the .grad Tensors are left as they are)
+        self._plain_hypers()
         live = []
         for i, p in enumerate(self.params):
             g = p._grad
@@ -273,6 +303,18 @@ class Optimizer(_optim.Optimizer):
                 self._bad_grad(i, p, g)
             live.append((i, p, g.data))
         xp_of = backend_xp
+        if scale is not None:
+            live = [(i, p, g / scale) for i, p, g in live]
+        if accumulate:
+            acc = self._accumulated
+            # (the counter is already this step's: Keras' iterations + 1)
+            if self._iterations % int(accumulate):
+                for i, _p, g in live:
+                    acc[i] = g.copy() if acc.get(i) is None else acc[i] + g
+                return
+            live = [(i, p, ((g if acc.get(i) is None else g + acc[i]) / accumulate)
+                     .astype(g.dtype, copy=False)) for i, p, g in live]
+            acc.clear()  # Keras resets every accumulator
         if clipnorm and clipnorm > 0:
             clipped = []
             for i, p, g in live:
@@ -294,18 +336,17 @@ class Optimizer(_optim.Optimizer):
     def _ema_step(self):
         """Keras' moving average of the weights, after the update (the first step copies
         them); every ``ema_overwrite_frequency`` steps the weights take the average."""
-        first = self._ema is None
-        if first:
+        if self._ema is None:
             object.__setattr__(self, "_ema", [p.data.copy() for p in self.params])
-            return self._maybe_overwrite()
-        mom = self.ema_momentum
+        # Keras' momentum is 0 while its iterations (counted in updates) are 0
+        mom = self.ema_momentum if self._before() else 0.0
         for k, p in enumerate(self.params):
             self._ema[k] = mom * self._ema[k] + (1 - mom) * p.data
         self._maybe_overwrite()
 
     def _maybe_overwrite(self):
         freq = self.ema_overwrite_frequency
-        if freq and self.iterations % int(freq) == 0:
+        if freq and (self._before() + 1) % int(freq) == 0:
             self._write_ema()
 
     def _write_ema(self):
@@ -331,10 +372,36 @@ class Optimizer(_optim.Optimizer):
 
     def _tick(self):
         if self._schedule is not None:
-            lr = float(self._schedule(self.iterations))
+            lr = _schedule_value(self._schedule, self._iterations)
             for g in self.param_groups:
                 g["lr"] = lr
-        object.__setattr__(self, "iterations", self.iterations + 1)
+        object.__setattr__(self, "_iterations", self._iterations + 1)
+
+    def _local_step(self, t):
+        """Keras' ``local_step = iterations + 1``: the optimizer's count (this step's,
+        counted before the update), the same for every variable and for the steps that
+        only accumulate gradients; the variable's own count + 1 outside ``step()``."""
+        if not self._iterations:
+            return t + 1
+        return self._before() + 1
+
+    def _before(self):
+        """Keras' ``iterations`` before this step's increment (in updates when
+        gradients accumulate)."""
+        n = self.gradient_accumulation_steps
+        return (self._iterations - 1) // n if n else self._iterations - 1
+
+    @property
+    def iterations(self) -> int:
+        """Keras' ``iterations``: the updates made (``apply`` calls, divided by
+        ``gradient_accumulation_steps`` when gradients accumulate)."""
+        n = self.__dict__.get("gradient_accumulation_steps")
+        return self._iterations // n if n else self._iterations
+
+    @iterations.setter
+    def iterations(self, value):
+        n = self.__dict__.get("gradient_accumulation_steps")
+        object.__setattr__(self, "_iterations", int(value) * (n or 1))
 
     def _decayed(self, data, group):
         wd = group["weight_decay"]
@@ -342,23 +409,24 @@ class Optimizer(_optim.Optimizer):
 
     def state_dict(self):
         out = super().state_dict()
-        out["iterations"] = self.iterations
+        out["iterations"] = self._iterations
         return out
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
-        object.__setattr__(self, "iterations", int(state_dict.get("iterations", 0)))
+        object.__setattr__(self, "_iterations", int(state_dict.get("iterations", 0)))
 
     def get_config(self):
         cfg = {"name": self.name, **self._config}
         lr = cfg["learning_rate"]
-        if isinstance(lr, schedules.LearningRateSchedule):
-            cfg["learning_rate"] = {"class_name": type(lr).__name__,
-                                    "config": lr.get_config()}
+        if self._schedule is None:
+            # Keras reads its float32 learning-rate variable
+            cfg["learning_rate"] = float(np.float32(self.learning_rate))
+        elif isinstance(self._schedule, schedules.LearningRateSchedule):
+            cfg["learning_rate"] = schedules.serialize(self._schedule)
         elif callable(lr):
             raise TypeError(f"{type(self).__name__}: a callable learning rate cannot be "
                             "saved; use a keras.optimizers.schedules schedule")
-        cfg["learning_rate"] = cfg["learning_rate"] if self._schedule else self.learning_rate
         return cfg
 
     @classmethod
@@ -366,7 +434,7 @@ class Optimizer(_optim.Optimizer):
         cfg = dict(config)
         lr = cfg.get("learning_rate")
         if isinstance(lr, dict):
-            cfg["learning_rate"] = schedules._BY_NAME[lr["class_name"]](**lr["config"])
+            cfg["learning_rate"] = schedules.deserialize(lr)
         return cls(**cfg)
 
 
@@ -421,11 +489,12 @@ class Adam(Optimizer):
         data = self._decayed(data, group)
         b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
         if state is None:
-            t, m, v = 1, xp.zeros_like(data), xp.zeros_like(data)
+            t, m, v = 0, xp.zeros_like(data), xp.zeros_like(data)
             vh = xp.zeros_like(data) if group["amsgrad"] else None
         else:
-            t, m, v = state[0] + 1, state[1], state[2]
+            t, m, v = state[0], state[1], state[2]
             vh = state[3] if group["amsgrad"] else None
+        t = self._local_step(t)
         alpha = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
         m = m + (grad - m) * (1 - b1)
         v = v + (grad * grad - v) * (1 - b2)
@@ -543,7 +612,7 @@ class Adamax(Optimizer):
         data = self._decayed(data, group)
         b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
         t, m, u = (0, xp.zeros_like(data), xp.zeros_like(data)) if state is None else state
-        t += 1
+        t = self._local_step(t)
         m = m + (grad - m) * (1 - b1)
         u = xp.maximum(b2 * u, xp.abs(grad))
         return data - (lr * m) / ((1 - b1 ** t) * (u + group["epsilon"])), [t, m, u]
@@ -566,10 +635,15 @@ class Nadam(Optimizer):
         b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
         t, m, v, u_prod = (0, xp.zeros_like(data), xp.zeros_like(data), 1.0) \
             if state is None else state
-        t += 1
+        t = self._local_step(t)
         u_t = b1 * (1.0 - 0.5 * 0.96 ** t)
         u_t1 = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
-        u_prod = u_prod * u_t  # Keras updates it before the step
+        # Keras keeps one product of the u's for all the variables, made once per
+        # update before the step: prod_{k <= t} u_k (a variable without a gradient at
+        # some step still sees the steps' count)
+        u_prod = 1.0
+        for k in range(1, int(t) + 1):
+            u_prod *= float(np.float32(b1 * (1.0 - 0.5 * 0.96 ** k)))
         u_prod1 = u_prod * u_t1
         m = m + (grad - m) * (1 - b1)
         v = v + (grad * grad - v) * (1 - b2)
@@ -678,7 +752,7 @@ class Adafactor(Optimizer):
             t, v = 0, xp.zeros_like(data)
         else:
             t, r, c, v = state
-        t += 1
+        t = self._local_step(t)
         if self._schedule is None and group["relative_step"]:
             lr = min(lr, 1 / t ** 0.5)
 
@@ -715,7 +789,7 @@ class Lamb(Optimizer):
         data = self._decayed(data, group)
         b1, b2, lr = group["beta_1"], group["beta_2"], group["lr"]
         t, m, v = (0, xp.zeros_like(data), xp.zeros_like(data)) if state is None else state
-        t += 1
+        t = self._local_step(t)
         m = m + (grad - m) * (1 - b1)
         v = v + (grad * grad - v) * (1 - b2)
         update = (m / (1.0 - b1 ** t)) / (xp.sqrt(v / (1.0 - b2 ** t)) + group["epsilon"])

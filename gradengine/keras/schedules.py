@@ -19,6 +19,10 @@ class LearningRateSchedule:
     def get_config(self):
         return dict(self.__dict__)
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 class ExponentialDecay(LearningRateSchedule):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent
@@ -28,7 +32,8 @@ class ExponentialDecay(LearningRateSchedule):
                  name=None):
         kind = type(self).__name__
         if decay_steps <= 0:
-            raise ValueError(f"{kind}: decay_steps must be > 0, got {decay_steps}")
+            raise ValueError(f"Argument `decay_steps` must be > 0. Received: "
+                             f"decay_steps={decay_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps, self.decay_rate = decay_steps, float(decay_rate)
         self.staircase, self.name = bool(staircase), name or kind
@@ -47,8 +52,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(values) != len(boundaries) + 1:
-            raise ValueError(f"PiecewiseConstantDecay: {len(boundaries)} boundaries need "
-                             f"{len(boundaries) + 1} values, got {len(values)}")
+            raise ValueError("The length of boundaries should be 1 less than the length of "
+                             f"values. Received: boundaries={boundaries} of length "
+                             f"{len(boundaries)}, and values={values} of length "
+                             f"{len(values)}.")
         self.boundaries, self.values, self.name = list(boundaries), list(values), name
 
     def __call__(self, step):
@@ -65,7 +72,8 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
         if decay_steps <= 0:
-            raise ValueError(f"CosineDecay: decay_steps must be > 0, got {decay_steps}")
+            raise ValueError(f"Argument `decay_steps` must be > 0. Received: "
+                             f"decay_steps={decay_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps, self.alpha, self.name = decay_steps, float(alpha), name
         self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
@@ -88,7 +96,8 @@ class PolynomialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
                  power=1.0, cycle=False, name="PolynomialDecay"):
         if decay_steps <= 0:
-            raise ValueError(f"PolynomialDecay: decay_steps must be > 0, got {decay_steps}")
+            raise ValueError(f"Argument `decay_steps` must be > 0. Received: "
+                             f"decay_steps={decay_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.decay_steps, self.end_learning_rate = decay_steps, float(end_learning_rate)
         self.power, self.cycle, self.name = float(power), bool(cycle), name
@@ -119,8 +128,8 @@ class CosineDecayRestarts(LearningRateSchedule):
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
                  alpha=0.0, name="SGDRDecay"):
         if first_decay_steps <= 0:
-            raise ValueError(f"CosineDecayRestarts: first_decay_steps must be > 0, got "
-                             f"{first_decay_steps}")
+            raise ValueError("Argument `first_decay_steps` must be > 0. Received: "
+                             f"first_decay_steps={first_decay_steps}")
         self.initial_learning_rate = float(initial_learning_rate)
         self.first_decay_steps, self._t_mul, self._m_mul = first_decay_steps, float(t_mul), \
             float(m_mul)
