@@ -302,9 +302,13 @@ class KerasModel(KerasWeights):
         """Run one sample through the model (no graph, eval mode): builds lazy layers and
         checks the input width before any parameter can change."""
         probe = _take(Xa, slice(0, 1))
+        # a state the model's own forward moves (a counter variable) is as before the probe
+        held = [(v, v.data.copy()) for v in self.non_trainable_weights]
         try:
             with self.in_mode(False), no_grad(), _masking.probing():  # -- kmask
                 out = self.forward(_tensors(probe, _device(Xa)))
+            for v, data in held:
+                v.data = data
         except ShapeError as e:
             # name the data's shape, not the one-sample probe's
             text = str(e).replace(str(_shape(probe)), str(_shape(Xa)))
