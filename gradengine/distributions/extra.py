@@ -32,7 +32,7 @@ from .base import (
 )
 from .continuous import Beta, Cauchy, Exponential, Gamma, Normal, Uniform
 from .discrete import Categorical, _probs_logits
-from .multivariate import _batch_mahalanobis, _batch_mv
+from .multivariate import _batch_mahalanobis, _batch_mv, _TrilMatrices
 from .transforms import (
     AbsTransform,
     AffineTransform,
@@ -1039,7 +1039,7 @@ def _mvdigamma(x, p):
     return digamma(x.unsqueeze(-1) - offs).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_TrilMatrices, ExponentialFamily):
     """``Wishart(df, covariance_matrix=None, precision_matrix=None, scale_tril=None)``:
     positive-definite p x p matrices, the scatter of ``df`` normal draws (Bartlett
     sampling, reparameterised through the chi-squared draws)."""
@@ -1124,29 +1124,6 @@ class Wishart(ExponentialFamily):
 
     def _full_shape(self, t):
         return F.broadcast_to(t, self._batch_shape + self._event_shape)
-
-    @property
-    def scale_tril(self):
-        if "scale_tril" in self.__dict__:
-            return self.__dict__["scale_tril"]
-        return self._full_shape(self._unbroadcasted_scale_tril)
-
-    @property
-    def covariance_matrix(self):
-        if "covariance_matrix" in self.__dict__:
-            return self.__dict__["covariance_matrix"]
-        lt = self._unbroadcasted_scale_tril
-        return self._full_shape(F.matmul(lt, lt.transpose(-2, -1)))
-
-    @property
-    def precision_matrix(self):
-        if "precision_matrix" in self.__dict__:
-            return self.__dict__["precision_matrix"]
-        lt = self._unbroadcasted_scale_tril
-        n = lt.shape[-1]
-        eye = F.broadcast_to(C.eye(n, dtype=lt.dtype, device=lt.device), tuple(lt.shape))
-        inv = linalg.solve_triangular(lt, eye, upper=False)
-        return self._full_shape(F.matmul(inv.transpose(-2, -1), inv))
 
     def _df_mat(self, t):
         return t.reshape(self._batch_shape + (1, 1))

@@ -39,7 +39,36 @@ def _precision_to_scale_tril(p):
     return linalg.solve_triangular(l_inv, F.broadcast_to(eye, tuple(p.shape)), upper=False)
 
 
-class MultivariateNormal(Distribution):
+class _TrilMatrices:
+    """The three forms of a distribution's matrix parameter from its Cholesky factor
+    ``_unbroadcasted_scale_tril`` (the one given kept as given), each broadcast by the
+    class's ``_full_shape``: MultivariateNormal's covariance, Wishart's scale."""
+
+    @property
+    def scale_tril(self):
+        if "scale_tril" in self.__dict__:
+            return self.__dict__["scale_tril"]
+        return self._full_shape(self._unbroadcasted_scale_tril)
+
+    @property
+    def covariance_matrix(self):
+        if "covariance_matrix" in self.__dict__:
+            return self.__dict__["covariance_matrix"]
+        lt = self._unbroadcasted_scale_tril
+        return self._full_shape(F.matmul(lt, lt.transpose(-2, -1)))
+
+    @property
+    def precision_matrix(self):
+        if "precision_matrix" in self.__dict__:
+            return self.__dict__["precision_matrix"]
+        lt = self._unbroadcasted_scale_tril
+        n = lt.shape[-1]
+        eye = F.broadcast_to(C.eye(n, dtype=lt.dtype, device=lt.device), tuple(lt.shape))
+        inv = linalg.solve_triangular(lt, eye, upper=False)  # L^-1
+        return self._full_shape(F.matmul(inv.transpose(-2, -1), inv))
+
+
+class MultivariateNormal(_TrilMatrices, Distribution):
     """``MultivariateNormal(loc, covariance_matrix=None, precision_matrix=None,
     scale_tril=None)``: exactly one of the three matrices; everything is computed from the
     Cholesky factor ``scale_tril``."""
@@ -98,29 +127,6 @@ class MultivariateNormal(Distribution):
     def _full_shape(self, t):
         n = self._event_shape[0]
         return F.broadcast_to(t, self._batch_shape + (n, n))
-
-    @property
-    def scale_tril(self):
-        if "scale_tril" in self.__dict__:
-            return self.__dict__["scale_tril"]
-        return self._full_shape(self._unbroadcasted_scale_tril)
-
-    @property
-    def covariance_matrix(self):
-        if "covariance_matrix" in self.__dict__:
-            return self.__dict__["covariance_matrix"]
-        lt = self._unbroadcasted_scale_tril
-        return self._full_shape(F.matmul(lt, lt.transpose(-2, -1)))
-
-    @property
-    def precision_matrix(self):
-        if "precision_matrix" in self.__dict__:
-            return self.__dict__["precision_matrix"]
-        lt = self._unbroadcasted_scale_tril
-        n = lt.shape[-1]
-        eye = F.broadcast_to(C.eye(n, dtype=lt.dtype, device=lt.device), tuple(lt.shape))
-        inv = linalg.solve_triangular(lt, eye, upper=False)  # L^-1
-        return self._full_shape(F.matmul(inv.transpose(-2, -1), inv))
 
     @property
     def mean(self):
