@@ -140,9 +140,10 @@ def pow(xp, a, b):  # noqa: A001 - the op's name is pow, as in the operator
         if type(b) is int:
             a = a.astype(np.int64)
     if getattr(b, "dtype", None) is not None and b.dtype.kind == "i" and \
-            getattr(a, "dtype", np.dtype(type(a))).kind in "iu" and bool((b < 0).any()):
+            getattr(a, "dtype", np.dtype(type(a))).kind in "iu":
         # an integer tensor exponent may be negative (torch; a Python int one may not): C's
         # integer rule, 1 ** -n = 1, (-1) ** -n = +-1 and 0 for every other base, 0 included
+        # (chosen per element, without reading the exponent on the host: ge.jit replays it)
         neg = b < 0
         out = a ** xp.where(neg, 0, b)
         rest = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 != 0, -1, 1), 0))
