@@ -9,10 +9,9 @@ import numpy as np
 
 from .. import backend
 from .. import functional as F
-from ..core.gradmode import no_grad, state_epoch
+from ..core.gradmode import state_epoch
 from ..core.tensor import Tensor
 from ..errors import DTypeError, ShapeError
-from ..ops.creation import ones, zeros
 from . import _keras_init, _keras_regularizers, init
 from .module import KerasWeights, Module, Parameter
 
@@ -355,28 +354,8 @@ class Embedding(Module):
             x = Tensor(x, dtype="int64", device=self.weight.device)
         if x.dtype.kind not in "iu":
             raise DTypeError(f"Embedding: indices must be integers, got {x.dtype}")
-        if self.max_norm is not None:
-            self._renorm_rows(x)
-        return F.embedding(x, self.weight, padding_idx=self.padding_idx)
-
-    def _renorm_rows(self, idx):
-        """torch's ``embedding_renorm_``: the looked-up rows whose norm exceeds max_norm
-        scaled down in place, outside the graph (an in-place write, so a graph that saved
-        the weight before it refuses to backward, as torch's does). Written in Tensor ops
-        (no host read of which rows), so ``ge.jit`` replays it for new indices."""
-        num, w = self.num_embeddings, self.weight
-        if idx.size:  # checked first: a bad index must leave the weight as it was
-            lo, hi = int(idx.data.min()), int(idx.data.max())
-            if lo < 0 or hi >= num:
-                raise IndexError(f"Embedding: index {hi if hi >= num else lo} is out of range "
-                                 f"for {num} embeddings (weight of shape {w.shape})")
-        with no_grad():
-            flat = idx.reshape(-1)
-            hit = zeros((num,), dtype=w.dtype, device=w.device).index_add(
-                0, flat, ones(flat.shape, dtype=w.dtype, device=w.device)).reshape(num, 1) > 0
-            norm = F.norm(w, p=self.norm_type, dim=1, keepdim=True)
-            scale = (self.max_norm / (norm.astype("float64") + 1e-7)).astype(w.dtype)
-            w.mul_(F.where(hit & (norm > self.max_norm), scale, 1.0))
+        return F.embedding(x, self.weight, padding_idx=self.padding_idx,
+                           max_norm=self.max_norm, norm_type=self.norm_type)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, **kwargs):

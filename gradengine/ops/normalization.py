@@ -28,6 +28,8 @@ from ..core.op import apply, op
 from ..core.tensor import Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
 from .activations import softmax
+from .composite import norm
+from .creation import ones, zeros
 from .elementwise import where
 from .linalg import matmul_op
 from .shape import broadcast_to, matrix_transpose, reshape
@@ -458,9 +460,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, dim), got "
                          f"{weight.shape}")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are "
-                                  "not supported")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     num = weight.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:
@@ -472,7 +473,25 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
         if lo < 0 or hi >= num:
             raise IndexError(f"embedding: index {hi if hi >= num else lo} is out of range "
                              f"for {num} embeddings (weight of shape {weight.shape})")
+    if max_norm is not None:  # after the index check: a bad index changes nothing
+        _renorm_rows(weight, input, max_norm, norm_type)
     return apply(embedding_op, weight, input, params=(padding_idx, False))
+
+
+def _renorm_rows(weight, idx, max_norm, norm_type):
+    """torch's ``embedding_renorm_``: the looked-up rows whose ``norm_type``-norm exceeds
+    ``max_norm`` scaled in place to ``max_norm / (norm + 1e-7)`` times themselves, outside
+    the graph (an in-place write, so a graph that saved the weight before it refuses to
+    backward, as torch's does). Written in Tensor ops (no host read of which rows), so
+    ``ge.jit`` replays it for new indices."""
+    num, dt, dev = weight.shape[0], weight.dtype, weight.device
+    with no_grad():
+        flat = reshape(idx, (-1,))
+        hit = zeros((num,), dtype=dt, device=dev).index_add(
+            0, flat, ones(flat.shape, dtype=dt, device=dev)).reshape(num, 1) > 0
+        norms = norm(weight, p=norm_type, dim=1, keepdim=True)
+        scale = (max_norm / (norms.astype("float64") + 1e-7)).astype(dt)
+        weight.mul_(where(hit & (norms > max_norm), scale, 1.0))
 
 
 # ---------------------------------------------------------------- attention
